@@ -1,0 +1,157 @@
+"""Display helpers that keep rendered reports safe to share.
+
+Rules the notebooks follow (tests check the rendered HTML):
+
+- tables go through :func:`show_table`, which escapes every cell, index label
+  and caption (pandas' Styler does not escape by default, so text from the data
+  could run as script in the HTML);
+- prose built from data goes through :func:`md`, which escapes the values it
+  substitutes (``IPython.display.Markdown(f"...")`` would not);
+- free text from the data (feedback, error messages) goes through
+  :func:`scrub_pii` first, which masks e-mail addresses and phone numbers;
+- personal-data columns (name, email, phone) are never displayed:
+  :func:`show_table` refuses them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["scrub_pii", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
+
+PII_COLUMNS = frozenset({"name", "email", "phone"})
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+\s*@\s*[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# Phone-like: optional +, then 8 or more digits that may be split by spaces, dots, dashes or brackets.
+_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s.\-()]*\d){7,}(?![\w])")
+
+
+def scrub_pii(text: Any) -> str:
+    """Mask e-mail addresses and phone numbers in free text.
+
+    Parameters
+    ----------
+    text : object
+        Any value; converted with ``str`` (missing values become "").
+
+    Returns
+    -------
+    str
+        The text with e-mails replaced by ``[email]`` and phone-like digit runs
+        (8 or more digits) by ``[phone]``.
+
+    Examples
+    --------
+    >>> scrub_pii("call 010-1234-5678 or mail Kim.M@Example.com")
+    'call [phone] or mail [email]'
+    """
+    if text is None or (isinstance(text, float) and pd.isna(text)) or text is pd.NA:
+        return ""
+    text = _EMAIL.sub("[email]", str(text))
+    return _PHONE.sub("[phone]", text)
+
+
+def escape(value: Any) -> str:
+    """HTML-escape a value for Markdown or HTML output (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+def format_number(value: Any, unit: str | None = None, digits: int = 0) -> str:
+    """Format a number with thousands separators and an optional unit.
+
+    Examples
+    --------
+    >>> format_number(1234567.891, "KRW")
+    '1,234,568 KRW'
+    >>> format_number(0.4567, "%", digits=1)
+    '45.7%'
+    """
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "n/a"
+    if unit == "%":
+        return f"{100 * float(value):,.{digits}f}%"
+    text = f"{float(value):,.{digits}f}" if isinstance(value, (float, int)) else str(value)
+    return f"{text} {unit}" if unit else text
+
+
+def md(template: str, **values: Any):
+    """Markdown whose substituted values are escaped and scrubbed of personal data.
+
+    Parameters
+    ----------
+    template : str
+        Markdown with ``{name}`` fields (str.format syntax); the template itself
+        is trusted (written in the notebook), the values are not.
+    **values
+        Values to substitute. Numbers keep format specs, e.g. ``{n:,}``.
+
+    Returns
+    -------
+    IPython.display.Markdown
+    """
+    from IPython.display import Markdown
+
+    safe = {}
+    for k, v in values.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            safe[k] = v
+        else:
+            # Escape HTML and the Markdown characters that could build links or images.
+            text = escape(scrub_pii(v))
+            safe[k] = re.sub(r"([\[\]()!`*_])", r"\\\1", text)
+    return Markdown(template.format(**safe))
+
+
+def show_table(
+    df: pd.DataFrame,
+    caption: str | None = None,
+    precision: int = 2,
+    max_rows: int = 50,
+    percent_columns: tuple[str, ...] = (),
+):
+    """A Styler that escapes cells, index labels and caption; refuses personal data.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to show. Columns named name, email or phone are refused.
+    caption : str, optional
+        Shown above the table (escaped).
+    precision : int
+        Decimals for floats.
+    max_rows : int
+        At most this many rows are shown (the caption says so when cut).
+    percent_columns : tuple of str
+        Columns holding shares (0-1) shown as percentages.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    leaked = sorted(PII_COLUMNS & {str(c).lower() for c in df.columns})
+    if leaked:
+        raise ValueError(f"show_table refuses personal-data column(s) {leaked}: drop them or show counts instead.")
+    shown = df.head(max_rows)
+    note = f" (first {max_rows} of {len(df):,} rows)" if len(df) > max_rows else ""
+    shown = shown.copy()
+    shown.columns = [scrub_pii(c) for c in shown.columns]
+    if shown.index.dtype == object or isinstance(shown.index.dtype, pd.StringDtype):
+        shown.index = [scrub_pii(i) for i in shown.index]
+    fmt = {}
+    for c in shown.columns:
+        if c in percent_columns:
+            fmt[c] = lambda v: format_number(v, "%", 1)
+        elif pd.api.types.is_float_dtype(shown[c]):
+            fmt[c] = lambda v, p=precision: "" if pd.isna(v) else f"{v:,.{p}f}"
+        elif pd.api.types.is_integer_dtype(shown[c]):
+            fmt[c] = lambda v: "" if pd.isna(v) else f"{v:,}"
+        elif not pd.api.types.is_bool_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c]):
+            fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else scrub_pii(v)
+    styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    if caption is not None or note:
+        styler = styler.set_caption(escape((caption or "") + note))
+    return styler
