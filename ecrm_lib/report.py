@@ -28,6 +28,12 @@ PII_COLUMNS = frozenset({"name", "email", "phone"})
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+\s*@\s*[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Phone-like: optional +, then 8 or more digits that may be split by spaces, dots, dashes or brackets.
 _PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s.\-()]*\d){7,}(?![\w])")
+# A run that starts like a calendar date (2025-06-30, 2025/06/30 14) is a date, not a phone.
+_DATE_START = re.compile(r"(19|20)\d\d[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def _mask_phone(m: re.Match) -> str:
+    return m.group(0) if _DATE_START.match(m.group(0)) else "[phone]"
 
 
 def scrub_pii(text: Any) -> str:
@@ -52,7 +58,7 @@ def scrub_pii(text: Any) -> str:
     if text is None or (isinstance(text, float) and pd.isna(text)) or text is pd.NA:
         return ""
     text = _EMAIL.sub("[email]", str(text))
-    return _PHONE.sub("[phone]", text)
+    return _PHONE.sub(_mask_phone, text)
 
 
 def escape(value: Any) -> str:

@@ -1,0 +1,39 @@
+# The README's two commands: `make reports` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXTRAS := linkage,text,test
+CONFIG ?= data/default/config.yaml
+# Extra arguments for `ecrm run`, e.g. make reports RUN_ARGS="--force --as-of 2025-03-31"
+RUN_ARGS ?=
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k runner"
+PYTEST_ARGS ?=
+
+.PHONY: reports test lab validate clean-reports setup
+
+setup: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+reports: $(VENV)/.installed
+	$(BIN)/ecrm run --config $(CONFIG) $(RUN_ARGS)
+
+validate: $(VENV)/.installed
+	$(BIN)/ecrm validate --config $(CONFIG)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+lab: $(VENV)/.installed
+	$(BIN)/python -m ipykernel install --sys-prefix --name ecrm --display-name "Python (ecrm)"
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+clean-reports:
+	rm -rf reports/*/ reports/latest reports/.staging-*
