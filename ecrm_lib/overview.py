@@ -88,7 +88,8 @@ def table_coverage(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns table, rows, accounts, first (date), last (date), days_covered.
+        Columns table, rows, accounts, first (date), last (date), days_covered
+        (calendar days in UTC, both ends included).
     """
     rows = []
     for name in TABLES:
@@ -106,7 +107,7 @@ def table_coverage(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 "accounts": int(df["account_id"].nunique()) if "account_id" in df else pd.NA,
                 "first": first.date() if has_time else None,
                 "last": last.date() if has_time else None,
-                "days_covered": int((last - first).days) + 1 if has_time else pd.NA,
+                "days_covered": (last.date() - first.date()).days + 1 if has_time else pd.NA,
             }
         )
     out = pd.DataFrame(rows, columns=["table", "rows", "accounts", "first", "last", "days_covered"])
@@ -238,10 +239,10 @@ def identifier_completeness(accounts: pd.DataFrame) -> pd.DataFrame:
     present = pd.DataFrame(index=accounts.index)
     for c in attrs:
         col = accounts[c].astype("string")
-        present[c] = col.notna() & (col.str.strip() != "")
+        present[c] = (col.notna() & (col.str.strip() != "")).fillna(False).astype(bool)
     present["no_identifier"] = ~(present.get("email", False) | present.get("phone", False))
     present["channel"] = accounts["channel"].astype("string")
-    out = present.groupby("channel").mean()
+    out = present.groupby("channel").mean().astype("float64")
     out.insert(0, "accounts", accounts.groupby(accounts["channel"].astype("string")).size())
     out = out.reset_index().sort_values("accounts", ascending=False, kind="stable").reset_index(drop=True)
     return out
