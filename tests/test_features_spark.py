@@ -1,0 +1,152 @@
+"""DuckDB / PySpark parity of ecrm_lib.features.
+
+The same Ibis expressions run on embedded DuckDB and on a local-mode Spark
+session; every customer and every column must come back identical (spend
+columns too: amounts are summed as exact decimals).
+
+PySpark is the ``spark`` extra (``pip install -e ".[spark]"``) and needs Java 17.
+Without pyspark these tests skip locally, but fail in CI (``CI`` set), where
+they must run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout, rfm_summary
+from ecrm_lib.paths import lifetimes_datasets_dir
+
+pytestmark = pytest.mark.slow
+
+TIMEZONES = ["UTC", "Asia/Seoul", "America/New_York"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (about 8 s to start) wrapped in an Ibis connection."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        msg = (
+            f"pyspark is not importable ({exc}): install the spark extra with "
+            "`.venv/bin/pip install -e '.[spark]'` (Java 17 must be on PATH)"
+        )
+        if _in_ci():
+            pytest.fail(f"DuckDB/Spark parity must run in CI, but {msg}", pytrace=False)
+        pytest.skip(msg)
+    try:
+        session = (
+            SparkSession.builder.master("local[1]")
+            .appName("ecrm-features-parity")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+    except Exception as exc:  # no Java, no free port, ...
+        pytest.fail(
+            f"pyspark is installed but a local Spark session could not start: {exc!r}. "
+            "Spark 4.0 needs Java 17 ('java' on PATH or JAVA_HOME set).",
+            pytrace=False,
+        )
+    yield ibis.pyspark.connect(session)
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def edge_tx() -> pd.DataFrame:
+    """About 4,000 transactions, many within minutes of local midnight in UTC, Seoul and New York."""
+    rng = np.random.default_rng(20240310)
+    n = 4000
+    start = pd.Timestamp("2023-09-01", tz="UTC")
+    day = rng.integers(0, 420, n)  # spans both DST changes of 2024 in New York
+    # UTC hours of local midnight: 0 (UTC), 15 (Seoul), 4 and 5 (New York, summer and winter)
+    midnight = rng.choice([0, 15, 4, 5], n) * 3600 + rng.integers(-120, 120, n)
+    anywhere = rng.integers(0, 86400, n)
+    seconds = day * 86400 + np.where(rng.random(n) < 0.6, midnight, anywhere)
+    ids = rng.integers(0, 400, n)
+    return pd.DataFrame(
+        {
+            "customer_id": ids.astype("int64"),
+            "timestamp": start + pd.to_timedelta(seconds, unit="s"),
+            "amount": np.round(rng.gamma(2.0, 30.0, n), 2) * np.where(rng.random(n) < 0.03, -1, 1),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    raw = pd.read_csv(
+        lifetimes_datasets_dir() / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"],
+        dtype={"date": str},
+    )
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    return raw
+
+
+def _assert_identical(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
+    assert len(duck) > 0
+    pd.testing.assert_frame_equal(duck, spark, check_exact=True)
+    assert duck.attrs == spark.attrs
+
+
+def test_edge_data_crosses_local_midnight(edge_tx):
+    # the data is only a good parity test if the time zone changes the purchase days
+    utc = rfm_summary(edge_tx, as_of="2024-09-30", timezone="UTC")
+    for tz in TIMEZONES[1:]:
+        local = rfm_summary(edge_tx, as_of="2024-09-30", timezone=tz)
+        assert (local["n_purchase_days"] != utc["n_purchase_days"].reindex(local.index)).sum() > 20
+
+
+@pytest.mark.parametrize("tz", TIMEZONES)
+def test_rfm_summary_parity(spark, edge_tx, tz):
+    kw = dict(as_of="2024-09-30", timezone=tz, time_unit="W")
+    _assert_identical(rfm_summary(edge_tx, **kw), rfm_summary(edge_tx, backend=spark, **kw))
+
+
+@pytest.mark.parametrize("tz", TIMEZONES)
+def test_calibration_holdout_parity(spark, edge_tx, tz):
+    kw = dict(calibration_end="2024-06-30", observation_end="2024-10-20", timezone=tz, time_unit="D")
+    duck = calibration_holdout(edge_tx, **kw)
+    assert duck.attrs[EXCLUDED_NEW_CUSTOMERS] >= 0
+    _assert_identical(duck, calibration_holdout(edge_tx, backend=spark, **kw))
+
+
+def test_naive_timestamps_parity(spark, edge_tx):
+    naive = edge_tx.assign(timestamp=edge_tx["timestamp"].dt.tz_localize(None))
+    kw = dict(as_of="2024-09-30", timezone="Asia/Seoul")
+    duck = rfm_summary(naive, **kw)
+    _assert_identical(duck, rfm_summary(naive, backend=spark, **kw))
+    _assert_identical(duck, rfm_summary(edge_tx, **kw))  # naive timestamps are read as UTC
+
+
+def test_cdnow_parity(spark, cdnow):
+    kw = dict(time_col="date", time_unit="W")
+    _assert_identical(
+        calibration_holdout(cdnow, calibration_end="1997-09-30", observation_end="1998-06-30", **kw),
+        calibration_holdout(cdnow, calibration_end="1997-09-30", observation_end="1998-06-30", backend=spark, **kw),
+    )
+    _assert_identical(rfm_summary(cdnow, as_of="1998-06-30", **kw), rfm_summary(cdnow, as_of="1998-06-30", backend=spark, **kw))
+
+
+def test_spark_table_from_parquet(spark, edge_tx, tmp_path):
+    # the cluster route of the module docstring: a table read through the Spark connection
+    path = tmp_path / "tx.parquet"
+    edge_tx.to_parquet(path)
+    table = spark.read_parquet(str(path))
+    kw = dict(calibration_end="2024-06-30", observation_end="2024-10-20", timezone="America/New_York")
+    _assert_identical(calibration_holdout(edge_tx, **kw), calibration_holdout(table, **kw))
