@@ -26,6 +26,7 @@ A config looks like this (every key but ``sources`` has a default)::
         columns: {account_id: cust_no, timestamp: sold_at, amount: total}
         computed: {amount: "Quantity * Price"}   # pandas expressions over source columns
         constants: {channel: store}
+        extra_columns: [age, region]   # customers only: unmapped columns to keep (default: all)
         set_aside:                # extra, counted rules: rows matching `when` are set aside
           - {when: "Invoice.str.startswith('C')", reason: cancelled invoice}
 
@@ -65,6 +66,7 @@ DEFAULT_CHANNEL_GROUPS = {
 _SOURCE_KEYS = {
     "name", "table", "path", "format", "delimiter", "encoding", "header", "names", "date_format",
     "timezone", "columns", "computed", "constants", "set_aside", "control_arms", "skip_rows", "description",
+    "extra_columns",
 }
 _CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "policies", "channel_groups", "sources"}
 
@@ -108,6 +110,9 @@ class SourceConfig:
     set_aside: tuple[SetAsideRule, ...] = ()
     control_arms: tuple[str, ...] = ()
     description: str = ""
+    #: For tables that keep extra columns (customers): which unmapped source
+    #: columns to keep; None keeps every unmapped column, () keeps none.
+    extra_columns: tuple[str, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -260,6 +265,7 @@ def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig
         set_aside=tuple(rules),
         control_arms=tuple(str(a) for a in (raw.get("control_arms") or ())),
         description=str(raw.get("description", "")),
+        extra_columns=None if raw.get("extra_columns") is None else tuple(str(c) for c in raw["extra_columns"]),
     )
 
 
