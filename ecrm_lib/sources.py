@@ -25,8 +25,10 @@ How columns are converted
 -------------------------
 - ``string``: surrounding spaces are trimmed and blank values become missing
   (both counted); values of columns with a fixed list of values are
-  lower-cased (counted). Whole-number floats (a Parquet id ``12346.0``) are
-  written without ``.0`` (counted).
+  lower-cased (counted). Personal data (name, email, phone), postcodes and
+  free text stay exactly as written, except that a value of spaces alone
+  becomes missing (counted). Whole-number floats (a Parquet id ``12346.0``)
+  are written without ``.0`` (counted).
 - ``float``/``int``: plain numbers; a currency symbol (only one kind per column
   and matching the config's currency) and comma thousands separators in the
   ``1,234.5`` layout are removed (counted). ``1,5`` or ``1.234,5`` are not
@@ -91,6 +93,8 @@ _SUMMARY_COLUMNS = ["source", "table", "file", "rows_read", "rows_set_aside", "r
 _FILES_COLUMNS = ["source", "table", "file", "path", "bytes", "sha256"]
 _KOREAN_ALIASES = {"euc_kr"}  # codecs' canonical name for euc-kr, euc_kr, ks_c_5601-1987, ...
 _ACCOUNT_TABLES = ("transactions", "contacts", "feedback", "campaigns")
+# kept as written (only a value of spaces alone becomes missing): personal data and free text
+_VERBATIM = {"postcode", "text"}
 
 
 # ----------------------------------------------------------------------------- result
@@ -165,11 +169,27 @@ class LoadResult:
 @dataclass
 class _RawFile:
     frame: pd.DataFrame
-    lines: np.ndarray | None  # physical line (csv) or 1-based row (parquet) of each data row
     parquet: bool
     n_bytes: int
     sha256: str
     adjustments: list[tuple[str, int]] = field(default_factory=list)  # whole-file adjustments (text, rows)
+    text: bytes | None = None  # decompressed CSV bytes, for line numbers when first needed
+    skip_rows: int = 0
+    header: bool = True
+    _lines: np.ndarray | None = None
+    _lines_done: bool = False
+
+    @property
+    def lines(self) -> np.ndarray | None:
+        """Physical line (CSV) or 1-based row (Parquet) of each data row; None if they cannot be told."""
+        if not self._lines_done:
+            if self.parquet:
+                self._lines = np.arange(1, len(self.frame) + 1)
+            else:
+                self._lines = _data_lines(self.text or b"", self.skip_rows, self.header, len(self.frame))
+            self._lines_done = True
+            self.text = None
+        return self._lines
 
     def line_labels(self, positions: np.ndarray) -> list[str]:
         positions = np.asarray(positions, dtype=np.int64)
@@ -256,7 +276,17 @@ def _logical_lines(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return phys, blank
 
 
-def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _data_lines(data: bytes, skip_rows: int, header: bool, n_rows: int) -> np.ndarray | None:
+    """Physical line of each data row as pandas reads the file (blank lines skipped), or None on a mismatch."""
+    phys, blank = _logical_lines(data)
+    phys, blank = phys[skip_rows:], blank[skip_rows:]
+    lines = phys[~blank]
+    if header:
+        lines = lines[1:]
+    return lines if len(lines) == n_rows else None  # an unusual dialect: report data-row numbers instead
+
+
+def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> pd.DataFrame:
     name = source.path.name
     if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
@@ -280,7 +310,6 @@ def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> tuple[pd.Data
     else:
         kwargs["header"] = None
         kwargs["names"] = list(source.names or ())
-    phys_blank = None
     try:
         frame = pd.read_csv(io.BytesIO(data), **kwargs)
     except pd.errors.EmptyDataError:
@@ -294,8 +323,7 @@ def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> tuple[pd.Data
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
         if m:
             expected, logical, saw = (int(g) for g in m.groups())
-            phys_blank = _logical_lines(data)
-            phys = phys_blank[0]
+            phys = _logical_lines(data)[0]
             line = int(phys[logical - 1]) if 0 < logical <= len(phys) else logical
             raise DataSourceError(
                 f"{name} (source {source.name!r}), line {line}: {saw} fields where the "
@@ -311,14 +339,7 @@ def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> tuple[pd.Data
             f"{name} (source {source.name!r}) has a header line but no data rows. "
             "Check that the export finished, or remove the source from the config."
         )
-    phys, blank = phys_blank if phys_blank is not None else _logical_lines(data)
-    phys, blank = phys[source.skip_rows :], blank[source.skip_rows :]
-    lines = phys[~blank]
-    if source.header:
-        lines = lines[1:]
-    if len(lines) != len(frame):
-        lines = None  # an unusual dialect: report data-row numbers instead of lines
-    return frame, lines
+    return frame
 
 
 def _read_file(source: SourceConfig) -> _RawFile:
@@ -348,8 +369,7 @@ def _read_file(source: SourceConfig) -> _RawFile:
         frame.columns = [str(c) for c in frame.columns]
         if len(frame) == 0:
             raise DataSourceError(f"{path.name} (source {source.name!r}) has columns but no rows.")
-        lines = np.arange(1, len(frame) + 1)
-        return _RawFile(frame, lines, True, len(raw), sha, adjustments)
+        return _RawFile(frame, True, len(raw), sha, adjustments)
     data = raw
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -360,10 +380,11 @@ def _read_file(source: SourceConfig) -> _RawFile:
             raise DataSourceError(f"{path.name} (source {source.name!r}) is empty once decompressed (0 bytes).")
     encoding, korean = _normalise_encoding(source)
     _check_decoding(data, encoding, source)
-    frame, lines = _read_csv(source, data, encoding)
+    frame = _read_csv(source, data, encoding)
     if korean:
         adjustments.append((f"file read as cp949, the superset of the declared {source.encoding}", len(frame)))
-    return _RawFile(frame, lines, False, len(raw), sha, adjustments)
+    return _RawFile(frame, False, len(raw), sha, adjustments, text=data, skip_rows=source.skip_rows,
+                    header=source.header)
 
 
 def _squash(name: str) -> str:
@@ -477,12 +498,28 @@ _NUMBER_RE = re.compile(
 _EURO_DECIMAL_RE = re.compile(r"^[-+]?\d+,\d{1,2}$|^[-+]?\d{1,3}(?:\.\d{3})+,\d+$")
 
 
+def _fast_float(text: pd.Series) -> np.ndarray | None:
+    """Arrow's cast of clean numeric text to float64 (missing -> NaN); None when any value does not cast."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not hasattr(text.array, "__arrow_array__"):
+            return None
+        out = pc.cast(pa.array(text.array), pa.float64())
+        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=float)
+    except Exception:  # ArrowInvalid on the first bad value, or no pyarrow: the slow, exact way
+        return None
+
+
 def _parse_numbers(s: pd.Series, currency: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse text as float64. Returns (values, bad mask, cleaned mask)."""
     n = len(s)
     text, _ = _blank_to_na(_as_text(s))
-    vals = pd.to_numeric(text, errors="coerce")
-    values = np.asarray(vals.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    values = _fast_float(text)
+    if values is None:
+        vals = pd.to_numeric(text, errors="coerce")
+        values = np.asarray(vals.to_numpy(dtype=float, na_value=np.nan), dtype=float)
     present = text.notna().to_numpy(dtype=bool)
     fail = present & np.isnan(values)
     # "nan" typed as text parses to NaN without being missing: a failure too
@@ -680,7 +717,8 @@ def _convert(s: pd.Series, spec: ColumnSpec | None, col: str, source: SourceConf
     s = s.reset_index(drop=True)
     kind = spec.kind if spec is not None else "string"
     if kind == "string":
-        return _convert_string(s, col, spec)
+        verbatim = spec is not None and (spec.pii or spec.name in _VERBATIM)
+        return _convert_string(s, col, spec, trim=not verbatim)
     if kind in ("float", "int"):
         return _convert_number(s, col, kind, currency)
     if kind == "bool":

@@ -551,3 +551,48 @@ def test_load_1m_rows_quickly(tmp_path):
     assert len(tx) == n and tx["account_id"].iloc[0] == f"{ids[0]:07d}"
     assert np.allclose(tx["amount"].to_numpy(), amounts)
     assert took < 20, f"{n} rows took {took:.1f} s"
+
+
+def test_personal_data_kept_as_written_keys_trimmed(tmp_path):
+    p = _write(tmp_path, "a.csv", 'id,ch,email,zip\n" S1 ",store," Kim@X.com ",06236\nS2,web,  ,\n')
+    src = {"name": "acc", "table": "accounts", "path": str(p),
+           "columns": {"account_id": "id", "channel": "ch", "email": "email", "postcode": "zip"}}
+    res = _load(tmp_path, [src])
+    acc = res.tables["accounts"]
+    assert acc["account_id"].tolist() == ["S1", "S2"]
+    assert acc["email"].iloc[0] == " Kim@X.com " and pd.isna(acc["email"].iloc[1])
+    assert acc["postcode"].iloc[0] == "06236"
+    adj = dict(zip(res.adjustments["adjustment"], res.adjustments["rows"]))
+    assert adj == {"account_id (from id): leading/trailing spaces removed": 1,
+                   "email: blank values (spaces only) read as missing": 1}
+
+
+def test_two_customer_sources_with_different_columns(tmp_path):
+    p = _write(tmp_path, "a.csv", "id,age\nA,30\n")
+    q = _write(tmp_path, "b.csv", "id,region\nB,north\n")
+    res = _load(tmp_path, [{"name": "one", "table": "customers", "path": str(p), "columns": {"account_id": "id"}},
+                           {"name": "two", "table": "customers", "path": str(q), "columns": {"account_id": "id"}}])
+    cu = res.tables["customers"]
+    assert cu["account_id"].tolist() == ["A", "B"]
+    assert cu["age"].tolist()[0] == "30" and pd.isna(cu["age"].iloc[1])
+    assert pd.isna(cu["region"].iloc[0]) and cu["region"].iloc[1] == "north"
+    res2 = None
+    with pytest.raises(DataValidationError):  # the same id in two sources breaks uniqueness
+        res2 = _load(tmp_path, [{"name": "one", "table": "customers", "path": str(p), "columns": {"account_id": "id"}},
+                                {"name": "two", "table": "customers", "path": str(p), "columns": {"account_id": "id"}}])
+    assert res2 is None
+
+
+def test_header_renamed_with_names_and_mapped_is_control(tmp_path):
+    p = _write(tmp_path, "c.csv", "a,b,c,d\nX,cmp,holdout,yes\nY,cmp,mail,no\n")
+    src = {"name": "c", "table": "campaigns", "path": str(p), "names": ["who", "campaign", "group", "ctrl"],
+           "columns": {"account_id": "who", "campaign_id": "campaign", "arm": "group", "is_control": "ctrl"},
+           "constants": {"response": 0}}
+    camp = _load(tmp_path, [src]).tables["campaigns"]
+    assert camp["account_id"].tolist() == ["X", "Y"] and camp["is_control"].tolist() == [True, False]
+
+
+def test_extra_columns_only_for_customers(tmp_path):
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,amount\nA,2024-01-01,1\n")
+    with pytest.raises(ConfigError, match="extra_columns"):
+        _load(tmp_path, [_tx(p, extra_columns=["x"])])
