@@ -68,6 +68,7 @@ import hashlib
 import io
 import math
 import re
+import warnings
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +277,37 @@ def _logical_lines(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return phys, blank
 
 
+def _first_bad_row(data: bytes, encoding: str, source: SourceConfig) -> tuple[int, int, int] | None:
+    """(physical line, expected fields, fields seen) of the first row whose field count differs (error path only)."""
+    import csv
+
+    text = io.StringIO(data.decode(encoding, errors="replace"))
+    for _ in range(source.skip_rows):
+        text.readline()
+    skipped = source.skip_rows
+    if source.delimiter in ("whitespace", r"\s+", " "):
+        rows = ((i, line.split()) for i, line in enumerate(text, start=skipped + 1))
+        records = ((i, r) for i, r in rows if r)
+    else:
+        reader = csv.reader(text, delimiter=source.delimiter)
+
+        def gen():
+            start = skipped + 1
+            for rec in reader:
+                yield start, rec
+                start = skipped + reader.line_num + 1
+
+        records = ((i, r) for i, r in gen() if r and any(f.strip() for f in r))
+    expected = None if source.header else len(source.names or ())
+    for line, rec in records:
+        if expected is None:
+            expected = len(source.names) if source.names else len(rec)
+            continue
+        if len(rec) != expected:
+            return line, expected, len(rec)
+    return None
+
+
 def _data_lines(data: bytes, skip_rows: int, header: bool, n_rows: int) -> np.ndarray | None:
     """Physical line of each data row as pandas reads the file (blank lines skipped), or None on a mismatch."""
     phys, blank = _logical_lines(data)
@@ -311,7 +343,19 @@ def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> pd.DataFrame:
         kwargs["header"] = None
         kwargs["names"] = list(source.names or ())
     try:
-        frame = pd.read_csv(io.BytesIO(data), **kwargs)
+        with warnings.catch_warnings():
+            # pandas only warns when a row has more fields than the header, and drops the extra ones
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(data), **kwargs)
+    except pd.errors.ParserWarning:
+        found = _first_bad_row(data, encoding, source)
+        where = (f", line {found[0]}: {found[2]} fields where the "
+                 f"{'header' if source.header else 'names list'} has {found[1]}") if found else ""
+        raise DataSourceError(
+            f"{name} (source {source.name!r}){where}: a row has more fields than the "
+            f"{'header' if source.header else 'names list'}. Usually a value contains the delimiter "
+            f"{source.delimiter!r} without quotes: quote that value, or check `delimiter:`."
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataSourceError(
             f"{name} (source {source.name!r}) has no content"
@@ -329,6 +373,15 @@ def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> pd.DataFrame:
                 f"{name} (source {source.name!r}), line {line}: {saw} fields where the "
                 f"{'header' if source.header else 'names list'} has {expected}. Usually a value contains the "
                 f"delimiter {source.delimiter!r} without quotes: quote that value, or check `delimiter:`."
+            ) from None
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            row = int(m.group(1))
+            phys = _logical_lines(data)[0]
+            line = int(phys[row]) if 0 <= row < len(phys) else row + 1
+            raise DataSourceError(
+                f"{name} (source {source.name!r}), line {line}: a quoted value opens there and is never closed "
+                "(the file ends inside it). Close the quote, or double any quote character inside a value (\"\")."
             ) from None
         raise DataSourceError(f"{name} (source {source.name!r}) is not a readable CSV file: {msg.strip()}") from None
     except UnicodeDecodeError as e:  # pragma: no cover - decoding is checked before

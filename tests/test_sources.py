@@ -92,6 +92,19 @@ def test_malformed_csv_reports_physical_line(tmp_path):
     assert "malformed.csv" in msg and "line 6" in msg and "5 fields" in msg and "has 4" in msg
 
 
+def test_extra_field_in_first_row_is_not_dropped_silently(tmp_path):
+    # pandas would take the first column as the index, or drop the extra field with a warning
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,amount\nA,2024-01-01,1,9\nB,2024-01-02,2\n")
+    with pytest.raises(DataSourceError, match=r"t\.csv.*line 2: 4 fields where the header has 3"):
+        _load(tmp_path, [_tx(p)])
+
+
+def test_unclosed_quote_names_its_line(tmp_path):
+    p = _write(tmp_path, "t.csv", 'cust_id,sold_at,amount\nA,2024-01-01,1\n\nB,"2024-01-02,2\nC,2024-01-03,3\n')
+    with pytest.raises(DataSourceError, match=r"t\.csv.*line 4: a quoted value opens there and is never closed"):
+        _load(tmp_path, [_tx(p)])
+
+
 def test_unknown_column_lists_columns_and_suggests(tmp_path):
     p = _write(tmp_path, "t.csv", "cust_no,sold_at,amount\nA,2024-01-01,1\n")
     with pytest.raises(DataSourceError) as e:
