@@ -513,9 +513,9 @@ def _simulate_btyd(rng: np.random.Generator, lat: dict[str, np.ndarray], window:
     n_rep = np.minimum(m, K)
     alive = m < K
     owner = np.repeat(np.arange(n), m)
-    t = t0[owner] + rng.random(owner.size) * span[owner]
-    order = np.lexsort((t, owner))
-    owner, t = owner[order], t[order]
+    # sorted uniforms within each person: owner + u sorts by owner, then by u (owner < 2**31, u in [0, 1))
+    u = np.minimum(np.sort(owner + rng.random(owner.size)) - owner, np.nextafter(1.0, 0.0))
+    t = t0[owner] + u * span[owner]
     start = np.cumsum(m) - m
     rank = np.arange(owner.size) - start[owner]
     keep = rank < n_rep[owner]
@@ -822,7 +822,7 @@ def _transactions(rng: np.random.Generator, per: dict, sim: dict, acc: dict, P: 
     t = np.concatenate([per["t0"], sim["t"]])
     is_first = np.r_[np.ones(n, dtype=bool), np.zeros(sim["owner"].size, dtype=bool)]
     row = np.concatenate([acc["prim_row"], _purchase_accounts(rng, acc, sim["owner"], P)])
-    day = np.floor(t).astype(np.int64)
+    day = np.minimum(np.floor(t).astype(np.int64), window.days - 1)
     chan = acc["channel"][row]
     secs = day * _SECONDS_PER_DAY + _seconds_of_day(rng, _CHANNEL_PROFILE[chan])
     spend = rng.gamma(P.gg_p, 1.0 / per["nu"][person])
@@ -960,7 +960,7 @@ def _contacts(rng: np.random.Generator, per: dict, sim: dict, acc: dict, purchas
     inbound = np.r_[np.ones(in_row.size, dtype=bool), np.zeros(out_row.size, dtype=bool), np.ones(c_row.size, dtype=bool)]
     conflict = np.r_[np.zeros(in_row.size + out_row.size, dtype=bool), np.ones(c_row.size, dtype=bool)]
     chan = acc["channel"][row]
-    day = np.floor(t).astype(np.int64)
+    day = np.minimum(np.floor(t).astype(np.int64), D - 1)
     office = (chan == _PH) | (chan == _MA)
     day = np.where(office, _weekdays_only(rng, day, start_wd, D - 1), day)
     # time of day
@@ -1122,7 +1122,7 @@ def _campaign(rng: np.random.Generator, rng_pop: np.random.Generator, per: dict,
     lat = _draw_btyd_latents(rng_pop, m, P, window)
     sim = _simulate_btyd(rng_pop, lat, window)
     pp = np.concatenate([np.arange(m), sim["owner"]])
-    pd_ = np.floor(np.concatenate([lat["t0"], sim["t"]])).astype(np.int64)
+    pd_ = np.minimum(np.floor(np.concatenate([lat["t0"], sim["t"]])).astype(np.int64), window.days - 1)
     pop = _campaign_covariates(pp, pd_, m, lat["t0"], a_day, P)
     pop_tau = pop["tau"][pop["eligible"]]
     gg_mean = P.gg_p * P.gg_gamma / (P.gg_q - 1.0)
