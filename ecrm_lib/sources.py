@@ -44,7 +44,11 @@ Expressions (``computed`` and ``set_aside: when``) are Python expressions over
 the source columns as pandas Series (write names with spaces in backticks;
 combine conditions with ``&``, ``|``, ``~``); ``pd`` and ``np`` are available.
 A CSV column whose values are all numbers (without leading zeros) is a number
-in an expression, any other column is text. Configs are trusted like code.
+in an expression (compare it with numbers: ``Qty == 0``), any other column is
+text; Parquet columns keep their types. When an expression fails that way, a
+column that mostly holds numbers is tried as numbers (its other values
+missing: reported as failures when they feed a number column, never matching a
+rule). Configs are trusted like code.
 
 Policies and rules
 ------------------
@@ -948,9 +952,8 @@ class _Loader:
             return typed_cache[key]
 
         ld = _Source(source, i, raw, pd.DataFrame(index=range(n)), np.full(n, None, dtype=object))
-        for text, rows in raw.adjustments:
+        for text, _rows in raw.adjustments:  # whole-file adjustments apply to every kept row
             ld.adjustments.append((text, np.ones(n, dtype=bool)))
-            del rows
 
         out: dict[str, pd.Series] = {}
         spec_cols = {c.name: c for c in spec.columns}
@@ -988,9 +991,12 @@ class _Loader:
                 if c in mapped or c == ROW_NUMBER_COLUMN:
                     continue
                 name = c if c not in out else f"{c}_source"
-                conv = _convert_string(frame[c].reset_index(drop=True), c, None, trim=False)
-                ld.adjustments.extend(conv.adjustments)
-                out[name] = conv.values
+                values = frame[c].reset_index(drop=True)
+                if _is_text(values):  # CSV text as read; only a value of spaces alone becomes missing
+                    conv = _convert_string(values, c, None, trim=False)
+                    ld.adjustments.extend(conv.adjustments)
+                    values = conv.values
+                out[name] = values  # Parquet numbers and dates keep their stored type
         ld.frame = pd.DataFrame(out, index=range(n))
 
         # missing keys, then the source's rules, then non-positive amounts
@@ -1091,9 +1097,14 @@ class _Loader:
 
     def _rule_mask(self, ld: _Source, expr: _Expr, source_column, typed) -> np.ndarray:
         error = None
-        for view in ("strict", "raw"):
+        # numbers only where every value is one; then (e.g. `Price <= 0` on a column with a stray
+        # text value) numbers where most are, the rest missing and never matching; then text as read
+        for view in ("strict", "lenient", "raw"):
             try:
-                res = expr.evaluate((lambda c: typed(c)[0]) if view == "strict" else source_column)
+                if view == "raw":
+                    res = expr.evaluate(source_column)
+                else:
+                    res = expr.evaluate(lambda c, lenient=(view == "lenient"): typed(c, lenient)[0])
                 if np.ndim(res) == 0:
                     res = pd.Series([bool(res)] * ld.n)
                 res = pd.Series(res).reset_index(drop=True)

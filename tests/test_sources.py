@@ -609,3 +609,18 @@ def test_extra_columns_only_for_customers(tmp_path):
     p = _write(tmp_path, "t.csv", "cust_id,sold_at,amount\nA,2024-01-01,1\n")
     with pytest.raises(ConfigError, match="extra_columns"):
         _load(tmp_path, [_tx(p, extra_columns=["x"])])
+
+
+def test_rule_on_a_column_with_a_stray_text_value(tmp_path):
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,Qty,Price,Code\n"
+                                  "A,2024-01-01,1,5,85048\nA,2024-01-02,1,x,85049\nB,2024-01-03,1,0,POST\nB,2024-01-04,1,2,POST\n")
+    src = {"name": "shop", "table": "transactions", "path": str(p),
+           "columns": {"account_id": "cust_id", "timestamp": "sold_at"}, "computed": {"amount": "Qty * Price"},
+           "set_aside": [{"when": "Price <= 0", "reason": "free"}]}
+    with pytest.raises(DataValidationError) as e:  # the rule runs; the stray value is reported, not a crash
+        _load(tmp_path, [src])
+    assert e.value.failures[["line", "column", "value"]].values.tolist() == [["3", "Price", "x"]]
+    # a code column that is mostly numbers is still text for isin(): POST rows are matched
+    ok = _write(tmp_path, "u.csv", "cust_id,sold_at,Qty,Price,Code\nA,2024-01-01,1,5,85048\nB,2024-01-04,1,2,POST\n")
+    res = _load(tmp_path, [dict(src, path=str(ok), set_aside=[{"when": "Code.isin(['POST'])", "reason": "postage"}])])
+    assert res.set_aside[["line", "reason"]].values.tolist() == [["3", "postage"]]
