@@ -1247,6 +1247,9 @@ def _pandera_problem(check: str, column: str) -> tuple[str, str]:
                 return f"{column} is missing (required)", fix
             if key.endswith("uniqueness"):
                 return f"{column} repeated with different content", fix
+            m = re.match(r"(greater|less)_than_or_equal_to\((.*)\)$", check)
+            if m:
+                return f"{column} must be {'>=' if m.group(1) == 'greater' else '<='} {m.group(2)}", fix
             return f"{column}: {check}", fix
     return f"{column}: fails {check}", "correct the value"
 
