@@ -100,18 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_problems(e: EcrmError) -> None:
-    from .report import scrub_pii
-
-    print(f"error: {e}", file=sys.stderr)
+    """Print the error; add the first problems and their count when the message lacks them."""
+    message = str(e)
+    print(f"error: {message}", file=sys.stderr)
     failures = getattr(e, "failures", None)
-    if failures is not None and hasattr(failures, "head") and len(failures):
-        shown = failures.head(_MAX_PROBLEMS).copy()
-        for c in shown.columns:
-            shown[c] = shown[c].map(lambda x: scrub_pii(x) if isinstance(x, str) else x)
-        _with_pd_opts(lambda: print(shown.to_string(index=False), file=sys.stderr))
-        n = len(failures)
-        more = f" (first {_MAX_PROBLEMS} shown)" if n > _MAX_PROBLEMS else ""
-        print(f"{n} problem(s) in total{more}.", file=sys.stderr)
+    if failures is None or not hasattr(failures, "head") or not len(failures):
+        return
+    first = str(failures.iloc[0].get("problem", "")) if "problem" in failures.columns else ""
+    if first and first in message:
+        return  # the loader's message already lists the first problems and the total
+    shown = failures.head(_MAX_PROBLEMS)
+    _with_pd_opts(lambda: print(shown.to_string(index=False), file=sys.stderr))
+    n = len(failures)
+    more = f" (first {_MAX_PROBLEMS} shown)" if n > _MAX_PROBLEMS else ""
+    print(f"{n} problem(s) in total{more}.", file=sys.stderr)
 
 
 def _with_pd_opts(fn):
