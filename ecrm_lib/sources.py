@@ -489,7 +489,11 @@ def _as_text(s: pd.Series) -> pd.Series:
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is pd.NA:
         return s
     if s.dtype == object:
-        return s.map(lambda v: v if v is None or isinstance(v, str) or (isinstance(v, float) and math.isnan(v)) else str(v)).astype("string")
+        def text(v: Any) -> Any:
+            missing = v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+            return v if missing or isinstance(v, str) else str(v)
+
+        return s.map(text).astype("string")
     return s.astype("string")
 
 
@@ -663,7 +667,10 @@ def _regex_mask(text: pd.Series, pattern: str) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        arr = pa.array(text.array) if hasattr(text.array, "__arrow_array__") else pa.array(text.to_numpy(dtype=object, na_value=None))
+        if hasattr(text.array, "__arrow_array__"):
+            arr = pa.array(text.array)
+        else:
+            arr = pa.array(text.to_numpy(dtype=object, na_value=None))
         hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
         return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
     except Exception:  # pragma: no cover - pyarrow missing or a pattern RE2 cannot run
@@ -750,7 +757,9 @@ def _convert_datetime(s: pd.Series, col: str, fmt: str | None, tz: str) -> _Conv
             adjustments.append((text_, full))
         pieces.append(_to_utc(loc))
         if aware.any():
-            adjustments.append((f"{col}: timestamps without a time zone read as {tz} (the column mixes both)", naive.copy()))
+            adjustments.append(
+                (f"{col}: timestamps without a time zone read as {tz} (the column mixes both)", naive.copy())
+            )
     if aware.any():
         pieces.append(_to_utc(parse(aware, utc=True)))
     if len(pieces) == 1 and len(pieces[0]) == n:
@@ -1058,7 +1067,9 @@ class _Loader:
         if not isinstance(result, pd.Series):
             result = pd.Series([result] * n) if np.ndim(result) == 0 else pd.Series(np.asarray(result))
         if len(result) != n:
-            raise ConfigError(f"source {ld.config.name!r}: {expr.what} = {expr.text!r} returned {len(result)} values for {n} rows.")
+            raise ConfigError(
+                f"source {ld.config.name!r}: {expr.what} = {expr.text!r} returned {len(result)} values for {n} rows."
+            )
         result = result.reset_index(drop=True)
         any_bad = np.zeros(n, dtype=bool)
         if used_view == "lenient":
@@ -1080,7 +1091,8 @@ class _Loader:
                     vals = source_column(expr.columns[0])
                 else:
                     vals = _as_text(result) if _is_text(result) else result.astype("string")
-                ld.fail_rows(rest, ", ".join(expr.columns), vals, f"{col} (computed {expr.text!r}): {conv.problem}", conv.fix)
+                problem = f"{col} (computed {expr.text!r}): {conv.problem}"
+                ld.fail_rows(rest, ", ".join(expr.columns), vals, problem, conv.fix)
             any_bad |= conv.bad
         conv.bad = any_bad if any_bad.any() else None
         return conv
@@ -1125,7 +1137,8 @@ class _Loader:
         if values is None:
             src = ld.config.columns.get(column)
             if src is not None:
-                values = (ld.raw.frame[src] if src != ROW_NUMBER_COLUMN else pd.Series(np.arange(1, ld.n + 1))).reset_index(drop=True)
+                raw_col = ld.raw.frame[src] if src != ROW_NUMBER_COLUMN else pd.Series(np.arange(1, ld.n + 1))
+                values = raw_col.reset_index(drop=True)
             else:
                 values = ld.frame[column]
         vals = values.iloc[pos]
