@@ -89,28 +89,48 @@ def plot_channel_coverage(channels: pd.DataFrame, ax=None, top: int = 10, curren
     return ax
 
 
-def plot_monthly_activity(monthly: pd.DataFrame, ax=None):
-    """Lines: rows per month for each table and channel group.
+def plot_monthly_activity(monthly: pd.DataFrame, axes=None):
+    """Lines: records per month, one panel per table, one line per channel group.
 
     Parameters
     ----------
     monthly : DataFrame
         Output of :func:`ecrm_lib.overview.monthly_activity`.
-    ax : matplotlib Axes, optional
+    axes : sequence of matplotlib Axes, optional
+        One per table in ``monthly`` (created, stacked vertically, when None).
+
+    Returns
+    -------
+    list of matplotlib Axes
     """
-    ax = _ax(ax)
-    if monthly.empty:
-        ax.text(0.5, 0.5, "No dated records", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
-    d = monthly.copy()
-    d["series"] = d["table"] + " · " + d["group"].astype(str)
-    sns.lineplot(data=d, x="month", y="rows", hue="series", marker="o", ax=ax)
-    ax.set_xlabel("month")
-    ax.set_ylabel("records per month")
-    ax.set_title("Activity over time by table and channel group")
-    ax.legend(title="", fontsize="small", ncols=2)
-    return ax
+    import matplotlib.dates as mdates
+
+    present = list(dict.fromkeys(monthly["table"])) if not monthly.empty else []
+    preferred = ["transactions", "contacts", "feedback"]
+    tables = [t for t in preferred if t in present] + [t for t in present if t not in preferred]
+    if axes is None:
+        n = max(1, len(tables))
+        _, axes = plt.subplots(n, 1, figsize=(9, 2.4 * n + 0.6), sharex=True, squeeze=False)
+        axes = list(axes[:, 0])
+    if not tables:
+        axes[0].text(0.5, 0.5, "No dated records", ha="center", va="center", transform=axes[0].transAxes)
+        axes[0].set_axis_off()
+        return axes
+    groups = sorted(monthly["group"].astype(str).unique())
+    colours = dict(zip(groups, sns.color_palette(PALETTE, len(groups))))
+    for ax, table in zip(axes, tables):
+        d = monthly[monthly["table"] == table]
+        for g, part in d.groupby(d["group"].astype(str)):
+            ax.plot(part["month"], part["rows"], marker="o", markersize=3, color=colours[g], label=g)
+        ax.set_ylabel(f"{table}\nper month")
+        ax.set_ylim(bottom=0)
+        ax.legend(title="", fontsize="small", loc="upper left")
+        locator = mdates.AutoDateLocator(maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes[-1].set_xlabel("month")
+    axes[0].set_title("Records per month by channel group")
+    return axes
 
 
 def plot_identifier_completeness(completeness: pd.DataFrame, ax=None):

@@ -118,6 +118,8 @@ def show_table(
     precision: int = 2,
     max_rows: int = 50,
     percent_columns: tuple[str, ...] = (),
+    money_columns: tuple[str, ...] = (),
+    show_index: bool | None = None,
 ):
     """A Styler that escapes cells, index labels and caption; refuses personal data.
 
@@ -133,6 +135,10 @@ def show_table(
         At most this many rows are shown (the caption says so when cut).
     percent_columns : tuple of str
         Columns holding shares (0-1) shown as percentages.
+    money_columns : tuple of str
+        Money columns, shown rounded to whole units with thousands separators.
+    show_index : bool, optional
+        Show the row labels; default: only when they are not a plain 0..n-1 range.
 
     Returns
     -------
@@ -151,6 +157,8 @@ def show_table(
     for c in shown.columns:
         if c in percent_columns:
             fmt[c] = lambda v: format_number(v, "%", 1)
+        elif c in money_columns:
+            fmt[c] = lambda v: "" if pd.isna(v) else f"{v:,.0f}"
         elif pd.api.types.is_float_dtype(shown[c]):
             fmt[c] = lambda v, p=precision: "" if pd.isna(v) else f"{v:,.{p}f}"
         elif pd.api.types.is_integer_dtype(shown[c]):
@@ -158,6 +166,10 @@ def show_table(
         elif not pd.api.types.is_bool_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c]):
             fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else scrub_pii(v)
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    if show_index is None:
+        show_index = not isinstance(df.index, pd.RangeIndex)
+    if not show_index:
+        styler = styler.hide(axis="index")
     if caption is not None or note:
         styler = styler.set_caption(escape((caption or "") + note))
     return styler

@@ -113,9 +113,11 @@ def test_date_range(tables):
 def test_plots_return_labelled_axes(tables):
     plots.set_theme()
     ch = overview.channel_coverage(tables, channel_group=group)
+    monthly_axes = plots.plot_monthly_activity(overview.monthly_activity(tables, channel_group=group))
+    assert len(monthly_axes) == 2  # transactions and contacts
+    assert all(a.get_ylabel() for a in monthly_axes) and monthly_axes[-1].get_xlabel() == "month"
     for ax in (
         plots.plot_channel_coverage(ch),
-        plots.plot_monthly_activity(overview.monthly_activity(tables, channel_group=group)),
         plots.plot_identifier_completeness(overview.identifier_completeness(tables["accounts"])),
     ):
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()

@@ -58,3 +58,10 @@ def test_format_number():
     assert format_number(1234.6, "KRW") == "1,235 KRW"
     assert format_number(0.123, "%", 1) == "12.3%"
     assert format_number(None) == "n/a"
+
+
+def test_show_table_hides_a_plain_range_index_and_rounds_money():
+    html = show_table(pd.DataFrame({"revenue": [1234567.891]}), money_columns=("revenue",)).to_html()
+    assert "1,234,568" in html and "row_heading" not in html
+    labelled = show_table(pd.DataFrame({"n": [1]}, index=["store"])).to_html()
+    assert "row_heading" in labelled
