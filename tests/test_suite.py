@@ -1,0 +1,113 @@
+"""The whole suite end to end: every registry notebook through papermill on a
+small generated dataset, rendered, published; reports safe to share.
+
+The dataset is made hostile on purpose: script and event-handler markup in
+names, channel names, contact purposes and feedback text, so that any place
+where text from the data reaches the HTML unescaped is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from ecrm_lib.registry import load_registry
+from ecrm_lib.runner import run_suite
+from ecrm_lib.synth import generate
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = "<script>alert('xss-name')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+
+
+def _hostile_copy(src: Path, dst: Path) -> Path:
+    """Write the generated files to dst with hostile strings in text columns."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in src.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if f.name == "accounts.csv":
+            df.loc[df.index[:3], "name"] = [SCRIPT, IMG, f"{IMG}{SCRIPT}"]
+            df.loc[df.index[3:6], "channel"] = [SCRIPT, IMG, "web"]
+        if f.name == "contacts.csv":
+            df.loc[df.index[:5], "purpose"] = SCRIPT
+            df.loc[df.index[5:10], "channel"] = IMG
+        if f.name == "feedback.csv":
+            df.loc[df.index[:5], "text"] = [SCRIPT, IMG, "[click](javascript:alert(3))", SCRIPT + " mail me a@b.co", IMG]
+        df.to_csv(dst / f.name, index=False)
+    cfg = (src / "config.yaml").read_text(encoding="utf-8")
+    cfg = re.sub(r"(?m)^name:.*$", f'name: "{SCRIPT}"', cfg, count=1)
+    (dst / "config.yaml").write_text(cfg, encoding="utf-8")
+    return dst / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    generate(root / "clean", n_persons=150, seed=7)
+    return _hostile_copy(root / "clean", root / "hostile")
+
+
+@pytest.fixture(scope="module")
+def run(small_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    outcome = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None)
+    return outcome, out
+
+
+def _html_files(run_dir: Path) -> list[Path]:
+    files = sorted(run_dir.glob("*.html"))
+    assert files, f"no HTML in {run_dir}"
+    return files
+
+
+def test_every_notebook_runs_and_is_published(run):
+    outcome, out = run
+    assert outcome.status == "ok", outcome
+    latest = (out / "latest").resolve()
+    manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+    registry = load_registry()
+    assert list(manifest["notebooks"]) == registry.names()
+    assert all(entry["status"] == "ok" for entry in manifest["notebooks"].values()), manifest["notebooks"]
+    for nb in registry:
+        assert (latest / f"{nb.name}.html").exists()
+        metrics = json.loads((latest / "metrics" / f"{nb.name}.json").read_text(encoding="utf-8"))["metrics"]
+        assert set(nb.metrics) <= set(metrics), f"{nb.name} lacks metrics {set(nb.metrics) - set(metrics)}"
+
+
+def test_reports_have_no_live_script_from_data(run):
+    _, out = run
+    for f in _html_files((out / "latest").resolve()):
+        soup = BeautifulSoup(f.read_text(encoding="utf-8"), "html.parser")
+        for tag in soup.find_all(True):
+            handlers = [a for a in tag.attrs if a.lower().startswith("on")]
+            assert not handlers, f"{f.name}: live event handler {handlers} on <{tag.name}>"
+            href = str(tag.get("href", "")) + str(tag.get("src", ""))
+            assert "javascript:" not in href.lower(), f"{f.name}: javascript: URL in <{tag.name}>"
+        for script in soup.find_all("script"):
+            assert "xss-name" not in (script.string or ""), f"{f.name}: data text inside a <script>"
+            assert not script.get("src", "").startswith(("http:", "https:", "//")), f"{f.name}: external script {script.get('src')}"
+        assert soup.find("img", src="x") is None, f"{f.name}: image element built from data"
+
+
+def test_reports_show_no_raw_email_or_phone(run, small_data):
+    _, out = run
+    accounts = pd.read_csv(small_data.parent / "accounts.csv", dtype=str, keep_default_na=False)
+    raw = {v.strip() for col in ("email", "phone") for v in accounts[col] if len(v.strip()) >= 6}
+    assert raw, "the generated data should carry e-mails and phones"
+    for f in _html_files((out / "latest").resolve()):
+        text = f.read_text(encoding="utf-8")
+        leaked = sorted(v for v in raw if v in text)
+        assert not leaked, f"{f.name} shows raw identifiers, e.g. {leaked[:3]}"
+
+
+def test_identical_rerun_is_skipped(run, small_data):
+    outcome, out = run
+    again = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None)
+    assert again.status == "unchanged"
+    assert (out / "latest").resolve() == outcome.run_dir.resolve()
