@@ -267,9 +267,7 @@ def _purchase_days(table, backend_name, *, customer_col, time_col, amount_col, t
         amount=table[amount_col].cast(_AMOUNT_TYPE),
     )
     t = t.filter(t.cid.notnull(), t.day.notnull(), t.day <= ibis.literal(end, type="date"))
-    days = t.group_by(["cid", "day"]).aggregate(amount=t.amount.sum().cast(_AMOUNT_TYPE))
-    # first purchase day of the customer, beside each of their days (a window, not a join)
-    return days.mutate(first_day=days.day.min().over(group_by=days.cid))
+    return t.group_by(["cid", "day"]).aggregate(amount=t.amount.sum().cast(_AMOUNT_TYPE))
 
 
 def _money(sum_expr):
@@ -287,14 +285,16 @@ def _rfm_expr(table, backend_name, *, customer_col, time_col, amount_col, timezo
     d = _purchase_days(
         table, backend_name, customer_col=customer_col, time_col=time_col, amount_col=amount_col, timezone=timezone, end=as_of
     )
-    is_repeat = d.day != d.first_day
+    # repeat spend = total - the first day's amount: exact, as both are decimals
+    # (arg_min needs no window; days are unique per customer, so it is well defined)
     g = d.group_by("cid").aggregate(
         n_purchase_days=d.day.count(),
         first_purchase=d.day.min(),
         last_purchase=d.day.max(),
-        total_spend=_money(d.amount.sum()),
-        repeat_spend=_money(d.amount.sum(where=is_repeat)),
+        total=d.amount.sum(),
+        first_amount=d.amount.argmin(d.day),
     )
+    g = g.mutate(total_spend=_money(g.total), repeat_spend=_money(g.total - g.first_amount))
     freq = g.n_purchase_days - 1
     out = g.select(
         cid=g.cid,
@@ -331,10 +331,13 @@ def _cal_holdout_expr(
         first_purchase=d.day.min(),
         n_cal=d.day.count(where=in_cal),
         last_cal=d.day.max(where=in_cal),
-        repeat_spend_cal=_money(d.amount.sum(where=in_cal & (d.day != d.first_day))),
+        spend_cal=d.amount.sum(where=in_cal),
+        first_amount=d.amount.argmin(d.day),
         n_hold=d.day.count(where=in_hold),
         spend_hold=_money(d.amount.sum(where=in_hold)),
     )
+    # for new customers (first purchase in the holdout) spend_cal is NULL: they are dropped later
+    g = g.mutate(repeat_spend_cal=_money(g.spend_cal - g.first_amount))
     freq_cal = g.n_cal - 1
     out = g.select(
         cid=g.cid,
