@@ -175,7 +175,7 @@ class RunContext:
         return self._cache[table].copy()
 
     def load_report(self) -> pd.DataFrame:
-        """Per source and reason: rows read, kept and set aside (see :func:`ecrm_lib.sources.load_sources`)."""
+        """Per source: rows read, set aside and kept (``LoadResult.summary``); reasons are in :meth:`set_aside_rows`."""
         return pd.read_csv(self.layout.load_dir / "load_report.csv")
 
     def set_aside_rows(self) -> pd.DataFrame:

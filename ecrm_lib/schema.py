@@ -266,7 +266,7 @@ def pandera_schema(table: str):
         if c.kind == "float":
             checks.append(pa.Check(lambda s: ~s.isin([float("inf"), float("-inf")]), element_wise=False, error="must be finite"))
         cols[c.name] = pa.Column(c.dtype, checks=checks, nullable=c.nullable, coerce=True)
-    unique = list(spec.duplicate_subset) if table in ("accounts", "customers") else None
+    unique = list(spec.duplicate_subset) if spec.duplicate_subset else None
     return pa.DataFrameSchema(cols, strict=False, unique=unique, name=table)
 
 
