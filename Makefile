@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := linkage,text,test
+EXTRAS := linkage,text,test,spark
 CONFIG ?= data/default/config.yaml
 # Extra arguments for `ecrm run`, e.g. make reports RUN_ARGS="--force --as-of 2025-03-31"
 RUN_ARGS ?=
@@ -29,7 +29,7 @@ validate: $(VENV)/.installed
 	$(BIN)/ecrm validate --config $(CONFIG)
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lab: $(VENV)/.installed
 	$(BIN)/python -m ipykernel install --sys-prefix --name ecrm --display-name "Python (ecrm)"
