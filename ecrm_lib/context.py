@@ -26,6 +26,8 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,8 +154,9 @@ class RunContext:
         from .sources import load_sources  # late import: sources is heavier
 
         cfg = load_config(config or DEFAULT_CONFIG)
-        scratch = REPORTS_DIR / "_interactive" / cfg.name
+        scratch = REPORTS_DIR / "_interactive" / re.sub(r"[^\w.-]+", "_", cfg.name)
         result = load_sources(cfg, as_of=as_of)
+        shutil.rmtree(scratch, ignore_errors=True)  # a scratch folder: no stale tables from an earlier config
         prepare_run_folder(scratch, cfg, result, previous_run=None)
         return cls(scratch, notebook)
 
