@@ -391,6 +391,27 @@ _TOPIC_WEIGHTS = {
 }
 
 
+
+
+def _name_variants() -> np.ndarray:
+    """Every way a name is written, for every (family, given) pair: rows are
+    NFC, with a space, NFD, "Kim Minjun", "Minjun Kim", "KIM MINJUN", mixed scripts
+    (Hanja family name + Hangul given name, else Hangul family + Latin given name)."""
+    rows = [[] for _ in range(7)]
+    for fam_h, _, fam_r, hanja in _FAMILY:
+        for giv_h, giv_r in _GIVEN:
+            rows[0].append(fam_h + giv_h)
+            rows[1].append(fam_h + " " + giv_h)
+            rows[2].append(unicodedata.normalize("NFD", fam_h + giv_h))
+            rows[3].append(fam_r + " " + giv_r)
+            rows[4].append(giv_r + " " + fam_r)
+            rows[5].append((fam_r + " " + giv_r).upper())
+            rows[6].append(hanja + giv_h if hanja else fam_h + " " + giv_r)
+    return np.array(rows, dtype=object)
+
+
+_NAME_VARIANTS = _name_variants()
+
 # ---------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------
@@ -420,11 +441,36 @@ def _seconds_of_day(rng: np.random.Generator, profile: np.ndarray) -> np.ndarray
 
 
 def _zfill(values: np.ndarray, width: int) -> np.ndarray:
-    return pd.Series(values, dtype="int64").astype(str).str.zfill(width).to_numpy(dtype=object)
+    """Integers as zero-padded text (object array)."""
+    return np.strings.zfill(np.asarray(values, dtype=np.int64).astype(str), width).astype(object)
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Integers as text (object array)."""
+    return np.asarray(values, dtype=np.int64).astype(str).astype(object)
+
+
+def _cat(*parts) -> np.ndarray:
+    """Element-wise concatenation of text arrays and constants (object array)."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = np.strings.add(out, p)
+    return np.asarray(out).astype(object)
+
+
+def _by_case(case: np.ndarray, builders: list[Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
+    """``out[i] = builders[case[i]](rows)[...]``: each builder is called only on the rows of its case."""
+    out = np.empty(case.size, dtype=object)
+    for k, build in enumerate(builders):
+        rows = np.flatnonzero(case == k)
+        if rows.size:
+            out[rows] = build(rows)
+    return out
 
 
 def _ids(prefix: str | np.ndarray, numbers: np.ndarray, width: int) -> np.ndarray:
-    return (pd.Series(prefix, index=range(len(numbers))).astype(str) + "-" + _zfill(numbers, width)).to_numpy(dtype=object)
+    return np.strings.add(np.strings.add(np.asarray(prefix, dtype=str), "-"),
+                          np.strings.zfill(np.asarray(numbers, dtype=np.int64).astype(str), width)).astype(object)
 
 
 def _per_group_rank(groups: np.ndarray, order_key: np.ndarray) -> np.ndarray:
@@ -566,15 +612,21 @@ def _draw_persons(rng: np.random.Generator, n: int, P: SynthParams, window: _Win
 def _emails(rng: np.random.Generator, per: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each person's main and second e-mail address (lower case, unique across everybody)."""
     n = len(per["fam"])
-    fr = np.array([f[2].lower() for f in _FAMILY], dtype=object)[per["fam"]]
-    gr = np.array([g[1].lower() for g in _GIVEN], dtype=object)[per["giv"]]
-    yy = _zfill(per["birth_year"] % 100, 2)
+    fr = np.array([f[2].lower() for f in _FAMILY])[per["fam"]]
+    gr = np.array([g[1].lower() for g in _GIVEN])[per["giv"]]
+    gi = np.array([g[1][:1].lower() for g in _GIVEN])[per["giv"]]
+    yy = np.strings.zfill((per["birth_year"] % 100).astype(str), 2)
 
     def locals_(pattern: np.ndarray) -> np.ndarray:
-        num = rng.integers(1, 10_000, size=n).astype(str).astype(object)
-        word = np.array(_WORDS, dtype=object)[rng.integers(0, len(_WORDS), size=n)]
-        cands = [gr + "." + fr, fr + gr + yy, np.array([g[:1] for g in gr], dtype=object) + fr + yy, gr + num, word + num]
-        return np.select([pattern == i for i in range(len(cands))], cands, default=gr)
+        num = rng.integers(1, 10_000, size=n).astype(str)
+        word = np.array(_WORDS)[rng.integers(0, len(_WORDS), size=n)]
+        return _by_case(pattern, [
+            lambda r: _cat(gr[r], ".", fr[r]),  # minjun.kim
+            lambda r: _cat(fr[r], gr[r], yy[r]),  # kimminjun92
+            lambda r: _cat(gi[r], fr[r], yy[r]),  # mkim92
+            lambda r: _cat(gr[r], num[r]),  # minjun1234
+            lambda r: _cat(word[r], num[r]),  # sunny1234
+        ])
 
     dom_names, dom_p = _DOMAINS
     doms = np.array(dom_names, dtype=object)
@@ -585,16 +637,15 @@ def _emails(rng: np.random.Generator, per: dict[str, np.ndarray]) -> tuple[np.nd
     d2 = doms[rng.choice(len(doms), size=n, p=_probs(dom_p))]
     local = np.concatenate([l1, l2])
     dom = np.concatenate([d1, d2])
-    s = pd.Series(local + "@" + dom)
+    emails = local + "@" + dom
     for _ in range(50):
-        dup = s.duplicated().to_numpy()
+        dup = pd.Series(emails, dtype=object).duplicated().to_numpy()
         if not dup.any():
             break
         local[dup] = local[dup] + rng.integers(0, 1000, size=int(dup.sum())).astype(str).astype(object)
-        s = pd.Series(local + "@" + dom)
+        emails = local + "@" + dom
     else:  # pragma: no cover - practically unreachable
         raise RuntimeError("could not make e-mail addresses unique")
-    emails = s.to_numpy(dtype=object)
     return emails[:n], emails[n:]
 
 
@@ -670,11 +721,7 @@ def _build_accounts(rng: np.random.Generator, per: dict[str, np.ndarray], P: Syn
     traps["unlinkable_secondary_accounts"] = int(unl.size)
 
     # -- names -------------------------------------------------------------
-    fam_h = np.array([f[0] for f in _FAMILY], dtype=object)[per["fam"]][person]
-    giv_h = np.array([g[0] for g in _GIVEN], dtype=object)[per["giv"]][person]
-    fam_r = np.array([f[2] for f in _FAMILY], dtype=object)[per["fam"]][person]
-    giv_r = np.array([g[1] for g in _GIVEN], dtype=object)[per["giv"]][person]
-    hanja = np.array([f[3] for f in _FAMILY], dtype=object)[per["fam"]][person]
+    combo = per["fam"][person] * len(_GIVEN) + per["giv"][person]
     u = rng.random(N)
     style = np.zeros(N, dtype=np.int64)  # 0 NFC, 1 with space, 2 NFD, 3 romanised, 4 mixed scripts
     style[u < P.name_space_share] = 1
@@ -686,16 +733,8 @@ def _build_accounts(rng: np.random.Generator, per: dict[str, np.ndarray], P: Syn
     mixed = rng.choice(cand, size=n_mixed, replace=False) if n_mixed else cand[:0]
     style[mixed] = 4
     roman_order = rng.choice(3, size=N, p=[0.6, 0.25, 0.15])
-    name = fam_h + giv_h
-    name = np.where(style == 1, fam_h + " " + giv_h, name)
-    nfd = style == 2
-    name[nfd] = [unicodedata.normalize("NFD", s) for s in name[nfd]]
-    rom = np.select([roman_order == 0, roman_order == 1], [fam_r + " " + giv_r, giv_r + " " + fam_r],
-                    default=pd.Series(fam_r + " " + giv_r).str.upper().to_numpy(dtype=object))
-    name = np.where(style == 3, rom, name)
-    mixed_text = np.where(hanja != "", hanja + giv_h, fam_h + " " + giv_r)
-    name = np.where(style == 4, mixed_text, name)
-    name = np.where(has_name, name, None)
+    variant = np.where(style == 3, 3 + roman_order, np.where(style == 4, 6, style))
+    name = np.where(has_name, _NAME_VARIANTS[variant, combo], None)
     traps["names_romanised"] = int((has_name & (style == 3)).sum())
     traps["names_nfd"] = int((has_name & (style == 2)).sum())
     traps["names_with_space"] = int((has_name & (style == 1)).sum())
@@ -705,14 +744,14 @@ def _build_accounts(rng: np.random.Generator, per: dict[str, np.ndarray], P: Syn
     # -- e-mails -----------------------------------------------------------
     base = np.where(uses_e2, per["e2"][person], per["e1"][person])
     est = _choice_rows(rng, _EMAIL_STYLE_WEIGHTS, channel)
-    email = pd.Series(base, dtype=object)
-    title = email.str.title()
-    email = email.where(est != 1, email.str.upper())
-    email = email.where(~np.isin(est, [2, 5]), title)
-    email = email.where(est != 3, " " + email)
-    email = email.where(est != 4, email + " ")
-    email = email.where(est != 5, " " + email + " ")
-    email = email.to_numpy(dtype=object)
+    email = _by_case(est, [
+        lambda r: base[r],
+        lambda r: np.array([x.upper() for x in base[r]], dtype=object),
+        lambda r: np.array([x.title() for x in base[r]], dtype=object),
+        lambda r: np.array([" " + x for x in base[r]], dtype=object),
+        lambda r: np.array([x + " " for x in base[r]], dtype=object),
+        lambda r: np.array([" " + x.title() + " " for x in base[r]], dtype=object),
+    ])
     email = np.where(has_email, email, None)
     # placeholders, at least 3 distinct persons each
     cand = np.flatnonzero(free & ~has_email & np.isin(channel, [_ST, _PH, _MA]))
@@ -729,14 +768,13 @@ def _build_accounts(rng: np.random.Generator, per: dict[str, np.ndarray], P: Syn
 
     # -- phones ------------------------------------------------------------
     d8 = per["phone8"][person]
-    mid = (d8 // 10_000).astype(str).astype(object)
-    last = _zfill(d8 % 10_000, 4)
+    mid = (d8 // 10_000).astype(str)
+    last = np.strings.zfill((d8 % 10_000).astype(str), 4)
     fmt = _choice_rows(rng, _PHONE_FORMAT_WEIGHTS, channel)
-    forms = [
-        "010-" + mid + "-" + last, "010" + mid + last, "+82 10 " + mid + " " + last, "+82-10-" + mid + "-" + last,
-        "(010) " + mid + " " + last, "010 " + mid + " " + last, "010." + mid + "." + last,
-    ]
-    phone = np.select([fmt == i for i in range(len(forms))], forms, default=forms[0])
+    layouts = [("010-", "-"), ("010", ""), ("+82 10 ", " "), ("+82-10-", "-"), ("(010) ", " "), ("010 ", " "), ("010.", ".")]
+    phone = _by_case(fmt, [
+        (lambda r, a=a, b=b: _cat(a, mid[r], b, last[r])) for a, b in layouts
+    ])
     phone = np.where(has_phone, phone, None)
     phone_kind = np.where(has_phone, "mobile", "")
     for label, chan, rate, numbers in (("store_phone", _ST, P.store_phone_rate, STORE_PHONE),
@@ -793,14 +831,14 @@ def _build_accounts(rng: np.random.Generator, per: dict[str, np.ndarray], P: Syn
                 has_email=has_email, has_phone=has_phone, traps=traps, N=N)
 
 
-def _account_ids(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
-    """Channel-prefixed account ids, numbered per channel in a random order (ids reveal nothing)."""
+def _account_ids(rng: np.random.Generator, channel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Channel-prefixed account ids, numbered per channel in a random order (ids reveal nothing), and their numbers."""
     N = len(channel)
     perm = rng.permutation(N)
     num = np.empty(N, dtype=np.int64)
     num[perm] = _per_group_rank(channel[perm], np.zeros(N)) + 1
     width = max(6, len(str(int(num.max()) if N else 0)))
-    return _ids(_PREFIX[channel], num, width)
+    return _ids(_PREFIX[channel], num, width), num
 
 
 def _purchase_accounts(rng: np.random.Generator, acc: dict[str, Any], per_person: np.ndarray, P: SynthParams) -> np.ndarray:
@@ -1172,6 +1210,34 @@ def _timestamps(start: dt.date, secs: np.ndarray) -> np.ndarray:
     return base + np.asarray(secs, dtype=np.int64).astype("timedelta64[s]")
 
 
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame whose text columns stay plain object arrays (no conversion to Arrow strings: faster to build and write)."""
+    n = max(len(v) for v in columns.values() if isinstance(v, np.ndarray | pd.Series))
+    out = {}
+    for k, v in columns.items():
+        if isinstance(v, str):
+            v = np.full(n, v, dtype=object)
+        if isinstance(v, np.ndarray) and v.dtype.kind in "OU":
+            v = pd.Series(v.astype(object), dtype=object)
+        out[k] = v
+    return pd.DataFrame(out)
+
+
+def _round_sig(x: np.ndarray, digits: int = 8) -> np.ndarray:
+    """Round to ``digits`` significant digits, so written files do not depend on the last bits of a float."""
+    x = np.asarray(x, dtype=float)
+    out = x.copy()
+    nz = np.isfinite(x) & (x != 0)
+    e = np.floor(np.log10(np.abs(x[nz]))).astype(np.int64) - (digits - 1)
+    v = x[nz]
+    up = e < 0
+    res = np.empty_like(v)
+    res[up] = np.round(v[up] * 10.0 ** (-e[up])) / 10.0 ** (-e[up])
+    res[~up] = np.round(v[~up] / 10.0 ** e[~up]) * 10.0 ** e[~up]
+    out[nz] = res
+    return out
+
+
 def _write(df: pd.DataFrame, path: Path, fmt: str, float_format: str | None = None) -> Path:
     if fmt == "parquet":
         path = path.with_suffix(".parquet")
@@ -1329,7 +1395,7 @@ def generate(
     sim = _simulate_btyd(rngs["btyd"], per, window)
     _progress(progress, "accounts: channels, identifiers as each channel writes them, traps")
     acc = _build_accounts(rngs["accounts"], per, P)
-    acc_id = _account_ids(rngs["accounts"], acc["channel"])
+    acc_id, acc_num = _account_ids(rngs["accounts"], acc["channel"])
     _progress(progress, "transactions: channels, hours, Gamma-Gamma spend, refunds, duplicates")
     trx = _transactions(rngs["transactions"], per, sim, acc, P, window)
     _progress(progress, "contacts: service, follow-ups, marketing, night owls, channel conflicts")
@@ -1361,8 +1427,11 @@ def generate(
     ch_names = np.array(CHANNELS, dtype=object)
     files: dict[str, Path] = {}
     rows: dict[str, int] = {}
-    a_order = np.argsort(acc_id, kind="stable")
-    accounts = pd.DataFrame({
+    prefix_rank = np.argsort(np.argsort(_PREFIX))  # ids sort as (prefix, zero-padded number)
+    a_order = np.lexsort((acc_num, prefix_rank[acc["channel"]]))
+    rank_acc = np.empty(N, dtype=np.int64)
+    rank_acc[a_order] = np.arange(N)
+    accounts = _frame({
         "account_id": acc_id, "channel": ch_names[acc["channel"]], "name": acc["name"], "email": acc["email"],
         "phone": acc["phone"], "postcode": acc["postcode"], "created_at": _timestamps(window.start, created),
     }).iloc[a_order]
@@ -1371,17 +1440,15 @@ def generate(
 
     tx = trx["tx"]
     t_order = np.lexsort((tx["is_refund"], tx["seq"], tx["secs"]))
-    transactions = pd.DataFrame({
+    transactions = _frame({
         "transaction_id": tx["tid"], "account_id": acc_id[tx["row"]], "timestamp": _timestamps(window.start, tx["secs"]),
         "amount": tx["amount"], "quantity": tx["quantity"], "channel": ch_names[acc["channel"][tx["row"]]],
     }).iloc[t_order]
     files["transactions"] = _write(transactions, out / "transactions.csv", format)
     rows["transactions"] = len(transactions)
 
-    rank_acc = np.empty(N, dtype=np.int64)
-    rank_acc[a_order] = np.arange(N)
     c_order = np.lexsort((con["purpose"], rank_acc[con["row"]], con["secs"]))
-    contacts = pd.DataFrame({
+    contacts = _frame({
         "account_id": acc_id[con["row"]], "timestamp": _timestamps(window.start, con["secs"]),
         "channel": ch_names[acc["channel"][con["row"]]], "direction": np.where(con["inbound"], "inbound", "outbound"),
         "purpose": np.array(PURPOSES, dtype=object)[con["purpose"]], "duration_min": con["duration"],
@@ -1400,7 +1467,7 @@ def generate(
     f_id[f_order] = np.arange(len(f_order)) + 1
     fid = ("F" + pd.Series(_zfill(f_id, max(6, len(str(len(f_order))))))).to_numpy(dtype=object)
     ts = pd.Series(_timestamps(window.start, fb["secs"])).where(~fb["missing_time"])
-    feedback = pd.DataFrame({
+    feedback = _frame({
         "response_id": fid, "account_id": acc_id[fb["row"]], "timestamp": ts.to_numpy(),
         "channel": ch_names[acc["channel"][fb["row"]]], "score": fb["score"], "score_max": 10, "text": fb["text"],
     }).iloc[f_order]
@@ -1408,11 +1475,11 @@ def generate(
     rows["feedback"] = len(feedback)
 
     a_secs = cam["a_day"] * _SECONDS_PER_DAY + 9 * 3600
-    campaigns = pd.DataFrame({
+    campaigns = _frame({
         "account_id": acc_id[cam["row"]], "campaign_id": cam["cid"], "arm": np.where(cam["treat"], "treatment", "control"),
         "response": cam["y"].astype(np.int64), "revenue": cam["revenue"].astype(np.int64),
         "assigned_at": _timestamps(window.start, np.full(cam["row"].size, a_secs)),
-    }).iloc[np.argsort(acc_id[cam["row"]], kind="stable")]
+    }).iloc[np.argsort(rank_acc[cam["row"]], kind="stable")]
     files["campaigns"] = _write(campaigns, out / "campaigns.csv", format)
     rows["campaigns"] = len(campaigns)
 
@@ -1422,7 +1489,7 @@ def generate(
     # ---- truth -----------------------------------------------------------
     width = max(6, len(str(n)))
     pid = ("P" + pd.Series(_zfill(np.arange(1, n + 1), width))).to_numpy(dtype=object)
-    truth_persons = pd.DataFrame({
+    truth_persons = _frame({
         "account_id": acc_id, "person_id": pid[acc["person"]], "is_primary": acc["is_primary"].astype(np.int64),
         "link_basis": acc["basis"], "trap": acc["trap_of"],
     }).iloc[a_order]
@@ -1430,16 +1497,17 @@ def generate(
     mean_spend = P.gg_p / per["nu"]
     T_weeks = (window.days - per["t0"]) / 7.0
     hh = per["household"]
-    latents = pd.DataFrame({
-        "person_id": pid, "lambda": per["lam"], "p": per["pdrop"], "alive_at_end": sim["alive"].astype(np.int64),
-        "mean_spend": mean_spend, "night_owl": con["night_owl"].astype(np.int64), "satisfaction": per["satisfaction"],
+    latents = _frame({
+        "person_id": pid, "lambda": _round_sig(per["lam"]), "p": _round_sig(per["pdrop"]),
+        "alive_at_end": sim["alive"].astype(np.int64), "mean_spend": _round_sig(mean_spend),
+        "night_owl": con["night_owl"].astype(np.int64), "satisfaction": _round_sig(per["satisfaction"]),
         "first_purchase": _timestamps(window.start, (per["t0"] * _SECONDS_PER_DAY).astype(np.int64)),
-        "T_weeks": T_weeks, "n_repeat": sim["n_rep"], "n_accounts": per["n_acc"],
+        "T_weeks": _round_sig(T_weeks), "n_repeat": sim["n_rep"], "n_accounts": per["n_acc"],
         "complaints": con["complaints"],
         "household_id": np.where(hh >= 0, "H" + pd.Series(_zfill(np.maximum(hh, 0) + 1, 5)).to_numpy(dtype=object), None),
     })
-    latents.to_csv(out / TRUTH_DIR / "person_latents.csv", index=False, lineterminator="\n", float_format="%.8g")
-    labels = pd.DataFrame({
+    latents.to_csv(out / TRUTH_DIR / "person_latents.csv", index=False, lineterminator="\n")
+    labels = _frame({
         "response_id": fid, "kind": np.where(fb["kind"] == 0, "after_purchase", "relationship"),
         "sentiment": np.array(SENTIMENTS, dtype=object)[fb["sentiment"]],
         "topic": np.where(fb["text"] != None, np.array(TOPICS, dtype=object)[fb["topic"]], None),  # noqa: E711
