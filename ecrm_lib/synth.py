@@ -15,7 +15,8 @@ The generative story, one person at a time (all draws vectorised):
   the identifiers its own way (case and spaces of e-mails, phone formats,
   names with a space, in Unicode NFD, romanised on the web) or not at all.
   Every non-primary account shares a strong identifier (e-mail or mobile after
-  normalisation) with the person's primary account, or else name and postcode.
+  normalisation) with the person's primary account, or else name and postcode,
+  except a few offline accounts that carry only the name (unlinkable).
   Traps at small rates: placeholder e-mails, the store's and the call centre's
   own numbers typed into unrelated accounts, two-person households sharing a
   landline, family name and postcode, accounts without identifiers, names in
@@ -77,7 +78,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SynthParams", "generate", "read_truth", "CHANNELS", "TRUTH_DIR"]
+__all__ = [
+    "SynthParams",
+    "generate",
+    "read_truth",
+    "CHANNELS",
+    "PURPOSES",
+    "TOPICS",
+    "SENTIMENTS",
+    "PLACEHOLDER_EMAILS",
+    "STORE_PHONE",
+    "CALL_CENTRE_PHONE",
+    "TRUTH_DIR",
+]
 
 CHANNELS = ("store", "phone", "mail", "email", "web", "app")
 TRUTH_DIR = "truth"
@@ -1238,16 +1251,16 @@ def _round_sig(x: np.ndarray, digits: int = 8) -> np.ndarray:
     return out
 
 
-def _write(df: pd.DataFrame, path: Path, fmt: str, float_format: str | None = None) -> Path:
+def _write(df: pd.DataFrame, path: Path, fmt: str) -> Path:
     if fmt == "parquet":
         path = path.with_suffix(".parquet")
         df.to_parquet(path, index=False)
     else:
-        df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8", float_format=float_format)
+        df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
     return path
 
 
-def _config_text(P: SynthParams, window: _Window, fmt: str, seed: int, n_persons: int, campaign_arm: str = "control") -> str:
+def _config_text(window: _Window, fmt: str, seed: int, n_persons: int, campaign_arm: str = "control") -> str:
     ext = "parquet" if fmt == "parquet" else "csv"
     date_fmt = "" if fmt == "parquet" else '    date_format: "%Y-%m-%d %H:%M:%S"\n'
     def src(name, table, cols, extra=""):
@@ -1484,7 +1497,7 @@ def generate(
     rows["campaigns"] = len(campaigns)
 
     cfg = out / "config.yaml"
-    cfg.write_text(_config_text(P, window, format, seed, n), encoding="utf-8")
+    cfg.write_text(_config_text(window, format, seed, n), encoding="utf-8")
 
     # ---- truth -----------------------------------------------------------
     width = max(6, len(str(n)))
