@@ -153,12 +153,25 @@ def _to_date(value, name: str, timezone: str) -> _dt.date:
 # --------------------------------------------------------------------------- Ibis plumbing
 
 
-def _as_table(transactions, backend):
+def _as_table(transactions, backend, columns: Sequence[str]):
     """The transactions as an Ibis table and the backend that will execute it."""
     import ibis
 
     if isinstance(transactions, pd.DataFrame):
-        table = ibis.memtable(transactions)
+        missing = [c for c in columns if c not in transactions.columns]
+        if missing:
+            raise DataValidationError(
+                f"transactions has no column {missing}; its columns are {list(transactions.columns)}. "
+                "Name the right ones with customer_col=, time_col= and amount_col=."
+            )
+        # only the needed columns go to the engine (a new frame: the input is not modified)
+        frame = pd.DataFrame({c: transactions[c] for c in dict.fromkeys(columns)})
+        for c in frame.columns:
+            s = frame[c]
+            if isinstance(s.dtype, pd.DatetimeTZDtype | np.dtypes.DateTime64DType) and s.dt.unit == "ns":
+                # engines hold microseconds: floor (never changes the day) instead of failing on a lossy cast
+                frame[c] = s.dt.floor("us").dt.as_unit("us")
+        table = ibis.memtable(frame)
     elif isinstance(transactions, ibis.Table):
         table = transactions
     else:
@@ -260,13 +273,14 @@ def _purchase_days(table, backend_name, *, customer_col, time_col, amount_col, t
     """One row per customer and local purchase day on or before ``end``: ``cid``, ``day``, ``amount``."""
     import ibis
 
+    table = table.filter(table[customer_col].notnull(), table[time_col].notnull())
     t = table.select(
         cid=table[customer_col],
         day=_local_date(table[time_col], backend_name, timezone),
         # exact decimal sums: the same result on every engine and in any order
         amount=table[amount_col].cast(_AMOUNT_TYPE),
     )
-    t = t.filter(t.cid.notnull(), t.day.notnull(), t.day <= ibis.literal(end, type="date"))
+    t = t.filter(t.day <= ibis.literal(end, type="date"))
     return t.group_by(["cid", "day"]).aggregate(amount=t.amount.sum().cast(_AMOUNT_TYPE))
 
 
@@ -448,7 +462,7 @@ def rfm_summary(
     unit_days = _check_time_unit(time_unit)
     timezone = _check_timezone(timezone)
     as_of = _to_date(as_of, "as_of", timezone)
-    table, backend = _as_table(transactions, backend)
+    table, backend = _as_table(transactions, backend, (customer_col, time_col, amount_col))
     _check_columns(table, customer_col, time_col, amount_col)
     expr = _rfm_expr(
         table,
@@ -552,7 +566,7 @@ def calibration_holdout(
             f"observation_end ({obs_end}) must be after calibration_end ({cal_end}): the holdout period "
             "is the days after calibration_end up to observation_end."
         )
-    table, backend = _as_table(transactions, backend)
+    table, backend = _as_table(transactions, backend, (customer_col, time_col, amount_col))
     _check_columns(table, customer_col, time_col, amount_col)
     expr = _cal_holdout_expr(
         table,
