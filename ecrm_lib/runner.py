@@ -15,8 +15,10 @@
    before anything is written;
 4. executes the selected notebooks in registry order with papermill, each
    with the staging folder as ``run_dir``; a notebook whose required input
-   table is not in the config, or whose upstream failed or was skipped, is
-   skipped with a page saying why; any exception (cell error, killed kernel,
+   table is not in the config, or whose upstream failed (or was skipped
+   because of a failure), is skipped with a page saying why; an upstream
+   skipped only for its own missing inputs does not block: the downstream
+   notebook runs and finds that upstream's products absent; any exception (cell error, killed kernel,
    cell timeout), a missing declared metric or a missing declared product
    marks it failed;
 5. renders each notebook to code-free HTML (:mod:`ecrm_lib.render`), a
@@ -129,6 +131,18 @@ class NotebookResult:
     html: str | None = None
     products: list[str] = field(default_factory=list)
     metrics_keys: list[str] = field(default_factory=list)
+    #: Skipped only because its own input tables are absent (not because of a failure).
+    missing_inputs: list[str] = field(default_factory=list)
+
+    @property
+    def blocks_downstream(self) -> bool:
+        """True when notebooks that build on this one must not run.
+
+        A failed notebook blocks, and so does one skipped because something it
+        builds on failed. One skipped only because its own inputs are absent
+        does not: its downstream notebooks run and find its products absent.
+        """
+        return self.status == "failed" or (self.status == "skipped" and not self.missing_inputs)
 
     def status_text(self) -> str:
         """``ok``, ``failed: <error type>`` or ``skipped: <reason>``."""
@@ -822,9 +836,10 @@ def _run_notebooks(
         res = NotebookResult(spec.name, spec.title, spec.description, "ok", parameters=dict(params[spec.name]))
         res.html = layout.html(spec.name).name
         missing = [t for t in spec.required_inputs if t not in present]
-        bad_up = [u for u in spec.upstream if results[u].status != "ok"]
+        bad_up = [u for u in spec.upstream if results[u].blocks_downstream]
         if missing:
             res.status = "skipped"
+            res.missing_inputs = list(missing)
             res.reason = f"needs {', '.join(missing)} (not in the config)"
             render_message_page(
                 layout.html(spec.name), spec.title, "This report was skipped: its input data is missing",

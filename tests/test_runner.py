@@ -670,3 +670,31 @@ def test_cli_run_with_bad_data_publishes_nothing(tmp_path, capsys):
     captured = capsys.readouterr()
     assert rc == 1 and "not a number" in captured.err and "nothing was published" in captured.out
     assert [p.name for p in out.iterdir()] == [".ecrm-run.lock"]
+
+
+def test_upstream_skipped_for_missing_inputs_does_not_block(tmp_path):
+    """A notebook whose upstream lacks its own inputs still runs (it finds no products);
+    one whose upstream failed does not."""
+    import shutil
+
+    folder = tmp_path / "nbs"
+    shutil.copytree(FIXTURES, folder)
+    reg = folder / "registry.yaml"
+    reg.write_text(
+        reg.read_text(encoding="utf-8")
+        + "  - name: after_contacts\n    file: downstream.ipynb\n    title: After contacts\n"
+        "    description: Builds on needs_contacts and control.\n    upstream: [control, needs_contacts]\n"
+        # the reused notebook records its metric under its own name, so declare none here
+        "    parameters: {}\n    metrics: {}\n",
+        encoding="utf-8",
+    )
+    cfg = write_config(tmp_path / "data")
+    ok = run(cfg, tmp_path / "out", registry_path=reg, notebooks=["after_contacts"])
+    by = {r.name: r for r in ok.results}
+    assert by["needs_contacts"].status == "skipped" and by["needs_contacts"].missing_inputs == ["contacts"]
+    assert by["after_contacts"].status == "ok" and ok.status == "ok"
+    failed = run(cfg, tmp_path / "out2", registry_path=reg, notebooks=["after_contacts"],
+                 parameters={"control": {"mode": "raise"}})
+    by = {r.name: r for r in failed.results}
+    assert by["control"].status == "failed" and by["after_contacts"].status == "skipped"
+    assert "control" in by["after_contacts"].reason and "needs_contacts" not in by["after_contacts"].reason
