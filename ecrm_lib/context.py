@@ -12,6 +12,7 @@ A run folder has this layout (``RunLayout`` names every path)::
     load/adjustments.csv                            counted changes to kept rows (time zones, encodings)
     load/files.csv                                  every input file with its SHA-256
     private/canonical/<table>.parquet               validated input tables (personal data: do not share)
+    private/products/<notebook>/<name>.parquet      products with personal data (e.g. golden records)
 
 Notebooks open their context with :meth:`RunContext.open`. Under the runner
 the ``run_dir`` parameter points at the staging folder, where the runner has
@@ -69,6 +70,9 @@ class RunLayout:
 
     def product(self, notebook: str, name: str) -> Path:
         return self.products_dir(notebook) / f"{name}.parquet"
+
+    def private_product(self, notebook: str, name: str) -> Path:
+        return self.root / "private" / "products" / notebook / f"{name}.parquet"
 
     @property
     def load_dir(self) -> Path:
@@ -240,6 +244,21 @@ class RunContext:
         path.parent.mkdir(parents=True, exist_ok=True)
         df.to_parquet(path, index=False)
         return path
+
+    def write_private(self, name: str, df: pd.DataFrame) -> Path:
+        """Write a table that holds personal data (e.g. golden records) under ``private/products/``.
+
+        The private folder is never rendered into a report and is not to be shared.
+        """
+        path = self.layout.private_product(self.notebook, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(path, index=False)
+        return path
+
+    def read_private(self, notebook: str, name: str) -> pd.DataFrame | None:
+        """A private table of an upstream notebook of this run, or None."""
+        path = self.layout.private_product(notebook, name)
+        return pd.read_parquet(path) if path.exists() else None
 
     def read_product(self, notebook: str, name: str, previous: bool = False) -> pd.DataFrame | None:
         """A product of an upstream notebook, of this run or of the previous published run.
