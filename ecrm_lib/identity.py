@@ -33,17 +33,31 @@ joins them into pseudonymous customers in three steps.
      large after ``_MAX_SPLIT_ROUNDS`` rounds are left unmerged (each account its
      own customer).
 
-3. **Probabilistic pass** (Splink 5, DuckDB): accounts left as singletons by the
-   deterministic pass are compared with every account that shares a blocking key
-   with them (name + postcode, postcode + last four phone digits, name + last
-   four phone digits, e-mail local part), scored by a Fellegi-Sunter model on
-   name (exact / romanised exact / Jaro-Winkler), postcode, phone (exact / last
-   four digits) and e-mail (exact / local part). u is estimated by random
-   sampling, m from the deterministic components used as labels, and the prior
-   from the share of pairs the deterministic pass linked. Each singleton joins
-   at most its single best match at or above ``match_threshold``; since a
+3. **Probabilistic pass** (Splink 5, DuckDB) for the accounts the deterministic
+   pass left single. Candidate pairs (every one involving such a singleton)
+   come from blocking on name + postcode, phone, e-mail local part, name + last
+   four phone digits, and romanised name + postcode (loosest rules are dropped,
+   and reported, beyond ``max_candidate_pairs``). A Fellegi-Sunter model scores
+   them on
+
+   - name: exact (with term-frequency adjustment: 김민준 is common), Hangul
+     names one jamo apart, different Hangul names, same name across scripts or
+     orders (김민준 / Kim Minjun / Minjun Kim), romanisations two letters apart,
+     else;
+   - postcode: exact, same first three digits, else;
+   - phone: exact, same last four digits, else;
+   - e-mail: exact, same local part, else.
+
+   u is estimated by random sampling (seeded), m from the deterministic
+   components used as labels (a level never seen among the labelled pairs gets
+   the add-one estimate 1 / (labelled pairs + 2) instead of Splink's generic
+   default), and the prior from the share of all pairs the deterministic pass
+   linked, over an assumed recall of 0.9. Identifiers a guard stopped are blank
+   in this pass (a shared landline is no evidence). Each singleton joins at
+   most its single best match at or above ``match_threshold``; since a
    singleton only ever points at one target, two deterministic customers are
-   never merged by this pass.
+   never merged by this pass, and the size limit still holds. Without any
+   deterministic link to learn from, the pass is skipped (and says so).
 
 Customer ids are pseudonymous and stable: ``C`` + the first 16 hex digits of the
 SHA-256 of the component's sorted account ids joined by newlines (16 rather than
@@ -191,7 +205,7 @@ class IdentityResult:
         Pseudonymous audit tables: ``summary``, ``guards``, ``blocked_identifiers``,
         ``component_sizes``, ``bridges``, ``no_identifier``,
         ``invalid_identifiers``, ``link_rules``, ``probabilistic``,
-        ``model_parameters`` (see :func:`resolve_identities`).
+        ``blocking_rules``, ``model_parameters`` (see :func:`resolve_identities`).
     params : dict
         The parameters used.
     timings : DataFrame
@@ -762,8 +776,13 @@ def _probabilistic_pass(
             kept_pairs += c
     rules_table = pd.DataFrame(rows)
     info = {"records": n, "singletons": int(rec["single"].sum()), "prior": prior, "candidate_pairs_max": kept_pairs}
+    empty = pd.DataFrame({"l": [], "r": [], "match_probability": [], "match_weight": []})
+    if det_pairs == 0:
+        info["skipped"] = "the deterministic pass linked no pairs to learn m probabilities from"
+        return empty, info, rules_table, pd.DataFrame(columns=_PARAM_COLUMNS)
     if not rules or info["singletons"] == 0:
-        return pd.DataFrame({"l": [], "r": [], "match_probability": [], "match_weight": []}), info, rules_table, pd.DataFrame()
+        info["skipped"] = "no candidate pairs"
+        return empty, info, rules_table, pd.DataFrame(columns=_PARAM_COLUMNS)
 
     settings = _splink_settings(prior)
     db = DuckDBAPI()
@@ -771,8 +790,7 @@ def _probabilistic_pass(
     sdf = db.register(rec, table_name="ecrm_accounts_for_linkage")
     trainer = Linker(sdf, settings, log_level=logging.WARNING)
     trainer.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-    if det_pairs > 0:
-        trainer.training.estimate_m_from_label_column("det_cluster")
+    trainer.training.estimate_m_from_label_column("det_cluster")
     model = trainer.misc.save_model_to_json()
     # A level never seen among the labelled pairs (say "same last 4 digits" of
     # two different numbers) keeps Splink's generic default m otherwise; give it
@@ -795,6 +813,9 @@ def _probabilistic_pass(
     ).df()
     info["pairs_at_threshold"] = len(pairs)
     return pairs, info, rules_table, params
+
+
+_PARAM_COLUMNS = ["comparison", "level", "m_probability", "u_probability", "match_weight", "m_source"]
 
 
 def _model_parameters(model: dict) -> pd.DataFrame:
@@ -1247,6 +1268,22 @@ def resolve_identities(
     IdentityResult
         ``account_map`` (every input account exactly once, no personal data),
         ``golden`` (personal data), ``audit`` tables, ``params``, ``timings``.
+        The audit tables (pseudonymous: identifiers appear only as a 10-hex
+        SHA-256 token and a masked form such as ``***@naver.com`` or
+        ``+82*******70``):
+
+        - ``summary``: metric, value (accounts, customers, links by rule, ...);
+        - ``guards``: per guard, identifiers stopped, accounts holding them;
+        - ``blocked_identifiers``: kind, reason, n_accounts, token, masked;
+        - ``component_sizes``: stage (deterministic, final), size, customers;
+        - ``bridges``: for the largest customers, each identifier holding them
+          together and whether removing it alone would split the customer;
+        - ``no_identifier``: per channel, accounts without a usable e-mail or phone;
+        - ``invalid_identifiers``: per field, values present, valid, rejected;
+        - ``link_rules``: accounts per link rule;
+        - ``probabilistic``, ``blocking_rules``, ``model_parameters``: what the
+          Splink pass did (candidate pairs per rule, m, u and match weight per
+          comparison level).
 
     Raises
     ------
@@ -1292,7 +1329,7 @@ def resolve_identities(
     labels = det_labels
     prob_info: dict[str, Any] = {"ran": False}
     rules_table = pd.DataFrame(columns=["blocking_rule", "candidate_pairs_max", "used"])
-    params_table = pd.DataFrame(columns=["comparison", "level", "m_probability", "u_probability", "match_weight"])
+    params_table = pd.DataFrame(columns=_PARAM_COLUMNS)
     single = np.bincount(det_labels)[det_labels] == 1 if n else np.zeros(0, dtype=bool)
     if probabilistic and n >= 2 and single.any():
 

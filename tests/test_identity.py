@@ -482,3 +482,27 @@ def test_default_data_guards_beat_raw_email_join(default_data):
     p_off = pairwise_metrics(unguarded.account_map, truth)["precision"]
     p_on = pairwise_metrics(guarded.account_map, truth)["precision"]
     assert p_on > p_off and p_on > p_naive
+
+
+def test_probabilistic_pass_never_joins_two_deterministic_customers(default_resolved):
+    full, det = default_resolved
+    m = full.account_map[["account_id", "customer_id"]].merge(
+        det.account_map[["account_id", "customer_id"]].rename(columns={"customer_id": "det"}), on="account_id"
+    )
+    det_size = m.groupby("det")["account_id"].transform("size")
+    multi = m[det_size >= 2].groupby("customer_id")["det"].nunique()
+    assert multi.max() == 1
+    # and every probabilistic account was a deterministic singleton
+    prob = full.account_map.loc[full.account_map["link_rule"] == "probabilistic", "account_id"]
+    assert (det.account_map.set_index("account_id").loc[prob, "link_rule"] == "singleton").all()
+
+
+def test_probabilistic_pass_is_skipped_without_deterministic_links():
+    acc = _accounts([("A", "web", "김민준", None, None, "06236"), ("B", "store", "김민준", None, None, "06236")])
+    stages = []
+    res = resolve_identities(acc, progress=lambda stage, seconds: stages.append((stage, seconds is None)))
+    assert res.n_customers == 2
+    info = res.audit["probabilistic"].set_index("metric")["value"]
+    assert "no pairs" in info["skipped"]
+    assert ("probabilistic", True) in stages and ("probabilistic", False) in stages
+    assert list(res.timings["stage"]) == [s for s, started in stages if not started]
