@@ -872,11 +872,13 @@ def _attach_singletons(
             merged = _components(n + k, np.concatenate([np.arange(n), bs]), np.concatenate([n + labels, bd]))[:n]
     size = np.bincount(merged)
     attached = single & (size[merged] >= 2)
-    src_p = pd.Series(best["p"].to_numpy(), index=bs)
-    src_w = pd.Series(best["w"].to_numpy(), index=bs)
+    # Each attached singleton carries the probability of its own best link, or
+    # (when only others point at it) of the best link pointing at it.
+    kept = pd.DataFrame({"a": np.concatenate([bs, bd]), "p": np.tile(best["p"].to_numpy(), 2), "w": np.tile(best["w"].to_numpy(), 2), "own": np.r_[np.ones(len(bs)), np.zeros(len(bd))]})
+    kept = kept.sort_values(["a", "own", "p"], ascending=[True, False, False]).drop_duplicates("a").set_index("a")
     idx = np.flatnonzero(attached)
-    prob[idx] = src_p.reindex(idx).to_numpy()
-    weight[idx] = src_w.reindex(idx).to_numpy()
+    prob[idx] = kept["p"].reindex(idx).to_numpy()
+    weight[idx] = kept["w"].reindex(idx).to_numpy()
     info["singletons_attached"] = int(attached.sum())
     return _relabel(merged), prob, weight, info
 

@@ -506,3 +506,25 @@ def test_probabilistic_pass_is_skipped_without_deterministic_links():
     assert "no pairs" in info["skipped"]
     assert ("probabilistic", True) in stages and ("probabilistic", False) in stages
     assert list(res.timings["stage"]) == [s for s, started in stages if not started]
+
+
+def test_singletons_join_their_single_best_match_only():
+    from ecrm_lib.identity import _attach_singletons
+
+    labels = np.array([0, 0, 1, 1, 2, 3, 4])  # customers A = {0, 1}, B = {2, 3}; 4, 5, 6 single
+    single = np.array([False, False, False, False, True, True, True])
+    pairs = pd.DataFrame(
+        {
+            "l": [4, 4, 5, 6, 6, 0],
+            "r": [0, 2, 4, 1, 3, 2],
+            "match_probability": [0.95, 0.97, 0.92, 0.91, 0.91, 0.99],
+            "match_weight": [4.0, 5.0, 3.5, 3.3, 3.3, 7.0],
+        }
+    )
+    new, prob, _, info = _attach_singletons(pairs, labels, single, None)
+    groups = sorted(sorted(np.flatnonzero(new == k).tolist()) for k in np.unique(new))
+    assert groups == [[0, 1, 6], [2, 3, 4, 5]]  # 4 -> B (best), 5 -> 4, 6 -> A (tie: lower id); A and B never merge
+    assert prob[4] == 0.97 and prob[5] == 0.92 and prob[6] == 0.91 and np.isnan(prob[:4]).all()
+    new, prob, _, info = _attach_singletons(pairs, labels, single, 3)
+    groups = sorted(sorted(np.flatnonzero(new == k).tolist()) for k in np.unique(new))
+    assert groups == [[0, 1, 6], [2, 3], [4], [5]] and info["links_rejected_size"] == 2
