@@ -85,6 +85,8 @@ from .errors import DataValidationError
 __all__ = [
     "TIME_UNITS",
     "EXCLUDED_NEW_CUSTOMERS",
+    "RFM_COLUMNS",
+    "CAL_HOLDOUT_COLUMNS",
     "rfm_summary",
     "calibration_holdout",
     "compress_histories",
@@ -97,6 +99,7 @@ TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 30.4375}
 #: of customers left out because their first purchase falls after the calibration end.
 EXCLUDED_NEW_CUSTOMERS = "excluded_new_customers"
 
+#: Columns of :func:`rfm_summary`, in order.
 RFM_COLUMNS = [
     "frequency",
     "recency",
@@ -107,6 +110,7 @@ RFM_COLUMNS = [
     "first_purchase",
     "last_purchase",
 ]
+#: Columns of :func:`calibration_holdout`, in order.
 CAL_HOLDOUT_COLUMNS = [
     "frequency_cal",
     "recency_cal",
@@ -402,7 +406,11 @@ def rfm_summary(
     transactions : pandas.DataFrame or ibis.Table
         One row per purchase line, with a customer id, a time and an amount.
         ``time_col`` holds timestamps (tz-aware, or naive and then read as UTC)
-        or calendar dates (taken as local dates already). A DataFrame is handed
+        or calendar dates (Python ``date`` objects or an Ibis ``date`` column,
+        taken as local dates already). Note that a pandas ``datetime64``
+        column of dates is a column of naive timestamps at midnight UTC: with a
+        ``timezone`` west of UTC they fall on the previous local day, so pass
+        ``df[col].dt.date`` (or keep ``timezone="UTC"``) for such data. A DataFrame is handed
         to the backend with ``ibis.memtable``; an Ibis table (e.g. from
         ``con.read_parquet``) runs on its own connection.
     as_of : date, str or Timestamp

@@ -228,6 +228,16 @@ def test_naive_timestamps_are_utc_and_date_columns_are_local_dates():
     assert by_date.loc["a", "first_purchase"] == pd.Timestamp("2024-01-01")
 
 
+def test_nanosecond_timestamps_and_extra_columns():
+    tx = _tx([("a", "2024-01-01 23:59:59", 1.0), ("a", "2024-01-03 10:00:00", 2.0)])
+    ns = tx.assign(timestamp=tx["timestamp"].dt.as_unit("ns") + pd.Timedelta(999, unit="ns"), note=["x", None])
+    assert ns["timestamp"].dt.unit == "ns"
+    before = ns.copy()
+    s = rfm_summary(ns, as_of="2024-01-10", time_unit="D")
+    pd.testing.assert_frame_equal(s, rfm_summary(tx, as_of="2024-01-10", time_unit="D"))
+    pd.testing.assert_frame_equal(ns, before)  # input not modified
+
+
 def test_time_units():
     tx = _random_tx(3, n=400, n_customers=40)
     d = rfm_summary(tx, as_of="2024-09-30", time_unit="D")
