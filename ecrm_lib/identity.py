@@ -86,7 +86,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -786,7 +785,6 @@ def _probabilistic_pass(
 
     settings = _splink_settings(prior)
     db = DuckDBAPI()
-    db.duckdb_con.execute("SET threads TO 2")
     sdf = db.register(rec, table_name="ecrm_accounts_for_linkage")
     trainer = Linker(sdf, settings, log_level=logging.WARNING)
     trainer.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
