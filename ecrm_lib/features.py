@@ -370,6 +370,14 @@ def _cal_holdout_expr(
     return out.order_by("cid")
 
 
+def _collect(backend, expr) -> pd.DataFrame:
+    """Run ``expr`` and bring the per-customer result to pandas."""
+    if backend.name == "duckdb":
+        # Arrow straight to pandas: Ibis' own pandas conversion turns dates into Python objects first
+        return backend.to_pyarrow(expr).to_pandas(date_as_object=False)
+    return backend.to_pandas(expr)
+
+
 def _finish(df: pd.DataFrame, customer_col: str, columns: list[str]) -> pd.DataFrame:
     df = df.rename(columns={"cid": customer_col}).set_index(customer_col)
     for c in columns:
@@ -482,7 +490,7 @@ def rfm_summary(
         as_of=as_of,
         unit_days=unit_days,
     )
-    return _finish(backend.to_pandas(expr), customer_col, RFM_COLUMNS)
+    return _finish(_collect(backend, expr), customer_col, RFM_COLUMNS)
 
 
 def calibration_holdout(
@@ -587,7 +595,7 @@ def calibration_holdout(
         observation_end=obs_end,
         unit_days=unit_days,
     )
-    df = backend.to_pandas(expr)
+    df = _collect(backend, expr)
     is_new = df.pop("is_new").astype(bool)
     n_new = int(is_new.sum())
     df = df.loc[~is_new.to_numpy()].reset_index(drop=True)

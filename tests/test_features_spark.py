@@ -79,7 +79,7 @@ def edge_tx() -> pd.DataFrame:
     ids = rng.integers(0, 400, n)
     return pd.DataFrame(
         {
-            "customer_id": ids.astype("int64"),
+            "customer_id": np.array([f"k{i:03d}" for i in ids]),  # string ids here, integer ids in CDNOW
             "timestamp": start + pd.to_timedelta(seconds, unit="s"),
             "amount": np.round(rng.gamma(2.0, 30.0, n), 2) * np.where(rng.random(n) < 0.03, -1, 1),
         }
