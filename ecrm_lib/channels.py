@@ -836,7 +836,8 @@ def customer_costs(costed: pd.DataFrame, account_map: pd.DataFrame | None = None
     """
     d = _with_customer(costed, account_map)
     g = d.groupby("customer_id", sort=True)
-    out = pd.DataFrame({"n_contacts": g.size(), "n_missing_cost": g["cost"].apply(lambda s: int(s.isna().sum())), "cost_to_serve": g["cost"].sum(min_count=0)})
+    missing = d["cost"].isna().groupby(d["customer_id"], sort=True).sum().astype("int64")
+    out = pd.DataFrame({"n_contacts": g.size(), "n_missing_cost": missing, "cost_to_serve": g["cost"].sum(min_count=0)})
     return out.reset_index()
 
 
