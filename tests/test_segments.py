@@ -1,0 +1,232 @@
+"""Tests of ecrm_lib.segments: RFM scores, the segment table, clusters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib.errors import ConfigError
+from ecrm_lib.segments import (
+    OTHER_SEGMENT,
+    assign_segments,
+    choose_k,
+    cluster_customers,
+    load_segment_table,
+    rfm_scores,
+    score_quintiles,
+    segment_summary,
+    segment_table_gaps,
+    transform_features,
+    validate_segment_table,
+)
+
+# Cells picked by hand from data/segments/rfm_segments.csv, one per segment.
+CRAFTED = {
+    "Champions": (5, 5, 5),
+    "Can't Lose Them": (1, 5, 5),
+    "At Risk": (1, 3, 1),
+    "Loyal": (3, 3, 1),
+    "New Customers": (5, 1, 1),
+    "Promising": (4, 1, 3),
+    "Potential Loyalist": (5, 2, 4),
+    "Need Attention": (3, 1, 4),
+    "About to Sleep": (3, 2, 1),
+    "Hibernating": (2, 1, 5),
+    "Lost": (1, 2, 3),
+}
+
+
+def _scores(cells):
+    return pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(len(cells))],
+        "r_score": pd.array([c[0] for c in cells], dtype="Int64"),
+        "f_score": pd.array([c[1] for c in cells], dtype="Int64"),
+        "m_score": pd.array([c[2] for c in cells], dtype="Int64"),
+    })
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["segment", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max", "priority", "description"])
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def test_quintile_scores_ties_share_lowest_score():
+    # 10 values: ranks (min) 1,1,1,4,5,...,10 -> 1 + floor(5 * (rank - 1) / 10)
+    v = [1, 1, 1, 2, 3, 4, 5, 6, 7, 8]
+    ranks = [1, 1, 1, 4, 5, 6, 7, 8, 9, 10]
+    expected = [1 + (5 * (r - 1)) // 10 for r in ranks]
+    assert score_quintiles(v).tolist() == expected
+
+
+def test_quintile_scores_ties_never_split_and_order_free():
+    rng = np.random.default_rng(1)
+    v = rng.integers(0, 4, size=200).astype(float)
+    s = score_quintiles(v)
+    for value in np.unique(v):
+        assert len(np.unique(s[v == value])) == 1
+    perm = rng.permutation(200)
+    assert np.array_equal(score_quintiles(v[perm]), s[perm])
+    assert np.all(score_quintiles(np.ones(7)) == 1)
+
+
+def test_quintile_scores_distinct_values_equal_groups_and_missing():
+    s = score_quintiles(np.arange(100.0))
+    assert np.bincount(s.astype(int))[1:].tolist() == [20] * 5
+    s2 = score_quintiles([np.nan, 3.0, 1.0])
+    assert np.isnan(s2[0]) and s2[1] > s2[2]
+
+
+def test_rfm_scores_recency_gap_from_T_minus_recency():
+    c = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"],
+                      "recency": [10.0, 50.0, 0.0, 30.0, 5.0],
+                      "T": [100.0, 60.0, 90.0, 40.0, 100.0],
+                      "frequency": [1, 2, 3, 4, 5], "monetary_value": [5.0, 4.0, 3.0, 2.0, 1.0]})
+    s = rfm_scores(c)
+    # gaps 90, 10, 90, 10, 95: smaller gap is better
+    assert s["recency_gap"].tolist() == [90.0, 10.0, 90.0, 10.0, 95.0]
+    assert s["r_score"].tolist() == [2, 4, 2, 4, 1]
+    assert s["f_score"].tolist() == [1, 2, 3, 4, 5]
+    assert s["m_score"].tolist() == [5, 4, 3, 2, 1]
+    assert s.loc[0, "rfm_code"] == "215"
+    with pytest.raises(ValueError, match="recency"):
+        rfm_scores(c.drop(columns=["T"]))
+
+
+# --------------------------------------------------------------------------- segment table
+
+
+def test_every_named_segment_reached_by_a_crafted_customer():
+    table = load_segment_table()
+    assert set(table["segment"]) == set(CRAFTED)
+    seg = assign_segments(_scores(list(CRAFTED.values())), table)
+    assert seg["segment"].tolist() == list(CRAFTED)
+    assert len(segment_table_gaps(table)) == 0
+
+
+def test_priority_decides_overlaps():
+    t = _table([["Wide", 1, 5, 1, 5, 1, 5, 2, ""], ["Narrow", 5, 5, 5, 5, 5, 5, 1, ""]])
+    seg = assign_segments(_scores([(5, 5, 5), (4, 5, 5)]), validate_segment_table(t))
+    assert seg["segment"].tolist() == ["Narrow", "Wide"]
+    t2 = t.assign(priority=[1, 2])  # now Wide wins everywhere
+    assert assign_segments(_scores([(5, 5, 5)]), t2)["segment"].tolist() == ["Wide"]
+
+
+def test_other_fallback_for_gaps_and_missing_scores_is_counted():
+    t = _table([["Top", 4, 5, 1, 5, 1, 5, 1, "recent"]])
+    gaps = segment_table_gaps(t)
+    assert len(gaps) == 3 * 25 and set(gaps["r_score"]) == {1, 2, 3}
+    sc = _scores([(5, 1, 1), (1, 1, 1), (3, 5, 5)])
+    sc.loc[2, "m_score"] = pd.NA
+    seg = assign_segments(sc, t)
+    assert seg["segment"].tolist() == ["Top", OTHER_SEGMENT, OTHER_SEGMENT]
+    values = pd.DataFrame({"customer_id": seg["customer_id"], "clv": [10.0, 30.0, 60.0]})
+    summ = segment_summary(seg, values, table=validate_segment_table(t)).set_index("segment")
+    assert summ.loc[OTHER_SEGMENT, "customers"] == 2
+    assert summ.loc["Top", "customers"] == 1
+    assert summ.loc[OTHER_SEGMENT, "value_share"] == pytest.approx(0.9)
+    assert summ["customers"].sum() == 3
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([["A", 1, 5, 1, 5, 1, 5, 1, ""], ["B", 3, 3, 3, 3, 3, 3, 1, ""]], r"row 2 \('A'\) and row 3 \('B'\) overlap.*same priority 1"),
+    ([["A", 1, 6, 1, 5, 1, 5, 1, ""]], r"row 2 \('A'\) has r_max=6"),
+    ([["A", 1, 5, 1, 5, 1, 5, 1, ""], ["B", 4, 2, 1, 5, 1, 5, 2, ""]], r"row 3 \('B'\) has r_min=4 > r_max=2"),
+    ([["A", 1, 5, 1, 5, "x", 5, 1, ""]], r"row 2 \('A'\) has m_min='x'"),
+    ([["Other", 1, 5, 1, 5, 1, 5, 1, ""]], r"reserved name 'Other'"),
+    ([["A", 1, 5, 1, 5, 1, 5, None, ""]], r"priority"),
+])
+def test_invalid_tables_rejected_naming_the_row(rows, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_segment_table(_table(rows))
+
+
+def test_missing_column_and_file(tmp_path):
+    with pytest.raises(ConfigError, match="missing column"):
+        validate_segment_table(_table([["A", 1, 5, 1, 5, 1, 5, 1, ""]]).drop(columns=["m_max"]))
+    p = tmp_path / "seg.csv"
+    _table([["A", 1, 5, 1, 5, 1, 5, 1, "x"], ["B", 2, 2, 2, 2, 2, 2, 1, ""]]).to_csv(p, index=False)
+    with pytest.raises(ConfigError, match=r"seg.csv: row 2 \('A'\) and row 3 \('B'\)"):
+        load_segment_table(p)
+    with pytest.raises(ConfigError, match="not found"):
+        load_segment_table(tmp_path / "none.csv")
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def _blobs(k=4, n_per=150, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0, 0, 0], [8, 0, 0], [0, 8, 0], [0, 0, 8], [8, 8, 8]])[:k]
+    X = np.vstack([c + rng.normal(0, 0.7, size=(n_per, 3)) for c in centers])
+    return pd.DataFrame(X, columns=["a", "b", "c"]), np.repeat(np.arange(k), n_per)
+
+
+@pytest.mark.parametrize("true_k", [3, 4])
+def test_choose_k_finds_true_k_on_separated_blobs(true_k):
+    X, _ = _blobs(true_k)
+    scores = choose_k(X, k_min=2, k_max=7, random_state=0, n_init=3)
+    assert scores["k"].tolist() == list(range(2, 8))
+    assert scores["chosen"].sum() == 1 and scores["elbow"].sum() == 1
+    assert int(scores.loc[scores["chosen"], "k"].iloc[0]) == true_k
+    assert int(scores.loc[scores["elbow"], "k"].iloc[0]) == true_k
+    assert scores["inertia"].is_monotonic_decreasing
+
+
+def test_transform_logs_skewed_nonnegative_columns():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"money": rng.lognormal(5, 1.5, 500), "sym": rng.normal(0, 1, 500), "const": 1.0})
+    Z, logged = transform_features(df, ["money", "sym", "const"])
+    assert logged == ["money"]
+    assert np.allclose(Z.mean(), 0) and np.allclose(Z[["money", "sym"]].std(ddof=0), 1)
+    assert (Z["const"] == 0).all()
+
+
+def _customers_with_groups(seed=0):
+    rng = np.random.default_rng(seed)
+    n = 120
+    high = np.zeros(3 * n, dtype=bool)
+    high[:n] = True
+    web = np.zeros(3 * n)
+    web[:n] = rng.uniform(0.8, 1.0, n)
+    web[n:] = rng.uniform(0.0, 0.1, 2 * n)
+    clv = np.where(high, rng.uniform(900, 1100, 3 * n), rng.uniform(40, 60, 3 * n))
+    freq = np.concatenate([rng.integers(3, 6, n), rng.integers(0, 2, n), rng.integers(15, 20, n)])
+    return pd.DataFrame({"customer_id": [f"id{i:04d}" for i in range(3 * n)], "clv": clv,
+                         "share_purchases_web": web, "frequency": freq.astype(float)})
+
+
+def test_clusters_named_from_profile_and_deterministic():
+    df = _customers_with_groups()
+    feats = ["clv", "share_purchases_web", "frequency"]
+    res = cluster_customers(df, feats, k_min=2, k_max=5, random_state=0)
+    assert res.k == 3
+    names = dict(zip(res.profiles["cluster"], res.profiles["cluster_name"]))
+    high = res.assignments.loc[:119, "cluster"].unique()
+    assert len(high) == 1
+    assert "high value" in names[high[0]] and "web-first" in names[high[0]]
+    rare = res.assignments.loc[120:239, "cluster"].unique()
+    assert len(rare) == 1 and "rare buyers" in names[rare[0]]
+    # same input, same names; shuffled rows give every customer the same name
+    again = cluster_customers(df, feats, k_min=2, k_max=5, random_state=0)
+    assert again.assignments.equals(res.assignments)
+    shuffled = df.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    res2 = cluster_customers(shuffled, feats, k_min=2, k_max=5, random_state=0)
+    a = res.assignments.set_index("customer_id")["cluster_name"]
+    b = res2.assignments.set_index("customer_id")["cluster_name"].reindex(a.index)
+    assert (a == b).all()
+    # profiles: sizes add up, medians in original units
+    assert res.profiles["customers"].sum() == len(df)
+    assert res.profiles.loc[res.profiles["cluster"] == high[0], "median_clv"].iloc[0] > 800
+    assert len(res.k_scores) == 4
+
+
+def test_cluster_fixed_k_and_id_not_a_feature():
+    df = _customers_with_groups()
+    res = cluster_customers(df, ["clv", "frequency"], k=2)
+    assert res.k == 2 and res.k_scores.empty
+    assert res.profiles["customers"].is_monotonic_decreasing  # cluster 0 = largest
+    with pytest.raises(ValueError, match="identifier"):
+        cluster_customers(df, ["customer_id", "clv"])
