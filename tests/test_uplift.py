@@ -1,0 +1,249 @@
+"""Campaign uplift: intervals (hand values, coverage by simulation), SRM, segments with
+small-cell suppression, the Qini curve on a hand-worked case, uplift models, and the
+default and Hillstrom data."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib import uplift as U
+from ecrm_lib.config import load_config
+from ecrm_lib.paths import CONFIG_DIR, DEFAULT_CONFIG
+from ecrm_lib.sources import load_sources
+
+
+def _campaign(n_t, x_t, n_c, x_c, revenue=None, cid="c1", arm="treatment"):
+    resp = [1] * x_t + [0] * (n_t - x_t) + [1] * x_c + [0] * (n_c - x_c)
+    df = pd.DataFrame({"account_id": [f"A{i}" for i in range(n_t + n_c)], "campaign_id": cid,
+                       "arm": [arm] * n_t + ["control"] * n_c, "is_control": [False] * n_t + [True] * n_c,
+                       "response": resp})
+    df["revenue"] = revenue if revenue is not None else 0.0
+    return df
+
+
+# ------------------------------------------------------------------ intervals
+def test_wilson_matches_closed_form():
+    # Wilson for 0 of 10 at 95 %: upper bound z^2 / (n + z^2).
+    z = 1.959963984540054
+    lo, hi = U.wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(z * z / (10 + z * z), rel=1e-9)
+
+
+def test_newcombe_published_examples():
+    # Newcombe (1998), Stat Med 17:873-890, table II, method 10.
+    assert U.newcombe_interval(56, 70, 48, 80)[1:] == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert U.newcombe_interval(9, 10, 3, 10)[1:] == pytest.approx((0.1705, 0.8090), abs=1e-4)
+
+
+def test_welch_against_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    a, b = rng.gamma(2, 3, 50), rng.gamma(2, 2, 80)
+    d, lo, hi = U.welch_interval(a, b)
+    res = stats.ttest_ind(a, b, equal_var=False)
+    ci = res.confidence_interval(0.95)
+    assert (lo, hi) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert d == pytest.approx(a.mean() - b.mean())
+
+
+def test_interval_coverage_by_simulation():
+    """200 simulated campaigns with a known uplift: coverage near 95 %.
+
+    With 200 draws the coverage estimate has a standard error of sqrt(0.95*0.05/200) = 1.5 points,
+    so [0.90, 0.99] is about +-3 standard errors around the nominal level: a broken interval
+    (e.g. a z of 1 or a variance without the control term) lands well outside.
+    """
+    rng = np.random.default_rng(2026)
+    p_c, p_t, n_t, n_c = 0.04, 0.065, 1500, 1500
+    mean_rev = 50.0
+    covered_rate, covered_rev = 0, 0
+    for _ in range(200):
+        x_t, x_c = rng.binomial(n_t, p_t), rng.binomial(n_c, p_c)
+        _, lo, hi = U.newcombe_interval(x_t, n_t, x_c, n_c)
+        covered_rate += lo <= p_t - p_c <= hi
+        rev_t = (rng.random(n_t) < p_t) * rng.exponential(mean_rev, n_t)
+        rev_c = (rng.random(n_c) < p_c) * rng.exponential(mean_rev, n_c)
+        _, lo, hi = U.welch_interval(rev_t, rev_c)
+        covered_rev += lo <= (p_t - p_c) * mean_rev <= hi
+    assert 0.90 <= covered_rate / 200 <= 0.99
+    assert 0.90 <= covered_rev / 200 <= 0.99
+
+
+def test_bootstrap_close_to_welch_on_large_sample():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(10, 2, 2000), rng.normal(9.5, 2, 2000)
+    _, wl, wh = U.welch_interval(a, b)
+    _, bl, bh = U.bootstrap_interval(a, b, n_samples=1000, random_state=3)
+    assert bl == pytest.approx(wl, abs=0.03) and bh == pytest.approx(wh, abs=0.03)
+
+
+# ------------------------------------------------------------------ campaign table
+def test_campaign_uplift_two_arms_pool_control():
+    a = _campaign(200, 20, 400, 12, arm="mail")
+    b = _campaign(200, 6, 0, 0, arm="sms")
+    b["account_id"] = "B" + b["account_id"]
+    out = U.campaign_uplift(pd.concat([a, b], ignore_index=True)).set_index("arm")
+    assert out.loc["control", "rate"] == pytest.approx(12 / 400)
+    assert math.isnan(out.loc["control", "uplift"])
+    assert out.loc["mail", "uplift"] == pytest.approx(20 / 200 - 12 / 400)
+    assert out.loc["sms", "uplift"] == pytest.approx(6 / 200 - 12 / 400)
+    assert out.loc["mail", "relative_lift"] == pytest.approx((0.1 - 0.03) / 0.03)
+    _, lo, hi = U.newcombe_interval(20, 200, 12, 400)
+    assert (out.loc["mail", "ci_low"], out.loc["mail", "ci_high"]) == pytest.approx((lo, hi))
+
+
+def test_campaign_uplift_revenue_bootstrap_and_unknown_campaign():
+    rev = [100.0] * 10 + [0.0] * 90 + [100.0] * 5 + [0.0] * 95
+    df = _campaign(100, 10, 100, 5, revenue=rev)
+    out = U.campaign_uplift(df, revenue_ci="bootstrap", bootstrap_samples=200)
+    row = out[~out["is_control"]].iloc[0]
+    assert row["revenue_uplift"] == pytest.approx(5.0)
+    assert row["revenue_ci_low"] < 5.0 < row["revenue_ci_high"]
+    with pytest.raises(Exception, match="not in the campaigns table"):
+        U.campaign_uplift(df, campaign_id="nope")
+
+
+def test_srm_check():
+    fair = _campaign(1000, 0, 1000, 0)
+    bad = _campaign(1100, 0, 900, 0, cid="c2")
+    out = U.srm_check(pd.concat([fair, bad], ignore_index=True)).set_index("campaign_id")
+    assert out.loc["c1", "p_value"] == pytest.approx(1.0) and not out.loc["c1", "srm"]
+    # chi2 = 2 * 100^2 / 1000 = 20 on 1 dof
+    assert out.loc["c2", "chi2"] == pytest.approx(20.0) and out.loc["c2", "srm"]
+    skewed = U.srm_check(bad, expected_shares={"treatment": 0.55, "control": 0.45})
+    assert skewed["chi2"].iloc[0] == pytest.approx(0.0) and not skewed["srm"].iloc[0]
+
+
+# ------------------------------------------------------------------ segments
+def test_suppress_small_cells():
+    t = pd.DataFrame({"segment": ["a", "b", "c"], "n_t": [4, 5, 50], "n_c": [50, 50, 3], "rate": [0.5, 0.2, 0.1]})
+    out = U.suppress_small_cells(t, ["n_t", "n_c"], min_count=5)
+    assert out["suppressed"].tolist() == [True, False, True]
+    assert out.loc[[0, 2], ["n_t", "n_c", "rate"]].isna().all().all()
+    assert out.loc[1, "rate"] == 0.2 and out.loc[1, "n_t"] == 5
+    assert out["segment"].tolist() == ["a", "b", "c"]   # labels stay
+
+
+def test_uplift_by_segment_counts_and_suppression():
+    df = _campaign(100, 10, 100, 5)
+    seg = pd.DataFrame({"account_id": df["account_id"], "tier": ["gold"] * 3 + ["basic"] * 97 + ["gold"] * 50 + ["basic"] * 50})
+    out = U.uplift_by_segment(df, seg, "tier", min_cell=5).set_index("segment")
+    assert out.loc["gold", "suppressed"] and math.isnan(out.loc["gold", "uplift"])
+    basic = out.loc["basic"]
+    assert basic["n_treatment"] == 97 and basic["n_control"] == 50
+    assert basic["rate_treatment"] == pytest.approx(7 / 97)   # responders are the first 10 treated rows
+    assert basic["rate_control"] == pytest.approx(0 / 50)
+
+
+def test_numeric_segments_are_ordered_bands():
+    s = pd.Series([str(v) for v in range(100)])   # numbers as text, as CSV extras arrive
+    bands = U.segment_column_values(s, n_bins=4)
+    assert bands.nunique() == 4 and sorted(bands.unique())[0].startswith("1) ")
+
+
+# ------------------------------------------------------------------ Qini
+def test_qini_hand_worked_case():
+    """Six accounts, scores descending; (t, y) = (1,1) (0,0) (1,0) (0,1) (1,1) (0,0).
+
+    Q(k) = Y_T(k) - Y_C(k) N_T(k)/N_C(k):
+      k=1: 1 - 0        = 1   (no control yet: Q = Y_T)
+      k=2: 1 - 0*1/1    = 1
+      k=3: 1 - 0*2/1    = 1
+      k=4: 1 - 1*2/2    = 0
+      k=5: 2 - 1*3/2    = 0.5
+      k=6: 2 - 1*3/3    = 1
+    Areas over the share targeted (dx = 1/6, trapezoids): model (0.5+1+1+0.5+0.25+0.75)/6 = 2/3;
+    random line 0 -> 1: 1/2. Perfect order (score y*t - y*(1-t)): treated responders first
+    (k=2: Q=2), then the non-responders as one tie group (k=5: Q = 2 - 0 = 2), then the control
+    responder (k=6: Q = 1): area (2/6)*1 + (3/6)*2 + (1/6)*1.5 = 19/12.
+    Qini coefficient = (2/3 - 1/2) / (19/12 - 1/2) = (1/6) / (13/12) = 2/13.
+    """
+    t = [1, 0, 1, 0, 1, 0]
+    y = [1, 0, 0, 1, 1, 0]
+    s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    curve = U.qini_curve(y, t, s)
+    assert curve["qini"].tolist() == pytest.approx([0, 1, 1, 1, 0, 0.5, 1])
+    assert curve["share"].iloc[-1] == 1.0 and curve["random"].iloc[-1] == pytest.approx(1.0)
+    assert U.qini_coefficient(y, t, s) == pytest.approx(2 / 13)
+    assert U.qini_coefficient(y, t, [1, 0, 0, -1, 1, 0]) == pytest.approx(1.0)
+
+
+def test_qini_ties_do_not_depend_on_row_order():
+    rng = np.random.default_rng(5)
+    t, y = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    s = rng.integers(0, 4, 200).astype(float)
+    perm = rng.permutation(200)
+    assert U.qini_coefficient(y, t, s) == pytest.approx(U.qini_coefficient(y[perm], t[perm], s[perm]))
+
+
+@pytest.mark.parametrize("method", ["two_model", "class_transformation"])
+def test_cross_fitted_uplift_finds_a_planted_effect(method):
+    """Uplift only where x > 0. The Qini coefficient is normalised by the perfect ordering of
+    observed outcomes, which no score can reach with noisy binary responses; the yardstick is
+    the true uplift used as a score (the oracle): the model must reach 70 % of its coefficient."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    x = rng.normal(size=n)
+    t = rng.integers(0, 2, n)
+    p = 0.05 + 0.10 * t * (x > 0)
+    y = (rng.random(n) < p).astype(int)
+    X = pd.DataFrame({"x": x, "x_pos": (x > 0).astype(float), "noise": rng.normal(size=n)})
+    score = U.cross_fitted_uplift(X, t, y, method=method, random_state=1)
+    assert not np.isnan(score).any()
+    oracle = U.qini_coefficient(y, t, 0.10 * (x > 0))
+    assert oracle > 0.1
+    assert U.qini_coefficient(y, t, score) > 0.7 * oracle
+    bands = U.uplift_deciles(y, t, score, n_bins=2)
+    assert bands.loc[0, "observed_uplift"] > bands.loc[1, "observed_uplift"] + 0.05
+
+
+def test_campaign_features_use_only_purchases_before_assignment():
+    camp = pd.DataFrame({"account_id": ["a", "b"], "assigned_at": pd.to_datetime(["2025-03-01", "2025-03-01"], utc=True)})
+    tx = pd.DataFrame({"account_id": ["a", "a", "a", "b"],
+                       "timestamp": pd.to_datetime(["2025-02-19", "2024-01-01", "2025-04-01", "2025-03-02"], utc=True),
+                       "amount": [10.0, 20.0, 999.0, 5.0]})
+    cust = pd.DataFrame({"account_id": ["a", "b"], "tier": ["x", "y"], "age": ["30", None]})
+    f = U.campaign_features(camp, customers=cust, transactions=tx)
+    assert f.loc[0, "purchases_365d"] == 1 and f.loc[0, "spend_365d"] == 10.0
+    assert f.loc[0, "days_since_last"] == pytest.approx(10.0)
+    assert f.loc[1, "purchases_365d"] == 0 and f.loc[1, "days_since_last"] == 3650
+    assert f.loc[1, "age_missing"] == 1.0 and f.loc[0, "age"] == 30.0
+    assert {"tier_x", "tier_y"} <= set(f.columns)
+
+
+# ------------------------------------------------------------------ real and default data
+def test_default_data_ci_covers_true_uplift():
+    res = load_sources(load_config(DEFAULT_CONFIG))
+    out = U.campaign_uplift(res.tables["campaigns"])
+    row = out[~out["is_control"]].iloc[0]
+    truth = json.loads((DEFAULT_CONFIG.parent / "truth" / "truth.json").read_text(encoding="utf-8"))["campaign"]
+    assert row["n"] == truth["treatment_accounts"]
+    assert row["uplift"] == pytest.approx(truth["observed_uplift_response"], abs=1e-9)
+    for key in ("true_uplift_response_sample", "true_uplift_response_population"):
+        assert row["ci_low"] <= truth[key] <= row["ci_high"], (key, truth[key], row["ci_low"], row["ci_high"])
+    assert row["revenue_ci_low"] <= truth["true_uplift_revenue_per_account_population"] <= row["revenue_ci_high"]
+
+
+@pytest.mark.shared_data
+def test_hillstrom_matches_published_rates(shared_data):
+    """Hillstrom (MineThatData blog, 2008-03-20 challenge; figures as listed in shared/data/SOURCES.md):
+    visits Mens 18.3 %, Womens 15.1 %, control 10.6 %; conversion 1.25 %, 0.88 %, 0.57 %."""
+    res = load_sources(load_config(CONFIG_DIR / "hillstrom.yaml"))
+    out = U.campaign_uplift(res.tables["campaigns"]).set_index("arm")
+    assert round(100 * out.loc["Mens E-Mail", "rate"], 2) == 1.25
+    assert round(100 * out.loc["Womens E-Mail", "rate"], 2) == 0.88
+    assert round(100 * out.loc["No E-Mail", "rate"], 2) == 0.57
+    assert out.loc["No E-Mail", "is_control"]
+    # Visits are not in the canonical table: same function on the raw file's visit column.
+    raw = pd.read_csv(shared_data / "hillstrom_email" / "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv")
+    visits = raw.rename(columns={"segment": "arm", "visit": "response"}).assign(
+        campaign_id="h", is_control=lambda d: d["arm"] == "No E-Mail", revenue=0.0)
+    v = U.campaign_uplift(visits).set_index("arm")["rate"]
+    assert [round(100 * v[a], 1) for a in ("Mens E-Mail", "Womens E-Mail", "No E-Mail")] == [18.3, 15.1, 10.6]
+    assert not U.srm_check(res.tables["campaigns"])["srm"].iloc[0]
