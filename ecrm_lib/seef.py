@@ -1,0 +1,906 @@
+"""The SEEF process: Select target customers, Evaluate them, Expand the group, learn from Feedback.
+
+Everything works on a plain per-customer DataFrame keyed by ``customer_id``
+(pseudonymous ids only), typically the join of the ``customer_value``,
+``churn_risk`` and ``customer_channels`` products plus segments and clusters
+from :mod:`ecrm_lib.segments`::
+
+    customers = (customer_value.merge(churn_risk, on="customer_id", how="left")
+                 .merge(customer_channels, on="customer_id", how="left")
+                 .merge(segments[["customer_id", "segment"]], on="customer_id", how="left"))
+
+Selection
+---------
+:func:`select_targets` applies a small rule dict (see :data:`RULE_KEYS`);
+each target carries the reasons it was chosen in plain words.
+
+Evaluation
+----------
+:func:`value_share`, :func:`lorenz_curve`, :func:`gini`,
+:func:`profitability`, :func:`compare_groups`, :func:`target_changes`.
+
+Expansion
+---------
+:func:`lookalike_model` (cross-validated, out-of-fold scores),
+:func:`expansion_value`, :func:`cheapest_channel`.
+
+Feedback
+--------
+:func:`feedback_weights` turns the measured uplift per segment into weights;
+:func:`apply_feedback` writes them into the next run's rule.
+
+Examples
+--------
+>>> import pandas as pd
+>>> customers = pd.DataFrame({
+...     "customer_id": ["a", "b", "c", "d", "e"],
+...     "clv": [500.0, 300.0, 100.0, 50.0, 10.0],
+...     "churn_probability": [0.8, 0.2, 0.9, 0.6, 0.1],
+... })
+>>> t = select_targets(customers, {"clv_tier_min": "top40", "churn_probability_min": 0.5})
+>>> t.loc[t["selected"], ["customer_id", "reasons"]].to_numpy().tolist()
+[['a', 'CLV in the top 40% (at least 300); churn probability 0.80 (at least 0.50)']]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.errors import ConfigError
+
+__all__ = [
+    "RULE_KEYS",
+    "LookalikeResult",
+    "select_targets",
+    "value_share",
+    "lorenz_curve",
+    "gini",
+    "profitability",
+    "profitability_summary",
+    "compare_groups",
+    "target_changes",
+    "default_features",
+    "lookalike_model",
+    "expansion_value",
+    "cheapest_channel",
+    "feedback_weights",
+    "apply_feedback",
+]
+
+RULE_KEYS: dict[str, str] = {
+    "clv_tier_min": 'CLV tier: "topNN" (e.g. "top20": the 20% of customers with the highest CLV) or a share 0-1',
+    "clv_min": "CLV at least this amount (currency)",
+    "churn_probability_min": "churn probability at least this value (0-1)",
+    "churn_decile_max": "churn risk decile at most this (1 = the riskiest tenth)",
+    "segments": "named RFM segments to include (list)",
+    "clusters": "clusters to include (list of numbers or names)",
+    "combine": '"all" (default: every criterion given must hold) or "any" (at least one)',
+    "max_targets": "keep at most this many targets, highest CLV x segment weight first",
+    "segment_weights": "segment -> weight from the Feedback step; weight 0 excludes the segment",
+}
+
+_EPS = 1e-12
+
+
+# =========================================================================== selection
+
+
+def _tier_share(value) -> float:
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*top\s*(\d+(?:\.\d+)?)\s*%?\s*", value.lower())
+        if not m:
+            raise ConfigError(f'rule clv_tier_min={value!r} is not understood; write "top20" (the 20% highest CLV) or 0.2.')
+        share = float(m.group(1)) / 100
+    else:
+        share = float(value)
+    if not 0 < share <= 1:
+        raise ConfigError(f"rule clv_tier_min={value!r} gives a share of {share:g}; it must be in (0, 1] (e.g. \"top20\").")
+    return share
+
+
+def _fmt_money(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _check_rule(rule: Mapping) -> None:
+    unknown = sorted(set(rule) - set(RULE_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown rule key(s) {unknown}; allowed keys: " +
+                          "; ".join(f"{k}: {v}" for k, v in RULE_KEYS.items()))
+    if rule.get("combine", "all") not in ("all", "any"):
+        raise ConfigError(f"rule combine={rule['combine']!r}; use \"all\" or \"any\".")
+    mt = rule.get("max_targets")
+    if mt is not None and (not float(mt).is_integer() or mt < 0):
+        raise ConfigError(f"rule max_targets={mt!r}; it must be a whole number >= 0.")
+
+
+def _need(customers: pd.DataFrame, col: str, key: str) -> pd.Series:
+    if col not in customers:
+        raise ConfigError(f"rule key {key!r} needs column {col!r}, which the customer table lacks "
+                          f"(it has {list(customers.columns)}); join the product that holds it or drop the key.")
+    return customers[col]
+
+
+def select_targets(
+    customers: pd.DataFrame,
+    rule: Mapping,
+    *,
+    id_col: str = "customer_id",
+    clv_col: str = "clv",
+    churn_col: str = "churn_probability",
+    decile_col: str = "risk_decile",
+    segment_col: str = "segment",
+    cluster_col: str = "cluster",
+    cluster_name_col: str = "cluster_name",
+) -> pd.DataFrame:
+    """Apply a selection rule; each target carries its reasons in plain words.
+
+    The rule is a dict with the keys of :data:`RULE_KEYS`, for example
+    ``{"clv_tier_min": "top20", "churn_probability_min": 0.5,
+    "segments": ["At Risk", "Can't Lose Them"], "max_targets": 500}``.
+    Criteria given are combined with AND (``combine="all"``, default) or OR
+    (``"any"``). The CLV tier ``topS`` holds the ``ceil(S * n)`` customers with
+    the highest CLV (ties at the cut-off all included: the threshold is the
+    CLV of the last customer in the tier). Customers in a segment of weight 0
+    in ``segment_weights`` are never selected. With ``max_targets`` the
+    matching customers are ranked by CLV times their segment weight (1 when
+    absent; ties by ``customer_id``) and the first ``max_targets`` kept.
+    Missing values never match a criterion.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        One row per customer with ``id_col`` and the columns the rule needs.
+    rule : mapping
+        See above.
+    id_col, clv_col, churn_col, decile_col, segment_col, cluster_col, cluster_name_col : str
+        Column names. Clusters may be given by number or by name.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``; ``matched`` (the rule holds); ``selected`` (matched
+        and within ``max_targets``); ``rank`` (1 = first target; NA when not
+        matched); ``reasons`` (plain words, ``"; "``-separated; empty when
+        not matched; for a matched customer beyond the cap it says so).
+        Only the id of each customer, no other column.
+
+    Raises
+    ------
+    ConfigError
+        Unknown rule keys, bad values, or a column the rule needs is absent.
+    """
+    _check_rule(rule)
+    if id_col not in customers:
+        raise ValueError(f"customer table has no {id_col!r} column; it has {list(customers.columns)}.")
+    ids = customers[id_col]
+    if ids.duplicated().any():
+        raise ValueError(f"{int(ids.duplicated().sum())} duplicated {id_col} value(s); the table must have one row per customer.")
+    n = len(customers)
+    conds: list[np.ndarray] = []
+    reasons: list[pd.Series] = []
+    empty = pd.Series([""] * n, index=customers.index, dtype="string")
+
+    def add(mask, text):
+        mask = np.asarray(mask, dtype=bool)
+        conds.append(mask)
+        reasons.append(pd.Series(text, index=customers.index, dtype="string").where(mask, ""))
+
+    if "clv_tier_min" in rule:
+        clv = _need(customers, clv_col, "clv_tier_min").astype(float)
+        share = _tier_share(rule["clv_tier_min"])
+        valid = clv.dropna().sort_values(ascending=False)
+        k = min(len(valid), max(1, math.ceil(share * len(valid) - 1e-9))) if len(valid) else 0
+        thr = valid.iloc[k - 1] if k else np.inf
+        add((clv >= thr).fillna(False), f"CLV in the top {share * 100:g}% (at least {_fmt_money(thr)})")
+    if "clv_min" in rule:
+        clv = _need(customers, clv_col, "clv_min").astype(float)
+        add((clv >= float(rule["clv_min"])).fillna(False), "CLV " + clv.map(_fmt_money) + f" (at least {_fmt_money(float(rule['clv_min']))})")
+    if "churn_probability_min" in rule:
+        p = _need(customers, churn_col, "churn_probability_min").astype(float)
+        thr = float(rule["churn_probability_min"])
+        add((p >= thr).fillna(False), "churn probability " + p.map(lambda x: f"{x:.2f}") + f" (at least {thr:.2f})")
+    if "churn_decile_max" in rule:
+        d = _need(customers, decile_col, "churn_decile_max").astype(float)
+        dm = int(rule["churn_decile_max"])
+        add((d <= dm).fillna(False), "churn risk decile " + d.map(lambda x: f"{x:.0f}") + f" (1 = riskiest; at most {dm})")
+    if "segments" in rule:
+        seg = _need(customers, segment_col, "segments").astype("string")
+        wanted = list(rule["segments"])
+        add(seg.isin(wanted).fillna(False).to_numpy(), "segment " + seg.fillna(""))
+    if "clusters" in rule:
+        wanted = list(rule["clusters"])
+        nums = [w for w in wanted if not isinstance(w, str)]
+        names = [w for w in wanted if isinstance(w, str)]
+        mask = np.zeros(n, dtype=bool)
+        label = pd.Series([""] * n, index=customers.index, dtype="string")
+        if nums:
+            cl = _need(customers, cluster_col, "clusters")
+            mask |= cl.isin(nums).fillna(False).to_numpy()
+            label = "cluster " + cl.astype("string").fillna("")
+        if names:
+            cn = _need(customers, cluster_name_col, "clusters").astype("string")
+            mask |= cn.isin(names).fillna(False).to_numpy()
+            label = "cluster " + cn.fillna("")
+        if cluster_name_col in customers:
+            label = "cluster " + customers[cluster_name_col].astype("string").fillna("")
+        add(mask, label)
+    if not conds:
+        raise ConfigError("the rule has no selection criterion; give at least one of "
+                          "clv_tier_min, clv_min, churn_probability_min, churn_decile_max, segments, clusters.")
+    stack = np.vstack(conds)
+    matched = stack.all(axis=0) if rule.get("combine", "all") == "all" else stack.any(axis=0)
+    weights = pd.Series(1.0, index=customers.index)
+    sw = rule.get("segment_weights")
+    if sw:
+        seg = _need(customers, segment_col, "segment_weights").astype("string")
+        weights = seg.map(lambda s: float(sw.get(s, 1.0)) if not pd.isna(s) else 1.0).astype(float)
+        matched &= (weights > 0).to_numpy()
+    text = empty
+    for r in reasons:
+        text = text.str.cat(r, sep="; ")
+    text = text.str.replace(r"^(; )+|(; )+$", "", regex=True).str.replace(r"(; ){2,}", "; ", regex=True)
+    text = text.where(matched, "")
+    # rank the matched customers
+    score = (customers[clv_col].astype(float).fillna(0.0) if clv_col in customers else pd.Series(0.0, index=customers.index)) * weights
+    order = pd.DataFrame({"m": matched, "s": score.to_numpy(), "id": ids.astype("string").to_numpy()})
+    order = order[order["m"]].sort_values(["s", "id"], ascending=[False, True], kind="stable")
+    rank = pd.Series(pd.NA, index=range(n), dtype="Int64")
+    rank.iloc[order.index.to_numpy()] = np.arange(1, len(order) + 1)
+    selected = matched.copy()
+    mt = rule.get("max_targets")
+    if mt is not None:
+        beyond = (rank > int(mt)).fillna(False).to_numpy()
+        selected &= ~beyond
+        text = pd.Series(np.where(beyond, text.to_numpy(dtype=object) + f"; beyond max_targets={int(mt)}, not selected", text.to_numpy(dtype=object)),
+                         index=customers.index, dtype="string")
+    return pd.DataFrame({
+        "customer_id": ids.to_numpy(),
+        "matched": matched,
+        "selected": selected,
+        "rank": rank.to_numpy(),
+        "reasons": text.to_numpy(),
+    })
+
+
+# =========================================================================== evaluation
+
+
+def _flags(customers: pd.DataFrame, selected, id_col: str) -> np.ndarray:
+    """Boolean target flag per row from a bool array/Series or a collection of ids."""
+    if isinstance(selected, pd.DataFrame):
+        sel = selected.loc[selected["selected"].astype(bool), "customer_id"]
+        return customers[id_col].isin(sel).to_numpy()
+    arr = np.asarray(selected)
+    if arr.dtype == bool and len(arr) == len(customers):
+        return arr
+    return customers[id_col].isin(list(selected)).to_numpy()
+
+
+def value_share(
+    customers: pd.DataFrame,
+    selected,
+    *,
+    id_col: str = "customer_id",
+    value_col: str = "clv",
+    low_col: str = "clv_low",
+    high_col: str = "clv_high",
+) -> pd.DataFrame:
+    """Share of predicted future value held by the targets.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Per-customer table with ``value_col`` (currency).
+    selected : bool array, collection of ids, or the DataFrame of :func:`select_targets`
+        The targets.
+
+    Returns
+    -------
+    DataFrame
+        One row per group (``targets``, ``rest``, ``all``): ``customers``,
+        ``customer_share``, ``value`` (sum, currency), ``value_share`` (0-1),
+        ``value_per_customer``, and ``value_low`` / ``value_high`` (sums of the
+        per-customer bounds, currency) when those columns exist.
+    """
+    flag = _flags(customers, selected, id_col)
+    v = customers[value_col].astype(float).fillna(0.0).to_numpy()
+    total = v.sum()
+    rows = []
+    for name, m in (("targets", flag), ("rest", ~flag), ("all", np.ones(len(flag), bool))):
+        row = {"group": name, "customers": int(m.sum()), "customer_share": m.mean() if len(m) else np.nan,
+               "value": float(v[m].sum()), "value_share": float(v[m].sum() / total) if total > 0 else np.nan,
+               "value_per_customer": float(v[m].mean()) if m.any() else np.nan}
+        for key, col in (("value_low", low_col), ("value_high", high_col)):
+            if col in customers:
+                row[key] = float(customers.loc[m, col].astype(float).fillna(0.0).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _nonneg(values) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if (v < 0).any():
+        raise ValueError(f"{int((v < 0).sum())} negative value(s); the Lorenz curve and Gini need values >= 0 "
+                         "(use CLV, not net value, or clip at 0).")
+    return v
+
+
+def lorenz_curve(values, *, exact: bool = False, points: int = 101) -> pd.DataFrame:
+    """Value concentration (Lorenz) curve.
+
+    Customers are sorted from the lowest to the highest value; the curve gives
+    the share of the total value held by the lowest ``customer_share``.
+    Missing values are left out.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per customer (>= 0; e.g. CLV, currency).
+    exact : bool
+        True: the n + 1 exact points (0, k/n); False: ``points`` evenly spaced
+        customer shares, linearly interpolated.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_share`` and ``value_share`` (both 0-1).
+
+    Examples
+    --------
+    >>> lorenz_curve([0.0, 0.0, 0.0, 4.0], exact=True)["value_share"].tolist()
+    [0.0, 0.0, 0.0, 0.0, 1.0]
+    """
+    v = np.sort(_nonneg(values))
+    n = len(v)
+    grid = np.arange(n + 1) / n if n else np.array([0.0])
+    if n == 0 or v.sum() <= 0:
+        cum = np.full(len(grid), np.nan)
+    else:
+        cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
+    if exact:
+        return pd.DataFrame({"customer_share": grid, "value_share": cum})
+    x = np.linspace(0.0, 1.0, int(points))
+    y = np.interp(x, grid, cum) if n and v.sum() > 0 else np.full(len(x), np.nan)
+    return pd.DataFrame({"customer_share": x, "value_share": y})
+
+
+def gini(values) -> float:
+    """Gini coefficient: mean absolute difference over twice the mean.
+
+    ``G = sum_i sum_j |x_i - x_j| / (2 n^2 mean)``, computed on the sorted
+    values as ``2 sum_i i x_(i) / (n sum x) - (n + 1) / n``. 0 when everyone
+    holds the same value; ``(n - 1) / n`` when one customer holds everything.
+    NaN when there are no values or they sum to 0.
+
+    Examples
+    --------
+    >>> gini([3.0, 3.0, 3.0])
+    0.0
+    >>> gini([0.0, 0.0, 0.0, 4.0])
+    0.75
+    """
+    v = np.sort(_nonneg(values))
+    n = len(v)
+    if n == 0 or v.sum() <= 0:
+        return float("nan")
+    i = np.arange(1, n + 1)
+    return float(max(0.0, 2 * np.sum(i * v) / (n * v.sum()) - (n + 1) / n))
+
+
+def profitability(
+    customers: pd.DataFrame,
+    *,
+    horizon_weeks: float,
+    cost_window_weeks: float,
+    id_col: str = "customer_id",
+    clv_col: str = "clv",
+    cost_col: str = "cost_to_serve",
+) -> pd.DataFrame:
+    """CLV minus the expected cost to serve over the same horizon.
+
+    The cost to serve observed over ``cost_window_weeks`` is assumed to go on
+    at the same weekly rate: ``expected_cost = cost_to_serve * horizon_weeks /
+    cost_window_weeks`` (no discounting; a missing cost counts as 0 and is
+    flagged). Without a ``cost_col`` column the expected cost is NaN and net
+    value equals CLV.
+
+    Parameters
+    ----------
+    horizon_weeks : float
+        Horizon of the CLV (weeks).
+    cost_window_weeks : float
+        Period over which ``cost_to_serve`` was observed (weeks).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``clv``, ``expected_cost`` (currency), ``net_value``
+        (currency), ``profitable`` (net value > 0), ``cost_known`` (bool).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a", "b"], "clv": [100.0, 50.0], "cost_to_serve": [20.0, 40.0]})
+    >>> profitability(c, horizon_weeks=52, cost_window_weeks=26)[["expected_cost", "net_value"]].to_numpy().tolist()
+    [[40.0, 60.0], [80.0, -30.0]]
+    """
+    if not (horizon_weeks > 0 and cost_window_weeks > 0):
+        raise ValueError(f"horizon_weeks ({horizon_weeks}) and cost_window_weeks ({cost_window_weeks}) must be positive.")
+    clv = customers[clv_col].astype(float).to_numpy()
+    out = pd.DataFrame({"customer_id": customers[id_col].to_numpy(), "clv": clv})
+    if cost_col in customers:
+        cost = customers[cost_col].astype(float)
+        out["cost_known"] = cost.notna().to_numpy()
+        out["expected_cost"] = cost.fillna(0.0).to_numpy() * (horizon_weeks / cost_window_weeks)
+        out["net_value"] = clv - out["expected_cost"].to_numpy()
+    else:
+        out["cost_known"] = False
+        out["expected_cost"] = np.nan
+        out["net_value"] = clv
+    out["profitable"] = out["net_value"] > 0
+    return out[["customer_id", "clv", "expected_cost", "net_value", "profitable", "cost_known"]]
+
+
+def profitability_summary(profit: pd.DataFrame, selected, *, id_col: str = "customer_id") -> pd.DataFrame:
+    """Targets vs the rest after cost to serve.
+
+    Returns
+    -------
+    DataFrame
+        Per group (``targets``, ``rest``, ``all``): ``customers``, ``clv``,
+        ``expected_cost``, ``net_value`` (sums, currency) and
+        ``share_unprofitable`` (0-1).
+    """
+    flag = _flags(profit, selected, id_col)
+    rows = []
+    for name, m in (("targets", flag), ("rest", ~flag), ("all", np.ones(len(flag), bool))):
+        p = profit.loc[m]
+        rows.append({"group": name, "customers": int(m.sum()), "clv": float(p["clv"].sum()),
+                     "expected_cost": float(p["expected_cost"].sum()), "net_value": float(p["net_value"].sum()),
+                     "share_unprofitable": float((~p["profitable"]).mean()) if len(p) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def compare_groups(
+    customers: pd.DataFrame,
+    selected,
+    features: Sequence[str] | None = None,
+    *,
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """Profile of the targets against the rest.
+
+    The standardised difference is ``(mean_targets - mean_rest) /
+    sqrt((sd_targets^2 + sd_rest^2) / 2)`` (0 when both spreads are 0);
+    |d| above about 0.5 is a clear difference.
+
+    Returns
+    -------
+    DataFrame
+        ``feature``, ``median_targets``, ``median_rest``, ``mean_targets``,
+        ``mean_rest``, ``std_difference``, sorted by |std_difference|.
+    """
+    flag = _flags(customers, selected, id_col)
+    features = list(features) if features is not None else default_features(customers, id_col=id_col)
+    rows = []
+    for f in features:
+        x = customers[f].astype(float)
+        a, b = x[flag], x[~flag]
+        pooled = math.sqrt((np.nanvar(a, ddof=1) if a.count() > 1 else 0.0) / 2 + (np.nanvar(b, ddof=1) if b.count() > 1 else 0.0) / 2)
+        d = (a.mean() - b.mean()) / pooled if pooled > 0 else 0.0
+        rows.append({"feature": f, "median_targets": a.median(), "median_rest": b.median(),
+                     "mean_targets": a.mean(), "mean_rest": b.mean(), "std_difference": float(d)})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out = out.reindex(out["std_difference"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
+    return out
+
+
+def target_changes(current, previous, *, id_col: str = "customer_id") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Change since a previous target list: who entered, left, stayed.
+
+    Parameters
+    ----------
+    current, previous : collection of ids, or DataFrame of :func:`select_targets`
+        (its selected rows), or a DataFrame with an ``id_col`` column (all rows).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        Per customer: ``customer_id``, ``status`` (``entered``, ``left``,
+        ``stayed``), sorted by status then id; and the counts: ``status``,
+        ``customers``, in the order entered, left, stayed (zeros included).
+
+    Examples
+    --------
+    >>> detail, counts = target_changes(["a", "b", "c"], ["b", "c", "d"])
+    >>> counts.to_dict("records")
+    [{'status': 'entered', 'customers': 1}, {'status': 'left', 'customers': 1}, {'status': 'stayed', 'customers': 2}]
+    """
+    def ids(x) -> set:
+        if isinstance(x, pd.DataFrame):
+            if "selected" in x:
+                x = x.loc[x["selected"].astype(bool)]
+            return set(x[id_col].dropna())
+        return set(pd.Series(list(x)).dropna())
+
+    cur, prev = ids(current), ids(previous)
+    groups = {"entered": sorted(cur - prev, key=str), "left": sorted(prev - cur, key=str), "stayed": sorted(cur & prev, key=str)}
+    detail = pd.DataFrame([(i, s) for s, lst in groups.items() for i in lst], columns=["customer_id", "status"])
+    counts = pd.DataFrame({"status": list(groups), "customers": [len(v) for v in groups.values()]})
+    return detail, counts
+
+
+# =========================================================================== expansion
+
+_ID_LIKE = re.compile(r"(^|_)(id|ids|key|name|email|e_mail|phone|mobile|address|postcode)$", re.I)
+
+
+def default_features(customers: pd.DataFrame, *, id_col: str = "customer_id", exclude: Sequence[str] = ()) -> list[str]:
+    """Numeric and boolean columns usable as model features: no ids, names or contact data.
+
+    Leaves out ``id_col``, columns whose names end in id/key/name/email/phone/
+    address/postcode, the selection outputs (``matched``, ``selected``,
+    ``rank``) and ``exclude``.
+    """
+    skip = {id_col, "matched", "selected", "rank", *exclude}
+    out = []
+    for c in customers.columns:
+        if c in skip or _ID_LIKE.search(str(c)):
+            continue
+        s = customers[c]
+        if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_datetime64_any_dtype(s)):
+            out.append(c)
+    return out
+
+
+@dataclass
+class LookalikeResult:
+    """What :func:`lookalike_model` returns.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        ``customer_id``, ``is_target``, ``score`` (out-of-fold probability
+        of looking like a target, 0-1) and ``rank`` among non-targets
+        (1 = most alike; NA for targets), sorted by score.
+    folds : DataFrame
+        ``fold``, ``n_train``, ``n_test``, ``targets_test``, ``auc``.
+    auc_mean, auc_sd : float
+        Mean and standard deviation of the fold AUCs.
+    features : list of str
+    model : str
+    """
+
+    scores: pd.DataFrame
+    folds: pd.DataFrame
+    auc_mean: float
+    auc_sd: float
+    features: list[str]
+    model: str
+
+
+def _estimator(model: str, random_state: int):
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if model == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000))
+    if model == "gbm":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, random_state=random_state)
+    raise ValueError(f'model must be "logistic" or "gbm", but {model!r} was passed.')
+
+
+def lookalike_model(
+    customers: pd.DataFrame,
+    selected,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    model: str = "logistic",
+    n_splits: int = 5,
+    random_state: int = 0,
+    id_col: str = "customer_id",
+) -> LookalikeResult:
+    """Look-alike model: targets vs the rest, cross-validated, scoring every non-target.
+
+    A stratified ``n_splits``-fold split (shuffled, seeded) trains the model
+    on all folds but one and scores the held-out fold, so every customer's
+    score comes from a model that never saw them (a non-target is not scored
+    by a model that learnt it as a negative). The fold AUCs measure how well
+    targets can be told apart; about 0.5 means they look like everyone else.
+    Features that define the selection rule (e.g. ``clv`` for a CLV tier)
+    make the model reproduce the rule: list them in ``exclude`` to find
+    customers who resemble the targets in other ways.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        One row per customer.
+    selected : bool array, collection of ids, or DataFrame of :func:`select_targets`
+    features : sequence of str, optional
+        Default :func:`default_features` (no ids or contact data).
+    exclude : sequence of str
+        Columns to leave out of the default features.
+    model : {"logistic", "gbm"}
+        Logistic regression (median-imputed, standardised) or histogram
+        gradient boosting.
+    n_splits : int
+        Folds (at least 2; at most the number of targets or non-targets).
+    random_state : int
+        Seed of the split and the model.
+
+    Returns
+    -------
+    LookalikeResult
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
+
+    y = _flags(customers, selected, id_col).astype(int)
+    feats = list(features) if features is not None else default_features(customers, id_col=id_col, exclude=exclude)
+    if not feats:
+        raise ValueError("no usable feature columns; pass features= with numeric per-customer columns.")
+    bad = [f for f in feats if f == id_col or f not in customers]
+    if bad:
+        raise ValueError(f"features {bad} are the id or not in the table; use behaviour columns only.")
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    if min(n_pos, n_neg) < n_splits or n_splits < 2:
+        raise ValueError(f"{n_pos} targets and {n_neg} other customers are too few for {n_splits}-fold "
+                         "cross-validation; select more targets or lower n_splits (>= 2).")
+    X = customers[feats].astype(float).to_numpy()
+    oof = np.full(len(y), np.nan)
+    rows = []
+    skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    import sklearn.ensemble  # noqa: F401  (load native libraries so that the limit reaches them)
+    import sklearn.linear_model  # noqa: F401
+
+    with threadpool_limits(limits=1):
+        for i, (tr, te) in enumerate(skf.split(X, y), start=1):
+            est = _estimator(model, random_state).fit(X[tr], y[tr])
+            p = est.predict_proba(X[te])[:, 1]
+            oof[te] = p
+            rows.append({"fold": i, "n_train": len(tr), "n_test": len(te), "targets_test": int(y[te].sum()),
+                         "auc": float(roc_auc_score(y[te], p))})
+    folds = pd.DataFrame(rows)
+    scores = pd.DataFrame({"customer_id": customers[id_col].to_numpy(), "is_target": y.astype(bool), "score": oof})
+    scores = scores.sort_values(["is_target", "score", "customer_id"], ascending=[True, False, True], kind="stable")
+    nt = ~scores["is_target"]
+    scores["rank"] = pd.array([pd.NA] * len(scores), dtype="Int64")
+    scores.loc[nt, "rank"] = np.arange(1, int(nt.sum()) + 1)
+    scores = scores.sort_values(["score", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return LookalikeResult(scores, folds, float(folds["auc"].mean()), float(folds["auc"].std(ddof=1)), feats, model)
+
+
+def expansion_value(
+    scores: pd.DataFrame,
+    customers: pd.DataFrame,
+    top_n: int | Sequence[int],
+    *,
+    id_col: str = "customer_id",
+    clv_col: str = "clv",
+    low_col: str = "clv_low",
+    high_col: str = "clv_high",
+) -> pd.DataFrame:
+    """Expected value of adding the top-N look-alike customers to the targets.
+
+    The value is the sum of their CLV (currency). When ``clv_low`` and
+    ``clv_high`` exist, ``value_low`` / ``value_high`` are the sums of the
+    per-customer bounds: a conservative (wide) interval, since per-customer
+    errors partly cancel in a sum.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``LookalikeResult.scores`` (non-targets ranked by ``rank``).
+    top_n : int or sequence of int
+        How many to add (one row per N; capped at the number of non-targets).
+
+    Returns
+    -------
+    DataFrame
+        ``top_n``, ``added`` (customers actually added), ``value``,
+        ``value_low``, ``value_high`` (currency; NaN without the bounds),
+        ``mean_score``, ``min_score``.
+    """
+    ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
+    cols = [c for c in (clv_col, low_col, high_col) if c in customers]
+    ranked = ranked.merge(customers[[id_col, *cols]].rename(columns={id_col: "customer_id"}), on="customer_id", how="left")
+    ns = [top_n] if isinstance(top_n, (int, np.integer)) else list(top_n)
+    rows = []
+    for n in ns:
+        if n < 0:
+            raise ValueError(f"top_n must be >= 0, but {n} was passed.")
+        head = ranked.head(int(n))
+        rows.append({
+            "top_n": int(n), "added": len(head),
+            "value": float(head[clv_col].astype(float).fillna(0).sum()),
+            "value_low": float(head[low_col].astype(float).fillna(0).sum()) if low_col in head else np.nan,
+            "value_high": float(head[high_col].astype(float).fillna(0).sum()) if high_col in head else np.nan,
+            "mean_score": float(head["score"].mean()) if len(head) else np.nan,
+            "min_score": float(head["score"].min()) if len(head) else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def cheapest_channel(
+    customers: pd.DataFrame,
+    channel_costs: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    share_prefixes: Sequence[str] = ("share_purchases_", "share_contacts_"),
+    min_share: float = 0.0,
+    purpose: str | None = None,
+) -> pd.DataFrame:
+    """Cheapest channel through which each customer is reachable.
+
+    A customer is reachable through a channel when any of their share columns
+    for it (``share_purchases_<channel>``, ``share_contacts_<channel>``) is
+    above ``min_share``. The cost per contact comes from ``channel_costs``
+    (``channel``, ``purpose``, ``cost_per_contact``): the row for ``purpose``
+    when given and present, else the general row (empty purpose). Channels
+    without a cost are not considered. Ties go to the channel name first in
+    alphabetical order.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``channel`` (NA when no priced channel reaches the
+        customer), ``cost_per_contact`` (currency), ``reachable_channels``
+        (comma-separated, priced ones, cheapest first).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a", "b"], "share_purchases_store": [1.0, 0.0],
+    ...                   "share_contacts_email": [0.5, 0.0], "share_contacts_phone": [0.5, 1.0]})
+    >>> costs = pd.DataFrame({"channel": ["store", "email", "phone"], "purpose": [None, None, None],
+    ...                       "cost_per_contact": [12000, 150, 6000]})
+    >>> cheapest_channel(c, costs)[["channel", "cost_per_contact"]].to_numpy().tolist()
+    [['email', 150.0], ['phone', 6000.0]]
+    """
+    for col in ("channel", "cost_per_contact"):
+        if col not in channel_costs:
+            raise ValueError(f"channel_costs needs a {col!r} column; it has {list(channel_costs.columns)}.")
+    cc = channel_costs.copy()
+    cc["channel"] = cc["channel"].astype("string").str.strip().str.lower()
+    purp = cc["purpose"].astype("string").str.strip().fillna("") if "purpose" in cc else pd.Series("", index=cc.index)
+    general = cc.loc[purp == ""].drop_duplicates("channel").set_index("channel")["cost_per_contact"].astype(float)
+    cost = general
+    if purpose is not None:
+        specific = cc.loc[purp == purpose].drop_duplicates("channel").set_index("channel")["cost_per_contact"].astype(float)
+        cost = specific.combine_first(general)
+    reach: dict[str, np.ndarray] = {}
+    for c in customers.columns:
+        for p in share_prefixes:
+            if str(c).startswith(p):
+                ch = str(c)[len(p):].lower()
+                m = (customers[c].astype(float) > min_share).fillna(False).to_numpy()
+                reach[ch] = reach.get(ch, np.zeros(len(customers), bool)) | m
+    priced = sorted((ch for ch in reach if ch in cost.index), key=lambda ch: (cost[ch], ch))
+    n = len(customers)
+    best = np.full(n, None, dtype=object)
+    best_cost = np.full(n, np.nan)
+    lists = [[] for _ in range(n)]
+    for ch in priced:  # cheapest first
+        m = reach[ch]
+        new = m & (best == None)  # noqa: E711
+        best[new] = ch
+        best_cost[new] = cost[ch]
+        for i in np.flatnonzero(m):
+            lists[i].append(ch)
+    return pd.DataFrame({
+        "customer_id": customers[id_col].to_numpy(),
+        "channel": pd.array(best, dtype="string"),
+        "cost_per_contact": best_cost,
+        "reachable_channels": pd.array([", ".join(x) for x in lists], dtype="string"),
+    })
+
+
+# =========================================================================== feedback
+
+
+def feedback_weights(
+    uplift: pd.DataFrame,
+    *,
+    segment_col: str = "segment",
+    down_weight: float = 0.5,
+) -> pd.DataFrame:
+    """Weights for the next selection from each segment's measured response uplift.
+
+    Rule (uplift in any unit, e.g. percentage points of response rate):
+
+    - ``ci_high <= 0``: the uplift is surely not positive -> **remove**
+      (weight 0);
+    - ``uplift <= 0`` but the interval reaches above 0 -> **down-weight**
+      (weight ``down_weight``);
+    - ``uplift > 0`` -> **keep** (weight 1), also when ``ci_low <= 0`` (the
+      reason then says the gain is uncertain).
+
+    A missing uplift keeps weight 1 with the reason "not measured".
+
+    Parameters
+    ----------
+    uplift : DataFrame
+        ``segment``, ``uplift``, ``ci_low``, ``ci_high``.
+    down_weight : float
+        Weight for the uncertain non-positive segments (0-1).
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``uplift``, ``ci_low``, ``ci_high``, ``weight``,
+        ``action`` (keep, down-weight, remove), ``reason``.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"segment": ["A", "B", "C"], "uplift": [0.03, -0.01, -0.02],
+    ...                   "ci_low": [0.01, -0.03, -0.04], "ci_high": [0.05, 0.01, -0.001]})
+    >>> feedback_weights(u)[["segment", "weight", "action"]].to_numpy().tolist()
+    [['A', 1.0, 'keep'], ['B', 0.5, 'down-weight'], ['C', 0.0, 'remove']]
+    """
+    need = [segment_col, "uplift", "ci_low", "ci_high"]
+    missing = [c for c in need if c not in uplift]
+    if missing:
+        raise ValueError(f"uplift table lacks {missing}; it needs {need}.")
+    if not 0 <= down_weight <= 1:
+        raise ValueError(f"down_weight must be in [0, 1], but {down_weight} was passed.")
+    u = uplift[need].rename(columns={segment_col: "segment"}).copy()
+    for c in ("uplift", "ci_low", "ci_high"):
+        u[c] = u[c].astype(float)
+    bad = u["ci_low"] > u["ci_high"]
+    if bad.any():
+        raise ValueError(f"ci_low > ci_high for segment(s) {u.loc[bad, 'segment'].tolist()}; swap the bounds.")
+    weight, action, reason = [], [], []
+    for up, lo, hi in zip(u["uplift"], u["ci_low"], u["ci_high"]):
+        if np.isnan(up):
+            weight.append(1.0), action.append("keep"), reason.append("uplift not measured: kept as it was")
+        elif not np.isnan(hi) and hi <= 0:
+            weight.append(0.0), action.append("remove"), reason.append(f"uplift {up:+.3g}, whole interval at or below 0 (up to {hi:+.3g})")
+        elif up <= 0:
+            weight.append(float(down_weight)), action.append("down-weight"), reason.append(f"uplift {up:+.3g} not positive, interval up to {hi:+.3g}")
+        elif not np.isnan(lo) and lo <= 0:
+            weight.append(1.0), action.append("keep"), reason.append(f"uplift {up:+.3g} positive but uncertain (interval from {lo:+.3g})")
+        else:
+            weight.append(1.0), action.append("keep"), reason.append(f"uplift {up:+.3g}, interval above 0")
+    u["weight"] = weight
+    u["action"] = action
+    u["reason"] = reason
+    return u
+
+
+def apply_feedback(rule: Mapping, weights: pd.DataFrame) -> dict:
+    """The next run's rule: removed segments dropped, weights recorded.
+
+    Segments of weight 0 are removed from ``rule["segments"]`` (when the rule
+    lists segments) and every weight goes to ``rule["segment_weights"]``, so
+    that :func:`select_targets` excludes removed segments and ranks the
+    down-weighted ones later under ``max_targets``. The input rule is not
+    changed.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"segment": ["A", "B"], "weight": [1.0, 0.0]})
+    >>> apply_feedback({"segments": ["A", "B"], "max_targets": 10}, w)
+    {'segments': ['A'], 'max_targets': 10, 'segment_weights': {'A': 1.0, 'B': 0.0}}
+    """
+    new = dict(rule)
+    wmap = {str(s): float(w) for s, w in zip(weights["segment"], weights["weight"])}
+    if "segments" in new:
+        new["segments"] = [s for s in new["segments"] if wmap.get(s, 1.0) > 0]
+    merged = dict(new.get("segment_weights") or {})
+    merged.update(wmap)
+    new["segment_weights"] = merged
+    return new
