@@ -1,0 +1,201 @@
+"""Plots for segments and the SEEF process.
+
+Each function takes a tidy DataFrame from :mod:`ecrm_lib.segments` or
+:mod:`ecrm_lib.seef` and an optional ``ax``, labels its axes with units, and
+returns the Axes (:func:`plot_k_selection` returns two). Labels that come
+from the data (segment names, reasons) are drawn into the image, so they
+cannot run as script in an HTML report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.seef import gini, lorenz_curve
+
+__all__ = [
+    "plot_lorenz",
+    "plot_segments",
+    "plot_cluster_profiles",
+    "plot_k_selection",
+    "plot_target_reasons",
+    "plot_lookalike_scores",
+]
+
+
+def _ax(ax, figsize=(9, 4.5)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _truncate(label: str, n: int = 40) -> str:
+    label = str(label)
+    return label if len(label) <= n else label[: n - 1] + "…"
+
+
+def _unit(currency: str) -> str:
+    return f" ({currency})" if currency else ""
+
+
+def plot_lorenz(values, ax=None, *, targets=None, currency: str = "", label: str = "CLV"):
+    """Lorenz curve of a value (e.g. CLV) with its Gini in the title.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per customer (>= 0).
+    targets : array-like of bool, optional
+        Same length as ``values``: the targets' curve is drawn too.
+    currency : str
+        Shown in the title.
+    """
+    ax = _ax(ax, (6, 6))
+    cur = lorenz_curve(values)
+    ax.plot(cur["customer_share"] * 100, cur["value_share"] * 100, label=f"all customers (Gini {gini(values):.2f})")
+    if targets is not None:
+        v = np.asarray(values, dtype=float)[np.asarray(targets, dtype=bool)]
+        if len(v) and np.nansum(v) > 0:
+            t = lorenz_curve(v)
+            ax.plot(t["customer_share"] * 100, t["value_share"] * 100, label=f"targets (Gini {gini(v):.2f})")
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="perfect equality")
+    ax.set_xlabel("Customers, from lowest to highest value (%)")
+    ax.set_ylabel(f"Share of total {label} (%)")
+    ax.set_title(f"Value concentration of {label}{_unit(currency)}: Gini {gini(values):.2f}")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Segment sizes (bars, customers) and, when present, value share (dots, %).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`ecrm_lib.segments.segment_summary`.
+    """
+    ax = _ax(ax, (9, 5))
+    s = summary.iloc[::-1]
+    y = np.arange(len(s))
+    labels = [_truncate(x) for x in s["segment"]]
+    ax.barh(y, s["customer_share"] * 100, color="C0", label="customers (%)")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("Share of customers (%)" + (" / share of value (%)" if "value_share" in s else ""))
+    ax.set_ylabel("Segment")
+    for yi, n in zip(y, s["customers"]):
+        ax.annotate(f"{int(n):,}", (0, yi), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color="white")
+    if "value_share" in s:
+        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=f"value{_unit(currency)} (%)")
+        ax.legend(loc="lower right")
+    ax.set_title("Segment sizes and value")
+    return ax
+
+
+def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=None):
+    """Heatmap of standardised differences (cluster vs all customers, standard deviations).
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        ``ClusterResult.profiles`` (columns ``diff_<feature>``, ``cluster_name``).
+    features : sequence of str
+        ``ClusterResult.features``.
+    """
+    features = list(features)
+    ax = _ax(ax, (1.2 * len(features) + 4, 0.6 * len(profiles) + 2))
+    M = profiles[[f"diff_{f}" for f in features]].to_numpy(dtype=float)
+    lim = max(1.0, float(np.nanmax(np.abs(M)))) if M.size else 1.0
+    im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(len(features)), [_truncate(f.replace("_", " "), 24) for f in features], rotation=30, ha="right")
+    names = profiles["cluster_name"] if "cluster_name" in profiles else profiles["cluster"].astype(str)
+    ylabels = [f"{_truncate(n, 36)} ({int(k):,})" for n, k in zip(names, profiles["customers"])]
+    ax.set_yticks(range(len(profiles)), ylabels)
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8)
+    ax.set_xlabel("Feature")
+    ax.set_ylabel("Cluster (customers)")
+    ax.figure.colorbar(im, ax=ax, label="Difference from all customers (standard deviations)")
+    ax.set_title("Cluster profiles")
+    return ax
+
+
+def plot_k_selection(k_scores: pd.DataFrame, axes=None):
+    """Silhouette and inertia (elbow) against k, the chosen k marked.
+
+    Parameters
+    ----------
+    k_scores : DataFrame
+        From :func:`ecrm_lib.segments.choose_k`.
+
+    Returns
+    -------
+    (Axes, Axes)
+        Silhouette axes and inertia axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4))
+    a1, a2 = axes
+    k = k_scores["k"]
+    a1.plot(k, k_scores["silhouette"], marker="o")
+    a2.plot(k, k_scores["inertia"], marker="o", color="C1")
+    for ax, col in ((a1, "chosen"), (a2, "elbow")):
+        if col in k_scores and k_scores[col].any():
+            kc = int(k_scores.loc[k_scores[col], "k"].iloc[0])
+            ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=f"{'chosen' if col == 'chosen' else 'elbow'}: k = {kc}")
+            ax.legend()
+    a1.set_xlabel("Number of clusters k")
+    a1.set_ylabel("Mean silhouette (-1 to 1; higher = better separated)")
+    a1.set_title("Silhouette: k is chosen here")
+    a2.set_xlabel("Number of clusters k")
+    a2.set_ylabel("Inertia (within-cluster sum of squares, standardised units)")
+    a2.set_title("Elbow (cross-check)")
+    return a1, a2
+
+
+def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
+    """How many targets each reason applies to (reasons split at ``;``, numbers removed).
+
+    Parameters
+    ----------
+    targets : DataFrame
+        From :func:`ecrm_lib.seef.select_targets`.
+    """
+    ax = _ax(ax)
+    sel = targets.loc[targets["selected"].astype(bool), "reasons"].astype("string")
+    parts = sel.str.split("; ").explode().dropna()
+    # group by the kind of reason: numbers per customer are dropped, thresholds kept
+    kinds = parts.str.replace(r"^(CLV|churn probability|churn risk decile) [\d.,]+ ", r"\1 ", regex=True)
+    counts = kinds.value_counts().head(top).iloc[::-1]
+    ax.barh([_truncate(x, 50) for x in counts.index], counts.to_numpy())
+    ax.set_xlabel("Targets (customers)")
+    ax.set_ylabel("Reason")
+    ax.set_title(f"Why customers were selected ({int(len(sel)):,} targets)")
+    return ax
+
+
+def plot_lookalike_scores(scores: pd.DataFrame, ax=None, bins: int = 40):
+    """Distribution of look-alike scores, targets vs the rest.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``LookalikeResult.scores``.
+    """
+    ax = _ax(ax)
+    edges = np.linspace(0, 1, bins + 1)
+    for flag, name in ((False, "other customers"), (True, "targets")):
+        s = scores.loc[scores["is_target"] == flag, "score"].dropna()
+        if len(s):
+            ax.hist(s, bins=edges, alpha=0.6, density=True, label=f"{name} ({len(s):,})")
+    ax.set_xlabel("Look-alike score (out-of-fold probability of being a target, 0-1)")
+    ax.set_ylabel("Density (share of group per unit score)")
+    ax.set_title("Look-alike scores")
+    ax.legend()
+    return ax

@@ -1,0 +1,362 @@
+"""Tests of ecrm_lib.seef (Select, Evaluate, Expand, Feedback) and ecrm_lib.seef_plots."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib.errors import ConfigError
+from ecrm_lib.seef import (
+    apply_feedback,
+    cheapest_channel,
+    compare_groups,
+    default_features,
+    expansion_value,
+    feedback_weights,
+    gini,
+    lookalike_model,
+    lorenz_curve,
+    profitability,
+    profitability_summary,
+    select_targets,
+    target_changes,
+    value_share,
+)
+
+
+@pytest.fixture
+def small():
+    return pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e", "f"],
+        "clv": [600.0, 400.0, 400.0, 100.0, 50.0, np.nan],
+        "churn_probability": [0.9, 0.3, 0.7, 0.8, 0.6, 0.95],
+        "risk_decile": [1, 7, 3, 2, 4, 1],
+        "segment": ["At Risk", "Champions", "Can't Lose Them", "At Risk", "Lost", "At Risk"],
+    })
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def test_selection_and_reasons(small):
+    t = select_targets(small, {"churn_probability_min": 0.5, "segments": ["At Risk", "Can't Lose Them"]})
+    # a, c, d, f meet both (f: CLV missing does not matter for this rule)
+    assert t.loc[t["selected"], "customer_id"].tolist() == ["a", "c", "d", "f"]
+    reasons = dict(zip(t["customer_id"], t["reasons"]))
+    assert reasons["a"] == "churn probability 0.90 (at least 0.50); segment At Risk"
+    assert reasons["c"] == "churn probability 0.70 (at least 0.50); segment Can't Lose Them"
+    assert reasons["b"] == "" and reasons["e"] == ""
+    assert list(t.columns) == ["customer_id", "matched", "selected", "rank", "reasons"]
+    # ranks by CLV (missing counts as 0)
+    assert dict(zip(t["customer_id"], t["rank"].astype("float"))) == pytest.approx(
+        {"a": 1, "c": 2, "d": 3, "f": 4, "b": np.nan, "e": np.nan}, nan_ok=True)
+
+
+def test_clv_tier_includes_ties_and_missing_never_matches(small):
+    # 5 known CLVs; top40 = ceil(0.4 * 5) = 2 customers -> threshold 400, both 400s in
+    t = select_targets(small, {"clv_tier_min": "top40"})
+    assert t.loc[t["selected"], "customer_id"].tolist() == ["a", "b", "c"]
+    assert t.loc[0, "reasons"] == "CLV in the top 40% (at least 400)"
+    assert select_targets(small, {"clv_tier_min": 0.4})["selected"].equals(t["selected"])
+
+
+def test_combine_any_decile_and_cap(small):
+    rule = {"churn_decile_max": 2, "clv_min": 400, "combine": "any", "max_targets": 3}
+    t = select_targets(small, rule).set_index("customer_id")
+    assert t["matched"].sum() == 5  # a, b, c by CLV; a, d, f by decile
+    assert set(t.index[t["selected"]]) == {"a", "b", "c"}  # top 3 by CLV (b before c by id on a tie)
+    assert t.loc["b", "rank"] == 2 and t.loc["c", "rank"] == 3
+    assert t.loc["d", "reasons"] == "churn risk decile 2 (1 = riskiest; at most 2); beyond max_targets=3, not selected"
+    assert t.loc["a", "reasons"] == "CLV 600 (at least 400); churn risk decile 1 (1 = riskiest; at most 2)"
+    assert not t.loc["e", "matched"]
+
+
+def test_rule_errors(small):
+    with pytest.raises(ConfigError, match="unknown rule key.*clv_tier"):
+        select_targets(small, {"clv_tear_min": "top10"})
+    with pytest.raises(ConfigError, match="top20"):
+        select_targets(small, {"clv_tier_min": "best20"})
+    with pytest.raises(ConfigError, match="needs column 'cluster'"):
+        select_targets(small, {"clusters": [1]})
+    with pytest.raises(ConfigError, match="no selection criterion"):
+        select_targets(small, {"max_targets": 3})
+    with pytest.raises(ValueError, match="duplicated"):
+        select_targets(pd.concat([small, small]), {"clv_min": 1})
+
+
+def test_clusters_by_number_or_name(small):
+    df = small.assign(cluster=[0, 1, 0, 2, 1, 2], cluster_name=["x", "y", "x", "z", "y", "z"])
+    a = select_targets(df, {"clusters": [0]})
+    b = select_targets(df, {"clusters": ["x"]})
+    assert a["selected"].tolist() == b["selected"].tolist() == [True, False, True, False, False, False]
+    assert a.loc[0, "reasons"] == "cluster x"
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def test_gini_hand_values_and_bruteforce():
+    assert gini([5.0] * 10) == 0.0
+    for n in (2, 5, 10):
+        assert gini([0.0] * (n - 1) + [7.0]) == pytest.approx((n - 1) / n)
+    v = np.random.default_rng(0).lognormal(3, 1, 60)
+    brute = sum(abs(x - y) for x, y in itertools.product(v, v)) / (2 * len(v) ** 2 * v.mean())
+    assert gini(v) == pytest.approx(brute)
+    assert np.isnan(gini([0.0, 0.0]))
+    with pytest.raises(ValueError, match="negative"):
+        gini([1.0, -1.0])
+
+
+def test_lorenz_hand_values():
+    exact = lorenz_curve([4.0, 1.0, 3.0, 2.0], exact=True)
+    assert exact["customer_share"].tolist() == [0, 0.25, 0.5, 0.75, 1]
+    assert exact["value_share"].tolist() == pytest.approx([0, 0.1, 0.3, 0.6, 1.0])
+    grid = lorenz_curve([1.0, 1.0], points=5)
+    assert grid["value_share"].tolist() == pytest.approx(grid["customer_share"].tolist())  # equality = diagonal
+    # area under the exact curve relates to Gini: G = 1 - 2 * area (trapezoids)
+    v = np.random.default_rng(2).exponential(1, 40)
+    e = lorenz_curve(v, exact=True)
+    area = np.trapezoid(e["value_share"], e["customer_share"])
+    assert 1 - 2 * area == pytest.approx(gini(v))
+
+
+def test_value_share(small):
+    vs = value_share(small.assign(clv_low=small["clv"] * 0.5, clv_high=small["clv"] * 2), ["a", "d"]).set_index("group")
+    total = 600 + 400 + 400 + 100 + 50
+    assert vs.loc["targets", "value"] == 700
+    assert vs.loc["targets", "value_share"] == pytest.approx(700 / total)
+    assert vs.loc["rest", "customers"] == 4 and vs.loc["all", "value"] == total
+    assert vs.loc["targets", "value_low"] == 350 and vs.loc["targets", "value_high"] == 1400
+
+
+def test_profitability_after_cost_to_serve():
+    c = pd.DataFrame({"customer_id": ["a", "b", "c"], "clv": [1000.0, 200.0, 50.0], "cost_to_serve": [100.0, 150.0, np.nan]})
+    p = profitability(c, horizon_weeks=52, cost_window_weeks=26)
+    # expected cost = observed cost * 52 / 26
+    assert p["expected_cost"].tolist() == [200.0, 300.0, 0.0]
+    assert p["net_value"].tolist() == [800.0, -100.0, 50.0]
+    assert p["profitable"].tolist() == [True, False, True]
+    assert p["cost_known"].tolist() == [True, True, False]
+    s = profitability_summary(p, [True, True, False]).set_index("group")
+    assert s.loc["targets", "net_value"] == 700 and s.loc["targets", "share_unprofitable"] == 0.5
+    no_cost = profitability(c.drop(columns=["cost_to_serve"]), horizon_weeks=52, cost_window_weeks=26)
+    assert no_cost["net_value"].tolist() == [1000.0, 200.0, 50.0]
+
+
+def test_compare_groups_standardised_difference():
+    c = pd.DataFrame({"customer_id": list("abcdef"), "x": [1.0, 2.0, 3.0, 5.0, 6.0, 7.0], "y": [1.0] * 6})
+    cg = compare_groups(c, ["d", "e", "f"], ["x", "y"]).set_index("feature")
+    # means 6 vs 2, both sample variances 1 -> d = 4 / 1
+    assert cg.loc["x", "std_difference"] == pytest.approx(4.0)
+    assert cg.loc["x", "median_targets"] == 6 and cg.loc["x", "median_rest"] == 2
+    assert cg.loc["y", "std_difference"] == 0.0
+    assert cg.index[0] == "x"
+
+
+def test_target_changes(small):
+    now = select_targets(small, {"segments": ["At Risk"]})  # a, d, f
+    detail, counts = target_changes(now, ["a", "b", "c"])
+    assert dict(zip(counts["status"], counts["customers"])) == {"entered": 2, "left": 2, "stayed": 1}
+    assert detail.set_index("customer_id")["status"].to_dict() == {"d": "entered", "f": "entered", "b": "left", "c": "left", "a": "stayed"}
+    _, same = target_changes(["x"], ["x"])
+    assert same["customers"].tolist() == [0, 0, 1]
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+def _lookalike_data(n=800, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "customer_id": [f"c{i:05d}" for i in range(n)],
+        "frequency": rng.poisson(3, n).astype(float),
+        "monetary_value": rng.lognormal(4, 0.5, n),
+        "share_purchases_web": rng.uniform(0, 1, n),
+        "clv": rng.lognormal(5, 1, n),
+    })
+    return df, rng
+
+
+def test_lookalike_auc_high_when_targets_differ():
+    df, rng = _lookalike_data()
+    logit = 2.5 * (df["share_purchases_web"] - 0.5) * 4 + 0.6 * (df["frequency"] - 3)
+    targets = rng.uniform(size=len(df)) < 1 / (1 + np.exp(-logit + 1.5))
+    res = lookalike_model(df, targets.to_numpy(), exclude=["clv"], n_splits=5, random_state=0)
+    assert res.auc_mean > 0.8
+    assert len(res.folds) == 5 and res.folds["targets_test"].sum() == targets.sum()
+    assert "customer_id" not in res.features and "clv" not in res.features
+    s = res.scores
+    assert s["score"].between(0, 1).all()
+    assert s.loc[~s["is_target"], "rank"].min() == 1 and s.loc[s["is_target"], "rank"].isna().all()
+    gb = lookalike_model(df, targets.to_numpy(), exclude=["clv"], model="gbm", n_splits=3, random_state=0)
+    assert gb.auc_mean > 0.75
+
+
+def test_lookalike_auc_near_half_when_random():
+    df, rng = _lookalike_data(n=1000, seed=1)
+    targets = rng.uniform(size=len(df)) < 0.3
+    res = lookalike_model(df, targets, n_splits=5, random_state=0)
+    assert abs(res.auc_mean - 0.5) < 0.07
+
+
+def test_lookalike_errors_and_default_features():
+    df, _ = _lookalike_data(n=20)
+    df["email"] = 1.0
+    df["account_id"] = 3
+    assert default_features(df) == ["frequency", "monetary_value", "share_purchases_web", "clv"]
+    with pytest.raises(ValueError, match="too few"):
+        lookalike_model(df, ["c00000", "c00001"], n_splits=5)
+
+
+def test_expansion_value_sums_top_n():
+    scores = pd.DataFrame({"customer_id": ["t", "x", "y", "z"], "is_target": [True, False, False, False],
+                           "score": [0.9, 0.8, 0.5, 0.1], "rank": pd.array([pd.NA, 1, 2, 3], dtype="Int64")})
+    cust = pd.DataFrame({"customer_id": ["t", "x", "y", "z"], "clv": [1000.0, 10.0, 20.0, 40.0],
+                         "clv_low": [900.0, 5.0, 10.0, 30.0], "clv_high": [1100.0, 15.0, 30.0, 50.0]})
+    ev = expansion_value(scores, cust, [1, 2, 10]).set_index("top_n")
+    assert ev.loc[1, "value"] == 10 and ev.loc[2, "value"] == 30 and ev.loc[10, "value"] == 70
+    assert ev.loc[2, "value_low"] == 15 and ev.loc[2, "value_high"] == 45
+    assert ev.loc[10, "added"] == 3 and ev.loc[2, "min_score"] == 0.5
+    ev2 = expansion_value(scores, cust[["customer_id", "clv"]], 2)
+    assert np.isnan(ev2.loc[0, "value_low"])
+
+
+def test_cheapest_channel_by_hand():
+    c = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"],
+        "share_purchases_store": [0.6, 0.0, 0.0, 0.0],
+        "share_purchases_web": [0.4, 0.0, 0.0, 0.0],
+        "share_contacts_phone": [0.0, 0.9, 0.0, np.nan],
+        "share_contacts_email": [0.0, 0.1, 0.0, np.nan],
+        "share_contacts_pigeon": [0.0, 0.0, 1.0, np.nan],
+    })
+    costs = pd.DataFrame({"channel": ["store", "phone", "email", "web", "phone"],
+                          "purpose": [None, None, None, None, "complaint"],
+                          "cost_per_contact": [12000, 6000, 150, 80, 100]})
+    r = cheapest_channel(c, costs).set_index("customer_id")
+    assert r.loc["a", "channel"] == "web" and r.loc["a", "cost_per_contact"] == 80
+    assert r.loc["a", "reachable_channels"] == "web, store"
+    assert r.loc["b", "channel"] == "email" and r.loc["b", "reachable_channels"] == "email, phone"
+    assert pd.isna(r.loc["c", "channel"]) and pd.isna(r.loc["d", "channel"])  # pigeon has no cost
+    # purpose-specific cost overrides the general one
+    r2 = cheapest_channel(c, costs, purpose="complaint").set_index("customer_id")
+    assert r2.loc["b", "channel"] == "phone" and r2.loc["b", "cost_per_contact"] == 100
+    # a minimum share drops the minor e-mail contact
+    r3 = cheapest_channel(c, costs, min_share=0.2).set_index("customer_id")
+    assert r3.loc["b", "channel"] == "phone" and r3.loc["a", "channel"] == "web"
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def test_feedback_weights_rule_and_loop(small):
+    u = pd.DataFrame({"segment": ["At Risk", "Can't Lose Them", "Lost", "Champions", "New"],
+                      "uplift": [0.04, -0.01, -0.03, 0.01, np.nan],
+                      "ci_low": [0.01, -0.04, -0.05, -0.01, np.nan],
+                      "ci_high": [0.07, 0.02, 0.0, 0.03, np.nan]})
+    w = feedback_weights(u, down_weight=0.2).set_index("segment")
+    assert w["action"].to_dict() == {"At Risk": "keep", "Can't Lose Them": "down-weight", "Lost": "remove",
+                                     "Champions": "keep", "New": "keep"}
+    assert w["weight"].tolist() == [1.0, 0.2, 0.0, 1.0, 1.0]
+    assert "uncertain" in w.loc["Champions", "reason"]
+    rule = {"segments": ["At Risk", "Can't Lose Them", "Lost"], "max_targets": 3}
+    new = apply_feedback(rule, w.reset_index())
+    assert rule["segments"] == ["At Risk", "Can't Lose Them", "Lost"]  # input untouched
+    assert new["segments"] == ["At Risk", "Can't Lose Them"]
+    t = select_targets(small, new).set_index("customer_id")
+    # c (Can't Lose Them, CLV 400 x 0.2 = 80) now ranks after a (600) and d (100 x 1); f (no CLV) is beyond the cap
+    assert t.loc["c", "rank"] == 3 and t.loc["d", "rank"] == 2
+    assert t.loc["f", "matched"] and not t.loc["f", "selected"]
+    assert not t.loc["e", "matched"]  # Lost removed
+    t2 = select_targets(small, {"churn_probability_min": 0.5, "segment_weights": {"Lost": 0.0}})
+    assert not t2.set_index("customer_id").loc["e", "matched"]
+    with pytest.raises(ValueError, match="swap"):
+        feedback_weights(u.assign(ci_low=1.0))
+
+
+# --------------------------------------------------------------------------- realistic end to end + plots
+
+
+@pytest.fixture(scope="module")
+def realistic():
+    from ecrm_lib.channels import customer_channel_features
+    from ecrm_lib.config import load_config
+    from ecrm_lib.features import rfm_summary
+    from ecrm_lib.paths import DEFAULT_CONFIG
+    from ecrm_lib.sources import load_sources
+
+    res = load_sources(load_config(DEFAULT_CONFIG))
+    tx = res.tables["transactions"]
+    rfm = rfm_summary(tx, as_of=res.as_of, customer_col="account_id", time_unit="W").reset_index()
+    rfm = rfm.rename(columns={"account_id": "customer_id"})
+    rng = np.random.default_rng(7)
+    # simple synthetic value and risk: more and bigger repeat purchases -> more value; long gaps -> more risk
+    rfm["clv"] = (rfm["frequency"] + 1) * rfm["monetary_value"].where(rfm["monetary_value"] > 0, rfm["total_spend"]) * 0.5
+    rfm["clv_low"], rfm["clv_high"] = rfm["clv"] * 0.7, rfm["clv"] * 1.4
+    gap = rfm["T"] - rfm["recency"]
+    rfm["churn_probability"] = 1 / (1 + np.exp(-(gap - gap.median()) / gap.std())) * 0.9 + rng.uniform(0, 0.1, len(rfm))
+    ch = customer_channel_features(None, accounts=res.tables["accounts"], transactions=tx,
+                                   contacts=res.tables["contacts"], channel_costs=res.tables["channel_costs"])
+    customers = rfm.astype({"customer_id": "string"}).merge(
+        ch.drop(columns=["first_seen", "last_seen"]), on="customer_id", how="left")
+    return customers, res.tables["channel_costs"], (res.as_of - tx["timestamp"].min().date()).days / 7
+
+
+def test_realistic_flow(realistic):
+    from ecrm_lib.segments import assign_segments, cluster_customers, load_segment_table, rfm_scores, segment_summary
+
+    customers, costs, window_weeks = realistic
+    table = load_segment_table()
+    seg = assign_segments(rfm_scores(customers), table)
+    assert len(seg) == len(customers) and seg["segment"].notna().all()
+    summ = segment_summary(seg, customers, table=table)
+    assert summ["customers"].sum() == len(customers)
+    assert (summ.set_index("segment").loc[["Champions", "Lost"], "customers"] > 0).all()
+    cl = cluster_customers(customers, ["clv", "frequency", "share_purchases_web", "n_contacts"], k_min=2, k_max=5,
+                           sample_size=1000)
+    assert 2 <= cl.k <= 5 and cl.profiles["cluster_name"].is_unique
+    df = customers.merge(seg[["customer_id", "segment"]], on="customer_id").merge(cl.assignments, on="customer_id")
+    t = select_targets(df, {"clv_tier_min": "top20", "churn_probability_min": 0.5, "max_targets": 150})
+    assert 0 < t["selected"].sum() <= 150
+    vs = value_share(df, t).set_index("group")
+    assert vs.loc["targets", "value_share"] > vs.loc["targets", "customer_share"]  # top-CLV targets hold more than their share
+    assert 0 < gini(df["clv"]) < 1
+    prof = profitability(df, horizon_weeks=52, cost_window_weeks=window_weeks)
+    assert prof["cost_known"].any()
+    la = lookalike_model(df, t, exclude=["clv", "clv_low", "clv_high", "churn_probability", "cluster"], n_splits=3)
+    assert la.auc_mean > 0.6
+    ev = expansion_value(la.scores, df, [50, 100])
+    assert ev["value"].is_monotonic_increasing
+    top = la.scores.loc[la.scores["rank"] <= 100, "customer_id"]
+    reach = cheapest_channel(df[df["customer_id"].isin(top)], costs)
+    assert reach["channel"].notna().any()
+    known = set(costs["channel"].str.lower())
+    assert set(reach["channel"].dropna()) <= known
+
+
+def test_plots_draw_with_labels(realistic):
+    from ecrm_lib import seef_plots as sp
+    from ecrm_lib.segments import assign_segments, cluster_customers, load_segment_table, rfm_scores, segment_summary
+
+    customers, _, _ = realistic
+    table = load_segment_table()
+    seg = assign_segments(rfm_scores(customers), table)
+    cl = cluster_customers(customers, ["clv", "frequency", "share_purchases_web"], k_min=2, k_max=4, sample_size=500)
+    t = select_targets(customers.merge(seg[["customer_id", "segment"]]), {"segments": ["At Risk", "Can't Lose Them"], "churn_probability_min": 0.3})
+    la = lookalike_model(customers, t, exclude=["clv", "clv_low", "clv_high"], n_splits=3)
+    axes = [
+        sp.plot_lorenz(customers["clv"], currency="KRW"),
+        sp.plot_segments(segment_summary(seg, customers, table=table), currency="KRW"),
+        sp.plot_cluster_profiles(cl.profiles, cl.features),
+        sp.plot_k_selection(cl.k_scores)[0],
+        sp.plot_target_reasons(t),
+        sp.plot_lookalike_scores(la.scores),
+    ]
+    for ax in axes:
+        assert ax.get_xlabel() or ax.get_ylabel()
+    assert "Gini" in axes[0].get_title()
+    plt.close("all")
