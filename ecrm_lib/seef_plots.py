@@ -83,13 +83,11 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     ax = _ax(ax, (9, 5))
     s = summary.iloc[::-1]
     y = np.arange(len(s))
-    labels = [_truncate(x) for x in s["segment"]]
+    labels = [f"{_truncate(x)} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
     ax.barh(y, s["customer_share"] * 100, color="C0", label="customers (%)")
     ax.set_yticks(y, labels)
     ax.set_xlabel("Share of customers (%)" + (" / share of value (%)" if "value_share" in s else ""))
-    ax.set_ylabel("Segment")
-    for yi, n in zip(y, s["customers"]):
-        ax.annotate(f"{int(n):,}", (0, yi), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color="white")
+    ax.set_ylabel("Segment (customers)")
     if "value_share" in s:
         ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=f"value{_unit(currency)} (%)")
         ax.legend(loc="lower right")
@@ -140,7 +138,7 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
         Silhouette axes and inertia axes.
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 4))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     a1, a2 = axes
     k = k_scores["k"]
     a1.plot(k, k_scores["silhouette"], marker="o")
@@ -151,10 +149,10 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
             ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=f"{'chosen' if col == 'chosen' else 'elbow'}: k = {kc}")
             ax.legend()
     a1.set_xlabel("Number of clusters k")
-    a1.set_ylabel("Mean silhouette (-1 to 1; higher = better separated)")
-    a1.set_title("Silhouette: k is chosen here")
+    a1.set_ylabel("Mean silhouette (-1 to 1, higher = better)")
+    a1.set_title("Silhouette (k is chosen here)")
     a2.set_xlabel("Number of clusters k")
-    a2.set_ylabel("Inertia (within-cluster sum of squares, standardised units)")
+    a2.set_ylabel("Inertia (within-cluster sum of squares)")
     a2.set_title("Elbow (cross-check)")
     return a1, a2
 

@@ -493,12 +493,14 @@ def choose_k(
     sample_size: int = 2000,
     random_state: int = 0,
     n_init: int = 10,
+    tolerance: float = 0.01,
 ) -> pd.DataFrame:
     """Score k-means for each k in k_min..k_max and choose k.
 
-    Rule: the k with the highest mean silhouette (computed on a seeded random
-    sample of at most ``sample_size`` customers; the smaller k on a tie within
-    0.001). The inertia (within-cluster sum of squares) is reported for the
+    Rule: the smallest k whose mean silhouette is within ``tolerance`` of the
+    highest (silhouette computed on a seeded random sample of at most
+    ``sample_size`` customers). Fewer clusters are easier to act on, so a
+    larger k must separate customers clearly better to be chosen. The inertia (within-cluster sum of squares) is reported for the
     elbow chart, and the elbow k (largest drop below the straight line from
     the first to the last inertia) is reported beside it as a cross-check,
     not used for the choice.
@@ -515,6 +517,8 @@ def choose_k(
         Seed of k-means and of the sample.
     n_init : int
         k-means restarts.
+    tolerance : float
+        Silhouette difference (on its -1..1 scale) treated as no real gain.
 
     Returns
     -------
@@ -543,7 +547,7 @@ def choose_k(
             rows.append({"k": k, "inertia": float(km.inertia_), "silhouette": float(sil)})
     out = pd.DataFrame(rows)
     best = out["silhouette"].max()
-    chosen_k = int(out.loc[out["silhouette"] >= best - 1e-3, "k"].min())
+    chosen_k = int(out.loc[out["silhouette"] >= best - tolerance, "k"].min())
     out["chosen"] = out["k"] == chosen_k
     out["elbow"] = out["k"] == _elbow(out["k"].to_numpy(float), out["inertia"].to_numpy(float))
     return out
@@ -568,7 +572,7 @@ def profile_clusters(
     Z: pd.DataFrame,
     *,
     min_difference: float = 0.5,
-    top: int = 2,
+    top: int = 4,
 ) -> pd.DataFrame:
     """One row per cluster: size, medians of the original features, distinguishing features.
 
@@ -601,18 +605,35 @@ def profile_clusters(
     return pd.DataFrame(rows)
 
 
-def name_clusters(profiles: pd.DataFrame, words: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
+def name_clusters(profiles: pd.DataFrame, words: Mapping[str, tuple[str, str]] | None = None, *, parts: int = 2) -> list[str]:
     """Plain-word names from the distinguishing features (e.g. ``"high value, web-first"``).
 
-    A cluster with no distinguishing feature is ``"average customers"``;
-    repeated names get `` (2)``, `` (3)`` in cluster order. Deterministic:
-    the same profile always gives the same name.
+    A name joins the words of the first ``parts`` distinguishing features;
+    when two clusters would get the same name, further distinguishing
+    features are added to them until the names differ or none are left, and
+    names still repeated get `` (2)``, `` (3)`` in cluster order. A cluster
+    with no distinguishing feature is ``"average customers"``.
+    Deterministic: the same profiles always give the same names.
     """
     words = FEATURE_WORDS if words is None else {**FEATURE_WORDS, **words}
-    names: list[str] = []
-    for dist in profiles["distinguishing"]:
-        parts = list(dict.fromkeys(_feature_words(f, d > 0, words) for f, d in dist))
-        names.append(", ".join(parts) if parts else "average customers")
+    phrases = [list(dict.fromkeys(_feature_words(f, d > 0, words) for f, d in dist)) for dist in profiles["distinguishing"]]
+    used = [min(parts, len(p)) for p in phrases]
+
+    def label(i):
+        return ", ".join(phrases[i][:used[i]]) if used[i] else "average customers"
+
+    while True:
+        names = [label(i) for i in range(len(phrases))]
+        grow = False
+        for nm in set(names):
+            same = [i for i, x in enumerate(names) if x == nm]
+            if len(same) > 1:
+                for i in same:
+                    if used[i] < len(phrases[i]):
+                        used[i] += 1
+                        grow = True
+        if not grow:
+            break
     seen: dict[str, int] = {}
     out = []
     for nm in names:
@@ -658,6 +679,7 @@ def cluster_customers(
     log_features: Sequence[str] | None = None,
     sample_size: int = 2000,
     random_state: int = 0,
+    tolerance: float = 0.01,
     words: Mapping[str, tuple[str, str]] | None = None,
 ) -> ClusterResult:
     """k-means clusters on transformed features, k chosen by :func:`choose_k`, profiled and named.
@@ -674,7 +696,7 @@ def cluster_customers(
         Behaviour features (never ids).
     k : int, optional
         Fixed number of clusters; None = choose in ``k_min..k_max``.
-    k_min, k_max, sample_size, random_state :
+    k_min, k_max, sample_size, random_state, tolerance :
         See :func:`choose_k`.
     log_features :
         See :func:`transform_features`.
@@ -692,7 +714,8 @@ def cluster_customers(
         raise ValueError(f"{id_col!r} is an identifier, not a feature; leave it out of features.")
     Z, logged = transform_features(customers, features, log_features=log_features)
     if k is None:
-        k_scores = choose_k(Z, k_min=k_min, k_max=k_max, sample_size=sample_size, random_state=random_state)
+        k_scores = choose_k(Z, k_min=k_min, k_max=k_max, sample_size=sample_size, random_state=random_state,
+                            tolerance=tolerance)
         k = int(k_scores.loc[k_scores["chosen"], "k"].iloc[0])
     else:
         k_scores = pd.DataFrame(columns=["k", "inertia", "silhouette", "chosen", "elbow"])

@@ -230,3 +230,29 @@ def test_cluster_fixed_k_and_id_not_a_feature():
     assert res.profiles["customers"].is_monotonic_decreasing  # cluster 0 = largest
     with pytest.raises(ValueError, match="identifier"):
         cluster_customers(df, ["customer_id", "clv"])
+
+
+def test_choose_k_rule_smallest_k_within_tolerance():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4))  # no real structure: silhouettes are close together
+    for tol in (0.0, 0.02, 1.0):
+        s = choose_k(X, k_min=2, k_max=6, tolerance=tol, n_init=2)
+        expected = s.loc[s["silhouette"] >= s["silhouette"].max() - tol, "k"].min()
+        assert int(s.loc[s["chosen"], "k"].iloc[0]) == expected
+    assert int(choose_k(X, k_min=2, k_max=6, tolerance=1.0, n_init=2).loc[lambda d: d["chosen"], "k"].iloc[0]) == 2
+
+
+def test_name_collisions_resolved_with_further_features():
+    from ecrm_lib.segments import name_clusters
+
+    prof = pd.DataFrame({"distinguishing": [
+        [("clv", 1.2), ("share_purchases_store", 1.0), ("n_contacts", 0.7)],
+        [("clv", 1.1), ("share_purchases_store", 0.9), ("n_contacts", -0.8)],
+        [("frequency", -1.0)],
+        [],
+        [("frequency", -0.9)],
+    ]})
+    names = name_clusters(prof)
+    assert names == ["high value, store-first, often in contact", "high value, store-first, rarely in contact",
+                     "rare buyers", "average customers", "rare buyers (2)"]
+    assert name_clusters(prof) == names
