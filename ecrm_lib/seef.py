@@ -127,6 +127,20 @@ def _need(customers: pd.DataFrame, col: str, key: str) -> pd.Series:
     return customers[col]
 
 
+_PHONE_LIKE = r"^\+\d[\d\s().-]{7,}$|^0\d{1,2}[\s.-]\d{3,4}[\s.-]\d{4}$"
+
+
+def _check_pseudonymous(ids: pd.Series, id_col: str) -> None:
+    """Refuse ids that are e-mail addresses or phone numbers (target lists leave the team)."""
+    text = ids.dropna().astype("string")
+    bad = text.str.contains("@", regex=False) | text.str.strip().str.match(_PHONE_LIKE)
+    if bad.any():
+        raise ValueError(
+            f"{int(bad.sum())} {id_col} value(s) look like e-mail addresses or phone numbers; target lists must carry "
+            "pseudonymous ids only: use the customer_id of the identity map (ecrm_lib.identity), not contact data."
+        )
+
+
 def select_targets(
     customers: pd.DataFrame,
     rule: Mapping,
@@ -175,11 +189,15 @@ def select_targets(
     ------
     ConfigError
         Unknown rule keys, bad values, or a column the rule needs is absent.
+    ValueError
+        Duplicated ids, or ids that look like e-mail addresses or phone
+        numbers (a target list must carry pseudonymous ids only).
     """
     _check_rule(rule)
     if id_col not in customers:
         raise ValueError(f"customer table has no {id_col!r} column; it has {list(customers.columns)}.")
     ids = customers[id_col]
+    _check_pseudonymous(ids, id_col)
     if ids.duplicated().any():
         raise ValueError(f"{int(ids.duplicated().sum())} duplicated {id_col} value(s); the table must have one row per customer.")
     n = len(customers)

@@ -360,3 +360,12 @@ def test_plots_draw_with_labels(realistic):
         assert ax.get_xlabel() or ax.get_ylabel()
     assert "Gini" in axes[0].get_title()
     plt.close("all")
+
+
+@pytest.mark.parametrize("bad_id", ["kim@example.com", "+82 10-1234-5678", "010-1234-5678"])
+def test_selection_refuses_contact_data_as_ids(small, bad_id):
+    df = small.assign(customer_id=["x1", "x2", bad_id, "x4", "x5", "x6"])
+    with pytest.raises(ValueError, match="pseudonymous"):
+        select_targets(df, {"clv_min": 1})
+    ok = small.assign(customer_id=["CUST-000012345", "0001", "P-1", "12345678901", "b", "c"])
+    assert select_targets(ok, {"clv_min": 1})["selected"].sum() == 5
