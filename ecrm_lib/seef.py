@@ -202,13 +202,15 @@ def select_targets(
         raise ValueError(f"{int(ids.duplicated().sum())} duplicated {id_col} value(s); the table must have one row per customer.")
     n = len(customers)
     conds: list[np.ndarray] = []
-    reasons: list[pd.Series] = []
-    empty = pd.Series([""] * n, index=customers.index, dtype="string")
+    makers: list = []  # per criterion: positions -> reason texts (built for matched rows only)
 
-    def add(mask, text):
-        mask = np.asarray(mask, dtype=bool)
-        conds.append(mask)
-        reasons.append(pd.Series(text, index=customers.index, dtype="string").where(mask, ""))
+    def add(mask, maker):
+        conds.append(np.asarray(mask, dtype=bool))
+        makers.append(maker if callable(maker) else (lambda pos, t=maker: np.full(len(pos), t, dtype=object)))
+
+    def values(prefix: str, col: pd.Series, fmt, suffix: str):
+        arr = col.to_numpy()
+        return lambda pos: np.array([f"{prefix}{fmt(x)}{suffix}" for x in arr[pos]], dtype=object)
 
     if "clv_tier_min" in rule:
         clv = _need(customers, clv_col, "clv_tier_min").astype(float)
@@ -219,36 +221,30 @@ def select_targets(
         add((clv >= thr).fillna(False), f"CLV in the top {share * 100:g}% (at least {_fmt_money(thr)})")
     if "clv_min" in rule:
         clv = _need(customers, clv_col, "clv_min").astype(float)
-        add((clv >= float(rule["clv_min"])).fillna(False), "CLV " + clv.map(_fmt_money) + f" (at least {_fmt_money(float(rule['clv_min']))})")
+        add((clv >= float(rule["clv_min"])).fillna(False),
+            values("CLV ", clv, _fmt_money, f" (at least {_fmt_money(float(rule['clv_min']))})"))
     if "churn_probability_min" in rule:
         p = _need(customers, churn_col, "churn_probability_min").astype(float)
         thr = float(rule["churn_probability_min"])
-        add((p >= thr).fillna(False), "churn probability " + p.map(lambda x: f"{x:.2f}") + f" (at least {thr:.2f})")
+        add((p >= thr).fillna(False), values("churn probability ", p, lambda x: f"{x:.2f}", f" (at least {thr:.2f})"))
     if "churn_decile_max" in rule:
         d = _need(customers, decile_col, "churn_decile_max").astype(float)
         dm = int(rule["churn_decile_max"])
-        add((d <= dm).fillna(False), "churn risk decile " + d.map(lambda x: f"{x:.0f}") + f" (1 = riskiest; at most {dm})")
+        add((d <= dm).fillna(False), values("churn risk decile ", d, lambda x: f"{x:.0f}", f" (1 = riskiest; at most {dm})"))
     if "segments" in rule:
         seg = _need(customers, segment_col, "segments").astype("string")
-        wanted = list(rule["segments"])
-        add(seg.isin(wanted).fillna(False).to_numpy(), "segment " + seg.fillna(""))
+        add(seg.isin(list(rule["segments"])).fillna(False).to_numpy(), values("segment ", seg, str, ""))
     if "clusters" in rule:
         wanted = list(rule["clusters"])
         nums = [w for w in wanted if not isinstance(w, str)]
         names = [w for w in wanted if isinstance(w, str)]
         mask = np.zeros(n, dtype=bool)
-        label = pd.Series([""] * n, index=customers.index, dtype="string")
         if nums:
-            cl = _need(customers, cluster_col, "clusters")
-            mask |= cl.isin(nums).fillna(False).to_numpy()
-            label = "cluster " + cl.astype("string").fillna("")
+            mask |= _need(customers, cluster_col, "clusters").isin(nums).fillna(False).to_numpy()
         if names:
-            cn = _need(customers, cluster_name_col, "clusters").astype("string")
-            mask |= cn.isin(names).fillna(False).to_numpy()
-            label = "cluster " + cn.fillna("")
-        if cluster_name_col in customers:
-            label = "cluster " + customers[cluster_name_col].astype("string").fillna("")
-        add(mask, label)
+            mask |= _need(customers, cluster_name_col, "clusters").astype("string").isin(names).fillna(False).to_numpy()
+        shown = customers[cluster_name_col] if cluster_name_col in customers else customers[cluster_col]
+        add(mask, values("cluster ", shown.astype("string"), str, ""))
     if not conds:
         raise ConfigError("the rule has no selection criterion; give at least one of "
                           "clv_tier_min, clv_min, churn_probability_min, churn_decile_max, segments, clusters.")
@@ -258,13 +254,15 @@ def select_targets(
     sw = rule.get("segment_weights")
     if sw:
         seg = _need(customers, segment_col, "segment_weights").astype("string")
-        weights = seg.map(lambda s: float(sw.get(s, 1.0)) if not pd.isna(s) else 1.0).astype(float)
+        weights = seg.map({k: float(v) for k, v in sw.items()}).astype(float).fillna(1.0)
         matched &= (weights > 0).to_numpy()
-    text = empty
-    for r in reasons:
-        text = text.str.cat(r, sep="; ")
-    text = text.str.replace(r"^(; )+|(; )+$", "", regex=True).str.replace(r"(; ){2,}", "; ", regex=True)
-    text = text.where(matched, "")
+    text = np.full(n, "", dtype=object)
+    pos_all = np.flatnonzero(matched)
+    for mask, maker in zip(conds, makers):
+        pos = pos_all[mask[pos_all]]  # matched rows that meet this criterion
+        if len(pos):
+            t = maker(pos)
+            text[pos] = np.where(text[pos] == "", t, text[pos] + "; " + t)
     # rank the matched customers
     score = (customers[clv_col].astype(float).fillna(0.0) if clv_col in customers else pd.Series(0.0, index=customers.index)) * weights
     order = pd.DataFrame({"m": matched, "s": score.to_numpy(), "id": ids.astype("string").to_numpy()})
@@ -276,14 +274,13 @@ def select_targets(
     if mt is not None:
         beyond = (rank > int(mt)).fillna(False).to_numpy()
         selected &= ~beyond
-        text = pd.Series(np.where(beyond, text.to_numpy(dtype=object) + f"; beyond max_targets={int(mt)}, not selected", text.to_numpy(dtype=object)),
-                         index=customers.index, dtype="string")
+        text[beyond] = text[beyond] + f"; beyond max_targets={int(mt)}, not selected"
     return pd.DataFrame({
         "customer_id": ids.to_numpy(),
         "matched": matched,
         "selected": selected,
         "rank": rank.to_numpy(),
-        "reasons": text.to_numpy(),
+        "reasons": pd.array(text, dtype="string"),
     })
 
 
@@ -811,19 +808,18 @@ def cheapest_channel(
     n = len(customers)
     best = np.full(n, None, dtype=object)
     best_cost = np.full(n, np.nan)
-    lists = [[] for _ in range(n)]
+    lists = np.full(n, "", dtype=object)
     for ch in priced:  # cheapest first
         m = reach[ch]
-        new = m & (best == None)  # noqa: E711
+        new = m & pd.isna(best)
         best[new] = ch
         best_cost[new] = cost[ch]
-        for i in np.flatnonzero(m):
-            lists[i].append(ch)
+        lists[m] = np.where(lists[m] == "", ch, lists[m] + ", " + ch)
     return pd.DataFrame({
         "customer_id": customers[id_col].to_numpy(),
         "channel": pd.array(best, dtype="string"),
         "cost_per_contact": best_cost,
-        "reachable_channels": pd.array([", ".join(x) for x in lists], dtype="string"),
+        "reachable_channels": pd.array(lists, dtype="string"),
     })
 
 
