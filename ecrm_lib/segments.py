@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,13 @@ def rfm_scores(
         sense (the gap is then ``T - recency``; any time unit, days or weeks).
     id_col, recency_gap_col, recency_col, T_col, frequency_col, monetary_col : str
         Column names.
+
+    Notes
+    -----
+    ``lifetimes``' ``monetary_value`` is the mean spend of *repeat* purchases
+    and 0 for one-time buyers, who then all share the lowest M score; pass
+    ``monetary_col="total_spend"`` (from :func:`ecrm_lib.features.rfm_summary`)
+    to score one-time buyers by what they spent.
 
     Returns
     -------
@@ -300,6 +308,12 @@ def load_segment_table(path: str | Path | None = None) -> pd.DataFrame:
     DataFrame
         See :func:`validate_segment_table`.
 
+    Warns
+    -----
+    UserWarning
+        When some score combinations are covered by no row (gaps), naming
+        how many and one example.
+
     Examples
     --------
     >>> t = load_segment_table()
@@ -311,8 +325,16 @@ def load_segment_table(path: str | Path | None = None) -> pd.DataFrame:
     path = Path(path) if path is not None else DEFAULT_SEGMENT_TABLE
     if not path.is_file():
         raise ConfigError(f"segment table {path} not found; copy {DEFAULT_SEGMENT_TABLE} and edit it.")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    return validate_segment_table(table, source=path.name)
+    table = validate_segment_table(pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), source=path.name)
+    gaps = segment_table_gaps(table)
+    if len(gaps):
+        g = gaps.iloc[0]
+        warnings.warn(
+            f"{path.name} leaves {len(gaps)} of 125 score combinations uncovered (e.g. R={g['r_score']}, "
+            f"F={g['f_score']}, M={g['m_score']}); their customers get the segment {OTHER_SEGMENT!r}. "
+            "List them with segment_table_gaps(table) and widen a row to cover them if that is not intended.",
+            UserWarning, stacklevel=2)
+    return table
 
 
 def _lookup(table: pd.DataFrame) -> np.ndarray:

@@ -154,6 +154,16 @@ def test_missing_column_and_file(tmp_path):
         load_segment_table(tmp_path / "none.csv")
 
 
+def test_loader_reports_gaps(tmp_path, recwarn):
+    p = tmp_path / "gappy.csv"
+    _table([["Recent", 4, 5, 1, 5, 1, 5, 1, ""], ["Old", 1, 2, 1, 5, 1, 5, 2, ""]]).to_csv(p, index=False)
+    with pytest.warns(UserWarning, match=r"gappy.csv leaves 25 of 125 .*R=3, F=1, M=1"):
+        t = load_segment_table(p)
+    assert len(segment_table_gaps(t)) == 25
+    load_segment_table()  # the shipped table has no gap: no warning
+    assert not [w for w in recwarn if "uncovered" in str(w.message)]
+
+
 # --------------------------------------------------------------------------- clusters
 
 
