@@ -293,7 +293,10 @@ def _flags(customers: pd.DataFrame, selected, id_col: str) -> np.ndarray:
         sel = selected.loc[selected["selected"].astype(bool), "customer_id"]
         return customers[id_col].isin(sel).to_numpy()
     arr = np.asarray(selected)
-    if arr.dtype == bool and len(arr) == len(customers):
+    if arr.dtype == bool:
+        if len(arr) != len(customers):
+            raise ValueError(f"the target flags have {len(arr)} values but the customer table has {len(customers)} rows; "
+                             "pass one flag per row (in row order), a list of ids, or the result of select_targets.")
         return arr
     return customers[id_col].isin(list(selected)).to_numpy()
 

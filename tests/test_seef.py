@@ -131,6 +131,13 @@ def test_value_share(small):
     assert vs.loc["targets", "value_share"] == pytest.approx(700 / total)
     assert vs.loc["rest", "customers"] == 4 and vs.loc["all", "value"] == total
     assert vs.loc["targets", "value_low"] == 350 and vs.loc["targets", "value_high"] == 1400
+    # the same targets as flags or as the output of select_targets
+    flags = small["customer_id"].isin(["a", "d"]).to_numpy()
+    assert value_share(small, flags).equals(value_share(small, ["a", "d"]))
+    sel = pd.DataFrame({"customer_id": small["customer_id"], "selected": flags})
+    assert value_share(small, sel).equals(value_share(small, ["a", "d"]))
+    with pytest.raises(ValueError, match="one flag per row"):
+        value_share(small, flags[:3])
 
 
 def test_profitability_after_cost_to_serve():
