@@ -279,7 +279,7 @@ def select_targets(
         "customer_id": ids.to_numpy(),
         "matched": matched,
         "selected": selected,
-        "rank": rank.to_numpy(),
+        "rank": rank.array,
         "reasons": pd.array(text, dtype="string"),
     })
 
