@@ -49,6 +49,8 @@ __all__ = [
     "SentimentModel",
     "train_sentiment",
     "score_sentiment",
+    "FeedbackText",
+    "analyse_feedback_text",
 ]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -418,3 +420,76 @@ def score_sentiment(model: SentimentModel, tokens: Sequence[Sequence[str]]) -> n
     if idx:
         out[idx] = model.pipeline.predict_proba([tokens[i] for i in idx])[:, 1]
     return out
+
+
+# ------------------------------------------------------------------ report helper
+@dataclass
+class FeedbackText:
+    """Everything the report shows about feedback text (:func:`analyse_feedback_text`).
+
+    Attributes
+    ----------
+    scores : DataFrame
+        Per feedback row with text (index of the input): ``sentiment`` (probability positive, 0-1),
+        ``sentiment_source`` (``model``), ``label`` (1/0 from the score, missing without), ``topic``.
+    topics : TopicModel or None
+    examples : DataFrame
+        Short scrubbed excerpts per topic.
+    by_topic : DataFrame
+        ``topic, label, n, positive_share, mean_sentiment`` (positive = probability >= 0.5).
+    sentiment : SentimentModel or None
+    notes : list of str
+        Why a part was skipped (too few texts or labels).
+    """
+
+    scores: pd.DataFrame
+    topics: TopicModel | None
+    examples: pd.DataFrame
+    by_topic: pd.DataFrame
+    sentiment: SentimentModel | None
+    notes: list
+
+
+def analyse_feedback_text(feedback: pd.DataFrame, n_topics: int | None = None, max_topics: int = 8,
+                          random_state: int = 42, excerpt_chars: int = 60) -> FeedbackText:
+    """Topics and sentiment for the feedback rows that have text.
+
+    The sentiment model is trained on texts whose score gives a label (:func:`sentiment_labels`)
+    and scores every text; topics come from :func:`fit_topics`. Parts that cannot be fitted are
+    skipped with a note instead of failing.
+    """
+    fb = feedback[feedback["text"].notna() & (feedback["text"].astype(str).str.strip() != "")]
+    notes: list[str] = []
+    scores = pd.DataFrame(index=fb.index, columns=["sentiment", "label", "topic"], dtype=float)
+    if fb.empty:
+        return FeedbackText(scores, None, pd.DataFrame(columns=["topic", "label", "excerpt"]),
+                            pd.DataFrame(columns=["topic", "label", "n", "positive_share", "mean_sentiment"]), None,
+                            ["no feedback text"])
+    texts = fb["text"].astype(str).tolist()
+    tok_neg = tokenize(texts, keep_negation=True)
+    tok = [[w for w in t if w not in ("not", "않다")] for t in tok_neg]
+    labels = sentiment_labels(fb["score"], fb["score_max"]) if "score" in fb else pd.Series(np.nan, index=fb.index)
+    scores["label"] = labels.to_numpy()
+    model = None
+    try:
+        model = train_sentiment(tok_neg, labels.to_numpy(), random_state=random_state)
+        scores["sentiment"] = score_sentiment(model, tok_neg)
+    except ValueError as e:
+        notes.append(f"sentiment model skipped: {e}")
+    tm = None
+    try:
+        tm = fit_topics(tok, n_topics=n_topics, max_topics=max_topics, random_state=random_state)
+        scores["topic"] = tm.doc_topic["topic"].astype(float).to_numpy()
+    except ValueError as e:
+        notes.append(f"topics skipped: {e}")
+    examples = topic_examples(texts, tm, max_chars=excerpt_chars) if tm else pd.DataFrame(columns=["topic", "label", "excerpt"])
+    rows = []
+    if tm:
+        for t in range(1, tm.n_topics + 1):
+            s = scores.loc[scores["topic"] == t, "sentiment"].astype(float)
+            rows.append(dict(topic=t, label=tm.labels[t], n=int((scores["topic"] == t).sum()),
+                             positive_share=float((s.dropna() >= 0.5).mean()) if s.notna().any() else np.nan,
+                             mean_sentiment=float(s.mean()) if s.notna().any() else np.nan))
+    by_topic = pd.DataFrame(rows, columns=["topic", "label", "n", "positive_share", "mean_sentiment"])
+    scores["topic"] = scores["topic"].astype("Int64")
+    return FeedbackText(scores, tm, examples, by_topic, model, notes)

@@ -55,6 +55,9 @@ __all__ = [
     "qini_curve",
     "qini_coefficient",
     "uplift_deciles",
+    "segment_table",
+    "default_segment_column",
+    "uplift_models_by_arm",
 ]
 
 
@@ -143,9 +146,13 @@ def bootstrap_interval(
     if len(a) == 0 or len(b) == 0:
         return (math.nan, math.nan, math.nan)
     rng = np.random.default_rng(random_state)
-    ia = rng.integers(0, len(a), size=(n_samples, len(a)))
-    ib = rng.integers(0, len(b), size=(n_samples, len(b)))
-    diffs = a[ia].mean(axis=1) - b[ib].mean(axis=1)
+    diffs = np.empty(n_samples)
+    step = max(1, 2_000_000 // max(len(a), len(b)))  # resample in chunks: bounded memory on large campaigns
+    for start in range(0, n_samples, step):
+        m = min(step, n_samples - start)
+        ia = rng.integers(0, len(a), size=(m, len(a)))
+        ib = rng.integers(0, len(b), size=(m, len(b)))
+        diffs[start:start + m] = a[ia].mean(axis=1) - b[ib].mean(axis=1)
     alpha = (1 - level) / 2
     return (float(a.mean() - b.mean()), float(np.quantile(diffs, alpha)), float(np.quantile(diffs, 1 - alpha)))
 
@@ -342,13 +349,20 @@ def segment_column_values(values: pd.Series, max_levels: int = 8, n_bins: int = 
     """Turn an attribute into segment labels: categories as text, numbers with many values as quantile bands.
 
     Numeric columns with more than ``max_levels`` distinct values are cut into ``n_bins``
-    quantile bands labelled ``1) low-high`` (numbered so that they sort in order); categorical columns keep their ``max_levels - 1`` most
+    quantile bands labelled ``1) 0 to 2``, ``2) 3 to 27`` for whole numbers, ``2) over 64.66 to 158.1``
+    otherwise (numbered so that they sort in order); categorical columns keep their ``max_levels - 1`` most
     frequent levels and pool the rest as ``other``. Missing values become ``missing``.
     """
     s = _numeric_if_possible(values)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > max_levels:
         bands = pd.qcut(s.astype(float), q=n_bins, duplicates="drop")
-        names = {iv: f"{i + 1}) {iv.left:,.4g}-{iv.right:,.4g}" for i, iv in enumerate(bands.cat.categories)}
+        v = s.astype(float)
+        integer = bool(np.all(np.mod(v.dropna(), 1) == 0))
+        names = {}
+        for i, iv in enumerate(bands.cat.categories):
+            lo = v.min() if i == 0 else (math.floor(iv.left) + 1 if integer else iv.left)
+            hi = math.floor(iv.right) if integer else iv.right
+            names[iv] = f"{i + 1}) {lo:,.4g} to {hi:,.4g}" if integer or i == 0 else f"{i + 1}) over {iv.left:,.4g} to {hi:,.4g}"
         return bands.astype(object).map(lambda iv: names.get(iv, "missing")).astype(str)
     s = s.astype(object).where(s.notna(), "missing").astype(str)
     top = s.value_counts().index[: max_levels - 1]
@@ -629,3 +643,91 @@ def uplift_deciles(y: np.ndarray, treatment: np.ndarray, score: np.ndarray, n_bi
         rows.append(dict(band=b, n_treatment=n1, n_control=n0, predicted_uplift=float(s[m].mean()) if m.any() else math.nan,
                          observed_uplift=d, ci_low=lo, ci_high=hi))
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ report helpers
+def segment_table(campaigns: pd.DataFrame, customers: pd.DataFrame | None = None, accounts: pd.DataFrame | None = None,
+                  transactions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Attributes per assigned account to cut uplift by: customer attributes, the account's channel
+    (``account_channel``) and pre-assignment behaviour (``purchases_365d``, ``days_since_last``,
+    ``spend_365d`` from :func:`campaign_features`).
+
+    Returns
+    -------
+    DataFrame
+        One row per account of ``campaigns``: ``account_id`` and the attribute columns available.
+    """
+    out = campaigns[["account_id"]].drop_duplicates("account_id").reset_index(drop=True)
+    if customers is not None:
+        out = out.merge(customers.drop_duplicates("account_id"), on="account_id", how="left")
+    if accounts is not None and "channel" in accounts:
+        out = out.merge(accounts[["account_id", "channel"]].drop_duplicates("account_id").rename(columns={"channel": "account_channel"}),
+                        on="account_id", how="left")
+    if transactions is not None:
+        first = campaigns.drop_duplicates("account_id").reset_index(drop=True)
+        f = campaign_features(first, transactions=transactions)
+        out = out.merge(pd.concat([first[["account_id"]], f], axis=1), on="account_id", how="left")
+    return out
+
+
+def default_segment_column(segments: pd.DataFrame) -> str | None:
+    """The attribute the report cuts uplift by when none is given: ``purchases_365d`` (past-year
+    purchases), else ``channel``, else ``account_channel``, else the first other attribute with 2-12
+    levels; None when there is none."""
+    for c in ("purchases_365d", "channel", "account_channel"):
+        if c in segments and segments[c].notna().any():
+            return c
+    for c in segments.columns:
+        if c != "account_id" and 2 <= segments[c].nunique() <= 12:
+            return str(c)
+    return None
+
+
+def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method: str = "two_model",
+                         learner: str = "logistic", n_folds: int = 5, random_state: int = 42,
+                         min_responders: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cross-fitted uplift model, Qini curve and coefficient for every treatment arm against its control.
+
+    Parameters
+    ----------
+    campaigns : DataFrame
+        Canonical ``campaigns`` table.
+    features : DataFrame
+        Indexed like ``campaigns`` (:func:`campaign_features`).
+    method, learner, n_folds, random_state
+        See :func:`cross_fitted_uplift`.
+    min_responders : int
+        Arms whose treatment or control group has fewer responders are skipped (listed with a reason).
+
+    Returns
+    -------
+    (summary, curves)
+        ``summary``: ``campaign_id, arm, method, n, responders, qini_coefficient, note``;
+        ``curves``: the Qini curves (:func:`qini_curve`) with ``campaign_id, arm, label``.
+    """
+    df = _check_campaigns(campaigns)
+    summary, curves = [], []
+    for cid, g in df.groupby("campaign_id", sort=True):
+        ctrl = g[g["is_control"]]
+        for arm, a in g[~g["is_control"]].groupby("arm", sort=True):
+            part = pd.concat([a, ctrl])
+            t = (~part["is_control"]).astype(int).to_numpy()
+            y = part["response"].astype(int).to_numpy()
+            row = dict(campaign_id=cid, arm=arm, method=method, n=len(part), responders=int(y.sum()),
+                       qini_coefficient=math.nan, note="")
+            if min(y[t == 1].sum(), y[t == 0].sum()) < min_responders:
+                row["note"] = f"fewer than {min_responders} responders in the arm or the control"
+            elif features.shape[1] == 0:
+                row["note"] = "no customer attributes or purchase history to model"
+            else:
+                score = cross_fitted_uplift(features.loc[part.index], t, y, method=method, learner=learner,
+                                            n_folds=n_folds, random_state=random_state)
+                row["qini_coefficient"] = qini_coefficient(y, t, score)
+                c = qini_curve(y, t, score)
+                if len(c) > 400:  # thin the curve for plotting; keep the end point
+                    c = c.iloc[np.unique(np.r_[np.linspace(0, len(c) - 1, 400).astype(int), len(c) - 1])]
+                curves.append(c.assign(campaign_id=cid, arm=arm, label=str(arm)))
+            summary.append(row)
+    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
+        columns=["k", "share", "n_treated", "n_control", "y_treated", "y_control", "qini", "random", "campaign_id", "arm", "label"])
+    return pd.DataFrame(summary, columns=["campaign_id", "arm", "method", "n", "responders", "qini_coefficient", "note"]), curves_df

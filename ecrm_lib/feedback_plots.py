@@ -1,0 +1,202 @@
+"""Plots of the Feedback report. Each function takes a tidy DataFrame from
+:mod:`ecrm_lib.uplift`, :mod:`ecrm_lib.satisfaction` or :mod:`ecrm_lib.text`
+and an optional ``ax``, labels its axes with units and returns the Axes.
+
+Topic words are not drawn into figures (the plotting fonts may lack Hangul);
+figures name topics ``topic 1``, ``topic 2``, ... and the report's tables give
+their words.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .plots import PALETTE, _ax, _truncate
+
+__all__ = ["plot_uplift", "plot_segment_uplift", "plot_qini", "plot_nps_over_time", "plot_nps_by_group", "plot_topics"]
+
+
+def _colors(n: int):
+    return sns.color_palette(PALETTE, max(n, 1))
+
+
+def plot_uplift(uplift: pd.DataFrame, ax=None):
+    """Response-rate uplift of each treatment arm over control with its interval, in percentage points.
+
+    Parameters
+    ----------
+    uplift : DataFrame
+        Output of :func:`ecrm_lib.uplift.campaign_uplift` (control rows are skipped).
+    """
+    d = uplift[~uplift["is_control"].astype(bool)].copy()
+    ax = _ax(ax, (9, max(2.5, 0.6 * len(d) + 1.5)))
+    if d.empty:
+        ax.text(0.5, 0.5, "No treatment arm with a control group", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    labels = [_truncate(f"{c}: {a}", 50) if d["campaign_id"].nunique() > 1 else _truncate(a, 50)
+              for c, a in zip(d["campaign_id"], d["arm"])]
+    y = np.arange(len(d))
+    pts = 100 * d["uplift"].to_numpy(float)
+    err = np.vstack([pts - 100 * d["ci_low"].to_numpy(float), 100 * d["ci_high"].to_numpy(float) - pts])
+    ax.errorbar(pts, y, xerr=err, fmt="o", color=_colors(1)[0], capsize=5, markersize=8)
+    ax.axvline(0, color="0.3", lw=1, ls="--")
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, len(d) - 0.3)
+    ax.invert_yaxis()
+    ax.set_xlabel("response-rate uplift over control (percentage points)")
+    ax.set_ylabel("")
+    ax.set_title("Campaign uplift with its confidence interval")
+    return ax
+
+
+def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str = "segment"):
+    """Uplift per segment and arm with intervals (percentage points); suppressed cells are left out.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        Output of :func:`ecrm_lib.uplift.uplift_by_segment`.
+    segment_label : str
+        Name of the segment attribute, for the axis.
+    """
+    d = segments[~segments["suppressed"]].copy()
+    arms = list(dict.fromkeys(d["arm"]))
+    segs = list(dict.fromkeys(sorted(d["segment"].astype(str))))
+    ax = _ax(ax, (9, max(3, 0.5 * len(segs) * max(1, len(arms)) * 0.6 + 1.5)))
+    if d.empty:
+        ax.text(0.5, 0.5, "Every segment is too small to show", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    width = 0.7 / max(1, len(arms))
+    for i, (arm, c) in enumerate(zip(arms, _colors(len(arms)))):
+        part = d[d["arm"] == arm].set_index("segment").reindex(segs)
+        y = np.arange(len(segs)) + (i - (len(arms) - 1) / 2) * width
+        pts = 100 * part["uplift"].to_numpy(float)
+        err = np.vstack([pts - 100 * part["ci_low"].to_numpy(float), 100 * part["ci_high"].to_numpy(float) - pts])
+        ax.errorbar(pts, y, xerr=err, fmt="o", color=c, capsize=3, label=_truncate(arm, 30))
+    ax.axvline(0, color="0.3", lw=1, ls="--")
+    ax.set_yticks(np.arange(len(segs)), [_truncate(s, 30) for s in segs])
+    ax.invert_yaxis()
+    ax.set_xlabel("response-rate uplift over control (percentage points)")
+    ax.set_ylabel(_truncate(segment_label, 30))
+    ax.set_title(f"Uplift by {_truncate(segment_label, 30)}")
+    if len(arms) > 1:
+        ax.legend(title="arm", loc="best", frameon=True)
+    return ax
+
+
+def plot_qini(curves: pd.DataFrame, ax=None):
+    """Qini curves (incremental responders against the share of accounts targeted) with the random line.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        Rows of :func:`ecrm_lib.uplift.qini_curve` with an added ``label`` column (one curve per label,
+        e.g. per arm and model).
+    """
+    ax = _ax(ax)
+    labels = list(dict.fromkeys(curves["label"]))
+    for label, c in zip(labels, _colors(len(labels))):
+        part = curves[curves["label"] == label]
+        ax.plot(100 * part["share"], part["qini"], color=c, lw=2, label=_truncate(label, 40))
+        ax.plot(100 * part["share"], part["random"], color=c, lw=1, ls="--")
+    ax.plot([], [], color="0.4", ls="--", lw=1, label="random targeting")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("accounts targeted, highest predicted uplift first (% of accounts)")
+    ax.set_ylabel("incremental responders (accounts)")
+    ax.set_title("Qini curve on held-out predictions")
+    ax.legend(loc="upper left", frameon=True)
+    return ax
+
+
+def plot_nps_over_time(monthly: pd.DataFrame, ax=None):
+    """NPS per month with its interval band; suppressed months and rows without a date are left out.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        Output of :func:`ecrm_lib.satisfaction.satisfaction_by` with ``by="month"``.
+    """
+    ax = _ax(ax)
+    d = monthly[(~monthly["suppressed"]) & (monthly["group"] != "no date")].copy()
+    if d.empty:
+        ax.text(0.5, 0.5, "Too few dated answers per month", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    x = pd.to_datetime(d["group"] + "-01")
+    c = _colors(1)[0]
+    ax.fill_between(x, d["ci_low"], d["ci_high"], color=c, alpha=0.2, label="confidence interval")
+    ax.plot(x, d["nps"], marker="o", color=c, label="NPS")
+    ax.axhline(0, color="0.4", lw=0.8, ls="--")
+    ax.set_ylim(-100, 100)
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.set_xlabel("month")
+    ax.set_ylabel("NPS (points, -100 to +100)")
+    ax.set_title("Net Promoter Score by month")
+    ax.legend(loc="lower left", frameon=True)
+    return ax
+
+
+def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_label: str = "channel"):
+    """NPS (or CSAT) per group as points with interval bars; suppressed groups left out.
+
+    Parameters
+    ----------
+    groups : DataFrame
+        Output of :func:`ecrm_lib.satisfaction.satisfaction_by`.
+    value : {"nps", "csat"}
+    group_label : str
+    """
+    d = groups[~groups["suppressed"]].copy()
+    ax = _ax(ax, (9, max(2.5, 0.45 * len(d) + 1.5)))
+    if d.empty:
+        ax.text(0.5, 0.5, "Every group is too small to show", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    scale = 1 if value == "nps" else 100
+    y = np.arange(len(d))
+    pts = scale * d[value].to_numpy(float)
+    err = np.vstack([pts - scale * d["ci_low"].to_numpy(float), scale * d["ci_high"].to_numpy(float) - pts])
+    ax.errorbar(pts, y, xerr=err, fmt="o", color=_colors(1)[0], capsize=4)
+    ax.set_yticks(y, [f"{_truncate(g, 25)} (n={int(n):,})" for g, n in zip(d["group"], d["n"])])
+    ax.invert_yaxis()
+    if value == "nps":
+        ax.axvline(0, color="0.4", lw=0.8, ls="--")
+        ax.set_xlabel("NPS (points, -100 to +100)")
+        ax.set_title(f"Net Promoter Score by {group_label}")
+    else:
+        ax.set_xlabel("CSAT: answers in the top two boxes (% of answers)")
+        ax.set_title(f"Customer satisfaction (CSAT) by {group_label}")
+    ax.set_ylabel("")
+    return ax
+
+
+def plot_topics(summary: pd.DataFrame, ax=None):
+    """Texts per topic (bars) with the share scored positive (annotated).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``topic`` (int), ``n`` (texts), ``positive_share`` (0-1, may be missing).
+    """
+    d = summary.sort_values("topic")
+    ax = _ax(ax, (9, max(2.5, 0.45 * len(d) + 1.5)))
+    labels = [f"topic {int(t)}" for t in d["topic"]]
+    ax.barh(labels, d["n"], color=_colors(1)[0])
+    for i, (n, s) in enumerate(zip(d["n"], d["positive_share"])):
+        if pd.notna(s):
+            ax.text(n, i, f"  {100 * s:.0f}% positive", va="center", fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, d["n"].max() * 1.3 if len(d) else 1)
+    ax.set_xlabel("texts (count)")
+    ax.set_ylabel("")
+    ax.set_title("Feedback texts per topic and the share that reads positive")
+    return ax
