@@ -140,3 +140,13 @@ def test_womens_reviews(tmp_path, registry_path, shared_data):
     assert 2 <= m["n_topics"] <= 4
     assert "CSAT" in html and "no campaigns table" in html
     assert len(prods["feedback_scores"]) == 23486 - 844
+
+
+def test_entry_agrees_with_the_parameters_cell(registry_path):
+    import warnings
+
+    reg = load_registry(registry_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)   # papermill must parse every line of the cell
+        reg.check_against_notebooks([NAME])
+    assert reg.resolve_parameters(test_params=True)[NAME]["bootstrap_samples"] == 100

@@ -136,3 +136,15 @@ def test_reviews_sentiment_auc(shared_data):
     model = T.train_sentiment(T.tokenize(fb["text"], keep_negation=True), T.sentiment_labels(fb["score"], fb["score_max"]))
     assert model.n_test > 4000
     assert model.auc > 0.90, model.auc
+
+
+def test_analyse_feedback_text_end_to_end_and_without_labels():
+    fb = _default_feedback()
+    res = T.analyse_feedback_text(fb, max_topics=4)
+    assert len(res.scores) == len(fb) and res.scores["sentiment"].between(0, 1).all()
+    assert 2 <= res.topics.n_topics <= 4 and res.by_topic["n"].sum() == res.scores["topic"].notna().sum()
+    assert res.sentiment.auc > 0.9 and not res.notes
+    none = T.analyse_feedback_text(fb.assign(score=np.nan), n_topics=3)
+    assert none.sentiment is None and "sentiment model skipped" in none.notes[0] and none.topics.n_topics == 3
+    empty = T.analyse_feedback_text(fb.assign(text=None))
+    assert empty.topics is None and empty.scores.empty

@@ -247,3 +247,32 @@ def test_hillstrom_matches_published_rates(shared_data):
     v = U.campaign_uplift(visits).set_index("arm")["rate"]
     assert [round(100 * v[a], 1) for a in ("Mens E-Mail", "Womens E-Mail", "No E-Mail")] == [18.3, 15.1, 10.6]
     assert not U.srm_check(res.tables["campaigns"])["srm"].iloc[0]
+
+
+def test_segment_table_and_default_column():
+    camp = pd.DataFrame({"account_id": ["a", "b", "c"], "assigned_at": pd.to_datetime(["2025-03-01"] * 3, utc=True)})
+    acc = pd.DataFrame({"account_id": ["a", "b", "c"], "channel": ["web", "app", "web"]})
+    seg = U.segment_table(camp, accounts=acc)
+    assert seg["account_channel"].tolist() == ["web", "app", "web"]
+    assert U.default_segment_column(seg) == "account_channel"
+    tx = pd.DataFrame({"account_id": ["a"], "timestamp": pd.to_datetime(["2025-02-01"], utc=True), "amount": [5.0]})
+    seg = U.segment_table(camp, accounts=acc, transactions=tx)
+    assert U.default_segment_column(seg) == "purchases_365d" and seg["purchases_365d"].tolist() == [1, 0, 0]
+    assert U.default_segment_column(pd.DataFrame({"account_id": ["a", "b"]})) is None
+
+
+def test_uplift_models_by_arm_skips_thin_arms():
+    rng = np.random.default_rng(11)
+    n = 3000
+    arm = rng.choice(["mail", "sms", "control"], n)
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 0.05 + 0.1 * (arm == "mail") * (x > 0)).astype(int)
+    y[(arm == "sms")] = 0
+    y[np.flatnonzero(arm == "sms")[:3]] = 1                      # 3 responders: too few to model
+    camp = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "campaign_id": "c", "arm": arm,
+                         "is_control": arm == "control", "response": y, "revenue": 0.0})
+    summary, curves = U.uplift_models_by_arm(camp, pd.DataFrame({"x": x}), random_state=0)
+    s = summary.set_index("arm")
+    assert s.loc["mail", "qini_coefficient"] > 0.05 and s.loc["mail", "note"] == ""
+    assert np.isnan(s.loc["sms", "qini_coefficient"]) and "fewer than" in s.loc["sms", "note"]
+    assert set(curves["label"]) == {"mail"} and curves["share"].iloc[-1] == 1.0
