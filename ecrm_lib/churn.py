@@ -590,31 +590,6 @@ def make_model(kind: str, y_train, *, random_state: int = 42, preprocessor=None)
     return CalibratedClassifierCV(_base_estimator(kind, random_state, preprocessor), method=method, cv=folds, ensemble=False)
 
 
-def _fit_bgnbd(frequency, recency, T):
-    """BG/NBD fitted on compressed histories; penalizer 0, then 0.001 and 0.01 on ConvergenceError.
-
-    Returns the fitter and the penalizer used.
-    """
-    from lifetimes import BetaGeoFitter
-    from lifetimes.utils import ConvergenceError
-
-    from .features import compress_histories
-
-    data = pd.DataFrame({"frequency": np.asarray(frequency), "recency": np.asarray(recency), "T": np.asarray(T)})
-    unique, _ = compress_histories(data)
-    last = None
-    for pen in (0.0, 0.001, 0.01):
-        bgf = BetaGeoFitter(penalizer_coef=pen)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                bgf.fit(unique["frequency"], unique["recency"], unique["T"], weights=unique["weight"])
-            return bgf, pen
-        except ConvergenceError as exc:  # pragma: no cover - depends on the data
-            last = exc
-    raise ChurnDataError(f"BG/NBD did not converge even with penalizer 0.01: {last}")
-
-
 def bgnbd_churn_scores(fit_rfm: pd.DataFrame, score_rfm: pd.DataFrame | None = None, *, window_days: float) -> pd.DataFrame:
     """BG/NBD P(alive) and probability of no purchase in the next window.
 
@@ -636,20 +611,37 @@ def bgnbd_churn_scores(fit_rfm: pd.DataFrame, score_rfm: pd.DataFrame | None = N
         Indexed like ``score_rfm``: ``p_alive`` and ``p_no_purchase`` (the
         probability of no purchase in the next ``window_days``), both 0-1.
         ``attrs`` holds ``params`` (r, alpha in weeks, a, b) and ``penalizer``.
+
+    Notes
+    -----
+    The fit is :func:`ecrm_lib.clv.fit_btyd` (compressed histories, with its
+    convergence fallbacks); P(alive) is :func:`ecrm_lib.clv.probability_alive`.
+
+    Raises
+    ------
+    ChurnDataError
+        BG/NBD could not be fitted (every fallback failed).
     """
+    from .clv import ModelFitError, fit_btyd, probability_alive
+
     score_rfm = fit_rfm if score_rfm is None else score_rfm
-    bgf, pen = _fit_bgnbd(fit_rfm["frequency"], fit_rfm["recency"] / 7.0, fit_rfm["T"] / 7.0)
-    x = score_rfm["frequency"].to_numpy(float)
-    rec = score_rfm["recency"].to_numpy(float) / 7.0
-    T = score_rfm["T"].to_numpy(float) / 7.0
-    p_alive = np.clip(np.asarray(bgf.conditional_probability_alive(x, rec, T), dtype=float), 0.0, 1.0)
-    r, alpha = float(bgf.params_["r"]), float(bgf.params_["alpha"])
+    weeks = lambda d: pd.DataFrame(  # noqa: E731
+        {"frequency": d["frequency"].astype("int64"), "recency": d["recency"] / 7.0, "T": d["T"] / 7.0}, index=d.index
+    )
+    try:
+        fit = fit_btyd(weeks(fit_rfm), "bgnbd", time_unit="W")
+    except ModelFitError as exc:
+        raise ChurnDataError(f"BG/NBD could not be fitted: {exc}") from exc
+    sw = weeks(score_rfm)
+    p_alive = probability_alive(fit, sw).to_numpy(float)
+    r, alpha = float(fit.params["r"]), float(fit.params["alpha"])
+    x, T = sw["frequency"].to_numpy(float), sw["T"].to_numpy(float)
     t = float(window_days) / 7.0
     stay_quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
     p0 = (1.0 - p_alive) + p_alive * stay_quiet
     out = pd.DataFrame({"p_alive": p_alive, "p_no_purchase": np.clip(p0, 0.0, 1.0)}, index=score_rfm.index)
-    out.attrs["params"] = {k: float(v) for k, v in bgf.params_.items()}
-    out.attrs["penalizer"] = pen
+    out.attrs["params"] = {k: float(v) for k, v in fit.params.items()}
+    out.attrs["penalizer"] = float(fit.penalizer_coef)
     return out
 
 
