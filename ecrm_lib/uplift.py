@@ -319,15 +319,16 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
     Returns
     -------
     DataFrame
-        A copy with those cells missing and a boolean column ``suppressed``.
+        A copy with those cells missing (integer columns become nullable ``Int64``, others float)
+        and a boolean column ``suppressed``.
 
     Examples
     --------
     >>> t = pd.DataFrame({"segment": ["a", "b"], "n": [3, 40], "rate": [0.33, 0.1]})
     >>> suppress_small_cells(t, "n")
       segment     n  rate  suppressed
-    0       a   NaN   NaN        True
-    1       b  40.0   0.1       False
+    0       a  <NA>   NaN        True
+    1       b    40   0.1       False
     """
     cols = [count_col] if isinstance(count_col, str) else list(count_col)
     missing = [c for c in cols if c not in df.columns]
@@ -339,8 +340,12 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
         small |= (out[c].astype(float) < min_count).to_numpy()
     blank = list(columns) if columns is not None else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
     for c in blank:
-        out[c] = out[c].astype(float)
-        out.loc[small, c] = np.nan
+        if pd.api.types.is_integer_dtype(out[c]):
+            out[c] = out[c].astype("Int64")  # counts stay whole numbers, with <NA> where suppressed
+            out.loc[small, c] = pd.NA
+        else:
+            out[c] = out[c].astype(float)
+            out.loc[small, c] = np.nan
     out["suppressed"] = small
     return out
 
