@@ -35,13 +35,15 @@ past the point in time whose future they predict::
    not known yet. The scores assume that the link between history and churn
    is the same one window later.
 
-The BG/NBD comparison is fitted on the same cut-off data (it uses no labels).
-Two BG/NBD scores are compared: ``1 - P(alive)`` and the model's own
+The BG/NBD comparison is fitted on the same cut-off histories, of every
+customer at the cut-off (it uses no labels, so the validation part may take
+part). Two BG/NBD scores are compared: ``1 - P(alive)`` and the model's own
 probability of no purchase in the window,
-``P0 = 1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``,
+``P0 = 1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``
 (a customer alive at T with rate ``lambda`` makes no purchase in the next
-``t`` with probability ``exp(-lambda t)``, and ``lambda`` given the history is
-Gamma(r + x, alpha + T)).
+``t`` with probability ``exp(-lambda t)``, and ``lambda`` given the history
+and being alive is Gamma(r + x, alpha + T); BG/NBD drops customers only right
+after a purchase). The fit is :func:`ecrm_lib.clv.fit_btyd`.
 
 Calibration: both supervised models are wrapped in scikit-learn's
 ``CalibratedClassifierCV`` (``ensemble=False``): out-of-fold predictions from
