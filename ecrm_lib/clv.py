@@ -90,6 +90,7 @@ __all__ = [
     "METRICS",
     "PARAMETER_NAMES",
     "DEFAULT_FALLBACKS",
+    "DEFAULT_TIME_LIMIT",
     "PUBLISHED_CDNOW",
     "ModelFitError",
     "GammaGammaError",
@@ -118,6 +119,7 @@ __all__ = [
     "cdnow_transactions",
     "cdnow_reproduction",
     "analyse_customer_value",
+    "describe_customer_keys",
 ]
 
 #: Model keys accepted by :func:`fit_btyd`.
@@ -173,6 +175,11 @@ DEFAULT_FALLBACKS: tuple[dict[str, Any], ...] = (
 )
 
 _DEFAULT_TOL = 1e-7
+#: Default wall-clock budget of one model fit, all attempts together (seconds). The Pareto/NBD
+#: likelihood of lifetimes (hypergeometric functions) can take 0.2 s per evaluation where its
+#: drop-out parameters run off to the no-drop-out limit (measured on Online Retail II), and
+#: such a fit would otherwise run for minutes before failing.
+DEFAULT_TIME_LIMIT = 120.0
 _DAYS_PER_YEAR = 365.25
 _FIT_ERRORS_EXTRA = (FloatingPointError, OverflowError, ZeroDivisionError, np.linalg.LinAlgError, ValueError)
 
@@ -255,8 +262,8 @@ class FitResult:
         Settings of the attempt used.
     attempts : pandas.DataFrame
         One row per attempt: ``attempt`` (1, 2, ...), ``start``,
-        ``penalizer_coef``, ``tol``, ``status`` ("ok"/"failed"), ``message``,
-        ``seconds``, ``used`` (bool).
+        ``penalizer_coef``, ``tol``, ``status`` ("ok", "failed", or "skipped"
+        once the time limit is reached), ``message``, ``seconds``, ``used`` (bool).
     time_unit : str
         Time unit of the summary ("W" weeks, "D" days, "M" months).
     """
@@ -404,6 +411,8 @@ class HoldoutValidation:
         How ``best_model`` was chosen.
     duration : float
         Length of the holdout period (time units).
+    failed_attempts : dict
+        Model key -> attempts table of the models that could not be used.
     """
 
     fits: dict
@@ -413,6 +422,7 @@ class HoldoutValidation:
     best_model: str
     selection: str
     duration: float
+    failed_attempts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -573,10 +583,17 @@ def _pareto_class():
             def mean_nll(log_params):
                 return self._negative_log_likelihood(np.exp(log_params), f, rs, Ts, w, pen) * np.mean(w) / np.sum(w)
 
-            self._hessian_ = _numerical_hessian(mean_nll, np.log(p))
-            self.variance_matrix_ = self._compute_variance_matrix()
-            self.standard_errors_ = self._compute_standard_errors()
-            self.confidence_intervals_ = self._compute_confidence_intervals()
+            with np.errstate(all="ignore"):
+                H = _numerical_hessian(mean_nll, np.log(p))
+            self._hessian_ = H if np.isfinite(H).all() else None
+            try:
+                if self._hessian_ is None:
+                    raise np.linalg.LinAlgError("non-finite Hessian")
+                self.variance_matrix_ = self._compute_variance_matrix()
+                self.standard_errors_ = self._compute_standard_errors()
+                self.confidence_intervals_ = self._compute_confidence_intervals()
+            except np.linalg.LinAlgError:  # a singular curvature: no standard errors, the estimates stand
+                self.standard_errors_ = pd.Series(np.nan, index=self.params_.index)
             return self
 
         def _fit(self, minimizing_function_args, iterative_fitting, initial_params, params_size, disp,
@@ -584,8 +601,13 @@ def _pareto_class():
             hess_inv0 = kwargs.pop("hess_inv0", None)
             x0 = np.zeros(params_size) if initial_params is None else np.log(np.asarray(initial_params, dtype=float))
 
+            deadline = getattr(self, "_deadline", None)
+
             def objective(log_params, *args):
-                return self._negative_log_likelihood(np.exp(log_params), *args)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise ConvergenceError("Pareto/NBD: the time limit of the fit was reached before the optimizer converged")
+                value = self._negative_log_likelihood(np.exp(log_params), *args)
+                return value if np.isfinite(value) else np.inf
 
             out = None
             if hess_inv0 is not None:
@@ -685,11 +707,18 @@ def _btyd_log_likelihood(model: str, params: np.ndarray, f, r, T, w) -> float:
     return float(scaled + np.sum(w * f) * math.log(c))
 
 
-def _run_attempts(kind: str, plan, run_one) -> tuple[Any, pd.DataFrame]:
-    """Run ``run_one(step)`` for each step until one succeeds; return (its result, the attempts table)."""
+def _run_attempts(kind: str, plan, run_one, deadline: float | None = None) -> tuple[Any, pd.DataFrame]:
+    """Run ``run_one(step)`` for each step until one succeeds; return (its result, the attempts table).
+
+    ``deadline`` (``time.monotonic()`` seconds): no new attempt starts after it.
+    """
     conv_error = _convergence_error()
     rows, result = [], None
     for i, step in enumerate(plan, start=1):
+        if deadline is not None and time.monotonic() > deadline:
+            rows.append({"attempt": i, **step, "status": "skipped", "message": "time limit of the fit reached",
+                         "seconds": 0.0, "used": False})
+            break
         t0 = time.perf_counter()
         try:
             with _quiet():
@@ -707,6 +736,7 @@ def _run_attempts(kind: str, plan, run_one) -> tuple[Any, pd.DataFrame]:
     if result is None:
         lines = "; ".join(f"attempt {r['attempt']} (start {r['start']}, penalizer {r['penalizer_coef']:g}, tol {r['tol']:g}): "
                           f"{r['message']}" for r in rows)
+        lines = lines if len(lines) < 1500 else lines[:1500] + " ..."
         raise ModelFitError(
             f"{kind} could not be fitted: every attempt failed ({lines}). Check the data (very large frequencies, "
             "almost no repeat buyers, a calibration period too short) or pass a larger penalizer_coef.",
@@ -720,26 +750,29 @@ class _NonFiniteParams(ValueError):
 
 
 def _fit_btyd_arrays(model, f, r, T, w, *, penalizer_coef=0.0, tol=_DEFAULT_TOL, fallbacks=DEFAULT_FALLBACKS,
-                     warm: pd.Series | None = None, hess_inv0=None, compressed=True, time_unit="W") -> FitResult:
+                     warm: pd.Series | None = None, hess_inv0=None, compressed=True, time_unit="W",
+                     time_limit: float | None = DEFAULT_TIME_LIMIT) -> FitResult:
     cls = _fitter_class(model)
     scale = 1.0 / float(np.max(T))
     names = PARAMETER_NAMES[model]
+    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
 
     def run_one(step):
         fitter = cls(penalizer_coef=step["penalizer_coef"])
+        fitter._deadline = deadline  # read by the Pareto/NBD optimizer; the others are fast
         init = _initial_params(model, step["start"], warm, scale)
         extra = {"hess_inv0": hess_inv0} if step["start"] == "warm" and hess_inv0 is not None else {}
         fitter.fit(f, r, T, weights=w, initial_params=init, tol=step["tol"], **extra)
         params = fitter.params_.reindex(list(names)).astype(float)
         if not np.isfinite(params.to_numpy()).all() or (params.to_numpy() <= 0).any():
-            raise _NonFiniteParams(f"the optimizer returned NaN, infinite or non-positive parameters {params.round(6).to_dict()}")
+            raise _NonFiniteParams(f"the optimizer returned NaN, infinite or non-positive parameters ({_fmt_params(params)})")
         ll = _btyd_log_likelihood(model, params.to_numpy(), f, r, T, w)
         if not np.isfinite(ll):
             raise _NonFiniteParams(f"the log-likelihood at the estimates is not finite ({ll})")
         return fitter, params, ll
 
     plan = _attempt_plan(penalizer_coef, tol, fallbacks, "warm" if warm is not None else "default")
-    (fitter, params, ll), attempts = _run_attempts(MODEL_LABELS[model], plan, run_one)
+    (fitter, params, ll), attempts = _run_attempts(MODEL_LABELS[model], plan, run_one, deadline)
     used = attempts[attempts["used"]].iloc[0]
     se = getattr(fitter, "standard_errors_", None)
     se = se.reindex(list(names)).astype(float) if se is not None else pd.Series(np.nan, index=list(names))
@@ -763,6 +796,7 @@ def fit_btyd(
     fallbacks: Sequence[Mapping[str, Any]] | None = DEFAULT_FALLBACKS,
     initial_params: pd.Series | None = None,
     time_unit: str = "W",
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
     cols: Sequence[str] = ("frequency", "recency", "T"),
 ) -> FitResult:
     """Fit BG/NBD, Pareto/NBD or MBG/NBD by maximum likelihood, with convergence fallbacks.
@@ -790,6 +824,10 @@ def fit_btyd(
         Start from these parameters (e.g. an earlier fit's ``params``).
     time_unit : str
         Unit of ``recency`` and ``T`` ("W", "D" or "M"), recorded in the result.
+    time_limit : float, optional
+        Seconds for all attempts together (default :data:`DEFAULT_TIME_LIMIT`):
+        no attempt starts after it, and a Pareto/NBD optimizer stops at it
+        (that attempt fails). None: no limit.
     cols : sequence of str
         Names of the frequency, recency and T columns.
 
@@ -816,7 +854,7 @@ def fit_btyd(
     else:
         w = np.ones(len(f), dtype=np.int64)
     return _fit_btyd_arrays(model, f, r, T, w, penalizer_coef=penalizer_coef, tol=tol, fallbacks=fallbacks,
-                            warm=initial_params, compressed=compress, time_unit=time_unit)
+                            warm=initial_params, compressed=compress, time_unit=time_unit, time_limit=time_limit)
 
 
 def _per_history(summary: pd.DataFrame, func, cols=("frequency", "recency", "T")) -> np.ndarray:
@@ -872,12 +910,17 @@ def expected_purchases(fit: FitResult, summary: pd.DataFrame, horizon: float) ->
     return pd.Series(values, index=summary.index, name="expected_purchases")
 
 
+def _fmt_params(params: pd.Series) -> str:
+    """Parameters with 4 significant digits (long digit runs would read as phone numbers in reports)."""
+    return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+
+
 def _check_finite(values: np.ndarray, what: str, fit: FitResult) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         raise ModelFitError(
-            f"{fit.label} gave {what} that are not finite for {int(bad.sum())} customers (parameters "
-            f"{fit.params.round(4).to_dict()}); usually very large frequencies overflow the formula. "
+            f"{fit.label} gave {what} that are not finite for {int(bad.sum())} of {len(values)} customer histories "
+            f"(parameters {_fmt_params(fit.params)}); usually very large frequencies overflow the formula. "
             "Try another model or a larger penalizer_coef."
         )
 
@@ -902,7 +945,7 @@ def _fit_gg_arrays(x, m, w, *, penalizer_coef=0.0, tol=_DEFAULT_TOL, fallbacks=D
         fitter.fit(x, m / c, weights=w, initial_params=init, tol=step["tol"])
         raw = fitter.params_.astype(float)
         if not np.isfinite(raw.to_numpy()).all() or (raw.to_numpy() <= 0).any():
-            raise _NonFiniteParams(f"the optimizer returned NaN, infinite or non-positive parameters {raw.round(6).to_dict()}")
+            raise _NonFiniteParams(f"the optimizer returned NaN, infinite or non-positive parameters ({_fmt_params(raw)})")
         # back to the currency: spend/c has rate gamma/c, so gamma = c * gamma'; the Hessian in log space is unchanged
         fitter.params_ = pd.Series({"p": raw["p"], "q": raw["q"], "v": raw["v"] * c})
         fitter.data = fitter.data.assign(monetary_value=fitter.data["monetary_value"] * c)
@@ -1308,6 +1351,7 @@ def holdout_validation(
     max_frequency: int = 7,
     fallbacks: Sequence[Mapping[str, Any]] | None = DEFAULT_FALLBACKS,
     time_unit: str = "W",
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> HoldoutValidation:
     """Fit each model on the calibration period and compare its predictions with the holdout period.
 
@@ -1326,6 +1370,8 @@ def holdout_validation(
         As for :func:`fit_btyd`.
     time_unit : str
         Unit of the summary.
+    time_limit : float, optional
+        Seconds per model fit (see :func:`fit_btyd`).
 
     Returns
     -------
@@ -1352,14 +1398,22 @@ def holdout_validation(
     actual = cal_holdout["frequency_holdout"].to_numpy(float)
     customers = cal_holdout[["frequency_cal", "recency_cal", "T_cal"]].copy()
     customers["actual"] = actual
-    fits, rows = {}, []
+    fits, rows, failed = {}, [], {}
     for mo in models:
+        fit = None
         try:
-            fit = fit_btyd(cal, mo, penalizer_coef=penalizer_coef, fallbacks=fallbacks, time_unit=time_unit)
+            fit = fit_btyd(cal, mo, penalizer_coef=penalizer_coef, fallbacks=fallbacks, time_unit=time_unit,
+                           time_limit=time_limit)
             pred = expected_purchases(fit, cal, duration).to_numpy()
         except ModelFitError as exc:
             rows.append({"model": mo, "label": MODEL_LABELS[mo], "status": "failed", "n_customers": len(cal),
-                         "message": str(exc)[:300]})
+                         "message": " ".join(str(exc).split())[:300]})
+            if fit is not None:  # fitted, but its predictions were not finite
+                a = fit.attempts.copy()
+                a.loc[a["used"], ["status", "message", "used"]] = ["failed", "fitted, but " + str(exc)[:200], False]
+                failed[mo] = a
+            elif exc.attempts is not None:
+                failed[mo] = exc.attempts
             continue
         fits[mo] = fit
         customers[f"pred_{mo}"] = pred
@@ -1388,7 +1442,8 @@ def holdout_validation(
         parts.append(part)
     by_frequency = pd.concat(parts, ignore_index=True)
     return HoldoutValidation(fits=fits, customers=customers, by_frequency=by_frequency, errors=errors, best_model=best,
-                             selection="lowest mean absolute error per customer on the holdout period", duration=duration)
+                             selection="lowest mean absolute error per customer on the holdout period", duration=duration,
+                             failed_attempts=failed)
 
 
 def purchase_days(
@@ -1744,6 +1799,46 @@ def cdnow_reproduction(path=None) -> pd.DataFrame:
 # =========================================================================== the whole analysis
 
 
+def describe_customer_keys(transactions: pd.DataFrame, account_map: pd.DataFrame | None) -> str:
+    """One sentence saying who a "customer" is in the report, with the counts.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        After :func:`ecrm_lib.customers.attach_customer_id`: ``account_id`` and ``customer_id``.
+    account_map : pandas.DataFrame or None
+        The channel-integration ``account_map`` product, or None.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"account_id": ["W1", "S1", "X9"], "customer_id": ["C1", "C1", "X9"]})
+    >>> describe_customer_keys(tx, pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]}))
+    'people: the channel-integration report joined the 3 accounts with purchases into 2 customers (1 account had no entry in its map and counts on its own)'
+    >>> describe_customer_keys(tx.assign(customer_id=tx["account_id"]), None)[:60]
+    'channel accounts: no identity map from the channel-integrati'
+    """
+    n_acc = int(transactions["account_id"].nunique())
+    n_cust = int(transactions["customer_id"].nunique())
+    if account_map is None:
+        return ("channel accounts: no identity map from the channel-integration report was available, so each of the "
+                f"{n_acc:,} accounts with purchases counts as its own customer and a person with two accounts is counted twice")
+    accounts = pd.Series(transactions["account_id"].unique())
+    unmapped = int((~accounts.isin(account_map["account_id"])).sum())
+    extra = ""
+    if unmapped:
+        extra = f" ({unmapped:,} account{'s' if unmapped > 1 else ''} had no entry in its map and count{'' if unmapped > 1 else 's'} on {'their' if unmapped > 1 else 'its'} own)"
+    if n_cust == n_acc:
+        return (f"people as the channel-integration report resolved them; it found no accounts to join, so the {n_acc:,} "
+                f"accounts with purchases are {n_cust:,} customers{extra}")
+    return (f"people: the channel-integration report joined the {n_acc:,} accounts with purchases into {n_cust:,} "
+            f"customers{extra}")
+
+
+
 @dataclass
 class CustomerValueAnalysis:
     """Everything the customer-value report shows (built by :func:`analyse_customer_value`).
@@ -1842,7 +1937,7 @@ class CustomerValueAnalysis:
         e["best"] = e["model"] == self.best_model
         e = e.sort_values(["best", "mae"], ascending=[False, True]).reset_index(drop=True)
         return e[["label", "status", "mae", "rmse", "actual_total", "predicted_total", "error_total_pct",
-                  "log_likelihood", "best"]].rename(columns={
+                  "log_likelihood", "best", "message"]].rename(columns={
                       "label": "model", "mae": "MAE (purchases)", "rmse": "RMSE (purchases)",
                       "actual_total": "actual repeat purchases", "predicted_total": "predicted repeat purchases",
                       "error_total_pct": "error of total (%)", "log_likelihood": "calibration log-likelihood"})
@@ -1868,10 +1963,16 @@ class CustomerValueAnalysis:
         return used.loc[used["attempt"] > 1, ["stage", "model", "attempt"]].reset_index(drop=True)
 
     def parameters_table(self) -> pd.DataFrame:
-        """Parameters of the models used for predictions (all data) with standard errors, for display."""
+        """Parameters of the models used for predictions (all data) with standard errors, for display.
+
+        ``well_determined`` is False where the standard error is as large as the
+        estimate (or unknown): the data hardly pin that parameter down (e.g. the
+        drop-out parameters when almost nobody seems to leave).
+        """
         m = self.model_fit
         t = m[m["used_for_predictions"]][["model", "parameter", "value", "std_error"]].copy()
         t["model"] = t["model"].map(MODEL_LABELS)
+        t["well_determined"] = t["std_error"] < t["value"].abs()
         return t.reset_index(drop=True)
 
     def value_table(self) -> pd.DataFrame | None:
@@ -2008,6 +2109,8 @@ def analyse_customer_value(
                        "choose a shorter holdout_weeks")
         else:
             holdout = holdout_validation(ch, models, penalizer_coef=penalizer_coef, time_unit=time_unit)
+            for mo, failed_attempts in holdout.failed_attempts.items():
+                attempts.append(_attempts_rows("calibration", mo, failed_attempts))
             for mo, fit in holdout.fits.items():
                 attempts.append(_attempts_rows("calibration", mo, fit.attempts))
                 err = holdout.errors.set_index("model").loc[mo]

@@ -150,10 +150,12 @@ def test_notebook_on_small_generated_data(tmp_path):
     html = _html_text(outcome)
     assert "Do the models reproduce the literature?" in html
     assert "Are the true parameters recovered?" in html  # the generator writes truth/truth.json
+    n_accounts = pd.read_csv(Path(info["out_dir"]) / "transactions.csv", usecols=["account_id"])["account_id"].nunique()
     if "channel_integration" in [r.name for r in outcome.results]:  # upstream registered: its account map is used
-        assert "are merged into one customer" in html
+        assert f"joined the {n_accounts:,} accounts with purchases into {m['n_customers']:,} customers" in html
+        assert m["n_customers"] < n_accounts
     else:
-        assert "each account counts as its own customer" in html
+        assert "counts as its own customer" in html and m["n_customers"] == n_accounts
     assert "Traceback" not in html
 
 
