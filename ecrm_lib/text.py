@@ -356,7 +356,7 @@ class SentimentModel:
     Attributes
     ----------
     pipeline : sklearn Pipeline
-        Refitted on all labelled texts after evaluation.
+        Refitted on all labelled texts after evaluation (unless ``refit=False``).
     auc : float
         ROC AUC on the held-out texts (NaN when too few labels of a class).
     n_train, n_test : int
@@ -382,11 +382,12 @@ def _pipeline(C: float, min_df: int):
 
 
 def train_sentiment(tokens: Sequence[Sequence[str]], labels: Sequence, test_size: float = 0.25, C: float = 4.0,
-                    min_df: int = 2, random_state: int = 42) -> SentimentModel:
+                    min_df: int = 2, random_state: int = 42, refit: bool = True) -> SentimentModel:
     """Fit and evaluate a sentiment classifier on texts with a label (1 positive, 0 negative).
 
     Rows with a missing label or no tokens are ignored. A stratified ``test_size`` share is held
-    out; the AUC is measured there, then the model is refitted on all labelled texts for scoring.
+    out; the AUC is measured there, then (``refit=True``) the model is refitted on all labelled
+    texts for scoring; with ``refit=False`` the pipeline is the one fitted on the training part.
 
     Raises
     ------
@@ -408,7 +409,7 @@ def train_sentiment(tokens: Sequence[Sequence[str]], labels: Sequence, test_size
     pipe = _pipeline(C, min_df).fit([docs[i] for i in tr], y[tr])
     prob = pipe.predict_proba([docs[i] for i in te])[:, 1]
     auc = float(roc_auc_score(y[te], prob)) if len(set(y[te])) == 2 else math.nan
-    final = _pipeline(C, min_df).fit(docs, y)
+    final = _pipeline(C, min_df).fit(docs, y) if refit else pipe
     return SentimentModel(final, auc, len(tr), len(te), keep[te])
 
 
