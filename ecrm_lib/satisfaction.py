@@ -26,7 +26,7 @@ import pandas as pd
 
 from .uplift import suppress_small_cells, wilson_interval, _z
 
-__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category"]
+__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment"]
 
 
 def nps_category(scores: pd.Series) -> pd.Series:
@@ -168,3 +168,27 @@ def satisfaction_by(feedback: pd.DataFrame, by: str, kind: str = "nps", ci_level
         out = out.sort_values(["n", "group"], ascending=[False, True], kind="mergesort")
     out = out.reset_index(drop=True)
     return suppress_small_cells(out, "n", min_count=min_cell)
+
+
+def attach_segment(feedback: pd.DataFrame, segments: pd.DataFrame, column: str, name: str = "segment",
+                   max_levels: int = 8) -> pd.DataFrame:
+    """Add a segment label per feedback row from an account attribute (e.g. the customers table).
+
+    Numbers with many values become quantile bands and rare categories are pooled, as in
+    :func:`ecrm_lib.uplift.segment_column_values`; accounts without the attribute get ``missing``.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``feedback`` with the column ``name``.
+    """
+    from .uplift import segment_column_values
+
+    if column not in segments.columns:
+        raise KeyError(f"segment column {column!r} not found; available: {sorted(map(str, segments.columns))}")
+    seg = segments[["account_id", column]].drop_duplicates("account_id")
+    seg = seg.assign(**{name: segment_column_values(seg[column], max_levels=max_levels)})[["account_id", name]]
+    out = feedback.merge(seg, on="account_id", how="left")
+    out.index = feedback.index
+    out[name] = out[name].fillna("missing")
+    return out

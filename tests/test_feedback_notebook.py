@@ -138,7 +138,7 @@ def test_womens_reviews(tmp_path, registry_path, shared_data):
     assert m["n_feedback"] == 23486
     assert m["sentiment_auc"] > 0.9
     assert 2 <= m["n_topics"] <= 4
-    assert "CSAT" in html and "no campaigns table" in html
+    assert "CSAT" in html and "no campaigns table" in html and "CSAT by division" in html
     assert len(prods["feedback_scores"]) == 23486 - 844
 
 

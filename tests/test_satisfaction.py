@@ -69,3 +69,14 @@ def test_satisfaction_by_channel_month_and_suppression():
     assert mo.loc["2025-01", "nps"] == -100 and mo.loc["no date", "n"] == 2
     cs = S.satisfaction_by(fb, "channel", kind="csat", min_cell=1)
     assert cs["n"].tolist() == [1] and cs["csat"].tolist() == [1.0]
+
+
+def test_attach_segment_and_score_by_it():
+    fb = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "score": [10, 0, 9, 9], "score_max": 10.0}, index=[5, 6, 7, 8])
+    cust = pd.DataFrame({"account_id": ["a", "b", "c"], "tier": ["gold", "gold", "basic"]})
+    out = S.attach_segment(fb, cust, "tier")
+    assert out.index.tolist() == [5, 6, 7, 8] and out["segment"].tolist() == ["gold", "gold", "basic", "missing"]
+    by = S.satisfaction_by(out, "segment", min_cell=1).set_index("group")
+    assert by.loc["gold", "nps"] == 0 and by.loc["basic", "nps"] == 100
+    with pytest.raises(KeyError, match="not found"):
+        S.attach_segment(fb, cust, "age")
