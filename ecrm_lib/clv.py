@@ -360,11 +360,11 @@ class GammaGammaResult:
     def checks_table(self) -> pd.DataFrame:
         """The model's checks as a two-column table (``check``, ``value``) for display."""
         rows = [
-            ("customers", self.n_customers),
-            ("repeat buyers with positive spend (used)", self.n_used),
-            ("left out: no repeat purchase", self.n_one_time),
-            ("left out: repeat spend zero or negative", self.n_nonpositive_spend),
-            ("correlation of frequency and mean spend (Pearson)", round(self.spend_frequency_corr, 3)),
+            ("customers", f"{self.n_customers:,}"),
+            ("repeat buyers with positive spend (used)", f"{self.n_used:,}"),
+            ("left out: no repeat purchase", f"{self.n_one_time:,}"),
+            ("left out: repeat spend zero or negative", f"{self.n_nonpositive_spend:,}"),
+            ("correlation of frequency and mean spend (Pearson)", f"{self.spend_frequency_corr:.3f}"),
             (f"correlation material (|r| >= {self.corr_threshold:g})", "yes" if self.corr_material else "no"),
             ("q > 1 (mean spend finite)", "yes" if self.params["q"] > 1 else "no"),
         ]
@@ -1120,19 +1120,44 @@ def discount_schedule(horizon: float, *, annual_discount_rate: float, time_unit:
     return pd.DataFrame({"t_start": starts, "t_end": ends, "factor": factor})
 
 
-def _discounted_purchases_arrays(fitter, f, r, T, schedule: pd.DataFrame, block: int = 20_000) -> np.ndarray:
-    """sum_k factor_k * (E[N(t_k)] - E[N(t_{k-1})]) per history; all period ends in one broadcast call per block."""
+def _history_pairs(f, T):
+    """Distinct (x, T) pairs of the histories and, per history, the index of its pair."""
+    f = np.asarray(f)
+    t_codes, t_values = pd.factorize(np.asarray(T, dtype=float), sort=True)
+    key = f.astype(np.int64) * (len(t_values) + 1) + t_codes
+    key_codes, keys = pd.factorize(key, sort=True)
+    return keys // (len(t_values) + 1), t_values[keys % (len(t_values) + 1)], key_codes
+
+
+def _discounted_purchases_arrays(fitter, f, r, T, schedule: pd.DataFrame, block: int = 20_000, pairs=None) -> np.ndarray:
+    """sum_k factor_k * (E[N(t_k)] - E[N(t_{k-1})]) per history (f, r, T).
+
+    For BG/NBD, MBG/NBD and Pareto/NBD the conditional expectation factorises as
+    E[N(t) | x, t_x, T] = P(alive | x, t_x, T) * E[N(t) | alive, x, T]: a dead
+    customer buys nothing, and an active one's future depends on x and T only.
+    The time-dependent factor (the costly hypergeometric part) is therefore
+    evaluated once per distinct (x, T) pair, from lifetimes' own formulas at
+    t_x = T (where P(alive) is bounded away from 0), and all period ends go in
+    one broadcast call per block; P(alive) is evaluated per history.
+    """
     ends = schedule["t_end"].to_numpy(dtype=float)[:, None]
     factor = schedule["factor"].to_numpy(dtype=float)
-    total = np.empty(len(f), dtype=float)
+    f = np.asarray(f)
+    fx, Tx, inv = pairs if pairs is not None else _history_pairs(f, T)
+    fx = np.asarray(fx, dtype=np.int64)
+    Tx = np.asarray(Tx, dtype=float)
+    rx = np.where(fx > 0, Tx, 0.0)
+    per_pair = np.empty(len(fx), dtype=float)
     with _quiet():
-        for start in range(0, len(f), block):
+        alive_ref = np.asarray(fitter.conditional_probability_alive(fx, rx, Tx), dtype=float)
+        for start in range(0, len(fx), block):
             sl = slice(start, start + block)
-            cum = np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(ends, f[sl], r[sl], T[sl]), dtype=float)
-            cum = np.broadcast_to(cum, (len(ends), len(f[sl])))
-            increments = np.diff(cum, axis=0, prepend=0.0)
-            total[sl] = factor @ increments
-    return total
+            cum = np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(ends, fx[sl], rx[sl], Tx[sl]), dtype=float)
+            cum = np.broadcast_to(cum, (len(ends), len(fx[sl])))
+            per_pair[sl] = (factor @ np.diff(cum, axis=0, prepend=0.0)) / alive_ref[sl]
+        alive = np.asarray(fitter.conditional_probability_alive(f, np.asarray(r, dtype=float), np.asarray(T, dtype=float)),
+                           dtype=float)
+    return alive * per_pair[np.asarray(inv).ravel()]
 
 
 def discounted_expected_purchases(fit: FitResult, summary: pd.DataFrame, horizon: float, *, annual_discount_rate: float,
@@ -1276,6 +1301,7 @@ def clv_interval(
     schedule = discount_schedule(horizon, annual_discount_rate=annual_discount_rate, time_unit=btyd.time_unit, step=step)
     n = len(summary)
     xs, ms = np.where(usable, x, 0.0), np.where(usable, m, 0.0)
+    pairs = _history_pairs(fu, Tu)
 
     h_inv = _spd_inverse(getattr(btyd.fitter, "_hessian_", None))
     disc_reps, gg_params, rep_rows = [], [], []
@@ -1299,7 +1325,7 @@ def clv_interval(
                                            warm=gg.params)
             if gp["q"] <= 1:
                 raise GammaGammaError("q <= 1 in the replicate")
-            d = _discounted_purchases_arrays(rep.fitter, fu, ru, Tu, schedule)
+            d = _discounted_purchases_arrays(rep.fitter, fu, ru, Tu, schedule, pairs=pairs)
             if not np.isfinite(d).all():
                 raise ModelFitError("non-finite predictions in the replicate")
         except (ModelFitError, GammaGammaError):

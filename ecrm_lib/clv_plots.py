@@ -33,13 +33,15 @@ def _ax(ax, figsize=(9, 4.5)):
     return ax
 
 
+_MODEL_ORDER = ["BG/NBD", "Pareto/NBD", "MBG/NBD"]
+
+
 def _colours(labels):
-    """Actual in black, models in the colour-blind palette (stable order)."""
-    models = [lab for lab in ["BG/NBD", "Pareto/NBD", "MBG/NBD"] if lab in labels]
-    others = [lab for lab in labels if lab not in models and lab != "Actual"]
-    pal = sns.color_palette(PALETTE, len(models) + len(others))
+    """Actual in black; each model keeps its colour of the colour-blind palette whichever models are shown."""
+    others = [lab for lab in labels if lab not in _MODEL_ORDER and lab != "Actual"]
+    pal = sns.color_palette(PALETTE, len(_MODEL_ORDER) + len(others))
     out = {"Actual": "black"}
-    out.update(dict(zip(models + others, pal)))
+    out.update(dict(zip(_MODEL_ORDER + others, pal)))
     return out
 
 

@@ -288,6 +288,22 @@ def test_clv_matches_lifetimes_customer_lifetime_value(cdnow_cal, cdnow_fits, cd
     assert np.allclose(ours["clv"].to_numpy(), theirs.to_numpy(), rtol=1e-9)
 
 
+@pytest.mark.parametrize("model", ["bgnbd", "pareto", "mbgnbd"])
+def test_discounted_purchases_factorised_as_direct_sum(cdnow_cal, cdnow_fits, model):
+    # the fast path evaluates the time-dependent factor once per (x, T) pair; it must equal the plain
+    # period-by-period sum of lifetimes' conditional expectation per customer
+    fit = cdnow_fits[model]
+    sched = clv.discount_schedule(30, annual_discount_rate=0.2, step=2.5)
+    fast = clv.discounted_expected_purchases(fit, cdnow_cal, 30, annual_discount_rate=0.2, step=2.5).to_numpy()
+    f, r, T = (cdnow_cal[c].to_numpy() for c in ("frequency", "recency", "T"))
+    direct, previous = np.zeros(len(f)), np.zeros(len(f))
+    for t, factor in zip(sched["t_end"], sched["factor"]):
+        cum = fit.fitter.conditional_expected_number_of_purchases_up_to_time(t, f, r, T)
+        direct += factor * (cum - previous)
+        previous = cum
+    assert np.allclose(fast, direct, rtol=1e-10, atol=0)
+
+
 def test_discount_schedule_validates():
     with pytest.raises(ValueError, match="horizon"):
         clv.discount_schedule(0, annual_discount_rate=0.1)
