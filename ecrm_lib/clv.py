@@ -1934,6 +1934,12 @@ class CustomerValueAnalysis:
     interval_level: float = 0.9
 
     @property
+    def money_digits(self) -> int:
+        """Decimals for money in the report: 0 when a typical purchase is worth 100 currency units or more, else 2."""
+        typical = self.gg.population_mean_spend if self.gg is not None else float(self.summary["monetary_value"].median())
+        return 0 if abs(typical) >= 100 else 2
+
+    @property
     def unit_name(self) -> str:
         """"weeks", "days" or "months"."""
         return TIME_UNIT_NAMES[self.time_unit]
