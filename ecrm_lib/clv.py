@@ -1636,24 +1636,39 @@ def value_concentration(values: pd.Series | np.ndarray, shares: Sequence[float] 
     return pd.DataFrame(rows, columns=["top_share", "n_customers", "value", "value_share"])
 
 
-def lorenz_curve(values: pd.Series | np.ndarray, points: int = 101) -> pd.DataFrame:
-    """Lorenz curve: share of value held by the lowest-valued share of customers.
+def _nonneg(values) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if (v < 0).any():
+        raise ValueError(f"{int((v < 0).sum())} negative value(s); the Lorenz curve and Gini need values >= 0 "
+                         "(use CLV, not net value, or clip at 0).")
+    return v
+
+
+def lorenz_curve(values, points: int = 101, *, exact: bool = False) -> pd.DataFrame:
+    """Value concentration (Lorenz) curve.
+
+    Customers are sorted from the lowest to the highest value; the curve gives
+    the share of the total value held by the lowest ``customer_share``.
+    Missing values are left out.
 
     Parameters
     ----------
     values : array-like
-        One value per customer.
-    points : int
-        Rows of the table (evenly spaced customer shares from 0 to 1).
+        One value per customer (>= 0; e.g. CLV, currency).
+    exact : bool
+        True: the n + 1 exact points (0, k/n); False: ``points`` evenly spaced
+        customer shares, linearly interpolated.
 
     Returns
     -------
-    pandas.DataFrame
-        ``customer_share`` (0-1, customers sorted from lowest to highest value)
-        and ``value_share`` (0-1): the curve; the diagonal is perfect equality.
+    DataFrame
+        ``customer_share`` and ``value_share`` (both 0-1).
 
     Examples
     --------
+    >>> lorenz_curve([0.0, 0.0, 0.0, 4.0], exact=True)["value_share"].tolist()
+    [0.0, 0.0, 0.0, 0.0, 1.0]
     >>> lorenz_curve([1.0, 1.0, 2.0], points=4).round(3)
        customer_share  value_share
     0           0.000         0.00
@@ -1661,33 +1676,41 @@ def lorenz_curve(values: pd.Series | np.ndarray, points: int = 101) -> pd.DataFr
     2           0.667         0.50
     3           1.000         1.00
     """
-    v = np.sort(np.asarray(values, dtype=float))
+    v = np.sort(_nonneg(values))
     n = len(v)
-    x = np.linspace(0.0, 1.0, int(points))
+    grid = np.arange(n + 1) / n if n else np.array([0.0])
     if n == 0 or v.sum() <= 0:
-        return pd.DataFrame({"customer_share": x, "value_share": np.full(len(x), np.nan)})
-    cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
-    grid = np.arange(n + 1) / n
-    return pd.DataFrame({"customer_share": x, "value_share": np.interp(x, grid, cum)})
+        cum = np.full(len(grid), np.nan)
+    else:
+        cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
+    if exact:
+        return pd.DataFrame({"customer_share": grid, "value_share": cum})
+    x = np.linspace(0.0, 1.0, int(points))
+    y = np.interp(x, grid, cum) if n and v.sum() > 0 else np.full(len(x), np.nan)
+    return pd.DataFrame({"customer_share": x, "value_share": y})
 
 
-def gini(values: pd.Series | np.ndarray) -> float:
-    """Gini coefficient of the values (0: everyone equal; near 1: one customer holds everything).
+def gini(values) -> float:
+    """Gini coefficient: mean absolute difference over twice the mean.
+
+    ``G = sum_i sum_j |x_i - x_j| / (2 n^2 mean)``, computed on the sorted
+    values as ``2 sum_i i x_(i) / (n sum x) - (n + 1) / n``. 0 when everyone
+    holds the same value; ``(n - 1) / n`` when one customer holds everything.
+    NaN when there are no values or they sum to 0.
 
     Examples
     --------
-    >>> gini([1.0, 1.0, 1.0, 1.0])
+    >>> gini([3.0, 3.0, 3.0])
     0.0
     >>> gini([0.0, 0.0, 0.0, 4.0])
     0.75
     """
-    v = np.sort(np.asarray(values, dtype=float))
+    v = np.sort(_nonneg(values))
     n = len(v)
     if n == 0 or v.sum() <= 0:
         return float("nan")
-    cum = np.cumsum(v) / v.sum()
-    area = (np.sum(cum) - cum[-1] / 2) / n  # trapezoids under the Lorenz curve
-    return float(1 - 2 * area)
+    i = np.arange(1, n + 1)
+    return float(max(0.0, 2 * np.sum(i * v) / (n * v.sum()) - (n + 1) / n))
 
 
 # =========================================================================== truth and published results

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.clv import gini, lorenz_curve  # value concentration lives with customer value
 from ecrm_lib.errors import ConfigError
 
 __all__ = [
@@ -340,77 +341,6 @@ def value_share(
                 row[key] = float(customers.loc[m, col].astype(float).fillna(0.0).sum())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _nonneg(values) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    if (v < 0).any():
-        raise ValueError(f"{int((v < 0).sum())} negative value(s); the Lorenz curve and Gini need values >= 0 "
-                         "(use CLV, not net value, or clip at 0).")
-    return v
-
-
-def lorenz_curve(values, *, exact: bool = False, points: int = 101) -> pd.DataFrame:
-    """Value concentration (Lorenz) curve.
-
-    Customers are sorted from the lowest to the highest value; the curve gives
-    the share of the total value held by the lowest ``customer_share``.
-    Missing values are left out.
-
-    Parameters
-    ----------
-    values : array-like
-        One value per customer (>= 0; e.g. CLV, currency).
-    exact : bool
-        True: the n + 1 exact points (0, k/n); False: ``points`` evenly spaced
-        customer shares, linearly interpolated.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_share`` and ``value_share`` (both 0-1).
-
-    Examples
-    --------
-    >>> lorenz_curve([0.0, 0.0, 0.0, 4.0], exact=True)["value_share"].tolist()
-    [0.0, 0.0, 0.0, 0.0, 1.0]
-    """
-    v = np.sort(_nonneg(values))
-    n = len(v)
-    grid = np.arange(n + 1) / n if n else np.array([0.0])
-    if n == 0 or v.sum() <= 0:
-        cum = np.full(len(grid), np.nan)
-    else:
-        cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
-    if exact:
-        return pd.DataFrame({"customer_share": grid, "value_share": cum})
-    x = np.linspace(0.0, 1.0, int(points))
-    y = np.interp(x, grid, cum) if n and v.sum() > 0 else np.full(len(x), np.nan)
-    return pd.DataFrame({"customer_share": x, "value_share": y})
-
-
-def gini(values) -> float:
-    """Gini coefficient: mean absolute difference over twice the mean.
-
-    ``G = sum_i sum_j |x_i - x_j| / (2 n^2 mean)``, computed on the sorted
-    values as ``2 sum_i i x_(i) / (n sum x) - (n + 1) / n``. 0 when everyone
-    holds the same value; ``(n - 1) / n`` when one customer holds everything.
-    NaN when there are no values or they sum to 0.
-
-    Examples
-    --------
-    >>> gini([3.0, 3.0, 3.0])
-    0.0
-    >>> gini([0.0, 0.0, 0.0, 4.0])
-    0.75
-    """
-    v = np.sort(_nonneg(values))
-    n = len(v)
-    if n == 0 or v.sum() <= 0:
-        return float("nan")
-    i = np.arange(1, n + 1)
-    return float(max(0.0, 2 * np.sum(i * v) / (n * v.sum()) - (n + 1) / n))
 
 
 def profitability(
