@@ -49,7 +49,7 @@ from .errors import ConfigError
 from .paths import lifetimes_datasets_dir, shared_data_root
 from .schema import TABLES
 
-__all__ = ["Policies", "SetAsideRule", "SourceConfig", "Config", "load_config", "POLICY_CHOICES"]
+__all__ = ["Policies", "SetAsideRule", "SourceConfig", "Config", "load_config", "parse_date", "POLICY_CHOICES"]
 
 POLICY_CHOICES = {
     "duplicates": ("drop", "keep", "error"),
@@ -179,7 +179,21 @@ def _check_keys(d: dict, allowed: set, where: str) -> None:
         raise ConfigError(f"{where}: unknown key(s) {unknown}. Allowed keys: {sorted(allowed)}.")
 
 
-def _parse_date(value: Any, where: str) -> dt.date | None:
+def parse_date(value: Any, what: str = "as_of") -> dt.date | None:
+    """A date from a date, datetime or ``YYYY-MM-DD`` text; None for None or "".
+
+    Raises
+    ------
+    ConfigError
+        The text is not an ISO date; the message starts with ``what``.
+
+    Examples
+    --------
+    >>> parse_date("2025-06-30")
+    datetime.date(2025, 6, 30)
+    >>> parse_date(None) is None
+    True
+    """
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -189,7 +203,7 @@ def _parse_date(value: Any, where: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(f"{where}: as_of {value!r} is not a date; write it as YYYY-MM-DD.") from None
+        raise ConfigError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2025-06-30).") from None
 
 
 def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig:
@@ -333,7 +347,7 @@ def load_config(path: str | os.PathLike) -> Config:
         sources=sources,
         currency=str(raw.get("currency", "KRW")),
         timezone=timezone,
-        as_of=_parse_date(raw.get("as_of"), str(path)),
+        as_of=parse_date(raw.get("as_of"), f"{path}: as_of"),
         policies=Policies(**pol_raw),
         channel_groups={str(k): [str(x) for x in v] for k, v in groups.items()},
         description=str(raw.get("description", "")),

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import Config, load_config
+from .config import Config, load_config, parse_date
 from .context import RunLayout, prepare_run_folder
 from .errors import ConfigError, RunFailedError
 from .paths import PROJ_ROOT, REPORTS_DIR
@@ -325,16 +325,7 @@ def _iso(t: dt.datetime) -> str:
 
 
 def _parse_as_of(as_of: str | dt.date | None) -> dt.date | None:
-    if as_of is None or as_of == "":
-        return None
-    if isinstance(as_of, dt.datetime):
-        return as_of.date()
-    if isinstance(as_of, dt.date):
-        return as_of
-    try:
-        return dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise ConfigError(f"as-of date {as_of!r} is not a date; write it as YYYY-MM-DD (e.g. 2025-06-30).") from None
+    return parse_date(as_of, "as-of date")
 
 
 def _to_date(value: Any) -> dt.date:

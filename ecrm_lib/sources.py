@@ -81,7 +81,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .config import Config, SourceConfig
+from .config import Config, SourceConfig, parse_date
 from .errors import ConfigError, DataSourceError, DataValidationError
 from .schema import PANDAS_DTYPES, TABLES, ColumnSpec, pandera_schema
 
@@ -1324,16 +1324,7 @@ def _raise_failures(failures: pd.DataFrame) -> None:
 
 
 def _parse_as_of(value: str | dt.date | None) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"as_of {value!r} is not a date; write it as YYYY-MM-DD.") from None
+    return parse_date(value, "as_of")
 
 
 def _infer_as_of(sources: list[_Source], tz: str) -> dt.date:

@@ -78,6 +78,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .config import parse_date
+
 __all__ = [
     "SynthParams",
     "generate",
@@ -1320,14 +1322,7 @@ def _clean_json(obj: Any) -> Any:
 
 
 def _as_date(value: str | dt.date, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD.") from None
+    return parse_date(value, what)
 
 
 # ---------------------------------------------------------------------------
