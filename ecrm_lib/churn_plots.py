@@ -13,6 +13,7 @@ import seaborn as sns
 
 from .churn import MODEL_LABELS
 from .plots import PALETTE
+from .plots import get_ax as _ax
 
 __all__ = [
     "model_colours",
@@ -27,12 +28,6 @@ __all__ = [
 ]
 
 _MODEL_ORDER = ("logistic", "gradient_boosting", "bgnbd_window", "p_alive")
-
-
-def _ax(ax, figsize=(9, 4.5)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
 
 
 def _empty(ax, text: str):

@@ -13,6 +13,7 @@ import pandas as pd
 import seaborn as sns
 
 from .plots import PALETTE
+from .plots import get_ax as _ax
 
 __all__ = [
     "plot_holdout_by_frequency",
@@ -25,12 +26,6 @@ __all__ = [
 ]
 
 _MARKERS = {"Actual": "o", "BG/NBD": "s", "Pareto/NBD": "^", "MBG/NBD": "D"}
-
-
-def _ax(ax, figsize=(9, 4.5)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
 
 
 _MODEL_ORDER = ["BG/NBD", "Pareto/NBD", "MBG/NBD"]

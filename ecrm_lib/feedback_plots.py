@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .plots import PALETTE, _ax, _truncate
+from .plots import PALETTE
+from .plots import get_ax as _ax
+from .plots import truncate_label as _truncate
 
 __all__ = ["plot_uplift", "plot_segment_uplift", "plot_qini", "plot_nps_over_time", "plot_nps_by_group", "plot_topics"]
 

@@ -13,6 +13,8 @@ import seaborn as sns
 
 __all__ = [
     "set_theme",
+    "get_ax",
+    "truncate_label",
     "plot_set_aside",
     "plot_channel_coverage",
     "plot_monthly_activity",
@@ -27,13 +29,15 @@ def set_theme() -> None:
     sns.set_theme(style="whitegrid", palette=PALETTE, rc={"figure.figsize": (9, 4.5), "figure.dpi": 100, "axes.titleweight": "bold"})
 
 
-def _ax(ax, figsize=(9, 4.5)):
+def get_ax(ax=None, figsize=(9, 4.5)):
+    """The given Axes, or a new figure's Axes of ``figsize`` inches when None."""
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
-def _truncate(label: str, n: int = 40) -> str:
+def truncate_label(label, n: int = 40) -> str:
+    """``label`` as text, cut to ``n`` characters with an ellipsis."""
     label = str(label)
     return label if len(label) <= n else label[: n - 1] + "…"
 
@@ -49,13 +53,13 @@ def plot_set_aside(by_reason: pd.DataFrame, ax=None, top: int = 12):
     top : int
         Show the ``top`` largest (source, reason) pairs.
     """
-    ax = _ax(ax, (9, max(2.5, 0.45 * min(top, len(by_reason)) + 1)))
+    ax = get_ax(ax, (9, max(2.5, 0.45 * min(top, len(by_reason)) + 1)))
     if by_reason.empty:
         ax.text(0.5, 0.5, "No rows were set aside", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     d = by_reason.head(top).copy()
-    d["label"] = [_truncate(f"{s}: {r}", 55) for s, r in zip(d["source"], d["reason"])]
+    d["label"] = [truncate_label(f"{s}: {r}", 55) for s, r in zip(d["source"], d["reason"])]
     sns.barplot(data=d, y="label", x="rows", ax=ax, color=sns.color_palette(PALETTE)[3])
     ax.set_xlabel("rows set aside")
     ax.set_ylabel("")
@@ -76,10 +80,10 @@ def plot_channel_coverage(channels: pd.DataFrame, ax=None, top: int = 10, curren
     currency : str
         Unused in the counts panel; kept for a common signature.
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     cols = [c for c in ("accounts", "transactions", "contacts", "feedback") if c in channels and channels[c].sum() > 0]
     d = channels.head(top).melt(id_vars="channel", value_vars=cols, var_name="measure", value_name="count")
-    d["channel"] = d["channel"].map(_truncate)
+    d["channel"] = d["channel"].map(truncate_label)
     sns.barplot(data=d, x="channel", y="count", hue="measure", ax=ax)
     ax.set_xlabel("channel")
     ax.set_ylabel("count (rows)")
@@ -143,8 +147,8 @@ def plot_identifier_completeness(completeness: pd.DataFrame, ax=None):
     ax : matplotlib Axes, optional
     """
     d = completeness.set_index("channel").drop(columns=["accounts"])
-    ax = _ax(ax, (7, 0.5 * len(d) + 1.5))
-    d.index = [_truncate(i) for i in d.index]
+    ax = get_ax(ax, (7, 0.5 * len(d) + 1.5))
+    d.index = [truncate_label(i) for i in d.index]
     sns.heatmap(d * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": "% of accounts"}, ax=ax)
     ax.set_xlabel("identifier present")
     ax.set_ylabel("channel")

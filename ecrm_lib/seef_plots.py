@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.seef import gini, lorenz_curve
+from ecrm_lib.plots import get_ax as _ax
+from ecrm_lib.plots import truncate_label as _truncate
 
 __all__ = [
     "plot_lorenz",
@@ -25,17 +27,6 @@ __all__ = [
     "plot_target_reasons",
     "plot_lookalike_scores",
 ]
-
-
-def _ax(ax, figsize=(9, 4.5)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
-
-
-def _truncate(label: str, n: int = 40) -> str:
-    label = str(label)
-    return label if len(label) <= n else label[: n - 1] + "…"
 
 
 def _unit(currency: str) -> str:
