@@ -28,9 +28,10 @@ months.
 Amounts
 -------
 Amounts are rounded to 4 decimal places (1/10,000 of the currency unit) and
-summed exactly as decimals, so every engine gives the same sums in any order;
-only the final means are floats (float64). They are summed per day as they are: a refund (negative amount) is netted
-against that day's purchases, and a day whose net amount is zero or negative
+summed exactly as decimals (``decimal(18, 4)``: a row or a day must stay below
+10**14 currency units), so every engine gives the same sums in any order; only
+the final means are floats (float64). They are summed per day as they are: a
+refund (negative amount) is netted against that day's purchases, and a day whose net amount is zero or negative
 still counts as a purchase day (``lifetimes`` does the same). Filter such rows
 out of ``transactions`` beforehand if they should not count. Missing amounts
 count as a purchase with no spend. Rows with a missing customer id or time are
@@ -175,7 +176,7 @@ def _as_table(transactions, backend, columns: Sequence[str]):
             if isinstance(s.dtype, pd.DatetimeTZDtype | np.dtypes.DateTime64DType) and s.dt.unit == "ns":
                 # engines hold microseconds: floor (never changes the day) instead of failing on a lossy cast
                 frame[c] = s.dt.floor("us").dt.as_unit("us")
-        table = ibis.memtable(frame)
+        table = ibis.memtable(_arrow_batches(frame))
     elif isinstance(transactions, ibis.Table):
         table = transactions
     else:
@@ -200,6 +201,18 @@ def _as_table(transactions, backend, columns: Sequence[str]):
             "Pass an ibis.duckdb.connect() or ibis.pyspark.connect(session) connection."
         )
     return table, backend
+
+
+#: Rows per Arrow record batch handed to the engine: DuckDB scans batches in
+#: parallel, and a pandas frame converts to one batch (one thread) otherwise.
+_BATCH_ROWS = 122_880
+
+
+def _arrow_batches(frame: pd.DataFrame):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), schema=table.schema)
 
 
 def _check_columns(table, customer_col: str, time_col: str, amount_col: str) -> None:
