@@ -187,6 +187,14 @@ def test_purchases_after_as_of_are_ignored():
     assert empty.empty and list(empty.columns) == features.RFM_COLUMNS
 
 
+def test_empty_input():
+    tx = _tx([("a", "2024-01-01 10:00:00", 1.0)]).iloc[:0]
+    s = rfm_summary(tx, as_of="2024-01-31")
+    assert s.empty and list(s.columns) == features.RFM_COLUMNS
+    ch = calibration_holdout(tx, calibration_end="2024-01-31", observation_end="2024-02-29")
+    assert ch.empty and list(ch.columns) == features.CAL_HOLDOUT_COLUMNS and ch.attrs[EXCLUDED_NEW_CUSTOMERS] == 0
+
+
 def test_zero_and_negative_amounts_are_netted_per_day():
     tx = _tx(
         [
