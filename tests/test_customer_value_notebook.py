@@ -1,7 +1,8 @@
 """The customer-value notebook through the suite runner: small generated data and CDNOW.
 
-The registry entry is appended to a temporary copy of ``notebooks/registry.yaml``
-(the shared registry is merged separately); only ``customer_value`` runs.
+The suite's registry is copied with absolute notebook paths (so that the
+upstream can be dropped for data without accounts); only ``customer_value``
+and its upstream run.
 """
 
 from __future__ import annotations
@@ -15,78 +16,29 @@ import pytest
 import yaml
 
 from ecrm_lib.clv import METRICS, MODELS
-from ecrm_lib.paths import CONFIG_DIR, NOTEBOOKS_DIR
+from ecrm_lib.paths import CONFIG_DIR
 from ecrm_lib.registry import DEFAULT_REGISTRY, load_registry
 from ecrm_lib.runner import run_suite
 from ecrm_lib.synth import generate
 
 pytestmark = pytest.mark.slow
 
-NOTEBOOK = NOTEBOOKS_DIR / "20_customer_value.ipynb"
 
-#: The entry proposed for notebooks/registry.yaml (kept in step with the notebook by test_entry_matches_notebook).
-ENTRY = """\
-  - name: customer_value
-    file: 20_customer_value.ipynb
-    title: Customer value
-    description: Who will buy again and what each customer is worth (CLV with an uncertainty interval), from purchase models judged on a held-out period; value concentration; the published CDNOW results reproduced.
-    inputs:
-      required: [transactions]
-      optional: []
-    upstream: [channel_integration]
-    parameters:
-      time_unit: W
-      holdout_weeks: 26
-      horizon_weeks: 52
-      margin: 0.3
-      annual_discount_rate: 0.1
-      models: [bgnbd, pareto, mbgnbd]
-      bootstrap_samples: 100
-      interval_level: 0.9
-      penalizer_coef: 0.0
-    test_parameters:
-      bootstrap_samples: 10
-    products: [customer_value, model_fit]
-    metrics:
-      n_customers: customers with a purchase up to the as-of date (customers)
-      n_repeat_customers: customers with at least one repeat purchase day (customers)
-      best_model: purchase model with the lowest holdout mean absolute error, used for predictions (bgnbd, pareto or mbgnbd)
-      holdout_error_total_pct: error of the best model's total holdout repeat purchases, 100 * (predicted - actual) / actual; null without holdout (%)
-      holdout_mae: mean absolute error of the best model's holdout repeat purchases per customer; null without holdout (purchases)
-      total_clv: predicted discounted margin of all customers over the horizon; null when the spend model cannot be fitted (config currency)
-      total_clv_low: lower end of the bootstrap interval of total_clv (config currency)
-      total_clv_high: upper end of the bootstrap interval of total_clv (config currency)
-      top20_value_share: share of total predicted value held by the top 20 % of customers (share 0-1)
-      mean_p_alive: mean probability that a customer is still active, best model (share 0-1)
-      gg_spend_frequency_corr: Pearson correlation of frequency and mean repeat spend among repeat buyers (correlation -1 to 1)
-      bgnbd_r: BG/NBD r, shape of the purchase-rate distribution, fitted on all data (number)
-      bgnbd_alpha: BG/NBD alpha, scale of the purchase-rate distribution, fitted on all data (time unit, weeks by default)
-      bgnbd_a: BG/NBD a, drop-out probability distribution, fitted on all data (number)
-      bgnbd_b: BG/NBD b, drop-out probability distribution, fitted on all data (number)
-"""
 
 PRODUCT_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
                    "clv", "clv_low", "clv_high", "model"]
 
 
 def _registry(tmp: Path, upstream: bool = True) -> Path:
-    """The shared registry (file paths made absolute) plus this notebook's entry.
+    """The shared registry (file paths made absolute), written to ``tmp``.
 
-    The entry's upstream ``channel_integration`` is dropped while that notebook
-    is not registered, or when ``upstream`` is False (data without accounts,
-    where it has nothing to resolve); an entry already merged into the shared
-    registry is tested as it is, apart from that.
+    With ``upstream`` False the entry's upstream ``channel_integration`` is
+    dropped (data without accounts, where it has nothing to resolve).
     """
     data = yaml.safe_load(DEFAULT_REGISTRY.read_text(encoding="utf-8"))
     entries = data["notebooks"]
     for e in entries:
         e["file"] = str((DEFAULT_REGISTRY.parent / e["file"]).resolve())
-    names = [e["name"] for e in entries]
-    if "customer_value" not in names:
-        entry = yaml.safe_load(ENTRY)[0]
-        entry["file"] = str(NOTEBOOK)
-        entry["upstream"] = [u for u in entry["upstream"] if u in names]
-        entries.append(entry)
     if not upstream:
         for e in entries:
             if e["name"] == "customer_value":
@@ -123,7 +75,7 @@ def test_entry_matches_notebook(tmp_path):
     spec = reg.get("customer_value")
     assert set(spec.metrics) == set(METRICS)
     reg.check_against_notebooks(["customer_value"])
-    assert yaml.safe_load(ENTRY)[0]["parameters"]["models"] == list(MODELS)
+    assert spec.parameters["models"] == list(MODELS)
 
 
 def test_notebook_on_small_generated_data(tmp_path):

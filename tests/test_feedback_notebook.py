@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from ecrm_lib.paths import CONFIG_DIR, NOTEBOOKS_DIR
 from ecrm_lib.registry import load_registry
@@ -21,58 +20,12 @@ pytestmark = pytest.mark.slow
 NAME = "feedback"
 FILE = "60_feedback.ipynb"
 
-# The entry proposed for notebooks/registry.yaml (used while the registry does not have it yet).
-ENTRY = """
-  - name: feedback
-    file: 60_feedback.ipynb
-    title: Feedback
-    description: Campaign response against control with intervals, sample-ratio check, uplift by segment, uplift model and Qini curve; NPS and CSAT overall, by channel and by month; feedback topics and sentiment.
-    inputs:
-      required: []
-      optional: [campaigns, feedback, customers, accounts, transactions]
-    upstream: []
-    parameters:
-      campaign_id: null
-      segment_column: null
-      ci_level: 0.95
-      n_topics: null
-      max_topics: 8
-      uplift_model: two_model
-      random_state: 42
-      bootstrap_samples: 1000
-      min_cell: 5
-    test_parameters:
-      bootstrap_samples: 100
-      max_topics: 4
-    products: [campaign_uplift, feedback_scores]
-    metrics:
-      n_campaign_accounts: accounts assigned to the reported campaign(s); None without campaigns (accounts)
-      response_uplift: response-rate uplift over control of the treatment arm with the largest uplift (share points, 0.01 = 1 point)
-      response_uplift_ci_low: lower bound of its Newcombe interval at ci_level (share points)
-      response_uplift_ci_high: upper bound of its Newcombe interval at ci_level (share points)
-      revenue_uplift_per_account: revenue uplift per assigned account of that arm (config currency)
-      qini_coefficient: Qini coefficient of the cross-fitted uplift model for that arm, 1 perfect and 0 random (ratio)
-      srm_p_value: smallest sample-ratio-mismatch p-value over the reported campaigns, equal split assumed (p-value)
-      nps: Net Promoter Score of the 0-10 answers; None without them (points, -100 to 100)
-      nps_ci_low: lower bound of the NPS interval at ci_level (points)
-      nps_ci_high: upper bound of the NPS interval at ci_level (points)
-      n_feedback: feedback rows; None without a feedback table (answers)
-      sentiment_auc: held-out ROC AUC of the text sentiment classifier trained on score labels; None when it cannot be trained (AUC 0-1)
-      n_topics: number of text topics found; None without texts (topics)
-"""
 
 
 @pytest.fixture(scope="module")
-def registry_path(tmp_path_factory) -> Path:
-    """The repository's registry with this notebook's entry (file given as an absolute path)."""
-    base = (NOTEBOOKS_DIR / "registry.yaml").read_text(encoding="utf-8")
-    path = tmp_path_factory.mktemp("registry") / "registry.yaml"
-    if NAME in load_registry().names():
-        text = base.replace(f"file: {FILE}", f"file: {NOTEBOOKS_DIR / FILE}")
-    else:
-        text = base.rstrip("\n") + "\n" + ENTRY.replace(f"file: {FILE}", f"file: {NOTEBOOKS_DIR / FILE}")
-    path.write_text(text, encoding="utf-8")
-    return path
+def registry_path() -> Path:
+    """The repository's registry (its entry for this notebook is what the suite runs)."""
+    return NOTEBOOKS_DIR / "registry.yaml"
 
 
 def _run(config: Path, out: Path, registry_path: Path):
@@ -80,7 +33,7 @@ def _run(config: Path, out: Path, registry_path: Path):
     res = {r.name: r for r in outcome.results}[NAME]
     assert outcome.status == "ok" and res.status == "ok", (res.error_type, res.error_message)
     metrics = json.loads((outcome.run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
-    declared = set(yaml.safe_load(ENTRY)[0]["metrics"])
+    declared = set(load_registry(registry_path).get(NAME).metrics)
     assert declared <= set(metrics), declared - set(metrics)
     prods = {p.stem: pd.read_parquet(p) for p in (outcome.run_dir / "products" / NAME).glob("*.parquet")}
     assert set(prods) == {"campaign_uplift", "feedback_scores"}
