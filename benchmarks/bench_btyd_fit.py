@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _memory import reset_peak, rss_mib  # benchmarks/_memory.py (the script folder is on sys.path)
 
 TRUE = {"r": 0.5, "alpha": 8.0, "a": 0.8, "b": 2.5}
 TRUE_GG = {"p": 6.0, "q": 4.0, "gamma": 30_000.0}
@@ -71,23 +72,6 @@ def make_summary(n: int, seed: int = 0, span_days: int = 730) -> pd.DataFrame:
                          "monetary_value": np.round(mean_spend, 0)})
 
 
-def _rss_mib(field: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")  # resets VmHWM, the peak resident set
-        return True
-    except OSError:
-        return False
-
-
 def worker(spec: dict) -> dict:
     import lifetimes  # noqa: F401  (import time is not what is measured)
 
@@ -95,8 +79,8 @@ def worker(spec: dict) -> dict:
     from ecrm_lib.features import compress_histories
 
     s = make_summary(int(spec["n"]), spec["seed"])
-    base = _rss_mib("VmRSS")
-    reset = _reset_peak()
+    base = rss_mib("VmRSS")
+    reset = reset_peak()
     out: dict = {"mode": spec["mode"], "customers": len(s), "input_mib": base}
     t0 = time.perf_counter()
     if spec["mode"] in ("compressed", "full"):
@@ -123,7 +107,7 @@ def worker(spec: dict) -> dict:
             out["n_ok"] = iv.n_ok
         out["seconds"] = time.perf_counter() - t0
         out["gg_params"] = {k: float(v) for k, v in gg.params.items()}
-    out["peak_mib"] = _rss_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mib"] = rss_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _memory import reset_peak, rss_mib  # benchmarks/_memory.py (the script folder is on sys.path)
 
 AS_OF = "2024-12-31"
 CAL_END = "2024-06-30"
@@ -268,23 +269,6 @@ RUNNERS = {f"{m}_{t}": globals()[f"{m}_{t}"] for m in METHODS for t in TASKS}
 # --------------------------------------------------------------------------- worker (one subprocess per method)
 
 
-def _rss_mib(field: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")  # resets VmHWM, the peak resident set
-        return True
-    except OSError:
-        return False
-
-
 def worker(spec: dict) -> dict:
     # import every library before timing: import time is not what is compared
     import duckdb  # noqa: F401
@@ -295,14 +279,14 @@ def worker(spec: dict) -> dict:
 
     df = make_transactions(int(spec["n"]), seed=spec["seed"])
     gc.collect()
-    input_mib = _rss_mib("VmRSS")
+    input_mib = rss_mib("VmRSS")
     fn = RUNNERS[f"{spec['method']}_{spec['task']}"]
     # warm-up on a small slice: first-call costs (Ibis compiler caches, DuckDB start-up) are paid
     # once per session, not per data size
     fn(df.iloc[:: max(len(df) // 2000, 1)])
     gc.collect()
     times = []
-    peak_reset = _reset_peak()
+    peak_reset = reset_peak()
     for _ in range(spec["repeat"]):
         t0 = time.perf_counter()
         result = fn(df)
@@ -310,7 +294,7 @@ def worker(spec: dict) -> dict:
         if _ in range(spec["repeat"] - 1):
             del result
             gc.collect()
-    peak = _rss_mib("VmHWM") if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss_mib("VmHWM") if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cols = RFM_COLS if spec["task"] == "rfm" else CAL_COLS
     out = result[cols].copy()
     out.index = out.index.astype("int64")
