@@ -234,10 +234,9 @@ class RunContext:
         EcrmError
             If ``df`` has a personal-data column (name, email, phone).
         """
-        from .schema import TABLES
+        from .report import personal_columns
 
-        pii = {c for spec in TABLES.values() for c in spec.pii_columns()}
-        leaked = sorted(pii & set(map(str, df.columns)))
+        leaked = personal_columns(df.columns)
         if leaked:
             raise EcrmError(f"product {name!r} has personal-data column(s) {leaked}; products are shared, drop them first.")
         path = self.layout.product(self.notebook, name)

@@ -377,7 +377,9 @@ def _papermill_view(path: Path) -> set[str] | None:
             return set(papermill.inspect_notebook(str(path)))
         finally:
             log.setLevel(level)
-    except Exception:
+    except Exception as e:  # papermill's own parser failed; our parser's check above still ran
+        warnings.warn(f"{path.name}: papermill could not read the parameters cell ({e!r}); "
+                      "`papermill --help-notebook` will not list its parameters.", stacklevel=2)
         return None
 
 

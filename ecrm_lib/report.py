@@ -21,9 +21,28 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["scrub_pii", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
+__all__ = ["scrub_pii", "name_pattern", "personal_columns", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
+# Whole column names (lower-cased, spaces and dashes as "_") that hold personal data. Measures
+# named after a channel (share_contacts_phone, n_email) are not personal data and do not match.
+_PII_COLUMN = re.compile(
+    r"(customer|full|first|last|given|family|contact|account|holder|person)?_?name|surname"
+    r"|e_?mail(_?address)?|mail_?address"
+    r"|(phone|mobile|cell|cellphone|tel|telephone)(_?(number|no|num|phone))?"
+    r"|(street|home|postal)?_?address"
+)
+
+
+def personal_columns(columns: Any) -> list[str]:
+    """The column names that look like personal data (name, e-mail, phone, mobile, address).
+
+    Examples
+    --------
+    >>> personal_columns(["customer_id", "Customer Name", "email_address", "channel_name", "phone", "share_contacts_phone"])
+    ['Customer Name', 'email_address', 'phone']
+    """
+    return [str(c) for c in columns if _PII_COLUMN.fullmatch(re.sub(r"[\s\-]+", "_", str(c).strip().lower()))]
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+\s*@\s*[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Phone-like: optional +, then 8 or more digits that may be split by spaces, dots, dashes or brackets.
@@ -36,13 +55,51 @@ def _mask_phone(m: re.Match) -> str:
     return m.group(0) if _DATE_START.match(m.group(0)) else "[phone]"
 
 
-def scrub_pii(text: Any) -> str:
-    """Mask e-mail addresses and phone numbers in free text.
+def name_pattern(names: Any) -> re.Pattern | None:
+    """A regex matching any of the given personal names, for :func:`scrub_pii`.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names as the channels wrote them (e.g. the accounts table's ``name``
+        column). Each is matched as written and without its inner spaces;
+        names shorter than 2 characters are ignored.
+
+    Returns
+    -------
+    re.Pattern or None
+        None when there is no usable name.
+
+    Examples
+    --------
+    >>> scrub_pii("Ask for 김 민준 or Kim Minjun", names=name_pattern(["김 민준", "Kim Minjun"]))
+    'Ask for [name] or [name]'
+    """
+    import unicodedata
+
+    variants: set[str] = set()
+    for n in names:
+        if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
+            continue
+        n = unicodedata.normalize("NFC", str(n)).strip()
+        for v in (n, re.sub(r"\s+", "", n), re.sub(r"\s+", " ", n)):
+            if len(v) >= 2:
+                variants.add(v)
+    if not variants:
+        return None
+    alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", flags=re.IGNORECASE)
+
+
+def scrub_pii(text: Any, names: re.Pattern | None = None) -> str:
+    """Mask e-mail addresses, phone numbers and (optionally) known names in free text.
 
     Parameters
     ----------
     text : object
         Any value; converted with ``str`` (missing values become "").
+    names : re.Pattern, optional
+        From :func:`name_pattern`: known personal names, replaced by ``[name]``.
 
     Returns
     -------
@@ -57,7 +114,11 @@ def scrub_pii(text: Any) -> str:
     """
     if text is None or (isinstance(text, float) and pd.isna(text)) or text is pd.NA:
         return ""
-    text = _EMAIL.sub("[email]", str(text))
+    import unicodedata
+
+    text = _EMAIL.sub("[email]", unicodedata.normalize("NFC", str(text)))
+    if names is not None:
+        text = names.sub("[name]", text)
     return _PHONE.sub(_mask_phone, text)
 
 
@@ -144,14 +205,14 @@ def show_table(
     -------
     pandas.io.formats.style.Styler
     """
-    leaked = sorted(PII_COLUMNS & {str(c).lower() for c in df.columns})
+    leaked = personal_columns(df.columns)
     if leaked:
         raise ValueError(f"show_table refuses personal-data column(s) {leaked}: drop them or show counts instead.")
     shown = df.head(max_rows)
     note = f" (first {max_rows} of {len(df):,} rows)" if len(df) > max_rows else ""
     shown = shown.copy()
     shown.columns = [scrub_pii(c) for c in shown.columns]
-    if shown.index.dtype == object or isinstance(shown.index.dtype, pd.StringDtype):
+    if not (pd.api.types.is_numeric_dtype(shown.index.dtype) or pd.api.types.is_datetime64_any_dtype(shown.index.dtype)):
         shown.index = [scrub_pii(i) for i in shown.index]
     fmt = {}
     for c in shown.columns:
@@ -164,12 +225,14 @@ def show_table(
         elif pd.api.types.is_integer_dtype(shown[c]):
             fmt[c] = lambda v: "" if pd.isna(v) else f"{v:,}"
         elif not pd.api.types.is_bool_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c]):
-            fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else scrub_pii(v)
+            # pandas escapes str cells before the formatter; other objects are escaped here
+            fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else (
+                scrub_pii(v) if isinstance(v, str) else escape(scrub_pii(v)))
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if show_index is None:
         show_index = not isinstance(df.index, pd.RangeIndex)
     if not show_index:
         styler = styler.hide(axis="index")
     if caption is not None or note:
-        styler = styler.set_caption(escape((caption or "") + note))
+        styler = styler.set_caption(escape(scrub_pii((caption or "") + note)))
     return styler

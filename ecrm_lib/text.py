@@ -318,7 +318,8 @@ def fit_topics(tokens: Sequence[Sequence[str]], n_topics: int | None = None, max
     return TopicModel(k, words, labels, doc_topic, selection)
 
 
-def topic_examples(texts: Sequence, model: TopicModel, per_topic: int = 2, max_chars: int = 60) -> pd.DataFrame:
+def topic_examples(texts: Sequence, model: TopicModel, per_topic: int = 2, max_chars: int = 60,
+                   names=None) -> pd.DataFrame:
     """Short, scrubbed excerpts of the texts most typical of each topic.
 
     Returns
@@ -334,7 +335,7 @@ def topic_examples(texts: Sequence, model: TopicModel, per_topic: int = 2, max_c
         part = dt[dt["topic"] == t].sort_values("topic_weight", ascending=False, kind="mergesort")
         seen = set()
         for text in part["text"]:
-            s = scrub_pii(text).strip()
+            s = scrub_pii(text, names=names).strip()
             s = s if len(s) <= max_chars else s[: max_chars - 1].rstrip() + "…"
             if s and s not in seen:
                 seen.add(s)
@@ -452,8 +453,11 @@ class FeedbackText:
 
 
 def analyse_feedback_text(feedback: pd.DataFrame, n_topics: int | None = None, max_topics: int = 8,
-                          random_state: int = 42, excerpt_chars: int = 60) -> FeedbackText:
+                          random_state: int = 42, excerpt_chars: int = 60, names=None) -> FeedbackText:
     """Topics and sentiment for the feedback rows that have text.
+
+    ``names`` (a :func:`ecrm_lib.report.name_pattern`, e.g. of the accounts'
+    names) is masked in the excerpts, beside e-mails and phone numbers.
 
     The sentiment model is trained on texts whose score gives a label (:func:`sentiment_labels`)
     and scores every text; topics come from :func:`fit_topics`. Parts that cannot be fitted are
@@ -483,7 +487,7 @@ def analyse_feedback_text(feedback: pd.DataFrame, n_topics: int | None = None, m
         scores["topic"] = tm.doc_topic["topic"].astype(float).to_numpy()
     except ValueError as e:
         notes.append(f"topics skipped: {e}")
-    examples = topic_examples(texts, tm, max_chars=excerpt_chars) if tm else pd.DataFrame(columns=["topic", "label", "excerpt"])
+    examples = topic_examples(texts, tm, max_chars=excerpt_chars, names=names) if tm else pd.DataFrame(columns=["topic", "label", "excerpt"])
     rows = []
     if tm:
         for t in range(1, tm.n_topics + 1):

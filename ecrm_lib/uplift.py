@@ -41,6 +41,7 @@ from scipy import stats
 from .errors import EcrmError
 
 __all__ = [
+    "select_campaign",
     "wilson_interval",
     "newcombe_interval",
     "welch_interval",
@@ -736,3 +737,27 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
     curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=["k", "share", "n_treated", "n_control", "y_treated", "y_control", "qini", "random", "campaign_id", "arm", "label"])
     return pd.DataFrame(summary, columns=["campaign_id", "arm", "method", "n", "responders", "qini_coefficient", "note"]), curves_df
+
+
+def select_campaign(campaigns: pd.DataFrame, campaign_id: str | None) -> pd.DataFrame:
+    """The rows of one campaign (all rows when ``campaign_id`` is None).
+
+    Raises
+    ------
+    ValueError
+        When ``campaign_id`` is not in the table; the message lists the known ids.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"campaign_id": ["a", "a", "b"]})
+    >>> len(select_campaign(c, "a")), len(select_campaign(c, None))
+    (2, 3)
+    """
+    if campaign_id is None:
+        return campaigns.reset_index(drop=True)
+    out = campaigns[campaigns["campaign_id"] == campaign_id]
+    if out.empty:
+        known = sorted(map(str, campaigns["campaign_id"].dropna().unique()))
+        raise ValueError(f"campaign_id {campaign_id!r} is not in the campaigns table; known campaigns: {known[:20]}. "
+                         "Set the notebook parameter campaign_id to one of them, or to None for all.")
+    return out.reset_index(drop=True)

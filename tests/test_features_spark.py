@@ -56,11 +56,13 @@ def spark():
         )
         session.sparkContext.setLogLevel("ERROR")
     except Exception as exc:  # no Java, no free port, ...
-        pytest.fail(
+        msg = (
             f"pyspark is installed but a local Spark session could not start: {exc!r}. "
-            "Spark 4.0 needs Java 17 ('java' on PATH or JAVA_HOME set).",
-            pytrace=False,
+            "Spark 4.0 needs Java 17 ('java' on PATH or JAVA_HOME set)."
         )
+        if _in_ci():
+            pytest.fail(f"DuckDB/Spark parity must run in CI, but {msg}", pytrace=False)
+        pytest.skip(msg)
     yield ibis.pyspark.connect(session)
     session.stop()
 
@@ -123,8 +125,12 @@ def test_rfm_summary_parity(spark, edge_tx, tz):
 def test_calibration_holdout_parity(spark, edge_tx, tz):
     kw = dict(calibration_end="2024-06-30", observation_end="2024-10-20", timezone=tz, time_unit="D")
     duck = calibration_holdout(edge_tx, **kw)
-    assert duck.attrs[EXCLUDED_NEW_CUSTOMERS] >= 0
-    _assert_identical(duck, calibration_holdout(edge_tx, backend=spark, **kw))
+    on_spark = calibration_holdout(edge_tx, backend=spark, **kw)
+    _assert_identical(duck, on_spark)
+    # customers first seen after calibration_end are left out, and both engines count the same ones
+    first = pd.to_datetime(edge_tx["timestamp"], utc=True).dt.tz_convert(tz).dt.date.groupby(edge_tx["customer_id"]).min()
+    expected = int((first > pd.Timestamp(kw["calibration_end"]).date()).sum())
+    assert duck.attrs[EXCLUDED_NEW_CUSTOMERS] == on_spark.attrs[EXCLUDED_NEW_CUSTOMERS] == expected
 
 
 def test_naive_timestamps_parity(spark, edge_tx):

@@ -65,3 +65,22 @@ def test_show_table_hides_a_plain_range_index_and_rounds_money():
     assert "1,234,568" in html and "row_heading" not in html
     labelled = show_table(pd.DataFrame({"n": [1]}, index=["store"])).to_html()
     assert "row_heading" in labelled
+
+
+def test_known_names_are_masked_and_personal_columns_recognised():
+    from ecrm_lib.report import name_pattern, personal_columns
+
+    pat = name_pattern(["김 민준", "Kim Minjun", None, "A"])
+    assert scrub_pii("김민준 called; kim minjun wrote a@b.com", names=pat) == "[name] called; [name] wrote [email]"
+    assert scrub_pii("Kimberly is fine", names=pat) == "Kimberly is fine"
+    assert name_pattern([None, "A"]) is None
+    assert personal_columns(["customer_id", "Customer Name", "email_address", "E-mail", "mobile", "PhoneService",
+                             "channel_name", "Division Name"]) == ["Customer Name", "email_address", "E-mail", "mobile"]
+    with pytest.raises(ValueError, match="personal-data"):
+        show_table(pd.DataFrame({"customer_name": ["x"]}))
+
+
+def test_show_table_masks_categorical_index_and_caption_and_escapes_objects():
+    df = pd.DataFrame({"n": [1], "obj": [("<b>", 1)]}, index=pd.CategoricalIndex(["a@b.com"]))
+    html = show_table(df, caption="from kim@x.org").to_html()
+    assert "a@b.com" not in html and "kim@x.org" not in html and "<b>" not in html
