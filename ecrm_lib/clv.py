@@ -233,6 +233,17 @@ class GammaGammaError(EcrmError, ValueError):
 # =========================================================================== results
 
 
+def _params_table(model: str, params: pd.Series, standard_errors: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": model,
+            "parameter": list(params.index),
+            "value": params.to_numpy(float),
+            "std_error": standard_errors.reindex(params.index).to_numpy(float),
+        }
+    )
+
+
 @dataclass
 class FitResult:
     """A fitted BTYD model (BG/NBD, Pareto/NBD or MBG/NBD).
@@ -293,14 +304,7 @@ class FitResult:
 
     def params_table(self) -> pd.DataFrame:
         """Tidy parameters: ``model``, ``parameter``, ``value``, ``std_error``."""
-        return pd.DataFrame(
-            {
-                "model": self.model,
-                "parameter": list(self.params.index),
-                "value": self.params.to_numpy(float),
-                "std_error": self.standard_errors.reindex(self.params.index).to_numpy(float),
-            }
-        )
+        return _params_table(self.model, self.params, self.standard_errors)
 
 
 @dataclass
@@ -372,14 +376,7 @@ class GammaGammaResult:
 
     def params_table(self) -> pd.DataFrame:
         """Tidy parameters: ``model``, ``parameter``, ``value``, ``std_error``."""
-        return pd.DataFrame(
-            {
-                "model": "gamma_gamma",
-                "parameter": list(self.params.index),
-                "value": self.params.to_numpy(float),
-                "std_error": self.standard_errors.reindex(self.params.index).to_numpy(float),
-            }
-        )
+        return _params_table("gamma_gamma", self.params, self.standard_errors)
 
 
 @dataclass
