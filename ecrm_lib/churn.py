@@ -91,6 +91,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import parse_date
 from .errors import EcrmError
 from .features import rfm_summary
 
@@ -222,13 +223,10 @@ class ChurnTimeline:
 
 
 def _as_date(value, name: str) -> _dt.date:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a date such as '2025-06-30', but {value!r} was passed.") from exc
-    if ts is pd.NaT:
+    day = parse_date(value, name)
+    if day is None:
         raise ValueError(f"{name} must be a date such as '2025-06-30', but {value!r} was passed.")
-    return ts.date()
+    return day
 
 
 def churn_timeline(as_of, window_days: int, first_date=None) -> ChurnTimeline:
