@@ -2,7 +2,7 @@
 
 ::
 
-    ecrm run      [--config FILE] [--as-of DATE] [--notebook NAME ...] [--out DIR] [--force]
+    ecrm run      [--config FILE] [--as-of DATE] [--notebook NAME ...] [--out DIR] [--force] [--no-history]
                   [--params FILE.yaml] [--test-params] [--data-root DIR] [--cell-timeout S]
     ecrm validate --config FILE [--as-of DATE] [--data-root DIR]
     ecrm generate --out DIR [--persons N] [--seed S]
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--notebook", action="extend", nargs="+", metavar="NAME", help="run only these notebooks (and their upstreams)")
     r.add_argument("--out", default=str(REPORTS_DIR), metavar="DIR", help=f"output folder (default: {REPORTS_DIR})")
     r.add_argument("--force", action="store_true", help="run even if nothing changed since the latest good run")
+    r.add_argument("--no-history", action="store_true", help="do not first publish runs at the config's history_as_of dates")
     r.add_argument("--params", metavar="FILE.yaml", help="YAML file of {notebook: {parameter: value}} overrides")
     r.add_argument("--test-params", action="store_true", help="use the registry's small test parameters")
     r.add_argument("--cell-timeout", type=float, metavar="S", help="per-cell time limit in seconds for notebooks without timeout_s in the registry")
@@ -138,6 +139,7 @@ def _cmd_run(args) -> int:
         test_params=args.test_params,
         cell_timeout=args.cell_timeout,
         progress=lambda line: print(line, flush=True),
+        history=not args.no_history,
     )
     if outcome.status == "failed":
         failed = ", ".join(f"{r.name} ({r.error_type})" for r in outcome.failed())

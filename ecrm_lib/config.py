@@ -7,6 +7,9 @@ A config looks like this (every key but ``sources`` has a default)::
     currency: KRW                 # all money columns are in this currency
     timezone: Asia/Seoul          # naive timestamps are read in this zone
     as_of: 2025-06-30             # analysis date; default: last timestamp in the data
+    history_as_of: [2024-12-30]   # optional: earlier as-of dates that `ecrm run` publishes first
+                                  # when the output folder has no good run at them (the feedback
+                                  # loop and the trends then have an earlier run to read)
     policies:                     # what happens to rows that cannot be used
       duplicates: drop            # drop | keep | error   (exact duplicate rows)
       nonpositive_amounts: set_aside   # set_aside | keep | error (transactions with amount <= 0)
@@ -68,7 +71,7 @@ _SOURCE_KEYS = {
     "timezone", "columns", "computed", "constants", "set_aside", "control_arms", "skip_rows", "description",
     "extra_columns",
 }
-_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "policies", "channel_groups", "sources"}
+_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class Config:
     currency: str = "KRW"
     timezone: str = "UTC"
     as_of: dt.date | None = None
+    history_as_of: tuple[dt.date, ...] = ()
     policies: Policies = Policies()
     channel_groups: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CHANNEL_GROUPS))
     description: str = ""
@@ -341,13 +345,22 @@ def load_config(path: str | os.PathLike) -> Config:
     if dup:
         raise ConfigError(f"{path}: source names must be unique; repeated: {dup}.")
     groups = raw.get("channel_groups") or DEFAULT_CHANNEL_GROUPS
+    as_of = parse_date(raw.get("as_of"), f"{path}: as_of")
+    hist_raw = raw.get("history_as_of") or []
+    if not isinstance(hist_raw, list):
+        hist_raw = [hist_raw]
+    history = tuple(sorted({parse_date(h, f"{path}: history_as_of") for h in hist_raw}))
+    if as_of is not None and any(h >= as_of for h in history):
+        raise ConfigError(f"{path}: history_as_of {[h.isoformat() for h in history if h >= as_of]} must be before "
+                          f"as_of {as_of.isoformat()}; they are the dates of earlier runs.")
     return Config(
         name=str(raw.get("name", path.stem)),
         path=path.resolve(),
         sources=sources,
         currency=str(raw.get("currency", "KRW")),
         timezone=timezone,
-        as_of=parse_date(raw.get("as_of"), f"{path}: as_of"),
+        as_of=as_of,
+        history_as_of=history,
         policies=Policies(**pol_raw),
         channel_groups={str(k): [str(x) for x in v] for k, v in groups.items()},
         description=str(raw.get("description", "")),

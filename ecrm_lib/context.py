@@ -39,7 +39,7 @@ from .config import Config, load_config
 from .errors import EcrmError
 from .paths import DEFAULT_CONFIG, REPORTS_DIR
 
-__all__ = ["RunLayout", "RunContext"]
+__all__ = ["RunLayout", "RunContext", "published_runs"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,8 @@ class RunContext:
         self.currency = self.config.currency
         prev = self.info.get("previous_run")
         self.previous_run_dir: Path | None = Path(prev) if prev else None
+        runs = self.info.get("runs_dir")
+        self.runs_dir: Path | None = Path(runs) if runs else None
         self._cache: dict[str, pd.DataFrame] = {}
 
     # ----------------------------------------------------------------- opening
@@ -161,7 +163,7 @@ class RunContext:
         scratch = REPORTS_DIR / "_interactive" / re.sub(r"[^\w.-]+", "_", cfg.name)
         result = load_sources(cfg, as_of=as_of)
         shutil.rmtree(scratch, ignore_errors=True)  # a scratch folder: no stale tables from an earlier config
-        prepare_run_folder(scratch, cfg, result, previous_run=None)
+        prepare_run_folder(scratch, cfg, result, previous_run=None, runs_dir=REPORTS_DIR)
         return cls(scratch, notebook)
 
     # ------------------------------------------------------------------ inputs
@@ -259,19 +261,87 @@ class RunContext:
         path = self.layout.private_product(notebook, name)
         return pd.read_parquet(path) if path.exists() else None
 
-    def read_product(self, notebook: str, name: str, previous: bool = False) -> pd.DataFrame | None:
-        """A product of an upstream notebook, of this run or of the previous published run.
+    def earlier_runs(self) -> pd.DataFrame:
+        """Good published runs of the same config with an earlier as-of date, oldest first.
 
-        Returns None when it does not exist (e.g. there is no previous run).
+        One run per as-of date (the one finished last). These are the history
+        that the feedback loop and the trends read: the scheduled runs before
+        this one.
+
+        Returns
+        -------
+        DataFrame
+            ``run_id``, ``path``, ``as_of`` (date), ``finished`` (ISO time);
+            empty when the output folder has none (or is unknown).
         """
-        root = self.previous_run_dir if previous else self.layout.root
+        runs = published_runs(self.runs_dir, config_name=self.config.name) if self.runs_dir else published_runs(None)
+        runs = runs.loc[runs["as_of"] < self.as_of] if len(runs) else runs
+        runs = runs.loc[runs["path"].map(lambda p: Path(p).resolve() != self.layout.root.resolve())] if len(runs) else runs
+        if len(runs):
+            runs = runs.sort_values(["as_of", "finished"]).drop_duplicates("as_of", keep="last")
+        return runs.reset_index(drop=True)
+
+    def earlier_run(self) -> Path | None:
+        """The most recent good run of the same config with an earlier as-of date, or None."""
+        runs = self.earlier_runs()
+        return Path(runs["path"].iloc[-1]) if len(runs) else None
+
+    def read_product(self, notebook: str, name: str, previous: bool = False) -> pd.DataFrame | None:
+        """A product of an upstream notebook, of this run or of the previous run.
+
+        ``previous=True`` reads it from :meth:`earlier_run`: the most recent good
+        run of the same config with an earlier as-of date (the previous
+        scheduled run). Returns None when it does not exist (e.g. there is no
+        previous run).
+        """
+        root = self.earlier_run() if previous else self.layout.root
         if root is None:
             return None
         path = RunLayout(root).product(notebook, name)
         return pd.read_parquet(path) if path.exists() else None
 
 
-def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | None) -> RunLayout:
+def published_runs(runs_dir: str | os.PathLike | None, config_name: str | None = None) -> pd.DataFrame:
+    """Good runs published in an output folder, from their manifests.
+
+    Parameters
+    ----------
+    runs_dir : path-like or None
+        The runner's output folder (``reports/`` by default).
+    config_name : str, optional
+        Keep the runs of this config only.
+
+    Returns
+    -------
+    DataFrame
+        ``run_id``, ``path``, ``as_of`` (date), ``finished`` (ISO time),
+        ``config_name``; sorted by as-of date then finish time. Staging
+        folders, failed runs and the ``latest`` link are left out.
+    """
+    cols = ["run_id", "path", "as_of", "finished", "config_name"]
+    rows = []
+    root = Path(runs_dir) if runs_dir else None
+    if root is not None and root.is_dir():
+        for d in root.iterdir():
+            if d.name.startswith((".", "_")) or d.is_symlink() or not d.is_dir():
+                continue
+            try:
+                m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if m.get("status") != "ok" or not m.get("as_of"):
+                continue
+            name = (m.get("config") or {}).get("name")
+            if config_name is not None and name != config_name:
+                continue
+            rows.append({"run_id": m.get("run_id", d.name), "path": str(d), "as_of": dt.date.fromisoformat(m["as_of"]),
+                         "finished": str(m.get("finished") or ""), "config_name": name})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["as_of", "finished"], kind="stable").reset_index(drop=True) if len(out) else out
+
+
+def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | None,
+                       runs_dir: Path | None = None) -> RunLayout:
     """Write the loaded inputs and ``run.json`` into a (staging) run folder.
 
     Parameters
@@ -283,7 +353,10 @@ def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | 
     result : ecrm_lib.sources.LoadResult
         Output of :func:`ecrm_lib.sources.load_sources`.
     previous_run : Path, optional
-        The last published good run, for notebooks that compare runs.
+        The last published good run (``latest``).
+    runs_dir : Path, optional
+        The output folder holding the published runs; notebooks find the
+        earlier runs of the same config there (:meth:`RunContext.earlier_runs`).
     """
     layout = RunLayout(Path(root))
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -293,6 +366,7 @@ def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | 
         "config_name": config.name,
         "as_of": result.as_of.isoformat(),
         "previous_run": str(previous_run) if previous_run else None,
+        "runs_dir": str(Path(runs_dir).resolve()) if runs_dir else None,
     }
     layout.run_info.write_text(json.dumps(info, indent=2), encoding="utf-8")
     return layout

@@ -57,7 +57,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config, load_config, parse_date
-from .context import RunLayout, prepare_run_folder
+from .context import RunLayout, prepare_run_folder, published_runs
 from .errors import ConfigError, RunFailedError
 from .paths import PROJ_ROOT, REPORTS_DIR
 from .registry import RUN_DIR_PARAMETER, NotebookSpec, Registry, load_registry
@@ -173,6 +173,9 @@ class RunOutcome:
         SHA-256 of the run's inputs, parameters and code.
     out_dir : Path or None
         The output folder holding the runs and ``latest``.
+    history : list of RunOutcome
+        The earlier runs made first for the config's ``history_as_of``
+        dates (empty when none was needed).
     """
 
     status: str
@@ -182,6 +185,7 @@ class RunOutcome:
     skipped_unchanged: bool = False
     fingerprint: str = ""
     out_dir: Path | None = None
+    history: list["RunOutcome"] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -674,6 +678,7 @@ def run_suite(
     test_params: bool = False,
     cell_timeout: float | None = None,
     progress: Callable[..., Any] | None = print,
+    history: bool = False,
 ) -> RunOutcome:
     """Run the notebook suite on one config and publish the reports.
 
@@ -700,6 +705,11 @@ def run_suite(
         no ``timeout_s``; default: no limit.
     progress : callable, optional
         Called with one line of text per step (default ``print``); None for silence.
+    history : bool
+        When True and ``as_of`` is not given, first publish a run at each of
+        the config's ``history_as_of`` dates that has no good run in
+        ``out_dir`` yet, so that the feedback loop and the trends have
+        earlier runs to read (``ecrm run`` does this unless ``--no-history``).
 
     Returns
     -------
@@ -727,6 +737,20 @@ def run_suite(
 
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
+    earlier: list[RunOutcome] = []
+    if history and as_of is None and config.history_as_of:
+        have = set(published_runs(out, config_name=config.name)["as_of"])
+        for h in config.history_as_of:
+            if h in have:
+                continue
+            say(f"Earlier run first: as of {h.isoformat()} (history_as_of in the config), so that the feedback "
+                "loop and the trends have a previous run to read.")
+            done = run_suite(config_path, as_of=h, notebooks=notebooks, out_dir=out, force=force,
+                             registry_path=registry_path, parameters=parameters, test_params=test_params,
+                             cell_timeout=cell_timeout, progress=progress, history=False)
+            earlier.append(done)
+            if not done.ok:
+                say(f"The earlier run as of {h.isoformat()} failed; the main run goes on without it.")
     latest = out / LATEST
     if latest.exists() and not latest.is_symlink():
         raise RunFailedError(
@@ -742,7 +766,7 @@ def run_suite(
                 f"Nothing changed since run {previous.get('run_id')} (same config, input files, as-of date, "
                 f"parameters, notebooks and code): {latest / 'index.html'} is up to date. Use --force to run again."
             )
-            return RunOutcome("unchanged", previous.get("run_id"), previous_dir, [], True, fp, out)
+            return RunOutcome("unchanged", previous.get("run_id"), previous_dir, [], True, fp, out, earlier)
 
         run_id = _new_run_id(out, started, fp)
         say(f"Run {run_id}: config {config.name}, {len(selected)} notebook(s); loading data ...")
@@ -752,7 +776,7 @@ def run_suite(
             say(f"Loading failed; nothing was published and {latest} is unchanged.")
             raise
         staging = out / f".staging-{run_id}"
-        layout = prepare_run_folder(staging, config, result, previous_run=previous_dir)
+        layout = prepare_run_folder(staging, config, result, previous_run=previous_dir, runs_dir=out)
         run_as_of = _to_date(result.as_of)
 
         results = _run_notebooks(selected, params, config, layout, cell_timeout, say)
@@ -809,7 +833,7 @@ def run_suite(
         failed = ", ".join(r.name for r in results if r.status == "failed")
         keep = f"{latest} still points at {previous_id}" if previous_id else f"{latest} was not created"
         say(f"Run {run_id} FAILED ({failed}); its pages are in {final}; {keep}.")
-    return RunOutcome(status, run_id, final, results, False, fp, out)
+    return RunOutcome(status, run_id, final, results, False, fp, out, earlier)
 
 
 def _run_notebooks(

@@ -1262,6 +1262,16 @@ def _write(df: pd.DataFrame, path: Path, fmt: str) -> Path:
     return path
 
 
+def _history_text(window: _Window) -> str:
+    """The config's ``history_as_of``: 26 weeks before the end, when the window leaves a year before that."""
+    earlier = window.end - dt.timedelta(weeks=26)
+    if (earlier - window.start).days < 365:
+        return ""
+    return ("# The run before this one (26 weeks earlier, before the campaign): `ecrm run` publishes it first,\n"
+            "# so the feedback loop can measure what happened to the customers that run selected.\n"
+            f"history_as_of: [{earlier.isoformat()}]\n")
+
+
 def _config_text(window: _Window, fmt: str, seed: int, n_persons: int, campaign_arm: str = "control") -> str:
     ext = "parquet" if fmt == "parquet" else "csv"
     date_fmt = "" if fmt == "parquet" else '    date_format: "%Y-%m-%d %H:%M:%S"\n'
@@ -1278,7 +1288,8 @@ def _config_text(window: _Window, fmt: str, seed: int, n_persons: int, campaign_
         "currency: KRW\n"
         "timezone: Asia/Seoul\n"
         f"as_of: {window.end.isoformat()}\n"
-        "policies:\n"
+        + _history_text(window)
+        + "policies:\n"
         "  duplicates: drop\n"
         "  nonpositive_amounts: set_aside\n"
         "  after_as_of: set_aside\n"

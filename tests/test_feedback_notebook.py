@@ -18,7 +18,7 @@ from ecrm_lib.synth import generate
 pytestmark = pytest.mark.slow
 
 NAME = "feedback"
-FILE = "60_feedback.ipynb"
+FILE = "40_feedback.ipynb"
 
 
 
