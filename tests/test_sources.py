@@ -475,6 +475,20 @@ def test_all_zero_amounts_raise_clear_error(tmp_path):
     assert "amount <= 0: 2 rows" in msg and "missing account_id: 1 rows" in msg
 
 
+def test_table_dated_wholly_after_as_of_is_left_out_and_counted(tmp_path):
+    # an earlier run (history_as_of) precedes a campaign: its table is absent, not an error
+    tx = _write(tmp_path, "t.csv", "cust_id,sold_at,amount\nA,2024-01-01,5\nB,2024-03-01,7\n")
+    camp = _write(tmp_path, "c.csv", "acc,cid,arm,resp,at\nA,k,t,1,2024-02-01\nB,k,control,0,2024-02-01\n")
+    csrc = {"name": "camp", "table": "campaigns", "path": str(camp), "control_arms": ["control"],
+            "columns": {"account_id": "acc", "campaign_id": "cid", "arm": "arm", "response": "resp", "assigned_at": "at"}}
+    res = _load(tmp_path, [_tx(tx), csrc], as_of="2024-01-15")
+    assert "campaigns" not in res.tables and res.tables["transactions"]["account_id"].tolist() == ["A"]
+    s = res.summary.set_index("source")
+    assert s.loc["camp", "rows_read"] == 2 and s.loc["camp", "rows_set_aside"] == 2 and s.loc["camp", "rows_kept"] == 0
+    assert (res.set_aside["reason"] == "after the as-of date 2024-01-15").sum() == 3
+    assert set(_load(tmp_path, [_tx(tx), csrc], as_of="2024-02-15").tables) == {"transactions", "campaigns"}
+
+
 def test_parquet_float_ids_and_row_labels(tmp_path):
     df = pd.DataFrame({"Invoice": ["1", "2", "C3"], "Customer ID": [12346.0, np.nan, 7.0],
                        "InvoiceDate": ["2010-01-01 10:00:00", "2010-01-01 11:00:00", "2010-07-01 12:00:00"],

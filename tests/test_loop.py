@@ -1,0 +1,134 @@
+"""The feedback loop across runs (ecrm_lib.loop): earlier targets found again and measured."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib import loop
+
+D = dt.date
+
+
+def _maps():
+    # earlier run: E1 = {a, b} (target), E2 = {c}, E3 = {d}, E4 = {e, f}, E5 = {g}, E6 = {h}
+    earlier = pd.DataFrame({"account_id": list("abcdefgh"),
+                            "customer_id": ["E1", "E1", "E2", "E3", "E4", "E4", "E5", "E6"]})
+    # today: E1 grew (new account x) -> N1; E2 unchanged; E3 and E5 merged into M; E4 split; E6's account gone
+    current = pd.DataFrame({"account_id": list("abcdefgx"),
+                            "customer_id": ["N1", "N1", "E2", "M", "P", "Q", "M", "N1"]})
+    return earlier, current
+
+
+def test_bridge_statuses_and_ids():
+    earlier, current = _maps()
+    b = loop.bridge_customer_ids(earlier, current).set_index("earlier_customer_id")
+    assert b.loc["E1", "customer_id"] == "N1" and b.loc["E1", "status"] == "grown"
+    assert b.loc["E2", "customer_id"] == "E2" and b.loc["E2", "status"] == "same"
+    assert b.loc["E3", "status"] == "merged" and b.loc["E5", "status"] == "merged" and b.loc["E3", "customer_id"] == "M"
+    assert b.loc["E4", "status"] == "split" and b.loc["E4", "customer_id"] == "P"  # tie 1-1: smallest id
+    assert b.loc["E6", "status"] == "lost" and pd.isna(b.loc["E6", "customer_id"])
+    assert b.loc["E1", "shared_accounts"] == 2 and b.loc["E1", "earlier_accounts"] == 2
+    counts = loop.bridge_customer_ids(earlier, current).attrs["counts"]
+    assert counts == {"same": 1, "grown": 1, "merged": 2, "split": 1, "lost": 1}
+
+
+def test_bridge_rejects_duplicated_accounts():
+    earlier, current = _maps()
+    with pytest.raises(ValueError, match="twice"):
+        loop.bridge_customer_ids(pd.concat([earlier, earlier.head(1)]), current)
+
+
+def test_outcomes_window_uses_local_dates():
+    # 2024-12-31 16:00 UTC is 2025-01-01 01:00 in Seoul: inside a window that starts after 2024-12-31
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "amount": [10.0, 5.0, 7.0, 1.0],
+                       "timestamp": pd.to_datetime(["2024-12-31 16:00", "2025-06-30 14:00", "2024-12-31 14:00",
+                                                    "2025-06-30 15:30"], utc=True)})
+    out = loop.outcomes_since(tx, D(2024, 12, 31), D(2025, 6, 30), timezone="Asia/Seoul")
+    # a: both inside (the second is 23:00 on 30 June local); b: 23:00 on 31 Dec local, outside;
+    # c: 00:30 on 1 July local, after the end
+    assert out.to_dict("records") == [{"customer_id": "a", "purchases": 2, "revenue": 15.0, "purchased": True}]
+    with pytest.raises(ValueError, match="empty"):
+        loop.outcomes_since(tx, D(2025, 1, 1), D(2025, 1, 1))
+
+
+def test_matching_finds_the_nearest_non_targets_within_the_caliper():
+    earlier = pd.DataFrame({
+        "earlier_customer_id": ["t1", "t2", "c1", "c2", "c3"],
+        "selected": [True, True, False, False, False],
+        "frequency": [5.0, 50.0, 5.0, 6.0, 0.0],
+    })
+    m = loop.match_comparable(earlier, features=["frequency"], n_neighbors=2, caliper=0.2)
+    # t1 (5) matches c1 (5) and c2 (6); t2 (50) is far from every non-target
+    assert m.n_targets == 2 and m.n_matched == 1 and m.n_unmatched == 1
+    assert sorted(m.pairs["control"]) == ["c1", "c2"] and set(m.pairs["target"]) == {"t1"}
+    assert m.pairs["weight"].tolist() == [0.5, 0.5]
+    bal = m.balance.set_index("feature")
+    assert bal.loc["frequency", "mean_targets"] == 5.0 and bal.loc["frequency", "mean_matched"] == 5.5
+    assert abs(bal.loc["frequency", "std_diff_after"]) < abs(bal.loc["frequency", "std_diff_before"])
+
+
+def test_compare_outcomes_by_hand():
+    pairs = pd.DataFrame({"target": ["t1", "t1", "t2"], "control": ["c1", "c2", "c1"], "distance": 0.0,
+                          "weight": [0.5, 0.5, 1.0]})
+    m = loop.MatchResult(pairs, pd.DataFrame(), 2, 2, 0, ["x"], 0.25)
+    f = pd.DataFrame({"earlier_customer_id": ["t1", "t2", "c1", "c2"], "revenue": [10.0, 4.0, 2.0, 6.0]})
+    r = loop.compare_outcomes(f, m, ["revenue"], n_boot=200).iloc[0]
+    # t1 - mean(c1, c2) = 10 - 4 = 6; t2 - c1 = 4 - 2 = 2; mean 4
+    assert r["targets"] == 7.0 and r["matched_non_targets"] == 3.0 and r["difference"] == 4.0
+    assert 2.0 <= r["ci_low"] <= r["difference"] <= r["ci_high"] <= 6.0 and r["n_targets"] == 2
+
+
+def test_follow_up_matches_earlier_targets_to_later_outcomes():
+    earlier_map, current_map = _maps()
+    earlier = pd.DataFrame({"customer_id": ["E1", "E2", "E3", "E4", "E5", "E6"],
+                            "selected": [True, False, True, False, False, True],
+                            "segment": ["A", "A", "B", "B", "A", "B"],
+                            "frequency": [3.0, 3.0, 1.0, 2.0, 9.0, 1.0]})
+    tx = pd.DataFrame({"customer_id": ["N1", "N1", "E2", "M", "N1"],
+                       "timestamp": pd.to_datetime(["2025-02-01", "2025-03-01", "2025-02-01", "2025-02-01", "2024-11-01"]),
+                       "amount": [100.0, 50.0, 30.0, 20.0, 999.0]})
+    camp = pd.DataFrame({"account_id": list("abcdg"), "campaign_id": "k", "is_control": [False, True, True, False, False],
+                         "response": [1, 0, 0, 1, 0], "assigned_at": pd.to_datetime(["2025-03-01"] * 5)})
+    res = loop.follow_up(earlier, earlier_map, current_map, tx, D(2024, 12, 31), D(2025, 6, 30), campaigns=camp,
+                         features=["frequency"], n_neighbors=1, caliper=1.0, n_boot=0)
+    f = res.followed.set_index("earlier_customer_id")
+    # E1's purchases are found under its new id N1, the one before the earlier as-of is not counted
+    assert f.loc["E1", "customer_id"] == "N1" and f.loc["E1", "purchases"] == 2 and f.loc["E1", "revenue"] == 150.0
+    assert f.loc["E2", "purchased"] and not f.loc["E6", "purchased"]
+    assert res.left_out["identity merged"] == 2 and res.left_out["identity lost"] == 1 and res.left_out["identity split"] == 1
+    # only E1 (target) and E2 (non-target) are usable: E1 is compared with E2
+    assert res.match.n_targets == 1 and res.match.pairs[["target", "control"]].to_numpy().tolist() == [["E1", "E2"]]
+    cmp_ = res.comparison.set_index("outcome")
+    assert cmp_.loc["purchases", "difference"] == 1.0 and cmp_.loc["revenue", "difference"] == 120.0
+    # campaign response by earlier group, through the earlier accounts
+    rt = res.response_targets.set_index("group")
+    assert rt.loc["targets", "n_treatment"] == 2 and rt.loc["targets", "n_control"] == 1  # a, d treated; b control
+    assert rt.loc["non-targets", "n_control"] == 1 and rt.loc["non-targets", "n_treatment"] == 1  # c control; g treated
+    assert res.campaigns_used == ["k"] and set(res.weights["segment"]) == {"A", "B"}
+    assert res.weeks == pytest.approx(181 / 7)
+
+
+def test_follow_up_without_campaign_gives_no_weights():
+    earlier_map, current_map = _maps()
+    earlier = pd.DataFrame({"customer_id": ["E1", "E2"], "selected": [True, False], "segment": ["A", "A"],
+                            "frequency": [1.0, 1.0]})
+    tx = pd.DataFrame({"customer_id": ["N1"], "timestamp": pd.to_datetime(["2025-02-01"]), "amount": [1.0]})
+    res = loop.follow_up(earlier, earlier_map, current_map, tx, D(2024, 12, 31), D(2025, 6, 30), n_boot=0)
+    assert res.weights is None and res.response_targets is None and res.campaigns_used == []
+    with pytest.raises(ValueError, match="before"):
+        loop.follow_up(earlier, earlier_map, current_map, tx, D(2025, 6, 30), D(2025, 6, 30))
+
+
+def test_matching_removes_most_of_the_imbalance_on_random_data():
+    rng = np.random.default_rng(1)
+    n = 2000
+    freq = rng.gamma(1.0, 3.0, n)
+    sel = rng.random(n) < 1 / (1 + np.exp(-(freq - 4)))  # targets buy more
+    earlier = pd.DataFrame({"earlier_customer_id": [f"C{i}" for i in range(n)], "selected": sel, "frequency": freq})
+    m = loop.match_comparable(earlier, features=["frequency"], n_neighbors=3, caliper=0.1)
+    b = m.balance.iloc[0]
+    assert b["std_diff_before"] > 0.8 and abs(b["std_diff_after"]) < 0.1
