@@ -698,3 +698,36 @@ def test_upstream_skipped_for_missing_inputs_does_not_block(tmp_path):
     by = {r.name: r for r in failed.results}
     assert by["control"].status == "failed" and by["after_contacts"].status == "skipped"
     assert "control" in by["after_contacts"].reason and "needs_contacts" not in by["after_contacts"].reason
+
+
+# ----------------------------------------------------- history: earlier runs first
+def test_history_as_of_publishes_the_earlier_run_first_once(tmp_path, spy):
+    text = CONFIG_TEXT.replace("timezone: UTC\n", "timezone: UTC\nas_of: 2025-06-30\nhistory_as_of: [2024-12-30]\n")
+    cfg = write_config(tmp_path / "cfg", text=text)
+    out = tmp_path / "out"
+    first = run(cfg, out, notebooks=["control"], history=True)
+    assert first.status == "ok" and len(first.history) == 1 and first.history[0].status == "ok"
+    earlier = RunLayout(first.history[0].run_dir)
+    assert json.loads(earlier.manifest.read_text())["as_of"] == "2024-12-30"
+    assert os.readlink(out / "latest") == first.run_id  # the main run is the latest
+    # the main run's notebooks see the earlier run as their history
+    from ecrm_lib.context import RunContext
+    ctx = RunContext(first.run_dir, notebook="control")
+    runs = ctx.earlier_runs()
+    assert runs["run_id"].tolist() == [first.history[0].run_id] and ctx.earlier_run() == first.history[0].run_dir
+    assert RunContext(first.history[0].run_dir, notebook="control").earlier_runs().empty
+    # again: the earlier run exists and the main run is unchanged; nothing is loaded
+    calls = spy.calls
+    again = run(cfg, out, notebooks=["control"], history=True)
+    assert again.status == "unchanged" and again.history == [] and spy.calls == calls
+    # without history (the library default), no earlier run is made
+    out2 = tmp_path / "out2"
+    plain = run(cfg, out2, notebooks=["control"])
+    assert plain.history == [] and len([p for p in out2.iterdir() if not p.name.startswith((".", "latest"))]) == 1
+
+
+def test_history_as_of_must_precede_as_of(tmp_path):
+    text = CONFIG_TEXT.replace("timezone: UTC\n", "timezone: UTC\nas_of: 2025-06-30\nhistory_as_of: [2025-06-30]\n")
+    with pytest.raises(ConfigError, match="must be before"):
+        runner.run_suite(write_config(tmp_path / "cfg", text=text), out_dir=tmp_path / "out", registry_path=REGISTRY,
+                         progress=None)
