@@ -49,7 +49,7 @@ RUN_DIR_PARAMETER = "run_dir"
 
 _ENTRY_KEYS = {
     "name", "file", "title", "description", "inputs", "upstream", "parameters",
-    "test_parameters", "products", "metrics", "timeout_s",
+    "test_parameters", "products", "metrics", "timeout_s", "show_first",
 }
 _REQUIRED_KEYS = ("name", "file", "title")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -81,6 +81,9 @@ class NotebookSpec:
         Metric key -> meaning (unit); each key must be recorded in ``metrics/<name>.json``.
     timeout_s : float or None
         Per-cell execution timeout in seconds for this notebook (None: the runner's default).
+    show_first : bool
+        List this report first in the run's index page, whatever its place in the
+        run order (e.g. the executive summary, which runs last); at most one entry.
     """
 
     name: str
@@ -95,6 +98,7 @@ class NotebookSpec:
     products: tuple[str, ...] = ()
     metrics: dict[str, str] = field(default_factory=dict)
     timeout_s: float | None = None
+    show_first: bool = False
 
     @property
     def file(self) -> str:
@@ -493,6 +497,9 @@ def _parse_entry(raw: Any, i: int, base: Path, seen: list[str]) -> NotebookSpec:
     timeout = raw.get("timeout_s")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ConfigError(f"{where}: key 'timeout_s' must be a positive number of seconds, got {timeout!r}.")
+    show_first = raw.get("show_first", False)
+    if not isinstance(show_first, bool):
+        raise ConfigError(f"{where}: key 'show_first' must be true or false, got {show_first!r}.")
     file = raw["file"]
     if not isinstance(file, str):
         raise ConfigError(f"{where}: key 'file' must be a file name, got {file!r}.")
@@ -509,6 +516,7 @@ def _parse_entry(raw: Any, i: int, base: Path, seen: list[str]) -> NotebookSpec:
         products=products,
         metrics={str(k): str(v) for k, v in metrics.items()},
         timeout_s=float(timeout) if timeout is not None else None,
+        show_first=show_first,
     )
 
 
@@ -552,4 +560,7 @@ def load_registry(path: str | os.PathLike | None = None) -> Registry:
             raise ConfigError(f"{path}: {e}") from None
         seen.append(spec.name)
         specs.append(spec)
+    first = [s.name for s in specs if s.show_first]
+    if len(first) > 1:
+        raise ConfigError(f"{path}: key 'show_first' is true for {first}; at most one notebook can be listed first.")
     return Registry(path=path.resolve(), notebooks=tuple(specs), text=text)

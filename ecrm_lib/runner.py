@@ -511,9 +511,12 @@ def _write_index(
     started: dt.datetime,
     duration_s: float,
     previous_id: str | None,
+    first: Iterable[str] = (),
 ) -> None:
+    # Reports named in `first` (registry key `show_first`) head the list; the rest keep the run order.
+    first = set(first)
     rows = []
-    for r in results:
+    for r in sorted(results, key=lambda r: r.name not in first):
         cls = {"ok": "ok", "failed": "failed", "skipped": "skipped"}[r.status]
         if r.status == "failed":
             detail = f"failed: {escape(r.error_type or 'error')}"
@@ -785,7 +788,8 @@ def run_suite(
         finished = _now()
         duration = time.monotonic() - t0
         previous_id = previous.get("run_id") if previous else (previous_dir.name if previous_dir else None)
-        _write_index(layout, config, run_as_of, run_id, status, results, started, duration, previous_id)
+        _write_index(layout, config, run_as_of, run_id, status, results, started, duration, previous_id,
+                     first=[s.name for s in selected if s.show_first])
         cfg_path = Path(config.path) if config.path else None
         manifest = {
             "run_id": run_id,
