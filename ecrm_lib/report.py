@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["scrub_pii", "name_pattern", "personal_columns", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
+__all__ = ["suppress_small_cells", "SUPPRESSED", "scrub_pii", "name_pattern", "personal_columns", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
 # Whole column names (lower-cased, spaces and dashes as "_") that hold personal data. Measures
@@ -173,6 +174,102 @@ def md(template: str, **values: Any):
     return Markdown(template.format(**safe))
 
 
+def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_count: int = 5,
+                         columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Blank out cells that describe fewer than ``min_count`` customers (small-cell suppression).
+
+    Any table in a report that describes fewer than 5 customers in a cell shows that
+    cell as suppressed: a mean, share or total over 3 people says something about
+    each of them. Use this in computation (the returned table keeps the rows, with
+    missing values); :func:`show_table` with ``count_columns=`` applies the same
+    rule at display time and writes the suppressed cells as ``<5`` / ``suppressed``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per group (segment, channel, month, decile, ...).
+    count_col : str or list of str
+        Count column(s) holding the number of customers (or accounts, answers) each row
+        describes; a row is suppressed when any of them is below ``min_count``.
+    min_count : int
+        Smallest count shown (default 5).
+    columns : list of str, optional
+        Columns blanked (set missing) in suppressed rows; default: every numeric column,
+        the count columns included (a count of 3 would itself describe 3 customers).
+
+    Returns
+    -------
+    DataFrame
+        A copy with those cells missing (integer columns become nullable ``Int64``, others float)
+        and a boolean column ``suppressed``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"segment": ["a", "b"], "n": [3, 40], "rate": [0.33, 0.1]})
+    >>> suppress_small_cells(t, "n")
+      segment     n  rate  suppressed
+    0       a  <NA>   NaN        True
+    1       b    40   0.1       False
+
+    The threshold is inclusive of ``min_count``: 5 customers are shown, 4 are not.
+
+    >>> suppress_small_cells(pd.DataFrame({"n": [4, 5]}), "n")["suppressed"].tolist()
+    [True, False]
+    """
+    cols = [count_col] if isinstance(count_col, str) else list(count_col)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"count column(s) {missing} not in the table; columns are {list(df.columns)}")
+    out = df.copy()
+    small = np.zeros(len(out), bool)
+    for c in cols:
+        small |= (out[c].astype(float) < min_count).to_numpy()
+    blank = list(columns) if columns is not None else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    for c in blank:
+        if pd.api.types.is_integer_dtype(out[c]):
+            out[c] = out[c].astype("Int64")  # counts stay whole numbers, with <NA> where suppressed
+            out.loc[small, c] = pd.NA
+        else:
+            out[c] = out[c].astype(float)
+            out.loc[small, c] = np.nan
+    out["suppressed"] = small
+    return out
+
+
+SUPPRESSED = "suppressed"  # what show_table writes in the value cells of a suppressed row
+
+
+def _small_rows(df: pd.DataFrame, count_columns: str | Sequence[str], min_cell: int) -> np.ndarray:
+    """Rows to suppress: a count below ``min_cell``, or already flagged by a boolean ``suppressed`` column."""
+    cols = [count_columns] if isinstance(count_columns, str) else list(count_columns)
+    missing = [c for c in cols if c not in df.columns]
+    if missing or not cols:
+        raise KeyError(f"count column(s) {missing or cols} not in the table; columns are {list(map(str, df.columns))}")
+    small = np.zeros(len(df), bool)
+    for c in cols:
+        small |= (pd.to_numeric(df[c], errors="coerce").astype(float) < min_cell).to_numpy()
+    if "suppressed" in df.columns and pd.api.types.is_bool_dtype(df["suppressed"]):
+        small |= df["suppressed"].fillna(False).to_numpy(bool)
+    return small
+
+
+def _mark_suppressed(shown: pd.DataFrame, fmt: dict, small: np.ndarray, counts: set, min_cell: int):
+    """Write ``<min_cell>`` / ``suppressed`` into the value cells of the small rows (others formatted as before)."""
+    shown, fmt = shown.copy(), dict(fmt)
+    for j, c in enumerate(shown.columns):
+        col = shown.iloc[:, j]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)
+                or pd.api.types.is_timedelta64_dtype(col)):
+            continue  # a label column (text, category): stays, so the reader sees which group is hidden
+        f = fmt.get(c, str)
+        marker = f"<{min_cell}" if c in counts else SUPPRESSED
+        cells = [marker if s else ("" if v is None or v is pd.NA or (not isinstance(v, bool) and pd.isna(v)) else f(v))
+                 for v, s in zip(col, small)]
+        shown.isetitem(j, pd.Series(cells, index=shown.index, dtype=object))
+        fmt[c] = lambda v: v
+    return shown, fmt
+
+
 def show_table(
     df: pd.DataFrame,
     caption: str | None = None,
@@ -181,8 +278,10 @@ def show_table(
     percent_columns: tuple[str, ...] = (),
     money_columns: tuple[str, ...] = (),
     show_index: bool | None = None,
+    count_columns: str | Sequence[str] | None = None,
+    min_cell: int = 5,
 ):
-    """A Styler that escapes cells, index labels and caption; refuses personal data.
+    """A Styler that escapes cells, index labels and caption; refuses personal data; can suppress small cells.
 
     Parameters
     ----------
@@ -200,14 +299,38 @@ def show_table(
         Money columns, shown rounded to whole units with thousands separators.
     show_index : bool, optional
         Show the row labels; default: only when they are not a plain 0..n-1 range.
+    count_columns : str or sequence of str, optional
+        Opt-in small-cell suppression (see :func:`suppress_small_cells`): the column(s)
+        holding the number of customers / accounts / answers each row describes. A row
+        whose count (any of them) is below ``min_cell`` shows ``<5`` (``<{min_cell}``) in
+        its count columns and ``suppressed`` in every other value cell (numeric, boolean
+        and date columns); its label cells (text or category columns, the index) stay,
+        so the reader sees which group was hidden. Rows already marked by a boolean
+        ``suppressed`` column (the output of :func:`suppress_small_cells`,
+        ``uplift.uplift_by_segment``, ``satisfaction.satisfaction_by``) are shown the same
+        way, and that column is not displayed. The caption then says that cells were
+        suppressed. Counts that are missing do not suppress a row. Numbers stored as text
+        are labels to this rule: pass figures as numbers.
+    min_cell : int
+        Smallest count shown (default 5: a row of 5 customers is shown, one of 4 is not).
 
     Returns
     -------
     pandas.io.formats.style.Styler
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"segment": ["vip", "new"], "customers": [4, 120], "mean_clv": [9e6, 1.2e5]})
+    >>> html = show_table(t, count_columns="customers", money_columns=("mean_clv",)).to_html()
+    >>> "9,000,000" in html, "&lt;5" in html, "120,000" in html
+    (False, True, True)
     """
     leaked = personal_columns(df.columns)
     if leaked:
         raise ValueError(f"show_table refuses personal-data column(s) {leaked}: drop them or show counts instead.")
+    small = _small_rows(df, count_columns, min_cell) if count_columns is not None else None
+    if small is not None and "suppressed" in df.columns:
+        df = df.drop(columns="suppressed")
     shown = df.head(max_rows)
     note = f" (first {max_rows} of {len(df):,} rows)" if len(df) > max_rows else ""
     shown = shown.copy()
@@ -228,11 +351,16 @@ def show_table(
             # pandas escapes str cells before the formatter; other objects are escaped here
             fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else (
                 scrub_pii(v) if isinstance(v, str) else escape(scrub_pii(v)))
+    if small is not None and small[: len(shown)].any():
+        counts = {scrub_pii(c) for c in ([count_columns] if isinstance(count_columns, str) else count_columns)}
+        shown, fmt = _mark_suppressed(shown, fmt, small[: len(shown)], counts, min_cell)
+        note += f"; cells describing fewer than {min_cell} customers are suppressed"
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if show_index is None:
         show_index = not isinstance(df.index, pd.RangeIndex)
     if not show_index:
         styler = styler.hide(axis="index")
     if caption is not None or note:
-        styler = styler.set_caption(escape(scrub_pii((caption or "") + note)))
+        text = (caption or "") + note
+        styler = styler.set_caption(escape(scrub_pii(text[2:] if text.startswith("; ") else text)))
     return styler

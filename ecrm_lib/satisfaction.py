@@ -24,7 +24,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .uplift import suppress_small_cells, wilson_interval, _z
+from .report import suppress_small_cells
+from .uplift import wilson_interval, _z
 
 __all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment"]
 

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import EcrmError
+from .report import suppress_small_cells as _suppress_small_cells
 
 __all__ = [
     "select_campaign",
@@ -48,7 +49,6 @@ __all__ = [
     "bootstrap_interval",
     "campaign_uplift",
     "srm_check",
-    "suppress_small_cells",
     "segment_column_values",
     "uplift_by_segment",
     "campaign_features",
@@ -302,55 +302,6 @@ def _numeric_if_possible(s: pd.Series) -> pd.Series:
     return v.astype(float) if v.notna().sum() == s.notna().sum() and s.notna().any() else s
 
 
-def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_count: int = 5,
-                         columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Blank out cells that describe fewer than ``min_count`` customers.
-
-    Parameters
-    ----------
-    df : DataFrame
-    count_col : str or list of str
-        Count column(s); a row is suppressed when any of them is below ``min_count``.
-    min_count : int
-        Smallest count shown (default 5).
-    columns : list of str, optional
-        Columns blanked (set missing) in suppressed rows; default: every numeric column,
-        the count columns included (a count of 3 would itself describe 3 customers).
-
-    Returns
-    -------
-    DataFrame
-        A copy with those cells missing (integer columns become nullable ``Int64``, others float)
-        and a boolean column ``suppressed``.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"segment": ["a", "b"], "n": [3, 40], "rate": [0.33, 0.1]})
-    >>> suppress_small_cells(t, "n")
-      segment     n  rate  suppressed
-    0       a  <NA>   NaN        True
-    1       b    40   0.1       False
-    """
-    cols = [count_col] if isinstance(count_col, str) else list(count_col)
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(f"count column(s) {missing} not in the table; columns are {list(df.columns)}")
-    out = df.copy()
-    small = np.zeros(len(out), bool)
-    for c in cols:
-        small |= (out[c].astype(float) < min_count).to_numpy()
-    blank = list(columns) if columns is not None else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
-    for c in blank:
-        if pd.api.types.is_integer_dtype(out[c]):
-            out[c] = out[c].astype("Int64")  # counts stay whole numbers, with <NA> where suppressed
-            out.loc[small, c] = pd.NA
-        else:
-            out[c] = out[c].astype(float)
-            out.loc[small, c] = np.nan
-    out["suppressed"] = small
-    return out
-
-
 def segment_column_values(values: pd.Series, max_levels: int = 8, n_bins: int = 4) -> pd.Series:
     """Turn an attribute into segment labels: categories as text, numbers with many values as quantile bands.
 
@@ -388,7 +339,7 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
     segment_column : str
     ci_level, min_cell : float, int
         Interval level; cells (arm x segment) with fewer than ``min_cell`` accounts in the treatment
-        arm or the control are suppressed (see :func:`suppress_small_cells`).
+        arm or the control are suppressed (see :func:`ecrm_lib.report.suppress_small_cells`).
     campaign_id : str, optional
     max_levels : int
         See :func:`segment_column_values`.
@@ -419,7 +370,7 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
                              rate_control=xc / nc if nc else math.nan, uplift=d, ci_low=lo, ci_high=hi))
     out = pd.DataFrame(rows, columns=["campaign_id", "arm", "segment", "n_treatment", "n_control", "rate_treatment",
                                       "rate_control", "uplift", "ci_low", "ci_high"])
-    return suppress_small_cells(out, ["n_treatment", "n_control"], min_count=min_cell)
+    return _suppress_small_cells(out, ["n_treatment", "n_control"], min_count=min_cell)
 
 
 # ------------------------------------------------------------------ uplift models

@@ -84,3 +84,66 @@ def test_show_table_masks_categorical_index_and_caption_and_escapes_objects():
     df = pd.DataFrame({"n": [1], "obj": [("<b>", 1)]}, index=pd.CategoricalIndex(["a@b.com"]))
     html = show_table(df, caption="from kim@x.org").to_html()
     assert "a@b.com" not in html and "kim@x.org" not in html and "<b>" not in html
+
+
+# ------------------------------------------------------------------ small-cell suppression
+def test_suppress_small_cells():
+    from ecrm_lib.report import suppress_small_cells
+
+    t = pd.DataFrame({"segment": ["a", "b", "c"], "n_t": [4, 5, 50], "n_c": [50, 50, 3], "rate": [0.5, 0.2, 0.1]})
+    out = suppress_small_cells(t, ["n_t", "n_c"], min_count=5)
+    assert out["suppressed"].tolist() == [True, False, True]
+    assert out.loc[[0, 2], ["n_t", "n_c", "rate"]].isna().all().all()
+    assert out.loc[1, "rate"] == 0.2 and out.loc[1, "n_t"] == 5
+    assert out["segment"].tolist() == ["a", "b", "c"]   # labels stay
+    with pytest.raises(KeyError, match="not in the table"):
+        suppress_small_cells(t, "customers")
+
+
+def _cells(html: str) -> list[str]:
+    import re
+
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, flags=re.S)]
+
+
+def test_show_table_suppresses_rows_below_min_cell_and_hides_every_value():
+    t = pd.DataFrame({
+        "segment": ["tiny", "five", "big"],
+        "customers": [4, 5, 1234],
+        "mean_clv": [987654.0, 222333.0, 111222.0],
+        "share": [0.4321, 0.25, 0.5],
+        "churners": [3, 1, 99],
+        "internet_only": [True, False, True],
+        "first_seen": pd.to_datetime(["2021-03-17", "2022-01-01", "2023-01-01"]),
+    })
+    html = show_table(t, caption="by segment", count_columns="customers", money_columns=("mean_clv",),
+                      percent_columns=("share",)).to_html()
+    cells = _cells(html)
+    tiny = cells[:7]
+    assert tiny == ["tiny", "&lt;5", "suppressed", "suppressed", "suppressed", "suppressed", "suppressed"]
+    # no real figure of the 4-customer row appears anywhere
+    for leak in ("987,654", "987654", "43.2%", "2021-03-17"):
+        assert leak not in html
+    five = cells[7:14]
+    assert five[:5] == ["five", "5", "222,333", "25.0%", "1"]   # 5 customers: shown
+    assert "1,234" in html and "fewer than 5 customers are suppressed" in html and "by segment" in html
+
+
+def test_show_table_count_options():
+    t = pd.DataFrame({"channel": ["a", "b"], "n_treatment": [50, 80], "n_control": [2, 60], "uplift": [0.3, 0.01]})
+    html = show_table(t, count_columns=["n_treatment", "n_control"], min_cell=10).to_html()
+    assert _cells(html)[:4] == ["a", "&lt;10", "&lt;10", "suppressed"] and "0.30" not in html
+    # nothing small: the table and caption are as without suppression
+    plain = show_table(t.iloc[1:], count_columns="n_control").to_html()
+    assert "suppressed" not in plain and "60" in plain
+    # rows already blanked by suppress_small_cells are marked too; its flag column is not shown
+    from ecrm_lib.report import suppress_small_cells
+
+    pre = suppress_small_cells(t, ["n_treatment", "n_control"])
+    html = show_table(pre, count_columns="n_control").to_html()
+    assert _cells(html)[:4] == ["a", "suppressed", "&lt;5", "suppressed"] and ">suppressed<" not in html.split("<tbody>")[0]
+    # only the first rows shown count; the caption keeps the row note
+    many = pd.DataFrame({"g": list("abcdef"), "n": [10, 10, 10, 10, 10, 1]})
+    assert "suppressed" not in show_table(many, count_columns="n", max_rows=3).to_html()
+    with pytest.raises(KeyError, match="customers"):
+        show_table(t, count_columns="customers")
