@@ -476,6 +476,7 @@ def propose_actions(
     cands: list[dict[str, Any]] = []
 
     def add(rule, action, figure, report, money=None, basis=""):
+        figure = figure[:1].upper() + figure[1:]
         cands.append({"rule": rule, "action": action, "figure": figure, "money": _number(money),
                       "money_basis": basis if _number(money) is not None else "", "report": report})
 

@@ -27,7 +27,7 @@ def _scale(unit: str, currency: str) -> tuple[float, str]:
         return 100.0, "%"
     if "currency" in u:
         return 1e-6, f"million {currency}".strip() + (" a year" if "per year" in u else "")
-    return 1.0, unit or "value"
+    return 1.0, (unit.split(",")[0].strip() or "value")
 
 
 def plot_trends(

@@ -1,0 +1,152 @@
+"""The executive summary notebook on a hand-made run folder.
+
+Making a run with the figures of every report is slow (tests/test_suite.py
+does it once for the whole registry). Here the upstream reports' metrics are
+written by hand into a run folder prepared the runner's way (tiny data loaded
+by the real loader), next to an earlier published run of the same config for
+the trends; then only this notebook runs, through the runner's own
+per-notebook path (execute, check declared metrics and products, render).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecrm_lib import runner
+from ecrm_lib.config import load_config
+from ecrm_lib.context import prepare_run_folder
+from ecrm_lib.registry import load_registry
+from ecrm_lib.sources import load_sources
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """\
+name: summary fixture
+currency: KRW
+timezone: Asia/Seoul
+as_of: 2025-06-30
+sources:
+  - name: pos
+    table: transactions
+    path: tx.csv
+    columns: {account_id: cust, timestamp: ts, amount: amt, channel: ch, transaction_id: tid}
+"""
+TX = "cust,ts,amt,ch,tid\na1,2025-01-01 10:00:00,10000,store,t1\na2,2025-02-01 11:00:00,25000,web,t2\na1,2025-03-05 09:30:00,8000,store,t3\n"
+
+NOW = {
+    "data_overview": {"n_accounts": 2, "total_revenue": 43000.0, "as_of": "2025-06-30"},
+    "channel_integration": {"n_customers": 1500, "multichannel_share": 0.42, "cost_to_serve_total": 80_000_000.0,
+                            "cost_per_customer": 61000.0, "whatif_saving": 12_500_000.0, "offhours_customer_share": None},
+    "customer_value": {"n_customers": 1400, "n_repeat_customers": 900, "total_clv": 2_000_000_000.0,
+                       "top20_value_share": 0.61, "mean_p_alive": 0.7},
+    "churn": {"churn_rate_validation": 0.35, "best_auc": 0.78, "top_decile_lift": 2.2},
+    "feedback": {"nps": 12.0, "n_feedback": 800, "response_uplift": 0.02, "loop_earlier_as_of": "2024-12-30",
+                 "loop_n_targets": 400, "loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
+                 "loop_purchase_rate_diff_ci_high": 0.10, "loop_segments_down_weighted": 1},
+    "selection": {"n_targets": 412, "target_share": 412 / 1400},
+    "evaluation": {"target_value_share": 0.38, "target_customer_share": 412 / 1400, "gini_clv": 0.55,
+                   "target_net_value": 700_000_000.0},
+    # expansion did not run: its figures must read "not available", and no expansion action appears
+}
+BEFORE = {
+    "customer_value": {"n_customers": 1300, "total_clv": 1_800_000_000.0, "top20_value_share": 0.58},
+    "churn": {"churn_rate_validation": 0.31},
+    "feedback": {"nps": 8.0},
+}
+
+
+def _write_metrics(root: Path, metrics: dict) -> None:
+    for nb, values in metrics.items():
+        path = root / "metrics" / f"{nb}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"notebook": nb, "metrics": {
+            k: {"value": v, "unit": None, "description": k} for k, v in values.items()}}), encoding="utf-8")
+
+
+def _run_summary(tmp: Path, earlier: bool):
+    data = tmp / "data"
+    data.mkdir(parents=True)
+    (data / "tx.csv").write_text(TX, encoding="utf-8")
+    (data / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    config = load_config(data / "config.yaml")
+    runs = tmp / "reports"
+    runs.mkdir()
+    if earlier:
+        old = runs / "20250101T000000Z-00000000"
+        _write_metrics(old, BEFORE)
+        (old / "manifest.json").write_text(json.dumps({
+            "run_id": old.name, "status": "ok", "as_of": "2024-12-30", "finished": "2025-01-01T00:10:00Z",
+            "config": {"name": "summary fixture"}}), encoding="utf-8")
+    layout = prepare_run_folder(runs / ".staging-now", config, load_sources(config), previous_run=None, runs_dir=runs)
+    _write_metrics(layout.root, NOW)
+    weights = pd.DataFrame({"segment": ["Hibernating", "Champions"], "uplift": [-0.03, 0.04], "ci_low": [-0.06, 0.01],
+                            "ci_high": [-0.005, 0.07], "weight": [0.0, 1.0], "action": ["remove", "keep"],
+                            "reason": ["no uplift", "uplift"]})
+    (layout.products_dir("feedback")).mkdir(parents=True)
+    weights.to_parquet(layout.product("feedback", "segment_weights"), index=False)
+
+    reg = load_registry()
+    spec = dataclasses.replace(reg.get("executive_summary"), upstream=())  # its upstreams' figures are on disk
+    params = reg.resolve_parameters(["executive_summary"], test_params=True)["executive_summary"]
+    t = time.monotonic()
+    (result,) = runner._run_notebooks([spec], {"executive_summary": params}, config, layout, None, lambda *a: None)
+    result.duration_s = time.monotonic() - t
+    assert result.status == "ok", (result.error_type, result.error_message)
+    metrics = {k: v["value"] for k, v in json.loads(layout.metrics("executive_summary").read_text())["metrics"].items()}
+    html = re.sub(r"<style[^>]*>.*?</style>", "", layout.html("executive_summary").read_text(encoding="utf-8"), flags=re.S)
+    return result, layout, metrics, html
+
+
+@pytest.fixture(scope="module")
+def with_history(tmp_path_factory):
+    return _run_summary(tmp_path_factory.mktemp("hist"), earlier=True)
+
+
+def test_entry_matches_the_notebook():
+    reg = load_registry()
+    problems = []
+    try:
+        reg.check_against_notebooks(["executive_summary"])
+    except Exception as e:  # upstream notebooks being written elsewhere may not exist yet
+        problems = [line for line in str(e).splitlines() if "executive_summary" in line]
+    assert problems == []
+    spec = reg.get("executive_summary")
+    assert spec.show_first and list(spec.products) == ["headline_metrics"]
+    assert set(spec.metrics) == {"n_actions", "n_reports_available", "n_earlier_runs"}
+
+
+def test_summary_with_an_earlier_run(with_history):
+    result, layout, metrics, html = with_history
+    assert metrics == {"n_actions": 3, "n_reports_available": 7, "n_earlier_runs": 1}
+    table = pd.read_parquet(layout.product("executive_summary", "headline_metrics"))
+    row = table.set_index(["notebook", "key"])
+    assert row.loc[("evaluation", "target_value_share"), "value_text"] == "38.0%"
+    assert not row.loc[("expansion", "expansion_value"), "available"]
+    assert "did not run" in row.loc[("expansion", "expansion_value"), "note"]
+    assert "None without" not in row.loc[("channel_integration", "offhours_customer_share"), "note"]
+    # actions: money at stake first (targets hold 38 % of 2.0 billion = 760 million; saving 12.5 million a year),
+    # then the fixed priority (the removed segment before the churn focus)
+    assert "412 target customers" in html and "760.0 million KRW" in html
+    assert html.index("760.0 million KRW") < html.index("12.5 million KRW a year") < html.index("Hibernating")
+    assert "Move 30% of order status contacts from phone to app" in html
+    assert "look-alike" not in html.split("What should we do?")[1].split("Headline figures by area")[0].lower()
+    assert 'href="evaluation.html"' in html and 'href="churn.html"' in html
+    # trends: an earlier run exists -> a figure and the change table, not the "no trends yet" sentence
+    assert "2024-12-30" in html and "+4.0" in html and "no trends yet" not in html
+    assert "<img" in html
+    assert "not available" in html and "Reports without figures" in html
+    assert "<script" not in html.lower()
+    assert result.duration_s < 60, f"summary notebook took {result.duration_s:.0f} s"
+
+
+def test_summary_without_history(tmp_path):
+    result, layout, metrics, html = _run_summary(tmp_path, earlier=False)
+    assert metrics["n_earlier_runs"] == 0
+    assert "no trends yet" in html
