@@ -59,6 +59,16 @@ __all__ = [
     "RULE_KEYS",
     "LookalikeResult",
     "select_targets",
+    "CustomerTable",
+    "assemble_customers",
+    "describe_rule",
+    "feedback_changes",
+    "SEGMENTS_COLUMNS",
+    "TARGETS_COLUMNS",
+    "selection_products",
+    "segment_overview",
+    "SelectionResult",
+    "run_selection",
     "value_share",
     "lorenz_curve",
     "gini",
@@ -283,6 +293,398 @@ def select_targets(
         "rank": rank.array,
         "reasons": pd.array(text, dtype="string"),
     })
+
+
+@dataclass
+class CustomerTable:
+    """What :func:`assemble_customers` returns.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer who bought on or before the as-of date.
+    coverage : DataFrame
+        One row per product: ``product``, ``present`` (the product exists in
+        this run), ``rows``, ``customers_matched``, ``customers_missing``
+        (customers with no row in it, kept with missing values),
+        ``share_missing`` (0-1) and ``not_in_base`` (rows of the product for
+        customers without a purchase, left out).
+    """
+
+    customers: pd.DataFrame
+    coverage: pd.DataFrame
+
+
+def assemble_customers(
+    purchases: pd.DataFrame,
+    products: Mapping[str, pd.DataFrame | None],
+    *,
+    id_col: str = "customer_id",
+) -> CustomerTable:
+    """The per-customer table of the Selection step, from the purchase summary and the products.
+
+    The customers are those of ``purchases`` (everyone with a purchase on or
+    before the as-of date). Each product is left-joined on ``id_col``;
+    customers missing from a product keep missing values there and are
+    *counted* in ``coverage`` rather than dropped, and product rows for
+    customers without a purchase are counted (``not_in_base``) and left out.
+    A product column whose name is already taken gets the suffix
+    ``_<product>`` (e.g. ``p_alive_churn_risk``).
+
+    RFM inputs come from the purchases (see :func:`ecrm_lib.segments.rfm_scores`):
+    ``recency_gap`` (time since the last purchase day, ``T - recency`` in the
+    summary's time unit, weeks by default), ``n_purchase_days`` (distinct
+    purchase days) and ``spend_per_purchase_day`` (``total_spend /
+    n_purchase_days``, currency). Unlike ``lifetimes``' ``monetary_value``
+    (mean of repeat purchases, 0 for one-time buyers) this scores one-time
+    buyers by what they spent.
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        From :func:`ecrm_lib.features.rfm_summary` (indexed by the customer id
+        or with an ``id_col`` column): ``recency``, ``T``,
+        ``n_purchase_days``, ``total_spend``.
+    products : mapping of str to DataFrame or None
+        E.g. ``{"customer_value": ..., "churn_risk": ..., "customer_channels": ...}``;
+        None means the product is absent in this run (every customer missing).
+    id_col : str
+        Customer id column of every table.
+
+    Returns
+    -------
+    CustomerTable
+
+    Raises
+    ------
+    ValueError
+        A table lacks ``id_col`` or lists a customer twice.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"customer_id": ["a", "b"], "recency": [3.0, 0.0], "T": [5.0, 2.0],
+    ...                   "n_purchase_days": [2, 1], "total_spend": [300.0, 50.0]})
+    >>> cv = pd.DataFrame({"customer_id": ["a", "z"], "clv": [900.0, 10.0]})
+    >>> t = assemble_customers(p, {"customer_value": cv, "churn_risk": None})
+    >>> t.customers[["customer_id", "recency_gap", "spend_per_purchase_day", "clv"]].to_numpy().tolist()
+    [['a', 2.0, 150.0, 900.0], ['b', 2.0, 50.0, nan]]
+    >>> t.coverage[["product", "present", "customers_missing", "not_in_base"]].to_numpy().tolist()
+    [['customer_value', True, 1, 1], ['churn_risk', False, 2, 0]]
+    """
+    p = purchases.reset_index() if id_col not in purchases.columns else purchases.copy()
+    need = [id_col, "recency", "T", "n_purchase_days", "total_spend"]
+    missing = [c for c in need if c not in p]
+    if missing:
+        raise ValueError(f"the purchase summary lacks {missing}; pass the result of ecrm_lib.features.rfm_summary.")
+    if p[id_col].duplicated().any():
+        raise ValueError(f"the purchase summary lists {int(p[id_col].duplicated().sum())} customer(s) twice.")
+    days = p["n_purchase_days"].astype(float)
+    base = pd.DataFrame({
+        id_col: p[id_col].astype("string").to_numpy(),
+        "recency_gap": (p["T"].astype(float) - p["recency"].astype(float)).to_numpy(),
+        "n_purchase_days": days.to_numpy(),
+        "total_spend": p["total_spend"].astype(float).to_numpy(),
+        "spend_per_purchase_day": (p["total_spend"].astype(float) / days.where(days > 0)).to_numpy(),
+    })
+    ids = set(base[id_col].dropna())
+    rows = []
+    for name, df in products.items():
+        if df is None:
+            rows.append({"product": name, "present": False, "rows": 0, "customers_matched": 0,
+                         "customers_missing": len(base), "not_in_base": 0})
+            continue
+        if id_col not in df:
+            raise ValueError(f"product {name!r} has no {id_col!r} column; it has {list(df.columns)}.")
+        d = df.copy()
+        d[id_col] = d[id_col].astype("string")
+        if d[id_col].duplicated().any():
+            raise ValueError(f"product {name!r} lists {int(d[id_col].duplicated().sum())} customer(s) twice; "
+                             "it must have one row per customer.")
+        inside = d[id_col].isin(ids)
+        d = d.loc[inside]
+        d = d.rename(columns={c: f"{c}_{name}" for c in d.columns if c != id_col and c in base.columns})
+        base = base.merge(d, on=id_col, how="left")
+        rows.append({"product": name, "present": True, "rows": len(df), "customers_matched": int(inside.sum()),
+                     "customers_missing": len(base) - int(inside.sum()), "not_in_base": int((~inside).sum())})
+    cov = pd.DataFrame(rows, columns=["product", "present", "rows", "customers_matched", "customers_missing", "not_in_base"])
+    cov["share_missing"] = cov["customers_missing"] / len(base) if len(base) else np.nan
+    return CustomerTable(base, cov)
+
+
+def describe_rule(rule: Mapping) -> pd.DataFrame:
+    """The rule as a readable table: one row per key, with what it means.
+
+    Examples
+    --------
+    >>> describe_rule({"clv_tier_min": "top30", "combine": "any"})["criterion"].tolist()
+    ['clv_tier_min', 'combine']
+    """
+    _check_rule(rule)
+    rows = []
+    for key, value in rule.items():
+        if key == "segment_weights" and value:
+            shown = ", ".join(f"{k}: {float(v):g}" for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        rows.append({"criterion": key, "value": shown, "meaning": RULE_KEYS[key]})
+    return pd.DataFrame(rows, columns=["criterion", "value", "meaning"])
+
+
+def feedback_changes(
+    customers: pd.DataFrame,
+    rule: Mapping,
+    weights: pd.DataFrame,
+    *,
+    segment_col: str = "segment",
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """What the previous run's feedback changes in this selection.
+
+    Selects with ``rule`` as written and with :func:`apply_feedback` applied,
+    and compares the two target lists.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The per-customer table (with ``segment_col``).
+    rule : mapping
+        The rule as written.
+    weights : DataFrame
+        From :func:`feedback_weights` (``segment``, ``weight``, ``action``, ``reason``, ...).
+
+    Returns
+    -------
+    (dict, DataFrame, DataFrame)
+        The rule with feedback; per segment of ``weights``: ``segment``,
+        ``weight``, ``action``, ``reason``, ``targets_without`` and
+        ``targets_with`` (targets of that segment without / with feedback),
+        ``moved_in``, ``moved_out``; and per customer the selection without
+        feedback (:func:`select_targets` output).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": list("abcd"), "clv": [4.0, 3.0, 2.0, 1.0],
+    ...                   "segment": ["A", "B", "A", "B"]})
+    >>> w = pd.DataFrame({"segment": ["B"], "weight": [0.0], "action": ["remove"], "reason": ["no uplift"]})
+    >>> new_rule, changes, _ = feedback_changes(c, {"clv_min": 0}, w)
+    >>> changes[["segment", "targets_without", "targets_with", "moved_out"]].to_numpy().tolist()
+    [['B', 2, 0, 2]]
+    """
+    new_rule = apply_feedback(rule, weights)
+    before = select_targets(customers, rule, segment_col=segment_col)
+    after = select_targets(customers, new_rule, segment_col=segment_col)
+    seg = customers[segment_col].astype("string").to_numpy()
+    b, a = before["selected"].to_numpy(bool), after["selected"].to_numpy(bool)
+    rows = []
+    for _, w in weights.iterrows():
+        m = seg == str(w["segment"])
+        rows.append({"segment": str(w["segment"]), "weight": float(w["weight"]),
+                     "action": w.get("action", ""), "reason": w.get("reason", ""),
+                     "targets_without": int((b & m).sum()), "targets_with": int((a & m).sum()),
+                     "moved_in": int((a & ~b & m).sum()), "moved_out": int((b & ~a & m).sum())})
+    cols = ["segment", "weight", "action", "reason", "targets_without", "targets_with", "moved_in", "moved_out"]
+    return new_rule, pd.DataFrame(rows, columns=cols), before
+
+
+SEGMENTS_COLUMNS = ["customer_id", "segment", "r_score", "f_score", "m_score", "cluster", "cluster_name", "clv", "clv_low",
+                    "clv_high", "churn_probability", "risk_decile", "matched", "selected", "rank", "reasons"]
+TARGETS_COLUMNS = ["customer_id", "rank", "reasons", "segment", "cluster_name", "clv", "churn_probability"]
+
+
+def selection_products(customers: pd.DataFrame, selection: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``customer_segments`` and ``targets`` products (contract columns, pseudonymous ids only).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Per-customer table with ``segment``, the scores, ``cluster``,
+        ``cluster_name`` and, when available, ``clv``, ``clv_low``,
+        ``clv_high``, ``churn_probability``, ``risk_decile`` (missing ones are
+        written as missing).
+    selection : DataFrame
+        :func:`select_targets` on the same customers.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``customer_segments``: every customer, columns :data:`SEGMENTS_COLUMNS`;
+        ``targets``: the selected ones by rank, columns :data:`TARGETS_COLUMNS`.
+    """
+    sel = selection[["customer_id", "matched", "selected", "rank", "reasons"]]
+    c = customers.copy()
+    c["customer_id"] = c["customer_id"].astype("string")
+    s = sel.assign(customer_id=sel["customer_id"].astype("string"))
+    out = c.drop(columns=[x for x in ("matched", "selected", "rank", "reasons") if x in c]).merge(s, on="customer_id", how="left")
+    for col in SEGMENTS_COLUMNS:
+        if col not in out:
+            out[col] = np.nan
+    out = out[SEGMENTS_COLUMNS].reset_index(drop=True)
+    out["selected"] = out["selected"].fillna(False).astype(bool)
+    out["matched"] = out["matched"].fillna(False).astype(bool)
+    _check_pseudonymous(out["customer_id"], "customer_id")
+    targets = out.loc[out["selected"]].sort_values("rank", kind="stable")[TARGETS_COLUMNS].reset_index(drop=True)
+    return out, targets
+
+
+def segment_overview(customer_segments: pd.DataFrame, order: Sequence[str] | None = None, *, min_count: int = 5) -> pd.DataFrame:
+    """Per segment: customers, value, churn risk and targets, small cells suppressed.
+
+    Parameters
+    ----------
+    customer_segments : DataFrame
+        The ``customer_segments`` product (:func:`selection_products`).
+    order : sequence of str, optional
+        Segment order (e.g. the segment table's); segments not listed follow.
+    min_count : int
+        Rows describing fewer customers are blanked
+        (:func:`ecrm_lib.report.suppress_small_cells`).
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``customers``, ``customer_share`` (0-1), ``clv``
+        (sum, currency), ``clv_share`` (0-1), ``clv_per_customer``
+        (currency), ``mean_churn_probability`` (0-1), ``targets``,
+        ``suppressed``.
+    """
+    from ecrm_lib.report import suppress_small_cells
+
+    c = customer_segments
+    clv = c["clv"].astype(float)
+    g = pd.DataFrame({"segment": c["segment"].astype("string"), "clv": clv,
+                      "churn": c["churn_probability"].astype(float), "t": c["selected"].astype(bool)}).groupby("segment")
+    out = pd.DataFrame({"customers": g.size(), "clv": g["clv"].sum(min_count=1), "mean_churn_probability": g["churn"].mean(),
+                        "targets": g["t"].sum().astype("int64")})
+    names = list(dict.fromkeys([*(order or []), *sorted(out.index)]))
+    out = out.reindex([s for s in names if s in out.index]).rename_axis("segment").reset_index()
+    out["customers"] = out["customers"].astype("int64")
+    out.insert(2, "customer_share", out["customers"] / max(len(c), 1))
+    total = float(clv.sum())
+    out.insert(4, "clv_share", out["clv"] / total if total > 0 else np.nan)
+    out.insert(5, "clv_per_customer", out["clv"] / out["customers"])
+    out = suppress_small_cells(out, "customers", min_count=min_count)
+    few = (out["targets"].astype(float) > 0) & (out["targets"].astype(float) < min_count)
+    out["targets"] = out["targets"].astype("Int64").mask(few)  # a handful of targets would describe them
+    return out
+
+
+@dataclass
+class SelectionResult:
+    """What :func:`run_selection` returns.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        The per-customer table with scores, segment, cluster and selection columns.
+    coverage : DataFrame
+        :attr:`CustomerTable.coverage`.
+    segment_table : DataFrame
+        The validated RFM segment table used.
+    clusters : ClusterResult or None
+        None when there were too few customers to cluster (everyone is then
+        in cluster 0, ``"all customers"``).
+    rule : dict
+        The rule applied (with feedback when it was applied).
+    rule_as_written : dict
+    feedback : DataFrame or None
+        :func:`feedback_changes` per segment; None when no feedback was applied.
+    selection : DataFrame
+        :func:`select_targets` with the applied rule.
+    customer_segments, targets : DataFrame
+        The products (:func:`selection_products`).
+    """
+
+    customers: pd.DataFrame
+    coverage: pd.DataFrame
+    segment_table: pd.DataFrame
+    clusters: object
+    rule: dict
+    rule_as_written: dict
+    feedback: pd.DataFrame | None
+    selection: pd.DataFrame
+    customer_segments: pd.DataFrame
+    targets: pd.DataFrame
+
+    @property
+    def moved(self) -> tuple[int, int]:
+        """(customers who entered, customers who left) the list because of feedback; (0, 0) without it."""
+        if self.feedback is None:
+            return 0, 0
+        return int(self.feedback["moved_in"].sum()), int(self.feedback["moved_out"].sum())
+
+
+def run_selection(
+    purchases: pd.DataFrame,
+    products: Mapping[str, pd.DataFrame | None],
+    rule: Mapping,
+    *,
+    segment_table: pd.DataFrame | None = None,
+    cluster_features: Sequence[str] | None = None,
+    k_range: Sequence[int] = (2, 8),
+    random_state: int = 0,
+    feedback: pd.DataFrame | None = None,
+    min_cluster_customers: int = 20,
+) -> SelectionResult:
+    """The whole Selection step: customer table, RFM segments, clusters, rule, feedback, products.
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        :func:`ecrm_lib.features.rfm_summary` of the transactions (customer ids attached).
+    products : mapping
+        ``customer_value``, ``churn_risk``, ``customer_channels`` products (None when absent).
+    rule : mapping
+        Selection rule (:data:`RULE_KEYS`).
+    segment_table : DataFrame, optional
+        :func:`ecrm_lib.segments.load_segment_table` (default table when None).
+    cluster_features : sequence of str, optional
+        k-means features; default :func:`ecrm_lib.segments.default_cluster_features`.
+    k_range : (int, int)
+        Smallest and largest k tried (:func:`ecrm_lib.segments.choose_k`).
+    random_state : int
+        Seed of k-means.
+    feedback : DataFrame, optional
+        :func:`feedback_weights` of the previous run; applied with :func:`apply_feedback`.
+    min_cluster_customers : int
+        Fewer customers than this are not clustered.
+
+    Returns
+    -------
+    SelectionResult
+    """
+    from ecrm_lib import segments as sg
+
+    k_min, k_max = (int(k) for k in k_range)
+    table = sg.load_segment_table() if segment_table is None else segment_table
+    ct = assemble_customers(purchases, products)
+    c = ct.customers
+    scores = sg.rfm_scores(c, recency_gap_col="recency_gap", frequency_col="n_purchase_days",
+                           monetary_col="spend_per_purchase_day")
+    seg = sg.assign_segments(scores, table)
+    c = c.merge(seg[["customer_id", "r_score", "f_score", "m_score", "segment"]], on="customer_id", how="left")
+    feats = list(cluster_features) if cluster_features is not None else sg.default_cluster_features(c)
+    clusters = None
+    if len(c) >= max(min_cluster_customers, k_min + 1) and feats:
+        clusters = sg.cluster_customers(c, feats, k_min=k_min, k_max=k_max, random_state=random_state)
+        c = c.merge(clusters.assignments, on="customer_id", how="left")
+    else:
+        c["cluster"] = 0
+        c["cluster_name"] = pd.array(["all customers"] * len(c), dtype="string")
+    written = dict(rule)
+    changes = None
+    applied = written
+    if feedback is not None and len(feedback):
+        applied, changes, _ = feedback_changes(c, written, feedback)
+    if len(c):
+        selection = select_targets(c, applied)
+    else:
+        _check_rule(applied)
+        selection = pd.DataFrame({"customer_id": pd.array([], dtype="string"), "matched": np.array([], bool),
+                                  "selected": np.array([], bool), "rank": pd.array([], dtype="Int64"),
+                                  "reasons": pd.array([], dtype="string")})
+    customer_segments, targets = selection_products(c, selection)
+    return SelectionResult(c, ct.coverage, table, clusters, applied, written, changes, selection, customer_segments, targets)
 
 
 # =========================================================================== evaluation

@@ -69,6 +69,7 @@ __all__ = [
     "profile_clusters",
     "name_clusters",
     "cluster_customers",
+    "default_cluster_features",
 ]
 
 DEFAULT_SEGMENT_TABLE = DATA_DIR / "segments" / "rfm_segments.csv"
@@ -88,6 +89,8 @@ FEATURE_WORDS: dict[str, tuple[str, str]] = {
     "n_purchases": ("frequent buyers", "rare buyers"),
     "recency": ("long history", "short history"),
     "recency_gap": ("lapsed", "recently active"),
+    "n_purchase_days": ("frequent buyers", "rare buyers"),
+    "spend_per_purchase_day": ("big baskets", "small baskets"),
     "T": ("long-standing", "newly acquired"),
     "p_alive": ("likely active", "likely gone"),
     "expected_purchases": ("many purchases expected", "few purchases expected"),
@@ -757,3 +760,48 @@ def cluster_customers(
         "cluster_name": pd.array(names.reindex(labels).to_numpy(), dtype="string"),
     })
     return ClusterResult(assignments, profiles, k_scores, int(k), features, logged)
+
+
+def default_cluster_features(
+    customers: pd.DataFrame,
+    *,
+    rfm: Sequence[str] = ("recency_gap", "n_purchase_days", "spend_per_purchase_day"),
+    channel_prefix: str = "share_purchases_",
+    extra: Sequence[str] = ("n_channels",),
+) -> list[str]:
+    """Behaviour features for k-means: RFM inputs plus the purchase channel mix.
+
+    Columns that are absent, entirely missing or constant (they cannot
+    separate customers) are left out.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Per-customer table (e.g. :func:`ecrm_lib.seef.assemble_customers`).
+    rfm : sequence of str
+        RFM input columns (time since the last purchase, purchase days, spend
+        per purchase day).
+    channel_prefix : str
+        Prefix of the channel share columns (share of purchases per channel, 0-1).
+    extra : sequence of str
+        Further columns to use when present.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"recency_gap": [1.0, 5.0], "n_purchase_days": [3, 1], "spend_per_purchase_day": [10.0, 20.0],
+    ...                   "share_purchases_web": [1.0, 0.0], "share_purchases_store": [0.0, 0.0]})
+    >>> default_cluster_features(c)
+    ['recency_gap', 'n_purchase_days', 'spend_per_purchase_day', 'share_purchases_web']
+    """
+    cols = [*rfm, *extra, *sorted(c for c in customers.columns if str(c).startswith(channel_prefix))]
+    out = []
+    for c in dict.fromkeys(cols):
+        if c in customers:
+            v = pd.to_numeric(customers[c], errors="coerce").astype(float)
+            if v.notna().any() and v.nunique(dropna=True) > 1:
+                out.append(c)
+    return out
