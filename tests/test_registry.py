@@ -195,3 +195,18 @@ def test_fixture_copy_with_changed_default_fails(tmp_path):
             warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         load_registry(tmp_path / "fx" / "registry.yaml").check_against_notebooks(["basic"])
+
+
+def test_show_first_is_read_and_at_most_one(tmp_path):
+    reg = load_registry(_write_registry(tmp_path, [_entry(), _entry(name="b", show_first=True)]))
+    assert [s.show_first for s in reg] == [False, True]
+    with pytest.raises(ConfigError, match=r"key 'show_first' is true for \['a', 'b'\]; at most one"):
+        load_registry(_write_registry(tmp_path, [_entry(show_first=True), _entry(name="b", show_first=True)]))
+    with pytest.raises(ConfigError, match=r"notebook 'a': key 'show_first' must be true or false"):
+        load_registry(_write_registry(tmp_path, [_entry(show_first="yes")]))
+
+
+def test_the_executive_summary_is_listed_first():
+    reg = load_registry(DEFAULT_REGISTRY)
+    assert [s.name for s in reg if s.show_first] == ["executive_summary"]
+    assert reg.names()[-1] == "executive_summary"  # it runs last: it reads every other report

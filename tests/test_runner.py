@@ -731,3 +731,22 @@ def test_history_as_of_must_precede_as_of(tmp_path):
     with pytest.raises(ConfigError, match="must be before"):
         runner.run_suite(write_config(tmp_path / "cfg", text=text), out_dir=tmp_path / "out", registry_path=REGISTRY,
                          progress=None)
+
+
+def test_show_first_entry_heads_the_index_but_runs_in_order(tmp_path, spy):
+    folder = tmp_path / "nbs"
+    shutil.copytree(FIXTURES, folder)
+    reg = folder / "registry.yaml"
+    data = yaml.safe_load(reg.read_text(encoding="utf-8"))
+    for entry in data["notebooks"]:
+        if entry["name"] == "downstream":
+            entry["show_first"] = True
+    reg.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    outcome = run(write_config(tmp_path / "data"), tmp_path / "out", registry_path=reg, notebooks=["downstream", "basic"])
+    assert outcome.status == "ok", outcome.lines
+    assert [r.name for r in outcome.results] == ["basic", "control", "downstream"]  # run order unchanged
+    html = (tmp_path / "out" / "latest" / "index.html").read_text(encoding="utf-8")
+    order = [html.index(f'<a href="{n}.html">') for n in ("downstream", "basic", "control")]
+    assert order == sorted(order)
+    manifest = json.loads((tmp_path / "out" / "latest" / "manifest.json").read_text(encoding="utf-8"))
+    assert list(manifest["notebooks"]) == ["basic", "control", "downstream"]
