@@ -212,8 +212,10 @@ class MatchResult:
         (1 / number of controls of that target).
     balance : DataFrame
         Per feature: ``mean_targets`` (matched targets), ``mean_non_targets``
-        (all), ``mean_matched`` (controls, weighted), ``std_diff_before``,
-        ``std_diff_after`` (standardised differences; |d| < 0.1 is good balance).
+        (all), ``mean_matched`` (controls, weighted), in the feature's units;
+        ``std_diff_before`` (all targets vs all non-targets) and ``std_diff_after``
+        (matched targets vs their controls): standardised differences on the
+        matching scale (log for counts, ages and money); |d| < 0.1 is good balance.
     n_targets, n_matched, n_unmatched : int
         Targets, targets with at least one control within the caliper, and without.
     features : list of str
@@ -229,18 +231,17 @@ class MatchResult:
     caliper: float
 
 
-def _design(df: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
+def _transformed(df: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
+    """Features on the matching scale: log(1 + x) for counts, ages and money; missing values at the median."""
     cols = []
     for f in features:
         x = df[f].astype(float).to_numpy()
-        if f in _SKEWED and np.nanmin(x) >= 0:
+        if f in _SKEWED and len(x) and np.nanmin(x) >= 0:
             x = np.log1p(x)
         cols.append(x)
     X = np.column_stack(cols) if cols else np.empty((len(df), 0))
-    med = np.nanmedian(X, axis=0)
-    X = np.where(np.isnan(X), med, X)
-    sd = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    med = np.nanmedian(X, axis=0) if len(X) else np.zeros(X.shape[1])
+    return np.where(np.isnan(X), med, X)
 
 
 def _std_diff(a: np.ndarray, b: np.ndarray, wb: np.ndarray | None = None) -> float:
@@ -264,9 +265,9 @@ def match_comparable(
 ) -> MatchResult:
     """Match each target to its nearest non-targets on the earlier run's customer history.
 
-    Features are log(1 + x) for counts, ages and money, then standardised over
-    all customers; the distance is the root-mean-square difference over the
-    features (standard deviations). Each target keeps its ``n_neighbors``
+    Features are log(1 + x) for counts, ages and money, then divided by their
+    standard deviation among the targets; the distance is the root-mean-square
+    difference over the features (target standard deviations). Each target keeps its ``n_neighbors``
     nearest non-targets whose distance is at most ``caliper`` (matching with
     replacement: a non-target may serve several targets). Targets with none
     are unmatched: counted, and left out of :func:`compare_outcomes`.
@@ -296,10 +297,15 @@ def match_comparable(
         raise ValueError(f"matching features {missing} are not columns of the earlier table.")
     if n_neighbors < 1 or not caliper > 0:
         raise ValueError(f"n_neighbors must be >= 1 and caliper > 0; got {n_neighbors} and {caliper}.")
-    X = _design(earlier, feats)
+    Z = _transformed(earlier, feats)
     t = earlier[target_col].fillna(False).astype(bool).to_numpy()
     ids = earlier[id_col].astype("string").to_numpy()
     ti, ci = np.flatnonzero(t), np.flatnonzero(~t)
+    # scale by the targets' spread: the question is how far a non-target is from a target, and the
+    # non-targets' spread (e.g. the many one-time buyers with spend 0) would make big gaps look small
+    sd = Z[ti].std(axis=0) if len(ti) > 1 else np.zeros(Z.shape[1])
+    sd_all = Z.std(axis=0)
+    X = Z / np.where(sd > 0, sd, np.where(sd_all > 0, sd_all, 1.0))
     rows: list[tuple] = []
     if len(ti) and len(ci):
         nn = NearestNeighbors(n_neighbors=min(n_neighbors, len(ci))).fit(X[ci])
@@ -316,17 +322,19 @@ def match_comparable(
     ctrl_w = pairs.groupby("control")["weight"].sum() if len(pairs) else pd.Series(dtype=float)
     pos = pd.Series(np.arange(len(ids)), index=ids)
     cpos = pos.loc[ctrl_w.index].to_numpy() if len(ctrl_w) else np.array([], dtype=int)
+    wm = ctrl_w.to_numpy()
     bal = []
     for k, f in enumerate(feats):
         x = earlier[f].astype(float).to_numpy()
-        xt, xc = x[mt & ~np.isnan(x)], x[~t & ~np.isnan(x)]
-        xm, wm = x[cpos], ctrl_w.to_numpy()
+        z = Z[:, k]
+        xm = x[cpos]
         keep = ~np.isnan(xm)
-        bal.append({"feature": f, "mean_targets": float(np.mean(xt)) if len(xt) else math.nan,
-                    "mean_non_targets": float(np.mean(xc)) if len(xc) else math.nan,
+        bal.append({"feature": f,
+                    "mean_targets": float(np.nanmean(x[mt])) if mt.any() else math.nan,
+                    "mean_non_targets": float(np.nanmean(x[~t])) if (~t).any() else math.nan,
                     "mean_matched": float(np.average(xm[keep], weights=wm[keep])) if keep.any() else math.nan,
-                    "std_diff_before": _std_diff(x[t & ~np.isnan(x)], xc),
-                    "std_diff_after": _std_diff(xt, xm[keep], wm[keep]) if keep.any() else math.nan})
+                    "std_diff_before": _std_diff(z[t], z[~t]),
+                    "std_diff_after": _std_diff(z[mt], z[cpos], wm) if len(cpos) else math.nan})
     return MatchResult(pairs, pd.DataFrame(bal), int(t.sum()), len(matched_t), int(t.sum()) - len(matched_t),
                        feats, float(caliper))
 
@@ -599,3 +607,57 @@ def follow_up(
                 weights = weights.merge(seg[["segment", "n_treatment", "n_control"]], on="segment", how="left")
     return LoopResult(start, end, bridge, followed, match, comparison, response_targets, response_segments, weights,
                       used, left_out)
+
+
+def follow_up_from_runs(ctx, **kwargs) -> tuple[LoopResult | None, str]:
+    """Run :func:`follow_up` on the previous run's products and this run's tables.
+
+    Reads, from the most recent earlier run of the same config
+    (:meth:`ecrm_lib.context.RunContext.earlier_run`), the products
+    ``selection/customer_segments``, ``customer_value/customer_value`` (the
+    matching features) and ``channel_integration/account_map``; from this run,
+    its ``account_map``, transactions and campaigns. Without an identity map,
+    account ids serve as customer ids.
+
+    Parameters
+    ----------
+    ctx : ecrm_lib.context.RunContext
+    **kwargs
+        Passed to :func:`follow_up` (``n_neighbors``, ``caliper``, ``level``, ...).
+
+    Returns
+    -------
+    (LoopResult or None, str)
+        The result, or None with the plain-words reason it cannot be measured
+        (no earlier run, no selection in it, no transactions).
+    """
+    from .customers import attach_customer_id
+
+    runs = ctx.earlier_runs()
+    if runs.empty:
+        return None, ("This is the first run for this data (no earlier published run with an earlier as-of date), "
+                      "so there are no earlier targets to follow up yet. The next scheduled run will measure "
+                      "what happens to the customers this run selects.")
+    start = runs["as_of"].iloc[-1]
+    segs = ctx.read_product("selection", "customer_segments", previous=True)
+    if segs is None:
+        return None, (f"The earlier run (as of {start.isoformat()}) has no selection list, so there are no earlier "
+                      "targets to follow up; the next run will have one.")
+    if not ctx.has("transactions"):
+        return None, "This run has no transactions, so what the earlier targets bought since cannot be measured."
+    cv = ctx.read_product("customer_value", "customer_value", previous=True)
+    extra = [c for c in MATCH_FEATURES if cv is not None and c in cv and c not in segs]
+    if extra:
+        segs = segs.merge(cv[["customer_id", *extra]], on="customer_id", how="left")
+    emap = ctx.read_product("channel_integration", "account_map", previous=True)
+    cmap = ctx.read_product("channel_integration", "account_map")
+    tx = ctx.table("transactions")
+    if emap is None:  # no identity resolution: every account is its own customer
+        emap = pd.DataFrame({"account_id": segs["customer_id"], "customer_id": segs["customer_id"]})
+    if cmap is None:
+        ids = tx["account_id"].astype("string").drop_duplicates()
+        cmap = pd.DataFrame({"account_id": ids, "customer_id": ids})
+    tx = attach_customer_id(tx, cmap)
+    campaigns = ctx.table("campaigns") if ctx.has("campaigns") else None
+    res = follow_up(segs, emap, cmap, tx, start, ctx.as_of, campaigns=campaigns, timezone=ctx.config.timezone, **kwargs)
+    return res, ""
