@@ -481,7 +481,8 @@ class LoopResult:
         :func:`bridge_customer_ids` output.
     followed : DataFrame
         One row per earlier customer: ``earlier_customer_id``, ``customer_id``,
-        ``status``, ``selected``, ``segment`` and the outcomes.
+        ``status``, ``selected``, ``segment``, the earlier columns, the outcomes
+        and ``compared_as`` (``target``, ``comparable non-target`` or empty).
     match : MatchResult
     comparison : DataFrame
         :func:`compare_outcomes` output.
@@ -586,6 +587,10 @@ def follow_up(
     match = match_comparable(followed.loc[usable].reset_index(drop=True), features=features,
                              n_neighbors=n_neighbors, caliper=caliper)
     left_out["targets without a comparable non-target"] = match.n_unmatched
+    eid = followed["earlier_customer_id"]
+    followed["compared_as"] = pd.array(np.where(eid.isin(set(match.pairs["target"])), "target",
+                                                np.where(eid.isin(set(match.pairs["control"])), "comparable non-target", "")),
+                                       dtype="string")
     comparison = compare_outcomes(followed.loc[usable], match, level=level, n_boot=n_boot, random_state=random_state)
     response_targets = response_segments = weights = None
     used: list[str] = []
