@@ -80,6 +80,17 @@ __all__ = [
     "lookalike_model",
     "expansion_value",
     "cheapest_channel",
+    "customer_view",
+    "concentration_curve",
+    "target_concentration",
+    "previous_targets_today",
+    "profile_features",
+    "rule_columns",
+    "typical_channel",
+    "contact_plan",
+    "channel_mix",
+    "run_parameter",
+    "months_to_weeks",
     "feedback_weights",
     "apply_feedback",
 ]
@@ -888,6 +899,153 @@ def target_changes(current, previous, *, id_col: str = "customer_id") -> tuple[p
     return detail, counts
 
 
+def customer_view(customer_segments: pd.DataFrame, *others: pd.DataFrame | None, id_col: str = "customer_id") -> pd.DataFrame:
+    """Every customer of the selection with the columns of other products added (for evaluation and expansion).
+
+    ``customer_segments`` (the Selection product: every customer, with
+    ``selected``) is the base; each further product (e.g.
+    ``customer_value``, ``customer_channels``; None when absent) is
+    left-joined on ``id_col`` with only the columns the table does not have
+    yet. Ids are compared as text.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": ["a", "b"], "clv": [5.0, 1.0], "selected": [True, False]})
+    >>> v = pd.DataFrame({"customer_id": ["a"], "clv": [9.0], "frequency": [3]})
+    >>> customer_view(s, v, None)[["customer_id", "clv", "frequency"]].to_numpy().tolist()
+    [['a', 5.0, 3.0], ['b', 1.0, nan]]
+    """
+    out = customer_segments.copy()
+    out[id_col] = out[id_col].astype("string")
+    for df in others:
+        if df is None:
+            continue
+        if id_col not in df:
+            raise ValueError(f"a product has no {id_col!r} column; it has {list(df.columns)}.")
+        d = df.copy()
+        d[id_col] = d[id_col].astype("string")
+        keep = [id_col] + [c for c in d.columns if c not in out.columns]
+        out = out.merge(d[keep].drop_duplicates(id_col), on=id_col, how="left")
+    return out
+
+
+def concentration_curve(values, points: int = 201) -> pd.DataFrame:
+    """Value concentration from the top: the share of total value held by the highest-value customers.
+
+    The Lorenz curve read from the other end: ``value_share`` at
+    ``customer_share`` x is ``1 - L(1 - x)``, the share held by the ``x``
+    highest-value customers (missing values left out, negatives as 0).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_share``, ``value_share`` (both 0-1).
+
+    Examples
+    --------
+    >>> concentration_curve([1.0, 1.0, 2.0], points=4).round(3)["value_share"].tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    lor = lorenz_curve(values, points=points)
+    x = lor["customer_share"].to_numpy()
+    top = 1.0 - np.interp(1.0 - x, x, lor["value_share"].to_numpy())
+    return pd.DataFrame({"customer_share": x, "value_share": np.clip(top, 0.0, 1.0)})
+
+
+def target_concentration(customers: pd.DataFrame, selected, *, id_col: str = "customer_id", value_col: str = "clv") -> dict:
+    """Where the targets sit on the value concentration curve.
+
+    Returns
+    -------
+    dict
+        ``targets`` (customers), ``customer_share`` and ``value_share`` of the
+        targets (0-1), ``best_value_share`` (the share the same number of
+        highest-value customers holds: the most any group of that size can
+        hold), ``capture`` (value_share over best_value_share, 0-1) and
+        ``gini`` of all customers' values.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": list("abcd"), "clv": [10.0, 5.0, 3.0, 2.0]})
+    >>> r = target_concentration(c, ["a", "c"])
+    >>> round(r["value_share"], 2), round(r["best_value_share"], 2), round(r["capture"], 3)
+    (0.65, 0.75, 0.867)
+    """
+    flag = _flags(customers, selected, id_col)
+    v = np.clip(customers[value_col].astype(float).fillna(0.0).to_numpy(), 0.0, None)
+    total = v.sum()
+    k = int(flag.sum())
+    share = float(v[flag].sum() / total) if total > 0 else np.nan
+    best = float(np.sort(v)[::-1][:k].sum() / total) if total > 0 else np.nan
+    return {"targets": k, "customer_share": k / len(v) if len(v) else np.nan, "value_share": share,
+            "best_value_share": best, "capture": share / best if best and best > 0 else np.nan,
+            "gini": gini(customers[value_col].astype(float).to_numpy())}
+
+
+def previous_targets_today(previous_targets, bridge: pd.DataFrame | None = None, *, id_col: str = "customer_id") -> pd.DataFrame:
+    """The previous run's targets under today's customer ids.
+
+    Customer ids hash a customer's set of accounts, so a customer who gained
+    or lost an account since the previous run has another id today. The
+    ``bridge`` (from :func:`ecrm_lib.loop.bridge_customer_ids`: one row per
+    earlier customer with ``earlier_customer_id`` and today's ``customer_id``)
+    translates them; ids without a bridge row are kept as they are, and
+    earlier customers whose accounts are all gone today (``customer_id`` NA)
+    keep their earlier id (they count as having left).
+
+    Parameters
+    ----------
+    previous_targets : collection of ids, or DataFrame with ``id_col``
+        (only its ``selected`` rows when it has that column).
+    bridge : DataFrame, optional
+        ``earlier_customer_id``, ``customer_id``; None: ids compared as they are.
+
+    Returns
+    -------
+    DataFrame
+        ``earlier_customer_id``, ``customer_id`` (today's id), ``bridged``
+        (True when the id changed through the bridge); one row per previous
+        target, duplicates of today's id removed (two earlier customers
+        merged into one count once).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"earlier_customer_id": ["x", "y"], "customer_id": ["x", "z"]})
+    >>> previous_targets_today(["x", "y", "w"], b)["customer_id"].tolist()
+    ['w', 'x', 'z']
+    """
+    if isinstance(previous_targets, pd.DataFrame):
+        p = previous_targets
+        if "selected" in p:
+            p = p.loc[p["selected"].astype(bool)]
+        ids = p[id_col]
+    else:
+        ids = pd.Series(list(previous_targets))
+    earlier = pd.Series(ids.dropna().astype("string").unique(), dtype="string")
+    today = earlier.copy()
+    if bridge is not None and len(bridge):
+        for col in ("earlier_customer_id", "customer_id"):
+            if col not in bridge:
+                raise ValueError(f"bridge lacks {col!r}; pass the result of ecrm_lib.loop.bridge_customer_ids.")
+        b = bridge.dropna(subset=["customer_id"]).astype({"earlier_customer_id": "string", "customer_id": "string"})
+        m = dict(zip(b["earlier_customer_id"], b["customer_id"]))
+        today = earlier.map(lambda i: m.get(i, i)).astype("string")
+    out = pd.DataFrame({"earlier_customer_id": earlier, "customer_id": today})
+    out["bridged"] = (out["earlier_customer_id"] != out["customer_id"]).astype(bool)
+    return out.drop_duplicates("customer_id").sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def profile_features(customers: pd.DataFrame, *, id_col: str = "customer_id", exclude: Sequence[str] = ()) -> list[str]:
+    """Behaviour features for the targets-vs-rest profile: :func:`default_features` without labels.
+
+    Leaves out the selection's own bookkeeping and codes that are labels, not
+    quantities (``cluster``, ``risk_decile``, ``r_score``/``f_score``/``m_score``
+    are kept: they are ordered scores), and the interval bounds of CLV
+    (``clv_low``, ``clv_high``: the same information as ``clv``).
+    """
+    return default_features(customers, id_col=id_col, exclude=("cluster", "clv_low", "clv_high", "model", *exclude))
+
+
 # =========================================================================== expansion
 
 _ID_LIKE = re.compile(r"(^|_)(id|ids|key|name|email|e_mail|phone|mobile|address|postcode)$", re.I)
@@ -898,12 +1056,19 @@ def default_features(customers: pd.DataFrame, *, id_col: str = "customer_id", ex
 
     Leaves out ``id_col``, columns whose names end in id/key/name/email/phone/
     address/postcode, the selection outputs (``matched``, ``selected``,
-    ``rank``) and ``exclude``.
+    ``rank``) and ``exclude``. Channel shares (``share_<...>_email``,
+    ``share_<...>_phone``) are behaviour, not contact data, and are kept.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a"], "phone": [1], "share_contacts_phone": [0.5], "clv": [1.0]})
+    >>> default_features(c)
+    ['share_contacts_phone', 'clv']
     """
     skip = {id_col, "matched", "selected", "rank", *exclude}
     out = []
     for c in customers.columns:
-        if c in skip or _ID_LIKE.search(str(c)):
+        if c in skip or (_ID_LIKE.search(str(c)) and not str(c).startswith("share_")):
             continue
         s = customers[c]
         if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_datetime64_any_dtype(s)):
@@ -1064,12 +1229,15 @@ def expansion_value(
     DataFrame
         ``top_n``, ``added`` (customers actually added), ``value``,
         ``value_low``, ``value_high`` (currency; NaN without the bounds),
-        ``mean_score``, ``min_score``.
+        ``value_random`` (the expected value of adding as many non-targets
+        picked at random: ``added`` times their mean CLV, currency; the
+        baseline the model has to beat), ``mean_score``, ``min_score``.
     """
     ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
     cols = [c for c in (clv_col, low_col, high_col) if c in customers]
     ranked = ranked.merge(customers[[id_col, *cols]].rename(columns={id_col: "customer_id"}), on="customer_id", how="left")
     ns = [top_n] if isinstance(top_n, (int, np.integer)) else list(top_n)
+    mean_clv = float(ranked[clv_col].astype(float).fillna(0).mean()) if len(ranked) else np.nan
     rows = []
     for n in ns:
         if n < 0:
@@ -1080,6 +1248,7 @@ def expansion_value(
             "value": float(head[clv_col].astype(float).fillna(0).sum()),
             "value_low": float(head[low_col].astype(float).fillna(0).sum()) if low_col in head else np.nan,
             "value_high": float(head[high_col].astype(float).fillna(0).sum()) if high_col in head else np.nan,
+            "value_random": len(head) * mean_clv,
             "mean_score": float(head["score"].mean()) if len(head) else np.nan,
             "min_score": float(head["score"].min()) if len(head) else np.nan,
         })
@@ -1156,6 +1325,218 @@ def cheapest_channel(
         "cost_per_contact": best_cost,
         "reachable_channels": pd.array(lists, dtype="string"),
     })
+
+
+_RULE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "clv_tier_min": ("clv", "clv_low", "clv_high"),
+    "clv_min": ("clv", "clv_low", "clv_high"),
+    "churn_probability_min": ("churn_probability", "risk_decile"),
+    "churn_decile_max": ("churn_probability", "risk_decile"),
+    "segments": ("segment", "r_score", "f_score", "m_score"),
+    "clusters": ("cluster", "cluster_name"),
+    "segment_weights": ("segment",),
+}
+
+
+def rule_columns(rule: Mapping | None) -> list[str]:
+    """Columns that define a selection rule, and those that carry the same information.
+
+    A look-alike model given these columns re-learns the rule instead of
+    finding customers who resemble the targets in their behaviour: leave them
+    out (``lookalike_model(..., exclude=rule_columns(rule))``). ``clv`` brings
+    its interval bounds, ``churn_probability`` its risk decile, named segments
+    their RFM scores; ``cluster`` is always listed (a label, not a quantity).
+
+    Examples
+    --------
+    >>> rule_columns({"clv_tier_min": "top30", "churn_decile_max": 5, "combine": "any"})
+    ['clv', 'clv_low', 'clv_high', 'churn_probability', 'risk_decile', 'cluster']
+    """
+    out: list[str] = []
+    for key in (rule or {}):
+        for c in _RULE_COLUMNS.get(key, ()):
+            if c not in out:
+                out.append(c)
+    if "cluster" not in out:
+        out.append("cluster")
+    return out
+
+
+def typical_channel(
+    customers: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    share_prefixes: Sequence[str] = ("share_contacts_", "share_purchases_"),
+) -> pd.DataFrame:
+    """Each customer's typical channel: the one with the largest share of their contacts, else of their purchases.
+
+    The first prefix with any positive share wins (contacts before purchases
+    by default); ties go to the channel name first in alphabetical order.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``typical_channel`` (NA when no share is positive),
+        ``typical_share`` (0-1).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a", "b"], "share_contacts_phone": [0.7, 0.0],
+    ...                   "share_contacts_email": [0.3, 0.0], "share_purchases_web": [1.0, 1.0]})
+    >>> typical_channel(c)["typical_channel"].tolist()
+    ['phone', 'web']
+    """
+    n = len(customers)
+    best = np.full(n, None, dtype=object)
+    best_share = np.full(n, np.nan)
+    for prefix in share_prefixes:
+        cols = sorted(c for c in customers.columns if str(c).startswith(prefix))
+        if not cols:
+            continue
+        M = customers[cols].astype(float).fillna(0.0).to_numpy()
+        idx = M.argmax(axis=1)  # first maximum: alphabetical tie-break
+        top = M[np.arange(n), idx]
+        new = pd.isna(best) & (top > 0)
+        names = np.array([c[len(prefix):].lower() for c in cols], dtype=object)
+        best[new] = names[idx[new]]
+        best_share[new] = top[new]
+    return pd.DataFrame({"customer_id": customers[id_col].to_numpy(),
+                         "typical_channel": pd.array(best, dtype="string"), "typical_share": best_share})
+
+
+def _channel_cost_table(channel_costs: pd.DataFrame, purpose: str | None) -> pd.Series:
+    cc = channel_costs.copy()
+    cc["channel"] = cc["channel"].astype("string").str.strip().str.lower()
+    purp = cc["purpose"].astype("string").str.strip().fillna("") if "purpose" in cc else pd.Series("", index=cc.index)
+    cost = cc.loc[purp == ""].drop_duplicates("channel").set_index("channel")["cost_per_contact"].astype(float)
+    if purpose is not None:
+        specific = cc.loc[purp == purpose].drop_duplicates("channel").set_index("channel")["cost_per_contact"].astype(float)
+        cost = specific.combine_first(cost)
+    return cost
+
+
+def contact_plan(
+    customers: pd.DataFrame,
+    channel_costs: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    purpose: str | None = None,
+    min_share: float = 0.0,
+) -> pd.DataFrame:
+    """Per customer: the cheapest channel that reaches them and their typical channel, with the cost of one contact in each.
+
+    Combines :func:`cheapest_channel` and :func:`typical_channel`; the costs
+    come from ``channel_costs`` (``cost_per_contact``, config currency; the
+    row for ``purpose`` when given, else the general one).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``cheapest_channel``, ``cheapest_cost``,
+        ``typical_channel``, ``typical_cost`` (NaN when that channel has no
+        price), ``saving`` (typical minus cheapest cost per contact; NaN when
+        either is unknown), ``reachable_channels``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a"], "share_contacts_phone": [0.8], "share_contacts_email": [0.2]})
+    >>> costs = pd.DataFrame({"channel": ["phone", "email"], "cost_per_contact": [6000, 150]})
+    >>> contact_plan(c, costs)[["cheapest_channel", "typical_channel", "saving"]].to_numpy().tolist()
+    [['email', 'phone', 5850.0]]
+    """
+    ch = cheapest_channel(customers, channel_costs, id_col=id_col, purpose=purpose, min_share=min_share)
+    ty = typical_channel(customers, id_col=id_col)
+    cost = _channel_cost_table(channel_costs, purpose)
+    out = pd.DataFrame({
+        "customer_id": ch["customer_id"],
+        "cheapest_channel": ch["channel"],
+        "cheapest_cost": ch["cost_per_contact"],
+        "typical_channel": ty["typical_channel"].to_numpy(),
+    })
+    out["typical_cost"] = out["typical_channel"].map(lambda c: cost.get(c, np.nan) if isinstance(c, str) else np.nan).astype(float)
+    out["saving"] = out["typical_cost"] - out["cheapest_cost"]
+    out["reachable_channels"] = ch["reachable_channels"].to_numpy()
+    return out
+
+
+def channel_mix(plan: pd.DataFrame, *, min_count: int = 5) -> pd.DataFrame:
+    """The cheapest-channel mix of a group: customers and cost per channel, small cells suppressed.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        From :func:`contact_plan` (the rows of the group).
+    min_count : int
+        Rows describing fewer customers are blanked (``suppressed`` True).
+
+    Returns
+    -------
+    DataFrame
+        ``channel`` (``unreachable`` when no priced channel reaches them),
+        ``customers``, ``share`` (0-1), ``cost_per_contact``,
+        ``cost_cheapest`` (one contact each through this channel),
+        ``cost_typical`` (one contact each through their typical channel;
+        NaN when a typical channel has no price), ``suppressed``; sorted
+        by customers, largest first.
+    """
+    from ecrm_lib.report import suppress_small_cells
+
+    p = plan.assign(channel=plan["cheapest_channel"].astype("string").fillna("unreachable"))
+    g = p.groupby("channel", sort=False).agg(
+        customers=("customer_id", "size"), cost_per_contact=("cheapest_cost", "first"),
+        cost_cheapest=("cheapest_cost", "sum"),
+        cost_typical=("typical_cost", lambda s: float(s.sum()) if s.notna().all() else np.nan))
+    g = g.reset_index().sort_values(["customers", "channel"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    g["share"] = g["customers"] / max(len(p), 1)
+    g = g[["channel", "customers", "share", "cost_per_contact", "cost_cheapest", "cost_typical"]]
+    return suppress_small_cells(g, "customers", min_count=min_count)
+
+
+def run_parameter(run_dir, notebook: str, key: str, default=None):
+    """A parameter of another notebook of the same run (e.g. the channel notebook's ``time_window_months``).
+
+    Read from the executed notebook's papermill metadata
+    (``executed/<notebook>.ipynb``), else from the run's ``manifest.json``;
+    ``default`` when neither has it (e.g. the notebook did not run, or in an
+    interactive session).
+
+    Parameters
+    ----------
+    run_dir : path-like or None
+    notebook : str
+        Registry name.
+    key : str
+        Parameter name.
+    """
+    import json
+    from pathlib import Path
+
+    if not run_dir:
+        return default
+    root = Path(run_dir)
+    executed = root / "executed" / f"{notebook}.ipynb"
+    try:
+        if executed.exists():
+            params = json.loads(executed.read_text(encoding="utf-8"))["metadata"]["papermill"]["parameters"]
+            if key in params:
+                return params[key]
+        manifest = root / "manifest.json"
+        if manifest.exists():
+            params = json.loads(manifest.read_text(encoding="utf-8"))["notebooks"][notebook]["parameters"]
+            if key in params:
+                return params[key]
+    except (KeyError, TypeError, ValueError):
+        pass
+    return default
+
+
+def months_to_weeks(months: float) -> float:
+    """Calendar months in weeks (52 weeks a year): ``months * 52 / 12``.
+
+    >>> months_to_weeks(12), months_to_weeks(6)
+    (52.0, 26.0)
+    """
+    return float(months) * 52.0 / 12.0
 
 
 # =========================================================================== feedback

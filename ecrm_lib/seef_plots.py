@@ -26,6 +26,10 @@ __all__ = [
     "plot_k_selection",
     "plot_target_reasons",
     "plot_lookalike_scores",
+    "plot_value_concentration",
+    "plot_net_value",
+    "plot_expansion_value",
+    "plot_channel_mix",
 ]
 
 
@@ -187,4 +191,114 @@ def plot_lookalike_scores(scores: pd.DataFrame, ax=None, bins: int = 40):
     ax.set_ylabel("Density (share of group per unit score)")
     ax.set_title("Look-alike scores")
     ax.legend()
+    return ax
+
+
+def plot_value_concentration(curve: pd.DataFrame, point: dict | None = None, ax=None, *, currency: str = "", label: str = "CLV"):
+    """Share of value held by the highest-value customers, with the targets marked.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        From :func:`ecrm_lib.seef.concentration_curve`.
+    point : dict, optional
+        From :func:`ecrm_lib.seef.target_concentration`: the targets' share of
+        customers and of value is drawn as a dot, the best group of the same
+        size as a cross.
+    """
+    ax = _ax(ax, (7, 6))
+    ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, label=f"highest-{label} customers first")
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="customers picked at random")
+    title = f"How concentrated is {label}{_unit(currency)}?"
+    if point:
+        x, y, b = point["customer_share"] * 100, point["value_share"] * 100, point["best_value_share"] * 100
+        ax.scatter([x], [y], s=80, color="C3", zorder=4, label=f"targets: {x:.0f}% of customers, {y:.0f}% of {label}")
+        ax.scatter([x], [b], s=80, marker="x", color="C2", zorder=4, label=f"top {x:.0f}% by {label}: {b:.0f}%")
+        if point.get("gini") is not None and np.isfinite(point["gini"]):
+            title += f" Gini {point['gini']:.2f}"
+    ax.set_xlabel(f"Customers, from highest to lowest {label} (% of all)")
+    ax.set_ylabel(f"Share of total {label} (%)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_net_value(profit: pd.DataFrame, targets, ax=None, *, currency: str = "", bins: int = 40, clip_quantile: float = 0.99):
+    """Distribution of net value (CLV minus expected cost to serve), targets vs the rest.
+
+    Parameters
+    ----------
+    profit : DataFrame
+        From :func:`ecrm_lib.seef.profitability` (``net_value``).
+    targets : array-like of bool
+        One flag per row of ``profit``.
+    clip_quantile : float
+        The x axis spans the central part of the values (tails beyond this
+        quantile on either side are drawn at the edge bins).
+    """
+    ax = _ax(ax)
+    v = profit["net_value"].astype(float).to_numpy()
+    flag = np.asarray(targets, dtype=bool)
+    ok = np.isfinite(v)
+    if ok.any():
+        lo, hi = np.quantile(v[ok], [1 - clip_quantile, clip_quantile])
+        if hi <= lo:
+            lo, hi = lo - 1, hi + 1
+        edges = np.linspace(lo, hi, bins + 1)
+        for m, name in ((~flag, "other customers"), (flag, "targets")):
+            x = np.clip(v[m & ok], lo, hi)
+            if len(x):
+                ax.hist(x, bins=edges, alpha=0.6, density=False, label=f"{name} ({len(x):,})")
+    ax.axvline(0, color="black", linewidth=1, linestyle="--", label="break-even")
+    ax.set_xlabel(f"Net value over the CLV horizon{_unit(currency)}: CLV minus expected cost to serve")
+    ax.set_ylabel("Customers")
+    ax.set_title("Who is profitable after the cost to serve?")
+    ax.legend()
+    return ax
+
+
+def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Predicted value of adding the top-N look-alikes, with its interval and the random-pick baseline.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`ecrm_lib.seef.expansion_value`.
+    """
+    ax = _ax(ax)
+    t = table.sort_values("added")
+    ax.plot(t["added"], t["value"], marker="o", label="top look-alikes: predicted CLV")
+    if t["value_low"].notna().all() and t["value_high"].notna().all():
+        ax.fill_between(t["added"], t["value_low"], t["value_high"], alpha=0.2, label="sum of per-customer intervals")
+    if "value_random" in t:
+        ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label="same number picked at random")
+    ax.set_xlabel("Customers added to the targets")
+    ax.set_ylabel(f"Predicted CLV of the added customers{_unit(currency)}")
+    ax.set_title("What adding look-alike customers is worth")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_channel_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Customers per cheapest channel (bars), with the cost of one contact each (labels).
+
+    Parameters
+    ----------
+    mix : DataFrame
+        From :func:`ecrm_lib.seef.channel_mix` (suppressed rows are left out).
+    """
+    ax = _ax(ax)
+    m = mix.loc[~mix.get("suppressed", pd.Series(False, index=mix.index)).astype(bool)].iloc[::-1]
+    y = np.arange(len(m))
+    ax.barh(y, m["customers"].astype(float), color="C0")
+    ax.set_yticks(y, [_truncate(c, 30) for c in m["channel"]])
+    for yi, n, c in zip(y, m["customers"].astype(float), m["cost_per_contact"].astype(float)):
+        if np.isfinite(c):
+            ax.text(n, yi, f"  {c:,.0f}{(' ' + currency) if currency else ''} per contact", va="center", fontsize=9)
+    ax.set_xlabel("Customers (cheapest channel that reaches them)")
+    ax.set_ylabel("Channel")
+    ax.set_title("Cheapest channel of the expanded customers")
+    ax.margins(x=0.35)
     return ax

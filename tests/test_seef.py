@@ -376,3 +376,162 @@ def test_selection_refuses_contact_data_as_ids(small, bad_id):
         select_targets(df, {"clv_min": 1})
     ok = small.assign(customer_id=["CUST-000012345", "0001", "P-1", "12345678901", "b", "c"])
     assert select_targets(ok, {"clv_min": 1})["selected"].sum() == 5
+
+
+# --------------------------------------------------------------------------- evaluation and expansion helpers (H3)
+
+
+def test_concentration_curve_and_target_point_by_hand():
+    from ecrm_lib.seef import concentration_curve, target_concentration
+
+    c = pd.DataFrame({"customer_id": list("abcde"), "clv": [50.0, 20.0, 15.0, 10.0, 5.0]})
+    cur = concentration_curve(c["clv"], points=6)  # customer shares 0, 0.2, ..., 1
+    assert cur["value_share"].round(6).tolist() == [0.0, 0.5, 0.7, 0.85, 0.95, 1.0]
+    r = target_concentration(c, ["b", "c"])
+    assert r["targets"] == 2 and r["customer_share"] == pytest.approx(0.4)
+    assert r["value_share"] == pytest.approx(0.35) and r["best_value_share"] == pytest.approx(0.7)
+    assert r["capture"] == pytest.approx(0.5) and r["gini"] == pytest.approx(gini(c["clv"]))
+    # the curve is the Lorenz curve read from the top
+    lor = lorenz_curve(c["clv"], exact=True)["value_share"].to_numpy()
+    assert np.allclose(cur["value_share"].to_numpy(), 1 - lor[::-1])
+
+
+def test_previous_targets_today_bridges_changed_ids():
+    from ecrm_lib.seef import previous_targets_today
+
+    bridge = pd.DataFrame({"earlier_customer_id": ["old1", "old2", "old3", "gone"],
+                           "customer_id": ["new1", "keep", "new1", pd.NA]})
+    prev = pd.DataFrame({"customer_id": ["old1", "old2", "old3", "gone", "plain"], "rank": [1, 2, 3, 4, 5]})
+    out = previous_targets_today(prev, bridge)
+    # old1 and old3 merged into new1 (counted once); gone keeps its id (it left); plain has no bridge row
+    assert out["customer_id"].tolist() == ["gone", "keep", "new1", "plain"]
+    assert out.set_index("customer_id")["bridged"].to_dict() == {"gone": False, "keep": True, "new1": True, "plain": False}
+    detail, counts = target_changes(["new1", "keep", "fresh"], out["customer_id"])
+    assert counts.set_index("status")["customers"].to_dict() == {"entered": 1, "left": 2, "stayed": 2}
+    assert previous_targets_today(["x"], None)["customer_id"].tolist() == ["x"]
+    with pytest.raises(ValueError, match="bridge_customer_ids"):
+        previous_targets_today(["x"], pd.DataFrame({"customer_id": ["x"]}))
+
+
+def test_rule_columns_keep_the_model_off_the_rule():
+    from ecrm_lib.seef import rule_columns
+
+    assert rule_columns({"clv_tier_min": "top20", "churn_decile_max": 2, "combine": "any"}) == [
+        "clv", "clv_low", "clv_high", "churn_probability", "risk_decile", "cluster"]
+    assert rule_columns({"segments": ["At Risk"]}) == ["segment", "r_score", "f_score", "m_score", "cluster"]
+    assert rule_columns(None) == ["cluster"]
+    c = pd.DataFrame({"customer_id": ["a"], "clv": [1.0], "clv_low": [0.5], "risk_decile": [3], "frequency": [2],
+                      "cluster": [1], "share_contacts_email": [0.2], "email": [1]})
+    assert default_features(c, exclude=rule_columns({"clv_min": 1, "churn_decile_max": 2})) == ["frequency", "share_contacts_email"]
+
+
+def test_lookalike_without_the_rule_columns_learns_behaviour_not_the_rule():
+    from ecrm_lib.seef import rule_columns
+
+    rng = np.random.default_rng(3)
+    n = 400
+    freq = rng.poisson(3, n).astype(float)
+    noise = rng.normal(size=n)
+    clv = 100 * freq + rng.normal(0, 30, n)
+    c = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "clv": clv, "frequency": freq, "noise": noise})
+    t = select_targets(c, {"clv_tier_min": "top25"})
+    with_rule = lookalike_model(c, t, n_splits=4, random_state=0)
+    without = lookalike_model(c, t, exclude=rule_columns({"clv_tier_min": "top25"}), n_splits=4, random_state=0)
+    assert "clv" in with_rule.features and without.features == ["frequency", "noise"]
+    assert with_rule.auc_mean > 0.99  # the rule itself is learnt
+    assert 0.8 < without.auc_mean < with_rule.auc_mean  # frequency drives CLV, but not perfectly
+    assert len(without.folds) == 4 and without.auc_sd >= 0
+    nt = without.scores.loc[~without.scores["is_target"]]
+    assert nt["rank"].notna().all() and without.scores.loc[without.scores["is_target"], "rank"].isna().all()
+    assert nt.sort_values("rank")["score"].is_monotonic_decreasing
+
+
+def test_expansion_value_has_the_random_baseline():
+    scores = pd.DataFrame({"customer_id": ["a", "b", "c", "t"], "is_target": [False, False, False, True],
+                           "score": [0.9, 0.5, 0.1, 0.95], "rank": pd.array([1, 2, 3, pd.NA], dtype="Int64")})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "t"], "clv": [30.0, 20.0, 10.0, 999.0],
+                              "clv_low": [20.0, 10.0, 5.0, 900.0], "clv_high": [40.0, 30.0, 15.0, 1100.0]})
+    ev = expansion_value(scores, customers, [1, 2, 5])
+    assert ev["value"].tolist() == [30.0, 50.0, 60.0] and ev["value_low"].tolist() == [20.0, 30.0, 35.0]
+    assert ev["value_random"].tolist() == [20.0, 40.0, 60.0]  # mean non-target CLV 20 per customer added
+    assert ev["added"].tolist() == [1, 2, 3]
+
+
+def test_contact_plan_and_channel_mix_use_the_cost_table():
+    from ecrm_lib.seef import channel_mix, contact_plan, typical_channel
+
+    costs = pd.DataFrame({"channel": ["store", "phone", "email", "app", "Phone"], "purpose": [None, None, None, None, "complaint"],
+                          "cost_per_contact": [12000, 6000, 150, 60, 9000]})
+    ids = [f"c{i}" for i in range(12)]
+    c = pd.DataFrame({"customer_id": ids,
+                      "share_contacts_phone": [0.8] * 6 + [0.0] * 6,
+                      "share_contacts_email": [0.2] * 6 + [0.0] * 6,
+                      "share_purchases_store": [1.0] * 6 + [1.0] * 5 + [0.0],
+                      "share_purchases_app": [0.0] * 11 + [0.0]})
+    ty = typical_channel(c)
+    assert ty["typical_channel"].tolist()[:7] == ["phone"] * 6 + ["store"] and pd.isna(ty["typical_channel"].iloc[-1])
+    plan = contact_plan(c, costs)
+    first = plan.iloc[0]
+    assert (first["cheapest_channel"], first["cheapest_cost"], first["typical_channel"], first["typical_cost"]) == ("email", 150.0, "phone", 6000.0)
+    assert first["saving"] == 5850.0 and first["reachable_channels"] == "email, phone, store"
+    assert plan.iloc[6][["cheapest_channel", "cheapest_cost", "typical_cost"]].tolist() == ["store", 12000.0, 12000.0]
+    assert pd.isna(plan.iloc[-1]["cheapest_channel"]) and np.isnan(plan.iloc[-1]["cheapest_cost"])
+    assert contact_plan(c, costs, purpose="complaint").iloc[0]["typical_cost"] == 9000.0  # purpose-specific price
+    mix = channel_mix(plan, min_count=5).set_index("channel")
+    assert mix.loc["email", "customers"] == 6 and mix.loc["email", "cost_cheapest"] == 900.0 and mix.loc["email", "cost_typical"] == 36000.0
+    assert mix.loc["store", "customers"] == 5 and not mix.loc["store", "suppressed"]
+    assert mix.loc["unreachable", "suppressed"] and pd.isna(mix.loc["unreachable", "customers"])  # 1 customer: blanked
+    assert mix["share"].sum() == pytest.approx(11 / 12)
+
+
+def test_profitability_window_from_the_channel_run(tmp_path):
+    import json
+
+    from ecrm_lib.seef import months_to_weeks, run_parameter
+
+    (tmp_path / "executed").mkdir()
+    nb = {"metadata": {"papermill": {"parameters": {"time_window_months": 6, "run_dir": str(tmp_path)}}}, "cells": []}
+    (tmp_path / "executed" / "channel_integration.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "manifest.json").write_text(json.dumps({"notebooks": {"customer_value": {"parameters": {"horizon_weeks": 104}}}}))
+    assert run_parameter(tmp_path, "channel_integration", "time_window_months") == 6
+    assert run_parameter(tmp_path, "customer_value", "horizon_weeks", 52) == 104
+    assert run_parameter(tmp_path, "churn", "x", "dflt") == "dflt" and run_parameter(None, "churn", "x", 1) == 1
+    weeks = months_to_weeks(run_parameter(tmp_path, "channel_integration", "time_window_months"))
+    c = pd.DataFrame({"customer_id": ["a"], "clv": [1000.0], "cost_to_serve": [100.0]})
+    assert profitability(c, horizon_weeks=52, cost_window_weeks=weeks)["expected_cost"].iloc[0] == pytest.approx(200.0)
+
+
+def test_customer_view_and_profile_features():
+    from ecrm_lib.seef import customer_view, profile_features
+
+    segs = pd.DataFrame({"customer_id": ["a", "b"], "clv": [5.0, 1.0], "clv_low": [4.0, 0.5], "cluster": [0, 1],
+                         "selected": [True, False], "rank": [1, pd.NA]})
+    cv = pd.DataFrame({"customer_id": ["b", "a"], "clv": [99.0, 99.0], "frequency": [1, 4]})
+    ch = pd.DataFrame({"customer_id": ["a"], "n_channels": [2], "share_contacts_phone": [1.0]})
+    v = customer_view(segs, cv, None, ch)
+    assert v["clv"].tolist() == [5.0, 1.0] and v["frequency"].tolist() == [4, 1]
+    assert v["n_channels"].iloc[0] == 2 and np.isnan(v["n_channels"].iloc[1])
+    assert profile_features(v) == ["clv", "frequency", "n_channels", "share_contacts_phone"]
+
+
+def test_new_plots_draw_with_labels():
+    from ecrm_lib.seef import channel_mix, concentration_curve, contact_plan, target_concentration
+    from ecrm_lib.seef_plots import plot_channel_mix, plot_expansion_value, plot_net_value, plot_value_concentration
+
+    rng = np.random.default_rng(0)
+    c = pd.DataFrame({"customer_id": [f"c{i}" for i in range(50)], "clv": rng.gamma(1, 100, 50), "cost_to_serve": rng.gamma(1, 20, 50),
+                      "share_contacts_email": rng.uniform(size=50), "share_purchases_store": 1.0})
+    flag = (c["clv"] > c["clv"].median()).to_numpy()
+    ax = plot_value_concentration(concentration_curve(c["clv"]), target_concentration(c, flag), currency="KRW")
+    assert "Gini" in ax.get_title() and "%" in ax.get_xlabel() and len(ax.collections) == 2
+    ax = plot_net_value(profitability(c, horizon_weeks=52, cost_window_weeks=26), flag, currency="KRW")
+    assert "KRW" in ax.get_xlabel() and ax.get_ylabel() == "Customers"
+    scores = pd.DataFrame({"customer_id": c["customer_id"], "is_target": flag, "score": rng.uniform(size=50)})
+    scores["rank"] = pd.array([pd.NA] * 50, dtype="Int64")
+    scores.loc[~flag, "rank"] = np.arange(1, int((~flag).sum()) + 1)
+    ax = plot_expansion_value(expansion_value(scores, c.assign(clv_low=c["clv"] * 0.8, clv_high=c["clv"] * 1.2), [5, 10, 20]), currency="KRW")
+    assert "KRW" in ax.get_ylabel() and ax.get_xlabel() == "Customers added to the targets"
+    costs = pd.DataFrame({"channel": ["email", "store"], "cost_per_contact": [150, 12000]})
+    ax = plot_channel_mix(channel_mix(contact_plan(c, costs)), currency="KRW")
+    assert ax.get_xlabel().startswith("Customers") and [t.get_text() for t in ax.get_yticklabels()]
+    plt.close("all")
