@@ -467,7 +467,9 @@ def feedback_changes(
     Returns
     -------
     (dict, DataFrame, DataFrame)
-        The rule with feedback; per segment of ``weights``: ``segment``,
+        The rule with feedback; per segment of ``weights`` (then per other
+        segment whose targets changed, action ``unchanged``, e.g. moved up
+        into places freed under ``max_targets``): ``segment``,
         ``weight``, ``action``, ``reason``, ``targets_without`` and
         ``targets_with`` (targets of that segment without / with feedback),
         ``moved_in``, ``moved_out``; and per customer the selection without
@@ -488,10 +490,16 @@ def feedback_changes(
     seg = customers[segment_col].astype("string").to_numpy()
     b, a = before["selected"].to_numpy(bool), after["selected"].to_numpy(bool)
     rows = []
-    for _, w in weights.iterrows():
-        m = seg == str(w["segment"])
-        rows.append({"segment": str(w["segment"]), "weight": float(w["weight"]),
-                     "action": w.get("action", ""), "reason": w.get("reason", ""),
+    listed = [str(x) for x in weights["segment"]]
+    moved_segments = sorted({str(x) for x in seg[a != b] if not pd.isna(x)} - set(listed))
+    for i, name in enumerate(listed + moved_segments):
+        m = seg == name
+        if i < len(listed):
+            w = weights.iloc[i]
+            weight, action, reason = float(w["weight"]), w.get("action", ""), w.get("reason", "")
+        else:  # not in the feedback, but customers moved because other segments freed or took places
+            weight, action, reason = 1.0, "unchanged", "no feedback for this segment; places freed or taken by others under max_targets"
+        rows.append({"segment": name, "weight": weight, "action": action, "reason": reason,
                      "targets_without": int((b & m).sum()), "targets_with": int((a & m).sum()),
                      "moved_in": int((a & ~b & m).sum()), "moved_out": int((b & ~a & m).sum())})
     cols = ["segment", "weight", "action", "reason", "targets_without", "targets_with", "moved_in", "moved_out"]

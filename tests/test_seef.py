@@ -378,6 +378,139 @@ def test_selection_refuses_contact_data_as_ids(small, bad_id):
     assert select_targets(ok, {"clv_min": 1})["selected"].sum() == 5
 
 
+# --------------------------------------------------------------------------- selection step (assembly, products, feedback)
+
+
+def _purchases(n=60, seed=1):
+    """A purchase summary as ecrm_lib.features.rfm_summary returns it (indexed by customer id)."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(1, 12, n)
+    T = rng.uniform(10, 100, n)
+    return pd.DataFrame({
+        "frequency": days - 1, "recency": T * rng.uniform(0, 1, n) * (days > 1), "T": T,
+        "monetary_value": rng.gamma(2, 50, n) * (days > 1), "n_purchase_days": days,
+        "total_spend": rng.gamma(2, 50, n) * days,
+    }, index=pd.Index([f"C{i:03d}" for i in range(n)], name="customer_id"))
+
+
+def _products(p, drop_value=(), drop_churn=(), extra=()):
+    ids = list(p.index)
+    rng = np.random.default_rng(2)
+    cv = pd.DataFrame({"customer_id": [i for i in ids if i not in drop_value] + list(extra)})
+    cv["clv"] = rng.gamma(2, 300, len(cv))
+    cv["clv_low"], cv["clv_high"] = cv["clv"] * 0.8, cv["clv"] * 1.3
+    cv["p_alive"] = rng.uniform(0, 1, len(cv))
+    ch = pd.DataFrame({"customer_id": [i for i in ids if i not in drop_churn]})
+    ch["churn_probability"] = rng.uniform(0, 1, len(ch))
+    ch["risk_decile"] = pd.qcut(-ch["churn_probability"], 10, labels=False) + 1
+    ch["p_alive"] = 0.5
+    chan = pd.DataFrame({"customer_id": ids, "n_channels": rng.integers(1, 4, len(ids)),
+                         "share_purchases_web": rng.uniform(0, 1, len(ids))})
+    chan["share_purchases_store"] = 1 - chan["share_purchases_web"]
+    return {"customer_value": cv, "churn_risk": ch, "customer_channels": chan}
+
+
+def test_assemble_counts_missing_customers_instead_of_dropping():
+    from ecrm_lib.seef import assemble_customers
+
+    p = _purchases()
+    prods = _products(p, drop_value=("C001", "C002"), drop_churn=("C003",), extra=("X1", "X2", "X3"))
+    prods["customer_channels"] = None
+    t = assemble_customers(p, prods)
+    c = t.customers
+    assert len(c) == len(p) and c["customer_id"].is_unique  # every buyer kept, outsiders not added
+    assert c.loc[c["customer_id"].isin(["C001", "C002"]), "clv"].isna().all()
+    assert c.loc[c["customer_id"] == "C003", "churn_probability"].isna().all()
+    cov = t.coverage.set_index("product")
+    assert cov.loc["customer_value", "customers_missing"] == 2 and cov.loc["customer_value", "not_in_base"] == 3
+    assert cov.loc["churn_risk", "customers_missing"] == 1 and cov.loc["churn_risk", "not_in_base"] == 0
+    assert not cov.loc["customer_channels", "present"] and cov.loc["customer_channels", "customers_missing"] == len(p)
+    assert cov.loc["churn_risk", "share_missing"] == pytest.approx(1 / len(p))
+    # clashing column names get the product as suffix; RFM inputs from the purchases
+    assert {"p_alive", "p_alive_churn_risk"} <= set(c.columns)
+    row = c.set_index("customer_id").loc["C005"]
+    assert row["recency_gap"] == pytest.approx(p.loc["C005", "T"] - p.loc["C005", "recency"])
+    assert row["spend_per_purchase_day"] == pytest.approx(p.loc["C005", "total_spend"] / p.loc["C005", "n_purchase_days"])
+    with pytest.raises(ValueError, match="twice"):
+        assemble_customers(p, {"churn_risk": pd.concat([prods["churn_risk"]] * 2)})
+    with pytest.raises(ValueError, match="rfm_summary"):
+        assemble_customers(p.drop(columns="total_spend"), {})
+
+
+def test_run_selection_products_follow_the_contract():
+    from ecrm_lib.seef import SEGMENTS_COLUMNS, TARGETS_COLUMNS, run_selection
+    from ecrm_lib.segments import load_segment_table
+
+    p = _purchases(120)
+    rule = {"clv_tier_min": "top30", "churn_decile_max": 3, "combine": "any", "max_targets": 40}
+    res = run_selection(p, _products(p), rule, k_range=(2, 3), random_state=0)
+    cs, tg = res.customer_segments, res.targets
+    assert list(cs.columns) == SEGMENTS_COLUMNS and list(tg.columns) == TARGETS_COLUMNS
+    assert len(cs) == 120 and cs["customer_id"].is_unique
+    assert len(tg) == 40 == int(cs["selected"].sum()) and tg["rank"].tolist() == list(range(1, 41))
+    assert (tg["reasons"].str.len() > 0).all()
+    assert set(cs["segment"]) <= set(load_segment_table()["segment"]) | {"Other"}
+    assert cs["cluster"].between(0, res.clusters.k - 1).all() and cs["cluster_name"].notna().all()
+    assert res.feedback is None and res.moved == (0, 0) and res.rule == rule
+    # the selection is the rule applied to the table: every target meets a criterion
+    t = cs[cs["selected"]]
+    thr = cs["clv"].sort_values(ascending=False).iloc[int(np.ceil(0.3 * 120)) - 1]
+    assert ((t["clv"] >= thr) | (t["risk_decile"] <= 3)).all()
+
+
+def test_feedback_weight_zero_removes_a_segment_and_changes_are_counted():
+    from ecrm_lib.seef import run_selection
+
+    p = _purchases(150)
+    prods = _products(p)
+    rule = {"clv_min": 0, "max_targets": 60}
+    plain = run_selection(p, prods, rule, k_range=(2, 2))
+    seg = plain.targets["segment"].value_counts().index[0]  # the segment with most targets
+    other = plain.targets["segment"].value_counts().index[-1]
+    w = pd.DataFrame({"segment": [seg, other], "uplift": [-0.05, -0.01], "ci_low": [-0.08, -0.03], "ci_high": [-0.01, 0.02]})
+    w = feedback_weights(w)
+    res = run_selection(p, prods, rule, k_range=(2, 2), feedback=w)
+    assert seg not in set(res.targets["segment"])  # weight 0: removed
+    assert res.rule["segment_weights"] == {seg: 0.0, other: 0.5}
+    fb = res.feedback.set_index("segment")
+    n_seg = int((plain.targets["segment"] == seg).sum())
+    assert fb.loc[seg, "targets_without"] == n_seg and fb.loc[seg, "targets_with"] == 0 and fb.loc[seg, "moved_out"] == n_seg
+    moved_in, moved_out = res.moved
+    before, after = set(plain.targets["customer_id"]), set(res.targets["customer_id"])
+    assert moved_in == len(after - before) and moved_out == len(before - after) and len(after) == 60
+    assert res.customer_segments.loc[res.customer_segments["segment"] == seg, "selected"].sum() == 0
+
+
+def test_selection_products_refuse_contact_data_and_empty_input_works():
+    from ecrm_lib.seef import run_selection, selection_products
+
+    c = pd.DataFrame({"customer_id": ["kim@example.com"], "segment": ["Lost"]})
+    s = pd.DataFrame({"customer_id": ["kim@example.com"], "matched": [True], "selected": [True], "rank": [1], "reasons": ["x"]})
+    with pytest.raises(ValueError, match="pseudonymous"):
+        selection_products(c, s)
+    empty = _purchases(5).iloc[0:0]
+    res = run_selection(empty, {"customer_value": None}, {"clv_min": 0})
+    assert res.customer_segments.empty and res.targets.empty and res.clusters is None
+
+
+def test_segment_overview_suppresses_small_segments_and_describe_rule():
+    from ecrm_lib.seef import describe_rule, segment_overview
+
+    cs = pd.DataFrame({"customer_id": [f"C{i}" for i in range(23)],
+                       "segment": ["Champions"] * 20 + ["Lost"] * 3,
+                       "clv": [100.0] * 20 + [10.0] * 3, "churn_probability": [0.2] * 20 + [0.9] * 3,
+                       "selected": [True] * 3 + [False] * 17 + [True] * 3})
+    o = segment_overview(cs, ["Champions", "Lost"]).set_index("segment")
+    assert o.loc["Champions", "customers"] == 20 and o.loc["Champions", "clv"] == pytest.approx(2000.0)
+    assert o.loc["Champions", "clv_share"] == pytest.approx(2000 / 2030)
+    assert pd.isna(o.loc["Champions", "targets"])  # 3 targets would describe 3 customers
+    assert o.loc["Lost", "suppressed"] and pd.isna(o.loc["Lost", "customers"]) and pd.isna(o.loc["Lost", "clv"])
+    d = describe_rule({"segments": ["A", "B"], "combine": "any", "segment_weights": {"A": 0.5}})
+    assert d["value"].tolist() == ["A, B", "any", "A: 0.5"]
+    with pytest.raises(ConfigError):
+        describe_rule({"nonsense": 1})
+
+
 # --------------------------------------------------------------------------- evaluation and expansion helpers (H3)
 
 

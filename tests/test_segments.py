@@ -266,3 +266,15 @@ def test_name_collisions_resolved_with_further_features():
     assert names == ["high value, store-first, often in contact", "high value, store-first, rarely in contact",
                      "rare buyers", "average customers", "rare buyers (2)"]
     assert name_clusters(prof) == names
+
+
+def test_default_cluster_features_rfm_and_channel_mix_without_useless_columns():
+    from ecrm_lib.segments import default_cluster_features
+
+    c = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_gap": [1.0, 2.0, 9.0], "n_purchase_days": [1, 1, 1],
+                      "spend_per_purchase_day": [5.0, np.nan, 7.0], "n_channels": [1, 2, 2],
+                      "share_purchases_web": [1.0, 0.0, 0.5], "share_purchases_app": [np.nan] * 3,
+                      "share_contacts_web": [0.1, 0.2, 0.3], "clv": [1.0, 2.0, 3.0]})
+    # constant purchase days and an all-missing channel drop out; contacts, value and the id are not features
+    assert default_cluster_features(c) == ["recency_gap", "spend_per_purchase_day", "n_channels", "share_purchases_web"]
+    assert default_cluster_features(c, extra=()) == ["recency_gap", "spend_per_purchase_day", "share_purchases_web"]

@@ -1,0 +1,109 @@
+"""The Selection notebook end to end through the runner (with its upstreams) on small generated
+data, then once more on the same run folder with a ``feedback/segment_weights`` product that
+removes one segment."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecrm_lib.paths import NOTEBOOKS_DIR
+from ecrm_lib.registry import load_registry
+from ecrm_lib.runner import run_suite
+from ecrm_lib.seef import SEGMENTS_COLUMNS, TARGETS_COLUMNS
+from ecrm_lib.segments import OTHER_SEGMENT, load_segment_table
+from ecrm_lib.synth import generate
+
+pytestmark = pytest.mark.slow
+
+NAME = "selection"
+REGISTRY = NOTEBOOKS_DIR / "registry.yaml"
+
+
+def _metrics(run_dir: Path) -> dict:
+    raw = json.loads((run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
+    return {k: v["value"] for k, v in raw.items()}
+
+
+def _products(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = run_dir / "products" / NAME
+    return pd.read_parquet(d / "customer_segments.parquet"), pd.read_parquet(d / "targets.parquet")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("selection")
+    generate(tmp / "data", n_persons=300, seed=5)
+    outcome = run_suite(tmp / "data" / "config.yaml", out_dir=tmp / "out", registry_path=REGISTRY, notebooks=[NAME],
+                        test_params=True, progress=None)
+    res = {r.name: r for r in outcome.results}
+    assert res[NAME].status == "ok", {n: (r.status, r.error_type, r.error_message) for n, r in res.items()}
+    return outcome.run_dir, res[NAME]
+
+
+def test_entry_matches_the_notebook():
+    reg = load_registry(REGISTRY)
+    reg.check_against_notebooks([NAME])
+    spec = reg.get(NAME)
+    assert list(spec.products) == ["targets", "customer_segments"]
+
+
+def test_products_metrics_and_report(run):
+    run_dir, result = run
+    m = _metrics(run_dir)
+    assert set(load_registry(REGISTRY).get(NAME).metrics) == set(m)
+    cs, tg = _products(run_dir)
+    assert list(cs.columns) == SEGMENTS_COLUMNS and list(tg.columns) == TARGETS_COLUMNS
+    assert m["n_customers"] == len(cs) > 100 and cs["customer_id"].is_unique
+    assert m["n_targets"] == len(tg) == int(cs["selected"].sum()) > 0
+    assert m["target_share"] == pytest.approx(len(tg) / len(cs))
+    assert tg["rank"].tolist() == list(range(1, len(tg) + 1))
+    assert (tg["reasons"].str.strip().str.len() > 0).all()
+    ids = pd.concat([cs["customer_id"], tg["customer_id"]]).astype(str)
+    assert not ids.str.contains("@").any() and not ids.str.fullmatch(r"[+\d][\d\s().-]{7,}").any()
+    assert set(tg["customer_id"]) <= set(cs["customer_id"])
+    names = set(load_segment_table()["segment"]) | {OTHER_SEGMENT}
+    assert set(cs["segment"]) <= names and m["n_segments_used"] == cs["segment"].nunique()
+    assert m["n_clusters"] == cs["cluster"].nunique() and 2 <= m["n_clusters"] <= 4  # test k_range [2, 4]
+    assert cs.groupby("cluster")["cluster_name"].nunique().eq(1).all()
+    # the rule as configured: top 20% CLV or risk decile <= 2
+    thr = cs["clv"].sort_values(ascending=False).iloc[int(-(-0.2 * cs["clv"].notna().sum() // 1)) - 1]
+    t = cs[cs["selected"]]
+    assert ((t["clv"] >= thr) | (t["risk_decile"] <= 2)).all()
+    assert m["segments_down_weighted"] is None and m["feedback_moved_in"] is None
+    html = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
+    assert "no earlier run with measured campaign feedback yet" in html and "Champions" in html
+    assert f"{len(tg):,}" in html
+    assert result.duration_s < 60, f"selection notebook took {result.duration_s:.0f} s"
+
+
+def test_feedback_product_removes_a_segment(run):
+    """A segment_weights product of weight 0 for a segment takes its customers off the list."""
+    import papermill as pm
+
+    run_dir, _ = run
+    cs0, tg0 = _products(run_dir)
+    seg = tg0["segment"].value_counts().index[0]
+    w = pd.DataFrame({"segment": [seg], "uplift": [-0.05], "ci_low": [-0.09], "ci_high": [-0.01], "weight": [0.0],
+                      "action": ["remove"], "reason": ["uplift -0.05, whole interval at or below 0"]})
+    (run_dir / "products" / "feedback").mkdir(parents=True, exist_ok=True)
+    w.to_parquet(run_dir / "products" / "feedback" / "segment_weights.parquet")
+    spec = load_registry(REGISTRY).get(NAME)
+    params = {**spec.parameters, **spec.test_parameters, "run_dir": str(run_dir)}
+    out = run_dir / "executed" / "selection_feedback.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS_DIR / "50_selection.ipynb"), str(out), parameters=params, kernel_name="python3",
+                        progress_bar=False, cwd=str(NOTEBOOKS_DIR))
+    m = _metrics(run_dir)
+    cs, tg = _products(run_dir)
+    assert seg not in set(tg["segment"]) and not cs.loc[cs["segment"] == seg, "selected"].any()
+    assert m["segments_down_weighted"] == 1
+    before, after = set(tg0["customer_id"]), set(tg["customer_id"])
+    assert m["feedback_moved_out"] == len(before - after) >= int((tg0["segment"] == seg).sum())
+    assert m["feedback_moved_in"] == len(after - before)
+    assert m["n_targets"] == len(tg)
+    text = out.read_text(encoding="utf-8")
+    assert re.search(r"moved into\s+the list", text) or "moved into" in text
