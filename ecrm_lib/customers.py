@@ -10,9 +10,11 @@ customer.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import pandas as pd
 
-__all__ = ["attach_customer_id"]
+__all__ = ["attach_customer_id", "unmapped_note"]
 
 
 def attach_customer_id(df: pd.DataFrame, account_map: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -61,3 +63,39 @@ def attach_customer_id(df: pd.DataFrame, account_map: pd.DataFrame | None = None
     out["customer_id"] = mapped.fillna(out["account_id"]).astype("string")
     out.attrs["unmapped_accounts"] = int(out.loc[unmapped, "account_id"].nunique())
     return out
+
+
+def unmapped_note(tables: Mapping[str, pd.DataFrame | None]) -> str:
+    """A sentence for report prose on accounts missing from the identity map; "" when there are none.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame or None
+        Table name (as the reader knows it, e.g. ``"transactions"``) to the output of
+        :func:`attach_customer_id`, whose ``attrs["unmapped_accounts"]`` holds the count.
+        None and tables without the count are skipped.
+
+    Returns
+    -------
+    str
+        E.g. "12 accounts in the transactions and 1 account in the contacts are not in
+        the identity map; each is kept as its own customer." (counts of distinct
+        accounts per table; an account in both tables is counted in each).
+
+    Examples
+    --------
+    >>> tx = attach_customer_id(pd.DataFrame({"account_id": ["W1", "X9", "X9"]}),
+    ...                         pd.DataFrame({"account_id": ["W1"], "customer_id": ["C1"]}))
+    >>> unmapped_note({"transactions": tx, "contacts": None})
+    '1 account in the transactions is not in the identity map; it is kept as its own customer.'
+    >>> unmapped_note({"transactions": attach_customer_id(tx[["account_id"]].head(1))})
+    ''
+    """
+    parts = [(name, int(df.attrs.get("unmapped_accounts", 0) or 0)) for name, df in tables.items() if df is not None]
+    parts = [(name, n) for name, n in parts if n > 0]
+    if not parts:
+        return ""
+    listed = " and ".join(f"{n:,} account{'' if n == 1 else 's'} in the {name}" for name, n in parts)
+    if len(parts) == 1 and parts[0][1] == 1:
+        return f"{listed} is not in the identity map; it is kept as its own customer."
+    return f"{listed} are not in the identity map; each is kept as its own customer."
