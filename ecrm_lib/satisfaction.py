@@ -27,7 +27,7 @@ import pandas as pd
 from .report import suppress_small_cells
 from .uplift import wilson_interval, _z
 
-__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment"]
+__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment", "nps_metrics"]
 
 
 def nps_category(scores: pd.Series) -> pd.Series:
@@ -192,4 +192,32 @@ def attach_segment(feedback: pd.DataFrame, segments: pd.DataFrame, column: str, 
     out = feedback.merge(seg, on="account_id", how="left")
     out.index = feedback.index
     out[name] = out[name].fillna("missing")
+    return out
+
+
+def nps_metrics(overall: dict | None) -> dict:
+    """The NPS headline figures for ``RunContext.record_metric``: ``nps``, ``nps_ci_low``, ``nps_ci_high``.
+
+    Parameters
+    ----------
+    overall : dict or None
+        :func:`nps` output; None when there are no 0-10 answers.
+
+    Returns
+    -------
+    dict
+        Points (-100 to 100); None (never NaN) when missing.
+
+    Examples
+    --------
+    >>> nps_metrics(nps([10] * 5 + [8] * 3 + [2] * 2))["nps"]
+    30.0
+    >>> nps_metrics(None)
+    {'nps': None, 'nps_ci_low': None, 'nps_ci_high': None}
+    """
+    out = {"nps": None, "nps_ci_low": None, "nps_ci_high": None}
+    if overall:
+        for key, src in (("nps", "nps"), ("nps_ci_low", "ci_low"), ("nps_ci_high", "ci_high")):
+            v = overall.get(src)
+            out[key] = None if v is None or pd.isna(v) else float(v)
     return out

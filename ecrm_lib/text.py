@@ -51,6 +51,10 @@ __all__ = [
     "score_sentiment",
     "FeedbackText",
     "analyse_feedback_text",
+    "tone_by",
+    "topic_table",
+    "feedback_scores",
+    "text_metrics",
 ]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -498,3 +502,139 @@ def analyse_feedback_text(feedback: pd.DataFrame, n_topics: int | None = None, m
     by_topic = pd.DataFrame(rows, columns=["topic", "label", "n", "positive_share", "mean_sentiment"])
     scores["topic"] = scores["topic"].astype("Int64")
     return FeedbackText(scores, tm, examples, by_topic, model, notes)
+
+
+
+# ------------------------------------------------------------------ report tables, product and figures
+def tone_by(feedback: pd.DataFrame, scores: pd.DataFrame, by: str = "channel", threshold: float = 0.5) -> pd.DataFrame:
+    """Scored texts and the share that reads positive, per group (e.g. channel).
+
+    Parameters
+    ----------
+    feedback : DataFrame
+        The canonical ``feedback`` table (holds ``by``).
+    scores : DataFrame
+        :attr:`FeedbackText.scores` (index: rows of ``feedback``; ``sentiment`` = probability positive).
+    by : str
+        Column of ``feedback`` to group by; missing values form their own group.
+    threshold : float
+        A text reads positive when its sentiment is at least this (0-1).
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``n`` (texts with a sentiment), ``positive_share`` (0-1), one row per group, in
+        group order. Show it with ``show_table(..., count_columns="n")``: ``n`` is the count of
+        texts, so of customers at most, a group describes.
+
+    Examples
+    --------
+    >>> fb = pd.DataFrame({"channel": ["app", "app", "store"]})
+    >>> tone_by(fb, pd.DataFrame({"sentiment": [0.9, 0.2, 0.7]}, index=fb.index))
+      channel  n  positive_share
+    0     app  2             0.5
+    1   store  1             1.0
+    """
+    if by not in feedback.columns:
+        raise KeyError(f"column {by!r} not in the feedback table; columns are {list(map(str, feedback.columns))}")
+    s = pd.to_numeric(scores["sentiment"], errors="coerce").astype(float).dropna()
+    g = feedback.loc[s.index, by]
+    out = (pd.DataFrame({by: g.to_numpy(), "positive": (s >= threshold).astype(float).to_numpy()})
+           .groupby(by, dropna=False, sort=True)["positive"].agg(n="size", positive_share="mean").reset_index())
+    out["n"] = out["n"].astype(int)
+    return out
+
+
+def topic_table(result: FeedbackText) -> pd.DataFrame:
+    """Topics with their top words, texts and share positive, for display.
+
+    Parameters
+    ----------
+    result : FeedbackText
+
+    Returns
+    -------
+    DataFrame
+        ``topic``, ``top words`` (comma-separated), ``n`` (texts), ``positive_share`` (0-1);
+        empty when no topics were fitted.
+    """
+    cols = ["topic", "top words", "n", "positive_share"]
+    if result.topics is None or result.by_topic.empty:
+        return pd.DataFrame(columns=cols)
+    words = result.topics.words.groupby("topic")["word"].apply(lambda w: ", ".join(map(str, w))).rename("top words").reset_index()
+    return result.by_topic.merge(words, on="topic", how="left")[cols]
+
+
+def feedback_scores(feedback: pd.DataFrame | None, scores: pd.DataFrame | None,
+                    account_map: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``feedback/feedback_scores`` product: one row per scored text, pseudonymous ids only.
+
+    Parameters
+    ----------
+    feedback : DataFrame or None
+        The canonical ``feedback`` table (``account_id``, ``channel``); None: an empty product.
+    scores : DataFrame or None
+        :attr:`FeedbackText.scores` (index: rows of ``feedback``; ``sentiment``, ``topic``).
+    account_map : DataFrame, optional
+        ``account_id`` -> ``customer_id`` (the channel-integration product); None: every account is
+        its own customer (see :func:`ecrm_lib.customers.attach_customer_id`).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id``, ``customer_id`` (string), ``channel`` (string), ``sentiment`` (probability
+        positive, 0-1, float), ``topic`` (Int64), with a plain 0..n-1 index;
+        ``attrs["unmapped_accounts"]``: accounts missing from the map (kept as their own customer).
+
+    Examples
+    --------
+    >>> fb = pd.DataFrame({"account_id": ["W1", "X9"], "channel": ["web", "app"], "text": ["ok", "bad"]})
+    >>> sc = pd.DataFrame({"sentiment": [0.8, 0.1], "topic": pd.array([1, 2], dtype="Int64")}, index=fb.index)
+    >>> out = feedback_scores(fb, sc, pd.DataFrame({"account_id": ["W1"], "customer_id": ["C1"]}))
+    >>> out["customer_id"].tolist(), out.attrs["unmapped_accounts"]
+    (['C1', 'X9'], 1)
+    >>> list(feedback_scores(None, None).columns)
+    ['account_id', 'customer_id', 'channel', 'sentiment', 'topic']
+    """
+    from .customers import attach_customer_id
+
+    cols = ["account_id", "customer_id", "channel", "sentiment", "topic"]
+    if feedback is None or scores is None:
+        out = pd.DataFrame({"account_id": pd.Series(dtype="string"), "customer_id": pd.Series(dtype="string"),
+                            "channel": pd.Series(dtype="string"), "sentiment": pd.Series(dtype=float),
+                            "topic": pd.Series(dtype="Int64")})
+        out.attrs["unmapped_accounts"] = 0
+        return out
+    scored = feedback.loc[scores.index, ["account_id", "channel"]].join(scores[["sentiment", "topic"]])
+    scored = attach_customer_id(scored, account_map)
+    unmapped = scored.attrs.get("unmapped_accounts", 0)
+    out = scored[cols].reset_index(drop=True)
+    out["channel"] = out["channel"].astype("string")
+    out["sentiment"] = pd.to_numeric(out["sentiment"], errors="coerce").astype(float)
+    out["topic"] = pd.to_numeric(out["topic"], errors="coerce").astype("Int64")
+    out.attrs["unmapped_accounts"] = unmapped
+    return out
+
+
+def text_metrics(result: FeedbackText | None) -> dict:
+    """The text headline figures for ``RunContext.record_metric``.
+
+    Returns
+    -------
+    dict
+        ``sentiment_auc`` (held-out ROC AUC, 0-1) and ``n_topics`` (topics); None when the part was
+        skipped or ``result`` is None (no feedback table).
+
+    Examples
+    --------
+    >>> text_metrics(None)
+    {'sentiment_auc': None, 'n_topics': None}
+    """
+    out = {"sentiment_auc": None, "n_topics": None}
+    if result is None:
+        return out
+    if result.sentiment is not None and not pd.isna(result.sentiment.auc):
+        out["sentiment_auc"] = float(result.sentiment.auc)
+    if result.topics is not None:
+        out["n_topics"] = int(result.topics.n_topics)
+    return out

@@ -59,6 +59,8 @@ __all__ = [
     "segment_table",
     "default_segment_column",
     "uplift_models_by_arm",
+    "best_arm",
+    "campaign_metrics",
 ]
 
 
@@ -712,3 +714,91 @@ def select_campaign(campaigns: pd.DataFrame, campaign_id: str | None) -> pd.Data
         raise ValueError(f"campaign_id {campaign_id!r} is not in the campaigns table; known campaigns: {known[:20]}. "
                          "Set the notebook parameter campaign_id to one of them, or to None for all.")
     return out.reset_index(drop=True)
+
+
+
+# ------------------------------------------------------------------ headline figures
+def _num(x) -> float | None:
+    """A float, or None for missing values (for recorded metrics)."""
+    return None if x is None or x is pd.NA or pd.isna(x) else float(x)
+
+
+def best_arm(effects: pd.DataFrame) -> pd.Series | None:
+    """The treatment arm with the largest response-rate uplift over its control.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        :func:`campaign_uplift` output.
+
+    Returns
+    -------
+    Series or None
+        Its row; None when no treatment arm has a measured uplift (no control arm).
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"campaign_id": ["c", "c", "c"], "arm": ["ctl", "A", "B"], "is_control": [True, False, False],
+    ...                   "uplift": [float("nan"), 0.01, 0.03]})
+    >>> best_arm(e)["arm"]
+    'B'
+    >>> best_arm(e.iloc[:1]) is None
+    True
+    """
+    treated = effects[~effects["is_control"].astype(bool) & effects["uplift"].notna()]
+    return treated.sort_values("uplift", ascending=False, kind="stable").iloc[0] if len(treated) else None
+
+
+def campaign_metrics(effects: pd.DataFrame | None, qini_summary: pd.DataFrame | None = None,
+                     srm: pd.DataFrame | None = None, n_accounts: int | None = None) -> dict:
+    """The feedback notebook's campaign headline figures, for ``RunContext.record_metric``.
+
+    Parameters
+    ----------
+    effects : DataFrame or None
+        :func:`campaign_uplift` output; None when the data has no campaigns (every figure None).
+    qini_summary : DataFrame, optional
+        :func:`uplift_models_by_arm` summary.
+    srm : DataFrame, optional
+        :func:`srm_check` output.
+    n_accounts : int, optional
+        Accounts assigned to the reported campaign(s).
+
+    Returns
+    -------
+    dict
+        ``n_campaign_accounts`` (accounts); for the arm of :func:`best_arm`: ``response_uplift``,
+        ``response_uplift_ci_low``, ``response_uplift_ci_high`` (share points as a fraction, 0.01 =
+        1 point), ``revenue_uplift_per_account`` (currency per assigned account) and
+        ``qini_coefficient`` (its Qini coefficient, ratio); ``srm_p_value`` (smallest p-value over
+        campaigns). Missing figures are None, never NaN.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"campaign_id": ["c", "c"], "arm": ["ctl", "A"], "is_control": [True, False],
+    ...                   "uplift": [float("nan"), 0.02], "ci_low": [float("nan"), 0.0], "ci_high": [float("nan"), 0.04],
+    ...                   "revenue_uplift": [float("nan"), 150.0]})
+    >>> q = pd.DataFrame({"campaign_id": ["c"], "arm": ["A"], "qini_coefficient": [0.12]})
+    >>> m = campaign_metrics(e, q, pd.DataFrame({"p_value": [0.4, 0.02]}), n_accounts=2000)
+    >>> m["response_uplift"], m["qini_coefficient"], m["srm_p_value"], m["n_campaign_accounts"]
+    (0.02, 0.12, 0.02, 2000)
+    >>> set(campaign_metrics(None).values())
+    {None}
+    """
+    keys = ("n_campaign_accounts", "response_uplift", "response_uplift_ci_low", "response_uplift_ci_high",
+            "revenue_uplift_per_account", "qini_coefficient", "srm_p_value")
+    out: dict = dict.fromkeys(keys)
+    if effects is None:
+        return out
+    out["n_campaign_accounts"] = None if n_accounts is None else int(n_accounts)
+    if srm is not None and len(srm):
+        out["srm_p_value"] = _num(srm["p_value"].min())
+    best = best_arm(effects)
+    if best is None:
+        return out
+    out.update(response_uplift=_num(best["uplift"]), response_uplift_ci_low=_num(best["ci_low"]),
+               response_uplift_ci_high=_num(best["ci_high"]), revenue_uplift_per_account=_num(best["revenue_uplift"]))
+    if qini_summary is not None and len(qini_summary):
+        hit = qini_summary[(qini_summary["campaign_id"] == best["campaign_id"]) & (qini_summary["arm"] == best["arm"])]
+        out["qini_coefficient"] = _num(hit["qini_coefficient"].iloc[0]) if len(hit) else None
+    return out

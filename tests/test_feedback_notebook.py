@@ -63,6 +63,8 @@ def test_synthetic_data(tmp_path, registry_path):
     assert m["srm_p_value"] is not None and 0 <= m["srm_p_value"] <= 1
     scores = prods["feedback_scores"]
     assert len(scores) == fb["text"].notna().sum() and scores["customer_id"].notna().all()
+    assert scores["sentiment"].between(0, 1).all() and set(scores["channel"]) <= set(fb["channel"])
+    assert "Texts and share that reads positive, by channel" in html and "Topics: top words" in html
     assert set(prods["campaign_uplift"]["arm"]) == {"treatment", "control"}
     # No raw e-mail or phone from the texts in the report; no text of the data unescaped.
     accounts = pd.read_csv(tmp_path / "data" / "accounts.csv", dtype=str, keep_default_na=False)

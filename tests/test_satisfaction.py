@@ -80,3 +80,10 @@ def test_attach_segment_and_score_by_it():
     assert by.loc["gold", "nps"] == 0 and by.loc["basic", "nps"] == 100
     with pytest.raises(KeyError, match="not found"):
         S.attach_segment(fb, cust, "age")
+
+
+def test_nps_metrics():
+    m = S.nps_metrics(S.nps([10] * 5 + [8] * 3 + [2] * 2))
+    assert m["nps"] == pytest.approx(30.0) and m["nps_ci_low"] < 30 < m["nps_ci_high"]
+    assert S.nps_metrics(S.nps([])) == {"nps": None, "nps_ci_low": None, "nps_ci_high": None}   # NaN becomes None
+    assert S.nps_metrics(None)["nps"] is None

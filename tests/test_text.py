@@ -150,3 +150,54 @@ def test_analyse_feedback_text_end_to_end_and_without_labels():
     assert none.sentiment is None and "sentiment model skipped" in none.notes[0] and none.topics.n_topics == 3
     empty = T.analyse_feedback_text(fb.assign(text=None))
     assert empty.topics is None and empty.scores.empty
+
+
+# ------------------------------------------------------------------ report tables, product and figures
+def _hand_result(with_models=True):
+    from types import SimpleNamespace
+
+    words = pd.DataFrame({"topic": [1, 1, 2], "word": ["배송", "빠르다", "size"]})
+    topics = SimpleNamespace(words=words, n_topics=2) if with_models else None
+    by_topic = pd.DataFrame({"topic": [1, 2], "label": ["배송", "size"], "n": [7, 3], "positive_share": [0.5, 1.0],
+                             "mean_sentiment": [0.5, 0.9]})
+    sentiment = SimpleNamespace(auc=0.875) if with_models else None
+    return T.FeedbackText(pd.DataFrame(), topics, pd.DataFrame(), by_topic, sentiment, [])
+
+
+def test_tone_by_counts_scored_texts_and_keeps_missing_groups():
+    fb = pd.DataFrame({"channel": ["app", "app", "app", None, "store"]}, index=[10, 11, 12, 13, 14])
+    scores = pd.DataFrame({"sentiment": [0.9, 0.5, 0.1, 0.8, np.nan]}, index=fb.index)
+    out = T.tone_by(fb, scores, "channel")
+    assert out["channel"].tolist()[:1] == ["app"] and out["channel"].isna().sum() == 1
+    app = out[out["channel"] == "app"].iloc[0]
+    assert app["n"] == 3 and app["positive_share"] == pytest.approx(2 / 3)   # 0.5 reads positive
+    assert "store" not in out["channel"].tolist()                                # no sentiment: not counted
+    assert T.tone_by(fb, scores, threshold=0.95)["positive_share"].sum() == 0
+    with pytest.raises(KeyError, match="segment"):
+        T.tone_by(fb, scores, "segment")
+
+
+def test_topic_table_and_text_metrics():
+    res = _hand_result()
+    t = T.topic_table(res)
+    assert t.columns.tolist() == ["topic", "top words", "n", "positive_share"]
+    assert t["top words"].tolist() == ["배송, 빠르다", "size"] and t["n"].tolist() == [7, 3]
+    assert T.text_metrics(res) == {"sentiment_auc": 0.875, "n_topics": 2}
+    bare = _hand_result(with_models=False)
+    assert T.topic_table(bare).empty and T.text_metrics(bare) == {"sentiment_auc": None, "n_topics": None}
+
+
+def test_feedback_scores_product():
+    fb = pd.DataFrame({"account_id": ["W1", "S1", "X9", "W1"], "channel": ["web", "store", "app", "web"],
+                       "text": ["good", None, "bad", "ok"], "name": ["Kim", "Kim", "Lee", "Kim"]}, index=[5, 6, 7, 8])
+    scores = pd.DataFrame({"sentiment": [0.9, 0.2, 0.6], "topic": pd.array([1, 2, pd.NA], dtype="Int64")}, index=[5, 7, 8])
+    amap = pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]})
+    out = T.feedback_scores(fb, scores, amap)
+    assert out.columns.tolist() == ["account_id", "customer_id", "channel", "sentiment", "topic"]
+    assert out["customer_id"].tolist() == ["C1", "X9", "C1"] and out["sentiment"].tolist() == [0.9, 0.2, 0.6]
+    assert out["topic"].dtype == "Int64" and out["topic"].isna().tolist() == [False, False, True]
+    assert out.index.tolist() == [0, 1, 2] and out.attrs["unmapped_accounts"] == 1
+    no_map = T.feedback_scores(fb, scores)
+    assert no_map["customer_id"].tolist() == ["W1", "X9", "W1"] and no_map.attrs["unmapped_accounts"] == 0
+    empty = T.feedback_scores(None, None)
+    assert empty.empty and str(empty["topic"].dtype) == "Int64" and str(empty["customer_id"].dtype) == "string"

@@ -271,3 +271,23 @@ def test_uplift_models_by_arm_skips_thin_arms():
     assert s.loc["mail", "qini_coefficient"] > 0.05 and s.loc["mail", "note"] == ""
     assert np.isnan(s.loc["sms", "qini_coefficient"]) and "fewer than" in s.loc["sms", "note"]
     assert set(curves["label"]) == {"mail"} and curves["share"].iloc[-1] == 1.0
+
+
+# ------------------------------------------------------------------ headline figures
+def test_best_arm_and_campaign_metrics():
+    camp = pd.concat([_campaign(400, 40, 400, 20, arm="A"),
+                      _campaign(400, 60, 0, 0, arm="B").assign(account_id=lambda d: "b" + d["account_id"])], ignore_index=True)
+    effects = U.campaign_uplift(camp, revenue_ci="welch")
+    best = U.best_arm(effects)
+    assert best["arm"] == "B" and best["uplift"] == pytest.approx(60 / 400 - 20 / 400)
+    qini = pd.DataFrame({"campaign_id": [best["campaign_id"]] * 2, "arm": ["A", "B"], "qini_coefficient": [0.3, np.nan]})
+    m = U.campaign_metrics(effects, qini, U.srm_check(camp), n_accounts=len(camp))
+    assert m["n_campaign_accounts"] == 1200 and m["response_uplift"] == pytest.approx(0.1)
+    assert m["response_uplift_ci_low"] < 0.1 < m["response_uplift_ci_high"]
+    assert m["qini_coefficient"] is None                 # NaN for the best arm becomes None, not arm A's value
+    assert 0 <= m["srm_p_value"] <= 1 and isinstance(m["revenue_uplift_per_account"], float)
+    no_ctrl = effects[effects["arm"] == "B"].assign(uplift=np.nan)
+    assert U.best_arm(no_ctrl) is None
+    m2 = U.campaign_metrics(no_ctrl, qini, None, n_accounts=400)
+    assert m2["response_uplift"] is None and m2["n_campaign_accounts"] == 400 and m2["srm_p_value"] is None
+    assert set(U.campaign_metrics(None).values()) == {None}
