@@ -492,7 +492,9 @@ def propose_actions(
         if money is not None:
             fig += f" ({format_money(money, currency)})"
         net = _number(_get(metrics, "evaluation", "target_net_value"))
-        if net is not None:
+        if net is not None and net < 0:
+            fig += f"; after cost to serve they are worth {format_money(net, currency)}, so keep the offers and contacts cheap"
+        elif net is not None:
             fig += f"; {format_money(net, currency)} after cost to serve"
         add("retain_targets", "Keep the selected high-value, at-risk target customers with retention and win-back offers",
             fig, "evaluation.html", money, "predicted value (CLV) the targets hold")
@@ -714,7 +716,7 @@ def headline_paragraph(table: pd.DataFrame, actions: pd.DataFrame) -> str:
         out.append(f"The Net Promoter Score is {nps}.")
     if len(actions):
         first = actions.iloc[0]
-        out.append(f"The first action the data supports: {first['action'].lower()[0] + first['action'][1:]} ({first['figure']}).")
+        out.append(f"The first action the data supports: {first['action'][:1].lower() + first['action'][1:]}. {first['figure']}.")
     else:
         out.append("The figures support no action with confidence in this run.")
     return " ".join(out)

@@ -222,3 +222,10 @@ def test_headline_paragraph_leaves_out_absent_figures():
     assert "412 customers were selected" in text and "The first action the data supports: keep the selected" in text
     empty = summary.headline_table({}, REG, {s.name: "skipped" for s in REG})
     assert summary.headline_paragraph(empty, actions.iloc[0:0]) == "The figures support no action with confidence in this run."
+
+
+def test_targets_worth_less_than_their_cost_get_a_caveat():
+    m = {"selection": {"n_targets": 62}, "evaluation": {"target_value_share": 0.8, "target_net_value": -396_504.0},
+         "customer_value": {"total_clv": 2_300_000.0}}
+    fig = summary.propose_actions(m, currency="KRW").loc[0, "figure"]
+    assert "they are worth -396,504 KRW, so keep the offers and contacts cheap" in fig
