@@ -252,7 +252,7 @@ def select_targets(
     if "churn_decile_max" in rule:
         d = _need(customers, decile_col, "churn_decile_max").astype(float)
         dm = int(rule["churn_decile_max"])
-        add((d <= dm).fillna(False), values("churn risk decile ", d, lambda x: f"{x:.0f}", f" (1 = riskiest; at most {dm})"))
+        add((d <= dm).fillna(False), values("churn risk decile ", d, lambda x: f"{x:.0f}", f" (1 = riskiest, at most {dm})"))
     if "segments" in rule:
         seg = _need(customers, segment_col, "segments").astype("string")
         add(seg.isin(list(rule["segments"])).fillna(False).to_numpy(), values("segment ", seg, str, ""))
@@ -678,6 +678,9 @@ def run_selection(
     table = sg.load_segment_table() if segment_table is None else segment_table
     ct = assemble_customers(purchases, products)
     c = ct.customers
+    for col in ("clv", "clv_low", "clv_high", "churn_probability", "risk_decile"):
+        if col not in c:  # product absent: criteria on it select nobody, and the coverage table says why
+            c[col] = np.nan
     scores = sg.rfm_scores(c, recency_gap_col="recency_gap", frequency_col="n_purchase_days",
                            monetary_col="spend_per_purchase_day")
     seg = sg.assign_segments(scores, table)

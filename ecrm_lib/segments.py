@@ -70,6 +70,7 @@ __all__ = [
     "name_clusters",
     "cluster_customers",
     "default_cluster_features",
+    "feature_label",
 ]
 
 DEFAULT_SEGMENT_TABLE = DATA_DIR / "segments" / "rfm_segments.csv"
@@ -805,3 +806,30 @@ def default_cluster_features(
             if v.notna().any() and v.nunique(dropna=True) > 1:
                 out.append(c)
     return out
+
+
+_LABELS = {
+    "recency_gap": "weeks since last purchase",
+    "n_purchase_days": "purchase days",
+    "spend_per_purchase_day": "spend per purchase day{cur}",
+    "n_channels": "channels used",
+    "cost_to_serve": "cost to serve{cur}",
+    "clv": "CLV{cur}",
+}
+
+
+def feature_label(feature: str, currency: str = "") -> str:
+    """A feature name in plain words with its unit, for tables and charts.
+
+    Examples
+    --------
+    >>> feature_label("spend_per_purchase_day", "KRW"), feature_label("share_purchases_web"), feature_label("x_y")
+    ('spend per purchase day (KRW)', 'share of purchases: web', 'x y')
+    """
+    cur = f" ({currency})" if currency else ""
+    if feature in _LABELS:
+        return _LABELS[feature].format(cur=cur)
+    for prefix, words in (("share_purchases_", "share of purchases"), ("share_contacts_", "share of contacts")):
+        if feature.startswith(prefix):
+            return f"{words}: {feature[len(prefix):].replace('_', ' ')}"
+    return feature.replace("_", " ")

@@ -70,8 +70,8 @@ def test_combine_any_decile_and_cap(small):
     assert t["matched"].sum() == 5  # a, b, c by CLV; a, d, f by decile
     assert set(t.index[t["selected"]]) == {"a", "b", "c"}  # top 3 by CLV (b before c by id on a tie)
     assert t.loc["b", "rank"] == 2 and t.loc["c", "rank"] == 3
-    assert t.loc["d", "reasons"] == "churn risk decile 2 (1 = riskiest; at most 2); beyond max_targets=3, not selected"
-    assert t.loc["a", "reasons"] == "CLV 600 (at least 400); churn risk decile 1 (1 = riskiest; at most 2)"
+    assert t.loc["d", "reasons"] == "churn risk decile 2 (1 = riskiest, at most 2); beyond max_targets=3, not selected"
+    assert t.loc["a", "reasons"] == "CLV 600 (at least 400); churn risk decile 1 (1 = riskiest, at most 2)"
     assert not t.loc["e", "matched"]
 
 
@@ -550,7 +550,7 @@ def test_rule_columns_keep_the_model_off_the_rule():
     from ecrm_lib.seef import rule_columns
 
     assert rule_columns({"clv_tier_min": "top20", "churn_decile_max": 2, "combine": "any"}) == [
-        "clv", "clv_low", "clv_high", "churn_probability", "risk_decile", "cluster"]
+        "clv", "clv_low", "clv_high", "expected_purchases", "churn_probability", "risk_decile", "p_alive", "cluster"]
     assert rule_columns({"segments": ["At Risk"]}) == ["segment", "r_score", "f_score", "m_score", "cluster"]
     assert rule_columns(None) == ["cluster"]
     c = pd.DataFrame({"customer_id": ["a"], "clv": [1.0], "clv_low": [0.5], "risk_decile": [3], "frequency": [2],
@@ -668,3 +668,22 @@ def test_new_plots_draw_with_labels():
     ax = plot_channel_mix(channel_mix(contact_plan(c, costs)), currency="KRW")
     assert ax.get_xlabel().startswith("Customers") and [t.get_text() for t in ax.get_yticklabels()]
     plt.close("all")
+
+
+def test_run_selection_without_churn_product_selects_nobody_by_risk():
+    from ecrm_lib.seef import run_selection
+
+    p = _purchases(40)
+    prods = _products(p)
+    prods["churn_risk"] = None
+    res = run_selection(p, prods, {"churn_decile_max": 2, "clv_tier_min": "top10", "combine": "any"}, k_range=(2, 2))
+    assert res.coverage.set_index("product").loc["churn_risk", "customers_missing"] == 40
+    assert len(res.targets) == 4 and res.targets["reasons"].str.startswith("CLV in the top 10%").all()
+
+
+def test_each_reason_is_one_part_when_split_at_semicolons(small):
+    """Reasons are joined with "; " (the reasons plot splits there): no single reason may contain it."""
+    rule = {"clv_min": 0, "churn_probability_min": 0, "churn_decile_max": 10, "segments": ["At Risk"], "combine": "all"}
+    t = select_targets(small, rule)
+    parts = t.loc[t["selected"], "reasons"].iloc[0].split("; ")
+    assert len(parts) == 4 and parts[2].startswith("churn risk decile") and parts[2].endswith("at most 10)")
