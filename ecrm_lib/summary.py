@@ -45,7 +45,6 @@ follow in the fixed order of the list above. At most ``max_actions`` are kept.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import math
 import re
@@ -587,30 +586,17 @@ def propose_actions(
 # ---------------------------------------------------------------- helpers
 def run_parameters(run_dir: str | Path, notebook: str, registry: Registry) -> dict[str, Any]:
     """The parameters a notebook ran with in a run: its registry defaults,
-    updated with the values papermill injected (``executed/<notebook>.ipynb``).
+    updated with the values the run gave it (:func:`ecrm_lib.seef.run_parameter`:
+    the executed notebook's papermill metadata, else the run's manifest).
 
-    Returns the registry defaults when the executed notebook is absent or
-    unreadable; an empty dict for a notebook the registry does not know.
+    Returns the registry defaults when the notebook did not run; an empty
+    dict for a notebook the registry does not know.
     """
-    params = dict(registry.get(notebook).parameters) if notebook in registry else {}
-    path = Path(run_dir) / "executed" / f"{notebook}.ipynb"
-    if not path.exists():
-        return params
-    try:
-        import nbformat
+    from .seef import run_parameter
 
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if "injected-parameters" in (cell.get("metadata", {}).get("tags") or []):
-                for stmt in ast.parse(cell.source).body:
-                    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                        try:
-                            params[stmt.targets[0].id] = ast.literal_eval(stmt.value)
-                        except (ValueError, SyntaxError, TypeError):
-                            pass
-    except Exception:  # an unreadable executed notebook: the defaults stand
-        return params
-    return params
+    if notebook not in registry:
+        return {}
+    return {k: run_parameter(run_dir, notebook, k, default=v) for k, v in registry.get(notebook).parameters.items()}
 
 
 def figures_by_key(table: pd.DataFrame) -> dict[str, str]:

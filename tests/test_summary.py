@@ -203,14 +203,15 @@ def test_max_actions():
 
 
 # ----------------------------------------------------------------- helpers
-def test_run_parameters_reads_the_injected_values(tmp_path):
+def test_run_parameters_reads_what_the_run_gave(tmp_path):
     assert summary.run_parameters(tmp_path, "channel_integration", REG)["whatif_to_channel"] == "app"
-    nb = new_notebook(cells=[new_code_cell('whatif_to_channel = "web"\nwhatif_share = 0.5\nx = f(1)',
-                                           metadata={"tags": ["injected-parameters"]})])
+    nb = new_notebook(cells=[new_code_cell("x = 1")])
+    nb.metadata["papermill"] = {"parameters": {"whatif_to_channel": "web", "whatif_share": 0.5, "run_dir": str(tmp_path)}}
     (tmp_path / "executed").mkdir()
     nbformat.write(nb, tmp_path / "executed" / "channel_integration.ipynb")
     p = summary.run_parameters(tmp_path, "channel_integration", REG)
     assert p["whatif_to_channel"] == "web" and p["whatif_share"] == 0.5 and p["whatif_from_channel"] == "phone"
+    assert "run_dir" not in p
     assert summary.run_parameters(tmp_path, "unknown", REG) == {}
 
 
