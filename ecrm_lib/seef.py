@@ -1339,10 +1339,10 @@ def cheapest_channel(
 
 
 _RULE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "clv_tier_min": ("clv", "clv_low", "clv_high"),
-    "clv_min": ("clv", "clv_low", "clv_high"),
-    "churn_probability_min": ("churn_probability", "risk_decile"),
-    "churn_decile_max": ("churn_probability", "risk_decile"),
+    "clv_tier_min": ("clv", "clv_low", "clv_high", "expected_purchases"),
+    "clv_min": ("clv", "clv_low", "clv_high", "expected_purchases"),
+    "churn_probability_min": ("churn_probability", "risk_decile", "p_alive"),
+    "churn_decile_max": ("churn_probability", "risk_decile", "p_alive"),
     "segments": ("segment", "r_score", "f_score", "m_score"),
     "clusters": ("cluster", "cluster_name"),
     "segment_weights": ("segment",),
@@ -1355,13 +1355,15 @@ def rule_columns(rule: Mapping | None) -> list[str]:
     A look-alike model given these columns re-learns the rule instead of
     finding customers who resemble the targets in their behaviour: leave them
     out (``lookalike_model(..., exclude=rule_columns(rule))``). ``clv`` brings
-    its interval bounds, ``churn_probability`` its risk decile, named segments
+    its interval bounds and the model output it is computed from
+    (``expected_purchases``; the purchase history itself stays),
+    ``churn_probability`` its risk decile and ``p_alive``, named segments
     their RFM scores; ``cluster`` is always listed (a label, not a quantity).
 
     Examples
     --------
     >>> rule_columns({"clv_tier_min": "top30", "churn_decile_max": 5, "combine": "any"})
-    ['clv', 'clv_low', 'clv_high', 'churn_probability', 'risk_decile', 'cluster']
+    ['clv', 'clv_low', 'clv_high', 'expected_purchases', 'churn_probability', 'risk_decile', 'p_alive', 'cluster']
     """
     out: list[str] = []
     for key in (rule or {}):

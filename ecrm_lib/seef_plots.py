@@ -276,6 +276,7 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
         ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label="same number picked at random")
     ax.set_xlabel("Customers added to the targets")
     ax.set_ylabel(f"Predicted CLV of the added customers{_unit(currency)}")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_title("What adding look-alike customers is worth")
     ax.legend(loc="upper left")
     return ax

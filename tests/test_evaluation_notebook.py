@@ -1,0 +1,116 @@
+"""The SEEF evaluation (60_evaluation) and expansion (70_expansion) notebooks end to end
+through the runner, on one small generated data set shared by both (one run of their
+upstreams), with the repository's registry entries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib import seef
+from ecrm_lib.paths import NOTEBOOKS_DIR
+from ecrm_lib.registry import load_registry
+from ecrm_lib.runner import run_suite
+from ecrm_lib.synth import generate
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = ["evaluation", "expansion"]
+
+
+@pytest.fixture(scope="module")
+def registry_path() -> Path:
+    return NOTEBOOKS_DIR / "registry.yaml"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, registry_path):
+    tmp = tmp_path_factory.mktemp("seef23")
+    generate(tmp / "data", n_persons=400)
+    outcome = run_suite(tmp / "data" / "config.yaml", out_dir=tmp / "out", registry_path=registry_path,
+                        notebooks=NOTEBOOKS, test_params=True, progress=None)
+    results = {r.name: r for r in outcome.results}
+    for name in ["selection", *NOTEBOOKS]:
+        assert results[name].status == "ok", (name, results[name].error_type, results[name].error_message)
+    run_dir = tmp / "out" / "latest"
+
+    def metrics(nb):
+        return {k: v["value"] for k, v in json.loads((run_dir / "metrics" / f"{nb}.json").read_text(encoding="utf-8"))["metrics"].items()}
+
+    def product(nb, name):
+        return pd.read_parquet(run_dir / "products" / nb / f"{name}.parquet")
+
+    return {"results": results, "dir": run_dir, "metrics": metrics, "product": product, "data": tmp / "data"}
+
+
+def test_entries_match_the_notebooks(registry_path):
+    reg = load_registry(registry_path)
+    reg.check_against_notebooks(NOTEBOOKS)
+    assert list(reg.get("evaluation").products) == ["target_value"]
+    assert list(reg.get("expansion").products) == ["lookalikes"]
+
+
+def test_evaluation_figures_follow_from_the_products(run, registry_path):
+    m = run["metrics"]("evaluation")
+    assert set(m) == set(load_registry(registry_path).get("evaluation").metrics)
+    segs = run["product"]("selection", "customer_segments")
+    flag = segs["selected"].astype(bool)
+    clv = segs["clv"].astype(float).fillna(0.0)
+    assert 0 < flag.sum() < len(segs)
+    assert m["target_value_share"] == pytest.approx(clv[flag].sum() / clv.sum())
+    assert m["target_customer_share"] == pytest.approx(flag.mean())
+    assert 0 < m["gini_clv"] < 1 and m["gini_clv"] == pytest.approx(seef.gini(segs["clv"].astype(float)))
+    # the channel notebook's test window (6 months) is what gets scaled to the 52-week CLV horizon
+    assert m["cost_window_weeks"] == pytest.approx(26.0)
+    tv = run["product"]("evaluation", "target_value")
+    assert set(tv["customer_id"]) == set(segs.loc[flag, "customer_id"])
+    channels = run["product"]("channel_integration", "customer_channels").set_index("customer_id")
+    cost = channels.reindex(tv["customer_id"])["cost_to_serve"].fillna(0.0).to_numpy()
+    assert np.allclose(tv["expected_cost"], cost * 52 / 26)
+    assert m["target_net_value"] == pytest.approx((tv["clv"] - tv["expected_cost"]).sum())
+    assert m["share_unprofitable_targets"] == pytest.approx((tv["net_value"] <= 0).mean())
+    assert m["targets_entered"] is None and m["targets_left"] is None  # no earlier run
+    html = (run["dir"] / "evaluation.html").read_text(encoding="utf-8")
+    assert "There is no earlier run" in html and "Gini coefficient of CLV is" in html
+
+
+def test_expansion_scores_only_non_targets_and_prices_their_cheapest_channel(run, registry_path):
+    m = run["metrics"]("expansion")
+    assert set(m) == set(load_registry(registry_path).get("expansion").metrics)
+    segs = run["product"]("selection", "customer_segments")
+    targets = set(segs.loc[segs["selected"].astype(bool), "customer_id"])
+    la = run["product"]("expansion", "lookalikes")
+    assert len(la) == len(segs) - len(targets) and not (set(la["customer_id"]) & targets)
+    assert la["rank"].tolist() == list(range(1, len(la) + 1))
+    assert la["score"].is_monotonic_decreasing and la["score"].between(0, 1).all()
+    assert 0.5 < m["lookalike_auc"] <= 1 and m["lookalike_auc_sd"] >= 0
+    exp = la.loc[la["expanded"]]
+    assert m["expansion_n"] == len(exp) == min(50, len(la)) and exp["rank"].max() == len(exp)
+    clv = segs.set_index("customer_id")["clv"].astype(float)
+    assert m["expansion_value"] == pytest.approx(clv.reindex(exp["customer_id"]).fillna(0).sum())
+    assert m["expansion_value_low"] <= m["expansion_value"] <= m["expansion_value_high"]
+    costs = pd.read_csv(run["data"] / "channel_costs.csv")
+    general = costs.loc[costs["purpose"].isna()].set_index("channel")["cost_per_contact"].astype(float)
+    priced = exp.dropna(subset=["cheapest_channel"])
+    assert len(priced) and np.allclose(priced["cheapest_cost"], general.reindex(priced["cheapest_channel"]).to_numpy())
+    # the cheapest channel is one the customer uses, and no channel they use is cheaper
+    ch = run["product"]("channel_integration", "customer_channels").set_index("customer_id")
+    for cid, chan, c in priced[["customer_id", "cheapest_channel", "cheapest_cost"]].head(20).itertuples(index=False):
+        row = ch.loc[cid]
+        used = {k.split("_", 2)[2] for k, v in row.items() if str(k).startswith("share_") and pd.notna(v) and v > 0}
+        assert chan in used and all(general.get(u, np.inf) >= c for u in used)
+    assert m["expansion_contact_cost"] == pytest.approx(exp["cheapest_cost"].sum())
+    assert m["expansion_contact_cost"] <= m["expansion_contact_cost_typical"] + 1e-9 or np.isnan(m["expansion_contact_cost_typical"])
+    html = (run["dir"] / "expansion.html").read_text(encoding="utf-8")
+    left_out = html.split("Left out because they define the selection:")[1].split(".")[0]
+    assert "clv" in left_out and "churn_probability" in left_out  # the rule's own columns never reach the model
+
+
+def test_runs_within_budget(run):
+    r = run["results"]
+    assert r["evaluation"].duration_s < 30 and r["expansion"].duration_s < 30, (r["evaluation"].duration_s, r["expansion"].duration_s)
