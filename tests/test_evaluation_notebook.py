@@ -114,3 +114,41 @@ def test_expansion_scores_only_non_targets_and_prices_their_cheapest_channel(run
 def test_runs_within_budget(run):
     r = run["results"]
     assert r["evaluation"].duration_s < 30 and r["expansion"].duration_s < 30, (r["evaluation"].duration_s, r["expansion"].duration_s)
+
+
+def test_changes_since_an_earlier_run_go_through_the_accounts(run, tmp_path):
+    """A hand-made earlier run of the same config: 5 targets are new, 7 earlier ones left, and one
+    staying target had another customer id then (its accounts were one customer with another id)."""
+    import datetime as dt
+    import shutil
+
+    import papermill as pm
+
+    src = run["dir"].resolve()
+    out = src.parent
+    current = out / "20990101T000000Z-current"  # a copy, so that the shared run stays as it was
+    earlier = out / "20000101T000000Z-earlier"
+    for d in (current, earlier):
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(src, d)
+    manifest = json.loads((earlier / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update(run_id=earlier.name, as_of=(dt.date.fromisoformat(manifest["as_of"]) - dt.timedelta(days=182)).isoformat())
+    (earlier / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    segs = run["product"]("selection", "customer_segments")
+    now = segs.loc[segs["selected"].astype(bool)].sort_values("rank")["customer_id"].astype(str).tolist()
+    others = segs.loc[~segs["selected"].astype(bool), "customer_id"].astype(str).tolist()
+    renamed = now[-1]
+    prev = [*now[5:-1], "Cearlier0001", *others[:7]]
+    pd.DataFrame({"customer_id": prev, "rank": range(1, len(prev) + 1)}).to_parquet(
+        earlier / "products" / "selection" / "targets.parquet", index=False)
+    amap = pd.read_parquet(earlier / "products" / "channel_integration" / "account_map.parquet")
+    amap["customer_id"] = amap["customer_id"].astype("string").replace({renamed: "Cearlier0001"})
+    amap.to_parquet(earlier / "products" / "channel_integration" / "account_map.parquet", index=False)
+
+    pm.execute_notebook(str(NOTEBOOKS_DIR / "60_evaluation.ipynb"), str(tmp_path / "evaluation.ipynb"),
+                        parameters={"run_dir": str(current)}, kernel_name="python3", progress_bar=False)
+    m = {k: v["value"] for k, v in json.loads((current / "metrics" / "evaluation.json").read_text(encoding="utf-8"))["metrics"].items()}
+    assert (m["targets_entered"], m["targets_left"]) == (5, 7)  # the renamed customer stayed
+    text = (tmp_path / "evaluation.ipynb").read_text(encoding="utf-8")
+    assert f"**{len(now) - 5:,}** stayed" in text and "1 earlier targets have a new id today" in text
+    shutil.rmtree(current), shutil.rmtree(earlier)
