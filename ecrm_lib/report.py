@@ -10,7 +10,14 @@ Rules the notebooks follow (tests check the rendered HTML):
 - free text from the data (feedback, error messages) goes through
   :func:`scrub_pii` first, which masks e-mail addresses and phone numbers;
 - personal-data columns (name, email, phone) are never displayed:
-  :func:`show_table` refuses them.
+  :func:`show_table` refuses them;
+- small cells: a table that aggregates customers (by segment, channel, month,
+  decile, ...) never shows a row describing fewer than 5 of them. Pass the
+  column(s) holding the number of customers each row describes as
+  ``show_table(..., count_columns=...)``: such rows show ``<5`` in the counts
+  and ``suppressed`` in every other value cell. :func:`suppress_small_cells`
+  does the same in computation (missing values), for tables that are also
+  plotted or written as products.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["suppress_small_cells", "SUPPRESSED", "scrub_pii", "name_pattern", "personal_columns", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
+__all__ = ["suppress_small_cells", "SUPPRESSED", "count_text", "scrub_pii", "name_pattern", "personal_columns", "escape", "md", "show_table", "format_number", "PII_COLUMNS"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
 # Whole column names (lower-cased, spaces and dashes as "_") that hold personal data. Measures
@@ -234,6 +241,19 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
             out.loc[small, c] = np.nan
     out["suppressed"] = small
     return out
+
+
+def count_text(n: Any, min_cell: int = 5) -> str:
+    """A count of customers for prose, with small-cell suppression: "fewer than 5" below ``min_cell``.
+
+    Examples
+    --------
+    >>> count_text(1234), count_text(4), count_text(0), count_text(None)
+    ('1,234', 'fewer than 5', 'fewer than 5', 'n/a')
+    """
+    if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
+        return "n/a"
+    return f"fewer than {min_cell}" if float(n) < min_cell else f"{int(n):,}"
 
 
 SUPPRESSED = "suppressed"  # what show_table writes in the value cells of a suppressed row

@@ -111,3 +111,50 @@ def test_identical_rerun_is_skipped(run, small_data):
     again = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None)
     assert again.status == "unchanged"
     assert (out / "latest").resolve() == outcome.run_dir.resolve()
+
+
+# Display names of the columns that count the customers (accounts, answers, texts, leads, contacts)
+# a table row describes; every such cell must read "<5" or a number of at least 5.
+COUNT_COLUMNS = {"customers", "n_customers", "accounts", "answers", "texts", "treated customers", "control customers",
+                 "n_contacts", "n_leads"}
+
+
+def _small_count_cells(html: str) -> tuple[list[str], int]:
+    """(cells in a count column showing 1-4 or 0, number of count cells checked) of show_table tables."""
+    soup = BeautifulSoup(html, "html.parser")
+    bad, checked = [], 0
+    for table in soup.find_all("table"):
+        heads = {}
+        for th in table.select("thead th.col_heading"):
+            m = re.search(r"\bcol(\d+)\b", " ".join(th.get("class", [])))
+            if m:
+                heads[m.group(1)] = th.get_text(strip=True)
+        caption = table.caption.get_text(strip=True) if table.caption else ""
+        for td in table.select("tbody td"):
+            m = re.search(r"\bcol(\d+)\b", " ".join(td.get("class", [])))
+            name = heads.get(m.group(1)) if m else None
+            if name not in COUNT_COLUMNS:
+                continue
+            checked += 1
+            text = td.get_text(strip=True).replace(",", "")
+            if re.fullmatch(r"\d+(\.0+)?", text) and float(text) < 5:
+                bad.append(f"{caption[:60]!r}: {name} = {text}")
+    return bad, checked
+
+
+def test_small_count_checker_sees_show_table_html():
+    from ecrm_lib.report import show_table
+
+    t = pd.DataFrame({"segment": ["a", "b"], "customers": [4, 5], "mean_clv": [1.0, 2.0]})
+    assert _small_count_cells(show_table(t).to_html())[0] == ["'': customers = 4"]
+    assert _small_count_cells(show_table(t, count_columns="customers").to_html()) == ([], 2)
+
+
+def test_no_table_shows_a_cell_of_fewer_than_5_customers(run):
+    _, out = run
+    checked = 0
+    for f in _html_files((out / "latest").resolve()):
+        bad, n = _small_count_cells(f.read_text(encoding="utf-8"))
+        checked += n
+        assert not bad, f"{f.name} shows small cells: {bad[:5]}"
+    assert checked > 20, "the reports should hold tables with customer counts"
