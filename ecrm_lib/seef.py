@@ -67,6 +67,7 @@ __all__ = [
     "TARGETS_COLUMNS",
     "selection_products",
     "segment_overview",
+    "reason_counts",
     "SelectionResult",
     "run_selection",
     "value_share",
@@ -504,6 +505,39 @@ def feedback_changes(
                      "moved_in": int((a & ~b & m).sum()), "moved_out": int((b & ~a & m).sum())})
     cols = ["segment", "weight", "action", "reason", "targets_without", "targets_with", "moved_in", "moved_out"]
     return new_rule, pd.DataFrame(rows, columns=cols), before
+
+
+def reason_counts(selection: pd.DataFrame) -> pd.DataFrame:
+    """How many targets each kind of reason applies to (a target may have several).
+
+    Reasons are split at ``"; "``; the per-customer numbers (a customer's CLV,
+    churn probability or decile) are dropped so that reasons of one kind are
+    counted together, while thresholds stay.
+
+    Parameters
+    ----------
+    selection : DataFrame
+        :func:`select_targets` output (``selected``, ``reasons``).
+
+    Returns
+    -------
+    DataFrame
+        ``reason``, ``targets`` (customers), most frequent first (ties by reason).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"selected": [True, True, False],
+    ...                   "reasons": ["CLV 500 (at least 300); segment Lost", "CLV 320 (at least 300)", ""]})
+    >>> reason_counts(s).to_numpy().tolist()
+    [['CLV (at least 300)', 2], ['segment Lost', 1]]
+    """
+    sel = selection.loc[selection["selected"].astype(bool), "reasons"].astype("string")
+    parts = sel.str.split("; ").explode().dropna()
+    parts = parts[parts.str.len() > 0]
+    kinds = parts.str.replace(r"^(CLV|churn probability|churn risk decile) [\d.,]+ ", r"\1 ", regex=True)
+    counts = kinds.value_counts()
+    out = pd.DataFrame({"reason": counts.index.astype(str), "targets": counts.to_numpy().astype("int64")})
+    return out.sort_values(["targets", "reason"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 SEGMENTS_COLUMNS = ["customer_id", "segment", "r_score", "f_score", "m_score", "cluster", "cluster_name", "clv", "clv_low",

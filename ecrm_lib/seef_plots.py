@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.seef import gini, lorenz_curve
+from ecrm_lib.seef import gini, lorenz_curve, reason_counts
 from ecrm_lib.plots import get_ax as _ax
 from ecrm_lib.plots import truncate_label as _truncate
 
@@ -161,15 +161,12 @@ def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
         From :func:`ecrm_lib.seef.select_targets`.
     """
     ax = _ax(ax)
-    sel = targets.loc[targets["selected"].astype(bool), "reasons"].astype("string")
-    parts = sel.str.split("; ").explode().dropna()
-    # group by the kind of reason: numbers per customer are dropped, thresholds kept
-    kinds = parts.str.replace(r"^(CLV|churn probability|churn risk decile) [\d.,]+ ", r"\1 ", regex=True)
-    counts = kinds.value_counts().head(top).iloc[::-1]
-    ax.barh([_truncate(x, 50) for x in counts.index], counts.to_numpy())
+    n = int(targets["selected"].astype(bool).sum())
+    counts = reason_counts(targets).head(top).iloc[::-1]  # kinds of reason: per-customer numbers dropped
+    ax.barh([_truncate(x, 50) for x in counts["reason"]], counts["targets"].to_numpy())
     ax.set_xlabel("Targets (customers)")
     ax.set_ylabel("Reason")
-    ax.set_title(f"Why customers were selected ({int(len(sel)):,} targets)")
+    ax.set_title(f"Why customers were selected ({n:,} targets)")
     return ax
 
 
