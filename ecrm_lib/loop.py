@@ -666,3 +666,75 @@ def follow_up_from_runs(ctx, **kwargs) -> tuple[LoopResult | None, str]:
     campaigns = ctx.table("campaigns") if ctx.has("campaigns") else None
     res = follow_up(segs, emap, cmap, tx, start, ctx.as_of, campaigns=campaigns, timezone=ctx.config.timezone, **kwargs)
     return res, ""
+
+
+#: Columns of the ``feedback/loop_followup`` and ``feedback/segment_weights`` products.
+FOLLOWUP_COLUMNS = ["earlier_customer_id", "customer_id", "status", "selected", "segment", "compared_as",
+                    "purchased", "purchases", "revenue"]
+WEIGHT_COLUMNS = ["segment", "uplift", "ci_low", "ci_high", "weight", "action", "reason", "n_treatment", "n_control"]
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    floats = {"uplift", "ci_low", "ci_high", "weight", "revenue"}
+    ints = {"n_treatment", "n_control", "purchases"}
+    bools = {"selected", "purchased"}
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c in floats else "Int64" if c in ints
+                                      else "boolean" if c in bools else "string") for c in columns})
+
+
+def loop_products(result: LoopResult | None) -> dict[str, pd.DataFrame]:
+    """The loop's products: ``loop_followup`` (one row per earlier customer) and ``segment_weights``.
+
+    Both exist (empty, with their columns) when there is nothing to follow up,
+    so that later notebooks and runs can always read them.
+    """
+    if result is None:
+        return {"loop_followup": _empty(FOLLOWUP_COLUMNS), "segment_weights": _empty(WEIGHT_COLUMNS)}
+    f = result.followed
+    follow = f[[c for c in FOLLOWUP_COLUMNS if c in f]].reset_index(drop=True)
+    weights = result.weights[WEIGHT_COLUMNS].reset_index(drop=True) if result.weights is not None else _empty(WEIGHT_COLUMNS)
+    return {"loop_followup": follow, "segment_weights": weights}
+
+
+def loop_metrics(result: LoopResult | None) -> dict[str, object]:
+    """Headline figures of the loop (None where not measured), keyed as in the notebook registry.
+
+    Returns
+    -------
+    dict
+        ``loop_earlier_as_of`` (ISO date), ``loop_n_targets`` (earlier targets),
+        ``loop_n_compared`` (those with a comparable non-target),
+        ``loop_purchase_rate_diff`` with ``_ci_low`` / ``_ci_high`` (share
+        points as fractions), ``loop_response_uplift_targets`` (share points
+        as a fraction), ``loop_segments_down_weighted`` (segments).
+
+    Examples
+    --------
+    >>> loop_metrics(None)["loop_n_targets"] is None
+    True
+    """
+    keys = ["loop_earlier_as_of", "loop_n_targets", "loop_n_compared", "loop_purchase_rate_diff",
+            "loop_purchase_rate_diff_ci_low", "loop_purchase_rate_diff_ci_high", "loop_response_uplift_targets",
+            "loop_segments_down_weighted"]
+    out: dict[str, object] = dict.fromkeys(keys)
+    if result is None:
+        return out
+
+    def num(x):
+        return None if x is None or pd.isna(x) else float(x)
+
+    out["loop_earlier_as_of"] = result.start.isoformat()
+    out["loop_n_targets"] = int(result.followed["selected"].sum())
+    out["loop_n_compared"] = int(result.match.n_matched)
+    if result.match.n_matched:
+        p = result.comparison.set_index("outcome").loc["purchased"]
+        out["loop_purchase_rate_diff"] = num(p["difference"])
+        out["loop_purchase_rate_diff_ci_low"] = num(p["ci_low"])
+        out["loop_purchase_rate_diff_ci_high"] = num(p["ci_high"])
+    if result.response_targets is not None:
+        rt = result.response_targets.set_index("group")
+        if "targets" in rt.index:
+            out["loop_response_uplift_targets"] = num(rt.loc["targets", "uplift"])
+    if result.weights is not None:
+        out["loop_segments_down_weighted"] = int((result.weights["action"] != "keep").sum())
+    return out

@@ -730,8 +730,6 @@ def run_suite(
         Another run holds the output folder, or ``latest`` is not a symlink.
     """
     say: Callable[..., Any] = progress or (lambda *a, **k: None)
-    started = _now()
-    t0 = time.monotonic()
     if cell_timeout is not None and cell_timeout <= 0:
         raise ConfigError(f"cell timeout must be a positive number of seconds, got {cell_timeout!r}.")
     plan = _plan(config_path, as_of, notebooks, registry_path, parameters, test_params)
@@ -754,6 +752,8 @@ def run_suite(
             earlier.append(done)
             if not done.ok:
                 say(f"The earlier run as of {h.isoformat()} failed; the main run goes on without it.")
+    started = _now()  # after the earlier runs: run ids sort in the order the runs were made
+    t0 = time.monotonic()
     latest = out / LATEST
     if latest.exists() and not latest.is_symlink():
         raise RunFailedError(

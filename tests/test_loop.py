@@ -132,3 +132,25 @@ def test_matching_removes_most_of_the_imbalance_on_random_data():
     m = loop.match_comparable(earlier, features=["frequency"], n_neighbors=3, caliper=0.1)
     b = m.balance.iloc[0]
     assert b["std_diff_before"] > 0.8 and abs(b["std_diff_after"]) < 0.1
+
+
+def test_products_and_metrics_exist_with_and_without_a_result():
+    empty = loop.loop_products(None)
+    assert list(empty["loop_followup"].columns) == loop.FOLLOWUP_COLUMNS and empty["loop_followup"].empty
+    assert list(empty["segment_weights"].columns) == loop.WEIGHT_COLUMNS
+    assert set(loop.loop_metrics(None).values()) == {None}
+    earlier_map, current_map = _maps()
+    earlier = pd.DataFrame({"customer_id": ["E1", "E2"], "selected": [True, False], "segment": ["A", "B"],
+                            "frequency": [1.0, 1.0]})
+    tx = pd.DataFrame({"customer_id": ["N1"], "timestamp": pd.to_datetime(["2025-02-01"]), "amount": [1.0]})
+    camp = pd.DataFrame({"account_id": list("abc"), "campaign_id": "k", "is_control": [False, True, False],
+                         "response": [1, 0, 0], "assigned_at": pd.to_datetime(["2025-03-01"] * 3)})
+    res = loop.follow_up(earlier, earlier_map, current_map, tx, D(2024, 12, 31), D(2025, 6, 30), campaigns=camp,
+                         features=["frequency"], caliper=1.0, n_boot=0)
+    m = loop.loop_metrics(res)
+    assert m["loop_earlier_as_of"] == "2024-12-31" and m["loop_n_targets"] == 1 and m["loop_n_compared"] == 1
+    assert m["loop_purchase_rate_diff"] == 1.0  # E1 (now N1) bought, E2 did not
+    assert m["loop_response_uplift_targets"] == 1.0  # target accounts: a treated and responded, b control
+    prods = loop.loop_products(res)
+    assert len(prods["loop_followup"]) == 2 and list(prods["segment_weights"].columns) == loop.WEIGHT_COLUMNS
+    assert m["loop_segments_down_weighted"] == int((prods["segment_weights"]["action"] != "keep").sum())

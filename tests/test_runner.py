@@ -710,6 +710,7 @@ def test_history_as_of_publishes_the_earlier_run_first_once(tmp_path, spy):
     earlier = RunLayout(first.history[0].run_dir)
     assert json.loads(earlier.manifest.read_text())["as_of"] == "2024-12-30"
     assert os.readlink(out / "latest") == first.run_id  # the main run is the latest
+    assert first.history[0].run_id < first.run_id  # run ids sort in the order the runs were made
     # the main run's notebooks see the earlier run as their history
     from ecrm_lib.context import RunContext
     ctx = RunContext(first.run_dir, notebook="control")

@@ -1,0 +1,100 @@
+"""The feedback loop across two scheduled runs: the earlier run selects, the later one follows up.
+
+One generated dataset (its config has ``history_as_of``), run with ``history=True``:
+the runner publishes the earlier run first, then the main run, whose feedback
+notebook follows up the earlier targets and whose selection applies the weights.
+The follow-up is checked against outcomes recomputed here from the raw tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from ecrm_lib.config import load_config
+from ecrm_lib.context import RunLayout
+from ecrm_lib.runner import run_suite
+from ecrm_lib.synth import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loop")
+    generate(root / "data", n_persons=600, seed=11)
+    cfg = root / "data" / "config.yaml"
+    out = root / "reports"
+    outcome = run_suite(cfg, out_dir=out, notebooks=["selection"], test_params=True, progress=None, history=True)
+    return cfg, outcome
+
+
+def _metrics(run_dir, notebook):
+    data = json.loads(RunLayout(run_dir).metrics(notebook).read_text(encoding="utf-8"))
+    return {k: v["value"] for k, v in data["metrics"].items()}
+
+
+def _product(run_dir, notebook, name):
+    return pd.read_parquet(RunLayout(run_dir).product(notebook, name))
+
+
+def test_the_earlier_run_is_published_first(two_runs):
+    cfg, outcome = two_runs
+    config = load_config(cfg)
+    assert outcome.status == "ok", [r.status_text for r in outcome.results]
+    assert len(outcome.history) == 1 and outcome.history[0].status == "ok"
+    earlier = json.loads(RunLayout(outcome.history[0].run_dir).manifest.read_text())
+    assert earlier["as_of"] == config.history_as_of[0].isoformat()
+    # the earlier run has no campaign yet (it is dated after that as-of): no follow-up there, a plain sentence
+    m0 = _metrics(outcome.history[0].run_dir, "feedback")
+    assert m0["loop_earlier_as_of"] is None and m0["loop_n_targets"] is None
+
+
+def test_earlier_targets_are_matched_to_their_later_outcomes(two_runs):
+    cfg, outcome = two_runs
+    config = load_config(cfg)
+    start, end = config.history_as_of[0], config.as_of
+    earlier_dir, run_dir = outcome.history[0].run_dir, outcome.run_dir
+    m = _metrics(run_dir, "feedback")
+    earlier_segs = _product(earlier_dir, "selection", "customer_segments")
+    assert m["loop_earlier_as_of"] == start.isoformat()
+    assert m["loop_n_targets"] == int(earlier_segs["selected"].sum()) > 0
+    follow = _product(run_dir, "feedback", "loop_followup")
+    assert set(follow["earlier_customer_id"]) == set(earlier_segs["customer_id"])
+    # recompute each earlier customer's purchases since, independently: raw transactions -> today's customer
+    # through today's identity map, earlier customer -> accounts through the earlier map
+    tx = pd.read_parquet(RunLayout(run_dir).canonical("transactions"))
+    local = tx["timestamp"].dt.tz_convert(config.timezone).dt.date
+    tx = tx.loc[(local > start) & (local <= end)]
+    emap = _product(earlier_dir, "channel_integration", "account_map")
+    per_account = tx.groupby("account_id").size()
+    expected = (emap.assign(n=emap["account_id"].map(per_account).fillna(0))
+                .groupby("customer_id")["n"].sum())
+    ok = follow[follow["status"] == "same"].set_index("earlier_customer_id")
+    assert len(ok) > 0.9 * len(follow)
+    got = ok["purchases"].astype(int)
+    assert (got == expected.reindex(got.index).astype(int)).all()
+    assert (ok["purchased"] == (got > 0)).all()
+    # the comparison uses only matched targets and their comparable non-targets
+    assert (ok.loc[ok["compared_as"] == "target", "selected"]).all()
+    assert not ok.loc[ok["compared_as"] == "comparable non-target", "selected"].any()
+    assert m["loop_n_compared"] == int((follow["compared_as"] == "target").sum())
+
+
+def test_feedback_weights_reach_the_next_selection(two_runs):
+    _, outcome = two_runs
+    run_dir = outcome.run_dir
+    weights = _product(run_dir, "feedback", "segment_weights")
+    earlier_segs = _product(outcome.history[0].run_dir, "selection", "customer_segments")
+    assert len(weights) and set(weights["segment"]) <= set(earlier_segs["segment"].astype(str))
+    assert set(weights["action"]) <= {"keep", "down-weight", "remove"}
+    m = _metrics(run_dir, "feedback")
+    assert m["loop_segments_down_weighted"] == int((weights["action"] != "keep").sum())
+    # removed segments hold no target of this run
+    segs = _product(run_dir, "selection", "customer_segments")
+    removed = set(weights.loc[weights["action"] == "remove", "segment"])
+    assert not segs.loc[segs["selected"].astype(bool), "segment"].isin(removed).any()
+    assert _metrics(run_dir, "selection")["segments_down_weighted"] == m["loop_segments_down_weighted"]
