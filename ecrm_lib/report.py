@@ -246,13 +246,17 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
 def count_text(n: Any, min_cell: int = 5) -> str:
     """A count of customers for prose, with small-cell suppression: "fewer than 5" below ``min_cell``.
 
+    Zero is written "none": it describes nobody, so it reveals nothing.
+
     Examples
     --------
     >>> count_text(1234), count_text(4), count_text(0), count_text(None)
-    ('1,234', 'fewer than 5', 'fewer than 5', 'n/a')
+    ('1,234', 'fewer than 5', 'none', 'n/a')
     """
     if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
         return "n/a"
+    if float(n) == 0:
+        return "none"
     return f"fewer than {min_cell}" if float(n) < min_cell else f"{int(n):,}"
 
 
