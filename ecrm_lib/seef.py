@@ -332,6 +332,8 @@ def assemble_customers(
     products: Mapping[str, pd.DataFrame | None],
     *,
     id_col: str = "customer_id",
+    online_channels: Sequence[str] | None = None,
+    share_prefix: str = "share_purchases_",
 ) -> CustomerTable:
     """The per-customer table of the Selection step, from the purchase summary and the products.
 
@@ -362,6 +364,13 @@ def assemble_customers(
         None means the product is absent in this run (every customer missing).
     id_col : str
         Customer id column of every table.
+    online_channels : sequence of str, optional
+        Internet channels (the config's ``channel_groups["internet"]``): adds
+        ``online_share``, the customer's share of purchases through them (0-1,
+        sum of the ``<share_prefix><channel>`` columns; missing when the
+        customer has no channel data).
+    share_prefix : str
+        Prefix of the per-channel purchase share columns.
 
     Returns
     -------
@@ -418,6 +427,11 @@ def assemble_customers(
         base = base.merge(d, on=id_col, how="left")
         rows.append({"product": name, "present": True, "rows": len(df), "customers_matched": int(inside.sum()),
                      "customers_missing": len(base) - int(inside.sum()), "not_in_base": int((~inside).sum())})
+    shares = [c for c in base.columns if str(c).startswith(share_prefix)]
+    if online_channels is not None and shares:
+        online = [f"{share_prefix}{ch}" for ch in online_channels if f"{share_prefix}{ch}" in base]
+        known = base[shares].notna().any(axis=1)
+        base["online_share"] = base[online].astype(float).fillna(0.0).sum(axis=1).where(known) if online else np.where(known, 0.0, np.nan)
     cov = pd.DataFrame(rows, columns=["product", "present", "rows", "customers_matched", "customers_missing", "not_in_base"])
     cov["share_missing"] = cov["customers_missing"] / len(base) if len(base) else np.nan
     return CustomerTable(base, cov)
@@ -678,6 +692,7 @@ def run_selection(
     random_state: int = 0,
     feedback: pd.DataFrame | None = None,
     min_cluster_customers: int = 20,
+    online_channels: Sequence[str] | None = None,
 ) -> SelectionResult:
     """The whole Selection step: customer table, RFM segments, clusters, rule, feedback, products.
 
@@ -701,6 +716,9 @@ def run_selection(
         :func:`feedback_weights` of the previous run; applied with :func:`apply_feedback`.
     min_cluster_customers : int
         Fewer customers than this are not clustered.
+    online_channels : sequence of str, optional
+        Internet channels; adds ``online_share`` (see :func:`assemble_customers`),
+        which the default cluster features then use instead of one share per channel.
 
     Returns
     -------
@@ -710,7 +728,7 @@ def run_selection(
 
     k_min, k_max = (int(k) for k in k_range)
     table = sg.load_segment_table() if segment_table is None else segment_table
-    ct = assemble_customers(purchases, products)
+    ct = assemble_customers(purchases, products, online_channels=online_channels)
     c = ct.customers
     for col in ("clv", "clv_low", "clv_high", "churn_probability", "risk_decile"):
         if col not in c:  # product absent: criteria on it select nobody, and the coverage table says why

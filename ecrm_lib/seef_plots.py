@@ -105,13 +105,16 @@ def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=No
     M = profiles[[f"diff_{f}" for f in features]].to_numpy(dtype=float)
     lim = max(1.0, float(np.nanmax(np.abs(M)))) if M.size else 1.0
     im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_xticks(range(len(features)), [_truncate(f.replace("_", " "), 24) for f in features], rotation=30, ha="right")
+    from ecrm_lib.segments import feature_label
+
+    ax.set_xticks(range(len(features)), [_truncate(feature_label(f), 28) for f in features], rotation=30, ha="right")
     names = profiles["cluster_name"] if "cluster_name" in profiles else profiles["cluster"].astype(str)
     ylabels = [f"{_truncate(n, 36)} ({int(k):,})" for n, k in zip(names, profiles["customers"])]
     ax.set_yticks(range(len(profiles)), ylabels)
     for i in range(M.shape[0]):
         for j in range(M.shape[1]):
-            ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8)
+            dark = abs(M[i, j]) > 0.6 * lim  # white text on the darkest cells
+            ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.set_xlabel("Feature")
     ax.set_ylabel("Cluster (customers)")
     ax.figure.colorbar(im, ax=ax, label="Difference from all customers (standard deviations)")

@@ -92,6 +92,7 @@ FEATURE_WORDS: dict[str, tuple[str, str]] = {
     "recency_gap": ("lapsed", "recently active"),
     "n_purchase_days": ("frequent buyers", "rare buyers"),
     "spend_per_purchase_day": ("big baskets", "small baskets"),
+    "online_share": ("online-first", "offline-first"),
     "T": ("long-standing", "newly acquired"),
     "p_alive": ("likely active", "likely gone"),
     "expected_purchases": ("many purchases expected", "few purchases expected"),
@@ -768,12 +769,15 @@ def default_cluster_features(
     *,
     rfm: Sequence[str] = ("recency_gap", "n_purchase_days", "spend_per_purchase_day"),
     channel_prefix: str = "share_purchases_",
-    extra: Sequence[str] = ("n_channels",),
+    extra: Sequence[str] = ("n_channels", "online_share"),
 ) -> list[str]:
     """Behaviour features for k-means: RFM inputs plus the purchase channel mix.
 
-    Columns that are absent, entirely missing or constant (they cannot
-    separate customers) are left out.
+    The channel mix is the single ``online_share`` when the table has it
+    (:func:`ecrm_lib.seef.assemble_customers` with ``online_channels``), so
+    that value and recency weigh as much as channel choice; otherwise one
+    share column per channel. Columns that are absent, entirely missing or
+    constant (they cannot separate customers) are left out.
 
     Parameters
     ----------
@@ -798,14 +802,14 @@ def default_cluster_features(
     >>> default_cluster_features(c)
     ['recency_gap', 'n_purchase_days', 'spend_per_purchase_day', 'share_purchases_web']
     """
-    cols = [*rfm, *extra, *sorted(c for c in customers.columns if str(c).startswith(channel_prefix))]
-    out = []
-    for c in dict.fromkeys(cols):
-        if c in customers:
-            v = pd.to_numeric(customers[c], errors="coerce").astype(float)
-            if v.notna().any() and v.nunique(dropna=True) > 1:
-                out.append(c)
-    return out
+    def usable(c):
+        if c not in customers:
+            return False
+        v = pd.to_numeric(customers[c], errors="coerce").astype(float)
+        return bool(v.notna().any() and v.nunique(dropna=True) > 1)
+
+    shares = [] if usable("online_share") else sorted(c for c in customers.columns if str(c).startswith(channel_prefix))
+    return [c for c in dict.fromkeys([*rfm, *extra, *shares]) if usable(c)]
 
 
 _LABELS = {
@@ -813,6 +817,7 @@ _LABELS = {
     "n_purchase_days": "purchase days",
     "spend_per_purchase_day": "spend per purchase day{cur}",
     "n_channels": "channels used",
+    "online_share": "share of purchases online",
     "cost_to_serve": "cost to serve{cur}",
     "clv": "CLV{cur}",
 }

@@ -687,3 +687,21 @@ def test_each_reason_is_one_part_when_split_at_semicolons(small):
     t = select_targets(small, rule)
     parts = t.loc[t["selected"], "reasons"].iloc[0].split("; ")
     assert len(parts) == 4 and parts[2].startswith("churn risk decile") and parts[2].endswith("at most 10)")
+
+
+def test_online_share_sums_internet_channels_and_replaces_per_channel_features():
+    from ecrm_lib.seef import assemble_customers
+    from ecrm_lib.segments import default_cluster_features
+
+    p = _purchases(30)
+    prods = _products(p)
+    prods["customer_channels"] = prods["customer_channels"].iloc[:-2]  # two customers without channel data
+    prods["customer_channels"]["share_purchases_app"] = 0.0
+    t = assemble_customers(p, prods, online_channels=["web", "app", "email"]).customers
+    ch = prods["customer_channels"].set_index("customer_id")
+    got = t.set_index("customer_id")["online_share"]
+    assert got.loc[ch.index].to_numpy() == pytest.approx(ch["share_purchases_web"].to_numpy())
+    assert got.iloc[-2:].isna().all()
+    feats = default_cluster_features(t)
+    assert "online_share" in feats and not any(f.startswith("share_purchases_") for f in feats)
+    assert "online_share" not in assemble_customers(p, prods).customers  # only when the channels are named
