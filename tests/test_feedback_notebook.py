@@ -36,7 +36,9 @@ def _run(config: Path, out: Path, registry_path: Path):
     declared = set(load_registry(registry_path).get(NAME).metrics)
     assert declared <= set(metrics), declared - set(metrics)
     prods = {p.stem: pd.read_parquet(p) for p in (outcome.run_dir / "products" / NAME).glob("*.parquet")}
-    assert set(prods) == {"campaign_uplift", "feedback_scores"}
+    assert set(prods) == {"campaign_uplift", "feedback_scores", "loop_followup", "segment_weights"}
+    # a single run has no earlier run: the loop's products exist, empty, with their columns
+    assert prods["loop_followup"].empty and prods["segment_weights"].empty and metrics["loop_n_targets"]["value"] is None
     pii = {c for spec in TABLES.values() for c in spec.pii_columns()} | {"text"}
     for df in prods.values():
         assert not (pii & set(df.columns))
