@@ -28,8 +28,10 @@ reports: $(VENV)/.installed
 validate: $(VENV)/.installed
 	$(BIN)/ecrm validate --config $(CONFIG)
 
+# Whole test files go to one worker (--dist loadfile), so a file's module fixture (one suite run) runs
+# once; --dist loadgroup no longer groups on pytest 9.2 (pytest-dev/pytest-xdist#1386).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lab: $(VENV)/.installed
 	$(BIN)/python -m ipykernel install --sys-prefix --name ecrm --display-name "Python (ecrm)"

@@ -18,7 +18,7 @@ from ecrm_lib.registry import load_registry
 from ecrm_lib.runner import run_suite
 from ecrm_lib.synth import generate
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("evaluation_notebook")]  # one worker: the module fixture runs once
+pytestmark = pytest.mark.slow
 
 NOTEBOOKS = ["evaluation", "expansion"]
 

@@ -21,8 +21,8 @@ import pytest
 from ecrm_lib.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout, rfm_summary
 from ecrm_lib.paths import lifetimes_datasets_dir
 
-# one Spark session per run: with `pytest -n 2 --dist loadgroup` these tests share one worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+# one Spark session per run: `make test` distributes whole files (`--dist loadfile`), so these tests share one worker
+pytestmark = pytest.mark.slow
 
 TIMEZONES = ["UTC", "Asia/Seoul", "America/New_York"]
 

@@ -19,7 +19,7 @@ from ecrm_lib.context import RunLayout
 from ecrm_lib.runner import run_suite
 from ecrm_lib.synth import generate
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("loop_notebook")]  # one worker: the module fixture runs once
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,7 @@ from ecrm_lib.seef import SEGMENTS_COLUMNS, TARGETS_COLUMNS
 from ecrm_lib.segments import OTHER_SEGMENT, load_segment_table
 from ecrm_lib.synth import generate
 
-# one worker for the whole file under `pytest -n 2 --dist loadgroup`, so that the module fixture runs once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("selection_notebook")]
+pytestmark = pytest.mark.slow
 
 NAME = "selection"
 REGISTRY = NOTEBOOKS_DIR / "registry.yaml"

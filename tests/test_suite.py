@@ -20,7 +20,7 @@ from ecrm_lib.registry import load_registry
 from ecrm_lib.runner import run_suite
 from ecrm_lib.synth import generate
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("suite")]  # one worker: the module fixture runs once
+pytestmark = pytest.mark.slow
 
 SCRIPT = "<script>alert('xss-name')</script>"
 IMG = '<img src=x onerror="alert(1)">'
