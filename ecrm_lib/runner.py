@@ -682,6 +682,7 @@ def run_suite(
     cell_timeout: float | None = None,
     progress: Callable[..., Any] | None = print,
     history: bool = False,
+    publish_latest: bool = True,
 ) -> RunOutcome:
     """Run the notebook suite on one config and publish the reports.
 
@@ -713,6 +714,10 @@ def run_suite(
         the config's ``history_as_of`` dates that has no good run in
         ``out_dir`` yet, so that the feedback loop and the trends have
         earlier runs to read (``ecrm run`` does this unless ``--no-history``).
+    publish_latest : bool
+        False: publish the run folder but leave ``latest`` where it is (the
+        earlier runs of ``history_as_of`` are published so, and a failed main
+        run then leaves ``latest`` on the last good main run).
 
     Returns
     -------
@@ -748,7 +753,7 @@ def run_suite(
                 "loop and the trends have a previous run to read.")
             done = run_suite(config_path, as_of=h, notebooks=notebooks, out_dir=out, force=force,
                              registry_path=registry_path, parameters=parameters, test_params=test_params,
-                             cell_timeout=cell_timeout, progress=progress, history=False)
+                             cell_timeout=cell_timeout, progress=progress, history=False, publish_latest=False)
             earlier.append(done)
             if not done.ok:
                 say(f"The earlier run as of {h.isoformat()} failed; the main run goes on without it.")
@@ -829,9 +834,11 @@ def run_suite(
             "host": {"cpu_count": os.cpu_count()},
         }
         _write_manifest(layout, manifest)
-        final = _publish(out, staging, run_id, good=(status == "ok"))
+        final = _publish(out, staging, run_id, good=(status == "ok" and publish_latest))
 
-    if status == "ok":
+    if status == "ok" and not publish_latest:
+        say(f"Published run {run_id} in {duration:.1f} s as {final}; {latest} was left where it was.")
+    elif status == "ok":
         say(f"Published run {run_id} in {duration:.1f} s; {latest / 'index.html'} now shows it.")
     else:
         failed = ", ".join(r.name for r in results if r.status == "failed")

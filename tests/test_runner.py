@@ -721,6 +721,9 @@ def test_history_as_of_publishes_the_earlier_run_first_once(tmp_path, spy):
     calls = spy.calls
     again = run(cfg, out, notebooks=["control"], history=True)
     assert again.status == "unchanged" and again.history == [] and spy.calls == calls
+    # an earlier run never moves `latest` (a failing main run must leave it on the last good main run)
+    extra = run(cfg, out, notebooks=["control"], as_of="2024-06-30", publish_latest=False)
+    assert extra.status == "ok" and os.readlink(out / "latest") == first.run_id
     # without history (the library default), no earlier run is made
     out2 = tmp_path / "out2"
     plain = run(cfg, out2, notebooks=["control"])
