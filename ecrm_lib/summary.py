@@ -11,36 +11,50 @@ here raises for an absent notebook or key.
 Action rules
 ------------
 :func:`propose_actions` turns the figures into ranked actions. Each rule fires
-only when the figures it needs exist in the run:
+only when the figures it needs exist in the run. The rules, in the order they
+are ranked (see *Ranking* below):
 
-``retain_targets``
-    selection ``n_targets`` > 0 and evaluation ``target_value_share``: act on the
-    selected targets. Money at stake: their share of customer_value ``total_clv``.
+``stop_segments``
+    segments the feedback loop removed or down-weighted (feedback
+    ``segment_weights`` product, measured on the randomised campaign response
+    by segment of the earlier run's targets, else the
+    ``loop_segments_down_weighted`` count): stop (or reduce) targeting them.
+    Evidence: randomised test.
+``campaign_works``
+    the campaign response uplift over its randomised control group
+    (feedback ``response_uplift``) has an interval entirely above 0: keep the
+    campaign. Evidence: randomised test. The loop's purchase-rate difference
+    of the earlier targets against matched non-targets
+    (``loop_purchase_rate_diff``) is an observational comparison, not a test of
+    a campaign, and never fires this rule; neither does
+    ``loop_response_uplift_targets``, which is recorded without an interval.
 ``channel_shift``
     channel_integration ``whatif_saving`` > 0: move the what-if contacts to the
-    cheaper channel. Money at stake: the yearly saving.
+    cheaper channel. Evidence: measured saving (a yearly amount).
+``retain_targets``
+    selection ``n_targets`` > 0 and evaluation ``target_value_share``: act on the
+    selected targets. Evidence: model prediction. Amount shown: the predicted
+    value (CLV) the targets already hold - a stock, not the gain from acting.
 ``expansion``
     expansion ``expansion_n`` > 0 and ``expansion_value`` > 0, with a look-alike
     AUC (when measured) of at least ``min_lookalike_auc``: reach the best
-    look-alikes. Money at stake: their predicted CLV minus one contact each.
-``stop_segments``
-    segments the feedback loop removed or down-weighted (feedback
-    ``segment_weights`` product, else the ``loop_segments_down_weighted``
-    count): stop (or reduce) targeting them. No money figure.
+    look-alikes. Evidence: model prediction. Amount shown: their predicted CLV
+    minus one contact each (it accrues whether or not they are contacted). With
+    an AUC of at least :data:`NEAR_MISS_AUC` the text says the look-alikes are
+    mostly customers just below the selection rule's cut-offs.
 ``churn_focus``
     churn ``top_decile_lift`` >= ``min_churn_lift``: focus retention contacts on
-    the riskiest tenth. No money figure.
-``campaign_works``
-    the feedback loop's purchase-rate difference of the previous targets (or
-    the campaign response uplift) has an interval above 0: keep the campaign.
-    No money figure.
+    the riskiest tenth. Evidence: model prediction (checked on held-out customers).
 ``nps``
-    feedback ``nps`` <= ``max_nps``: work on what detractors say. No money figure.
+    feedback ``nps`` <= ``max_nps``: work on what detractors say. Evidence: survey.
 
-Ranking: actions with money at stake in the config currency come first, the
-largest amount first (amounts over different horizons - a year of saving, a
-CLV horizon - are compared as they are, which the table says); the others
-follow in the fixed order of the list above. At most ``max_actions`` are kept.
+Ranking: by the strength of the evidence behind each action, in the fixed
+order of the list above (:data:`ACTION_ORDER`): randomised tests first, then
+the measured saving, then model-based value, then the survey score. Amounts of
+money are shown (``money``, ``money_basis`` and the figure text) but never
+rank the actions: they measure unlike things (a yearly saving, value the
+targets already hold, value that accrues without contact). At most
+``max_actions`` are kept.
 """
 
 from __future__ import annotations
@@ -69,6 +83,10 @@ __all__ = [
     "headline_table",
     "collect_trends",
     "propose_actions",
+    "ACTION_ORDER",
+    "ACTION_EVIDENCE",
+    "NEAR_MISS_AUC",
+    "RANKING_NOTE",
     "run_parameters",
     "figures_by_key",
     "trend_table",
@@ -87,6 +105,9 @@ class Headline:
     notebook: str
     key: str
     label: str
+    coverage: tuple[str, str, str] | None = None
+    """``(n_key, of_key, words)``: keys of the same notebook whose values are
+    added to the label as "(n of N words)" when the figure is shown."""
 
 
 HEADLINES: tuple[Headline, ...] = (
@@ -118,7 +139,9 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Feedback", "feedback", "response_uplift", "Campaign response uplift over control"),
     Headline("Feedback", "feedback", "nps", "Net Promoter Score"),
     Headline("Feedback", "feedback", "n_feedback", "Feedback answers"),
-    Headline("Feedback", "feedback", "loop_purchase_rate_diff", "Previous targets' purchase-rate difference"),
+    Headline("Feedback", "feedback", "loop_purchase_rate_diff",
+             "Earlier targets' purchase rate minus that of matched non-targets (observational, not a campaign test)",
+             coverage=("loop_n_compared", "loop_n_targets", "earlier targets compared")),
     Headline("Feedback", "feedback", "loop_segments_down_weighted", "Segments the feedback down-weighted or removed"),
 )
 """The figures of the headline table (only those the registry declares are shown)."""
@@ -324,7 +347,8 @@ def headline_table(
     Returns
     -------
     DataFrame
-        ``area``, ``report`` (title), ``notebook``, ``key``, ``figure`` (label),
+        ``area``, ``report`` (title), ``notebook``, ``key``, ``figure`` (label,
+        with the coverage "n of N ..." of a headline that has one),
         ``value`` (float, NaN when absent or not a number), ``value_text``,
         ``unit``, ``description``, ``href`` (the report page), ``available``
         (bool) and ``note`` (why not available).
@@ -347,8 +371,14 @@ def headline_table(
             why = _none_reason(description)
             note = f"not measured in this run ({why})" if why else "not measured in this run"
         x = _number(value)
+        label = h.label
+        if h.coverage is not None and available:
+            n_key, of_key, words = h.coverage
+            got = metrics.get(h.notebook) or {}
+            n, of = _number(got.get(n_key)), _number(got.get(of_key))
+            label += f" ({int(n):,} of {int(of):,} {words})" if n is not None and of is not None else f" ({words}: not recorded)"
         rows.append({
-            "area": h.area, "report": spec.title, "notebook": h.notebook, "key": h.key, "figure": h.label,
+            "area": h.area, "report": spec.title, "notebook": h.notebook, "key": h.key, "figure": label,
             "value": x if x is not None else float("nan"),
             "value_text": format_value(value, unit, currency) if available else NOT_AVAILABLE,
             "unit": unit, "description": description, "href": f"{h.notebook}.html",
@@ -412,6 +442,36 @@ def collect_trends(
 
 
 # ----------------------------------------------------------------- actions
+ACTION_EVIDENCE: dict[str, str] = {
+    "stop_segments": "randomised test",
+    "campaign_works": "randomised test",
+    "channel_shift": "measured saving",
+    "retain_targets": "model prediction",
+    "expansion": "model prediction",
+    "churn_focus": "model prediction",
+    "nps": "survey",
+}
+"""The kind of evidence behind each action rule."""
+
+ACTION_ORDER: tuple[str, ...] = tuple(ACTION_EVIDENCE)
+"""Rank order of the action rules: strongest evidence first (module docstring)."""
+
+NEAR_MISS_AUC = 0.9
+"""Look-alike ROC-AUC (0-1) from which the expansion text says the look-alikes are
+mostly near-misses of the selection rule (the targets are the top of a rule over
+purchase history, so a model of that history separates them almost perfectly)."""
+
+RANKING_NOTE = (
+    "The actions are ranked by the strength of the evidence behind them, in a fixed order: results of randomised "
+    "tests first (segments to stop targeting, a campaign that beat its control group), then a measured saving "
+    "(moving contacts to a cheaper channel), then values predicted by a model (the selected targets, look-alike "
+    "customers, the riskiest customers by churn score), then the survey score. The amounts of money in the texts "
+    "are not compared with each other and do not set the order: they measure unlike things (a saving per year, "
+    "value the targets already hold, value that accrues whether or not a customer is contacted)."
+)
+"""How :func:`propose_actions` ranks, in words for the summary page."""
+
+
 def _get(metrics: Mapping[str, Mapping[str, Any]], notebook: str, key: str) -> Any:
     return (metrics.get(notebook) or {}).get(key)
 
@@ -460,15 +520,17 @@ def propose_actions(
     -------
     DataFrame
         ``rank``, ``rule``, ``action``, ``figure`` (the evidence, in words),
-        ``money`` (config currency, NaN when not computable), ``money_basis``
-        (what the amount is), ``report`` (page to open, e.g. ``evaluation.html``),
-        ``ranked_by`` ("money at stake" or "fixed priority").
+        ``money`` (config currency, NaN when not computable; for display only,
+        it does not rank), ``money_basis`` (what the amount is), ``report``
+        (page to open, e.g. ``evaluation.html``), ``evidence`` (the kind of
+        evidence, :data:`ACTION_EVIDENCE`, which sets the rank).
 
     Examples
     --------
-    >>> m = {"channel_integration": {"whatif_saving": 2_500_000.0}, "churn": {"top_decile_lift": 2.4}}
-    >>> propose_actions(m, currency="KRW")[["rank", "rule", "money"]].values.tolist()
-    [[1, 'channel_shift', 2500000.0], [2, 'churn_focus', nan]]
+    >>> m = {"channel_integration": {"whatif_saving": 2_500_000.0}, "churn": {"top_decile_lift": 2.4},
+    ...      "feedback": {"response_uplift": 0.03, "response_uplift_ci_low": 0.01, "response_uplift_ci_high": 0.05}}
+    >>> propose_actions(m, currency="KRW")[["rank", "rule", "money", "evidence"]].values.tolist()
+    [[1, 'campaign_works', nan, 'randomised test'], [2, 'channel_shift', 2500000.0, 'measured saving'], [3, 'churn_focus', nan, 'model prediction']]
     """
     if max_actions < 0:
         raise ValueError(f"max_actions must be 0 or more, but {max_actions} was passed.")
@@ -495,8 +557,8 @@ def propose_actions(
             fig += f"; after cost to serve they are worth {format_money(net, currency)}, so keep the offers and contacts cheap"
         elif net is not None:
             fig += f"; {format_money(net, currency)} after cost to serve"
-        add("retain_targets", "Keep the selected high-value, at-risk target customers with retention and win-back offers",
-            fig, "evaluation.html", money, "predicted value (CLV) the targets hold")
+        add("retain_targets", f"Act on the {int(n_t):,} selected target customers",
+            fig, "evaluation.html", money, "predicted value (CLV) the targets already hold, not the gain from acting")
     # channel_shift
     saving = _number(_get(metrics, "channel_integration", "whatif_saving"))
     if saving is not None and saving > 0:
@@ -518,10 +580,14 @@ def propose_actions(
         fig = f"{format_money(val_e, currency)} predicted value (CLV)"
         if cost is not None:
             fig += f" for a contact cost of {format_money(cost, currency)}"
-        if auc is not None:
+        if auc is not None and auc >= NEAR_MISS_AUC:
+            fig += (f"; the look-alike model separates targets from others with an AUC of {auc:.2f}, as expected because "
+                    "the targets are the top of a selection rule over purchase history: the look-alikes are mostly "
+                    "customers just below the rule's cut-offs (near-misses), not an independent discovery")
+        elif auc is not None:
             fig += f"; the look-alike model ranks targets above others with an AUC of {auc:.2f}"
         add("expansion", f"Reach the {int(n_e):,} best-scored look-alike customers", fig, "expansion.html",
-            val_e - (cost or 0.0), "predicted value minus one contact each")
+            val_e - (cost or 0.0), "predicted value minus one contact each, which accrues whether or not they are contacted")
     # stop_segments
     earlier = _get(metrics, "feedback", "loop_earlier_as_of")
     when = f"the campaign after the run of {earlier}" if earlier else "the last campaign"
@@ -547,20 +613,13 @@ def propose_actions(
     if lift is not None and lift >= min_churn_lift:
         add("churn_focus", "Focus retention contacts on the riskiest 10 % of customers by churn score",
             f"they churn {lift:.1f} times as often as the average customer (checked on held-out customers)", "churn.html")
-    # campaign_works
-    diff, lo, hi = (_number(_get(metrics, "feedback", k)) for k in
-                    ("loop_purchase_rate_diff", "loop_purchase_rate_diff_ci_low", "loop_purchase_rate_diff_ci_high"))
+    # campaign_works: randomised evidence only (the loop's purchase-rate difference is observational, and
+    # loop_response_uplift_targets is recorded without an interval)
     up, ulo, uhi = (_number(_get(metrics, "feedback", k)) for k in ("response_uplift", "response_uplift_ci_low", "response_uplift_ci_high"))
-    if diff is not None and lo is not None and lo > 0:
-        n_prev = _number(_get(metrics, "feedback", "loop_n_targets"))
-        who = f"the {int(n_prev):,} targets of the previous run" if n_prev else "the previous run's targets"
-        rng = f" (interval {100 * lo:+.1f} to {100 * hi:+.1f})" if hi is not None else ""
-        add("campaign_works", "Keep running the targeted campaign",
-            f"{who} bought at a rate {100 * diff:+.1f} points above the comparison group{rng}", "feedback.html")
-    elif up is not None and ulo is not None and ulo > 0:
+    if up is not None and ulo is not None and ulo > 0:
         rng = f" (interval {100 * ulo:+.1f} to {100 * uhi:+.1f})" if uhi is not None else ""
         add("campaign_works", "Keep running the campaign that beat its control group",
-            f"response {100 * up:+.1f} points above control{rng}", "feedback.html")
+            f"response {100 * up:+.1f} points above the randomised control group{rng}", "feedback.html")
     # nps
     nps = _number(_get(metrics, "feedback", "nps"))
     if nps is not None and nps <= max_nps:
@@ -568,18 +627,15 @@ def propose_actions(
             f"Net Promoter Score {nps:+.0f}: more detractors than promoters" if nps < 0 else f"Net Promoter Score {nps:+.0f}",
             "feedback.html")
 
-    order = ["retain_targets", "channel_shift", "expansion", "stop_segments", "churn_focus", "campaign_works", "nps"]
-    cols = ["rank", "rule", "action", "figure", "money", "money_basis", "report", "ranked_by"]
+    cols = ["rank", "rule", "action", "figure", "money", "money_basis", "report", "evidence"]
     if not cands:
         return pd.DataFrame(columns=cols).astype({"rank": int, "money": float})
     df = pd.DataFrame(cands)
-    df["ranked_by"] = ["money at stake" if m == m and m is not None else "fixed priority" for m in df["money"]]
-    df["_money"] = df["money"].astype(float)
-    df["_has"] = df["_money"].notna()
-    df["_prio"] = df["rule"].map({r: i for i, r in enumerate(order)})
-    df = df.sort_values(["_has", "_money", "_prio"], ascending=[False, False, True], kind="stable").head(max_actions)
+    df["evidence"] = df["rule"].map(ACTION_EVIDENCE)
+    df["money"] = df["money"].astype(float)
+    df["_prio"] = df["rule"].map({r: i for i, r in enumerate(ACTION_ORDER)})
+    df = df.sort_values("_prio", kind="stable").head(max_actions)
     df["rank"] = range(1, len(df) + 1)
-    df["money"] = df["_money"]
     return df[cols].reset_index(drop=True)
 
 

@@ -23,8 +23,10 @@ FULL = {
     "customer_value": {"n_customers": 1400, "total_clv": 2_000_000_000.0, "top20_value_share": 0.61},
     "channel_integration": {"whatif_saving": 12_500_000.0, "cost_to_serve_total": 80_000_000.0},
     "churn": {"top_decile_lift": 2.2, "churn_rate_validation": 0.35, "best_auc": 0.78},
-    "feedback": {"nps": -5.0, "loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
-                 "loop_purchase_rate_diff_ci_high": 0.10, "loop_n_targets": 400, "loop_segments_down_weighted": 2},
+    "feedback": {"nps": -5.0, "response_uplift": 0.03, "response_uplift_ci_low": 0.01, "response_uplift_ci_high": 0.05,
+                 "loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
+                 "loop_purchase_rate_diff_ci_high": 0.10, "loop_n_targets": 400, "loop_n_compared": 380,
+                 "loop_segments_down_weighted": 2},
     "selection": {"n_targets": 412},
     "evaluation": {"target_value_share": 0.38, "target_customer_share": 0.29},
     "expansion": {"expansion_n": 250, "expansion_value": 300_000_000.0, "expansion_contact_cost": 1_000_000.0,
@@ -92,6 +94,13 @@ def test_headline_table_marks_absent_figures_with_the_reason():
     assert ctt["note"] == "not measured in this run (without contacts or costs)"
     exp = t.loc[("expansion", "expansion_value")]
     assert not exp["available"] and "no transactions table" in exp["note"] and math.isnan(exp["value"])
+    # the loop's observational difference carries its coverage: n of N earlier targets compared
+    loop = t.loc[("feedback", "loop_purchase_rate_diff")]
+    assert loop["available"] and loop["value_text"] == "+6.0 points"
+    assert loop["figure"].endswith("(380 of 400 earlier targets compared)") and "observational" in loop["figure"]
+    part = dict(FULL, feedback={k: v for k, v in FULL["feedback"].items() if k != "loop_n_compared"})
+    t3 = summary.headline_table(part, REG, status).set_index(["notebook", "key"])
+    assert t3.loc[("feedback", "loop_purchase_rate_diff"), "figure"].endswith("(earlier targets compared: not recorded)")
     # a key the registry does not declare is not shown
     t2 = summary.headline_table(FULL, REG, status, headlines=[summary.Headline("Customers", "churn", "nope", "x")])
     assert t2.empty and "value_text" in t2.columns
@@ -138,23 +147,68 @@ def test_plot_trends_draws_one_panel_per_metric():
 
 
 # ---------------------------------------------------------------- actions
-def test_actions_rank_money_first_then_fixed_priority():
+def test_actions_rank_by_strength_of_evidence_not_money():
     a = summary.propose_actions(FULL, currency="KRW", max_actions=10)
-    assert a["rule"].tolist() == ["retain_targets", "expansion", "channel_shift", "stop_segments", "churn_focus",
-                                  "campaign_works", "nps"]
+    # randomised tests, then the measured saving, then model-based value, then the survey - whatever the amounts
+    assert a["rule"].tolist() == ["stop_segments", "campaign_works", "channel_shift", "retain_targets", "expansion",
+                                  "churn_focus", "nps"]
+    assert a["rule"].tolist() == list(summary.ACTION_ORDER)
     assert a["rank"].tolist() == list(range(1, 8))
-    assert a.loc[0, "money"] == pytest.approx(0.38 * 2e9)
-    assert a.loc[1, "money"] == pytest.approx(300_000_000 - 1_000_000)
-    assert a["ranked_by"].tolist() == ["money at stake"] * 3 + ["fixed priority"] * 4
-    assert "412 target customers" in a.loc[0, "figure"] and "760.0 million KRW" in a.loc[0, "figure"]
-    assert a.loc[0, "report"] == "evaluation.html"
+    assert a["evidence"].tolist() == ["randomised test"] * 2 + ["measured saving"] + ["model prediction"] * 3 + ["survey"]
+    # the amounts stay for display (the targets' stock of value is the largest, yet ranks below the saving)
+    money = a.set_index("rule")["money"]
+    assert money["retain_targets"] == pytest.approx(0.38 * 2e9) and money["channel_shift"] == 12_500_000.0
+    assert money["expansion"] == pytest.approx(300_000_000 - 1_000_000)
+    assert money["retain_targets"] > money["expansion"] > money["channel_shift"]
+    basis = a.set_index("rule")["money_basis"]
+    assert "not the gain from acting" in basis["retain_targets"]
+    assert "whether or not they are contacted" in basis["expansion"]
+    r = a.set_index("rule").loc["retain_targets"]
+    assert "412 target customers" in r["figure"] and "760.0 million KRW" in r["figure"] and r["report"] == "evaluation.html"
     top3 = summary.propose_actions(FULL, currency="KRW")
-    assert top3["rule"].tolist() == ["retain_targets", "expansion", "channel_shift"]
+    assert top3["rule"].tolist() == ["stop_segments", "campaign_works", "channel_shift"]
+    # a bigger amount never moves an action up
+    rich = dict(FULL, channel_integration={"whatif_saving": 1.0}, customer_value={"total_clv": 1e15})
+    assert summary.propose_actions(rich, max_actions=10)["rule"].tolist() == a["rule"].tolist()
+    assert all(r in summary.RANKING_NOTE.lower() for r in ("randomised", "saving", "model", "survey"))
+
+
+def test_retain_action_claims_nothing_the_rule_did_not_select():
+    a = summary.propose_actions({"selection": {"n_targets": 412}, "evaluation": {"target_value_share": 0.38}})
+    action = a.loc[0, "action"]
+    assert action == "Act on the 412 selected target customers"
+    for claim in ("high-value", "at-risk", "retention", "win-back"):
+        assert claim not in action.lower()
+
+
+def test_campaign_works_needs_randomised_evidence():
+    loop_only = {"feedback": {"loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
+                              "loop_purchase_rate_diff_ci_high": 0.10, "loop_n_targets": 400,
+                              "loop_response_uplift_targets": 0.05}}
+    assert summary.propose_actions(loop_only).empty  # observational comparison; uplift without an interval
+    no_ci = {"feedback": {"response_uplift": 0.04}}
+    assert summary.propose_actions(no_ci).empty
+    weak = {"feedback": {"response_uplift": 0.02, "response_uplift_ci_low": -0.01, "response_uplift_ci_high": 0.05}}
+    assert summary.propose_actions(weak).empty
+    strong = {"feedback": {"response_uplift": 0.03, "response_uplift_ci_low": 0.01, "response_uplift_ci_high": 0.05,
+                           **loop_only["feedback"]}}
+    a = summary.propose_actions(strong)
+    assert a["rule"].tolist() == ["campaign_works"] and a.loc[0, "evidence"] == "randomised test"
+    assert a.loc[0, "figure"] == "Response +3.0 points above the randomised control group (interval +1.0 to +5.0)"
+
+
+@pytest.mark.parametrize("auc, near_miss", [(0.97, True), (0.9, True), (0.89, False), (None, False)])
+def test_expansion_says_when_lookalikes_are_near_misses(auc, near_miss):
+    m = {"expansion": {"expansion_n": 250, "expansion_value": 3e8, "lookalike_auc": auc}}
+    fig = summary.propose_actions(m, currency="KRW").loc[0, "figure"]
+    assert ("just below the rule's cut-offs (near-misses), not an independent discovery" in fig) == near_miss
+    if auc is not None and not near_miss:
+        assert f"AUC of {auc:.2f}" in fig
 
 
 def test_actions_use_only_figures_that_exist():
     assert summary.propose_actions({}).empty
-    assert list(summary.propose_actions({}).columns) == ["rank", "rule", "action", "figure", "money", "money_basis", "report", "ranked_by"]
+    assert list(summary.propose_actions({}).columns) == ["rank", "rule", "action", "figure", "money", "money_basis", "report", "evidence"]
     # no contacts table: the channel notebook records no saving; no selection/evaluation/expansion ran
     only = {"customer_value": FULL["customer_value"], "churn": FULL["churn"],
             "channel_integration": {"whatif_saving": None, "cost_to_serve_total": None}}
@@ -174,6 +228,8 @@ def test_actions_use_only_figures_that_exist():
     ({"churn": {"top_decile_lift": 1.2}}, "churn_focus"),
     ({"feedback": {"nps": 25.0}}, "nps"),
     ({"feedback": {"loop_purchase_rate_diff": 0.03, "loop_purchase_rate_diff_ci_low": -0.01}}, "campaign_works"),
+    ({"feedback": {"loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02}}, "campaign_works"),
+    ({"feedback": {"response_uplift": 0.03, "response_uplift_ci_low": 0.0}}, "campaign_works"),
     ({"feedback": {"loop_segments_down_weighted": 0}}, "stop_segments"),
 ])
 def test_rules_do_not_fire_on_weak_figures(metrics, absent):
@@ -220,7 +276,7 @@ def test_headline_paragraph_leaves_out_absent_figures():
     actions = summary.propose_actions(FULL, currency="KRW")
     text = summary.headline_paragraph(table, actions)
     assert text.startswith("1,400 customers have bought, with a predicted value of 2.00 billion KRW")
-    assert "412 customers were selected" in text and "The first action the data supports: keep the selected" in text
+    assert "412 customers were selected" in text and "The first action the data supports: stop or reduce targeting" in text
     empty = summary.headline_table({}, REG, {s.name: "skipped" for s in REG})
     assert summary.headline_paragraph(empty, actions.iloc[0:0]) == "The figures support no action with confidence in this run."
 
