@@ -92,7 +92,8 @@ def bridge_customer_ids(earlier_map: pd.DataFrame, current_map: pd.DataFrame) ->
         ``customer_id`` today) and ``status``:
 
         - ``same``: the same accounts, the same id;
-        - ``grown``: all its accounts sit in one customer today who has new accounts too;
+        - ``grown``: its accounts found today sit in one customer, whose account set
+          changed (new accounts joined it, or some of the earlier ones are gone);
         - ``merged``: today's customer also holds accounts of another earlier customer;
         - ``split``: its accounts sit in several customers today (the one with most of
           them is given; ties: the smallest id);
@@ -696,8 +697,11 @@ def loop_products(result: LoopResult | None) -> dict[str, pd.DataFrame]:
     return {"loop_followup": follow, "segment_weights": weights}
 
 
-def loop_metrics(result: LoopResult | None) -> dict[str, object]:
+def loop_metrics(result: LoopResult | None, min_cell: int = 5) -> dict[str, object]:
     """Headline figures of the loop (None where not measured), keyed as in the notebook registry.
+
+    The purchase-rate difference is None when fewer than ``min_cell`` targets
+    could be compared (it would describe fewer than ``min_cell`` customers).
 
     Returns
     -------
@@ -726,7 +730,7 @@ def loop_metrics(result: LoopResult | None) -> dict[str, object]:
     out["loop_earlier_as_of"] = result.start.isoformat()
     out["loop_n_targets"] = int(result.followed["selected"].sum())
     out["loop_n_compared"] = int(result.match.n_matched)
-    if result.match.n_matched:
+    if result.match.n_matched >= min_cell:
         p = result.comparison.set_index("outcome").loc["purchased"]
         out["loop_purchase_rate_diff"] = num(p["difference"])
         out["loop_purchase_rate_diff_ci_low"] = num(p["ci_low"])

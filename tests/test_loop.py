@@ -149,7 +149,8 @@ def test_products_and_metrics_exist_with_and_without_a_result():
                          features=["frequency"], caliper=1.0, n_boot=0)
     m = loop.loop_metrics(res)
     assert m["loop_earlier_as_of"] == "2024-12-31" and m["loop_n_targets"] == 1 and m["loop_n_compared"] == 1
-    assert m["loop_purchase_rate_diff"] == 1.0  # E1 (now N1) bought, E2 did not
+    assert m["loop_purchase_rate_diff"] is None  # one compared target: below the small-cell threshold
+    assert loop.loop_metrics(res, min_cell=1)["loop_purchase_rate_diff"] == 1.0  # E1 (now N1) bought, E2 did not
     assert m["loop_response_uplift_targets"] == 1.0  # target accounts: a treated and responded, b control
     prods = loop.loop_products(res)
     assert len(prods["loop_followup"]) == 2 and list(prods["segment_weights"].columns) == loop.WEIGHT_COLUMNS

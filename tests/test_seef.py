@@ -705,3 +705,20 @@ def test_online_share_sums_internet_channels_and_replaces_per_channel_features()
     feats = default_cluster_features(t)
     assert "online_share" in feats and not any(f.startswith("share_purchases_") for f in feats)
     assert "online_share" not in assemble_customers(p, prods).customers  # only when the channels are named
+
+
+def test_down_weighting_moves_customers_only_when_the_cap_binds():
+    # six matched customers, cap 4: without feedback the four highest CLV are kept
+    c = pd.DataFrame({"customer_id": list("abcdef"), "clv": [100.0, 90.0, 80.0, 70.0, 60.0, 50.0],
+                      "segment": ["Lost", "Loyal", "Lost", "Loyal", "Loyal", "Loyal"]})
+    rule = {"clv_min": 0, "max_targets": 4}
+    w = pd.DataFrame({"segment": ["Lost", "Loyal"], "weight": [0.5, 1.0]})
+    before = select_targets(c, rule)
+    after = select_targets(c, apply_feedback(rule, w))
+    kept = lambda t: set(t.loc[t["selected"], "customer_id"])  # noqa: E731
+    assert kept(before) == set("abcd")
+    # Lost at half weight: a 50, c 40 rank below d 70, e 60 -> c moves out, e moves in; a (50) still beats f (50) by id
+    assert kept(after) == {"a", "b", "d", "e"}
+    # without a binding cap the same weights change nobody (down-weighting only re-orders)
+    loose = {"clv_min": 0, "max_targets": 10}
+    assert kept(select_targets(c, apply_feedback(loose, w))) == kept(select_targets(c, loose)) == set("abcdef")

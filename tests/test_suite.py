@@ -116,7 +116,8 @@ def test_identical_rerun_is_skipped(run, small_data):
 # Display names of the columns that count the customers (accounts, answers, texts, leads, contacts)
 # a table row describes; every such cell must read "<5" or a number of at least 5.
 COUNT_COLUMNS = {"customers", "n_customers", "accounts", "answers", "texts", "treated customers", "control customers",
-                 "n_contacts", "n_leads"}
+                 "n_contacts", "n_leads", "n_treatment", "n_control", "targets", "targets compared",
+                 "targets without feedback", "targets with feedback"}
 
 
 def _small_count_cells(html: str) -> tuple[list[str], int]:
