@@ -48,7 +48,7 @@ NOW = {
                        "top20_value_share": 0.61, "mean_p_alive": 0.7},
     "churn": {"churn_rate_validation": 0.35, "best_auc": 0.78, "top_decile_lift": 2.2},
     "feedback": {"nps": 12.0, "n_feedback": 800, "response_uplift": 0.02, "loop_earlier_as_of": "2024-12-30",
-                 "loop_n_targets": 400, "loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
+                 "loop_n_targets": 400, "loop_n_compared": 380, "loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
                  "loop_purchase_rate_diff_ci_high": 0.10, "loop_segments_down_weighted": 1},
     "selection": {"n_targets": 412, "target_share": 412 / 1400},
     "evaluation": {"target_value_share": 0.38, "target_customer_share": 412 / 1400, "gini_clv": 0.55,
@@ -131,12 +131,17 @@ def test_summary_with_an_earlier_run(with_history):
     assert not row.loc[("expansion", "expansion_value"), "available"]
     assert "did not run" in row.loc[("expansion", "expansion_value"), "note"]
     assert "None without" not in row.loc[("channel_integration", "offhours_customer_share"), "note"]
-    # actions: money at stake first (targets hold 38 % of 2.0 billion = 760 million; saving 12.5 million a year),
-    # then the fixed priority (the removed segment before the churn focus)
+    # actions ranked by strength of evidence, not by money: the segment the randomised test removed first, then the
+    # measured yearly saving (12.5 million), then the targets' predicted value (38 % of 2.0 billion = 760 million)
     assert "412 target customers" in html and "760.0 million KRW" in html
-    assert html.index("760.0 million KRW") < html.index("12.5 million KRW a year") < html.index("Hibernating")
+    assert html.index("Hibernating") < html.index("12.5 million KRW a year") < html.index("760.0 million KRW")
+    assert "Act on the 412 selected target customers" in html and "win-back" not in html
+    assert "ranked by the strength of the evidence" in html
+    # the loop's observational difference (CI above 0) is no evidence that a campaign works; uplift has no interval
+    assert "Keep running the" not in html
+    assert "380 of 400 earlier targets compared" in html
     assert "Move 30% of order status contacts from phone to app" in html
-    assert "look-alike" not in html.split("What should we do?")[1].split("Headline figures by area")[0].lower()
+    assert "best-scored look-alike" not in html.split("What should we do?")[1].split("Headline figures by area")[0].lower()
     assert 'href="evaluation.html"' in html and 'href="churn.html"' in html
     # trends: an earlier run exists -> a figure and the change table, not the "no trends yet" sentence
     assert "2024-12-30" in html and "+4.0" in html and "no trends yet" not in html
