@@ -421,7 +421,12 @@ def response_by_earlier_group(
     """Response-rate uplift (treatment minus control) per earlier group.
 
     Treatment arms are pooled against the control arm(s). Randomisation makes
-    the comparison within each group fair whatever the group.
+    the comparison within each group fair whatever the group. Counts are of
+    assigned accounts, as the campaigns table has them (one per customer when
+    a campaign goes to each customer's primary account). Campaigns in the
+    window are pooled too: when several campaigns with different control
+    shares fall between two runs, read the per-campaign results of the
+    campaign section as well.
 
     Parameters
     ----------

@@ -197,7 +197,8 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
         One row per group (segment, channel, month, decile, ...).
     count_col : str or list of str
         Count column(s) holding the number of customers (or accounts, answers) each row
-        describes; a row is suppressed when any of them is below ``min_count``.
+        describes; a row is suppressed when any of them is below ``min_count`` but above 0
+        (a count of zero describes nobody and is shown).
     min_count : int
         Smallest count shown (default 5).
     columns : list of str, optional
@@ -220,8 +221,8 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
 
     The threshold is inclusive of ``min_count``: 5 customers are shown, 4 are not.
 
-    >>> suppress_small_cells(pd.DataFrame({"n": [4, 5]}), "n")["suppressed"].tolist()
-    [True, False]
+    >>> suppress_small_cells(pd.DataFrame({"n": [4, 5, 0]}), "n")["suppressed"].tolist()
+    [True, False, False]
     """
     cols = [count_col] if isinstance(count_col, str) else list(count_col)
     missing = [c for c in cols if c not in df.columns]
@@ -230,7 +231,8 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
     out = df.copy()
     small = np.zeros(len(out), bool)
     for c in cols:
-        small |= (out[c].astype(float) < min_count).to_numpy()
+        v = out[c].astype(float)
+        small |= ((v > 0) & (v < min_count)).to_numpy()  # zero describes nobody
     blank = list(columns) if columns is not None else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
     for c in blank:
         if pd.api.types.is_integer_dtype(out[c]):
@@ -271,7 +273,8 @@ def _small_rows(df: pd.DataFrame, count_columns: str | Sequence[str], min_cell: 
         raise KeyError(f"count column(s) {missing or cols} not in the table; columns are {list(map(str, df.columns))}")
     small = np.zeros(len(df), bool)
     for c in cols:
-        small |= (pd.to_numeric(df[c], errors="coerce").astype(float) < min_cell).to_numpy()
+        v = pd.to_numeric(df[c], errors="coerce").astype(float)
+        small |= ((v > 0) & (v < min_cell)).to_numpy()  # zero describes nobody
     if "suppressed" in df.columns and pd.api.types.is_bool_dtype(df["suppressed"]):
         small |= df["suppressed"].fillna(False).to_numpy(bool)
     return small
@@ -326,7 +329,7 @@ def show_table(
     count_columns : str or sequence of str, optional
         Opt-in small-cell suppression (see :func:`suppress_small_cells`): the column(s)
         holding the number of customers / accounts / answers each row describes. A row
-        whose count (any of them) is below ``min_cell`` shows ``<5`` (``<{min_cell}``) in
+        whose count (any of them) is below ``min_cell`` (and above 0: zero describes nobody) shows ``<5`` (``<{min_cell}``) in
         its count columns and ``suppressed`` in every other value cell (numeric, boolean
         and date columns); its label cells (text or category columns, the index) stay,
         so the reader sees which group was hidden. Rows already marked by a boolean

@@ -832,9 +832,14 @@ def profitability(
 
     The cost to serve observed over ``cost_window_weeks`` is assumed to go on
     at the same weekly rate: ``expected_cost = cost_to_serve * horizon_weeks /
-    cost_window_weeks`` (no discounting; a missing cost counts as 0 and is
-    flagged). Without a ``cost_col`` column the expected cost is NaN and net
-    value equals CLV.
+    cost_window_weeks`` (a missing cost counts as 0 and is flagged). Without a
+    ``cost_col`` column the expected cost is NaN and net value equals CLV.
+
+    Two simplifications, both on the cautious side for short horizons: the
+    cost is not discounted while CLV is (at 10 % a year over 52 weeks the cost
+    is overstated by about 5 %), and a customer first seen part-way through the
+    cost window is priced at the rate of the whole window (their cost is
+    understated by the share of the window before they arrived).
 
     Parameters
     ----------

@@ -71,12 +71,12 @@ def test_products_metrics_and_report(run):
     assert set(cs["segment"]) <= names and m["n_segments_used"] == cs["segment"].nunique()
     assert m["n_clusters"] == cs["cluster"].nunique() and 2 <= m["n_clusters"] <= 4  # test k_range [2, 4]
     assert cs.groupby("cluster")["cluster_name"].nunique().eq(1).all()
-    # the rule as configured (registry default): top 10% CLV or the riskiest decile, nobody else
+    # the rule as configured (registry default): top 10% CLV or the riskiest two deciles, nobody else
     rule = load_registry(REGISTRY).get(NAME).parameters["rule"]
-    assert rule["clv_tier_min"] == "top10" and rule["churn_decile_max"] == 1 and rule["combine"] == "any"
+    assert rule["clv_tier_min"] == "top10" and rule["churn_decile_max"] == 2 and rule["combine"] == "any"
     clv = cs["clv"].dropna().sort_values(ascending=False)
     thr = clv.iloc[math.ceil(0.1 * len(clv)) - 1]
-    meets = (cs["clv"] >= thr) | (cs["risk_decile"] <= 1)
+    meets = (cs["clv"] >= thr) | (cs["risk_decile"] <= 2)
     assert (cs["matched"] == meets).all() and len(tg) == min(int(meets.sum()), rule["max_targets"])
     assert m["segments_down_weighted"] is None and m["feedback_moved_in"] is None
     html = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")

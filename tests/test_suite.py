@@ -121,7 +121,7 @@ COUNT_COLUMNS = {"customers", "n_customers", "accounts", "answers", "texts", "tr
 
 
 def _small_count_cells(html: str) -> tuple[list[str], int]:
-    """(cells in a count column showing 1-4 or 0, number of count cells checked) of show_table tables."""
+    """(cells in a count column showing 1-4, number of count cells checked) of show_table tables."""
     soup = BeautifulSoup(html, "html.parser")
     bad, checked = [], 0
     for table in soup.find_all("table"):
@@ -138,7 +138,7 @@ def _small_count_cells(html: str) -> tuple[list[str], int]:
                 continue
             checked += 1
             text = td.get_text(strip=True).replace(",", "")
-            if re.fullmatch(r"\d+(\.0+)?", text) and float(text) < 5:
+            if re.fullmatch(r"\d+(\.0+)?", text) and 0 < float(text) < 5:  # zero describes nobody
                 bad.append(f"{caption[:60]!r}: {name} = {text}")
     return bad, checked
 
