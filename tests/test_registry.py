@@ -210,3 +210,11 @@ def test_the_executive_summary_is_listed_first():
     reg = load_registry(DEFAULT_REGISTRY)
     assert [s.name for s in reg if s.show_first] == ["executive_summary"]
     assert reg.names()[-1] == "executive_summary"  # it runs last: it reads every other report
+
+
+def test_committed_notebooks_carry_no_outputs():
+    """Notebooks are committed without outputs or execution counts (outputs could hold personal data)."""
+    for path in sorted(DEFAULT_REGISTRY.parent.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        dirty = [c.get("id") for c in nb.cells if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count"))]
+        assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them (jupyter nbconvert --clear-output --inplace)"
