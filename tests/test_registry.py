@@ -214,7 +214,9 @@ def test_the_executive_summary_is_listed_first():
 
 def test_committed_notebooks_carry_no_outputs():
     """Notebooks are committed without outputs or execution counts (outputs could hold personal data)."""
-    for path in sorted(DEFAULT_REGISTRY.parent.glob("*.ipynb")):
+    paths = sorted(DEFAULT_REGISTRY.parent.glob("*.ipynb"))
+    assert len(paths) >= 9
+    for path in paths:
         nb = nbformat.read(path, as_version=4)
         dirty = [c.get("id") for c in nb.cells if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count"))]
         assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them (jupyter nbconvert --clear-output --inplace)"
