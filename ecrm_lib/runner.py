@@ -450,11 +450,37 @@ def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
     return name, _clean_message(str(e))
 
 
+def _ipc_kernel_manager():
+    """A kernel manager whose kernels talk over Unix sockets (IPC) instead of TCP; None off POSIX.
+
+    Notebook code and outputs (which may hold personal data) then never cross a TCP
+    port, even on localhost, and ipykernel 7 does not warn about plain-text TCP. The
+    socket files live in Jupyter's runtime folder, one unique prefix per kernel.
+    """
+    if os.name != "posix":
+        return None
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
 def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None) -> None:
     import papermill
 
     out = layout.executed(spec.name)
     out.parent.mkdir(parents=True, exist_ok=True)
+    manager = _ipc_kernel_manager()
     with _kernel_env():
         papermill.execute_notebook(
             str(spec.path),
@@ -465,6 +491,7 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
             execution_timeout=timeout,
             progress_bar=False,
             log_output=False,
+            **({"kernel_manager_class": manager} if manager is not None else {}),
         )
 
 

@@ -754,3 +754,13 @@ def test_show_first_entry_heads_the_index_but_runs_in_order(tmp_path, spy):
     assert order == sorted(order)
     manifest = json.loads((tmp_path / "out" / "latest" / "manifest.json").read_text(encoding="utf-8"))
     assert list(manifest["notebooks"]) == ["basic", "control", "downstream"]
+
+
+def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
+    # notebook code and outputs (personal data) never cross a TCP port; ipykernel's plain-TCP warning is gone
+    manager = runner._ipc_kernel_manager()
+    if os.name == "posix":
+        assert manager is not None and manager().transport == "ipc"
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", notebooks=["control"])
+    assert outcome.status == "ok"
+    assert "without encryption" not in capfd.readouterr().err
