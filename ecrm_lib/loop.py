@@ -423,10 +423,12 @@ def response_by_earlier_group(
     Treatment arms are pooled against the control arm(s). Randomisation makes
     the comparison within each group fair whatever the group. Counts are of
     assigned accounts, as the campaigns table has them (one per customer when
-    a campaign goes to each customer's primary account). Campaigns in the
-    window are pooled too: when several campaigns with different control
-    shares fall between two runs, read the per-campaign results of the
-    campaign section as well.
+    a campaign goes to each customer's primary account). With one campaign the
+    interval is Newcombe's; with several, each campaign's uplift is measured
+    within the campaign (its own control) and the uplifts are averaged with
+    weights proportional to the group's accounts in each campaign, with a
+    normal (Wald) interval, so that campaigns with different control shares
+    are not mixed into one comparison.
 
     Parameters
     ----------
@@ -443,8 +445,10 @@ def response_by_earlier_group(
     -------
     DataFrame
         ``group``, ``n_treatment``, ``n_control``, ``rate_treatment``,
-        ``rate_control``, ``uplift``, ``ci_low``, ``ci_high`` (share points as
-        fractions); accounts without a group are ``unknown``.
+        ``rate_control`` (pooled over campaigns), ``uplift``, ``ci_low``,
+        ``ci_high`` (share points as fractions; within-campaign, see above) and
+        ``campaigns`` (campaigns with both arms in the group); accounts without
+        a group are ``unknown``.
 
     Examples
     --------
@@ -455,23 +459,51 @@ def response_by_earlier_group(
     [['x', 1.0], ['y', 0.0]]
     """
     g = account_groups[["account_id", group_col]].drop_duplicates("account_id")
-    df = campaigns[["account_id", "is_control", "response"]].merge(g, on="account_id", how="left")
+    cols = ["account_id", "is_control", "response"] + (["campaign_id"] if "campaign_id" in campaigns else [])
+    df = campaigns[cols].merge(g, on="account_id", how="left")
     df["group"] = df[group_col].astype("string").fillna("unknown")
+    if "campaign_id" not in df:
+        df["campaign_id"] = "campaign"
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
     rows = []
     for name, part in df.groupby("group", sort=True):
         ctrl = part["is_control"].astype(bool).to_numpy()
         y = part["response"].astype(float).to_numpy()
         n1, n0 = int((~ctrl).sum()), int(ctrl.sum())
         x1, x0 = int(y[~ctrl].sum()), int(y[ctrl].sum())
-        if n1 and n0:
-            d, lo, hi = newcombe_interval(x1, n1, x0, n0, level)
+        # per campaign with both arms in this group; several are combined by their size in the group
+        per = []
+        for _, cpart in part.groupby("campaign_id", sort=True):
+            cc = cpart["is_control"].astype(bool).to_numpy()
+            cy = cpart["response"].astype(float).to_numpy()
+            m1, m0 = int((~cc).sum()), int(cc.sum())
+            if m1 and m0:
+                per.append((m1, m0, int(cy[~cc].sum()), int(cy[cc].sum())))
+        if len(per) == 1:
+            d, lo, hi = newcombe_interval(*_reorder(per[0]), level)
+        elif per:
+            w = np.array([a + b for a, b, _, _ in per], dtype=float)
+            w /= w.sum()
+            diffs = np.array([c1 / a - c0 / b for a, b, c1, c0 in per])
+            var = np.array([(c1 / a) * (1 - c1 / a) / a + (c0 / b) * (1 - c0 / b) / b for a, b, c1, c0 in per])
+            d = float(w @ diffs)
+            half = z * math.sqrt(float((w ** 2) @ var))
+            lo, hi = d - half, d + half
         else:
             d = lo = hi = math.nan
         rows.append({"group": name, "n_treatment": n1, "n_control": n0,
                      "rate_treatment": x1 / n1 if n1 else math.nan, "rate_control": x0 / n0 if n0 else math.nan,
-                     "uplift": d, "ci_low": lo, "ci_high": hi})
+                     "uplift": d, "ci_low": lo, "ci_high": hi, "campaigns": len(per)})
     return pd.DataFrame(rows, columns=["group", "n_treatment", "n_control", "rate_treatment", "rate_control",
-                                       "uplift", "ci_low", "ci_high"])
+                                       "uplift", "ci_low", "ci_high", "campaigns"])
+
+
+def _reorder(cell: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """(n_treatment, n_control, responders_treatment, responders_control) -> newcombe_interval's (x1, n1, x0, n0)."""
+    n1, n0, x1, x0 = cell
+    return x1, n1, x0, n0
 
 
 # ------------------------------------------------------------------ orchestration

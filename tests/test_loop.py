@@ -199,3 +199,24 @@ def test_response_by_group_covers_the_generators_true_uplift_on_the_default_data
     # the group the generator favours responds more, in truth and in the estimate
     assert true_tau["bought in the last 90 days"] > true_tau["lapsed"] + 0.03
     assert measured.loc["bought in the last 90 days", "uplift"] > measured.loc["lapsed", "uplift"]
+
+
+def test_response_is_measured_within_each_campaign():
+    # two campaigns with different control shares and base rates, no effect in either: pooling the arms
+    # would show a spurious uplift (Simpson); measured within each campaign it is zero
+    rows = []
+    for cid, n_t, n_c, rate in (("k1", 900, 100, 0.20), ("k2", 100, 900, 0.02)):
+        for arm_ctrl, n in ((False, n_t), (True, n_c)):
+            k = int(round(rate * n))
+            rows += [{"account_id": f"{cid}-{arm_ctrl}-{i}", "campaign_id": cid, "is_control": arm_ctrl,
+                      "response": int(i < k)} for i in range(n)]
+    camp = pd.DataFrame(rows)
+    groups = camp[["account_id"]].assign(g="all")
+    r = loop.response_by_earlier_group(camp, groups, "g").iloc[0]
+    pooled = (camp.loc[~camp["is_control"], "response"].mean() - camp.loc[camp["is_control"], "response"].mean())
+    assert pooled == pytest.approx(0.144)  # 0.182 - 0.038: the naive pooled difference
+    assert r["uplift"] == pytest.approx(0.0, abs=1e-12) and r["ci_low"] < 0 < r["ci_high"] and r["campaigns"] == 2
+    # one campaign: Newcombe's interval, as in the campaign section
+    one = loop.response_by_earlier_group(camp[camp["campaign_id"] == "k1"], groups, "g").iloc[0]
+    from ecrm_lib.uplift import newcombe_interval
+    assert (one["uplift"], one["ci_low"], one["ci_high"]) == pytest.approx(newcombe_interval(180, 900, 20, 100))
