@@ -94,6 +94,8 @@ __all__ = [
     "months_to_weeks",
     "feedback_weights",
     "apply_feedback",
+    "cost_window",
+    "expansion_list",
 ]
 
 RULE_KEYS: dict[str, str] = {
@@ -1607,6 +1609,81 @@ def months_to_weeks(months: float) -> float:
     (52.0, 26.0)
     """
     return float(months) * 52.0 / 12.0
+
+
+def cost_window(run_dir, override_weeks: float | None = None) -> tuple[float, str]:
+    """Weeks covered by the ``cost_to_serve`` of ``customer_channels``, and where that figure comes from.
+
+    ``override_weeks`` wins when given; else the channel notebook's
+    ``time_window_months`` of the same run (:func:`run_parameter`) in weeks;
+    else an assumed 52 weeks, said so in the returned text.
+
+    Examples
+    --------
+    >>> cost_window(None, 26)
+    (26.0, 'the cost_window_weeks parameter')
+    >>> cost_window(None)
+    (52.0, 'an assumed 52 weeks (the window of the channel report is unknown)')
+    """
+    if override_weeks is not None:
+        if not override_weeks > 0:
+            raise ValueError(f"cost_window_weeks must be a positive number of weeks, but {override_weeks!r} was passed.")
+        return float(override_weeks), "the cost_window_weeks parameter"
+    months = run_parameter(run_dir, "channel_integration", "time_window_months", None)
+    if months is None:
+        return 52.0, "an assumed 52 weeks (the window of the channel report is unknown)"
+    return months_to_weeks(months), f"the last {months} months of the channel report"
+
+
+def expansion_list(
+    scores: pd.DataFrame,
+    customers: pd.DataFrame,
+    n_expand: int,
+    plan: pd.DataFrame | None = None,
+    *,
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """The ranked look-alike list: every scored non-target with its CLV and channels, the first ``n_expand`` flagged.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``LookalikeResult.scores``.
+    customers : DataFrame
+        With ``clv``, ``clv_low``, ``clv_high`` (currency).
+    n_expand : int
+        Size of the proposed expansion (customers).
+    plan : DataFrame, optional
+        :func:`contact_plan` output; without it the channel columns are empty.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``rank``, ``score``, ``expanded`` (rank <= n_expand),
+        ``clv``, ``clv_low``, ``clv_high``, ``cheapest_channel``,
+        ``cheapest_cost`` (currency per contact), ``typical_channel``; by rank.
+
+    Examples
+    --------
+    >>> sc = pd.DataFrame({"customer_id": ["t", "b", "a"], "is_target": [True, False, False],
+    ...                    "score": [0.9, 0.7, 0.4], "rank": pd.array([pd.NA, 1, 2], dtype="Int64")})
+    >>> cu = pd.DataFrame({"customer_id": ["a", "b", "t"], "clv": [1.0, 2.0, 3.0], "clv_low": 0.0, "clv_high": 9.0})
+    >>> expansion_list(sc, cu, 1)[["customer_id", "rank", "expanded", "clv"]].to_numpy().tolist()
+    [['b', 1, True, 2.0], ['a', 2, False, 1.0]]
+    """
+    ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
+    cols = [c for c in (id_col, "clv", "clv_low", "clv_high") if c in customers]
+    lst = ranked.merge(customers[cols].rename(columns={id_col: "customer_id"}), on="customer_id", how="left")
+    for c in ("clv", "clv_low", "clv_high"):
+        if c not in lst:
+            lst[c] = np.nan
+    if plan is not None:
+        lst = lst.merge(plan[["customer_id", "cheapest_channel", "cheapest_cost", "typical_channel"]], on="customer_id", how="left")
+    else:
+        lst = lst.assign(cheapest_channel=pd.NA, cheapest_cost=np.nan, typical_channel=pd.NA)
+    lst["expanded"] = (lst["rank"] <= int(n_expand)).to_numpy(dtype=bool)
+    return lst[["customer_id", "rank", "score", "expanded", "clv", "clv_low", "clv_high",
+                "cheapest_channel", "cheapest_cost", "typical_channel"]].reset_index(drop=True)
 
 
 # =========================================================================== feedback

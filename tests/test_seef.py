@@ -722,3 +722,33 @@ def test_down_weighting_moves_customers_only_when_the_cap_binds():
     # without a binding cap the same weights change nobody (down-weighting only re-orders)
     loose = {"clv_min": 0, "max_targets": 10}
     assert kept(select_targets(c, apply_feedback(loose, w))) == kept(select_targets(c, loose)) == set("abcdef")
+
+
+def test_cost_window_prefers_the_parameter_then_the_channel_run(tmp_path):
+    from ecrm_lib.seef import cost_window
+
+    assert cost_window(None, 13) == (13.0, "the cost_window_weeks parameter")
+    with pytest.raises(ValueError, match="positive"):
+        cost_window(None, 0)
+    # a run whose manifest says the channel notebook looked at 6 months
+    import json
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"notebooks": {"channel_integration": {"parameters": {"time_window_months": 6}}}}), encoding="utf-8")
+    weeks, source = cost_window(tmp_path)
+    assert weeks == 26.0 and "6 months" in source
+
+
+def test_expansion_list_ranks_non_targets_with_channels():
+    from ecrm_lib.seef import expansion_list
+
+    scores = pd.DataFrame({"customer_id": ["t", "b", "a", "c"], "is_target": [True, False, False, False],
+                           "score": [0.9, 0.8, 0.5, 0.1], "rank": pd.array([pd.NA, 1, 2, 3], dtype="Int64")})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "t"], "clv": [10.0, 20.0, 30.0, 99.0],
+                              "clv_low": [5.0, 15.0, 25.0, 90.0], "clv_high": [15.0, 25.0, 35.0, 99.0]})
+    plan = pd.DataFrame({"customer_id": ["a", "b"], "cheapest_channel": ["email", "app"], "cheapest_cost": [150.0, 100.0],
+                         "typical_channel": ["store", "app"]})
+    out = expansion_list(scores, customers, 2, plan)
+    assert out["customer_id"].tolist() == ["b", "a", "c"]  # targets are not on the list
+    assert out["expanded"].tolist() == [True, True, False] and out["clv"].tolist() == [20.0, 10.0, 30.0]
+    assert out["cheapest_channel"].iloc[:2].tolist() == ["app", "email"] and pd.isna(out["cheapest_channel"].iloc[2])
+    assert expansion_list(scores, customers, 1)["cheapest_cost"].isna().all()
