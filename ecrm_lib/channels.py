@@ -1268,26 +1268,52 @@ def customer_channel_features(
     channel_group: Callable[[str], str] | Mapping[str, Sequence[str]] | None = None,
     timezone: str = "UTC",
     office_hours: Sequence[int] = DEFAULT_OFFICE_HOURS,
+    as_of: Any = None,
+    window_months: int | None = None,
 ) -> pd.DataFrame:
     """One row per customer with their channel behaviour (the ``customer_channels`` product).
 
-    Computed over every record given (the loader has already set aside rows
-    after the as-of date). No personal data: only ids, counts, shares, costs
-    and dates.
+    Counts, shares and dates are computed over every record given (the
+    loader has already set aside rows after the as-of date). The one window
+    quantity, ``cost_to_serve``, covers the analysis window only: the
+    contacts of the last ``window_months`` calendar months to ``as_of``
+    (:func:`in_window`, local dates in ``timezone``), the same contacts the
+    channel report prices for its ``cost_to_serve_total``, so that the sum
+    over customers equals that total (up to contacts whose account has no
+    customer id). No personal data: only ids, counts, shares, costs and
+    dates.
+
+    Parameters
+    ----------
+    as_of : date or str, optional
+        Last local date of the cost window (the run's as-of date). None: the
+        cost covers every contact given (no window).
+    window_months : int, optional
+        Length of the cost window in calendar months (the channel report's
+        ``time_window_months``); None or 0 with an ``as_of``: every contact
+        up to ``as_of``.
 
     Returns
     -------
     DataFrame
         customer_id; n_accounts; n_channels (channels the customer is known
         in, see :func:`customer_channels_long`); n_purchases; n_contacts (both
-        directions); share_purchases_<channel> and share_contacts_<channel>
-        (0-1 per channel, channel names as lower-case slugs; NaN when the
-        customer has none); cost_to_serve (currency, priced contacts; NaN
-        without a cost table); offhours_share (inbound contacts outside office
-        hours, 0-1; NaN without inbound contacts or when contact times are
-        dates only); internet_only (bool); first_seen, last_seen (UTC, over
-        account creation, purchases and contacts).
+        directions, every record); share_purchases_<channel> and
+        share_contacts_<channel> (0-1 per channel, channel names as
+        lower-case slugs; NaN when the customer has none); cost_to_serve
+        (currency, priced contacts in the cost window; 0 for a customer
+        without one; NaN without a cost table); offhours_share (inbound
+        contacts outside office hours, 0-1; NaN without inbound contacts or
+        when contact times are dates only); internet_only (bool); first_seen,
+        last_seen (UTC, over account creation, purchases and contacts).
+
+    Raises
+    ------
+    ValueError
+        ``window_months`` without ``as_of`` (a window needs its end).
     """
+    if window_months and as_of is None:
+        raise ValueError(f"window_months={window_months!r} needs as_of (the last date of the window); pass the run's as-of date.")
     if account_map is None:
         account_map = self_account_map(accounts, transactions, contacts)
     customers = pd.Index(account_map["customer_id"].astype("string").unique(), name="customer_id")
@@ -1323,7 +1349,8 @@ def customer_channel_features(
     for sf in share_frames:
         out = out.join(sf.reindex(customers))
     if ct is not None and len(ct) and channel_costs is not None:
-        cc = customer_costs(cost_contacts(ct, channel_costs, cost_overrides))
+        ct_w = ct if as_of is None else in_window(ct, as_of, window_months, timezone)
+        cc = customer_costs(cost_contacts(ct_w, channel_costs, cost_overrides))
         out["cost_to_serve"] = cc.set_index("customer_id")["cost_to_serve"].reindex(customers).fillna(0.0)
     else:
         out["cost_to_serve"] = np.nan

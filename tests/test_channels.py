@@ -338,6 +338,34 @@ def test_feature_product_one_row_per_customer_without_personal_data(small_world,
     assert ov.loc["n_purchases", "mean"] == pytest.approx(5 / 5)
 
 
+def test_feature_cost_to_serve_covers_the_cost_window_and_adds_up_to_the_report_total(costs):
+    """cost_to_serve is read downstream as the cost of the channel report's window (time_window_months to the
+    as-of date): it must price the same contacts as cost_to_serve_total, not every contact since the data began."""
+    amap = pd.DataFrame({"account_id": ["a1", "a2", "b1", "c1"], "customer_id": ["A", "A", "B", "C"]})
+    co = _contacts([
+        ("a1", "2023-03-01 01:00", "phone", "billing"),     # before the 12-month window: not in it
+        ("a1", "2024-06-30 14:59", "store", "billing"),     # 23:59 on 30 June 2024 in Seoul: the day before the window
+        ("a2", "2024-06-30 15:00", "phone", "complaint"),   # 00:00 on 1 July 2024 in Seoul: first moment of the window, 9000
+        ("b1", "2025-01-09 01:00", "store", "returns"),     # 15000
+        ("b1", "2025-06-30 14:00", "app", None),            # 23:00 on the as-of date: 60
+        ("c1", "2023-12-01 01:00", "store", "billing"),     # C contacted us only before the window: cost 0 in it
+        ("zz", "2025-02-01 01:00", "phone", "billing"),     # account missing from the map: its own customer, 6000
+    ])
+    as_of, months, tz = "2025-06-30", 12, "Asia/Seoul"
+    f = ch.customer_channel_features(amap, contacts=co, channel_costs=costs, timezone=tz, as_of=as_of, window_months=months)
+    cost = f.set_index("customer_id")["cost_to_serve"]
+    assert cost.to_dict() == {"A": 9000.0, "B": 15060.0, "C": 0.0, "zz": 6000.0}
+    # the channel report's cost_to_serve_total: every contact of the window priced, as its notebook does
+    total = float(ch.cost_contacts(ch.in_window(co, as_of, months, tz), costs)["cost"].sum())
+    assert cost.sum() == total == 9000.0 + 15060.0 + 6000.0
+    # counts stay over every record; without a window the cost covers every contact, as before
+    assert f.set_index("customer_id")["n_contacts"].to_dict() == {"A": 3, "B": 2, "C": 1, "zz": 1}
+    every = ch.customer_channel_features(amap, contacts=co, channel_costs=costs, timezone=tz).set_index("customer_id")["cost_to_serve"]
+    assert every.to_dict() == {"A": 6000.0 + 12000.0 + 9000.0, "B": 15060.0, "C": 12000.0, "zz": 6000.0}
+    with pytest.raises(ValueError, match="as_of"):
+        ch.customer_channel_features(amap, contacts=co, channel_costs=costs, window_months=12)
+
+
 def test_self_account_map_without_accounts():
     a = pd.DataFrame({"account_id": ["b", "a", "b"]})
     m = ch.self_account_map(a, None, pd.DataFrame({"account_id": ["c"]}))
