@@ -110,7 +110,7 @@ __all__ = [
     "clv_interval",
     "holdout_validation",
     "purchase_days",
-    "cumulative_repeat_tracking",
+    "holdout_tracking",
     "value_concentration",
     "lorenz_curve",
     "gini",
@@ -1512,78 +1512,82 @@ def purchase_days(
     return out.reset_index(drop=True)
 
 
-def cumulative_repeat_tracking(
+def holdout_tracking(
     days: pd.DataFrame,
-    fits: Mapping[str, FitResult],
+    holdout: HoldoutValidation,
     *,
     calibration_end,
     observation_end,
     customer_col: str = "customer_id",
     step_days: int = 7,
 ) -> pd.DataFrame:
-    """Cumulative repeat purchases over calendar time: actual against each model.
+    """Cumulative repeat purchases over the holdout period: actual against each model's forecast.
 
-    The classic tracking chart (Fader, Hardie & Lee 2005a, figure 1): the
-    cohort is every customer whose first purchase day is on or before
-    ``calibration_end``; a customer counts from their first purchase day. The
-    model line is the sum over customers of the model's unconditional
-    expectation E[X(t - first purchase)] (parameters from the calibration
-    period), so the holdout part is a true forecast.
+    The chart version of the holdout error table (:attr:`HoldoutValidation.errors`): the same
+    customers (those of ``holdout.customers``, who had bought by ``calibration_end``), the same
+    period (the days after ``calibration_end`` up to ``observation_end``) and the same predictions
+    (each model fitted on the calibration period, its expectation *conditional on each customer's
+    calibration history*, as in the table). Every line starts at 0 on ``calibration_end``; at
+    ``observation_end`` the actual line equals the table's ``actual_total`` and each model's line
+    its ``predicted_total``.
+
+    Why not the classic tracking chart (Fader, Hardie & Lee 2005a, figure 1): its model line is the
+    *unconditional* expectation from each customer's first purchase, a different prediction from
+    the table's, and it adds the calibration period, so its end could sit hundreds of purchase days
+    above actual while the table said the forecast was too low.
 
     Parameters
     ----------
     days : pandas.DataFrame
         From :func:`purchase_days` (up to ``observation_end`` at least).
-    fits : mapping
-        Model key -> :class:`FitResult` fitted on the calibration period.
+    holdout : HoldoutValidation
+        From :func:`holdout_validation` on the same calibration and holdout periods.
     calibration_end, observation_end : date-like
-        Last days of the calibration and holdout periods.
+        Last days of the calibration and holdout periods (local dates).
     customer_col : str
-        Customer column of ``days``.
+        Customer column of ``days``; its values are the index of ``holdout.customers``.
     step_days : int
-        Days between points (7: weekly).
+        Days between points (7: weekly); ``observation_end`` is always a point.
 
     Returns
     -------
     pandas.DataFrame
-        Tidy: ``date``, ``period`` ("calibration"/"holdout"), ``series``
-        ("Actual" or a model label), ``model`` ("actual" or a key),
-        ``cumulative_repeat_purchases``.
+        Tidy: ``date``, ``days_since_calibration`` (days), ``series`` ("Actual" or a model label),
+        ``model`` ("actual" or a model key), ``chosen`` (True for the model with the lowest MAE,
+        ``holdout.best_model``, and for the actual line), ``cumulative_repeat_purchases``
+        (purchase days since ``calibration_end``, summed over the customers).
+
+    Raises
+    ------
+    ValueError
+        When ``observation_end - calibration_end`` is not the holdout's duration.
     """
     cal_end = pd.Timestamp(calibration_end).normalize()
     obs_end = pd.Timestamp(observation_end).normalize()
-    d = days[days["day"] <= obs_end.to_datetime64()]
-    first = d.groupby(customer_col, sort=False)["day"].transform("min")
-    cohort = first <= cal_end.to_datetime64()
-    d, first = d[cohort], first[cohort]
-    if d.empty:
-        return pd.DataFrame(columns=["date", "period", "series", "model", "cumulative_repeat_purchases"])
-    repeat_days = np.sort(d.loc[d["day"] != first, "day"].to_numpy())
-    start = pd.Timestamp(first.min())
-    dates = list(pd.date_range(start + pd.Timedelta(days=step_days), obs_end, freq=f"{step_days}D"))
-    for extra in (cal_end, obs_end):
-        if extra > start and extra not in dates:
-            dates.append(extra)
-    dates = pd.DatetimeIndex(sorted(dates))
-    check = dates.to_numpy().astype("datetime64[s]")
-    actual = np.searchsorted(repeat_days, check, side="right")
-    firsts = d.groupby(customer_col, sort=False)["day"].min().to_numpy()
-    first_days, counts = np.unique(firsts, return_counts=True)
-    # age in days of each first-purchase cohort at each checkpoint
-    ages_days = (check[:, None] - first_days[None, :]).astype("timedelta64[D]").astype(np.int64)
-    period = np.where(dates <= cal_end, "calibration", "holdout")
-    parts = [pd.DataFrame({"date": dates, "period": period, "series": "Actual", "model": "actual",
-                           "cumulative_repeat_purchases": actual.astype(float)})]
-    for key, fit in fits.items():
-        unit_days = TIME_UNITS[fit.time_unit]
-        uniq_ages, inv = np.unique(np.clip(ages_days, 0, None), return_inverse=True)
-        with _quiet():
-            ex = np.asarray(fit.fitter.expected_number_of_purchases_up_to_time(uniq_ages / unit_days), dtype=float)
-        ex[uniq_ages == 0] = 0.0
-        expected = (ex[inv.reshape(ages_days.shape)] * (ages_days >= 0) * counts[None, :]).sum(axis=1)
-        parts.append(pd.DataFrame({"date": dates, "period": period, "series": fit.label, "model": key,
-                                   "cumulative_repeat_purchases": expected}))
-    return pd.concat(parts, ignore_index=True)
+    customers = holdout.customers
+    cal = customers.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
+    d = days[days[customer_col].isin(customers.index)]
+    hold_days = np.sort(d.loc[(d["day"] > cal_end.to_datetime64()) & (d["day"] <= obs_end.to_datetime64()), "day"]
+                        .to_numpy().astype("datetime64[s]"))
+    dates = list(pd.date_range(cal_end, obs_end, freq=f"{int(step_days)}D"))
+    if dates[-1] != obs_end:
+        dates.append(obs_end)
+    dates = pd.DatetimeIndex(dates)
+    elapsed = np.asarray((dates - cal_end).days, dtype=float)
+    actual = np.searchsorted(hold_days, dates.to_numpy().astype("datetime64[s]"), side="right").astype(float)
+    out = [pd.DataFrame({"date": dates, "days_since_calibration": elapsed.astype(int), "series": "Actual",
+                         "model": "actual", "chosen": True, "cumulative_repeat_purchases": actual})]
+    for key, fit in holdout.fits.items():
+        t = elapsed / TIME_UNITS[fit.time_unit]
+        if not np.isclose(t[-1], holdout.duration):
+            raise ValueError(f"the holdout lasts {holdout.duration:g} {fit.time_unit} but {calibration_end} to "
+                             f"{observation_end} is {t[-1]:g}: give the calibration and observation ends of the holdout.")
+        t[-1] = holdout.duration  # the table's horizon exactly
+        expected = np.array([expected_purchases(fit, cal, h).sum() if h > 0 else 0.0 for h in t])
+        out.append(pd.DataFrame({"date": dates, "days_since_calibration": elapsed.astype(int), "series": fit.label,
+                                 "model": key, "chosen": key == holdout.best_model,
+                                 "cumulative_repeat_purchases": expected}))
+    return pd.concat(out, ignore_index=True)
 
 
 # =========================================================================== value concentration
@@ -1903,7 +1907,8 @@ class CustomerValueAnalysis:
         None when the holdout comparison was skipped (``holdout_skipped`` says why).
     holdout_skipped : str or None
     tracking : pandas.DataFrame
-        :func:`cumulative_repeat_tracking` (empty when skipped).
+        :func:`holdout_tracking`: cumulative holdout purchases of the customers of
+        the holdout error table, actual and forecast (empty when skipped).
     best_model : str
         Model used for predictions.
     final_fit : FitResult
@@ -2086,7 +2091,8 @@ def analyse_customer_value(
     Steps: the per-customer summary up to ``as_of``; a calibration/holdout split
     (calibration end = ``as_of`` - ``holdout_weeks``); each model fitted on the
     calibration period and judged on the holdout (the best by MAE is kept);
-    cumulative tracking; the best model and BG/NBD refitted on all data;
+    the cumulative holdout tracking of the same
+    customers and predictions; the best model and BG/NBD refitted on all data;
     Gamma-Gamma; CLV with a bootstrap interval; value concentration.
 
     Parameters
@@ -2171,8 +2177,8 @@ def analyse_customer_value(
                                               holdout_rmse=err["rmse"], holdout_error_total_pct=err["error_total_pct"])
                 fit_rows.append(t)
             days = purchase_days(transactions, end=as_of, customer_col=customer_col, time_col=time_col, timezone=timezone)
-            tracking = cumulative_repeat_tracking(days, holdout.fits, calibration_end=cal_end, observation_end=as_of,
-                                                  customer_col=customer_col)
+            tracking = holdout_tracking(days, holdout, calibration_end=cal_end, observation_end=as_of,
+                                        customer_col=customer_col)
     best = holdout.best_model if holdout is not None else models[0]
 
     final = fit_btyd(summary, best, penalizer_coef=penalizer_coef, time_unit=time_unit)

@@ -17,7 +17,7 @@ from .plots import get_ax as _ax
 
 __all__ = [
     "plot_holdout_by_frequency",
-    "plot_cumulative_tracking",
+    "plot_holdout_tracking",
     "plot_activity",
     "plot_top_clv",
     "plot_clv_distribution",
@@ -78,15 +78,17 @@ def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None
     return ax
 
 
-def plot_cumulative_tracking(tracking: pd.DataFrame, calibration_end=None, ax=None):
-    """Lines: cumulative repeat purchases of the cohort over calendar time, actual and each model.
+def plot_holdout_tracking(tracking: pd.DataFrame, ax=None):
+    """Lines: cumulative repeat purchases in the holdout period, actual and each model's forecast.
+
+    Draws :func:`ecrm_lib.clv.holdout_tracking` as it is: the customers, period and predictions of
+    the holdout error table, so each line ends at the table's total (the legend gives each line's end value).
 
     Parameters
     ----------
     tracking : DataFrame
-        Output of :func:`ecrm_lib.clv.cumulative_repeat_tracking`.
-    calibration_end : date-like, optional
-        Drawn as a vertical line (the models saw only data before it).
+        Output of :func:`ecrm_lib.clv.holdout_tracking` (``date``, ``series``, ``model``,
+        ``chosen``, ``cumulative_repeat_purchases``).
     ax : matplotlib Axes, optional
     """
     import matplotlib.dates as mdates
@@ -95,23 +97,23 @@ def plot_cumulative_tracking(tracking: pd.DataFrame, calibration_end=None, ax=No
     labels = list(dict.fromkeys(tracking["series"]))
     colours = _colours(labels)
     for label in labels:
-        d = tracking[tracking["series"] == label]
-        ax.plot(d["date"], d["cumulative_repeat_purchases"], color=colours[label], label=label,
-                linewidth=2.5 if label == "Actual" else 1.5, linestyle="-" if label == "Actual" else "--")
-    if calibration_end is not None:
-        ce = pd.Timestamp(calibration_end)
-        ax.axvline(ce, color="grey", linestyle=":", linewidth=1.2)
-        ax.annotate("end of calibration", xy=(ce, 0.02), xycoords=("data", "axes fraction"), xytext=(-4, 0),
-                    textcoords="offset points", ha="right", va="bottom", fontsize="small", color="dimgrey")
-    locator = mdates.AutoDateLocator(maxticks=10)
+        d = tracking[tracking["series"] == label].sort_values("date")
+        actual = label == "Actual"
+        chosen = bool(d["chosen"].iloc[0]) and not actual
+        end = f": {d['cumulative_repeat_purchases'].iloc[-1]:,.0f}"
+        ax.plot(d["date"], d["cumulative_repeat_purchases"], color=colours[label],
+                label=f"{label} (chosen){end}" if chosen else f"{label}{end}",
+                linewidth=2.5 if actual or chosen else 1.2, linestyle="-" if actual else ("--" if chosen else ":"))
+    start = pd.Timestamp(tracking["date"].min())
+    locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("date")
-    ax.set_ylabel("cumulative repeat purchases\n(purchase days)")
-    ax.set_title("Cumulative repeat purchases: actual and forecast")
+    ax.set_xlabel(f"date (the models saw only purchases up to {start:%Y-%m-%d})")
+    ax.set_ylabel("cumulative repeat purchases\nin the holdout (purchase days)")
+    ax.set_title("Held-out period: repeat purchases, actual and forecast")
     ax.set_ylim(bottom=0)
-    ax.legend(title="", loc="upper left")
+    ax.legend(title=f"total at {pd.Timestamp(tracking['date'].max()):%Y-%m-%d}", loc="upper left")
     return ax
 
 

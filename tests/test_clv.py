@@ -360,20 +360,27 @@ def test_holdout_by_frequency_and_errors(cdnow_ch, cdnow_holdout):
     assert h.duration == pytest.approx(39.0)
 
 
-def test_cumulative_tracking(cdnow_tx, cdnow_holdout):
+def test_holdout_tracking(cdnow_tx, cdnow_ch, cdnow_holdout):
     days = clv.purchase_days(cdnow_tx, end=OBS_END)
-    tr = clv.cumulative_repeat_tracking(days, cdnow_holdout.fits, calibration_end=CAL_END, observation_end=OBS_END)
+    tr = clv.holdout_tracking(days, cdnow_holdout, calibration_end=CAL_END, observation_end=OBS_END)
+    assert tr["date"].min() == pd.Timestamp(CAL_END) and tr["date"].max() == pd.Timestamp(OBS_END)
+    assert (tr.loc[tr["date"] == pd.Timestamp(CAL_END), "cumulative_repeat_purchases"] == 0).all()
     act = tr[tr["model"] == "actual"].set_index("date")["cumulative_repeat_purchases"]
+    # independent: purchase days after the calibration end, counted with pandas
     per_day = cdnow_tx.assign(day=cdnow_tx["timestamp"].dt.normalize()).drop_duplicates(["customer_id", "day"])
-    assert act.iloc[-1] == len(per_day) - per_day["customer_id"].nunique()  # every purchase day after the first
+    hold = per_day[per_day["day"] > pd.Timestamp(CAL_END)]
+    day_26 = pd.Timestamp(CAL_END) + pd.Timedelta(days=26 * 7)
+    assert act.loc[day_26] == (hold["day"] <= day_26).sum()
+    assert act.iloc[-1] == len(hold) == cdnow_ch["frequency_holdout"].sum()
+    # the model line is the sum of lifetimes' conditional expectations given each calibration history
     bg = tr[tr["model"] == "bgnbd"].set_index("date")["cumulative_repeat_purchases"]
-    # independent: sum over customers of E[X(age)] at the calibration end
-    first = per_day.groupby("customer_id")["day"].min()
-    ages = (pd.Timestamp(CAL_END) - first).dt.days / 7
     fitter = cdnow_holdout.fits["bgnbd"].fitter
-    assert bg.loc[pd.Timestamp(CAL_END)] == pytest.approx(fitter.expected_number_of_purchases_up_to_time(ages.to_numpy()).sum(), rel=1e-9)
-    # the fitted model tracks the calibration period closely (Fader, Hardie & Lee 2005a, figure 1)
-    assert bg.loc[pd.Timestamp(CAL_END)] == pytest.approx(act.loc[pd.Timestamp(CAL_END)], rel=0.03)
+    direct = fitter.conditional_expected_number_of_purchases_up_to_time(
+        26.0, cdnow_ch["frequency_cal"], cdnow_ch["recency_cal"], cdnow_ch["T_cal"]).sum()
+    assert bg.loc[day_26] == pytest.approx(direct, rel=1e-9)
+    assert set(tr.loc[tr["chosen"], "model"]) == {"actual", cdnow_holdout.best_model}
+    with pytest.raises(ValueError, match="holdout lasts"):
+        clv.holdout_tracking(days, cdnow_holdout, calibration_end=CAL_END, observation_end="1998-05-31")
 
 
 def test_purchase_days_match_rfm_with_time_zone():
@@ -522,3 +529,17 @@ def test_analysis_on_online_retail(shared_data):
     assert a.metrics["best_model"] == errors.loc[errors["status"] == "ok", "mae"].idxmin()
     assert a.gg is not None and a.gg.params["q"] > 1
     assert np.isfinite(a.values["clv"]).all() and a.metrics["total_clv"] > 0
+
+
+def test_tracking_chart_ends_at_the_error_table_totals(cdnow_tx):
+    """The cumulative chart and the holdout error table describe the same customers, period and
+    predictions: at the end of the holdout each line equals the table's total (issue 15, item 5:
+    the chart ended about 500 purchase days above actual while the table said 2.4 % too low)."""
+    a = clv.analyse_customer_value(cdnow_tx, as_of=OBS_END, holdout_weeks=39, bootstrap_samples=0)
+    tr = a.tracking
+    end = tr[tr["date"] == pd.Timestamp(OBS_END)].set_index("model")["cumulative_repeat_purchases"]
+    errors = a.holdout.errors.set_index("model")
+    assert end["actual"] == pytest.approx(errors["actual_total"].iloc[0], abs=1e-9)
+    for model in a.holdout.fits:
+        assert end[model] == pytest.approx(errors.loc[model, "predicted_total"], rel=1e-9)
+    assert tr["date"].min() == pd.Timestamp(CAL_END)
