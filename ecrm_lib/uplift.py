@@ -49,6 +49,8 @@ __all__ = [
     "bootstrap_interval",
     "campaign_uplift",
     "srm_check",
+    "srm_verdict",
+    "srm_sentence",
     "segment_column_values",
     "uplift_by_segment",
     "campaign_features",
@@ -251,7 +253,14 @@ def campaign_uplift(
     return out
 
 
-def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None = None, alpha: float = 0.001) -> pd.DataFrame:
+SRM_ALPHA = 0.001
+"""p-value below which a sample-ratio mismatch is flagged (the alarm threshold)."""
+SRM_NOTICE = 0.05
+"""p-value below which the arm sizes are not called consistent with the planned split."""
+
+
+def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None = None, alpha: float = SRM_ALPHA,
+              notice: float = SRM_NOTICE) -> pd.DataFrame:
     """Sample-ratio-mismatch check: chi-square test of the arm sizes against the intended split.
 
     Parameters
@@ -265,12 +274,16 @@ def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None 
         A campaign is flagged when the p-value is below ``alpha``. The default 0.001 is the
         conservative threshold common in online experimentation (an SRM flag stops the
         analysis, so false alarms are costly; 0.05 would flag 1 fair test in 20).
+    notice : float
+        Between ``alpha`` and ``notice`` the split is not a flagged mismatch but is not called
+        consistent either (``verdict`` "unusual"; see :func:`srm_verdict`).
 
     Returns
     -------
     DataFrame
-        Per campaign: ``campaign_id, n_arms, n, chi2, dof, p_value, srm`` (True = mismatch), and
-        ``observed`` / ``expected`` counts as text ``arm: count`` for display.
+        Per campaign: ``campaign_id, n_arms, n, chi2, dof, p_value, srm`` (True = mismatch),
+        ``verdict`` (:func:`srm_verdict`), and ``observed`` / ``expected`` counts as text
+        ``arm: count`` for display.
     """
     df = _check_campaigns(campaigns)
     rows = []
@@ -290,9 +303,98 @@ def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None 
             chi2, p = stats.chisquare(counts.to_numpy(), exp)
         rows.append(dict(campaign_id=cid, n_arms=len(counts), n=int(counts.sum()), chi2=float(chi2), dof=len(counts) - 1,
                          p_value=float(p), srm=bool(p < alpha) if not math.isnan(p) else False,
+                         verdict=srm_verdict(p, alpha, notice),
                          observed=", ".join(f"{a}: {c:,}" for a, c in counts.items()),
                          expected=", ".join(f"{a}: {e:,.0f}" for a, e in zip(counts.index, exp))))
     return pd.DataFrame(rows)
+
+
+def srm_verdict(p_value: float, alpha: float = SRM_ALPHA, notice: float = SRM_NOTICE) -> str:
+    """What a sample-ratio p-value says about the split.
+
+    Parameters
+    ----------
+    p_value : float
+        Chi-square p-value of the arm sizes against the planned split (NaN: not tested).
+    alpha : float
+        Alarm threshold (default 0.001, the usual one for SRM checks).
+    notice : float
+        Level below which the split is no longer called consistent (default 0.05).
+
+    Returns
+    -------
+    str
+        ``"mismatch"`` (p < alpha), ``"unusual"`` (alpha <= p < notice: not an alarm, not
+        consistent either), ``"consistent"`` (p >= notice) or ``"not tested"`` (NaN, one arm).
+
+    Examples
+    --------
+    >>> [srm_verdict(p) for p in (0.0002, 0.0055, 0.05, 0.4, float("nan"))]
+    ['mismatch', 'unusual', 'consistent', 'consistent', 'not tested']
+    """
+    if not 0 < alpha < notice < 1:
+        raise ValueError(f"need 0 < alpha < notice < 1 (p-values), got alpha={alpha!r}, notice={notice!r}.")
+    if p_value is None or pd.isna(p_value):
+        return "not tested"
+    if p_value < alpha:
+        return "mismatch"
+    return "unusual" if p_value < notice else "consistent"
+
+
+def _p_text(p: float) -> str:
+    return f"{p:.2g}" if p < 0.01 else f"{p:.3g}"
+
+
+def srm_sentence(srm: pd.DataFrame, alpha: float = SRM_ALPHA, notice: float = SRM_NOTICE) -> str:
+    """One plain-text sentence on the sample-ratio check, for the report (show it through ``md``).
+
+    The campaign with the smallest p-value is described: below ``alpha`` as a mismatch to check
+    before using its results; between ``alpha`` and ``notice`` as *not consistent* with the
+    planned split at that level, below the alarm threshold, with how rarely a fair split is that
+    uneven (about 1 in 1/p); from ``notice`` up as consistent. A p-value below ``notice`` is never
+    called consistent. When several campaigns fall below ``notice``, their number is given.
+
+    Parameters
+    ----------
+    srm : DataFrame
+        :func:`srm_check` output (``campaign_id``, ``p_value``, ``observed``, ``expected``).
+    alpha, notice : float
+        As for :func:`srm_verdict`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> row = pd.DataFrame({"campaign_id": ["c"], "p_value": [0.4], "observed": ["a: 10, b: 12"],
+    ...                     "expected": ["a: 11, b: 11"]})
+    >>> srm_sentence(row)
+    'The arm sizes are consistent with the planned split (campaign c: a: 10, b: 12; p = 0.4; a mismatch is flagged below 0.001).'
+    """
+    srm_verdict(0.5, alpha, notice)  # checks the thresholds
+    tested = srm.dropna(subset=["p_value"]) if len(srm) else srm
+    if tested.empty:
+        return "The arm sizes cannot be checked: no campaign has two or more arms."
+    worst = tested.sort_values("p_value", kind="stable").iloc[0]
+    p = float(worst["p_value"])
+    verdict = srm_verdict(p, alpha, notice)
+    n_low = int((tested["p_value"] < notice).sum())
+    others = (f" {n_low} of {len(tested)} campaigns have a p-value below {notice:g}." if n_low > 1 else "")
+    who = f"campaign {worst['campaign_id']}: {worst['observed']}"
+    if verdict == "mismatch":
+        return (f"Sample-ratio mismatch: the arm sizes ({who}, against {worst['expected']} expected) would arise from the "
+                f"planned split with probability p = {_p_text(p)}, below the alarm threshold of {alpha:g}. Something in "
+                f"the assignment or the tracking went wrong: check how customers were assigned before using its results."
+                + others)
+    if verdict == "unusual":
+        return (f"The arm sizes ({who}, against {worst['expected']} expected) are not consistent with the planned split "
+                f"at the {notice:g} level (p = {_p_text(p)}): a fair random split is this uneven only about 1 in "
+                f"{int(float(f'{1 / p:.2g}')):,} times. It does not reach the stricter alarm threshold of sample-ratio checks "
+                f"(p below {alpha:g}), so it is not flagged as a mismatch, but check how customers were assigned (for example, whether eligibility "
+                f"rules or tracking lost customers from one arm) before relying on the comparison." + others)
+    return (f"The arm sizes are consistent with the planned split ({who}; p = {_p_text(p)}; a mismatch is flagged below "
+            f"{alpha:g}).")
 
 
 # ------------------------------------------------------------------ segments

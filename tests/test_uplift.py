@@ -291,3 +291,60 @@ def test_best_arm_and_campaign_metrics():
     m2 = U.campaign_metrics(no_ctrl, qini, None, n_accounts=400)
     assert m2["response_uplift"] is None and m2["n_campaign_accounts"] == 400 and m2["srm_p_value"] is None
     assert set(U.campaign_metrics(None).values()) == {None}
+
+
+# ------------------------------------------------------------------ sample-ratio sentence
+def _srm_row(p, cid="spring", observed="control: 1,576, treatment: 1,424"):
+    return pd.DataFrame({"campaign_id": [cid], "n_arms": [2], "n": [3000], "chi2": [7.7], "dof": [1], "p_value": [p],
+                         "srm": [p < 0.001], "observed": [observed], "expected": ["control: 1,500, treatment: 1,500"]})
+
+
+@pytest.mark.parametrize("p, verdict", [(0.0009999, "mismatch"), (0.001, "unusual"), (0.0055, "unusual"),
+                                        (0.0499, "unusual"), (0.05, "consistent"), (0.9, "consistent"),
+                                        (float("nan"), "not tested")])
+def test_srm_verdict_edges(p, verdict):
+    assert U.srm_verdict(p) == verdict
+
+
+def test_srm_sentence_never_calls_a_low_p_consistent():
+    """Issue 15, item 5: p = 0.0055 (1,424 vs 1,576 on a planned equal split) was described as
+    "consistent with the planned split". Below the 0.05 level it is called unusual, with its p and
+    the 0.001 alarm threshold; below 0.001 a mismatch; only from 0.05 up consistent."""
+    import re
+
+    def called_consistent(text):
+        return re.search(r"(?<!not )consistent with", text) is not None
+
+    s = U.srm_sentence(_srm_row(0.0055))
+    assert not called_consistent(s) and "not consistent" in s
+    assert "p = 0.0055" in s and "0.001" in s and "1 in 180" in s and "check how customers were assigned" in s
+    assert "spring" in s and "1,424" in s
+    alarm = U.srm_sentence(_srm_row(0.0002))
+    assert alarm.startswith("Sample-ratio mismatch") and "p = 0.0002" in alarm and not called_consistent(alarm)
+    ok = U.srm_sentence(_srm_row(0.3))
+    assert called_consistent(ok) and "p = 0.3" in ok
+    assert called_consistent(U.srm_sentence(_srm_row(0.05)))
+    just_below = U.srm_sentence(_srm_row(0.0499))
+    assert "not consistent" in just_below and not called_consistent(just_below)
+    at_alpha = U.srm_sentence(_srm_row(0.001))
+    assert "not consistent" in at_alpha and not at_alpha.startswith("Sample-ratio mismatch")
+    one_arm = U.srm_sentence(_srm_row(float("nan")))
+    assert "cannot be checked" in one_arm
+    assert "cannot be checked" in U.srm_sentence(_srm_row(0.5).iloc[0:0])
+    with pytest.raises(ValueError, match="alpha"):
+        U.srm_sentence(_srm_row(0.3), alpha=0.1, notice=0.05)
+
+
+def test_srm_sentence_names_every_flagged_campaign():
+    two = pd.concat([_srm_row(0.0055, cid="a"), _srm_row(0.02, cid="b"), _srm_row(0.4, cid="c")], ignore_index=True)
+    s = U.srm_sentence(two)
+    assert "campaign a:" in s and "2 of 3 campaigns" in s
+
+
+def test_srm_check_verdict_column():
+    bad = _campaign(1100, 0, 900, 0, cid="c2")
+    out = U.srm_check(pd.concat([_campaign(1000, 0, 1000, 0), bad, _campaign(1040, 0, 960, 0, cid="c3")], ignore_index=True))
+    # 1,040 vs 960: chi2 = 3.2, p = 0.074 (consistent); 1,100 vs 900: p = 7.7e-6 (mismatch)
+    assert out.set_index("campaign_id")["verdict"].to_dict() == {"c1": "consistent", "c2": "mismatch", "c3": "consistent"}
+    close = U.srm_check(_campaign(1424, 0, 1576, 0)).iloc[0]
+    assert close["p_value"] == pytest.approx(0.00552, abs=5e-5) and close["verdict"] == "unusual" and not close["srm"]
