@@ -18,7 +18,8 @@ from .plots import PALETTE
 from .plots import get_ax as _ax
 from .plots import truncate_label as _truncate
 
-__all__ = ["plot_uplift", "plot_segment_uplift", "plot_qini", "plot_nps_over_time", "plot_nps_by_group", "plot_topics"]
+__all__ = ["plot_uplift", "plot_segment_uplift", "plot_qini", "plot_nps_over_time", "plot_nps_change", "plot_nps_by_group",
+           "plot_topics"]
 
 
 def _colors(n: int):
@@ -115,13 +116,16 @@ def plot_qini(curves: pd.DataFrame, ax=None):
     return ax
 
 
-def plot_nps_over_time(monthly: pd.DataFrame, ax=None):
+def plot_nps_over_time(monthly: pd.DataFrame, periods: dict | None = None, ax=None):
     """NPS per month with its interval band; suppressed months and rows without a date are left out.
 
     Parameters
     ----------
     monthly : DataFrame
         Output of :func:`ecrm_lib.satisfaction.satisfaction_by` with ``by="month"``.
+    periods : dict, optional
+        :func:`ecrm_lib.satisfaction.nps_period_comparison`: the NPS of its two windows is drawn
+        as a level line over each window's months, with its interval as a hatched band.
     """
     ax = _ax(ax)
     d = monthly[(~monthly["suppressed"]) & (monthly["group"] != "no date")].copy()
@@ -130,9 +134,16 @@ def plot_nps_over_time(monthly: pd.DataFrame, ax=None):
         ax.set_axis_off()
         return ax
     x = pd.to_datetime(d["group"] + "-01")
-    c = _colors(1)[0]
-    ax.fill_between(x, d["ci_low"], d["ci_high"], color=c, alpha=0.2, label="confidence interval")
-    ax.plot(x, d["nps"], marker="o", color=c, label="NPS")
+    c, c2 = _colors(2)
+    ax.fill_between(x, d["ci_low"], d["ci_high"], color=c, alpha=0.15, label="monthly interval")
+    ax.plot(x, d["nps"], marker="o", color=c, lw=1, ms=4, label="NPS per month")
+    if periods and not periods.get("reason"):
+        for i, key in enumerate(("previous", "recent")):
+            w = periods[key]
+            xs = [pd.Timestamp(w["start"]).replace(day=1), pd.Timestamp(w["end"])]
+            ax.fill_between(xs, [w["ci_low"]] * 2, [w["ci_high"]] * 2, facecolor="none", edgecolor=c2, hatch="//",
+                            lw=0, label=f"{periods['months']}-month NPS and its interval" if i == 0 else None)
+            ax.plot(xs, [w["nps"]] * 2, color=c2, lw=2.5)
     ax.axhline(0, color="0.4", lw=0.8, ls="--")
     ax.set_ylim(-100, 100)
     import matplotlib.dates as mdates
@@ -144,6 +155,46 @@ def plot_nps_over_time(monthly: pd.DataFrame, ax=None):
     ax.set_ylabel("NPS (points, -100 to +100)")
     ax.set_title("Net Promoter Score by month")
     ax.legend(loc="lower left", frameon=True)
+    return ax
+
+
+def plot_nps_change(changes: pd.DataFrame, ci_level: float = 0.95, ax=None):
+    """Changes of NPS as points with their interval bars, on an axis that holds every interval and zero.
+
+    A small change with a wide interval is drawn as such: the axis always spans the intervals
+    and 0 (with a margin), never just the change.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        :func:`ecrm_lib.satisfaction.nps_changes_table`: ``comparison``, ``change``, ``ci_low``,
+        ``ci_high`` (points).
+    ci_level : float
+        Coverage of the intervals (share), for the axis label.
+    """
+    d = changes.dropna(subset=["change", "ci_low", "ci_high"])
+    ax = _ax(ax, (9, max(2.2, 0.6 * len(d) + 1.4)))
+    if d.empty:
+        ax.text(0.5, 0.5, "No change of NPS can be measured", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    y = np.arange(len(d))
+    pts = d["change"].to_numpy(float)
+    err = np.vstack([pts - d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float) - pts])
+    ax.errorbar(pts, y, xerr=err, fmt="o", color=_colors(1)[0], capsize=5, markersize=8)
+    for yi, (v, lo, hi) in enumerate(zip(pts, d["ci_low"], d["ci_high"])):
+        ax.annotate(f"{v:+.1f} ({lo:+.1f} to {hi:+.1f})", xy=(v, yi), xytext=(0, 9), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9)
+    ax.axvline(0, color="0.3", lw=1, ls="--")
+    lo, hi = min(0.0, float(d["ci_low"].min())), max(0.0, float(d["ci_high"].max()))
+    pad = max(1.0, 0.15 * (hi - lo))
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_yticks(y, [_truncate(str(c), 40) for c in d["comparison"]])
+    ax.set_ylim(-0.7, len(d) - 0.3)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"change in NPS (points) with its {ci_level:.0%} interval; 0 = no change")
+    ax.set_ylabel("")
+    ax.set_title("Has NPS changed?")
     return ax
 
 

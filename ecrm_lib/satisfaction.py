@@ -15,6 +15,23 @@ Scales
   likelihood-to-recommend question); they get **CSAT**: the share of answers
   in the top two boxes (4-5 on a 1-5 scale, generally ``score >= score_max - 1``),
   with a Wilson interval.
+
+Changes of NPS
+--------------
+A change is reported with its interval and called a rise or a fall only when
+the interval excludes zero; otherwise it is "within the noise". Two kinds:
+
+- :func:`nps_period_comparison`: the last ``months`` months (12 by default)
+  against the ``months`` before, never two single months (a month of a few
+  dozen answers swings by tens of points). The two windows hold different
+  answers, so ``Var(change) = Var(recent) + Var(previous)``.
+- :func:`nps_change_since`: the overall NPS now against the overall NPS of an
+  earlier date (e.g. the previous run's as-of date), recomputed from the
+  answers dated up to then (undated answers count in both, as they do in the
+  overall NPS). The two overlap: with ``n_then`` answers then, ``n_new`` since
+  and ``w = n_new / (n_then + n_new)``, the change is ``w * (NPS_new -
+  NPS_then)`` and ``Var = w^2 * (Var(new) + Var(then))``, narrower than the
+  naive sum of both variances and wider than nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +44,8 @@ import pandas as pd
 from .report import suppress_small_cells
 from .uplift import wilson_interval, _z
 
-__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment", "nps_metrics"]
+__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment", "nps_metrics",
+           "change_verdict", "nps_period_comparison", "nps_change_since", "nps_change_sentence", "nps_changes_table"]
 
 
 def nps_category(scores: pd.Series) -> pd.Series:
@@ -221,3 +239,234 @@ def nps_metrics(overall: dict | None) -> dict:
             v = overall.get(src)
             out[key] = None if v is None or pd.isna(v) else float(v)
     return out
+
+
+# ------------------------------------------------------------------ changes of NPS
+def change_verdict(ci_low: float, ci_high: float) -> str:
+    """``"rise"`` when the interval of a change lies above 0, ``"fall"`` below 0, else ``"within the noise"``.
+
+    Examples
+    --------
+    >>> change_verdict(-3.4, 5.6), change_verdict(0.5, 9.0), change_verdict(-9.0, -0.1)
+    ('within the noise', 'rise', 'fall')
+    """
+    if ci_low is None or ci_high is None or pd.isna(ci_low) or pd.isna(ci_high):
+        return "not available"
+    if ci_low > 0:
+        return "rise"
+    if ci_high < 0:
+        return "fall"
+    return "within the noise"
+
+
+def _local_dates(feedback: pd.DataFrame, timezone: str | None) -> pd.Series:
+    """Local calendar date (Timestamp at midnight, naive) of each row; NaT without a timestamp."""
+    ts = feedback["timestamp"]
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        ts = pd.to_datetime(ts, utc=True)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert(timezone or "UTC").dt.tz_localize(None)
+    return ts.dt.normalize()
+
+
+def _nps_part(scores: pd.Series, ci_level: float, **extra) -> dict:
+    r = nps(scores, ci_level)
+    return dict(extra, **{k: r[k] for k in ("n", "nps", "se", "ci_low", "ci_high")})
+
+
+def _change(value: float, se: float, ci_level: float) -> dict:
+    z = _z(ci_level)
+    lo, hi = value - z * se, value + z * se
+    return dict(change=value, se=se, ci_low=lo, ci_high=hi, verdict=change_verdict(lo, hi))
+
+
+def nps_period_comparison(feedback: pd.DataFrame, end, months: int | None = None, ci_level: float = 0.95,
+                          timezone: str | None = None, min_answers: int = 30) -> dict:
+    """NPS of the last ``months`` months against the ``months`` before, with the interval of the change.
+
+    Parameters
+    ----------
+    feedback : DataFrame
+        Canonical ``feedback`` rows (``timestamp``, ``score``, ``score_max``); only dated 0-10 answers count.
+    end : date-like
+        Last day of the recent window (the as-of date; local date in ``timezone``).
+    months : int, optional
+        Window length in calendar months. None: 12, or half the span of the dated answers (whole
+        months, at least 1) when they cover less than 24 months.
+    ci_level : float
+        Coverage of the intervals (share).
+    timezone : str, optional
+        Time zone of the calendar dates (e.g. ``"Asia/Seoul"``).
+    min_answers : int
+        Fewest answers per window for a comparison.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("periods"), ``months``, ``recent`` and ``previous`` (each ``start``, ``end``
+        (dates, inclusive; ``start`` is the first answer's date when the data begin inside the
+        window), ``n``, ``nps``, ``se``, ``ci_low``, ``ci_high`` in points), ``change`` (recent -
+        previous, points), ``se``, ``ci_low``, ``ci_high``, ``verdict``
+        (:func:`change_verdict`), and ``reason`` (None, or why there is no comparison: then the
+        change figures are NaN).
+
+    Examples
+    --------
+    >>> fb = pd.DataFrame({"timestamp": pd.to_datetime(["2024-03-01"] * 4 + ["2025-03-01"] * 4, utc=True),
+    ...                    "score": [10, 10, 0, 0, 10, 10, 10, 0], "score_max": 10.0})
+    >>> r = nps_period_comparison(fb, end="2025-06-30", months=12, min_answers=4)
+    >>> r["previous"]["nps"], r["recent"]["nps"], r["change"], r["verdict"]
+    (0.0, 50.0, 50.0, 'within the noise')
+    """
+    end_day = pd.Timestamp(end).normalize()
+    fb = feedback[nps_scale_rows(feedback)] if len(feedback) else feedback
+    day = _local_dates(fb, timezone) if len(fb) else pd.Series([], dtype="datetime64[ns]")
+    fb, day = fb[day.notna() & (day <= end_day)], day[day.notna() & (day <= end_day)]
+    out = dict(kind="periods", months=months, recent=None, previous=None, reason=None,
+               **dict.fromkeys(("change", "se", "ci_low", "ci_high"), math.nan), verdict="not available")
+    if fb.empty:
+        out["reason"] = "no dated answers on the 0-10 scale"
+        return out
+    first = day.min()
+    if months is None:
+        span = (end_day.year - first.year) * 12 + (end_day.month - first.month) + (1 if end_day.day >= first.day else 0)
+        months = 12 if span >= 24 else span // 2
+        out["months"] = months
+    if months < 1:
+        out["reason"] = "the dated answers cover less than two months"
+        return out
+    # windows of whole months counted back from the day after `end` (to 30 June: 1 July to 30 June)
+    rec_start = end_day + pd.Timedelta(days=1) - pd.DateOffset(months=months)
+    prev_start = rec_start - pd.DateOffset(months=months)
+    rec, prev = day >= rec_start, (day >= prev_start) & (day < rec_start)
+    out["recent"] = _nps_part(fb.loc[rec, "score"], ci_level, start=rec_start.date(), end=end_day.date())
+    out["previous"] = _nps_part(fb.loc[prev, "score"], ci_level, start=max(prev_start, first).date(),
+                                end=(rec_start - pd.Timedelta(days=1)).date())
+    small = [w for w in ("recent", "previous") if out[w]["n"] < min_answers]
+    if small:
+        out["reason"] = (f"the {' and the '.join(small)} {months}-month window{'s have' if len(small) > 1 else ' has'} "
+                         f"fewer than {min_answers} answers")
+        return out
+    a, b = out["previous"], out["recent"]
+    out.update(_change(b["nps"] - a["nps"], math.hypot(a["se"], b["se"]), ci_level))
+    return out
+
+
+def nps_change_since(feedback: pd.DataFrame, since, end=None, ci_level: float = 0.95, timezone: str | None = None,
+                     min_answers: int = 30) -> dict:
+    """Overall NPS now against the overall NPS as of an earlier date, with the interval of the change.
+
+    The earlier NPS is recomputed from the answers dated up to ``since`` plus the undated ones (as
+    the overall NPS of a run as of ``since`` counts them); the interval accounts for the overlap
+    (see the module docstring).
+
+    Parameters
+    ----------
+    feedback : DataFrame
+        Canonical ``feedback`` rows; only 0-10 answers count.
+    since : date-like
+        The earlier date (e.g. the previous run's as-of date), local.
+    end : date-like, optional
+        Answers dated after it are left out (None: all).
+    ci_level : float
+    timezone : str, optional
+    min_answers : int
+        Fewest answers then and since for a comparison.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("since"), ``since`` (date), ``then`` and ``now`` (``n``, ``nps``, ``se``,
+        ``ci_low``, ``ci_high``; points), ``n_new`` (answers dated after ``since``), ``weight``
+        (``n_new / now n``), ``change``, ``se``, ``ci_low``, ``ci_high`` (points), ``verdict``,
+        ``reason`` (None, or why the change is not available).
+
+    Examples
+    --------
+    Then 5 promoters and 5 detractors (NPS 0); since then 10 promoters: now NPS 50, a change of
+    0.5 * (100 - 0) = 50 with ``se = 0.5 * sqrt(0 + 1000)``.
+
+    >>> fb = pd.DataFrame({"timestamp": pd.to_datetime(["2024-06-01"] * 10 + ["2025-03-01"] * 10, utc=True),
+    ...                    "score": [10] * 5 + [0] * 5 + [10] * 10, "score_max": 10.0})
+    >>> r = nps_change_since(fb, "2024-12-30", min_answers=10)
+    >>> r["then"]["nps"], r["now"]["nps"], r["change"], round(r["se"], 3)
+    (0.0, 50.0, 50.0, 15.811)
+    """
+    since_day = pd.Timestamp(since).normalize()
+    fb = feedback[nps_scale_rows(feedback)] if len(feedback) else feedback
+    day = _local_dates(fb, timezone) if len(fb) else pd.Series([], dtype="datetime64[ns]")
+    if end is not None:
+        keep = day.isna() | (day <= pd.Timestamp(end).normalize())
+        fb, day = fb[keep], day[keep]
+    old = day.isna() | (day <= since_day)
+    then = _nps_part(fb.loc[old, "score"], ci_level)
+    now = _nps_part(fb["score"], ci_level)
+    new = _nps_part(fb.loc[~old, "score"], ci_level)
+    out = dict(kind="since", since=since_day.date(), then=then, now=now, n_new=int(new["n"]),
+               weight=new["n"] / now["n"] if now["n"] else math.nan, reason=None,
+               **dict.fromkeys(("change", "se", "ci_low", "ci_high"), math.nan), verdict="not available")
+    if then["n"] < min_answers or new["n"] < min_answers:
+        when = "up to" if then["n"] < min_answers else "after"
+        out["reason"] = f"fewer than {min_answers} answers are dated {when} {since_day.date()}"
+        return out
+    w = out["weight"]
+    out.update(_change(now["nps"] - then["nps"], w * math.hypot(new["se"], then["se"]), ci_level))
+    return out
+
+
+def _signed(v: float) -> str:
+    return f"{v:+.1f}"
+
+
+def nps_change_sentence(result: dict, ci_level: float = 0.95) -> str:
+    """A plain-text sentence for a :func:`nps_period_comparison` or :func:`nps_change_since` result.
+
+    It always gives the interval of the change, and says "within the noise" when the interval
+    includes zero; it calls the change a rise or a fall only when the interval excludes zero.
+
+    Examples
+    --------
+    >>> r = dict(kind="since", since=pd.Timestamp("2024-12-30").date(), then=dict(n=1000, nps=17.7),
+    ...          now=dict(n=1275, nps=18.8), n_new=275, weight=275 / 1275, change=1.1, ci_low=-1.1, ci_high=3.3,
+    ...          verdict="within the noise", reason=None)
+    >>> nps_change_sentence(r)
+    'Since 2024-12-30 the overall NPS moved from +17.7 to +18.8: +1.1 points (95% interval -1.1 to +3.3), within the noise: the interval includes zero. The 275 answers since then are 22% of all answers.'
+    """
+    lvl = f"{ci_level:.0%}"
+    if result.get("reason"):
+        what = ("the last months against the months before" if result["kind"] == "periods"
+                else f"the NPS now against {result['since']}")
+        return f"No comparison of {what}: {result['reason']}."
+    v = result["verdict"]
+    tail = ("within the noise: the interval includes zero" if v == "within the noise"
+            else f"a {v}: the interval excludes zero")
+    change = f"{_signed(result['change'])} points ({lvl} interval {_signed(result['ci_low'])} to {_signed(result['ci_high'])}), {tail}"
+    if result["kind"] == "periods":
+        m, r, p = result["months"], result["recent"], result["previous"]
+        span = "month" if m == 1 else f"{m} months"
+        return (f"NPS over the last {span} ({r['start']} to {r['end']}, {r['n']:,} answers) was {_signed(r['nps'])} "
+                f"against {_signed(p['nps'])} over the {span} before ({p['start']} to {p['end']}, {p['n']:,} answers): "
+                f"a change of {change}.")
+    return (f"Since {result['since']} the overall NPS moved from {_signed(result['then']['nps'])} to "
+            f"{_signed(result['now']['nps'])}: {change}. The {result['n_new']:,} answers since then are "
+            f"{result['weight']:.0%} of all answers.")
+
+
+def nps_changes_table(results) -> pd.DataFrame:
+    """The changes to draw (:func:`ecrm_lib.feedback_plots.plot_nps_change`): one row per available result.
+
+    Returns
+    -------
+    DataFrame
+        ``comparison`` (label), ``change``, ``ci_low``, ``ci_high`` (points), ``verdict``.
+    """
+    rows = []
+    for r in results:
+        if r is None or r.get("reason"):
+            continue
+        if r["kind"] == "periods":
+            label = f"last {r['months']} months vs the {r['months']} before"
+        else:
+            label = f"overall NPS now vs as of {r['since']}"
+        rows.append(dict(comparison=label, change=r["change"], ci_low=r["ci_low"], ci_high=r["ci_high"], verdict=r["verdict"]))
+    return pd.DataFrame(rows, columns=["comparison", "change", "ci_low", "ci_high", "verdict"])

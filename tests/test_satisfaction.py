@@ -87,3 +87,125 @@ def test_nps_metrics():
     assert m["nps"] == pytest.approx(30.0) and m["nps_ci_low"] < 30 < m["nps_ci_high"]
     assert S.nps_metrics(S.nps([])) == {"nps": None, "nps_ci_low": None, "nps_ci_high": None}   # NaN becomes None
     assert S.nps_metrics(None)["nps"] is None
+
+
+# ------------------------------------------------------------------ changes of NPS (issue 15, item 5)
+def _dated(rows, tz="Asia/Seoul"):
+    """Feedback rows from (local date, score) pairs; None for an undated answer."""
+    ts = [pd.Timestamp(d).tz_localize(tz).tz_convert("UTC") if d else pd.NaT for d, _ in rows]
+    return pd.DataFrame({"timestamp": pd.to_datetime(ts, utc=True), "score": [float(s) for _, s in rows], "score_max": 10.0})
+
+
+def _noisy_months():
+    """30 months whose single months swing widely (first month +100, last month -100) while the
+    12-month windows are level: the last 12 months and the 12 before both have NPS 0."""
+    rows = []
+    for i, month in enumerate(pd.period_range("2023-01", "2025-06", freq="M")):
+        day = month.to_timestamp() + pd.Timedelta(days=14)
+        if i == 0:
+            scores = [10] * 6
+        elif i == 29:
+            scores = [0] * 6
+        else:
+            scores = [10, 0] * 3
+        rows += [(day, s) for s in scores]
+    return _dated(rows)
+
+
+def test_period_comparison_compares_twelve_months_not_end_months():
+    fb = _noisy_months()
+    first_month = S.satisfaction_by(fb, "month", timezone="Asia/Seoul", min_cell=1).iloc[[0, -1]]["nps"].tolist()
+    assert first_month == [100.0, -100.0]          # what comparing the two end months would say
+    r = S.nps_period_comparison(fb, end="2025-06-30", timezone="Asia/Seoul", min_answers=30)
+    assert r["months"] == 12 and r["reason"] is None
+    rec, prev = r["recent"], r["previous"]
+    assert (rec["start"], rec["end"]) == (pd.Timestamp("2024-07-01").date(), pd.Timestamp("2025-06-30").date())
+    assert (prev["start"], prev["end"]) == (pd.Timestamp("2023-07-01").date(), pd.Timestamp("2024-06-30").date())
+    # recent: 11 months of 3 promoters + 3 detractors and one month of 6 detractors -> 33 P, 39 D of 72
+    assert rec["n"] == 72 and rec["nps"] == pytest.approx(100 * (33 - 39) / 72)
+    assert prev["n"] == 72 and prev["nps"] == pytest.approx(0.0)
+    assert r["change"] == pytest.approx(rec["nps"] - prev["nps"])
+    assert r["se"] == pytest.approx(math.hypot(rec["se"], prev["se"]))
+    assert r["ci_low"] == pytest.approx(r["change"] - 1.959963984540054 * r["se"])
+    assert r["verdict"] == "within the noise"
+    s = S.nps_change_sentence(r)
+    assert "last 12 months" in s and "12 months before" in s and "within the noise" in s
+    assert f"{r['ci_low']:+.1f} to {r['ci_high']:+.1f}" in s and "2023-01" not in s
+
+
+def test_period_comparison_short_data_and_too_few_answers():
+    fb = _noisy_months()
+    short = fb[fb["timestamp"] >= pd.Timestamp("2024-09-01", tz="UTC")]          # 10 months of answers
+    r = S.nps_period_comparison(short, end="2025-06-30", timezone="Asia/Seoul", min_answers=10)
+    assert r["months"] == 5 and r["recent"]["start"] == pd.Timestamp("2025-02-01").date()
+    assert r["previous"]["start"] == pd.Timestamp("2024-09-15").date()      # the data begin inside the window
+    few = S.nps_period_comparison(fb, end="2025-06-30", timezone="Asia/Seoul", min_answers=100)
+    assert few["reason"] and math.isnan(few["change"]) and few["verdict"] == "not available"
+    assert "fewer than 100" in S.nps_change_sentence(few)
+    none = S.nps_period_comparison(fb.assign(timestamp=pd.NaT), end="2025-06-30")
+    assert none["reason"] == "no dated answers on the 0-10 scale"
+
+
+def test_clear_change_is_called_a_rise():
+    rows = [("2024-03-01", s) for s in [10] * 50 + [0] * 50] + [("2025-03-01", s) for s in [10] * 90 + [0] * 10]
+    r = S.nps_period_comparison(_dated(rows), end="2025-06-30", months=12)
+    assert r["change"] == pytest.approx(80.0) and r["verdict"] == "rise" and r["ci_low"] > 0
+    assert "a rise: the interval excludes zero" in S.nps_change_sentence(r)
+
+
+def test_change_since_an_earlier_run_accounts_for_the_overlap():
+    """The executive summary's +1.08 between two runs: the overall NPS now against the overall NPS
+    then (answers up to then, undated ones included), with the interval of that change."""
+    rows = [("2024-06-01", s) for s in [10] * 30 + [0] * 30] + [(None, 10), (None, 0)] + \
+           [("2025-03-01", s) for s in [10] * 25 + [8] * 5 + [0] * 20]
+    fb = _dated(rows)
+    r = S.nps_change_since(fb, since="2024-12-30", timezone="Asia/Seoul")
+    then, now = r["then"], r["now"]
+    assert then["n"] == 62 and then["nps"] == pytest.approx(0.0)         # undated answers count then and now
+    assert now["n"] == 112 and now["nps"] == pytest.approx(100 * (56 - 51) / 112)
+    assert r["n_new"] == 50 and r["weight"] == pytest.approx(50 / 112)
+    assert r["change"] == pytest.approx(now["nps"] - then["nps"])
+    new = S.nps([10] * 25 + [8] * 5 + [0] * 20)
+    assert r["change"] == pytest.approx(50 / 112 * (new["nps"] - then["nps"]))
+    assert r["se"] == pytest.approx(50 / 112 * math.hypot(new["se"], then["se"]))
+    # narrower than treating the two overall figures as independent samples
+    assert r["se"] < math.hypot(now["se"], then["se"])
+    s = S.nps_change_sentence(r)
+    assert s.startswith("Since 2024-12-30 the overall NPS moved from +0.0 to +4.5") and "within the noise" in s
+    gone = S.nps_change_since(fb, since="2025-06-01")
+    assert gone["reason"] and "after 2025-06-01" in gone["reason"]
+
+
+def test_nps_changes_table_keeps_available_changes():
+    fb = _noisy_months()
+    a = S.nps_period_comparison(fb, end="2025-06-30", timezone="Asia/Seoul")
+    b = S.nps_change_since(fb, since="2025-06-01", timezone="Asia/Seoul")    # too few answers since
+    t = S.nps_changes_table([a, b, None])
+    assert t["comparison"].tolist() == ["last 12 months vs the 12 before"]
+    assert t.iloc[0]["ci_low"] == pytest.approx(a["ci_low"])
+
+
+def test_nps_change_plot_axis_holds_interval_and_zero():
+    """Issue 15, item 5: +1.08 within +-4.5 was drawn on a 17.75-18.75 axis. The change figure's
+    axis holds every interval and zero; the drawn point and bar are the table's values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecrm_lib.feedback_plots import plot_nps_change
+
+    changes = pd.DataFrame({"comparison": ["now vs as of 2024-12-30", "last 12 months vs the 12 before"],
+                            "change": [1.08, 4.0], "ci_low": [1.08 - 4.5, 1.0], "ci_high": [1.08 + 4.5, 7.0]})
+    ax = plot_nps_change(changes)
+    lo, hi = ax.get_xlim()
+    assert lo < min(changes["ci_low"].min(), 0) and hi > max(changes["ci_high"].max(), 0)
+    assert hi - lo >= 9.0                                  # never a 1-point axis
+    line = ax.lines[0]                                    # the points drawn
+    assert list(line.get_xdata()) == pytest.approx([1.08, 4.0])
+    bars = ax.collections[0].get_segments()               # the interval bars drawn
+    assert [tuple(np.round([s[0][0], s[1][0]], 6)) for s in bars] == [(-3.42, 5.58), (1.0, 7.0)]
+    plt.close(ax.figure)
+    far = plot_nps_change(pd.DataFrame({"comparison": ["x"], "change": [20.0], "ci_low": [15.0], "ci_high": [25.0]}))
+    assert far.get_xlim()[0] < 0 < far.get_xlim()[1]      # zero stays on the axis
+    plt.close(far.figure)
