@@ -12,7 +12,11 @@ from :mod:`ecrm_lib.segments`::
 Selection
 ---------
 :func:`select_targets` applies a small rule dict (see :data:`RULE_KEYS`);
-each target carries the reasons it was chosen in plain words.
+each target carries the reasons it was chosen in plain words. A value bar
+(:func:`value_bar`, on by default) keeps out customers whose CLV is below the
+cost of one contact through the cheapest channel that reaches them
+(:func:`contact_plan`); a rule that sets ``min_value_over_contact_cost`` to
+null or 0 lets them in explicitly.
 
 Evaluation
 ----------
@@ -47,7 +51,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -95,7 +99,14 @@ __all__ = [
     "feedback_weights",
     "apply_feedback",
     "cost_window",
+    "cost_window_check",
     "expansion_list",
+    "VALUE_BAR_KEY",
+    "DEFAULT_VALUE_BAR",
+    "value_bar",
+    "below_contact_cost",
+    "value_bar_text",
+    "clear_differences_text",
 ]
 
 RULE_KEYS: dict[str, str] = {
@@ -108,7 +119,16 @@ RULE_KEYS: dict[str, str] = {
     "combine": '"all" (default: every criterion given must hold) or "any" (at least one)',
     "max_targets": "keep at most this many targets, highest CLV x segment weight first",
     "segment_weights": "segment -> weight from the Feedback step; weight 0 excludes the segment",
+    "min_value_over_contact_cost": "keep only customers whose CLV is at least this many times the cost of one contact through "
+                                   "the cheapest channel that reaches them (default 1; null or 0: customers worth less than "
+                                   "one contact may be selected)",
 }
+
+VALUE_BAR_KEY = "min_value_over_contact_cost"
+"""Rule key of the value bar (see :func:`value_bar`)."""
+
+DEFAULT_VALUE_BAR = 1.0
+"""The value bar when the rule does not set it: CLV at least the cost of one contact."""
 
 _EPS = 1e-12
 
@@ -143,6 +163,85 @@ def _check_rule(rule: Mapping) -> None:
     mt = rule.get("max_targets")
     if mt is not None and (not float(mt).is_integer() or mt < 0):
         raise ConfigError(f"rule max_targets={mt!r}; it must be a whole number >= 0.")
+    value_bar(rule)  # checks the value bar
+
+
+def value_bar(rule: Mapping | None) -> float | None:
+    """The rule's value bar: how many contacts' worth of CLV a customer must have to be proposed.
+
+    A customer is proposed (selected, or added as a look-alike) only when
+    their CLV, the value at stake over the CLV horizon, is at least this many
+    times the cost of one contact through the cheapest channel that reaches
+    them. Without ``min_value_over_contact_cost`` in the rule the bar is
+    :data:`DEFAULT_VALUE_BAR` (1: worth at least one contact); null or 0
+    switches it off, which the reports then say.
+
+    Returns
+    -------
+    float or None
+        The bar (contacts, > 0), or None when the rule switches it off.
+
+    Raises
+    ------
+    ConfigError
+        A value that is not a number >= 0 or null.
+
+    Examples
+    --------
+    >>> value_bar({"clv_min": 0}), value_bar({"min_value_over_contact_cost": 2}), value_bar({"min_value_over_contact_cost": None})
+    (1.0, 2.0, None)
+    """
+    if not rule or VALUE_BAR_KEY not in rule:
+        return DEFAULT_VALUE_BAR
+    v = rule[VALUE_BAR_KEY]
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(float(v)) or v < 0:
+        raise ConfigError(f"rule {VALUE_BAR_KEY}={v!r}; give a number of contacts >= 0 (1: CLV at least the cost of one "
+                          "contact through the cheapest channel), or null to let in customers worth less than a contact.")
+    return float(v) if v > 0 else None
+
+
+def below_contact_cost(clv, contact_cost, bar: float | None) -> np.ndarray:
+    """Where a customer is worth less than the bar: ``clv < bar * contact_cost``, both known.
+
+    Parameters
+    ----------
+    clv : array-like
+        CLV per customer (currency).
+    contact_cost : array-like
+        Cost of one contact through the customer's cheapest channel
+        (currency; NaN when no priced channel reaches them).
+    bar : float or None
+        :func:`value_bar`; None: nobody is below (the bar is off).
+
+    Returns
+    -------
+    ndarray of bool
+        A customer whose CLV or contact cost is unknown is not below: the bar
+        cannot be checked for them (callers count them apart).
+
+    Examples
+    --------
+    >>> below_contact_cost([1870.0, 1870.0, np.nan, 0.0], [6000.0, 150.0, 60.0, np.nan], 1.0).tolist()
+    [True, False, False, False]
+    """
+    v = np.asarray(clv, dtype=float)
+    c = np.asarray(contact_cost, dtype=float)
+    if bar is None:
+        return np.zeros(len(v), dtype=bool)
+    return ~np.isnan(v) & ~np.isnan(c) & (v < bar * c)
+
+
+def value_bar_text(bar: float | None) -> str:
+    """The bar in words, for reasons and report prose.
+
+    >>> value_bar_text(1.0), value_bar_text(2.5), value_bar_text(None)
+    ('the cost of one contact', '2.5 times the cost of one contact', 'off')
+    """
+    if bar is None:
+        return "off"
+    return "the cost of one contact" if bar == 1 else f"{bar:g} times the cost of one contact"
 
 
 def _need(customers: pd.DataFrame, col: str, key: str) -> pd.Series:
@@ -177,6 +276,8 @@ def select_targets(
     segment_col: str = "segment",
     cluster_col: str = "cluster",
     cluster_name_col: str = "cluster_name",
+    contact_cost_col: str = "contact_cost",
+    contact_channel_col: str = "contact_channel",
 ) -> pd.DataFrame:
     """Apply a selection rule; each target carries its reasons in plain words.
 
@@ -192,6 +293,16 @@ def select_targets(
     absent; ties by ``customer_id``) and the first ``max_targets`` kept.
     Missing values never match a criterion.
 
+    The value bar (``min_value_over_contact_cost``, :func:`value_bar`; 1 when
+    absent) is applied before ranking and the cap: a customer who meets the
+    criteria but whose CLV is below the bar times ``contact_cost_col`` (the
+    cost of one contact through their cheapest channel, :func:`contact_plan`)
+    is not matched, and their reason says so; the places under
+    ``max_targets`` go to the next customers. A customer whose CLV or contact
+    cost is unknown is not held back by the bar. The default bar applies when
+    the table has ``contact_cost_col``; a rule that sets the bar explicitly
+    needs that column.
+
     Parameters
     ----------
     customers : DataFrame
@@ -200,15 +311,20 @@ def select_targets(
         See above.
     id_col, clv_col, churn_col, decile_col, segment_col, cluster_col, cluster_name_col : str
         Column names. Clusters may be given by number or by name.
+    contact_cost_col, contact_channel_col : str
+        Cost of one contact through the customer's cheapest channel
+        (currency) and that channel's name (optional, for the reasons).
 
     Returns
     -------
     DataFrame
-        ``customer_id``; ``matched`` (the rule holds); ``selected`` (matched
-        and within ``max_targets``); ``rank`` (1 = first target; NA when not
-        matched); ``reasons`` (plain words, ``"; "``-separated; empty when
-        not matched; for a matched customer beyond the cap it says so).
-        Only the id of each customer, no other column.
+        ``customer_id``; ``matched`` (the rule holds, value bar included);
+        ``selected`` (matched and within ``max_targets``); ``rank`` (1 =
+        first target; NA when not matched); ``reasons`` (plain words,
+        ``"; "``-separated; empty when no criterion holds; for a matched
+        customer beyond the cap, or one held back by the value bar, it says
+        so); ``below_contact_cost`` (the criteria hold but the CLV is below
+        the value bar: left out). Only the id of each customer, no other column.
 
     Raises
     ------
@@ -281,6 +397,12 @@ def select_targets(
         seg = _need(customers, segment_col, "segment_weights").astype("string")
         weights = seg.map({k: float(v) for k, v in sw.items()}).astype(float).fillna(1.0)
         matched &= (weights > 0).to_numpy()
+    bar = value_bar(rule)
+    below = np.zeros(n, dtype=bool)
+    if bar is not None and (contact_cost_col in customers or VALUE_BAR_KEY in rule):
+        cost = _need(customers, contact_cost_col, VALUE_BAR_KEY).astype(float)
+        clv_all = _need(customers, clv_col, VALUE_BAR_KEY).astype(float)
+        below = matched & below_contact_cost(clv_all.to_numpy(), cost.to_numpy(), bar)
     text = np.full(n, "", dtype=object)
     pos_all = np.flatnonzero(matched)
     for mask, maker in zip(conds, makers):
@@ -288,6 +410,14 @@ def select_targets(
         if len(pos):
             t = maker(pos)
             text[pos] = np.where(text[pos] == "", t, text[pos] + "; " + t)
+    if below.any():
+        via = (customers[contact_channel_col].astype("string").to_numpy() if contact_channel_col in customers
+               else np.full(n, pd.NA, dtype=object))
+        for i in np.flatnonzero(below):
+            ch = "" if pd.isna(via[i]) else f" through {via[i]}"
+            text[i] += (f"; CLV {_fmt_money(clv_all.iloc[i])} below {value_bar_text(bar)} "
+                        f"({_fmt_money(cost.iloc[i])}{ch}), not selected")
+        matched &= ~below
     # rank the matched customers
     score = (customers[clv_col].astype(float).fillna(0.0) if clv_col in customers else pd.Series(0.0, index=customers.index)) * weights
     order = pd.DataFrame({"m": matched, "s": score.to_numpy(), "id": ids.astype("string").to_numpy()})
@@ -306,6 +436,7 @@ def select_targets(
         "selected": selected,
         "rank": rank.array,
         "reasons": pd.array(text, dtype="string"),
+        "below_contact_cost": below,
     })
 
 
@@ -557,8 +688,10 @@ def reason_counts(selection: pd.DataFrame) -> pd.DataFrame:
 
 
 SEGMENTS_COLUMNS = ["customer_id", "segment", "r_score", "f_score", "m_score", "cluster", "cluster_name", "clv", "clv_low",
-                    "clv_high", "churn_probability", "risk_decile", "matched", "selected", "rank", "reasons"]
-TARGETS_COLUMNS = ["customer_id", "rank", "reasons", "segment", "cluster_name", "clv", "churn_probability"]
+                    "clv_high", "churn_probability", "risk_decile", "matched", "selected", "rank", "reasons",
+                    "contact_channel", "contact_cost", "below_contact_cost"]
+TARGETS_COLUMNS = ["customer_id", "rank", "reasons", "segment", "cluster_name", "clv", "churn_probability",
+                   "contact_channel", "contact_cost"]
 
 
 def selection_products(customers: pd.DataFrame, selection: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -569,10 +702,13 @@ def selection_products(customers: pd.DataFrame, selection: pd.DataFrame) -> tupl
     customers : DataFrame
         Per-customer table with ``segment``, the scores, ``cluster``,
         ``cluster_name`` and, when available, ``clv``, ``clv_low``,
-        ``clv_high``, ``churn_probability``, ``risk_decile`` (missing ones are
-        written as missing).
+        ``clv_high``, ``churn_probability``, ``risk_decile``,
+        ``contact_channel`` and ``contact_cost`` (the cheapest channel and the
+        cost of one contact through it, currency; missing ones are written as
+        missing).
     selection : DataFrame
-        :func:`select_targets` on the same customers.
+        :func:`select_targets` on the same customers (``below_contact_cost``
+        False when it lacks the column).
 
     Returns
     -------
@@ -580,17 +716,20 @@ def selection_products(customers: pd.DataFrame, selection: pd.DataFrame) -> tupl
         ``customer_segments``: every customer, columns :data:`SEGMENTS_COLUMNS`;
         ``targets``: the selected ones by rank, columns :data:`TARGETS_COLUMNS`.
     """
-    sel = selection[["customer_id", "matched", "selected", "rank", "reasons"]]
+    own = ["matched", "selected", "rank", "reasons", "below_contact_cost"]
+    sel = selection[[c for c in ["customer_id", *own] if c in selection]]
     c = customers.copy()
     c["customer_id"] = c["customer_id"].astype("string")
     s = sel.assign(customer_id=sel["customer_id"].astype("string"))
-    out = c.drop(columns=[x for x in ("matched", "selected", "rank", "reasons") if x in c]).merge(s, on="customer_id", how="left")
+    out = c.drop(columns=[x for x in own if x in c]).merge(s, on="customer_id", how="left")
     for col in SEGMENTS_COLUMNS:
         if col not in out:
             out[col] = np.nan
     out = out[SEGMENTS_COLUMNS].reset_index(drop=True)
-    out["selected"] = out["selected"].fillna(False).astype(bool)
-    out["matched"] = out["matched"].fillna(False).astype(bool)
+    for col in ("selected", "matched", "below_contact_cost"):
+        out[col] = out[col].astype("boolean").fillna(False).astype(bool)
+    out["contact_channel"] = out["contact_channel"].astype("string")
+    out["contact_cost"] = out["contact_cost"].astype(float)
     _check_pseudonymous(out["customer_id"], "customer_id")
     targets = out.loc[out["selected"]].sort_values("rank", kind="stable")[TARGETS_COLUMNS].reset_index(drop=True)
     return out, targets
@@ -662,6 +801,18 @@ class SelectionResult:
         :func:`select_targets` with the applied rule.
     customer_segments, targets : DataFrame
         The products (:func:`selection_products`).
+    value_bar : dict
+        What the value bar (:func:`value_bar`) did: ``bar`` (contacts; None
+        when the rule switches it off), ``applied`` (bool), ``why_not`` (why
+        it was not applied; None when it was), ``removed`` (customers who
+        meet the criteria but are worth less than the bar: left out),
+        ``displaced`` (targets the rule would have picked without the bar
+        that are not targets now), ``targets_without_bar`` (the list's size
+        without the bar), ``unchecked`` (targets whose CLV or contact cost
+        is unknown), ``targets_below`` (targets worth less than one contact
+        through their cheapest channel: 0 when the bar of 1 or more is
+        applied; counted when it is off); counts are None when the contact
+        cost is unknown for everyone.
     """
 
     customers: pd.DataFrame
@@ -674,6 +825,7 @@ class SelectionResult:
     selection: pd.DataFrame
     customer_segments: pd.DataFrame
     targets: pd.DataFrame
+    value_bar: dict = field(default_factory=dict)
 
     @property
     def moved(self) -> tuple[int, int]:
@@ -695,8 +847,10 @@ def run_selection(
     feedback: pd.DataFrame | None = None,
     min_cluster_customers: int = 20,
     online_channels: Sequence[str] | None = None,
+    channel_costs: pd.DataFrame | None = None,
+    contact_purpose: str | None = None,
 ) -> SelectionResult:
-    """The whole Selection step: customer table, RFM segments, clusters, rule, feedback, products.
+    """The whole Selection step: customer table, RFM segments, clusters, rule, feedback, value bar, products.
 
     Parameters
     ----------
@@ -721,6 +875,14 @@ def run_selection(
     online_channels : sequence of str, optional
         Internet channels; adds ``online_share`` (see :func:`assemble_customers`),
         which the default cluster features then use instead of one share per channel.
+    channel_costs : DataFrame, optional
+        The channel cost table: each customer gets ``contact_channel`` and
+        ``contact_cost`` (the cheapest channel that reaches them and the cost
+        of one contact through it, :func:`contact_plan`), which the rule's
+        value bar compares with their CLV. None: no contact cost, and the
+        default bar cannot be applied (``value_bar["why_not"]`` says so).
+    contact_purpose : str, optional
+        Purpose whose cost per contact is used (None: the general cost).
 
     Returns
     -------
@@ -747,6 +909,10 @@ def run_selection(
     else:
         c["cluster"] = 0
         c["cluster_name"] = pd.array(["all customers"] * len(c), dtype="string")
+    if channel_costs is not None and len(c):  # after clustering: the contact cost is no cluster feature
+        plan = contact_plan(c, channel_costs, purpose=contact_purpose)
+        c["contact_channel"] = plan["cheapest_channel"].to_numpy()
+        c["contact_cost"] = plan["cheapest_cost"].to_numpy()
     written = dict(rule)
     changes = None
     applied = written
@@ -758,9 +924,35 @@ def run_selection(
         _check_rule(applied)
         selection = pd.DataFrame({"customer_id": pd.array([], dtype="string"), "matched": np.array([], bool),
                                   "selected": np.array([], bool), "rank": pd.array([], dtype="Int64"),
-                                  "reasons": pd.array([], dtype="string")})
+                                  "reasons": pd.array([], dtype="string"), "below_contact_cost": np.array([], bool)})
     customer_segments, targets = selection_products(c, selection)
-    return SelectionResult(c, ct.coverage, table, clusters, applied, written, changes, selection, customer_segments, targets)
+    bar_info = _value_bar_summary(c, applied, selection, channel_costs is not None)
+    return SelectionResult(c, ct.coverage, table, clusters, applied, written, changes, selection, customer_segments, targets,
+                           bar_info)
+
+
+def _value_bar_summary(c: pd.DataFrame, rule: Mapping, selection: pd.DataFrame, have_costs: bool) -> dict:
+    """What the value bar did in :func:`run_selection` (see :attr:`SelectionResult.value_bar`)."""
+    bar = value_bar(rule)
+    sel = selection["selected"].to_numpy(bool)
+    info = {"bar": bar, "applied": False, "why_not": None, "removed": None, "displaced": None,
+            "targets_without_bar": int(sel.sum()), "unchecked": None, "targets_below": None}
+    known = "contact_cost" in c and bool(c["contact_cost"].notna().any())
+    if known:
+        clv = c["clv"].astype(float).to_numpy() if "clv" in c else np.full(len(c), np.nan)
+        cost = c["contact_cost"].astype(float).to_numpy()
+        info["unchecked"] = int((sel & (np.isnan(clv) | np.isnan(cost))).sum())
+        info["targets_below"] = int((sel & below_contact_cost(clv, cost, 1.0)).sum())
+    if bar is None:
+        info["why_not"] = f"the rule switches it off ({VALUE_BAR_KEY} = null)"
+    elif not known:
+        info["why_not"] = ("the run has no channel cost table, so the cost of a contact is unknown" if not have_costs else
+                           "no customer is reachable through a priced channel, so the cost of a contact is unknown")
+    else:
+        without = select_targets(c, {**rule, VALUE_BAR_KEY: None})["selected"].to_numpy(bool)
+        info.update(applied=True, removed=int(selection["below_contact_cost"].sum()), displaced=int((without & ~sel).sum()),
+                    targets_without_bar=int(without.sum()))
+    return info
 
 
 # =========================================================================== evaluation
@@ -932,6 +1124,48 @@ def compare_groups(
     if len(out):
         out = out.reindex(out["std_difference"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
     return out
+
+
+def clear_differences_text(profile: pd.DataFrame, threshold: float = 0.5, *, max_named: int | None = None) -> str:
+    """The sentence naming the clear differences of a profile: every measure with |d| at least ``threshold``.
+
+    Parameters
+    ----------
+    profile : DataFrame
+        :func:`compare_groups` output (``feature``, ``std_difference``).
+    threshold : float
+        Smallest |standardised difference| that counts as clear (0.5 by convention).
+    max_named : int, optional
+        Name at most this many (the largest |d| first) and say how many meet
+        the bar; None: name every one.
+
+    Returns
+    -------
+    str
+        Plain text (escape it for display, e.g. with :func:`ecrm_lib.report.md`).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"feature": ["f", "clv", "T"], "std_difference": [1.234, -0.61, 0.2]})
+    >>> clear_differences_text(p)
+    '2 measures differ clearly (|d| at least 0.5), largest first: f (d = +1.23), clv (d = -0.61); d > 0: higher among the targets.'
+    >>> clear_differences_text(p, max_named=1)
+    '2 measures differ clearly (|d| at least 0.5); the largest: f (d = +1.23); d > 0: higher among the targets.'
+    >>> clear_differences_text(p, threshold=2)
+    'No measure differs clearly (|d| at least 2): the targets look much like everyone else.'
+    """
+    d = profile["std_difference"].astype(float)
+    big = profile.assign(_a=d.abs()).loc[d.abs() >= threshold].sort_values("_a", ascending=False, kind="stable")
+    k = len(big)
+    if k == 0:
+        return f"No measure differs clearly (|d| at least {threshold:g}): the targets look much like everyone else."
+    shown = big if max_named is None else big.head(int(max_named))
+    names = ", ".join(f"{f} (d = {v:+.2f})" for f, v in zip(shown["feature"], shown["std_difference"]))
+    head = "1 measure differs clearly" if k == 1 else f"{k} measures differ clearly"
+    if len(shown) < k:
+        return f"{head} (|d| at least {threshold:g}); the largest {len(shown)}: {names}; d > 0: higher among the targets." \
+            if len(shown) > 1 else f"{head} (|d| at least {threshold:g}); the largest: {names}; d > 0: higher among the targets."
+    return f"{head} (|d| at least {threshold:g}){', largest first' if k > 1 else ''}: {names}; d > 0: higher among the targets."
 
 
 def target_changes(current, previous, *, id_col: str = "customer_id") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1126,7 +1360,7 @@ def default_features(customers: pd.DataFrame, *, id_col: str = "customer_id", ex
 
     Leaves out ``id_col``, columns whose names end in id/key/name/email/phone/
     address/postcode, the selection outputs (``matched``, ``selected``,
-    ``rank``) and ``exclude``. Channel shares (``share_<...>_email``,
+    ``rank``, ``contact_cost``, ``below_contact_cost``) and ``exclude``. Channel shares (``share_<...>_email``,
     ``share_<...>_phone``) are behaviour, not contact data, and are kept.
 
     Examples
@@ -1135,7 +1369,7 @@ def default_features(customers: pd.DataFrame, *, id_col: str = "customer_id", ex
     >>> default_features(c)
     ['share_contacts_phone', 'clv']
     """
-    skip = {id_col, "matched", "selected", "rank", *exclude}
+    skip = {id_col, "matched", "selected", "rank", "contact_cost", "below_contact_cost", *exclude}
     out = []
     for c in customers.columns:
         if c in skip or (_ID_LIKE.search(str(c)) and not str(c).startswith("share_")):
@@ -1279,6 +1513,7 @@ def expansion_value(
     clv_col: str = "clv",
     low_col: str = "clv_low",
     high_col: str = "clv_high",
+    exclude=None,
 ) -> pd.DataFrame:
     """Expected value of adding the top-N look-alike customers to the targets.
 
@@ -1292,7 +1527,12 @@ def expansion_value(
     scores : DataFrame
         ``LookalikeResult.scores`` (non-targets ranked by ``rank``).
     top_n : int or sequence of int
-        How many to add (one row per N; capped at the number of non-targets).
+        How many to add (one row per N; capped at the number of non-targets
+        that may be added).
+    exclude : collection of ids, optional
+        Non-targets that may not be added, e.g. those below the value bar
+        (``below_contact_cost`` of :func:`expansion_list`): the top N and the
+        random baseline are both drawn from the others.
 
     Returns
     -------
@@ -1304,6 +1544,8 @@ def expansion_value(
         baseline the model has to beat), ``mean_score``, ``min_score``.
     """
     ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
+    if exclude is not None:
+        ranked = ranked.loc[~ranked["customer_id"].isin(list(exclude))]
     cols = [c for c in (clv_col, low_col, high_col) if c in customers]
     ranked = ranked.merge(customers[[id_col, *cols]].rename(columns={id_col: "customer_id"}), on="customer_id", how="left")
     ns = [top_n] if isinstance(top_n, (int, np.integer)) else list(top_n)
@@ -1635,6 +1877,52 @@ def cost_window(run_dir, override_weeks: float | None = None) -> tuple[float, st
     return months_to_weeks(months), f"the last {months} months of the channel report"
 
 
+def cost_window_check(window_cost: float | None, report_total: float | None, currency: str = "") -> str:
+    """A sentence comparing the evaluated customers' cost to serve in the cost window with the channel report's total for it.
+
+    The channel report prices every contact of its window (its
+    ``cost_to_serve_total``); the ``cost_to_serve`` of ``customer_channels``
+    covers the same contacts per customer, so the customers evaluated (those
+    with a purchase) account for at most that total. More than the total
+    means the per-customer cost covers a longer period than the window it is
+    scaled from: the sentence then warns that the expected cost is overstated.
+
+    Parameters
+    ----------
+    window_cost : float or None
+        Sum of ``cost_to_serve`` over the evaluated customers (currency).
+    report_total : float or None
+        The channel report's ``cost_to_serve_total`` (currency).
+
+    Returns
+    -------
+    str
+        Plain text with a leading space; empty when either figure is unknown.
+
+    Examples
+    --------
+    >>> print(cost_window_check(17974570.0, 17994570.0, "KRW").strip())
+    In that window their contacts cost 17,974,570 KRW, of the channel report's 17,994,570 KRW for every contact in the window (the rest: contacts of people without a purchase, who are not evaluated here).
+    >>> print(cost_window_check(100.0, 100.0).strip())
+    In that window their contacts cost 100, the channel report's total for every contact in the window.
+    >>> cost_window_check(41443730.0, 17994570.0, "KRW")[:61]
+    ' Warning: their cost to serve adds up to 41,443,730 KRW, more'
+    """
+    from ecrm_lib.report import format_number
+
+    if window_cost is None or report_total is None or pd.isna(window_cost) or pd.isna(report_total):
+        return ""
+    w, r = float(window_cost), float(report_total)
+    fw, fr = format_number(w, currency or None), format_number(r, currency or None)
+    if w > r * (1 + 1e-9) + 0.5:
+        return (f" Warning: their cost to serve adds up to {fw}, more than the channel report's {fr} for that window, so it covers "
+                "a longer period and the expected cost to serve below is overstated.")
+    if w >= r - 0.5:
+        return f" In that window their contacts cost {fw}, the channel report's total for every contact in the window."
+    return (f" In that window their contacts cost {fw}, of the channel report's {fr} for every contact in the window "
+            "(the rest: contacts of people without a purchase, who are not evaluated here).")
+
+
 def expansion_list(
     scores: pd.DataFrame,
     customers: pd.DataFrame,
@@ -1642,8 +1930,16 @@ def expansion_list(
     plan: pd.DataFrame | None = None,
     *,
     id_col: str = "customer_id",
+    min_value_over_contact_cost: float | None = None,
 ) -> pd.DataFrame:
     """The ranked look-alike list: every scored non-target with its CLV and channels, the first ``n_expand`` flagged.
+
+    With a value bar (``min_value_over_contact_cost``, from the selection
+    rule through :func:`value_bar`) a look-alike whose CLV is below the bar
+    times the cost of one contact through their cheapest channel is flagged
+    ``below_contact_cost`` and never expanded: the proposal is the first
+    ``n_expand`` look-alikes at or above the bar (unknown CLV or cost does
+    not hold a customer back). The ranks stay those of the model.
 
     Parameters
     ----------
@@ -1655,13 +1951,21 @@ def expansion_list(
         Size of the proposed expansion (customers).
     plan : DataFrame, optional
         :func:`contact_plan` output; without it the channel columns are empty.
+    min_value_over_contact_cost : float, optional
+        The value bar in contacts; None: no bar. Needs ``plan``.
 
     Returns
     -------
     DataFrame
-        ``customer_id``, ``rank``, ``score``, ``expanded`` (rank <= n_expand),
+        ``customer_id``, ``rank``, ``score``, ``expanded`` (among the first
+        ``n_expand`` look-alikes not below the bar), ``below_contact_cost``,
         ``clv``, ``clv_low``, ``clv_high``, ``cheapest_channel``,
         ``cheapest_cost`` (currency per contact), ``typical_channel``; by rank.
+
+    Raises
+    ------
+    ValueError
+        A value bar without a ``plan`` (the contact cost is unknown).
 
     Examples
     --------
@@ -1670,7 +1974,13 @@ def expansion_list(
     >>> cu = pd.DataFrame({"customer_id": ["a", "b", "t"], "clv": [1.0, 2.0, 3.0], "clv_low": 0.0, "clv_high": 9.0})
     >>> expansion_list(sc, cu, 1)[["customer_id", "rank", "expanded", "clv"]].to_numpy().tolist()
     [['b', 1, True, 2.0], ['a', 2, False, 1.0]]
+    >>> plan = pd.DataFrame({"customer_id": ["a", "b"], "cheapest_channel": ["app", "store"], "cheapest_cost": [0.5, 9.0],
+    ...                      "typical_channel": ["app", "store"]})
+    >>> expansion_list(sc, cu, 1, plan, min_value_over_contact_cost=1.0)[["customer_id", "expanded", "below_contact_cost"]].to_numpy().tolist()
+    [['b', False, True], ['a', True, False]]
     """
+    if min_value_over_contact_cost is not None and plan is None:
+        raise ValueError("a value bar needs the contact plan (contact_plan with the channel costs): without it the cost of a contact is unknown.")
     ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
     cols = [c for c in (id_col, "clv", "clv_low", "clv_high") if c in customers]
     lst = ranked.merge(customers[cols].rename(columns={id_col: "customer_id"}), on="customer_id", how="left")
@@ -1681,9 +1991,13 @@ def expansion_list(
         lst = lst.merge(plan[["customer_id", "cheapest_channel", "cheapest_cost", "typical_channel"]], on="customer_id", how="left")
     else:
         lst = lst.assign(cheapest_channel=pd.NA, cheapest_cost=np.nan, typical_channel=pd.NA)
-    lst["expanded"] = (lst["rank"] <= int(n_expand)).to_numpy(dtype=bool)
-    return lst[["customer_id", "rank", "score", "expanded", "clv", "clv_low", "clv_high",
-                "cheapest_channel", "cheapest_cost", "typical_channel"]].reset_index(drop=True)
+    lst = lst.reset_index(drop=True)
+    below = below_contact_cost(lst["clv"].to_numpy(), lst["cheapest_cost"].to_numpy(), min_value_over_contact_cost)
+    eligible = ~below
+    lst["expanded"] = eligible & (np.cumsum(eligible) <= int(n_expand))
+    lst["below_contact_cost"] = below
+    return lst[["customer_id", "rank", "score", "expanded", "below_contact_cost", "clv", "clv_low", "clv_high",
+                "cheapest_channel", "cheapest_cost", "typical_channel"]]
 
 
 # =========================================================================== feedback

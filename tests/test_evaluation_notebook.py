@@ -79,6 +79,43 @@ def test_evaluation_figures_follow_from_the_products(run, registry_path):
     assert "There is no earlier run" in html and "Gini coefficient of CLV is" in html
 
 
+def test_cost_to_serve_covers_the_window_it_is_scaled_from(run):
+    """Issue 15 item 1: the per-customer cost that Evaluation scales as the channel report's window (6 test months)
+    must add up to that report's cost_to_serve_total, not to every contact since the data began."""
+    from ecrm_lib.report import format_number
+
+    ch_m = run["metrics"]("channel_integration")
+    channels = run["product"]("channel_integration", "customer_channels")
+    total = ch_m["cost_to_serve_total"]
+    assert total > 0 and channels["cost_to_serve"].sum() == pytest.approx(total, rel=1e-12)
+    segs = run["product"]("selection", "customer_segments")
+    evaluated = channels.set_index("customer_id")["cost_to_serve"].reindex(segs["customer_id"]).fillna(0.0).sum()
+    assert evaluated <= total + 1e-6
+    html = (run["dir"] / "evaluation.html").read_text(encoding="utf-8")
+    m = run["metrics"]("evaluation")
+    as_of = json.loads((run["dir"] / "manifest.json").read_text(encoding="utf-8"))["as_of"]
+    assert f"the last 6 months of the channel report to {as_of} (26 weeks)" in html
+    assert f"their contacts cost {format_number(evaluated, 'KRW')}" in html and format_number(total, "KRW") in html
+    assert "Warning" not in html and m["cost_window_weeks"] == 26.0
+
+
+def test_profile_sentence_names_every_clear_difference(run):
+    """Issue 15 item 5: every measure with |d| >= 0.5 in the profile table is named, not the first four."""
+    import html as html_lib
+    import re
+
+    segs = run["product"]("selection", "customer_segments")
+    customers = seef.customer_view(segs, run["product"]("customer_value", "customer_value"),
+                                   run["product"]("channel_integration", "customer_channels"))
+    flag = customers["selected"].astype(bool).to_numpy()
+    prof = seef.compare_groups(customers, flag, seef.profile_features(customers))
+    clear = prof.loc[prof["std_difference"].abs() >= 0.5, "feature"].tolist()
+    text = html_lib.unescape(re.sub(r"<[^>]+>", "", (run["dir"] / "evaluation.html").read_text(encoding="utf-8")))
+    sentence = re.search(r"(\d+ measures? differs? clearly|No measure differs clearly)[^\n]*", text).group(0)
+    assert sentence.startswith(f"{len(clear)} measure" if clear else "No measure")
+    assert [f for f in prof["feature"] if f"{f} (d = " in sentence] == clear
+
+
 def test_expansion_scores_only_non_targets_and_prices_their_cheapest_channel(run, registry_path):
     m = run["metrics"]("expansion")
     assert set(m) == set(load_registry(registry_path).get("expansion").metrics)
@@ -90,7 +127,13 @@ def test_expansion_scores_only_non_targets_and_prices_their_cheapest_channel(run
     assert la["score"].is_monotonic_decreasing and la["score"].between(0, 1).all()
     assert 0.5 < m["lookalike_auc"] <= 1 and m["lookalike_auc_sd"] >= 0
     exp = la.loc[la["expanded"]]
-    assert m["expansion_n"] == len(exp) == min(50, len(la)) and exp["rank"].max() == len(exp)
+    # the value bar (the selection rule's default: one contact through the cheapest channel): nobody below it is proposed,
+    # and the look-alikes it left out of the first places are counted
+    below = (la["clv"] < la["cheapest_cost"]).fillna(False)
+    assert (la["below_contact_cost"] == below).all() and not (exp["clv"] < exp["cheapest_cost"]).any()
+    assert m["expansion_n"] == len(exp) == min(50, int((~below).sum()))
+    assert exp["rank"].max() == len(exp) + m["expansion_below_contact_cost"]
+    assert m["expansion_below_contact_cost"] == int((below & (la["rank"] < exp["rank"].max())).sum())
     clv = segs.set_index("customer_id")["clv"].astype(float)
     assert m["expansion_value"] == pytest.approx(clv.reindex(exp["customer_id"]).fillna(0).sum())
     assert m["expansion_value_low"] <= m["expansion_value"] <= m["expansion_value_high"]

@@ -50,7 +50,8 @@ def test_selection_and_reasons(small):
     assert reasons["a"] == "churn probability 0.90 (at least 0.50); segment At Risk"
     assert reasons["c"] == "churn probability 0.70 (at least 0.50); segment Can't Lose Them"
     assert reasons["b"] == "" and reasons["e"] == ""
-    assert list(t.columns) == ["customer_id", "matched", "selected", "rank", "reasons"]
+    assert list(t.columns) == ["customer_id", "matched", "selected", "rank", "reasons", "below_contact_cost"]
+    assert not t["below_contact_cost"].any()  # no contact cost in the table: the default value bar holds nobody back
     # ranks by CLV (missing counts as 0)
     assert dict(zip(t["customer_id"], t["rank"].astype("float"))) == pytest.approx(
         {"a": 1, "c": 2, "d": 3, "f": 4, "b": np.nan, "e": np.nan}, nan_ok=True)
@@ -752,3 +753,132 @@ def test_expansion_list_ranks_non_targets_with_channels():
     assert out["expanded"].tolist() == [True, True, False] and out["clv"].tolist() == [20.0, 10.0, 30.0]
     assert out["cheapest_channel"].iloc[:2].tolist() == ["app", "email"] and pd.isna(out["cheapest_channel"].iloc[2])
     assert expansion_list(scores, customers, 1)["cheapest_cost"].isna().all()
+
+
+# --------------------------------------------------------------------------- value bar (issue 15 item 4) and clear differences (item 5)
+
+
+@pytest.fixture
+def priced():
+    """Churn-risk customers of the kind the issue found: worth less than a phone or store contact."""
+    return pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e", "f", "g"],
+        "clv": [1870.0, 1870.0, 0.0, 50000.0, 100.0, 20000.0, 5000.0],
+        "churn_probability": [0.96, 0.96, 0.9, 0.6, 0.7, 0.2, 0.8],
+        "contact_channel": ["phone", "email", "store", "app", None, "app", "phone"],
+        "contact_cost": [6000.0, 150.0, 12000.0, 60.0, np.nan, 60.0, 6000.0],
+    })
+
+
+def test_selection_never_proposes_a_customer_worth_less_than_a_contact(priced):
+    from ecrm_lib.seef import reason_counts
+
+    rule = {"churn_probability_min": 0.5, "max_targets": 3}
+    t = select_targets(priced, rule).set_index("customer_id")
+    chosen = priced.set_index("customer_id").loc[t.index[t["selected"]]]
+    assert not (chosen["clv"] < chosen["contact_cost"]).any()   # the bar (default 1 contact) holds for every target
+    assert set(chosen.index) == {"b", "d", "e"}                  # e: no priced channel, the bar cannot hold them back
+    assert t["below_contact_cost"].to_dict() == {"a": True, "b": False, "c": True, "d": False, "e": False, "f": False, "g": True}
+    assert not t.loc[["a", "c", "g"], "matched"].any() and t.loc[["a", "c", "g"], "rank"].isna().all()
+    assert t.loc["a", "reasons"] == ("churn probability 0.96 (at least 0.50); "
+                                     "CLV 1,870 below the cost of one contact (6,000 through phone), not selected")
+    assert "below" not in " ".join(reason_counts(t.reset_index())["reason"])  # targets' reasons stay the criteria
+    # the cap and the ranking are the rule's as before: without the bar the three highest CLV are kept
+    off = select_targets(priced, {**rule, "min_value_over_contact_cost": None}).set_index("customer_id")
+    assert set(off.index[off["selected"]]) == {"d", "g", "a"} and not off["below_contact_cost"].any()
+    assert off.loc["d", "rank"] == 1 and off.loc["g", "rank"] == 2 and off.loc["a", "rank"] == 3  # a before b on the tie, by id
+    # a stricter bar: CLV at least 20 contacts (b's 1,870 < 20 x 150)
+    strict = select_targets(priced, {**rule, "min_value_over_contact_cost": 20}).set_index("customer_id")
+    assert set(strict.index[strict["selected"]]) == {"d", "e"}
+    # a bar asked for explicitly needs the contact cost; bad values are refused
+    with pytest.raises(ConfigError, match="needs column 'contact_cost'"):
+        select_targets(priced.drop(columns="contact_cost"), {**rule, "min_value_over_contact_cost": 1})
+    for bad in (-1, "high", True):
+        with pytest.raises(ConfigError, match="min_value_over_contact_cost"):
+            select_targets(priced, {**rule, "min_value_over_contact_cost": bad})
+    assert select_targets(priced, {**rule, "min_value_over_contact_cost": 0})["selected"].equals(off["selected"].reset_index(drop=True))
+
+
+def test_run_selection_prices_the_cheapest_contact_and_counts_what_the_bar_removed():
+    from ecrm_lib.seef import default_features, run_selection
+
+    p = _purchases(120)
+    prods = _products(p)
+    chan = prods["customer_channels"]
+    store_only = chan.index < 40                      # 40 customers bought only in store: 12,000 a contact
+    chan.loc[store_only, "share_purchases_web"], chan.loc[store_only, "share_purchases_store"] = 0.0, 1.0
+    costs = pd.DataFrame({"channel": ["web", "store"], "purpose": [None, None], "cost_per_contact": [80.0, 12000.0]})
+    rule = {"clv_min": 0, "max_targets": 60}
+    res = run_selection(p, prods, rule, k_range=(2, 2), channel_costs=costs)
+    cs, tg = res.customer_segments, res.targets
+    expect_cost = np.where(cs["customer_id"].isin(chan.loc[store_only, "customer_id"]), 12000.0, 80.0)
+    assert cs["contact_cost"].tolist() == expect_cost.tolist()
+    assert set(cs["contact_channel"]) == {"web", "store"} and tg["contact_cost"].notna().all()
+    below = (cs["clv"] < cs["contact_cost"]).to_numpy()
+    assert below.sum() > 0 and not (tg["clv"] < tg["contact_cost"]).any()
+    assert cs["below_contact_cost"].tolist() == below.tolist()
+    vb = res.value_bar
+    assert vb["applied"] and vb["bar"] == 1.0 and vb["why_not"] is None
+    assert vb["removed"] == int(below.sum()) and vb["targets_below"] == 0 and vb["unchecked"] == 0
+    plain = run_selection(p, prods, {**rule, "min_value_over_contact_cost": None}, k_range=(2, 2), channel_costs=costs)
+    moved = set(plain.targets["customer_id"]) - set(tg["customer_id"])
+    assert vb["displaced"] == len(moved) > 0 and len(tg) == 60 == vb["targets_without_bar"]
+    assert plain.value_bar["targets_below"] == int((plain.targets["clv"] < plain.targets["contact_cost"]).sum()) > 0
+    assert not plain.value_bar["applied"] and "switches it off" in plain.value_bar["why_not"]
+    no_costs = run_selection(p, prods, rule, k_range=(2, 2))
+    assert not no_costs.value_bar["applied"] and "no channel cost table" in no_costs.value_bar["why_not"]
+    assert no_costs.customer_segments["contact_cost"].isna().all() and len(no_costs.targets) == 60
+    # the clusters do not use the contact cost, and the look-alike features leave the selection's bookkeeping out
+    assert cs["cluster"].tolist() == no_costs.customer_segments["cluster"].tolist()
+    feats = default_features(cs)
+    assert "contact_cost" not in feats and "below_contact_cost" not in feats
+
+
+def test_expansion_never_proposes_a_lookalike_worth_less_than_a_contact():
+    from ecrm_lib.seef import expansion_list
+
+    scores = pd.DataFrame({"customer_id": ["t", "b", "a", "c", "d"], "is_target": [True, False, False, False, False],
+                           "score": [0.9, 0.8, 0.5, 0.3, 0.1], "rank": pd.array([pd.NA, 1, 2, 3, 4], dtype="Int64")})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "t"], "clv": [500.0, 0.0, 30.0, 700.0, 99.0],
+                              "clv_low": [400.0, 0.0, 20.0, 600.0, 90.0], "clv_high": [600.0, 0.0, 40.0, 800.0, 99.0]})
+    plan = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "cheapest_channel": ["email", "store", "app", "phone"],
+                         "cheapest_cost": [150.0, 12000.0, 60.0, 6000.0], "typical_channel": ["web", "store", "app", "phone"]})
+    out = expansion_list(scores, customers, 2, plan, min_value_over_contact_cost=1.0)
+    assert out["customer_id"].tolist() == ["b", "a", "c", "d"] and out["rank"].tolist() == [1, 2, 3, 4]
+    assert out["below_contact_cost"].tolist() == [True, False, True, True]
+    assert out["expanded"].tolist() == [False, True, False, False]   # only a is worth a contact
+    prop = out.loc[out["expanded"]]
+    assert not (prop["clv"] < prop["cheapest_cost"]).any()
+    ev = expansion_value(scores, customers, [1, 2], exclude=out.loc[out["below_contact_cost"], "customer_id"])
+    assert ev["added"].tolist() == [1, 1] and ev["value"].tolist() == [500.0, 500.0] and ev["value_random"].tolist() == [500.0, 500.0]
+    # no bar: the model's order, as before
+    assert expansion_list(scores, customers, 2, plan)["expanded"].tolist() == [True, True, False, False]
+    with pytest.raises(ValueError, match="contact plan"):
+        expansion_list(scores, customers, 2, None, min_value_over_contact_cost=1.0)
+
+
+def test_clear_differences_sentence_names_every_measure_that_meets_the_bar():
+    from ecrm_lib.seef import clear_differences_text
+
+    d = [1.23, 0.93, -0.93, 0.84, 0.83, -0.71, 0.47, 0.35, -0.22, 0.0]   # six with |d| >= 0.5
+    prof = pd.DataFrame({"feature": [f"m{i}" for i in range(10)], "std_difference": d})
+    text = clear_differences_text(prof)
+    assert text.startswith("6 measures differ clearly (|d| at least 0.5)")
+    named = [f"m{i}" for i in range(10) if f"m{i} (" in text]
+    assert named == ["m0", "m1", "m2", "m3", "m4", "m5"] and "m5 (d = -0.71)" in text
+    short = clear_differences_text(prof, max_named=3)
+    assert short.startswith("6 measures differ clearly") and "the largest 3: m0 (d = +1.23), m1" in short and "m3" not in short
+    assert clear_differences_text(prof.iloc[6:]).startswith("No measure differs clearly")
+    assert clear_differences_text(prof.iloc[5:]).startswith("1 measure differs clearly (|d| at least 0.5): m5")
+
+
+def test_cost_window_check_warns_when_the_customers_cost_more_than_the_window():
+    from ecrm_lib.seef import cost_window_check
+
+    assert cost_window_check(17_974_570.0, 17_994_570.0, "KRW").strip().startswith("In that window their contacts cost 17,974,570 KRW")
+    assert "the rest: contacts of people without a purchase" in cost_window_check(90.0, 100.0)
+    assert "the channel report's total" in cost_window_check(100.0, 100.0) and "rest" not in cost_window_check(100.0, 100.0)
+    # the figure the issue found: every contact since 2023 read as 12 months (41.4 million against 18.0 million)
+    warn = cost_window_check(41_443_730.0, 17_994_570.0, "KRW")
+    assert "Warning" in warn and "overstated" in warn
+    assert cost_window_check(None, 100.0) == "" and cost_window_check(100.0, None) == ""

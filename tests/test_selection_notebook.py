@@ -71,16 +71,29 @@ def test_products_metrics_and_report(run):
     assert set(cs["segment"]) <= names and m["n_segments_used"] == cs["segment"].nunique()
     assert m["n_clusters"] == cs["cluster"].nunique() and 2 <= m["n_clusters"] <= 4  # test k_range [2, 4]
     assert cs.groupby("cluster")["cluster_name"].nunique().eq(1).all()
-    # the rule as configured (registry default): top 10% CLV or the riskiest two deciles, nobody else
+    # the rule as configured (registry default): top 10% CLV or the riskiest two deciles, nobody else, and
+    # (value bar, on by default) nobody worth less than one contact through their cheapest channel
     rule = load_registry(REGISTRY).get(NAME).parameters["rule"]
     assert rule["clv_tier_min"] == "top10" and rule["churn_decile_max"] == 2 and rule["combine"] == "any"
+    assert "min_value_over_contact_cost" not in rule  # the default bar of 1 contact applies
     clv = cs["clv"].dropna().sort_values(ascending=False)
     thr = clv.iloc[math.ceil(0.1 * len(clv)) - 1]
     meets = (cs["clv"] >= thr) | (cs["risk_decile"] <= 2)
-    assert (cs["matched"] == meets).all() and len(tg) == min(int(meets.sum()), rule["max_targets"])
+    below = (cs["clv"] < cs["contact_cost"]).fillna(False)
+    assert (cs["below_contact_cost"] == (meets & below)).all() and m["n_below_contact_cost"] == int((meets & below).sum())
+    assert (cs["matched"] == (meets & ~below)).all() and len(tg) == min(int((meets & ~below).sum()), rule["max_targets"])
+    assert tg["contact_cost"].notna().all() and not (tg["clv"] < tg["contact_cost"]).any()  # no target is worth less than a contact
+    # the contact cost is the cheapest priced channel the customer bought or was contacted through (channel cost table)
+    costs = pd.read_csv(run_dir.parent.parent / "data" / "channel_costs.csv")
+    general = costs.loc[costs["purpose"].isna()].set_index("channel")["cost_per_contact"].astype(float)
+    chan = pd.read_parquet(run_dir / "products" / "channel_integration" / "customer_channels.parquet").set_index("customer_id")
+    for cid, channel, cost in cs[["customer_id", "contact_channel", "contact_cost"]].head(40).itertuples(index=False):
+        used = {k.split("_", 2)[2] for k, v in chan.loc[cid].items() if str(k).startswith("share_") and pd.notna(v) and v > 0}
+        assert cost == min(general[u] for u in used if u in general) and general[channel] == cost
     assert m["segments_down_weighted"] is None and m["feedback_moved_in"] is None
     html = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
     assert "no earlier run with measured campaign feedback yet" in html and "Champions" in html
+    assert "value bar: CLV at least the cost of one contact" in html and "It removed" in html
     assert f"{len(tg):,}" in html
     assert result.duration_s < 60, f"selection notebook took {result.duration_s:.0f} s"
 
