@@ -1,6 +1,12 @@
 """Figures for the executive summary: small multiples of headline metrics
 across as-of dates. Takes the tidy table of :func:`ecrm_lib.summary.collect_trends`.
 Call :func:`ecrm_lib.plots.set_theme` first for the suite's style.
+
+A figure that depends on a chosen method (:data:`ecrm_lib.summary.METHOD_DEPENDENT`)
+has each point labelled with its method; two runs whose method differs are
+not joined by a line (a dotted grey line marks the method change), and where
+the runs recorded the figure under the latest run's model too, that
+like-for-like series is drawn dashed.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from .plots import PALETTE, truncate_label
+from .summary import method_label
 
 __all__ = ["plot_trends"]
 
@@ -41,7 +48,8 @@ def plot_trends(
     Parameters
     ----------
     trends : DataFrame
-        From :func:`ecrm_lib.summary.collect_trends` (``as_of``, ``metric``, ``value``).
+        From :func:`ecrm_lib.summary.collect_trends` (``as_of``, ``metric``,
+        ``value``; ``method``, ``method_label`` and ``by_method`` when present).
     labels : mapping, optional
         ``{metric: (title, unit)}``; the unit (as in the registry, e.g.
         ``"share 0-1"``, ``"config currency"``) sets the axis scale and label:
@@ -66,13 +74,38 @@ def plot_trends(
     ncols = max(1, min(ncols, len(metrics)))
     nrows = math.ceil(len(metrics) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
-    colour = sns.color_palette(PALETTE)[0]
+    pal = sns.color_palette(PALETTE)
+    colour, other = pal[0], pal[1 % len(pal)]
+    has_methods = "method" in trends.columns
     for ax, m in zip(axes.flat, metrics):
         title, unit = labels.get(m, (m, ""))
         mult, ylabel = _scale(unit, currency)
         d = trends.loc[trends["metric"] == m].sort_values("as_of")
         x = pd.to_datetime(d["as_of"])
-        ax.plot(x, d["value"] * mult, marker="o", color=colour)
+        y = d["value"].to_numpy(dtype=float) * mult
+        methods = [mm if isinstance(mm, str) else None for mm in d["method"]] if has_methods else [None] * len(d)
+        dependent = any(mm is not None for mm in methods)
+        changed = False
+        if not dependent:
+            ax.plot(x, y, marker="o", color=colour)
+        else:
+            ax.plot(x, y, marker="o", linestyle="none", color=colour, label="chosen model of each run")
+            for i in range(1, len(d)):
+                same = methods[i] == methods[i - 1] and "?" not in (methods[i] or "?")
+                changed |= not same
+                ax.plot(x.iloc[i - 1:i + 1], y[i - 1:i + 1], color=colour if same else "grey",
+                        linestyle="-" if same else ":", label=None if same else "_method changed")
+            for xi, yi, lab in zip(x, y, d["method_label"]):
+                ax.annotate(truncate_label(str(lab), 28), (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+            code = (methods[-1] or "").split(" + ")[0]
+            like = [(xi, b.get(code)) for xi, b in zip(x, d["by_method"]) if isinstance(b, dict) and b.get(code) is not None]
+            if changed and len(like) >= 2:
+                lx, ly = zip(*like)
+                ax.plot(list(lx), np.array(ly, dtype=float) * mult, marker="o", markerfacecolor="white", linestyle="--",
+                        color=other, label=f"{method_label(code)} in every run")
+            if changed:
+                ax.plot([], [], color="grey", linestyle=":", label="method changed: no change computed")
+                ax.legend(fontsize=7, loc="best")
         ax.set_title(truncate_label(title, 45), fontsize=10)
         ax.set_ylabel(ylabel)
         ax.set_xlabel("as-of date")

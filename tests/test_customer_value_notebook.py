@@ -19,6 +19,7 @@ from ecrm_lib.clv import METRICS, MODELS
 from ecrm_lib.paths import CONFIG_DIR
 from ecrm_lib.registry import DEFAULT_REGISTRY, load_registry
 from ecrm_lib.runner import run_suite
+from ecrm_lib.summary import BY_MODEL_METRICS
 from ecrm_lib.synth import generate
 
 pytestmark = pytest.mark.slow
@@ -73,7 +74,7 @@ def _status(outcome) -> str:
 def test_entry_matches_notebook(tmp_path):
     reg = load_registry(_registry(tmp_path))
     spec = reg.get("customer_value")
-    assert set(spec.metrics) == set(METRICS)
+    assert set(spec.metrics) == set(METRICS) | set(BY_MODEL_METRICS)  # per-model figures for like-for-like trends
     reg.check_against_notebooks(["customer_value"])
     assert spec.parameters["models"] == list(MODELS)
 
@@ -95,6 +96,8 @@ def test_notebook_on_small_generated_data(tmp_path):
     assert m["total_clv_low"] <= m["total_clv"] * 1.05 and m["total_clv_high"] >= m["total_clv"] * 0.95
     assert m["total_clv_low"] < m["total_clv_high"]
     assert 0 < m["top20_value_share"] <= 1 and 0 < m["mean_p_alive"] < 1
+    for key in ("total_clv", "top20_value_share", "mean_p_alive"):  # the chosen model's figures under its own name
+        assert m[f"{key}_{m['best_model']}"] == pytest.approx(m[key], rel=1e-9)
     assert m["bgnbd_r"] > 0 and m["bgnbd_alpha"] > 0
     fit = pd.read_parquet(products / "model_fit.parquet")
     assert {"stage", "model", "parameter", "value", "holdout_mae"} <= set(fit.columns)

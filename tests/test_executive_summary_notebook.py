@@ -45,7 +45,8 @@ NOW = {
     "channel_integration": {"n_customers": 1500, "multichannel_share": 0.42, "cost_to_serve_total": 80_000_000.0,
                             "cost_per_customer": 61000.0, "whatif_saving": 12_500_000.0, "offhours_customer_share": None},
     "customer_value": {"n_customers": 1400, "n_repeat_customers": 900, "total_clv": 2_000_000_000.0,
-                       "top20_value_share": 0.61, "mean_p_alive": 0.7},
+                       "top20_value_share": 0.61, "mean_p_alive": 0.7, "best_model": "pareto",
+                       "total_clv_pareto": 2_000_000_000.0, "top20_value_share_pareto": 0.61},
     "churn": {"churn_rate_validation": 0.35, "best_auc": 0.78, "top_decile_lift": 2.2},
     "feedback": {"nps": 12.0, "n_feedback": 800, "response_uplift": 0.02, "loop_earlier_as_of": "2024-12-30",
                  "loop_n_targets": 400, "loop_n_compared": 380, "loop_purchase_rate_diff": 0.06, "loop_purchase_rate_diff_ci_low": 0.02,
@@ -56,7 +57,9 @@ NOW = {
     # expansion did not run: its figures must read "not available", and no expansion action appears
 }
 BEFORE = {
-    "customer_value": {"n_customers": 1300, "total_clv": 1_800_000_000.0, "top20_value_share": 0.58},
+    # the earlier run chose another purchase model: its CLV figures are not compared as a change
+    "customer_value": {"n_customers": 1300, "total_clv": 1_800_000_000.0, "top20_value_share": 0.58, "best_model": "mbgnbd",
+                       "total_clv_pareto": 1_900_000_000.0, "top20_value_share_pareto": 0.55},
     "churn": {"churn_rate_validation": 0.31},
     "feedback": {"nps": 8.0},
 }
@@ -86,9 +89,11 @@ def _run_summary(tmp: Path, earlier: bool):
             "config": {"name": "summary fixture"}}), encoding="utf-8")
     layout = prepare_run_folder(runs / ".staging-now", config, load_sources(config), previous_run=None, runs_dir=runs)
     _write_metrics(layout.root, NOW)
-    weights = pd.DataFrame({"segment": ["Hibernating", "Champions"], "uplift": [-0.03, 0.04], "ci_low": [-0.06, 0.01],
-                            "ci_high": [-0.005, 0.07], "weight": [0.0, 1.0], "action": ["remove", "keep"],
-                            "reason": ["no uplift", "uplift"]})
+    # Hibernating clears the stop bar (whole interval below 0); Lost's interval reaches above 0: to test
+    weights = pd.DataFrame({"segment": ["Hibernating", "Champions", "Lost"], "uplift": [-0.03, 0.04, -0.012],
+                            "ci_low": [-0.06, 0.01, -0.05], "ci_high": [-0.005, 0.07, 0.027], "weight": [0.0, 1.0, 0.5],
+                            "action": ["remove", "keep", "down-weight"], "reason": ["no uplift", "uplift", "uncertain"],
+                            "n_treatment": [300, 250, 247], "n_control": [310, 240, 269]})
     (layout.products_dir("feedback")).mkdir(parents=True)
     weights.to_parquet(layout.product("feedback", "segment_weights"), index=False)
 
@@ -119,12 +124,14 @@ def test_entry_matches_the_notebook():
     assert problems == []
     spec = reg.get("executive_summary")
     assert spec.show_first and list(spec.products) == ["headline_metrics"]
-    assert set(spec.metrics) == {"n_actions", "n_reports_available", "n_earlier_runs"}
+    assert set(spec.metrics) == {"n_actions", "n_reports_available", "n_earlier_runs", "n_actions_to_test",
+                                 "n_trend_method_changes"}
 
 
 def test_summary_with_an_earlier_run(with_history):
     result, layout, metrics, html = with_history
-    assert metrics == {"n_actions": 3, "n_reports_available": 7, "n_earlier_runs": 1}
+    assert metrics == {"n_actions": 3, "n_reports_available": 7, "n_earlier_runs": 1, "n_actions_to_test": 2,
+                       "n_trend_method_changes": 2}
     table = pd.read_parquet(layout.product("executive_summary", "headline_metrics"))
     row = table.set_index(["notebook", "key"])
     assert row.loc[("evaluation", "target_value_share"), "value_text"] == "38.0%"
@@ -137,14 +144,28 @@ def test_summary_with_an_earlier_run(with_history):
     assert html.index("Hibernating") < html.index("12.5 million KRW a year") < html.index("760.0 million KRW")
     assert "Act on the 412 selected target customers" in html and "win-back" not in html
     assert "ranked by the strength of the evidence" in html
-    # the loop's observational difference (CI above 0) is no evidence that a campaign works; uplift has no interval
-    assert "Keep running the" not in html
+    # each action shows the bar its evidence cleared
+    todo = html.split("What should we do?")[1].split('id="To-test"')[0]
+    assert "Stop targeting segment(s) Hibernating" in todo and "bar cleared:" in todo
+    assert "whole interval below 0" in todo
+    # the loop's observational difference (CI above 0) is no evidence that a campaign works; uplift has no interval:
+    # to test, as is the segment whose interval reaches above 0 - listed after the actions, never ranked
+    assert "Keep running the" not in todo and "Lost" not in todo
+    totest = html.split('id="To-test"')[1].split("Headline figures by area")[0]
+    assert "Target segment(s) Lost less" in totest and "Keep running the campaign" in totest
+    assert "-1.2 points (-5.0 to +2.7 points" in totest and "Why inconclusive:" in totest and "no interval recorded" in totest
     assert "380 of 400 earlier targets compared" in html
     assert "Move 30% of order status contacts from phone to app" in html
     assert "best-scored look-alike" not in html.split("What should we do?")[1].split("Headline figures by area")[0].lower()
     assert 'href="evaluation.html"' in html and 'href="churn.html"' in html
     # trends: an earlier run exists -> a figure and the change table, not the "no trends yet" sentence
     assert "2024-12-30" in html and "+4.0" in html and "no trends yet" not in html
+    # the earlier run chose MBG/NBD, this one Pareto/NBD: no change between them, the same model compared instead
+    trend = html.split("How did the figures move?")[1].split("Reports without figures")[0]
+    assert trend.count("method changed (MBG/NBD -&gt; Pareto/NBD)") >= 3  # two table rows and the prose
+    assert "not computed: the method changed" in trend and "+200.0 million KRW" not in trend and "+3.0 points" not in trend
+    assert "Pareto/NBD in both runs" in trend and "+100.0 million KRW" in trend and "+6.0 points" in trend
+    assert "unrounded values" in trend
     assert "<img" in html
     assert "not available" in html and "Reports without figures" in html
     assert "<script" not in html.lower()
