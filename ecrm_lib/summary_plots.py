@@ -89,7 +89,7 @@ def plot_trends(
         if not dependent:
             ax.plot(x, y, marker="o", color=colour)
         else:
-            ax.plot(x, y, marker="o", linestyle="none", color=colour, label="chosen model of each run")
+            ax.plot(x, y, marker="o", linestyle="none", color=colour, label="chosen model of each run", zorder=4)
             for i in range(1, len(d)):
                 same = methods[i] == methods[i - 1] and "?" not in (methods[i] or "?")
                 changed |= not same
@@ -101,11 +101,12 @@ def plot_trends(
             like = [(xi, b.get(code)) for xi, b in zip(x, d["by_method"]) if isinstance(b, dict) and b.get(code) is not None]
             if changed and len(like) >= 2:
                 lx, ly = zip(*like)
-                ax.plot(list(lx), np.array(ly, dtype=float) * mult, marker="o", markerfacecolor="white", linestyle="--",
-                        color=other, label=f"{method_label(code)} in every run")
+                ax.plot(list(lx), np.array(ly, dtype=float) * mult, marker="o", markersize=9, markerfacecolor="white",
+                        linestyle="--", color=other, label=f"{method_label(code)} in every run", zorder=3)
             if changed:
                 ax.plot([], [], color="grey", linestyle=":", label="method changed: no change computed")
-                ax.legend(fontsize=7, loc="best")
+                ax.margins(y=0.3)
+                ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
         ax.set_title(truncate_label(title, 45), fontsize=10)
         ax.set_ylabel(ylabel)
         ax.set_xlabel("as-of date")
