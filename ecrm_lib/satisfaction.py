@@ -444,8 +444,9 @@ def nps_change_sentence(result: dict, ci_level: float = 0.95) -> str:
     if result["kind"] == "periods":
         m, r, p = result["months"], result["recent"], result["previous"]
         span = "month" if m == 1 else f"{m} months"
-        return (f"NPS over the last {span} ({r['start']} to {r['end']}, {r['n']:,} answers) was {_signed(r['nps'])} "
-                f"against {_signed(p['nps'])} over the {span} before ({p['start']} to {p['end']}, {p['n']:,} answers): "
+        # dates follow "from": a date right after "(" reads as a phone number to report.scrub_pii
+        return (f"NPS over the last {span}, from {r['start']} to {r['end']} ({r['n']:,} answers), was {_signed(r['nps'])} "
+                f"against {_signed(p['nps'])} over the {span} before, from {p['start']} to {p['end']} ({p['n']:,} answers): "
                 f"a change of {change}.")
     return (f"Since {result['since']} the overall NPS moved from {_signed(result['then']['nps'])} to "
             f"{_signed(result['now']['nps'])}: {change}. The {result['n_new']:,} answers since then are "
