@@ -233,23 +233,42 @@ def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_l
 
 
 def plot_topics(summary: pd.DataFrame, ax=None):
-    """Texts per topic (bars) with the share scored positive (annotated).
+    """Texts per topic as bars split by tone (negative, neutral, positive), with each topic's language.
 
     Parameters
     ----------
     summary : DataFrame
-        ``topic`` (int), ``n`` (texts), ``positive_share`` (0-1, may be missing).
+        :attr:`ecrm_lib.text.FeedbackText.by_topic`: ``topic`` (int), ``n`` (texts),
+        ``negative_share``, ``neutral_share``, ``positive_share`` (0-1 of the texts with a tone,
+        may be missing), optionally ``language`` (code).
     """
+    from .text import LANGUAGE_NAMES, TONES
+
     d = summary.sort_values("topic")
     ax = _ax(ax, (9, max(2.5, 0.45 * len(d) + 1.5)))
-    labels = [f"topic {int(t)}" for t in d["topic"]]
-    ax.barh(labels, d["n"], color=_colors(1)[0])
-    for i, (n, s) in enumerate(zip(d["n"], d["positive_share"])):
-        if pd.notna(s):
-            ax.text(n, i, f"  {100 * s:.0f}% positive", va="center", fontsize=9)
+    lang = d["language"] if "language" in d else pd.Series([None] * len(d), index=d.index)
+    labels = [f"topic {int(t)}" + (f" ({LANGUAGE_NAMES.get(g, g)})" if isinstance(g, str) else "")
+              for t, g in zip(d["topic"], lang)]
+    y = np.arange(len(d))
+    n = d["n"].to_numpy(float)
+    shares = d[[f"{t}_share" for t in TONES]].astype(float)
+    colours = {"negative": _colors(4)[3], "neutral": "0.7", "positive": _colors(1)[0]}
+    if shares.isna().all(axis=None):
+        ax.barh(y, n, color="0.6", label="texts (no tone measured)")
+    else:
+        left = np.zeros(len(d))
+        for t in TONES:
+            width = n * shares[f"{t}_share"].fillna(0).to_numpy()
+            ax.barh(y, width, left=left, color=colours[t], label=t)
+            left += width
+    for i, (total, pos) in enumerate(zip(n, shares["positive_share"])):
+        if pd.notna(pos):
+            ax.text(total, i, f"  {100 * pos:.0f}% positive", va="center", fontsize=9)
+    ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    ax.set_xlim(0, d["n"].max() * 1.3 if len(d) else 1)
-    ax.set_xlabel("texts (count)")
+    ax.set_xlim(0, n.max() * 1.3 if len(d) else 1)
+    ax.set_xlabel("texts (count), split by tone")
     ax.set_ylabel("")
-    ax.set_title("Feedback texts per topic and the share that reads positive")
+    ax.set_title("Feedback texts per topic and their tone")
+    ax.legend(loc="lower right", frameon=True)
     return ax

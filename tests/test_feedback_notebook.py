@@ -61,12 +61,20 @@ def test_synthetic_data(tmp_path, registry_path):
     s = fb["score"]
     assert m["nps"] == pytest.approx(100 * ((s >= 9).mean() - (s <= 6).mean()))
     assert m["nps_ci_low"] < m["nps"] < m["nps_ci_high"]
-    assert 2 <= m["n_topics"] <= 4
+    labels = pd.read_csv(tmp_path / "data" / "truth" / "feedback_labels.csv")
+    n_other_languages = labels.loc[labels["language"].notna(), "language"].nunique() - 1
+    assert 2 <= m["n_topics"] <= 4 + n_other_languages            # max_topics 4 for Korean, one group per other language
     assert m["srm_p_value"] is not None and 0 <= m["srm_p_value"] <= 1
     scores = prods["feedback_scores"]
     assert len(scores) == fb["text"].notna().sum() and scores["customer_id"].notna().all()
     assert scores["sentiment"].between(0, 1).all() and set(scores["channel"]) <= set(fb["channel"])
-    assert "Texts and share that reads positive, by channel" in html and "Topics: top words" in html
+    assert set(scores["tone"]) <= {"negative", "neutral", "positive"}
+    assert "Texts and their tone, by channel" in html and "Topics: language, top words" in html
+    # issue 15, items 5 and 6: the sample-ratio sentence, the NPS comparison with its interval, texts per language
+    assert ("consistent with the planned split" in html) or ("not consistent" in html) or ("Sample-ratio mismatch" in html)
+    assert "last 12 months" in html or "over the last" in html
+    assert "interval" in html and ("within the noise" in html or "the interval excludes zero" in html)
+    assert "texts in Korean" in html
     assert set(prods["campaign_uplift"]["arm"]) == {"treatment", "control"}
     # No raw e-mail or phone from the texts in the report; no text of the data unescaped.
     accounts = pd.read_csv(tmp_path / "data" / "accounts.csv", dtype=str, keep_default_na=False)
