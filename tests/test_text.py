@@ -357,3 +357,20 @@ def test_default_discount_complaint_topic_is_not_mostly_positive():
     lang = res.by_topic.set_index("topic")["language"]
     en_topics = res.scores.loc[fb["language"] == "en", "topic"].dropna().astype(int)
     assert set(lang[en_topics.unique()]) == {"en"}
+
+
+def test_plot_topics_splits_each_bar_by_tone():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecrm_lib.feedback_plots import plot_topics
+
+    res = _hand_result()
+    ax = plot_topics(res.by_topic)
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(3, 2)     # tones x topics
+    assert widths.sum(axis=0) == pytest.approx([7, 3])
+    assert widths[:, 0] == pytest.approx([7 * 0.25, 7 * 0.25, 7 * 0.5])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["topic 1 (Korean)", "topic 2 (English)"]
+    plt.close(ax.figure)
