@@ -6,14 +6,14 @@ over two years and purchase days rounded to whole days, as real summaries are
 (``recency`` and ``T`` in weeks = days / 7). Then, each in its own subprocess
 so that its peak memory is its own:
 
-- ``compressed``: :func:`ecrm_lib.clv.fit_btyd` with ``compress=True`` (distinct
+- ``compressed``: :func:`ecrm_lib.value.clv.fit_btyd` with ``compress=True`` (distinct
   (frequency, recency, T) rows with weights; the compression time is included);
 - ``full``: the same with ``compress=False`` (one row per customer);
 - ``predict`` (``--predict``): P(alive), expected purchases over 52 weeks and
-  CLV for every customer (:func:`ecrm_lib.clv.customer_value`, weekly
+  CLV for every customer (:func:`ecrm_lib.value.clv.customer_value`, weekly
   discounting) with the compressed fit and a Gamma-Gamma fit;
 - ``bootstrap`` (``--bootstrap B``): the CLV interval with B refits
-  (:func:`ecrm_lib.clv.clv_interval`).
+  (:func:`ecrm_lib.value.clv.clv_interval`).
 
 Printed: seconds, peak resident memory of the process during the step (MiB,
 ``VmHWM`` after resetting it once the data are in memory), the compression
@@ -75,8 +75,8 @@ def make_summary(n: int, seed: int = 0, span_days: int = 730) -> pd.DataFrame:
 def worker(spec: dict) -> dict:
     import lifetimes  # noqa: F401  (import time is not what is measured)
 
-    from ecrm_lib import clv
-    from ecrm_lib.features import compress_histories
+    from ecrm_lib.value import clv
+    from ecrm_lib.value.features import compress_histories
 
     s = make_summary(int(spec["n"]), spec["seed"])
     base = rss_mib("VmRSS")

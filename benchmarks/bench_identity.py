@@ -1,4 +1,4 @@
-"""Benchmark of identity resolution (``ecrm_lib.identity.resolve_identities``).
+"""Benchmark of identity resolution (``ecrm_lib.channels.identity.resolve_identities``).
 
 Generates accounts with the traps of a Korean multi-channel company (spacing,
 NFD and romanised names, e-mail case and space variants, five phone formats,
@@ -42,8 +42,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecrm_lib.identity import DEFAULT_BLOCKLIST, GUARDS, pairwise_metrics, resolve_identities  # noqa: E402
-from ecrm_lib.normalize import normalize_email  # noqa: E402
+from ecrm_lib.channels.identity import DEFAULT_BLOCKLIST, GUARDS, pairwise_metrics, resolve_identities  # noqa: E402
+from ecrm_lib.channels.normalize import normalize_email  # noqa: E402
 
 SURNAMES = np.array(["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권", "황", "안", "송", "전", "홍", "유", "고", "남궁"])
 SURNAME_P = np.array([21.5, 14.7, 8.4, 4.7, 4.3, 2.3, 2.1, 2.1, 2.0, 1.7, 1.5, 1.5, 1.5, 1.4, 1.4, 1.4, 1.3, 1.3, 1.1, 1.1, 1.9, 0.9, 0.04])
@@ -88,7 +88,7 @@ def _fmt_phone(d8: np.ndarray, fmt: np.ndarray) -> np.ndarray:
 def make_accounts(n_accounts: int = 1_000_000, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Synthetic accounts and their truth (account_id, person_id), vectorised.
 
-    The same story as ``ecrm_lib.synth`` (which also writes transactions and
+    The same story as ``ecrm_lib.data.synth`` (which also writes transactions and
     more, too slowly for a million accounts): 1-4 accounts per person in
     distinct channels; every secondary account shares the normalised e-mail or
     mobile with the person's primary account, or else name and postcode; 15 %
@@ -255,9 +255,9 @@ def naive_email_join(accounts: pd.DataFrame) -> pd.DataFrame:
 
 def load_default_data() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The embedded default data (``data/default``) and its truth."""
-    from ecrm_lib.config import load_config
-    from ecrm_lib.paths import DEFAULT_DATA_DIR
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.core.paths import DEFAULT_DATA_DIR
+    from ecrm_lib.data.load import load_sources
 
     accounts = load_sources(load_config(DEFAULT_DATA_DIR / "config.yaml")).tables["accounts"]
     truth = pd.read_csv(DEFAULT_DATA_DIR / "truth" / "persons.csv", dtype={"account_id": "string", "person_id": "string"})

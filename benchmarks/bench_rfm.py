@@ -2,7 +2,7 @@
 
 Compares, on the same generated transactions (numpy, seeded):
 
-- ``ours``: ``ecrm_lib.features.rfm_summary`` / ``calibration_holdout`` (Ibis on DuckDB);
+- ``ours``: ``ecrm_lib.value.features.rfm_summary`` / ``calibration_holdout`` (Ibis on DuckDB);
 - ``lifetimes``: ``lifetimes.utils.summary_data_from_transaction_data`` /
   ``calibration_and_holdout_data`` (with ``monetary_value_col``: without it the
   latter fails on pandas 3);
@@ -130,13 +130,13 @@ def make_transactions(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def ours_rfm(df):
-    from ecrm_lib.features import rfm_summary
+    from ecrm_lib.value.features import rfm_summary
 
     return rfm_summary(df, as_of=AS_OF, time_unit="W")
 
 
 def ours_cal(df):
-    from ecrm_lib.features import calibration_holdout
+    from ecrm_lib.value.features import calibration_holdout
 
     return calibration_holdout(df, calibration_end=CAL_END, observation_end=OBS_END, time_unit="W")
 
@@ -275,7 +275,7 @@ def worker(spec: dict) -> dict:
     import ibis  # noqa: F401
     import lifetimes.utils  # noqa: F401
 
-    import ecrm_lib.features  # noqa: F401
+    import ecrm_lib.value.features  # noqa: F401
 
     df = make_transactions(int(spec["n"]), seed=spec["seed"])
     gc.collect()
@@ -353,7 +353,7 @@ def compare(ours: pd.DataFrame, other: pd.DataFrame, method: str) -> str:
 def bgnbd(summary_path: str) -> dict:
     from lifetimes import BetaGeoFitter
 
-    from ecrm_lib.features import compress_histories
+    from ecrm_lib.value.features import compress_histories
 
     s = pd.read_parquet(summary_path)
     t0 = time.perf_counter()

@@ -15,7 +15,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from ecrm_lib.paths import shared_data_root  # noqa: E402
+from ecrm_lib.core.paths import shared_data_root  # noqa: E402
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib import channel_plots as cplots
-from ecrm_lib import channels as ch
-from ecrm_lib.paths import DEFAULT_CONFIG, DEFAULT_DATA_DIR
-from ecrm_lib.report import PII_COLUMNS
-from ecrm_lib.schema import TABLES
+from ecrm_lib.report.plots import channels as cplots
+from ecrm_lib.channels import integration as ch
+from ecrm_lib.core.paths import DEFAULT_CONFIG, DEFAULT_DATA_DIR
+from ecrm_lib.report.display import PII_COLUMNS
+from ecrm_lib.core.schema import TABLES
 
 GROUPS = {"traditional": ["store", "phone", "mail"], "internet": ["email", "web", "app"]}
 
@@ -431,8 +431,8 @@ def test_plots_return_axes(small_world, costs, priced_contacts):
 # ------------------------------------------------------ default data, truth
 @pytest.fixture(scope="module")
 def default_tables():
-    from ecrm_lib.config import load_config
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.load import load_sources
 
     cfg = load_config(DEFAULT_CONFIG)
     return cfg, load_sources(cfg).tables
@@ -472,9 +472,9 @@ def test_conflicts_match_the_generated_ones(default_tables, truth_map):
 @pytest.mark.shared_data
 def test_ifood_against_pandas(shared_data):
     raw = pd.read_csv(shared_data / "ifood_marketing_campaign" / "ml_project1_data.csv")
-    from ecrm_lib.config import load_config
-    from ecrm_lib.paths import CONFIG_DIR
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.core.paths import CONFIG_DIR
+    from ecrm_lib.data.load import load_sources
 
     customers = load_sources(load_config(CONFIG_DIR / "ifood.yaml")).tables["customers"]
     mix = ch.ifood_channel_mix(customers)
@@ -503,9 +503,9 @@ def test_ifood_against_pandas(shared_data):
 def test_olist_against_pandas(shared_data):
     from scipy.stats import binomtest
 
-    from ecrm_lib.config import load_config
-    from ecrm_lib.paths import CONFIG_DIR
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.core.paths import CONFIG_DIR
+    from ecrm_lib.data.load import load_sources
 
     folder = shared_data / "olist_marketing_funnel"
     leads = pd.read_csv(folder / "olist_marketing_qualified_leads_dataset.csv").dropna(subset=["origin"])

@@ -1,4 +1,4 @@
-"""Tests of ecrm_lib.churn: the timeline, labels and leak-free features, the
+"""Tests of ecrm_lib.value.churn: the timeline, labels and leak-free features, the
 measures, the BG/NBD window probability, the model choice, the contractual
 pipeline and the checks against the synthetic truth.
 
@@ -17,9 +17,9 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from ecrm_lib import churn
-from ecrm_lib.churn import ChurnDataError
-from ecrm_lib.paths import CONFIG_DIR, DEFAULT_CONFIG, DEFAULT_DATA_DIR, lifetimes_datasets_dir
+from ecrm_lib.value import churn
+from ecrm_lib.value.churn import ChurnDataError
+from ecrm_lib.core.paths import CONFIG_DIR, DEFAULT_CONFIG, DEFAULT_DATA_DIR, lifetimes_datasets_dir
 
 # --------------------------------------------------------------------------- helpers
 
@@ -290,9 +290,9 @@ def test_noncontractual_refuses_too_little_data():
 
 @pytest.fixture(scope="module")
 def default_tables():
-    from ecrm_lib.config import load_config
-    from ecrm_lib.customers import attach_customer_id
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.channels.customers import attach_customer_id
+    from ecrm_lib.data.load import load_sources
 
     cfg = load_config(DEFAULT_CONFIG)
     res = load_sources(cfg)
@@ -413,8 +413,8 @@ def test_telco_pipeline_reaches_published_auc(shared_data):
     manjotkaur-tech/customer-churn-logistic-regression, README.md; 0.8526 (logistic regression, 80/20 split)
     in a results summary found by the code search. Range tested: 0.80-0.87.
     """
-    from ecrm_lib.config import load_config
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.load import load_sources
 
     res = load_sources(load_config(CONFIG_DIR / "telco_churn.yaml"))
     customers = res.tables["customers"]

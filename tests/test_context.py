@@ -6,9 +6,9 @@ import json
 import pandas as pd
 import pytest
 
-from ecrm_lib import context as context_mod
-from ecrm_lib.context import RunContext
-from ecrm_lib.errors import EcrmError
+from ecrm_lib.run import context as context_mod
+from ecrm_lib.run.context import RunContext
+from ecrm_lib.core.errors import EcrmError
 
 
 def _write(tmp_path, with_contacts: bool):

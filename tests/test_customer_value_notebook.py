@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecrm_lib.clv import METRICS, MODELS
-from ecrm_lib.paths import CONFIG_DIR
-from ecrm_lib.registry import DEFAULT_REGISTRY, load_registry
-from ecrm_lib.runner import run_suite
-from ecrm_lib.summary import BY_MODEL_METRICS
-from ecrm_lib.synth import generate
+from ecrm_lib.value.clv import METRICS, MODELS
+from ecrm_lib.core.paths import CONFIG_DIR
+from ecrm_lib.run.registry import DEFAULT_REGISTRY, load_registry
+from ecrm_lib.run.runner import run_suite
+from ecrm_lib.report.summary import BY_MODEL_METRICS
+from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +122,7 @@ def test_notebook_on_cdnow(tmp_path):
     m = _metrics(outcome)
     assert m["n_customers"] == 2357
     # 1,411 of them bought again by 1998-06-30 (computed independently with pandas below)
-    from ecrm_lib.clv import cdnow_transactions
+    from ecrm_lib.value.clv import cdnow_transactions
 
     tx = cdnow_transactions()
     days = tx.assign(day=tx["timestamp"].dt.normalize()).drop_duplicates(["customer_id", "day"])

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ecrm_lib.customers import attach_customer_id
+from ecrm_lib.channels.customers import attach_customer_id
 
 
 def test_without_map_each_account_is_a_customer():

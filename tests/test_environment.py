@@ -10,7 +10,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from ecrm_lib.paths import PROJ_ROOT
+from ecrm_lib.core.paths import PROJ_ROOT
 
 
 def _pyproject():

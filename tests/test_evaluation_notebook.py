@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib import seef
-from ecrm_lib.paths import NOTEBOOKS_DIR
-from ecrm_lib.registry import load_registry
-from ecrm_lib.runner import run_suite
-from ecrm_lib.synth import generate
+from ecrm_lib.seef import selection as seef
+from ecrm_lib.core.paths import NOTEBOOKS_DIR
+from ecrm_lib.run.registry import load_registry
+from ecrm_lib.run.runner import run_suite
+from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +82,7 @@ def test_evaluation_figures_follow_from_the_products(run, registry_path):
 def test_cost_to_serve_covers_the_window_it_is_scaled_from(run):
     """Issue 15 item 1: the per-customer cost that Evaluation scales as the channel report's window (6 test months)
     must add up to that report's cost_to_serve_total, not to every contact since the data began."""
-    from ecrm_lib.report import format_number
+    from ecrm_lib.report.display import format_number
 
     ch_m = run["metrics"]("channel_integration")
     channels = run["product"]("channel_integration", "customer_channels")

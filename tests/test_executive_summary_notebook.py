@@ -19,11 +19,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecrm_lib import runner
-from ecrm_lib.config import load_config
-from ecrm_lib.context import prepare_run_folder
-from ecrm_lib.registry import load_registry
-from ecrm_lib.sources import load_sources
+from ecrm_lib.run import runner
+from ecrm_lib.core.config import load_config
+from ecrm_lib.run.context import prepare_run_folder
+from ecrm_lib.run.registry import load_registry
+from ecrm_lib.data.load import load_sources
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests of ecrm_lib.features: RFM summaries, the calibration/holdout split and
+"""Tests of ecrm_lib.value.features: RFM summaries, the calibration/holdout split and
 history compression.
 
 Expected values come from hand-worked cases, an independent plain-Python
@@ -17,15 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib import features
-from ecrm_lib.errors import DataValidationError
-from ecrm_lib.features import (
-    EXCLUDED_NEW_CUSTOMERS,
-    calibration_holdout,
-    compress_histories,
-    rfm_summary,
-)
-from ecrm_lib.paths import lifetimes_datasets_dir
+from ecrm_lib.value import features
+from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.value.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout, compress_histories, rfm_summary
+from ecrm_lib.core.paths import lifetimes_datasets_dir
 
 CAL_END, OBS_END = "1997-09-30", "1998-06-30"
 

@@ -1,4 +1,4 @@
-"""DuckDB / PySpark parity of ecrm_lib.features.
+"""DuckDB / PySpark parity of ecrm_lib.value.features.
 
 The same Ibis expressions run on embedded DuckDB and on a local-mode Spark
 session; every customer and every column must come back identical (spend
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout, rfm_summary
-from ecrm_lib.paths import lifetimes_datasets_dir
+from ecrm_lib.value.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout, rfm_summary
+from ecrm_lib.core.paths import lifetimes_datasets_dir
 
 # one Spark session per run: `make test` distributes whole files (`--dist loadfile`), so these tests share one worker
 pytestmark = pytest.mark.slow

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecrm_lib.paths import CONFIG_DIR, NOTEBOOKS_DIR
-from ecrm_lib.registry import load_registry
-from ecrm_lib.runner import run_suite
-from ecrm_lib.schema import TABLES
-from ecrm_lib.synth import generate
+from ecrm_lib.core.paths import CONFIG_DIR, NOTEBOOKS_DIR
+from ecrm_lib.run.registry import load_registry
+from ecrm_lib.run.runner import run_suite
+from ecrm_lib.core.schema import TABLES
+from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 

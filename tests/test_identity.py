@@ -2,7 +2,7 @@
 records, pairwise metrics, and the F1 on the default data's truth.
 
 Expected values are written by hand from the rules in the docstrings of
-:mod:`ecrm_lib.normalize` and :mod:`ecrm_lib.identity`, or computed here by an
+:mod:`ecrm_lib.channels.normalize` and :mod:`ecrm_lib.channels.identity`, or computed here by an
 independent method (pair enumeration, hashlib).
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.errors import DataValidationError
-from ecrm_lib.identity import (
+from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.channels.identity import (
     DEFAULT_BLOCKLIST,
     GUARDS,
     Blocklist,
@@ -26,7 +26,7 @@ from ecrm_lib.identity import (
     pairwise_metrics,
     resolve_identities,
 )
-from ecrm_lib.normalize import (
+from ecrm_lib.channels.normalize import (
     name_script,
     normalization_report,
     normalize_accounts,
@@ -37,7 +37,7 @@ from ecrm_lib.normalize import (
     phone_is_mobile,
     romanize_name,
 )
-from ecrm_lib.paths import DEFAULT_DATA_DIR
+from ecrm_lib.core.paths import DEFAULT_DATA_DIR
 
 NA = None
 
@@ -434,9 +434,9 @@ def default_data():
     path = DEFAULT_DATA_DIR / "accounts.csv"
     truth_path = DEFAULT_DATA_DIR / "truth" / "persons.csv"
     if not (path.exists() and truth_path.exists()):
-        pytest.skip(f"default data not found at {DEFAULT_DATA_DIR} (generate it with ecrm_lib.synth.generate)")
-    from ecrm_lib.config import load_config
-    from ecrm_lib.sources import load_sources
+        pytest.skip(f"default data not found at {DEFAULT_DATA_DIR} (generate it with ecrm_lib.data.synth.generate)")
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.load import load_sources
 
     accounts = load_sources(load_config(DEFAULT_DATA_DIR / "config.yaml")).tables["accounts"]
     truth = pd.read_csv(truth_path, dtype={"account_id": "string", "person_id": "string"})
@@ -509,7 +509,7 @@ def test_probabilistic_pass_is_skipped_without_deterministic_links():
 
 
 def test_singletons_join_their_single_best_match_only():
-    from ecrm_lib.identity import _attach_singletons
+    from ecrm_lib.channels.identity import _attach_singletons
 
     labels = np.array([0, 0, 1, 1, 2, 3, 4])  # customers A = {0, 1}, B = {2, 3}; 4, 5, 6 single
     single = np.array([False, False, False, False, True, True, True])

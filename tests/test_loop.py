@@ -1,4 +1,4 @@
-"""The feedback loop across runs (ecrm_lib.loop): earlier targets found again and measured."""
+"""The feedback loop across runs (ecrm_lib.seef.loop): earlier targets found again and measured."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib import loop
+from ecrm_lib.seef import loop
 
 D = dt.date
 
@@ -166,9 +166,9 @@ def test_response_by_group_covers_the_generators_true_uplift_on_the_default_data
     """
     import json
 
-    from ecrm_lib.config import load_config
-    from ecrm_lib.paths import DEFAULT_CONFIG
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.core.paths import DEFAULT_CONFIG
+    from ecrm_lib.data.load import load_sources
 
     cfg = load_config(DEFAULT_CONFIG)
     truth_dir = DEFAULT_CONFIG.parent / "truth"
@@ -218,5 +218,5 @@ def test_response_is_measured_within_each_campaign():
     assert r["uplift"] == pytest.approx(0.0, abs=1e-12) and r["ci_low"] < 0 < r["ci_high"] and r["campaigns"] == 2
     # one campaign: Newcombe's interval, as in the campaign section
     one = loop.response_by_earlier_group(camp[camp["campaign_id"] == "k1"], groups, "g").iloc[0]
-    from ecrm_lib.uplift import newcombe_interval
+    from ecrm_lib.seef.uplift import newcombe_interval
     assert (one["uplift"], one["ci_low"], one["ci_high"]) == pytest.approx(newcombe_interval(180, 900, 20, 100))

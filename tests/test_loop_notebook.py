@@ -14,10 +14,10 @@ import json
 import pandas as pd
 import pytest
 
-from ecrm_lib.config import load_config
-from ecrm_lib.context import RunLayout
-from ecrm_lib.runner import run_suite
-from ecrm_lib.synth import generate
+from ecrm_lib.core.config import load_config
+from ecrm_lib.run.context import RunLayout
+from ecrm_lib.run.runner import run_suite
+from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from ecrm_lib import overview, plots
+from ecrm_lib.data import overview
+from ecrm_lib.report.plots import base as plots
 
 
 def _ts(*values):

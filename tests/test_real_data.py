@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.config import load_config
-from ecrm_lib.paths import CONFIG_DIR, lifetimes_datasets_dir, shared_data_root
-from ecrm_lib.sources import LoadResult, load_sources
+from ecrm_lib.core.config import load_config
+from ecrm_lib.core.paths import CONFIG_DIR, lifetimes_datasets_dir, shared_data_root
+from ecrm_lib.data.load import LoadResult, load_sources
 
 SHARED_CONFIGS = ["online_retail_ii", "telco_churn", "ifood", "hillstrom", "womens_reviews", "olist_funnel",
                   "bank_marketing"]

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from ecrm_lib.errors import ConfigError, NotebookParameterError
-from ecrm_lib.registry import DEFAULT_REGISTRY, load_registry, notebook_parameters
+from ecrm_lib.core.errors import ConfigError, NotebookParameterError
+from ecrm_lib.run.registry import DEFAULT_REGISTRY, load_registry, notebook_parameters
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 REGISTRY = FIXTURES / "registry.yaml"

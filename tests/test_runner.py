@@ -23,10 +23,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecrm_lib import cli, runner
-from ecrm_lib.context import RunLayout
-from ecrm_lib.errors import ConfigError, DataValidationError, NotebookParameterError, RunFailedError
-from ecrm_lib.render import external_resources, render_html
+from ecrm_lib.run import cli
+from ecrm_lib.run import runner
+from ecrm_lib.run.context import RunLayout
+from ecrm_lib.core.errors import ConfigError, DataValidationError, NotebookParameterError, RunFailedError
+from ecrm_lib.report.render import external_resources, render_html
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ TX_CSV = "cust,ts,amt,ch,tid,qty\na1,2025-01-01 10:00:00,100,store,t1,1\na2,2025
 
 # ----------------------------------------------------------------- helpers
 class FakeLoad:
-    """Stand-in for ``ecrm_lib.sources.LoadResult`` built from the fixture CSV."""
+    """Stand-in for ``ecrm_lib.data.load.LoadResult`` built from the fixture CSV."""
 
     def __init__(self, config, as_of=None):
         self.tables, rows, files = {}, [], []
@@ -712,7 +713,7 @@ def test_history_as_of_publishes_the_earlier_run_first_once(tmp_path, spy):
     assert os.readlink(out / "latest") == first.run_id  # the main run is the latest
     assert first.history[0].run_id < first.run_id  # run ids sort in the order the runs were made
     # the main run's notebooks see the earlier run as their history
-    from ecrm_lib.context import RunContext
+    from ecrm_lib.run.context import RunContext
     ctx = RunContext(first.run_dir, notebook="control")
     runs = ctx.earlier_runs()
     assert runs["run_id"].tolist() == [first.history[0].run_id] and ctx.earlier_run() == first.history[0].run_dir

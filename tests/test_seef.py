@@ -1,4 +1,4 @@
-"""Tests of ecrm_lib.seef (Select, Evaluate, Expand, Feedback) and ecrm_lib.seef_plots."""
+"""Tests of ecrm_lib.seef.selection (Select, Evaluate, Expand, Feedback) and ecrm_lib.report.plots.seef."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.errors import ConfigError
-from ecrm_lib.seef import (
+from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.seef.selection import (
     apply_feedback,
     cheapest_channel,
     compare_groups,
@@ -291,11 +291,11 @@ def test_feedback_weights_rule_and_loop(small):
 
 @pytest.fixture(scope="module")
 def realistic():
-    from ecrm_lib.channels import customer_channel_features
-    from ecrm_lib.config import load_config
-    from ecrm_lib.features import rfm_summary
-    from ecrm_lib.paths import DEFAULT_CONFIG
-    from ecrm_lib.sources import load_sources
+    from ecrm_lib.channels.integration import customer_channel_features
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.value.features import rfm_summary
+    from ecrm_lib.core.paths import DEFAULT_CONFIG
+    from ecrm_lib.data.load import load_sources
 
     res = load_sources(load_config(DEFAULT_CONFIG))
     tx = res.tables["transactions"]
@@ -315,7 +315,13 @@ def realistic():
 
 
 def test_realistic_flow(realistic):
-    from ecrm_lib.segments import assign_segments, cluster_customers, load_segment_table, rfm_scores, segment_summary
+    from ecrm_lib.seef.segments import (
+        assign_segments,
+        cluster_customers,
+        load_segment_table,
+        rfm_scores,
+        segment_summary,
+    )
 
     customers, costs, window_weeks = realistic
     table = load_segment_table()
@@ -347,8 +353,14 @@ def test_realistic_flow(realistic):
 
 
 def test_plots_draw_with_labels(realistic):
-    from ecrm_lib import seef_plots as sp
-    from ecrm_lib.segments import assign_segments, cluster_customers, load_segment_table, rfm_scores, segment_summary
+    from ecrm_lib.report.plots import seef as sp
+    from ecrm_lib.seef.segments import (
+        assign_segments,
+        cluster_customers,
+        load_segment_table,
+        rfm_scores,
+        segment_summary,
+    )
 
     customers, _, _ = realistic
     table = load_segment_table()
@@ -383,7 +395,7 @@ def test_selection_refuses_contact_data_as_ids(small, bad_id):
 
 
 def _purchases(n=60, seed=1):
-    """A purchase summary as ecrm_lib.features.rfm_summary returns it (indexed by customer id)."""
+    """A purchase summary as ecrm_lib.value.features.rfm_summary returns it (indexed by customer id)."""
     rng = np.random.default_rng(seed)
     days = rng.integers(1, 12, n)
     T = rng.uniform(10, 100, n)
@@ -412,7 +424,7 @@ def _products(p, drop_value=(), drop_churn=(), extra=()):
 
 
 def test_assemble_counts_missing_customers_instead_of_dropping():
-    from ecrm_lib.seef import assemble_customers
+    from ecrm_lib.seef.selection import assemble_customers
 
     p = _purchases()
     prods = _products(p, drop_value=("C001", "C002"), drop_churn=("C003",), extra=("X1", "X2", "X3"))
@@ -439,8 +451,8 @@ def test_assemble_counts_missing_customers_instead_of_dropping():
 
 
 def test_run_selection_products_follow_the_contract():
-    from ecrm_lib.seef import SEGMENTS_COLUMNS, TARGETS_COLUMNS, run_selection
-    from ecrm_lib.segments import load_segment_table
+    from ecrm_lib.seef.selection import SEGMENTS_COLUMNS, TARGETS_COLUMNS, run_selection
+    from ecrm_lib.seef.segments import load_segment_table
 
     p = _purchases(120)
     rule = {"clv_tier_min": "top30", "churn_decile_max": 3, "combine": "any", "max_targets": 40}
@@ -460,7 +472,7 @@ def test_run_selection_products_follow_the_contract():
 
 
 def test_feedback_weight_zero_removes_a_segment_and_changes_are_counted():
-    from ecrm_lib.seef import run_selection
+    from ecrm_lib.seef.selection import run_selection
 
     p = _purchases(150)
     prods = _products(p)
@@ -483,7 +495,7 @@ def test_feedback_weight_zero_removes_a_segment_and_changes_are_counted():
 
 
 def test_selection_products_refuse_contact_data_and_empty_input_works():
-    from ecrm_lib.seef import run_selection, selection_products
+    from ecrm_lib.seef.selection import run_selection, selection_products
 
     c = pd.DataFrame({"customer_id": ["kim@example.com"], "segment": ["Lost"]})
     s = pd.DataFrame({"customer_id": ["kim@example.com"], "matched": [True], "selected": [True], "rank": [1], "reasons": ["x"]})
@@ -495,7 +507,7 @@ def test_selection_products_refuse_contact_data_and_empty_input_works():
 
 
 def test_segment_overview_suppresses_small_segments_and_describe_rule():
-    from ecrm_lib.seef import describe_rule, segment_overview
+    from ecrm_lib.seef.selection import describe_rule, segment_overview
 
     cs = pd.DataFrame({"customer_id": [f"C{i}" for i in range(23)],
                        "segment": ["Champions"] * 20 + ["Lost"] * 3,
@@ -516,7 +528,7 @@ def test_segment_overview_suppresses_small_segments_and_describe_rule():
 
 
 def test_concentration_curve_and_target_point_by_hand():
-    from ecrm_lib.seef import concentration_curve, target_concentration
+    from ecrm_lib.seef.selection import concentration_curve, target_concentration
 
     c = pd.DataFrame({"customer_id": list("abcde"), "clv": [50.0, 20.0, 15.0, 10.0, 5.0]})
     cur = concentration_curve(c["clv"], points=6)  # customer shares 0, 0.2, ..., 1
@@ -531,7 +543,7 @@ def test_concentration_curve_and_target_point_by_hand():
 
 
 def test_previous_targets_today_bridges_changed_ids():
-    from ecrm_lib.seef import previous_targets_today
+    from ecrm_lib.seef.selection import previous_targets_today
 
     bridge = pd.DataFrame({"earlier_customer_id": ["old1", "old2", "old3", "gone"],
                            "customer_id": ["new1", "keep", "new1", pd.NA]})
@@ -548,7 +560,7 @@ def test_previous_targets_today_bridges_changed_ids():
 
 
 def test_rule_columns_keep_the_model_off_the_rule():
-    from ecrm_lib.seef import rule_columns
+    from ecrm_lib.seef.selection import rule_columns
 
     assert rule_columns({"clv_tier_min": "top20", "churn_decile_max": 2, "combine": "any"}) == [
         "clv", "clv_low", "clv_high", "expected_purchases", "churn_probability", "risk_decile", "p_alive", "cluster"]
@@ -560,7 +572,7 @@ def test_rule_columns_keep_the_model_off_the_rule():
 
 
 def test_lookalike_without_the_rule_columns_learns_behaviour_not_the_rule():
-    from ecrm_lib.seef import rule_columns
+    from ecrm_lib.seef.selection import rule_columns
 
     rng = np.random.default_rng(3)
     n = 400
@@ -592,7 +604,7 @@ def test_expansion_value_has_the_random_baseline():
 
 
 def test_contact_plan_and_channel_mix_use_the_cost_table():
-    from ecrm_lib.seef import channel_mix, contact_plan, typical_channel
+    from ecrm_lib.seef.selection import channel_mix, contact_plan, typical_channel
 
     costs = pd.DataFrame({"channel": ["store", "phone", "email", "app", "Phone"], "purpose": [None, None, None, None, "complaint"],
                           "cost_per_contact": [12000, 6000, 150, 60, 9000]})
@@ -621,7 +633,7 @@ def test_contact_plan_and_channel_mix_use_the_cost_table():
 def test_profitability_window_from_the_channel_run(tmp_path):
     import json
 
-    from ecrm_lib.seef import months_to_weeks, run_parameter
+    from ecrm_lib.seef.selection import months_to_weeks, run_parameter
 
     (tmp_path / "executed").mkdir()
     nb = {"metadata": {"papermill": {"parameters": {"time_window_months": 6, "run_dir": str(tmp_path)}}}, "cells": []}
@@ -636,7 +648,7 @@ def test_profitability_window_from_the_channel_run(tmp_path):
 
 
 def test_customer_view_and_profile_features():
-    from ecrm_lib.seef import customer_view, profile_features
+    from ecrm_lib.seef.selection import customer_view, profile_features
 
     segs = pd.DataFrame({"customer_id": ["a", "b"], "clv": [5.0, 1.0], "clv_low": [4.0, 0.5], "cluster": [0, 1],
                          "selected": [True, False], "rank": [1, pd.NA]})
@@ -649,8 +661,13 @@ def test_customer_view_and_profile_features():
 
 
 def test_new_plots_draw_with_labels():
-    from ecrm_lib.seef import channel_mix, concentration_curve, contact_plan, target_concentration
-    from ecrm_lib.seef_plots import plot_channel_mix, plot_expansion_value, plot_net_value, plot_value_concentration
+    from ecrm_lib.seef.selection import channel_mix, concentration_curve, contact_plan, target_concentration
+    from ecrm_lib.report.plots.seef import (
+        plot_channel_mix,
+        plot_expansion_value,
+        plot_net_value,
+        plot_value_concentration,
+    )
 
     rng = np.random.default_rng(0)
     c = pd.DataFrame({"customer_id": [f"c{i}" for i in range(50)], "clv": rng.gamma(1, 100, 50), "cost_to_serve": rng.gamma(1, 20, 50),
@@ -672,7 +689,7 @@ def test_new_plots_draw_with_labels():
 
 
 def test_run_selection_without_churn_product_selects_nobody_by_risk():
-    from ecrm_lib.seef import run_selection
+    from ecrm_lib.seef.selection import run_selection
 
     p = _purchases(40)
     prods = _products(p)
@@ -691,8 +708,8 @@ def test_each_reason_is_one_part_when_split_at_semicolons(small):
 
 
 def test_online_share_sums_internet_channels_and_replaces_per_channel_features():
-    from ecrm_lib.seef import assemble_customers
-    from ecrm_lib.segments import default_cluster_features
+    from ecrm_lib.seef.selection import assemble_customers
+    from ecrm_lib.seef.segments import default_cluster_features
 
     p = _purchases(30)
     prods = _products(p)
@@ -726,7 +743,7 @@ def test_down_weighting_moves_customers_only_when_the_cap_binds():
 
 
 def test_cost_window_prefers_the_parameter_then_the_channel_run(tmp_path):
-    from ecrm_lib.seef import cost_window
+    from ecrm_lib.seef.selection import cost_window
 
     assert cost_window(None, 13) == (13.0, "the cost_window_weeks parameter")
     with pytest.raises(ValueError, match="positive"):
@@ -740,7 +757,7 @@ def test_cost_window_prefers_the_parameter_then_the_channel_run(tmp_path):
 
 
 def test_expansion_list_ranks_non_targets_with_channels():
-    from ecrm_lib.seef import expansion_list
+    from ecrm_lib.seef.selection import expansion_list
 
     scores = pd.DataFrame({"customer_id": ["t", "b", "a", "c"], "is_target": [True, False, False, False],
                            "score": [0.9, 0.8, 0.5, 0.1], "rank": pd.array([pd.NA, 1, 2, 3], dtype="Int64")})
@@ -771,7 +788,7 @@ def priced():
 
 
 def test_selection_never_proposes_a_customer_worth_less_than_a_contact(priced):
-    from ecrm_lib.seef import reason_counts
+    from ecrm_lib.seef.selection import reason_counts
 
     rule = {"churn_probability_min": 0.5, "max_targets": 3}
     t = select_targets(priced, rule).set_index("customer_id")
@@ -800,7 +817,7 @@ def test_selection_never_proposes_a_customer_worth_less_than_a_contact(priced):
 
 
 def test_run_selection_prices_the_cheapest_contact_and_counts_what_the_bar_removed():
-    from ecrm_lib.seef import default_features, run_selection
+    from ecrm_lib.seef.selection import default_features, run_selection
 
     p = _purchases(120)
     prods = _products(p)
@@ -835,7 +852,7 @@ def test_run_selection_prices_the_cheapest_contact_and_counts_what_the_bar_remov
 
 
 def test_expansion_never_proposes_a_lookalike_worth_less_than_a_contact():
-    from ecrm_lib.seef import expansion_list
+    from ecrm_lib.seef.selection import expansion_list
 
     scores = pd.DataFrame({"customer_id": ["t", "b", "a", "c", "d"], "is_target": [True, False, False, False, False],
                            "score": [0.9, 0.8, 0.5, 0.3, 0.1], "rank": pd.array([pd.NA, 1, 2, 3, 4], dtype="Int64")})
@@ -858,7 +875,7 @@ def test_expansion_never_proposes_a_lookalike_worth_less_than_a_contact():
 
 
 def test_clear_differences_sentence_names_every_measure_that_meets_the_bar():
-    from ecrm_lib.seef import clear_differences_text
+    from ecrm_lib.seef.selection import clear_differences_text
 
     d = [1.23, 0.93, -0.93, 0.84, 0.83, -0.71, 0.47, 0.35, -0.22, 0.0]   # six with |d| >= 0.5
     prof = pd.DataFrame({"feature": [f"m{i}" for i in range(10)], "std_difference": d})
@@ -873,7 +890,7 @@ def test_clear_differences_sentence_names_every_measure_that_meets_the_bar():
 
 
 def test_cost_window_check_warns_when_the_customers_cost_more_than_the_window():
-    from ecrm_lib.seef import cost_window_check
+    from ecrm_lib.seef.selection import cost_window_check
 
     assert cost_window_check(17_974_570.0, 17_994_570.0, "KRW").strip().startswith("In that window their contacts cost 17,974,570 KRW")
     assert "the rest: contacts of people without a purchase" in cost_window_check(90.0, 100.0)

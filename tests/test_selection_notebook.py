@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecrm_lib.paths import NOTEBOOKS_DIR
-from ecrm_lib.registry import load_registry
-from ecrm_lib.runner import run_suite
-from ecrm_lib.seef import SEGMENTS_COLUMNS, TARGETS_COLUMNS
-from ecrm_lib.segments import OTHER_SEGMENT, load_segment_table
-from ecrm_lib.synth import generate
+from ecrm_lib.core.paths import NOTEBOOKS_DIR
+from ecrm_lib.run.registry import load_registry
+from ecrm_lib.run.runner import run_suite
+from ecrm_lib.seef.selection import SEGMENTS_COLUMNS, TARGETS_COLUMNS
+from ecrm_lib.seef.segments import OTHER_SEGMENT, load_segment_table
+from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Loading, mapping, policies and validation (`ecrm_lib.sources`) on small files.
+"""Loading, mapping, policies and validation (`ecrm_lib.data.load`) on small files.
 
 The bad files under ``tests/fixtures/sources/`` are hand-written (see its
 README); the rest are written to ``tmp_path`` by each test. Every expected
@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecrm_lib.config import load_config
-from ecrm_lib.context import RunContext, RunLayout, prepare_run_folder
-from ecrm_lib.errors import ConfigError, DataSourceError, DataValidationError
-from ecrm_lib.schema import PANDAS_DTYPES, TABLES
-from ecrm_lib.sources import LoadResult, load_sources
+from ecrm_lib.core.config import load_config
+from ecrm_lib.run.context import RunContext, RunLayout, prepare_run_folder
+from ecrm_lib.core.errors import ConfigError, DataSourceError, DataValidationError
+from ecrm_lib.core.schema import PANDAS_DTYPES, TABLES
+from ecrm_lib.data.load import LoadResult, load_sources
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 TX_COLUMNS = {"account_id": "cust_id", "timestamp": "sold_at", "amount": "amount"}

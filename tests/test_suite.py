@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from ecrm_lib.registry import load_registry
-from ecrm_lib.runner import run_suite
-from ecrm_lib.synth import generate
+from ecrm_lib.run.registry import load_registry
+from ecrm_lib.run.runner import run_suite
+from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +144,7 @@ def _small_count_cells(html: str) -> tuple[list[str], int]:
 
 
 def test_small_count_checker_sees_show_table_html():
-    from ecrm_lib.report import show_table
+    from ecrm_lib.report.display import show_table
 
     t = pd.DataFrame({"segment": ["a", "b"], "customers": [4, 5], "mean_clv": [1.0, 2.0]})
     assert _small_count_cells(show_table(t).to_html())[0] == ["'': customers = 4"]

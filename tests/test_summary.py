@@ -1,4 +1,4 @@
-"""ecrm_lib.summary: units and formatting, report status, the headline table,
+"""ecrm_lib.report.summary: units and formatting, report status, the headline table,
 trends, and the action rules (each fires only on figures that exist)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ecrm_lib import summary
-from ecrm_lib.registry import load_registry
+from ecrm_lib.report import summary
+from ecrm_lib.run.registry import load_registry
 
 matplotlib.use("Agg")
 
@@ -144,7 +144,7 @@ def test_trend_table_compares_the_last_two_runs():
 
 
 def test_plot_trends_draws_one_panel_per_metric():
-    from ecrm_lib.summary_plots import plot_trends
+    from ecrm_lib.report.plots.summary import plot_trends
 
     trends = summary.collect_trends([("2024-12-30", {"feedback": {"nps": 8}, "churn": {"best_auc": 0.7}}),
                                      ("2025-06-30", {"feedback": {"nps": 12}, "churn": {"best_auc": 0.8}})],
@@ -395,7 +395,7 @@ def test_trend_changes_are_rounded_like_their_values():
 
 
 def test_plot_marks_a_method_change_and_draws_the_like_for_like_series():
-    from ecrm_lib.summary_plots import plot_trends
+    from ecrm_lib.report.plots.summary import plot_trends
 
     e = {"customer_value": dict(EARLIER["customer_value"], total_clv_pareto=44_965_080.0)}
     lt = {"customer_value": dict(LATER["customer_value"], total_clv_pareto=38_205_131.1)}
@@ -409,7 +409,7 @@ def test_plot_marks_a_method_change_and_draws_the_like_for_like_series():
 
 
 def test_figures_by_model_reproduce_a_run_that_chose_that_model():
-    from ecrm_lib import clv
+    from ecrm_lib.value import clv
 
     tx = clv.cdnow_transactions()
     a = clv.analyse_customer_value(tx, as_of="1998-06-30", holdout_weeks=39, bootstrap_samples=0, models=["mbgnbd", "pareto"])

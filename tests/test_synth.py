@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.config import load_config
-from ecrm_lib.paths import DEFAULT_DATA_DIR
-from ecrm_lib.synth import CHANNELS, PLACEHOLDER_EMAILS, SynthParams, generate, read_truth
+from ecrm_lib.core.config import load_config
+from ecrm_lib.core.paths import DEFAULT_DATA_DIR
+from ecrm_lib.data.synth import CHANNELS, PLACEHOLDER_EMAILS, SynthParams, generate, read_truth
 
 TABLE_FILES = ("accounts", "transactions", "contacts", "channel_costs", "feedback", "campaigns")
 Z = 4.0  # tolerance in standard errors
@@ -98,7 +98,7 @@ def test_committed_default_data_equals_a_fresh_generation(tmp_path):
     assert committed, f"no committed default data in {DEFAULT_DATA_DIR}"
     generate(tmp_path)
     fresh = _hashes(tmp_path)
-    assert set(fresh) == set(committed), "file sets differ: regenerate data/default with ecrm_lib.synth.generate"
+    assert set(fresh) == set(committed), "file sets differ: regenerate data/default with ecrm_lib.data.synth.generate"
     stale = sorted(k for k in fresh if fresh[k] != committed[k])
     assert not stale, f"data/default is stale for {stale}: regenerate it with generate('data/default')"
 
@@ -201,7 +201,7 @@ def test_config_loads_and_maps_every_file(small):
 
 
 def test_data_loads_through_the_loader_with_the_counts_of_the_truth(small):
-    sources = pytest.importorskip("ecrm_lib.sources", reason="ecrm_lib.sources (the loader) is not available yet")
+    sources = pytest.importorskip("ecrm_lib.data.load", reason="ecrm_lib.data.load (the loader) is not available yet")
     result = sources.load_sources(load_config(small / "config.yaml"))
     truth = read_truth(small)
     b = truth["btyd"]

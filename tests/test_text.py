@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ecrm_lib import text as T
-from ecrm_lib.config import load_config
-from ecrm_lib.paths import CONFIG_DIR, DEFAULT_CONFIG
-from ecrm_lib.sources import load_sources
+from ecrm_lib.seef import text as T
+from ecrm_lib.core.config import load_config
+from ecrm_lib.core.paths import CONFIG_DIR, DEFAULT_CONFIG
+from ecrm_lib.data.load import load_sources
 
 DEFAULT_DIR = DEFAULT_CONFIG.parent
 
@@ -291,7 +291,7 @@ def test_english_texts_are_kept_out_of_korean_topics():
     assert not words.loc[words["topic"].isin(ko_topics), "word"].str.contains("[a-z]", regex=True).any()
     sentence = T.language_sentence(res)
     assert "10 texts in English" in sentence and "68 texts in Korean" in sentence
-    from ecrm_lib.report import scrub_pii
+    from ecrm_lib.report.display import scrub_pii
 
     assert scrub_pii(sentence) == sentence
 
@@ -365,7 +365,7 @@ def test_plot_topics_splits_each_bar_by_tone():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ecrm_lib.feedback_plots import plot_topics
+    from ecrm_lib.report.plots.feedback import plot_topics
 
     res = _hand_result()
     ax = plot_topics(res.by_topic)

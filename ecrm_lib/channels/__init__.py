@@ -1,0 +1,1 @@
+"""Pillar 1, channel integration: one customer across channel accounts, channel mix, cost, reach, conflicts."""

@@ -1,0 +1,1 @@
+"""Foundations every other part builds on: errors, paths, the data model (schema), the config."""

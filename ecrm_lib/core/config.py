@@ -1,0 +1,368 @@
+"""The YAML configuration: which files to read and how to map them onto the
+canonical tables of :mod:`ecrm_lib.core.schema`.
+
+A config looks like this (every key but ``sources`` has a default)::
+
+    name: my-company
+    currency: KRW                 # all money columns are in this currency
+    timezone: Asia/Seoul          # naive timestamps are read in this zone
+    as_of: 2025-06-30             # analysis date; default: last timestamp in the data
+    history_as_of: [2024-12-30]   # optional: earlier as-of dates that `ecrm run` publishes first
+                                  # when the output folder has no good run at them (the feedback
+                                  # loop and the trends then have an earlier run to read)
+    policies:                     # what happens to rows that cannot be used
+      duplicates: drop            # drop | keep | error   (exact duplicate rows)
+      nonpositive_amounts: set_aside   # set_aside | keep | error (transactions with amount <= 0)
+      after_as_of: set_aside      # set_aside | error     (rows dated after as_of)
+      missing_keys: set_aside     # set_aside | error     (rows without an account_id)
+    channel_groups:               # for channel-mix figures
+      traditional: [store, phone, mail]
+      internet: [email, web, app]
+    sources:
+      - name: pos
+        table: transactions
+        path: transactions.csv    # relative to this file, or ${DATA_ROOT}/..., ${LIFETIMES}/...
+        delimiter: ","            # or "whitespace"
+        encoding: utf-8           # cp949 / euc-kr for Korean files (euc-kr is read as cp949)
+        header: true              # false: give `names`
+        date_format: "%Y-%m-%d %H:%M:%S"
+        columns: {account_id: cust_no, timestamp: sold_at, amount: total}
+        computed: {amount: "Quantity * Price"}   # pandas expressions over source columns
+        constants: {channel: store}
+        extra_columns: [age, region]   # customers only: unmapped columns to keep (default: all)
+        set_aside:                # extra, counted rules: rows matching `when` are set aside
+          - {when: "Invoice.str.startswith('C')", reason: cancelled invoice}
+
+Every row that a policy or rule removes is counted per source and reason and
+shown in the data-overview report; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
+from ecrm_lib.core.schema import TABLES
+
+__all__ = ["Policies", "SetAsideRule", "SourceConfig", "Config", "load_config", "parse_date", "POLICY_CHOICES"]
+
+POLICY_CHOICES = {
+    "duplicates": ("drop", "keep", "error"),
+    "nonpositive_amounts": ("set_aside", "keep", "error"),
+    "after_as_of": ("set_aside", "error"),
+    "missing_keys": ("set_aside", "error"),
+}
+
+DEFAULT_CHANNEL_GROUPS = {
+    "traditional": ["store", "phone", "mail", "catalog", "call_center"],
+    "internet": ["email", "web", "app", "chat", "voice", "video", "sms"],
+}
+
+_SOURCE_KEYS = {
+    "name", "table", "path", "format", "delimiter", "encoding", "header", "names", "date_format",
+    "timezone", "columns", "computed", "constants", "set_aside", "control_arms", "skip_rows", "description",
+    "extra_columns",
+}
+_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources"}
+
+
+@dataclass(frozen=True)
+class Policies:
+    """What happens to rows that cannot be used (see the module docstring)."""
+
+    duplicates: str = "drop"
+    nonpositive_amounts: str = "set_aside"
+    after_as_of: str = "set_aside"
+    missing_keys: str = "set_aside"
+
+
+@dataclass(frozen=True)
+class SetAsideRule:
+    """A source-specific rule: rows where ``when`` is true are set aside, counted under ``reason``."""
+
+    when: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One source file mapped onto one canonical table."""
+
+    name: str
+    table: str
+    path: Path
+    format: str = "csv"
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    header: bool = True
+    names: tuple[str, ...] | None = None
+    skip_rows: int = 0
+    date_format: str | None = None
+    timezone: str = "UTC"
+    columns: dict[str, str] = field(default_factory=dict)
+    computed: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
+    set_aside: tuple[SetAsideRule, ...] = ()
+    control_arms: tuple[str, ...] = ()
+    description: str = ""
+    #: For tables that keep extra columns (customers): which unmapped source
+    #: columns to keep; None keeps every unmapped column, () keeps none.
+    extra_columns: tuple[str, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        """Name shown in reports: the source name and the file's base name (never its folder)."""
+        return f"{self.name} ({self.path.name})"
+
+
+@dataclass(frozen=True)
+class Config:
+    """A parsed configuration; build it with :func:`load_config`."""
+
+    name: str
+    path: Path | None
+    sources: tuple[SourceConfig, ...]
+    currency: str = "KRW"
+    timezone: str = "UTC"
+    as_of: dt.date | None = None
+    history_as_of: tuple[dt.date, ...] = ()
+    policies: Policies = Policies()
+    channel_groups: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CHANNEL_GROUPS))
+    description: str = ""
+    raw_text: str = ""
+
+    def tables(self) -> list[str]:
+        """Canonical tables that at least one source feeds, in data-model order."""
+        present = {s.table for s in self.sources}
+        return [t for t in TABLES if t in present]
+
+    def sources_for(self, table: str) -> list[SourceConfig]:
+        return [s for s in self.sources if s.table == table]
+
+    def channel_group(self, channel: str) -> str:
+        """``traditional``, ``internet`` (or another configured group), else ``other``."""
+        for group, members in self.channel_groups.items():
+            if channel in members:
+                return group
+        return "other"
+
+
+_VAR = re.compile(r"\$\{(\w+)\}")
+
+
+def _expand(path_text: str, base: Path, where: str) -> Path:
+    def repl(m: re.Match) -> str:
+        var = m.group(1)
+        if var == "DATA_ROOT":
+            return str(shared_data_root())
+        if var == "LIFETIMES":
+            return str(lifetimes_datasets_dir())
+        if var in os.environ:
+            return os.environ[var]
+        raise ConfigError(
+            f"{where}: unknown variable ${{{var}}} in path {path_text!r}. "
+            "Use ${DATA_ROOT} (shared datasets; set ECRM_DATA_ROOT or --data-root), ${LIFETIMES}, "
+            "or an environment variable that is set."
+        )
+
+    p = Path(_VAR.sub(repl, str(path_text))).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def _check_keys(d: dict, allowed: set, where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}. Allowed keys: {sorted(allowed)}.")
+
+
+def parse_date(value: Any, what: str = "as_of") -> dt.date | None:
+    """A date from a date, datetime or ``YYYY-MM-DD`` text; None for None or "".
+
+    Raises
+    ------
+    ConfigError
+        The text is not an ISO date; the message starts with ``what``.
+
+    Examples
+    --------
+    >>> parse_date("2025-06-30")
+    datetime.date(2025, 6, 30)
+    >>> parse_date(None) is None
+    True
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2025-06-30).") from None
+
+
+def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig:
+    where = f"sources[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with name, table, path and columns; got {raw!r}.")
+    _check_keys(raw, _SOURCE_KEYS, where)
+    for key in ("name", "table", "path"):
+        if key not in raw:
+            raise ConfigError(f"{where}: missing key {key!r}.")
+    where = f"source {raw['name']!r}"
+    table = raw["table"]
+    if table not in TABLES:
+        raise ConfigError(f"{where}: unknown table {table!r}; choose one of {list(TABLES)}.")
+    spec = TABLES[table]
+    columns = {str(k): str(v) for k, v in (raw.get("columns") or {}).items()}
+    computed = {str(k): str(v) for k, v in (raw.get("computed") or {}).items()}
+    constants = dict(raw.get("constants") or {})
+    if not spec.keep_extra:
+        for kind, mapping in (("columns", columns), ("computed", computed), ("constants", constants)):
+            bad = sorted(set(mapping) - set(spec.column_names()))
+            if bad:
+                raise ConfigError(
+                    f"{where}: {kind} maps unknown canonical column(s) {bad} of table {table!r}; "
+                    f"its columns are {spec.column_names()}."
+                )
+    given = set(columns) | set(computed) | set(constants)
+    if table == "campaigns" and "is_control" not in given and not raw.get("control_arms"):
+        raise ConfigError(
+            f"{where}: say which arm is the control group: add `control_arms: [<arm name>]` "
+            "or map an `is_control` column."
+        )
+    if table == "campaigns":
+        given.add("is_control")
+    missing = [c for c in spec.required_columns() if c not in given]
+    if missing:
+        raise ConfigError(
+            f"{where}: required column(s) {missing} of table {table!r} are not mapped. "
+            f"Add them under `columns:` (canonical: source column), `computed:` or `constants:`."
+        )
+    path_text = str(raw["path"])
+    path = _expand(path_text, base, where)
+    fmt = raw.get("format")
+    if fmt is None:
+        suffixes = "".join(path.suffixes[-2:]).lower()
+        fmt = "parquet" if suffixes.endswith(".parquet") else "csv"
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"{where}: format {fmt!r} is not supported; use csv (also .csv.gz) or parquet.")
+    names = raw.get("names")
+    header = bool(raw.get("header", True))
+    if not header and not names:
+        raise ConfigError(f"{where}: `header: false` needs `names:` (the column names, in file order).")
+    rules = []
+    for j, r in enumerate(raw.get("set_aside") or []):
+        if not isinstance(r, dict) or set(r) != {"when", "reason"}:
+            raise ConfigError(f"{where}: set_aside[{j}] must be a mapping with exactly `when` and `reason`.")
+        rules.append(SetAsideRule(str(r["when"]), str(r["reason"])))
+    return SourceConfig(
+        name=str(raw["name"]),
+        table=table,
+        path=path,
+        format=fmt,
+        delimiter=str(raw.get("delimiter", ",")),
+        encoding=str(raw.get("encoding", "utf-8")),
+        header=header,
+        names=tuple(names) if names else None,
+        skip_rows=int(raw.get("skip_rows", 0)),
+        date_format=raw.get("date_format"),
+        timezone=str(raw.get("timezone", defaults["timezone"])),
+        columns=columns,
+        computed=computed,
+        constants=constants,
+        set_aside=tuple(rules),
+        control_arms=tuple(str(a) for a in (raw.get("control_arms") or ())),
+        description=str(raw.get("description", "")),
+        extra_columns=None if raw.get("extra_columns") is None else tuple(str(c) for c in raw["extra_columns"]),
+    )
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read and check a YAML configuration.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The YAML file. Relative source paths are resolved against its folder.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or malformed, or names unknown tables, columns or policies.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.config import load_config
+    >>> from ecrm_lib.core.paths import DEFAULT_CONFIG
+    >>> cfg = load_config(DEFAULT_CONFIG)
+    >>> cfg.tables()[:2]
+    ['accounts', 'transactions']
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist. Pass --config with the path of a YAML config.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level with a `sources:` list.")
+    _check_keys(raw, _CONFIG_KEYS, str(path))
+    pol_raw = raw.get("policies") or {}
+    _check_keys(pol_raw, set(POLICY_CHOICES), f"{path}: policies")
+    for k, v in pol_raw.items():
+        if v not in POLICY_CHOICES[k]:
+            raise ConfigError(f"{path}: policies.{k} is {v!r}; choose one of {list(POLICY_CHOICES[k])}.")
+    timezone = str(raw.get("timezone", "UTC"))
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(timezone)
+    except Exception:
+        raise ConfigError(f"{path}: timezone {timezone!r} is not an IANA time zone (e.g. Asia/Seoul, UTC).") from None
+    sources_raw = raw.get("sources")
+    if not sources_raw or not isinstance(sources_raw, list):
+        raise ConfigError(f"{path}: `sources:` must be a non-empty list of source files.")
+    defaults = {"timezone": timezone}
+    sources = tuple(_parse_source(s, i, path.parent, defaults) for i, s in enumerate(sources_raw))
+    names = [s.name for s in sources]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"{path}: source names must be unique; repeated: {dup}.")
+    groups = raw.get("channel_groups") or DEFAULT_CHANNEL_GROUPS
+    as_of = parse_date(raw.get("as_of"), f"{path}: as_of")
+    hist_raw = raw.get("history_as_of") or []
+    if not isinstance(hist_raw, list):
+        hist_raw = [hist_raw]
+    history = tuple(sorted({parse_date(h, f"{path}: history_as_of") for h in hist_raw}))
+    if as_of is not None and any(h >= as_of for h in history):
+        raise ConfigError(f"{path}: history_as_of {[h.isoformat() for h in history if h >= as_of]} must be before "
+                          f"as_of {as_of.isoformat()}; they are the dates of earlier runs.")
+    return Config(
+        name=str(raw.get("name", path.stem)),
+        path=path.resolve(),
+        sources=sources,
+        currency=str(raw.get("currency", "KRW")),
+        timezone=timezone,
+        as_of=as_of,
+        history_as_of=history,
+        policies=Policies(**pol_raw),
+        channel_groups={str(k): [str(x) for x in v] for k, v in groups.items()},
+        description=str(raw.get("description", "")),
+        raw_text=text,
+    )

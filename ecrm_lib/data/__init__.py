@@ -1,0 +1,1 @@
+"""Reading sources into validated canonical tables; the data overview; the default-data generator."""

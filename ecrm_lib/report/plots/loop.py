@@ -1,0 +1,94 @@
+"""Plots of the feedback loop (:mod:`ecrm_lib.seef.loop`). Each function takes a table
+of that module and an optional ``ax``, labels its axes with units and returns the Axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import get_ax as _ax
+from ecrm_lib.report.plots.base import truncate_label as _truncate
+
+__all__ = ["plot_loop_comparison", "plot_segment_response"]
+
+_LABELS = {"purchased": "bought again (% of customers)", "purchases": "purchases per customer",
+           "revenue": "spend per customer"}
+
+
+def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str = ""):
+    """Earlier targets against their matched non-targets, one panel per outcome, with the interval of the difference.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        :func:`ecrm_lib.seef.loop.compare_outcomes` output.
+    axes : sequence of Axes, optional
+        One per outcome.
+    currency : str
+        Unit of the revenue panel.
+    """
+    import matplotlib.pyplot as plt
+
+    d = comparison.dropna(subset=["targets"]).reset_index(drop=True)
+    if axes is None:
+        _, axes = plt.subplots(1, max(len(d), 1), figsize=(4.2 * max(len(d), 1), 3.8), squeeze=False)
+        axes = axes[0]
+    if d.empty:
+        axes[0].text(0.5, 0.5, "No target had a comparable non-target", ha="center", va="center",
+                     transform=axes[0].transAxes)
+        axes[0].set_axis_off()
+        return axes
+    colors = sns.color_palette(PALETTE, 2)
+    for ax, (_, r) in zip(axes, d.iterrows()):
+        scale = 100.0 if r["outcome"] == "purchased" else 1.0
+        vals = np.array([r["matched_non_targets"], r["targets"]]) * scale
+        ax.bar([0, 1], vals, color=[colors[1], colors[0]], width=0.6)
+        if pd.notna(r["ci_low"]):
+            lo, hi = r["ci_low"] * scale, r["ci_high"] * scale
+            base = r["matched_non_targets"] * scale
+            ax.errorbar([1], [vals[1]], yerr=[[vals[1] - (base + lo)], [(base + hi) - vals[1]]], fmt="none",
+                        color="0.2", capsize=6)
+        ax.set_xticks([0, 1], ["comparable\nnon-targets", "earlier\ntargets"])
+        unit = _LABELS.get(r["outcome"], r["outcome"])
+        if r["outcome"] == "revenue" and currency:
+            unit = f"{unit} ({currency})"
+        ax.set_ylabel(unit)
+        ax.set_title(_truncate(f"{r['outcome']}: difference {r['difference'] * scale:+,.3g}", 45))
+    return axes
+
+
+def plot_segment_response(weights: pd.DataFrame, ax=None):
+    """Campaign response uplift per earlier segment with its interval, coloured by the action for the next selection.
+
+    Parameters
+    ----------
+    weights : DataFrame
+        ``segment``, ``uplift``, ``ci_low``, ``ci_high``, ``action``
+        (:func:`ecrm_lib.seef.selection.feedback_weights` output); uplift as a fraction.
+    """
+    d = weights.dropna(subset=["uplift"]).reset_index(drop=True)
+    ax = _ax(ax, (9, max(2.8, 0.45 * len(d) + 1.5)))
+    if d.empty:
+        ax.text(0.5, 0.5, "No segment could be measured", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    palette = dict(zip(["keep", "down-weight", "remove"], sns.color_palette(PALETTE, 3)))
+    y = np.arange(len(d))
+    pts = 100 * d["uplift"].to_numpy(float)
+    lo = 100 * d["ci_low"].to_numpy(float)
+    hi = 100 * d["ci_high"].to_numpy(float)
+    for action, color in palette.items():
+        m = (d["action"] == action).to_numpy()
+        if m.any():
+            ax.errorbar(pts[m], y[m], xerr=np.vstack([pts[m] - lo[m], hi[m] - pts[m]]), fmt="o", color=color,
+                        capsize=4, label=action)
+    ax.axvline(0, color="0.3", lw=1, ls="--")
+    ax.set_yticks(y, [_truncate(s, 30) for s in d["segment"].astype(str)])
+    ax.invert_yaxis()
+    ax.set_xlabel("response-rate uplift over control (percentage points)")
+    ax.set_title("Campaign response by segment at the earlier run, and the action for this selection")
+    ax.legend(title="next selection", loc="best", fontsize=9)
+    return ax

@@ -1,0 +1,305 @@
+"""Plots for segments and the SEEF process.
+
+Each function takes a tidy DataFrame from :mod:`ecrm_lib.seef.segments` or
+:mod:`ecrm_lib.seef.selection` and an optional ``ax``, labels its axes with units, and
+returns the Axes (:func:`plot_k_selection` returns two). Labels that come
+from the data (segment names, reasons) are drawn into the image, so they
+cannot run as script in an HTML report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.seef.selection import gini, lorenz_curve, reason_counts
+from ecrm_lib.report.plots.base import get_ax as _ax
+from ecrm_lib.report.plots.base import truncate_label as _truncate
+
+__all__ = [
+    "plot_lorenz",
+    "plot_segments",
+    "plot_cluster_profiles",
+    "plot_k_selection",
+    "plot_target_reasons",
+    "plot_lookalike_scores",
+    "plot_value_concentration",
+    "plot_net_value",
+    "plot_expansion_value",
+    "plot_channel_mix",
+]
+
+
+def _unit(currency: str) -> str:
+    return f" ({currency})" if currency else ""
+
+
+def plot_lorenz(values, ax=None, *, targets=None, currency: str = "", label: str = "CLV"):
+    """Lorenz curve of a value (e.g. CLV) with its Gini in the title.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per customer (>= 0).
+    targets : array-like of bool, optional
+        Same length as ``values``: the targets' curve is drawn too.
+    currency : str
+        Shown in the title.
+    """
+    ax = _ax(ax, (6, 6))
+    cur = lorenz_curve(values)
+    ax.plot(cur["customer_share"] * 100, cur["value_share"] * 100, label=f"all customers (Gini {gini(values):.2f})")
+    if targets is not None:
+        v = np.asarray(values, dtype=float)[np.asarray(targets, dtype=bool)]
+        if len(v) and np.nansum(v) > 0:
+            t = lorenz_curve(v)
+            ax.plot(t["customer_share"] * 100, t["value_share"] * 100, label=f"targets (Gini {gini(v):.2f})")
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="perfect equality")
+    ax.set_xlabel("Customers, from lowest to highest value (%)")
+    ax.set_ylabel(f"Share of total {label} (%)")
+    ax.set_title(f"Value concentration of {label}{_unit(currency)}: Gini {gini(values):.2f}")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Segment sizes (bars, customers) and, when present, value share (dots, %).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`ecrm_lib.seef.segments.segment_summary`.
+    """
+    ax = _ax(ax, (9, 5))
+    s = summary.iloc[::-1]
+    y = np.arange(len(s))
+    labels = [f"{_truncate(x)} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
+    ax.barh(y, s["customer_share"] * 100, color="C0", label="customers (%)")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("Share of customers (%)" + (" / share of value (%)" if "value_share" in s else ""))
+    ax.set_ylabel("Segment (customers)")
+    if "value_share" in s:
+        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=f"value{_unit(currency)} (%)")
+        ax.legend(loc="lower right")
+    ax.set_title("Segment sizes and value")
+    return ax
+
+
+def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=None):
+    """Heatmap of standardised differences (cluster vs all customers, standard deviations).
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        ``ClusterResult.profiles`` (columns ``diff_<feature>``, ``cluster_name``).
+    features : sequence of str
+        ``ClusterResult.features``.
+    """
+    features = list(features)
+    ax = _ax(ax, (1.2 * len(features) + 4, 0.6 * len(profiles) + 2))
+    M = profiles[[f"diff_{f}" for f in features]].to_numpy(dtype=float)
+    lim = max(1.0, float(np.nanmax(np.abs(M)))) if M.size else 1.0
+    im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    from ecrm_lib.seef.segments import feature_label
+
+    ax.set_xticks(range(len(features)), [_truncate(feature_label(f), 28) for f in features], rotation=30, ha="right")
+    names = profiles["cluster_name"] if "cluster_name" in profiles else profiles["cluster"].astype(str)
+    ylabels = [f"{_truncate(n, 36)} ({int(k):,})" for n, k in zip(names, profiles["customers"])]
+    ax.set_yticks(range(len(profiles)), ylabels)
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            dark = abs(M[i, j]) > 0.6 * lim  # white text on the darkest cells
+            ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xlabel("Feature")
+    ax.set_ylabel("Cluster (customers)")
+    ax.figure.colorbar(im, ax=ax, label="Difference from all customers (standard deviations)")
+    ax.set_title("Cluster profiles")
+    return ax
+
+
+def plot_k_selection(k_scores: pd.DataFrame, axes=None):
+    """Silhouette and inertia (elbow) against k, the chosen k marked.
+
+    Parameters
+    ----------
+    k_scores : DataFrame
+        From :func:`ecrm_lib.seef.segments.choose_k`.
+
+    Returns
+    -------
+    (Axes, Axes)
+        Silhouette axes and inertia axes.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    a1, a2 = axes
+    k = k_scores["k"]
+    a1.plot(k, k_scores["silhouette"], marker="o")
+    a2.plot(k, k_scores["inertia"], marker="o", color="C1")
+    for ax, col in ((a1, "chosen"), (a2, "elbow")):
+        if col in k_scores and k_scores[col].any():
+            kc = int(k_scores.loc[k_scores[col], "k"].iloc[0])
+            ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=f"{'chosen' if col == 'chosen' else 'elbow'}: k = {kc}")
+            ax.legend()
+    a1.set_xlabel("Number of clusters k")
+    a1.set_ylabel("Mean silhouette (-1 to 1, higher = better)")
+    a1.set_title("Silhouette (k is chosen here)")
+    a2.set_xlabel("Number of clusters k")
+    a2.set_ylabel("Inertia (within-cluster sum of squares)")
+    a2.set_title("Elbow (cross-check)")
+    return a1, a2
+
+
+def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
+    """How many targets each reason applies to (reasons split at ``;``, numbers removed).
+
+    Parameters
+    ----------
+    targets : DataFrame
+        From :func:`ecrm_lib.seef.selection.select_targets`.
+    """
+    ax = _ax(ax)
+    n = int(targets["selected"].astype(bool).sum())
+    counts = reason_counts(targets).head(top).iloc[::-1]  # kinds of reason: per-customer numbers dropped
+    ax.barh([_truncate(x, 50) for x in counts["reason"]], counts["targets"].to_numpy())
+    ax.set_xlabel("Targets (customers)")
+    ax.set_ylabel("Reason")
+    ax.set_title(f"Why customers were selected ({n:,} targets)")
+    return ax
+
+
+def plot_lookalike_scores(scores: pd.DataFrame, ax=None, bins: int = 40):
+    """Distribution of look-alike scores, targets vs the rest.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``LookalikeResult.scores``.
+    """
+    ax = _ax(ax)
+    edges = np.linspace(0, 1, bins + 1)
+    for flag, name in ((False, "other customers"), (True, "targets")):
+        s = scores.loc[scores["is_target"] == flag, "score"].dropna()
+        if len(s):
+            ax.hist(s, bins=edges, alpha=0.6, density=True, label=f"{name} ({len(s):,})")
+    ax.set_xlabel("Look-alike score (out-of-fold probability of being a target, 0-1)")
+    ax.set_ylabel("Density (share of group per unit score)")
+    ax.set_title("Look-alike scores")
+    ax.legend()
+    return ax
+
+
+def plot_value_concentration(curve: pd.DataFrame, point: dict | None = None, ax=None, *, currency: str = "", label: str = "CLV"):
+    """Share of value held by the highest-value customers, with the targets marked.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        From :func:`ecrm_lib.seef.selection.concentration_curve`.
+    point : dict, optional
+        From :func:`ecrm_lib.seef.selection.target_concentration`: the targets' share of
+        customers and of value is drawn as a dot, the best group of the same
+        size as a cross.
+    """
+    ax = _ax(ax, (7, 6))
+    ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, label=f"highest-{label} customers first")
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="customers picked at random")
+    title = f"How concentrated is {label}{_unit(currency)}?"
+    if point:
+        x, y, b = point["customer_share"] * 100, point["value_share"] * 100, point["best_value_share"] * 100
+        ax.scatter([x], [y], s=80, color="C3", zorder=4, label=f"targets: {x:.0f}% of customers, {y:.0f}% of {label}")
+        ax.scatter([x], [b], s=80, marker="x", color="C2", zorder=4, label=f"top {x:.0f}% by {label}: {b:.0f}%")
+        if point.get("gini") is not None and np.isfinite(point["gini"]):
+            title += f" Gini {point['gini']:.2f}"
+    ax.set_xlabel(f"Customers, from highest to lowest {label} (% of all)")
+    ax.set_ylabel(f"Share of total {label} (%)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_net_value(profit: pd.DataFrame, targets, ax=None, *, currency: str = "", bins: int = 40, clip_quantile: float = 0.99):
+    """Distribution of net value (CLV minus expected cost to serve), targets vs the rest.
+
+    Parameters
+    ----------
+    profit : DataFrame
+        From :func:`ecrm_lib.seef.selection.profitability` (``net_value``).
+    targets : array-like of bool
+        One flag per row of ``profit``.
+    clip_quantile : float
+        The x axis spans the central part of the values (tails beyond this
+        quantile on either side are drawn at the edge bins).
+    """
+    ax = _ax(ax)
+    v = profit["net_value"].astype(float).to_numpy()
+    flag = np.asarray(targets, dtype=bool)
+    ok = np.isfinite(v)
+    if ok.any():
+        lo, hi = np.quantile(v[ok], [1 - clip_quantile, clip_quantile])
+        if hi <= lo:
+            lo, hi = lo - 1, hi + 1
+        edges = np.linspace(lo, hi, bins + 1)
+        for m, name in ((~flag, "other customers"), (flag, "targets")):
+            x = np.clip(v[m & ok], lo, hi)
+            if len(x):
+                ax.hist(x, bins=edges, alpha=0.6, density=False, label=f"{name} ({len(x):,})")
+    ax.axvline(0, color="black", linewidth=1, linestyle="--", label="break-even")
+    ax.set_xlabel(f"Net value over the CLV horizon{_unit(currency)}: CLV minus expected cost to serve")
+    ax.set_ylabel("Customers")
+    ax.set_title("Who is profitable after the cost to serve?")
+    ax.legend()
+    return ax
+
+
+def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Predicted value of adding the top-N look-alikes, with its interval and the random-pick baseline.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`ecrm_lib.seef.selection.expansion_value`.
+    """
+    ax = _ax(ax)
+    t = table.sort_values("added")
+    ax.plot(t["added"], t["value"], marker="o", label="top look-alikes: predicted CLV")
+    if t["value_low"].notna().all() and t["value_high"].notna().all():
+        ax.fill_between(t["added"], t["value_low"], t["value_high"], alpha=0.2, label="sum of per-customer intervals")
+    if "value_random" in t:
+        ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label="same number picked at random")
+    ax.set_xlabel("Customers added to the targets")
+    ax.set_ylabel(f"Predicted CLV of the added customers{_unit(currency)}")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_title("What adding look-alike customers is worth")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_channel_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Customers per cheapest channel (bars), with the cost of one contact each (labels).
+
+    Parameters
+    ----------
+    mix : DataFrame
+        From :func:`ecrm_lib.seef.selection.channel_mix` (suppressed rows are left out).
+    """
+    ax = _ax(ax)
+    m = mix.loc[~mix.get("suppressed", pd.Series(False, index=mix.index)).astype(bool)].iloc[::-1]
+    y = np.arange(len(m))
+    ax.barh(y, m["customers"].astype(float), color="C0")
+    ax.set_yticks(y, [_truncate(c, 30) for c in m["channel"]])
+    for yi, n, c in zip(y, m["customers"].astype(float), m["cost_per_contact"].astype(float)):
+        if np.isfinite(c):
+            ax.text(n, yi, f"  {c:,.0f}{(' ' + currency) if currency else ''} per contact", va="center", fontsize=9)
+    ax.set_xlabel("Customers (cheapest channel that reaches them)")
+    ax.set_ylabel("Channel")
+    ax.set_title("Cheapest channel of the expanded customers")
+    ax.margins(x=0.35)
+    return ax

@@ -1,0 +1,122 @@
+"""Figures for the executive summary: small multiples of headline metrics
+across as-of dates. Takes the tidy table of :func:`ecrm_lib.report.summary.collect_trends`.
+Call :func:`ecrm_lib.report.plots.base.set_theme` first for the suite's style.
+
+A figure that depends on a chosen method (:data:`ecrm_lib.report.summary.METHOD_DEPENDENT`)
+has each point labelled with its method; two runs whose method differs are
+not joined by a line (a dotted grey line marks the method change), and where
+the runs recorded the figure under the latest run's model too, that
+like-for-like series is drawn dashed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ecrm_lib.report.plots.base import PALETTE, truncate_label
+from ecrm_lib.report.summary import method_label
+
+__all__ = ["plot_trends"]
+
+
+def _scale(unit: str, currency: str) -> tuple[float, str]:
+    """(multiplier, axis label) for a registry unit."""
+    u = (unit or "").lower()
+    if u.startswith("share points"):
+        return 100.0, "percentage points"
+    if u.startswith("share"):
+        return 100.0, "%"
+    if "currency" in u:
+        return 1e-6, f"million {currency}".strip() + (" a year" if "per year" in u else "")
+    return 1.0, (unit.split(",")[0].strip() or "value")
+
+
+def plot_trends(
+    trends: pd.DataFrame,
+    labels: Mapping[str, tuple[str, str]] | None = None,
+    currency: str = "",
+    ncols: int = 3,
+):
+    """One small line chart per metric: its value at each as-of date.
+
+    Parameters
+    ----------
+    trends : DataFrame
+        From :func:`ecrm_lib.report.summary.collect_trends` (``as_of``, ``metric``,
+        ``value``; ``method``, ``method_label`` and ``by_method`` when present).
+    labels : mapping, optional
+        ``{metric: (title, unit)}``; the unit (as in the registry, e.g.
+        ``"share 0-1"``, ``"config currency"``) sets the axis scale and label:
+        shares in %, money in millions of ``currency``.
+    currency : str
+        Config currency for money axes.
+    ncols : int
+        Charts per row.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib Axes
+        The axes in use (empty when there is nothing to draw).
+    """
+    labels = dict(labels or {})
+    metrics = list(dict.fromkeys(trends["metric"])) if len(trends) else []
+    if not metrics:
+        _, ax = plt.subplots(figsize=(6, 1.5))
+        ax.text(0.5, 0.5, "No headline metric has a value in any run", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return np.array([ax])
+    ncols = max(1, min(ncols, len(metrics)))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
+    pal = sns.color_palette(PALETTE)
+    colour, other = pal[0], pal[1 % len(pal)]
+    has_methods = "method" in trends.columns
+    for ax, m in zip(axes.flat, metrics):
+        title, unit = labels.get(m, (m, ""))
+        mult, ylabel = _scale(unit, currency)
+        d = trends.loc[trends["metric"] == m].sort_values("as_of")
+        x = pd.to_datetime(d["as_of"])
+        y = d["value"].to_numpy(dtype=float) * mult
+        methods = [mm if isinstance(mm, str) else None for mm in d["method"]] if has_methods else [None] * len(d)
+        dependent = any(mm is not None for mm in methods)
+        changed = False
+        if not dependent:
+            ax.plot(x, y, marker="o", color=colour)
+        else:
+            ax.plot(x, y, marker="o", linestyle="none", color=colour, label="chosen model of each run", zorder=4)
+            for i in range(1, len(d)):
+                same = methods[i] == methods[i - 1] and "?" not in (methods[i] or "?")
+                changed |= not same
+                ax.plot(x.iloc[i - 1:i + 1], y[i - 1:i + 1], color=colour if same else "grey",
+                        linestyle="-" if same else ":", label=None if same else "_method changed")
+            for xi, yi, lab in zip(x, y, d["method_label"]):
+                ax.annotate(truncate_label(str(lab), 28), (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+            code = (methods[-1] or "").split(" + ")[0]
+            like = [(xi, b.get(code)) for xi, b in zip(x, d["by_method"]) if isinstance(b, dict) and b.get(code) is not None]
+            if changed and len(like) >= 2:
+                lx, ly = zip(*like)
+                ax.plot(list(lx), np.array(ly, dtype=float) * mult, marker="o", markersize=9, markerfacecolor="white",
+                        linestyle="--", color=other, label=f"{method_label(code)} in every run", zorder=3)
+            if changed:
+                ax.plot([], [], color="grey", linestyle=":", label="method changed: no change computed")
+                ax.margins(y=0.3)
+                ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
+        ax.set_title(truncate_label(title, 45), fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("as-of date")
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([t.strftime("%Y-%m-%d") for t in x], rotation=30, ha="right", fontsize=8)
+        lo, hi = ax.get_ylim()
+        if hi - lo < 1e-9:
+            ax.set_ylim(lo - 1, hi + 1)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_axis_off()
+    fig.suptitle("Headline figures across runs", fontweight="bold")
+    fig.tight_layout()
+    return axes.flat[: len(metrics)]

@@ -1,0 +1,286 @@
+"""Figures of the customer-value report. Each function takes a tidy DataFrame
+from :mod:`ecrm_lib.value.clv` and an optional ``ax``, labels its axes with units,
+and returns the Axes. Style: :func:`ecrm_lib.report.plots.base.set_theme` (colour-blind
+palette, 9 x 4.5 inches).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import get_ax as _ax
+
+__all__ = [
+    "plot_holdout_by_frequency",
+    "plot_holdout_tracking",
+    "plot_activity",
+    "plot_top_clv",
+    "plot_clv_distribution",
+    "plot_lorenz",
+    "plot_spend_vs_frequency",
+]
+
+_MARKERS = {"Actual": "o", "BG/NBD": "s", "Pareto/NBD": "^", "MBG/NBD": "D"}
+
+
+_MODEL_ORDER = ["BG/NBD", "Pareto/NBD", "MBG/NBD"]
+
+
+def _colours(labels):
+    """Actual in black; each model keeps its colour of the colour-blind palette whichever models are shown."""
+    others = [lab for lab in labels if lab not in _MODEL_ORDER and lab != "Actual"]
+    pal = sns.color_palette(PALETTE, len(_MODEL_ORDER) + len(others))
+    out = {"Actual": "black"}
+    out.update(dict(zip(_MODEL_ORDER + others, pal)))
+    return out
+
+
+def _money_axis(axis, currency: str):
+    axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None = None, time_unit: str = "weeks", ax=None):
+    """Lines: mean holdout repeat purchases per customer by calibration frequency, actual and each model.
+
+    Parameters
+    ----------
+    by_frequency : DataFrame
+        :attr:`ecrm_lib.value.clv.HoldoutValidation.by_frequency`.
+    duration : float, optional
+        Holdout length, shown in the title.
+    time_unit : str
+        Name of the time unit for the title.
+    ax : matplotlib Axes, optional
+    """
+    ax = _ax(ax)
+    labels = list(dict.fromkeys(by_frequency["label"]))
+    colours = _colours(labels)
+    groups = list(by_frequency["frequency_group"].cat.categories) if hasattr(by_frequency["frequency_group"], "cat") else \
+        list(dict.fromkeys(by_frequency["frequency_group"]))
+    x = np.arange(len(groups))
+    for label in labels:
+        d = by_frequency[by_frequency["label"] == label].set_index("frequency_group").reindex(groups)
+        ax.plot(x, d["mean_purchases"], marker=_MARKERS.get(label, "o"), color=colours[label], label=label,
+                linewidth=2.5 if label == "Actual" else 1.5, linestyle="-" if label == "Actual" else "--")
+    counts = by_frequency[by_frequency["model"] == "actual"].set_index("frequency_group").reindex(groups)["n_customers"]
+    ax.set_xticks(x, [f"{g}\n(n={int(n):,})" if pd.notna(n) else g for g, n in zip(groups, counts)])
+    ax.set_xlabel("repeat purchases in the calibration period (customers in the group)")
+    ax.set_ylabel("mean repeat purchases per customer\nin the holdout period")
+    span = f" ({duration:g} {time_unit})" if duration else ""
+    ax.set_title(f"Predicted and actual holdout purchases{span} by past frequency")
+    ax.set_ylim(bottom=0)
+    ax.legend(title="", loc="upper left")
+    return ax
+
+
+def plot_holdout_tracking(tracking: pd.DataFrame, ax=None):
+    """Lines: cumulative repeat purchases in the holdout period, actual and each model's forecast.
+
+    Draws :func:`ecrm_lib.value.clv.holdout_tracking` as it is: the customers, period and predictions of
+    the holdout error table, so each line ends at the table's total (the legend gives each line's end value).
+
+    Parameters
+    ----------
+    tracking : DataFrame
+        Output of :func:`ecrm_lib.value.clv.holdout_tracking` (``date``, ``series``, ``model``,
+        ``chosen``, ``cumulative_repeat_purchases``).
+    ax : matplotlib Axes, optional
+    """
+    import matplotlib.dates as mdates
+
+    ax = _ax(ax)
+    labels = list(dict.fromkeys(tracking["series"]))
+    colours = _colours(labels)
+    for label in labels:
+        d = tracking[tracking["series"] == label].sort_values("date")
+        actual = label == "Actual"
+        chosen = bool(d["chosen"].iloc[0]) and not actual
+        end = f": {d['cumulative_repeat_purchases'].iloc[-1]:,.0f}"
+        ax.plot(d["date"], d["cumulative_repeat_purchases"], color=colours[label],
+                label=f"{label} (chosen){end}" if chosen else f"{label}{end}",
+                linewidth=2.5 if actual or chosen else 1.2, linestyle="-" if actual else ("--" if chosen else ":"))
+    start = pd.Timestamp(tracking["date"].min())
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel(f"date (the models saw only purchases up to {start:%Y-%m-%d})")
+    ax.set_ylabel("cumulative repeat purchases\nin the holdout (purchase days)")
+    ax.set_title("Held-out period: repeat purchases, actual and forecast")
+    ax.set_ylim(bottom=0)
+    ax.legend(title=f"total at {pd.Timestamp(tracking['date'].max()):%Y-%m-%d}", loc="upper left")
+    return ax
+
+
+def plot_activity(values: pd.DataFrame, horizon_label: str = "the next 52 weeks", axes=None):
+    """Two histograms: P(alive) and expected purchases over the horizon, share of customers.
+
+    Parameters
+    ----------
+    values : DataFrame
+        The ``customer_value`` table (``p_alive``, ``expected_purchases``).
+    horizon_label : str
+        e.g. "the next 52 weeks".
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    list of matplotlib Axes
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+    colour = sns.color_palette(PALETTE)[0]
+    n = max(1, len(values))
+    ax = axes[0]
+    ax.hist(values["p_alive"], bins=np.linspace(0, 1, 21), weights=np.full(len(values), 1 / n), color=colour, edgecolor="white")
+    ax.set_xlabel("probability still active (P(alive))")
+    ax.set_ylabel("share of customers")
+    ax.set_title("Who is still active?")
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax = axes[1]
+    ep = values["expected_purchases"].to_numpy(dtype=float)
+    top = max(1.0, float(np.quantile(ep, 0.99))) if len(ep) else 1.0
+    bins = np.linspace(0, top, 21)
+    ax.hist(np.clip(ep, 0, top), bins=bins, weights=np.full(len(ep), 1 / n), color=sns.color_palette(PALETTE)[1],
+            edgecolor="white")
+    ax.set_xlabel(f"expected purchases in {horizon_label}\n(top 1 % shown in the last bar)")
+    ax.set_ylabel("share of customers")
+    ax.set_title("How much will they buy?")
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    plt.tight_layout()
+    return list(axes)
+
+
+def plot_top_clv(values: pd.DataFrame, currency: str = "", n: int = 20, level: float | None = None, ax=None):
+    """Horizontal points with interval bars: the ``n`` customers with the highest CLV.
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``customer_id``, ``clv``, ``clv_low``, ``clv_high``.
+    currency : str
+        For the axis label.
+    n : int
+        Customers shown.
+    level : float, optional
+        Coverage of the interval (e.g. 0.9), for the label.
+    ax : matplotlib Axes, optional
+    """
+    d = values.nlargest(n, "clv").iloc[::-1]
+    ax = _ax(ax, (9, max(3.0, 0.28 * len(d) + 1.2)))
+    y = np.arange(len(d))
+    colour = sns.color_palette(PALETTE)[0]
+    has_interval = d["clv_low"].notna().all() and len(d) > 0
+    if has_interval:
+        ax.hlines(y, d["clv_low"], d["clv_high"], color=colour, alpha=0.6, linewidth=3,
+                  label=f"{level:.0%} interval" if level else "interval")
+    ax.plot(d["clv"], y, "o", color="black", markersize=4, label="estimate")
+    ax.set_yticks(y, [str(c)[:20] for c in d["customer_id"]], fontsize="small")
+    ax.set_xlabel(f"customer lifetime value ({currency})".replace(" ()", ""))
+    ax.set_ylabel("customer id")
+    _money_axis(ax.xaxis, currency)
+    ax.set_xlim(left=0)
+    ax.set_title(f"The {len(d)} most valuable customers, with the uncertainty of their value")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_clv_distribution(values: pd.DataFrame, currency: str = "", ax=None):
+    """Histogram of CLV on a log scale (share of customers; the lowest 0.5 % are pooled in the first bar).
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``clv`` per customer.
+    currency : str
+    ax : matplotlib Axes, optional
+    """
+    ax = _ax(ax)
+    v = values["clv"].to_numpy(dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) == 0:
+        ax.text(0.5, 0.5, "No positive CLV to show", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    floor = max(v.min(), float(np.quantile(v, 0.005)))  # the lowest 0.5 % go into the first bar
+    lo, hi = np.log10(floor), np.log10(v.max())
+    bins = np.logspace(lo, hi if hi > lo else lo + 1, 31)
+    ax.hist(np.clip(v, floor, None), bins=bins, weights=np.full(len(v), 1 / len(values)), color=sns.color_palette(PALETTE)[2], edgecolor="white")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}"))
+    ax.set_xlabel(f"customer lifetime value ({currency}, log scale)".replace(" (, ", " ("))
+    ax.set_ylabel("share of customers")
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.set_title("How customer value is spread")
+    return ax
+
+
+def plot_lorenz(lorenz: pd.DataFrame, concentration: pd.DataFrame | None = None, ax=None):
+    """Lorenz curve of predicted value, with the top 1/5/20 % marked.
+
+    Parameters
+    ----------
+    lorenz : DataFrame
+        :func:`ecrm_lib.value.clv.lorenz_curve` output.
+    concentration : DataFrame, optional
+        :func:`ecrm_lib.value.clv.value_concentration` output, annotated on the curve.
+    ax : matplotlib Axes, optional
+    """
+    ax = _ax(ax)
+    colour = sns.color_palette(PALETTE)[0]
+    ax.plot(lorenz["customer_share"], lorenz["value_share"], color=colour, linewidth=2, label="customers sorted by value")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="equal value per customer")
+    if concentration is not None:
+        for _, row in concentration.iterrows():
+            x = 1 - row["top_share"]
+            y = 1 - row["value_share"]
+            ax.plot([x], [y], "o", color="black", markersize=4)
+            ax.annotate(f"top {row['top_share']:.0%}: {row['value_share']:.0%} of value", xy=(x, y), xytext=(-8, 6),
+                        textcoords="offset points", ha="right", fontsize="small")
+    ax.set_xlabel("share of customers (lowest value first)")
+    ax.set_ylabel("share of predicted value")
+    ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("Concentration of predicted customer value (Lorenz curve)")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_spend_vs_frequency(summary: pd.DataFrame, currency: str = "", ax=None):
+    """Boxes: mean repeat spend per purchase by number of repeat purchases (repeat buyers with positive spend).
+
+    The Gamma-Gamma model assumes these boxes do not drift up or down with frequency.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``frequency`` and ``monetary_value`` per customer.
+    currency : str
+    ax : matplotlib Axes, optional
+    """
+    ax = _ax(ax)
+    d = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if d.empty:
+        ax.text(0.5, 0.5, "No repeat buyers with positive spend", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    groups = np.minimum(d["frequency"].to_numpy(), 10)
+    labels = [str(i) for i in range(1, 10)] + ["10+"]
+    data = [d["monetary_value"].to_numpy()[groups == i] for i in range(1, 11)]
+    keep = [i for i, x in enumerate(data) if len(x)]
+    ax.boxplot([data[i] for i in keep], tick_labels=[labels[i] for i in keep], showfliers=False,
+               patch_artist=True, boxprops={"facecolor": sns.color_palette(PALETTE)[0], "alpha": 0.5},
+               medianprops={"color": "black"})
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("repeat purchases (frequency)")
+    ax.set_ylabel(f"mean spend per repeat purchase\n({currency}, log scale)".replace("(, ", "("))
+    ax.set_title("Does spend per purchase change with frequency?")
+    return ax

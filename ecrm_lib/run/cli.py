@@ -1,0 +1,223 @@
+"""The ``ecrm`` command.
+
+::
+
+    ecrm run      [--config FILE] [--as-of DATE] [--notebook NAME ...] [--out DIR] [--force] [--no-history]
+                  [--params FILE.yaml] [--test-params] [--data-root DIR] [--cell-timeout S]
+    ecrm validate --config FILE [--as-of DATE] [--data-root DIR]
+    ecrm generate --out DIR [--persons N] [--seed S]
+    ecrm list
+
+Exit codes: 0 success (or nothing changed), 1 data error or failed run,
+2 configuration or parameter error (and command-line usage errors). Errors the
+suite raises on purpose print as one message without a traceback.
+
+``--params FILE.yaml`` holds ``{notebook: {parameter: value}}``, e.g.::
+
+    data_overview:
+      months_shown: 24
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecrm_lib.core.errors import ConfigError, EcrmError, NotebookParameterError, RunFailedError
+from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
+
+__all__ = ["main", "build_parser", "read_params_file"]
+
+_MAX_PROBLEMS = 20
+
+
+def read_params_file(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Read ``{notebook: {parameter: value}}`` from a YAML file.
+
+    Raises
+    ------
+    NotebookParameterError
+        The file is missing, not YAML, or not a mapping of mappings.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NotebookParameterError(f"parameters file {path} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise NotebookParameterError(f"{path}: not valid YAML: {e}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise NotebookParameterError(
+            f"{path}: expected a mapping of notebook name to a mapping of parameter: value, e.g.\n"
+            "data_overview:\n  months_shown: 24"
+        )
+    return {str(k): dict(v) for k, v in raw.items()}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``ecrm`` (sub-commands run, validate, generate, list)."""
+    p = argparse.ArgumentParser(
+        prog="ecrm",
+        description="Run the eCRM notebook suite and publish its HTML reports.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def data_root(sp):
+        sp.add_argument("--data-root", metavar="DIR", help="folder of the shared datasets (sets ECRM_DATA_ROOT for ${DATA_ROOT} in configs)")
+
+    r = sub.add_parser("run", help="run the notebooks and publish the reports", description="Load the data once, run the notebooks with papermill, render HTML and publish <out>/<run id>; <out>/latest moves only when every notebook succeeded.")
+    r.add_argument("--config", default=str(DEFAULT_CONFIG), metavar="FILE", help=f"YAML config (default: {DEFAULT_CONFIG})")
+    r.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD (default: the config's, else the last date in the data)")
+    r.add_argument("--notebook", action="extend", nargs="+", metavar="NAME", help="run only these notebooks (and their upstreams)")
+    r.add_argument("--out", default=str(REPORTS_DIR), metavar="DIR", help=f"output folder (default: {REPORTS_DIR})")
+    r.add_argument("--force", action="store_true", help="run even if nothing changed since the latest good run")
+    r.add_argument("--no-history", action="store_true", help="do not first publish runs at the config's history_as_of dates")
+    r.add_argument("--params", metavar="FILE.yaml", help="YAML file of {notebook: {parameter: value}} overrides")
+    r.add_argument("--test-params", action="store_true", help="use the registry's small test parameters")
+    r.add_argument("--cell-timeout", type=float, metavar="S", help="per-cell time limit in seconds for notebooks without timeout_s in the registry")
+    r.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
+    data_root(r)
+
+    v = sub.add_parser("validate", help="load and validate the data without running notebooks")
+    v.add_argument("--config", required=True, metavar="FILE", help="YAML config")
+    v.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
+    data_root(v)
+
+    g = sub.add_parser("generate", help="write a synthetic dataset with its config.yaml")
+    g.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    g.add_argument("--persons", type=int, metavar="N", help="number of synthetic persons")
+    g.add_argument("--seed", type=int, metavar="S", help="random seed")
+
+    li = sub.add_parser("list", help="list the registered notebooks and their parameters")
+    li.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
+    return p
+
+
+def _print_problems(e: EcrmError) -> None:
+    """Print the error; add the first problems and their count when the message lacks them."""
+    message = str(e)
+    print(f"error: {message}", file=sys.stderr)
+    failures = getattr(e, "failures", None)
+    if failures is None or not hasattr(failures, "head") or not len(failures):
+        return
+    first = str(failures.iloc[0].get("problem", "")) if "problem" in failures.columns else ""
+    if first and first in message:
+        return  # the loader's message already lists the first problems and the total
+    shown = failures.head(_MAX_PROBLEMS)
+    _with_pd_opts(lambda: print(shown.to_string(index=False), file=sys.stderr))
+    n = len(failures)
+    more = f" (first {_MAX_PROBLEMS} shown)" if n > _MAX_PROBLEMS else ""
+    print(f"{n} problem(s) in total{more}.", file=sys.stderr)
+
+
+def _with_pd_opts(fn):
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        return fn()
+
+
+def _cmd_run(args) -> int:
+    from ecrm_lib.run.runner import run_suite
+
+    params = read_params_file(args.params) if args.params else None
+    outcome = run_suite(
+        args.config,
+        as_of=args.as_of,
+        notebooks=args.notebook,
+        out_dir=args.out,
+        force=args.force,
+        registry_path=args.registry,
+        parameters=params,
+        test_params=args.test_params,
+        cell_timeout=args.cell_timeout,
+        progress=lambda line: print(line, flush=True),
+        history=not args.no_history,
+    )
+    if outcome.status == "failed":
+        failed = ", ".join(f"{r.name} ({r.error_type})" for r in outcome.failed())
+        raise RunFailedError(
+            f"run {outcome.run_id} failed: {failed}. Failure pages: {outcome.index}. "
+            f"The previous good report is unchanged."
+        )
+    print(outcome.latest_index)
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.run.runner import _load, _parse_as_of
+
+    config = load_config(args.config)
+    result = _load(config, _parse_as_of(args.as_of), lambda line: print(line, flush=True))
+    print(f"Config {config.name}: data valid, as of {result.as_of}.")
+    summary = getattr(result, "summary", None)
+    if summary is not None and len(summary):
+        print(_with_pd_opts(lambda: summary.to_string(index=False)))
+    aside = getattr(result, "set_aside", None)
+    if aside is not None and len(aside) and {"source", "reason"} <= set(aside.columns):
+        counts = aside.groupby(["source", "reason"], sort=True).size().rename("rows").reset_index()
+        print("\nSet aside by reason:")
+        print(_with_pd_opts(lambda: counts.to_string(index=False)))
+    elif aside is not None:
+        print("\nNo rows were set aside.")
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    from ecrm_lib.data import synth
+
+    kwargs = {}
+    if args.persons is not None:
+        kwargs["n_persons"] = args.persons
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    out = Path(args.out)
+    synth.generate(out, **kwargs)
+    print(f"Wrote a synthetic dataset to {out}; run it with: ecrm run --config {out / 'config.yaml'}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from ecrm_lib.run.registry import load_registry
+
+    reg = load_registry(args.registry)
+    for spec in reg:
+        print(f"{spec.name}  ({spec.file})  {spec.title}")
+        if spec.description:
+            print(f"    {spec.description}")
+        need = ", ".join(spec.required_inputs) or "-"
+        print(f"    needs: {need}   upstream: {', '.join(spec.upstream) or '-'}")
+        for k, v in spec.parameters.items():
+            test = f"  (test: {spec.test_parameters[k]!r})" if k in spec.test_parameters else ""
+            print(f"    {k} = {v!r}{test}")
+    return 0
+
+
+_COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "generate": _cmd_generate, "list": _cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``ecrm``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "data_root", None):
+        os.environ["ECRM_DATA_ROOT"] = str(Path(args.data_root).expanduser().resolve())
+    try:
+        return _COMMANDS[args.command](args)
+    except (ConfigError, NotebookParameterError) as e:
+        _print_problems(e)
+        return 2
+    except EcrmError as e:
+        _print_problems(e)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,372 @@
+"""What a notebook sees of a run: its validated input tables, its parameters'
+context (config, as-of date, currency), and where to record metrics and write
+products.
+
+A run folder has this layout (``RunLayout`` names every path)::
+
+    index.html, manifest.json, <notebook>.html      the shareable report
+    executed/<notebook>.ipynb                       executed notebooks (with outputs)
+    metrics/<notebook>.json                         headline figures, documented keys
+    products/<notebook>/<name>.parquet              pseudonymous tables for later notebooks and runs
+    load/load_report.csv, load/set_aside.csv        what was read and what was set aside, and why
+    load/adjustments.csv                            counted changes to kept rows (time zones, encodings)
+    load/files.csv                                  every input file with its SHA-256
+    private/canonical/<table>.parquet               validated input tables (personal data: do not share)
+    private/products/<notebook>/<name>.parquet      products with personal data (e.g. golden records)
+
+Notebooks open their context with :meth:`RunContext.open`. Under the runner
+the ``run_dir`` parameter points at the staging folder, where the runner has
+already loaded and validated the data once; opened by hand in JupyterLab
+(``run_dir=None``) the context loads the config into a scratch folder
+``reports/_interactive/<config name>/`` so that the same notebook works there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecrm_lib.core.config import Config, load_config
+from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
+
+__all__ = ["RunLayout", "RunContext", "published_runs"]
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Paths inside one run folder."""
+
+    root: Path
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.html"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    def html(self, notebook: str) -> Path:
+        return self.root / f"{notebook}.html"
+
+    def executed(self, notebook: str) -> Path:
+        return self.root / "executed" / f"{notebook}.ipynb"
+
+    def metrics(self, notebook: str) -> Path:
+        return self.root / "metrics" / f"{notebook}.json"
+
+    def products_dir(self, notebook: str) -> Path:
+        return self.root / "products" / notebook
+
+    def product(self, notebook: str, name: str) -> Path:
+        return self.products_dir(notebook) / f"{name}.parquet"
+
+    def private_product(self, notebook: str, name: str) -> Path:
+        return self.root / "private" / "products" / notebook / f"{name}.parquet"
+
+    @property
+    def load_dir(self) -> Path:
+        return self.root / "load"
+
+    @property
+    def canonical_dir(self) -> Path:
+        return self.root / "private" / "canonical"
+
+    def canonical(self, table: str) -> Path:
+        return self.canonical_dir / f"{table}.parquet"
+
+    @property
+    def run_info(self) -> Path:
+        """Small JSON the runner writes first: config path, as-of date, previous run."""
+        return self.root / "run.json"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        return value.isoformat()
+    return value
+
+
+class RunContext:
+    """A notebook's view of one run folder.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run (or staging) folder, laid out as :class:`RunLayout` says.
+    notebook : str
+        Registry name of the notebook using the context.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, notebook: str):
+        self.layout = RunLayout(Path(run_dir))
+        self.notebook = notebook
+        info_path = self.layout.run_info
+        if not info_path.exists():
+            raise EcrmError(
+                f"{run_dir} is not a prepared run folder (no run.json). "
+                "Run the notebook through `ecrm run`, or pass run_dir=None to load the config interactively."
+            )
+        self.info = json.loads(info_path.read_text(encoding="utf-8"))
+        self.config: Config = load_config(self.info["config"])
+        self.as_of = dt.date.fromisoformat(self.info["as_of"])
+        self.currency = self.config.currency
+        prev = self.info.get("previous_run")
+        self.previous_run_dir: Path | None = Path(prev) if prev else None
+        runs = self.info.get("runs_dir")
+        self.runs_dir: Path | None = Path(runs) if runs else None
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(
+        cls,
+        run_dir: str | os.PathLike | None = None,
+        notebook: str = "interactive",
+        config: str | os.PathLike | None = None,
+        as_of: str | dt.date | None = None,
+    ) -> "RunContext":
+        """Open a run folder, or prepare a scratch one when ``run_dir`` is None.
+
+        Parameters
+        ----------
+        run_dir : path-like, optional
+            Folder prepared by the runner. None: load ``config`` now into
+            ``reports/_interactive/<config name>/`` (validated the same way).
+        notebook : str
+            Registry name of the calling notebook.
+        config : path-like, optional
+            Config for the interactive case; default: the embedded default data.
+        as_of : str or date, optional
+            As-of date for the interactive case (YYYY-MM-DD); default: the
+            config's, else the last date in the data.
+        """
+        if run_dir:
+            return cls(run_dir, notebook)
+        from ecrm_lib.data.load import load_sources  # late import: sources is heavier
+
+        cfg = load_config(config or DEFAULT_CONFIG)
+        scratch = REPORTS_DIR / "_interactive" / re.sub(r"[^\w.-]+", "_", cfg.name)
+        result = load_sources(cfg, as_of=as_of)
+        shutil.rmtree(scratch, ignore_errors=True)  # a scratch folder: no stale tables from an earlier config
+        prepare_run_folder(scratch, cfg, result, previous_run=None, runs_dir=REPORTS_DIR)
+        return cls(scratch, notebook)
+
+    # ------------------------------------------------------------------ inputs
+    def has(self, table: str) -> bool:
+        """True when the config feeds ``table`` and it was loaded."""
+        return self.layout.canonical(table).exists()
+
+    def table(self, table: str) -> pd.DataFrame:
+        """A validated canonical table (a copy; see :mod:`ecrm_lib.core.schema` for columns)."""
+        if table not in self._cache:
+            path = self.layout.canonical(table)
+            if not path.exists():
+                raise EcrmError(
+                    f"table {table!r} is not among this run's inputs (config {self.config.path}). "
+                    f"Add a source with `table: {table}` to the config, or check ctx.has({table!r}) first."
+                )
+            self._cache[table] = pd.read_parquet(path)
+        return self._cache[table].copy()
+
+    def load_report(self) -> pd.DataFrame:
+        """Per source: rows read, set aside and kept (``LoadResult.summary``); reasons are in :meth:`set_aside_rows`."""
+        return pd.read_csv(self.layout.load_dir / "load_report.csv")
+
+    def set_aside_rows(self) -> pd.DataFrame:
+        """Every set-aside row: source, file name, line and reason (no raw values)."""
+        return pd.read_csv(self.layout.load_dir / "set_aside.csv")
+
+    def adjustments(self) -> pd.DataFrame:
+        """Counted changes that kept rows (e.g. naive timestamps read in the source time zone)."""
+        return pd.read_csv(self.layout.load_dir / "adjustments.csv")
+
+    def input_files(self) -> pd.DataFrame:
+        """Every input file: source, table, file name, bytes and SHA-256."""
+        return pd.read_csv(self.layout.load_dir / "files.csv")
+
+    # ----------------------------------------------------------------- outputs
+    def record_metric(self, key: str, value: Any, description: str, unit: str | None = None) -> None:
+        """Record a headline figure in ``metrics/<notebook>.json``.
+
+        Parameters
+        ----------
+        key : str
+            Stable key, documented in the notebook registry.
+        value : number, str or None
+            The figure (NaN and infinity are stored as null).
+        description : str
+            One line saying what it is.
+        unit : str, optional
+            e.g. ``"customers"``, ``"KRW"``, ``"days"``, ``"share"``.
+        """
+        path = self.layout.metrics(self.notebook)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"notebook": self.notebook, "metrics": {}}
+        data["metrics"][key] = {"value": _jsonable(value), "unit": unit, "description": description}
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def metrics(self, notebook: str | None = None, run_dir: Path | None = None) -> dict[str, Any]:
+        """Recorded metric values of a notebook (this run by default) as ``{key: value}``."""
+        layout = RunLayout(Path(run_dir)) if run_dir else self.layout
+        path = layout.metrics(notebook or self.notebook)
+        if not path.exists():
+            return {}
+        return {k: v["value"] for k, v in json.loads(path.read_text(encoding="utf-8"))["metrics"].items()}
+
+    def write_product(self, name: str, df: pd.DataFrame) -> Path:
+        """Write a pseudonymous product table for later notebooks and runs.
+
+        Raises
+        ------
+        EcrmError
+            If ``df`` has a personal-data column (name, email, phone).
+        """
+        from ecrm_lib.report.display import personal_columns
+
+        leaked = personal_columns(df.columns)
+        if leaked:
+            raise EcrmError(f"product {name!r} has personal-data column(s) {leaked}; products are shared, drop them first.")
+        path = self.layout.product(self.notebook, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(path, index=False)
+        return path
+
+    def write_private(self, name: str, df: pd.DataFrame) -> Path:
+        """Write a table that holds personal data (e.g. golden records) under ``private/products/``.
+
+        The private folder is never rendered into a report and is not to be shared.
+        """
+        path = self.layout.private_product(self.notebook, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(path, index=False)
+        return path
+
+    def read_private(self, notebook: str, name: str) -> pd.DataFrame | None:
+        """A private table of an upstream notebook of this run, or None."""
+        path = self.layout.private_product(notebook, name)
+        return pd.read_parquet(path) if path.exists() else None
+
+    def earlier_runs(self) -> pd.DataFrame:
+        """Good published runs of the same config with an earlier as-of date, oldest first.
+
+        One run per as-of date (the one finished last). These are the history
+        that the feedback loop and the trends read: the scheduled runs before
+        this one.
+
+        Returns
+        -------
+        DataFrame
+            ``run_id``, ``path``, ``as_of`` (date), ``finished`` (ISO time);
+            empty when the output folder has none (or is unknown).
+        """
+        runs = published_runs(self.runs_dir, config_name=self.config.name) if self.runs_dir else published_runs(None)
+        runs = runs.loc[runs["as_of"] < self.as_of] if len(runs) else runs
+        runs = runs.loc[runs["path"].map(lambda p: Path(p).resolve() != self.layout.root.resolve())] if len(runs) else runs
+        if len(runs):
+            runs = runs.sort_values(["as_of", "finished"]).drop_duplicates("as_of", keep="last")
+        return runs.reset_index(drop=True)
+
+    def earlier_run(self) -> Path | None:
+        """The most recent good run of the same config with an earlier as-of date, or None."""
+        runs = self.earlier_runs()
+        return Path(runs["path"].iloc[-1]) if len(runs) else None
+
+    def read_product(self, notebook: str, name: str, previous: bool = False) -> pd.DataFrame | None:
+        """A product of an upstream notebook, of this run or of the previous run.
+
+        ``previous=True`` reads it from :meth:`earlier_run`: the most recent good
+        run of the same config with an earlier as-of date (the previous
+        scheduled run). Returns None when it does not exist (e.g. there is no
+        previous run).
+        """
+        root = self.earlier_run() if previous else self.layout.root
+        if root is None:
+            return None
+        path = RunLayout(root).product(notebook, name)
+        return pd.read_parquet(path) if path.exists() else None
+
+
+def published_runs(runs_dir: str | os.PathLike | None, config_name: str | None = None) -> pd.DataFrame:
+    """Good runs published in an output folder, from their manifests.
+
+    Parameters
+    ----------
+    runs_dir : path-like or None
+        The runner's output folder (``reports/`` by default).
+    config_name : str, optional
+        Keep the runs of this config only.
+
+    Returns
+    -------
+    DataFrame
+        ``run_id``, ``path``, ``as_of`` (date), ``finished`` (ISO time),
+        ``config_name``; sorted by as-of date then finish time. Staging
+        folders, failed runs and the ``latest`` link are left out.
+    """
+    cols = ["run_id", "path", "as_of", "finished", "config_name"]
+    rows = []
+    root = Path(runs_dir) if runs_dir else None
+    if root is not None and root.is_dir():
+        for d in root.iterdir():
+            if d.name.startswith((".", "_")) or d.is_symlink() or not d.is_dir():
+                continue
+            try:
+                m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if m.get("status") != "ok" or not m.get("as_of"):
+                continue
+            name = (m.get("config") or {}).get("name")
+            if config_name is not None and name != config_name:
+                continue
+            rows.append({"run_id": m.get("run_id", d.name), "path": str(d), "as_of": dt.date.fromisoformat(m["as_of"]),
+                         "finished": str(m.get("finished") or ""), "config_name": name})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["as_of", "finished"], kind="stable").reset_index(drop=True) if len(out) else out
+
+
+def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | None,
+                       runs_dir: Path | None = None) -> RunLayout:
+    """Write the loaded inputs and ``run.json`` into a (staging) run folder.
+
+    Parameters
+    ----------
+    root : Path
+        The folder (created if needed).
+    config : Config
+        The config the data was loaded with.
+    result : ecrm_lib.data.load.LoadResult
+        Output of :func:`ecrm_lib.data.load.load_sources`.
+    previous_run : Path, optional
+        The last published good run (``latest``).
+    runs_dir : Path, optional
+        The output folder holding the published runs; notebooks find the
+        earlier runs of the same config there (:meth:`RunContext.earlier_runs`).
+    """
+    layout = RunLayout(Path(root))
+    layout.root.mkdir(parents=True, exist_ok=True)
+    result.save(layout)
+    info = {
+        "config": str(config.path),
+        "config_name": config.name,
+        "as_of": result.as_of.isoformat(),
+        "previous_run": str(previous_run) if previous_run else None,
+        "runs_dir": str(Path(runs_dir).resolve()) if runs_dir else None,
+    }
+    layout.run_info.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return layout
