@@ -462,7 +462,7 @@ def test_custom_column_names():
         ({"customer_col": "account_id"}, DataValidationError, r"no column \['account_id'\]"),
         ({"time_unit": "Y"}, ValueError, "time_unit must be one of"),
         ({"timezone": "Mars/Olympus"}, ValueError, "IANA time zone"),
-        ({"as_of": "not a date"}, ValueError, "as_of must be a date"),
+        ({"as_of": "not a date"}, ValueError, "as_of .not a date. is not a date; write it as YYYY-MM-DD"),
     ],
 )
 def test_argument_errors(kwargs, error, match):

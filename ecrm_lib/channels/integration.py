@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import attach_customer_id
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.report.display import format_number
 
 __all__ = [
@@ -190,16 +191,6 @@ def _local(ts: pd.Series, timezone: str) -> pd.Series:
     return ts.dt.tz_convert(timezone).dt.tz_localize(None)
 
 
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    return dt.date.fromisoformat(str(value))
-
-
 def window_bounds(as_of: Any, months: int | None, timezone: str = "UTC") -> tuple[pd.Timestamp | None, pd.Timestamp]:
     """UTC bounds of the analysis window: the last ``months`` calendar months up to ``as_of``.
 
@@ -223,7 +214,7 @@ def window_bounds(as_of: Any, months: int | None, timezone: str = "UTC") -> tupl
     >>> window_bounds("2025-06-30", 12, "Asia/Seoul")
     (Timestamp('2024-06-30 15:00:00+0000', tz='UTC'), Timestamp('2025-06-30 15:00:00+0000', tz='UTC'))
     """
-    end_local = pd.Timestamp(_as_date(as_of)) + pd.Timedelta(days=1)
+    end_local = pd.Timestamp(as_date(as_of, "as_of")) + pd.Timedelta(days=1)
     end = end_local.tz_localize(timezone).tz_convert("UTC")
     if not months:
         return None, end
@@ -422,7 +413,7 @@ def purchase_summary(transactions: pd.DataFrame, key: str, as_of: Any, timezone:
     )
     out.insert(1, "repeat_purchases", out["n_purchases"] - 1)
     out.insert(3, "mean_spend", out["total_spend"] / out["n_purchases"])
-    asof = pd.Timestamp(_as_date(as_of))
+    asof = pd.Timestamp(as_date(as_of, "as_of"))
     out["recency_days"] = ((asof - out["last_purchase"]) / pd.Timedelta(days=1)).astype("int64")
     return out
 

@@ -48,11 +48,12 @@ from typing import Any
 
 import yaml
 
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
 from ecrm_lib.core.schema import TABLES
 
-__all__ = ["Policies", "SetAsideRule", "SourceConfig", "Config", "load_config", "parse_date", "POLICY_CHOICES"]
+__all__ = ["Policies", "SetAsideRule", "SourceConfig", "Config", "load_config", "POLICY_CHOICES"]
 
 POLICY_CHOICES = {
     "duplicates": ("drop", "keep", "error"),
@@ -181,33 +182,6 @@ def _check_keys(d: dict, allowed: set, where: str) -> None:
     unknown = sorted(set(d) - allowed)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}. Allowed keys: {sorted(allowed)}.")
-
-
-def parse_date(value: Any, what: str = "as_of") -> dt.date | None:
-    """A date from a date, datetime or ``YYYY-MM-DD`` text; None for None or "".
-
-    Raises
-    ------
-    ConfigError
-        The text is not an ISO date; the message starts with ``what``.
-
-    Examples
-    --------
-    >>> parse_date("2025-06-30")
-    datetime.date(2025, 6, 30)
-    >>> parse_date(None) is None
-    True
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2025-06-30).") from None
 
 
 def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig:
@@ -345,11 +319,11 @@ def load_config(path: str | os.PathLike) -> Config:
     if dup:
         raise ConfigError(f"{path}: source names must be unique; repeated: {dup}.")
     groups = raw.get("channel_groups") or DEFAULT_CHANNEL_GROUPS
-    as_of = parse_date(raw.get("as_of"), f"{path}: as_of")
+    as_of = as_date(raw.get("as_of"), f"{path}: as_of", optional=True)
     hist_raw = raw.get("history_as_of") or []
     if not isinstance(hist_raw, list):
         hist_raw = [hist_raw]
-    history = tuple(sorted({parse_date(h, f"{path}: history_as_of") for h in hist_raw}))
+    history = tuple(sorted({as_date(h, f"{path}: history_as_of") for h in hist_raw}))
     if as_of is not None and any(h >= as_of for h in history):
         raise ConfigError(f"{path}: history_as_of {[h.isoformat() for h in history if h >= as_of]} must be before "
                           f"as_of {as_of.isoformat()}; they are the dates of earlier runs.")

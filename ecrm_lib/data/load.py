@@ -81,7 +81,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.config import Config, SourceConfig, parse_date
+from ecrm_lib.core.config import Config, SourceConfig
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import ConfigError, DataSourceError, DataValidationError
 from ecrm_lib.core.schema import PANDAS_DTYPES, TABLES, ColumnSpec, pandera_schema
 
@@ -1323,10 +1324,6 @@ def _raise_failures(failures: pd.DataFrame) -> None:
 # ----------------------------------------------------------------------------- entry point
 
 
-def _parse_as_of(value: str | dt.date | None) -> dt.date | None:
-    return parse_date(value, "as_of")
-
-
 def _infer_as_of(sources: list[_Source], tz: str) -> dt.date:
     latest = None
     for ld in sources:
@@ -1396,7 +1393,7 @@ def load_sources(
         loader.sources.append(loader.load_source(i, source))
     sources = loader.sources
 
-    as_of_date = _parse_as_of(as_of) or config.as_of or _infer_as_of(sources, config.timezone)
+    as_of_date = as_date(as_of, "as_of", optional=True) or config.as_of or _infer_as_of(sources, config.timezone)
     end_local = pd.Timestamp(as_of_date + dt.timedelta(days=1)).tz_localize(config.timezone)
     end_utc = end_local.tz_convert("UTC")
     for ld in sources:

@@ -78,7 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.config import parse_date
+from ecrm_lib.core.dates import as_date
 
 __all__ = [
     "SynthParams",
@@ -1332,10 +1332,6 @@ def _clean_json(obj: Any) -> Any:
     return obj
 
 
-def _as_date(value: str | dt.date, what: str) -> dt.date:
-    return parse_date(value, what)
-
-
 # ---------------------------------------------------------------------------
 # public API
 # ---------------------------------------------------------------------------
@@ -1400,7 +1396,7 @@ def generate(
     if int(n_persons) != n_persons or n_persons < 20:
         raise ValueError(f"n_persons must be an integer of at least 20; got {n_persons!r}.")
     n = int(n_persons)
-    window = _Window(_as_date(start, "start"), _as_date(end, "end"))
+    window = _Window(as_date(start, "start"), as_date(end, "end"))
     if window.days < 2:
         raise ValueError(f"end {window.end} must come after start {window.start}.")
     out = Path(out_dir)

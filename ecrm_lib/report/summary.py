@@ -107,6 +107,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.run.registry import Registry
 
 __all__ = [
@@ -764,7 +765,7 @@ def collect_trends(
         raise ValueError(f"trend metrics must be written notebook.key (e.g. 'churn.best_auc'), but {bad} was passed.")
     rows = []
     for as_of, metrics in runs:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)[:10])
+        day = as_date(as_of, "as_of")
         for w in wanted:
             nb, key = w.split(".")
             x = _number((metrics.get(nb) or {}).get(key))

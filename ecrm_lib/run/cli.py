@@ -153,10 +153,11 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     from ecrm_lib.core.config import load_config
-    from ecrm_lib.run.runner import _load, _parse_as_of
+    from ecrm_lib.core.dates import as_date
+    from ecrm_lib.run.runner import _load
 
     config = load_config(args.config)
-    result = _load(config, _parse_as_of(args.as_of), lambda line: print(line, flush=True))
+    result = _load(config, as_date(args.as_of, "as-of date", optional=True), lambda line: print(line, flush=True))
     print(f"Config {config.name}: data valid, as of {result.as_of}.")
     summary = getattr(result, "summary", None)
     if summary is not None and len(summary):

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ecrm_lib.core.config import Config, load_config
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
 
@@ -123,7 +124,7 @@ class RunContext:
             )
         self.info = json.loads(info_path.read_text(encoding="utf-8"))
         self.config: Config = load_config(self.info["config"])
-        self.as_of = dt.date.fromisoformat(self.info["as_of"])
+        self.as_of = as_date(self.info["as_of"], "as_of")
         self.currency = self.config.currency
         prev = self.info.get("previous_run")
         self.previous_run_dir: Path | None = Path(prev) if prev else None
@@ -334,7 +335,7 @@ def published_runs(runs_dir: str | os.PathLike | None, config_name: str | None =
             name = (m.get("config") or {}).get("name")
             if config_name is not None and name != config_name:
                 continue
-            rows.append({"run_id": m.get("run_id", d.name), "path": str(d), "as_of": dt.date.fromisoformat(m["as_of"]),
+            rows.append({"run_id": m.get("run_id", d.name), "path": str(d), "as_of": as_date(m["as_of"], "as_of"),
                          "finished": str(m.get("finished") or ""), "config_name": name})
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["as_of", "finished"], kind="stable").reset_index(drop=True) if len(out) else out

@@ -56,7 +56,8 @@ from pathlib import Path
 from typing import Any
 
 from ecrm_lib import __version__
-from ecrm_lib.core.config import Config, load_config, parse_date
+from ecrm_lib.core.config import Config, load_config
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.run.context import RunLayout, prepare_run_folder, published_runs
 from ecrm_lib.core.errors import ConfigError, RunFailedError
 from ecrm_lib.core.paths import PROJ_ROOT, REPORTS_DIR
@@ -326,18 +327,6 @@ def _now() -> dt.datetime:
 
 def _iso(t: dt.datetime) -> str:
     return t.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_as_of(as_of: str | dt.date | None) -> dt.date | None:
-    return parse_date(as_of, "as-of date")
-
-
-def _to_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):  # also pandas.Timestamp
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _read_manifest(run_dir: Path) -> dict | None:
@@ -669,7 +658,7 @@ def _plan(config_path, as_of, notebooks, registry_path, parameters, test_params)
     with warnings.catch_warnings():  # papermill's own parser limits are not the operator's problem
         warnings.simplefilter("ignore", UserWarning)
         registry.check_against_notebooks(names)
-    as_of_date = _parse_as_of(as_of)
+    as_of_date = as_date(as_of, "as-of date", optional=True)
     inputs = _input_hashes(config)
     code = _code_hash(registry, selected)
     commit, dirty = _git_state()
@@ -812,7 +801,7 @@ def run_suite(
             raise
         staging = out / f".staging-{run_id}"
         layout = prepare_run_folder(staging, config, result, previous_run=previous_dir, runs_dir=out)
-        run_as_of = _to_date(result.as_of)
+        run_as_of = as_date(result.as_of, "as-of date")
 
         results = _run_notebooks(selected, params, config, layout, cell_timeout, say)
 

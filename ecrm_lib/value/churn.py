@@ -91,7 +91,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.config import parse_date
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.value.features import rfm_summary
 
@@ -222,13 +222,6 @@ class ChurnTimeline:
         return pd.DataFrame(rows, columns=["phase", "start", "end", "meaning"])
 
 
-def _as_date(value, name: str) -> _dt.date:
-    day = parse_date(value, name)
-    if day is None:
-        raise ValueError(f"{name} must be a date such as '2025-06-30', but {value!r} was passed.")
-    return day
-
-
 def churn_timeline(as_of, window_days: int, first_date=None) -> ChurnTimeline:
     """The cut-off and windows for a churn window of ``window_days`` days.
 
@@ -260,9 +253,9 @@ def churn_timeline(as_of, window_days: int, first_date=None) -> ChurnTimeline:
     """
     if isinstance(window_days, bool) or not isinstance(window_days, (int, np.integer)) or window_days <= 0:
         raise ValueError(f"window_days must be a positive whole number of days, but {window_days!r} was passed.")
-    as_of = _as_date(as_of, "as_of")
+    as_of = as_date(as_of, "as_of")
     cutoff = as_of - _dt.timedelta(days=int(window_days))
-    first = _as_date(first_date, "first_date") if first_date is not None else None
+    first = as_date(first_date, "first_date") if first_date is not None else None
     if first is not None and first >= cutoff:
         raise ChurnDataError(
             f"the data starts on {first}, but the cut-off of a {window_days}-day churn window before {as_of} is {cutoff}: "
@@ -340,7 +333,7 @@ def churn_labels(
     a                              1        0
     b                              0        1
     """
-    cutoff, as_of = _as_date(cutoff, "cutoff"), _as_date(as_of, "as_of")
+    cutoff, as_of = as_date(cutoff, "cutoff"), as_date(as_of, "as_of")
     if as_of <= cutoff:
         raise ValueError(f"as_of ({as_of}) must be after cutoff ({cutoff}).")
     cache = {} if _cache is None else _cache
@@ -417,7 +410,7 @@ def churn_features(
     a                  1.0         90.0             30.0            1.0
     b                  0.0         59.0             59.0            1.0
     """
-    day = _as_date(as_of, "as_of")
+    day = as_date(as_of, "as_of")
     cache = {} if _cache is None else _cache
     kw = dict(customer_col=customer_col, time_col=time_col, amount_col=amount_col, timezone=timezone, cache=cache)
     now = _rfm_at(transactions, day, **kw)

@@ -81,6 +81,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import DataValidationError
 
 __all__ = [
@@ -140,19 +141,6 @@ def _check_timezone(timezone: str) -> str:
             f"timezone must be an IANA time zone name such as 'UTC' or 'Asia/Seoul', but {timezone!r} was passed."
         ) from exc
     return timezone
-
-
-def _to_date(value, name: str, timezone: str) -> _dt.date:
-    """A calendar date from a date, string or Timestamp (tz-aware ones are read in ``timezone``)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a date such as '2025-03-31', but {value!r} was passed.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} must be a date such as '2025-03-31', but {value!r} was passed.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(timezone)
-    return ts.date()
 
 
 # --------------------------------------------------------------------------- Ibis plumbing
@@ -512,7 +500,7 @@ def rfm_summary(
     """
     unit_days = _check_time_unit(time_unit)
     timezone = _check_timezone(timezone)
-    as_of = _to_date(as_of, "as_of", timezone)
+    as_of = as_date(as_of, "as_of", timezone=timezone)
     table, backend = _as_table(transactions, backend, (customer_col, time_col, amount_col))
     _check_columns(table, customer_col, time_col, amount_col)
     expr = _rfm_expr(
@@ -610,8 +598,8 @@ def calibration_holdout(
     """
     unit_days = _check_time_unit(time_unit)
     timezone = _check_timezone(timezone)
-    cal_end = _to_date(calibration_end, "calibration_end", timezone)
-    obs_end = _to_date(observation_end, "observation_end", timezone)
+    cal_end = as_date(calibration_end, "calibration_end", timezone=timezone)
+    obs_end = as_date(observation_end, "observation_end", timezone=timezone)
     if obs_end <= cal_end:
         raise ValueError(
             f"observation_end ({obs_end}) must be after calibration_end ({cal_end}): the holdout period "
