@@ -218,5 +218,5 @@ def test_response_is_measured_within_each_campaign():
     assert r["uplift"] == pytest.approx(0.0, abs=1e-12) and r["ci_low"] < 0 < r["ci_high"] and r["campaigns"] == 2
     # one campaign: Newcombe's interval, as in the campaign section
     one = loop.response_by_earlier_group(camp[camp["campaign_id"] == "k1"], groups, "g").iloc[0]
-    from ecrm_lib.seef.uplift import newcombe_interval
+    from ecrm_lib.core.intervals import newcombe_interval
     assert (one["uplift"], one["ci_low"], one["ci_high"]) == pytest.approx(newcombe_interval(180, 900, 20, 100))

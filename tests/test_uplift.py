@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ecrm_lib.core import intervals as I
 from ecrm_lib.seef import uplift as U
 from ecrm_lib.core.config import load_config
 from ecrm_lib.core.paths import CONFIG_DIR, DEFAULT_CONFIG
@@ -30,14 +31,14 @@ def _campaign(n_t, x_t, n_c, x_c, revenue=None, cid="c1", arm="treatment"):
 def test_wilson_matches_closed_form():
     # Wilson for 0 of 10 at 95 %: upper bound z^2 / (n + z^2).
     z = 1.959963984540054
-    lo, hi = U.wilson_interval(0, 10)
+    lo, hi = I.wilson_interval(0, 10)
     assert lo == 0.0 and hi == pytest.approx(z * z / (10 + z * z), rel=1e-9)
 
 
 def test_newcombe_published_examples():
     # Newcombe (1998), Stat Med 17:873-890, table II, method 10.
-    assert U.newcombe_interval(56, 70, 48, 80)[1:] == pytest.approx((0.0524, 0.3339), abs=1e-4)
-    assert U.newcombe_interval(9, 10, 3, 10)[1:] == pytest.approx((0.1705, 0.8090), abs=1e-4)
+    assert I.newcombe_interval(56, 70, 48, 80)[1:] == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert I.newcombe_interval(9, 10, 3, 10)[1:] == pytest.approx((0.1705, 0.8090), abs=1e-4)
 
 
 def test_welch_against_scipy():
@@ -45,7 +46,7 @@ def test_welch_against_scipy():
 
     rng = np.random.default_rng(0)
     a, b = rng.gamma(2, 3, 50), rng.gamma(2, 2, 80)
-    d, lo, hi = U.welch_interval(a, b)
+    d, lo, hi = I.welch_interval(a, b)
     res = stats.ttest_ind(a, b, equal_var=False)
     ci = res.confidence_interval(0.95)
     assert (lo, hi) == pytest.approx((ci.low, ci.high), rel=1e-9)
@@ -65,11 +66,11 @@ def test_interval_coverage_by_simulation():
     covered_rate, covered_rev = 0, 0
     for _ in range(200):
         x_t, x_c = rng.binomial(n_t, p_t), rng.binomial(n_c, p_c)
-        _, lo, hi = U.newcombe_interval(x_t, n_t, x_c, n_c)
+        _, lo, hi = I.newcombe_interval(x_t, n_t, x_c, n_c)
         covered_rate += lo <= p_t - p_c <= hi
         rev_t = (rng.random(n_t) < p_t) * rng.exponential(mean_rev, n_t)
         rev_c = (rng.random(n_c) < p_c) * rng.exponential(mean_rev, n_c)
-        _, lo, hi = U.welch_interval(rev_t, rev_c)
+        _, lo, hi = I.welch_interval(rev_t, rev_c)
         covered_rev += lo <= (p_t - p_c) * mean_rev <= hi
     assert 0.90 <= covered_rate / 200 <= 0.99
     assert 0.90 <= covered_rev / 200 <= 0.99
@@ -78,8 +79,8 @@ def test_interval_coverage_by_simulation():
 def test_bootstrap_close_to_welch_on_large_sample():
     rng = np.random.default_rng(1)
     a, b = rng.normal(10, 2, 2000), rng.normal(9.5, 2, 2000)
-    _, wl, wh = U.welch_interval(a, b)
-    _, bl, bh = U.bootstrap_interval(a, b, n_samples=1000, random_state=3)
+    _, wl, wh = I.welch_interval(a, b)
+    _, bl, bh = I.bootstrap_interval(a, b, n_samples=1000, random_state=3)
     assert bl == pytest.approx(wl, abs=0.03) and bh == pytest.approx(wh, abs=0.03)
 
 
@@ -94,7 +95,7 @@ def test_campaign_uplift_two_arms_pool_control():
     assert out.loc["mail", "uplift"] == pytest.approx(20 / 200 - 12 / 400)
     assert out.loc["sms", "uplift"] == pytest.approx(6 / 200 - 12 / 400)
     assert out.loc["mail", "relative_lift"] == pytest.approx((0.1 - 0.03) / 0.03)
-    _, lo, hi = U.newcombe_interval(20, 200, 12, 400)
+    _, lo, hi = I.newcombe_interval(20, 200, 12, 400)
     assert (out.loc["mail", "ci_low"], out.loc["mail", "ci_high"]) == pytest.approx((lo, hi))
 
 

@@ -33,7 +33,7 @@ questions a strategy team asks about channels:
 - **real data**: iFood per-customer channel counts (:func:`ifood_channel_mix`,
   :func:`ifood_response_by`, :func:`ifood_web_share_effect`) and the Olist
   lead funnel (:func:`lead_conversion`, :func:`best_origin`,
-  :func:`wilson_interval`).
+  :func:`ecrm_lib.core.intervals.wilson_interval`).
 
 Conventions: canonical tables (:mod:`ecrm_lib.core.schema`) with UTC timestamps;
 local clock times and calendar dates are taken in the config's time zone
@@ -66,6 +66,7 @@ import pandas as pd
 
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.dates import as_date
+from ecrm_lib.core.intervals import wilson_interval
 from ecrm_lib.report.display import format_number
 
 __all__ = [
@@ -105,7 +106,6 @@ __all__ = [
     "contradictory_identifiers",
     "customer_channel_features",
     "feature_overview",
-    "wilson_interval",
     "is_ifood_customers",
     "ifood_channel_mix",
     "ifood_response_by",
@@ -149,7 +149,6 @@ _DEFAULT_GROUPS = {
     "internet": ["email", "web", "app", "chat", "voice", "video", "sms"],
 }
 _MISSING_CHANNEL = "(unknown)"
-_Z95 = 1.959963984540054
 
 
 # ------------------------------------------------------------------ helpers
@@ -1382,37 +1381,6 @@ def feature_overview(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "mean", "median", "missing_share"])
 
 
-# --------------------------------------------------------------- statistics
-def wilson_interval(k: Any, n: Any, z: float = _Z95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a proportion k / n (95 % by default).
-
-    Parameters
-    ----------
-    k, n : int or array-like
-        Successes and trials (n = 0 gives NaN).
-    z : float
-        Normal quantile (1.96 for 95 %).
-
-    Returns
-    -------
-    (low, high) : arrays of float (0-1)
-
-    Examples
-    --------
-    >>> lo, hi = wilson_interval(5, 10)
-    >>> round(float(lo), 4), round(float(hi), 4)
-    (0.2366, 0.7634)
-    """
-    k = np.asarray(k, dtype="float64")
-    n = np.asarray(n, dtype="float64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
-
-
 # ---------------------------------------------------------------- iFood data
 def is_ifood_customers(customers: pd.DataFrame | None) -> bool:
     """True when a customers table carries iFood-style per-channel purchase counts."""
@@ -1581,7 +1549,7 @@ def lead_conversion(
     *,
     timezone: str = "UTC",
     won_col: str = "won_date",
-    z: float = _Z95,
+    level: float = 0.95,
 ) -> pd.DataFrame:
     """Lead origin channel -> closed-deal conversion, with Wilson intervals and time to close.
 
@@ -1617,7 +1585,7 @@ def lead_conversion(
     g = leads.groupby("channel", sort=True)
     out = pd.DataFrame({"n_leads": g.size(), "n_closed": g["closed"].sum().astype("int64"), "median_days_to_close": g["days"].median(), "mean_days_to_close": g["days"].mean()})
     out.insert(2, "conversion", out["n_closed"] / out["n_leads"])
-    lo, hi = wilson_interval(out["n_closed"], out["n_leads"], z)
+    lo, hi = wilson_interval(out["n_closed"], out["n_leads"], level)
     out.insert(3, "ci_low", lo)
     out.insert(4, "ci_high", hi)
     out = out.reset_index().astype({"channel": "string"}).sort_values(["conversion", "n_leads"], ascending=False, kind="stable").reset_index(drop=True)

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.seef.selection import feedback_weights
-from ecrm_lib.seef.uplift import newcombe_interval
+from ecrm_lib.core.intervals import newcombe_interval
 
 __all__ = [
     "MATCH_FEATURES",

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.report.display import suppress_small_cells
-from ecrm_lib.seef.uplift import wilson_interval, _z
+from ecrm_lib.core.intervals import wilson_interval, z_value
 
 __all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment", "nps_metrics",
            "change_verdict", "nps_period_comparison", "nps_change_since", "nps_change_sentence", "nps_changes_table"]
@@ -93,7 +93,7 @@ def nps(scores, ci_level: float = 0.95) -> dict:
     p, d = float((s >= 9).mean()), float((s < 7).mean())
     value = 100 * (p - d)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
-    z = _z(ci_level)
+    z = z_value(ci_level)
     return dict(n=n, promoters=p, passives=1 - p - d, detractors=d, nps=value, se=se,
                 ci_low=max(-100.0, value - z * se), ci_high=min(100.0, value + z * se))
 
@@ -275,7 +275,7 @@ def _nps_part(scores: pd.Series, ci_level: float, **extra) -> dict:
 
 
 def _change(value: float, se: float, ci_level: float) -> dict:
-    z = _z(ci_level)
+    z = z_value(ci_level)
     lo, hi = value - z * se, value + z * se
     return dict(change=value, se=se, ci_low=lo, ci_high=hi, verdict=change_verdict(lo, hi))
 

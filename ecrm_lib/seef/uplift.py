@@ -39,14 +39,11 @@ import pandas as pd
 from scipy import stats
 
 from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.intervals import bootstrap_interval, newcombe_interval, welch_interval, wilson_interval
 from ecrm_lib.report.display import suppress_small_cells as _suppress_small_cells
 
 __all__ = [
     "select_campaign",
-    "wilson_interval",
-    "newcombe_interval",
-    "welch_interval",
-    "bootstrap_interval",
     "campaign_uplift",
     "srm_check",
     "srm_verdict",
@@ -64,102 +61,6 @@ __all__ = [
     "best_arm",
     "campaign_metrics",
 ]
-
-
-# ------------------------------------------------------------------ intervals
-def _z(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"ci_level must be between 0 and 1 (e.g. 0.95), got {level!r}")
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
-def wilson_interval(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``x / n``.
-
-    Examples
-    --------
-    >>> lo, hi = wilson_interval(5, 100)
-    >>> round(lo, 4), round(hi, 4)
-    (0.0215, 0.1118)
-    """
-    if n <= 0:
-        return (math.nan, math.nan)
-    z = _z(level)
-    p = x / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def newcombe_interval(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> tuple[float, float, float]:
-    """Difference of two proportions ``x1/n1 - x0/n0`` with Newcombe's hybrid score interval.
-
-    Returns
-    -------
-    (difference, low, high)
-
-    Examples
-    --------
-    Newcombe (1998), table II, example (a): 56/70 vs 48/80 gives 0.2 (0.0524, 0.3339).
-
-    >>> d, lo, hi = newcombe_interval(56, 70, 48, 80)
-    >>> round(d, 4), round(lo, 4), round(hi, 4)
-    (0.2, 0.0524, 0.3339)
-    """
-    if n1 <= 0 or n0 <= 0:
-        return (math.nan, math.nan, math.nan)
-    p1, p0 = x1 / n1, x0 / n0
-    l1, u1 = wilson_interval(x1, n1, level)
-    l0, u0 = wilson_interval(x0, n0, level)
-    d = p1 - p0
-    low = d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
-    high = d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
-    return (d, low, high)
-
-
-def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Difference of means ``mean(a) - mean(b)`` with a Welch t interval.
-
-    Returns
-    -------
-    (difference, low, high); NaN bounds when either group has fewer than 2 values.
-    """
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) == 0 or len(b) == 0:
-        return (math.nan, math.nan, math.nan)
-    d = float(a.mean() - b.mean())
-    if len(a) < 2 or len(b) < 2:
-        return (d, math.nan, math.nan)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return (d, d, d)
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    t = float(stats.t.ppf(0.5 + level / 2, dof))
-    return (d, d - t * se, d + t * se)
-
-
-def bootstrap_interval(
-    a: np.ndarray, b: np.ndarray, level: float = 0.95, n_samples: int = 1000, random_state: int = 42
-) -> tuple[float, float, float]:
-    """Difference of means ``mean(a) - mean(b)`` with a percentile bootstrap interval.
-
-    Each group is resampled with replacement on its own (a stratified bootstrap), ``n_samples`` times.
-    """
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) == 0 or len(b) == 0:
-        return (math.nan, math.nan, math.nan)
-    rng = np.random.default_rng(random_state)
-    diffs = np.empty(n_samples)
-    step = max(1, 2_000_000 // max(len(a), len(b)))  # resample in chunks: bounded memory on large campaigns
-    for start in range(0, n_samples, step):
-        m = min(step, n_samples - start)
-        ia = rng.integers(0, len(a), size=(m, len(a)))
-        ib = rng.integers(0, len(b), size=(m, len(b)))
-        diffs[start:start + m] = a[ia].mean(axis=1) - b[ib].mean(axis=1)
-    alpha = (1 - level) / 2
-    return (float(a.mean() - b.mean()), float(np.quantile(diffs, alpha)), float(np.quantile(diffs, 1 - alpha)))
 
 
 # ------------------------------------------------------------------ campaign table
