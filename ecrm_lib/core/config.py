@@ -46,10 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
 from ecrm_lib.core.schema import TABLES
 
@@ -287,13 +287,7 @@ def load_config(path: str | os.PathLike) -> Config:
     ['accounts', 'transactions']
     """
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist. Pass --config with the path of a YAML config.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    raw, text = read_yaml(path, "config file", ConfigError, fix="Pass --config with the path of a YAML config.")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level with a `sources:` list.")
     _check_keys(raw, _CONFIG_KEYS, str(path))

@@ -26,10 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from ecrm_lib.core.errors import ConfigError, EcrmError, NotebookParameterError, RunFailedError
 from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
+from ecrm_lib.core.yamlio import read_yaml
 
 __all__ = ["main", "build_parser", "read_params_file"]
 
@@ -44,13 +44,7 @@ def read_params_file(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     NotebookParameterError
         The file is missing, not YAML, or not a mapping of mappings.
     """
-    path = Path(path)
-    if not path.exists():
-        raise NotebookParameterError(f"parameters file {path} does not exist.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise NotebookParameterError(f"{path}: not valid YAML: {e}") from None
+    raw, _ = read_yaml(path, "parameters file", NotebookParameterError)
     if raw is None:
         return {}
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from ecrm_lib.core.errors import ConfigError, NotebookParameterError
+from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
 from ecrm_lib.core.schema import TABLES
 
@@ -539,13 +539,7 @@ def load_registry(path: str | os.PathLike | None = None) -> Registry:
         The file is missing or malformed; the message names the entry and key.
     """
     path = Path(path) if path is not None else DEFAULT_REGISTRY
-    if not path.exists():
-        raise ConfigError(f"notebook registry {path} does not exist.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    raw, text = read_yaml(path, "notebook registry", ConfigError)
     if not isinstance(raw, dict) or not isinstance(raw.get("notebooks"), list) or not raw["notebooks"]:
         raise ConfigError(f"{path}: expected a top-level `notebooks:` list with one entry per notebook.")
     unknown = sorted(set(raw) - {"notebooks"})
