@@ -16,7 +16,7 @@ from ecrm_lib.report.plots import channels as cplots
 from ecrm_lib.channels import integration as ch
 from ecrm_lib.core.intervals import wilson_interval
 from ecrm_lib.core.paths import DEFAULT_CONFIG, DEFAULT_DATA_DIR
-from ecrm_lib.report.display import PII_COLUMNS
+from ecrm_lib.core.privacy import PII_COLUMNS
 from ecrm_lib.core.schema import TABLES
 
 GROUPS = {"traditional": ["store", "phone", "mail"], "internet": ["email", "web", "app"]}

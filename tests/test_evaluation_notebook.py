@@ -82,7 +82,7 @@ def test_evaluation_figures_follow_from_the_products(run, registry_path):
 def test_cost_to_serve_covers_the_window_it_is_scaled_from(run):
     """Issue 15 item 1: the per-customer cost that Evaluation scales as the channel report's window (6 test months)
     must add up to that report's cost_to_serve_total, not to every contact since the data began."""
-    from ecrm_lib.report.display import format_number
+    from ecrm_lib.core.format import format_number
 
     ch_m = run["metrics"]("channel_integration")
     channels = run["product"]("channel_integration", "customer_channels")

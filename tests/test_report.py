@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ecrm_lib.report.display import format_number, md, scrub_pii, show_table
+from ecrm_lib.core.format import format_number
+from ecrm_lib.core.privacy import scrub_pii
+from ecrm_lib.report.display import md, show_table
 
 HOSTILE = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "[x](javascript:alert(3))"]
 
@@ -68,7 +70,7 @@ def test_show_table_hides_a_plain_range_index_and_rounds_money():
 
 
 def test_known_names_are_masked_and_personal_columns_recognised():
-    from ecrm_lib.report.display import name_pattern, personal_columns
+    from ecrm_lib.core.privacy import name_pattern, personal_columns
 
     pat = name_pattern(["김 민준", "Kim Minjun", None, "A"])
     assert scrub_pii("김민준 called; kim minjun wrote a@b.com", names=pat) == "[name] called; [name] wrote [email]"
@@ -88,7 +90,7 @@ def test_show_table_masks_categorical_index_and_caption_and_escapes_objects():
 
 # ------------------------------------------------------------------ small-cell suppression
 def test_suppress_small_cells():
-    from ecrm_lib.report.display import suppress_small_cells
+    from ecrm_lib.core.privacy import suppress_small_cells
 
     t = pd.DataFrame({"segment": ["a", "b", "c"], "n_t": [4, 5, 50], "n_c": [50, 50, 3], "rate": [0.5, 0.2, 0.1]})
     out = suppress_small_cells(t, ["n_t", "n_c"], min_count=5)
@@ -137,7 +139,7 @@ def test_show_table_count_options():
     plain = show_table(t.iloc[1:], count_columns="n_control").to_html()
     assert "suppressed" not in plain and "60" in plain
     # rows already blanked by suppress_small_cells are marked too; its flag column is not shown
-    from ecrm_lib.report.display import suppress_small_cells
+    from ecrm_lib.core.privacy import suppress_small_cells
 
     pre = suppress_small_cells(t, ["n_treatment", "n_control"])
     html = show_table(pre, count_columns="n_control").to_html()
@@ -147,3 +149,10 @@ def test_show_table_count_options():
     assert "suppressed" not in show_table(many, count_columns="n", max_rows=3).to_html()
     with pytest.raises(KeyError, match="customers"):
         show_table(t, count_columns="customers")
+
+
+def test_scrub_pii_keeps_a_date_after_a_bracket_and_masks_a_bracketed_phone():
+    from ecrm_lib.core.privacy import scrub_pii
+
+    assert scrub_pii("from (2024-07-01 to 2025-06-30)") == "from (2024-07-01 to 2025-06-30)"
+    assert scrub_pii("call (02) 1234-5678") == "call [phone]"

@@ -132,7 +132,7 @@ def test_period_comparison_compares_twelve_months_not_end_months():
     assert "last 12 months" in s and "12 months before" in s and "within the noise" in s
     assert f"{r['ci_low']:+.1f} to {r['ci_high']:+.1f}" in s and "2023-01" not in s
     assert "from 2024-07-01 to 2025-06-30 (72 answers)" in s
-    from ecrm_lib.report.display import scrub_pii
+    from ecrm_lib.core.privacy import scrub_pii
 
     assert scrub_pii(s) == s                      # shown through report.md, which masks phone-like runs
 
@@ -176,7 +176,7 @@ def test_change_since_an_earlier_run_accounts_for_the_overlap():
     assert r["se"] < math.hypot(now["se"], then["se"])
     s = S.nps_change_sentence(r)
     assert s.startswith("Since 2024-12-30 the overall NPS moved from +0.0 to +4.5") and "within the noise" in s
-    from ecrm_lib.report.display import scrub_pii
+    from ecrm_lib.core.privacy import scrub_pii
 
     assert scrub_pii(s) == s
     gone = S.nps_change_since(fb, since="2025-06-01")

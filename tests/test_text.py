@@ -291,7 +291,7 @@ def test_english_texts_are_kept_out_of_korean_topics():
     assert not words.loc[words["topic"].isin(ko_topics), "word"].str.contains("[a-z]", regex=True).any()
     sentence = T.language_sentence(res)
     assert "10 texts in English" in sentence and "68 texts in Korean" in sentence
-    from ecrm_lib.report.display import scrub_pii
+    from ecrm_lib.core.privacy import scrub_pii
 
     assert scrub_pii(sentence) == sentence
 

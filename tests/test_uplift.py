@@ -320,7 +320,7 @@ def test_srm_sentence_never_calls_a_low_p_consistent():
     assert not called_consistent(s) and "not consistent" in s
     assert "p = 0.0055" in s and "0.001" in s and "1 in 180" in s and "check how customers were assigned" in s
     assert "spring" in s and "1,424" in s
-    from ecrm_lib.report.display import scrub_pii
+    from ecrm_lib.core.privacy import scrub_pii
 
     assert all(scrub_pii(x) == x for x in (s, U.srm_sentence(_srm_row(0.0002)), U.srm_sentence(_srm_row(0.3))))
     alarm = U.srm_sentence(_srm_row(0.0002))

@@ -67,7 +67,7 @@ import pandas as pd
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.intervals import wilson_interval
-from ecrm_lib.report.display import format_number
+from ecrm_lib.core.format import format_number
 
 __all__ = [
     "METRICS",

@@ -27,7 +27,8 @@ import os
 import re
 from pathlib import Path
 
-from ecrm_lib.report.display import escape, scrub_pii
+from ecrm_lib.core.privacy import scrub_pii
+from ecrm_lib.report.display import escape
 
 __all__ = [
     "render_html",

@@ -888,7 +888,7 @@ _TEST_COLUMNS = ["rule", "action", "figure", "why", "bar", "report", "evidence"]
 
 def _segment_figure(row: Mapping[str, Any]) -> str:
     """``"Lost: uplift -1.2 points (-5.0 to +2.7 points; 247 treated and 269 control accounts)"``."""
-    from ecrm_lib.report.display import count_text
+    from ecrm_lib.core.privacy import count_text
 
     inner = format_points_interval(row.get("ci_low"), row.get("ci_high"))
     inner = "no interval" if inner == NOT_AVAILABLE else inner

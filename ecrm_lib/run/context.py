@@ -237,7 +237,7 @@ class RunContext:
         EcrmError
             If ``df`` has a personal-data column (name, email, phone).
         """
-        from ecrm_lib.report.display import personal_columns
+        from ecrm_lib.core.privacy import personal_columns
 
         leaked = personal_columns(df.columns)
         if leaked:

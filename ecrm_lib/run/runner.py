@@ -63,7 +63,8 @@ from ecrm_lib.core.errors import ConfigError, RunFailedError
 from ecrm_lib.core.paths import PROJ_ROOT, REPORTS_DIR
 from ecrm_lib.run.registry import RUN_DIR_PARAMETER, NotebookSpec, Registry, load_registry
 from ecrm_lib.report.render import PAGE_CSS, render_failure_page, render_html, render_message_page
-from ecrm_lib.report.display import escape, scrub_pii
+from ecrm_lib.core.privacy import scrub_pii
+from ecrm_lib.report.display import escape
 from ecrm_lib.core.schema import TABLES
 
 __all__ = [

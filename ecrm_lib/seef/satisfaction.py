@@ -41,7 +41,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.report.display import suppress_small_cells
+from ecrm_lib.core.privacy import suppress_small_cells
 from ecrm_lib.core.intervals import wilson_interval, z_value
 
 __all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment", "nps_metrics",

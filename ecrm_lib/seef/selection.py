@@ -756,7 +756,7 @@ def segment_overview(customer_segments: pd.DataFrame, order: Sequence[str] | Non
         (currency), ``mean_churn_probability`` (0-1), ``targets``,
         ``suppressed``.
     """
-    from ecrm_lib.report.display import suppress_small_cells
+    from ecrm_lib.core.privacy import suppress_small_cells
 
     c = customer_segments
     clv = c["clv"].astype(float)
@@ -1793,7 +1793,7 @@ def channel_mix(plan: pd.DataFrame, *, min_count: int = 5) -> pd.DataFrame:
         NaN when a typical channel has no price), ``suppressed``; sorted
         by customers, largest first.
     """
-    from ecrm_lib.report.display import suppress_small_cells
+    from ecrm_lib.core.privacy import suppress_small_cells
 
     p = plan.assign(channel=plan["cheapest_channel"].astype("string").fillna("unreachable"))
     g = p.groupby("channel", sort=False).agg(
@@ -1908,7 +1908,7 @@ def cost_window_check(window_cost: float | None, report_total: float | None, cur
     >>> cost_window_check(41443730.0, 17994570.0, "KRW")[:61]
     ' Warning: their cost to serve adds up to 41,443,730 KRW, more'
     """
-    from ecrm_lib.report.display import format_number
+    from ecrm_lib.core.format import format_number
 
     if window_cost is None or report_total is None or pd.isna(window_cost) or pd.isna(report_total):
         return ""

@@ -63,7 +63,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.report.display import scrub_pii
+from ecrm_lib.core.privacy import scrub_pii
 
 __all__ = [
     "TONES",
@@ -799,7 +799,7 @@ def language_sentence(result: FeedbackText, min_cell: int = 5) -> str:
 
     Counts below ``min_cell`` read "fewer than 5" (:func:`ecrm_lib.report.display.count_text`).
     """
-    from ecrm_lib.report.display import count_text
+    from ecrm_lib.core.privacy import count_text
 
     langs = result.languages
     if langs is None or langs.empty:

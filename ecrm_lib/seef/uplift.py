@@ -40,7 +40,7 @@ from scipy import stats
 
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.intervals import bootstrap_interval, newcombe_interval, welch_interval, wilson_interval
-from ecrm_lib.report.display import suppress_small_cells as _suppress_small_cells
+from ecrm_lib.core.privacy import suppress_small_cells as _suppress_small_cells
 
 __all__ = [
     "select_campaign",

@@ -1,0 +1,206 @@
+"""Personal data and small cells: what a shareable report must never show.
+
+- personal-data columns (name, e-mail, phone, address) are recognised by
+  :func:`personal_columns` and never displayed or written to a shared product;
+- free text from the data goes through :func:`scrub_pii`, which masks e-mail
+  addresses, phone numbers and (given :func:`name_pattern`) known names;
+- small cells: a figure that describes fewer than 5 customers is suppressed:
+  :func:`suppress_small_cells` in tables, :func:`count_text` in prose.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "scrub_pii", "suppress_small_cells", "count_text"]
+
+PII_COLUMNS = frozenset({"name", "email", "phone"})
+
+
+# Whole column names (lower-cased, spaces and dashes as "_") that hold personal data. Measures
+# named after a channel (share_contacts_phone, n_email) are not personal data and do not match.
+_PII_COLUMN = re.compile(
+    r"(customer|full|first|last|given|family|contact|account|holder|person)?_?name|surname"
+    r"|e_?mail(_?address)?|mail_?address"
+    r"|(phone|mobile|cell|cellphone|tel|telephone)(_?(number|no|num|phone))?"
+    r"|(street|home|postal)?_?address"
+)
+
+
+def personal_columns(columns: Any) -> list[str]:
+    """The column names that look like personal data (name, e-mail, phone, mobile, address).
+
+    Examples
+    --------
+    >>> personal_columns(["customer_id", "Customer Name", "email_address", "channel_name", "phone", "share_contacts_phone"])
+    ['Customer Name', 'email_address', 'phone']
+    """
+    return [str(c) for c in columns if _PII_COLUMN.fullmatch(re.sub(r"[\s\-]+", "_", str(c).strip().lower()))]
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+\s*@\s*[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+
+
+# Phone-like: optional +, then 8 or more digits that may be split by spaces, dots, dashes or brackets.
+_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s.\-()]*\d){7,}(?![\w])")
+
+
+# A run that starts like a calendar date (2025-06-30, 2025/06/30 14) is a date, not a phone.
+_DATE_START = re.compile(r"(19|20)\d\d[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def _mask_phone(m: re.Match) -> str:
+    # "(2024-07-01" starts with the bracket the phone pattern allows: look past it
+    return m.group(0) if _DATE_START.match(m.group(0).lstrip("+(")) else "[phone]"
+
+
+def name_pattern(names: Any) -> re.Pattern | None:
+    """A regex matching any of the given personal names, for :func:`scrub_pii`.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names as the channels wrote them (e.g. the accounts table's ``name``
+        column). Each is matched as written and without its inner spaces;
+        names shorter than 2 characters are ignored.
+
+    Returns
+    -------
+    re.Pattern or None
+        None when there is no usable name.
+
+    Examples
+    --------
+    >>> scrub_pii("Ask for 김 민준 or Kim Minjun", names=name_pattern(["김 민준", "Kim Minjun"]))
+    'Ask for [name] or [name]'
+    """
+    import unicodedata
+
+    variants: set[str] = set()
+    for n in names:
+        if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
+            continue
+        n = unicodedata.normalize("NFC", str(n)).strip()
+        for v in (n, re.sub(r"\s+", "", n), re.sub(r"\s+", " ", n)):
+            if len(v) >= 2:
+                variants.add(v)
+    if not variants:
+        return None
+    alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", flags=re.IGNORECASE)
+
+
+def scrub_pii(text: Any, names: re.Pattern | None = None) -> str:
+    """Mask e-mail addresses, phone numbers and (optionally) known names in free text.
+
+    Parameters
+    ----------
+    text : object
+        Any value; converted with ``str`` (missing values become "").
+    names : re.Pattern, optional
+        From :func:`name_pattern`: known personal names, replaced by ``[name]``.
+
+    Returns
+    -------
+    str
+        The text with e-mails replaced by ``[email]`` and phone-like digit runs
+        (8 or more digits) by ``[phone]``.
+
+    Examples
+    --------
+    >>> scrub_pii("call 010-1234-5678 or mail Kim.M@Example.com")
+    'call [phone] or mail [email]'
+    """
+    if text is None or (isinstance(text, float) and pd.isna(text)) or text is pd.NA:
+        return ""
+    import unicodedata
+
+    text = _EMAIL.sub("[email]", unicodedata.normalize("NFC", str(text)))
+    if names is not None:
+        text = names.sub("[name]", text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_count: int = 5,
+                         columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Blank out cells that describe fewer than ``min_count`` customers (small-cell suppression).
+
+    Any table in a report that describes fewer than 5 customers in a cell shows that
+    cell as suppressed: a mean, share or total over 3 people says something about
+    each of them. Use this in computation (the returned table keeps the rows, with
+    missing values); :func:`show_table` with ``count_columns=`` applies the same
+    rule at display time and writes the suppressed cells as ``<5`` / ``suppressed``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per group (segment, channel, month, decile, ...).
+    count_col : str or list of str
+        Count column(s) holding the number of customers (or accounts, answers) each row
+        describes; a row is suppressed when any of them is below ``min_count`` but above 0
+        (a count of zero describes nobody and is shown).
+    min_count : int
+        Smallest count shown (default 5).
+    columns : list of str, optional
+        Columns blanked (set missing) in suppressed rows; default: every numeric column,
+        the count columns included (a count of 3 would itself describe 3 customers).
+
+    Returns
+    -------
+    DataFrame
+        A copy with those cells missing (integer columns become nullable ``Int64``, others float)
+        and a boolean column ``suppressed``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"segment": ["a", "b"], "n": [3, 40], "rate": [0.33, 0.1]})
+    >>> suppress_small_cells(t, "n")
+      segment     n  rate  suppressed
+    0       a  <NA>   NaN        True
+    1       b    40   0.1       False
+
+    The threshold is inclusive of ``min_count``: 5 customers are shown, 4 are not.
+
+    >>> suppress_small_cells(pd.DataFrame({"n": [4, 5, 0]}), "n")["suppressed"].tolist()
+    [True, False, False]
+    """
+    cols = [count_col] if isinstance(count_col, str) else list(count_col)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"count column(s) {missing} not in the table; columns are {list(df.columns)}")
+    out = df.copy()
+    small = np.zeros(len(out), bool)
+    for c in cols:
+        v = out[c].astype(float)
+        small |= ((v > 0) & (v < min_count)).to_numpy()  # zero describes nobody
+    blank = list(columns) if columns is not None else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    for c in blank:
+        if pd.api.types.is_integer_dtype(out[c]):
+            out[c] = out[c].astype("Int64")  # counts stay whole numbers, with <NA> where suppressed
+            out.loc[small, c] = pd.NA
+        else:
+            out[c] = out[c].astype(float)
+            out.loc[small, c] = np.nan
+    out["suppressed"] = small
+    return out
+
+
+def count_text(n: Any, min_cell: int = 5) -> str:
+    """A count of customers for prose, with small-cell suppression: "fewer than 5" below ``min_cell``.
+
+    Zero is written "none": it describes nobody, so it reveals nothing.
+
+    Examples
+    --------
+    >>> count_text(1234), count_text(4), count_text(0), count_text(None)
+    ('1,234', 'fewer than 5', 'none', 'n/a')
+    """
+    if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
+        return "n/a"
+    if float(n) == 0:
+        return "none"
+    return f"fewer than {min_cell}" if float(n) < min_cell else f"{int(n):,}"
