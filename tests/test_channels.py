@@ -441,7 +441,7 @@ def default_tables():
 
 @pytest.fixture(scope="module")
 def truth_map():
-    t = ch.load_truth_persons(DEFAULT_CONFIG)
+    t = pd.read_csv(DEFAULT_CONFIG.parent / "truth" / "persons.csv", dtype="string", usecols=["account_id", "person_id"])
     return t.rename(columns={"person_id": "customer_id"})
 
 

@@ -8,6 +8,8 @@ or recomputed independently (pandas, lifetimes' own functions).
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import numpy as np
@@ -441,7 +443,7 @@ def test_truth_recovered_on_default_data(default_person_summary):
     many standard errors (e.g. alpha in days is 7 times too large). Fitted at person
     level with the true account-to-person map (identity resolution is tested elsewhere).
     """
-    truth = clv.find_truth(DEFAULT_CONFIG)
+    truth = json.loads((DEFAULT_CONFIG.parent / "truth" / "truth.json").read_text(encoding="utf-8"))
     assert truth is not None and truth["btyd"]["r"] == 0.5
     s = default_person_summary
     assert len(s) == 3000
@@ -451,12 +453,6 @@ def test_truth_recovered_on_default_data(default_person_summary):
     assert len(table) == 7
     assert table["within_2se"].all(), table
     assert (table["std_error"] / table["true"]).max() < 0.35  # informative enough for the test to mean something
-
-
-def test_find_truth_absent(tmp_path):
-    (tmp_path / "config.yaml").write_text("name: x\n", encoding="utf-8")
-    assert clv.find_truth(tmp_path / "config.yaml") is None
-    assert clv.find_truth(None) is None
 
 
 # ------------------------------------------------------------------ the whole analysis

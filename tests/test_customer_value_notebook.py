@@ -8,7 +8,6 @@ and its upstream run.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd

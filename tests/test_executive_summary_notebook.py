@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecrm_lib.run import runner
+from ecrm_lib.run.execute import run_notebooks
 from ecrm_lib.core.config import load_config
 from ecrm_lib.run.context import prepare_run_folder
 from ecrm_lib.run.registry import load_registry
@@ -101,7 +101,7 @@ def _run_summary(tmp: Path, earlier: bool):
     spec = dataclasses.replace(reg.get("executive_summary"), upstream=())  # its upstreams' figures are on disk
     params = reg.resolve_parameters(["executive_summary"], test_params=True)["executive_summary"]
     t = time.monotonic()
-    (result,) = runner._run_notebooks([spec], {"executive_summary": params}, config, layout, None, lambda *a: None)
+    (result,) = run_notebooks([spec], {"executive_summary": params}, config, layout)
     result.duration_s = time.monotonic() - t
     assert result.status == "ok", (result.error_type, result.error_message)
     metrics = {k: v["value"] for k, v in json.loads(layout.metrics("executive_summary").read_text())["metrics"].items()}

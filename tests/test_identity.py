@@ -20,7 +20,6 @@ from ecrm_lib.core.errors import DataValidationError
 from ecrm_lib.channels.identity import (
     DEFAULT_BLOCKLIST,
     GUARDS,
-    Blocklist,
     customer_ids,
     golden_records,
     pairwise_metrics,

@@ -8,7 +8,6 @@ The follow-up is checked against outcomes recomputed here from the raw tables.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pandas as pd

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from ecrm_lib.core.config import load_config
-from ecrm_lib.core.paths import CONFIG_DIR, lifetimes_datasets_dir, shared_data_root
+from ecrm_lib.core.paths import CONFIG_DIR, lifetimes_datasets_dir
 from ecrm_lib.data.load import LoadResult, load_sources
 
 SHARED_CONFIGS = ["online_retail_ii", "telco_churn", "ifood", "hillstrom", "womens_reviews", "olist_funnel",

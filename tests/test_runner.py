@@ -25,6 +25,7 @@ import yaml
 
 from ecrm_lib.run import cli
 from ecrm_lib.run import runner
+from ecrm_lib.core.paths import PROJ_ROOT
 from ecrm_lib.run.context import RunLayout
 from ecrm_lib.core.errors import ConfigError, DataValidationError, NotebookParameterError, RunFailedError
 from ecrm_lib.report.render import external_resources, render_html
@@ -152,8 +153,8 @@ def visible_text(html: str) -> str:
 
 
 # ---------------------------------------------------------------- fixtures
-REAL_CODE_HASH = runner._code_hash
-REAL_GIT_STATE = runner._git_state
+REAL_CODE_HASH = runner.code_hash
+REAL_GIT_STATE = runner.git_state
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -167,7 +168,7 @@ def frozen_code_state():
     """
     cache: dict = {}
     git = REAL_GIT_STATE()
-    head = subprocess.run(["git", "-C", str(runner.PROJ_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    head = subprocess.run(["git", "-C", str(PROJ_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
 
     def code_hash(registry, selected):
         key = (registry.path, tuple(s.name for s in selected))
@@ -176,8 +177,8 @@ def frozen_code_state():
         return cache[key]
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "_code_hash", code_hash)
-    mp.setattr(runner, "_git_state", lambda: git)
+    mp.setattr(runner, "code_hash", code_hash)
+    mp.setattr(runner, "git_state", lambda: git)
     yield {"head": head.stdout.strip() if head.returncode == 0 else None}
     mp.undo()
 
@@ -226,7 +227,7 @@ def test_successful_run_publishes_and_latest_points_at_it(base):
     by = {r.name: r for r in outcome.results}
     assert [r.name for r in outcome.results] == ["basic", "control", "downstream", "needs_contacts"]
     assert [by[n].status for n in ("basic", "control", "downstream")] == ["ok"] * 3
-    assert any(re.fullmatch(r"\[1/4\] basic \.\.\. ok \(\d+\.\d s\)", line) for line in outcome.lines)
+    assert any(re.fullmatch(r"\[\d/4\] basic \.\.\. ok \(\d+\.\d s\)", line) for line in outcome.lines)
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", outcome.run_id)
     assert outcome.run_id.endswith(outcome.fingerprint[:8])
 
@@ -356,16 +357,15 @@ def test_fingerprint_follows_parameters_inputs_as_of_and_selection(base, tmp_pat
     assert len(set(changed.values())) == len(changed)
 
 
-def test_code_hash_covers_library_and_notebooks(monkeypatch, tmp_path):
+def test_code_hash_covers_library_and_notebooks(tmp_path):
     reg = runner.load_registry(REGISTRY)
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "a.py").write_text("x = 1\n")
-    monkeypatch.setattr(runner, "_LIB_DIR", lib)
-    h1 = REAL_CODE_HASH(reg, reg.select(["basic"]))
+    h1 = REAL_CODE_HASH(reg, reg.select(["basic"]), lib)
     (lib / "a.py").write_text("x = 2\n")
-    h2 = REAL_CODE_HASH(reg, reg.select(["basic"]))
-    h3 = REAL_CODE_HASH(reg, reg.select(["control"]))
+    h2 = REAL_CODE_HASH(reg, reg.select(["basic"]), lib)
+    h3 = REAL_CODE_HASH(reg, reg.select(["control"]), lib)
     assert len({h1, h2, h3}) == 3
 
 
@@ -394,12 +394,8 @@ def test_changed_input_file_runs_again(copy_of_base, spy, tmp_path):
         ({"parameters": {"basic": {"run_dir": "/tmp"}}}, "set by the runner"),
     ],
 )
-def test_bad_notebook_or_parameter_fails_before_anything_runs(kwargs, match, base, tmp_path, monkeypatch, spy):
-    def no_execute(*a, **k):
-        raise AssertionError("a notebook was executed")
-
-    monkeypatch.setattr(runner, "_execute", no_execute)
-    out = tmp_path / "out"
+def test_bad_notebook_or_parameter_fails_before_anything_runs(kwargs, match, base, tmp_path, spy):
+    out = tmp_path / "out"  # nothing loaded (spy) and no folder written: no notebook can have run
     with pytest.raises(NotebookParameterError, match=match):
         run(base["cfg"], out, **kwargs)
     assert spy.calls == 0 and not out.exists()
@@ -506,7 +502,7 @@ def test_runner_crash_leaves_staging_and_next_run_cleans_old_staging(copy_of_bas
     def crash(*a, **k):
         raise RuntimeError("runner bug")
 
-    monkeypatch.setattr(runner, "_run_notebooks", crash)
+    monkeypatch.setattr(runner, "run_notebooks", crash)
     with pytest.raises(RuntimeError, match="runner bug"):
         run(copy_of_base["cfg"], out, force=True)
     staging = list(out.glob(".staging-*"))
@@ -759,9 +755,45 @@ def test_show_first_entry_heads_the_index_but_runs_in_order(tmp_path, spy):
 
 def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
     # notebook code and outputs (personal data) never cross a TCP port; ipykernel's plain-TCP warning is gone
-    manager = runner._ipc_kernel_manager()
+    from ecrm_lib.run import execute
+
+    manager = execute._ipc_kernel_manager()
     if os.name == "posix":
         assert manager is not None and manager().transport == "ipc"
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", notebooks=["control"])
     assert outcome.status == "ok"
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path, spy):
+    # control sleeps 4 s; basic does not depend on it and runs meanwhile; downstream waits for control
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2,
+                  parameters={"control": {"mode": "sleep", "sleep_s": 4.0}})
+    assert outcome.status == "ok", outcome.lines
+    assert [r.name for r in outcome.results] == ["basic", "control", "downstream", "needs_contacts"]  # registry order
+
+    def span(name):
+        meta = json.loads(RunLayout(outcome.run_dir).executed(name).read_text(encoding="utf-8"))["metadata"]["papermill"]
+        return dt.datetime.fromisoformat(meta["start_time"]), dt.datetime.fromisoformat(meta["end_time"])
+
+    (b0, b1), (c0, c1), (d0, _) = span("basic"), span("control"), span("downstream")
+    assert b0 < c1 and c0 < b1, "basic and control did not overlap"
+    assert d0 >= c1, "downstream started before its upstream control ended"
+    # the effective parameters of every notebook reach the others through the run folder
+    from ecrm_lib.run.context import RunContext
+
+    ctx = RunContext(outcome.run_dir, "downstream")
+    assert ctx.parameter("control", "sleep_s") == 4.0 and ctx.parameter("basic", "n") == 3
+
+
+def test_one_job_runs_in_registry_order(tmp_path, spy):
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=1, notebooks=["basic", "control"])
+    starts = [json.loads(RunLayout(outcome.run_dir).executed(n).read_text(encoding="utf-8"))["metadata"]["papermill"]["start_time"]
+              for n in ("basic", "control")]
+    assert starts == sorted(starts)
+
+
+def test_parallel_notebooks_leave_the_working_directory_alone(tmp_path, spy):
+    before = os.getcwd()
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=3)
+    assert outcome.status == "ok" and os.getcwd() == before

@@ -630,19 +630,10 @@ def test_contact_plan_and_channel_mix_use_the_cost_table():
     assert mix["share"].sum() == pytest.approx(11 / 12)
 
 
-def test_profitability_window_from_the_channel_run(tmp_path):
-    import json
+def test_profitability_window_from_the_channel_run():
+    from ecrm_lib.seef.selection import cost_window
 
-    from ecrm_lib.seef.selection import months_to_weeks, run_parameter
-
-    (tmp_path / "executed").mkdir()
-    nb = {"metadata": {"papermill": {"parameters": {"time_window_months": 6, "run_dir": str(tmp_path)}}}, "cells": []}
-    (tmp_path / "executed" / "channel_integration.ipynb").write_text(json.dumps(nb))
-    (tmp_path / "manifest.json").write_text(json.dumps({"notebooks": {"customer_value": {"parameters": {"horizon_weeks": 104}}}}))
-    assert run_parameter(tmp_path, "channel_integration", "time_window_months") == 6
-    assert run_parameter(tmp_path, "customer_value", "horizon_weeks", 52) == 104
-    assert run_parameter(tmp_path, "churn", "x", "dflt") == "dflt" and run_parameter(None, "churn", "x", 1) == 1
-    weeks = months_to_weeks(run_parameter(tmp_path, "channel_integration", "time_window_months"))
+    weeks, _ = cost_window(None, 6)  # the channel notebook priced 6 months of contacts
     c = pd.DataFrame({"customer_id": ["a"], "clv": [1000.0], "cost_to_serve": [100.0]})
     assert profitability(c, horizon_weeks=52, cost_window_weeks=weeks)["expected_cost"].iloc[0] == pytest.approx(200.0)
 
@@ -742,17 +733,14 @@ def test_down_weighting_moves_customers_only_when_the_cap_binds():
     assert kept(select_targets(c, apply_feedback(loose, w))) == kept(select_targets(c, loose)) == set("abcdef")
 
 
-def test_cost_window_prefers_the_parameter_then_the_channel_run(tmp_path):
+def test_cost_window_prefers_the_parameter_then_the_channel_run():
     from ecrm_lib.seef.selection import cost_window
 
-    assert cost_window(None, 13) == (13.0, "the cost_window_weeks parameter")
+    assert cost_window(13) == (13.0, "the cost_window_weeks parameter")
+    assert cost_window(13, 6) == (13.0, "the cost_window_weeks parameter")
     with pytest.raises(ValueError, match="positive"):
-        cost_window(None, 0)
-    # a run whose manifest says the channel notebook looked at 6 months
-    import json
-    (tmp_path / "manifest.json").write_text(json.dumps(
-        {"notebooks": {"channel_integration": {"parameters": {"time_window_months": 6}}}}), encoding="utf-8")
-    weeks, source = cost_window(tmp_path)
+        cost_window(0)
+    weeks, source = cost_window(None, 6)  # the channel notebook looked at 6 months
     assert weeks == 26.0 and "6 months" in source
 
 

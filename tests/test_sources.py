@@ -549,7 +549,7 @@ def test_save_and_read_back_through_run_context(tmp_path):
         assert (layout.load_dir / name).exists(), name
     ctx = RunContext(layout.root, "test")
     assert ctx.as_of == res.as_of
-    tx = ctx.table("transactions")
+    tx = ctx.frame("transactions")
     pd.testing.assert_frame_equal(tx, res.tables["transactions"])
     assert tx["account_id"].tolist() == ["007"]
     assert ctx.load_report()["rows_set_aside"].tolist() == [0, 2]

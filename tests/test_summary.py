@@ -7,10 +7,8 @@ import datetime as dt
 import math
 
 import matplotlib
-import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from ecrm_lib.report import summary
 from ecrm_lib.run.registry import load_registry
@@ -274,18 +272,6 @@ def test_max_actions():
 
 
 # ----------------------------------------------------------------- helpers
-def test_run_parameters_reads_what_the_run_gave(tmp_path):
-    assert summary.run_parameters(tmp_path, "channel_integration", REG)["whatif_to_channel"] == "app"
-    nb = new_notebook(cells=[new_code_cell("x = 1")])
-    nb.metadata["papermill"] = {"parameters": {"whatif_to_channel": "web", "whatif_share": 0.5, "run_dir": str(tmp_path)}}
-    (tmp_path / "executed").mkdir()
-    nbformat.write(nb, tmp_path / "executed" / "channel_integration.ipynb")
-    p = summary.run_parameters(tmp_path, "channel_integration", REG)
-    assert p["whatif_to_channel"] == "web" and p["whatif_share"] == 0.5 and p["whatif_from_channel"] == "phone"
-    assert "run_dir" not in p
-    assert summary.run_parameters(tmp_path, "unknown", REG) == {}
-
-
 def test_headline_paragraph_leaves_out_absent_figures():
     table = summary.headline_table(FULL, REG, {s.name: None for s in REG}, currency="KRW")
     actions = summary.propose_actions(FULL, currency="KRW")

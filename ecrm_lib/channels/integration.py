@@ -11,7 +11,7 @@ questions a strategy team asks about channels:
   :func:`integration_comparison`, :func:`purchase_count_distribution`): how
   many accounts are really one customer, and how purchase frequency, spend
   and recency look per account versus per customer;
-- **identity accuracy** (:func:`load_truth_persons`, :func:`identity_accuracy`):
+- **identity accuracy** (:func:`identity_accuracy`, against ``truth/persons.csv`` read by the notebook):
   pairwise precision, recall and F1 against a truth file, when one exists;
 - **channel mix and migration** (:func:`channel_mix`, :func:`group_mix`,
   :func:`group_share_change`): share of purchases and contacts per channel and
@@ -54,11 +54,9 @@ Examples
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -85,7 +83,6 @@ __all__ = [
     "integration_comparison",
     "purchase_count_distribution",
     "comparison_display",
-    "load_truth_persons",
     "identity_accuracy",
     "channel_mix",
     "group_mix",
@@ -512,26 +509,6 @@ def purchase_count_distribution(transactions: pd.DataFrame, account_map: pd.Data
 
 
 # ------------------------------------------------------------ identity truth
-def load_truth_persons(config_path: str | Path | None) -> pd.DataFrame | None:
-    """The truth file ``truth/persons.csv`` beside a config, or None.
-
-    Synthetic data written by :func:`ecrm_lib.data.synth.generate` has one: it says
-    which person holds each account. Real data has none.
-
-    Returns
-    -------
-    DataFrame or None
-        account_id, person_id (strings).
-    """
-    if config_path is None:
-        return None
-    path = Path(config_path).parent / "truth" / "persons.csv"
-    if not path.is_file():
-        return None
-    t = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=["account_id", "person_id"])
-    return t.astype("string")
-
-
 def identity_accuracy(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
     """Pairwise precision, recall and F1 of the resolved customers against the truth.
 

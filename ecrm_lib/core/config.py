@@ -32,6 +32,13 @@ A config looks like this (every key but ``sources`` has a default)::
         extra_columns: [age, region]   # customers only: unmapped columns to keep (default: all)
         set_aside:                # extra, counted rules: rows matching `when` are set aside
           - {when: "Invoice.str.startswith('C')", reason: cancelled invoice}
+    engine:                       # where the tables are processed (all keys optional)
+      kind: duckdb                # duckdb (embedded, default) | spark
+      memory_limit: auto          # e.g. 8GB; auto: 60 % of this machine's memory, shared by the
+                                  # notebooks that run at the same time
+      threads: auto               # engine threads per notebook; auto: the machine's cores
+      spill_dir: null             # folder for data that does not fit in memory; default: a
+                                  # folder in the run's private/ area, removed after the run
 
 Every row that a policy or rule removes is counted per source and reason and
 shown in the data-overview report; nothing is dropped silently.
@@ -53,7 +60,7 @@ from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
 from ecrm_lib.core.schema import TABLES
 
-__all__ = ["Policies", "SetAsideRule", "SourceConfig", "Config", "load_config", "POLICY_CHOICES"]
+__all__ = ["Policies", "SetAsideRule", "SourceConfig", "EngineSettings", "Config", "load_config", "POLICY_CHOICES"]
 
 POLICY_CHOICES = {
     "duplicates": ("drop", "keep", "error"),
@@ -72,7 +79,11 @@ _SOURCE_KEYS = {
     "timezone", "columns", "computed", "constants", "set_aside", "control_arms", "skip_rows", "description",
     "extra_columns",
 }
-_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources"}
+_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources",
+                "engine"}
+_ENGINE_KEYS = {"kind", "memory_limit", "threads", "spill_dir", "spark"}
+_ENGINE_KINDS = ("duckdb", "spark")
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,33 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """Where the tables are processed (the config's ``engine:`` section).
+
+    Attributes
+    ----------
+    kind : {"duckdb", "spark"}
+        Embedded DuckDB (default) or a Spark session.
+    memory_limit : str
+        ``"auto"`` or a size such as ``"8GB"`` (DuckDB's ``memory_limit``).
+    threads : int or "auto"
+        Engine threads per notebook.
+    spill_dir : Path or None
+        Where DuckDB writes what does not fit in memory; None: the run's
+        ``private/spill/`` folder.
+    spark : dict
+        Spark settings: ``master`` (e.g. ``local[2]``, ``spark://host:7077``)
+        and ``conf`` (``{key: value}``).
+    """
+
+    kind: str = "duckdb"
+    memory_limit: str = "auto"
+    threads: int | str = "auto"
+    spill_dir: Path | None = None
+    spark: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     """A parsed configuration; build it with :func:`load_config`."""
 
@@ -139,6 +177,7 @@ class Config:
     channel_groups: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CHANNEL_GROUPS))
     description: str = ""
     raw_text: str = ""
+    engine: EngineSettings = EngineSettings()
 
     def tables(self) -> list[str]:
         """Canonical tables that at least one source feeds, in data-model order."""
@@ -321,6 +360,7 @@ def load_config(path: str | os.PathLike) -> Config:
     if as_of is not None and any(h >= as_of for h in history):
         raise ConfigError(f"{path}: history_as_of {[h.isoformat() for h in history if h >= as_of]} must be before "
                           f"as_of {as_of.isoformat()}; they are the dates of earlier runs.")
+    engine = _parse_engine(raw.get("engine"), path)
     return Config(
         name=str(raw.get("name", path.stem)),
         path=path.resolve(),
@@ -333,4 +373,30 @@ def load_config(path: str | os.PathLike) -> Config:
         channel_groups={str(k): [str(x) for x in v] for k, v in groups.items()},
         description=str(raw.get("description", "")),
         raw_text=text,
+        engine=engine,
     )
+
+
+def _parse_engine(raw: Any, path: Path) -> EngineSettings:
+    """The ``engine:`` section (absent: embedded DuckDB with automatic limits)."""
+    if raw is None:
+        return EngineSettings()
+    where = f"{path}: engine"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping, e.g. engine: {{kind: duckdb, memory_limit: 8GB}}.")
+    _check_keys(raw, _ENGINE_KEYS, where)
+    kind = str(raw.get("kind", "duckdb")).lower()
+    if kind not in _ENGINE_KINDS:
+        raise ConfigError(f"{where}.kind is {kind!r}; choose one of {list(_ENGINE_KINDS)}.")
+    memory = str(raw.get("memory_limit", "auto") or "auto")
+    if memory != "auto" and not _MEMORY.match(memory):
+        raise ConfigError(f"{where}.memory_limit is {memory!r}; write a size such as 8GB or 512MB, or auto.")
+    threads = raw.get("threads", "auto")
+    if threads != "auto" and not (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
+        raise ConfigError(f"{where}.threads is {threads!r}; write a whole number of threads (1 or more) or auto.")
+    spill = raw.get("spill_dir")
+    spill_dir = _expand(str(spill), path.parent, f"{where}.spill_dir") if spill else None
+    spark = raw.get("spark") or {}
+    if not isinstance(spark, dict) or set(spark) - {"master", "conf"}:
+        raise ConfigError(f"{where}.spark must be a mapping with `master` and `conf` (e.g. master: local[2]).")
+    return EngineSettings(kind=kind, memory_limit=memory, threads=threads, spill_dir=spill_dir, spark=dict(spark))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ecrm_lib.core.errors import ConfigError
 
-__all__ = ["as_date", "iso"]
+__all__ = ["as_date", "iso", "iso_time"]
 
 
 def as_date(value: Any, what: str = "date", *, timezone: str | None = None, optional: bool = False) -> dt.date | None:
@@ -91,3 +91,12 @@ def iso(value: Any) -> str | None:
     """
     day = as_date(value, optional=True)
     return day.isoformat() if day else None
+
+
+def iso_time(t: dt.datetime) -> str:
+    """A UTC time as ISO text to the second, with ``Z``.
+
+    >>> iso_time(dt.datetime(2025, 6, 30, 6, 0, 12, 345, tzinfo=dt.timezone.utc))
+    '2025-06-30T06:00:12Z'
+    """
+    return t.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -75,7 +75,6 @@ import re
 import warnings
 import zoneinfo
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np

@@ -17,7 +17,7 @@ tables and figures and the page opens offline:
 
 :func:`render_failure_page` and :func:`render_message_page` build the pages of
 a failed or skipped step. Every text that comes from data, config or an error
-goes through :func:`ecrm_lib.report.display.escape` (and :func:`~ecrm_lib.report.display.scrub_pii`).
+goes through :func:`ecrm_lib.report.display.escape` (and :func:`~ecrm_lib.core.privacy.scrub_pii`).
 """
 
 from __future__ import annotations

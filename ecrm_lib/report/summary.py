@@ -96,12 +96,10 @@ two rounded values shown (:data:`ROUNDING_NOTE`).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,7 +124,6 @@ __all__ = [
     "ACTION_EVIDENCE",
     "NEAR_MISS_AUC",
     "RANKING_NOTE",
-    "run_parameters",
     "figures_by_key",
     "trend_table",
     "headline_paragraph",
@@ -1173,21 +1170,6 @@ def actions_to_test(
 
 
 # ---------------------------------------------------------------- helpers
-def run_parameters(run_dir: str | Path, notebook: str, registry: Registry) -> dict[str, Any]:
-    """The parameters a notebook ran with in a run: its registry defaults,
-    updated with the values the run gave it (:func:`ecrm_lib.seef.selection.run_parameter`:
-    the executed notebook's papermill metadata, else the run's manifest).
-
-    Returns the registry defaults when the notebook did not run; an empty
-    dict for a notebook the registry does not know.
-    """
-    from ecrm_lib.seef.selection import run_parameter
-
-    if notebook not in registry:
-        return {}
-    return {k: run_parameter(run_dir, notebook, k, default=v) for k, v in registry.get(notebook).parameters.items()}
-
-
 def figures_by_key(table: pd.DataFrame) -> dict[str, str]:
     """The figures of :func:`headline_table` by ``notebook.key`` as display text, for prose.
 

@@ -39,6 +39,8 @@ from ecrm_lib.core.config import Config, load_config
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
+from ecrm_lib.core.privacy import personal_columns
+from ecrm_lib.run.registry import Registry, load_registry
 
 __all__ = ["RunLayout", "RunContext", "published_runs"]
 
@@ -86,6 +88,10 @@ class RunLayout:
     def canonical(self, table: str) -> Path:
         return self.canonical_dir / f"{table}.parquet"
 
+    def spill_dir(self, notebook: str) -> Path:
+        """Where a notebook's engine writes what does not fit in memory (removed after the run)."""
+        return self.root / "private" / "spill" / notebook
+
     @property
     def run_info(self) -> Path:
         """Small JSON the runner writes first: config path, as-of date, previous run."""
@@ -111,6 +117,13 @@ class RunContext:
         The run (or staging) folder, laid out as :class:`RunLayout` says.
     notebook : str
         Registry name of the notebook using the context.
+
+    Notes
+    -----
+    Input tables live in the engine (:mod:`ecrm_lib.data.engine`):
+    :meth:`table` gives an Ibis table, and only per-customer or aggregated
+    results come into pandas. :meth:`frame` reads a small table (channel
+    costs, a campaign list) into pandas.
     """
 
     def __init__(self, run_dir: str | os.PathLike, notebook: str):
@@ -130,7 +143,9 @@ class RunContext:
         self.previous_run_dir: Path | None = Path(prev) if prev else None
         runs = self.info.get("runs_dir")
         self.runs_dir: Path | None = Path(runs) if runs else None
-        self._cache: dict[str, pd.DataFrame] = {}
+        self.registry: Registry = load_registry(self.info.get("registry") or None)
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._engine = None
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -140,14 +155,17 @@ class RunContext:
         notebook: str = "interactive",
         config: str | os.PathLike | None = None,
         as_of: str | dt.date | None = None,
+        reload: bool = False,
     ) -> "RunContext":
-        """Open a run folder, or prepare a scratch one when ``run_dir`` is None.
+        """Open a run folder, or an interactive one when ``run_dir`` is None.
 
         Parameters
         ----------
         run_dir : path-like, optional
-            Folder prepared by the runner. None: load ``config`` now into
-            ``reports/_interactive/<config name>/`` (validated the same way).
+            Folder prepared by the runner. None: the interactive run folder of
+            ``config`` and ``as_of`` (:func:`interactive_run`): loaded and
+            validated on first use, then kept, so that notebooks run by hand
+            one after another see each other's products.
         notebook : str
             Registry name of the calling notebook.
         config : path-like, optional
@@ -155,34 +173,53 @@ class RunContext:
         as_of : str or date, optional
             As-of date for the interactive case (YYYY-MM-DD); default: the
             config's, else the last date in the data.
+        reload : bool
+            Interactive case: load the data again even when the folder is up to date.
         """
         if run_dir:
             return cls(run_dir, notebook)
-        from ecrm_lib.data.load import load_sources  # late import: sources is heavier
+        return cls(interactive_run(config, as_of, reload=reload), notebook)
 
-        cfg = load_config(config or DEFAULT_CONFIG)
-        scratch = REPORTS_DIR / "_interactive" / re.sub(r"[^\w.-]+", "_", cfg.name)
-        result = load_sources(cfg, as_of=as_of)
-        shutil.rmtree(scratch, ignore_errors=True)  # a scratch folder: no stale tables from an earlier config
-        prepare_run_folder(scratch, cfg, result, previous_run=None, runs_dir=REPORTS_DIR)
-        return cls(scratch, notebook)
+    # ------------------------------------------------------------------ engine
+    @property
+    def engine(self):
+        """This notebook's Ibis connection (:func:`ecrm_lib.data.engine.connect`), opened on first use."""
+        if self._engine is None:
+            from ecrm_lib.data.engine import connect
+
+            parallel = int(os.environ.get("ECRM_PARALLEL_NOTEBOOKS", "1") or 1)
+            self._engine = connect(self.config.engine, spill_dir=self.layout.spill_dir(self.notebook), parallel=parallel)
+        return self._engine
 
     # ------------------------------------------------------------------ inputs
     def has(self, table: str) -> bool:
         """True when the config feeds ``table`` and it was loaded."""
         return self.layout.canonical(table).exists()
 
-    def table(self, table: str) -> pd.DataFrame:
-        """A validated canonical table (a copy; see :mod:`ecrm_lib.core.schema` for columns)."""
-        if table not in self._cache:
-            path = self.layout.canonical(table)
-            if not path.exists():
-                raise EcrmError(
-                    f"table {table!r} is not among this run's inputs (config {self.config.path}). "
-                    f"Add a source with `table: {table}` to the config, or check ctx.has({table!r}) first."
-                )
-            self._cache[table] = pd.read_parquet(path)
-        return self._cache[table].copy()
+    def _canonical_path(self, table: str) -> Path:
+        path = self.layout.canonical(table)
+        if not path.exists():
+            raise EcrmError(
+                f"table {table!r} is not among this run's inputs (config {self.config.path}). "
+                f"Add a source with `table: {table}` to the config, or check ctx.has({table!r}) first."
+            )
+        return path
+
+    def table(self, table: str):
+        """A validated canonical table as an Ibis table on this run's engine.
+
+        See :mod:`ecrm_lib.core.schema` for its columns. Aggregate it in the
+        engine; bring only per-customer or aggregated results into pandas.
+        """
+        from ecrm_lib.data.engine import read_parquet
+
+        return read_parquet(self.engine, self._canonical_path(table), name=table)
+
+    def frame(self, table: str) -> pd.DataFrame:
+        """A validated canonical table read into pandas (a copy), for small tables such as ``channel_costs``."""
+        if table not in self._frames:
+            self._frames[table] = pd.read_parquet(self._canonical_path(table))
+        return self._frames[table].copy()
 
     def load_report(self) -> pd.DataFrame:
         """Per source: rows read, set aside and kept (``LoadResult.summary``); reasons are in :meth:`set_aside_rows`."""
@@ -200,25 +237,81 @@ class RunContext:
         """Every input file: source, table, file name, bytes and SHA-256."""
         return pd.read_csv(self.layout.load_dir / "files.csv")
 
+    def truth(self, name: str, **read_csv: Any) -> pd.DataFrame | dict | None:
+        """A file of the known truth beside the config (``truth/<name>``), or None when there is none.
+
+        Generated data (:func:`ecrm_lib.data.synth.generate`) has one; a
+        company's own data has none, and the reports then say so.
+
+        Parameters
+        ----------
+        name : str
+            File name, e.g. ``"persons.csv"`` (read with :func:`pandas.read_csv`
+            and ``read_csv``'s keyword arguments) or ``"truth.json"`` (a dict).
+        """
+        if self.config.path is None:
+            return None
+        path = Path(self.config.path).parent / "truth" / name
+        if not path.is_file():
+            return None
+        if path.suffix == ".json":
+            return json.loads(path.read_text(encoding="utf-8"))
+        return pd.read_csv(path, **read_csv)
+
+    # ------------------------------------------------------ other notebooks, other runs
+    def parameters(self, notebook: str | None = None) -> dict[str, Any]:
+        """Effective parameters of a notebook of this run (default: this one).
+
+        Those the runner gave it; in an interactive run folder, the registry's
+        defaults. Empty for a notebook the registry does not know.
+        """
+        name = notebook or self.notebook
+        given = (self.info.get("parameters") or {}).get(name)
+        if given is not None:
+            return dict(given)
+        return dict(self.registry.get(name).parameters) if name in self.registry else {}
+
+    def parameter(self, notebook: str, key: str, default: Any = None) -> Any:
+        """One parameter of a notebook of this run (:meth:`parameters`), or ``default``."""
+        return self.parameters(notebook).get(key, default)
+
     # ----------------------------------------------------------------- outputs
-    def record_metric(self, key: str, value: Any, description: str, unit: str | None = None) -> None:
+    def record_metric(self, key: str, value: Any, *, reason: str | None = None) -> None:
         """Record a headline figure in ``metrics/<notebook>.json``.
+
+        Its meaning and unit come from the notebook's entry in the registry
+        (``notebooks/registry.yaml``), the one catalogue of metrics.
 
         Parameters
         ----------
         key : str
-            Stable key, documented in the notebook registry.
-        value : number, str or None
+            A metric key of this notebook's registry entry.
+        value : number, str, date or None
             The figure (NaN and infinity are stored as null).
-        description : str
-            One line saying what it is.
-        unit : str, optional
-            e.g. ``"customers"``, ``"KRW"``, ``"days"``, ``"share"``.
+        reason : str, optional
+            Why the figure is not available (with ``value`` None), e.g.
+            "the data has no contacts".
+
+        Raises
+        ------
+        EcrmError
+            ``key`` is not in the notebook's registry entry.
         """
+        spec = self.registry.get(self.notebook) if self.notebook in self.registry else None
+        if spec is None or key not in spec.metrics:
+            known = sorted(spec.metrics) if spec is not None else []
+            raise EcrmError(
+                f"metric {key!r} is not in the registry entry of notebook {self.notebook!r} ({self.registry.path}); "
+                f"add it there under `metrics:` with its meaning and unit in brackets. Its keys: {known}."
+            )
+        description, unit = spec.metric(key)
         path = self.layout.metrics(self.notebook)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"notebook": self.notebook, "metrics": {}}
-        data["metrics"][key] = {"value": _jsonable(value), "unit": unit, "description": description}
+        entry = {"value": _jsonable(value), "unit": unit, "description": description}
+        if reason:
+            entry["reason"] = str(reason)
+        data["metrics"][key] = entry
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
 
     def metrics(self, notebook: str | None = None, run_dir: Path | None = None) -> dict[str, Any]:
@@ -237,8 +330,6 @@ class RunContext:
         EcrmError
             If ``df`` has a personal-data column (name, email, phone).
         """
-        from ecrm_lib.core.privacy import personal_columns
-
         leaked = personal_columns(df.columns)
         if leaked:
             raise EcrmError(f"product {name!r} has personal-data column(s) {leaked}; products are shared, drop them first.")
@@ -342,7 +433,8 @@ def published_runs(runs_dir: str | os.PathLike | None, config_name: str | None =
 
 
 def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | None,
-                       runs_dir: Path | None = None) -> RunLayout:
+                       runs_dir: Path | None = None, *, parameters: dict[str, dict[str, Any]] | None = None,
+                       registry: Path | None = None, extra: dict[str, Any] | None = None) -> RunLayout:
     """Write the loaded inputs and ``run.json`` into a (staging) run folder.
 
     Parameters
@@ -358,6 +450,13 @@ def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | 
     runs_dir : Path, optional
         The output folder holding the published runs; notebooks find the
         earlier runs of the same config there (:meth:`RunContext.earlier_runs`).
+    parameters : dict, optional
+        Effective parameters of every notebook of the run (``{notebook: {name: value}}``);
+        :meth:`RunContext.parameters` reads them.
+    registry : Path, optional
+        The notebook registry of the run (default: ``notebooks/registry.yaml``).
+    extra : dict, optional
+        More keys for ``run.json``.
     """
     layout = RunLayout(Path(root))
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -368,6 +467,57 @@ def prepare_run_folder(root: Path, config: Config, result, previous_run: Path | 
         "as_of": result.as_of.isoformat(),
         "previous_run": str(previous_run) if previous_run else None,
         "runs_dir": str(Path(runs_dir).resolve()) if runs_dir else None,
+        "registry": str(Path(registry).resolve()) if registry else None,
+        "parameters": {k: dict(v) for k, v in (parameters or {}).items()},
+        **(extra or {}),
     }
-    layout.run_info.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    layout.run_info.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
     return layout
+
+
+def _interactive_fingerprint(config: Config, as_of: dt.date | None) -> str:
+    import hashlib
+
+    h = hashlib.sha256(config.raw_text.encode("utf-8"))
+    h.update(str(as_of).encode())
+    for src in config.sources:
+        p = Path(src.path)
+        st = p.stat() if p.is_file() else None
+        h.update(f"{p}|{st.st_size if st else None}|{st.st_mtime_ns if st else None}".encode())
+    return h.hexdigest()
+
+
+def interactive_run(config: str | os.PathLike | None = None, as_of: str | dt.date | None = None,
+                    reload: bool = False) -> Path:
+    """The interactive run folder of a config and as-of date, loaded on first use and then kept.
+
+    ``reports/_interactive/<config name>/<as-of date>/`` (``data-end`` when the
+    as-of date comes from the data). Notebooks opened by hand in JupyterLab
+    with ``run_dir=None`` share it: each sees the products of those run before
+    it, as under ``ecrm run``. It is loaded again when the config, its input
+    files (size or modification time) or the as-of date change, or with
+    ``reload=True``; delete the folder to start afresh.
+
+    Returns
+    -------
+    Path
+        The folder (a prepared run folder).
+    """
+    from ecrm_lib.data.load import load_sources  # the loader is heavier than a notebook's context
+
+    cfg = load_config(config or DEFAULT_CONFIG)
+    day = as_date(as_of, "as_of", optional=True) or cfg.as_of
+    folder = REPORTS_DIR / "_interactive" / re.sub(r"[^\w.-]+", "_", cfg.name) / (day.isoformat() if day else "data-end")
+    fp = _interactive_fingerprint(cfg, day)
+    info_path = RunLayout(folder).run_info
+    if not reload and info_path.exists():
+        try:
+            if json.loads(info_path.read_text(encoding="utf-8")).get("interactive_fingerprint") == fp:
+                return folder
+        except (OSError, ValueError):
+            pass
+    result = load_sources(cfg, as_of=day)
+    shutil.rmtree(folder, ignore_errors=True)  # stale tables and products of other data must not survive
+    prepare_run_folder(folder, cfg, result, previous_run=None, runs_dir=REPORTS_DIR,
+                       extra={"interactive_fingerprint": fp})
+    return folder

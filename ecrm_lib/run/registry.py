@@ -105,6 +105,18 @@ class NotebookSpec:
         """The notebook's file name."""
         return self.path.name
 
+    def metric(self, key: str) -> tuple[str, str]:
+        """``(meaning, unit)`` of a declared metric: its registry text split at the last brackets.
+
+        Examples
+        --------
+        >>> NotebookSpec("nb", Path("nb.ipynb"), "t", "d", metrics={"n": "customers scored (customers)"}).metric("n")
+        ('customers scored', 'customers')
+        """
+        text = self.metrics[key]
+        m = re.search(r"\s*\(([^()]*)\)\s*$", text)
+        return (text[: m.start()].strip(), m.group(1).strip()) if m else (text.strip(), "")
+
 
 def _type_ok(value: Any, default: Any) -> bool:
     """True when ``value`` may replace ``default`` (same type; an int may replace a float)."""
@@ -145,6 +157,10 @@ class Registry:
 
     def __contains__(self, name: object) -> bool:
         return name in self.names()
+
+    def metric_catalogue(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Every declared metric: ``{notebook: {key: (meaning, unit)}}``."""
+        return {nb.name: {k: nb.metric(k) for k in nb.metrics} for nb in self.notebooks}
 
     def get(self, name: str) -> NotebookSpec:
         """The entry called ``name``.

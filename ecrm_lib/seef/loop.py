@@ -694,14 +694,14 @@ def follow_up_from_runs(ctx, **kwargs) -> tuple[LoopResult | None, str]:
         segs = segs.merge(cv[["customer_id", *extra]], on="customer_id", how="left")
     emap = ctx.read_product("channel_integration", "account_map", previous=True)
     cmap = ctx.read_product("channel_integration", "account_map")
-    tx = ctx.table("transactions")
+    tx = ctx.frame("transactions")
     if emap is None:  # no identity resolution: every account is its own customer
         emap = pd.DataFrame({"account_id": segs["customer_id"], "customer_id": segs["customer_id"]})
     if cmap is None:
         ids = tx["account_id"].astype("string").drop_duplicates()
         cmap = pd.DataFrame({"account_id": ids, "customer_id": ids})
     tx = attach_customer_id(tx, cmap)
-    campaigns = ctx.table("campaigns") if ctx.has("campaigns") else None
+    campaigns = ctx.frame("campaigns") if ctx.has("campaigns") else None
     res = follow_up(segs, emap, cmap, tx, start, ctx.as_of, campaigns=campaigns, timezone=ctx.config.timezone, **kwargs)
     return res, ""
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.privacy import suppress_small_cells

@@ -94,7 +94,6 @@ __all__ = [
     "typical_channel",
     "contact_plan",
     "channel_mix",
-    "run_parameter",
     "months_to_weeks",
     "feedback_weights",
     "apply_feedback",
@@ -746,7 +745,7 @@ def segment_overview(customer_segments: pd.DataFrame, order: Sequence[str] | Non
         Segment order (e.g. the segment table's); segments not listed follow.
     min_count : int
         Rows describing fewer customers are blanked
-        (:func:`ecrm_lib.report.display.suppress_small_cells`).
+        (:func:`ecrm_lib.core.privacy.suppress_small_cells`).
 
     Returns
     -------
@@ -1806,44 +1805,6 @@ def channel_mix(plan: pd.DataFrame, *, min_count: int = 5) -> pd.DataFrame:
     return suppress_small_cells(g, "customers", min_count=min_count)
 
 
-def run_parameter(run_dir, notebook: str, key: str, default=None):
-    """A parameter of another notebook of the same run (e.g. the channel notebook's ``time_window_months``).
-
-    Read from the executed notebook's papermill metadata
-    (``executed/<notebook>.ipynb``), else from the run's ``manifest.json``;
-    ``default`` when neither has it (e.g. the notebook did not run, or in an
-    interactive session).
-
-    Parameters
-    ----------
-    run_dir : path-like or None
-    notebook : str
-        Registry name.
-    key : str
-        Parameter name.
-    """
-    import json
-    from pathlib import Path
-
-    if not run_dir:
-        return default
-    root = Path(run_dir)
-    executed = root / "executed" / f"{notebook}.ipynb"
-    try:
-        if executed.exists():
-            params = json.loads(executed.read_text(encoding="utf-8"))["metadata"]["papermill"]["parameters"]
-            if key in params:
-                return params[key]
-        manifest = root / "manifest.json"
-        if manifest.exists():
-            params = json.loads(manifest.read_text(encoding="utf-8"))["notebooks"][notebook]["parameters"]
-            if key in params:
-                return params[key]
-    except (KeyError, TypeError, ValueError):
-        pass
-    return default
-
-
 def months_to_weeks(months: float) -> float:
     """Calendar months in weeks (52 weeks a year): ``months * 52 / 12``.
 
@@ -1853,28 +1814,38 @@ def months_to_weeks(months: float) -> float:
     return float(months) * 52.0 / 12.0
 
 
-def cost_window(run_dir, override_weeks: float | None = None) -> tuple[float, str]:
+def cost_window(override_weeks: float | None = None, channel_window_months: float | None = None) -> tuple[float, str]:
     """Weeks covered by the ``cost_to_serve`` of ``customer_channels``, and where that figure comes from.
 
-    ``override_weeks`` wins when given; else the channel notebook's
-    ``time_window_months`` of the same run (:func:`run_parameter`) in weeks;
-    else an assumed 52 weeks, said so in the returned text.
+    Parameters
+    ----------
+    override_weeks : float, optional
+        The evaluation's ``cost_window_weeks`` parameter; wins when given.
+    channel_window_months : float, optional
+        The channel notebook's ``time_window_months`` in this run
+        (``ctx.parameter("channel_integration", "time_window_months")``).
+
+    Returns
+    -------
+    (weeks, source)
+        Without either, an assumed 52 weeks, said so in ``source``.
 
     Examples
     --------
-    >>> cost_window(None, 26)
+    >>> cost_window(26)
     (26.0, 'the cost_window_weeks parameter')
-    >>> cost_window(None)
+    >>> cost_window(None, 6)
+    (26.0, 'the last 6 months of the channel report')
+    >>> cost_window()
     (52.0, 'an assumed 52 weeks (the window of the channel report is unknown)')
     """
     if override_weeks is not None:
         if not override_weeks > 0:
             raise ValueError(f"cost_window_weeks must be a positive number of weeks, but {override_weeks!r} was passed.")
         return float(override_weeks), "the cost_window_weeks parameter"
-    months = run_parameter(run_dir, "channel_integration", "time_window_months", None)
-    if months is None:
+    if channel_window_months is None:
         return 52.0, "an assumed 52 weeks (the window of the channel report is unknown)"
-    return months_to_weeks(months), f"the last {months} months of the channel report"
+    return months_to_weeks(channel_window_months), f"the last {channel_window_months:g} months of the channel report"
 
 
 def cost_window_check(window_cost: float | None, report_total: float | None, currency: str = "") -> str:

@@ -29,7 +29,7 @@ Excerpts
 :func:`topic_examples` shows texts that hold the topic's top word and share
 the topic's majority tone, so an excerpt never contradicts its topic.
 
-Privacy: every text is passed through :func:`ecrm_lib.report.display.scrub_pii` before
+Privacy: every text is passed through :func:`ecrm_lib.core.privacy.scrub_pii` before
 it is tokenised, so e-mail addresses and phone numbers never become topic
 words; excerpts for reports are scrubbed and cut short
 (:func:`topic_examples`). Reports must still show them only through
@@ -513,7 +513,7 @@ def topic_examples(texts: Sequence, model: TopicModel, per_topic: int = 2, max_c
     -------
     DataFrame
         ``topic, label, excerpt``: up to ``per_topic`` texts per topic, personal data masked
-        (:func:`~ecrm_lib.report.display.scrub_pii`) and cut at ``max_chars`` characters with an ellipsis.
+        (:func:`~ecrm_lib.core.privacy.scrub_pii`) and cut at ``max_chars`` characters with an ellipsis.
         Display it with ``show_table`` (which escapes it).
     """
     dt = model.doc_topic[["topic", "topic_weight"]].assign(text=list(texts), pos=np.arange(len(model.doc_topic)))
@@ -729,7 +729,7 @@ def analyse_feedback_text(feedback: pd.DataFrame, n_topics: int | None = None, m
     gets the tone its held-out model reads (so the figure is the words' tone, checked against the
     scores), and texts without a score get the final model's. Topics are fitted per language
     (:func:`fit_topics_by_language`); excerpts contain their topic's top word and share its
-    majority tone (:func:`topic_examples`). ``names`` (a :func:`ecrm_lib.report.display.name_pattern`)
+    majority tone (:func:`topic_examples`). ``names`` (a :func:`ecrm_lib.core.privacy.name_pattern`)
     is masked in the excerpts, beside e-mails and phone numbers. Parts that cannot be fitted are
     skipped with a note instead of failing.
     """
@@ -797,7 +797,7 @@ def analyse_feedback_text(feedback: pd.DataFrame, n_topics: int | None = None, m
 def language_sentence(result: FeedbackText, min_cell: int = 5) -> str:
     """Plain text: how many texts per language, and how each language was grouped into topics.
 
-    Counts below ``min_cell`` read "fewer than 5" (:func:`ecrm_lib.report.display.count_text`).
+    Counts below ``min_cell`` read "fewer than 5" (:func:`ecrm_lib.core.privacy.count_text`).
     """
     from ecrm_lib.core.privacy import count_text
 

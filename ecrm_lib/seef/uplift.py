@@ -32,7 +32,6 @@ Conventions
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -344,7 +343,7 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
     segment_column : str
     ci_level, min_cell : float, int
         Interval level; cells (arm x segment) with fewer than ``min_cell`` accounts in the treatment
-        arm or the control are suppressed (see :func:`ecrm_lib.report.display.suppress_small_cells`).
+        arm or the control are suppressed (see :func:`ecrm_lib.core.privacy.suppress_small_cells`).
     campaign_id : str, optional
     max_levels : int
         See :func:`segment_column_values`.

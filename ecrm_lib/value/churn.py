@@ -1244,7 +1244,7 @@ def load_inputs(ctx) -> ChurnInputs:
     amap = ctx.read_product("channel_integration", "account_map")
     tables = {}
     for t in ("transactions", "contacts", "feedback"):
-        tables[t] = attach_customer_id(ctx.table(t), amap) if ctx.has(t) else None
+        tables[t] = attach_customer_id(ctx.frame(t), amap) if ctx.has(t) else None
     truth = None
     if ctx.config.path is not None:
         cand = Path(ctx.config.path).parent / "truth"
@@ -1254,7 +1254,7 @@ def load_inputs(ctx) -> ChurnInputs:
         transactions=tables["transactions"],
         contacts=tables["contacts"],
         feedback=tables["feedback"],
-        customers=ctx.table("customers") if ctx.has("customers") else None,
+        customers=ctx.frame("customers") if ctx.has("customers") else None,
         account_map=amap,
         has_customer_channels=ctx.read_product("channel_integration", "customer_channels") is not None,
         truth_dir=truth,

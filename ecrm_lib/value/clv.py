@@ -68,7 +68,6 @@ import contextlib
 import datetime as _dt
 import functools
 import io
-import json
 import math
 import time
 import warnings
@@ -120,7 +119,6 @@ __all__ = [
     "value_concentration",
     "lorenz_curve",
     "gini",
-    "find_truth",
     "truth_comparison",
     "cdnow_transactions",
     "cdnow_reproduction",
@@ -1721,29 +1719,6 @@ def gini(values) -> float:
 
 
 # =========================================================================== truth and published results
-
-
-def find_truth(config_path) -> dict | None:
-    """The generator's truth (``truth/truth.json`` beside a config), or None when there is none.
-
-    Parameters
-    ----------
-    config_path : path-like or None
-        The config file (``Config.path``).
-
-    Returns
-    -------
-    dict or None
-    """
-    if not config_path:
-        return None
-    path = Path(config_path).resolve().parent / "truth" / "truth.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def truth_comparison(bgnbd: FitResult | None, gg: GammaGammaResult | None, truth: Mapping[str, Any]) -> pd.DataFrame:

@@ -83,6 +83,7 @@ import pandas as pd
 
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.data.engine import local_date
 
 __all__ = [
     "TIME_UNITS",
@@ -225,35 +226,9 @@ def _check_columns(table, customer_col: str, time_col: str, amount_col: str) -> 
         )
 
 
-def _local_date(col, backend_name: str, timezone: str):
-    """Local calendar date of a timestamp column in ``timezone`` (dates pass through)."""
-    import ibis.expr.datatypes as dt
-
-    dtype = col.type()
-    if dtype.is_date():
-        return col
-    if dtype.timezone is None:
-        # Naive timestamps are UTC (the canonical schema stores UTC); both
-        # backends run with a UTC session time zone, so this cast keeps the instant.
-        col = col.cast(dt.Timestamp(timezone="UTC", scale=dtype.scale))
-    if timezone == "UTC":
-        return col.date()
-    return _ENGINE_FUNCS["timezone"][backend_name](col, timezone).date()
-
-
 def _make_engine_funcs():
     import ibis
     import ibis.expr.datatypes as dt
-
-    utc, local = dt.Timestamp(timezone="UTC"), dt.Timestamp()
-
-    @ibis.udf.scalar.builtin(name="timezone", signature=((dt.string, utc), local))
-    def _duckdb_timezone(tz, ts):
-        """DuckDB: wall-clock time in ``tz`` of an instant (TIMESTAMPTZ -> TIMESTAMP)."""
-
-    @ibis.udf.scalar.builtin(name="from_utc_timestamp", signature=((utc, dt.string), local))
-    def _spark_from_utc(ts, tz):
-        """Spark: wall-clock time in ``tz`` of an instant (with a UTC session time zone)."""
 
     amount, day = dt.dtype(_AMOUNT_TYPE), dt.date
 
@@ -267,13 +242,7 @@ def _make_engine_funcs():
     def _spark_min_by(x, key):
         """Spark: ``x`` of the row with the smallest ``key``."""
 
-    return {
-        "timezone": {
-            "duckdb": lambda col, tz: _duckdb_timezone(tz, col),
-            "pyspark": lambda col, tz: _spark_from_utc(col, tz),
-        },
-        "arg_min": {"duckdb": _duckdb_arg_min, "pyspark": _spark_min_by},
-    }
+    return {"arg_min": {"duckdb": _duckdb_arg_min, "pyspark": _spark_min_by}}
 
 
 class _LazyFuncs(dict):
@@ -303,7 +272,7 @@ def _purchase_days(table, backend_name, *, customer_col, time_col, amount_col, t
     table = table.filter(table[customer_col].notnull(), table[time_col].notnull())
     t = table.select(
         cid=table[customer_col],
-        day=_local_date(table[time_col], backend_name, timezone),
+        day=local_date(table[time_col], backend_name, timezone),
         # exact decimal sums: the same result on every engine and in any order
         amount=table[amount_col].cast(_AMOUNT_TYPE),
     )

@@ -6,7 +6,6 @@ returns the Axes. Call :func:`ecrm_lib.report.plots.base.set_theme` first for th
 from __future__ import annotations
 
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns

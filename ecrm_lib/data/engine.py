@@ -1,0 +1,215 @@
+"""The engine that holds and processes the tables: embedded DuckDB by default, Spark for clusters.
+
+Tables stay in the engine as Ibis expressions from the canonical Parquet files
+of a run to the per-customer summaries; only per-customer or aggregated tables
+come into pandas for the models. :func:`connect` opens a connection from the
+config's ``engine:`` section (:class:`~ecrm_lib.core.config.EngineSettings`):
+
+- DuckDB runs out of core: it holds at most ``memory_limit`` in memory and
+  writes the rest to ``spill_dir``. ``memory_limit: auto`` gives each notebook
+  that runs at the same time an equal part of 60 % of the machine's memory.
+- Spark: ``kind: spark`` with ``spark: {master: ..., conf: {...}}``; the
+  session time zone is UTC (timestamps are stored in UTC).
+
+A query that needs more memory than the limit and cannot spill fails with
+:class:`EngineMemoryError`, whose message names the setting to change.
+
+Engine-specific functions that Ibis does not offer on every backend are
+here too (:func:`local_date`), one implementation per backend.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ecrm_lib.core.config import EngineSettings
+from ecrm_lib.core.errors import EcrmError
+
+__all__ = [
+    "EngineMemoryError",
+    "machine_memory_bytes",
+    "memory_limit_text",
+    "thread_count",
+    "connect",
+    "read_parquet",
+    "backend_name",
+    "local_date",
+    "engine_error",
+]
+
+#: Share of the machine's memory that the engines of one run may use together.
+AUTO_MEMORY_SHARE = 0.6
+
+
+class EngineMemoryError(EcrmError, MemoryError):
+    """A query needed more memory than the engine's limit allows."""
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine in bytes (8 GiB when it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def memory_limit_text(settings: EngineSettings, parallel: int = 1) -> str:
+    """DuckDB's ``memory_limit`` for one notebook: the configured size, or the automatic share.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+    parallel : int
+        Notebooks that run at the same time (each has its own engine).
+
+    Examples
+    --------
+    >>> memory_limit_text(EngineSettings(memory_limit="8GB"))
+    '8GB'
+    """
+    if settings.memory_limit != "auto":
+        return settings.memory_limit
+    per = machine_memory_bytes() * AUTO_MEMORY_SHARE / max(1, int(parallel))
+    return f"{max(256, int(per / 2**20))}MiB"
+
+
+def thread_count(settings: EngineSettings, parallel: int = 1) -> int:
+    """Engine threads per notebook: the configured number, else the cores shared by the parallel notebooks."""
+    if settings.threads != "auto":
+        return int(settings.threads)
+    return max(1, (os.cpu_count() or 1) // max(1, int(parallel)))
+
+
+def connect(settings: EngineSettings | None = None, *, spill_dir: str | os.PathLike | None = None, parallel: int = 1):
+    """An Ibis connection to the configured engine.
+
+    Parameters
+    ----------
+    settings : EngineSettings, optional
+        Default: embedded DuckDB with automatic limits.
+    spill_dir : path-like, optional
+        Where DuckDB spills; ``settings.spill_dir`` wins when set. Created if needed.
+    parallel : int
+        Notebooks running at the same time (for the automatic memory and thread shares).
+
+    Returns
+    -------
+    ibis.BaseBackend
+    """
+    import ibis
+
+    settings = settings or EngineSettings()
+    if settings.kind == "spark":
+        return _connect_spark(settings)
+    spill = settings.spill_dir or spill_dir
+    config: dict[str, Any] = {
+        "memory_limit": memory_limit_text(settings, parallel),
+        "threads": thread_count(settings, parallel),
+    }
+    if spill:
+        Path(spill).mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(spill)
+    return ibis.duckdb.connect(**config)
+
+
+def _connect_spark(settings: EngineSettings):
+    import ibis
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - depends on the install
+        raise EcrmError(
+            "engine kind 'spark' needs pyspark: install the spark extra (pip install 'ecrm-lib[spark]')."
+        ) from None
+    builder = SparkSession.builder.master(str(settings.spark.get("master", "local[*]"))).appName("ecrm")
+    for k, v in (settings.spark.get("conf") or {}).items():
+        builder = builder.config(str(k), str(v))
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    return ibis.pyspark.connect(builder.getOrCreate())
+
+
+def read_parquet(con, path: str | os.PathLike, name: str | None = None):
+    """A Parquet file (or folder of files) as an Ibis table of ``con``."""
+    return con.read_parquet(str(path), table_name=name) if name else con.read_parquet(str(path))
+
+
+def backend_name(table) -> str:
+    """``"duckdb"``, ``"pyspark"``, ... of the connection an Ibis expression is bound to (``"duckdb"`` for a memtable)."""
+    try:
+        return table._find_backend(use_default=False).name
+    except Exception:  # unbound memtable: executes on the default DuckDB backend
+        return "duckdb"
+
+
+def engine_error(exc: BaseException, settings: EngineSettings | None = None) -> BaseException:
+    """Turn an engine's out-of-memory error into :class:`EngineMemoryError` naming the setting to change.
+
+    Other errors are returned unchanged.
+    """
+    text = str(exc)
+    if "Out of Memory" in text or "OutOfMemory" in text or "could not allocate" in text.lower():
+        limit = settings.memory_limit if settings else "auto"
+        return EngineMemoryError(
+            f"the engine ran out of memory (memory_limit: {limit}). Raise `engine: memory_limit:` in the config "
+            "(e.g. 16GB), give `engine: spill_dir:` a folder on a disk with more free space, or run fewer notebooks "
+            f"at once (ecrm run --jobs 1). Engine message: {text.splitlines()[0] if text else type(exc).__name__}"
+        )
+    return exc
+
+
+# ------------------------------------------------------------------------ per-backend functions
+def _make_functions():
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    utc, local = dt.Timestamp(timezone="UTC"), dt.Timestamp()
+
+    @ibis.udf.scalar.builtin(name="timezone", signature=((dt.string, utc), local))
+    def _duckdb_timezone(tz, ts):
+        """DuckDB: wall-clock time in ``tz`` of an instant (TIMESTAMPTZ -> TIMESTAMP)."""
+
+    @ibis.udf.scalar.builtin(name="from_utc_timestamp", signature=((utc, dt.string), local))
+    def _spark_from_utc(ts, tz):
+        """Spark: wall-clock time in ``tz`` of an instant (with a UTC session time zone)."""
+
+    return {
+        "duckdb": lambda col, tz: _duckdb_timezone(tz, col),
+        "pyspark": lambda col, tz: _spark_from_utc(col, tz),
+    }
+
+
+_WALL_CLOCK: dict[str, Any] = {}
+
+
+def local_date(col, backend: str, timezone: str):
+    """Local calendar date of a timestamp column in ``timezone`` (dates pass through).
+
+    Naive timestamps are UTC (the canonical tables store UTC). Computed on the
+    engine with its own time-zone function, so every engine gives the same
+    day (a day difference between timestamps compiled differently on DuckDB
+    and Spark; dates do not).
+
+    Parameters
+    ----------
+    col : ibis timestamp or date column
+    backend : str
+        ``"duckdb"`` or ``"pyspark"`` (:func:`backend_name`).
+    timezone : str
+        IANA zone.
+    """
+    import ibis.expr.datatypes as dt
+
+    dtype = col.type()
+    if dtype.is_date():
+        return col
+    if dtype.timezone is None:
+        col = col.cast(dt.Timestamp(timezone="UTC", scale=dtype.scale))
+    if timezone == "UTC":
+        return col.date()
+    if not _WALL_CLOCK:
+        _WALL_CLOCK.update(_make_functions())
+    if backend not in _WALL_CLOCK:
+        raise ValueError(f"local dates are implemented for {sorted(_WALL_CLOCK)}, not for backend {backend!r}.")
+    return _WALL_CLOCK[backend](col, timezone).date()

@@ -1,0 +1,445 @@
+"""Running notebooks: one notebook (:func:`run_notebook`), or the selected ones with their
+upstreams first and independent ones at the same time (:func:`run_notebooks`).
+
+Each notebook runs in its own Jupyter kernel through papermill, with the
+(staging) run folder as ``run_dir``. A notebook fails on any exception (cell
+error, killed kernel, cell timeout) and when it does not record a declared
+metric or write a declared product; its page is then a failure page. A
+notebook whose required input table is absent is skipped with a page saying
+why, and so is one whose upstream failed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecrm_lib.core.config import Config
+from ecrm_lib.core.paths import PROJ_ROOT
+from ecrm_lib.core.privacy import scrub_pii
+from ecrm_lib.core.schema import TABLES
+from ecrm_lib.report.display import escape
+from ecrm_lib.report.render import render_failure_page, render_html, render_message_page
+from ecrm_lib.run.context import RunLayout
+from ecrm_lib.run.registry import RUN_DIR_PARAMETER, NotebookSpec
+
+__all__ = ["NotebookResult", "run_notebook", "run_notebooks", "default_jobs"]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+_MAX_MESSAGE = 2000
+
+
+_PAPERMILL_LOGGERS = ("papermill", "papermill.execute", "papermill.translators", "papermill.parameterize")
+
+
+# ------------------------------------------------------------------ results
+@dataclass
+class NotebookResult:
+    """What happened to one notebook in a run.
+
+    Attributes
+    ----------
+    name, title, description : str
+        From the registry.
+    status : {"ok", "failed", "skipped"}
+    duration_s : float
+        Wall time of the execution in seconds (0 when skipped).
+    parameters : dict
+        Effective parameters (without ``run_dir``).
+    error_type, error_message : str or None
+        For a failed notebook: the exception's type and its message, PII-scrubbed.
+    reason : str or None
+        For a skipped notebook: why, in one line.
+    html : str or None
+        File name of its page in the run folder.
+    products : list of str
+        Product tables it wrote.
+    metrics_keys : list of str
+        Metric keys it recorded.
+    """
+
+    name: str
+    title: str
+    description: str
+    status: str
+    duration_s: float = 0.0
+    parameters: dict[str, Any] = field(default_factory=dict)
+    error_type: str | None = None
+    error_message: str | None = None
+    reason: str | None = None
+    html: str | None = None
+    products: list[str] = field(default_factory=list)
+    metrics_keys: list[str] = field(default_factory=list)
+    #: Skipped only because its own input tables are absent (not because of a failure).
+    missing_inputs: list[str] = field(default_factory=list)
+
+    @property
+    def blocks_downstream(self) -> bool:
+        """True when notebooks that build on this one must not run.
+
+        A failed notebook blocks, and so does one skipped because something it
+        builds on failed. One skipped only because its own inputs are absent
+        does not: its downstream notebooks run and find its products absent.
+        """
+        return self.status == "failed" or (self.status == "skipped" and not self.missing_inputs)
+
+    def status_text(self) -> str:
+        """``ok``, ``failed: <error type>`` or ``skipped: <reason>``."""
+        if self.status == "failed":
+            return f"failed: {self.error_type}"
+        if self.status == "skipped":
+            return f"skipped: {self.reason}"
+        return self.status
+
+
+class _DropPapermillParamWarning(logging.Filter):
+    # Parameters were checked against the parameters cell (parsed as Python) before the run;
+    # papermill's line parser misses some lines and would warn wrongly.
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.getMessage())
+        return not (msg.startswith("Passed unknown parameter") or msg.startswith("Unable to parse line"))
+
+
+_PARAM_WARNING_FILTER = _DropPapermillParamWarning()
+
+
+_ENV_LOCK = threading.Lock()
+_ENV_DEPTH = [0]
+_ENV_SAVED: dict[str, str | None] = {}
+
+
+@contextlib.contextmanager
+def _kernel_env(extra: dict[str, str] | None = None):
+    """Environment of the notebook kernels: this checkout's ecrm_lib first, inline figures, ``extra``.
+
+    Re-entrant and safe across threads: the outermost use sets and restores the
+    variables (the notebooks of one run share them).
+    """
+    with _ENV_LOCK:
+        _ENV_DEPTH[0] += 1
+        if _ENV_DEPTH[0] == 1:
+            keys = ("PYTHONPATH", "MPLBACKEND", *(extra or {}))
+            _ENV_SAVED.clear()
+            _ENV_SAVED.update({k: os.environ.get(k) for k in keys})
+            parts = [str(PROJ_ROOT)] + [p for p in (_ENV_SAVED["PYTHONPATH"] or "").split(os.pathsep) if p]
+            os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
+            # ipykernel only shows figures inline when MPLBACKEND is unset or inline; CI sets Agg.
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+            os.environ.update(extra or {})
+            for name in _PAPERMILL_LOGGERS:
+                logging.getLogger(name).addFilter(_PARAM_WARNING_FILTER)
+    try:
+        yield
+    finally:
+        with _ENV_LOCK:
+            _ENV_DEPTH[0] -= 1
+            if _ENV_DEPTH[0] == 0:
+                for name in _PAPERMILL_LOGGERS:
+                    logging.getLogger(name).removeFilter(_PARAM_WARNING_FILTER)
+                for k, v in _ENV_SAVED.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+
+
+def _clean_message(text: str) -> str:
+    text = _ANSI.sub("", str(text)).strip()
+    text = scrub_pii(text)
+    if len(text) > _MAX_MESSAGE:
+        text = text[:_MAX_MESSAGE] + " [...]"
+    return text
+
+
+def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
+    """(type, message) of a notebook failure, without traceback, PII-scrubbed."""
+    name = type(e).__name__
+    if name == "PapermillExecutionError":
+        ename = getattr(e, "ename", name) or name
+        evalue = getattr(e, "evalue", "") or ""
+        count = getattr(e, "exec_count", None)
+        where = f" (in cell [{count}])" if count is not None else ""
+        return _clean_message(ename), _clean_message(f"{evalue}{where}")
+    if name == "DeadKernelError":
+        return name, _clean_message(
+            "the notebook's kernel died while a cell was running (killed, out of memory or crashed). "
+            f"Details: {e}"
+        )
+    if name == "CellTimeoutError" or isinstance(e, TimeoutError):
+        limit = f"the {timeout:g} s per-cell limit" if timeout else "its time limit"
+        # nbclient's message continues with a preview of the cell's code: keep the first line only.
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return name, _clean_message(
+            f"a cell ran longer than {limit}; raise `timeout_s` in the registry entry or --cell-timeout, "
+            f"or make the cell faster. Details: {first}"
+        )
+    return name, _clean_message(str(e))
+
+
+def _ipc_kernel_manager():
+    """A kernel manager whose kernels talk over Unix sockets (IPC) instead of TCP; None off POSIX.
+
+    Notebook code and outputs (which may hold personal data) then never cross a TCP
+    port, even on localhost, and ipykernel 7 does not warn about plain-text TCP. The
+    socket files live in Jupyter's runtime folder, one unique prefix per kernel.
+    """
+    if os.name != "posix":
+        return None
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
+def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None) -> None:
+    import papermill
+
+    out = layout.executed(spec.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    manager = _ipc_kernel_manager()
+    with _kernel_env():
+        papermill.execute_notebook(
+            str(spec.path),
+            str(out),
+            parameters={**parameters, RUN_DIR_PARAMETER: str(layout.root)},
+            kernel_name="python3",
+            # the kernel starts in the run folder; papermill's cwd= would os.chdir the whole
+            # process, which notebooks running in parallel threads would undo for each other
+            resources={"metadata": {"path": str(layout.root)}},
+            execution_timeout=timeout,
+            progress_bar=False,
+            log_output=False,
+            **({"kernel_manager_class": manager} if manager is not None else {}),
+        )
+
+
+def _recorded_metrics(layout: RunLayout, name: str) -> list[str]:
+    path = layout.metrics(name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return list((data.get("metrics") or {}).keys())
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _written_products(layout: RunLayout, name: str) -> list[str]:
+    d = layout.products_dir(name)
+    return sorted(p.name[: -len(".parquet")] for p in d.glob("*.parquet")) if d.is_dir() else []
+
+
+def _missing_inputs_paragraphs(spec: NotebookSpec, missing: list[str], config: Config) -> list[str]:
+    cols = "; ".join(
+        f"<code>{escape(t)}</code>: {', '.join(escape(c) for c in TABLES[t].required_columns())}" for t in missing
+    )
+    tables = ", ".join(f"<code>{escape(t)}</code>" for t in missing)
+    return [
+        f"This report needs the table(s) {tables}, which the configuration "
+        f"<strong>{escape(config.name)}</strong> does not supply, so it was not run. The rest of the run is not affected.",
+        "To include it: add a source to the config with <code>table: " + escape(missing[0]) + "</code>, mapping at least the "
+        f"required columns ({cols}); the format is described at the top of <code>ecrm_lib/core/config.py</code>. "
+        "Check it with <code>ecrm validate --config FILE</code>, then run the suite again.",
+    ]
+
+
+def default_jobs() -> int:
+    """Notebooks run at the same time by default: the machine's cores."""
+    return max(1, os.cpu_count() or 1)
+
+
+def _skip(spec: NotebookSpec, layout: RunLayout, config: Config, params: dict[str, Any],
+          results: dict[str, NotebookResult]) -> NotebookResult | None:
+    """The skipped result of a notebook whose inputs are absent or whose upstream did not succeed, else None."""
+    res = NotebookResult(spec.name, spec.title, spec.description, "skipped", parameters=dict(params))
+    res.html = layout.html(spec.name).name
+    missing = [t for t in spec.required_inputs if t not in set(config.tables())]
+    bad_up = [u for u in spec.upstream if u in results and results[u].blocks_downstream]
+    if missing:
+        res.missing_inputs = list(missing)
+        res.reason = f"needs {', '.join(missing)} (not in the config)"
+        render_message_page(
+            layout.html(spec.name), spec.title, "This report was skipped: its input data is missing",
+            _missing_inputs_paragraphs(spec, missing, config),
+        )
+        return res
+    if bad_up:
+        what = "; ".join(f"{results[u].title} {'failed' if results[u].status == 'failed' else 'was skipped'}" for u in bad_up)
+        res.reason = f"upstream {', '.join(bad_up)} did not succeed"
+        render_message_page(
+            layout.html(spec.name), spec.title, "This report was skipped: a report it builds on did not succeed",
+            [
+                f"It reads results of an earlier report in this run, and {escape(what)}, so it was not run.",
+                "Fix the earlier report (its page says what went wrong) and run the suite again.",
+            ],
+        )
+        return res
+    return None
+
+
+def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any],
+                 timeout: float | None = None) -> NotebookResult:
+    """Execute one notebook on a prepared run folder and render its page.
+
+    Parameters
+    ----------
+    spec : NotebookSpec
+        Its registry entry.
+    layout : RunLayout
+        The (staging) run folder, prepared with :func:`ecrm_lib.run.context.prepare_run_folder`.
+    parameters : dict
+        Its parameters (without ``run_dir``).
+    timeout : float, optional
+        Per-cell time limit in seconds; the registry's ``timeout_s`` wins.
+
+    Returns
+    -------
+    NotebookResult
+        ``ok`` or ``failed`` (with the error's type and a scrubbed message);
+        the executed notebook is in ``executed/``, its page beside the index.
+    """
+    res = NotebookResult(spec.name, spec.title, spec.description, "ok", parameters=dict(parameters))
+    res.html = layout.html(spec.name).name
+    timeout = spec.timeout_s or timeout
+    t = time.monotonic()
+    try:
+        _execute(spec, layout, parameters, timeout)
+    except Exception as e:  # any failure of one notebook must not stop the run
+        res.status = "failed"
+        res.error_type, res.error_message = _describe_error(e, timeout)
+    res.duration_s = time.monotonic() - t
+    res.metrics_keys = _recorded_metrics(layout, spec.name)
+    res.products = _written_products(layout, spec.name)
+    if res.status == "ok":
+        problems = []
+        lacking = [k for k in spec.metrics if k not in res.metrics_keys]
+        if lacking:
+            problems.append(
+                f"the notebook did not record metric(s) {lacking} that the registry declares; record them "
+                "with ctx.record_metric(...) or remove them from the registry entry"
+            )
+        lacking = [p for p in spec.products if p not in res.products]
+        if lacking:
+            problems.append(
+                f"the notebook did not write product(s) {lacking} that the registry declares; write them "
+                "with ctx.write_product(...) or remove them from the registry entry"
+            )
+        if problems:
+            res.status = "failed"
+            res.error_type = "MissingOutputs"
+            res.error_message = _clean_message("; ".join(problems) + ".")
+    executed = layout.executed(spec.name)
+    if res.status == "ok":
+        try:
+            render_html(executed, layout.html(spec.name), spec.title)
+        except Exception as e:
+            res.status = "failed"
+            res.error_type = "ReportRenderError"
+            res.error_message = _clean_message(f"the report page could not be rendered: {type(e).__name__}: {e}")
+    if res.status == "failed":
+        render_failure_page(
+            layout.html(spec.name), spec.title, res.error_type or "Error", res.error_message or "",
+            executed if executed.exists() else None,
+        )
+    return res
+
+
+def _progress_line(i: int, n: int, res: NotebookResult) -> str:
+    if res.status == "ok":
+        return f"[{i}/{n}] {res.name} ... ok ({res.duration_s:.1f} s)"
+    if res.status == "failed":
+        return f"[{i}/{n}] {res.name} ... FAILED ({res.duration_s:.1f} s): {res.error_type}: {res.error_message}"
+    return f"[{i}/{n}] {res.name} ... skipped ({res.reason})"
+
+
+def run_notebooks(
+    selected: list[NotebookSpec],
+    params: dict[str, dict[str, Any]],
+    config: Config,
+    layout: RunLayout,
+    cell_timeout: float | None = None,
+    progress: Callable[..., Any] | None = None,
+    jobs: int = 1,
+) -> list[NotebookResult]:
+    """Run the selected notebooks, each once its upstreams are done, up to ``jobs`` at the same time.
+
+    Parameters
+    ----------
+    selected : list of NotebookSpec
+        In registry order (upstreams before the notebooks that read them).
+    params : dict
+        ``{notebook: parameters}``.
+    config : Config
+    layout : RunLayout
+        The prepared (staging) run folder.
+    cell_timeout : float, optional
+        Per-cell limit in seconds for notebooks without ``timeout_s``.
+    progress : callable, optional
+        Called with one line per finished notebook (``[k/n] name ... status``).
+    jobs : int
+        Notebooks run at the same time (1: one after another, in registry order).
+
+    Returns
+    -------
+    list of NotebookResult
+        In registry order, whatever order they finished in.
+    """
+    say = progress or (lambda *a, **k: None)
+    jobs = max(1, int(jobs))
+    names = [s.name for s in selected]
+    specs = dict(zip(names, selected))
+    results: dict[str, NotebookResult] = {}
+    lock = threading.Lock()
+    done_count = [0]
+
+    def finish(res: NotebookResult) -> None:
+        with lock:
+            results[res.name] = res
+            done_count[0] += 1
+            say(_progress_line(done_count[0], len(names), res))
+
+    def ready(name: str) -> bool:
+        return all(u in results or u not in specs for u in specs[name].upstream)
+
+    pending = list(names)
+    env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs)}
+    with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        running: dict[concurrent.futures.Future, str] = {}
+        while pending or running:
+            for name in [n for n in pending if ready(n)]:
+                if len(running) >= jobs:
+                    break
+                pending.remove(name)
+                skipped = _skip(specs[name], layout, config, params[name], results)
+                if skipped is not None:
+                    finish(skipped)
+                    continue
+                running[pool.submit(run_notebook, specs[name], layout, params[name], cell_timeout)] = name
+            if not running:
+                continue  # skips made more notebooks ready
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for f in done:
+                running.pop(f)
+                finish(f.result())
+    return [results[n] for n in names]
