@@ -6,34 +6,58 @@ notebook's ``account_map`` product), tables keyed by ``account_id`` are
 re-keyed with :func:`attach_customer_id`. Without a map (data that has no
 accounts table, such as CDNOW or Online Retail) each account is its own
 customer.
+
+Both work on pandas DataFrames and on Ibis tables in the engine (a join there,
+nothing comes into pandas); :func:`count_unmapped` counts the accounts the map
+misses for an Ibis table.
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-import pandas as pd
+import pandas as pd  # noqa: F401  (the examples use pd)
 
-__all__ = ["attach_customer_id", "unmapped_note"]
+__all__ = ["attach_customer_id", "count_unmapped", "unmapped_note"]
 
 
-def attach_customer_id(df: pd.DataFrame, account_map: pd.DataFrame | None = None) -> pd.DataFrame:
+def _is_ibis(obj) -> bool:
+    try:
+        import ibis
+    except ImportError:  # pragma: no cover - ibis is a core dependency
+        return False
+    return isinstance(obj, ibis.Table)
+
+
+def _ibis_map(table, account_map):
+    """The account map as an Ibis table that can be joined with ``table``."""
+    import ibis
+
+    if _is_ibis(account_map):
+        return account_map.select("account_id", "customer_id")
+    frame = account_map[["account_id", "customer_id"]].astype("string")
+    return ibis.memtable(frame)
+
+
+def attach_customer_id(df, account_map=None):
     """Add a ``customer_id`` column to a table keyed by ``account_id``.
 
     Parameters
     ----------
-    df : DataFrame
+    df : DataFrame or ibis.Table
         A canonical table with ``account_id``.
-    account_map : DataFrame, optional
+    account_map : DataFrame or ibis.Table, optional
         ``account_id`` -> ``customer_id`` (one row per account). None: every
         account is its own customer.
 
     Returns
     -------
-    DataFrame
-        A copy of ``df`` with ``customer_id`` (string). Accounts missing from
-        the map keep their own id as customer id; their number is in
-        ``result.attrs["unmapped_accounts"]`` (0 when every account is mapped).
+    DataFrame or ibis.Table
+        ``df`` with ``customer_id`` (string), of the same kind as ``df`` (a new
+        DataFrame, or an engine expression). Accounts missing from the map keep
+        their own id as customer id; for a DataFrame their number is in
+        ``result.attrs["unmapped_accounts"]`` (0 when every account is mapped),
+        for an Ibis table :func:`count_unmapped` counts them.
 
     Raises
     ------
@@ -48,6 +72,13 @@ def attach_customer_id(df: pd.DataFrame, account_map: pd.DataFrame | None = None
     >>> out["customer_id"].tolist(), out.attrs["unmapped_accounts"]
     (['C1', 'C1', 'X9'], 1)
     """
+    if _is_ibis(df):
+        if account_map is None:
+            return df.mutate(customer_id=df.account_id.cast("string"))
+        amap = _ibis_map(df, account_map).rename(_map_account="account_id", _map_customer="customer_id")
+        joined = df.left_join(amap, df.account_id == amap._map_account)
+        return joined.mutate(customer_id=joined._map_customer.fill_null(joined.account_id).cast("string")).drop(
+            "_map_account", "_map_customer")
     out = df.copy()
     if account_map is None:
         out["customer_id"] = out["account_id"].astype("string")
@@ -65,15 +96,35 @@ def attach_customer_id(df: pd.DataFrame, account_map: pd.DataFrame | None = None
     return out
 
 
-def unmapped_note(tables: Mapping[str, pd.DataFrame | None]) -> str:
+def count_unmapped(table, account_map) -> int:
+    """Distinct accounts of an Ibis table (or DataFrame) that the account map does not list (0 without a map).
+
+    Examples
+    --------
+    >>> import ibis
+    >>> tx = ibis.memtable({"account_id": ["W1", "X9", "X9"]})
+    >>> count_unmapped(tx, pd.DataFrame({"account_id": ["W1"], "customer_id": ["C1"]}))
+    1
+    """
+    if account_map is None:
+        return 0
+    if not _is_ibis(table):
+        return int(attach_customer_id(table[["account_id"]], account_map).attrs["unmapped_accounts"])
+    amap = _ibis_map(table, account_map)
+    ids = table.select("account_id").distinct()
+    return int(ids.anti_join(amap, ids.account_id == amap.account_id).count().execute())
+
+
+def unmapped_note(tables: Mapping[str, object]) -> str:
     """A sentence for report prose on accounts missing from the identity map; "" when there are none.
 
     Parameters
     ----------
-    tables : mapping of str to DataFrame or None
+    tables : mapping of str to DataFrame, int or None
         Table name (as the reader knows it, e.g. ``"transactions"``) to the output of
-        :func:`attach_customer_id`, whose ``attrs["unmapped_accounts"]`` holds the count.
-        None and tables without the count are skipped.
+        :func:`attach_customer_id` (a DataFrame, whose ``attrs["unmapped_accounts"]``
+        holds the count) or to the count itself (:func:`count_unmapped`). None and
+        tables without the count are skipped.
 
     Returns
     -------
@@ -91,7 +142,8 @@ def unmapped_note(tables: Mapping[str, pd.DataFrame | None]) -> str:
     >>> unmapped_note({"transactions": attach_customer_id(tx[["account_id"]].head(1))})
     ''
     """
-    parts = [(name, int(df.attrs.get("unmapped_accounts", 0) or 0)) for name, df in tables.items() if df is not None]
+    parts = [(name, int(df) if isinstance(df, (int, float)) else int(getattr(df, "attrs", {}).get("unmapped_accounts", 0) or 0))
+             for name, df in tables.items() if df is not None]
     parts = [(name, n) for name, n in parts if n > 0]
     if not parts:
         return ""

@@ -348,6 +348,20 @@ class RunContext:
         df.to_parquet(path, index=False)
         return path
 
+    def product_table(self, notebook: str, name: str, previous: bool = False):
+        """A product of an upstream notebook as an Ibis table on this run's engine, or None.
+
+        Like :meth:`read_product`, without bringing the table into pandas
+        (e.g. the ``account_map`` to join with the transactions in the engine).
+        """
+        from ecrm_lib.data.engine import read_parquet
+
+        root = self.earlier_run() if previous else self.layout.root
+        if root is None:
+            return None
+        path = RunLayout(root).product(notebook, name)
+        return read_parquet(self.engine, path) if path.exists() else None
+
     def read_private(self, notebook: str, name: str) -> pd.DataFrame | None:
         """A private table of an upstream notebook of this run, or None."""
         path = self.layout.private_product(notebook, name)
