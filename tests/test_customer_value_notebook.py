@@ -18,7 +18,7 @@ from ecrm_lib.value.clv import METRICS, MODELS
 from ecrm_lib.core.paths import CONFIG_DIR
 from ecrm_lib.run.registry import DEFAULT_REGISTRY, load_registry
 from ecrm_lib.run.runner import run_suite
-from ecrm_lib.report.summary import BY_MODEL_METRICS
+from ecrm_lib.report.trends import BY_MODEL_METRICS
 from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["format_number"]
+__all__ = ["NOT_AVAILABLE", "as_number", "unit_of", "format_number", "format_money", "format_value", "format_points",
+           "format_points_interval", "format_change"]
 
 def format_number(value: Any, unit: str | None = None, digits: int = 0) -> str:
     """Format a number with thousands separators and an optional unit.
@@ -24,3 +27,181 @@ def format_number(value: Any, unit: str | None = None, digits: int = 0) -> str:
         return f"{100 * float(value):,.{digits}f}%"
     text = f"{float(value):,.{digits}f}" if isinstance(value, (float, int)) else str(value)
     return f"{text} {unit}" if unit else text
+
+
+NOT_AVAILABLE = "not available"
+
+
+# ----------------------------------------------------------------- units
+def unit_of(description: str | None) -> str:
+    """The unit of a registry metric: the text in the last parentheses of its meaning.
+
+    Examples
+    --------
+    >>> unit_of("share of customers known only online; None without that group (share 0-1)")
+    'share 0-1'
+    >>> unit_of("no unit here")
+    ''
+    """
+    if not description:
+        return ""
+    m = re.search(r"\(([^()]*)\)\s*$", str(description))
+    return m.group(1).strip() if m else ""
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (text, None, NaN, bool)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def format_money(value: Any, currency: str = "") -> str:
+    """Money in words a strategy reader scans: 1.23 billion KRW, 45.6 million KRW, 12,345 KRW.
+
+    Examples
+    --------
+    >>> format_money(1_234_567_890, "KRW")
+    '1.23 billion KRW'
+    >>> format_money(-45_600_000, "KRW")
+    '-45.6 million KRW'
+    >>> format_money(12345.4, "EUR")
+    '12,345 EUR'
+    >>> format_money(None, "KRW")
+    'not available'
+    """
+    x = as_number(value)
+    if x is None:
+        return NOT_AVAILABLE
+    a = abs(x)
+    if a >= 1e9:
+        text = f"{x / 1e9:,.2f} billion"
+    elif a >= 1e6:
+        text = f"{x / 1e6:,.1f} million"
+    elif a >= 100:
+        text = f"{x:,.0f}"
+    else:
+        text = f"{x:,.2f}"
+    return f"{text} {currency}".strip()
+
+
+def format_value(value: Any, unit: str, currency: str = "") -> str:
+    """A metric value as text, by the unit its registry entry gives.
+
+    Parameters
+    ----------
+    value : number, str or None
+        The recorded value.
+    unit : str
+        From :func:`unit_of`, e.g. ``"share 0-1"``, ``"config currency"``,
+        ``"share points"``, ``"AUC 0-1"``, ``"ratio"``, ``"customers"``.
+    currency : str
+        The config currency (for ``config currency`` units).
+
+    Examples
+    --------
+    >>> format_value(0.384, "share 0-1")
+    '38.4%'
+    >>> format_value(0.021, "share points, 0.01 = 1 point")
+    '+2.1 points'
+    >>> format_value(2_500_000, "config currency per year", "KRW")
+    '2.5 million KRW a year'
+    >>> format_value(0.8123, "AUC 0-1"), format_value(2.345, "ratio"), format_value(12, "points, -100 to 100")
+    ('0.812', '2.35', '+12.0')
+    >>> format_value(1234, "customers"), format_value(None, "customers"), format_value("bgnbd", "")
+    ('1,234', 'not available', 'bgnbd')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NOT_AVAILABLE
+    x = as_number(value)
+    if x is None:
+        return str(value)
+    u = unit.lower()
+    if u.startswith("share points"):
+        return f"{100 * x:+.1f} points"
+    if u.startswith("share"):
+        return f"{100 * x:.1f}%"
+    if "currency" in u:
+        return format_money(x, currency) + (" a year" if "per year" in u else "")
+    if u.startswith(("auc", "correlation", "p-value", "0 equal")):
+        return f"{x:.3f}"
+    if u.startswith("ratio"):
+        return f"{x:.2f}"
+    if u.startswith("points"):
+        return f"{x:+.1f}"
+    if u.startswith("%"):
+        return f"{x:+.1f}%"
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.2f}"
+
+
+def format_points(value: Any) -> str:
+    """A difference of shares (a fraction, 0.01 = 1 point) in signed percentage points.
+
+    The one style of the page for uplifts and other differences of rates.
+
+    Examples
+    --------
+    >>> format_points(0.025427), format_points(-0.0096), format_points(None)
+    ('+2.5 points', '-1.0 points', 'not available')
+    """
+    x = as_number(value)
+    return NOT_AVAILABLE if x is None else f"{100 * x:+.1f} points"
+
+
+def format_points_interval(low: Any, high: Any) -> str:
+    """An interval of share differences in signed points: ``"-6.5 to +4.7 points"``.
+
+    Examples
+    --------
+    >>> format_points_interval(-0.0652, 0.047), format_points_interval(None, 0.1)
+    ('-6.5 to +4.7 points', 'not available')
+    """
+    lo, hi = as_number(low), as_number(high)
+    if lo is None or hi is None:
+        return NOT_AVAILABLE
+    return f"{100 * lo:+.1f} to {100 * hi:+.1f} points"
+
+
+def format_change(change: Any, unit: str, currency: str = "") -> str:
+    """The change of a metric between two runs, at the precision its values are shown with.
+
+    The change is computed on the unrounded values by the caller; only the
+    display is rounded here. Shares change in percentage points, money in the
+    currency (signed), counts as signed integers; exactly 0 is "no change".
+
+    Examples
+    --------
+    >>> format_change(0.1264771, "share 0-1"), format_change(1.0826, "points, -100 to 100")
+    ('+12.6 points', '+1.1')
+    >>> format_change(-4_497_033.4, "config currency", "KRW"), format_change(0, "customers"), format_change(25, "customers")
+    ('-4.5 million KRW', 'no change', '+25')
+    >>> format_change(0.0861, "AUC 0-1"), format_change(-0.037, "ratio"), format_change(-1.5, "%")
+    ('+0.086', '-0.04', '-1.5 points')
+    """
+    x = as_number(change)
+    if x is None:
+        return NOT_AVAILABLE
+    if x == 0:
+        return "no change"
+    u = (unit or "").lower()
+    if u.startswith("share"):
+        return format_points(x)
+    if "currency" in u:
+        return ("+" if x > 0 else "") + format_money(x, currency) + (" a year" if "per year" in u else "")
+    if u.startswith(("auc", "correlation", "p-value", "0 equal")):
+        return f"{x:+.3f}"
+    if u.startswith("ratio"):
+        return f"{x:+.2f}"
+    if u.startswith("points"):
+        return f"{x:+.1f}"
+    if u.startswith("%"):
+        return f"{x:+.1f} points"
+    if float(x).is_integer():
+        return f"{int(x):+,}"
+    return f"{x:+,.2f}"

@@ -1,8 +1,8 @@
 """Figures for the executive summary: small multiples of headline metrics
-across as-of dates. Takes the tidy table of :func:`ecrm_lib.report.summary.collect_trends`.
+across as-of dates. Takes the tidy table of :func:`ecrm_lib.report.trends.collect_trends`.
 Call :func:`ecrm_lib.report.plots.base.set_theme` first for the suite's style.
 
-A figure that depends on a chosen method (:data:`ecrm_lib.report.summary.METHOD_DEPENDENT`)
+A figure that depends on a chosen method (:data:`ecrm_lib.report.trends.METHOD_DEPENDENT`)
 has each point labelled with its method; two runs whose method differs are
 not joined by a line (a dotted grey line marks the method change), and where
 the runs recorded the figure under the latest run's model too, that
@@ -20,7 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from ecrm_lib.report.plots.base import PALETTE, truncate_label
-from ecrm_lib.report.summary import method_label
+from ecrm_lib.report.trends import method_label
 
 __all__ = ["plot_trends"]
 
@@ -48,7 +48,7 @@ def plot_trends(
     Parameters
     ----------
     trends : DataFrame
-        From :func:`ecrm_lib.report.summary.collect_trends` (``as_of``, ``metric``,
+        From :func:`ecrm_lib.report.trends.collect_trends` (``as_of``, ``metric``,
         ``value``; ``method``, ``method_label`` and ``by_method`` when present).
     labels : mapping, optional
         ``{metric: (title, unit)}``; the unit (as in the registry, e.g.
