@@ -483,3 +483,20 @@ def test_evidence_bars_cover_every_rule_with_its_parameters():
 def test_uplifts_share_one_style():
     assert fmt.format_points(0.025427) == "+2.5 points" == fmt.format_value(0.025427, "share points")
     assert fmt.format_points_interval(-0.065223, 0.046978) == "-6.5 to +4.7 points"
+
+
+def test_trend_chart_holds_zero_and_each_interval():
+    # issue 15 item 5: an NPS change of +1.1 inside +-4.5 was drawn on a 17.75-18.75 axis
+    from ecrm_lib.report.plots.summary import plot_trends
+
+    rows = trends.collect_trends([("2024-12-30", {"feedback": {"nps": 17.7, "nps_ci_low": 13.2, "nps_ci_high": 22.2}}),
+                                  ("2025-06-30", {"feedback": {"nps": 18.8, "nps_ci_low": 14.4, "nps_ci_high": 23.3}})],
+                                 ["feedback.nps"])
+    assert rows["low"].tolist() == [13.2, 14.4] and rows["high"].tolist() == [22.2, 23.3]
+    (ax,) = plot_trends(rows, {"feedback.nps": ("Net Promoter Score", "points, -100 to 100")})
+    lo, hi = ax.get_ylim()
+    assert lo <= 0 and hi >= 23.3
+    negative = trends.collect_trends([("2024-12-30", {"feedback": {"nps": -20.0}}), ("2025-06-30", {"feedback": {"nps": -18.0}})],
+                                     ["feedback.nps"])
+    (ax,) = plot_trends(negative, {"feedback.nps": ("NPS", "points")})
+    assert ax.get_ylim()[0] <= -20 and ax.get_ylim()[1] >= 0 and negative["low"].isna().all()

@@ -33,7 +33,7 @@ from ecrm_lib.core.format import as_number, format_change, format_value
 
 __all__ = ["CLV_MODELS", "CHURN_MODELS", "METHOD_LABELS", "METHOD_KINDS", "MethodDependence", "METHOD_DEPENDENT",
            "BY_MODEL_FIGURES", "BY_MODEL_METRICS", "method_label", "figures_by_model", "collect_trends",
-           "TREND_COLUMNS", "trend_table", "trend_notes", "DEFAULT_TREND_METRICS"]
+           "TREND_COLUMNS", "trend_table", "trend_notes", "DEFAULT_TREND_METRICS", "INTERVALS"]
 
 
 DEFAULT_TREND_METRICS = (
@@ -45,6 +45,13 @@ DEFAULT_TREND_METRICS = (
     "feedback.nps",
 )
 """``notebook.key`` of the metrics drawn as trends by default."""
+
+INTERVALS = {
+    "feedback.nps": ("nps_ci_low", "nps_ci_high"),
+    "customer_value.total_clv": ("total_clv_low", "total_clv_high"),
+    "feedback.response_uplift": ("response_uplift_ci_low", "response_uplift_ci_high"),
+}
+"""Trend metrics recorded with an interval: ``{metric: (low key, high key)}`` of the same notebook."""
 
 
 
@@ -273,7 +280,8 @@ def collect_trends(
     -------
     DataFrame
         ``as_of`` (date), ``metric`` (``notebook.key``), ``notebook``, ``key``,
-        ``value`` (float), ``method`` (the codes of the method(s) behind the
+        ``value`` (float), ``low`` and ``high`` (its interval where the run
+        recorded one, :data:`INTERVALS`; NaN otherwise), ``method`` (the codes of the method(s) behind the
         value joined by ``" + "``, ``"?"`` for one not recorded; None for a
         figure that depends on no chosen method), ``method_label`` (display
         name; "" when method-free), ``by_method`` (``{method: value}`` of the
@@ -318,10 +326,14 @@ def collect_trends(
                     y = as_number((metrics.get(pnb) or {}).get(pkey))
                     if y is not None:
                         by[code] = y
+            lo_key, hi_key = INTERVALS.get(w, (None, None))
+            low = as_number((metrics.get(nb) or {}).get(lo_key)) if lo_key else None
+            high = as_number((metrics.get(nb) or {}).get(hi_key)) if hi_key else None
             rows.append({"as_of": day, "metric": w, "notebook": nb, "key": key, "value": x,
+                         "low": math.nan if low is None else low, "high": math.nan if high is None else high,
                          "method": None if codes is None else " + ".join(c or "?" for c in codes),
                          "method_label": _describe_methods(codes, dep), "by_method": by, "_codes": codes})
-    cols = ["as_of", "metric", "notebook", "key", "value", "method", "method_label", "by_method", "_codes"]
+    cols = ["as_of", "metric", "notebook", "key", "value", "low", "high", "method", "method_label", "by_method", "_codes"]
     out = pd.DataFrame(rows, columns=cols)
     out = out.sort_values(["metric", "as_of"], kind="stable").drop_duplicates(["metric", "as_of"], keep="last")
     out = out.reset_index(drop=True)

@@ -2,6 +2,10 @@
 across as-of dates. Takes the tidy table of :func:`ecrm_lib.report.trends.collect_trends`.
 Call :func:`ecrm_lib.report.plots.base.set_theme` first for the suite's style.
 
+Every axis holds zero (a change is read against the whole level, not a
+zoomed-in band) and each figure's interval where the run recorded one (drawn as
+a bar), so a change inside its interval does not look like a jump.
+
 A figure that depends on a chosen method (:data:`ecrm_lib.report.trends.METHOD_DEPENDENT`)
 has each point labelled with its method; two runs whose method differs are
 not joined by a line (a dotted grey line marks the method change), and where
@@ -83,6 +87,11 @@ def plot_trends(
         d = trends.loc[trends["metric"] == m].sort_values("as_of")
         x = pd.to_datetime(d["as_of"])
         y = d["value"].to_numpy(dtype=float) * mult
+        lows = d["low"].to_numpy(dtype=float) * mult if "low" in d else np.full(len(d), np.nan)
+        highs = d["high"].to_numpy(dtype=float) * mult if "high" in d else np.full(len(d), np.nan)
+        has_iv = np.isfinite(lows) & np.isfinite(highs)
+        if has_iv.any():
+            ax.vlines(x[has_iv], lows[has_iv], highs[has_iv], color=colour, alpha=0.5, linewidth=6, label="interval")
         methods = [mm if isinstance(mm, str) else None for mm in d["method"]] if has_methods else [None] * len(d)
         dependent = any(mm is not None for mm in methods)
         changed = False
@@ -112,9 +121,10 @@ def plot_trends(
         ax.set_xlabel("as-of date")
         ax.set_xticks(list(x))
         ax.set_xticklabels([t.strftime("%Y-%m-%d") for t in x], rotation=30, ha="right", fontsize=8)
-        lo, hi = ax.get_ylim()
-        if hi - lo < 1e-9:
-            ax.set_ylim(lo - 1, hi + 1)
+        vals = np.concatenate([y, lows[has_iv], highs[has_iv], [0.0]])
+        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        pad = 0.08 * (hi - lo) if hi > lo else 1.0
+        ax.set_ylim(lo - pad if lo < 0 else 0.0 if lo == 0 else lo - pad, hi + pad if hi > 0 else 0.0 if hi == 0 else hi + pad)
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_axis_off()
     fig.suptitle("Headline figures across runs", fontweight="bold")
