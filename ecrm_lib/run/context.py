@@ -169,7 +169,7 @@ class RunContext:
         notebook : str
             Registry name of the calling notebook.
         config : path-like, optional
-            Config for the interactive case; default: the embedded default data.
+            Config for the interactive case; default: ``$ECRM_CONFIG`` when set, else the embedded default data.
         as_of : str or date, optional
             As-of date for the interactive case (YYYY-MM-DD); default: the
             config's, else the last date in the data.
@@ -506,7 +506,9 @@ def interactive_run(config: str | os.PathLike | None = None, as_of: str | dt.dat
     """The interactive run folder of a config and as-of date, loaded on first use and then kept.
 
     ``reports/_interactive/<config name>/<as-of date>/`` (``data-end`` when the
-    as-of date comes from the data). Notebooks opened by hand in JupyterLab
+    as-of date comes from the data; ``$ECRM_INTERACTIVE_DIR`` replaces
+    ``reports/_interactive``). Without ``config``, ``$ECRM_CONFIG`` when set, else
+    the embedded default data. Notebooks opened by hand in JupyterLab
     with ``run_dir=None`` share it: each sees the products of those run before
     it, as under ``ecrm run``. It is loaded again when the config, its input
     files (size or modification time) or the as-of date change, or with
@@ -519,9 +521,10 @@ def interactive_run(config: str | os.PathLike | None = None, as_of: str | dt.dat
     """
     from ecrm_lib.data.load import load_sources  # the loader is heavier than a notebook's context
 
-    cfg = load_config(config or DEFAULT_CONFIG)
+    cfg = load_config(config or os.environ.get("ECRM_CONFIG") or DEFAULT_CONFIG)
     day = as_date(as_of, "as_of", optional=True) or cfg.as_of
-    folder = REPORTS_DIR / "_interactive" / re.sub(r"[^\w.-]+", "_", cfg.name) / (day.isoformat() if day else "data-end")
+    root = Path(os.environ["ECRM_INTERACTIVE_DIR"]) if os.environ.get("ECRM_INTERACTIVE_DIR") else REPORTS_DIR / "_interactive"
+    folder = root / re.sub(r"[^\w.-]+", "_", cfg.name) / (day.isoformat() if day else "data-end")
     fp = _interactive_fingerprint(cfg, day)
     info_path = RunLayout(folder).run_info
     if not reload and info_path.exists():
