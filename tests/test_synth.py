@@ -1,6 +1,8 @@
 """The synthetic data generator: determinism, the committed default data,
-referential integrity, identity traps, and the generated process against its
-own truth.
+referential integrity, identity traps, the generated process against its
+own truth, and generation in chunks (the same checks on a dataset written
+in three chunks, unique identifiers across chunks, earlier chunks unchanged
+when persons are added, the command line).
 
 Statistical checks use a 20,000-person sample and a tolerance of 4 standard
 errors computed from the sample itself (a false alarm has probability about
@@ -25,6 +27,10 @@ import pytest
 from ecrm_lib.core.config import load_config
 from ecrm_lib.core.paths import DEFAULT_DATA_DIR
 from ecrm_lib.data.synth import CHANNELS, PLACEHOLDER_EMAILS, SynthParams, generate, read_truth
+from ecrm_lib.data.synth.chunks import chunk_sizes
+from ecrm_lib.data.synth.persons import TakenIdentifiers
+from ecrm_lib.data.synth.truth import add_up
+from ecrm_lib.run.cli import main
 
 TABLE_FILES = ("accounts", "transactions", "contacts", "channel_costs", "feedback", "campaigns")
 Z = 4.0  # tolerance in standard errors
@@ -67,6 +73,14 @@ def small(tmp_path_factory) -> Path:
 def medium(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("synth_medium")
     generate(d, n_persons=3000, seed=5)
+    return d
+
+
+@pytest.fixture(scope="module")
+def chunked(tmp_path_factory) -> Path:
+    """3,000 persons written in three chunks of 1,000."""
+    d = tmp_path_factory.mktemp("synth_chunked")
+    generate(d, n_persons=3000, seed=5, chunk_persons=1000)
     return d
 
 
@@ -129,7 +143,9 @@ def test_progress_is_reported(tmp_path):
 # shape, references, formats
 # ---------------------------------------------------------------------------
 
-def test_every_account_once_in_truth_and_every_row_references_an_account(small):
+@pytest.mark.parametrize("data", ["small", "chunked"])
+def test_every_account_once_in_truth_and_every_row_references_an_account(data, request):
+    small = request.getfixturevalue(data)
     acc = _read(small, "accounts")
     truth = pd.read_csv(small / "truth" / "persons.csv", dtype=str)
     assert acc["account_id"].is_unique
@@ -276,7 +292,9 @@ def _reference_resolver(acc: pd.DataFrame) -> np.ndarray:
     return _components(len(acc), [email, phone, name_pc])
 
 
-def test_identity_traps_defeat_naive_joins_but_not_a_careful_resolver(medium):
+@pytest.mark.parametrize("data", ["medium", "chunked"])
+def test_identity_traps_defeat_naive_joins_but_not_a_careful_resolver(data, request):
+    medium = request.getfixturevalue(data)
     acc = _read(medium, "accounts").merge(pd.read_csv(medium / "truth" / "persons.csv", dtype=str, keep_default_na=False), on="account_id")
     truth = acc["person_id"].to_numpy()
     n = len(acc)
@@ -298,7 +316,9 @@ def test_identity_traps_defeat_naive_joins_but_not_a_careful_resolver(medium):
     assert read_truth(medium)["identity"]["raw_email_exact_pair_recall"] == pytest.approx(raw, abs=1e-9)
 
 
-def test_each_trap_is_present(medium):
+@pytest.mark.parametrize("data", ["medium", "chunked"])
+def test_each_trap_is_present(data, request):
+    medium = request.getfixturevalue(data)
     acc = _read(medium, "accounts").merge(pd.read_csv(medium / "truth" / "persons.csv", dtype=str, keep_default_na=False), on="account_id")
     traps = read_truth(medium)["identity"]["traps"]
     email = acc["email"].str.strip().str.lower()
@@ -405,7 +425,9 @@ def test_spend_follows_gamma_gamma(large):
     assert abs(rho) < Z / np.sqrt(len(person_mean))
 
 
-def test_refunds_and_duplicates_match_the_truth(large):
+@pytest.mark.parametrize("data", ["large", "chunked"])
+def test_refunds_and_duplicates_match_the_truth(data, request):
+    large = request.getfixturevalue(data)
     b = read_truth(large)["btyd"]
     tx = _read(large, "transactions")
     assert (tx["amount"].astype(int) < 0).sum() == b["rows_with_amount_below_zero"] == b["refunds"] + b["duplicate_rows_of_refunds"]
@@ -414,7 +436,9 @@ def test_refunds_and_duplicates_match_the_truth(large):
     assert tx["transaction_id"].str.endswith("-R").sum() == b["rows_with_amount_below_zero"]
 
 
-def test_campaign_matches_its_truth(large):
+@pytest.mark.parametrize("data", ["large", "chunked"])
+def test_campaign_matches_its_truth(data, request):
+    large = request.getfixturevalue(data)
     truth = read_truth(large)
     c, P = truth["campaign"], truth["params"]
     cam = _read(large, "campaigns")
@@ -487,3 +511,100 @@ def test_feedback_texts_are_varied_and_labelled(large):
     pii = labels["has_personal_data"] == "1"
     assert pii.any() and fb.loc[pii, "text"].str.contains(r"010-\d{4}-\d{4}|@").all()
     assert fb["timestamp"].isna().sum() == read_truth(large)["feedback"]["missing_timestamps"]
+
+
+# ---------------------------------------------------------------------------
+# generation in chunks
+# ---------------------------------------------------------------------------
+
+def test_chunk_sizes_are_balanced():
+    assert chunk_sizes(3000, 250_000) == [3000]
+    assert chunk_sizes(1000, 300) == [250, 250, 250, 250]
+    sizes = chunk_sizes(10_000_001, 250_000)
+    assert sum(sizes) == 10_000_001 and len(sizes) == 41 and max(sizes) - min(sizes) <= 1 and max(sizes) <= 250_000
+
+
+def test_one_chunk_is_the_same_whatever_the_chunk_size_and_chunks_differ(tmp_path):
+    generate(tmp_path / "a", n_persons=300, seed=7, chunk_persons=300)
+    generate(tmp_path / "b", n_persons=300, seed=7, chunk_persons=10**9)
+    generate(tmp_path / "c", n_persons=300, seed=7, chunk_persons=100)
+    ha, hb, hc = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
+    assert ha == hb
+    assert ha["accounts.csv"] != hc["accounts.csv"]
+    with pytest.raises(ValueError, match="chunk_persons"):
+        generate(tmp_path / "d", n_persons=300, chunk_persons=50)
+
+
+def test_adding_persons_appends_chunks_and_leaves_earlier_persons_unchanged(tmp_path):
+    """Each chunk draws from streams of the seed and its index: 600 persons in chunks of 200 hold the
+    400 persons of two chunks of 200 unchanged, with every row they wrote, in the same order."""
+    generate(tmp_path / "two", n_persons=400, seed=8, chunk_persons=200)
+    generate(tmp_path / "three", n_persons=600, seed=8, chunk_persons=200)
+    two, three = tmp_path / "two", tmp_path / "three"
+    for name in ("accounts.csv", "transactions.csv", "contacts.csv", "feedback.csv", "campaigns.csv",
+                 "truth/persons.csv", "truth/person_latents.csv", "truth/feedback_labels.csv"):
+        a = (two / name).read_text(encoding="utf-8").splitlines()
+        b = (three / name).read_text(encoding="utf-8").splitlines()
+        assert len(b) > len(a) and b[: len(a)] == a, name
+
+
+def test_identifiers_stay_unique_across_chunks(chunked):
+    acc = _read(chunked, "accounts").merge(pd.read_csv(chunked / "truth" / "persons.csv", dtype=str), on="account_id")
+    # every mobile number and every e-mail address (normalised, placeholders aside) belongs to one person
+    digits = _digits(acc["phone"])
+    mobile = acc[digits.str.fullmatch(r"010\d{8}", na=False)]
+    assert mobile.groupby(digits[mobile.index])["person_id"].nunique().max() == 1
+    email = acc["email"].str.strip().str.lower()
+    own = acc[email.notna() & ~email.isin(PLACEHOLDER_EMAILS)]
+    assert own.groupby(email[own.index])["person_id"].nunique().max() == 1
+    # ids continue from chunk to chunk: unique account, transaction, feedback, person and household ids
+    assert acc["account_id"].is_unique
+    tx = _read(chunked, "transactions").drop_duplicates()
+    assert tx.loc[~tx["transaction_id"].str.endswith("-R"), "transaction_id"].is_unique
+    assert _read(chunked, "feedback")["response_id"].is_unique
+    lat = pd.read_csv(chunked / "truth" / "person_latents.csv", dtype=str)
+    assert lat["person_id"].is_unique and len(lat) == 3000
+    assert (lat["household_id"].value_counts() == 2).all()
+    truth = read_truth(chunked)
+    assert lat["household_id"].nunique() == truth["identity"]["traps"]["households"]
+    assert truth["counts"]["accounts"] == len(acc) and truth["counts"]["transactions_rows"] == len(_read(chunked, "transactions"))
+
+
+def test_taken_identifiers_are_never_given_again():
+    taken = TakenIdentifiers()
+    rng = np.random.default_rng(0)
+    first = taken.claim_phones(rng, np.arange(20_000_000, 20_001_000))
+    assert (first == np.arange(20_000_000, 20_001_000)).all()  # nothing was taken: unchanged
+    second = taken.claim_phones(rng, np.r_[np.arange(20_000_500, 20_001_500), 20_001_499])
+    assert len(second) == 1001 and len(np.unique(second)) == 1001 and not np.isin(second, first).any()
+    assert ((second >= 20_000_000) & (second < 100_000_000)).all()
+    assert (second[500:1000] == np.arange(20_001_000, 20_001_500)).all()  # free numbers stay
+    taken.claim_emails(np.array(["a@x.kr", "b@x.kr"], dtype=object))
+    taken.claim_emails(np.array(["c@x.kr"], dtype=object))
+    assert taken.emails_taken(np.array(["c@x.kr", "d@x.kr", "a@x.kr"], dtype=object)).tolist() == [True, False, True]
+
+
+def test_truth_counts_add_up_over_chunks():
+    a = {"rows": 2, "rate": 0.5, "by": {"x": 1}, "note": "n"}
+    b = {"rows": 3, "rate": 0.25, "by": {"x": 2, "y": 1}, "note": "n"}
+    assert add_up(add_up(None, a), b) == {"rows": 5, "rate": 0.75, "by": {"x": 3, "y": 1}, "note": "n"}
+    assert a == {"rows": 2, "rate": 0.5, "by": {"x": 1}, "note": "n"}  # inputs unchanged
+
+
+def test_chunked_parquet_and_the_command_line(tmp_path, capsys):
+    out = tmp_path / "pq"
+    code = main(["generate", "--out", str(out), "--persons", "300", "--seed", "9", "--format", "parquet",
+                 "--chunk-persons", "100"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "chunk 3/3" in printed and "config.yaml" in printed
+    cfg = load_config(out / "config.yaml")
+    assert all(s.format == "parquet" and s.path.suffix == ".parquet" and s.path.exists() for s in cfg.sources)
+    truth = read_truth(out)
+    assert truth["format"] == "parquet"
+    for t in TABLE_FILES:
+        df = pd.read_parquet(out / f"{t}.parquet")
+        assert len(df) == truth["counts"][f"{t}_rows"], t
+    tx = pd.read_parquet(out / "transactions.parquet")
+    assert str(tx["timestamp"].dtype).startswith("datetime64") and str(tx["amount"].dtype) == "int64"
+    assert main(["generate", "--out", str(tmp_path / "bad"), "--persons", "5"]) == 2

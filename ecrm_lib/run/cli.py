@@ -5,7 +5,7 @@
     ecrm run      [--config FILE] [--as-of DATE] [--notebook NAME ...] [--out DIR] [--force] [--no-history]
                   [--params FILE.yaml] [--test-params] [--data-root DIR] [--cell-timeout S] [--jobs N]
     ecrm validate --config FILE [--as-of DATE] [--data-root DIR]
-    ecrm generate --out DIR [--persons N] [--seed S]
+    ecrm generate --out DIR [--persons N] [--seed S] [--format csv|parquet] [--chunk-persons N]
     ecrm list
 
 Exit codes: 0 success (or nothing changed), 1 data error or failed run,
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     g.add_argument("--persons", type=int, metavar="N", help="number of synthetic persons")
     g.add_argument("--seed", type=int, metavar="S", help="random seed")
+    g.add_argument("--format", choices=("csv", "parquet"), default="csv", help="format of the data files (default: csv; the config points at them)")
+    g.add_argument("--chunk-persons", type=int, metavar="N", help="most persons drawn and written at once (default: 250000; bounds memory)")
 
     li = sub.add_parser("list", help="list the registered notebooks and their parameters")
     li.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
@@ -171,13 +173,18 @@ def _cmd_validate(args) -> int:
 def _cmd_generate(args) -> int:
     from ecrm_lib.data import synth
 
-    kwargs = {}
+    kwargs = {"format": args.format, "progress": lambda line: print(line, flush=True)}
     if args.persons is not None:
         kwargs["n_persons"] = args.persons
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    if args.chunk_persons is not None:
+        kwargs["chunk_persons"] = args.chunk_persons
     out = Path(args.out)
-    synth.generate(out, **kwargs)
+    try:
+        synth.generate(out, **kwargs)
+    except ValueError as e:
+        raise ConfigError(f"ecrm generate: {e}") from e
     print(f"Wrote a synthetic dataset to {out}; run it with: ecrm run --config {out / 'config.yaml'}")
     return 0
 
