@@ -797,3 +797,21 @@ def test_parallel_notebooks_leave_the_working_directory_alone(tmp_path, spy):
     before = os.getcwd()
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=3)
     assert outcome.status == "ok" and os.getcwd() == before
+
+
+def test_every_page_links_the_index_and_the_glossary(base):
+    from ecrm_lib.report.glossary import GLOSSARY, anchor
+
+    run_dir = base["out"] / "latest"
+    pages = sorted(run_dir.glob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "glossary.html", "basic.html", "needs_contacts.html"}
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        if page.name != "glossary.html":
+            assert 'href="glossary.html"' in html, page.name
+        if page.name not in ("index.html",):
+            assert 'href="index.html"' in html, page.name
+    glossary = (run_dir / "glossary.html").read_text(encoding="utf-8")
+    for term in ("CLV", "P(alive)", "AUC", "Lift", "Qini", "Gini", "NPS", "Uplift", "Percentage points"):
+        hit = [t for t, _ in GLOSSARY if term.lower() in t.lower()]
+        assert hit and f'id="{anchor(hit[0])}"' in glossary, term

@@ -31,6 +31,11 @@ from ecrm_lib.core.privacy import scrub_pii
 from ecrm_lib.report.display import escape
 
 __all__ = [
+    "INDEX_PAGE",
+    "GLOSSARY_PAGE",
+    "nav_html",
+    "simple_page",
+    "write_page",
     "render_html",
     "render_failure_page",
     "render_message_page",
@@ -51,6 +56,7 @@ _DROP_MIME = ("application/javascript", "application/vnd.jupyter.widget-view+jso
 _PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 
 PAGE_CSS = """
+.ecrm-nav { font-size: .9rem; margin: 0 0 1rem; } .ecrm-nav a { margin-right: 1.2rem; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans KR", sans-serif; margin: 2rem auto;
        max-width: 72rem; padding: 0 1rem; color: #1f2328; line-height: 1.5; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } .sub { color: #57606a; margin-top: 0; }
@@ -66,6 +72,26 @@ th { background: #f6f8fa; } td.num { text-align: right; white-space: nowrap; }
 .note { background: #f6f8fa; border-left: 4px solid #57606a; padding: .6rem .9rem; margin: 1rem 0; }
 footer { color: #57606a; font-size: .9rem; margin-top: 2rem; }
 """
+
+INDEX_PAGE = "index.html"
+"""File name of a run's index page."""
+
+GLOSSARY_PAGE = "glossary.html"
+"""File name of the glossary page in a run folder (:mod:`ecrm_lib.report.glossary`)."""
+
+_NAV_CSS = ".ecrm-nav { font-size: .9rem; margin: 0 0 1rem; } .ecrm-nav a { margin-right: 1.2rem; }"
+
+
+def nav_html(index: bool = True, glossary: bool = True) -> str:
+    """The link bar at the top of every page: back to the run's index, and the glossary.
+
+    >>> nav_html()
+    '<nav class="ecrm-nav"><a href="index.html">All reports of this run</a><a href="glossary.html">Glossary of terms</a></nav>'
+    """
+    links = ([f'<a href="{INDEX_PAGE}">All reports of this run</a>'] if index else []) + (
+        [f'<a href="{GLOSSARY_PAGE}">Glossary of terms</a>'] if glossary else [])
+    return f'<nav class="ecrm-nav">{"".join(links)}</nav>'
+
 
 _EXTERNAL = re.compile(
     r"<(?:script|link|img|iframe|source|embed)\b[^>]*?\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//[^\"'\s>]*",
@@ -149,7 +175,8 @@ def _insert_after_body(page: str, fragment: str) -> str:
     return page[: m.end()] + fragment + page[m.end():]
 
 
-def _write(out_html: Path, page: str) -> Path:
+def write_page(out_html: Path, page: str) -> Path:
+    """Write a page atomically, refusing one that would load anything from the network."""
     leaks = external_resources(page)
     if leaks:
         raise RuntimeError(
@@ -200,12 +227,15 @@ def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, 
     nb.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _title_tag(body, title)
+    top = f'<style type="text/css">{_NAV_CSS}</style>' + nav_html()
     if banner_html:
-        body = _insert_after_body(body, f'<style type="text/css">{PAGE_CSS}</style>' + banner_html)
-    return _write(Path(out_html), body)
+        top = f'<style type="text/css">{PAGE_CSS}</style>' + nav_html() + banner_html
+    body = _insert_after_body(body, top)
+    return write_page(Path(out_html), body)
 
 
-def _simple_page(title: str, inner_html: str) -> str:
+def simple_page(title: str, inner_html: str) -> str:
+    """A whole HTML page in the suite's style around trusted inner HTML (escape data first)."""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
@@ -261,7 +291,7 @@ def render_failure_page(
             return render_html(executed_ipynb, out_html, page_title, banner_html=banner)
         except Exception as e:  # the banner must be written even if the partial notebook cannot be rendered
             banner += f'<p class="note">The partial output could not be rendered ({escape(type(e).__name__)}).</p>'
-    return _write(Path(out_html), _simple_page(page_title, f"<h1>{escape(title)}</h1>{banner}"))
+    return write_page(Path(out_html), simple_page(page_title, f"{nav_html()}<h1>{escape(title)}</h1>{banner}"))
 
 
 def render_message_page(out_html: str | os.PathLike, title: str, heading: str, paragraphs_html: list[str]) -> Path:
@@ -279,9 +309,9 @@ def render_message_page(out_html: str | os.PathLike, title: str, heading: str, p
         Trusted HTML paragraphs (escape data before passing it).
     """
     inner = (
-        f"<h1>{escape(title)}</h1>"
+        nav_html() + f"<h1>{escape(title)}</h1>"
         f'<div class="banner skip" role="status"><h2>{escape(heading)}</h2>'
         + "".join(f"<p>{p}</p>" for p in paragraphs_html)
         + "</div>"
     )
-    return _write(Path(out_html), _simple_page(title, inner))
+    return write_page(Path(out_html), simple_page(title, inner))

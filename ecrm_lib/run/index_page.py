@@ -9,7 +9,7 @@ from ecrm_lib import __version__
 from ecrm_lib.core.config import Config
 from ecrm_lib.core.dates import iso_time
 from ecrm_lib.report.display import escape
-from ecrm_lib.report.render import PAGE_CSS
+from ecrm_lib.report.render import PAGE_CSS, nav_html
 from ecrm_lib.run.context import RunLayout
 from ecrm_lib.run.execute import NotebookResult
 
@@ -67,7 +67,8 @@ def write_index(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
         f"<title>{escape(title)}</title>\n<style type=\"text/css\">{PAGE_CSS}</style>\n</head>\n<body>\n<main>\n"
-        f"<h1>eCRM reports: {escape(config.name)}</h1>\n"
+        + nav_html(index=False)
+        + f"<h1>eCRM reports: {escape(config.name)}</h1>\n"
         f'<p class="sub">Data as of <strong>{escape(as_of.isoformat())}</strong> · run <code>{escape(run_id)}</code> '
         f"· started {escape(iso_time(started))} · {escape(_fmt_s(duration_s))} s · status "
         f'<span class="{"ok" if status == "ok" else "failed"}">{escape(status)}</span></p>\n'

@@ -55,6 +55,7 @@ from ecrm_lib.core.config import Config, load_config
 from ecrm_lib.core.dates import as_date, iso_time
 from ecrm_lib.core.errors import ConfigError, RunFailedError
 from ecrm_lib.core.paths import REPORTS_DIR
+from ecrm_lib.report.glossary import render_glossary_page
 from ecrm_lib.run.context import RunLayout, prepare_run_folder, published_runs
 from ecrm_lib.run.execute import NotebookResult, default_jobs, run_notebooks
 from ecrm_lib.run.fingerprint import code_hash, git_state, hash_file, input_hashes, package_versions, run_fingerprint
@@ -420,6 +421,7 @@ def run_suite(
         previous_id = previous.get("run_id") if previous else (previous_dir.name if previous_dir else None)
         write_index(layout, config, run_as_of, run_id, status, results, started, duration, previous_id,
                      first=[s.name for s in selected if s.show_first])
+        render_glossary_page(layout.root)
         cfg_path = Path(config.path) if config.path else None
         manifest = {
             "run_id": run_id,
