@@ -757,9 +757,9 @@ def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
     # notebook code and outputs (personal data) never cross a TCP port; ipykernel's plain-TCP warning is gone
     from ecrm_lib.run import execute
 
-    manager = execute._ipc_kernel_manager()
+    manager = execute._kernel_manager(tmp_path / "kernel.log")
     if os.name == "posix":
-        assert manager is not None and manager().transport == "ipc"
+        assert manager().transport == "ipc"
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", notebooks=["control"])
     assert outcome.status == "ok"
     assert "without encryption" not in capfd.readouterr().err
@@ -815,3 +815,26 @@ def test_every_page_links_the_index_and_the_glossary(base):
     for term in ("CLV", "P(alive)", "AUC", "Lift", "Qini", "Gini", "NPS", "Uplift", "Percentage points"):
         hit = [t for t, _ in GLOSSARY if term.lower() in t.lower()]
         assert hit and f'id="{anchor(hit[0])}"' in glossary, term
+
+
+def test_a_cell_timeout_prints_one_clear_message_and_no_kernel_noise(tmp_path, capfd):
+    params = tmp_path / "p.yaml"
+    params.write_text("control:\n  mode: sleep\n  sleep_s: 60.0\n", encoding="utf-8")
+    code = cli.main(["run", "--config", str(write_config(tmp_path / "cfg")), "--out", str(tmp_path / "out"),
+                     "--registry", str(REGISTRY), "--notebook", "control", "--params", str(params), "--cell-timeout", "2"])
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert [line for line in err.splitlines() if line.strip()] == [next(line for line in err.splitlines() if line.startswith("error: run"))]
+    for noise in ("Traceback", "ZMQError", "Socket operation", "KeyboardInterrupt", "Timeout waiting"):
+        assert noise not in out + err, noise
+    assert "CellTimeoutError" in out and "raise `timeout_s`" in out
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert (run_dir / "private" / "logs" / "control.kernel.log").exists()  # the kernel's own output is kept, privately
+
+
+def test_a_successful_run_prints_no_kernel_noise(tmp_path, capfd):
+    code = cli.main(["run", "--config", str(write_config(tmp_path / "cfg")), "--out", str(tmp_path / "out"),
+                     "--registry", str(REGISTRY), "--notebook", "basic", "control"])
+    out, err = capfd.readouterr()
+    assert code == 0 and err.strip() == "", err
+    assert "KeyboardInterrupt" not in out and "Traceback" not in out

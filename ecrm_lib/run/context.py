@@ -13,6 +13,7 @@ A run folder has this layout (``RunLayout`` names every path)::
     load/files.csv                                  every input file with its SHA-256
     private/canonical/<table>.parquet               validated input tables (personal data: do not share)
     private/products/<notebook>/<name>.parquet      products with personal data (e.g. golden records)
+    private/logs/<notebook>.kernel.log              what a notebook's kernel process printed (not its outputs)
 
 Notebooks open their context with :meth:`RunContext.open`. Under the runner
 the ``run_dir`` parameter points at the staging folder, where the runner has
@@ -87,6 +88,10 @@ class RunLayout:
 
     def canonical(self, table: str) -> Path:
         return self.canonical_dir / f"{table}.parquet"
+
+    def kernel_log(self, notebook: str) -> Path:
+        """The stdout/stderr of a notebook's kernel process (not its outputs, which are in the notebook)."""
+        return self.root / "private" / "logs" / f"{notebook}.kernel.log"
 
     def spill_dir(self, notebook: str) -> Path:
         """Where a notebook's engine writes what does not fit in memory (removed after the run)."""

@@ -119,6 +119,7 @@ _PARAM_WARNING_FILTER = _DropPapermillParamWarning()
 _ENV_LOCK = threading.Lock()
 _ENV_DEPTH = [0]
 _ENV_SAVED: dict[str, str | None] = {}
+_QUIET_LOGGERS: list[tuple[logging.Logger, bool, list]] = []
 
 
 @contextlib.contextmanager
@@ -141,6 +142,12 @@ def _kernel_env(extra: dict[str, str] | None = None):
             os.environ.update(extra or {})
             for name in _PAPERMILL_LOGGERS:
                 logging.getLogger(name).addFilter(_PARAM_WARNING_FILTER)
+            _QUIET_LOGGERS.clear()
+            for name in ("papermill", "nbclient", "traitlets"):
+                log = logging.getLogger(name)
+                _QUIET_LOGGERS.append((log, log.propagate, log.handlers[:]))
+                log.propagate = False  # the runner reports each failure once; papermill's own lines add nothing
+                log.handlers = [logging.NullHandler()]
     try:
         yield
     finally:
@@ -149,6 +156,8 @@ def _kernel_env(extra: dict[str, str] | None = None):
             if _ENV_DEPTH[0] == 0:
                 for name in _PAPERMILL_LOGGERS:
                     logging.getLogger(name).removeFilter(_PARAM_WARNING_FILTER)
+                for log, propagate, handlers in _QUIET_LOGGERS:
+                    log.propagate, log.handlers = propagate, handlers
                 for k, v in _ENV_SAVED.items():
                     if v is None:
                         os.environ.pop(k, None)
@@ -189,29 +198,42 @@ def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
     return name, _clean_message(str(e))
 
 
-def _ipc_kernel_manager():
-    """A kernel manager whose kernels talk over Unix sockets (IPC) instead of TCP; None off POSIX.
+def _kernel_manager(log_path: Path):
+    """The kernel manager class of one notebook's kernel.
 
-    Notebook code and outputs (which may hold personal data) then never cross a TCP
-    port, even on localhost, and ipykernel 7 does not warn about plain-text TCP. The
-    socket files live in Jupyter's runtime folder, one unique prefix per kernel.
+    - On POSIX the kernel talks over Unix sockets (IPC) instead of TCP: notebook
+      code and outputs (which may hold personal data) never cross a TCP port, even
+      on localhost, and ipykernel 7 does not warn about plain-text TCP. The socket
+      files live in Jupyter's runtime folder, one unique prefix per kernel.
+    - The kernel process writes its own stdout and stderr (not the notebook's
+      outputs, which reach the notebook) to ``log_path`` instead of the runner's
+      terminal: a kernel interrupted at a cell timeout or shut down under load
+      prints tracebacks ("Socket operation on non-socket", "KeyboardInterrupt
+      caught in kernel") that are not the user's business; the runner reports
+      each failure once.
     """
-    if os.name != "posix":
-        return None
     import uuid
 
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
 
-    class IPCKernelManager(AsyncKernelManager):
+    class EcrmKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
-            runtime = Path(jupyter_runtime_dir())
-            runtime.mkdir(parents=True, exist_ok=True)
-            kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
+            if os.name == "posix":
+                runtime = Path(jupyter_runtime_dir())
+                runtime.mkdir(parents=True, exist_ok=True)
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
             super().__init__(**kwargs)
 
-    return IPCKernelManager
+        async def start_kernel(self, **kw):
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as log:  # the kernel keeps its own copy of the file handle
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                return await super().start_kernel(**kw)
+
+    return EcrmKernelManager
 
 
 def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None) -> None:
@@ -219,7 +241,7 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
 
     out = layout.executed(spec.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    manager = _ipc_kernel_manager()
+    manager = _kernel_manager(layout.kernel_log(spec.name))
     with _kernel_env():
         papermill.execute_notebook(
             str(spec.path),
@@ -232,7 +254,7 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
             execution_timeout=timeout,
             progress_bar=False,
             log_output=False,
-            **({"kernel_manager_class": manager} if manager is not None else {}),
+            kernel_manager_class=manager,
         )
 
 
