@@ -324,10 +324,12 @@ def report(args, data: Path, truth: dict[str, Any], gen: dict | None, run: dict,
         print(f"generation: {gen['wall_s']:,.1f} s, peak RSS {_gib(gen['peak_tree_bytes'])}")
     print()
     width = max([len(n) for n in run["notebooks"]] + [8])
-    print(f"{'notebook':<{width}}  {'status':<7} {'seconds':>9}")
+    status = {name: nb["status"] + (f" ({nb['error']})" if nb.get("error") else "") for name, nb in run["notebooks"].items()}
+    sw = max([len(v) for v in status.values()] + [6])
+    print(f"{'notebook':<{width}}  {'status':<{sw}} {'seconds':>9}")
     for name, nb in run["notebooks"].items():
-        status = nb["status"] + (f" ({nb['error']})" if nb.get("error") else "")
-        print(f"{name:<{width}}  {status:<7} {nb['seconds'] if nb['seconds'] is not None else float('nan'):>9.1f}")
+        seconds = nb["seconds"] if nb["seconds"] is not None else float("nan")
+        print(f"{name:<{width}}  {status[name]:<{sw}} {seconds:>9.1f}")
     print()
     rows = [
         ("run status", f"{run['status']} (exit code {run['exit_code']})"),
