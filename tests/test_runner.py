@@ -838,3 +838,10 @@ def test_a_successful_run_prints_no_kernel_noise(tmp_path, capfd):
     out, err = capfd.readouterr()
     assert code == 0 and err.strip() == "", err
     assert "KeyboardInterrupt" not in out and "Traceback" not in out
+
+
+def test_progress_of_long_steps_reaches_the_runner_output(base):
+    lines = base["outcome"].lines
+    step = next(i for i, line in enumerate(lines) if re.fullmatch(r"    basic \d\d:\d\d:\d\d  counting 3 transactions", line))
+    done = next(i for i, line in enumerate(lines) if re.match(r"\[\d/4\] basic \.\.\. ok", line))
+    assert step < done  # a notebook's progress comes before its result line

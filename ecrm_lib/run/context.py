@@ -93,6 +93,10 @@ class RunLayout:
         """The stdout/stderr of a notebook's kernel process (not its outputs, which are in the notebook)."""
         return self.root / "private" / "logs" / f"{notebook}.kernel.log"
 
+    def progress_file(self, notebook: str) -> Path:
+        """Progress lines of a notebook's long steps (:mod:`ecrm_lib.core.progress`), printed by the runner."""
+        return self.root / "private" / "logs" / f"{notebook}.progress"
+
     def spill_dir(self, notebook: str) -> Path:
         """Where a notebook's engine writes what does not fit in memory (removed after the run)."""
         return self.root / "private" / "spill" / notebook

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecrm_lib.core import progress
 from ecrm_lib.core.config import Config
 from ecrm_lib.core.paths import PROJ_ROOT
 from ecrm_lib.core.privacy import scrub_pii
@@ -198,7 +199,7 @@ def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
     return name, _clean_message(str(e))
 
 
-def _kernel_manager(log_path: Path):
+def _kernel_manager(log_path: Path, env: dict[str, str] | None = None):
     """The kernel manager class of one notebook's kernel.
 
     - On POSIX the kernel talks over Unix sockets (IPC) instead of TCP: notebook
@@ -211,6 +212,8 @@ def _kernel_manager(log_path: Path):
       prints tracebacks ("Socket operation on non-socket", "KeyboardInterrupt
       caught in kernel") that are not the user's business; the runner reports
       each failure once.
+    - ``env`` adds variables to this kernel's environment only (e.g. its progress
+      file), whatever other notebooks start at the same time.
     """
     import uuid
 
@@ -228,6 +231,8 @@ def _kernel_manager(log_path: Path):
 
         async def start_kernel(self, **kw):
             log_path.parent.mkdir(parents=True, exist_ok=True)
+            if env:
+                kw["env"] = {**os.environ, **kw.get("env", {}), **env}
             with open(log_path, "ab") as log:  # the kernel keeps its own copy of the file handle
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
@@ -241,7 +246,7 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
 
     out = layout.executed(spec.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    manager = _kernel_manager(layout.kernel_log(spec.name))
+    manager = _kernel_manager(layout.kernel_log(spec.name), {progress.ENV_VAR: str(layout.progress_file(spec.name))})
     with _kernel_env():
         papermill.execute_notebook(
             str(spec.path),
@@ -387,6 +392,45 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
     return res
 
 
+class _ProgressWatcher(threading.Thread):
+    """Prints the progress lines notebooks write while they run (:mod:`ecrm_lib.core.progress`)."""
+
+    def __init__(self, layout: RunLayout, names: list[str], say: Callable[..., Any], every_s: float = 1.0):
+        super().__init__(daemon=True)
+        self.layout, self.names, self.say, self.every_s = layout, names, say, every_s
+        self.offsets: dict[str, int] = {}
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+
+    def poll(self) -> None:
+        with self.lock:
+            self._poll()
+
+    def _poll(self) -> None:
+        for name in self.names:
+            path = self.layout.progress_file(name)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self.offsets.get(name, 0))
+                    data = f.read()
+            except OSError:
+                continue
+            complete = data[: data.rfind(b"\n") + 1]  # whole lines only
+            self.offsets[name] = self.offsets.get(name, 0) + len(complete)
+            for line in complete.decode("utf-8", "replace").splitlines():
+                if line.strip():
+                    self.say(f"    {name} {line}")
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every_s):
+            self.poll()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+        self.poll()
+
+
 def _progress_line(i: int, n: int, res: NotebookResult) -> str:
     if res.status == "ok":
         return f"[{i}/{n}] {res.name} ... ok ({res.duration_s:.1f} s)"
@@ -436,6 +480,7 @@ def run_notebooks(
     done_count = [0]
 
     def finish(res: NotebookResult) -> None:
+        watcher.poll()  # its last progress lines before its result
         with lock:
             results[res.name] = res
             done_count[0] += 1
@@ -446,6 +491,8 @@ def run_notebooks(
 
     pending = list(names)
     env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs)}
+    watcher = _ProgressWatcher(layout, names, say)
+    watcher.start()
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         running: dict[concurrent.futures.Future, str] = {}
         while pending or running:
@@ -464,4 +511,5 @@ def run_notebooks(
             for f in done:
                 running.pop(f)
                 finish(f.result())
+    watcher.stop()
     return [results[n] for n in names]
