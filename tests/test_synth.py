@@ -524,10 +524,13 @@ def test_chunk_sizes_are_balanced():
     assert sum(sizes) == 10_000_001 and len(sizes) == 41 and max(sizes) - min(sizes) <= 1 and max(sizes) <= 250_000
 
 
+FAST = SynthParams(population_mc_persons=2000)  # a smaller Monte-Carlo population for the campaign's truth
+
+
 def test_one_chunk_is_the_same_whatever_the_chunk_size_and_chunks_differ(tmp_path):
-    generate(tmp_path / "a", n_persons=300, seed=7, chunk_persons=300)
-    generate(tmp_path / "b", n_persons=300, seed=7, chunk_persons=10**9)
-    generate(tmp_path / "c", n_persons=300, seed=7, chunk_persons=100)
+    generate(tmp_path / "a", n_persons=300, seed=7, chunk_persons=300, params=FAST)
+    generate(tmp_path / "b", n_persons=300, seed=7, chunk_persons=10**9, params=FAST)
+    generate(tmp_path / "c", n_persons=300, seed=7, chunk_persons=100, params=FAST)
     ha, hb, hc = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
     assert ha == hb
     assert ha["accounts.csv"] != hc["accounts.csv"]
@@ -538,8 +541,8 @@ def test_one_chunk_is_the_same_whatever_the_chunk_size_and_chunks_differ(tmp_pat
 def test_adding_persons_appends_chunks_and_leaves_earlier_persons_unchanged(tmp_path):
     """Each chunk draws from streams of the seed and its index: 600 persons in chunks of 200 hold the
     400 persons of two chunks of 200 unchanged, with every row they wrote, in the same order."""
-    generate(tmp_path / "two", n_persons=400, seed=8, chunk_persons=200)
-    generate(tmp_path / "three", n_persons=600, seed=8, chunk_persons=200)
+    generate(tmp_path / "two", n_persons=400, seed=8, chunk_persons=200, params=FAST)
+    generate(tmp_path / "three", n_persons=600, seed=8, chunk_persons=200, params=FAST)
     two, three = tmp_path / "two", tmp_path / "three"
     for name in ("accounts.csv", "transactions.csv", "contacts.csv", "feedback.csv", "campaigns.csv",
                  "truth/persons.csv", "truth/person_latents.csv", "truth/feedback_labels.csv"):
