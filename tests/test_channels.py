@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from ecrm_lib.report.plots import channels as cplots
-from ecrm_lib.channels import integration as ch
+from ecrm_lib.channels import common, conflicts, cost, datasets, integration, mix, profile, reach
+from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.intervals import wilson_interval
 from ecrm_lib.core.paths import DEFAULT_CONFIG, DEFAULT_DATA_DIR
 from ecrm_lib.core.privacy import PII_COLUMNS
@@ -67,14 +68,14 @@ def priced_contacts():
 
 
 def test_cost_contacts_purpose_rows_win_and_missing_costs_stay_missing(costs, priced_contacts):
-    out = ch.cost_contacts(priced_contacts, costs)
+    out = cost.cost_contacts(priced_contacts, costs)
     assert out["cost"].tolist()[:4] == [9000.0, 6000.0, 15000.0, 12000.0]
     assert math.isnan(out["cost"].iloc[4]) and out["cost"].iloc[5] == 60.0
     assert out["cost_source"].tolist() == ["purpose", "channel", "purpose", "channel", "missing", "channel"]
 
 
 def test_cost_summary_counts_contacts_without_a_cost(costs, priced_contacts):
-    s = ch.cost_summary(ch.cost_contacts(priced_contacts, costs), "channel").set_index("channel")
+    s = cost.cost_summary(cost.cost_contacts(priced_contacts, costs), "channel").set_index("channel")
     assert s.loc["store", "total_cost"] == 27000.0 and s.loc["store", "cost_per_contact"] == 13500.0
     # "phone" and "Phone " are two labels of one channel in the data; the summary keeps the labels
     assert s.loc["phone", "total_cost"] + s.loc["Phone ", "total_cost"] == 15000.0
@@ -82,60 +83,61 @@ def test_cost_summary_counts_contacts_without_a_cost(costs, priced_contacts):
     assert s.loc["chat", "total_cost"] == 0.0 and math.isnan(s.loc["chat", "cost_per_contact"])
     assert s["total_cost"].sum() == 9000 + 6000 + 15000 + 12000 + 60
     assert s["share_of_cost"].sum() == pytest.approx(1.0)
-    by_customer = ch.customer_costs(ch.cost_contacts(priced_contacts, costs), None).set_index("customer_id")
+    by_customer = cost.customer_costs(cost.cost_contacts(priced_contacts, costs), None).set_index("customer_id")
     assert by_customer["cost_to_serve"].to_dict() == {"A": 15000.0, "B": 27000.0, "C": 60.0}
     assert by_customer.loc["C", "n_missing_cost"] == 1
 
 
 def test_cost_overrides(costs, priced_contacts):
-    out = ch.cost_contacts(priced_contacts, costs, {"phone": 5000, "chat": 100})
+    out = cost.cost_contacts(priced_contacts, costs, {"phone": 5000, "chat": 100})
     # the any-purpose phone cost changes, the complaint row still wins; chat gets a cost
     assert out["cost"].tolist() == [9000.0, 5000.0, 15000.0, 12000.0, 100.0, 60.0]
     assert out["cost_source"].tolist()[:2] == ["purpose", "override"]
-    out = ch.cost_contacts(priced_contacts, costs, {"phone:complaint": 1000})
+    out = cost.cost_contacts(priced_contacts, costs, {"phone:complaint": 1000})
     assert out["cost"].iloc[0] == 1000.0 and out["cost"].iloc[1] == 6000.0
-    assert ch.lookup_cost(costs, "phone", "complaint") == 9000.0
-    assert ch.lookup_cost(None, "phone", None, {"phone": 7}) == 7.0
-    assert math.isnan(ch.lookup_cost(costs, "fax", "billing"))
+    assert cost.lookup_cost(costs, "phone", "complaint") == 9000.0
+    assert cost.lookup_cost(None, "phone", None, {"phone": 7}) == 7.0
+    assert math.isnan(cost.lookup_cost(costs, "fax", "billing"))
     with pytest.raises(ValueError, match="cost_overrides"):
-        ch.cost_contacts(priced_contacts, costs, {"phone": -1})
+        cost.cost_contacts(priced_contacts, costs, {"phone": -1})
 
 
 def test_duplicate_cost_rows_are_refused(costs, priced_contacts):
     dup = pd.concat([costs, costs.iloc[[0]]], ignore_index=True)
     with pytest.raises(ValueError, match="more than one cost"):
-        ch.cost_contacts(priced_contacts, dup)
+        cost.cost_contacts(priced_contacts, dup)
 
 
 def test_whatif_saving_by_hand(costs):
     rows = [("A", f"2025-03-{d:02d} 01:00", "phone", "order_status") for d in range(1, 11)]
     rows += [("A", "2025-03-12 01:00", "phone", "billing"), ("A", "2025-03-12 02:00", "app", "order_status")]
-    costed = ch.cost_contacts(_contacts(rows), costs)
+    costed = cost.cost_contacts(_contacts(rows), costs)
     # 10 phone order_status contacts in 73.05 days = 50 a year; 30 % move = 15; each saves 6000 - 60
-    w = ch.whatif_channel_shift(costed, costs, purpose="order_status", from_channel="phone", to_channel="app", share=0.3, days=365.25 / 5)
+    w = cost.whatif_channel_shift(costed, costs, purpose="order_status", from_channel="phone", to_channel="app", share=0.3, days=365.25 / 5)
     assert w["ok"] and w["contacts_in_window"] == 10
     assert w["contacts_per_year"] == pytest.approx(50.0) and w["moved_per_year"] == pytest.approx(15.0)
     assert w["saving_per_year"] == pytest.approx(15 * 5940.0)
-    dearer = ch.whatif_channel_shift(costed, costs, purpose="order_status", from_channel="phone", to_channel="store", share=0.3, days=365.25 / 5)
+    dearer = cost.whatif_channel_shift(costed, costs, purpose="order_status", from_channel="phone", to_channel="store", share=0.3, days=365.25 / 5)
     assert dearer["saving_per_year"] == pytest.approx(15 * (6000.0 - 12000.0))
-    no_cost = ch.whatif_channel_shift(costed, costs, purpose="order_status", from_channel="phone", to_channel="chat", share=0.3, days=73.05)
+    no_cost = cost.whatif_channel_shift(costed, costs, purpose="order_status", from_channel="phone", to_channel="chat", share=0.3, days=73.05)
     assert not no_cost["ok"] and "chat" in no_cost["reason"] and math.isnan(no_cost["saving_per_year"])
-    none = ch.whatif_channel_shift(costed, costs, purpose="returns", from_channel="phone", to_channel="app", share=0.3, days=73.05)
+    none = cost.whatif_channel_shift(costed, costs, purpose="returns", from_channel="phone", to_channel="app", share=0.3, days=73.05)
     assert not none["ok"] and none["contacts_in_window"] == 0
     with pytest.raises(ValueError, match="share"):
-        ch.whatif_channel_shift(costed, costs, purpose="x", from_channel="phone", to_channel="app", share=1.5, days=10)
+        cost.whatif_channel_shift(costed, costs, purpose="x", from_channel="phone", to_channel="app", share=1.5, days=10)
 
 
 def test_window_bounds_and_covered_days():
-    start, end = ch.window_bounds("2025-06-30", 3, "Asia/Seoul")
+    start, end = common.window_bounds("2025-06-30", 3, "Asia/Seoul")
     assert end == pd.Timestamp("2025-06-30 15:00", tz="UTC")          # local midnight after as_of
     assert start == pd.Timestamp("2025-03-31 15:00", tz="UTC")        # local 2025-04-01 00:00
     df = pd.DataFrame({"timestamp": _ts("2025-03-31 14:59", "2025-03-31 15:00", "2025-06-30 14:59", "2025-06-30 15:00")})
-    assert ch.in_window(df, "2025-06-30", 3, "Asia/Seoul").index.tolist() == [1, 2]
-    assert ch.covered_days(df, "2025-06-30", 3, "Asia/Seoul") == pytest.approx(91.0)
+    kept = common.in_window(df, "2025-06-30", 3, "Asia/Seoul").order_by("timestamp").execute()["timestamp"]
+    assert kept.tolist() == df["timestamp"].iloc[[1, 2]].tolist()
+    assert common.covered_days(df, "2025-06-30", 3, "Asia/Seoul") == pytest.approx(91.0)
     late = pd.DataFrame({"timestamp": _ts("2025-06-20 15:00")})
-    assert ch.covered_days(late, "2025-06-30", 3, "Asia/Seoul") == pytest.approx(10.0)   # data starts inside the window
-    assert ch.window_bounds("2025-06-30", None)[0] is None
+    assert common.covered_days(late, "2025-06-30", 3, "Asia/Seoul") == pytest.approx(10.0)   # data starts inside the window
+    assert common.window_bounds("2025-06-30", None)[0] is None
 
 
 # ---------------------------------------------------------------- reach
@@ -151,13 +153,13 @@ def test_offhours_across_the_local_time_zone():
         "2025-06-06 16:00",     # Sat 01:00 in Seoul (Fri 16:00 in UTC): weekend, outside
         "2025-06-08 03:00",     # Sun 12:00: weekend, outside
     ]
-    got = ch.is_offhours(pd.Series(_ts(*utc)), "Asia/Seoul", (9, 18)).tolist()
+    got = reach.is_offhours(pd.Series(_ts(*utc)), "Asia/Seoul", (9, 18)).tolist()
     assert got == [True, False, False, True, True, False, False, True, True]
     # in UTC the Monday 01:00 contact is outside and the Friday 16:00 one inside
-    in_utc = ch.is_offhours(pd.Series(_ts(*utc)), "UTC", (9, 18)).tolist()
+    in_utc = reach.is_offhours(pd.Series(_ts(*utc)), "UTC", (9, 18)).tolist()
     assert in_utc[1] is True and in_utc[7] is False
     with pytest.raises(ValueError, match="office_hours"):
-        ch.is_offhours(pd.Series(_ts(*utc)), "UTC", (18, 9))
+        reach.is_offhours(pd.Series(_ts(*utc)), "UTC", (18, 9))
 
 
 def test_offhours_reach_counts_inbound_contacts_only():
@@ -169,17 +171,17 @@ def test_offhours_reach_counts_inbound_contacts_only():
             ("B", "2025-06-02 12:00", "email", "marketing", "outbound"),  # outbound: ignored
         ]
     )
-    r = ch.offhours_reach(c, timezone="Asia/Seoul").set_index("customer_id")
+    r = reach.offhours_reach(c, timezone="Asia/Seoul").set_index("customer_id")
     assert r.loc["A", "n_contacts"] == 2 and r.loc["A", "offhours_share"] == 0.5 and r.loc["A", "any_offhours"]
     assert r.loc["B", "n_contacts"] == 1 and not r.loc["B", "any_offhours"]
-    hourly = ch.hourly_contacts(c, channel_group=GROUPS, timezone="Asia/Seoul")
+    hourly = reach.hourly_contacts(c, channel_group=GROUPS, timezone="Asia/Seoul")
     assert hourly["n"].sum() == 3 and set(hourly.loc[hourly["hour"] == 23, "group"]) == {"internet"}
 
 
 def test_has_time_of_day():
     dates = pd.Series(pd.to_datetime(["2018-01-01", "2018-01-02", "2017-10-15 01:00"], format="ISO8601").tz_localize("America/Sao_Paulo").tz_convert("UTC"))
-    assert not ch.has_time_of_day(dates, "America/Sao_Paulo")
-    assert ch.has_time_of_day(pd.Series(_ts("2025-01-01 10:13", "2025-01-01 15:00")), "UTC")
+    assert not reach.has_time_of_day(dates, "America/Sao_Paulo")
+    assert reach.has_time_of_day(pd.Series(_ts("2025-01-01 10:13", "2025-01-01 15:00")), "UTC")
 
 
 @pytest.fixture
@@ -215,12 +217,12 @@ def small_world():
 
 def test_internet_only_reach(small_world):
     accounts, amap, tx, co = small_world
-    long = ch.customer_channels_long(amap, accounts, tx, co)
-    flag = ch.internet_only_customers(long, GROUPS)
+    long = common.customer_channels_long(amap, accounts, tx, co)
+    flag = reach.internet_only_customers(long, GROUPS)
     # C1: web + app; C2: web + store account; C3: e-mail but reached by mail; C4: app only; C5: store only
     assert flag.to_dict() == {"C1": True, "C2": False, "C3": False, "C4": True, "C5": False}
-    value = ch.purchase_summary(ch.attach_customer_id(tx, amap), "customer_id", "2025-06-30")
-    cmp_ = ch.compare_customer_groups(flag, value, ("internet only", "other")).set_index("group")
+    value = integration.purchase_summary(attach_customer_id(tx, amap), "customer_id", "2025-06-30")
+    cmp_ = reach.compare_customer_groups(flag, value, ("internet only", "other")).set_index("group")
     assert cmp_.loc["internet only", "n_customers"] == 2 and cmp_.loc["internet only", "share"] == pytest.approx(0.4)
     assert cmp_.loc["internet only", "mean_total_spend"] == pytest.approx((600 + 80) / 2)
     assert cmp_.loc["internet only", "mean_purchases"] == pytest.approx(2.0)
@@ -231,10 +233,10 @@ def test_internet_only_reach(small_world):
 
 def test_integration_summary_and_comparison(small_world):
     accounts, amap, tx, co = small_world
-    s = ch.integration_summary(amap, accounts, tx, co)
+    s = integration.integration_summary(amap, accounts, tx, co)
     assert (s["n_accounts"], s["n_customers"], s["n_multi_account"]) == (7, 5, 2)
     assert s["n_multichannel"] == 3 and s["multichannel_share"] == pytest.approx(0.6)   # C1, C2, C3 (e-mail + mail)
-    comp = ch.integration_comparison(tx, amap, "2025-06-30").set_index("measure")
+    comp = integration.integration_comparison(tx, amap, "2025-06-30").set_index("measure")
     # per account: W1 2 purchases, A1 1, W2 1, A4 1; per customer: C1 3, C2 1, C4 1
     assert comp.loc["buying units", "per_account"] == 4 and comp.loc["buying units", "per_customer"] == 3
     assert comp.loc["mean purchases", "per_account"] == pytest.approx(5 / 4)
@@ -242,9 +244,9 @@ def test_integration_summary_and_comparison(small_world):
     assert comp.loc["share with a repeat purchase", "per_customer"] == pytest.approx(1 / 3)
     assert comp.loc["mean total spend", "per_customer"] == pytest.approx(730 / 3)
     assert comp.loc["median recency", "per_customer"] == (pd.Timestamp("2025-06-30") - pd.Timestamp("2025-02-02")).days
-    dist = ch.purchase_count_distribution(tx, amap, top=3).set_index(["view", "purchases"])
+    dist = integration.purchase_count_distribution(tx, amap, top=3).set_index(["view", "purchases"])
     assert dist.loc[("per customer", "3+"), "units"] == 1 and dist.loc[("per account", "1"), "units"] == 3
-    shown = ch.comparison_display(comp.reset_index(), "KRW").set_index("measure")
+    shown = integration.comparison_display(comp.reset_index(), "KRW").set_index("measure")
     assert shown.loc["mean total spend", "per_customer"] == "243 KRW" and shown.loc["mean total spend", "unit"] == "KRW"
 
 
@@ -257,13 +259,13 @@ def test_channel_mix_uses_local_quarters():
             "channel": ["web", "store", "store"],
         }
     )
-    mix = ch.channel_mix(tx, None, channel_group=GROUPS, timezone="Asia/Seoul", freq="Q")
-    q1 = mix[mix["period"] == pd.Timestamp("2025-01-01")].set_index("channel")
+    shares = mix.channel_mix(tx, None, channel_group=GROUPS, timezone="Asia/Seoul", freq="Q")
+    q1 = shares[shares["period"] == pd.Timestamp("2025-01-01")].set_index("channel")
     assert q1["n"].to_dict() == {"store": 1, "web": 1} and q1["share"].tolist() == [0.5, 0.5]
-    assert mix.loc[mix["period"] == pd.Timestamp("2024-10-01"), "channel"].tolist() == ["store"]
-    g = ch.group_mix(mix).set_index(["period", "group"])
+    assert shares.loc[shares["period"] == pd.Timestamp("2024-10-01"), "channel"].tolist() == ["store"]
+    g = mix.group_mix(shares).set_index(["period", "group"])
     assert g.loc[(pd.Timestamp("2025-01-01"), "internet"), "share"] == 0.5
-    chg = ch.group_share_change(tx, "2025-03-31", 3, channel_group=GROUPS, timezone="Asia/Seoul")
+    chg = mix.group_share_change(tx, "2025-03-31", 3, channel_group=GROUPS, timezone="Asia/Seoul")
     assert chg["recent_share"] == 0.5 and chg["previous_share"] == 0.0 and chg["change"] == 0.5
 
 
@@ -285,16 +287,16 @@ def test_conflicts_within_and_outside_the_window():
             ("P2", "2025-01-01 01:00", "phone", "order_status"),    # another purpose: no conflict
         ]
     )
-    conf = ch.channel_conflicts(c, amap, window_days=3)
+    conf = conflicts.channel_conflicts(c, amap, window_days=3)
     assert list(zip(conf["purpose"], conf["first_channel"], conf["second_channel"])) == [
         ("complaint", "phone", "store"),
         ("order_status", "phone", "web"),
     ]
     assert conf["gap_days"].tolist() == [3.0, 2.0]
-    assert len(ch.channel_conflicts(c, amap, window_days=4)) == 3
+    assert len(conflicts.channel_conflicts(c, amap, window_days=4)) == 3
     # without identity resolution the accounts look like different customers: no conflict is seen
-    assert ch.channel_conflicts(c, None, window_days=3).empty
-    s = ch.conflict_summary(ch.channel_conflicts(c, amap, window_days=4), by_purpose=False)
+    assert conflicts.channel_conflicts(c, None, window_days=3).empty
+    s = conflicts.conflict_summary(conflicts.channel_conflicts(c, amap, window_days=4), by_purpose=False)
     assert s.set_index(["first_channel", "second_channel"])["conflicts"].to_dict() == {("phone", "store"): 1, ("phone", "web"): 1, ("store", "phone"): 1}
 
 
@@ -308,16 +310,16 @@ def test_contradictory_identifiers_counts_only():
         }
     ).astype("string")
     amap = pd.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "c2", "d1"], "customer_id": ["A", "A", "B", "B", "C", "C", "D"]})
-    out = ch.contradictory_identifiers(acc, amap).set_index("measure")["customers"]
+    out = conflicts.contradictory_identifiers(acc, amap).set_index("measure")["customers"]
     # A agrees after normalisation; B has two e-mails; C a placeholder (ignored) and two phones
     assert out.tolist() == [3, 1, 1, 2]
-    assert not ({"email", "phone"} & set(ch.contradictory_identifiers(acc, amap).columns))
+    assert not ({"email", "phone"} & set(conflicts.contradictory_identifiers(acc, amap).columns))
 
 
 # --------------------------------------------------------------- features
 def test_feature_product_one_row_per_customer_without_personal_data(small_world, costs):
     accounts, amap, tx, co = small_world
-    f = ch.customer_channel_features(amap, accounts=accounts, transactions=tx, contacts=co, channel_costs=costs,
+    f = profile.customer_channel_features(amap, accounts=accounts, transactions=tx, contacts=co, channel_costs=costs,
                                      channel_group=GROUPS, timezone="Asia/Seoul")
     assert f["customer_id"].is_unique and sorted(f["customer_id"]) == ["C1", "C2", "C3", "C4", "C5"]
     pii = {c for spec in TABLES.values() for c in spec.pii_columns()} | set(PII_COLUMNS)
@@ -335,7 +337,7 @@ def test_feature_product_one_row_per_customer_without_personal_data(small_world,
     share_cols = [c for c in f.columns if c.startswith("share_purchases_")]
     sums = f[share_cols].sum(axis=1, min_count=1).dropna()
     assert np.allclose(sums, 1.0)
-    ov = ch.feature_overview(f).set_index("column")
+    ov = profile.feature_overview(f).set_index("column")
     assert ov.loc["n_purchases", "mean"] == pytest.approx(5 / 5)
 
 
@@ -353,23 +355,23 @@ def test_feature_cost_to_serve_covers_the_cost_window_and_adds_up_to_the_report_
         ("zz", "2025-02-01 01:00", "phone", "billing"),     # account missing from the map: its own customer, 6000
     ])
     as_of, months, tz = "2025-06-30", 12, "Asia/Seoul"
-    f = ch.customer_channel_features(amap, contacts=co, channel_costs=costs, timezone=tz, as_of=as_of, window_months=months)
-    cost = f.set_index("customer_id")["cost_to_serve"]
-    assert cost.to_dict() == {"A": 9000.0, "B": 15060.0, "C": 0.0, "zz": 6000.0}
+    f = profile.customer_channel_features(amap, contacts=co, channel_costs=costs, timezone=tz, as_of=as_of, window_months=months)
+    per_customer = f.set_index("customer_id")["cost_to_serve"]
+    assert per_customer.to_dict() == {"A": 9000.0, "B": 15060.0, "C": 0.0, "zz": 6000.0}
     # the channel report's cost_to_serve_total: every contact of the window priced, as its notebook does
-    total = float(ch.cost_contacts(ch.in_window(co, as_of, months, tz), costs)["cost"].sum())
-    assert cost.sum() == total == 9000.0 + 15060.0 + 6000.0
+    total = float(cost.cost_contacts(common.in_window(co, as_of, months, tz), costs).cost.sum().execute())
+    assert per_customer.sum() == total == 9000.0 + 15060.0 + 6000.0
     # counts stay over every record; without a window the cost covers every contact, as before
     assert f.set_index("customer_id")["n_contacts"].to_dict() == {"A": 3, "B": 2, "C": 1, "zz": 1}
-    every = ch.customer_channel_features(amap, contacts=co, channel_costs=costs, timezone=tz).set_index("customer_id")["cost_to_serve"]
+    every = profile.customer_channel_features(amap, contacts=co, channel_costs=costs, timezone=tz).set_index("customer_id")["cost_to_serve"]
     assert every.to_dict() == {"A": 6000.0 + 12000.0 + 9000.0, "B": 15060.0, "C": 12000.0, "zz": 6000.0}
     with pytest.raises(ValueError, match="as_of"):
-        ch.customer_channel_features(amap, contacts=co, channel_costs=costs, window_months=12)
+        profile.customer_channel_features(amap, contacts=co, channel_costs=costs, window_months=12)
 
 
 def test_self_account_map_without_accounts():
     a = pd.DataFrame({"account_id": ["b", "a", "b"]})
-    m = ch.self_account_map(a, None, pd.DataFrame({"account_id": ["c"]}))
+    m = common.self_account_map(a, None, pd.DataFrame({"account_id": ["c"]}))
     assert m["account_id"].tolist() == ["a", "b", "c"] and (m["customer_id"] == m["account_id"]).all()
     assert set(m["link_rule"]) == {"singleton"}
 
@@ -377,7 +379,7 @@ def test_self_account_map_without_accounts():
 def test_identity_accuracy_adds_true_persons():
     amap = pd.DataFrame({"account_id": list("abcd"), "customer_id": ["X", "X", "Y", "Z"]})
     truth = pd.DataFrame({"account_id": list("abcd"), "person_id": ["1", "1", "2", "2"]})
-    r = ch.identity_accuracy(amap, truth)
+    r = integration.identity_accuracy(amap, truth)
     assert (r["precision"], r["recall"], r["n_true_persons"]) == (1.0, 0.5, 2)
     assert r["customers_per_person"] == 1.5
 
@@ -402,29 +404,29 @@ def test_lead_conversion_by_hand():
         ]
     )
     deals = pd.DataFrame({"account_id": ["L1", "L4", "L9"], "won_date": ["2018-01-11 00:00:00", "2018-01-02 00:00:00", "2018-02-01 00:00:00"]})
-    conv = ch.lead_conversion(c, deals, timezone="America/Sao_Paulo").set_index("channel")
+    conv = datasets.lead_conversion(c, deals, timezone="America/Sao_Paulo").set_index("channel")
     assert conv.loc["paid_search", ["n_leads", "n_closed"]].tolist() == [2, 1]
     assert conv.loc["social", ["n_leads", "n_closed"]].tolist() == [2, 1]
     assert conv.loc["paid_search", "median_days_to_close"] == pytest.approx(10.0)   # 02:00 UTC is midnight in Sao Paulo
     assert math.isnan(conv.loc["social", "median_days_to_close"])                  # won before the first contact
     assert conv.attrs["closed_without_lead"] == 1 and conv.attrs["negative_time_to_close"] == 1
-    best = ch.best_origin(conv.reset_index(), min_leads=2)
+    best = datasets.best_origin(conv.reset_index(), min_leads=2)
     assert best["channel"] in {"paid_search", "social"} and best["conversion"] == 0.5
-    assert ch.best_origin(conv.reset_index(), min_leads=3) is None
+    assert datasets.best_origin(conv.reset_index(), min_leads=3) is None
 
 
 def test_plots_return_axes(small_world, costs, priced_contacts):
     accounts, amap, tx, co = small_world
-    mix = ch.channel_mix(tx, co, accounts=accounts, channel_group=GROUPS, timezone="Asia/Seoul", freq="M")
-    axes = cplots.plot_channel_mix(mix)
+    shares = mix.channel_mix(tx, co, accounts=accounts, channel_group=GROUPS, timezone="Asia/Seoul", freq="M")
+    axes = cplots.plot_channel_mix(shares)
     assert len(axes) == 2 and axes[0].get_ylabel() == "share of purchases"
-    ax = cplots.plot_purchase_distribution(ch.purchase_count_distribution(tx, amap))
+    ax = cplots.plot_purchase_distribution(integration.purchase_count_distribution(tx, amap))
     assert ax.get_ylabel() == "share of buyers"
-    axes = cplots.plot_cost_to_serve(ch.cost_summary(ch.cost_contacts(priced_contacts, costs)), "KRW")
+    axes = cplots.plot_cost_to_serve(cost.cost_summary(cost.cost_contacts(priced_contacts, costs)), "KRW")
     assert "KRW" in axes[0].get_xlabel()
-    ax = cplots.plot_hourly_contacts(ch.hourly_contacts(co, channel_group=GROUPS, timezone="Asia/Seoul"))
+    ax = cplots.plot_hourly_contacts(reach.hourly_contacts(co, channel_group=GROUPS, timezone="Asia/Seoul"))
     assert ax.get_xlabel() == "hour of day (local time)"
-    ax = cplots.plot_conflicts(ch.conflict_summary(ch.channel_conflicts(co, amap)))
+    ax = cplots.plot_conflicts(conflicts.conflict_summary(conflicts.channel_conflicts(co, amap)))
     assert ax.texts  # empty: says so
     plt.close("all")
 
@@ -447,7 +449,7 @@ def truth_map():
 
 def test_night_owls_are_found_among_offhours_customers(default_tables, truth_map):
     cfg, T = default_tables
-    off = ch.offhours_reach(T["contacts"], truth_map, timezone=cfg.timezone, office_hours=(9, 18)).set_index("customer_id")
+    off = reach.offhours_reach(T["contacts"], truth_map, timezone=cfg.timezone, office_hours=(9, 18)).set_index("customer_id")
     lat = pd.read_csv(DEFAULT_DATA_DIR / "truth" / "person_latents.csv", dtype={"person_id": str}).set_index("person_id")
     owl = lat["night_owl"].reindex(off.index).astype(bool)
     rate_off = owl[off["any_offhours"]].mean()
@@ -461,7 +463,7 @@ def test_conflicts_match_the_generated_ones(default_tables, truth_map):
     cfg, T = default_tables
     truth = json.loads((DEFAULT_DATA_DIR / "truth" / "truth.json").read_text(encoding="utf-8"))
     n_true = truth["contacts"]["channel_conflict_rows"]
-    conf = ch.channel_conflicts(T["contacts"], truth_map, window_days=3)
+    conf = conflicts.channel_conflicts(T["contacts"], truth_map, window_days=3)
     prone = conf["purpose"].isin(["order_status", "returns", "billing", "complaint"])
     # the generator repeats these purposes through another channel within two days (phone and mail moved to weekdays)
     assert 0.8 * n_true <= prone.sum() <= 1.1 * n_true, (prone.sum(), n_true)
@@ -478,21 +480,21 @@ def test_ifood_against_pandas(shared_data):
     from ecrm_lib.data.load import load_sources
 
     customers = load_sources(load_config(CONFIG_DIR / "ifood.yaml")).tables["customers"]
-    mix = ch.ifood_channel_mix(customers)
-    assert len(mix) == len(raw)
+    imix = datasets.ifood_channel_mix(customers)
+    assert len(imix) == len(raw)
     n = raw["NumWebPurchases"] + raw["NumCatalogPurchases"] + raw["NumStorePurchases"]
     web = raw["NumWebPurchases"] / n.where(n > 0)
     ref = pd.DataFrame({"band": pd.cut(web, [0, 0.25, 0.5, np.inf], right=False, labels=["low", "mid", "high"]), "r": raw["Response"],
                         "spend": raw.filter(like="Mnt").sum(axis=1)})
     exp = ref.groupby("band", observed=True).agg(n=("r", "size"), rate=("r", "mean"), spend=("spend", "mean"))
-    got = ch.ifood_response_by(mix, "web_band")
+    got = datasets.ifood_response_by(imix, "web_band")
     assert got["n_customers"].tolist() == exp["n"].tolist()
     assert np.allclose(got["response_rate"], exp["rate"]) and np.allclose(got["mean_spend"], exp["spend"])
-    assert ch.ifood_web_share_effect(got) == pytest.approx(exp["rate"].iloc[-1] - exp["rate"].iloc[0])
+    assert datasets.ifood_web_share_effect(got) == pytest.approx(exp["rate"].iloc[-1] - exp["rate"].iloc[0])
     counts = raw[["NumWebPurchases", "NumCatalogPurchases", "NumStorePurchases"]].to_numpy()
     single_max = (counts == counts.max(axis=1, keepdims=True)).sum(axis=1) == 1
     dom = np.where(n == 0, "none", np.where(single_max, np.array(["web", "catalog", "store"])[counts.argmax(axis=1)], "mixed"))
-    by_dom = ch.ifood_response_by(mix, "dominant_channel").set_index("dominant_channel")
+    by_dom = datasets.ifood_response_by(imix, "dominant_channel").set_index("dominant_channel")
     exp_dom = pd.Series(raw["Response"].to_numpy()).groupby(dom).agg(["size", "mean"])
     assert by_dom["n_customers"].to_dict() == exp_dom["size"].to_dict()
     assert np.allclose(by_dom["response_rate"].sort_index(), exp_dom["mean"].sort_index())
@@ -519,7 +521,7 @@ def test_olist_against_pandas(shared_data):
 
     cfg = load_config(CONFIG_DIR / "olist_funnel.yaml")
     T = load_sources(cfg).tables
-    conv = ch.lead_conversion(T["contacts"], T["customers"], timezone=cfg.timezone).set_index("channel").sort_index()
+    conv = datasets.lead_conversion(T["contacts"], T["customers"], timezone=cfg.timezone).set_index("channel").sort_index()
     assert conv["n_leads"].to_dict() == exp["n"].to_dict() and conv["n_closed"].to_dict() == exp["k"].to_dict()
     # wall-clock days in Sao Paulo; daylight-saving changes move a few by an hour
     assert np.allclose(conv["median_days_to_close"], exp["med"], atol=1 / 24 + 1e-9)
@@ -527,6 +529,6 @@ def test_olist_against_pandas(shared_data):
         ci = binomtest(int(exp.at[origin, "k"]), int(exp.at[origin, "n"])).proportion_ci(method="wilson")
         assert conv.at[origin, "ci_low"] == pytest.approx(ci.low) and conv.at[origin, "ci_high"] == pytest.approx(ci.high)
     assert conv.attrs["closed_without_lead"] == int((~deals["mql_id"].isin(leads["mql_id"])).sum())
-    best = ch.best_origin(conv.reset_index(), min_leads=100)
+    best = datasets.best_origin(conv.reset_index(), min_leads=100)
     ok = exp[(exp["n"] >= 100) & (exp.index != "unknown")]
     assert best["channel"] == (ok["k"] / ok["n"]).idxmax()

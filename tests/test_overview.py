@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from ecrm_lib.data import overview
-from ecrm_lib.report.plots import base as plots
+from ecrm_lib.report.plots import base
+from ecrm_lib.report.plots import overview as plots
 
 
 def _ts(*values):
@@ -112,7 +113,7 @@ def test_date_range(tables):
 
 
 def test_plots_return_labelled_axes(tables):
-    plots.set_theme()
+    base.set_theme()
     ch = overview.channel_coverage(tables, channel_group=group)
     monthly_axes = plots.plot_monthly_activity(overview.monthly_activity(tables, channel_group=group))
     assert len(monthly_axes) == 2  # transactions and contacts

@@ -291,7 +291,7 @@ def test_feedback_weights_rule_and_loop(small):
 
 @pytest.fixture(scope="module")
 def realistic():
-    from ecrm_lib.channels.integration import customer_channel_features
+    from ecrm_lib.channels.profile import customer_channel_features
     from ecrm_lib.core.config import load_config
     from ecrm_lib.value.features import rfm_summary
     from ecrm_lib.core.paths import DEFAULT_CONFIG

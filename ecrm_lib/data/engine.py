@@ -15,7 +15,7 @@ A query that needs more memory than the limit and cannot spill fails with
 :class:`EngineMemoryError`, whose message names the setting to change.
 
 Engine-specific functions that Ibis does not offer on every backend are
-here too (:func:`local_date`), one implementation per backend.
+here too (:func:`local_date`, :func:`local_time`), one implementation per backend.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "read_parquet",
     "backend_name",
     "local_date",
+    "local_time",
     "engine_error",
 ]
 
@@ -208,8 +209,45 @@ def local_date(col, backend: str, timezone: str):
         col = col.cast(dt.Timestamp(timezone="UTC", scale=dtype.scale))
     if timezone == "UTC":
         return col.date()
+    return _wall_clock(backend)(col, timezone).date()
+
+
+def _wall_clock(backend: str):
     if not _WALL_CLOCK:
         _WALL_CLOCK.update(_make_functions())
     if backend not in _WALL_CLOCK:
-        raise ValueError(f"local dates are implemented for {sorted(_WALL_CLOCK)}, not for backend {backend!r}.")
-    return _WALL_CLOCK[backend](col, timezone).date()
+        raise ValueError(f"local times are implemented for {sorted(_WALL_CLOCK)}, not for backend {backend!r}.")
+    return _WALL_CLOCK[backend]
+
+
+def local_time(col, backend: str, timezone: str):
+    """Local wall-clock time (a timestamp without zone) of a timestamp column in ``timezone``.
+
+    For hours of the day, weekdays and calendar months in the config's time
+    zone. Naive timestamps are UTC; dates become local midnight. Computed on
+    the engine with its own time-zone function (DuckDB ``timezone``, Spark
+    ``from_utc_timestamp``), daylight-saving changes included.
+
+    Parameters
+    ----------
+    col : ibis timestamp or date column
+    backend : str
+        ``"duckdb"`` or ``"pyspark"`` (:func:`backend_name`).
+    timezone : str
+        IANA zone.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> t = ibis.memtable({"ts": pd.to_datetime(["2025-06-30 15:30"], utc=True).astype("datetime64[us, UTC]")})
+    >>> local_time(t.ts, "duckdb", "Asia/Seoul").hour().execute().tolist()
+    [0]
+    """
+    import ibis.expr.datatypes as dt
+
+    dtype = col.type()
+    if dtype.is_date():
+        return col.cast(dt.Timestamp())
+    if dtype.timezone is None:
+        col = col.cast(dt.Timestamp(timezone="UTC", scale=dtype.scale))
+    return _wall_clock(backend)(col, timezone)

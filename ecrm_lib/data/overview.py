@@ -1,19 +1,33 @@
 """Computations behind the data-overview notebook: what was loaded, what was set
 aside and why, and how the data covers channels and time.
 
-Every function takes tidy DataFrames (canonical tables, or the load report of
-:mod:`ecrm_lib.data.load`) and returns a tidy DataFrame; plotting lives in
-:mod:`ecrm_lib.report.plots.base`. Nothing here returns personal data: identifier columns
-are reported as counts and shares only.
+The load report (:mod:`ecrm_lib.data.load`) is small and read in pandas. The
+canonical tables are Ibis tables on the run's engine (``RunContext.table``;
+pandas DataFrames work too, as ``ibis.memtable``): every count, sum, date
+range and share is computed in the engine and only the aggregate comes into
+pandas. Plotting lives in :mod:`ecrm_lib.report.plots.overview`. Nothing here
+returns personal data: identifier columns are reported as shares only.
+
+Examples
+--------
+>>> import pandas as pd
+>>> accounts = pd.DataFrame({"account_id": ["S1", "W1"], "channel": ["store", "web"],
+...                          "email": [None, "a@b.com"], "phone": ["010", " "]})
+>>> identifier_completeness(accounts)[["channel", "accounts", "email", "phone", "no_identifier"]].values.tolist()
+[['store', 1, 0.0, 1.0, 0.0], ['web', 1, 1.0, 0.0, 0.0]]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import ibis
 import pandas as pd
 
 from ecrm_lib.core.schema import TABLES
+from ecrm_lib.data.engine import backend_name, local_time
+from ecrm_lib.data.tables import as_table, with_channel
 
 __all__ = [
     "source_summary",
@@ -23,10 +37,11 @@ __all__ = [
     "monthly_activity",
     "identifier_completeness",
     "date_range",
+    "activity_totals",
 ]
 
 _ACTIVITY_TABLES = ("transactions", "contacts", "feedback")
-
+_IDENTIFIERS = ("name", "email", "phone", "postcode")
 
 def source_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """Per source: rows read, set aside and kept, with the share set aside.
@@ -66,24 +81,66 @@ def set_aside_by_reason(set_aside: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["rows", "source"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def date_range(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """First and last timestamp (UTC) over every time column of the loaded tables."""
+def _time_range(table, col: str) -> tuple[Any, Any]:
+    """(min, max) of a time column in the engine, as pandas Timestamps (None, None when it has no value)."""
+    r = table.aggregate(lo=table[col].min(), hi=table[col].max()).execute().iloc[0]
+    lo, hi = r["lo"], r["hi"]
+    if lo is None or pd.isna(lo):
+        return None, None
+    return pd.Timestamp(lo), pd.Timestamp(hi)
+
+
+def _tables(tables: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: as_table(t, name) for name, t in tables.items() if t is not None}
+
+
+def date_range(tables: Mapping[str, Any]) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last timestamp (UTC) over every time column of the loaded tables.
+
+    Parameters
+    ----------
+    tables : mapping of str to ibis.Table or DataFrame
+        Canonical tables by name.
+    """
     lo, hi = [], []
-    for name, df in tables.items():
+    for name, t in _tables(tables).items():
         col = TABLES[name].time_column if name in TABLES else None
-        if col and col in df and df[col].notna().any():
-            lo.append(df[col].min())
-            hi.append(df[col].max())
+        if col and col in t.columns:
+            first, last = _time_range(t, col)
+            if first is not None:
+                lo.append(first)
+                hi.append(last)
     return (min(lo) if lo else None, max(hi) if hi else None)
 
 
-def table_coverage(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def activity_totals(tables: Mapping[str, Any]) -> dict[str, Any]:
+    """Accounts, transactions and revenue of the loaded tables (the data overview's headline figures).
+
+    Returns
+    -------
+    dict
+        n_accounts (rows of accounts), n_transactions (rows of transactions),
+        total_revenue (sum of transaction amounts, currency); None for a
+        table that was not loaded.
+    """
+    t = _tables(tables)
+    acc, tx = t.get("accounts"), t.get("transactions")
+    out: dict[str, Any] = {"n_accounts": int(acc.count().execute()) if acc is not None else None,
+                           "n_transactions": None, "total_revenue": None}
+    if tx is not None:
+        r = tx.aggregate(n=tx.count(), revenue=tx.amount.cast("float64").sum()).execute().iloc[0]
+        out["n_transactions"] = int(r["n"])
+        out["total_revenue"] = float(r["revenue"]) if pd.notna(r["revenue"]) else 0.0
+    return out
+
+
+def table_coverage(tables: Mapping[str, Any]) -> pd.DataFrame:
     """Per canonical table: rows, distinct accounts and the dates it covers.
 
     Parameters
     ----------
-    tables : mapping of str to DataFrame
-        Canonical tables by name (``LoadResult.tables``).
+    tables : mapping of str to ibis.Table or DataFrame
+        Canonical tables by name.
 
     Returns
     -------
@@ -91,45 +148,46 @@ def table_coverage(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         Columns table, rows, accounts, first (date), last (date), days_covered
         (calendar days in UTC, both ends included).
     """
+    t = _tables(tables)
     rows = []
     for name in TABLES:
-        if name not in tables:
+        if name not in t:
             continue
-        df = tables[name]
+        table = t[name]
         col = TABLES[name].time_column
-        has_time = bool(col) and col in df and df[col].notna().any()
-        first = df[col].min() if has_time else pd.NaT
-        last = df[col].max() if has_time else pd.NaT
+        aggs = {"rows": table.count()}
+        if "account_id" in table.columns:
+            aggs["accounts"] = table.account_id.nunique()
+        if col and col in table.columns:
+            aggs["first"] = table[col].min()
+            aggs["last"] = table[col].max()
+        r = table.aggregate(**aggs).execute().iloc[0]
+        first, last = r.get("first"), r.get("last")
+        has_time = first is not None and not pd.isna(first)
+        first_d = pd.Timestamp(first).date() if has_time else None
+        last_d = pd.Timestamp(last).date() if has_time else None
         rows.append(
             {
                 "table": name,
-                "rows": len(df),
-                "accounts": int(df["account_id"].nunique()) if "account_id" in df else pd.NA,
-                "first": first.date() if has_time else None,
-                "last": last.date() if has_time else None,
-                "days_covered": (last.date() - first.date()).days + 1 if has_time else pd.NA,
+                "rows": int(r["rows"]),
+                "accounts": int(r["accounts"]) if "accounts" in r else pd.NA,
+                "first": first_d,
+                "last": last_d,
+                "days_covered": (last_d - first_d).days + 1 if has_time else pd.NA,
             }
         )
     out = pd.DataFrame(rows, columns=["table", "rows", "accounts", "first", "last", "days_covered"])
     return out.astype({"accounts": "Int64", "days_covered": "Int64"})
 
 
-def _channel_of_rows(df: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.Series:
-    """The channel of each row: its own ``channel`` column, else its account's channel."""
-    own = df["channel"] if "channel" in df else pd.Series(pd.NA, index=df.index, dtype="string")
-    if accounts is not None and "account_id" in df:
-        acc = accounts.drop_duplicates("account_id").set_index("account_id")["channel"]
-        own = own.fillna(df["account_id"].map(acc))
-    return own.fillna("(unknown)").astype("string")
-
-
-def channel_coverage(tables: Mapping[str, pd.DataFrame], channel_group=None) -> pd.DataFrame:
+def channel_coverage(tables: Mapping[str, Any], channel_group: Callable[[str], str] | None = None) -> pd.DataFrame:
     """Per channel: accounts, transactions, revenue, contacts and feedback.
 
     Parameters
     ----------
-    tables : mapping of str to DataFrame
-        Canonical tables by name.
+    tables : mapping of str to ibis.Table or DataFrame
+        Canonical tables by name. A row without its own channel counts in
+        its account's channel, else ``(unknown)``.
     channel_group : callable, optional
         Maps a channel name to its group (e.g. ``Config.channel_group``);
         adds a ``group`` column.
@@ -141,19 +199,18 @@ def channel_coverage(tables: Mapping[str, pd.DataFrame], channel_group=None) -> 
         accounts, transactions, revenue (config currency), contacts,
         feedback; sorted by accounts then transactions, descending.
     """
-    accounts = tables.get("accounts")
+    t = _tables(tables)
+    accounts = t.get("accounts")
     parts = []
     if accounts is not None:
-        parts.append(accounts.groupby("channel").size().rename("accounts"))
-    if "transactions" in tables:
-        tx = tables["transactions"]
-        ch = _channel_of_rows(tx, accounts)
-        parts.append(tx.groupby(ch).size().rename("transactions"))
-        parts.append(tx["amount"].groupby(ch).sum().rename("revenue"))
+        parts.append(accounts.group_by(channel=accounts.channel.cast("string")).agg(accounts=accounts.count()).execute().set_index("channel"))
+    if "transactions" in t:
+        tx = with_channel(t["transactions"], accounts)
+        parts.append(tx.group_by("channel").agg(transactions=tx.count(), revenue=tx.amount.cast("float64").sum()).execute().set_index("channel"))
     for name in ("contacts", "feedback"):
-        if name in tables:
-            df = tables[name]
-            parts.append(df.groupby(_channel_of_rows(df, accounts)).size().rename(name))
+        if name in t:
+            d = with_channel(t[name], accounts)
+            parts.append(d.group_by("channel").agg(**{name: d.count()}).execute().set_index("channel"))
     if not parts:
         return pd.DataFrame(columns=["channel", "accounts", "transactions", "revenue", "contacts", "feedback"])
     out = pd.concat(parts, axis=1)
@@ -169,17 +226,18 @@ def channel_coverage(tables: Mapping[str, pd.DataFrame], channel_group=None) -> 
 
 
 def monthly_activity(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, Any],
     months: int | None = None,
-    channel_group=None,
+    channel_group: Callable[[str], str] | None = None,
     timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Rows per calendar month for each activity table, optionally by channel group.
 
     Parameters
     ----------
-    tables : mapping of str to DataFrame
-        Canonical tables by name; transactions, contacts and feedback are counted.
+    tables : mapping of str to ibis.Table or DataFrame
+        Canonical tables by name; transactions, contacts and feedback are
+        counted (per local month and channel in the engine).
     months : int, optional
         Keep only the last ``months`` calendar months that have any activity.
     channel_group : callable, optional
@@ -192,26 +250,32 @@ def monthly_activity(
     DataFrame
         Columns month (first day, Timestamp without zone), table, group, rows.
     """
-    accounts = tables.get("accounts")
+    t = _tables(tables)
+    accounts = t.get("accounts")
     frames = []
     for name in _ACTIVITY_TABLES:
-        if name not in tables:
+        if name not in t:
             continue
-        df = tables[name]
-        ts = df["timestamp"].dropna()
-        if ts.empty:
-            continue
-        local = ts.dt.tz_convert(timezone).dt.tz_localize(None)
-        month = local.dt.to_period("M").dt.to_timestamp()
+        d = t[name].filter(t[name].timestamp.notnull())
+        month = local_time(d.timestamp, backend_name(d), timezone).truncate("M")
         if channel_group is not None:
-            group = _channel_of_rows(df.loc[ts.index], accounts).map(lambda c: channel_group(str(c)))
+            d = with_channel(d, accounts)
+            per = d.group_by(month=month, channel=d.channel).agg(rows=d.count()).execute()
+            per["group"] = per["channel"].map(lambda c: channel_group(str(c)))
         else:
-            group = pd.Series("all", index=ts.index)
-        frames.append(pd.DataFrame({"month": month, "table": name, "group": group.astype("string")}))
+            per = d.group_by(month=month).agg(rows=d.count()).execute()
+            per["group"] = "all"
+        if per.empty:
+            continue
+        per["table"] = name
+        frames.append(per[["month", "table", "group", "rows"]])
     if not frames:
         return pd.DataFrame({"month": pd.Series([], dtype="datetime64[ns]"), "table": [], "group": [], "rows": []})
     allrows = pd.concat(frames, ignore_index=True)
-    out = allrows.groupby(["month", "table", "group"], as_index=False).size().rename(columns={"size": "rows"})
+    allrows["month"] = pd.to_datetime(allrows["month"]).astype("datetime64[ns]")
+    allrows["group"] = allrows["group"].astype("string")
+    out = allrows.groupby(["month", "table", "group"], as_index=False)["rows"].sum()
+    out["rows"] = out["rows"].astype("int64")
     if months is not None and months > 0:
         last = out["month"].max()
         first = (last.to_period("M") - (months - 1)).to_timestamp()
@@ -219,30 +283,43 @@ def monthly_activity(
     return out.sort_values(["table", "group", "month"], kind="stable").reset_index(drop=True)
 
 
-def identifier_completeness(accounts: pd.DataFrame) -> pd.DataFrame:
+def identifier_completeness(accounts) -> pd.DataFrame:
     """Share of accounts per channel that carry each identifying attribute.
 
-    Only presence is measured (non-missing and not blank); no value is returned.
+    Only presence is measured (non-missing and not blank), per column in the
+    engine; no value is returned.
 
     Parameters
     ----------
-    accounts : DataFrame
+    accounts : ibis.Table or DataFrame
         The canonical accounts table.
 
     Returns
     -------
     DataFrame
-        Columns channel, accounts, then name, email, phone, postcode as shares
-        (0-1), and no_identifier: share with neither e-mail nor phone.
+        Columns channel, accounts, then name, email, phone, postcode (those
+        present) as shares (0-1), and no_identifier: share with neither
+        e-mail nor phone; channels with the most accounts first.
     """
-    attrs = [c for c in ("name", "email", "phone", "postcode") if c in accounts]
-    present = pd.DataFrame(index=accounts.index)
+    a = as_table(accounts, "accounts")
+    attrs = [c for c in _IDENTIFIERS if c in a.columns]
+
+    def present(c):
+        col = a[c].cast("string")
+        return col.notnull() & (col.strip() != "")
+
+    has = {c: present(c).fill_null(False) for c in attrs}
+    reach = ibis.literal(False)
+    for c in ("email", "phone"):
+        if c in has:
+            reach = reach | has[c]
+    aggs = {"accounts": a.count()}
     for c in attrs:
-        col = accounts[c].astype("string")
-        present[c] = (col.notna() & (col.str.strip() != "")).fillna(False).astype(bool)
-    present["no_identifier"] = ~(present.get("email", False) | present.get("phone", False))
-    present["channel"] = accounts["channel"].astype("string")
-    out = present.groupby("channel").mean().astype("float64")
-    out.insert(0, "accounts", accounts.groupby(accounts["channel"].astype("string")).size())
-    out = out.reset_index().sort_values("accounts", ascending=False, kind="stable").reset_index(drop=True)
-    return out
+        aggs[c] = has[c].cast("float64").mean()
+    aggs["no_identifier"] = (~reach).cast("float64").mean()
+    out = a.group_by(channel=a.channel.cast("string")).agg(**aggs).order_by("channel").execute()
+    out["accounts"] = out["accounts"].astype("int64")
+    for c in attrs + ["no_identifier"]:
+        out[c] = out[c].astype("float64")
+    out = out[["channel", "accounts"] + attrs + ["no_identifier"]]
+    return out.sort_values("accounts", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,6 +1,6 @@
 """Figures of the channel-integration notebook.
 
-Each function takes a tidy DataFrame from :mod:`ecrm_lib.channels.integration` and an
+Each function takes a tidy DataFrame from the channel modules (:mod:`ecrm_lib.channels`) and an
 optional ``ax`` (or ``axes``), labels its axes with units, gives the figure a
 title, and returns the Axes. Style and palette come from
 :func:`ecrm_lib.report.plots.base.set_theme` (colour-blind palette). Labels from the data
@@ -116,7 +116,7 @@ def plot_channel_mix(mix: pd.DataFrame, axes=None, max_channels: int = 10):
     Parameters
     ----------
     mix : DataFrame
-        Output of :func:`ecrm_lib.channels.integration.channel_mix`.
+        Output of :func:`ecrm_lib.channels.mix.channel_mix`.
     axes : sequence of matplotlib Axes, optional
         One per table present (purchases, contacts).
     max_channels : int
@@ -170,7 +170,7 @@ def plot_cost_to_serve(by_channel: pd.DataFrame, currency: str = "", axes=None):
     Parameters
     ----------
     by_channel : DataFrame
-        :func:`ecrm_lib.channels.integration.cost_summary` by channel.
+        :func:`ecrm_lib.channels.cost.cost_summary` by channel.
     currency : str
         Shown in the axis labels.
     axes : pair of matplotlib Axes, optional
@@ -218,7 +218,7 @@ def plot_hourly_contacts(hourly: pd.DataFrame, office_hours: Sequence[int] = (9,
     Parameters
     ----------
     hourly : DataFrame
-        Output of :func:`ecrm_lib.channels.integration.hourly_contacts`.
+        Output of :func:`ecrm_lib.channels.reach.hourly_contacts`.
     office_hours : (int, int)
         Opening and closing hour (local time).
     ax : matplotlib Axes, optional
@@ -249,7 +249,7 @@ def plot_conflicts(summary: pd.DataFrame, ax=None, top: int = 12):
     Parameters
     ----------
     summary : DataFrame
-        :func:`ecrm_lib.channels.integration.conflict_summary` with purposes.
+        :func:`ecrm_lib.channels.conflicts.conflict_summary` with purposes.
     ax : matplotlib Axes, optional
     top : int
         The ``top`` channel pairs with the most conflicts.
@@ -296,7 +296,7 @@ def plot_ifood_response(by_band: pd.DataFrame, by_dominant: pd.DataFrame, axes=N
     Parameters
     ----------
     by_band, by_dominant : DataFrame
-        :func:`ecrm_lib.channels.integration.ifood_response_by` with ``by="web_band"`` and ``by="dominant_channel"``.
+        :func:`ecrm_lib.channels.datasets.ifood_response_by` with ``by="web_band"`` and ``by="dominant_channel"``.
     axes : pair of matplotlib Axes, optional
 
     Returns
@@ -324,7 +324,7 @@ def plot_lead_conversion(conversion: pd.DataFrame, ax=None):
     Parameters
     ----------
     conversion : DataFrame
-        Output of :func:`ecrm_lib.channels.integration.lead_conversion`.
+        Output of :func:`ecrm_lib.channels.datasets.lead_conversion`.
     ax : matplotlib Axes, optional
     """
     d = conversion.sort_values("conversion", ascending=True)

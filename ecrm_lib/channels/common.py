@@ -1,0 +1,258 @@
+"""What the channel modules share: channel groups, the analysis window, and who a row's customer is.
+
+- :func:`channel_group_function`, :func:`channel_groups_of`: channel ->
+  group (traditional, internet, ...) from the config's mapping or callable;
+- :func:`window_bounds`, :func:`in_window`, :func:`covered_days`: the last
+  ``months`` calendar months to the as-of date in local time, as UTC bounds
+  and as a filter in the engine;
+- :func:`with_customer`, :func:`self_account_map`: rows keyed by customer;
+- :func:`customer_channels_long`: every (customer, channel) pair through
+  which the company knows a customer.
+
+Tables are Ibis tables on the run's engine or pandas DataFrames (turned into
+``ibis.memtable``, see :func:`ecrm_lib.data.tables.as_table`); what leaves
+the engine is aggregated or per customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.channels.customers import attach_customer_id
+from ecrm_lib.core.config import DEFAULT_CHANNEL_GROUPS
+from ecrm_lib.core.dates import as_date
+from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
+
+__all__ = [
+    "ChannelGroup",
+    "channel_group_function",
+    "channel_groups_of",
+    "window_bounds",
+    "in_window",
+    "covered_days",
+    "with_customer",
+    "self_account_map",
+    "customer_channels_long",
+]
+
+ChannelGroup = Callable[[str], str] | Mapping[str, Sequence[str]] | None
+"""A channel -> group function (``Config.channel_group``), a ``{group: [channels]}`` mapping, or None (the suite's defaults)."""
+
+
+def channel_group_function(channel_group: ChannelGroup = None) -> Callable[[str], str]:
+    """A function channel -> group from a callable, a ``{group: [channels]}`` mapping, or None.
+
+    Parameters
+    ----------
+    channel_group : callable or mapping, optional
+        ``Config.channel_group``, or the config's ``channel_groups`` mapping;
+        None uses the suite's defaults (:data:`ecrm_lib.core.config.DEFAULT_CHANNEL_GROUPS`:
+        store, phone, mail, ...: traditional; email, web, app, ...: internet).
+
+    Returns
+    -------
+    callable
+        Maps a channel name to its group, ``"other"`` when it is in none.
+
+    Examples
+    --------
+    >>> f = channel_group_function({"internet": ["web"]})
+    >>> f("web"), f("store")
+    ('internet', 'other')
+    """
+    if callable(channel_group):
+        return lambda c: str(channel_group(str(c)))
+    groups = DEFAULT_CHANNEL_GROUPS if channel_group is None else channel_group
+    lookup = {str(ch): str(g) for g, members in groups.items() for ch in members}
+    return lambda c: lookup.get(str(c), "other")
+
+
+def channel_groups_of(channels: Iterable[Any], channel_group: ChannelGroup = None) -> dict[str, str]:
+    """``{channel: group}`` for the given channel names (e.g. the distinct channels of an aggregate)."""
+    grp = channel_group_function(channel_group)
+    return {str(c): grp(str(c)) for c in channels}
+
+
+def window_bounds(as_of: Any, months: int | None, timezone: str = "UTC") -> tuple[pd.Timestamp | None, pd.Timestamp]:
+    """UTC bounds of the analysis window: the last ``months`` calendar months up to ``as_of``.
+
+    Parameters
+    ----------
+    as_of : date or str (YYYY-MM-DD)
+        Last local date of the window (included).
+    months : int or None
+        Length in months; None or 0: no start (every record up to ``as_of``).
+    timezone : str
+        Time zone of the local dates.
+
+    Returns
+    -------
+    (start, end) : tuple of Timestamp (UTC)
+        The window is ``start <= t < end``; ``end`` is local midnight after
+        ``as_of``, ``start`` is ``end`` minus ``months`` months (None without a start).
+
+    Examples
+    --------
+    >>> window_bounds("2025-06-30", 12, "Asia/Seoul")
+    (Timestamp('2024-06-30 15:00:00+0000', tz='UTC'), Timestamp('2025-06-30 15:00:00+0000', tz='UTC'))
+    """
+    end_local = pd.Timestamp(as_date(as_of, "as_of")) + pd.Timedelta(days=1)
+    end = end_local.tz_localize(timezone).tz_convert("UTC")
+    if not months:
+        return None, end
+    if months < 0:
+        raise ValueError(f"months must be a positive number of months or None; got {months!r}.")
+    start = (end_local - pd.DateOffset(months=int(months))).tz_localize(timezone).tz_convert("UTC")
+    return start, end
+
+
+def _utc_literal(ts: pd.Timestamp):
+    return ibis.literal(ts.to_pydatetime(), type="timestamp('UTC')")
+
+
+def in_window(table, as_of: Any, months: int | None, timezone: str = "UTC", time_col: str = "timestamp"):
+    """Rows of ``table`` whose ``time_col`` falls in the window of :func:`window_bounds` (missing times are left out).
+
+    Parameters
+    ----------
+    table : ibis.Table or DataFrame
+    as_of, months, timezone
+        As in :func:`window_bounds`.
+    time_col : str
+        UTC timestamp column.
+
+    Returns
+    -------
+    ibis.Table
+        A filter in the engine.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"timestamp": pd.to_datetime(["2025-03-31 14:59", "2025-03-31 15:00"], utc=True)})
+    >>> in_window(df, "2025-06-30", 3, "Asia/Seoul").count().execute()
+    1
+    """
+    t = as_table(table)
+    start, end = window_bounds(as_of, months, timezone)
+    col = t[time_col]
+    keep = col.notnull() & (col < _utc_literal(end))
+    if start is not None:
+        keep &= col >= _utc_literal(start)
+    return t.filter(keep)
+
+
+def covered_days(table, as_of: Any, months: int | None, timezone: str = "UTC", time_col: str = "timestamp") -> float:
+    """Days of the window that the data covers: from the later of window start and first record to the window end.
+
+    Used to turn a window total into a yearly figure (``total * 365.25 / days``)
+    without inflating it when the data starts inside the window.
+
+    Returns
+    -------
+    float
+        Days (0.0 when ``table`` has no dated row in the window).
+    """
+    start, end = window_bounds(as_of, months, timezone)
+    first = in_window(table, as_of, months, timezone, time_col)[time_col].min().execute()
+    if first is None or pd.isna(first):
+        return 0.0
+    first = pd.Timestamp(first)
+    first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+    begin = first if start is None else max(start, first)
+    return float((end - begin) / pd.Timedelta(days=1))
+
+
+def with_customer(table, account_map=None):
+    """``table`` (Ibis) with ``customer_id``: its own column when it has one, else through ``account_map``.
+
+    Accounts missing from the map are their own customer
+    (:func:`ecrm_lib.channels.customers.attach_customer_id`).
+    """
+    t = as_table(table)
+    if "customer_id" in t.columns:
+        return t
+    return attach_customer_id(t, as_table(account_map, "account_map") if account_map is not None else None)
+
+
+def self_account_map(*tables) -> pd.DataFrame:
+    """An account map in which every account is its own customer.
+
+    For data without an accounts table (no identity resolution possible): the
+    ``account_map`` product then lists every account id seen in ``tables``
+    with ``customer_id = account_id`` and ``link_rule = "singleton"``.
+
+    Parameters
+    ----------
+    *tables : ibis.Table, DataFrame or None
+        Tables with ``account_id`` (those without it, and None, are skipped).
+
+    Returns
+    -------
+    DataFrame
+        account_id, customer_id, link_rule, match_probability, match_weight
+        (the columns of :attr:`ecrm_lib.channels.identity.IdentityResult.account_map`),
+        sorted by account id.
+    """
+    present = [as_table(t) for t in tables if t is not None]
+    ids = [t.select(account_id=t.account_id.cast("string")) for t in present if "account_id" in t.columns]
+    if ids:
+        u = ids[0]
+        for other in ids[1:]:
+            u = u.union(other, distinct=True)
+        acc = u.filter(u.account_id.notnull()).distinct().execute()["account_id"].astype("string").sort_values(kind="stable")
+    else:
+        acc = pd.Series([], dtype="string")
+    return pd.DataFrame(
+        {
+            "account_id": acc.to_numpy(),
+            "customer_id": acc.to_numpy(),
+            "link_rule": pd.array(["singleton"] * len(acc), dtype="string"),
+            "match_probability": np.full(len(acc), np.nan),
+            "match_weight": np.full(len(acc), np.nan),
+        }
+    ).astype({"account_id": "string", "customer_id": "string"})
+
+
+def customer_channels_long(account_map=None, accounts=None, transactions=None, contacts=None):
+    """Every (customer, channel) pair through which the company knows a customer, as an engine table.
+
+    A customer is known in a channel when one of their accounts belongs to
+    it, or they bought through it, or a contact (either direction) went
+    through it. A row without a channel takes its account's channel, else
+    ``(unknown)``.
+
+    Parameters
+    ----------
+    account_map : ibis.Table or DataFrame, optional
+        account_id -> customer_id; None: every account is its own customer.
+    accounts, transactions, contacts : ibis.Table or DataFrame, optional
+
+    Returns
+    -------
+    ibis.Table or None
+        customer_id, channel (distinct pairs); None when no table was given.
+        Customers of ``account_map`` without any channel record are absent.
+    """
+    acc = as_table(accounts, "accounts")
+    parts = []
+    if acc is not None and "channel" in acc.columns:
+        a = with_customer(acc.select("account_id", "channel"), account_map)
+        parts.append(a.select(customer_id=a.customer_id.cast("string"), channel=a.channel.cast("string").fill_null(MISSING_CHANNEL)))
+    for table in (transactions, contacts):
+        t = as_table(table)
+        if t is None:
+            continue
+        cols = ["account_id"] + [c for c in ("channel", "customer_id") if c in t.columns]
+        d = with_channel(with_customer(t.select(*cols), account_map), acc)
+        parts.append(d.select(customer_id=d.customer_id.cast("string"), channel=d.channel))
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.union(p, distinct=True)
+    return out.distinct()

@@ -1,0 +1,229 @@
+"""The channel profile of every customer: the ``customer_channels`` product.
+
+- :func:`customer_channel_features`: one row per customer with accounts,
+  channels, purchases and contacts per channel, cost to serve in the
+  analysis window, share of contacts outside office hours, internet-only
+  reach and first and last dates; every part is an aggregate in the engine,
+  joined there, and only the per-customer result comes into pandas;
+- :func:`feature_overview`: mean, median and share missing of each column.
+
+Later notebooks read the product (selection, evaluation, expansion); the
+iFood adapter :func:`ecrm_lib.channels.datasets.ifood_customer_features`
+fills the same columns from per-customer channel counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, customer_channels_long, in_window, self_account_map, with_customer
+from ecrm_lib.channels.cost import cost_contacts
+from ecrm_lib.channels.reach import DEFAULT_OFFICE_HOURS, has_time_of_day, offhours_flag
+from ecrm_lib.data.engine import backend_name
+from ecrm_lib.data.tables import as_table, keep_direction, with_channel
+
+__all__ = ["channel_slug", "customer_channel_features", "feature_overview"]
+
+
+def channel_slug(text: str) -> str:
+    """A channel name as a column-name part: lower case, runs of other characters as ``_``.
+
+    Examples
+    --------
+    >>> channel_slug("Call Centre"), channel_slug("(unknown)")
+    ('call_centre', 'unknown')
+    """
+    s = re.sub(r"[^0-9a-z]+", "_", str(text).casefold()).strip("_")
+    return s or "unknown"
+
+
+def _share_columns(t, prefix: str, count_name: str):
+    """Per customer: row count and share of rows per channel slug (``<prefix><slug>``), as an engine table."""
+    channels = t.select("channel").distinct().execute()["channel"].dropna().astype(str)
+    slugs: dict[str, list[str]] = {}
+    for c in channels:
+        slugs.setdefault(channel_slug(c), []).append(c)
+    n = t.count()
+    aggs = {count_name: n}
+    for slug in sorted(slugs):
+        aggs[f"{prefix}{slug}"] = t.channel.isin(slugs[slug]).cast("int64").sum().cast("float64") / n.cast("float64")
+    return t.group_by("customer_id").agg(**aggs), [f"{prefix}{s}" for s in sorted(slugs)]
+
+
+def customer_channel_features(
+    account_map=None,
+    *,
+    accounts=None,
+    transactions=None,
+    contacts=None,
+    channel_costs: pd.DataFrame | None = None,
+    cost_overrides: Mapping[str, float] | None = None,
+    channel_group: ChannelGroup = None,
+    timezone: str = "UTC",
+    office_hours: Sequence[int] = DEFAULT_OFFICE_HOURS,
+    as_of: Any = None,
+    window_months: int | None = None,
+) -> pd.DataFrame:
+    """One row per customer with their channel behaviour (the ``customer_channels`` product).
+
+    Counts, shares and dates are computed over every record given (the
+    loader has already set aside rows after the as-of date). The one window
+    quantity, ``cost_to_serve``, covers the analysis window only: the
+    contacts of the last ``window_months`` calendar months to ``as_of``
+    (:func:`~ecrm_lib.channels.common.in_window`, local dates in
+    ``timezone``), the same contacts the channel report prices for its
+    ``cost_to_serve_total``, so that the sum over customers equals that
+    total (up to contacts whose account has no customer id). No personal
+    data: only ids, counts, shares, costs and dates.
+
+    Parameters
+    ----------
+    account_map : ibis.Table or DataFrame, optional
+        account_id -> customer_id; None: every account is its own customer.
+    accounts, transactions, contacts : ibis.Table or DataFrame, optional
+        Canonical tables.
+    channel_costs : DataFrame, optional
+        The channel-cost table; None leaves ``cost_to_serve`` missing.
+    cost_overrides : mapping, optional
+        As in :func:`ecrm_lib.channels.cost.cost_contacts`.
+    channel_group : callable or mapping, optional
+        Channel groups; ``internet_only`` uses the group "internet".
+    timezone : str
+        Local time zone (office hours, the window's dates).
+    office_hours : (int, int)
+        Opening and closing hour, local time, Monday to Friday.
+    as_of : date or str, optional
+        Last local date of the cost window (the run's as-of date). None: the
+        cost covers every contact given (no window).
+    window_months : int, optional
+        Length of the cost window in calendar months (the channel report's
+        ``time_window_months``); None or 0 with an ``as_of``: every contact
+        up to ``as_of``.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by customer_id: customer_id; n_accounts; n_channels (channels
+        the customer is known in, see
+        :func:`~ecrm_lib.channels.common.customer_channels_long`);
+        n_purchases; n_contacts (both directions, every record);
+        share_purchases_<channel> and share_contacts_<channel> (0-1 per
+        channel, :func:`channel_slug` names, sorted; NaN when the customer
+        has none); cost_to_serve (currency, priced contacts in the cost
+        window; 0 for a customer without one; NaN without a cost table);
+        offhours_share (inbound contacts outside office hours, 0-1; NaN
+        without inbound contacts or when contact times are dates only);
+        internet_only (bool); first_seen, last_seen (UTC, over account
+        creation, purchases and contacts).
+
+    Raises
+    ------
+    ValueError
+        ``window_months`` without ``as_of`` (a window needs its end).
+    """
+    if window_months and as_of is None:
+        raise ValueError(f"window_months={window_months!r} needs as_of (the last date of the window); pass the run's as-of date.")
+    acc = as_table(accounts, "accounts")
+    tx = as_table(transactions, "transactions")
+    co = as_table(contacts, "contacts")
+    amap = as_table(account_map if account_map is not None else self_account_map(acc, tx, co), "account_map")
+    tx_c = with_channel(with_customer(tx, amap), acc) if tx is not None else None
+    co_c = with_channel(with_customer(co, amap), acc) if co is not None else None
+
+    per_map = amap.group_by(customer_id=amap.customer_id.cast("string")).agg(n_accounts=amap.count())
+    ids = per_map.select("customer_id")
+    for t in (tx_c, co_c):
+        if t is not None:
+            ids = ids.union(t.select(customer_id=t.customer_id.cast("string")), distinct=True)
+    base = ids.distinct()
+    parts: list[tuple[Any, list[str]]] = [(per_map, ["n_accounts"])]
+
+    long = customer_channels_long(amap, acc, tx, co)
+    if long is not None:
+        parts.append((long.group_by("customer_id").agg(n_channels=long.count()), ["n_channels"]))
+    share_cols: list[str] = []
+    for t, prefix, count_name in ((tx_c, "share_purchases_", "n_purchases"), (co_c, "share_contacts_", "n_contacts")):
+        if t is None:
+            continue
+        agg, cols = _share_columns(t.mutate(customer_id=t.customer_id.cast("string")), prefix, count_name)
+        parts.append((agg, [count_name] + cols))
+        share_cols += cols
+    if co_c is not None and channel_costs is not None:
+        window = co_c if as_of is None else in_window(co_c, as_of, window_months, timezone)
+        priced = cost_contacts(window, channel_costs, cost_overrides)
+        parts.append((priced.group_by("customer_id").agg(cost_to_serve=priced.cost.sum()), ["cost_to_serve"]))
+    if co is not None and has_time_of_day(co, timezone):
+        inbound = keep_direction(co_c, "inbound")
+        inbound = inbound.filter(inbound.timestamp.notnull())
+        off = offhours_flag(inbound.timestamp, backend_name(inbound), timezone, office_hours).cast("float64")
+        parts.append((inbound.group_by("customer_id").agg(offhours_share=off.mean()), ["offhours_share"]))
+    if long is not None:
+        channels = long.select("channel").distinct().execute()["channel"].dropna()
+        members = [c for c, g in channel_groups_of(channels, channel_group).items() if g == "internet"]
+        inside = long.channel.isin(members) if members else ibis.literal(False)
+        parts.append((long.group_by("customer_id").agg(internet_only=inside.fill_null(False).all()), ["internet_only"]))
+    seen = []
+    if acc is not None and "created_at" in acc.columns:
+        a = with_customer(acc.select("account_id", "created_at"), amap)
+        seen.append(a.select(customer_id=a.customer_id.cast("string"), t=a.created_at))
+    for t in (tx_c, co_c):
+        if t is not None:
+            seen.append(t.select(customer_id=t.customer_id.cast("string"), t=t.timestamp))
+    if seen:
+        s = seen[0]
+        for other in seen[1:]:
+            s = s.union(other)
+        s = s.filter(s.t.notnull())
+        parts.append((s.group_by("customer_id").agg(first_seen=s.t.min(), last_seen=s.t.max()), ["first_seen", "last_seen"]))
+
+    joined = base
+    for i, (part, cols) in enumerate(parts):
+        p = part.rename(**{f"_k{i}": "customer_id"})
+        joined = joined.left_join(p, joined.customer_id == p[f"_k{i}"]).drop(f"_k{i}")
+    out = joined.order_by("customer_id").execute()
+
+    out["customer_id"] = out["customer_id"].astype("string")
+    out["n_accounts"] = out["n_accounts"].fillna(1).astype("int64")
+    out["n_channels"] = out["n_channels"].fillna(0).astype("int64") if "n_channels" in out else 0
+    for c in ("n_purchases", "n_contacts"):
+        out[c] = out[c].fillna(0).astype("int64") if c in out else 0
+    for c in share_cols:
+        out[c] = out[c].astype("float64")
+    if "cost_to_serve" in out:
+        out["cost_to_serve"] = out["cost_to_serve"].astype("float64").fillna(0.0)
+    else:
+        out["cost_to_serve"] = np.nan
+    out["offhours_share"] = out["offhours_share"].astype("float64") if "offhours_share" in out else np.nan
+    out["internet_only"] = out["internet_only"].astype("boolean").fillna(False).astype(bool) if "internet_only" in out else False
+    for c in ("first_seen", "last_seen"):
+        if c not in out:
+            out[c] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us, UTC]")
+    cols = (["customer_id", "n_accounts", "n_channels", "n_purchases", "n_contacts"] + share_cols
+            + ["cost_to_serve", "offhours_share", "internet_only", "first_seen", "last_seen"])
+    return out[cols].reset_index(drop=True)
+
+
+def feature_overview(features: pd.DataFrame) -> pd.DataFrame:
+    """One row per numeric or boolean column of the feature product: mean, median and share missing.
+
+    Returns
+    -------
+    DataFrame
+        column, mean, median, missing_share (0-1).
+    """
+    rows = []
+    for c in features.columns:
+        s = features[c]
+        if pd.api.types.is_bool_dtype(s):
+            s = s.astype("float64")
+        elif not pd.api.types.is_numeric_dtype(s):
+            continue
+        s = s.astype("float64")
+        rows.append({"column": c, "mean": s.mean(), "median": s.median(), "missing_share": float(s.isna().mean()) if len(s) else float("nan")})
+    return pd.DataFrame(rows, columns=["column", "mean", "median", "missing_share"])

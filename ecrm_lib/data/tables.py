@@ -1,0 +1,128 @@
+"""Canonical tables as Ibis expressions: the plumbing that table-level analyses share.
+
+The data-overview and channel modules take a canonical table either as an
+Ibis table on the run's engine (``RunContext.table``) or, in tests and for
+small data, as a pandas DataFrame; :func:`as_table` turns both into an Ibis
+table (a DataFrame becomes an ``ibis.memtable``, which runs on whichever
+engine the query runs on). Results come back into pandas only after the
+engine has aggregated them.
+
+- :func:`as_table`, :func:`is_ibis`: one table type for the engine;
+- :func:`with_channel`: the channel of each row (its own ``channel``, else
+  its account's channel, else :data:`MISSING_CHANNEL`), one definition for
+  every report;
+- :func:`keep_direction`: contacts in one direction when the table records
+  directions.
+
+Examples
+--------
+>>> import pandas as pd
+>>> tx = pd.DataFrame({"account_id": ["S1", "W1", "X9"], "channel": [None, "web", None]})
+>>> acc = pd.DataFrame({"account_id": ["S1", "W1"], "channel": ["store", "web"]})
+>>> t = with_channel(as_table(tx), as_table(acc))
+>>> t.order_by("account_id").execute()["channel"].tolist()
+['store', 'web', '(unknown)']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+__all__ = ["MISSING_CHANNEL", "is_ibis", "as_table", "with_channel", "keep_direction", "has_any"]
+
+#: Channel of a row that has none and whose account has none (or is unknown).
+MISSING_CHANNEL = "(unknown)"
+
+
+def is_ibis(obj: Any) -> bool:
+    """True for an Ibis table expression."""
+    return isinstance(obj, ibis.Table)
+
+
+def _engine_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` that the engines can hold: nanosecond times floored to microseconds, text columns typed."""
+    out = pd.DataFrame({c: df[c] for c in df.columns})
+    for c in out.columns:
+        s = out[c]
+        if isinstance(s.dtype, pd.DatetimeTZDtype | np.dtypes.DateTime64DType) and s.dt.unit == "ns":
+            out[c] = s.dt.floor("us").dt.as_unit("us")  # engines hold microseconds; flooring never changes the day
+        elif s.dtype == object and s.map(lambda v: v is None or isinstance(v, str) or (isinstance(v, float) and np.isnan(v))).all():
+            out[c] = s.astype("string")  # an all-missing object column would reach the engine as type NULL
+    return out
+
+
+def as_table(obj: Any, name: str = "table"):
+    """An Ibis table from an Ibis table (returned as it is) or a pandas DataFrame (an ``ibis.memtable``).
+
+    Parameters
+    ----------
+    obj : ibis.Table, DataFrame or None
+    name : str
+        Name of the table in error messages.
+
+    Returns
+    -------
+    ibis.Table or None
+        None when ``obj`` is None.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
+    """
+    if obj is None or isinstance(obj, ibis.Table):
+        return obj
+    if isinstance(obj, pd.Series):
+        obj = obj.to_frame()
+    if isinstance(obj, pd.DataFrame):
+        return ibis.memtable(_engine_frame(obj.reset_index(drop=True)))
+    raise TypeError(f"{name} must be an Ibis table or a pandas DataFrame, but a {type(obj).__name__} was passed.")
+
+
+def with_channel(table, accounts=None, column: str = "channel"):
+    """``table`` with the channel of each row in ``column``: its own ``channel``, else its account's, else ``(unknown)``.
+
+    Parameters
+    ----------
+    table : ibis.Table
+        A canonical table with ``account_id`` (and usually ``channel``).
+    accounts : ibis.Table, optional
+        The accounts table (account_id, channel); an account listed twice
+        gives its rows the first of its channels by name.
+    column : str
+        Name of the result column (replaces ``channel`` when it is that name).
+
+    Returns
+    -------
+    ibis.Table
+        Every column of ``table`` plus ``column`` (string).
+    """
+    def own(t):
+        return t["channel"].cast("string") if "channel" in t.columns else ibis.null("string")
+
+    if accounts is not None and "channel" in accounts.columns and "account_id" in table.columns:
+        acc = accounts.group_by(_acc_id=accounts.account_id.cast("string")).agg(_acc_channel=accounts.channel.cast("string").min())
+        joined = table.left_join(acc, table.account_id.cast("string") == acc._acc_id).drop("_acc_id")
+        ch = ibis.coalesce(own(joined), joined._acc_channel, ibis.literal(MISSING_CHANNEL))
+        return joined.mutate(**{column: ch}).drop("_acc_channel")
+    return table.mutate(**{column: ibis.coalesce(own(table), ibis.literal(MISSING_CHANNEL))})
+
+
+def has_any(column) -> bool:
+    """True when an Ibis column holds at least one non-missing value (one small query)."""
+    return bool(column.notnull().any().execute())
+
+
+def keep_direction(table, direction: str | None):
+    """Rows of ``table`` in ``direction`` (e.g. "inbound"), when the table records directions.
+
+    Tables without a ``direction`` column, or whose directions are all
+    missing, are returned whole; None keeps every row.
+    """
+    if not direction or "direction" not in table.columns or not has_any(table.direction):
+        return table
+    return table.filter(table.direction == direction)
