@@ -508,7 +508,7 @@ def test_probabilistic_pass_is_skipped_without_deterministic_links():
 
 
 def test_singletons_join_their_single_best_match_only():
-    from ecrm_lib.channels.identity import _attach_singletons
+    from ecrm_lib.channels.identity import attach_singletons as _attach_singletons
 
     labels = np.array([0, 0, 1, 1, 2, 3, 4])  # customers A = {0, 1}, B = {2, 3}; 4, 5, 6 single
     single = np.array([False, False, False, False, True, True, True])

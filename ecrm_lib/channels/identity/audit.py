@@ -1,0 +1,284 @@
+"""Audit tables of an identity resolution (pseudonymous) and its pairwise accuracy against a truth.
+
+Identifiers appear in the audit only as a 10-hex SHA-256 token and a masked
+form (``***@naver.com``, ``+82*******70``); the counts come from engine queries
+or from the edge list, never from personal data in pandas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.channels.identity.components import LINK_RULES, DeterministicGraph, Edges, component_labels
+from ecrm_lib.channels.identity.guards import GUARD_TEXT, GUARDS
+from ecrm_lib.channels.normalize import normalization_counts
+
+__all__ = ["audit_tables", "identifier_token", "masked_identifier", "pairwise_metrics"]
+
+
+def identifier_token(values: Iterable[str]) -> list[str]:
+    """Pseudonymous token of each identifier: 10 hex digits of its SHA-256."""
+    return [hashlib.sha256(v.encode("utf-8")).hexdigest()[:10] for v in values]
+
+
+def masked_identifier(kind: str, value: str) -> str:
+    """``***@domain`` for an e-mail; the first 3 and last 2 characters of a phone."""
+    if kind == "email":
+        return "***@" + value.rsplit("@", 1)[-1]
+    return value[:3] + "*" * max(len(value) - 5, 0) + value[-2:]
+
+
+def _size_hist(labels: np.ndarray, stage: str) -> pd.DataFrame:
+    sizes = np.bincount(labels)
+    sizes = sizes[sizes > 0]
+    v, c = np.unique(sizes, return_counts=True)
+    return pd.DataFrame({"stage": stage, "size": v.astype(np.int64), "n_customers": c.astype(np.int64), "n_accounts": (v * c).astype(np.int64)})
+
+
+def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarray, top: int = 10) -> pd.DataFrame:
+    """For the largest deterministic components: the identifiers that hold each together.
+
+    ``splits_component`` is True when removing the identifier alone cuts the
+    component in two or more parts; ``largest_part_without`` is the size of the
+    largest part left without it.
+    """
+    cols = ["customer_id", "component_size", "kind", "token", "masked", "n_accounts_in_component", "splits_component", "largest_part_without"]
+    labels = graph.labels
+    if not len(labels):
+        return pd.DataFrame(columns=cols)
+    sizes = np.bincount(labels)
+    order = np.argsort(-sizes, kind="stable")[:top]
+    order = order[sizes[order] >= 3]
+    acc_m, id_m = edges.row[graph.active], edges.id[graph.active]
+    lab_m = labels[acc_m]
+    wanted = np.unique(id_m[np.isin(lab_m, order)])
+    info = {}
+    if len(wanted):
+        sel = ids.filter(ids.id.isin([int(x) for x in wanted])).select("id", "kind", "value").to_pyarrow().to_pylist()
+        info = {r["id"]: (r["kind"], r["value"]) for r in sel}
+    rows = []
+    for comp in order:
+        sel = lab_m == comp
+        a, i = acc_m[sel], id_m[sel]
+        an, al = np.unique(a, return_inverse=True)
+        inn, il = np.unique(i, return_inverse=True)
+        for k, idv in enumerate(inn):
+            keep = il != k
+            lab = component_labels(len(an) + len(inn), al[keep], len(an) + il[keep])[: len(an)]
+            part = np.bincount(lab)
+            kind, value = info[int(idv)]
+            rows.append(
+                {
+                    "customer_id": customer_id[an[0]],
+                    "component_size": int(sizes[comp]),
+                    "kind": kind,
+                    "token": identifier_token([value])[0],
+                    "masked": masked_identifier(kind, value),
+                    "n_accounts_in_component": int((il == k).sum()),
+                    "splits_component": bool((part > 0).sum() > 1),
+                    "largest_part_without": int(part.max()),
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _guard_table(ids, links, guards: frozenset, split_info: dict) -> pd.DataFrame:
+    stopped = ids.filter(ids.reason.notnull())
+    counts = stopped.group_by("reason").aggregate(stopped=stopped.count(), shared=(stopped.n_accounts >= 2).cast("int64").sum())
+    counts = {r["reason"]: r for r in counts.to_pyarrow().to_pylist()}
+    held = [links.filter(links[c].notnull()).select("row", id=links[c]) for c in ("email_id", "phone_id")]
+    mem = held[0].union(held[1], distinct=False)
+    hold = mem.join(stopped.select("id", "reason"), "id")
+    hold = hold.group_by("reason").aggregate(holding=hold.row.nunique()).to_pyarrow().to_pylist()
+    hold = {r["reason"]: int(r["holding"]) for r in hold}
+    rows = []
+    for g in GUARDS:
+        c = counts.get(g, {})
+        rows.append(
+            {
+                "guard": g,
+                "enabled": g in guards,
+                "identifiers_stopped": int(c.get("stopped") or 0),
+                "identifiers_stopped_shared": int(c.get("shared") or 0),
+                "accounts_holding": hold.get(g, 0),
+                "what_it_does": GUARD_TEXT[g],
+            }
+        )
+    if split_info.get("unmerged_components"):
+        rows.append(
+            {
+                "guard": "max_component_size (left unmerged)",
+                "enabled": True,
+                "identifiers_stopped": 0,
+                "identifiers_stopped_shared": 0,
+                "accounts_holding": split_info["unmerged_accounts"],
+                "what_it_does": "component still too large after splitting: its accounts left as separate customers",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _blocked_table(ids) -> pd.DataFrame:
+    stopped = ids.filter(ids.reason.notnull())
+    b = stopped.order_by([stopped.n_accounts.desc(), stopped.kind, stopped.id]).select("kind", "reason", "n_accounts", "value").to_pyarrow()
+    kinds, values = b.column("kind").to_pylist(), b.column("value").to_pylist()
+    return pd.DataFrame(
+        {
+            "kind": np.asarray(kinds, dtype=object),
+            "reason": np.asarray(b.column("reason").to_pylist(), dtype=object),
+            "n_accounts": b.column("n_accounts").to_numpy().astype(np.int64),
+            "token": identifier_token(values),
+            "masked": [masked_identifier(k, v) for k, v in zip(kinds, values)],
+        }
+    )
+
+
+def _no_identifier_table(acc, n: int) -> tuple[pd.DataFrame, int]:
+    ch = acc.channel.fill_null("(missing)")
+    none = (acc.email.isnull() & acc.phone.isnull()).cast("int64")
+    t = acc.mutate(_ch=ch, _none=none)
+    g = t.group_by("_ch").aggregate(n_accounts=t.count(), n_without_identifier=t._none.sum()).order_by("_ch").to_pyarrow()
+    tbl = pd.DataFrame(
+        {
+            "channel": pd.array(g.column("_ch"), dtype="string"),
+            "n_accounts": g.column("n_accounts").to_numpy().astype(np.int64),
+            "n_without_identifier": g.column("n_without_identifier").to_numpy().astype(np.int64),
+        }
+    )
+    tbl["share_without_identifier"] = tbl["n_without_identifier"] / tbl["n_accounts"]
+    without = int(tbl["n_without_identifier"].sum())
+    total = pd.DataFrame(
+        {
+            "channel": ["(all)"],
+            "n_accounts": [n],
+            "n_without_identifier": [without],
+            "share_without_identifier": [without / n if n else 0.0],
+        }
+    )
+    return pd.concat([tbl, total], ignore_index=True), without
+
+
+def audit_tables(
+    *,
+    acc,
+    ids,
+    links,
+    edges: Edges,
+    graph: DeterministicGraph,
+    final_labels: np.ndarray,
+    customer_id: np.ndarray,
+    rule: np.ndarray,
+    prob_info: dict,
+    rules_table: pd.DataFrame,
+    params_table: pd.DataFrame,
+    guards: frozenset,
+) -> dict[str, pd.DataFrame]:
+    """The audit tables of :class:`~ecrm_lib.channels.identity.resolve.IdentityResult` (see there)."""
+    n = len(final_labels)
+    det_labels = graph.labels
+    no_id_tbl, n_without = _no_identifier_table(acc, n)
+    rule_counts = pd.Series(np.bincount(rule, minlength=len(LINK_RULES)), index=list(LINK_RULES))
+    link_tbl = pd.DataFrame({"link_rule": rule_counts.index, "n_accounts": rule_counts.to_numpy(dtype=np.int64)})
+    sizes_final = np.bincount(final_labels) if n else np.zeros(0, dtype=np.int64)
+    sizes_det = np.bincount(det_labels) if n else np.zeros(0, dtype=np.int64)
+    n_stopped = int(ids.filter(ids.reason.notnull()).count().to_pyarrow().as_py())
+    summary = pd.DataFrame(
+        [
+            ("accounts", n),
+            ("customers", int((sizes_final > 0).sum())),
+            ("customers_after_deterministic_pass", int((sizes_det > 0).sum())),
+            ("accounts_linked_by_email", int(rule_counts["email"])),
+            ("accounts_linked_by_phone", int(rule_counts["phone"])),
+            ("accounts_linked_probabilistically", int(rule_counts["probabilistic"])),
+            ("accounts_left_single", int(rule_counts["singleton"])),
+            ("accounts_without_identifier", n_without),
+            ("largest_customer_accounts", int(sizes_final.max()) if n else 0),
+            ("identifiers_stopped_by_guards", n_stopped),
+            ("components_split_for_size", int(graph.info.get("split_components", 0))),
+        ],
+        columns=["metric", "value"],
+    )
+    prob_tbl = pd.DataFrame([(k, v) for k, v in prob_info.items()], columns=["metric", "value"])
+    return {
+        "summary": summary,
+        "guards": _guard_table(ids, links, guards, graph.info),
+        "blocked_identifiers": _blocked_table(ids),
+        "component_sizes": pd.concat([_size_hist(det_labels, "deterministic"), _size_hist(final_labels, "final")], ignore_index=True),
+        "bridges": _bridges(ids, graph, edges, customer_id),
+        "no_identifier": no_id_tbl,
+        "invalid_identifiers": normalization_counts(acc),
+        "link_rules": link_tbl,
+        "probabilistic": prob_tbl,
+        "blocking_rules": rules_table,
+        "model_parameters": params_table,
+    }
+
+
+def pairwise_metrics(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float | int]:
+    """Pairwise precision, recall and F1 of a clustering against the truth.
+
+    A pair of accounts is predicted when both have the same customer_id and true
+    when both have the same person_id. Counts come from cluster sizes and the
+    customer x person contingency table (sum of n choose 2), never from listing
+    pairs.
+
+    Parameters
+    ----------
+    account_map : DataFrame
+        account_id, customer_id.
+    truth : DataFrame
+        account_id, person_id.
+
+    Returns
+    -------
+    dict
+        precision, recall, f1 (0-1; precision is 1 when no pair is predicted,
+        recall 1 when no pair is true), true_positive_pairs, predicted_pairs,
+        true_pairs, n_customers, n_persons, n_accounts (accounts in both tables),
+        n_accounts_without_truth.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"account_id": list("abcd"), "customer_id": ["X", "X", "X", "Y"]})
+    >>> t = pd.DataFrame({"account_id": list("abcd"), "person_id": [1, 1, 2, 2]})
+    >>> r = pairwise_metrics(m, t)
+    >>> (r["true_positive_pairs"], r["predicted_pairs"], r["true_pairs"])
+    (1, 3, 2)
+    """
+    for name, df, cols in (("account_map", account_map, ("account_id", "customer_id")), ("truth", truth, ("account_id", "person_id"))):
+        missing = [c for c in cols if c not in df]
+        if missing:
+            raise ValueError(f"{name} lacks column(s) {missing}; it needs {list(cols)}.")
+    if truth["account_id"].duplicated().any():
+        raise ValueError("truth has duplicate account_id values; give each account one person_id.")
+    a = account_map[["account_id", "customer_id"]].astype({"account_id": "string"})
+    t = truth[["account_id", "person_id"]].astype({"account_id": "string"})
+    j = a.merge(t, on="account_id", how="inner")
+
+    def c2(x) -> int:
+        x = np.asarray(x, dtype=np.int64)
+        return int(np.sum(x * (x - 1) // 2))
+
+    tp = c2(j.groupby(["customer_id", "person_id"], sort=False).size().to_numpy())
+    pred = c2(j.groupby("customer_id", sort=False).size().to_numpy())
+    true = c2(j.groupby("person_id", sort=False).size().to_numpy())
+    precision = tp / pred if pred else 1.0
+    recall = tp / true if true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if (precision + recall) else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_positive_pairs": tp,
+        "predicted_pairs": pred,
+        "true_pairs": true,
+        "n_customers": int(j["customer_id"].nunique()),
+        "n_persons": int(j["person_id"].nunique()),
+        "n_accounts": len(j),
+        "n_accounts_without_truth": int(len(a) - len(j)),
+    }

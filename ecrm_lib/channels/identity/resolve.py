@@ -1,0 +1,355 @@
+"""``resolve_identities``: the steps of an identity resolution, stage by stage, on the engine.
+
+Stages (each timed in ``IdentityResult.timings`` and reported to ``progress``):
+
+1. ``accounts``: the table on the engine with row numbers, account ids checked
+   (:mod:`~ecrm_lib.channels.identity.workspace`);
+2. ``normalize``: e-mail, phone, name, postcode
+   (:func:`ecrm_lib.channels.normalize.normalize_account_table`) and the
+   comparison keys of the distinct names;
+3. ``identifiers``: distinct identifiers and each account's identifier ids;
+4. ``guards``: the over-merge guards as engine queries;
+5. ``components``: the edge list as integer codes, connected components
+   (scipy) and the component-size guard;
+6. ``probabilistic``: Splink on the same connection for the singletons;
+7. ``customer_ids``: ids on the engine, and the account map;
+8. ``golden``: golden records on the engine;
+9. ``audit``: the audit tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecrm_lib.channels.identity.audit import audit_tables
+from ecrm_lib.channels.identity.components import (
+    LINK_RULES,
+    RULE_CODE,
+    Edges,
+    attach_singletons,
+    deterministic_components,
+)
+from ecrm_lib.channels.identity.golden import customer_id_table, golden_table
+from ecrm_lib.channels.identity.guards import GUARDS, guard_reasons
+from ecrm_lib.channels.identity.identifiers import DEFAULT_BLOCKLIST, Blocklist, identifier_tables
+from ecrm_lib.channels.identity.probabilistic import PARAM_COLUMNS, probabilistic_pass, splink_records
+from ecrm_lib.channels.identity.workspace import open_accounts
+from ecrm_lib.channels.normalize import normalize_account_table
+from ecrm_lib.channels.normalize.names import name_key_table
+
+__all__ = ["ProgressFn", "IdentityResult", "resolve_identities"]
+
+ProgressFn = Callable[[str, "float | None"], None]
+
+
+@dataclass
+class IdentityResult:
+    """What :func:`resolve_identities` returns.
+
+    Attributes
+    ----------
+    account_map : DataFrame
+        One row per input account, in input order: account_id, customer_id,
+        link_rule (email, phone, probabilistic, singleton), match_probability
+        (1.0 for deterministic links, the model's probability for probabilistic
+        ones, missing for singletons), match_weight (log2 Bayes factor of a
+        probabilistic link, else missing). No personal data.
+    golden : DataFrame
+        One row per customer: customer_id, email, phone, name, postcode (most
+        frequent normalised value, ties broken by the most recent account),
+        first_seen, last_seen (account creation, UTC), channels (sorted,
+        comma-separated), n_accounts. **Personal data.**
+    audit : dict of str to DataFrame
+        Pseudonymous audit tables: ``summary``, ``guards``, ``blocked_identifiers``,
+        ``component_sizes``, ``bridges``, ``no_identifier``,
+        ``invalid_identifiers``, ``link_rules``, ``probabilistic``,
+        ``blocking_rules``, ``model_parameters`` (see :func:`resolve_identities`).
+    params : dict
+        The parameters used.
+    timings : DataFrame
+        stage, seconds.
+    """
+
+    account_map: pd.DataFrame
+    golden: pd.DataFrame
+    audit: dict[str, pd.DataFrame]
+    params: dict[str, Any] = field(default_factory=dict)
+    timings: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def n_customers(self) -> int:
+        return int(self.account_map["customer_id"].nunique())
+
+
+class _Stages:
+    """Runs the stages, timing each and telling ``progress`` when it starts and ends."""
+
+    def __init__(self, progress: ProgressFn | None):
+        self.progress = progress
+        self.rows: list[dict] = []
+
+    def run(self, stage: str, fn, *args, **kwargs):
+        if self.progress is not None:
+            self.progress(stage, None)
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        dt_s = time.perf_counter() - t0
+        self.rows.append({"stage": stage, "seconds": dt_s})
+        if self.progress is not None:
+            self.progress(stage, dt_s)
+        return out
+
+
+def _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_component_size) -> frozenset:
+    guards = frozenset(guards)
+    unknown = sorted(guards - set(GUARDS))
+    if unknown:
+        raise ValueError(f"unknown guard(s) {unknown}; choose from {list(GUARDS)}.")
+    if not 0.0 < match_threshold <= 1.0:
+        raise ValueError(f"match_threshold must be a probability in (0, 1]; got {match_threshold!r}.")
+    if max_accounts_per_identifier < 2:
+        raise ValueError(f"max_accounts_per_identifier must be at least 2; got {max_accounts_per_identifier!r}.")
+    if max_component_size is not None and max_component_size < 2:
+        raise ValueError(f"max_component_size must be at least 2 or None; got {max_component_size!r}.")
+    return guards
+
+
+def _normalize(ws, accounts, *, default_region: str, fold_gmail: bool, strict_phone: bool):
+    """Normalised accounts and the name-key table of their distinct names (with the first row of each)."""
+    acc = ws.keep("normalized", normalize_account_table(accounts, default_region=default_region, fold_gmail=fold_gmail, strict_phone=strict_phone))
+    firsts = acc.filter(acc.name.notnull()).group_by("name").aggregate(first_row=acc.row.min()).to_pyarrow()
+    keys = name_key_table(firsts.column("name").combine_chunks()) if firsts.num_rows else name_key_table(pa.array([], pa.large_string()))
+    keys = keys.append_column("first_row", pc.cast(firsts.column("first_row"), pa.int64()))
+    return acc, ws.keep("names", keys)
+
+
+def _edge_list(ids, links) -> Edges:
+    """Usable identifiers (no guard reason, two accounts or more) and their accounts, as integer arrays."""
+    usable = ids.filter(ids.reason.isnull() & (ids.n_accounts >= 2)).select("id", is_phone=ids.kind == "phone", n_accounts="n_accounts")
+    parts = [
+        links.join(usable, links[c] == usable.id).select(row=links.row, id=usable.id, is_phone=usable.is_phone, n_accounts=usable.n_accounts)
+        for c in ("email_id", "phone_id")
+    ]
+    e = parts[0].union(parts[1], distinct=False).to_pyarrow()
+    return Edges(
+        row=e.column("row").to_numpy().astype(np.int64),
+        id=e.column("id").to_numpy().astype(np.int64),
+        is_phone=e.column("is_phone").to_numpy(zero_copy_only=False).astype(bool),
+        n_accounts=e.column("n_accounts").to_numpy().astype(np.int64),
+    )
+
+
+def _mark_dropped(ws, ids, dropped_ids: np.ndarray):
+    """ids with reason ``max_component_size`` for the identifiers the size guard dropped."""
+    if not len(dropped_ids):
+        return ids
+    d = ws.upload("dropped", {"_dropped": dropped_ids.astype(np.int64)})
+    t = ids.left_join(d, ids.id == d._dropped)
+    reason = ibis.coalesce(t.reason, ibis.ifelse(t._dropped.notnull(), "max_component_size", ibis.null("string")))
+    return ws.keep("ids_final", t.mutate(reason=reason).drop("_dropped"))
+
+
+def _account_map(acc, cust, rule: np.ndarray, prob: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
+    m = acc.select("row", "account_id").join(cust, "row").order_by("row").select("account_id", "customer_id").to_pyarrow()
+    return pd.DataFrame(
+        {
+            "account_id": m.column("account_id").to_numpy(zero_copy_only=False).astype(object),  # str, as the input frame's ids
+            "customer_id": pd.array(m.column("customer_id"), dtype="string"),
+            "link_rule": pd.array(pc.take(pa.array(list(LINK_RULES), type=pa.large_string()), pa.array(rule)), dtype="string"),
+            "match_probability": prob,
+            "match_weight": weight,
+        }
+    )
+
+
+def resolve_identities(
+    accounts,
+    *,
+    blocklist: Blocklist | None = None,
+    max_accounts_per_identifier: int = 10,
+    max_component_size: int | None = 30,
+    match_threshold: float = 0.9,
+    probabilistic: bool = True,
+    guards: Collection[str] = GUARDS,
+    default_region: str = "KR",
+    fold_gmail: bool = False,
+    strict_phone: bool = False,
+    max_candidate_pairs: int = 20_000_000,
+    u_max_pairs: float = 2e6,
+    seed: int = 42,
+    progress: ProgressFn | None = None,
+) -> IdentityResult:
+    """Resolve channel accounts into pseudonymous customers.
+
+    Parameters
+    ----------
+    accounts : ibis.Table or DataFrame
+        The canonical accounts table (account_id unique; channel, name, email,
+        phone, postcode, created_at as the channels wrote them): an Ibis table
+        on the run's engine (``RunContext.table("accounts")``; every step runs
+        there, Splink included) or a pandas DataFrame (run on an in-memory
+        DuckDB).
+    blocklist : Blocklist, optional
+        Junk identifiers; default :data:`DEFAULT_BLOCKLIST`. Add the company's
+        own phone numbers with ``DEFAULT_BLOCKLIST.extend(phones=[...])``.
+    max_accounts_per_identifier : int, default 10
+        An e-mail or phone held by more accounts than this is treated as shared
+        (guard ``shared_identifier``).
+    max_component_size : int or None, default 30
+        Largest customer allowed, in accounts (guard ``max_component_size``);
+        None: no limit.
+    match_threshold : float, default 0.9
+        Smallest match probability (0-1) of a probabilistic link.
+    probabilistic : bool, default True
+        Run the Splink pass for accounts the deterministic pass left single.
+    guards : collection of str
+        Guards to apply, a subset of :data:`GUARDS` (all by default; switch one
+        off to measure its effect).
+    default_region : str, default "KR"
+        Region of phone numbers written without a country code.
+    fold_gmail : bool, default False
+        Fold Gmail dots and ``+tags`` (see :func:`ecrm_lib.channels.normalize.normalize_email`).
+    strict_phone : bool, default False
+        Keep only phones ``phonenumbers`` calls valid (see
+        :func:`ecrm_lib.channels.normalize.normalize_phone`).
+    max_candidate_pairs : int, default 20,000,000
+        Cap on the candidate pairs the probabilistic pass scores: blocking rules
+        (strictest first) are dropped, and reported, when they would exceed it.
+    u_max_pairs : float, default 2e6
+        Random pairs Splink samples to estimate u probabilities.
+    seed : int, default 42
+        Seed of that sampling (results are reproducible).
+    progress : callable, optional
+        Called as ``progress(stage, None)`` when a stage starts and
+        ``progress(stage, seconds)`` when it ends.
+
+    Returns
+    -------
+    IdentityResult
+        ``account_map`` (every input account exactly once, in input order, no
+        personal data), ``golden`` (personal data), ``audit`` tables,
+        ``params``, ``timings``. The audit tables (pseudonymous: identifiers
+        appear only as a 10-hex SHA-256 token and a masked form such as
+        ``***@naver.com`` or ``+82*******70``):
+
+        - ``summary``: metric, value (accounts, customers, links by rule, ...);
+        - ``guards``: per guard, identifiers stopped, accounts holding them;
+        - ``blocked_identifiers``: kind, reason, n_accounts, token, masked;
+        - ``component_sizes``: stage (deterministic, final), size, customers;
+        - ``bridges``: for the largest customers, each identifier holding them
+          together and whether removing it alone would split the customer;
+        - ``no_identifier``: per channel, accounts without a usable e-mail or phone;
+        - ``invalid_identifiers``: per field, values present, valid, rejected;
+        - ``link_rules``: accounts per link rule;
+        - ``probabilistic``, ``blocking_rules``, ``model_parameters``: what the
+          Splink pass did (candidate pairs per rule, m, u and match weight per
+          comparison level).
+
+    Raises
+    ------
+    DataValidationError
+        If account_id is absent, missing or not unique.
+    ValueError
+        If a parameter is out of range or a guard name is unknown.
+    TypeError
+        If ``accounts`` is neither an Ibis table nor a DataFrame.
+    """
+    guards = _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_component_size)
+    blocklist = DEFAULT_BLOCKLIST if blocklist is None else blocklist
+    size_limit = max_component_size if "max_component_size" in guards else None
+    st = _Stages(progress)
+    ws, raw, n = st.run("accounts", open_accounts, accounts)
+    try:
+        acc, names = st.run("normalize", _normalize, ws, raw, default_region=default_region, fold_gmail=fold_gmail, strict_phone=strict_phone)
+        ids, links = st.run("identifiers", identifier_tables, ws, acc)
+        ids = st.run(
+            "guards",
+            guard_reasons,
+            ws,
+            acc,
+            names,
+            ids,
+            links,
+            guards=guards,
+            blocklist=blocklist,
+            max_accounts_per_identifier=max_accounts_per_identifier,
+            default_region=default_region,
+        )
+
+        def _components():
+            edges = _edge_list(ids, links)
+            graph = deterministic_components(n, edges, max_component_size=size_limit)
+            return edges, graph, _mark_dropped(ws, ids, graph.dropped_ids)
+
+        edges, graph, ids = st.run("components", _components)
+        det_labels, rule = graph.labels, graph.rule.copy()
+        prob = np.where(rule != RULE_CODE["singleton"], 1.0, np.nan)
+        weight = np.full(n, np.nan)
+        labels = det_labels
+        prob_info: dict[str, Any] = {"ran": False}
+        rules_table = pd.DataFrame(columns=["blocking_rule", "candidate_pairs_max", "used"])
+        params_table = pd.DataFrame(columns=PARAM_COLUMNS)
+        single = np.bincount(det_labels)[det_labels] == 1 if n else np.zeros(0, dtype=bool)
+        if probabilistic and n >= 2 and single.any():
+
+            def _prob():
+                rec = splink_records(ws, acc, names, ids, links, det_labels)
+                pairs, info, rt, pt = probabilistic_pass(
+                    ws, rec, det_labels, match_threshold=match_threshold, max_candidate_pairs=max_candidate_pairs, u_max_pairs=u_max_pairs, seed=seed
+                )
+                new_labels, p, w, info2 = attach_singletons(pairs, det_labels, single, size_limit)
+                return new_labels, p, w, {"ran": True, **info, **info2}, rt, pt
+
+            labels, p, w, prob_info, rules_table, params_table = st.run("probabilistic", _prob)
+            attached = ~np.isnan(p)
+            rule[attached] = RULE_CODE["probabilistic"]
+            prob[attached] = p[attached]
+            weight[attached] = w[attached]
+
+        def _ids():
+            cust = customer_id_table(ws, acc, labels)
+            return cust, _account_map(acc, cust, rule, prob, weight)
+
+        cust, account_map = st.run("customer_ids", _ids)
+        golden = st.run("golden", golden_table, acc, cust)
+        audit = st.run(
+            "audit",
+            audit_tables,
+            acc=acc,
+            ids=ids,
+            links=links,
+            edges=edges,
+            graph=graph,
+            final_labels=labels,
+            customer_id=account_map["customer_id"].to_numpy(dtype=object),
+            rule=rule,
+            prob_info=prob_info,
+            rules_table=rules_table,
+            params_table=params_table,
+            guards=guards,
+        )
+    finally:
+        ws.close()
+    params = {
+        "max_accounts_per_identifier": max_accounts_per_identifier,
+        "max_component_size": max_component_size,
+        "match_threshold": match_threshold,
+        "probabilistic": probabilistic,
+        "guards": sorted(guards),
+        "default_region": default_region,
+        "fold_gmail": fold_gmail,
+        "strict_phone": strict_phone,
+        "max_candidate_pairs": max_candidate_pairs,
+        "u_max_pairs": u_max_pairs,
+        "seed": seed,
+    }
+    return IdentityResult(account_map=account_map, golden=golden, audit=audit, params=params, timings=pd.DataFrame(st.rows))
