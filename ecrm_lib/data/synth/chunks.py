@@ -309,7 +309,9 @@ def generate(
     ``channel_costs``, ``feedback``, ``campaigns`` (``.csv`` or ``.parquet``),
     ``config.yaml``, and ``truth/persons.csv`` (account_id, person_id,
     is_primary, link_basis, trap), ``truth/person_latents.csv``,
-    ``truth/feedback_labels.csv`` and ``truth/truth.json``.
+    ``truth/feedback_labels.csv`` and ``truth/truth.json``. ``config.yaml``
+    and ``truth.json`` are removed first and written last, so their presence
+    marks a complete dataset.
 
     With several chunks, ids stay unique (account, transaction and feedback
     numbers continue from chunk to chunk; mobile numbers and e-mail addresses
@@ -332,6 +334,8 @@ def generate(
     a_day, a_date, cid = campaign_day(window, P)
     out = Path(out_dir)
     (out / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
+    for done_marker in (out / "config.yaml", out / TRUTH_DIR / "truth.json"):  # written last: present = complete
+        done_marker.unlink(missing_ok=True)
     sizes = chunk_sizes(n, int(chunk_persons))
     several = len(sizes) > 1
 
