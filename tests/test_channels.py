@@ -532,3 +532,102 @@ def test_olist_against_pandas(shared_data):
     best = datasets.best_origin(conv.reset_index(), min_leads=100)
     ok = exp[(exp["n"] >= 100) & (exp.index != "unknown")]
     assert best["channel"] == (ok["k"] / ok["n"]).idxmax()
+
+
+# ------------------------------------------------------------ in the engine
+@pytest.fixture
+def engine_world(tmp_path, small_world, costs):
+    """small_world as Parquet files read by a DuckDB connection (as RunContext.table gives them), and as DataFrames."""
+    import ibis
+
+    accounts, amap, tx, co = small_world
+    con = ibis.duckdb.connect()
+    bound = {}
+    for name, df in (("accounts", accounts), ("account_map", amap), ("transactions", tx), ("contacts", co)):
+        path = tmp_path / f"{name}.parquet"
+        df.to_parquet(path, index=False)
+        bound[name] = con.read_parquet(path)
+    return bound, {"accounts": accounts, "account_map": amap, "transactions": tx, "contacts": co}, costs
+
+
+def test_engine_tables_give_the_same_results_as_frames(engine_world):
+    bound, frames, costs = engine_world
+    for T in (bound, frames):
+        s = integration.integration_summary(T["account_map"], T["accounts"], T["transactions"], T["contacts"])
+        assert (s["n_accounts"], s["n_customers"], s["n_multichannel"]) == (7, 5, 3)
+    kw = dict(channel_group=GROUPS, timezone="Asia/Seoul", freq="M")
+    pd.testing.assert_frame_equal(mix.channel_mix(bound["transactions"], bound["contacts"], accounts=bound["accounts"], **kw),
+                                  mix.channel_mix(frames["transactions"], frames["contacts"], accounts=frames["accounts"], **kw))
+    f_bound = profile.customer_channel_features(bound["account_map"], accounts=bound["accounts"], transactions=bound["transactions"],
+                                                contacts=bound["contacts"], channel_costs=costs, channel_group=GROUPS, timezone="Asia/Seoul")
+    f_frame = profile.customer_channel_features(frames["account_map"], accounts=frames["accounts"], transactions=frames["transactions"],
+                                                contacts=frames["contacts"], channel_costs=costs, channel_group=GROUPS, timezone="Asia/Seoul")
+    pd.testing.assert_frame_equal(f_bound, f_frame)
+    co_bound = attach_customer_id(bound["contacts"], bound["account_map"])
+    by_customer = cost.customer_costs(cost.cost_contacts(co_bound, costs)).set_index("customer_id")["cost_to_serve"]
+    assert by_customer.to_dict() == {"C3": 0.0, "C4": 60.0}          # e-mail and mail have no cost here
+    assert reach.offhours_reach(co_bound, timezone="Asia/Seoul")["customer_id"].tolist() == ["C3", "C4"]
+
+
+def test_only_aggregates_or_per_customer_rows_leave_the_engine(monkeypatch, costs):
+    """With 400 contacts and 200 purchases of 4 customers, no result brought into pandas has more rows than customers x channels."""
+    import ibis
+
+    rng = np.random.default_rng(3)
+    n = 400
+    channels = np.array(["phone", "web", "store", "app"])
+    contacts = pd.DataFrame({
+        "account_id": pd.array(rng.choice(["a1", "a2", "b1", "c1"], n), dtype="string"),
+        "timestamp": pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 180 * 24, n), unit="h"),
+        "channel": pd.array(rng.choice(channels, n), dtype="string"),
+        "purpose": pd.array(rng.choice(["billing", "returns"], n), dtype="string"),
+        "direction": pd.array(["inbound"] * n, dtype="string"),
+    })
+    tx = pd.DataFrame({"account_id": contacts["account_id"][:200], "timestamp": contacts["timestamp"][:200],
+                       "amount": rng.uniform(1, 100, 200), "channel": contacts["channel"][:200]})
+    amap = pd.DataFrame({"account_id": ["a1", "a2", "b1", "c1"], "customer_id": ["A", "A", "B", "C"]})
+    fetched = []
+    execute = ibis.expr.types.Table.execute
+
+    def counting(self, *args, **kwargs):
+        out = execute(self, *args, **kwargs)
+        fetched.append(len(out))
+        return out
+
+    monkeypatch.setattr(ibis.expr.types.Table, "execute", counting)
+    integration.integration_comparison(tx, amap, "2025-06-30")
+    integration.purchase_count_distribution(tx, amap)
+    mix.channel_mix(tx, contacts, freq="M")
+    cost.cost_summary(cost.cost_contacts(as_ibis(contacts), costs), "channel")
+    reach.offhours_reach(contacts, amap, timezone="Asia/Seoul")
+    reach.hourly_contacts(contacts, timezone="Asia/Seoul")
+    profile.customer_channel_features(amap, transactions=tx, contacts=contacts, channel_costs=costs, timezone="Asia/Seoul")
+    assert fetched and max(fetched) <= 24 * 2 * 4, max(fetched)   # hours x day types x channels at most; never the 400 rows
+    fetched.clear()
+    conflicts.channel_conflicts(contacts, amap, window_days=0.5)
+    assert max(fetched) < n                                        # only the conflicts, not every contact
+
+
+def as_ibis(df):
+    from ecrm_lib.data.tables import as_table
+
+    return as_table(df)
+
+
+def test_local_hours_follow_daylight_saving_time():
+    # Berlin: 01:30 UTC is 02:30 local in winter time (Fri 28 March, Mon 27 October) and 03:30 in summer time (Mon 31 March)
+    ts = pd.Series(_ts("2025-03-28 01:30", "2025-03-31 01:30", "2025-10-27 01:30"))
+    assert reach.is_offhours(ts, "Europe/Berlin", (3, 18)).tolist() == [True, False, True]
+    hourly = reach.hourly_contacts(pd.DataFrame({"account_id": ["a"] * 3, "timestamp": ts, "channel": ["web"] * 3}), timezone="Europe/Berlin")
+    assert hourly.set_index("hour")["n"].to_dict() == {2: 2, 3: 1}
+
+
+def test_notebooks_never_load_transactions_or_contacts_into_pandas():
+    from ecrm_lib.core.paths import NOTEBOOKS_DIR
+
+    for name in ("00_data_overview.ipynb", "10_channel_integration.ipynb"):
+        nb = json.loads((NOTEBOOKS_DIR / name).read_text(encoding="utf-8"))
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        for table in ("transactions", "contacts", "feedback", "campaigns"):
+            assert f'frame("{table}")' not in code, (name, table)
+        assert "ctx.table(" in code, name

@@ -126,3 +126,22 @@ def test_plots_return_labelled_axes(tables):
     empty = plots.plot_set_aside(overview.set_aside_by_reason(pd.DataFrame(columns=["source", "table", "file", "line", "reason"])))
     assert not empty.axison
     plt.close("all")
+
+
+def test_engine_tables_give_the_same_overview(tables, tmp_path):
+    """Tables as RunContext.table gives them (Parquet read by DuckDB) give the frames' results, counted in the engine."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    bound = {}
+    for name, df in tables.items():
+        df.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        bound[name] = con.read_parquet(tmp_path / f"{name}.parquet")
+    pd.testing.assert_frame_equal(overview.table_coverage(bound), overview.table_coverage(tables))
+    pd.testing.assert_frame_equal(overview.channel_coverage(bound, channel_group=group), overview.channel_coverage(tables, channel_group=group))
+    pd.testing.assert_frame_equal(overview.monthly_activity(bound, channel_group=group, timezone="Asia/Seoul"),
+                                  overview.monthly_activity(tables, channel_group=group, timezone="Asia/Seoul"))
+    pd.testing.assert_frame_equal(overview.identifier_completeness(bound["accounts"]), overview.identifier_completeness(tables["accounts"]))
+    assert overview.date_range(bound) == overview.date_range(tables)
+    assert overview.activity_totals(bound) == {"n_accounts": 4, "n_transactions": 3, "total_revenue": 175.0}
+    assert overview.activity_totals({"accounts": bound["accounts"]})["total_revenue"] is None
