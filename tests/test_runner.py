@@ -800,7 +800,7 @@ def test_parallel_notebooks_leave_the_working_directory_alone(tmp_path, spy):
 
 
 def test_every_page_links_the_index_and_the_glossary(base):
-    from ecrm_lib.report.glossary import GLOSSARY, anchor
+    from ecrm_lib.report.glossary import anchor, glossary_terms
 
     run_dir = base["out"] / "latest"
     pages = sorted(run_dir.glob("*.html"))
@@ -813,7 +813,7 @@ def test_every_page_links_the_index_and_the_glossary(base):
             assert 'href="index.html"' in html, page.name
     glossary = (run_dir / "glossary.html").read_text(encoding="utf-8")
     for term in ("CLV", "P(alive)", "AUC", "Lift", "Qini", "Gini", "NPS", "Uplift", "Percentage points"):
-        hit = [t for t, _ in GLOSSARY if term.lower() in t.lower()]
+        hit = [k for k, name, _ in glossary_terms("en") if term.lower() in name.lower()]
         assert hit and f'id="{anchor(hit[0])}"' in glossary, term
 
 
@@ -845,3 +845,20 @@ def test_progress_of_long_steps_reaches_the_runner_output(base):
     step = next(i for i, line in enumerate(lines) if re.fullmatch(r"    basic \d\d:\d\d:\d\d  counting 3 transactions", line))
     done = next(i for i, line in enumerate(lines) if re.match(r"\[\d/4\] basic \.\.\. ok", line))
     assert step < done  # a notebook's progress comes before its result line
+
+
+def test_two_report_languages_publish_linked_pages(tmp_path, spy):
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", languages="ko,en", notebooks=["basic", "needs_contacts"])
+    assert outcome.status == "ok", outcome.lines
+    root = outcome.run_dir
+    index_ko, index_en = (root / "index.html").read_text(encoding="utf-8"), (root / "en" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="ko">' in index_ko and "eCRM 보고서" in index_ko and 'href="en/index.html"' in index_ko
+    assert '<html lang="en">' in index_en and "eCRM reports" in index_en and 'href="../index.html"' in index_en
+    for folder in (root, root / "en"):
+        assert (folder / "glossary.html").exists() and (folder / "basic.html").exists() and (folder / "needs_contacts.html").exists()
+    assert "용어 설명" in (root / "glossary.html").read_text(encoding="utf-8")
+    assert 'href="en/basic.html"' in (root / "basic.html").read_text(encoding="utf-8")
+    assert "입력 자료가 없어" in (root / "needs_contacts.html").read_text(encoding="utf-8")
+    assert "its input data is missing" in (root / "en" / "needs_contacts.html").read_text(encoding="utf-8")
+    # the language is part of what a run depends on
+    assert runner.suite_fingerprint(write_config(tmp_path / "cfg"), registry_path=REGISTRY) != outcome.fingerprint

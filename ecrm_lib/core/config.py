@@ -15,6 +15,7 @@ A config looks like this (every key but ``sources`` has a default)::
       nonpositive_amounts: set_aside   # set_aside | keep | error (transactions with amount <= 0)
       after_as_of: set_aside      # set_aside | error     (rows dated after as_of)
       missing_keys: set_aside     # set_aside | error     (rows without an account_id)
+      short_rows: set_aside       # set_aside | error     (CSV rows with fewer fields than the header)
     channel_groups:               # for channel-mix figures
       traditional: [store, phone, mail]
       internet: [email, web, app]
@@ -32,6 +33,8 @@ A config looks like this (every key but ``sources`` has a default)::
         extra_columns: [age, region]   # customers only: unmapped columns to keep (default: all)
         set_aside:                # extra, counted rules: rows matching `when` are set aside
           - {when: "Invoice.str.startswith('C')", reason: cancelled invoice}
+    language: [ko, en]            # report language(s): en (default), ko, or a list whose first is the
+                                  # main one (the index opens in it; the others are linked)
     engine:                       # where the tables are processed (all keys optional)
       kind: duckdb                # duckdb (embedded, default) | spark
       memory_limit: auto          # e.g. 8GB; auto: 60 % of this machine's memory, shared by the
@@ -56,17 +59,20 @@ from typing import Any
 
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.language import LANGUAGES
 from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
 from ecrm_lib.core.schema import TABLES
 
-__all__ = ["Policies", "SetAsideRule", "SourceConfig", "EngineSettings", "Config", "load_config", "POLICY_CHOICES"]
+__all__ = ["Policies", "SetAsideRule", "SourceConfig", "EngineSettings", "Config", "load_config", "parse_languages",
+           "POLICY_CHOICES"]
 
 POLICY_CHOICES = {
     "duplicates": ("drop", "keep", "error"),
     "nonpositive_amounts": ("set_aside", "keep", "error"),
     "after_as_of": ("set_aside", "error"),
     "missing_keys": ("set_aside", "error"),
+    "short_rows": ("set_aside", "error"),
 }
 
 DEFAULT_CHANNEL_GROUPS = {
@@ -80,7 +86,7 @@ _SOURCE_KEYS = {
     "extra_columns",
 }
 _CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources",
-                "engine"}
+                "engine", "language"}
 _ENGINE_KEYS = {"kind", "memory_limit", "threads", "spill_dir", "spark"}
 _ENGINE_KINDS = ("duckdb", "spark")
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -94,6 +100,7 @@ class Policies:
     nonpositive_amounts: str = "set_aside"
     after_as_of: str = "set_aside"
     missing_keys: str = "set_aside"
+    short_rows: str = "set_aside"
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,13 @@ class Config:
     description: str = ""
     raw_text: str = ""
     engine: EngineSettings = EngineSettings()
+    #: Report languages, the first the main one (``language: ko`` or ``language: [ko, en]``).
+    languages: tuple[str, ...] = ("en",)
+
+    @property
+    def language(self) -> str:
+        """The main report language."""
+        return self.languages[0]
 
     def tables(self) -> list[str]:
         """Canonical tables that at least one source feeds, in data-model order."""
@@ -361,6 +375,7 @@ def load_config(path: str | os.PathLike) -> Config:
         raise ConfigError(f"{path}: history_as_of {[h.isoformat() for h in history if h >= as_of]} must be before "
                           f"as_of {as_of.isoformat()}; they are the dates of earlier runs.")
     engine = _parse_engine(raw.get("engine"), path)
+    languages = parse_languages(raw.get("language", "en"), f"{path}: language")
     return Config(
         name=str(raw.get("name", path.stem)),
         path=path.resolve(),
@@ -374,7 +389,23 @@ def load_config(path: str | os.PathLike) -> Config:
         description=str(raw.get("description", "")),
         raw_text=text,
         engine=engine,
+        languages=languages,
     )
+
+
+def parse_languages(value: Any, where: str = "language") -> tuple[str, ...]:
+    """Report languages from ``"ko"``, ``"ko,en"`` or ``["ko", "en"]``: the first is the main one.
+
+    >>> parse_languages("ko, en")
+    ('ko', 'en')
+    """
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    langs = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+    bad = [v for v in langs if v not in LANGUAGES]
+    if not langs or bad:
+        raise ConfigError(f"{where}: {value!r} names no report language or an unknown one ({bad}); "
+                          f"write one of {list(LANGUAGES)} or a list such as [ko, en].")
+    return langs
 
 
 def _parse_engine(raw: Any, path: Path) -> EngineSettings:

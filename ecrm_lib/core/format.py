@@ -1,4 +1,16 @@
-"""Numbers as a reader sees them."""
+"""Numbers, money, shares and dates as a reader sees them, in the report language.
+
+The one formatting layer of the pages and figures. Every function reads the
+report language (:mod:`ecrm_lib.core.language`):
+
+- English keeps the suite's style: ``1,234`` customers, ``45.6 million KRW``,
+  ``38.4%``, ``+2.5 points``, ``2025-06-30``;
+- Korean writes money in prose with 만/억/조 units (``3,820만 원``,
+  ``6.2억 원``), percentages as ``38.4%``, differences of shares as
+  percentage points ``+2.5%p``, dates as ``2025년 6월 30일`` (through Babel).
+
+Tables show full figures with thousands separators (:func:`format_money_full`).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +20,80 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["NOT_AVAILABLE", "as_number", "unit_of", "format_number", "format_money", "format_value", "format_points",
-           "format_points_interval", "format_change"]
+from ecrm_lib.core.dates import as_date
+from ecrm_lib.core.language import get_language
+
+__all__ = ["NOT_AVAILABLE", "not_available", "as_number", "unit_of", "format_number", "format_count", "format_share",
+           "format_money", "format_money_full", "format_value", "format_points", "format_points_interval",
+           "format_change", "format_date"]
+
+
+def _ko() -> bool:
+    return get_language() == "ko"
+
+
+def not_available() -> str:
+    """The words for a figure that is not available, in the report language."""
+    return "자료 없음" if _ko() else NOT_AVAILABLE
+
+
+def format_count(value: Any) -> str:
+    """A whole count with thousands separators (``1,234``), or "not available".
+
+    >>> format_count(1234.0), format_count(None)
+    ('1,234', 'not available')
+    """
+    x = as_number(value)
+    return not_available() if x is None else f"{int(round(x)):,}"
+
+
+def format_share(value: Any, digits: int = 1) -> str:
+    """A share (0-1) as a percentage: ``0.3841`` -> ``38.4%``.
+
+    >>> format_share(0.3841), format_share(0.5, 0)
+    ('38.4%', '50%')
+    """
+    x = as_number(value)
+    return not_available() if x is None else f"{100 * x:,.{digits}f}%"
+
+
+def format_money_full(value: Any, digits: int = 0) -> str:
+    """Money for a table cell: the full figure with thousands separators, no unit (``38,200,000``)."""
+    x = as_number(value)
+    return not_available() if x is None else f"{x:,.{digits}f}"
+
+
+def format_date(value: Any) -> str:
+    """A calendar date: ``2025-06-30`` in English, ``2025년 6월 30일`` in Korean.
+
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     format_date("2025-06-30")
+    '2025년 6월 30일'
+    """
+    day = as_date(value, "date", optional=True)
+    if day is None:
+        return not_available()
+    if _ko():
+        from babel.dates import format_date as babel_date
+
+        return babel_date(day, format="long", locale="ko_KR")
+    return day.isoformat()
+
+
+def _korean_money(x: float, currency: str) -> str:
+    """Money in Korean prose: 만 (10^4), 억 (10^8), 조 (10^12) units; 원 for KRW."""
+    unit = "원" if currency.upper() in ("KRW", "") else f" {currency}"
+    a, sign = abs(x), "-" if x < 0 else ""
+    if a >= 1e12:
+        text = f"{a / 1e12:,.1f}조"
+    elif a >= 1e8:
+        text = f"{a / 1e8:,.1f}억"
+    elif a >= 1e4:
+        text = f"{a / 1e4:,.0f}만"
+    else:
+        return f"{sign}{a:,.0f}{unit}" if unit == "원" else f"{sign}{a:,.0f}{unit}"
+    return f"{sign}{text} {unit.strip()}"
 
 def format_number(value: Any, unit: str | None = None, digits: int = 0) -> str:
     """Format a number with thousands separators and an optional unit.
@@ -22,7 +106,7 @@ def format_number(value: Any, unit: str | None = None, digits: int = 0) -> str:
     '45.7%'
     """
     if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "n/a"
+        return "자료 없음" if _ko() else "n/a"
     if unit == "%":
         return f"{100 * float(value):,.{digits}f}%"
     text = f"{float(value):,.{digits}f}" if isinstance(value, (float, int)) else str(value)
@@ -73,10 +157,16 @@ def format_money(value: Any, currency: str = "") -> str:
     '12,345 EUR'
     >>> format_money(None, "KRW")
     'not available'
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     format_money(38_200_000, "KRW"), format_money(620_000_000, "KRW"), format_money(9_800, "KRW")
+    ('3,820만 원', '6.2억 원', '9,800원')
     """
     x = as_number(value)
     if x is None:
-        return NOT_AVAILABLE
+        return not_available()
+    if _ko():
+        return _korean_money(x, currency)
     a = abs(x)
     if a >= 1e9:
         text = f"{x / 1e9:,.2f} billion"
@@ -116,17 +206,17 @@ def format_value(value: Any, unit: str, currency: str = "") -> str:
     ('1,234', 'not available', 'bgnbd')
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return NOT_AVAILABLE
+        return not_available()
     x = as_number(value)
     if x is None:
         return str(value)
     u = unit.lower()
     if u.startswith("share points"):
-        return f"{100 * x:+.1f} points"
+        return format_points(x)
     if u.startswith("share"):
         return f"{100 * x:.1f}%"
     if "currency" in u:
-        return format_money(x, currency) + (" a year" if "per year" in u else "")
+        return format_money(x, currency) + ((" (연간)" if _ko() else " a year") if "per year" in u else "")
     if u.startswith(("auc", "correlation", "p-value", "0 equal")):
         return f"{x:.3f}"
     if u.startswith("ratio"):
@@ -149,9 +239,15 @@ def format_points(value: Any) -> str:
     --------
     >>> format_points(0.025427), format_points(-0.0096), format_points(None)
     ('+2.5 points', '-1.0 points', 'not available')
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     format_points(0.025427)
+    '+2.5%p'
     """
     x = as_number(value)
-    return NOT_AVAILABLE if x is None else f"{100 * x:+.1f} points"
+    if x is None:
+        return not_available()
+    return f"{100 * x:+.1f}%p" if _ko() else f"{100 * x:+.1f} points"
 
 
 def format_points_interval(low: Any, high: Any) -> str:
@@ -164,7 +260,9 @@ def format_points_interval(low: Any, high: Any) -> str:
     """
     lo, hi = as_number(low), as_number(high)
     if lo is None or hi is None:
-        return NOT_AVAILABLE
+        return not_available()
+    if _ko():
+        return f"{100 * lo:+.1f}%p ~ {100 * hi:+.1f}%p"
     return f"{100 * lo:+.1f} to {100 * hi:+.1f} points"
 
 
@@ -186,14 +284,14 @@ def format_change(change: Any, unit: str, currency: str = "") -> str:
     """
     x = as_number(change)
     if x is None:
-        return NOT_AVAILABLE
+        return not_available()
     if x == 0:
-        return "no change"
+        return "변화 없음" if _ko() else "no change"
     u = (unit or "").lower()
     if u.startswith("share"):
         return format_points(x)
     if "currency" in u:
-        return ("+" if x > 0 else "") + format_money(x, currency) + (" a year" if "per year" in u else "")
+        return ("+" if x > 0 else "") + format_money(x, currency) + ((" (연간)" if _ko() else " a year") if "per year" in u else "")
     if u.startswith(("auc", "correlation", "p-value", "0 equal")):
         return f"{x:+.3f}"
     if u.startswith("ratio"):
@@ -201,7 +299,7 @@ def format_change(change: Any, unit: str, currency: str = "") -> str:
     if u.startswith("points"):
         return f"{x:+.1f}"
     if u.startswith("%"):
-        return f"{x:+.1f} points"
+        return f"{x:+.1f}%p" if _ko() else f"{x:+.1f} points"
     if float(x).is_integer():
         return f"{int(x):+,}"
     return f"{x:+,.2f}"

@@ -27,6 +27,8 @@ import os
 import re
 from pathlib import Path
 
+from ecrm_lib.core.i18n import t
+from ecrm_lib.core.language import get_language
 from ecrm_lib.core.privacy import scrub_pii
 from ecrm_lib.report.display import escape
 
@@ -82,14 +84,22 @@ GLOSSARY_PAGE = "glossary.html"
 _NAV_CSS = ".ecrm-nav { font-size: .9rem; margin: 0 0 1rem; } .ecrm-nav a { margin-right: 1.2rem; }"
 
 
-def nav_html(index: bool = True, glossary: bool = True) -> str:
-    """The link bar at the top of every page: back to the run's index, and the glossary.
+def nav_html(index: bool = True, glossary: bool = True, languages: list[tuple[str, str]] | None = None) -> str:
+    """The link bar at the top of every page: back to the run's index, the glossary, the page in other languages.
+
+    Parameters
+    ----------
+    index, glossary : bool
+        Link the run's index and the glossary.
+    languages : list of (language code, relative URL), optional
+        The same page in the other report languages.
 
     >>> nav_html()
     '<nav class="ecrm-nav"><a href="index.html">All reports of this run</a><a href="glossary.html">Glossary of terms</a></nav>'
     """
-    links = ([f'<a href="{INDEX_PAGE}">All reports of this run</a>'] if index else []) + (
-        [f'<a href="{GLOSSARY_PAGE}">Glossary of terms</a>'] if glossary else [])
+    links = ([f'<a href="{INDEX_PAGE}">{escape(t("nav.index"))}</a>'] if index else []) + (
+        [f'<a href="{GLOSSARY_PAGE}">{escape(t("nav.glossary"))}</a>'] if glossary else []) + [
+        f'<a href="{escape(url)}" hreflang="{escape(code)}">{escape(t("nav.language_" + code))}</a>' for code, url in (languages or [])]
     return f'<nav class="ecrm-nav">{"".join(links)}</nav>'
 
 
@@ -143,8 +153,8 @@ def _exporter():
     return exporter
 
 
-def _clean(nb):
-    """A copy of ``nb`` without stderr streams, tracebacks and script outputs."""
+def _clean(nb, lang: str | None = None):
+    """A copy of ``nb`` without stderr streams, tracebacks, script outputs and outputs of other languages."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
@@ -155,6 +165,9 @@ def _clean(nb):
             if kind == "stream" and out.get("name") == "stderr":
                 continue
             if kind == "error":
+                continue
+            out_lang = ((out.get("metadata") or {}).get("ecrm") or {}).get("lang")
+            if lang is not None and out_lang is not None and out_lang != lang:
                 continue
             if kind in ("display_data", "execute_result"):
                 data = out.get("data", {})
@@ -195,7 +208,9 @@ def _title_tag(page: str, title: str) -> str:
     return re.sub(r"<title>.*?</title>", f"<title>{escape(title)}</title>", page, count=1, flags=re.DOTALL)
 
 
-def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, title: str, *, banner_html: str | None = None) -> Path:
+def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, title: str, *,
+                banner_html: str | None = None, lang: str | None = None,
+                languages: list[tuple[str, str]] | None = None) -> Path:
     """Render an executed notebook as a code-free, offline HTML report.
 
     Parameters
@@ -209,6 +224,11 @@ def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, 
     banner_html : str, optional
         Trusted HTML inserted at the top of the page (the runner's failure
         banner; escape anything from data before passing it).
+    lang : str, optional
+        Report language of the page: outputs a notebook displayed for another
+        language (``metadata["ecrm"]["lang"]``) are left out. None keeps all.
+    languages : list of (code, URL), optional
+        The same page in the other report languages, linked at the top.
 
     Returns
     -------
@@ -223,13 +243,16 @@ def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, 
     import nbformat
 
     nb = nbformat.read(Path(executed_ipynb), as_version=4)
-    nb = _clean(nb)
+    nb = _clean(nb, lang)
     nb.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _title_tag(body, title)
-    top = f'<style type="text/css">{_NAV_CSS}</style>' + nav_html()
+    if lang:
+        body = re.sub(r"<html([^>]*?)\blang=\"[^\"]*\"", rf'<html\1lang="{lang}"', body, count=1)
+    nav = nav_html(languages=languages)
+    top = f'<style type="text/css">{_NAV_CSS}</style>' + nav
     if banner_html:
-        top = f'<style type="text/css">{PAGE_CSS}</style>' + nav_html() + banner_html
+        top = f'<style type="text/css">{PAGE_CSS}</style>' + nav + banner_html
     body = _insert_after_body(body, top)
     return write_page(Path(out_html), body)
 
@@ -237,7 +260,7 @@ def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, 
 def simple_page(title: str, inner_html: str) -> str:
     """A whole HTML page in the suite's style around trusted inner HTML (escape data first)."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
+        f"<!DOCTYPE html>\n<html lang=\"{get_language()}\">\n<head>\n<meta charset=\"utf-8\" />\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
         f"<title>{escape(title)}</title>\n<style type=\"text/css\">{PAGE_CSS}</style>\n</head>\n<body>\n<main>\n"
         f"{inner_html}\n</main>\n</body>\n</html>\n"
@@ -246,19 +269,13 @@ def simple_page(title: str, inner_html: str) -> str:
 
 def _failure_banner(title: str, error_type: str, message: str, executed_name: str | None) -> str:
     """HTML of the banner at the top of a failure page (all text escaped and scrubbed)."""
-    where = (
-        f"Open <code>executed/{escape(executed_name)}</code> of this run in JupyterLab to see the cell that failed "
-        "and its full error; fix the notebook or the data, then run the suite again."
-        if executed_name
-        else "The notebook did not start, so no executed copy was written; check the runner's output."
-    )
+    where = t("failure.open_executed", name=escape(executed_name)) if executed_name else t("failure.not_started")
     return (
         '<div class="banner" role="alert">'
-        f"<h2>This step failed: {escape(title)}</h2>"
-        f"<p><strong>Error:</strong> <code>{escape(scrub_pii(error_type))}</code></p>"
+        f"<h2>{escape(t('failure.heading', title=title))}</h2>"
+        f"<p><strong>{escape(t('failure.error'))}</strong> <code>{escape(scrub_pii(error_type))}</code></p>"
         f"<pre>{escape(scrub_pii(message))}</pre>"
-        f"<p><strong>What to do:</strong> {where} The figures below, if any, are the partial output up to the "
-        "failure and must not be used. The last good report is still the one under <code>latest/</code>.</p>"
+        f"<p><strong>{escape(t('failure.what_to_do'))}</strong> {where} {t('failure.partial')}</p>"
         "</div>"
     )
 
@@ -285,12 +302,12 @@ def render_failure_page(
         When missing or unreadable, the page has the banner only.
     """
     banner = _failure_banner(title, error_type, message, Path(executed_ipynb).name if executed_ipynb else None)
-    page_title = f"{title} (failed)"
+    page_title = t("failure.page_title", title=title)
     if executed_ipynb is not None and Path(executed_ipynb).exists():
         try:
             return render_html(executed_ipynb, out_html, page_title, banner_html=banner)
         except Exception as e:  # the banner must be written even if the partial notebook cannot be rendered
-            banner += f'<p class="note">The partial output could not be rendered ({escape(type(e).__name__)}).</p>'
+            banner += f'<p class="note">{escape(t("failure.not_rendered", error=type(e).__name__))}</p>'
     return write_page(Path(out_html), simple_page(page_title, f"{nav_html()}<h1>{escape(title)}</h1>{banner}"))
 
 

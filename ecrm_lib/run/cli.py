@@ -4,6 +4,7 @@
 
     ecrm run      [--config FILE] [--as-of DATE] [--notebook NAME ...] [--out DIR] [--force] [--no-history]
                   [--params FILE.yaml] [--test-params] [--data-root DIR] [--cell-timeout S] [--jobs N]
+                  [--language LANG]
     ecrm validate --config FILE [--as-of DATE] [--data-root DIR]
     ecrm generate --out DIR [--persons N] [--seed S] [--format csv|parquet] [--chunk-persons N]
     ecrm list
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--params", metavar="FILE.yaml", help="YAML file of {notebook: {parameter: value}} overrides")
     r.add_argument("--test-params", action="store_true", help="use the registry's small test parameters")
     r.add_argument("--cell-timeout", type=float, metavar="S", help="per-cell time limit in seconds for notebooks without timeout_s in the registry")
+    r.add_argument("--language", metavar="LANG", help="report language(s): en, ko, or ko,en (the first is the main one); default: the config's language")
     r.add_argument("--jobs", type=int, metavar="N", help="notebooks run at the same time once their upstreams are done (default: the number of cores; 1: one after another)")
     r.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
     data_root(r)
@@ -138,6 +140,7 @@ def _cmd_run(args) -> int:
         progress=lambda line: print(line, flush=True),
         history=not args.no_history,
         jobs=args.jobs,
+        languages=args.language,
     )
     if outcome.status == "failed":
         failed = ", ".join(f"{r.name} ({r.error_type})" for r in outcome.failed())

@@ -60,8 +60,9 @@ class RunLayout:
     def manifest(self) -> Path:
         return self.root / "manifest.json"
 
-    def html(self, notebook: str) -> Path:
-        return self.root / f"{notebook}.html"
+    def html(self, notebook: str, folder: str = "") -> Path:
+        """A notebook's page: beside the index for the main language, in ``<folder>/`` for another."""
+        return (self.root / folder if folder else self.root) / f"{notebook}.html"
 
     def executed(self, notebook: str) -> Path:
         return self.root / "executed" / f"{notebook}.ipynb"

@@ -26,6 +26,8 @@ from typing import Any
 
 from ecrm_lib.core import progress
 from ecrm_lib.core.config import Config
+from ecrm_lib.core.i18n import t, t_or
+from ecrm_lib.core.language import get_language, using
 from ecrm_lib.core.paths import PROJ_ROOT
 from ecrm_lib.core.privacy import scrub_pii
 from ecrm_lib.core.schema import TABLES
@@ -34,7 +36,8 @@ from ecrm_lib.report.render import render_failure_page, render_html, render_mess
 from ecrm_lib.run.context import RunLayout
 from ecrm_lib.run.registry import RUN_DIR_PARAMETER, NotebookSpec
 
-__all__ = ["NotebookResult", "run_notebook", "run_notebooks", "default_jobs"]
+__all__ = ["NotebookResult", "run_notebook", "run_notebooks", "default_jobs", "notebook_title", "notebook_description",
+           "for_each_language", "language_links"]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -279,16 +282,46 @@ def _written_products(layout: RunLayout, name: str) -> list[str]:
 
 def _missing_inputs_paragraphs(spec: NotebookSpec, missing: list[str], config: Config) -> list[str]:
     cols = "; ".join(
-        f"<code>{escape(t)}</code>: {', '.join(escape(c) for c in TABLES[t].required_columns())}" for t in missing
+        f"<code>{escape(tb)}</code>: {', '.join(escape(c) for c in TABLES[tb].required_columns())}" for tb in missing
     )
-    tables = ", ".join(f"<code>{escape(t)}</code>" for t in missing)
+    tables = ", ".join(f"<code>{escape(tb)}</code>" for tb in missing)
     return [
-        f"This report needs the table(s) {tables}, which the configuration "
-        f"<strong>{escape(config.name)}</strong> does not supply, so it was not run. The rest of the run is not affected.",
-        "To include it: add a source to the config with <code>table: " + escape(missing[0]) + "</code>, mapping at least the "
-        f"required columns ({cols}); the format is described at the top of <code>ecrm_lib/core/config.py</code>. "
-        "Check it with <code>ecrm validate --config FILE</code>, then run the suite again.",
+        t("skip.missing_body", tables=tables, config=escape(config.name)),
+        t("skip.missing_fix", table=escape(missing[0]), columns=cols),
     ]
+
+
+def notebook_title(spec: NotebookSpec) -> str:
+    """A notebook's title in the report language (the registry's for a notebook the catalogue does not know)."""
+    return t_or(f"notebooks.{spec.name}.title", spec.title)
+
+
+def notebook_description(spec: NotebookSpec) -> str:
+    """A notebook's one-line description in the report language (else the registry's)."""
+    return t_or(f"notebooks.{spec.name}.description", spec.description)
+
+
+def for_each_language(languages: tuple[str, ...], write: Callable[[str], Any]) -> None:
+    """Call ``write(folder)`` once per report language, in that language: the main language's pages go
+    in the run folder itself (``folder=""``), each other language's in a subfolder named by its code."""
+    for i, lang in enumerate(languages):
+        with using(lang):
+            write("" if i == 0 else lang)
+
+
+def language_links(languages: tuple[str, ...], folder: str, page: str) -> list[tuple[str, str]]:
+    """``(code, relative URL)`` of ``page`` in the other report languages, seen from ``folder``.
+
+    >>> language_links(("ko", "en"), "", "churn.html"), language_links(("ko", "en"), "en", "churn.html")
+    ([('en', 'en/churn.html')], [('ko', '../churn.html')])
+    """
+    up = "../" if folder else ""
+    out = []
+    for i, lang in enumerate(languages):
+        target = "" if i == 0 else lang
+        if target != folder:
+            out.append((lang, f"{up}{target + '/' if target else ''}{page}"))
+    return out
 
 
 def default_jobs() -> int:
@@ -297,36 +330,35 @@ def default_jobs() -> int:
 
 
 def _skip(spec: NotebookSpec, layout: RunLayout, config: Config, params: dict[str, Any],
-          results: dict[str, NotebookResult]) -> NotebookResult | None:
+          results: dict[str, NotebookResult], languages: tuple[str, ...] = ("en",)) -> NotebookResult | None:
     """The skipped result of a notebook whose inputs are absent or whose upstream did not succeed, else None."""
     res = NotebookResult(spec.name, spec.title, spec.description, "skipped", parameters=dict(params))
     res.html = layout.html(spec.name).name
-    missing = [t for t in spec.required_inputs if t not in set(config.tables())]
+    missing = [tb for tb in spec.required_inputs if tb not in set(config.tables())]
     bad_up = [u for u in spec.upstream if u in results and results[u].blocks_downstream]
     if missing:
         res.missing_inputs = list(missing)
         res.reason = f"needs {', '.join(missing)} (not in the config)"
-        render_message_page(
-            layout.html(spec.name), spec.title, "This report was skipped: its input data is missing",
-            _missing_inputs_paragraphs(spec, missing, config),
-        )
+        for_each_language(languages, lambda folder: render_message_page(
+            layout.html(spec.name, folder), notebook_title(spec), t("skip.missing_heading"),
+            _missing_inputs_paragraphs(spec, missing, config)))
         return res
     if bad_up:
-        what = "; ".join(f"{results[u].title} {'failed' if results[u].status == 'failed' else 'was skipped'}" for u in bad_up)
         res.reason = f"upstream {', '.join(bad_up)} did not succeed"
-        render_message_page(
-            layout.html(spec.name), spec.title, "This report was skipped: a report it builds on did not succeed",
-            [
-                f"It reads results of an earlier report in this run, and {escape(what)}, so it was not run.",
-                "Fix the earlier report (its page says what went wrong) and run the suite again.",
-            ],
-        )
+
+        def write(folder: str) -> None:
+            what = " ".join(t("skip.upstream_failed" if results[u].status == "failed" else "skip.upstream_skipped",
+                              title=t_or(f"notebooks.{u}.title", results[u].title)) for u in bad_up)
+            render_message_page(layout.html(spec.name, folder), notebook_title(spec), t("skip.upstream_heading"),
+                                [t("skip.upstream_body", what=escape(what)), t("skip.upstream_fix")])
+
+        for_each_language(languages, write)
         return res
     return None
 
 
 def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any],
-                 timeout: float | None = None) -> NotebookResult:
+                 timeout: float | None = None, languages: tuple[str, ...] = ("en",)) -> NotebookResult:
     """Execute one notebook on a prepared run folder and render its page.
 
     Parameters
@@ -339,6 +371,9 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
         Its parameters (without ``run_dir``).
     timeout : float, optional
         Per-cell time limit in seconds; the registry's ``timeout_s`` wins.
+    languages : tuple of str
+        Report languages; the page is rendered once per language (the main one
+        beside the index, the others in a subfolder per language).
 
     Returns
     -------
@@ -379,16 +414,17 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
     executed = layout.executed(spec.name)
     if res.status == "ok":
         try:
-            render_html(executed, layout.html(spec.name), spec.title)
+            for_each_language(languages, lambda folder: render_html(
+                executed, layout.html(spec.name, folder), notebook_title(spec), lang=get_language(),
+                languages=language_links(languages, folder, layout.html(spec.name).name)))
         except Exception as e:
             res.status = "failed"
             res.error_type = "ReportRenderError"
             res.error_message = _clean_message(f"the report page could not be rendered: {type(e).__name__}: {e}")
     if res.status == "failed":
-        render_failure_page(
-            layout.html(spec.name), spec.title, res.error_type or "Error", res.error_message or "",
-            executed if executed.exists() else None,
-        )
+        for_each_language(languages, lambda folder: render_failure_page(
+            layout.html(spec.name, folder), notebook_title(spec), res.error_type or "Error", res.error_message or "",
+            executed if executed.exists() else None))
     return res
 
 
@@ -447,6 +483,7 @@ def run_notebooks(
     cell_timeout: float | None = None,
     progress: Callable[..., Any] | None = None,
     jobs: int = 1,
+    languages: tuple[str, ...] = ("en",),
 ) -> list[NotebookResult]:
     """Run the selected notebooks, each once its upstreams are done, up to ``jobs`` at the same time.
 
@@ -465,6 +502,9 @@ def run_notebooks(
         Called with one line per finished notebook (``[k/n] name ... status``).
     jobs : int
         Notebooks run at the same time (1: one after another, in registry order).
+    languages : tuple of str
+        Report languages (the first is the main one); the kernels get them as
+        ``$ECRM_LANGUAGES`` and each page is rendered in each.
 
     Returns
     -------
@@ -490,7 +530,7 @@ def run_notebooks(
         return all(u in results or u not in specs for u in specs[name].upstream)
 
     pending = list(names)
-    env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs)}
+    env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs), "ECRM_LANGUAGES": ",".join(languages)}
     watcher = _ProgressWatcher(layout, names, say)
     watcher.start()
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -500,11 +540,11 @@ def run_notebooks(
                 if len(running) >= jobs:
                     break
                 pending.remove(name)
-                skipped = _skip(specs[name], layout, config, params[name], results)
+                skipped = _skip(specs[name], layout, config, params[name], results, languages)
                 if skipped is not None:
                     finish(skipped)
                     continue
-                running[pool.submit(run_notebook, specs[name], layout, params[name], cell_timeout)] = name
+                running[pool.submit(run_notebook, specs[name], layout, params[name], cell_timeout, languages)] = name
             if not running:
                 continue  # skips made more notebooks ready
             done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)

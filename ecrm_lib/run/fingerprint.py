@@ -99,6 +99,7 @@ def run_fingerprint(
     notebooks: list[str],
     code_sha256: str,
     git_commit: str | None,
+    languages: Iterable[str] = ("en",),
 ) -> str:
     """SHA-256 (hex) over everything a run's reports depend on.
 
@@ -118,6 +119,8 @@ def run_fingerprint(
         Hash of the library, the notebooks and the registry.
     git_commit : str or None
         Commit of the checkout, when known.
+    languages : iterable of str
+        Report languages of the run.
     """
     payload = {
         "config": config_text,
@@ -127,6 +130,7 @@ def run_fingerprint(
         "notebooks": list(notebooks),
         "code": code_sha256,
         "git_commit": git_commit,
+        "languages": list(languages),
     }
     text = json.dumps(payload, sort_keys=True, default=repr, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

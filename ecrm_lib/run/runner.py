@@ -51,13 +51,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecrm_lib.core.config import Config, load_config
+from ecrm_lib.core.config import Config, load_config, parse_languages
 from ecrm_lib.core.dates import as_date, iso_time
 from ecrm_lib.core.errors import ConfigError, RunFailedError
 from ecrm_lib.core.paths import REPORTS_DIR
 from ecrm_lib.report.glossary import render_glossary_page
 from ecrm_lib.run.context import RunLayout, prepare_run_folder, published_runs
-from ecrm_lib.run.execute import NotebookResult, default_jobs, run_notebooks
+from ecrm_lib.run.execute import NotebookResult, default_jobs, for_each_language, language_links, run_notebooks
 from ecrm_lib.run.fingerprint import code_hash, git_state, hash_file, input_hashes, package_versions, run_fingerprint
 from ecrm_lib.run.index_page import write_index
 from ecrm_lib.run.registry import NotebookSpec, Registry, load_registry
@@ -249,7 +249,7 @@ class _Plan:
     fingerprint: str
 
 
-def _plan(config_path, as_of, notebooks, registry_path, parameters, test_params) -> _Plan:
+def _plan(config_path, as_of, notebooks, registry_path, parameters, test_params, languages=None) -> _Plan:
     """Read and check everything a run needs, without writing anything; fingerprint it."""
     config = load_config(config_path)
     registry = load_registry(registry_path)
@@ -263,8 +263,9 @@ def _plan(config_path, as_of, notebooks, registry_path, parameters, test_params)
     inputs = input_hashes(config)
     code = code_hash(registry, selected)
     commit, dirty = git_state()
+    langs = parse_languages(languages, "--language") if languages else config.languages
     fp = run_fingerprint(
-        config.raw_text, inputs, as_of_date.isoformat() if as_of_date else None, params, names, code, commit
+        config.raw_text, inputs, as_of_date.isoformat() if as_of_date else None, params, names, code, commit, langs
     )
     return _Plan(config, registry, selected, params, as_of_date, inputs, code, commit, dirty, fp)
 
@@ -301,6 +302,7 @@ def run_suite(
     history: bool = False,
     publish_latest: bool = True,
     jobs: int | None = None,
+    languages: Iterable[str] | str | None = None,
 ) -> RunOutcome:
     """Run the notebook suite on one config and publish the reports.
 
@@ -336,6 +338,11 @@ def run_suite(
         False: publish the run folder but leave ``latest`` where it is (the
         earlier runs of ``history_as_of`` are published so, and a failed main
         run then leaves ``latest`` on the last good main run).
+    languages : str or iterable of str, optional
+        Report languages, the first the main one (``"ko"``, ``"ko,en"``);
+        default: the config's ``language``. The main language's pages are in the
+        run folder, each other language's in a subfolder named by its code, and
+        every page links its versions in the other languages.
     jobs : int, optional
         Notebooks run at the same time once their upstreams are done; default:
         the machine's cores (:func:`ecrm_lib.run.execute.default_jobs`). 1 runs
@@ -359,7 +366,7 @@ def run_suite(
     say: Callable[..., Any] = progress or (lambda *a, **k: None)
     if cell_timeout is not None and cell_timeout <= 0:
         raise ConfigError(f"cell timeout must be a positive number of seconds, got {cell_timeout!r}.")
-    plan = _plan(config_path, as_of, notebooks, registry_path, parameters, test_params)
+    plan = _plan(config_path, as_of, notebooks, registry_path, parameters, test_params, languages)
     config, registry, selected, params, as_of_date = plan.config, plan.registry, plan.selected, plan.parameters, plan.as_of
     fp, code, commit, dirty = plan.fingerprint, plan.code_sha256, plan.git_commit, plan.git_dirty
 
@@ -376,7 +383,7 @@ def run_suite(
             done = run_suite(config_path, as_of=h, notebooks=notebooks, out_dir=out, force=force,
                              registry_path=registry_path, parameters=parameters, test_params=test_params,
                              cell_timeout=cell_timeout, progress=progress, history=False, publish_latest=False,
-                             jobs=jobs)
+                             jobs=jobs, languages=languages)
             earlier.append(done)
             if not done.ok:
                 say(f"The earlier run as of {h.isoformat()} failed; the main run goes on without it.")
@@ -412,16 +419,23 @@ def run_suite(
                                     parameters={**every, **params}, registry=registry.path)
         run_as_of = as_date(result.as_of, "as-of date")
 
-        results = run_notebooks(selected, params, config, layout, cell_timeout, say, jobs=jobs or default_jobs())
+        langs = parse_languages(languages, "--language") if languages else config.languages
+        results = run_notebooks(selected, params, config, layout, cell_timeout, say, jobs=jobs or default_jobs(),
+                                languages=langs)
         shutil.rmtree(layout.root / "private" / "spill", ignore_errors=True)  # engines' overflow, not a result
 
         status = "failed" if any(r.status == "failed" for r in results) else "ok"
         finished = _now()
         duration = time.monotonic() - t0
         previous_id = previous.get("run_id") if previous else (previous_dir.name if previous_dir else None)
-        write_index(layout, config, run_as_of, run_id, status, results, started, duration, previous_id,
-                     first=[s.name for s in selected if s.show_first])
-        render_glossary_page(layout.root)
+        first = [s.name for s in selected if s.show_first]
+
+        def pages(folder: str) -> None:
+            write_index(layout, config, run_as_of, run_id, status, results, started, duration, previous_id,
+                        first=first, folder=folder, languages=language_links(langs, folder, "index.html"))
+            render_glossary_page(layout.root / folder)
+
+        for_each_language(langs, pages)
         cfg_path = Path(config.path) if config.path else None
         manifest = {
             "run_id": run_id,
