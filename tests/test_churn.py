@@ -1,6 +1,7 @@
-"""Tests of ecrm_lib.value.churn: the timeline, labels and leak-free features, the
-measures, the BG/NBD window probability, the model choice, the contractual
-pipeline and the checks against the synthetic truth.
+"""Tests of churn risk (ecrm_lib.value.churn_data, churn, churn_measures, contract_churn): the
+timeline, labels and leak-free features computed in the engine, the measures, the BG/NBD window
+probability, the model choice, the sampled training and batched scoring, the contractual pipeline
+and the checks against the synthetic truth.
 
 Expected values come from hand-worked cases, scikit-learn's own metric
 functions, an independent Monte-Carlo computation of the BG/NBD probabilities,
@@ -17,8 +18,9 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from ecrm_lib.value import churn
-from ecrm_lib.value.churn import ChurnDataError
+from ecrm_lib.value import churn, churn_data, contract_churn
+from ecrm_lib.value import churn_measures as cm
+from ecrm_lib.value.churn_data import ChurnDataError
 from ecrm_lib.core.paths import CONFIG_DIR, DEFAULT_CONFIG, DEFAULT_DATA_DIR, lifetimes_datasets_dir
 
 # --------------------------------------------------------------------------- helpers
@@ -96,7 +98,7 @@ def _future_rows(seed=0):
 
 
 def test_timeline_dates_and_phases():
-    t = churn.churn_timeline("2025-06-30", 180, first_date="2023-01-01")
+    t = churn_data.churn_timeline("2025-06-30", 180, first_date="2023-01-01")
     assert t.cutoff == dt.date(2025, 1, 1) and t.horizon_end == dt.date(2025, 12, 27)
     table = t.table()
     assert list(table["phase"]) == ["training features", "label window", "scoring features", "predicted window"]
@@ -108,18 +110,18 @@ def test_timeline_dates_and_phases():
 
 def test_timeline_refuses_bad_windows():
     with pytest.raises(ValueError, match="positive whole number"):
-        churn.churn_timeline("2025-06-30", 0)
+        churn_data.churn_timeline("2025-06-30", 0)
     with pytest.raises(ValueError, match="positive whole number"):
-        churn.churn_timeline("2025-06-30", 90.5)
+        churn_data.churn_timeline("2025-06-30", 90.5)
     with pytest.raises(ChurnDataError, match="no history before the window"):
-        churn.churn_timeline("2025-06-30", 180, first_date="2025-02-01")
+        churn_data.churn_timeline("2025-06-30", 180, first_date="2025-02-01")
 
 
 # --------------------------------------------------------------------------- labels and features
 
 
 def test_labels_on_a_hand_built_case():
-    lab = churn.churn_labels(HISTORY, cutoff=CUTOFF, as_of=AS_OF)
+    lab = churn_data.churn_labels(HISTORY, cutoff=CUTOFF, as_of=AS_OF)
     # d first bought in the window: not in the population; f's purchase after as_of does not count
     assert list(lab.index) == ["a", "b", "c", "e", "f"]
     assert lab["churned"].to_dict() == {"a": 0, "b": 1, "c": 1, "e": 0, "f": 1}
@@ -129,13 +131,13 @@ def test_labels_on_a_hand_built_case():
 def test_labels_use_local_calendar_days():
     # 2024-06-30 20:00 UTC is 2024-07-01 05:00 in Seoul: after the cut-off there, so it is a window purchase
     tx = _tx([("x", "2024-01-01 10:00", 1.0), ("x", "2024-06-30 20:00", 1.0)])
-    utc = churn.churn_labels(tx, cutoff=CUTOFF, as_of=AS_OF, timezone="UTC")
-    seoul = churn.churn_labels(tx, cutoff=CUTOFF, as_of=AS_OF, timezone="Asia/Seoul")
+    utc = churn_data.churn_labels(tx, cutoff=CUTOFF, as_of=AS_OF, timezone="UTC")
+    seoul = churn_data.churn_labels(tx, cutoff=CUTOFF, as_of=AS_OF, timezone="Asia/Seoul")
     assert utc.loc["x", "churned"] == 1 and seoul.loc["x", "churned"] == 0
 
 
 def test_features_by_hand():
-    f = churn.churn_features(HISTORY, as_of=CUTOFF, contacts=CONTACTS, feedback=FEEDBACK, internet_channels=["web", "app"])
+    f = churn_data.churn_features(HISTORY, as_of=CUTOFF, contacts=CONTACTS, feedback=FEEDBACK, internet_channels=["web", "app"])
     assert list(f.index) == ["a", "b", "c", "e", "f"]
     a = f.loc["a"]
     # purchases on 2023-07-01, 2024-01-10, 2024-05-01; cut-off 2024-06-30
@@ -159,9 +161,9 @@ def test_features_by_hand():
 def test_features_never_read_after_the_cutoff():
     """Rows dated after the cut-off must not change any training feature (no leakage of the label window)."""
     kw = dict(as_of=CUTOFF, internet_channels=["web", "app"])
-    base = churn.churn_features(HISTORY, contacts=CONTACTS, feedback=FEEDBACK, **kw)
+    base = churn_data.churn_features(HISTORY, contacts=CONTACTS, feedback=FEEDBACK, **kw)
     ftx, fco, ffb = _future_rows()
-    leaked = churn.churn_features(
+    leaked = churn_data.churn_features(
         pd.concat([HISTORY, ftx], ignore_index=True),
         contacts=pd.concat([CONTACTS, fco], ignore_index=True),
         feedback=pd.concat([FEEDBACK, ffb], ignore_index=True),
@@ -170,7 +172,7 @@ def test_features_never_read_after_the_cutoff():
     pd.testing.assert_frame_equal(base, leaked)
     # the check is sensitive: the same rows moved onto the cut-off day do change the features
     moved = ftx.assign(timestamp=pd.Timestamp("2024-06-30 12:00", tz="UTC"))
-    changed = churn.churn_features(pd.concat([HISTORY, moved], ignore_index=True), contacts=CONTACTS, feedback=FEEDBACK, **kw)
+    changed = churn_data.churn_features(pd.concat([HISTORY, moved], ignore_index=True), contacts=CONTACTS, feedback=FEEDBACK, **kw)
     assert not changed.reindex(base.index).equals(base)
 
 
@@ -182,14 +184,14 @@ def test_evaluate_scores_matches_sklearn():
     y = rng.integers(0, 2, 300)
     s1 = np.clip(0.3 * y + rng.uniform(0, 0.7, 300), 0, 1)
     s2 = rng.uniform(0, 1, 300)
-    m = churn.evaluate_scores(y, {"logistic": s1, "p_alive": s2}, probabilities=["logistic"]).set_index("model")
+    m = cm.evaluate_scores(y, {"logistic": s1, "p_alive": s2}, probabilities=["logistic"]).set_index("model")
     assert m.loc["logistic", "roc_auc"] == pytest.approx(roc_auc_score(y, s1))
     assert m.loc["logistic", "pr_auc"] == pytest.approx(average_precision_score(y, s1))
     assert m.loc["logistic", "brier"] == pytest.approx(brier_score_loss(y, s1))
     assert m.loc["p_alive", "roc_auc"] == pytest.approx(roc_auc_score(y, s2))
     assert np.isnan(m.loc["p_alive", "brier"])  # not a probability of the labelled event
     assert m.loc["logistic", "n_churned"] == y.sum() and m.loc["logistic", "churn_rate"] == pytest.approx(y.mean())
-    one_class = churn.evaluate_scores(np.zeros(5), {"logistic": np.linspace(0, 1, 5)})
+    one_class = cm.evaluate_scores(np.zeros(5), {"logistic": np.linspace(0, 1, 5)})
     assert np.isnan(one_class.loc[0, "roc_auc"])
 
 
@@ -198,7 +200,7 @@ def test_lift_by_decile_by_hand():
     y_in_order = np.array([1, 1, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0])
     score_in_order = np.arange(20, 0, -1, dtype=float)
     perm = np.random.default_rng(0).permutation(20)  # shuffled rows: the function must sort by itself
-    lift = churn.lift_by_decile(y_in_order[perm], score_in_order[perm], n_groups=10)
+    lift = cm.lift_by_decile(y_in_order[perm], score_in_order[perm], n_groups=10)
     # deciles of 2: churners 2, 1, 1, 1, 0, 1, 0, 1, 0, 0 (7 in all, overall rate 0.35)
     assert lift["churners"].tolist() == [2, 1, 1, 1, 0, 1, 0, 1, 0, 0]
     assert lift["n"].tolist() == [2] * 10
@@ -210,10 +212,10 @@ def test_lift_by_decile_by_hand():
 
 
 def test_risk_deciles_spread_ties_and_keep_sizes():
-    g = churn.risk_deciles(np.zeros(100), random_state=1)
+    g = cm.risk_deciles(np.zeros(100), random_state=1)
     assert np.bincount(g)[1:].tolist() == [10] * 10
     assert not np.array_equal(g, np.repeat(np.arange(1, 11), 10))  # ties are not assigned in row order
-    g = churn.risk_deciles(np.arange(23, dtype=float))
+    g = cm.risk_deciles(np.arange(23, dtype=float))
     assert g[22] == 1 and g[0] == 10 and sorted(np.bincount(g)[1:]) == [2, 2, 2, 2, 2, 2, 2, 3, 3, 3]
 
 
@@ -221,7 +223,7 @@ def test_calibration_table_matches_sklearn():
     rng = np.random.default_rng(5)
     p = rng.uniform(0, 1, 500)
     y = (rng.uniform(0, 1, 500) < p).astype(int)
-    t = churn.calibration_table(y, p, n_bins=10)
+    t = cm.calibration_table(y, p, n_bins=10)
     true, pred = calibration_curve(y, p, n_bins=10, strategy="quantile")
     np.testing.assert_allclose(t["observed_rate"], true)
     np.testing.assert_allclose(t["mean_predicted"], pred)
@@ -230,10 +232,10 @@ def test_calibration_table_matches_sklearn():
 
 def test_choose_model_rules():
     m = pd.DataFrame({"model": ["logistic", "gradient_boosting", "p_alive", "bgnbd_window"], "roc_auc": [0.8, 0.8, 0.95, 0.7]})
-    assert churn.choose_model(m) == "logistic"  # tie goes to the simpler model; 1 - P(alive) is not a candidate
+    assert cm.choose_model(m) == "logistic"  # tie goes to the simpler model; 1 - P(alive) is not a candidate
     m.loc[3, "roc_auc"] = 0.81
-    assert churn.choose_model(m) == "bgnbd_window"
-    assert churn.choose_model(pd.DataFrame({"model": ["p_alive"], "roc_auc": [0.6]})) == "p_alive"
+    assert cm.choose_model(m) == "bgnbd_window"
+    assert cm.choose_model(pd.DataFrame({"model": ["p_alive"], "roc_auc": [0.6]})) == "p_alive"
 
 
 # --------------------------------------------------------------------------- BG/NBD
@@ -281,11 +283,95 @@ def test_make_model_needs_both_classes():
     assert churn.make_model("logistic", [0, 1] * 3000).method == "isotonic"
 
 
-def test_noncontractual_refuses_too_little_data():
+def test_split_refuses_too_little_data():
+    X = churn_data.churn_features(HISTORY, as_of=CUTOFF)
+    labels = churn_data.churn_labels(HISTORY, cutoff=CUTOFF, as_of=AS_OF)
     with pytest.raises(ChurnDataError, match="at least 10 of each"):
-        churn.run_noncontractual(HISTORY, as_of=AS_OF, window_days=180)
+        churn.split_customers(X, labels, timeline=churn_data.churn_timeline(AS_OF, 180))
     with pytest.raises(ValueError, match="models must be"):
-        churn.run_noncontractual(HISTORY, as_of=AS_OF, models=["forest"])
+        churn.check_models(["forest"])
+
+
+def test_features_in_the_engine_equal_features_of_frames():
+    """The same features whether the tables come as DataFrames or as engine tables (Ibis on DuckDB)."""
+    import ibis
+
+    kw = dict(as_of=CUTOFF, internet_channels=["web", "app"])
+    frames = churn_data.churn_features(HISTORY, contacts=CONTACTS, feedback=FEEDBACK, **kw)
+    tables = churn_data.churn_features(ibis.memtable(HISTORY), contacts=ibis.memtable(CONTACTS),
+                                       feedback=ibis.memtable(FEEDBACK), **kw)
+    pd.testing.assert_frame_equal(frames, tables)
+    assert churn_data.first_purchase_day(ibis.memtable(HISTORY)) == dt.date(2023, 7, 1)
+
+
+def _synthetic_window(n, seed=0, rate=0.4):
+    """Features and labels of n customers whose churn depends on recency (for the sampling tests)."""
+    rng = np.random.default_rng(seed)
+    days_since = rng.uniform(0, 300, n)
+    X = pd.DataFrame({"frequency": rng.integers(0, 8, n).astype(float), "recency_days": rng.uniform(0, 200, n),
+                      "tenure_days": 300.0 + rng.uniform(0, 100, n), "days_since_last": days_since},
+                     index=pd.Index([f"c{i:06d}" for i in range(n)], name="customer_id"))
+    X["recency_days"] = np.minimum(X["recency_days"], X["tenure_days"] - X["days_since_last"]).clip(lower=0)
+    X.loc[X["frequency"] == 0, "recency_days"] = 0.0
+    churned = (rng.uniform(0, 1, n) < np.clip(rate + (days_since - 150) / 400, 0.02, 0.98)).astype("int64")
+    return X, pd.DataFrame({"purchases_in_window": 1 - churned, "churned": churned}, index=X.index)
+
+
+def test_training_sample_is_stratified_and_of_the_stated_size():
+    X, labels = _synthetic_window(3000)
+    full = churn.split_customers(X, labels, test_size=0.3, random_state=7)
+    small = churn.split_customers(X, labels, test_size=0.3, random_state=7, max_train=500)
+    # the validation part does not depend on the sample; the sample is drawn from the training part
+    assert np.array_equal(full.validation, small.validation) and not full.sampled
+    assert small.sampled and len(small.train) == 500 and set(small.train) <= set(full.train)
+    assert small.n_train_part == len(full.train) == 2100
+    assert abs(small.y_train.mean() - full.y_train.mean()) <= 1 / 500
+    pop = small.population_table().set_index("part")
+    assert pop.loc["training sample (what the models learn from)", "customers"] == 500
+    assert pop.loc["all customers at the cut-off", "customers"] == 3000
+    with pytest.raises(ValueError, match="max_train"):
+        churn.split_customers(X, labels, max_train=5)
+
+
+def test_scores_in_batches_equal_one_batch_and_cover_everyone():
+    X, labels = _synthetic_window(1200, seed=3)
+    split = churn.split_customers(X, labels, random_state=1, max_train=600)
+    fitted = churn.fit_churn_models(split, ["logistic"], random_state=1)
+    ev = churn.evaluate_churn_models(split, fitted, ["logistic"], window_days=180, random_state=1, permutation_repeats=1,
+                                     max_driver_customers=100)
+    assert ev.best_model == "logistic" and ev.n_drivers == 100 and ev.metric("logistic") > 0.6
+    one, _ = churn.score_customers(split, fitted, "logistic", X, window_days=180, random_state=1)
+    many, _ = churn.score_customers(split, fitted, "logistic", X, window_days=180, random_state=1, batch_rows=97)
+    pd.testing.assert_frame_equal(one, many)
+    assert len(one) == 1200 and one["customer_id"].is_unique and one["p_alive"].between(0, 1).all()
+    m = churn.churn_metrics(split, ev, one)
+    assert m["n_customers_scored"] == 1200 and m["auc_p_alive"] is None and m["best_auc"] == ev.metric("logistic")
+
+
+def test_thread_limits_follow_the_size_of_the_work():
+    from threadpoolctl import threadpool_info
+
+    with churn.native_threads(1000, 4) as n:
+        assert n == 1 and all(p["num_threads"] == 1 for p in threadpool_info())
+    with churn.native_threads(churn.MIN_ROWS_FOR_THREADS, 2) as n:
+        assert n == 2
+    with churn.native_threads(10**7) as n:
+        assert n == (__import__("os").cpu_count() or 1)
+
+
+def _default_steps(default_tables, max_train=churn.DEFAULT_MAX_TRAIN):
+    """The churn notebook's steps on the embedded default data (account-level customers)."""
+    cfg, as_of, t = default_tables
+    timeline = churn_data.churn_timeline(as_of, 180, first_date=churn_data.first_purchase_day(t["transactions"], timezone=cfg.timezone))
+    kw = dict(contacts=t["contacts"], feedback=t["feedback"], timezone=cfg.timezone, internet_channels=cfg.channel_groups["internet"])
+    X = churn_data.churn_features(t["transactions"], as_of=timeline.cutoff, **kw)
+    labels = churn_data.churn_labels(t["transactions"], cutoff=timeline.cutoff, as_of=as_of, timezone=cfg.timezone)
+    split = churn.split_customers(X, labels, timeline=timeline, max_train=max_train)
+    fitted = churn.fit_churn_models(split)
+    ev = churn.evaluate_churn_models(split, fitted, window_days=180, permutation_repeats=1)
+    X_now = churn_data.churn_features(t["transactions"], as_of=as_of, **kw)
+    scores, notes = churn.score_customers(split, fitted, ev.best_model, X_now, window_days=180)
+    return timeline, split, ev, scores, notes
 
 
 @pytest.fixture(scope="module")
@@ -302,22 +388,18 @@ def default_tables():
 
 @pytest.fixture(scope="module")
 def default_result(default_tables):
-    cfg, as_of, t = default_tables
-    return churn.run_noncontractual(
-        t["transactions"], as_of=as_of, window_days=180, contacts=t["contacts"], feedback=t["feedback"],
-        permutation_repeats=1, timezone=cfg.timezone, internet_channels=cfg.channel_groups["internet"],
-    )
+    return _default_steps(default_tables)
 
 
 def test_default_run_shapes_and_product(default_result, default_tables):
-    r = default_result
-    assert r.timeline.cutoff == dt.date(2025, 1, 1)
-    assert r.n_train + r.n_validation == r.n_customers_cutoff
-    assert r.n_validation == pytest.approx(0.3 * r.n_customers_cutoff, abs=1)
-    assert set(r.metrics["model"]) == set(churn.ALL_MODELS)
-    assert r.best_model in churn.CANDIDATE_MODELS
-    assert r.metric(r.best_model) == r.metrics.loc[r.metrics["model"].isin(churn.CANDIDATE_MODELS), "roc_auc"].max()
-    s = r.scores
+    timeline, split, ev, s, notes = default_result
+    assert timeline.cutoff == dt.date(2025, 1, 1) and not notes
+    n_cutoff = len(split.X)
+    assert split.n_train_part + len(split.validation) == n_cutoff and not split.sampled
+    assert len(split.validation) == pytest.approx(0.3 * n_cutoff, abs=1)
+    assert set(ev.metrics["model"]) == set(cm.ALL_MODELS)
+    assert ev.best_model in cm.CANDIDATE_MODELS
+    assert ev.metric(ev.best_model) == ev.metrics.loc[ev.metrics["model"].isin(cm.CANDIDATE_MODELS), "roc_auc"].max()
     assert list(s.columns) == list(churn.empty_scores().columns)
     # every customer with a purchase on or before as_of is scored once
     tx = default_tables[2]["transactions"]
@@ -326,18 +408,29 @@ def test_default_run_shapes_and_product(default_result, default_tables):
     assert np.bincount(s["risk_decile"])[1:].min() >= len(s) // 10
     # decile 1 holds the highest probabilities
     assert s.loc[s["risk_decile"] == 1, "churn_probability"].min() >= s.loc[s["risk_decile"] == 2, "churn_probability"].max()
-    assert set(r.importance["model"]) == set(churn.SUPERVISED_MODELS) and set(r.importance["feature"]) == set(r.features)
-    pop = r.population_table()
-    assert pop["customers"].iloc[-1] == r.n_customers_cutoff and pop["churn_rate"].between(0, 1).all()
+    assert set(ev.importance["model"]) == set(cm.SUPERVISED_MODELS) and set(ev.importance["feature"]) == set(split.features)
+    pop = split.population_table()
+    assert pop["customers"].iloc[-1] == n_cutoff and pop["churn_rate"].between(0, 1).all()
 
 
 def test_default_run_beats_chance_on_the_held_out_window(default_result):
     # Measured 2026-11 with random_state 42: logistic 0.768, gradient boosting 0.766, BG/NBD window 0.778,
     # 1 - P(alive) 0.487 (it ranks one-time buyers, P(alive) = 1 by construction, as the safest).
     # 0.70 is about 7 standard errors (SE of an AUC on 1,085 customers is about 0.015) above chance.
+    ev = default_result[2]
     for m in ("logistic", "gradient_boosting", "bgnbd_window"):
-        assert default_result.metric(m) > 0.70, m
-    assert default_result.top_decile()["lift"] > 1.1
+        assert ev.metric(m) > 0.70, m
+    assert ev.top_decile()["lift"] > 1.1
+
+
+def test_a_smaller_training_sample_still_learns(default_result):
+    """Trained on a stratified sample of 600 of the about 1,800 training customers, the model still ranks churners."""
+    split = default_result[1]
+    small = churn.split_customers(split.X, pd.DataFrame({"churned": split.y}), max_train=600)
+    assert small.sampled and len(small.train) == 600 and np.array_equal(small.validation, split.validation)
+    ev = churn.evaluate_churn_models(small, churn.fit_churn_models(small, ["logistic"]), ["logistic"], window_days=180,
+                                     permutation_repeats=1)
+    assert ev.metric("logistic") > 0.70
 
 
 def test_default_scores_against_the_truth(default_result):
@@ -350,25 +443,27 @@ def test_default_scores_against_the_truth(default_result):
     about 0.01, so 0.60 is about 10 standard errors above chance. The BG/NBD P(alive) column, which
     models the truth's own event, must do better (measured 0.771; tested at 0.70).
     """
-    truth = churn.truth_status(DEFAULT_DATA_DIR / "truth")
-    table, auc = churn.truth_check(default_result.scores, truth)
+    scores = default_result[3]
+    truth = cm.truth_status(pd.read_csv(DEFAULT_DATA_DIR / "truth" / "persons.csv", dtype=str),
+                            pd.read_csv(DEFAULT_DATA_DIR / "truth" / "person_latents.csv", dtype={"person_id": str}))
+    table, auc = cm.truth_check(scores, truth)
     assert auc is not None and auc >= 0.60
     assert table.loc[0, "share_dead"] > table.loc[len(table) - 1, "share_dead"] + 0.3
-    m = default_result.scores.merge(truth, on="customer_id")
-    assert len(m) == len(default_result.scores)  # every scored account is in the truth
+    m = scores.merge(truth, on="customer_id")
+    assert len(m) == len(scores)  # every scored account is in the truth
     assert roc_auc_score(m["dead"], 1 - m["p_alive"]) >= 0.70
 
 
-def test_truth_status_follows_the_account_map(tmp_path):
-    (tmp_path / "persons.csv").write_text("account_id,person_id\nA1,P1\nA2,P1\nA3,P2\nA4,P3\n")
-    (tmp_path / "person_latents.csv").write_text("person_id,alive_at_end\nP1,0\nP2,1\nP3,1\n")
-    plain = churn.truth_status(tmp_path)
+def test_truth_status_follows_the_account_map():
+    persons = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4"], "person_id": ["P1", "P1", "P2", "P3"]})
+    latents = pd.DataFrame({"person_id": ["P1", "P2", "P3"], "alive_at_end": [0, 1, 1]})
+    plain = cm.truth_status(persons, latents)
     assert plain.set_index("customer_id")["dead"].to_dict() == {"A1": 1, "A2": 1, "A3": 0, "A4": 0}
     amap = pd.DataFrame({"account_id": ["A1", "A2", "A3"], "customer_id": ["C1", "C1", "C1"]})
-    mapped = churn.truth_status(tmp_path, amap).set_index("customer_id")
+    mapped = cm.truth_status(persons, latents, amap).set_index("customer_id")
     assert mapped.loc["C1", "person_id"] == "P1" and mapped.loc["C1", "dead"] == 1  # two of its three accounts
     assert mapped.loc["A4", "dead"] == 0  # unmapped accounts keep their own id
-    assert churn.truth_status(tmp_path / "missing") is None
+    assert cm.truth_status(None, latents) is None
 
 
 # --------------------------------------------------------------------------- contractual
@@ -384,24 +479,24 @@ def test_prepare_contract_table_types_and_errors():
             "Churn": ["Yes", "No", " yes ", "No"],
         }
     )
-    X, y, num, cat = churn.prepare_contract_table(c, max_levels=3)
+    X, y, num, cat = contract_churn.prepare_contract_table(c, max_levels=3)
     assert num == ["tenure"] and cat == ["Contract"]  # "note" has more levels than allowed: dropped
     assert np.isnan(X.loc[2, "tenure"]) and X.loc[3, "Contract"] == "missing"
     assert y.tolist() == [1, 0, 1, 0]
     with pytest.raises(ChurnDataError, match="no column 'Left'"):
-        churn.prepare_contract_table(c, churn_column="Left")
+        contract_churn.prepare_contract_table(c, churn_column="Left")
     with pytest.raises(ChurnDataError, match="values seen are"):
-        churn.prepare_contract_table(c, positive="1")
+        contract_churn.prepare_contract_table(c, positive="1")
 
 
 def test_churn_by_tenure_by_hand():
     c = pd.DataFrame(
         {"tenure": ["0", "5", "6", "7", "80"], "Contract": ["A", "A", "A", "A", "B"], "Churn": ["Yes", "No", "Yes", "No", "No"]}
     )
-    t = churn.churn_by_tenure(c, bands=(0, 6, 72))
+    t = contract_churn.churn_by_tenure(c, bands=(0, 6, 72))
     assert t["tenure_band"].astype(str).tolist() == ["0-6", "7-72", "73+"]
     assert t["n"].tolist() == [3, 1, 1] and t["churn_rate"].tolist() == pytest.approx([2 / 3, 0.0, 0.0])
-    assert churn.churn_by_tenure(c.drop(columns="tenure")).empty
+    assert contract_churn.churn_by_tenure(c.drop(columns="tenure")).empty
 
 
 @pytest.mark.shared_data
@@ -418,7 +513,7 @@ def test_telco_pipeline_reaches_published_auc(shared_data):
 
     res = load_sources(load_config(CONFIG_DIR / "telco_churn.yaml"))
     customers = res.tables["customers"]
-    r = churn.run_contractual(customers, permutation_repeats=1)
+    r = contract_churn.run_contractual(customers, permutation_repeats=1)
     assert r.n_customers == 7043 and r.churn_rate == pytest.approx(1869 / 7043)
     assert r.n_test == pytest.approx(0.3 * 7043, abs=1)
     assert 0.80 <= r.metric("logistic") <= 0.87
@@ -426,7 +521,7 @@ def test_telco_pipeline_reaches_published_auc(shared_data):
     assert r.metrics["churn_rate"].iloc[0] == pytest.approx(1869 / 7043, abs=0.005)  # stratified split
     assert {"tenure", "MonthlyCharges", "TotalCharges"} <= set(r.numeric) and "Contract" in r.categorical
     # drivers are the table's own columns; tenure or contract leads for both models
-    for m in churn.SUPERVISED_MODELS:
+    for m in cm.SUPERVISED_MODELS:
         assert r.importance[r.importance["model"] == m]["feature"].iloc[0] in {"tenure", "Contract"}
     t = r.by_tenure.set_index(["tenure_band", "contract"])["churn_rate"]
     assert t[("0-6", "Month-to-month")] > 0.45 > 0.05 > t[("49-72", "Two year")]

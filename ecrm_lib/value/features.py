@@ -93,6 +93,15 @@ __all__ = [
     "rfm_summary",
     "calibration_holdout",
     "compress_histories",
+    "holdout_daily_purchases",
+    "AMOUNT_TYPE",
+    "as_engine_table",
+    "check_timezone",
+    "purchase_day_rows",
+    "money_float",
+    "days_between",
+    "collect_frame",
+    "first_day_amount",
 ]
 
 #: Length of one time unit in days.
@@ -134,7 +143,7 @@ def _check_time_unit(time_unit: str) -> float:
     return TIME_UNITS[time_unit]
 
 
-def _check_timezone(timezone: str) -> str:
+def check_timezone(timezone: str) -> str:
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
@@ -147,15 +156,28 @@ def _check_timezone(timezone: str) -> str:
 # --------------------------------------------------------------------------- Ibis plumbing
 
 
-def _as_table(transactions, backend, columns: Sequence[str]):
-    """The transactions as an Ibis table and the backend that will execute it."""
+def as_engine_table(transactions, backend, columns: Sequence[str], name: str = "transactions"):
+    """A table as an Ibis table and the backend that will execute it.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame or ibis.Table
+        A DataFrame goes to the engine as ``ibis.memtable`` (only ``columns``);
+        an Ibis table runs on its own connection.
+    backend : ibis backend or None
+        None: the table's own connection, else a new in-memory DuckDB.
+    columns : sequence of str
+        Columns a DataFrame must have (and the only ones sent to the engine).
+    name : str
+        The table's name in error messages.
+    """
     import ibis
 
     if isinstance(transactions, pd.DataFrame):
         missing = [c for c in columns if c not in transactions.columns]
         if missing:
             raise DataValidationError(
-                f"transactions has no column {missing}; its columns are {list(transactions.columns)}. "
+                f"{name} has no column {missing}; its columns are {list(transactions.columns)}. "
                 "Name the right ones with customer_col=, time_col= and amount_col=."
             )
         # only the needed columns go to the engine (a new frame: the input is not modified)
@@ -170,7 +192,7 @@ def _as_table(transactions, backend, columns: Sequence[str]):
         table = transactions
     else:
         raise TypeError(
-            "transactions must be a pandas DataFrame or an Ibis table expression, "
+            f"{name} must be a pandas DataFrame or an Ibis table expression, "
             f"but a {type(transactions).__name__} was passed."
         )
     try:
@@ -181,7 +203,7 @@ def _as_table(transactions, backend, columns: Sequence[str]):
         backend = own if own is not None else ibis.duckdb.connect()
     elif own is not None and own is not backend:
         raise ValueError(
-            "transactions is bound to another Ibis connection than `backend`: pass backend=None "
+            f"{name} is bound to another Ibis connection than `backend`: pass backend=None "
             "to run on the table's own connection, or read the table through `backend`."
         )
     if backend.name not in ("duckdb", "pyspark"):
@@ -230,7 +252,7 @@ def _make_engine_funcs():
     import ibis
     import ibis.expr.datatypes as dt
 
-    amount, day = dt.dtype(_AMOUNT_TYPE), dt.date
+    amount, day = dt.dtype(AMOUNT_TYPE), dt.date
 
     # The engines' own "value at the smallest key" aggregates: Ibis' argmin compiles to
     # FIRST(x ORDER BY key) on DuckDB, an ordered aggregate that costs about 12 % more CPU here.
@@ -256,16 +278,16 @@ class _LazyFuncs(dict):
 _ENGINE_FUNCS = _LazyFuncs()
 
 
-def _first_day_amount(d, backend_name: str):
+def first_day_amount(d, backend_name: str):
     """Amount of the customer's first purchase day (days are unique per customer)."""
     return _ENGINE_FUNCS["arg_min"][backend_name](d.amount, d.day)
 
 #: Amounts are summed as decimals with 4 places: exact, so that DuckDB and Spark
 #: (and reruns with other thread counts) give identical spend columns.
-_AMOUNT_TYPE = "decimal(18, 4)"
+AMOUNT_TYPE = "decimal(18, 4)"
 
 
-def _purchase_days(table, backend_name, *, customer_col, time_col, amount_col, timezone, end: _dt.date):
+def purchase_day_rows(table, backend_name, *, customer_col, time_col, amount_col, timezone, end: _dt.date):
     """One row per customer and local purchase day on or before ``end``: ``cid``, ``day``, ``amount``."""
     import ibis
 
@@ -274,25 +296,25 @@ def _purchase_days(table, backend_name, *, customer_col, time_col, amount_col, t
         cid=table[customer_col],
         day=local_date(table[time_col], backend_name, timezone),
         # exact decimal sums: the same result on every engine and in any order
-        amount=table[amount_col].cast(_AMOUNT_TYPE),
+        amount=table[amount_col].cast(AMOUNT_TYPE),
     )
     t = t.filter(t.day <= ibis.literal(end, type="date"))
-    return t.group_by(["cid", "day"]).aggregate(amount=t.amount.sum().cast(_AMOUNT_TYPE))
+    return t.group_by(["cid", "day"]).aggregate(amount=t.amount.sum().cast(AMOUNT_TYPE))
 
 
-def _money(sum_expr):
+def money_float(sum_expr):
     """A decimal sum as float64 (missing -> 0)."""
     return sum_expr.cast("float64").fill_null(0.0)
 
 
-def _days_between(later, earlier):
+def days_between(later, earlier):
     return later.delta(earlier, unit="day")
 
 
 def _rfm_expr(table, backend_name, *, customer_col, time_col, amount_col, timezone, as_of, unit_days):
     import ibis
 
-    d = _purchase_days(
+    d = purchase_day_rows(
         table, backend_name, customer_col=customer_col, time_col=time_col, amount_col=amount_col, timezone=timezone, end=as_of
     )
     # repeat spend = total - the first day's amount: exact, as both are decimals
@@ -302,15 +324,15 @@ def _rfm_expr(table, backend_name, *, customer_col, time_col, amount_col, timezo
         first_purchase=d.day.min(),
         last_purchase=d.day.max(),
         total=d.amount.sum(),
-        first_amount=_first_day_amount(d, backend_name),
+        first_amount=first_day_amount(d, backend_name),
     )
-    g = g.mutate(total_spend=_money(g.total), repeat_spend=_money(g.total - g.first_amount))
+    g = g.mutate(total_spend=money_float(g.total), repeat_spend=money_float(g.total - g.first_amount))
     freq = g.n_purchase_days - 1
     out = g.select(
         cid=g.cid,
         frequency=freq,
-        recency=_days_between(g.last_purchase, g.first_purchase).cast("float64") / unit_days,
-        T=_days_between(ibis.literal(as_of, type="date"), g.first_purchase).cast("float64") / unit_days,
+        recency=days_between(g.last_purchase, g.first_purchase).cast("float64") / unit_days,
+        T=days_between(ibis.literal(as_of, type="date"), g.first_purchase).cast("float64") / unit_days,
         monetary_value=ibis.ifelse(freq > 0, g.repeat_spend / freq.cast("float64"), 0.0),
         n_purchase_days=g.n_purchase_days,
         total_spend=g.total_spend,
@@ -325,7 +347,7 @@ def _cal_holdout_expr(
 ):
     import ibis
 
-    d = _purchase_days(
+    d = purchase_day_rows(
         table,
         backend_name,
         customer_col=customer_col,
@@ -342,19 +364,19 @@ def _cal_holdout_expr(
         n_cal=d.day.count(where=in_cal),
         last_cal=d.day.max(where=in_cal),
         spend_cal=d.amount.sum(where=in_cal),
-        first_amount=_first_day_amount(d, backend_name),
+        first_amount=first_day_amount(d, backend_name),
         n_hold=d.day.count(where=in_hold),
-        spend_hold=_money(d.amount.sum(where=in_hold)),
+        spend_hold=money_float(d.amount.sum(where=in_hold)),
     )
     # for new customers (first purchase in the holdout) spend_cal is NULL: they are dropped later
-    g = g.mutate(repeat_spend_cal=_money(g.spend_cal - g.first_amount))
+    g = g.mutate(repeat_spend_cal=money_float(g.spend_cal - g.first_amount))
     freq_cal = g.n_cal - 1
     out = g.select(
         cid=g.cid,
         is_new=g.first_purchase > cal_end,
         frequency_cal=freq_cal,
-        recency_cal=_days_between(g.last_cal, g.first_purchase).cast("float64") / unit_days,
-        T_cal=_days_between(cal_end, g.first_purchase).cast("float64") / unit_days,
+        recency_cal=days_between(g.last_cal, g.first_purchase).cast("float64") / unit_days,
+        T_cal=days_between(cal_end, g.first_purchase).cast("float64") / unit_days,
         monetary_value_cal=ibis.ifelse(freq_cal > 0, g.repeat_spend_cal / freq_cal.cast("float64"), 0.0),
         frequency_holdout=g.n_hold,
         monetary_value_holdout=ibis.ifelse(g.n_hold > 0, g.spend_hold / g.n_hold.cast("float64"), 0.0),
@@ -362,7 +384,7 @@ def _cal_holdout_expr(
     return out.order_by("cid")
 
 
-def _collect(backend, expr) -> pd.DataFrame:
+def collect_frame(backend, expr) -> pd.DataFrame:
     """Run ``expr`` and bring the per-customer result to pandas."""
     if backend.name == "duckdb":
         # Arrow straight to pandas: Ibis' own pandas conversion turns dates into Python objects first
@@ -468,9 +490,9 @@ def rfm_summary(
     2                    0      0.0  3.0             0.0
     """
     unit_days = _check_time_unit(time_unit)
-    timezone = _check_timezone(timezone)
+    timezone = check_timezone(timezone)
     as_of = as_date(as_of, "as_of", timezone=timezone)
-    table, backend = _as_table(transactions, backend, (customer_col, time_col, amount_col))
+    table, backend = as_engine_table(transactions, backend, (customer_col, time_col, amount_col))
     _check_columns(table, customer_col, time_col, amount_col)
     expr = _rfm_expr(
         table,
@@ -482,7 +504,7 @@ def rfm_summary(
         as_of=as_of,
         unit_days=unit_days,
     )
-    return _finish(_collect(backend, expr), customer_col, RFM_COLUMNS)
+    return _finish(collect_frame(backend, expr), customer_col, RFM_COLUMNS)
 
 
 def calibration_holdout(
@@ -566,7 +588,7 @@ def calibration_holdout(
     1
     """
     unit_days = _check_time_unit(time_unit)
-    timezone = _check_timezone(timezone)
+    timezone = check_timezone(timezone)
     cal_end = as_date(calibration_end, "calibration_end", timezone=timezone)
     obs_end = as_date(observation_end, "observation_end", timezone=timezone)
     if obs_end <= cal_end:
@@ -574,7 +596,7 @@ def calibration_holdout(
             f"observation_end ({obs_end}) must be after calibration_end ({cal_end}): the holdout period "
             "is the days after calibration_end up to observation_end."
         )
-    table, backend = _as_table(transactions, backend, (customer_col, time_col, amount_col))
+    table, backend = as_engine_table(transactions, backend, (customer_col, time_col, amount_col))
     _check_columns(table, customer_col, time_col, amount_col)
     expr = _cal_holdout_expr(
         table,
@@ -587,7 +609,7 @@ def calibration_holdout(
         observation_end=obs_end,
         unit_days=unit_days,
     )
-    df = _collect(backend, expr)
+    df = collect_frame(backend, expr)
     is_new = df.pop("is_new").astype(bool)
     n_new = int(is_new.sum())
     df = df.loc[~is_new.to_numpy()].reset_index(drop=True)
@@ -656,3 +678,65 @@ def compress_histories(
     unique = groups.size().rename("weight").reset_index()
     unique["weight"] = unique["weight"].astype("int64")
     return unique, inverse
+
+
+def holdout_daily_purchases(
+    transactions,
+    *,
+    calibration_end,
+    observation_end,
+    customer_col: str = "customer_id",
+    time_col: str = "timestamp",
+    amount_col: str = "amount",
+    timezone: str = "UTC",
+    backend=None,
+) -> pd.DataFrame:
+    """Purchase days per local day of the holdout period, of the customers who had bought by ``calibration_end``.
+
+    The engine's daily sums behind the holdout tracking chart
+    (:func:`ecrm_lib.value.holdout.holdout_tracking`): the customers are those
+    of :func:`calibration_holdout` (first purchase on or before
+    ``calibration_end``), the days those after ``calibration_end`` up to
+    ``observation_end``; summed over the customers, the counts equal the
+    ``frequency_holdout`` column of :func:`calibration_holdout`.
+
+    Parameters
+    ----------
+    transactions, customer_col, time_col, amount_col, timezone, backend
+        As for :func:`rfm_summary`.
+    calibration_end, observation_end : date, str or Timestamp
+        As for :func:`calibration_holdout`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day`` (``datetime64[s]`` at midnight, sorted) and ``purchases`` (int:
+        customers with a purchase on that day); days without one are absent.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-02-05", "2024-02-05"]),
+    ...                    "amount": [10.0, 30.0, 12.0, 5.0]})
+    >>> holdout_daily_purchases(tx, calibration_end="2024-01-29", observation_end="2024-02-26")
+             day  purchases
+    0 2024-02-05          1
+    """
+    timezone = check_timezone(timezone)
+    cal_end = as_date(calibration_end, "calibration_end", timezone=timezone)
+    obs_end = as_date(observation_end, "observation_end", timezone=timezone)
+    if obs_end <= cal_end:
+        raise ValueError(f"observation_end ({obs_end}) must be after calibration_end ({cal_end}).")
+    table, backend = as_engine_table(transactions, backend, (customer_col, time_col, amount_col))
+    _check_columns(table, customer_col, time_col, amount_col)
+    import ibis
+
+    d = purchase_day_rows(table, backend.name, customer_col=customer_col, time_col=time_col, amount_col=amount_col,
+                       timezone=timezone, end=obs_end)
+    cal = ibis.literal(cal_end, type="date")
+    first = d.group_by("cid").aggregate(first_day=d.day.min())
+    known = first.filter(first.first_day <= cal).select("cid")
+    hold = d.filter(d.day > cal).semi_join(known, "cid")
+    expr = hold.group_by("day").aggregate(purchases=hold.cid.count()).order_by("day")
+    out = collect_frame(backend, expr)
+    return pd.DataFrame({"day": out["day"].astype("datetime64[s]"), "purchases": out["purchases"].astype("int64")})

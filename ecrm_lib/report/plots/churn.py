@@ -1,5 +1,5 @@
 """Figures for the churn notebook. Each function takes a tidy DataFrame from
-:mod:`ecrm_lib.value.churn` and an optional ``ax``, labels its axes with units, and
+:mod:`ecrm_lib.value.churn`, :mod:`ecrm_lib.value.churn_measures` or :mod:`ecrm_lib.value.contract_churn` and an optional ``ax``, labels its axes with units, and
 returns the Axes. Call :func:`ecrm_lib.report.plots.base.set_theme` first for the suite's style.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.value.churn import MODEL_LABELS
+from ecrm_lib.value.churn_measures import MODEL_LABELS
 from ecrm_lib.report.plots.base import PALETTE
 from ecrm_lib.report.plots.base import get_ax as _ax
 
@@ -55,7 +55,7 @@ def plot_timeline(timeline: pd.DataFrame, ax=None, window_days: int | None = Non
     Parameters
     ----------
     timeline : DataFrame
-        :meth:`ecrm_lib.value.churn.ChurnTimeline.table` (``phase``, ``start``, ``end``).
+        :meth:`ecrm_lib.value.churn_data.ChurnTimeline.table` (``phase``, ``start``, ``end``).
     ax : matplotlib Axes, optional
     window_days : int, optional
         Named in the title.
@@ -94,10 +94,10 @@ def plot_roc_curves(roc: pd.DataFrame, ax=None, metrics: pd.DataFrame | None = N
     Parameters
     ----------
     roc : DataFrame
-        ``model``, ``label``, ``fpr``, ``tpr`` (:func:`ecrm_lib.value.churn.roc_curve_table`).
+        ``model``, ``label``, ``fpr``, ``tpr`` (:func:`ecrm_lib.value.churn_measures.roc_curve_table`).
     ax : matplotlib Axes, optional
     metrics : DataFrame, optional
-        :func:`ecrm_lib.value.churn.evaluate_scores`; when given, the legend shows each AUC.
+        :func:`ecrm_lib.value.churn_measures.evaluate_scores`; when given, the legend shows each AUC.
     """
     ax = _ax(ax, (6.5, 5.5))
     if roc.empty:
@@ -124,7 +124,7 @@ def plot_lift(lift: pd.DataFrame, ax=None):
     Parameters
     ----------
     lift : DataFrame
-        :func:`ecrm_lib.value.churn.lift_by_decile` rows with ``model`` and ``label``.
+        :func:`ecrm_lib.value.churn_measures.lift_by_decile` rows with ``model`` and ``label``.
     ax : matplotlib Axes, optional
     """
     ax = _ax(ax)
@@ -153,7 +153,7 @@ def plot_calibration(calibration: pd.DataFrame, ax=None):
     Parameters
     ----------
     calibration : DataFrame
-        :func:`ecrm_lib.value.churn.calibration_table` rows with ``model`` and ``label``.
+        :func:`ecrm_lib.value.churn_measures.calibration_table` rows with ``model`` and ``label``.
     ax : matplotlib Axes, optional
     """
     ax = _ax(ax, (6.5, 5.5))
@@ -179,7 +179,7 @@ def plot_importance(importance: pd.DataFrame, ax=None, top: int = 10):
     Parameters
     ----------
     importance : DataFrame
-        :func:`ecrm_lib.value.churn.permutation_drivers`.
+        :func:`ecrm_lib.value.churn_measures.permutation_drivers`.
     ax : matplotlib Axes, optional
     top : int
         The ``top`` features by their largest importance over the models.
@@ -239,7 +239,7 @@ def plot_truth_by_decile(table: pd.DataFrame, ax=None):
     Parameters
     ----------
     table : DataFrame
-        First output of :func:`ecrm_lib.value.churn.truth_check`.
+        First output of :func:`ecrm_lib.value.churn_measures.truth_check`.
     ax : matplotlib Axes, optional
     """
     ax = _ax(ax)
@@ -260,7 +260,7 @@ def plot_churn_by_tenure(by_tenure: pd.DataFrame, ax=None):
     Parameters
     ----------
     by_tenure : DataFrame
-        :func:`ecrm_lib.value.churn.churn_by_tenure`.
+        :func:`ecrm_lib.value.contract_churn.churn_by_tenure`.
     ax : matplotlib Axes, optional
     """
     ax = _ax(ax)

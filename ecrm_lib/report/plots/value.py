@@ -1,5 +1,5 @@
 """Figures of the customer-value report. Each function takes a tidy DataFrame
-from :mod:`ecrm_lib.value.clv` and an optional ``ax``, labels its axes with units,
+from :mod:`ecrm_lib.value` (clv, holdout, concentration) and an optional ``ax``, labels its axes with units,
 and returns the Axes. Style: :func:`ecrm_lib.report.plots.base.set_theme` (colour-blind
 palette, 9 x 4.5 inches).
 """
@@ -50,7 +50,7 @@ def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None
     Parameters
     ----------
     by_frequency : DataFrame
-        :attr:`ecrm_lib.value.clv.HoldoutValidation.by_frequency`.
+        :attr:`ecrm_lib.value.holdout.HoldoutValidation.by_frequency`.
     duration : float, optional
         Holdout length, shown in the title.
     time_unit : str
@@ -81,13 +81,13 @@ def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None
 def plot_holdout_tracking(tracking: pd.DataFrame, ax=None):
     """Lines: cumulative repeat purchases in the holdout period, actual and each model's forecast.
 
-    Draws :func:`ecrm_lib.value.clv.holdout_tracking` as it is: the customers, period and predictions of
+    Draws :func:`ecrm_lib.value.holdout.holdout_tracking` as it is: the customers, period and predictions of
     the holdout error table, so each line ends at the table's total (the legend gives each line's end value).
 
     Parameters
     ----------
     tracking : DataFrame
-        Output of :func:`ecrm_lib.value.clv.holdout_tracking` (``date``, ``series``, ``model``,
+        Output of :func:`ecrm_lib.value.holdout.holdout_tracking` (``date``, ``series``, ``model``,
         ``chosen``, ``cumulative_repeat_purchases``).
     ax : matplotlib Axes, optional
     """
@@ -123,7 +123,7 @@ def plot_activity(values: pd.DataFrame, horizon_label: str = "the next 52 weeks"
     Parameters
     ----------
     values : DataFrame
-        The ``customer_value`` table (``p_alive``, ``expected_purchases``).
+        :func:`ecrm_lib.value.btyd.predict_purchases` or the ``customer_value`` product (``p_alive``, ``expected_purchases``).
     horizon_label : str
         e.g. "the next 52 weeks".
     axes : pair of matplotlib Axes, optional
@@ -226,9 +226,9 @@ def plot_lorenz(lorenz: pd.DataFrame, concentration: pd.DataFrame | None = None,
     Parameters
     ----------
     lorenz : DataFrame
-        :func:`ecrm_lib.value.clv.lorenz_curve` output.
+        :func:`ecrm_lib.value.concentration.lorenz_curve` output.
     concentration : DataFrame, optional
-        :func:`ecrm_lib.value.clv.value_concentration` output, annotated on the curve.
+        :func:`ecrm_lib.value.concentration.value_concentration` output, annotated on the curve.
     ax : matplotlib Axes, optional
     """
     ax = _ax(ax)

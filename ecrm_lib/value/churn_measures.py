@@ -1,0 +1,365 @@
+"""Churn scores: the models' names and how scores are measured on held-out customers and against a known truth.
+
+Measures (each on labels ``y`` with 1 = churned and scores where higher means
+riskier): ROC-AUC, PR-AUC and the Brier score (:func:`evaluate_scores`), ROC
+points, lift and gains by risk decile, calibration by quantile bin, and the
+drivers by permutation importance. :func:`choose_model` picks the model to
+score with. :func:`truth_status` and :func:`truth_check` set the scores of
+generated data against the generator's truth (who really dropped out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.value.churn_data import FEATURE_LABELS, ChurnDataError
+
+__all__ = [
+    "ALL_MODELS",
+    "BTYD_MODELS",
+    "CANDIDATE_MODELS",
+    "MODEL_LABELS",
+    "SUPERVISED_MODELS",
+    "calibration_table",
+    "choose_model",
+    "evaluate_scores",
+    "lift_by_decile",
+    "permutation_drivers",
+    "risk_deciles",
+    "roc_curve_table",
+    "truth_check",
+    "truth_status",
+]
+
+#: Supervised models, in the order that breaks ties (simplest first).
+SUPERVISED_MODELS = ("logistic", "gradient_boosting")
+#: BG/NBD comparison scores.
+BTYD_MODELS = ("p_alive", "bgnbd_window")
+ALL_MODELS = SUPERVISED_MODELS + BTYD_MODELS
+#: Models whose score is a probability of the labelled event, in tie-break order.
+CANDIDATE_MODELS = ("logistic", "gradient_boosting", "bgnbd_window")
+
+MODEL_LABELS = {
+    "logistic": "Logistic regression",
+    "gradient_boosting": "Gradient boosting",
+    "p_alive": "BG/NBD: 1 - P(alive)",
+    "bgnbd_window": "BG/NBD: P(no purchase in window)",
+}
+
+_N_GROUPS = 10
+
+
+def evaluate_scores(y_true, scores: Mapping[str, np.ndarray], probabilities: Sequence[str] | None = None) -> pd.DataFrame:
+    """ROC-AUC, PR-AUC and Brier score of several scores on the same labels.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        1 = churned.
+    scores : mapping of str to array-like
+        Model name -> score (higher = more likely to churn).
+    probabilities : sequence of str, optional
+        Models whose score is a probability of the labelled event; the Brier
+        score is computed only for them (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: ``model``, ``label``, ``n``, ``n_churned``,
+        ``churn_rate``, ``roc_auc``, ``pr_auc`` (average precision), ``brier``
+        (NaN when not a probability), ``mean_score``. AUCs are NaN when only one
+        class is present.
+
+    Examples
+    --------
+    >>> evaluate_scores([0, 0, 1, 1], {"m": [0.1, 0.4, 0.35, 0.8]})[["roc_auc", "pr_auc", "brier"]]
+       roc_auc    pr_auc     brier
+    0     0.75  0.833333  0.158125
+    """
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    y = np.asarray(y_true).astype(int)
+    both = len(np.unique(y)) == 2
+    probs = set(scores) if probabilities is None else set(probabilities)
+    rows = []
+    for name, s in scores.items():
+        s = np.asarray(s, dtype=float)
+        rows.append(
+            {
+                "model": name,
+                "label": MODEL_LABELS.get(name, name),
+                "n": int(len(y)),
+                "n_churned": int(y.sum()),
+                "churn_rate": float(y.mean()) if len(y) else np.nan,
+                "roc_auc": float(roc_auc_score(y, s)) if both else np.nan,
+                "pr_auc": float(average_precision_score(y, s)) if both else np.nan,
+                "brier": float(brier_score_loss(y, np.clip(s, 0, 1))) if name in probs and len(y) else np.nan,
+                "mean_score": float(s.mean()) if len(s) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def roc_curve_table(y_true, scores: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Points of the ROC curve of each score: ``model``, ``label``, ``fpr``, ``tpr`` (0-1)."""
+    from sklearn.metrics import roc_curve
+
+    y = np.asarray(y_true).astype(int)
+    parts = []
+    for name, s in scores.items():
+        if len(np.unique(y)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(y, np.asarray(s, dtype=float))
+        parts.append(pd.DataFrame({"model": name, "label": MODEL_LABELS.get(name, name), "fpr": fpr, "tpr": tpr}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["model", "label", "fpr", "tpr"])
+
+
+def risk_deciles(score, n_groups: int = _N_GROUPS, random_state: int = 0) -> np.ndarray:
+    """Risk group of each score: 1 = the highest tenth of scores, ``n_groups`` = the lowest.
+
+    Rows are ordered by score (highest first) and cut into ``n_groups`` groups
+    of sizes that differ by at most one. Tied scores are ordered at random
+    (seeded), so a block of ties is spread evenly instead of by row order.
+
+    Examples
+    --------
+    >>> risk_deciles([0.9, 0.1, 0.5, 0.7, 0.3], n_groups=5).tolist()
+    [1, 5, 3, 2, 4]
+    """
+    s = np.asarray(score, dtype=float)
+    n = len(s)
+    if n == 0:
+        return np.array([], dtype=int)
+    tiebreak = np.random.default_rng(random_state).random(n)
+    order = np.lexsort((tiebreak, -s))
+    groups = np.empty(n, dtype=int)
+    groups[order] = np.arange(n) * n_groups // n + 1
+    return groups
+
+
+def lift_by_decile(y_true, score, n_groups: int = _N_GROUPS, random_state: int = 0) -> pd.DataFrame:
+    """Churners per risk decile, their share and the lift over random selection.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        1 = churned.
+    score : array-like
+        Higher = riskier.
+    n_groups : int
+        Number of groups (10: deciles).
+    random_state : int
+        Seed for ordering tied scores (see :func:`risk_deciles`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per decile (1 = riskiest): ``decile``, ``n``, ``churners``,
+        ``churn_rate``, ``share_of_churners`` (of all churners),
+        ``cum_share_of_customers``, ``cum_share_of_churners`` (the gains curve),
+        ``lift`` (decile churn rate over the overall rate) and ``cum_lift``.
+
+    Examples
+    --------
+    >>> lift_by_decile([1, 0, 1, 0], [0.9, 0.8, 0.3, 0.1], n_groups=2)[["decile", "churners", "lift"]]
+       decile  churners  lift
+    0       1         1   1.0
+    1       2         1   1.0
+    """
+    y = np.asarray(y_true).astype(int)
+    groups = risk_deciles(score, n_groups, random_state)
+    df = pd.DataFrame({"decile": groups, "y": y})
+    g = df.groupby("decile")["y"].agg(n="size", churners="sum").reset_index()
+    total, rate = y.sum(), y.mean() if len(y) else np.nan
+    g["churn_rate"] = g["churners"] / g["n"]
+    g["share_of_churners"] = g["churners"] / total if total else np.nan
+    g["cum_share_of_customers"] = g["n"].cumsum() / len(y)
+    g["cum_share_of_churners"] = g["churners"].cumsum() / total if total else np.nan
+    g["lift"] = g["churn_rate"] / rate if rate else np.nan
+    g["cum_lift"] = (g["churners"].cumsum() / g["n"].cumsum()) / rate if rate else np.nan
+    return g.astype({"n": "int64", "churners": "int64"})
+
+
+def calibration_table(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
+    """Observed churn rate against the mean predicted probability, per quantile bin.
+
+    The bins are those of ``sklearn.calibration.calibration_curve(...,
+    strategy="quantile")`` (equal-count bins of the predictions); empty bins
+    are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bin`` (1..), ``n``, ``mean_predicted``, ``observed_rate`` (0-1).
+    """
+    y = np.asarray(y_true).astype(float)
+    p = np.asarray(prob, dtype=float)
+    edges = np.percentile(p, np.linspace(0, 100, n_bins + 1))
+    ids = np.searchsorted(edges[1:-1], p)
+    total = np.bincount(ids, minlength=n_bins)
+    sums = np.bincount(ids, weights=p, minlength=n_bins)
+    trues = np.bincount(ids, weights=y, minlength=n_bins)
+    keep = total > 0
+    return pd.DataFrame(
+        {
+            "bin": np.arange(1, len(total) + 1)[keep],
+            "n": total[keep].astype("int64"),
+            "mean_predicted": sums[keep] / total[keep],
+            "observed_rate": trues[keep] / total[keep],
+        }
+    )
+
+
+def permutation_drivers(
+    models: Mapping[str, object],
+    X: pd.DataFrame,
+    y,
+    *,
+    n_repeats: int = 10,
+    random_state: int = 42,
+    labels: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Permutation importance of each feature on held-out data, as the drop in ROC-AUC.
+
+    Parameters
+    ----------
+    models : mapping of str to fitted classifier
+        Model name -> fitted estimator with ``predict_proba``.
+    X : pandas.DataFrame
+        Held-out features (columns as used in fitting).
+    y : array-like of 0/1
+        Held-out labels.
+    n_repeats : int
+        Shuffles per feature.
+    random_state : int
+        Seed of the shuffles.
+    labels : mapping, optional
+        Plain names of the features (default :data:`FEATURE_LABELS`, else the column name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``feature``, ``label``, ``importance_mean``,
+        ``importance_std`` (ROC-AUC points lost when the feature is shuffled),
+        sorted by model and importance (largest first).
+    """
+    from sklearn.inspection import permutation_importance
+
+    labels = FEATURE_LABELS if labels is None else labels
+    parts = []
+    for name, model in models.items():
+        r = permutation_importance(model, X, np.asarray(y).astype(int), scoring="roc_auc", n_repeats=n_repeats, random_state=random_state)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "feature": list(X.columns),
+                    "label": [labels.get(c, c) for c in X.columns],
+                    "importance_mean": r.importances_mean,
+                    "importance_std": r.importances_std,
+                }
+            ).sort_values("importance_mean", ascending=False, kind="stable")
+        )
+    cols = ["model", "feature", "label", "importance_mean", "importance_std"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def choose_model(metrics: pd.DataFrame) -> str:
+    """The model to score with: the highest validation ROC-AUC among the window probabilities.
+
+    Candidates are the models whose score is a probability of the labelled
+    event (no purchase in the window): the two supervised models and the
+    BG/NBD window probability (:data:`CANDIDATE_MODELS`). Ties go to the
+    earlier one in that order (the simpler model first). ``1 - P(alive)`` is
+    not a probability of that event; it is chosen only when it is the sole
+    model evaluated.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"model": ["logistic", "gradient_boosting", "p_alive"], "roc_auc": [0.80, 0.81, 0.9]})
+    >>> choose_model(m)
+    'gradient_boosting'
+    """
+    cand = metrics[metrics["model"].isin(CANDIDATE_MODELS) & metrics["roc_auc"].notna()]
+    if not cand.empty:
+        order = {m: i for i, m in enumerate(CANDIDATE_MODELS)}
+        cand = cand.assign(_o=cand["model"].map(order)).sort_values(["roc_auc", "_o"], ascending=[False, True], kind="stable")
+        return str(cand.iloc[0]["model"])
+    if "p_alive" in set(metrics["model"]):
+        return "p_alive"
+    raise ChurnDataError("no model could be evaluated: pass at least one of " + ", ".join(ALL_MODELS) + ".")
+
+
+# --------------------------------------------------------------------------- truth (synthetic data only)
+
+
+def truth_status(persons: pd.DataFrame | None, latents: pd.DataFrame | None,
+                 account_map: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Whether each customer's person is truly dead at the end, from a synthetic dataset's truth.
+
+    Parameters
+    ----------
+    persons : pandas.DataFrame or None
+        The truth's ``persons.csv`` (``account_id``, ``person_id``), e.g.
+        ``ctx.truth("persons.csv", dtype=str, usecols=["account_id", "person_id"])``.
+    latents : pandas.DataFrame or None
+        The truth's ``person_latents.csv`` (``person_id``, ``alive_at_end``).
+    account_map : pandas.DataFrame, optional
+        ``account_id`` -> ``customer_id`` from identity resolution; without it
+        each account is its own customer.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``customer_id``, ``person_id`` (the person holding most of the
+        customer's accounts; ties: the first in id order) and ``dead`` (int
+        0/1: the person dropped out before the end). None when either truth table is missing.
+    """
+    if persons is None or latents is None:
+        return None
+    persons = persons[["account_id", "person_id"]].astype(str)
+    latents = latents[["person_id", "alive_at_end"]].assign(person_id=lambda d: d["person_id"].astype(str))
+    if account_map is not None:
+        amap = account_map[["account_id", "customer_id"]].astype(str)
+        persons = persons.merge(amap, on="account_id", how="left")
+        persons["customer_id"] = persons["customer_id"].fillna(persons["account_id"])
+    else:
+        persons = persons.assign(customer_id=persons["account_id"])
+    counts = persons.groupby(["customer_id", "person_id"]).size().rename("k").reset_index()
+    counts = counts.sort_values(["customer_id", "k", "person_id"], ascending=[True, False, True], kind="stable")
+    top = counts.drop_duplicates("customer_id")[["customer_id", "person_id"]]
+    top = top.merge(latents, on="person_id", how="left")
+    top["dead"] = (pd.to_numeric(top["alive_at_end"]) == 0).astype("int64")
+    return top[["customer_id", "person_id", "dead"]].reset_index(drop=True)
+
+
+def truth_check(scores: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
+    """Share of truly dead customers by predicted risk decile, and the AUC against the truth.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The ``churn_risk`` product (``customer_id``, ``churn_probability``, ``risk_decile``).
+    truth : pandas.DataFrame
+        :func:`truth_status`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``risk_decile``, ``n``, ``share_dead`` (0-1), ``mean_churn_probability``.
+    auc : float or None
+        ROC-AUC of ``churn_probability`` for "dead at the end" (None when one class is missing).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    df = scores[["customer_id", "churn_probability", "risk_decile"]].merge(truth[["customer_id", "dead"]], on="customer_id", how="inner")
+    table = (
+        df.groupby("risk_decile")
+        .agg(n=("dead", "size"), share_dead=("dead", "mean"), mean_churn_probability=("churn_probability", "mean"))
+        .reset_index()
+    )
+    auc = float(roc_auc_score(df["dead"], df["churn_probability"])) if df["dead"].nunique() == 2 else None
+    return table, auc
