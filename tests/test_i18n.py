@@ -69,3 +69,58 @@ def test_languages_are_checked():
         parse_languages("fr")
     with pytest.raises(ConfigError, match="not supported"):
         set_language("jp")
+
+
+def test_figures_draw_hangul_and_the_minus_sign_without_missing_glyphs(tmp_path):
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from ecrm_lib.report.plots.base import set_theme
+    from ecrm_lib.report.plots.fonts import HANGUL_FONT, hangul_font_files
+
+    assert hangul_font_files(), "NanumGothic is installed with the suite (koreanize-matplotlib)"
+    set_theme()
+    assert HANGUL_FONT in plt.rcParams["font.family"] and plt.rcParams["axes.unicode_minus"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.set_title("할인 폭이 예전보다 줄었네요 −3,820만 원")
+        ax.plot([-2, -1, 0])
+        fig.savefig(tmp_path / "hangul.png")
+        plt.close(fig)
+    assert not [w for w in caught if "Glyph" in str(w.message) or "missing from" in str(w.message)]
+
+
+@pytest.mark.slow
+def test_a_notebook_displays_each_language_once_and_each_page_keeps_its_own(tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from ecrm_lib.report.render import render_html
+
+    code = (
+        "import pandas as pd, matplotlib.pyplot as plt\n"
+        "from ecrm_lib.report.display import say, show, figure\n"
+        "say('common.first_rows', shown=50, total=12345)\n"
+        "show(pd.DataFrame({'n': [12, 3]}), caption='glossary.title', columns={'n': 'index.col_report'}, count_columns='n')\n"
+        "def draw():\n"
+        "    from ecrm_lib.core.i18n import t\n"
+        "    fig, ax = plt.subplots(); ax.set_title(t('glossary.title')); return ax\n"
+        "figure(draw)\n"
+    )
+    nb = new_notebook(cells=[new_code_cell(code)])
+    monkeypatch.setenv("ECRM_LANGUAGES", "ko,en")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    outputs = nb.cells[0].outputs
+    langs = [o.get("metadata", {}).get("ecrm", {}).get("lang") for o in outputs]
+    assert langs == ["ko", "en", "ko", "en", "ko", "en"], [(o.get("output_type"), o.get("name"), str(o.get("text", ""))[:300]) for o in outputs]
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    ko = render_html(tmp_path / "x.ipynb", tmp_path / "ko.html", "x", lang="ko").read_text(encoding="utf-8")
+    en = render_html(tmp_path / "x.ipynb", tmp_path / "en.html", "x", lang="en").read_text(encoding="utf-8")
+    assert "전체 12,345행 중 처음 50행" in ko and "first 50 of 12,345 rows" not in ko
+    assert "first 50 of 12,345 rows" in en and "처음 50행" not in en
+    assert "용어 설명" in ko and "보고서" in ko and "Glossary" in en and "&lt;5" in ko and "&lt;5" in en
+    assert ko.count("<img") == 1 and en.count("<img") == 1 and '<html lang="ko"' in ko

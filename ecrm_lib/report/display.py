@@ -11,6 +11,10 @@ Rules the notebooks follow (tests check the rendered HTML):
   :func:`ecrm_lib.core.privacy.scrub_pii` first, which masks e-mail addresses and phone numbers;
 - personal-data columns (name, email, phone) are never displayed:
   :func:`show_table` refuses them;
+- every page exists in each report language: :func:`say`, :func:`show` and
+  :func:`figure` display a message, a table or a figure once per report
+  language (:func:`report_languages`), each output tagged with its language,
+  and the renderer keeps one language per page; analyses run once;
 - small cells: a table that aggregates customers (by segment, channel, month,
   decile, ...) never shows a row describing fewer than 5 of them. Pass the
   column(s) holding the number of customers each row describes as
@@ -23,21 +27,123 @@ Rules the notebooks follow (tests check the rendered HTML):
 from __future__ import annotations
 
 import html
+import os
 import re
+from collections.abc import Callable, Mapping
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.format import format_number
+from ecrm_lib.core.i18n import t
+from ecrm_lib.core.language import LANGUAGES, get_language, using
 from ecrm_lib.core.privacy import personal_columns, scrub_pii
+from ecrm_lib.report.plots.fonts import register_hangul_font
 
-__all__ = ["SUPPRESSED", "escape", "md", "show_table"]
+__all__ = ["SUPPRESSED", "escape", "md", "show_table", "report_languages", "say", "show", "figure", "LANGUAGE_ENV"]
+
+LANGUAGE_ENV = "ECRM_LANGUAGES"
+"""Environment variable with the run's report languages (``ko,en``), set by the runner for the kernels."""
 
 
 def escape(value: Any) -> str:
     """HTML-escape a value for Markdown or HTML output (quotes included)."""
     return html.escape(str(value), quote=True)
+
+
+def _safe_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    safe = {}
+    for k, v in values.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            safe[k] = v
+        else:
+            # Escape HTML and the Markdown characters that could build links or images.
+            text = escape(scrub_pii(v))
+            safe[k] = re.sub(r"([\[\]()!`*_])", r"\\\1", text)
+    return safe
+
+
+def report_languages() -> tuple[str, ...]:
+    """The report languages a notebook displays its outputs in: the run's (``$ECRM_LANGUAGES``),
+    else the current language (a notebook opened by hand)."""
+    env = [x.strip() for x in os.environ.get(LANGUAGE_ENV, "").split(",") if x.strip() in LANGUAGES]
+    return tuple(dict.fromkeys(env)) or (get_language(),)
+
+
+def _display(obj, lang: str) -> None:
+    from IPython.display import display
+
+    display(obj, metadata={"ecrm": {"lang": lang}})
+
+
+def _in_language(value: Any) -> Any:
+    """A value as the current language needs it: callables (e.g. a sentence built by a library function) are called."""
+    return value() if callable(value) else value
+
+
+def say(key: str, /, **values: Any) -> None:
+    """Display the catalogue message ``key`` as Markdown, once per report language.
+
+    Values are escaped and scrubbed of personal data (numbers keep their typed
+    placeholders, e.g. ``{n:count}``); a callable value is called in each
+    language (for sentences a library function builds). Nothing is returned:
+    the outputs are tagged with their language for the renderer.
+    """
+    from IPython.display import Markdown
+
+    for lang in report_languages():
+        with using(lang):
+            _display(Markdown(t(key, **_safe_values({k: _in_language(v) for k, v in values.items()}))), lang)
+
+
+def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+    """Display a table (:func:`show_table`) once per report language.
+
+    Parameters
+    ----------
+    table : DataFrame or callable
+        The table, or a function that returns it (called in each language, for
+        tables with words in their cells).
+    caption : str, optional
+        Catalogue key of the caption.
+    columns : mapping, optional
+        ``{column: catalogue key}``: headers shown in the report language.
+        ``percent_columns``, ``money_columns`` and ``count_columns`` in ``kwargs``
+        name the original columns.
+    **kwargs
+        Passed to :func:`show_table`.
+    """
+    for lang in report_languages():
+        with using(lang):
+            df = _in_language(table)
+            names = {c: t(k) for c, k in (columns or {}).items()}
+            opts = {k: (tuple(names.get(c, c) for c in v) if k in ("percent_columns", "money_columns") else v)
+                    for k, v in kwargs.items()}
+            if "count_columns" in opts and opts["count_columns"] is not None:
+                cc = opts["count_columns"]
+                opts["count_columns"] = names.get(cc, cc) if isinstance(cc, str) else [names.get(c, c) for c in cc]
+            _display(show_table(df.rename(columns=names), caption=t(caption) if caption else None, **opts), lang)
+
+
+def figure(draw: Callable[[], Any]) -> None:
+    """Draw and display a figure once per report language (its labels in that language), then close it.
+
+    ``draw`` makes the figure with the plotting functions (which word their
+    titles, axes and legends through the catalogue) and returns an Axes, an
+    array of Axes or a Figure.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    register_hangul_font()  # Korean labels (and Korean data values on English pages) need it
+    for lang in report_languages():
+        with using(lang):
+            out = draw()
+            first = out.flat[0] if isinstance(out, np.ndarray) else out
+            fig = getattr(first, "figure", None) or (first if hasattr(first, "savefig") else plt.gcf())
+            _display(fig, lang)
+            plt.close(fig)
 
 
 def md(template: str, **values: Any):
@@ -57,15 +163,7 @@ def md(template: str, **values: Any):
     """
     from IPython.display import Markdown
 
-    safe = {}
-    for k, v in values.items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            safe[k] = v
-        else:
-            # Escape HTML and the Markdown characters that could build links or images.
-            text = escape(scrub_pii(v))
-            safe[k] = re.sub(r"([\[\]()!`*_])", r"\\\1", text)
-    return Markdown(template.format(**safe))
+    return Markdown(template.format(**_safe_values(values)))
 
 
 SUPPRESSED = "suppressed"  # what show_table writes in the value cells of a suppressed row

@@ -39,6 +39,8 @@ import pandas as pd
 from ecrm_lib.core.config import Config, load_config
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.i18n import set_currency
+from ecrm_lib.core.language import set_language
 from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
 from ecrm_lib.core.privacy import personal_columns
 from ecrm_lib.run.registry import Registry, load_registry
@@ -136,7 +138,7 @@ class RunContext:
     costs, a campaign list) into pandas.
     """
 
-    def __init__(self, run_dir: str | os.PathLike, notebook: str):
+    def __init__(self, run_dir: str | os.PathLike, notebook: str, language: str | None = None):
         self.layout = RunLayout(Path(run_dir))
         self.notebook = notebook
         info_path = self.layout.run_info
@@ -154,6 +156,10 @@ class RunContext:
         runs = self.info.get("runs_dir")
         self.runs_dir: Path | None = Path(runs) if runs else None
         self.registry: Registry = load_registry(self.info.get("registry") or None)
+        # report language: the run's main one (the runner sets $ECRM_LANGUAGES), else the one asked for, else the config's
+        run_langs = [x for x in os.environ.get("ECRM_LANGUAGES", "").split(",") if x.strip()]
+        self.language = set_language(run_langs[0] if run_langs else (language or self.config.language))
+        set_currency(self.currency)
         self._frames: dict[str, pd.DataFrame] = {}
         self._engine = None
 
@@ -166,6 +172,7 @@ class RunContext:
         config: str | os.PathLike | None = None,
         as_of: str | dt.date | None = None,
         reload: bool = False,
+        language: str | None = None,
     ) -> "RunContext":
         """Open a run folder, or an interactive one when ``run_dir`` is None.
 
@@ -185,10 +192,13 @@ class RunContext:
             config's, else the last date in the data.
         reload : bool
             Interactive case: load the data again even when the folder is up to date.
+        language : str, optional
+            Report language when opened by hand (``"en"`` or ``"ko"``); default:
+            the config's. Under ``ecrm run`` the run's languages apply.
         """
         if run_dir:
-            return cls(run_dir, notebook)
-        return cls(interactive_run(config, as_of, reload=reload), notebook)
+            return cls(run_dir, notebook, language)
+        return cls(interactive_run(config, as_of, reload=reload), notebook, language)
 
     # ------------------------------------------------------------------ engine
     @property

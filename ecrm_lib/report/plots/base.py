@@ -15,6 +15,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from ecrm_lib.report.plots.fonts import register_hangul_font
+
 __all__ = ["PALETTE", "set_theme", "get_ax", "truncate_label"]
 
 PALETTE = "colorblind"
@@ -22,8 +24,9 @@ PALETTE = "colorblind"
 
 
 def set_theme() -> None:
-    """The suite's plot style: white grid, readable sizes, colour-blind palette."""
+    """The suite's plot style: white grid, readable sizes, colour-blind palette, Hangul through NanumGothic."""
     sns.set_theme(style="whitegrid", palette=PALETTE, rc={"figure.figsize": (9, 4.5), "figure.dpi": 100, "axes.titleweight": "bold"})
+    register_hangul_font()
 
 
 def get_ax(ax=None, figsize=(9, 4.5)):
