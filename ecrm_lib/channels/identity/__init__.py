@@ -79,14 +79,14 @@ from ecrm_lib.channels.identity.identifiers import DEFAULT_BLOCKLIST, Blocklist
 from ecrm_lib.channels.identity.resolve import IdentityResult, resolve_identities
 
 __all__ = [
-    "Blocklist",
     "DEFAULT_BLOCKLIST",
     "GUARDS",
     "LINK_RULES",
+    "Blocklist",
     "IdentityResult",
-    "resolve_identities",
-    "pairwise_metrics",
+    "attach_singletons",
     "customer_ids",
     "golden_records",
-    "attach_singletons",
+    "pairwise_metrics",
+    "resolve_identities",
 ]

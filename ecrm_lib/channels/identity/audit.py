@@ -13,7 +13,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.channels.identity.components import LINK_RULES, DeterministicGraph, Edges, component_labels
+from ecrm_lib.channels.identity.components import (
+    LINK_RULES,
+    DeterministicGraph,
+    Edges,
+    component_labels,
+)
 from ecrm_lib.channels.identity.guards import GUARD_TEXT, GUARDS
 from ecrm_lib.channels.normalize import normalization_counts
 

@@ -25,14 +25,14 @@ from scipy.sparse.csgraph import connected_components
 
 __all__ = [
     "LINK_RULES",
-    "RULE_CODE",
     "MAX_SPLIT_ROUNDS",
-    "Edges",
+    "RULE_CODE",
     "DeterministicGraph",
-    "component_labels",
-    "relabel",
-    "deterministic_components",
+    "Edges",
     "attach_singletons",
+    "component_labels",
+    "deterministic_components",
+    "relabel",
 ]
 
 LINK_RULES = ("email", "phone", "probabilistic", "singleton")

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ecrm_lib.channels.identity.workspace import Workspace, open_accounts
 
-__all__ = ["ID_HEX", "GOLDEN_FIELDS", "customer_id_table", "customer_ids", "golden_table", "golden_records"]
+__all__ = ["GOLDEN_FIELDS", "ID_HEX", "customer_id_table", "customer_ids", "golden_records", "golden_table"]
 
 ID_HEX = 16
 GOLDEN_FIELDS = ("email", "phone", "name", "postcode")

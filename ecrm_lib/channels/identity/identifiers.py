@@ -20,7 +20,7 @@ import pandas as pd
 
 from ecrm_lib.channels.normalize import normalize_phone
 
-__all__ = ["Blocklist", "DEFAULT_BLOCKLIST", "KINDS", "identifier_tables", "blocklisted"]
+__all__ = ["DEFAULT_BLOCKLIST", "KINDS", "Blocklist", "blocklisted", "identifier_tables"]
 
 #: Kinds of identifier that link accounts, strongest first.
 KINDS = ("email", "phone")
@@ -58,7 +58,7 @@ class Blocklist:
     phones: tuple[str, ...] = ()
     phone_patterns: tuple[str, ...] = ()
 
-    def extend(self, **lists: Iterable[str]) -> "Blocklist":
+    def extend(self, **lists: Iterable[str]) -> Blocklist:
         """A copy with extra entries appended to the named lists."""
         unknown = set(lists) - {f.name for f in self.__dataclass_fields__.values()}
         if unknown:

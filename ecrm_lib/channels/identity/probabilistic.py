@@ -40,10 +40,10 @@ from ecrm_lib.channels.identity.guards import JUNK_REASONS
 __all__ = [
     "BLOCKING_KEYS",
     "PARAM_COLUMNS",
-    "splink_records",
     "candidate_pair_counts",
-    "splink_settings",
     "probabilistic_pass",
+    "splink_records",
+    "splink_settings",
 ]
 
 # Blocking rules of the probabilistic pass, strictest first; every pair must

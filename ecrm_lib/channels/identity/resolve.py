@@ -40,13 +40,21 @@ from ecrm_lib.channels.identity.components import (
 )
 from ecrm_lib.channels.identity.golden import customer_id_table, golden_table
 from ecrm_lib.channels.identity.guards import GUARDS, guard_reasons
-from ecrm_lib.channels.identity.identifiers import DEFAULT_BLOCKLIST, Blocklist, identifier_tables
-from ecrm_lib.channels.identity.probabilistic import PARAM_COLUMNS, probabilistic_pass, splink_records
+from ecrm_lib.channels.identity.identifiers import (
+    DEFAULT_BLOCKLIST,
+    Blocklist,
+    identifier_tables,
+)
+from ecrm_lib.channels.identity.probabilistic import (
+    PARAM_COLUMNS,
+    probabilistic_pass,
+    splink_records,
+)
 from ecrm_lib.channels.identity.workspace import open_accounts
 from ecrm_lib.channels.normalize import normalize_account_table
 from ecrm_lib.channels.normalize.names import name_key_table
 
-__all__ = ["ProgressFn", "IdentityResult", "resolve_identities"]
+__all__ = ["IdentityResult", "ProgressFn", "resolve_identities"]
 
 ProgressFn = Callable[[str, "float | None"], None]
 

@@ -20,6 +20,7 @@ Temporary tables are named ``ecrm_identity_<random>_<step>`` and dropped by
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -31,7 +32,7 @@ import pyarrow as pa
 
 from ecrm_lib.core.errors import DataValidationError
 
-__all__ = ["ACCOUNT_COLUMNS", "Workspace", "open_accounts", "check_account_ids"]
+__all__ = ["ACCOUNT_COLUMNS", "Workspace", "check_account_ids", "open_accounts"]
 
 #: Columns of the accounts table the resolution reads (all but account_id optional).
 ACCOUNT_COLUMNS = ("account_id", "channel", "name", "email", "phone", "postcode", "created_at")
@@ -96,10 +97,8 @@ class Workspace:
     def close(self) -> None:
         """Drop the temporary tables (and close a connection opened for this resolution)."""
         for name in reversed(self._tables):
-            try:
+            with contextlib.suppress(Exception):  # a table already gone (or a closed connection) is fine
                 self.con.drop_table(name, force=True)
-            except Exception:  # noqa: BLE001 - a table already gone is fine
-                pass
         self._tables.clear()
         if self.owns_connection:
             self.con.disconnect()

@@ -34,14 +34,18 @@ from ecrm_lib.channels.normalize.fields import (
     postcode_expression,
     postcode_rule,
 )
-from ecrm_lib.channels.normalize.names import name_script, normalize_name, raw_name_table
+from ecrm_lib.channels.normalize.names import (
+    name_script,
+    normalize_name,
+    raw_name_table,
+)
 
 __all__ = [
     "IDENTIFYING_FIELDS",
-    "normalize_accounts",
+    "normalization_counts",
     "normalization_report",
     "normalize_account_table",
-    "normalization_counts",
+    "normalize_accounts",
 ]
 
 #: The account attributes that are normalised (and reported on).

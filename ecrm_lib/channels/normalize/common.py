@@ -20,17 +20,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "ArrowFn",
     "ENGINE_SAFE",
     "ZERO_WIDTH",
     "ZERO_WIDTH_MAP",
+    "ArrowFn",
     "as_arrow",
-    "map_distinct",
-    "python_map",
-    "null_where_not",
-    "concat_strings",
     "clean_text",
+    "concat_strings",
     "is_present",
+    "map_distinct",
+    "null_where_not",
+    "python_map",
 ]
 
 ArrowFn = Callable[[pa.Array], pa.Array]

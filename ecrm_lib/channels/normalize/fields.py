@@ -24,22 +24,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecrm_lib.channels.normalize.common import clean_text, concat_strings, map_distinct, null_where_not
+from ecrm_lib.channels.normalize.common import (
+    clean_text,
+    concat_strings,
+    map_distinct,
+    null_where_not,
+)
 
 __all__ = [
     "EMAIL_PATTERN",
     "KR_MOBILE_SHAPE",
+    "email_expression",
     "email_rule",
-    "phone_rule",
-    "postcode_rule",
+    "kr_phone_patterns",
     "normalize_email",
     "normalize_phone",
     "normalize_postcode",
-    "phone_is_mobile",
-    "kr_phone_patterns",
-    "email_expression",
     "phone_fast_expression",
+    "phone_is_mobile",
+    "phone_rule",
     "postcode_expression",
+    "postcode_rule",
 ]
 
 #: A conservative e-mail address (after lower-casing): one ``@``, a dotted domain,

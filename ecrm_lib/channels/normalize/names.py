@@ -29,17 +29,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecrm_lib.channels.normalize.common import ZERO_WIDTH_MAP, is_present, map_distinct, python_map
+from ecrm_lib.channels.normalize.common import (
+    ZERO_WIDTH_MAP,
+    is_present,
+    map_distinct,
+    python_map,
+)
 
 __all__ = [
     "NAME_SCRIPTS",
-    "normalize_name",
+    "name_key_table",
+    "name_keys",
     "name_script",
+    "normalize_name",
+    "raw_name_table",
     "romanize_hangul",
     "romanize_name",
-    "name_keys",
-    "raw_name_table",
-    "name_key_table",
 ]
 
 NAME_SCRIPTS = ("hangul", "latin", "mixed", "other", "missing")
