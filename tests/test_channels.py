@@ -221,6 +221,10 @@ def test_internet_only_reach(small_world):
     flag = reach.internet_only_customers(long, GROUPS)
     # C1: web + app; C2: web + store account; C3: e-mail but reached by mail; C4: app only; C5: store only
     assert flag.to_dict() == {"C1": True, "C2": False, "C3": False, "C4": True, "C5": False}
+    # a config without internet channels (Olist): nobody is internet-only, in the flag and in the profile
+    assert not reach.internet_only_customers(long, {"traditional": ["store"]}).any()
+    f = profile.customer_channel_features(amap, accounts=accounts, transactions=tx, contacts=co, channel_group={"traditional": ["store"]})
+    assert not f["internet_only"].any() and len(f) == 5
     value = integration.purchase_summary(attach_customer_id(tx, amap), "customer_id", "2025-06-30")
     cmp_ = reach.compare_customer_groups(flag, value, ("internet only", "other")).set_index("group")
     assert cmp_.loc["internet only", "n_customers"] == 2 and cmp_.loc["internet only", "share"] == pytest.approx(0.4)

@@ -18,7 +18,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -166,7 +165,7 @@ def customer_channel_features(
     if long is not None:
         channels = long.select("channel").distinct().execute()["channel"].dropna()
         members = [c for c, g in channel_groups_of(channels, channel_group).items() if g == "internet"]
-        inside = long.channel.isin(members) if members else ibis.literal(False)
+        inside = long.channel.isin(members) if members else long.channel.isnull() & long.channel.notnull()  # a column of False
         parts.append((long.group_by("customer_id").agg(internet_only=inside.fill_null(False).all()), ["internet_only"]))
     seen = []
     if acc is not None and "created_at" in acc.columns:

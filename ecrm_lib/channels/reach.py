@@ -224,7 +224,7 @@ def internet_only_customers(channels_long, channel_group: ChannelGroup = None, g
     t = as_table(channels_long, "channels_long")
     channels = t.select(channel=t.channel.cast("string")).distinct().execute()["channel"]
     members = [c for c, g in channel_groups_of(channels.dropna(), channel_group).items() if g == group]
-    inside = t.channel.cast("string").isin(members) if members else ibis.literal(False)
+    inside = t.channel.cast("string").isin(members) if members else t.channel.isnull() & t.channel.notnull()  # no channel of the group: a column of False
     g = t.group_by(customer_id=t.customer_id.cast("string")).agg(internet_only=inside.fill_null(False).all()).order_by("customer_id").execute()
     return pd.Series(g["internet_only"].astype(bool).to_numpy(), index=pd.Index(g["customer_id"].astype("string"), name="customer_id"), name="internet_only")
 
