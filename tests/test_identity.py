@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.core.errors import DataValidationError
 from ecrm_lib.channels.identity import (
     DEFAULT_BLOCKLIST,
     GUARDS,
@@ -40,6 +39,7 @@ from ecrm_lib.channels.normalize import (
     phone_is_mobile,
     romanize_name,
 )
+from ecrm_lib.core.errors import DataValidationError
 from ecrm_lib.core.paths import DEFAULT_DATA_DIR
 
 NA = None
@@ -243,7 +243,7 @@ def test_engine_normalisation_equals_the_python_rules(options):
 
 
 # -------------------------------------------------------------------- guards
-NO_PROB = dict(probabilistic=False)
+NO_PROB = {"probabilistic": False}
 
 
 def test_email_and_phone_variants_link_one_person():
@@ -529,7 +529,7 @@ def default_data():
 @pytest.fixture(scope="module")
 def default_resolved(default_data, tmp_path_factory):
     # The full resolution as the notebook runs it: from an engine table over the canonical Parquet file.
-    accounts, truth = default_data
+    accounts, _ = default_data
     path = tmp_path_factory.mktemp("identity") / "accounts.parquet"
     accounts.to_parquet(path)
     con = ibis.duckdb.connect()
