@@ -107,19 +107,34 @@ def test_unclosed_quote_names_its_line(tmp_path):
 
 def test_unknown_column_lists_columns_and_suggests(tmp_path):
     p = _write(tmp_path, "t.csv", "cust_no,sold_at,amount\nA,2024-01-01,1\n")
-    with pytest.raises(DataSourceError) as e:
+    with pytest.raises(DataValidationError) as e:
         _load(tmp_path, [_tx(p)])
     msg = str(e.value)
     assert "'cust_id'" in msg and "did you mean 'cust_no'" in msg
     assert "['cust_no', 'sold_at', 'amount']" in msg
+    assert e.value.failures[["file", "line", "column"]].values.tolist() == [["t.csv", "", "cust_id"]]
 
 
 def test_unknown_column_in_expression(tmp_path):
     p = _write(tmp_path, "t.csv", "cust_id,sold_at,Qty,Price\nA,2024-01-01,1,2\n")
     src = _tx(p, computed={"amount": "Quantity * Price"})
     del src["columns"]["amount"]
-    with pytest.raises(DataSourceError, match=r"'Quantity'.*did you mean 'Qty'"):
+    with pytest.raises(DataValidationError, match=r"'Quantity'.*did you mean 'Qty'"):
         _load(tmp_path, [src])
+
+
+def test_missing_column_does_not_stop_lazy_validation(tmp_path):
+    """Issue 13 item 10: a missing mapped column is listed with the row problems of this and other files."""
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,total\nA,2024-01-01,1\nB,yesterday,2\n")
+    q = _write(tmp_path, "c.csv", "cust_id,at,channel,direction\nA,2024-01-01,web,sideways\n")
+    contacts = {"name": "calls", "table": "contacts", "path": str(q),
+                "columns": {"account_id": "cust_id", "timestamp": "at", "channel": "channel", "direction": "direction"}}
+    with pytest.raises(DataValidationError) as e:
+        _load(tmp_path, [_tx(p), contacts])
+    f = e.value.failures
+    got = sorted(zip(f["file"], f["line"], f["column"]))
+    assert got == [("c.csv", "2", "direction"), ("t.csv", "", "amount"), ("t.csv", "3", "sold_at")]
+    assert "mapped column 'amount' not in the file" in str(e.value)
 
 
 def test_cp949_declared_euc_kr_loads_and_is_recorded(tmp_path):

@@ -1,12 +1,22 @@
-"""Reading the configured source files into validated canonical tables.
+"""Loading the configured sources into validated canonical tables, in the engine.
 
 :func:`load_sources` reads every source of a :class:`~ecrm_lib.core.config.Config`
-(CSV, gzip-compressed CSV or Parquet), maps its columns onto the canonical
-tables of :mod:`ecrm_lib.core.schema`, applies the config's policies, validates
-with pandera and returns a :class:`LoadResult`. Every row that is not kept is
-counted by source and reason, every change made to a kept row is counted as an
-adjustment, and every problem found is reported at once in a single
+(CSV, gzip-compressed CSV or Parquet) into an embedded DuckDB (memory limit and
+spill folder from the config's ``engine:`` section), maps its columns onto the
+canonical tables of :mod:`ecrm_lib.core.schema`, applies the config's policies
+and validates, all as engine queries: no table is held in Python. The
+canonical tables are written by the engine as Parquet files, which
+:class:`LoadResult` holds and :meth:`LoadResult.save` puts into a run's
+``private/canonical/``. Every row that is not kept is counted by source and
+reason, every change made to a kept row is counted as an adjustment, and
+every problem found is reported at once in a single
 :class:`~ecrm_lib.core.errors.DataValidationError`.
+
+Modules: :mod:`~ecrm_lib.data.read` (files into the engine, line numbers),
+:mod:`~ecrm_lib.data.convert` (column conversions),
+:mod:`~ecrm_lib.data.expressions` (the config's expression language),
+:mod:`~ecrm_lib.data.validate` (schema checks, the error), and this module
+(the order of the steps, the policies, the records).
 
 How a source is read
 --------------------
@@ -18,13 +28,15 @@ How a source is read
 - Line numbers are physical lines of the file (the header is line 1, the first
   data row line 2, counting ``skip_rows`` and quoted line breaks); Parquet rows
   are reported as ``row N`` (1-based).
+- A row with fewer fields than the header is set aside ("fewer fields than the
+  header"; policy ``short_rows``), never padded with missing values.
 - The source column ``__row__`` is the 1-based data-row number, for files
   without identifiers.
 
 How columns are converted
 -------------------------
-- ``string``: surrounding spaces are trimmed and blank values become missing
-  (both counted); values of columns with a fixed list of values are
+- ``string``: surrounding white space is trimmed and blank values become
+  missing (both counted); values of columns with a fixed list of values are
   lower-cased (counted). Personal data (name, email, phone), postcodes and
   free text stay exactly as written, except that a value of spaces alone
   becomes missing (counted). Whole-number floats (a Parquet id ``12346.0``)
@@ -40,15 +52,15 @@ How columns are converted
   ambiguous are read as summer time, non-existent ones moved forward (counted).
 - ``bool``: true/false, yes/no, y/n, t/f, 1/0 (any case).
 
-Expressions (``computed`` and ``set_aside: when``) are Python expressions over
-the source columns as pandas Series (write names with spaces in backticks;
-combine conditions with ``&``, ``|``, ``~``); ``pd`` and ``np`` are available.
+Expressions (``computed`` and ``set_aside: when``) are written in the small
+language of :mod:`ecrm_lib.data.expressions` (documented in
+:mod:`ecrm_lib.core.config`), compiled for the engine and never run by Python.
 A CSV column whose values are all numbers (without leading zeros) is a number
 in an expression (compare it with numbers: ``Qty == 0``), any other column is
-text; Parquet columns keep their types. When an expression fails that way, a
-column that mostly holds numbers is tried as numbers (its other values
-missing: reported as failures when they feed a number column, never matching a
-rule). Configs are trusted like code.
+text; Parquet columns keep their types. When an expression does not fit those
+types, a column that mostly holds numbers is tried as numbers (its other
+values missing: reported as failures when they feed a number column, never
+matching a rule).
 
 Policies and rules
 ------------------
@@ -58,51 +70,72 @@ amount <= 0 (``nonpositive_amounts``, transactions), a time after the end of
 the as-of day in the config's time zone (``after_as_of``), and an exact
 duplicate of an earlier kept row of the same source, compared on every column
 of the file (``duplicates``). Values of set-aside rows are not validated.
+A load that needs more memory than ``engine: memory_limit`` fails with
+:class:`~ecrm_lib.data.engine.EngineMemoryError` naming that setting.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
-import codecs
 import datetime as dt
-import difflib
-import gzip
-import hashlib
-import io
-import math
-import re
-import warnings
+import shutil
+import tempfile
+import weakref
 import zoneinfo
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.config import Config, SourceConfig
+from ecrm_lib.core.config import Config
 from ecrm_lib.core.dates import as_date
-from ecrm_lib.core.errors import ConfigError, DataSourceError, DataValidationError
-from ecrm_lib.core.schema import PANDAS_DTYPES, TABLES, ColumnSpec, pandera_schema
+from ecrm_lib.core.errors import ConfigError, DataValidationError
+from ecrm_lib.core.schema import TABLES
+from ecrm_lib.data.canonical import canonical_query, table_failures, write_parquet
+from ecrm_lib.data.engine import connect, engine_error
+from ecrm_lib.data.mapping import SourceLoad, prepare_expressions
+from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
+from ecrm_lib.data.validate import FAILURE_COLUMNS, MAX_FAILURE_ROWS, raise_failures
 
-__all__ = ["LoadResult", "load_sources", "ROW_NUMBER_COLUMN"]
+__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_sources"]
 
 #: Source column name that stands for the 1-based data-row number.
 ROW_NUMBER_COLUMN = "__row__"
 
-_SHOWN_FAILURES = 20
-_FAILURE_COLUMNS = ["source", "table", "file", "line", "column", "value", "problem", "fix"]
 _SET_ASIDE_COLUMNS = ["source", "table", "file", "line", "reason"]
 _ADJUSTMENT_COLUMNS = ["source", "table", "file", "adjustment", "rows"]
 _SUMMARY_COLUMNS = ["source", "table", "file", "rows_read", "rows_set_aside", "rows_kept"]
 _FILES_COLUMNS = ["source", "table", "file", "path", "bytes", "sha256"]
-_KOREAN_ALIASES = {"euc_kr"}  # codecs' canonical name for euc-kr, euc_kr, ks_c_5601-1987, ...
 _ACCOUNT_TABLES = ("transactions", "contacts", "feedback", "campaigns")
-# kept as written (only a value of spaces alone becomes missing): personal data and free text
-_VERBATIM = {"postcode", "text"}
 
 
 # ----------------------------------------------------------------------------- result
+
+
+class CanonicalTables(Mapping):
+    """The canonical tables of a load by name, each read into pandas on first access (then kept).
+
+    For tests and small callers; large tables are read by the engine from
+    :attr:`LoadResult.paths` (``ecrm_lib.data.engine.read_parquet``).
+    """
+
+    def __init__(self, result: LoadResult):
+        self._result = result
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._result.paths:
+            raise KeyError(name)
+        if name not in self._cache:
+            self._cache[name] = pd.read_parquet(self._result.paths[name])
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._result.paths)
+
+    def __len__(self) -> int:
+        return len(self._result.paths)
 
 
 @dataclass
@@ -111,10 +144,14 @@ class LoadResult:
 
     Attributes
     ----------
-    tables : dict of str to DataFrame
-        Canonical, validated tables (only those the config feeds), with the
-        dtypes of :data:`ecrm_lib.core.schema.PANDAS_DTYPES`; timestamps in UTC;
-        money in the config's currency.
+    paths : dict of str to Path
+        Canonical, validated tables as Parquet files (only those the config
+        feeds; dtypes of :data:`ecrm_lib.core.schema.PANDAS_DTYPES` when read
+        with pandas; timestamps in UTC; money in the config's currency).
+        Until :meth:`save` they live in a temporary folder that is removed
+        with the result.
+    rows : dict of str to int
+        Rows per canonical table.
     summary : DataFrame
         Per source: source, table, file (base name), rows_read,
         rows_set_aside, rows_kept.
@@ -130,12 +167,30 @@ class LoadResult:
         the data in the config's time zone).
     """
 
-    tables: dict[str, pd.DataFrame]
+    paths: dict[str, Path]
+    rows: dict[str, int]
     summary: pd.DataFrame
     set_aside: pd.DataFrame
     adjustments: pd.DataFrame
     files: pd.DataFrame
     as_of: dt.date
+    work_dir: Path | None = None
+    _tables: CanonicalTables | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.work_dir is not None:
+            weakref.finalize(self, shutil.rmtree, str(self.work_dir), True)
+
+    @property
+    def tables(self) -> CanonicalTables:
+        """The canonical tables as pandas DataFrames, read on first access (small data and tests)."""
+        if self._tables is None:
+            self._tables = CanonicalTables(self)
+        return self._tables
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """One canonical table read into pandas (a copy)."""
+        return pd.read_parquet(self.paths[name])
 
     def set_aside_counts(self) -> pd.DataFrame:
         """Set-aside rows counted per source, table, file and reason (column ``rows``)."""
@@ -149,1204 +204,44 @@ class LoadResult:
         )
 
     def save(self, layout) -> None:
-        """Write the tables and the load records into a run folder.
+        """Put the tables and the load records into a run folder.
 
         Parameters
         ----------
         layout : ecrm_lib.run.context.RunLayout
-            Writes ``private/canonical/<table>.parquet`` per table and
-            ``load/load_report.csv`` (the summary), ``load/set_aside.csv``,
-            ``load/adjustments.csv`` and ``load/files.csv``.
+            Moves the Parquet files to ``private/canonical/<table>.parquet``
+            (copies them when they are not this result's own temporary files)
+            and writes ``load/load_report.csv`` (the summary),
+            ``load/set_aside.csv``, ``load/adjustments.csv`` and ``load/files.csv``.
         """
         layout.canonical_dir.mkdir(parents=True, exist_ok=True)
         layout.load_dir.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables.items():
-            df.to_parquet(layout.canonical(name), index=False)
+        for name, path in list(self.paths.items()):
+            target = Path(layout.canonical(name))
+            if Path(path).resolve() == target.resolve():
+                continue
+            if self.work_dir is not None and Path(self.work_dir) in Path(path).parents:
+                shutil.move(str(path), target)
+                self.paths[name] = target
+            else:
+                shutil.copyfile(path, target)
         self.summary.to_csv(layout.load_dir / "load_report.csv", index=False)
         self.set_aside.to_csv(layout.load_dir / "set_aside.csv", index=False)
         self.adjustments.to_csv(layout.load_dir / "adjustments.csv", index=False)
         self.files.to_csv(layout.load_dir / "files.csv", index=False)
 
 
-# ----------------------------------------------------------------------------- reading
-
-
-@dataclass
-class _RawFile:
-    frame: pd.DataFrame
-    parquet: bool
-    n_bytes: int
-    sha256: str
-    adjustments: list[tuple[str, int]] = field(default_factory=list)  # whole-file adjustments (text, rows)
-    text: bytes | None = None  # decompressed CSV bytes, for line numbers when first needed
-    skip_rows: int = 0
-    header: bool = True
-    _lines: np.ndarray | None = None
-    _lines_done: bool = False
-
-    @property
-    def lines(self) -> np.ndarray | None:
-        """Physical line (CSV) or 1-based row (Parquet) of each data row; None if they cannot be told."""
-        if not self._lines_done:
-            if self.parquet:
-                self._lines = np.arange(1, len(self.frame) + 1)
-            else:
-                self._lines = _data_lines(self.text or b"", self.skip_rows, self.header, len(self.frame))
-            self._lines_done = True
-            self.text = None
-        return self._lines
-
-    def line_labels(self, positions: np.ndarray) -> list[str]:
-        positions = np.asarray(positions, dtype=np.int64)
-        if self.lines is None:
-            return [f"data row {p + 1}" for p in positions]
-        nums = self.lines[positions]
-        if self.parquet:
-            return [f"row {n}" for n in nums]
-        return [str(n) for n in nums]
-
-
-def _where(line: str) -> str:
-    return line if not line[:1].isdigit() else f"line {line}"
-
-
-def _normalise_encoding(source: SourceConfig) -> tuple[str, bool]:
-    try:
-        name = codecs.lookup(source.encoding).name
-    except LookupError:
-        raise ConfigError(
-            f"source {source.name!r}: encoding {source.encoding!r} is unknown. "
-            "Use utf-8, cp949 (Korean; euc-kr is read as cp949), cp1252 or latin-1."
-        ) from None
-    if name in _KOREAN_ALIASES:
-        return "cp949", True
-    return name, False
-
-
-def _suggest_encodings(data: bytes, declared: str) -> list[str]:
-    out = []
-    for enc in ("utf-8", "cp949", "cp1252", "latin-1"):
-        if codecs.lookup(enc).name == codecs.lookup(declared).name:
-            continue
-        try:
-            data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        out.append(enc)
-    return out
-
-
-def _check_decoding(data: bytes, encoding: str, source: SourceConfig) -> None:
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as e:
-        pos = e.start
-        line = data.count(b"\n", 0, pos) + 1
-        line_start = data.rfind(b"\n", 0, pos) + 1
-        bad = data[pos : min(e.end, pos + 4)]
-        candidates = _suggest_encodings(data, encoding)
-        hint = (
-            f"The whole file decodes as {', '.join(candidates)}: set `encoding: {candidates[0]}` for source "
-            f"{source.name!r} if that is how it was written (Korean files are usually cp949, also called EUC-KR)."
-            if candidates
-            else "No common encoding decodes it (utf-8, cp949, cp1252); check that the file is really text."
-        )
-        raise DataSourceError(
-            f"{source.path.name} (source {source.name!r}): cannot decode line {line} as {encoding}: "
-            f"byte(s) 0x{bad.hex()} at byte {pos - line_start + 1} of that line (offset {pos} in the file) "
-            f"are not valid {encoding}. {hint}"
-        ) from None
-
-
-def _logical_lines(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Physical start line of each logical line (quoted line breaks do not end one) and whether it is blank."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    nl = np.flatnonzero(arr == 10)
-    quotes = np.flatnonzero(arr == 34)
-    term = nl[np.searchsorted(quotes, nl) % 2 == 0] if quotes.size else nl
-    starts = np.concatenate(([0], term + 1))
-    ends = np.concatenate((term, [arr.size]))
-    if starts[-1] >= arr.size:  # the file ends with a line break
-        starts, ends = starts[:-1], ends[:-1]
-    phys = np.searchsorted(nl, starts) + 1
-    length = ends - starts
-    blank = length == 0
-    if arr.size:
-        first = arr[np.minimum(starts, arr.size - 1)]
-        blank |= (length == 1) & (first == 13)
-        cand = np.flatnonzero(~blank & (length <= 512) & np.isin(first, (9, 13, 32)))
-        for i in cand:
-            if not data[starts[i] : ends[i]].strip():
-                blank[i] = True
-    return phys, blank
-
-
-def _first_bad_row(data: bytes, encoding: str, source: SourceConfig) -> tuple[int, int, int] | None:
-    """(physical line, expected fields, fields seen) of the first row whose field count differs (error path only)."""
-    import csv
-
-    text = io.StringIO(data.decode(encoding, errors="replace"))
-    for _ in range(source.skip_rows):
-        text.readline()
-    skipped = source.skip_rows
-    if source.delimiter in ("whitespace", r"\s+", " "):
-        rows = ((i, line.split()) for i, line in enumerate(text, start=skipped + 1))
-        records = ((i, r) for i, r in rows if r)
-    else:
-        reader = csv.reader(text, delimiter=source.delimiter)
-
-        def gen():
-            start = skipped + 1
-            for rec in reader:
-                yield start, rec
-                start = skipped + reader.line_num + 1
-
-        records = ((i, r) for i, r in gen() if r and any(f.strip() for f in r))
-    expected = None if source.header else len(source.names or ())
-    for line, rec in records:
-        if expected is None:
-            expected = len(source.names) if source.names else len(rec)
-            continue
-        if len(rec) != expected:
-            return line, expected, len(rec)
-    return None
-
-
-def _data_lines(data: bytes, skip_rows: int, header: bool, n_rows: int) -> np.ndarray | None:
-    """Physical line of each data row as pandas reads the file (blank lines skipped), or None on a mismatch."""
-    phys, blank = _logical_lines(data)
-    phys, blank = phys[skip_rows:], blank[skip_rows:]
-    lines = phys[~blank]
-    if header:
-        lines = lines[1:]
-    return lines if len(lines) == n_rows else None  # an unusual dialect: report data-row numbers instead
-
-
-def _read_csv(source: SourceConfig, data: bytes, encoding: str) -> pd.DataFrame:
-    name = source.path.name
-    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    sep = r"\s+" if source.delimiter in ("whitespace", r"\s+", " ") else source.delimiter
-    if source.delimiter in ("\\t", "tab"):
-        sep = "\t"
-    kwargs: dict[str, Any] = dict(
-        sep=sep,
-        dtype="string",
-        keep_default_na=False,
-        na_values=[""],
-        encoding=encoding,
-        skiprows=source.skip_rows or None,
-        index_col=False,
-        engine="c",
-    )
-    if source.header:
-        kwargs["header"] = 0
-        if source.names:
-            kwargs["names"] = list(source.names)
-    else:
-        kwargs["header"] = None
-        kwargs["names"] = list(source.names or ())
-    try:
-        with warnings.catch_warnings():
-            # pandas only warns when a row has more fields than the header, and drops the extra ones
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.BytesIO(data), **kwargs)
-    except pd.errors.ParserWarning:
-        found = _first_bad_row(data, encoding, source)
-        where = (f", line {found[0]}: {found[2]} fields where the "
-                 f"{'header' if source.header else 'names list'} has {found[1]}") if found else ""
-        raise DataSourceError(
-            f"{name} (source {source.name!r}){where}: a row has more fields than the "
-            f"{'header' if source.header else 'names list'}. Usually a value contains the delimiter "
-            f"{source.delimiter!r} without quotes: quote that value, or check `delimiter:`."
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise DataSourceError(
-            f"{name} (source {source.name!r}) has no content"
-            + (f" after skipping {source.skip_rows} line(s)" if source.skip_rows else "")
-            + ": it holds only blank lines. Check that the path points at the right file."
-        ) from None
-    except pd.errors.ParserError as e:
-        msg = str(e)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            expected, logical, saw = (int(g) for g in m.groups())
-            phys = _logical_lines(data)[0]
-            line = int(phys[logical - 1]) if 0 < logical <= len(phys) else logical
-            raise DataSourceError(
-                f"{name} (source {source.name!r}), line {line}: {saw} fields where the "
-                f"{'header' if source.header else 'names list'} has {expected}. Usually a value contains the "
-                f"delimiter {source.delimiter!r} without quotes: quote that value, or check `delimiter:`."
-            ) from None
-        m = re.search(r"EOF inside string starting at row (\d+)", msg)
-        if m:
-            row = int(m.group(1))
-            phys = _logical_lines(data)[0]
-            line = int(phys[row]) if 0 <= row < len(phys) else row + 1
-            raise DataSourceError(
-                f"{name} (source {source.name!r}), line {line}: a quoted value opens there and is never closed "
-                "(the file ends inside it). Close the quote, or double any quote character inside a value (\"\")."
-            ) from None
-        raise DataSourceError(f"{name} (source {source.name!r}) is not a readable CSV file: {msg.strip()}") from None
-    except UnicodeDecodeError as e:  # pragma: no cover - decoding is checked before
-        raise DataSourceError(f"{name} (source {source.name!r}): {e}") from None
-    frame.columns = [str(c) for c in frame.columns]
-    if len(frame) == 0:
-        raise DataSourceError(
-            f"{name} (source {source.name!r}) has a header line but no data rows. "
-            "Check that the export finished, or remove the source from the config."
-        )
-    return frame
-
-
-def _read_file(source: SourceConfig) -> _RawFile:
-    path = source.path
-    if not path.exists():
-        raise DataSourceError(
-            f"source {source.name!r} (table {source.table}) points at {path}, which does not exist. "
-            "Fix `path:` in the config (relative paths are read from the config's folder; "
-            "${DATA_ROOT} is the shared data folder, set with ECRM_DATA_ROOT)."
-        )
-    if path.is_dir():
-        raise DataSourceError(f"source {source.name!r} points at {path}, which is a folder; give the file's path.")
-    with open(path, "rb") as fh:  # read-only: input files are never modified
-        raw = fh.read()
-    sha = hashlib.sha256(raw).hexdigest()
-    if len(raw) == 0:
-        raise DataSourceError(
-            f"{path.name} (source {source.name!r}, {path}) is empty (0 bytes). Re-export the file or remove the source."
-        )
-    adjustments: list[tuple[str, int]] = []
-    if source.format == "parquet":
-        try:
-            frame = pd.read_parquet(io.BytesIO(raw))
-        except Exception as e:  # pyarrow raises several types
-            raise DataSourceError(f"{path.name} (source {source.name!r}) is not a readable Parquet file: {e}") from None
-        frame = frame.reset_index(drop=True)
-        frame.columns = [str(c) for c in frame.columns]
-        if len(frame) == 0:
-            raise DataSourceError(f"{path.name} (source {source.name!r}) has columns but no rows.")
-        return _RawFile(frame, True, len(raw), sha, adjustments)
-    data = raw
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise DataSourceError(f"{path.name} (source {source.name!r}) is a damaged gzip file: {e}") from None
-        if not data:
-            raise DataSourceError(f"{path.name} (source {source.name!r}) is empty once decompressed (0 bytes).")
-    encoding, korean = _normalise_encoding(source)
-    _check_decoding(data, encoding, source)
-    frame = _read_csv(source, data, encoding)
-    if korean:
-        adjustments.append((f"file read as cp949, the superset of the declared {source.encoding}", len(frame)))
-    return _RawFile(frame, False, len(raw), sha, adjustments, text=data, skip_rows=source.skip_rows,
-                    header=source.header)
-
-
-def _squash(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
-def _missing_column_error(source: SourceConfig, raw: _RawFile, missing: list[str], where: str) -> DataSourceError:
-    cols = list(raw.frame.columns)
-    parts = []
-    for m in missing:
-        close = difflib.get_close_matches(m, cols, n=3, cutoff=0.5)
-        close += [c for c in cols if _squash(c) == _squash(m) and c not in close]
-        parts.append(f"{m!r}" + (f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""))
-    return DataSourceError(
-        f"{source.path.name} (source {source.name!r}): {where} column(s) {', '.join(parts)} not in the file. "
-        f"The file's columns are: {cols}. Fix the name in the config (names are case-sensitive)."
-    )
-
-
-# ----------------------------------------------------------------------------- conversions
-
-
-@dataclass
-class _Conv:
-    """A converted column: values, rows that failed and counted changes."""
-
-    values: pd.Series
-    bad: np.ndarray | None = None
-    problem: str = ""
-    fix: str = ""
-    adjustments: list[tuple[str, np.ndarray]] = field(default_factory=list)
-
-
-def _missing_column(kind: str, n: int) -> pd.Series:
-    """A column of ``n`` missing values of a canonical kind."""
-    fill = {"float": np.nan, "datetime": pd.NaT}.get(kind, pd.NA)
-    return pd.Series(fill, index=range(n), dtype=PANDAS_DTYPES[kind])
-
-
-def _is_text(s: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
-
-
-def _as_text(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is pd.NA:
-        return s
-    if s.dtype == object:
-        def text(v: Any) -> Any:
-            missing = v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-            return v if missing or isinstance(v, str) else str(v)
-
-        return s.map(text).astype("string")
-    return s.astype("string")
-
-
-def _blank_to_na(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Trimmed text with blank values as missing; returns the mask of blank (non-missing) inputs."""
-    stripped = s.str.strip()
-    blank = (stripped == "").fillna(False).to_numpy(dtype=bool)
-    if blank.any():
-        stripped = stripped.mask(blank)
-    return stripped, blank
-
-
-def _convert_string(s: pd.Series, col: str, spec: ColumnSpec | None, trim: bool = True) -> _Conv:
-    adjustments = []
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return _Conv(s.astype("string").str.lower())
-    if pd.api.types.is_float_dtype(s.dtype):
-        vals = s.to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(vals) & (np.floor(vals) == vals) & (np.abs(vals) < 2**53)
-        out = s.astype("string")
-        if whole.any():
-            out = out.copy()
-            out[whole] = pd.array(vals[whole].astype(np.int64).astype(str), dtype="string")
-            adjustments.append((f"{col}: numbers stored as floats written as whole numbers (12346.0 -> 12346)", whole))
-        return _Conv(out, adjustments=adjustments)
-    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return _Conv(s.astype("string"))
-    text = _as_text(s)
-    if not trim:
-        blank = (text.str.strip() == "").fillna(False).to_numpy(dtype=bool)
-        if blank.any():
-            text = text.mask(blank)
-            adjustments.append((f"{col}: blank values (spaces only) read as missing", blank))
-        return _Conv(text, adjustments=adjustments)
-    stripped, blank = _blank_to_na(text)
-    trimmed = ((stripped != text) & stripped.notna()).fillna(False).to_numpy(dtype=bool)
-    if trimmed.any():
-        adjustments.append((f"{col}: leading/trailing spaces removed", trimmed))
-    if blank.any():
-        adjustments.append((f"{col}: blank values read as missing", blank))
-    if spec is not None and spec.allowed is not None:
-        lower = stripped.str.lower()
-        changed = ((lower != stripped) & lower.notna()).fillna(False).to_numpy(dtype=bool)
-        if changed.any():
-            adjustments.append((f"{col}: values lower-cased (allowed values are {list(spec.allowed)})", changed))
-        stripped = lower
-    return _Conv(stripped, adjustments=adjustments)
-
-
-_CURRENCY_SYMBOLS = {
-    "£": {"GBP"},
-    "€": {"EUR"},
-    "₩": {"KRW"},
-    "￦": {"KRW"},
-    "원": {"KRW"},
-    "¥": {"JPY", "CNY"},
-    "$": {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD"},
-}
-_NUMBER_RE = re.compile(
-    r"^(?P<s1>[-+]?)\s*(?P<c1>[£€₩￦¥$])?\s*(?P<s2>[-+]?)"
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)\s*(?P<c2>[£€₩￦¥$원])?$"
-)
-_EURO_DECIMAL_RE = re.compile(r"^[-+]?\d+,\d{1,2}$|^[-+]?\d{1,3}(?:\.\d{3})+,\d+$")
-
-
-def _fast_float(text: pd.Series) -> np.ndarray | None:
-    """Arrow's cast of clean numeric text to float64 (missing -> NaN); None when any value does not cast."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not hasattr(text.array, "__arrow_array__"):
-            return None
-        out = pc.cast(pa.array(text.array), pa.float64())
-        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=float)
-    except Exception:  # ArrowInvalid on the first bad value, or no pyarrow: the slow, exact way
-        return None
-
-
-def _parse_numbers(s: pd.Series, currency: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse text as float64. Returns (values, bad mask, cleaned mask)."""
-    n = len(s)
-    text, _ = _blank_to_na(_as_text(s))
-    values = _fast_float(text)
-    if values is None:
-        vals = pd.to_numeric(text, errors="coerce")
-        values = np.asarray(vals.to_numpy(dtype=float, na_value=np.nan), dtype=float)
-    present = text.notna().to_numpy(dtype=bool)
-    fail = present & np.isnan(values)
-    # "nan" typed as text parses to NaN without being missing: a failure too
-    cleaned = np.zeros(n, dtype=bool)
-    if fail.any():
-        idx = np.flatnonzero(fail)
-        cand = text.iloc[idx]
-        if not cand.str.match(_EURO_DECIMAL_RE).fillna(False).any():  # a decimal comma: never guess
-            parts = cand.str.extract(_NUMBER_RE)
-            matched = parts["num"].notna().to_numpy(dtype=bool)
-            sym = parts["c1"].fillna(parts["c2"])
-            has_sym = sym.notna().to_numpy(dtype=bool)
-            symbols = set(sym[matched & has_sym].unique())
-            sym_ok = len(symbols) <= 1 and all(currency is None or currency in _CURRENCY_SYMBOLS[x] for x in symbols)
-            signs = (parts["s1"].fillna("") + parts["s2"].fillna("")).str.len().to_numpy()
-            ok = matched & (~has_sym | sym_ok) & (signs <= 1)
-            if ok.any():
-                nums = parts["num"][ok].str.replace(",", "", regex=False).astype(float).to_numpy()
-                neg = ((parts["s1"].fillna("") + parts["s2"].fillna("")) == "-").to_numpy(dtype=bool)[ok]
-                ok_idx = idx[ok]
-                values[ok_idx] = np.where(neg, -nums, nums)
-                cleaned[ok_idx] = True
-                fail[ok_idx] = False
-    return values, fail, cleaned
-
-
-def _convert_number(s: pd.Series, col: str, kind: str, currency: str | None) -> _Conv:
-    adjustments = []
-    if pd.api.types.is_bool_dtype(s.dtype):
-        values = s.astype("float64").to_numpy()
-        bad = np.zeros(len(s), dtype=bool)
-    elif pd.api.types.is_numeric_dtype(s.dtype):
-        values = s.to_numpy(dtype=float, na_value=np.nan)
-        bad = np.zeros(len(s), dtype=bool)
-    else:
-        values, bad, cleaned = _parse_numbers(s, currency)
-        if cleaned.any():
-            adjustments.append((f"{col}: currency symbols or thousands separators removed", cleaned))
-    problem = "not a number"
-    fix = (
-        "write plain numbers such as 1234.5 (thousands separators as in 1,234.5 and a currency symbol "
-        f"of {currency or 'the config currency'} are accepted; a decimal comma is not)"
-    )
-    if kind == "int":
-        frac = np.isfinite(values) & (np.floor(values) != values)
-        if frac.any():
-            bad = bad | frac
-            problem = "not a whole number"
-            fix = "write whole numbers (e.g. 0 or 1)"
-        with np.errstate(invalid="ignore"):
-            vals = pd.array(np.where(bad | np.isnan(values), 0, values).astype(np.int64), dtype="Int64")
-        vals[bad | np.isnan(values)] = pd.NA
-        out = pd.Series(vals)
-    else:
-        out = pd.Series(values.astype(np.float64))
-    return _Conv(out, bad if bad.any() else None, problem, fix, adjustments)
-
-
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
-
-
-def _convert_bool(s: pd.Series, col: str) -> _Conv:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return _Conv(s.astype("boolean"))
-    text, _ = _blank_to_na(_as_text(s))
-    low = text.str.lower()
-    t = low.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
-    f = low.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
-    present = low.notna().to_numpy(dtype=bool)
-    out = pd.array([pd.NA] * len(s), dtype="boolean")
-    out[t] = True
-    out[f] = False
-    bad = present & ~t & ~f
-    return _Conv(pd.Series(out), bad if bad.any() else None, "not true/false", "write true/false, yes/no or 1/0", [])
-
-
-_AWARE_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
-
-
-def _regex_mask(text: pd.Series, pattern: str) -> np.ndarray:
-    """Rows whose text matches ``pattern`` anywhere (Arrow's regex engine when possible; missing is False)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if hasattr(text.array, "__arrow_array__"):
-            arr = pa.array(text.array)
-        else:
-            arr = pa.array(text.to_numpy(dtype=object, na_value=None))
-        hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
-        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
-    except Exception:  # pragma: no cover - pyarrow missing or a pattern RE2 cannot run
-        return text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
-
-
-def _localize(naive: pd.Series, tz: str, col: str) -> tuple[pd.Series, list[tuple[str, np.ndarray]]]:
-    """Naive datetimes read in ``tz`` -> UTC, with counted clock-change fixes (masks over ``naive``)."""
-    adjustments = []
-    if tz == "UTC":
-        return naive.dt.tz_localize("UTC"), adjustments
-    loc = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    prob = (loc.isna() & naive.notna()).to_numpy(dtype=bool)
-    if prob.any():
-        sub = naive[prob]
-        fixed = sub.dt.tz_localize(tz, ambiguous=np.ones(len(sub), dtype=bool), nonexistent="NaT")
-        nonex = fixed.isna().to_numpy(dtype=bool)
-        amb = prob.copy()
-        amb[np.flatnonzero(prob)[nonex]] = False
-        if nonex.any():
-            shifted = sub[nonex].dt.tz_localize(tz, ambiguous="raise", nonexistent="shift_forward")
-            fixed = fixed.copy()
-            fixed[nonex] = shifted
-            ne_mask = np.zeros(len(naive), dtype=bool)
-            ne_mask[np.flatnonzero(prob)[nonex]] = True
-            adjustments.append((f"{col}: local times that do not exist in {tz} (clock change) moved forward", ne_mask))
-        if amb.any():
-            adjustments.append((f"{col}: ambiguous local times in {tz} (clock change) read as summer time", amb))
-        loc = loc.copy()
-        loc[prob] = fixed
-    return loc, adjustments
-
-
-def _to_utc(s: pd.Series) -> pd.Series:
-    return s.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-
-
-def _convert_datetime(s: pd.Series, col: str, fmt: str | None, tz: str) -> _Conv:
-    n = len(s)
-    adjustments: list[tuple[str, np.ndarray]] = []
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = s.reset_index(drop=True)
-        if getattr(s.dt, "tz", None) is None:
-            loc, adj = _localize(s.astype("datetime64[us]"), tz, col)
-            return _Conv(_to_utc(loc), adjustments=adj)
-        return _Conv(_to_utc(s))
-    if pd.api.types.is_numeric_dtype(s.dtype):  # e.g. 19970101 stored as a number
-        s = _convert_string(s, col, None).values
-    text, _ = _blank_to_na(_as_text(s).reset_index(drop=True))
-    present = text.notna().to_numpy(dtype=bool)
-    pieces: list[pd.Series] = []
-    if fmt and ("%z" in fmt or "%Z" in fmt):
-        aware = present
-    else:
-        aware = present & _regex_mask(text, _AWARE_RE)
-    naive = present & ~aware
-    inferred = np.zeros(n, dtype=bool)
-
-    def parse(mask: np.ndarray, utc: bool) -> pd.Series:
-        sub = text[mask]
-        out = pd.to_datetime(sub, format=fmt or "ISO8601", errors="coerce", utc=utc)
-        if not fmt:
-            miss = out.isna().to_numpy(dtype=bool)
-            if miss.any():
-                try:
-                    again = pd.to_datetime(sub[miss], format="mixed", errors="coerce", utc=utc)
-                except (ValueError, TypeError):
-                    again = None
-                if again is not None and (utc or getattr(again.dt, "tz", None) is None):
-                    got = again.notna().to_numpy(dtype=bool)
-                    out = out.copy()
-                    out[miss] = again
-                    inferred[np.flatnonzero(mask)[np.flatnonzero(miss)[got]]] = True
-        return out
-
-    if naive.any():
-        parsed = parse(naive, utc=False)
-        if getattr(parsed.dt, "tz", None) is not None:  # a format with %z matched naive-looking text
-            parsed = parsed.dt.tz_localize(None)
-        loc, adj = _localize(parsed.astype("datetime64[us]"), tz, col)
-        for text_, mask in adj:
-            full = np.zeros(n, dtype=bool)
-            full[np.flatnonzero(naive)[mask]] = True
-            adjustments.append((text_, full))
-        pieces.append(_to_utc(loc))
-        if aware.any():
-            adjustments.append(
-                (f"{col}: timestamps without a time zone read as {tz} (the column mixes both)", naive.copy())
-            )
-    if aware.any():
-        pieces.append(_to_utc(parse(aware, utc=True)))
-    if len(pieces) == 1 and len(pieces[0]) == n:
-        result = pieces[0]
-    elif pieces:
-        result = pd.concat(pieces).reindex(range(n))
-    else:
-        result = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-    result = result.astype("datetime64[us, UTC]")
-    if inferred.any():
-        adjustments.append((f"{col}: dates not in ISO 8601 read by inference (set date_format to be sure)", inferred))
-    bad = present & result.isna().to_numpy(dtype=bool)
-    fix = (
-        f"write it as {fmt} (the source's date_format)" if fmt else
-        "write dates as ISO 8601 (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS), or set `date_format:` for this source"
-    )
-    return _Conv(result, bad if bad.any() else None, "not a date/time", fix, adjustments)
-
-
-def _convert(s: pd.Series, spec: ColumnSpec | None, col: str, source: SourceConfig, currency: str | None) -> _Conv:
-    s = s.reset_index(drop=True)
-    kind = spec.kind if spec is not None else "string"
-    if kind == "string":
-        verbatim = spec is not None and (spec.pii or spec.name in _VERBATIM)
-        return _convert_string(s, col, spec, trim=not verbatim)
-    if kind in ("float", "int"):
-        return _convert_number(s, col, kind, currency)
-    if kind == "bool":
-        return _convert_bool(s, col)
-    if kind == "datetime":
-        return _convert_datetime(s, col, source.date_format, source.timezone)
-    raise ValueError(f"unknown column kind {kind!r}")  # pragma: no cover
-
-
-# ----------------------------------------------------------------------------- expressions
-
-_BACKTICK = re.compile(r"`([^`]+)`")
-_SAFE_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in ("abs", "bool", "float", "int", "len", "max", "min", "round", "str", "list", "set", "tuple", "range")
-}
-_GLOBALS = {"pd", "np", *_SAFE_BUILTINS}
-
-
-class _Expr:
-    """A parsed config expression with the source columns it refers to."""
-
-    def __init__(self, text: str, source: SourceConfig, raw: _RawFile, what: str):
-        self.text = text
-        self.what = what
-        names: dict[str, str] = {}
-
-        def repl(m: re.Match) -> str:
-            key = f"__bt{len(names)}__"
-            names[key] = m.group(1)
-            return key
-
-        code = _BACKTICK.sub(repl, text)
-        try:
-            tree = ast.parse(code.strip(), mode="eval")
-        except SyntaxError as e:
-            raise ConfigError(
-                f"source {source.name!r}: {what} {text!r} is not a valid expression ({e.msg}). "
-                "Write a pandas expression over source columns, e.g. `Quantity * Price` or "
-                "\"Invoice.str.startswith('C')\"; put names with spaces in backticks."
-            ) from None
-        bound = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
-        used = {nd.id for nd in ast.walk(tree) if isinstance(nd, ast.Name)} - bound
-        cols = set(raw.frame.columns) | {ROW_NUMBER_COLUMN}
-        self.refs: dict[str, str] = {}
-        missing = []
-        for var in sorted(used):
-            col = names.get(var, var)
-            if col in cols:
-                self.refs[var] = col
-            elif var in names or var not in _GLOBALS:
-                missing.append(col)
-        if missing:
-            raise _missing_column_error(source, raw, missing, f"{what} {text!r} uses")
-        self.code = compile(tree, f"<{source.name}: {what}>", "eval")
-        self.source = source
-
-    @property
-    def columns(self) -> list[str]:
-        return sorted(set(self.refs.values()))
-
-    def evaluate(self, column: Callable[[str], pd.Series]) -> Any:
-        ns = {var: column(col) for var, col in self.refs.items()}
-        return eval(self.code, {"__builtins__": _SAFE_BUILTINS, "pd": pd, "np": np}, ns)  # noqa: S307
-
-
-# ----------------------------------------------------------------------------- per source
-
-
-@dataclass
-class _Source:
-    """One source while it is being loaded."""
-
-    config: SourceConfig
-    index: int
-    raw: _RawFile
-    frame: pd.DataFrame  # canonical (+ extra) columns, all rows
-    reason: np.ndarray  # object: None = kept, else the reason it was set aside
-    keep: np.ndarray = field(default=None)  # type: ignore[assignment]  # True while the row is kept
-    bad: dict[str, np.ndarray] = field(default_factory=dict)  # canonical column -> rows that failed conversion
-    failures: list[tuple[np.ndarray, str, pd.Series, str, str]] = field(default_factory=list)
-    adjustments: list[tuple[str, np.ndarray]] = field(default_factory=list)
-    policy_failures: list[pd.DataFrame] = field(default_factory=list)
-
-    @property
-    def file(self) -> str:
-        return self.config.path.name
-
-    @property
-    def n(self) -> int:
-        return len(self.frame)
-
-    def __post_init__(self) -> None:
-        if self.keep is None:
-            self.keep = np.ones(len(self.reason), dtype=bool)
-
-    def kept(self) -> np.ndarray:
-        return self.keep
-
-    def set_aside(self, mask: np.ndarray, reason: str) -> int:
-        take = np.asarray(mask, dtype=bool) & self.keep
-        self.reason[take] = reason
-        self.keep = self.keep & ~take
-        return int(take.sum())
-
-    def fail_rows(self, mask: np.ndarray, column: str, values: pd.Series, problem: str, fix: str) -> None:
-        self.failures.append((np.asarray(mask, dtype=bool), column, values, problem, fix))
-
-
-class _Loader:
-    def __init__(self, config: Config, progress: Callable[[str], None] | None):
-        self.config = config
-        self.progress = progress
-        self.sources: list[_Source] = []
-        self.file_rows: list[dict] = []
-
-    # ---------------------------------------------------------------- phase 1
-    def load_source(self, i: int, source: SourceConfig) -> _Source:
-        if self.progress is not None:
-            self.progress(f"reading {source.label} into {source.table}")
-        spec = TABLES[source.table]
-        if source.extra_columns is not None and not spec.keep_extra:
-            raise ConfigError(
-                f"source {source.name!r}: `extra_columns` only applies to tables that keep extra columns "
-                f"(customers), not {source.table!r}."
-            )
-        raw = _read_file(source)
-        self.file_rows.append(
-            {"source": source.name, "table": source.table, "file": source.path.name, "path": str(source.path),
-             "bytes": raw.n_bytes, "sha256": raw.sha256}
-        )
-        frame = raw.frame
-        n = len(frame)
-        missing = [c for c in source.columns.values() if c != ROW_NUMBER_COLUMN and c not in frame.columns]
-        if missing:
-            raise _missing_column_error(source, raw, missing, "mapped")
-        if source.extra_columns:
-            absent = [c for c in source.extra_columns if c not in frame.columns]
-            if absent:
-                raise _missing_column_error(source, raw, absent, "extra_columns")
-        computed = {c: _Expr(e, source, raw, f"computed {c}") for c, e in source.computed.items()}
-        rules = [(_Expr(r.when, source, raw, "set_aside rule"), r.reason) for r in source.set_aside]
-
-        row_numbers: pd.Series | None = None
-
-        def source_column(col: str) -> pd.Series:
-            nonlocal row_numbers
-            if col == ROW_NUMBER_COLUMN:
-                if row_numbers is None:
-                    row_numbers = pd.Series(np.arange(1, n + 1).astype(str), dtype="string")
-                return row_numbers
-            return frame[col]
-
-        typed_cache: dict[tuple[str, bool], tuple[pd.Series, np.ndarray | None]] = {}
-
-        def typed(col: str, lenient: bool = False) -> tuple[pd.Series, np.ndarray | None]:
-            """A CSV column as numbers when every value (lenient: at least half) is a number without
-            leading zeros, with the rows that do not parse; else the column as read."""
-            key = (col, lenient)
-            if key not in typed_cache:
-                s = source_column(col)
-                out: tuple[pd.Series, np.ndarray | None] = (s, None)
-                if col != ROW_NUMBER_COLUMN and not raw.parquet and _is_text(s):
-                    text, _ = _blank_to_na(_as_text(s))
-                    present = text.notna().to_numpy(dtype=bool)
-                    if present.any():
-                        leading_zero = bool(text.str.match(r"^[-+]?0\d").fillna(False).any())
-                        values, bad, _ = _parse_numbers(text, self.config.currency)
-                        good = int((present & ~bad).sum())
-                        enough = good >= 0.5 * present.sum() if lenient else not bad.any()
-                        if not leading_zero and enough:
-                            out = (pd.Series(values, name=col), bad if bad.any() else None)
-                typed_cache[key] = out
-            return typed_cache[key]
-
-        ld = _Source(source, i, raw, pd.DataFrame(index=range(n)), np.full(n, None, dtype=object))
-        for text, _rows in raw.adjustments:  # whole-file adjustments apply to every kept row
-            ld.adjustments.append((text, np.ones(n, dtype=bool)))
-
-        out: dict[str, pd.Series] = {}
-        spec_cols = {c.name: c for c in spec.columns}
-        targets = list(spec.column_names())
-        if spec.keep_extra:
-            targets += [c for c in [*source.columns, *source.computed, *source.constants] if c not in spec_cols]
-        for col in targets:
-            cspec = spec_cols.get(col)
-            if col in source.columns:
-                src_col = source.columns[col]
-                label = col if src_col == col else f"{col} (from {src_col})"
-                conv = _convert(source_column(src_col), cspec, label, source, self.config.currency)
-                if conv.bad is not None:
-                    ld.fail_rows(conv.bad, src_col, source_column(src_col), f"{col}: {conv.problem}", conv.fix)
-            elif col in computed:
-                conv = self._computed(ld, computed[col], cspec, col, source_column, typed)
-            elif col in source.constants:
-                conv = self._constant(source, cspec, col, source.constants[col], n)
-            elif col == "is_control" and source.table == "campaigns":
-                arm = out["arm"]
-                conv = _Conv(pd.Series(arm.isin(list(source.control_arms)).fillna(False).astype("boolean")))
-            else:
-                conv = _Conv(_missing_column(cspec.kind, n))
-            if conv.bad is not None:
-                ld.bad[col] = conv.bad
-            ld.adjustments.extend(conv.adjustments)
-            values = conv.values.reset_index(drop=True)
-            if cspec is not None:
-                values = values.astype(PANDAS_DTYPES[cspec.kind])
-            out[col] = values
-        if spec.keep_extra:
-            mapped = set(source.columns.values())
-            wanted = source.extra_columns if source.extra_columns is not None else list(frame.columns)
-            for c in wanted:
-                if c in mapped or c == ROW_NUMBER_COLUMN:
-                    continue
-                name = c if c not in out else f"{c}_source"
-                values = frame[c].reset_index(drop=True)
-                if _is_text(values):  # CSV text as read; only a value of spaces alone becomes missing
-                    conv = _convert_string(values, c, None, trim=False)
-                    ld.adjustments.extend(conv.adjustments)
-                    values = conv.values
-                out[name] = values  # Parquet numbers and dates keep their stored type
-        ld.frame = pd.DataFrame(out, index=range(n))
-
-        # missing keys, then the source's rules, then non-positive amounts
-        key_missing = np.zeros(n, dtype=bool)
-        for k in spec.key:
-            key_missing |= ld.frame[k].isna().to_numpy(dtype=bool) & ~ld.bad.get(k, np.zeros(n, dtype=bool))
-        if key_missing.any():
-            reason = f"missing {' / '.join(spec.key)}"
-            if self.config.policies.missing_keys == "error":
-                self._policy_error(ld, key_missing, spec.key[0], reason,
-                                   "fill the key, or set policies.missing_keys: set_aside to count and skip these rows")
-            else:
-                ld.set_aside(key_missing, reason)
-        for expr, reason in rules:
-            mask = self._rule_mask(ld, expr, source_column, typed)
-            ld.set_aside(mask, reason)
-        if source.table == "transactions":
-            amount = ld.frame["amount"].to_numpy(dtype=float, na_value=np.nan)
-            with np.errstate(invalid="ignore"):
-                nonpos = (amount <= 0) & ld.kept()
-            policy = self.config.policies.nonpositive_amounts
-            if nonpos.any():
-                if policy == "set_aside":
-                    ld.set_aside(nonpos, "amount <= 0")
-                elif policy == "keep":
-                    ld.adjustments.append(("amount <= 0 kept (policy nonpositive_amounts: keep)", nonpos))
-                else:
-                    self._policy_error(ld, nonpos, "amount", "amount <= 0",
-                                       "correct the amount, or set policies.nonpositive_amounts to set_aside or keep")
-        return ld
-
-    def _computed(self, ld: _Source, expr: _Expr, cspec: ColumnSpec | None, col: str, source_column, typed) -> _Conv:
-        kind = cspec.kind if cspec is not None else None
-        n = ld.n
-        numeric_target = kind in ("float", "int")
-        if numeric_target:
-            views = ["lenient", "strict", "raw"]
-        elif kind in ("string", "datetime"):
-            views = ["raw", "strict"]
-        else:
-            views = ["strict", "raw"]
-        result, error = None, None
-        used_view = None
-        for view in views:
-            try:
-                if view == "raw":
-                    result = expr.evaluate(source_column)
-                else:
-                    result = expr.evaluate(lambda c, lenient=(view == "lenient"): typed(c, lenient)[0])
-                used_view = view
-                break
-            except Exception as e:  # a user expression can raise anything
-                error = error or e
-        if used_view is None:
-            raise ConfigError(
-                f"source {ld.config.name!r}: {expr.what} = {expr.text!r} failed on the data: "
-                f"{type(error).__name__}: {error}. Source columns used: {expr.columns}."
-            )
-        if not isinstance(result, pd.Series):
-            result = pd.Series([result] * n) if np.ndim(result) == 0 else pd.Series(np.asarray(result))
-        if len(result) != n:
-            raise ConfigError(
-                f"source {ld.config.name!r}: {expr.what} = {expr.text!r} returned {len(result)} values for {n} rows."
-            )
-        result = result.reset_index(drop=True)
-        any_bad = np.zeros(n, dtype=bool)
-        if used_view == "lenient":
-            for c in expr.columns:
-                _, bad = typed(c, True)
-                if bad is not None:
-                    ld.fail_rows(bad, c, source_column(c), f"{col} (computed from {c}): not a number",
-                                 "write plain numbers such as 1234.5")
-                    any_bad |= bad
-        if cspec is None:  # an extra customers column
-            if _is_text(result):
-                return _convert_string(result, col, None)
-            return _Conv(result)
-        conv = _convert(result, cspec, col, ld.config, self.config.currency)
-        if conv.bad is not None:
-            rest = conv.bad & ~any_bad
-            if rest.any():
-                if len(expr.columns) == 1:
-                    vals = source_column(expr.columns[0])
-                else:
-                    vals = _as_text(result) if _is_text(result) else result.astype("string")
-                problem = f"{col} (computed {expr.text!r}): {conv.problem}"
-                ld.fail_rows(rest, ", ".join(expr.columns), vals, problem, conv.fix)
-            any_bad |= conv.bad
-        conv.bad = any_bad if any_bad.any() else None
-        return conv
-
-    def _constant(self, source: SourceConfig, cspec: ColumnSpec | None, col: str, value: Any, n: int) -> _Conv:
-        one = pd.Series([value])
-        if isinstance(value, (dt.date, dt.datetime)):
-            one = pd.Series([value.isoformat()])
-        conv = _convert(one, cspec, col, source, self.config.currency)
-        if conv.bad is not None:
-            raise ConfigError(f"source {source.name!r}: constant {col}: {value!r} is {conv.problem}; {conv.fix}.")
-        values = conv.values
-        return _Conv(pd.Series(np.repeat(values.to_numpy(), n), dtype=values.dtype) if n else values.iloc[:0])
-
-    def _rule_mask(self, ld: _Source, expr: _Expr, source_column, typed) -> np.ndarray:
-        error = None
-        # numbers only where every value is one; then (e.g. `Price <= 0` on a column with a stray
-        # text value) numbers where most are, the rest missing and never matching; then text as read
-        for view in ("strict", "lenient", "raw"):
-            try:
-                if view == "raw":
-                    res = expr.evaluate(source_column)
-                else:
-                    res = expr.evaluate(lambda c, lenient=(view == "lenient"): typed(c, lenient)[0])
-                if np.ndim(res) == 0:
-                    res = pd.Series([bool(res)] * ld.n)
-                res = pd.Series(res).reset_index(drop=True)
-                if not (pd.api.types.is_bool_dtype(res.dtype) or res.isna().all()):
-                    raise TypeError(f"it returned {res.dtype} values, not true/false")
-                return res.fillna(False).to_numpy(dtype=bool)
-            except Exception as e:
-                error = error or e
-        raise ConfigError(
-            f"source {ld.config.name!r}: set_aside rule `when: {expr.text}` failed on the data: "
-            f"{type(error).__name__}: {error}. It must give true/false per row, e.g. \"Invoice.str.startswith('C')\" "
-            f"or \"Price <= 0\"; source columns used: {expr.columns}."
-        )
-
-    def _policy_error(self, ld: _Source, mask: np.ndarray, column: str, problem: str, fix: str,
-                      values: pd.Series | None = None) -> None:
-        pos = np.flatnonzero(mask)
-        if values is None:
-            src = ld.config.columns.get(column)
-            if src is not None:
-                raw_col = ld.raw.frame[src] if src != ROW_NUMBER_COLUMN else pd.Series(np.arange(1, ld.n + 1))
-                values = raw_col.reset_index(drop=True)
-            else:
-                values = ld.frame[column]
-        vals = values.iloc[pos]
-        ld.policy_failures.append(
-            pd.DataFrame(
-                {
-                    "source": ld.config.name,
-                    "table": ld.config.table,
-                    "file": ld.file,
-                    "line": ld.raw.line_labels(pos),
-                    "column": ld.config.columns.get(column, column),
-                    "value": [_show(v) for v in vals],
-                    "problem": problem if isinstance(problem, str) else list(problem),
-                    "fix": fix,
-                    "_src": ld.index,
-                    "_pos": pos,
-                }
-            )
-        )
-        # rows under an `error` policy are reported, and kept out of the other checks
-        ld.set_aside(mask, "error policy")
-
-    # ---------------------------------------------------------------- phase 2
-    def apply_as_of(self, ld: _Source, end_utc: pd.Timestamp, as_of: dt.date) -> None:
-        spec = TABLES[ld.config.table]
-        if spec.time_column is None:
-            return
-        t = ld.frame[spec.time_column]
-        late = (t >= end_utc).fillna(False).to_numpy(dtype=bool) & ld.kept()
-        if not late.any():
-            return
-        reason = f"after the as-of date {as_of.isoformat()}"
-        if self.config.policies.after_as_of == "error":
-            self._policy_error(ld, late, spec.time_column, reason,
-                               "pass a later as_of, or set policies.after_as_of: set_aside")
-        else:
-            ld.set_aside(late, reason)
-
-    def apply_duplicates(self, ld: _Source) -> None:
-        kept = ld.kept()
-        if kept.sum() < 2:
-            return
-        cols = list(ld.raw.frame.columns)
-        sub = ld.raw.frame.loc[kept, cols].reset_index(drop=True)
-        dup_sub = _duplicate_mask(sub)
-        if not dup_sub.any():
-            return
-        dup = np.zeros(ld.n, dtype=bool)
-        dup[np.flatnonzero(kept)[dup_sub]] = True
-        policy = self.config.policies.duplicates
-        if policy == "drop":
-            ld.set_aside(dup, "exact duplicate of an earlier row")
-        elif policy == "keep":
-            ld.adjustments.append(("exact duplicate rows kept (policy duplicates: keep)", dup))
-        else:
-            pos_kept = np.flatnonzero(kept)
-            group = sub.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
-            first_pos = pd.Series(pos_kept).groupby(group).transform("min").to_numpy()
-            firsts = first_pos[dup_sub]
-            first_labels = ld.raw.line_labels(firsts)
-            problems = [f"exact duplicate of {_where(lbl)}" for lbl in first_labels]
-            self._policy_error(ld, dup, "(whole row)", problems,  # type: ignore[arg-type]
-                               "remove the repeated row from the file, or set policies.duplicates to drop or keep",
-                               values=pd.Series([""] * ld.n))
-
-
-def _duplicate_mask(frame: pd.DataFrame) -> np.ndarray:
-    """Rows equal in every column to an earlier row (the first occurrence is not marked)."""
-    n = len(frame)
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not all(isinstance(d, pd.StringDtype) for d in frame.dtypes):
-            raise TypeError("not all text")
-        arrs = [pc.cast(pa.chunked_array(pa.array(frame[c].array)), pa.large_string()) for c in frame.columns]
-        joined = pc.binary_join_element_wise(
-            *arrs, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement="\x00"
-        )
-        enc = pc.dictionary_encode(joined).combine_chunks()
-        codes = enc.indices.to_numpy(zero_copy_only=False)
-        counts = np.bincount(codes, minlength=len(enc.dictionary))
-        cand = np.flatnonzero(counts[codes] > 1)  # rows whose joined text repeats: confirm exactly
-        out = np.zeros(n, dtype=bool)
-        if cand.size:
-            out[cand] = frame.iloc[cand].duplicated(keep="first").to_numpy(dtype=bool)
-        return out
-    except (ImportError, TypeError, ValueError, NotImplementedError):
-        return frame.duplicated(keep="first").to_numpy(dtype=bool)
-    except Exception:  # pragma: no cover - any Arrow error: the plain way is always right
-        return frame.duplicated(keep="first").to_numpy(dtype=bool)
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return ""
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# ----------------------------------------------------------------------------- validation
-
-_PANDERA_FIXES = {
-    "not_nullable": "fill the value in the file, or add a `set_aside` rule for such rows",
-    "multiple_fields_uniqueness": "each account must appear once: remove the repeated rows or give them distinct ids",
-    "field_uniqueness": "each account must appear once: remove the repeated rows or give them distinct ids",
-    "greater_than_or_equal_to": "correct the value (it is below the allowed minimum)",
-    "less_than_or_equal_to": "correct the value (it is above the allowed maximum)",
-    "must be finite": "correct the value or the `computed` expression (it gave infinity, e.g. a division by zero)",
-    "must be one of": "use one of the allowed values",
-}
-
-
-def _pandera_problem(check: str, column: str) -> tuple[str, str]:
-    check = str(check)
-    for key, fix in _PANDERA_FIXES.items():
-        if check.startswith(key):
-            if key == "not_nullable":
-                return f"{column} is missing (required)", fix
-            if key.endswith("uniqueness"):
-                return f"{column} repeated with different content", fix
-            m = re.match(r"(greater|less)_than_or_equal_to\((.*)\)$", check)
-            if m:
-                return f"{column} must be {'>=' if m.group(1) == 'greater' else '<='} {m.group(2)}", fix
-            return f"{column}: {check}", fix
-    return f"{column}: fails {check}", "correct the value"
-
-
-def _validate_table(table: str, frame: pd.DataFrame, src_code: np.ndarray, pos: np.ndarray,
-                    sources: list[_Source], bad: dict[str, np.ndarray]) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    import pandera.errors as pa_errors
-
-    schema = pandera_schema(table)
-    try:
-        return schema.validate(frame, lazy=True), []
-    except pa_errors.SchemaErrors as e:
-        fc = e.failure_cases
-    rows = []
-    for rec in fc.itertuples(index=False):
-        column = str(rec.column)
-        idx = rec.index
-        if idx is None or (isinstance(idx, float) and math.isnan(idx)):
-            rows.append({"source": "", "table": table, "file": "", "line": "", "column": column,
-                         "value": _show(rec.failure_case), "problem": f"{column}: {rec.check}",
-                         "fix": "check the mapping of this column", "_src": len(sources), "_pos": 0})
-            continue
-        idx = int(idx)
-        if column in bad and bad[column][idx]:
-            continue  # already reported as unparseable
-        ld = sources[src_code[idx]]
-        p = int(pos[idx])
-        problem, fix = _pandera_problem(rec.check, column)
-        src_col = ld.config.columns.get(column, column)
-        if column in ld.config.columns and ld.config.columns[column] != ROW_NUMBER_COLUMN:
-            value = ld.raw.frame[src_col].iloc[p]
-        else:
-            value = frame[column].iloc[idx] if column in frame.columns else rec.failure_case
-        rows.append({"source": ld.config.name, "table": table, "file": ld.file, "line": ld.raw.line_labels([p])[0],
-                     "column": src_col, "value": _show(value), "problem": problem, "fix": fix,
-                     "_src": ld.index, "_pos": p})
-    return frame, [pd.DataFrame(rows, columns=[*_FAILURE_COLUMNS, "_src", "_pos"])]
-
-
-def _raise_failures(failures: pd.DataFrame) -> None:
-    n = len(failures)
-    shown = failures.head(_SHOWN_FAILURES)
-    lines = []
-    for r in shown.itertuples(index=False):
-        where = f"{r.file}, {_where(r.line)}" if r.line else (r.file or r.table)
-        value = f" value {r.value!r}" if r.value != "" else ""
-        lines.append(f"  - {where}, column {r.column!r}:{value}: {r.problem}. Fix: {r.fix}.")
-    more = f"\n  ... and {n - len(shown)} more (all {n} are in the error's .failures table)." if n > len(shown) else ""
-    by_file = failures.groupby(["file", "problem"], sort=False).size()
-    counts = "; ".join(f"{f or 'table'}: {c} x {p}" for (f, p), c in by_file.head(8).items())
-    raise DataValidationError(
-        f"{n} problem(s) found in the input data ({counts}). "
-        f"The first {len(shown)}:\n" + "\n".join(lines) + more,
-        failures=failures.reset_index(drop=True),
-    )
-
-
 # ----------------------------------------------------------------------------- entry point
-
-
-def _infer_as_of(sources: list[_Source], tz: str) -> dt.date:
-    latest = None
-    for ld in sources:
-        col = TABLES[ld.config.table].time_column
-        if col is None:
-            continue
-        t = ld.frame[col][ld.kept()]
-        bad = ld.bad.get(col)
-        if bad is not None:
-            t = ld.frame[col][ld.kept() & ~bad]
-        m = t.max()
-        if pd.notna(m) and (latest is None or m > latest):
-            latest = m
-    if latest is None:
-        return dt.datetime.now(zoneinfo.ZoneInfo(tz)).date()
-    return latest.tz_convert(tz).date()
 
 
 def load_sources(
     config: Config,
     as_of: str | dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    work_dir: str | Path | None = None,
 ) -> LoadResult:
-    """Read, map, police and validate every source of a config.
+    """Read, map, police and validate every source of a config, in the engine.
 
     Parameters
     ----------
@@ -1358,24 +253,33 @@ def load_sources(
         config's time zone (today when no table has a time column).
     progress : callable, optional
         Called with one message per source as it is read.
+    work_dir : path-like, optional
+        Folder for the engine's temporary files and the canonical Parquet
+        files until :meth:`LoadResult.save` (default: a new temporary folder,
+        in ``engine: spill_dir`` when set).
 
     Returns
     -------
     LoadResult
-        Validated canonical tables plus the counts of what was read, set aside
-        and adjusted, and the input files' SHA-256.
+        The canonical tables (Parquet files) plus the counts of what was read,
+        set aside and adjusted, and the input files' SHA-256.
 
     Raises
     ------
     DataSourceError
-        A file is missing, empty, has no data rows, is malformed, cannot be
-        decoded, or lacks a mapped column (the message names file and line).
+        A file is missing, empty, has no data rows, is malformed (a row with
+        more fields than the header, a quote that never closes) or cannot be
+        decoded (the message names file and line).
     DataValidationError
-        Values that do not parse, schema violations and rows under an
-        ``error`` policy; ``.failures`` lists every one (file, line, column,
-        value, problem, fix). Also raised when every row of a table was set aside.
+        Values that do not parse, schema violations, mapped columns missing
+        from a file, rows under an ``error`` policy; ``.failures`` lists them
+        (file, line, column, value, problem, fix). Also raised when every row
+        of a table was set aside.
     ConfigError
-        An expression in the config is invalid or fails on the data.
+        An expression in the config is outside the expression language or does
+        not fit the columns' types.
+    EngineMemoryError
+        The engine needed more memory than ``engine: memory_limit``.
 
     Examples
     --------
@@ -1387,144 +291,184 @@ def load_sources(
     >>> int(result.tables["transactions"]["account_id"].nunique())
     2357
     """
-    loader = _Loader(config, progress)
-    for i, source in enumerate(config.sources):
-        loader.sources.append(loader.load_source(i, source))
-    sources = loader.sources
+    for source in config.sources:
+        if source.extra_columns is not None and not TABLES[source.table].keep_extra:
+            raise ConfigError(
+                f"source {source.name!r}: `extra_columns` only applies to tables that keep extra columns "
+                f"(customers), not {source.table!r}."
+            )
+    # every expression is parsed and checked before any file is read: nothing from a config runs
+    parsed = [prepare_expressions(source) for source in config.sources]
+    base = Path(work_dir) if work_dir else (config.engine.spill_dir or None)
+    if base is not None:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ecrm-load-", dir=str(base) if base else None))
+    settings = replace(config.engine, kind="duckdb")  # loading runs on the embedded engine (Spark: issue 11)
+    try:
+        con = connect(settings, spill_dir=work / "spill")
+        try:
+            return _Load(config, con, work, parsed, progress).run(as_of)
+        finally:
+            con.disconnect()
+    except DataValidationError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Exception as e:
+        shutil.rmtree(work, ignore_errors=True)
+        err = engine_error(e, settings)
+        if err is not e:
+            raise err from None
+        raise
 
-    as_of_date = as_date(as_of, "as_of", optional=True) or config.as_of or _infer_as_of(sources, config.timezone)
-    end_local = pd.Timestamp(as_of_date + dt.timedelta(days=1)).tz_localize(config.timezone)
-    end_utc = end_local.tz_convert("UTC")
-    for ld in sources:
-        loader.apply_as_of(ld, end_utc, as_of_date)
-        loader.apply_duplicates(ld)
 
-    # every row set aside?
-    not_yet: set[str] = set()  # tables whose every row is dated after the as-of date: absent from this run
-    for table in config.tables():
-        srcs = [ld for ld in sources if ld.config.table == table]
-        if sum(int(ld.kept().sum()) for ld in srcs) == 0 and not any(ld.policy_failures for ld in srcs):
-            counts = pd.Series([r for ld in srcs for r in ld.reason]).value_counts()
+class _Load:
+    def __init__(self, config: Config, con, work: Path, parsed, progress):
+        self.config = config
+        self.con = con
+        self.work = work
+        self.parsed = parsed
+        self.progress = progress
+        con.raw_sql("SET TimeZone = 'UTC'")
+        self.sources: list[SourceLoad] = []
+
+    def say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
+
+    def run(self, as_of) -> LoadResult:
+        config = self.config
+        for i, source in enumerate(config.sources):
+            self.say(f"reading {source.label} into {source.table}")
+            staged: StagedSource = stage_source(self.con, source, i, self.work)
+            load = SourceLoad(self.con, config, staged, i, self.parsed[i])
+            load.build()
+            self.sources.append(load)
+
+        as_of_date = as_date(as_of, "as_of", optional=True) or config.as_of or self._infer_as_of()
+        end_local = pd.Timestamp(as_of_date + dt.timedelta(days=1)).tz_localize(config.timezone)
+        end_utc = end_local.tz_convert("UTC")
+        for load in self.sources:
+            load.finish(end_utc, as_of_date)
+
+        not_yet = self._all_set_aside(as_of_date)
+        self._check_failures(not_yet)
+
+        paths, rows = {}, {}
+        out_dir = self.work / "canonical"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for table in config.tables():
+            if table in not_yet:
+                continue
+            srcs = [s for s in self.sources if s.source.table == table]
+            sql, columns, kinds = canonical_query(self.con, table, srcs)
+            path = out_dir / f"{table}.parquet"
+            rows[table] = write_parquet(self.con, sql, columns, kinds, path)
+            paths[table] = path
+        adjustments = [a for s in self.sources for a in s.adjustment_rows()]
+        adjustments += self._unknown_accounts(paths)
+        summary = [s.summary_row() for s in self.sources]
+        aside = [s.set_aside_rows() for s in self.sources]
+        aside = [a for a in aside if len(a)]
+        set_aside = pd.concat(aside, ignore_index=True) if aside else pd.DataFrame(columns=_SET_ASIDE_COLUMNS)
+        files = [s.file_row() for s in self.sources]
+        return LoadResult(
+            paths=paths,
+            rows=rows,
+            summary=pd.DataFrame(summary, columns=_SUMMARY_COLUMNS),
+            set_aside=set_aside.astype({"line": "string", "reason": "string"}) if len(set_aside) else set_aside,
+            adjustments=pd.DataFrame(adjustments, columns=_ADJUSTMENT_COLUMNS),
+            files=pd.DataFrame(files, columns=_FILES_COLUMNS),
+            as_of=as_of_date,
+            work_dir=self.work,
+        )
+
+    def _infer_as_of(self) -> dt.date:
+        latest = None
+        for load in self.sources:
+            m = load.latest_time()
+            if m is not None and (latest is None or m > latest):
+                latest = m
+        tz = self.config.timezone
+        if latest is None:
+            return dt.datetime.now(zoneinfo.ZoneInfo(tz)).date()
+        return pd.Timestamp(latest).tz_convert(tz).date()
+
+    def _all_set_aside(self, as_of_date: dt.date) -> set[str]:
+        """Tables whose every row was set aside: absent when all are after the as-of date, else an error."""
+        not_yet: set[str] = set()
+        for table in self.config.tables():
+            srcs = [s for s in self.sources if s.source.table == table]
+            if any(s.missing for s in srcs) or any(s.has_policy_failures() for s in srcs) or sum(
+                    s.kept_count() for s in srcs) > 0:
+                continue
+            counts = pd.concat([s.reason_counts() for s in srcs]).groupby("reason", sort=False)["n"].sum()
+            counts = counts.sort_values(ascending=False, kind="stable")
             if len(counts) and all(str(r).startswith("after the as-of date") for r in counts.index):
                 # e.g. a campaign sent after an earlier as-of date: nothing wrong with the file; the rows
                 # are counted as set aside and the table is left out of this run (notebooks adapt)
                 not_yet.add(table)
-                if loader.progress is not None:
-                    loader.progress(f"{table}: every row is dated after the as-of date {as_of_date.isoformat()}; "
-                                    "the table is left out of this run (rows counted as set aside)")
+                self.say(f"{table}: every row is dated after the as-of date {as_of_date.isoformat()}; "
+                         "the table is left out of this run (rows counted as set aside)")
                 continue
-            detail = "; ".join(f"{reason}: {n:,} rows" for reason, n in counts.items())
+            detail = "; ".join(f"{reason}: {int(n):,} rows" for reason, n in counts.items())
             failures = pd.DataFrame(
-                [{"source": ", ".join(ld.config.name for ld in srcs), "table": table,
-                  "file": ", ".join(ld.file for ld in srcs), "line": "", "column": "",
-                  "value": str(n), "problem": f"all rows set aside: {n:,} x {reason}",
+                [{"source": ", ".join(s.source.name for s in srcs), "table": table,
+                  "file": ", ".join(s.file for s in srcs), "line": "", "column": "",
+                  "value": str(int(n)), "problem": f"all rows set aside: {int(n):,} x {reason}",
                   "fix": "check the policies and set_aside rules in the config"} for reason, n in counts.items()],
-                columns=_FAILURE_COLUMNS,
+                columns=FAILURE_COLUMNS,
             )
             raise DataValidationError(
                 f"table {table!r}: every row of its source(s) "
-                f"{', '.join(ld.config.label for ld in srcs)} was set aside, so nothing is left to analyse "
+                f"{', '.join(s.source.label for s in srcs)} was set aside, so nothing is left to analyse "
                 f"({detail}). Check the policies (as-of date {as_of_date.isoformat()}) and set_aside rules "
                 "in the config, or the file.",
                 failures=failures,
             )
+        return not_yet
 
-    # failures collected while converting (only for kept rows) and under `error` policies
-    failure_frames: list[pd.DataFrame] = []
-    for ld in sources:
-        failure_frames.extend(ld.policy_failures)
-        kept = ld.kept()
-        for mask, column, values, problem, fix in ld.failures:
-            rows = np.flatnonzero(mask & kept)
-            if not rows.size:
+    def _check_failures(self, not_yet: set[str]) -> None:
+        """Every problem of every source and table, in one error (counted in the engine)."""
+        parts, total, counts = [], 0, []
+        for load in self.sources:
+            frame, n, c = load.failures(MAX_FAILURE_ROWS)
+            parts.append(frame)
+            total += n
+            counts.append(c)
+        for table in self.config.tables():
+            if table in not_yet:
                 continue
-            vals = values.reset_index(drop=True).iloc[rows]
-            failure_frames.append(
-                pd.DataFrame({"source": ld.config.name, "table": ld.config.table, "file": ld.file,
-                              "line": ld.raw.line_labels(rows), "column": column,
-                              "value": [_show(v) for v in vals], "problem": problem, "fix": fix,
-                              "_src": ld.index, "_pos": rows})
-            )
+            srcs = [s for s in self.sources if s.source.table == table]
+            frame, n, c = table_failures(self.con, table, srcs, MAX_FAILURE_ROWS)
+            parts.append(frame)
+            total += n
+            counts.append(c)
+        if total == 0:
+            return
+        allf = pd.concat([p for p in parts if len(p)], ignore_index=True)
+        allf = allf.sort_values(["_src", "_pos", "_order"], kind="stable").head(MAX_FAILURE_ROWS)
+        cnt = pd.concat([c for c in counts if len(c)], ignore_index=True)
+        cnt = cnt.sort_values(["_src", "_pos", "_order"], kind="stable")
+        cnt = cnt.groupby(["file", "problem"], sort=False)["n"].sum().reset_index()
+        raise_failures(allf[FAILURE_COLUMNS], total=total, counts=cnt)
 
-    # concatenate kept rows per table and validate
-    tables: dict[str, pd.DataFrame] = {}
-    provenance: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for table in config.tables():
-        if table in not_yet:
-            continue
-        srcs = [ld for ld in sources if ld.config.table == table]
-        parts, codes, positions = [], [], []
-        bad: dict[str, list[np.ndarray]] = {}
-        for ld in srcs:
-            kept = ld.kept()
-            pos = np.flatnonzero(kept)
-            parts.append(ld.frame.iloc[pos])
-            codes.append(np.full(pos.size, ld.index))
-            positions.append(pos)
-            for col in ld.frame.columns:
-                bad.setdefault(col, []).append(ld.bad[col][pos] if col in ld.bad else np.zeros(pos.size, dtype=bool))
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        spec = TABLES[table]
-        ordered = spec.column_names() + [c for c in frame.columns if c not in spec.column_names()]
-        frame = frame[ordered]
-        src_code = np.concatenate(codes)
-        pos = np.concatenate(positions)
-        bad_cat = {c: np.concatenate(v) for c, v in bad.items() if len(v) == len(srcs)}
-        frame, extra = _validate_table(table, frame, src_code, pos, sources, bad_cat)
-        failure_frames.extend(extra)
-        for c in spec.columns:
-            frame[c.name] = frame[c.name].astype(PANDAS_DTYPES[c.kind])
-        tables[table] = frame
-        provenance[table] = (src_code, pos)
-
-    failure_frames = [f for f in failure_frames if len(f)]
-    if failure_frames:
-        allf = pd.concat(failure_frames, ignore_index=True).sort_values(["_src", "_pos"], kind="stable")
-        _raise_failures(allf[_FAILURE_COLUMNS])
-
-    # records
-    adjustments = []
-    for ld in sources:
-        kept = ld.kept()
-        for text, mask in ld.adjustments:
-            rows = int((np.asarray(mask, dtype=bool) & kept).sum())
-            if rows:
-                adjustments.append({"source": ld.config.name, "table": ld.config.table, "file": ld.file,
-                                    "adjustment": text, "rows": rows})
-    if "accounts" in tables:
-        known = pd.Index(tables["accounts"]["account_id"].unique())
+    def _unknown_accounts(self, paths: dict[str, Path]) -> list[dict[str, Any]]:
+        if "accounts" not in paths:
+            return []
+        out = []
+        known = f"read_parquet({sql_string(paths['accounts'])})"
         for table in _ACCOUNT_TABLES:
-            if table not in tables:
+            if table not in paths:
                 continue
-            src_code, _ = provenance[table]
-            unknown = ~tables[table]["account_id"].isin(known).to_numpy(dtype=bool)
-            for ld in sources:
-                if ld.config.table != table:
+            for load in self.sources:
+                if load.source.table != table:
                     continue
-                rows = int((unknown & (src_code == ld.index)).sum())
-                if rows:
-                    adjustments.append({"source": ld.config.name, "table": table, "file": ld.file,
-                                        "adjustment": "rows reference accounts not in the accounts table (kept)",
-                                        "rows": rows})
+                n = self.con.raw_sql(
+                    f"SELECT count(*) FROM {load.final} f WHERE f.__why IS NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {known} a WHERE a.account_id = f.{sql_name('account_id')})").fetchall()[0][0]
+                if n:
+                    out.append({"source": load.source.name, "table": table, "file": load.file,
+                                "adjustment": "rows reference accounts not in the accounts table (kept)",
+                                "rows": int(n)})
+        return out
 
-    set_aside_parts, summary_rows = [], []
-    for ld in sources:
-        kept = ld.kept()
-        aside = np.flatnonzero(~kept)
-        summary_rows.append({"source": ld.config.name, "table": ld.config.table, "file": ld.file,
-                             "rows_read": ld.n, "rows_set_aside": int(aside.size), "rows_kept": int(kept.sum())})
-        if aside.size:
-            set_aside_parts.append(
-                pd.DataFrame({"source": ld.config.name, "table": ld.config.table, "file": ld.file,
-                              "line": ld.raw.line_labels(aside), "reason": ld.reason[aside]})
-            )
-    set_aside = (pd.concat(set_aside_parts, ignore_index=True) if set_aside_parts
-                 else pd.DataFrame(columns=_SET_ASIDE_COLUMNS))
-    return LoadResult(
-        tables=tables,
-        summary=pd.DataFrame(summary_rows, columns=_SUMMARY_COLUMNS),
-        set_aside=set_aside.astype({"line": "string", "reason": "string"}) if len(set_aside) else set_aside,
-        adjustments=pd.DataFrame(adjustments, columns=_ADJUSTMENT_COLUMNS),
-        files=pd.DataFrame(loader.file_rows, columns=_FILES_COLUMNS),
-        as_of=as_of_date,
-    )
