@@ -17,7 +17,7 @@ naive alternative (a pandas self-merge on the raw e-mail).
 Usage::
 
     .venv/bin/python benchmarks/bench_identity.py                        # 1,000,000 accounts
-    .venv/bin/python benchmarks/bench_identity.py --accounts 10000000    # 10 million (about 6 GB of cache)
+    .venv/bin/python benchmarks/bench_identity.py --accounts 10000000    # 10 million (about 500 MB of Parquet in --cache)
     .venv/bin/python benchmarks/bench_identity.py --accounts 50000 --no-probabilistic
     .venv/bin/python benchmarks/bench_identity.py --ablation             # the default data: each pass and guard
     .venv/bin/python benchmarks/bench_identity.py --ablation --accounts 200000   # the same on generated data

@@ -21,6 +21,7 @@ import pytest
 from ecrm_lib.channels.identity import (
     DEFAULT_BLOCKLIST,
     GUARDS,
+    attach_singletons,
     customer_ids,
     golden_records,
     pairwise_metrics,
@@ -600,8 +601,6 @@ def test_probabilistic_pass_is_skipped_without_deterministic_links():
 
 
 def test_singletons_join_their_single_best_match_only():
-    from ecrm_lib.channels.identity import attach_singletons as _attach_singletons
-
     labels = np.array([0, 0, 1, 1, 2, 3, 4])  # customers A = {0, 1}, B = {2, 3}; 4, 5, 6 single
     single = np.array([False, False, False, False, True, True, True])
     pairs = pd.DataFrame(
@@ -612,10 +611,10 @@ def test_singletons_join_their_single_best_match_only():
             "match_weight": [4.0, 5.0, 3.5, 3.3, 3.3, 7.0],
         }
     )
-    new, prob, _, info = _attach_singletons(pairs, labels, single, None)
+    new, prob, _, info = attach_singletons(pairs, labels, single, None)
     groups = sorted(sorted(np.flatnonzero(new == k).tolist()) for k in np.unique(new))
     assert groups == [[0, 1, 6], [2, 3, 4, 5]]  # 4 -> B (best), 5 -> 4, 6 -> A (tie: lower id); A and B never merge
     assert prob[4] == 0.97 and prob[5] == 0.92 and prob[6] == 0.91 and np.isnan(prob[:4]).all()
-    new, prob, _, info = _attach_singletons(pairs, labels, single, 3)
+    new, prob, _, info = attach_singletons(pairs, labels, single, 3)
     groups = sorted(sorted(np.flatnonzero(new == k).tolist()) for k in np.unique(new))
     assert groups == [[0, 1, 6], [2, 3], [4], [5]] and info["links_rejected_size"] == 2

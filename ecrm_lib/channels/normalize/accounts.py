@@ -34,11 +34,7 @@ from ecrm_lib.channels.normalize.fields import (
     postcode_expression,
     postcode_rule,
 )
-from ecrm_lib.channels.normalize.names import (
-    name_script,
-    normalize_name,
-    raw_name_table,
-)
+from ecrm_lib.channels.normalize.names import name_rule, name_script, normalize_name
 
 __all__ = [
     "IDENTIFYING_FIELDS",
@@ -213,7 +209,7 @@ def normalize_account_table(
     python_rows = {c: t[c].notnull() & ~safe[c] for c in ("email", "postcode")}
     python_rows["phone"] = t.phone.notnull() & ~(safe["phone"] & sql_value["phone"].notnull())
     mappings = {c: _distinct_through(t.filter(python_rows[c])[c], rules[c], batch_rows) for c in ("email", "phone", "postcode")}
-    mappings["name"] = _distinct_through(t.filter(t.name.notnull()).name, lambda u: raw_name_table(u).column("name"), batch_rows)
+    mappings["name"] = _distinct_through(t.filter(t.name.notnull()).name, name_rule, batch_rows)
     # Name scripts of the distinct normalised names.
     scripts = None
     if mappings["name"] is not None:

@@ -9,9 +9,10 @@
   first in its conventional spelling, Kim not Gim).
 - :func:`name_keys`: every key identity resolution compares (key without
   spaces and punctuation, jamo of Hangul names, romanised keys).
-- :func:`raw_name_table`, :func:`name_key_table`: the same rules on an Arrow
-  array of *distinct* values, in batches: how the engine path normalises names
-  (there are far fewer distinct names than accounts).
+- :func:`name_rule` (the name rule on an Arrow array) and
+  :func:`name_key_table` (script and keys of an Arrow array of distinct
+  names): how the engine path treats names, once per distinct value (there
+  are far fewer distinct names than accounts).
 
 Examples
 --------
@@ -29,20 +30,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecrm_lib.channels.normalize.common import (
-    ZERO_WIDTH_MAP,
-    is_present,
-    map_distinct,
-    python_map,
-)
+from ecrm_lib.channels.normalize.common import ZERO_WIDTH_MAP, map_distinct, python_map
 
 __all__ = [
     "NAME_SCRIPTS",
     "name_key_table",
     "name_keys",
+    "name_rule",
     "name_script",
     "normalize_name",
-    "raw_name_table",
     "romanize_hangul",
     "romanize_name",
 ]
@@ -69,7 +65,7 @@ def normalize_name(raw: pd.Series) -> pd.Series:
         ``<NA>`` when nothing is left.
     """
 
-    return map_distinct(raw, python_map(_normalize_name_one))
+    return map_distinct(raw, name_rule)
 
 
 _HANGUL_ONLY = re.compile(f"[{_HANGUL_CLASS} ]+")
@@ -251,23 +247,9 @@ def name_keys(names: pd.Series, scripts: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"key": key.array, "jamo": jamo.array, "rom": rom["rom"].array, "rom_rev": rom["rom_reversed"].array})
 
 
-def raw_name_table(raw: pa.Array) -> pa.Table:
-    """Normalised name and presence of each *distinct* raw name.
-
-    Parameters
-    ----------
-    raw : Arrow string array
-        Distinct raw names (no missing values).
-
-    Returns
-    -------
-    pyarrow.Table
-        raw, name (:func:`normalize_name`; missing when nothing is left),
-        present (True unless the raw name is only whitespace).
-    """
-    raw = pc.cast(raw, pa.large_string())
-    name = python_map(_normalize_name_one)(raw)
-    return pa.table({"raw": raw, "name": name, "present": is_present(raw)})
+def name_rule(u: pa.Array) -> pa.Array:
+    """The name rule on an Arrow string array (see :func:`normalize_name`)."""
+    return python_map(_normalize_name_one)(u)
 
 
 def name_key_table(names: pa.Array) -> pa.Table:
