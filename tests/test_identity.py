@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import unicodedata
+from types import SimpleNamespace
 
 import ibis
 import numpy as np
@@ -27,6 +28,7 @@ from ecrm_lib.channels.identity import (
     pairwise_metrics,
     resolve_identities,
 )
+from ecrm_lib.channels.identity.workspace import Workspace
 from ecrm_lib.channels.normalize import (
     name_script,
     normalization_counts,
@@ -484,6 +486,9 @@ def test_engine_table_input_is_checked():
         resolve_identities(ibis.memtable(dup.drop(columns="account_id")), **NO_PROB)
     with pytest.raises(TypeError, match="Ibis table"):
         resolve_identities(dup.to_dict("records"), **NO_PROB)
+    spark_like = SimpleNamespace(name="pyspark")
+    with pytest.raises(NotImplementedError, match="issue 11"):
+        Workspace(spark_like, owns_connection=False)
 
 
 # ------------------------------------------------------------------ metrics

@@ -6,8 +6,9 @@
 resolution) and the accounts as a temporary table with one row number per
 account:
 
-- an Ibis table keeps its connection (DuckDB or Spark): every step runs there,
-  and Splink runs on the same connection. Rows are numbered in the order the
+- an Ibis table keeps its connection: every step runs there, and Splink runs
+  on the same connection. The steps are portable Ibis expressions; only the
+  temporary tables and Splink's database API here are DuckDB's (Spark: issue 11). Rows are numbered in the order the
   engine returns them (for DuckDB over a Parquet file: the file's order); the
   row number breaks ties (the first-seen value wins) and is Splink's unique id,
   so the same file gives the same customers;
@@ -46,21 +47,22 @@ class Workspace:
     Parameters
     ----------
     con : ibis backend
-        DuckDB or PySpark connection.
+        A DuckDB connection.
     owns_connection : bool
         Close the connection in :meth:`close` (it was opened for this resolution).
     """
 
     def __init__(self, con, *, owns_connection: bool):
+        if con.name != "duckdb":
+            raise NotImplementedError(
+                f"identity resolution runs on DuckDB; these accounts are on {con.name!r}. Its steps are Ibis "
+                "expressions, but temporary tables and Splink's Spark API are not wired yet (issue 11): read the "
+                "accounts through a DuckDB connection (engine: kind: duckdb) for now."
+            )
         self.con = con
         self.owns_connection = owns_connection
         self.prefix = f"ecrm_identity_{uuid.uuid4().hex[:10]}"
         self._tables: list[str] = []
-
-    @property
-    def backend(self) -> str:
-        """``"duckdb"`` or ``"pyspark"``."""
-        return self.con.name
 
     def keep(self, step: str, obj: Any):
         """Materialise an Ibis expression or an Arrow table as a temporary table; returns it."""
@@ -79,20 +81,10 @@ class Workspace:
         return table.get_name().split(".")[-1]
 
     def splink_api(self):
-        """Splink's database API on this connection (DuckDB, or the active Spark session)."""
-        if self.backend == "duckdb":
-            from splink import DuckDBAPI
+        """Splink's database API on this connection."""
+        from splink import DuckDBAPI
 
-            return DuckDBAPI(connection=self.con.con)
-        if self.backend == "pyspark":
-            from pyspark.sql import SparkSession
-            from splink import SparkAPI
-
-            return SparkAPI(spark_session=SparkSession.getActiveSession())
-        raise NotImplementedError(
-            f"the probabilistic pass runs on DuckDB or Spark; this table is on {self.backend!r}. "
-            "Pass probabilistic=False, or read the accounts through a DuckDB or Spark connection."
-        )
+        return DuckDBAPI(connection=self.con.con)
 
     def close(self) -> None:
         """Drop the temporary tables (and close a connection opened for this resolution)."""
