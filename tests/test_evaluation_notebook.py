@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm_lib.seef import selection as seef
+from ecrm_lib.seef import evaluation as ev
+from ecrm_lib.seef.customers import customer_view
+from ecrm_lib.value.concentration import gini
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
 from ecrm_lib.run.runner import run_suite
@@ -64,7 +66,7 @@ def test_evaluation_figures_follow_from_the_products(run, registry_path):
     assert 0 < flag.sum() < len(segs)
     assert m["target_value_share"] == pytest.approx(clv[flag].sum() / clv.sum())
     assert m["target_customer_share"] == pytest.approx(flag.mean())
-    assert 0 < m["gini_clv"] < 1 and m["gini_clv"] == pytest.approx(seef.gini(segs["clv"].astype(float)))
+    assert 0 < m["gini_clv"] < 1 and m["gini_clv"] == pytest.approx(gini(segs["clv"].astype(float)))
     # the channel notebook's test window (6 months) is what gets scaled to the 52-week CLV horizon
     assert m["cost_window_weeks"] == pytest.approx(26.0)
     tv = run["product"]("evaluation", "target_value")
@@ -105,10 +107,10 @@ def test_profile_sentence_names_every_clear_difference(run):
     import re
 
     segs = run["product"]("selection", "customer_segments")
-    customers = seef.customer_view(segs, run["product"]("customer_value", "customer_value"),
+    customers = customer_view(segs, run["product"]("customer_value", "customer_value"),
                                    run["product"]("channel_integration", "customer_channels"))
     flag = customers["selected"].astype(bool).to_numpy()
-    prof = seef.compare_groups(customers, flag, seef.profile_features(customers))
+    prof = ev.compare_groups(customers, flag, ev.profile_features(customers))
     clear = prof.loc[prof["std_difference"].abs() >= 0.5, "feature"].tolist()
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", (run["dir"] / "evaluation.html").read_text(encoding="utf-8")))
     sentence = re.search(r"(\d+ measures? differs? clearly|No measure differs clearly)[^\n]*", text).group(0)

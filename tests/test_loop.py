@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ecrm_lib.seef import loop
+from ecrm_lib.seef import matching
 
 D = dt.date
 
@@ -61,7 +62,7 @@ def test_matching_finds_the_nearest_non_targets_within_the_caliper():
         "selected": [True, True, False, False, False],
         "frequency": [5.0, 50.0, 5.0, 6.0, 0.0],
     })
-    m = loop.match_comparable(earlier, features=["frequency"], n_neighbors=2, caliper=0.2)
+    m = matching.match_comparable(earlier, features=["frequency"], n_neighbors=2, caliper=0.2)
     # t1 (5) matches c1 (5) and c2 (6); t2 (50) is far from every non-target
     assert m.n_targets == 2 and m.n_matched == 1 and m.n_unmatched == 1
     assert sorted(m.pairs["control"]) == ["c1", "c2"] and set(m.pairs["target"]) == {"t1"}
@@ -74,9 +75,9 @@ def test_matching_finds_the_nearest_non_targets_within_the_caliper():
 def test_compare_outcomes_by_hand():
     pairs = pd.DataFrame({"target": ["t1", "t1", "t2"], "control": ["c1", "c2", "c1"], "distance": 0.0,
                           "weight": [0.5, 0.5, 1.0]})
-    m = loop.MatchResult(pairs, pd.DataFrame(), 2, 2, 0, ["x"], 0.25)
+    m = matching.MatchResult(pairs, pd.DataFrame(), 2, 2, 0, ["x"], 0.25)
     f = pd.DataFrame({"earlier_customer_id": ["t1", "t2", "c1", "c2"], "revenue": [10.0, 4.0, 2.0, 6.0]})
-    r = loop.compare_outcomes(f, m, ["revenue"], n_boot=200).iloc[0]
+    r = matching.compare_outcomes(f, m, ["revenue"], n_boot=200).iloc[0]
     # t1 - mean(c1, c2) = 10 - 4 = 6; t2 - c1 = 4 - 2 = 2; mean 4
     assert r["targets"] == 7.0 and r["matched_non_targets"] == 3.0 and r["difference"] == 4.0
     assert 2.0 <= r["ci_low"] <= r["difference"] <= r["ci_high"] <= 6.0 and r["n_targets"] == 2
@@ -129,7 +130,7 @@ def test_matching_removes_most_of_the_imbalance_on_random_data():
     freq = rng.gamma(1.0, 3.0, n)
     sel = rng.random(n) < 1 / (1 + np.exp(-(freq - 4)))  # targets buy more
     earlier = pd.DataFrame({"earlier_customer_id": [f"C{i}" for i in range(n)], "selected": sel, "frequency": freq})
-    m = loop.match_comparable(earlier, features=["frequency"], n_neighbors=3, caliper=0.1)
+    m = matching.match_comparable(earlier, features=["frequency"], n_neighbors=3, caliper=0.1)
     b = m.balance.iloc[0]
     assert b["std_diff_before"] > 0.8 and abs(b["std_diff_after"]) < 0.1
 

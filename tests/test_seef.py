@@ -10,22 +10,13 @@ import pandas as pd
 import pytest
 
 from ecrm_lib.core.errors import ConfigError
-from ecrm_lib.seef.selection import (
-    apply_feedback,
-    cheapest_channel,
-    compare_groups,
-    default_features,
-    expansion_value,
-    feedback_weights,
-    gini,
-    lookalike_model,
-    lorenz_curve,
-    profitability,
-    profitability_summary,
-    select_targets,
-    target_changes,
-    value_share,
-)
+from ecrm_lib.seef.contact import cheapest_channel
+from ecrm_lib.seef.customers import default_features
+from ecrm_lib.seef.evaluation import compare_groups, profitability, profitability_summary, target_changes, value_share
+from ecrm_lib.seef.expansion import expansion_value, lookalike_model
+from ecrm_lib.seef.selection import select_targets
+from ecrm_lib.seef.weights import apply_feedback, feedback_weights
+from ecrm_lib.value.concentration import gini, lorenz_curve
 
 
 @pytest.fixture
@@ -315,13 +306,8 @@ def realistic():
 
 
 def test_realistic_flow(realistic):
-    from ecrm_lib.seef.segments import (
-        assign_segments,
-        cluster_customers,
-        load_segment_table,
-        rfm_scores,
-        segment_summary,
-    )
+    from ecrm_lib.seef.clusters import cluster_customers
+    from ecrm_lib.seef.rfm import assign_segments, load_segment_table, rfm_scores, segment_summary
 
     customers, costs, window_weeks = realistic
     table = load_segment_table()
@@ -354,13 +340,8 @@ def test_realistic_flow(realistic):
 
 def test_plots_draw_with_labels(realistic):
     from ecrm_lib.report.plots import seef as sp
-    from ecrm_lib.seef.segments import (
-        assign_segments,
-        cluster_customers,
-        load_segment_table,
-        rfm_scores,
-        segment_summary,
-    )
+    from ecrm_lib.seef.clusters import cluster_customers
+    from ecrm_lib.seef.rfm import assign_segments, load_segment_table, rfm_scores, segment_summary
 
     customers, _, _ = realistic
     table = load_segment_table()
@@ -369,7 +350,7 @@ def test_plots_draw_with_labels(realistic):
     t = select_targets(customers.merge(seg[["customer_id", "segment"]]), {"segments": ["At Risk", "Can't Lose Them"], "churn_probability_min": 0.3})
     la = lookalike_model(customers, t, exclude=["clv", "clv_low", "clv_high"], n_splits=3)
     axes = [
-        sp.plot_lorenz(customers["clv"], currency="KRW"),
+        sp.plot_target_lorenz(customers["clv"], currency="KRW"),
         sp.plot_segments(segment_summary(seg, customers, table=table), currency="KRW"),
         sp.plot_cluster_profiles(cl.profiles, cl.features),
         sp.plot_k_selection(cl.k_scores)[0],
@@ -424,7 +405,7 @@ def _products(p, drop_value=(), drop_churn=(), extra=()):
 
 
 def test_assemble_counts_missing_customers_instead_of_dropping():
-    from ecrm_lib.seef.selection import assemble_customers
+    from ecrm_lib.seef.customers import assemble_customers
 
     p = _purchases()
     prods = _products(p, drop_value=("C001", "C002"), drop_churn=("C003",), extra=("X1", "X2", "X3"))
@@ -451,8 +432,8 @@ def test_assemble_counts_missing_customers_instead_of_dropping():
 
 
 def test_run_selection_products_follow_the_contract():
-    from ecrm_lib.seef.selection import SEGMENTS_COLUMNS, TARGETS_COLUMNS, run_selection
-    from ecrm_lib.seef.segments import load_segment_table
+    from ecrm_lib.seef.selection import run_selection, SEGMENTS_COLUMNS, TARGETS_COLUMNS
+    from ecrm_lib.seef.rfm import load_segment_table
 
     p = _purchases(120)
     rule = {"clv_tier_min": "top30", "churn_decile_max": 3, "combine": "any", "max_targets": 40}
@@ -528,7 +509,7 @@ def test_segment_overview_suppresses_small_segments_and_describe_rule():
 
 
 def test_concentration_curve_and_target_point_by_hand():
-    from ecrm_lib.seef.selection import concentration_curve, target_concentration
+    from ecrm_lib.seef.evaluation import concentration_curve, target_concentration
 
     c = pd.DataFrame({"customer_id": list("abcde"), "clv": [50.0, 20.0, 15.0, 10.0, 5.0]})
     cur = concentration_curve(c["clv"], points=6)  # customer shares 0, 0.2, ..., 1
@@ -543,7 +524,7 @@ def test_concentration_curve_and_target_point_by_hand():
 
 
 def test_previous_targets_today_bridges_changed_ids():
-    from ecrm_lib.seef.selection import previous_targets_today
+    from ecrm_lib.seef.evaluation import previous_targets_today
 
     bridge = pd.DataFrame({"earlier_customer_id": ["old1", "old2", "old3", "gone"],
                            "customer_id": ["new1", "keep", "new1", pd.NA]})
@@ -560,7 +541,7 @@ def test_previous_targets_today_bridges_changed_ids():
 
 
 def test_rule_columns_keep_the_model_off_the_rule():
-    from ecrm_lib.seef.selection import rule_columns
+    from ecrm_lib.seef.expansion import rule_columns
 
     assert rule_columns({"clv_tier_min": "top20", "churn_decile_max": 2, "combine": "any"}) == [
         "clv", "clv_low", "clv_high", "expected_purchases", "churn_probability", "risk_decile", "p_alive", "cluster"]
@@ -572,7 +553,7 @@ def test_rule_columns_keep_the_model_off_the_rule():
 
 
 def test_lookalike_without_the_rule_columns_learns_behaviour_not_the_rule():
-    from ecrm_lib.seef.selection import rule_columns
+    from ecrm_lib.seef.expansion import rule_columns
 
     rng = np.random.default_rng(3)
     n = 400
@@ -604,7 +585,7 @@ def test_expansion_value_has_the_random_baseline():
 
 
 def test_contact_plan_and_channel_mix_use_the_cost_table():
-    from ecrm_lib.seef.selection import channel_mix, contact_plan, typical_channel
+    from ecrm_lib.seef.contact import contact_plan, contact_plan_mix, typical_channel
 
     costs = pd.DataFrame({"channel": ["store", "phone", "email", "app", "Phone"], "purpose": [None, None, None, None, "complaint"],
                           "cost_per_contact": [12000, 6000, 150, 60, 9000]})
@@ -623,7 +604,7 @@ def test_contact_plan_and_channel_mix_use_the_cost_table():
     assert plan.iloc[6][["cheapest_channel", "cheapest_cost", "typical_cost"]].tolist() == ["store", 12000.0, 12000.0]
     assert pd.isna(plan.iloc[-1]["cheapest_channel"]) and np.isnan(plan.iloc[-1]["cheapest_cost"])
     assert contact_plan(c, costs, purpose="complaint").iloc[0]["typical_cost"] == 9000.0  # purpose-specific price
-    mix = channel_mix(plan, min_count=5).set_index("channel")
+    mix = contact_plan_mix(plan, min_count=5).set_index("channel")
     assert mix.loc["email", "customers"] == 6 and mix.loc["email", "cost_cheapest"] == 900.0 and mix.loc["email", "cost_typical"] == 36000.0
     assert mix.loc["store", "customers"] == 5 and not mix.loc["store", "suppressed"]
     assert mix.loc["unreachable", "suppressed"] and pd.isna(mix.loc["unreachable", "customers"])  # 1 customer: blanked
@@ -631,7 +612,7 @@ def test_contact_plan_and_channel_mix_use_the_cost_table():
 
 
 def test_profitability_window_from_the_channel_run():
-    from ecrm_lib.seef.selection import cost_window
+    from ecrm_lib.seef.evaluation import cost_window
 
     weeks, _ = cost_window(None, 6)  # the channel notebook priced 6 months of contacts
     c = pd.DataFrame({"customer_id": ["a"], "clv": [1000.0], "cost_to_serve": [100.0]})
@@ -639,7 +620,8 @@ def test_profitability_window_from_the_channel_run():
 
 
 def test_customer_view_and_profile_features():
-    from ecrm_lib.seef.selection import customer_view, profile_features
+    from ecrm_lib.seef.customers import customer_view
+    from ecrm_lib.seef.evaluation import profile_features
 
     segs = pd.DataFrame({"customer_id": ["a", "b"], "clv": [5.0, 1.0], "clv_low": [4.0, 0.5], "cluster": [0, 1],
                          "selected": [True, False], "rank": [1, pd.NA]})
@@ -652,9 +634,10 @@ def test_customer_view_and_profile_features():
 
 
 def test_new_plots_draw_with_labels():
-    from ecrm_lib.seef.selection import channel_mix, concentration_curve, contact_plan, target_concentration
+    from ecrm_lib.seef.contact import contact_plan, contact_plan_mix
+    from ecrm_lib.seef.evaluation import concentration_curve, target_concentration
     from ecrm_lib.report.plots.seef import (
-        plot_channel_mix,
+        plot_contact_plan_mix,
         plot_expansion_value,
         plot_net_value,
         plot_value_concentration,
@@ -674,7 +657,7 @@ def test_new_plots_draw_with_labels():
     ax = plot_expansion_value(expansion_value(scores, c.assign(clv_low=c["clv"] * 0.8, clv_high=c["clv"] * 1.2), [5, 10, 20]), currency="KRW")
     assert "KRW" in ax.get_ylabel() and ax.get_xlabel() == "Customers added to the targets"
     costs = pd.DataFrame({"channel": ["email", "store"], "cost_per_contact": [150, 12000]})
-    ax = plot_channel_mix(channel_mix(contact_plan(c, costs)), currency="KRW")
+    ax = plot_contact_plan_mix(contact_plan_mix(contact_plan(c, costs)), currency="KRW")
     assert ax.get_xlabel().startswith("Customers") and [t.get_text() for t in ax.get_yticklabels()]
     plt.close("all")
 
@@ -699,8 +682,8 @@ def test_each_reason_is_one_part_when_split_at_semicolons(small):
 
 
 def test_online_share_sums_internet_channels_and_replaces_per_channel_features():
-    from ecrm_lib.seef.selection import assemble_customers
-    from ecrm_lib.seef.segments import default_cluster_features
+    from ecrm_lib.seef.customers import assemble_customers
+    from ecrm_lib.seef.clusters import default_cluster_features
 
     p = _purchases(30)
     prods = _products(p)
@@ -734,7 +717,7 @@ def test_down_weighting_moves_customers_only_when_the_cap_binds():
 
 
 def test_cost_window_prefers_the_parameter_then_the_channel_run():
-    from ecrm_lib.seef.selection import cost_window
+    from ecrm_lib.seef.evaluation import cost_window
 
     assert cost_window(13) == (13.0, "the cost_window_weeks parameter")
     assert cost_window(13, 6) == (13.0, "the cost_window_weeks parameter")
@@ -745,7 +728,7 @@ def test_cost_window_prefers_the_parameter_then_the_channel_run():
 
 
 def test_expansion_list_ranks_non_targets_with_channels():
-    from ecrm_lib.seef.selection import expansion_list
+    from ecrm_lib.seef.expansion import expansion_list
 
     scores = pd.DataFrame({"customer_id": ["t", "b", "a", "c"], "is_target": [True, False, False, False],
                            "score": [0.9, 0.8, 0.5, 0.1], "rank": pd.array([pd.NA, 1, 2, 3], dtype="Int64")})
@@ -805,7 +788,8 @@ def test_selection_never_proposes_a_customer_worth_less_than_a_contact(priced):
 
 
 def test_run_selection_prices_the_cheapest_contact_and_counts_what_the_bar_removed():
-    from ecrm_lib.seef.selection import default_features, run_selection
+    from ecrm_lib.seef.customers import default_features
+    from ecrm_lib.seef.selection import run_selection
 
     p = _purchases(120)
     prods = _products(p)
@@ -840,7 +824,7 @@ def test_run_selection_prices_the_cheapest_contact_and_counts_what_the_bar_remov
 
 
 def test_expansion_never_proposes_a_lookalike_worth_less_than_a_contact():
-    from ecrm_lib.seef.selection import expansion_list
+    from ecrm_lib.seef.expansion import expansion_list
 
     scores = pd.DataFrame({"customer_id": ["t", "b", "a", "c", "d"], "is_target": [True, False, False, False, False],
                            "score": [0.9, 0.8, 0.5, 0.3, 0.1], "rank": pd.array([pd.NA, 1, 2, 3, 4], dtype="Int64")})
@@ -863,7 +847,7 @@ def test_expansion_never_proposes_a_lookalike_worth_less_than_a_contact():
 
 
 def test_clear_differences_sentence_names_every_measure_that_meets_the_bar():
-    from ecrm_lib.seef.selection import clear_differences_text
+    from ecrm_lib.seef.evaluation import clear_differences_text
 
     d = [1.23, 0.93, -0.93, 0.84, 0.83, -0.71, 0.47, 0.35, -0.22, 0.0]   # six with |d| >= 0.5
     prof = pd.DataFrame({"feature": [f"m{i}" for i in range(10)], "std_difference": d})
@@ -878,7 +862,7 @@ def test_clear_differences_sentence_names_every_measure_that_meets_the_bar():
 
 
 def test_cost_window_check_warns_when_the_customers_cost_more_than_the_window():
-    from ecrm_lib.seef.selection import cost_window_check
+    from ecrm_lib.seef.evaluation import cost_window_check
 
     assert cost_window_check(17_974_570.0, 17_994_570.0, "KRW").strip().startswith("In that window their contacts cost 17,974,570 KRW")
     assert "the rest: contacts of people without a purchase" in cost_window_check(90.0, 100.0)

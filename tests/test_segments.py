@@ -7,19 +7,8 @@ import pandas as pd
 import pytest
 
 from ecrm_lib.core.errors import ConfigError
-from ecrm_lib.seef.segments import (
-    OTHER_SEGMENT,
-    assign_segments,
-    choose_k,
-    cluster_customers,
-    load_segment_table,
-    rfm_scores,
-    score_quintiles,
-    segment_summary,
-    segment_table_gaps,
-    transform_features,
-    validate_segment_table,
-)
+from ecrm_lib.seef.clusters import choose_k, cluster_customers, transform_features
+from ecrm_lib.seef.rfm import assign_segments, load_segment_table, OTHER_SEGMENT, rfm_scores, score_quintiles, segment_summary, segment_table_gaps, validate_segment_table
 
 # Cells picked by hand from data/segments/rfm_segments.csv, one per segment.
 CRAFTED = {
@@ -253,7 +242,7 @@ def test_choose_k_rule_smallest_k_within_tolerance():
 
 
 def test_name_collisions_resolved_with_further_features():
-    from ecrm_lib.seef.segments import name_clusters
+    from ecrm_lib.seef.clusters import name_clusters
 
     prof = pd.DataFrame({"distinguishing": [
         [("clv", 1.2), ("share_purchases_store", 1.0), ("n_contacts", 0.7)],
@@ -269,7 +258,7 @@ def test_name_collisions_resolved_with_further_features():
 
 
 def test_default_cluster_features_rfm_and_channel_mix_without_useless_columns():
-    from ecrm_lib.seef.segments import default_cluster_features
+    from ecrm_lib.seef.clusters import default_cluster_features
 
     c = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_gap": [1.0, 2.0, 9.0], "n_purchase_days": [1, 1, 1],
                       "spend_per_purchase_day": [5.0, np.nan, 7.0], "n_channels": [1, 2, 2],

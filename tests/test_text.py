@@ -9,6 +9,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from ecrm_lib.seef import text as T
+from ecrm_lib.seef import tokens as TK
+from ecrm_lib.seef import tone as TN
+from ecrm_lib.seef import topics as TP
 from ecrm_lib.core.config import load_config
 from ecrm_lib.core.paths import CONFIG_DIR, DEFAULT_CONFIG
 from ecrm_lib.data.load import load_sources
@@ -17,11 +20,11 @@ DEFAULT_DIR = DEFAULT_CONFIG.parent
 
 
 def test_detect_script_mixed():
-    assert [T.detect_script(t) for t in ["배송 좋아요", "Great fit", "앱 OK", "", None, "1234"]] == ["ko", "en", "ko", "other", "other", "other"]
+    assert [TK.detect_script(t) for t in ["배송 좋아요", "Great fit", "앱 OK", "", None, "1234"]] == ["ko", "en", "ko", "other", "other", "other"]
 
 
 def test_korean_tokens_are_noun_and_predicate_lemmas():
-    toks = T.tokenize(["직원분이 친절하게 안내해 주셨어요.", "배송이 늦어서 답답했어요", "가격이 비싸요"])
+    toks = TK.tokenize(["직원분이 친절하게 안내해 주셨어요.", "배송이 늦어서 답답했어요", "가격이 비싸요"])
     assert "직원" in toks[0] and "안내" in toks[0]
     assert "배송" in toks[1] and "늦다" in toks[1] and "답답" in toks[1]
     assert toks[2] == ["가격", "비싸다"]
@@ -30,24 +33,24 @@ def test_korean_tokens_are_noun_and_predicate_lemmas():
 
 def test_negation_kept_only_when_asked():
     ko = "직원이 친절하지 않았어요"
-    assert "않다" not in T.tokenize([ko])[0]
-    assert "않다" in T.tokenize([ko], keep_negation=True)[0]
-    assert T.tokenize(["It's not flattering"], keep_negation=True)[0] == ["not", "flattering"]
+    assert "않다" not in TK.tokenize([ko])[0]
+    assert "않다" in TK.tokenize([ko], keep_negation=True)[0]
+    assert TK.tokenize(["It's not flattering"], keep_negation=True)[0] == ["not", "flattering"]
 
 
 def test_english_and_missing():
-    assert T.tokenize(["The dress is LOVELY, and the fabric's great!", None]) == [["dress", "lovely", "fabrics", "great"], []]
+    assert TK.tokenize(["The dress is LOVELY, and the fabric's great!", None]) == [["dress", "lovely", "fabrics", "great"], []]
 
 
 def test_personal_data_never_becomes_a_token():
-    toks = T.tokenize(["연락 부탁드립니다 kimminjun90@naver.com 010-7482-2472", "call me at +82 10 1234 5678 or jo.kim@gmail.com"])
+    toks = TK.tokenize(["연락 부탁드립니다 kimminjun90@naver.com 010-7482-2472", "call me at +82 10 1234 5678 or jo.kim@gmail.com"])
     flat = " ".join(w for t in toks for w in t)
     for bad in ("kimminjun", "naver", "7482", "gmail", "jo", "1234"):
         assert bad not in flat.split(), bad
 
 
 def test_sentiment_labels():
-    s = T.sentiment_labels(pd.Series([10, 9, 8, 7, 6, 0, 5, 4, 3, 2, 1, None]), pd.Series([10] * 6 + [5] * 6))
+    s = TN.sentiment_labels(pd.Series([10, 9, 8, 7, 6, 0, 5, 4, 3, 2, 1, None]), pd.Series([10] * 6 + [5] * 6))
     assert s.iloc[:2].tolist() == [1, 1] and s.iloc[2:4].isna().all() and s.iloc[4:6].tolist() == [0, 0]
     assert s.iloc[6:8].tolist() == [1, 1] and np.isnan(s.iloc[8]) and s.iloc[9:11].tolist() == [0, 0] and np.isnan(s.iloc[11])
 
@@ -66,20 +69,20 @@ def _planted_corpus(rng, n_per=40):
 
 def test_topics_recover_planted_groups():
     docs, truth = _planted_corpus(np.random.default_rng(0))
-    tm = T.fit_topics(docs, n_topics=3, random_state=0)
+    tm = TP.fit_topics(docs, n_topics=3, random_state=0)
     tab = pd.crosstab(pd.Series(truth), tm.doc_topic["topic"].astype(int))
     assert (tab.max(axis=1) / tab.sum(axis=1)).min() >= 0.95          # each planted group in one topic
     assert tab.idxmax(axis=1).nunique() == 3                             # and different groups in different topics
     assert set(tm.words.groupby("topic")["rank"].max()) == {8}
-    auto = T.fit_topics(docs, n_topics=None, max_topics=5)
+    auto = TP.fit_topics(docs, n_topics=None, max_topics=5)
     assert 2 <= auto.n_topics <= 5 and auto.selection["chosen"].sum() == 1 and list(auto.selection["k"]) == [2, 3, 4, 5]
 
 
 def test_topic_examples_are_short_and_scrubbed():
     docs = [["배송", "빠르다"]] * 3 + [["가격", "비싸다"]] * 3
     texts = ["배송 빠르다 " + "아주 " * 40 + "010-1234-5678"] * 3 + ["가격 비싸다 me@x.com"] * 3
-    tm = T.fit_topics(docs, n_topics=2, min_df=1)
-    ex = T.topic_examples(texts, tm, per_topic=2, max_chars=30)
+    tm = TP.fit_topics(docs, n_topics=2, min_df=1)
+    ex = TP.topic_examples(texts, tm, per_topic=2, max_chars=30)
     assert (ex["excerpt"].str.len() <= 30).all()
     assert not ex["excerpt"].str.contains("1234|me@x", regex=True).any()
 
@@ -95,7 +98,7 @@ def test_default_topics_match_truth_topics():
     name is its true primary or secondary topic. Measured 0.64; a random assignment reaches about
     the largest true topic's share (0.23), so >= 0.55 means the topics follow the planted ones."""
     fb = _default_feedback()
-    tm = T.fit_topics(T.tokenize(fb["text"]), max_topics=8)
+    tm = TP.fit_topics(TK.tokenize(fb["text"]), max_topics=8)
     assert tm.n_topics == 6
     found = tm.doc_topic["topic"]
     name = pd.crosstab(found, fb["topic"]).idxmax(axis=1)
@@ -108,14 +111,14 @@ def test_default_tone_against_truth_labels():
     """Train on the scores of one half (three bands), score the other half, and compare with the
     generator's true tone of the text (which differs from the score's band for about 4 % of texts)."""
     fb = _default_feedback()
-    tokens = T.tokenize(fb["text"], keep_negation=True)
+    tokens = TK.tokenize(fb["text"], keep_negation=True)
     rng = np.random.default_rng(0)
     half = rng.random(len(fb)) < 0.5
-    model = T.train_tone([t for t, h in zip(tokens, half) if h], T.tone_labels(fb["score"], fb["score_max"])[half])
-    assert model.classes == T.TONES and model.auc > 0.85 and model.accuracy > 0.8
+    model = TN.train_tone([t for t, h in zip(tokens, half) if h], TN.tone_labels(fb["score"], fb["score_max"])[half])
+    assert model.classes == TN.TONES and model.auc > 0.85 and model.accuracy > 0.8
     assert model.n_test == half.sum() and model.confusion().to_numpy().sum() == model.n_test
     other = fb[~half]
-    pred = T.score_tone(model, [tokens[i] for i in other.index])
+    pred = TN.score_tone(model, [tokens[i] for i in other.index])
     ok = pred["predicted"].notna().to_numpy()
     assert (pred.loc[ok, "predicted"].to_numpy() == other["sentiment"].to_numpy()[ok]).mean() > 0.9
     pn = other["sentiment"].isin(["positive", "negative"]).to_numpy() & ok
@@ -125,9 +128,9 @@ def test_default_tone_against_truth_labels():
 
 def test_train_tone_refuses_too_few_labels_and_learns_two_tones_without_neutral():
     with pytest.raises(ValueError, match="too few labelled"):
-        T.train_tone([["a"]] * 12, ["positive"] * 10 + ["negative"] * 2)
+        TN.train_tone([["a"]] * 12, ["positive"] * 10 + ["negative"] * 2)
     docs = [["good", "great"]] * 6 + [["bad", "awful"]] * 6 + [["fine"]]
-    m = T.train_tone(docs, ["positive"] * 6 + ["negative"] * 6 + ["neutral"], n_folds=3)
+    m = TN.train_tone(docs, ["positive"] * 6 + ["negative"] * 6 + ["neutral"], n_folds=3)
     assert m.classes == ("negative", "positive") and m.notes and "neutral" in m.notes[0]
     assert set(m.held_out["predicted"]) <= {"negative", "positive"} and m.auc == pytest.approx(1.0)
 
@@ -140,7 +143,7 @@ def test_reviews_tone_auc(shared_data):
     res = load_sources(load_config(CONFIG_DIR / "womens_reviews.yaml"))
     fb = res.tables["feedback"]
     fb = fb[fb["text"].notna()].reset_index(drop=True)
-    model = T.train_tone(T.tokenize(fb["text"], keep_negation=True), T.tone_labels(fb["score"], fb["score_max"]))
+    model = TN.train_tone(TK.tokenize(fb["text"], keep_negation=True), TN.tone_labels(fb["score"], fb["score_max"]))
     assert model.n_test > 20000
     assert model.auc > 0.90, model.auc
 
@@ -149,7 +152,7 @@ def test_analyse_feedback_text_end_to_end_and_without_labels():
     fb = _default_feedback()
     res = T.analyse_feedback_text(fb, max_topics=4)
     assert len(res.scores) == len(fb) and res.scores["sentiment"].between(0, 1).all()
-    assert res.scores["tone"].isin(T.TONES).all() and (res.scores["tone_source"] == "held-out model").all()
+    assert res.scores["tone"].isin(TN.TONES).all() and (res.scores["tone_source"] == "held-out model").all()
     ko = res.by_topic[res.by_topic["language"] == "ko"]
     assert 2 <= len(ko) <= 4 and res.topics.n_topics == len(res.by_topic)
     assert res.by_topic["n"].sum() == res.scores["topic"].notna().sum()
@@ -181,7 +184,7 @@ def test_tone_by_counts_texts_with_a_tone_and_keeps_missing_groups():
     out = T.tone_by(fb, scores, "channel")
     assert out["channel"].tolist()[:1] == ["app"] and out["channel"].isna().sum() == 1
     app = out[out["channel"] == "app"].iloc[0]
-    assert app["n"] == 3 and [app[f"{t}_share"] for t in T.TONES] == pytest.approx([1 / 3] * 3)
+    assert app["n"] == 3 and [app[f"{t}_share"] for t in TN.TONES] == pytest.approx([1 / 3] * 3)
     assert "store" not in out["channel"].tolist()                                # no tone: not counted
     with pytest.raises(KeyError, match="segment"):
         T.tone_by(fb, scores, "segment")
@@ -246,13 +249,13 @@ def _hand_corpus():
 def test_korean_negative_prefix_stays_on_its_word():
     """"불친절" (unkind) was tokenised as "친절" (kind): an unkind-staff excerpt then matched a
     kind-staff topic. The prefix stays on the word."""
-    toks = T.tokenize(["직원이 불친절했어요.", "매장 직원분이 친절하게 안내해 주셨어요."])
+    toks = TK.tokenize(["직원이 불친절했어요.", "매장 직원분이 친절하게 안내해 주셨어요."])
     assert "불친절" in toks[0] and "친절" not in toks[0]
     assert "친절" in toks[1]
 
 
 def test_tone_labels_are_three_bands():
-    t = T.tone_labels(pd.Series([10, 9, 8, 7, 6, 0, 5, 4, 3, 2, 1, None]), pd.Series([10] * 6 + [5] * 6))
+    t = TN.tone_labels(pd.Series([10, 9, 8, 7, 6, 0, 5, 4, 3, 2, 1, None]), pd.Series([10] * 6 + [5] * 6))
     assert t.tolist()[:6] == ["positive", "positive", "neutral", "neutral", "negative", "negative"]
     assert t.tolist()[6:11] == ["positive", "positive", "neutral", "negative", "negative"] and pd.isna(t.iloc[11])
 
@@ -278,7 +281,7 @@ def test_complaint_topic_is_not_read_positive():
 def test_english_texts_are_kept_out_of_korean_topics():
     fb = _hand_corpus()
     res = T.analyse_feedback_text(fb, n_topics=3, random_state=0)
-    english = fb["text"].map(T.detect_script) == "en"
+    english = fb["text"].map(TK.detect_script) == "en"
     lang = res.by_topic.set_index("topic")["language"]
     en_topics = set(res.scores.loc[english, "topic"].dropna().astype(int))
     ko_topics = set(res.scores.loc[~english, "topic"].dropna().astype(int))
@@ -299,7 +302,7 @@ def test_english_texts_are_kept_out_of_korean_topics():
 def test_excerpts_contain_the_top_word_and_share_the_topic_tone():
     fb = _hand_corpus()
     res = T.analyse_feedback_text(fb, n_topics=3, random_state=0)
-    tok = dict(zip(fb.index, T.tokenize(fb["text"])))
+    tok = dict(zip(fb.index, TK.tokenize(fb["text"])))
     top = res.topics.words[res.topics.words["rank"] == 1].set_index("topic")["word"]
     tone = res.by_topic.set_index("topic")["tone"]
     assert len(res.examples)
@@ -319,24 +322,24 @@ def test_topic_examples_follow_the_top_word_and_the_majority_tone():
     contradicted the topic's tone. Excerpts now need the top word and the topic's majority tone."""
     texts = ["직원이 불친절했어요.", "매장 직원분이 친절하게 안내해 주셨어요.", "친절하게 안내해 주셨어요.",
              "직원분 설명이 자세해서 좋았어요.", "할인 폭이 예전보다 줄었네요.", "할인 쿠폰 덕분에 저렴하게 샀어요."]
-    tokens = T.tokenize(texts)
+    tokens = TK.tokenize(texts)
     words = pd.DataFrame({"topic": [1, 1, 1, 2, 2, 2], "rank": [1, 2, 3, 1, 2, 3],
                           "word": ["직원", "친절", "안내", "할인", "줄다", "예전"], "weight": 1.0})
     doc_topic = pd.DataFrame({"topic": pd.array([1, 1, 1, 1, 2, 2], dtype="Int64"),
                               "topic_weight": [0.99, 0.9, 0.95, 0.8, 0.9, 0.7]})
-    tm = T.TopicModel(2, words, {1: "직원 / 친절 / 안내", 2: "할인 / 줄다 / 예전"}, doc_topic, pd.DataFrame())
+    tm = TP.TopicModel(2, words, {1: "직원 / 친절 / 안내", 2: "할인 / 줄다 / 예전"}, doc_topic, pd.DataFrame())
     tones = ["negative", "positive", "positive", "positive", "neutral", "positive"]
-    ex = T.topic_examples(texts, tm, per_topic=2, tokens=tokens, tones=tones)
+    ex = TP.topic_examples(texts, tm, per_topic=2, tokens=tokens, tones=tones)
     staff = ex.loc[ex["topic"] == 1, "excerpt"].tolist()
     # the top-weighted text is negative in a positive topic, the next lacks the top word 직원
     assert staff == ["매장 직원분이 친절하게 안내해 주셨어요.", "직원분 설명이 자세해서 좋았어요."]
     # a tie between tones (neutral and positive) sets no tone rule; both hold the top word
     assert ex.loc[ex["topic"] == 2, "excerpt"].tolist() == texts[4:]
     # without tokens and tones: the old rule, topic weight only
-    assert T.topic_examples(texts, tm, per_topic=1)["excerpt"].tolist() == [texts[0], texts[4]]
+    assert TP.topic_examples(texts, tm, per_topic=1)["excerpt"].tolist() == [texts[0], texts[4]]
     # no text passes: no excerpt rather than a misleading one
     other_words = [["가격"]] * 4 + tokens[4:]
-    none = T.topic_examples(texts, tm, tokens=other_words, tones=tones)
+    none = TP.topic_examples(texts, tm, tokens=other_words, tones=tones)
     assert set(none["topic"]) == {2}
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from ecrm_lib.core import intervals as I
 from ecrm_lib.seef import uplift as U
+from ecrm_lib.seef import campaigns as C
+from ecrm_lib.seef import uplift_models as M
 from ecrm_lib.core.config import load_config
 from ecrm_lib.core.paths import CONFIG_DIR, DEFAULT_CONFIG
 from ecrm_lib.data.load import load_sources
@@ -139,7 +141,7 @@ def test_uplift_by_segment_counts_and_suppression():
 
 def test_numeric_segments_are_ordered_bands():
     s = pd.Series([str(v) for v in range(100)])   # numbers as text, as CSV extras arrive
-    bands = U.segment_column_values(s, n_bins=4)
+    bands = C.segment_column_values(s, n_bins=4)
     assert bands.nunique() == 4 and sorted(bands.unique())[0].startswith("1) ")
 
 
@@ -163,11 +165,11 @@ def test_qini_hand_worked_case():
     t = [1, 0, 1, 0, 1, 0]
     y = [1, 0, 0, 1, 1, 0]
     s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
-    curve = U.qini_curve(y, t, s)
+    curve = M.qini_curve(y, t, s)
     assert curve["qini"].tolist() == pytest.approx([0, 1, 1, 1, 0, 0.5, 1])
     assert curve["share"].iloc[-1] == 1.0 and curve["random"].iloc[-1] == pytest.approx(1.0)
-    assert U.qini_coefficient(y, t, s) == pytest.approx(2 / 13)
-    assert U.qini_coefficient(y, t, [1, 0, 0, -1, 1, 0]) == pytest.approx(1.0)
+    assert M.qini_coefficient(y, t, s) == pytest.approx(2 / 13)
+    assert M.qini_coefficient(y, t, [1, 0, 0, -1, 1, 0]) == pytest.approx(1.0)
 
 
 def test_qini_ties_do_not_depend_on_row_order():
@@ -175,7 +177,7 @@ def test_qini_ties_do_not_depend_on_row_order():
     t, y = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
     s = rng.integers(0, 4, 200).astype(float)
     perm = rng.permutation(200)
-    assert U.qini_coefficient(y, t, s) == pytest.approx(U.qini_coefficient(y[perm], t[perm], s[perm]))
+    assert M.qini_coefficient(y, t, s) == pytest.approx(M.qini_coefficient(y[perm], t[perm], s[perm]))
 
 
 @pytest.mark.parametrize("method", ["two_model", "class_transformation"])
@@ -190,12 +192,12 @@ def test_cross_fitted_uplift_finds_a_planted_effect(method):
     p = 0.05 + 0.10 * t * (x > 0)
     y = (rng.random(n) < p).astype(int)
     X = pd.DataFrame({"x": x, "x_pos": (x > 0).astype(float), "noise": rng.normal(size=n)})
-    score = U.cross_fitted_uplift(X, t, y, method=method, random_state=1)
+    score = M.cross_fitted_uplift(X, t, y, method=method, random_state=1)
     assert not np.isnan(score).any()
-    oracle = U.qini_coefficient(y, t, 0.10 * (x > 0))
+    oracle = M.qini_coefficient(y, t, 0.10 * (x > 0))
     assert oracle > 0.1
-    assert U.qini_coefficient(y, t, score) > 0.7 * oracle
-    bands = U.uplift_deciles(y, t, score, n_bins=2)
+    assert M.qini_coefficient(y, t, score) > 0.7 * oracle
+    bands = M.uplift_deciles(y, t, score, n_bins=2)
     assert bands.loc[0, "observed_uplift"] > bands.loc[1, "observed_uplift"] + 0.05
 
 
@@ -205,7 +207,7 @@ def test_campaign_features_use_only_purchases_before_assignment():
                        "timestamp": pd.to_datetime(["2025-02-19", "2024-01-01", "2025-04-01", "2025-03-02"], utc=True),
                        "amount": [10.0, 20.0, 999.0, 5.0]})
     cust = pd.DataFrame({"account_id": ["a", "b"], "tier": ["x", "y"], "age": ["30", None]})
-    f = U.campaign_features(camp, customers=cust, transactions=tx)
+    f = M.campaign_features(camp, customers=cust, transactions=tx)
     assert f.loc[0, "purchases_365d"] == 1 and f.loc[0, "spend_365d"] == 10.0
     assert f.loc[0, "days_since_last"] == pytest.approx(10.0)
     assert f.loc[1, "purchases_365d"] == 0 and f.loc[1, "days_since_last"] == 3650
@@ -248,13 +250,13 @@ def test_hillstrom_matches_published_rates(shared_data):
 def test_segment_table_and_default_column():
     camp = pd.DataFrame({"account_id": ["a", "b", "c"], "assigned_at": pd.to_datetime(["2025-03-01"] * 3, utc=True)})
     acc = pd.DataFrame({"account_id": ["a", "b", "c"], "channel": ["web", "app", "web"]})
-    seg = U.segment_table(camp, accounts=acc)
+    seg = C.segment_table(camp, accounts=acc)
     assert seg["account_channel"].tolist() == ["web", "app", "web"]
-    assert U.default_segment_column(seg) == "account_channel"
+    assert C.default_segment_column(seg) == "account_channel"
     tx = pd.DataFrame({"account_id": ["a"], "timestamp": pd.to_datetime(["2025-02-01"], utc=True), "amount": [5.0]})
-    seg = U.segment_table(camp, accounts=acc, transactions=tx)
-    assert U.default_segment_column(seg) == "purchases_365d" and seg["purchases_365d"].tolist() == [1, 0, 0]
-    assert U.default_segment_column(pd.DataFrame({"account_id": ["a", "b"]})) is None
+    seg = C.segment_table(camp, accounts=acc, transactions=tx)
+    assert C.default_segment_column(seg) == "purchases_365d" and seg["purchases_365d"].tolist() == [1, 0, 0]
+    assert C.default_segment_column(pd.DataFrame({"account_id": ["a", "b"]})) is None
 
 
 def test_uplift_models_by_arm_skips_thin_arms():
@@ -267,7 +269,7 @@ def test_uplift_models_by_arm_skips_thin_arms():
     y[np.flatnonzero(arm == "sms")[:3]] = 1                      # 3 responders: too few to model
     camp = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "campaign_id": "c", "arm": arm,
                          "is_control": arm == "control", "response": y, "revenue": 0.0})
-    summary, curves = U.uplift_models_by_arm(camp, pd.DataFrame({"x": x}), random_state=0)
+    summary, curves = M.uplift_models_by_arm(camp, pd.DataFrame({"x": x}), random_state=0)
     s = summary.set_index("arm")
     assert s.loc["mail", "qini_coefficient"] > 0.05 and s.loc["mail", "note"] == ""
     assert np.isnan(s.loc["sms", "qini_coefficient"]) and "fewer than" in s.loc["sms", "note"]

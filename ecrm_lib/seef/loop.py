@@ -1,34 +1,44 @@
 """The SEEF feedback loop across runs: what happened to the customers an earlier run selected.
 
 A scheduled run reads the products of the previous run (its target list, its
-customer values and its identity map), follows those customers up to this
+customer values and its identity map; the notebook reads them through
+``ctx.read_product(..., previous=True)``), follows those customers up to this
 run's as-of date, and compares them with comparable customers the earlier run
 did not select. The campaign response measured per earlier segment then
-becomes the weights of this run's selection (:func:`ecrm_lib.seef.selection.feedback_weights`).
+becomes the weights of this run's selection
+(:func:`ecrm_lib.seef.weights.feedback_weights`). Everything here takes
+tables: the transactions and campaigns as Ibis tables (aggregated in the
+engine) or DataFrames, the products as DataFrames.
 
 Steps
 -----
+0. :func:`missing_input_reason` - why there is nothing to follow up (no
+   earlier run, no selection in it, no transactions);
+   :func:`earlier_customers` - the earlier customers with their matching
+   features; :func:`identity_maps` - the two runs' account maps.
 1. :func:`bridge_customer_ids` - customer ids are hashes of a customer's set of
    channel accounts (:func:`ecrm_lib.channels.identity.customer_ids`), so a customer who
    opened an account since has a new id. The bridge goes through the accounts:
    each earlier customer is found again through the accounts the two runs share.
 2. :func:`outcomes_since` - purchases, revenue and whether each customer bought
-   at all between the two as-of dates (local calendar dates).
-3. :func:`match_comparable` - each earlier target gets its nearest earlier
-   non-targets on the earlier run's purchase history (frequency, recency, age,
-   spend, churn probability), within a caliper; targets without a close
-   non-target are counted and left out.
-4. :func:`compare_outcomes` - targets minus their matched non-targets (effect on
-   the targets), with a bootstrap interval over targets.
-5. :func:`response_by_earlier_group` - response-rate uplift of campaigns sent
-   between the two runs, per earlier group (targets / non-targets, or segment),
-   treatment against the randomised control.
+   at all between the two as-of dates (local calendar dates), aggregated in
+   the engine; :func:`followed_customers` joins them to the earlier customers,
+   :func:`comparable` marks those whose identity stayed comparable and
+   :func:`mark_compared` who was compared as what.
+3. :func:`ecrm_lib.seef.matching.match_comparable` - each earlier target gets its
+   nearest earlier non-targets on the earlier run's purchase history.
+4. :func:`ecrm_lib.seef.matching.compare_outcomes` - targets minus their matched
+   non-targets, with a bootstrap interval over targets.
+5. :func:`campaign_response` - response-rate uplift of campaigns sent between
+   the two runs, per earlier group (targets / non-targets, and segment),
+   treatment against the randomised control (:func:`response_by_earlier_group`),
+   and the segment weights.
 
-:func:`follow_up` runs them all and returns a :class:`LoopResult`.
+:func:`follow_up` runs them all and returns a :class:`LoopResult`;
+:func:`loop_products` and :func:`loop_metrics` give its products and headline figures.
 
 Examples
 --------
->>> import pandas as pd
 >>> earlier = pd.DataFrame({"account_id": ["a", "b", "c"], "customer_id": ["E1", "E1", "E2"]})
 >>> current = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "customer_id": ["N1", "N1", "E2", "N1"]})
 >>> bridge_customer_ids(earlier, current)[["earlier_customer_id", "customer_id", "status"]].to_numpy().tolist()
@@ -42,35 +52,122 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import ibis
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
-from ecrm_lib.seef.selection import feedback_weights
+from ecrm_lib.channels.common import self_account_map
 from ecrm_lib.core.intervals import newcombe_interval
+from ecrm_lib.data.engine import backend_name, local_date
+from ecrm_lib.seef.matching import MATCH_FEATURES, MatchResult, compare_outcomes, match_comparable
+from ecrm_lib.seef.tables import columns_of, engine_table, to_frame
+from ecrm_lib.seef.weights import feedback_weights
 
 __all__ = [
-    "MATCH_FEATURES",
-    "OUTCOMES",
-    "MatchResult",
+    "FOLLOWUP_COLUMNS",
+    "WEIGHT_COLUMNS",
     "LoopResult",
     "bridge_customer_ids",
-    "outcomes_since",
-    "match_comparable",
-    "compare_outcomes",
-    "response_by_earlier_group",
+    "campaign_response",
+    "earlier_customers",
+    "comparable",
     "follow_up",
+    "followed_customers",
+    "identity_maps",
+    "loop_metrics",
+    "loop_products",
+    "mark_compared",
+    "missing_input_reason",
+    "outcomes_since",
+    "response_by_earlier_group",
 ]
 
-#: Earlier-run columns the matching uses when present (purchase history and risk).
-MATCH_FEATURES: tuple[str, ...] = ("frequency", "recency", "T", "monetary_value", "churn_probability")
-#: Outcome columns of :func:`outcomes_since` and what they mean.
-OUTCOMES: dict[str, str] = {
-    "purchased": "bought at least once since the earlier run (share 0-1)",
-    "purchases": "purchases since the earlier run (purchases per customer)",
-    "revenue": "spend since the earlier run (currency per customer)",
-}
-_SKEWED = {"frequency", "monetary_value", "recency", "T"}
 _STATUS_ORDER = ["same", "grown", "merged", "split", "lost"]
+
+
+# ------------------------------------------------------------------ 0. inputs
+def missing_input_reason(earlier_as_of: dt.date | None, earlier_segments: pd.DataFrame | None,
+                         has_transactions: bool) -> str | None:
+    """Why the loop cannot be measured, in plain words for the report; None when it can.
+
+    Parameters
+    ----------
+    earlier_as_of : date or None
+        As-of date of the most recent earlier run (``ctx.earlier_runs()``); None: there is none.
+    earlier_segments : DataFrame or None
+        Its ``selection/customer_segments`` product (``ctx.read_product(..., previous=True)``).
+    has_transactions : bool
+        Whether this run has transactions.
+
+    Examples
+    --------
+    >>> missing_input_reason(None, None, True)[:24]
+    'This is the first run fo'
+    >>> missing_input_reason(dt.date(2024, 12, 30), pd.DataFrame(), True) is None
+    True
+    """
+    if earlier_as_of is None:
+        return ("This is the first run for this data (no earlier published run with an earlier as-of date), "
+                "so there are no earlier targets to follow up yet. The next scheduled run will measure "
+                "what happens to the customers this run selects.")
+    if earlier_segments is None:
+        return (f"The earlier run (as of {earlier_as_of.isoformat()}) has no selection list, so there are no earlier "
+                "targets to follow up; the next run will have one.")
+    if not has_transactions:
+        return "This run has no transactions, so what the earlier targets bought since cannot be measured."
+    return None
+
+
+def earlier_customers(segments: pd.DataFrame, customer_value: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The earlier run's customers with the matching features of its customer values.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        The earlier ``selection/customer_segments`` product (``customer_id``, ``selected``, ``segment``, ...).
+    customer_value : DataFrame, optional
+        The earlier ``customer_value/customer_value`` product: its columns of
+        :data:`ecrm_lib.seef.matching.MATCH_FEATURES` that ``segments`` lacks are joined.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": ["a"], "selected": [True]})
+    >>> list(earlier_customers(s, pd.DataFrame({"customer_id": ["a"], "frequency": [2], "x": [1]})).columns)
+    ['customer_id', 'selected', 'frequency']
+    """
+    extra = [c for c in MATCH_FEATURES if customer_value is not None and c in customer_value and c not in segments]
+    if not extra:
+        return segments
+    return segments.merge(customer_value[["customer_id", *extra]], on="customer_id", how="left")
+
+
+def identity_maps(earlier_map: pd.DataFrame | None, current_map: pd.DataFrame | None, earlier_segments: pd.DataFrame,
+                  transactions=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``account_id`` -> ``customer_id`` maps of the earlier run and of this one; without one, every account is its own customer.
+
+    Parameters
+    ----------
+    earlier_map, current_map : DataFrame or None
+        The ``channel_integration/account_map`` products of the earlier run and of this run.
+    earlier_segments : DataFrame
+        The earlier ``selection/customer_segments``: without an earlier map its customer ids are account ids.
+    transactions : ibis.Table or DataFrame, optional
+        This run's transactions: without a current map their account ids are the customers
+        (:func:`ecrm_lib.channels.common.self_account_map`, in the engine).
+
+    Examples
+    --------
+    >>> e, c = identity_maps(None, None, pd.DataFrame({"customer_id": ["A1"]}), pd.DataFrame({"account_id": ["A1", "B2"]}))
+    >>> e.to_dict("list"), c["account_id"].tolist()
+    ({'account_id': ['A1'], 'customer_id': ['A1']}, ['A1', 'B2'])
+    """
+    if earlier_map is None:
+        ids = earlier_segments["customer_id"].astype("string")
+        earlier_map = pd.DataFrame({"account_id": ids.to_numpy(), "customer_id": ids.to_numpy()})
+    if current_map is None:
+        current_map = self_account_map(transactions)[["account_id", "customer_id"]]
+    return earlier_map, current_map
 
 
 # ------------------------------------------------------------------ 1. bridge
@@ -140,16 +237,10 @@ def bridge_customer_ids(earlier_map: pd.DataFrame, current_map: pd.DataFrame) ->
     return out
 
 
+
 # ------------------------------------------------------------------ 2. outcomes
-def _local_dates(ts: pd.Series, timezone: str | None) -> pd.Series:
-    t = pd.to_datetime(ts)
-    if getattr(t.dt, "tz", None) is not None and timezone:
-        t = t.dt.tz_convert(timezone)
-    return t.dt.tz_localize(None).dt.normalize() if getattr(t.dt, "tz", None) is not None else t.dt.normalize()
-
-
 def outcomes_since(
-    transactions: pd.DataFrame,
+    transactions,
     start: dt.date,
     end: dt.date,
     *,
@@ -158,24 +249,26 @@ def outcomes_since(
     time_col: str = "timestamp",
     amount_col: str = "amount",
 ) -> pd.DataFrame:
-    """Per customer: what they bought after ``start`` up to and including ``end``.
+    """Per customer: what they bought after ``start`` up to and including ``end``, aggregated in the engine.
 
     Parameters
     ----------
-    transactions : DataFrame
-        With ``id_col``, ``time_col`` and ``amount_col`` (currency).
+    transactions : ibis.Table or DataFrame
+        With ``id_col`` (e.g. from :func:`ecrm_lib.channels.customers.attach_customer_id`),
+        ``time_col`` and ``amount_col`` (currency).
     start, end : date
         The earlier run's as-of date (excluded) and this run's (included), as
         local calendar dates in ``timezone``.
     timezone : str, optional
-        Time zone in which aware timestamps are read (the config's).
+        Time zone of the calendar dates (the config's; UTC when None).
 
     Returns
     -------
     DataFrame
-        ``customer_id``, ``purchases`` (transactions), ``revenue`` (currency)
-        and ``purchased`` (bool), for customers with at least one purchase in
-        the window; customers absent from it bought nothing.
+        ``customer_id``, ``purchases`` (transactions), ``revenue`` (currency;
+        summed exactly to 1/10,000 of the currency unit) and ``purchased``
+        (bool), for customers with at least one purchase in the window, by
+        id; customers absent from it bought nothing.
 
     Examples
     --------
@@ -186,233 +279,96 @@ def outcomes_since(
     """
     if end <= start:
         raise ValueError(f"the follow-up window is empty: end {end} is not after start {start}.")
-    missing = [c for c in (id_col, time_col, amount_col) if c not in transactions]
+    missing = [c for c in (id_col, time_col, amount_col) if c not in columns_of(transactions)]
     if missing:
-        raise ValueError(f"transactions lack column(s) {missing}; they have {list(transactions.columns)}.")
-    d = _local_dates(transactions[time_col], timezone)
-    inside = ((d > pd.Timestamp(start)) & (d <= pd.Timestamp(end))).to_numpy()
-    tx = transactions.loc[inside, [id_col, amount_col]]
-    out = (tx.groupby(id_col, sort=True)[amount_col].agg(purchases="size", revenue="sum").reset_index()
-           .rename(columns={id_col: "customer_id"}))
+        raise ValueError(f"transactions lack column(s) {missing}; they have {columns_of(transactions)}.")
+    t = engine_table(transactions, [id_col, time_col, amount_col])
+    day = local_date(t[time_col], backend_name(t), timezone or "UTC")
+    t = t.filter((day > ibis.literal(start, type="date")) & (day <= ibis.literal(end, type="date")))
+    g = t.group_by(t[id_col].cast("string").name("customer_id")).aggregate(
+        purchases=t.count(), revenue=t[amount_col].cast("decimal(18, 4)").sum().cast("float64"))
+    out = to_frame(g.order_by("customer_id"))
+    out["customer_id"] = out["customer_id"].astype("string")
     out["purchases"] = out["purchases"].astype(int)
-    out["revenue"] = out["revenue"].astype(float)
+    out["revenue"] = out["revenue"].astype(float).fillna(0.0)
     out["purchased"] = True
     return out
 
 
-# ------------------------------------------------------------------ 3. matching
-@dataclass
-class MatchResult:
-    """What :func:`match_comparable` returns.
-
-    Attributes
-    ----------
-    pairs : DataFrame
-        ``target``, ``control`` (ids, one row per target-control pair),
-        ``distance`` (root-mean-square standardised difference), ``weight``
-        (1 / number of controls of that target).
-    balance : DataFrame
-        Per feature: ``mean_targets`` (matched targets), ``mean_non_targets``
-        (all), ``mean_matched`` (controls, weighted), in the feature's units;
-        ``std_diff_before`` (all targets vs all non-targets) and ``std_diff_after``
-        (matched targets vs their controls): standardised differences on the
-        matching scale (log for counts, ages and money); |d| < 0.1 is good balance.
-    n_targets, n_matched, n_unmatched : int
-        Targets, targets with at least one control within the caliper, and without.
-    features : list of str
-    caliper : float
-    """
-
-    pairs: pd.DataFrame
-    balance: pd.DataFrame
-    n_targets: int
-    n_matched: int
-    n_unmatched: int
-    features: list[str]
-    caliper: float
-
-
-def _transformed(df: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
-    """Features on the matching scale: log(1 + x) for counts, ages and money; missing values at the median."""
-    cols = []
-    for f in features:
-        x = df[f].astype(float).to_numpy()
-        if f in _SKEWED and len(x) and np.nanmin(x) >= 0:
-            x = np.log1p(x)
-        cols.append(x)
-    X = np.column_stack(cols) if cols else np.empty((len(df), 0))
-    med = np.nanmedian(X, axis=0) if len(X) else np.zeros(X.shape[1])
-    return np.where(np.isnan(X), med, X)
-
-
-def _std_diff(a: np.ndarray, b: np.ndarray, wb: np.ndarray | None = None) -> float:
-    if len(a) == 0 or len(b) == 0:
-        return math.nan
-    wb = np.ones(len(b)) if wb is None else wb
-    mb = np.average(b, weights=wb)
-    vb = np.average((b - mb) ** 2, weights=wb)
-    pooled = math.sqrt((a.var() + vb) / 2)
-    return float((a.mean() - mb) / pooled) if pooled > 0 else 0.0
-
-
-def match_comparable(
-    earlier: pd.DataFrame,
-    *,
-    target_col: str = "selected",
-    id_col: str = "earlier_customer_id",
-    features: Sequence[str] | None = None,
-    n_neighbors: int = 3,
-    caliper: float = 0.25,
-) -> MatchResult:
-    """Match each target to its nearest non-targets on the earlier run's customer history.
-
-    Features are log(1 + x) for counts, ages and money, then divided by their
-    standard deviation among the targets; the distance is the root-mean-square
-    difference over the features (target standard deviations). Each target keeps its ``n_neighbors``
-    nearest non-targets whose distance is at most ``caliper`` (matching with
-    replacement: a non-target may serve several targets). Targets with none
-    are unmatched: counted, and left out of :func:`compare_outcomes`.
+def followed_customers(earlier: pd.DataFrame, bridge: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The earlier customers under today's ids with their outcomes since, and who is left out of the comparison.
 
     Parameters
     ----------
     earlier : DataFrame
-        One row per earlier customer with ``id_col``, ``target_col`` (bool) and the features.
-    features : sequence of str, optional
-        Default: the columns of :data:`MATCH_FEATURES` present in ``earlier``.
-    n_neighbors : int
-        Controls per target (at most).
-    caliper : float
-        Largest distance accepted (standard deviations).
+        :func:`earlier_customers` (earlier ``customer_id``, ``selected``, ...).
+    bridge : DataFrame
+        :func:`bridge_customer_ids`.
+    outcomes : DataFrame
+        :func:`outcomes_since` (today's ids).
 
     Returns
     -------
-    MatchResult
+    (DataFrame, dict)
+        One row per earlier customer: ``earlier_customer_id``, the earlier
+        columns, ``customer_id`` (today's), ``status``, ``purchases``,
+        ``revenue``, ``purchased`` (0 / False without a purchase); and the
+        earlier customers left out of the comparison because their identity
+        was merged, split or lost since (they share or lose outcomes), by reason.
     """
-    from sklearn.neighbors import NearestNeighbors
-
-    feats = list(features) if features is not None else [f for f in MATCH_FEATURES if f in earlier]
-    if not feats:
-        raise ValueError(f"no matching features: give features= (columns of the earlier table: {list(earlier.columns)}).")
-    missing = [f for f in feats if f not in earlier]
-    if missing:
-        raise ValueError(f"matching features {missing} are not columns of the earlier table.")
-    if n_neighbors < 1 or not caliper > 0:
-        raise ValueError(f"n_neighbors must be >= 1 and caliper > 0; got {n_neighbors} and {caliper}.")
-    Z = _transformed(earlier, feats)
-    t = earlier[target_col].fillna(False).astype(bool).to_numpy()
-    ids = earlier[id_col].astype("string").to_numpy()
-    ti, ci = np.flatnonzero(t), np.flatnonzero(~t)
-    # scale by the targets' spread: the question is how far a non-target is from a target, and the
-    # non-targets' spread (e.g. the many one-time buyers with spend 0) would make big gaps look small
-    sd = Z[ti].std(axis=0) if len(ti) > 1 else np.zeros(Z.shape[1])
-    sd_all = Z.std(axis=0)
-    X = Z / np.where(sd > 0, sd, np.where(sd_all > 0, sd_all, 1.0))
-    rows: list[tuple] = []
-    if len(ti) and len(ci):
-        nn = NearestNeighbors(n_neighbors=min(n_neighbors, len(ci))).fit(X[ci])
-        dist, idx = nn.kneighbors(X[ti])
-        dist = dist / math.sqrt(X.shape[1])
-        for k, tpos in enumerate(ti):
-            ok = dist[k] <= caliper
-            m = int(ok.sum())
-            for d, j in zip(dist[k][ok], idx[k][ok]):
-                rows.append((ids[tpos], ids[ci[j]], float(d), 1.0 / m))
-    pairs = pd.DataFrame(rows, columns=["target", "control", "distance", "weight"])
-    matched_t = set(pairs["target"])
-    mt = np.isin(ids, list(matched_t)) & t
-    ctrl_w = pairs.groupby("control")["weight"].sum() if len(pairs) else pd.Series(dtype=float)
-    pos = pd.Series(np.arange(len(ids)), index=ids)
-    cpos = pos.loc[ctrl_w.index].to_numpy() if len(ctrl_w) else np.array([], dtype=int)
-    wm = ctrl_w.to_numpy()
-    bal = []
-    for k, f in enumerate(feats):
-        x = earlier[f].astype(float).to_numpy()
-        z = Z[:, k]
-        xm = x[cpos]
-        keep = ~np.isnan(xm)
-        bal.append({"feature": f,
-                    "mean_targets": float(np.nanmean(x[mt])) if mt.any() else math.nan,
-                    "mean_non_targets": float(np.nanmean(x[~t])) if (~t).any() else math.nan,
-                    "mean_matched": float(np.average(xm[keep], weights=wm[keep])) if keep.any() else math.nan,
-                    "std_diff_before": _std_diff(z[t], z[~t]),
-                    "std_diff_after": _std_diff(z[mt], z[cpos], wm) if len(cpos) else math.nan})
-    return MatchResult(pairs, pd.DataFrame(bal), int(t.sum()), len(matched_t), int(t.sum()) - len(matched_t),
-                       feats, float(caliper))
+    need = [c for c in ("customer_id", "selected") if c not in earlier]
+    if need:
+        raise ValueError(f"the earlier customer table lacks {need}; pass the earlier selection/customer_segments product.")
+    ec = earlier.rename(columns={"customer_id": "earlier_customer_id"}).copy()
+    ec["earlier_customer_id"] = ec["earlier_customer_id"].astype("string")
+    ec["selected"] = ec["selected"].fillna(False).astype(bool)
+    followed = ec.merge(bridge[["earlier_customer_id", "customer_id", "status"]], on="earlier_customer_id", how="left")
+    followed["status"] = followed["status"].fillna("lost")
+    followed = followed.merge(outcomes, on="customer_id", how="left")
+    followed["purchases"] = followed["purchases"].fillna(0).astype(int)
+    followed["revenue"] = followed["revenue"].fillna(0.0)
+    followed["purchased"] = followed["purchased"].fillna(False).astype(bool)
+    left_out = {f"identity {s}": int((followed["status"] == s).sum()) for s in ("merged", "split", "lost")}
+    return followed, left_out
 
 
-# ------------------------------------------------------------------ 4. comparison
-def compare_outcomes(
-    followed: pd.DataFrame,
-    match: MatchResult,
-    outcomes: Sequence[str] = tuple(OUTCOMES),
-    *,
-    id_col: str = "earlier_customer_id",
-    level: float = 0.95,
-    n_boot: int = 1000,
-    random_state: int = 0,
-) -> pd.DataFrame:
-    """Targets against their matched non-targets: the difference in each outcome.
+def comparable(followed: pd.DataFrame) -> pd.Series:
+    """Earlier customers whose identity stayed comparable (``same`` or ``grown``): the matching pool."""
+    return followed["status"].isin(["same", "grown"])
 
-    For every matched target, its outcome minus the mean outcome of its
-    controls; the estimate is the mean over targets (the effect on the
-    targets), with a percentile bootstrap interval that resamples targets
-    (the controls' own sampling error is not added, so the interval is a
-    little narrow).
 
-    Parameters
-    ----------
-    followed : DataFrame
-        One row per earlier customer with ``id_col`` and the outcome columns.
-    match : MatchResult
-    outcomes : sequence of str
-    level : float
-        Interval level (0-1).
-    n_boot : int
-        Bootstrap resamples.
-
-    Returns
-    -------
-    DataFrame
-        Per outcome: ``outcome``, ``targets`` (mean over matched targets),
-        ``matched_non_targets`` (mean of their controls), ``difference``,
-        ``ci_low``, ``ci_high``, ``n_targets`` (matched targets).
-
-    Examples
-    --------
-    >>> m = MatchResult(pd.DataFrame({"target": ["t1", "t2"], "control": ["c1", "c2"], "distance": 0.0,
-    ...                               "weight": 1.0}), pd.DataFrame(), 2, 2, 0, [], 0.25)
-    >>> f = pd.DataFrame({"earlier_customer_id": ["t1", "t2", "c1", "c2"], "purchases": [3, 1, 1, 1]})
-    >>> compare_outcomes(f, m, ["purchases"], n_boot=0)[["targets", "matched_non_targets", "difference"]].to_numpy().tolist()
-    [[2.0, 1.0, 1.0]]
-    """
-    cols = ["outcome", "targets", "matched_non_targets", "difference", "ci_low", "ci_high", "n_targets"]
-    p = match.pairs
-    if not len(p):
-        return pd.DataFrame([{"outcome": o, "n_targets": 0} for o in outcomes], columns=cols)
-    vals = followed.drop_duplicates(id_col).set_index(followed.drop_duplicates(id_col)[id_col].astype("string"))
-    rng = np.random.default_rng(random_state)
-    targets = p["target"].drop_duplicates().to_numpy()
-    rows = []
-    for o in outcomes:
-        y = vals[o].astype(float)
-        ctrl_mean = (p.assign(y=y.reindex(p["control"]).to_numpy() * p["weight"].to_numpy())
-                     .groupby("target", sort=False)["y"].sum().reindex(targets).to_numpy())
-        yt = y.reindex(targets).to_numpy()
-        diff = yt - ctrl_mean
-        lo = hi = math.nan
-        if n_boot > 0 and len(diff) > 1:
-            draws = rng.integers(0, len(diff), size=(n_boot, len(diff)))
-            boot = diff[draws].mean(axis=1)
-            lo, hi = np.quantile(boot, [(1 - level) / 2, 1 - (1 - level) / 2])
-        rows.append({"outcome": o, "targets": float(yt.mean()), "matched_non_targets": float(ctrl_mean.mean()),
-                     "difference": float(diff.mean()), "ci_low": float(lo), "ci_high": float(hi),
-                     "n_targets": int(len(diff))})
-    return pd.DataFrame(rows, columns=cols)
+def mark_compared(followed: pd.DataFrame, match: MatchResult) -> pd.DataFrame:
+    """``followed`` with ``compared_as``: ``target``, ``comparable non-target`` or empty."""
+    eid = followed["earlier_customer_id"]
+    out = followed.copy()
+    out["compared_as"] = pd.array(np.where(eid.isin(set(match.pairs["target"])), "target",
+                                           np.where(eid.isin(set(match.pairs["control"])), "comparable non-target", "")),
+                                  dtype="string")
+    return out
 
 
 # ------------------------------------------------------------------ 5. campaign response
+def _response_cells(campaigns, account_groups: pd.DataFrame, group_col: str) -> pd.DataFrame:
+    """Assigned accounts and responders per earlier group, campaign and arm (control or not), counted in the engine."""
+    g = account_groups[["account_id", group_col]].drop_duplicates("account_id")
+    groups = ibis.memtable(pd.DataFrame({"_acc": g["account_id"].astype("string").to_numpy(),
+                                         "_group": g[group_col].astype("string").to_numpy()}))
+    c = engine_table(campaigns, ["account_id", "campaign_id", "is_control", "response"])
+    campaign = c.campaign_id.cast("string") if "campaign_id" in c.columns else ibis.literal("campaign")
+    c = c.mutate(_campaign=campaign, _control=c.is_control.cast("boolean"),
+                 _response=c.response.cast("float64"), _acc2=c.account_id.cast("string"))
+    j = c.left_join(groups, c._acc2 == groups._acc)
+    cells = j.group_by([j._group.fill_null("unknown").name("group"), j._campaign.name("campaign_id"),
+                        j._control.name("is_control")]).aggregate(n=j.count(), responders=j._response.sum())
+    out = to_frame(cells.order_by(["group", "campaign_id", "is_control"]))
+    out["responders"] = out["responders"].fillna(0.0).astype(int)
+    out["n"] = out["n"].astype(int)
+    out["is_control"] = out["is_control"].astype(bool)
+    return out
+
+
 def response_by_earlier_group(
-    campaigns: pd.DataFrame,
+    campaigns,
     account_groups: pd.DataFrame,
     group_col: str,
     *,
@@ -423,16 +379,16 @@ def response_by_earlier_group(
     Treatment arms are pooled against the control arm(s). Randomisation makes
     the comparison within each group fair whatever the group. Counts are of
     assigned accounts, as the campaigns table has them (one per customer when
-    a campaign goes to each customer's primary account). With one campaign the
-    interval is Newcombe's; with several, each campaign's uplift is measured
-    within the campaign (its own control) and the uplifts are averaged with
-    weights proportional to the group's accounts in each campaign, with a
-    normal (Wald) interval, so that campaigns with different control shares
-    are not mixed into one comparison.
+    a campaign goes to each customer's primary account), counted in the engine.
+    With one campaign the interval is Newcombe's; with several, each
+    campaign's uplift is measured within the campaign (its own control) and
+    the uplifts are averaged with weights proportional to the group's
+    accounts in each campaign, with a normal (Wald) interval, so that
+    campaigns with different control shares are not mixed into one comparison.
 
     Parameters
     ----------
-    campaigns : DataFrame
+    campaigns : ibis.Table or DataFrame
         Canonical ``campaigns`` rows (``account_id``, ``is_control``, ``response``),
         already limited to the campaigns of the follow-up window.
     account_groups : DataFrame
@@ -458,29 +414,20 @@ def response_by_earlier_group(
     >>> response_by_earlier_group(c, g, "seg")[["group", "uplift"]].to_numpy().tolist()
     [['x', 1.0], ['y', 0.0]]
     """
-    g = account_groups[["account_id", group_col]].drop_duplicates("account_id")
-    cols = ["account_id", "is_control", "response"] + (["campaign_id"] if "campaign_id" in campaigns else [])
-    df = campaigns[cols].merge(g, on="account_id", how="left")
-    df["group"] = df[group_col].astype("string").fillna("unknown")
-    if "campaign_id" not in df:
-        df["campaign_id"] = "campaign"
-    from scipy.stats import norm
-
+    cells = _response_cells(campaigns, account_groups, group_col)
     z = float(norm.ppf(0.5 + level / 2))
     rows = []
-    for name, part in df.groupby("group", sort=True):
-        ctrl = part["is_control"].astype(bool).to_numpy()
-        y = part["response"].astype(float).to_numpy()
-        n1, n0 = int((~ctrl).sum()), int(ctrl.sum())
-        x1, x0 = int(y[~ctrl].sum()), int(y[ctrl].sum())
+    for name, part in cells.groupby("group", sort=True):
+        ctrl = part["is_control"].to_numpy()
+        n1, n0 = int(part.loc[~ctrl, "n"].sum()), int(part.loc[ctrl, "n"].sum())
+        x1, x0 = int(part.loc[~ctrl, "responders"].sum()), int(part.loc[ctrl, "responders"].sum())
         # per campaign with both arms in this group; several are combined by their size in the group
         per = []
         for _, cpart in part.groupby("campaign_id", sort=True):
-            cc = cpart["is_control"].astype(bool).to_numpy()
-            cy = cpart["response"].astype(float).to_numpy()
-            m1, m0 = int((~cc).sum()), int(cc.sum())
+            cc = cpart["is_control"].to_numpy()
+            m1, m0 = int(cpart.loc[~cc, "n"].sum()), int(cpart.loc[cc, "n"].sum())
             if m1 and m0:
-                per.append((m1, m0, int(cy[~cc].sum()), int(cy[cc].sum())))
+                per.append((m1, m0, int(cpart.loc[~cc, "responders"].sum()), int(cpart.loc[cc, "responders"].sum())))
         if len(per) == 1:
             d, lo, hi = newcombe_interval(*_reorder(per[0]), level)
         elif per:
@@ -504,6 +451,72 @@ def _reorder(cell: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     """(n_treatment, n_control, responders_treatment, responders_control) -> newcombe_interval's (x1, n1, x0, n0)."""
     n1, n0, x1, x0 = cell
     return x1, n1, x0, n0
+
+
+def campaign_response(
+    campaigns,
+    earlier_map: pd.DataFrame,
+    earlier: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    *,
+    timezone: str | None = None,
+    level: float = 0.95,
+    down_weight: float = 0.5,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, list[str]]:
+    """Step 5: the campaigns sent between the runs, split by the earlier run's targets and segments.
+
+    Parameters
+    ----------
+    campaigns : ibis.Table or DataFrame
+        This run's canonical ``campaigns`` table; the rows assigned after
+        ``start`` up to ``end`` (local dates) are filtered in the engine.
+    earlier_map : DataFrame
+        The earlier ``account_map`` (``account_id`` -> earlier ``customer_id``).
+    earlier : DataFrame
+        :func:`earlier_customers` (earlier ``customer_id``, ``selected``, ``segment``).
+    start, end : date
+        The earlier run's as-of date and this run's.
+    timezone : str, optional
+    level : float
+        Interval level (0-1).
+    down_weight : float
+        Weight of a segment whose uplift is not positive (:func:`ecrm_lib.seef.weights.feedback_weights`).
+
+    Returns
+    -------
+    (DataFrame or None, DataFrame or None, DataFrame or None, list of str)
+        Uplift for earlier targets and non-targets, per earlier segment, the
+        segment weights (with ``n_treatment``, ``n_control``) and the campaign
+        ids measured; None (and an empty list) without a campaign with both
+        arms in the window.
+    """
+    if campaigns is None or "assigned_at" not in columns_of(campaigns):
+        return None, None, None, []
+    c = engine_table(campaigns, ["account_id", "campaign_id", "is_control", "response", "assigned_at"])
+    day = local_date(c.assigned_at, backend_name(c), timezone or "UTC")
+    camp = c.filter((day > ibis.literal(start, type="date")) & (day <= ibis.literal(end, type="date")))
+    arms = to_frame(camp.group_by(camp.campaign_id.cast("string").name("campaign_id"),
+                                  camp.is_control.cast("boolean").name("is_control")).aggregate(n=camp.count()))
+    if arms.empty or not arms["is_control"].fillna(False).astype(bool).any() or arms["is_control"].fillna(False).astype(bool).all():
+        return None, None, None, []
+    used = sorted(arms["campaign_id"].dropna().astype(str).unique().tolist())
+    ec = earlier.rename(columns={"customer_id": "earlier_customer_id"})
+    ec = ec.assign(earlier_customer_id=ec["earlier_customer_id"].astype("string"),
+                   selected=ec["selected"].fillna(False).astype(bool))
+    acc = earlier_map[["account_id", "customer_id"]].astype("string").rename(
+        columns={"customer_id": "earlier_customer_id"}).merge(
+        ec[["earlier_customer_id", "selected"] + (["segment"] if "segment" in ec else [])],
+        on="earlier_customer_id", how="inner")
+    acc["group"] = np.where(acc["selected"], "targets", "non-targets")
+    response_targets = response_by_earlier_group(camp, acc, "group", level=level)
+    response_segments = weights = None
+    if "segment" in acc:
+        response_segments = response_by_earlier_group(camp, acc, "segment", level=level)
+        seg = response_segments.loc[response_segments["group"] != "unknown"].rename(columns={"group": "segment"})
+        weights = feedback_weights(seg, down_weight=down_weight)
+        weights = weights.merge(seg[["segment", "n_treatment", "n_control"]], on="segment", how="left")
+    return response_targets, response_segments, weights, used
 
 
 # ------------------------------------------------------------------ orchestration
@@ -530,7 +543,7 @@ class LoopResult:
     response_segments : DataFrame or None
         Campaign uplift per earlier segment.
     weights : DataFrame or None
-        :func:`ecrm_lib.seef.selection.feedback_weights` of ``response_segments``: the
+        :func:`ecrm_lib.seef.weights.feedback_weights` of ``response_segments``: the
         input of this run's selection.
     campaigns_used : list of str
     left_out : dict
@@ -555,15 +568,16 @@ class LoopResult:
         return (self.end - self.start).days / 7.0
 
 
+
 def follow_up(
     earlier_customers: pd.DataFrame,
     earlier_map: pd.DataFrame,
     current_map: pd.DataFrame,
-    transactions: pd.DataFrame,
+    transactions,
     start: dt.date,
     end: dt.date,
     *,
-    campaigns: pd.DataFrame | None = None,
+    campaigns=None,
     timezone: str | None = None,
     features: Sequence[str] | None = None,
     n_neighbors: int = 3,
@@ -575,29 +589,30 @@ def follow_up(
 ) -> LoopResult:
     """Follow the customers of an earlier run up to this run and measure the targets against comparable others.
 
+    Runs the steps of the module docstring in a row (the Feedback notebook
+    runs them one cell at a time).
+
     Parameters
     ----------
     earlier_customers : DataFrame
         The earlier run's customers: ``customer_id`` (earlier ids), ``selected``
-        (bool), ``segment`` and the matching features (e.g. the earlier
-        ``selection/customer_segments`` joined with its ``customer_value``).
+        (bool), ``segment`` and the matching features (:func:`earlier_customers`).
     earlier_map, current_map : DataFrame
         ``account_id`` -> ``customer_id`` of the earlier run and of this run.
-    transactions : DataFrame
+    transactions : ibis.Table or DataFrame
         This run's transactions with ``customer_id`` (today's ids), ``timestamp``, ``amount``.
     start, end : date
         The earlier run's as-of date and this run's.
-    campaigns : DataFrame, optional
-        This run's canonical campaigns table; the rows assigned after ``start``
-        (local dates) measure the response.
+    campaigns : ibis.Table or DataFrame, optional
+        This run's canonical campaigns table (:func:`campaign_response`).
     timezone : str, optional
         The config's time zone (local dates).
     features, n_neighbors, caliper
-        See :func:`match_comparable`.
+        See :func:`ecrm_lib.seef.matching.match_comparable`.
     level, n_boot
         Interval level (0-1) and bootstrap resamples.
     down_weight : float
-        Weight of a segment whose uplift is not positive (see :func:`ecrm_lib.seef.selection.feedback_weights`).
+        Weight of a segment whose uplift is not positive (see :func:`ecrm_lib.seef.weights.feedback_weights`).
 
     Returns
     -------
@@ -609,101 +624,18 @@ def follow_up(
     if need:
         raise ValueError(f"the earlier customer table lacks {need}; pass the earlier selection/customer_segments product.")
     bridge = bridge_customer_ids(earlier_map, current_map)
-    ec = earlier_customers.rename(columns={"customer_id": "earlier_customer_id"}).copy()
-    ec["earlier_customer_id"] = ec["earlier_customer_id"].astype("string")
-    ec["selected"] = ec["selected"].fillna(False).astype(bool)
-    followed = ec.merge(bridge[["earlier_customer_id", "customer_id", "status"]], on="earlier_customer_id", how="left")
-    followed["status"] = followed["status"].fillna("lost")
-    out = outcomes_since(transactions, start, end, timezone=timezone)
-    followed = followed.merge(out, on="customer_id", how="left")
-    followed["purchases"] = followed["purchases"].fillna(0).astype(int)
-    followed["revenue"] = followed["revenue"].fillna(0.0)
-    followed["purchased"] = followed["purchased"].fillna(False).astype(bool)
-    # identity changes that share or lose outcomes are left out of the comparison, and counted
-    usable = followed["status"].isin(["same", "grown"])
-    left_out = {f"identity {s}": int((followed["status"] == s).sum()) for s in ("merged", "split", "lost")}
+    outcomes = outcomes_since(transactions, start, end, timezone=timezone)
+    followed, left_out = followed_customers(earlier_customers, bridge, outcomes)
+    usable = comparable(followed)
     match = match_comparable(followed.loc[usable].reset_index(drop=True), features=features,
                              n_neighbors=n_neighbors, caliper=caliper)
     left_out["targets without a comparable non-target"] = match.n_unmatched
-    eid = followed["earlier_customer_id"]
-    followed["compared_as"] = pd.array(np.where(eid.isin(set(match.pairs["target"])), "target",
-                                                np.where(eid.isin(set(match.pairs["control"])), "comparable non-target", "")),
-                                       dtype="string")
+    followed = mark_compared(followed, match)
     comparison = compare_outcomes(followed.loc[usable], match, level=level, n_boot=n_boot, random_state=random_state)
-    response_targets = response_segments = weights = None
-    used: list[str] = []
-    if campaigns is not None and len(campaigns) and "assigned_at" in campaigns:
-        d = _local_dates(campaigns["assigned_at"], timezone)
-        camp = campaigns.loc[((d > pd.Timestamp(start)) & (d <= pd.Timestamp(end))).to_numpy()]
-        if len(camp) and camp["is_control"].astype(bool).any() and (~camp["is_control"].astype(bool)).any():
-            used = sorted(camp["campaign_id"].astype(str).unique().tolist())
-            acc = earlier_map[["account_id", "customer_id"]].astype("string").rename(
-                columns={"customer_id": "earlier_customer_id"}).merge(
-                ec[["earlier_customer_id", "selected"] + (["segment"] if "segment" in ec else [])],
-                on="earlier_customer_id", how="inner")
-            acc["group"] = np.where(acc["selected"], "targets", "non-targets")
-            response_targets = response_by_earlier_group(camp, acc, "group", level=level)
-            if "segment" in acc:
-                response_segments = response_by_earlier_group(camp, acc, "segment", level=level)
-                seg = response_segments.loc[response_segments["group"] != "unknown"].rename(columns={"group": "segment"})
-                weights = feedback_weights(seg, down_weight=down_weight)
-                weights = weights.merge(seg[["segment", "n_treatment", "n_control"]], on="segment", how="left")
+    response_targets, response_segments, weights, used = campaign_response(
+        campaigns, earlier_map, earlier_customers, start, end, timezone=timezone, level=level, down_weight=down_weight)
     return LoopResult(start, end, bridge, followed, match, comparison, response_targets, response_segments, weights,
                       used, left_out)
-
-
-def follow_up_from_runs(ctx, **kwargs) -> tuple[LoopResult | None, str]:
-    """Run :func:`follow_up` on the previous run's products and this run's tables.
-
-    Reads, from the most recent earlier run of the same config
-    (:meth:`ecrm_lib.run.context.RunContext.earlier_run`), the products
-    ``selection/customer_segments``, ``customer_value/customer_value`` (the
-    matching features) and ``channel_integration/account_map``; from this run,
-    its ``account_map``, transactions and campaigns. Without an identity map,
-    account ids serve as customer ids.
-
-    Parameters
-    ----------
-    ctx : ecrm_lib.run.context.RunContext
-    **kwargs
-        Passed to :func:`follow_up` (``n_neighbors``, ``caliper``, ``level``, ...).
-
-    Returns
-    -------
-    (LoopResult or None, str)
-        The result, or None with the plain-words reason it cannot be measured
-        (no earlier run, no selection in it, no transactions).
-    """
-    from ecrm_lib.channels.customers import attach_customer_id
-
-    runs = ctx.earlier_runs()
-    if runs.empty:
-        return None, ("This is the first run for this data (no earlier published run with an earlier as-of date), "
-                      "so there are no earlier targets to follow up yet. The next scheduled run will measure "
-                      "what happens to the customers this run selects.")
-    start = runs["as_of"].iloc[-1]
-    segs = ctx.read_product("selection", "customer_segments", previous=True)
-    if segs is None:
-        return None, (f"The earlier run (as of {start.isoformat()}) has no selection list, so there are no earlier "
-                      "targets to follow up; the next run will have one.")
-    if not ctx.has("transactions"):
-        return None, "This run has no transactions, so what the earlier targets bought since cannot be measured."
-    cv = ctx.read_product("customer_value", "customer_value", previous=True)
-    extra = [c for c in MATCH_FEATURES if cv is not None and c in cv and c not in segs]
-    if extra:
-        segs = segs.merge(cv[["customer_id", *extra]], on="customer_id", how="left")
-    emap = ctx.read_product("channel_integration", "account_map", previous=True)
-    cmap = ctx.read_product("channel_integration", "account_map")
-    tx = ctx.frame("transactions")
-    if emap is None:  # no identity resolution: every account is its own customer
-        emap = pd.DataFrame({"account_id": segs["customer_id"], "customer_id": segs["customer_id"]})
-    if cmap is None:
-        ids = tx["account_id"].astype("string").drop_duplicates()
-        cmap = pd.DataFrame({"account_id": ids, "customer_id": ids})
-    tx = attach_customer_id(tx, cmap)
-    campaigns = ctx.frame("campaigns") if ctx.has("campaigns") else None
-    res = follow_up(segs, emap, cmap, tx, start, ctx.as_of, campaigns=campaigns, timezone=ctx.config.timezone, **kwargs)
-    return res, ""
 
 
 #: Columns of the ``feedback/loop_followup`` and ``feedback/segment_weights`` products.
@@ -779,3 +711,4 @@ def loop_metrics(result: LoopResult | None, min_cell: int = 5) -> dict[str, obje
     if result.weights is not None:
         out["loop_segments_down_weighted"] = int((result.weights["action"] != "keep").sum())
     return out
+

@@ -32,19 +32,88 @@ the interval excludes zero; otherwise it is "within the noise". Two kinds:
   and ``w = n_new / (n_then + n_new)``, the change is ``w * (NPS_new -
   NPS_then)`` and ``Var = w^2 * (Var(new) + Var(then))``, narrower than the
   naive sum of both variances and wider than nothing.
+
+Answers in the engine
+---------------------
+The ``feedback`` table is counted in the engine (:func:`score_counts`): one
+row per group (e.g. channel), local calendar day, score and scale with the
+number of ``answers``. Every function below takes either that table or
+feedback rows (each row one answer), and gives the same figures for both.
+
+Examples
+--------
+>>> fb = pd.DataFrame({"channel": ["web"] * 4, "score": [10.0, 9.0, 6.0, 10.0], "score_max": 10.0,
+...                    "timestamp": pd.to_datetime(["2025-01-01"] * 4, utc=True)})
+>>> counts = score_counts(fb, by=["channel"], timezone="Asia/Seoul")
+>>> counts[["channel", "day", "score", "answers"]].to_numpy().tolist()
+[['web', Timestamp('2025-01-01 00:00:00'), 6.0, 1], ['web', Timestamp('2025-01-01 00:00:00'), 9.0, 1], ['web', Timestamp('2025-01-01 00:00:00'), 10.0, 2]]
+>>> nps(counts["score"], weights=counts["answers"])["nps"] == nps(fb["score"])["nps"] == 50.0
+True
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import ibis
+import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.privacy import suppress_small_cells
 from ecrm_lib.core.intervals import wilson_interval, z_value
+from ecrm_lib.core.privacy import suppress_small_cells
+from ecrm_lib.data.engine import backend_name, local_date
+from ecrm_lib.seef.campaigns import segment_column_values
+from ecrm_lib.seef.tables import engine_table, to_frame
 
-__all__ = ["nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category", "attach_segment", "nps_metrics",
-           "change_verdict", "nps_period_comparison", "nps_change_since", "nps_change_sentence", "nps_changes_table"]
+__all__ = ["score_counts", "answer_count", "nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category",
+           "attach_segment", "nps_metrics", "change_verdict", "nps_period_comparison", "nps_change_since",
+           "nps_change_sentence", "nps_changes_table"]
+
+
+def score_counts(feedback, by: Sequence[str] = ("channel",), timezone: str = "UTC") -> pd.DataFrame:
+    """Answers per group, local calendar day, score and scale, counted in the engine.
+
+    Parameters
+    ----------
+    feedback : ibis.Table or DataFrame
+        The canonical ``feedback`` table (``score``, ``score_max``, ``timestamp``; the ``by`` columns).
+    by : sequence of str
+        Columns to keep (e.g. ``channel``; ``account_id`` to attach account attributes later);
+        those the table lacks are left out.
+    timezone : str
+        IANA zone of the calendar days (:func:`ecrm_lib.data.engine.local_date`).
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``day`` (local date as a naive datetime at midnight; NaT without a
+        timestamp), ``score``, ``score_max`` (NaN without one) and ``answers`` (rows, int), one row
+        per distinct combination, sorted by them. Rows without a score are counted too
+        (``answer_count`` is then the number of rows of the table).
+    """
+    t = engine_table(feedback, [*by, "timestamp", "score", "score_max"])
+    cols = set(t.columns)
+    keys = [c for c in by if c in cols]
+    none = ibis.null()
+    t = t.mutate(day=local_date(t.timestamp, backend_name(t), timezone) if "timestamp" in cols else none.cast("date"),
+                 score=t.score.cast("float64") if "score" in cols else none.cast("float64"),
+                 score_max=t.score_max.cast("float64") if "score_max" in cols else none.cast("float64"))
+    group = [*keys, "day", "score", "score_max"]
+    out = to_frame(t.group_by(group).aggregate(answers=t.count()).order_by(group))
+    out["day"] = pd.to_datetime(out["day"]).astype("datetime64[ns]")
+    out["answers"] = out["answers"].astype("int64")
+    return out
+
+
+def answer_count(feedback: pd.DataFrame) -> int:
+    """Answers of feedback rows (one each) or of :func:`score_counts` (the sum of ``answers``)."""
+    return int(feedback["answers"].sum()) if "answers" in feedback else len(feedback)
+
+
+def _weights(feedback: pd.DataFrame):
+    """The ``answers`` of :func:`score_counts` rows; None for plain rows (one answer each)."""
+    return feedback["answers"] if "answers" in feedback else None
 
 
 def nps_category(scores: pd.Series) -> pd.Series:
@@ -57,7 +126,7 @@ def nps_category(scores: pd.Series) -> pd.Series:
     return out
 
 
-def nps(scores, ci_level: float = 0.95) -> dict:
+def nps(scores, ci_level: float = 0.95, weights=None) -> dict:
     """Net Promoter Score of 0-10 answers with its normal-approximation interval.
 
     Parameters
@@ -65,6 +134,8 @@ def nps(scores, ci_level: float = 0.95) -> dict:
     scores : array-like
         Scores 0-10 (missing values are ignored).
     ci_level : float
+    weights : array-like, optional
+        Answers per score (the ``answers`` of :func:`score_counts`); None: one each.
 
     Returns
     -------
@@ -81,15 +152,15 @@ def nps(scores, ci_level: float = 0.95) -> dict:
     >>> r["nps"], round(r["se"] ** 2, 6)
     (30.0, 610.0)
     """
-    s = pd.Series(scores, dtype=float).dropna()
+    s, w = _scores_and_weights(scores, weights)
     bad = s[(s < 0) | (s > 10)]
     if len(bad):
         raise ValueError(f"NPS needs scores 0-10; saw {len(bad)} value(s) outside, e.g. {bad.iloc[0]}. Use csat() for other scales.")
-    n = len(s)
+    n = int(w.sum())
     if n == 0:
         return dict(n=0, promoters=math.nan, passives=math.nan, detractors=math.nan, nps=math.nan, se=math.nan,
                     ci_low=math.nan, ci_high=math.nan)
-    p, d = float((s >= 9).mean()), float((s < 7).mean())
+    p, d = float(w[s >= 9].sum() / n), float(w[s < 7].sum() / n)
     value = 100 * (p - d)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
     z = z_value(ci_level)
@@ -97,7 +168,15 @@ def nps(scores, ci_level: float = 0.95) -> dict:
                 ci_low=max(-100.0, value - z * se), ci_high=min(100.0, value + z * se))
 
 
-def csat(scores, score_max: float = 5, top_boxes: int = 2, ci_level: float = 0.95) -> dict:
+def _scores_and_weights(scores, weights) -> tuple[pd.Series, np.ndarray]:
+    """Present scores and their weights (answers; 1 each without weights)."""
+    s = pd.Series(scores, dtype=float)
+    w = np.ones(len(s)) if weights is None else np.asarray(weights, dtype=float)
+    keep = s.notna().to_numpy() & (w > 0)
+    return s[keep], w[keep]
+
+
+def csat(scores, score_max: float = 5, top_boxes: int = 2, ci_level: float = 0.95, weights=None) -> dict:
     """CSAT: share of answers in the top ``top_boxes`` points of the scale (``score > score_max - top_boxes``).
 
     Returns
@@ -110,13 +189,14 @@ def csat(scores, score_max: float = 5, top_boxes: int = 2, ci_level: float = 0.9
     >>> csat([5, 4, 3, 1])["csat"]
     0.5
     """
-    s = pd.Series(scores, dtype=float).dropna()
-    n = len(s)
+    s, w = _scores_and_weights(scores, weights)
+    n = int(w.sum())
     if n == 0:
         return dict(n=0, csat=math.nan, ci_low=math.nan, ci_high=math.nan, mean_score=math.nan)
-    x = int((s > score_max - top_boxes).sum())
+    x = int(w[(s > score_max - top_boxes).to_numpy()].sum())
     lo, hi = wilson_interval(x, n, ci_level)
-    return dict(n=n, csat=x / n, ci_low=lo, ci_high=hi, mean_score=float(s.mean()))
+    mean = float(s.mean()) if weights is None else float((s.to_numpy() * w).sum() / n)
+    return dict(n=n, csat=x / n, ci_low=lo, ci_high=hi, mean_score=mean)
 
 
 def nps_scale_rows(feedback: pd.DataFrame) -> pd.Series:
@@ -125,6 +205,9 @@ def nps_scale_rows(feedback: pd.DataFrame) -> pd.Series:
 
 
 def _groups(feedback: pd.DataFrame, by: str, timezone: str | None) -> pd.Series:
+    if by == "month" and "day" in feedback:  # score_counts: local days already
+        day = feedback["day"]
+        return day.dt.strftime("%Y-%m").astype(object).where(day.notna(), "no date")
     if by == "month":
         ts = feedback["timestamp"]
         if timezone and getattr(ts.dt, "tz", None) is not None:
@@ -172,11 +255,11 @@ def satisfaction_by(feedback: pd.DataFrame, by: str, kind: str = "nps", ci_level
     rows = []
     for g, part in fb.groupby(keys.to_numpy(), sort=True):
         if kind == "nps":
-            r = nps(part["score"], ci_level)
+            r = nps(part["score"], ci_level, weights=_weights(part))
             rows.append(dict(group=g, n=r["n"], nps=r["nps"], ci_low=r["ci_low"], ci_high=r["ci_high"],
                              promoters=r["promoters"], detractors=r["detractors"]))
         else:
-            r = csat(part["score"], score_max=score_max, ci_level=ci_level)
+            r = csat(part["score"], score_max=score_max, ci_level=ci_level, weights=_weights(part))
             rows.append(dict(group=g, n=r["n"], csat=r["csat"], ci_low=r["ci_low"], ci_high=r["ci_high"],
                              mean_score=r["mean_score"]))
     cols = ["group", "n"] + (["nps", "ci_low", "ci_high", "promoters", "detractors"] if kind == "nps"
@@ -193,15 +276,13 @@ def attach_segment(feedback: pd.DataFrame, segments: pd.DataFrame, column: str, 
     """Add a segment label per feedback row from an account attribute (e.g. the customers table).
 
     Numbers with many values become quantile bands and rare categories are pooled, as in
-    :func:`ecrm_lib.seef.uplift.segment_column_values`; accounts without the attribute get ``missing``.
+    :func:`ecrm_lib.seef.campaigns.segment_column_values`; accounts without the attribute get ``missing``.
 
     Returns
     -------
     DataFrame
         A copy of ``feedback`` with the column ``name``.
     """
-    from ecrm_lib.seef.uplift import segment_column_values
-
     if column not in segments.columns:
         raise KeyError(f"segment column {column!r} not found; available: {sorted(map(str, segments.columns))}")
     seg = segments[["account_id", column]].drop_duplicates("account_id")
@@ -260,6 +341,8 @@ def change_verdict(ci_low: float, ci_high: float) -> str:
 
 def _local_dates(feedback: pd.DataFrame, timezone: str | None) -> pd.Series:
     """Local calendar date (Timestamp at midnight, naive) of each row; NaT without a timestamp."""
+    if "day" in feedback:  # score_counts: local days already
+        return feedback["day"]
     ts = feedback["timestamp"]
     if not pd.api.types.is_datetime64_any_dtype(ts):
         ts = pd.to_datetime(ts, utc=True)
@@ -268,8 +351,8 @@ def _local_dates(feedback: pd.DataFrame, timezone: str | None) -> pd.Series:
     return ts.dt.normalize()
 
 
-def _nps_part(scores: pd.Series, ci_level: float, **extra) -> dict:
-    r = nps(scores, ci_level)
+def _nps_part(rows: pd.DataFrame, ci_level: float, **extra) -> dict:
+    r = nps(rows["score"], ci_level, weights=_weights(rows))
     return dict(extra, **{k: r[k] for k in ("n", "nps", "se", "ci_low", "ci_high")})
 
 
@@ -338,8 +421,8 @@ def nps_period_comparison(feedback: pd.DataFrame, end, months: int | None = None
     rec_start = end_day + pd.Timedelta(days=1) - pd.DateOffset(months=months)
     prev_start = rec_start - pd.DateOffset(months=months)
     rec, prev = day >= rec_start, (day >= prev_start) & (day < rec_start)
-    out["recent"] = _nps_part(fb.loc[rec, "score"], ci_level, start=rec_start.date(), end=end_day.date())
-    out["previous"] = _nps_part(fb.loc[prev, "score"], ci_level, start=max(prev_start, first).date(),
+    out["recent"] = _nps_part(fb.loc[rec], ci_level, start=rec_start.date(), end=end_day.date())
+    out["previous"] = _nps_part(fb.loc[prev], ci_level, start=max(prev_start, first).date(),
                                 end=(rec_start - pd.Timedelta(days=1)).date())
     small = [w for w in ("recent", "previous") if out[w]["n"] < min_answers]
     if small:
@@ -398,9 +481,9 @@ def nps_change_since(feedback: pd.DataFrame, since, end=None, ci_level: float = 
         keep = day.isna() | (day <= pd.Timestamp(end).normalize())
         fb, day = fb[keep], day[keep]
     old = day.isna() | (day <= since_day)
-    then = _nps_part(fb.loc[old, "score"], ci_level)
-    now = _nps_part(fb["score"], ci_level)
-    new = _nps_part(fb.loc[~old, "score"], ci_level)
+    then = _nps_part(fb.loc[old], ci_level)
+    now = _nps_part(fb, ci_level)
+    new = _nps_part(fb.loc[~old], ci_level)
     out = dict(kind="since", since=since_day.date(), then=then, now=now, n_new=int(new["n"]),
                weight=new["n"] / now["n"] if now["n"] else math.nan, reason=None,
                **dict.fromkeys(("change", "se", "ci_low", "ci_high"), math.nan), verdict="not available")

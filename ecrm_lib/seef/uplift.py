@@ -1,12 +1,16 @@
 """Campaign response against the control group: uplift with confidence intervals,
-the sample-ratio-mismatch check, uplift by segment, uplift models and the Qini
-curve.
+the sample-ratio-mismatch check, uplift by segment and the headline figures.
+
+The uplift models and the Qini curve are in :mod:`ecrm_lib.seef.uplift_models`;
+reading the campaign rows and the attributes to cut them by is in
+:mod:`ecrm_lib.seef.campaigns`.
 
 Conventions
 -----------
-- Input is the canonical ``campaigns`` table (:mod:`ecrm_lib.core.schema`): one row
-  per assigned account with ``campaign_id``, ``arm``, ``is_control``,
-  ``response`` (0/1) and ``revenue`` (config currency; missing = 0).
+- Input is the assignment rows of the canonical ``campaigns`` table
+  (:func:`ecrm_lib.seef.campaigns.select_campaign`): one row per assigned
+  account with ``campaign_id``, ``arm``, ``is_control``, ``response`` (0/1)
+  and ``revenue`` (config currency; missing = 0).
 - Every treatment arm of a campaign is compared with the pooled control arm(s)
   of the same campaign.
 - Response-rate uplift is the difference in proportions ``p_T - p_C``; its
@@ -16,17 +20,6 @@ Conventions
 - Revenue uplift is the difference in mean revenue per *assigned* account (not
   per responder), with a Welch t interval, or a percentile bootstrap
   (``revenue_ci="bootstrap"``).
-- Qini curve at cut-off ``k`` (the ``k`` accounts with the highest predicted
-  uplift): ``Q(k) = Y_T(k) - Y_C(k) * N_T(k) / N_C(k)`` (responders among
-  treated and control accounts in the top ``k``, and their counts; ``Q(k) =
-  Y_T(k)`` while ``N_C(k) = 0``). The **Qini coefficient** here is
-  ``(A_model - A_random) / (A_perfect - A_random)``, where each ``A`` is the
-  trapezoid area under a Qini curve over the share targeted (0..1), the
-  random line joins ``(0, 0)`` to ``(1, Q(N))``, and the perfect ordering puts
-  treated responders first and control responders last (score
-  ``y * t - y * (1 - t)``). It is 1 for the perfect ordering, 0 for a random
-  one. scikit-uplift's ``qini_auc_score(..., negative_effect=True)`` uses the
-  same ratio; causalml reports un-normalised areas: do not compare those.
 """
 
 from __future__ import annotations
@@ -39,40 +32,20 @@ from scipy import stats
 
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.intervals import bootstrap_interval, newcombe_interval, welch_interval, wilson_interval
-from ecrm_lib.core.privacy import suppress_small_cells as _suppress_small_cells
+from ecrm_lib.core import privacy
+from ecrm_lib.seef.campaigns import check_campaigns, segment_column_values
 
 __all__ = [
-    "select_campaign",
-    "campaign_uplift",
-    "srm_check",
-    "srm_verdict",
-    "srm_sentence",
-    "segment_column_values",
-    "uplift_by_segment",
-    "campaign_features",
-    "cross_fitted_uplift",
-    "qini_curve",
-    "qini_coefficient",
-    "uplift_deciles",
-    "segment_table",
-    "default_segment_column",
-    "uplift_models_by_arm",
+    "SRM_ALPHA",
+    "SRM_NOTICE",
     "best_arm",
     "campaign_metrics",
+    "campaign_uplift",
+    "srm_check",
+    "srm_sentence",
+    "srm_verdict",
+    "uplift_by_segment",
 ]
-
-
-# ------------------------------------------------------------------ campaign table
-def _check_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
-    needed = {"campaign_id", "arm", "is_control", "response"}
-    missing = needed - set(campaigns.columns)
-    if missing:
-        raise EcrmError(f"campaigns table lacks column(s) {sorted(missing)}; expected the canonical campaigns table (ecrm_lib.core.schema).")
-    df = campaigns.copy()
-    df["response"] = df["response"].astype(float)
-    df["revenue"] = df["revenue"].astype(float).fillna(0.0) if "revenue" in df else 0.0
-    df["is_control"] = df["is_control"].astype(bool)
-    return df
 
 
 def campaign_uplift(
@@ -119,7 +92,7 @@ def campaign_uplift(
     """
     if revenue_ci not in ("welch", "bootstrap"):
         raise ValueError(f"revenue_ci must be 'welch' or 'bootstrap', got {revenue_ci!r}")
-    df = _check_campaigns(campaigns)
+    df = check_campaigns(campaigns)
     if campaign_id is not None:
         df = df[df["campaign_id"] == campaign_id]
         if df.empty:
@@ -185,7 +158,7 @@ def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None 
         ``verdict`` (:func:`srm_verdict`), and ``observed`` / ``expected`` counts as text
         ``arm: count`` for display.
     """
-    df = _check_campaigns(campaigns)
+    df = check_campaigns(campaigns)
     rows = []
     for cid, g in df.groupby("campaign_id", sort=True):
         counts = g["arm"].value_counts().sort_index()
@@ -297,38 +270,6 @@ def srm_sentence(srm: pd.DataFrame, alpha: float = SRM_ALPHA, notice: float = SR
             f"{alpha:g}).")
 
 
-# ------------------------------------------------------------------ segments
-def _numeric_if_possible(s: pd.Series) -> pd.Series:
-    """Text columns whose every present value parses as a number become float (CSV extras arrive as text)."""
-    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        return s
-    v = pd.to_numeric(s.astype(object).where(s.notna(), None), errors="coerce")
-    return v.astype(float) if v.notna().sum() == s.notna().sum() and s.notna().any() else s
-
-
-def segment_column_values(values: pd.Series, max_levels: int = 8, n_bins: int = 4) -> pd.Series:
-    """Turn an attribute into segment labels: categories as text, numbers with many values as quantile bands.
-
-    Numeric columns with more than ``max_levels`` distinct values are cut into ``n_bins``
-    quantile bands labelled ``1) 0 to 2``, ``2) 3 to 27`` for whole numbers, ``2) over 64.66 to 158.1``
-    otherwise (numbered so that they sort in order); categorical columns keep their ``max_levels - 1`` most
-    frequent levels and pool the rest as ``other``. Missing values become ``missing``.
-    """
-    s = _numeric_if_possible(values)
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > max_levels:
-        bands = pd.qcut(s.astype(float), q=n_bins, duplicates="drop")
-        v = s.astype(float)
-        integer = bool(np.all(np.mod(v.dropna(), 1) == 0))
-        names = {}
-        for i, iv in enumerate(bands.cat.categories):
-            lo = v.min() if i == 0 else (math.floor(iv.left) + 1 if integer else iv.left)
-            hi = math.floor(iv.right) if integer else iv.right
-            names[iv] = f"{i + 1}) {lo:,.4g} to {hi:,.4g}" if integer or i == 0 else f"{i + 1}) over {iv.left:,.4g} to {hi:,.4g}"
-        return bands.astype(object).map(lambda iv: names.get(iv, "missing")).astype(str)
-    s = s.astype(object).where(s.notna(), "missing").astype(str)
-    top = s.value_counts().index[: max_levels - 1]
-    return s.where(s.isin(top) | (s.nunique() <= max_levels), "other")
-
 
 def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_column: str, ci_level: float = 0.95,
                       min_cell: int = 5, campaign_id: str | None = None, max_levels: int = 8) -> pd.DataFrame:
@@ -356,7 +297,7 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
     """
     if segment_column not in segments.columns:
         raise EcrmError(f"segment column {segment_column!r} not found; available: {sorted(map(str, segments.columns))}")
-    df = _check_campaigns(campaigns)
+    df = check_campaigns(campaigns)
     if campaign_id is not None:
         df = df[df["campaign_id"] == campaign_id]
     seg = segments[["account_id", segment_column]].drop_duplicates("account_id")
@@ -374,348 +315,7 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
                              rate_control=xc / nc if nc else math.nan, uplift=d, ci_low=lo, ci_high=hi))
     out = pd.DataFrame(rows, columns=["campaign_id", "arm", "segment", "n_treatment", "n_control", "rate_treatment",
                                       "rate_control", "uplift", "ci_low", "ci_high"])
-    return _suppress_small_cells(out, ["n_treatment", "n_control"], min_count=min_cell)
-
-
-# ------------------------------------------------------------------ uplift models
-def campaign_features(campaigns: pd.DataFrame, customers: pd.DataFrame | None = None,
-                      transactions: pd.DataFrame | None = None, max_levels: int = 12) -> pd.DataFrame:
-    """Pre-assignment features per assigned account, for uplift models.
-
-    Parameters
-    ----------
-    campaigns : DataFrame
-        Canonical ``campaigns`` table (``account_id``, ``assigned_at``).
-    customers : DataFrame, optional
-        Canonical ``customers`` table: numeric columns are used as they are, text columns with at
-        most ``max_levels`` levels are one-hot encoded.
-    transactions : DataFrame, optional
-        Canonical ``transactions``: per account, purchases in the 365 days before ``assigned_at``,
-        days since the last purchase before it (capped at 3,650), spend in those 365 days
-        (currency). Only purchases *before* assignment are used.
-
-    Returns
-    -------
-    DataFrame
-        Indexed like ``campaigns``; numeric feature columns, no missing values (filled with 0 and a
-        ``<col>_missing`` flag for numeric customer columns with gaps). Empty columns when neither
-        source is given.
-    """
-    feats = pd.DataFrame(index=campaigns.index)
-    if transactions is not None and "assigned_at" in campaigns and campaigns["assigned_at"].notna().any():
-        tx = transactions[["account_id", "timestamp", "amount"]].dropna(subset=["timestamp"])
-        key = campaigns[["account_id", "assigned_at"]].reset_index()
-        m = key.merge(tx, on="account_id", how="inner")
-        m = m[m["timestamp"] < m["assigned_at"]]
-        age = (m["assigned_at"] - m["timestamp"]).dt.total_seconds() / 86400
-        m = m.assign(age=age, in_year=age <= 365)
-        g = m.groupby("index")
-        feats["purchases_365d"] = g["in_year"].sum().reindex(feats.index).fillna(0).astype(float)
-        feats["days_since_last"] = g["age"].min().reindex(feats.index).fillna(3650).clip(upper=3650).astype(float)
-        spend = m[m["in_year"]].groupby("index")["amount"].sum()
-        feats["spend_365d"] = spend.reindex(feats.index).fillna(0).astype(float)
-    if customers is not None:
-        cust = campaigns[["account_id"]].merge(customers.drop_duplicates("account_id"), on="account_id", how="left")
-        cust.index = campaigns.index
-        for c in cust.columns:
-            if c == "account_id":
-                continue
-            s = _numeric_if_possible(cust[c])
-            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-                v = s.astype(float)
-                if v.isna().any():
-                    feats[f"{c}_missing"] = v.isna().astype(float)
-                feats[str(c)] = v.fillna(v.median() if v.notna().any() else 0.0)
-            elif s.nunique() <= max_levels:
-                dummies = pd.get_dummies(s.astype(object).where(s.notna(), "missing").astype(str), prefix=str(c), dtype=float)
-                feats = pd.concat([feats, dummies], axis=1)
-    return feats
-
-
-def _learner(kind: str, random_state: int):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if kind == "gbm":
-        return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=50,
-                                              l2_regularization=1.0, random_state=random_state)
-    if kind == "logistic":
-        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
-    raise ValueError(f"learner must be 'gbm' or 'logistic', got {kind!r}")
-
-
-def _proba(model, X, y_train) -> np.ndarray:
-    return model.predict_proba(X)[:, 1]
-
-
-def cross_fitted_uplift(X: pd.DataFrame, treatment: np.ndarray, y: np.ndarray, method: str = "two_model",
-                        learner: str = "logistic", n_folds: int = 5, random_state: int = 42) -> np.ndarray:
-    """Out-of-fold predicted uplift (treated minus untreated response probability) per row.
-
-    Every row's score comes from models fitted on the other folds (folds stratified on
-    treatment x response), so a Qini curve of these scores is measured on held-out data.
-
-    Parameters
-    ----------
-    X : DataFrame
-        Numeric features (e.g. :func:`campaign_features`).
-    treatment : array of 0/1
-    y : array of 0/1
-        Response.
-    method : {"two_model", "class_transformation"}
-        ``two_model``: one classifier on treated rows, one on control rows; uplift = difference of
-        their probabilities. ``class_transformation`` (Jaskowski & Jaroszewicz 2012): one classifier
-        of ``Z = y*t + (1-y)*(1-t)``; uplift = ``2 P(Z=1) - 1``. That identity needs equal treatment
-        and control shares, so rows are weighted ``0.5 / share`` of their group, which makes it hold
-        for any split.
-    learner : {"logistic", "gbm"}
-        A standardised scikit-learn ``LogisticRegression`` (default: fast and stable at campaign
-        response rates of a few per cent) or ``HistGradientBoostingClassifier``.
-    n_folds : int
-    random_state : int
-
-    Returns
-    -------
-    ndarray of float, one uplift score per row (probability difference).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    if method not in ("two_model", "class_transformation"):
-        raise ValueError(f"method must be 'two_model' or 'class_transformation', got {method!r}")
-    Xv = np.asarray(X, float)
-    t = np.asarray(treatment, int)
-    y = np.asarray(y, int)
-    if Xv.shape[1] == 0:
-        raise EcrmError("no features for the uplift model: give a customers table or transactions (campaign_features).")
-    strata = 2 * t + y
-    n_folds = int(min(n_folds, max(2, np.bincount(strata).min())))
-    if np.bincount(strata, minlength=4).min() < 2:
-        raise EcrmError("too few responders in the treatment or control group to fit an uplift model (need at least 2 of each).")
-    out = np.full(len(y), np.nan)
-    for train, test in StratifiedKFold(n_folds, shuffle=True, random_state=random_state).split(Xv, strata):
-        tt, yt = t[train], y[train]
-        if method == "two_model":
-            m1 = _learner(learner, random_state).fit(Xv[train][tt == 1], yt[tt == 1])
-            m0 = _learner(learner, random_state).fit(Xv[train][tt == 0], yt[tt == 0])
-            out[test] = m1.predict_proba(Xv[test])[:, 1] - m0.predict_proba(Xv[test])[:, 1]
-        else:
-            z = (yt * tt + (1 - yt) * (1 - tt)).astype(int)
-            share = tt.mean()
-            w = np.where(tt == 1, 0.5 / share, 0.5 / (1 - share))
-            m = _learner(learner, random_state)
-            if learner == "logistic":
-                m.fit(Xv[train], z, logisticregression__sample_weight=w)
-            else:
-                m.fit(Xv[train], z, sample_weight=w)
-            out[test] = 2 * m.predict_proba(Xv[test])[:, 1] - 1
-    return out
-
-
-def qini_curve(y: np.ndarray, treatment: np.ndarray, score: np.ndarray) -> pd.DataFrame:
-    """Qini curve of an uplift score: ``Q(k) = Y_T(k) - Y_C(k) N_T(k) / N_C(k)``.
-
-    Accounts are sorted by descending score; tied scores are taken together (the curve has a
-    point only after each group of ties, so the order inside a tie does not matter). ``Q(k) =
-    Y_T(k)`` while no control account is in the top ``k``.
-
-    Returns
-    -------
-    DataFrame
-        ``k`` (accounts targeted, starting with 0), ``share`` (k / N), ``n_treated``,
-        ``n_control``, ``y_treated``, ``y_control``, ``qini`` (incremental responders), ``random``
-        (the straight line from 0 to ``Q(N)``).
-
-    Examples
-    --------
-    >>> qini_curve([1, 0, 1, 0], [1, 1, 0, 0], [0.9, 0.5, 0.3, 0.1])["qini"].tolist()
-    [0.0, 1.0, 1.0, -1.0, 0.0]
-    """
-    y = np.asarray(y, float)
-    t = np.asarray(treatment, int)
-    s = np.asarray(score, float)
-    order = np.argsort(-s, kind="mergesort")
-    y, t, s = y[order], t[order], s[order]
-    nt, nc = np.cumsum(t), np.cumsum(1 - t)
-    yt, yc = np.cumsum(y * t), np.cumsum(y * (1 - t))
-    last = np.r_[s[1:] != s[:-1], True]  # end of each tie group
-    idx = np.flatnonzero(last)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(nc[idx] > 0, yt[idx] - yc[idx] * nt[idx] / nc[idx], yt[idx])
-    k = idx + 1
-    n = len(y)
-    out = pd.DataFrame({"k": np.r_[0, k], "n_treated": np.r_[0, nt[idx]], "n_control": np.r_[0, nc[idx]],
-                        "y_treated": np.r_[0, yt[idx]], "y_control": np.r_[0, yc[idx]], "qini": np.r_[0.0, q]})
-    out["share"] = out["k"] / n if n else np.nan
-    out["random"] = out["share"] * (out["qini"].iloc[-1] if n else 0.0)
-    return out[["k", "share", "n_treated", "n_control", "y_treated", "y_control", "qini", "random"]]
-
-
-def _area(curve: pd.DataFrame, col: str) -> float:
-    x, v = curve["share"].to_numpy(float), curve[col].to_numpy(float)
-    return float(np.sum((x[1:] - x[:-1]) * (v[1:] + v[:-1]) / 2))
-
-
-def qini_coefficient(y: np.ndarray, treatment: np.ndarray, score: np.ndarray) -> float:
-    """Qini coefficient: ``(A_model - A_random) / (A_perfect - A_random)`` (see the module docstring).
-
-    Areas are trapezoids over the share targeted (0-1). The perfect ordering ranks by
-    ``y*t - y*(1-t)``: treated responders first, control responders last. Returns NaN when the
-    perfect curve has no area above the random line.
-
-    Examples
-    --------
-    >>> y, t = [1, 0, 1, 0], [1, 1, 0, 0]
-    >>> qini_coefficient(y, t, [1, 0, -1, 0])   # the perfect order itself
-    1.0
-    """
-    y = np.asarray(y, float)
-    t = np.asarray(treatment, int)
-    model = qini_curve(y, t, score)
-    perfect = qini_curve(y, t, y * t - y * (1 - t))
-    a_rand = _area(model, "random")
-    denom = _area(perfect, "qini") - a_rand
-    if not denom > 0:
-        return math.nan
-    return float((_area(model, "qini") - a_rand) / denom)
-
-
-def uplift_deciles(y: np.ndarray, treatment: np.ndarray, score: np.ndarray, n_bins: int = 10,
-                   ci_level: float = 0.95) -> pd.DataFrame:
-    """Observed uplift per band of predicted uplift (band 1 = highest scores), with Newcombe intervals.
-
-    Returns
-    -------
-    DataFrame
-        ``band, n_treatment, n_control, predicted_uplift`` (mean score), ``observed_uplift, ci_low, ci_high``.
-    """
-    y = np.asarray(y, float)
-    t = np.asarray(treatment, int)
-    s = np.asarray(score, float)
-    ranks = pd.Series(-s).rank(method="first").to_numpy()
-    band = np.ceil(ranks / len(s) * n_bins).astype(int)
-    rows = []
-    for b in range(1, n_bins + 1):
-        m = band == b
-        x1, n1 = int(y[m & (t == 1)].sum()), int((m & (t == 1)).sum())
-        x0, n0 = int(y[m & (t == 0)].sum()), int((m & (t == 0)).sum())
-        d, lo, hi = newcombe_interval(x1, n1, x0, n0, ci_level)
-        rows.append(dict(band=b, n_treatment=n1, n_control=n0, predicted_uplift=float(s[m].mean()) if m.any() else math.nan,
-                         observed_uplift=d, ci_low=lo, ci_high=hi))
-    return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------ report helpers
-def segment_table(campaigns: pd.DataFrame, customers: pd.DataFrame | None = None, accounts: pd.DataFrame | None = None,
-                  transactions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Attributes per assigned account to cut uplift by: customer attributes, the account's channel
-    (``account_channel``) and pre-assignment behaviour (``purchases_365d``, ``days_since_last``,
-    ``spend_365d`` from :func:`campaign_features`).
-
-    Returns
-    -------
-    DataFrame
-        One row per account of ``campaigns``: ``account_id`` and the attribute columns available.
-    """
-    out = campaigns[["account_id"]].drop_duplicates("account_id").reset_index(drop=True)
-    if customers is not None:
-        out = out.merge(customers.drop_duplicates("account_id"), on="account_id", how="left")
-    if accounts is not None and "channel" in accounts:
-        out = out.merge(accounts[["account_id", "channel"]].drop_duplicates("account_id").rename(columns={"channel": "account_channel"}),
-                        on="account_id", how="left")
-    if transactions is not None:
-        first = campaigns.drop_duplicates("account_id").reset_index(drop=True)
-        f = campaign_features(first, transactions=transactions)
-        out = out.merge(pd.concat([first[["account_id"]], f], axis=1), on="account_id", how="left")
-    return out
-
-
-def default_segment_column(segments: pd.DataFrame) -> str | None:
-    """The attribute the report cuts uplift by when none is given: ``purchases_365d`` (past-year
-    purchases), else ``channel``, else ``account_channel``, else the first other attribute with 2-12
-    levels; None when there is none."""
-    for c in ("purchases_365d", "channel", "account_channel"):
-        if c in segments and segments[c].notna().any():
-            return c
-    for c in segments.columns:
-        if c != "account_id" and 2 <= segments[c].nunique() <= 12:
-            return str(c)
-    return None
-
-
-def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method: str = "two_model",
-                         learner: str = "logistic", n_folds: int = 5, random_state: int = 42,
-                         min_responders: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cross-fitted uplift model, Qini curve and coefficient for every treatment arm against its control.
-
-    Parameters
-    ----------
-    campaigns : DataFrame
-        Canonical ``campaigns`` table.
-    features : DataFrame
-        Indexed like ``campaigns`` (:func:`campaign_features`).
-    method, learner, n_folds, random_state
-        See :func:`cross_fitted_uplift`.
-    min_responders : int
-        Arms whose treatment or control group has fewer responders are skipped (listed with a reason).
-
-    Returns
-    -------
-    (summary, curves)
-        ``summary``: ``campaign_id, arm, method, n, responders, qini_coefficient, note``;
-        ``curves``: the Qini curves (:func:`qini_curve`) with ``campaign_id, arm, label``.
-    """
-    df = _check_campaigns(campaigns)
-    summary, curves = [], []
-    for cid, g in df.groupby("campaign_id", sort=True):
-        ctrl = g[g["is_control"]]
-        for arm, a in g[~g["is_control"]].groupby("arm", sort=True):
-            part = pd.concat([a, ctrl])
-            t = (~part["is_control"]).astype(int).to_numpy()
-            y = part["response"].astype(int).to_numpy()
-            row = dict(campaign_id=cid, arm=arm, method=method, n=len(part), responders=int(y.sum()),
-                       qini_coefficient=math.nan, note="")
-            if min(y[t == 1].sum(), y[t == 0].sum()) < min_responders:
-                row["note"] = f"fewer than {min_responders} responders in the arm or the control"
-            elif features.shape[1] == 0:
-                row["note"] = "no customer attributes or purchase history to model"
-            else:
-                score = cross_fitted_uplift(features.loc[part.index], t, y, method=method, learner=learner,
-                                            n_folds=n_folds, random_state=random_state)
-                row["qini_coefficient"] = qini_coefficient(y, t, score)
-                c = qini_curve(y, t, score)
-                if len(c) > 400:  # thin the curve for plotting; keep the end point
-                    c = c.iloc[np.unique(np.r_[np.linspace(0, len(c) - 1, 400).astype(int), len(c) - 1])]
-                curves.append(c.assign(campaign_id=cid, arm=arm, label=str(arm)))
-            summary.append(row)
-    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
-        columns=["k", "share", "n_treated", "n_control", "y_treated", "y_control", "qini", "random", "campaign_id", "arm", "label"])
-    return pd.DataFrame(summary, columns=["campaign_id", "arm", "method", "n", "responders", "qini_coefficient", "note"]), curves_df
-
-
-def select_campaign(campaigns: pd.DataFrame, campaign_id: str | None) -> pd.DataFrame:
-    """The rows of one campaign (all rows when ``campaign_id`` is None).
-
-    Raises
-    ------
-    ValueError
-        When ``campaign_id`` is not in the table; the message lists the known ids.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"campaign_id": ["a", "a", "b"]})
-    >>> len(select_campaign(c, "a")), len(select_campaign(c, None))
-    (2, 3)
-    """
-    if campaign_id is None:
-        return campaigns.reset_index(drop=True)
-    out = campaigns[campaigns["campaign_id"] == campaign_id]
-    if out.empty:
-        known = sorted(map(str, campaigns["campaign_id"].dropna().unique()))
-        raise ValueError(f"campaign_id {campaign_id!r} is not in the campaigns table; known campaigns: {known[:20]}. "
-                         "Set the notebook parameter campaign_id to one of them, or to None for all.")
-    return out.reset_index(drop=True)
+    return privacy.suppress_small_cells(out, ["n_treatment", "n_control"], min_count=min_cell)
 
 
 

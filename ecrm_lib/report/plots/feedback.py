@@ -1,5 +1,5 @@
 """Plots of the Feedback report. Each function takes a tidy DataFrame from
-:mod:`ecrm_lib.seef.uplift`, :mod:`ecrm_lib.seef.satisfaction` or :mod:`ecrm_lib.seef.text`
+:mod:`ecrm_lib.seef.uplift`, :mod:`ecrm_lib.seef.uplift_models`, :mod:`ecrm_lib.seef.satisfaction` or :mod:`ecrm_lib.seef.text`
 and an optional ``ax``, labels its axes with units and returns the Axes.
 
 Topic words are not drawn into figures (the plotting fonts may lack Hangul);
@@ -16,6 +16,8 @@ import seaborn as sns
 from ecrm_lib.report.plots.base import PALETTE
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
+from ecrm_lib.seef.tokens import LANGUAGE_NAMES
+from ecrm_lib.seef.tone import TONES
 
 __all__ = ["plot_uplift", "plot_segment_uplift", "plot_qini", "plot_nps_over_time", "plot_nps_change", "plot_nps_by_group",
            "plot_topics"]
@@ -97,7 +99,7 @@ def plot_qini(curves: pd.DataFrame, ax=None):
     Parameters
     ----------
     curves : DataFrame
-        Rows of :func:`ecrm_lib.seef.uplift.qini_curve` with an added ``label`` column (one curve per label,
+        Rows of :func:`ecrm_lib.seef.uplift_models.qini_curve` with an added ``label`` column (one curve per label,
         e.g. per arm and model).
     """
     ax = _ax(ax)
@@ -241,8 +243,6 @@ def plot_topics(summary: pd.DataFrame, ax=None):
         ``negative_share``, ``neutral_share``, ``positive_share`` (0-1 of the texts with a tone,
         may be missing), optionally ``language`` (code).
     """
-    from ecrm_lib.seef.text import LANGUAGE_NAMES, TONES
-
     d = summary.sort_values("topic")
     ax = _ax(ax, (9, max(2.5, 0.45 * len(d) + 1.5)))
     lang = d["language"] if "language" in d else pd.Series([None] * len(d), index=d.index)

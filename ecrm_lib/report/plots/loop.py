@@ -24,7 +24,7 @@ def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str =
     Parameters
     ----------
     comparison : DataFrame
-        :func:`ecrm_lib.seef.loop.compare_outcomes` output.
+        :func:`ecrm_lib.seef.matching.compare_outcomes` output.
     axes : sequence of Axes, optional
         One per outcome.
     currency : str
@@ -67,7 +67,7 @@ def plot_segment_response(weights: pd.DataFrame, ax=None):
     ----------
     weights : DataFrame
         ``segment``, ``uplift``, ``ci_low``, ``ci_high``, ``action``
-        (:func:`ecrm_lib.seef.selection.feedback_weights` output); uplift as a fraction.
+        (:func:`ecrm_lib.seef.weights.feedback_weights` output); uplift as a fraction.
     """
     d = weights.dropna(subset=["uplift"]).reset_index(drop=True)
     ax = _ax(ax, (9, max(2.8, 0.45 * len(d) + 1.5)))

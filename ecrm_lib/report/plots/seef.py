@@ -1,7 +1,8 @@
 """Plots for segments and the SEEF process.
 
-Each function takes a tidy DataFrame from :mod:`ecrm_lib.seef.segments` or
-:mod:`ecrm_lib.seef.selection` and an optional ``ax``, labels its axes with units, and
+Each function takes a tidy DataFrame from :mod:`ecrm_lib.seef.rfm`,
+:mod:`ecrm_lib.seef.clusters`, :mod:`ecrm_lib.seef.selection`,
+:mod:`ecrm_lib.seef.evaluation` or :mod:`ecrm_lib.seef.expansion` and an optional ``ax``, labels its axes with units, and
 returns the Axes (:func:`plot_k_selection` returns two). Labels that come
 from the data (segment names, reasons) are drawn into the image, so they
 cannot run as script in an HTML report.
@@ -15,12 +16,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.seef.selection import gini, lorenz_curve, reason_counts
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
+from ecrm_lib.seef.clusters import feature_label
+from ecrm_lib.seef.selection import reason_counts
+from ecrm_lib.value.concentration import gini, lorenz_curve
 
 __all__ = [
-    "plot_lorenz",
+    "plot_target_lorenz",
     "plot_segments",
     "plot_cluster_profiles",
     "plot_k_selection",
@@ -29,7 +32,7 @@ __all__ = [
     "plot_value_concentration",
     "plot_net_value",
     "plot_expansion_value",
-    "plot_channel_mix",
+    "plot_contact_plan_mix",
 ]
 
 
@@ -37,8 +40,11 @@ def _unit(currency: str) -> str:
     return f" ({currency})" if currency else ""
 
 
-def plot_lorenz(values, ax=None, *, targets=None, currency: str = "", label: str = "CLV"):
-    """Lorenz curve of a value (e.g. CLV) with its Gini in the title.
+def plot_target_lorenz(values, ax=None, *, targets=None, currency: str = "", label: str = "CLV"):
+    """Lorenz curve of a value (e.g. CLV) over all customers and over the targets, with the Gini in the title.
+
+    Not :func:`ecrm_lib.report.plots.value.plot_lorenz`, which draws the
+    customer-value report's precomputed curve with its concentration points.
 
     Parameters
     ----------
@@ -73,7 +79,7 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     Parameters
     ----------
     summary : DataFrame
-        From :func:`ecrm_lib.seef.segments.segment_summary`.
+        From :func:`ecrm_lib.seef.rfm.segment_summary`.
     """
     ax = _ax(ax, (9, 5))
     s = summary.iloc[::-1]
@@ -105,8 +111,6 @@ def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=No
     M = profiles[[f"diff_{f}" for f in features]].to_numpy(dtype=float)
     lim = max(1.0, float(np.nanmax(np.abs(M)))) if M.size else 1.0
     im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    from ecrm_lib.seef.segments import feature_label
-
     ax.set_xticks(range(len(features)), [_truncate(feature_label(f), 28) for f in features], rotation=30, ha="right")
     names = profiles["cluster_name"] if "cluster_name" in profiles else profiles["cluster"].astype(str)
     ylabels = [f"{_truncate(n, 36)} ({int(k):,})" for n, k in zip(names, profiles["customers"])]
@@ -128,7 +132,7 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
     Parameters
     ----------
     k_scores : DataFrame
-        From :func:`ecrm_lib.seef.segments.choose_k`.
+        From :func:`ecrm_lib.seef.clusters.choose_k`.
 
     Returns
     -------
@@ -200,9 +204,9 @@ def plot_value_concentration(curve: pd.DataFrame, point: dict | None = None, ax=
     Parameters
     ----------
     curve : DataFrame
-        From :func:`ecrm_lib.seef.selection.concentration_curve`.
+        From :func:`ecrm_lib.seef.evaluation.concentration_curve`.
     point : dict, optional
-        From :func:`ecrm_lib.seef.selection.target_concentration`: the targets' share of
+        From :func:`ecrm_lib.seef.evaluation.target_concentration`: the targets' share of
         customers and of value is drawn as a dot, the best group of the same
         size as a cross.
     """
@@ -231,7 +235,7 @@ def plot_net_value(profit: pd.DataFrame, targets, ax=None, *, currency: str = ""
     Parameters
     ----------
     profit : DataFrame
-        From :func:`ecrm_lib.seef.selection.profitability` (``net_value``).
+        From :func:`ecrm_lib.seef.evaluation.profitability` (``net_value``).
     targets : array-like of bool
         One flag per row of ``profit``.
     clip_quantile : float
@@ -265,7 +269,7 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
     Parameters
     ----------
     table : DataFrame
-        From :func:`ecrm_lib.seef.selection.expansion_value`.
+        From :func:`ecrm_lib.seef.expansion.expansion_value`.
     """
     ax = _ax(ax)
     t = table.sort_values("added")
@@ -282,13 +286,13 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
     return ax
 
 
-def plot_channel_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
+def plot_contact_plan_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
     """Customers per cheapest channel (bars), with the cost of one contact each (labels).
 
     Parameters
     ----------
     mix : DataFrame
-        From :func:`ecrm_lib.seef.selection.channel_mix` (suppressed rows are left out).
+        From :func:`ecrm_lib.seef.contact.contact_plan_mix` (suppressed rows are left out).
     """
     ax = _ax(ax)
     m = mix.loc[~mix.get("suppressed", pd.Series(False, index=mix.index)).astype(bool)].iloc[::-1]
