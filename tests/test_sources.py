@@ -653,3 +653,148 @@ def test_rule_on_a_column_with_a_stray_text_value(tmp_path):
     ok = _write(tmp_path, "u.csv", "cust_id,sold_at,Qty,Price,Code\nA,2024-01-01,1,5,85048\nB,2024-01-04,1,2,POST\n")
     res = _load(tmp_path, [dict(src, path=str(ok), set_aside=[{"when": "Code.isin(['POST'])", "reason": "postage"}])])
     assert res.set_aside[["line", "reason"]].values.tolist() == [["3", "postage"]]
+
+
+# ----------------------------------------------------------------------------- expression language (issue 13 item 14)
+
+
+@pytest.mark.parametrize("text", [
+    "pd.io.common.os.system('touch {mark}')",
+    "__import__('os').system('touch {mark}')",
+    "Qty.__class__.__mro__",
+    "eval('1')",
+    "(lambda: 1)()",
+    "Qty[0]",
+    "np.random.rand()",
+    "pd.eval('Qty')",
+    "Qty.str.__class__",
+    "Qty.apply(print)",
+    "Qty.pipe(open, '{mark}')",
+    "Qty if Qty else Price",
+    "[q for q in Qty]",
+    "Qty and Price",
+])
+def test_hostile_expression_is_refused_before_anything_runs(tmp_path, text):
+    mark = tmp_path / "pwned"
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,Qty,Price\nA,2024-01-01,1,2\n")
+    src = _tx(tmp_path / "absent.csv", computed={"amount": text.format(mark=mark)})  # the file is never read
+    del src["columns"]["amount"]
+    with pytest.raises(ConfigError) as e:
+        _load(tmp_path, [src])
+    msg = str(e.value)
+    assert "source 'pos'" in msg and "Allowed:" in msg and "not allowed" in msg
+    rule = _tx(p, set_aside=[{"when": text.format(mark=mark), "reason": "x"}])
+    with pytest.raises(ConfigError, match="set_aside rule"):
+        _load(tmp_path, [rule])
+    assert not mark.exists()
+
+
+def test_expression_language_methods(tmp_path):
+    p = _write(tmp_path, "c.csv",
+               "id,name,month,qty,code,when\n"
+               "1, Kim ,may,2,POST,2024-01-05 10:00\n"
+               "2,Lee,jun,,85048,2024-02-05 11:00\n"
+               "3,,jan,3,gift_1,\n"
+               "4,Park,feb,1,A1,2024-03-05 12:00\n")
+    computed = {
+        "year": "(2008 + (pd.to_datetime(month, format='%b').dt.month.diff() < 0).cumsum()).astype(str)",
+        "nm": "name.fillna('?').str.strip().str.upper()",
+        "product": "~(code.isin(['POST', 'A1']) | code.str.startswith('gift_'))",
+        "total": "qty.fillna(0) * 2 + 0.5",
+        "running": "qty.cumsum()",
+        "length": "name.str.len()",
+        "prefix": "code.str.slice(0, 2)",
+        "mon": "pd.to_datetime(when).dt.month",
+        "digits": "code.str.contains('^[0-9]+$')",
+        "missing": "qty.isna()",
+    }
+    src = {"name": "cu", "table": "customers", "path": str(p), "columns": {"account_id": "id"},
+           "computed": computed, "extra_columns": []}
+    cu = _load(tmp_path, [src], timezone="UTC").tables["customers"]
+    assert cu["year"].tolist() == ["2008", "2008", "2009", "2009"]  # the month goes back once, in file order
+    assert cu["nm"].tolist() == ["KIM", "LEE", "?", "PARK"]
+    assert cu["product"].tolist() == [False, True, False, False]
+    assert cu["total"].tolist() == [4.5, 0.5, 6.5, 2.5]
+    assert cu["running"].iloc[[0, 2, 3]].tolist() == [2, 5, 6] and pd.isna(cu["running"].iloc[1])
+    assert cu["length"].iloc[[0, 1, 3]].tolist() == [5, 3, 4] and pd.isna(cu["length"].iloc[2])
+    assert cu["prefix"].tolist() == ["PO", "85", "gi", "A1"]
+    assert cu["mon"].iloc[[0, 1, 3]].tolist() == [1, 2, 3]
+    assert cu["digits"].tolist() == [False, True, False, False]
+    assert cu["missing"].tolist() == [False, True, False, False]
+
+
+def test_expression_type_mismatch_is_a_config_error_naming_the_language(tmp_path):
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,Qty,Price\nA,2024-01-01,1,x\nB,2024-01-02,2,y\n")
+    src = _tx(p, computed={"amount": "Qty.dt.year"})  # Qty is text or a number, never a date
+    del src["columns"]["amount"]
+    with pytest.raises(ConfigError, match=r"computed amount.*does not fit"):
+        _load(tmp_path, [src])
+
+
+# ----------------------------------------------------------------------------- bad input (issue 13 items 9 and 11)
+
+
+SHORT_TEXT = ('cust_id,sold_at,amount,note\n'
+              'A,2024-01-01,1,"two\nlines"\n'
+              'B,2024-01-02,2,x\n'
+              'C,2024-01-03\n'
+              'D,2024-01-04,4,y\n')
+
+
+def test_short_row_is_set_aside_with_its_line_not_padded(tmp_path):
+    p = _write(tmp_path, "t.csv", SHORT_TEXT)
+    res = _load(tmp_path, [_tx(p)])
+    assert res.tables["transactions"]["account_id"].tolist() == ["A", "B", "D"]
+    assert res.set_aside[["line", "reason"]].values.tolist() == [["5", "fewer fields than the header"]]
+    assert res.summary[["rows_read", "rows_set_aside", "rows_kept"]].values.tolist() == [[4, 1, 3]]
+    # the data-row numbers of the rows after it are unchanged
+    fb = {"name": "fb", "table": "feedback", "path": str(p), "columns": {"account_id": "__row__", "text": "cust_id"}}
+    assert _load(tmp_path, [fb]).tables["feedback"]["account_id"].tolist() == ["1", "2", "4"]
+
+
+def test_short_row_under_error_policy_names_file_and_line(tmp_path):
+    p = _write(tmp_path, "t.csv", SHORT_TEXT)
+    with pytest.raises(DataValidationError) as e:
+        _load(tmp_path, [_tx(p)], policies={"short_rows": "error"})
+    f = e.value.failures
+    assert f[["file", "line", "problem"]].values.tolist() == [["t.csv", "5", "2 fields where the header has 4"]]
+
+
+def test_ids_with_control_characters_are_rejected_with_line(tmp_path):
+    # a quote left open in the id column swallows a line break; a tab inside a quoted channel
+    p = _write(tmp_path, "c.csv", 'cust_id,at,channel\n"A\nB",2024-01-01,web\nC,2024-01-02,"we\tb"\nD,2024-01-03,web\n')
+    src = {"name": "calls", "table": "contacts", "path": str(p),
+           "columns": {"account_id": "cust_id", "timestamp": "at", "channel": "channel"}}
+    with pytest.raises(DataValidationError) as e:
+        _load(tmp_path, [src])
+    f = e.value.failures
+    assert f[["line", "column"]].values.tolist() == [["2", "cust_id"], ["4", "channel"]]
+    assert f["problem"].str.contains("control character").all()
+
+
+def test_malformed_value_deep_in_a_file_names_its_line(tmp_path, monkeypatch):
+    """The line of a row after quoted line breaks, found by the streaming scan (tiny chunks: their edges count)."""
+    import ecrm_lib.data.read as read
+
+    monkeypatch.setattr(read, "_CHUNK", 7)
+    rows = ['cust_id,sold_at,amount,note']
+    rows += [f'A{i},2024-01-01,1,"x\n\ny"' if i % 3 == 0 else f"A{i},2024-01-01,1," for i in range(40)]
+    rows[30] = "A29,2024-01-01,oops,"
+    p = _write(tmp_path, "t.csv", "\n".join(rows) + "\n")
+    with pytest.raises(DataValidationError) as e:
+        _load(tmp_path, [_tx(p)])
+    line = 1 + sum(r.count("\n") + 1 for r in rows[:30]) + 0
+    assert e.value.failures[["line", "value"]].values.tolist() == [[str(line), "oops"]]
+
+
+def test_engine_memory_limit_names_the_setting(tmp_path):
+    n = 300_000
+    df = pd.DataFrame({"cust_id": [f"C{i % 5000:05d}" for i in range(n)], "sold_at": "2024-01-01 10:00:00",
+                       "amount": np.arange(n) % 97 + 1, "note": [f"note {i} " * 4 for i in range(n)]})
+    p = tmp_path / "big.csv"
+    df.to_csv(p, index=False)
+    from ecrm_lib.data.engine import EngineMemoryError
+
+    with pytest.raises(EngineMemoryError) as e:
+        _load(tmp_path, [_tx(p)], engine={"memory_limit": "2MB", "threads": 1})
+    assert "memory_limit" in str(e.value) and "engine:" in str(e.value)

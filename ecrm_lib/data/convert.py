@@ -189,8 +189,8 @@ def _text_of(value, kind: str, label: str):
 
     if kind == "string":
         return value, None
-    if kind == "bool":
-        return ibis.cases((value.isnull(), ibis.null("string")), (value, "true"), else_="false"), None
+    if kind == "bool":  # (not value.isnull(): Ibis writes NOT x IS NULL for a negation)
+        return ibis.cases((value, "true"), (~value, "false"), else_=ibis.null("string")), None
     if kind == "float":
         whole = (value.notnull() & ~value.isnan() & ~value.isinf() & (value.floor() == value)
                  & (value.abs() < 2.0 ** 53))

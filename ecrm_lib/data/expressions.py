@@ -308,8 +308,26 @@ def _numeric(kind: str) -> bool:
     return kind in ("int", "float", "bool")
 
 
-def compile_expression(expr: Expression, column: Callable[[str], Typed], order_by: Any,
-                       functions: Any) -> Typed:
+class Frame:
+    """The table an expression is compiled over; window results that feed another window are added to it.
+
+    (An engine cannot nest window functions, e.g. the ``cumsum`` of a ``diff``:
+    the inner one becomes a column of the table first.)
+    """
+
+    def __init__(self, table, order: str = "__pos"):
+        self.table = table
+        self.order = order
+        self._n = 0
+
+    def hoist(self, value):
+        name = f"__w{id(self) % 10_000}_{self._n}"
+        self._n += 1
+        self.table = self.table.mutate(**{name: value})
+        return self.table[name]
+
+
+def compile_expression(expr: Expression, column: Callable[[str], Typed], frame: Frame, functions: Any) -> Typed:
     """Compile a parsed expression to an Ibis expression.
 
     Parameters
@@ -317,24 +335,31 @@ def compile_expression(expr: Expression, column: Callable[[str], Typed], order_b
     expr : Expression
     column : callable
         Source column name -> :class:`Typed` (the column as this view sees it).
-    order_by : ibis column
-        The file's row order (for ``diff`` and ``cumsum``).
+    frame : Frame
+        The table the columns belong to, with the file's row order (for
+        ``diff`` and ``cumsum``); compile the result over ``frame.table``.
     functions : module-like
-        Engine functions: ``trim(x, chars)`` and ``try_strptime(x, format)``.
+        Engine functions: ``trim(x)`` and ``try_strptime(x, format)``.
 
     Raises
     ------
     ExpressionTypeError
         The expression does not fit the columns' types.
     """
-    return _Compiler(expr, column, order_by, functions).visit(expr.tree.body)
+    return _Compiler(expr, column, frame, functions).visit(expr.tree.body)
+
+
+def _has_window(value) -> bool:
+    import ibis.expr.operations as ops
+
+    return bool(value.op().find(ops.WindowFunction))
 
 
 class _Compiler:
-    def __init__(self, expr: Expression, column, order_by, functions):
+    def __init__(self, expr: Expression, column, frame: Frame, functions):
         self.expr = expr
         self.column = column
-        self.order_by = order_by
+        self.frame = frame
         self.fn = functions
 
     def fail(self, problem: str) -> ExpressionTypeError:
@@ -362,7 +387,7 @@ class _Compiler:
     def window(self):
         import ibis
 
-        return ibis.window(order_by=self.order_by)
+        return ibis.window(order_by=self.frame.table[self.frame.order])
 
     # -------------------------------------------------------------- nodes
     def visit(self, node: ast.AST) -> Typed:
@@ -511,7 +536,8 @@ class _Compiler:
         if name in ("isna", "isnull", "notna", "notnull"):
             if v.literal:
                 raise self.fail(f"{name}() of a literal")
-            missing = v.value.isnull()
+            # (a cast first: Ibis writes NOT x IS NULL for the negation of a condition)
+            missing = v.value.cast("int8").isnull() if v.kind == "bool" else v.value.isnull()
             if v.kind == "float":
                 missing = missing | v.value.isnan()
             return Typed(missing if name in ("isna", "isnull") else ~missing, "bool")
@@ -546,6 +572,8 @@ class _Compiler:
                 raise self.fail(f"{name}() needs numbers, not {v.kind}")
             x = self.as_number(v)
             kind = "int" if v.kind == "bool" else v.kind
+            if name in ("diff", "cumsum") and _has_window(x):
+                x = self.frame.hoist(x)
             if name == "abs":
                 return Typed(x.abs(), kind)
             if name == "round":
@@ -553,7 +581,7 @@ class _Compiler:
                 return Typed(x.round(int(digits)) if kind == "float" else x, kind)
             if name == "diff":
                 return Typed(x.cast("float64") - x.cast("float64").lag().over(self.window()), "float")
-            total = x.cumsum(order_by=self.order_by)
+            total = x.cumsum(order_by=self.frame.table[self.frame.order])
             return Typed(ibis.cases((x.isnull(), ibis.null()), else_=total), kind)
         raise self.fail(f"{name}()")  # pragma: no cover - refused when parsing
 
@@ -565,7 +593,7 @@ class _Compiler:
             if v.kind == "string":
                 return v
             if v.kind == "bool":  # as Python writes them
-                return Typed(ibis.cases((x.isnull(), ibis.null()), (x, "True"), else_="False"), "string")
+                return Typed(ibis.cases((x, "True"), (~x, "False"), else_=ibis.null("string")), "string")
             return Typed(x.cast("string"), "string")
         if target == "int":  # towards zero, as Python's int()
             if v.kind == "string":

@@ -42,6 +42,7 @@ from ecrm_lib.data.convert import (
 from ecrm_lib.data.expressions import (
     Expression,
     ExpressionTypeError,
+    Frame,
     Typed,
     compile_expression,
     parse_expression,
@@ -132,6 +133,7 @@ class SourceLoad:
         self.columns: list[str] = []  # canonical (+ extra) columns in order
         self.kinds: dict[str, str] = {}  # extra column -> kind
         self.markers: dict[str, tuple[str, str, str]] = {}  # marker -> (canonical column, problem, fix)
+        self.typed_extra: dict[str, Typed] = {}
         self.as_of: dt.date | None = None
         self._late_sql = "false"
         self._late_reason = ""
@@ -256,8 +258,9 @@ class SourceLoad:
             result, used, error = None, None, None
             for v in views:
                 try:
-                    result = compile_expression(e, view(v), m1["__pos"], self.fn)
-                    used = v
+                    frame = Frame(m1)
+                    result = compile_expression(e, view(v), frame, self.fn)
+                    m1, used = frame.table, v
                     break
                 except ExpressionTypeError as err:
                     error = error or err
@@ -277,10 +280,12 @@ class SourceLoad:
             # text value) numbers where most are, the rest missing and never matching; then text as read
             for v in ("strict", "lenient", "raw"):
                 try:
-                    res = compile_expression(e, view(v), m1["__pos"], self.fn)
+                    frame = Frame(m1)
+                    res = compile_expression(e, view(v), frame, self.fn)
                     if res.kind != "bool":
                         raise ExpressionTypeError(f"it gives {res.kind} values, not true/false")
                     mask = ibis.coalesce(res.value, False)
+                    m1 = frame.table
                     break
                 except ExpressionTypeError as err:
                     error = error or err
@@ -310,6 +315,9 @@ class SourceLoad:
                 label = col if s == col else f"{col} (from {s})"
             elif col in computed:
                 typed_value, label = computed[col][0], col
+                if cspec is None and typed_value.kind not in ("string", "null"):
+                    self.typed_extra[col] = typed_value  # an extra column computed as a number, date or flag
+                    continue
             elif col in src.computed:  # its expression reads a missing column
                 self.skip_checks.add(col)
                 continue
@@ -395,6 +403,10 @@ class SourceLoad:
                     flags[name] = ibis.coalesce(any_bad, False)
                     self.bad[col] = name
                 value = conv.value
+            elif col in self.typed_extra:
+                value = self.typed_extra[col].value
+                kind = self.typed_extra[col].kind
+                self.kinds[col] = kind
             elif col in src.constants and cspec is not None:
                 v, problem = convert_constant(src.constants[col], cspec, src.timezone, self.config.currency)
                 if problem:

@@ -420,10 +420,11 @@ class _Reader:
                 continue
             raise DataSourceError(f"{self._where()}, line {line}: {kind.lower()}: {text.strip()[:80]!r}.")
         short_rows: list[ShortRow] = []
+        lines.n_rows = n_acc + len(short)
         if short:
             positions = lines.data_rows_at_bytes([b for b, _ in short])
-            short_rows = [ShortRow(int(p), lines.labels(np.array([p]))[0], f, expected)
-                          for p, (_, f) in zip(positions, short)]
+            labels = lines.labels(np.asarray(positions))
+            short_rows = [ShortRow(int(p), label, f, expected) for p, label, (_, f) in zip(positions, labels, short)]
             offsets = f"offsets_{self.index}"
             starts = sorted(p - i for i, p in enumerate(sorted(positions)))
             values = ", ".join(f"({s}, {i + 1})" for i, s in enumerate(starts))
