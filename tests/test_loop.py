@@ -221,3 +221,29 @@ def test_response_is_measured_within_each_campaign():
     one = loop.response_by_earlier_group(camp[camp["campaign_id"] == "k1"], groups, "g").iloc[0]
     from ecrm_lib.core.intervals import newcombe_interval
     assert (one["uplift"], one["ci_low"], one["ci_high"]) == pytest.approx(newcombe_interval(180, 900, 20, 100))
+
+
+def test_outcomes_and_campaign_response_counted_in_the_engine(tmp_path):
+    import ibis
+
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "amount": [10.0, 5.5, 7.0, 3.0],
+                       "timestamp": pd.to_datetime(["2025-01-01 01:00", "2025-06-29 20:00", "2024-12-30 16:00", "2025-06-30 16:00"],
+                                                   utc=True).as_unit("us")})
+    tx.to_parquet(tmp_path / "tx.parquet")
+    con = ibis.duckdb.connect()
+    # local days in Seoul (UTC+9): b's purchase falls on 31 Dec (inside), c's on 1 July (after the window)
+    out = loop.outcomes_since(con.read_parquet(tmp_path / "tx.parquet"), dt.date(2024, 12, 30), dt.date(2025, 6, 30),
+                              timezone="Asia/Seoul")
+    assert out[["customer_id", "purchases", "revenue"]].to_numpy().tolist() == [["a", 2, 15.5], ["b", 1, 7.0]]
+    assert out.equals(loop.outcomes_since(tx, dt.date(2024, 12, 30), dt.date(2025, 6, 30), timezone="Asia/Seoul"))
+    camp = pd.DataFrame({"account_id": ["x1", "x2", "y1", "y2", "z1"], "campaign_id": "c", "is_control": [False, True, False, True, False],
+                         "response": [1, 0, 0, 0, 1], "assigned_at": pd.to_datetime(["2025-02-01"] * 4 + ["2024-11-01"], utc=True)})
+    emap = pd.DataFrame({"account_id": ["x1", "x2", "y1", "y2", "z1"], "customer_id": ["X", "X2", "Y", "Y2", "Z"]})
+    earlier = pd.DataFrame({"customer_id": ["X", "X2", "Y", "Y2", "Z"], "selected": [True, True, False, False, True],
+                            "segment": ["s1", "s1", "s2", "s2", "s1"]})
+    rt, rs, w, used = loop.campaign_response(camp, emap, earlier, dt.date(2024, 12, 30), dt.date(2025, 6, 30), timezone="Asia/Seoul")
+    assert used == ["c"]  # z1 was assigned before the window
+    assert rt.set_index("group").loc["targets", ["n_treatment", "n_control", "uplift"]].tolist() == [1, 1, 1.0]
+    assert rs["group"].tolist() == ["s1", "s2"] and w["segment"].tolist() == ["s1", "s2"]
+    none = loop.campaign_response(camp.assign(is_control=False), emap, earlier, dt.date(2024, 12, 30), dt.date(2025, 6, 30))
+    assert none == (None, None, None, [])  # no control arm in the window: nothing measured

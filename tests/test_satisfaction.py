@@ -216,3 +216,31 @@ def test_nps_change_plot_axis_holds_interval_and_zero():
     far = plot_nps_change(pd.DataFrame({"comparison": ["x"], "change": [20.0], "ci_low": [15.0], "ci_high": [25.0]}))
     assert far.get_xlim()[0] < 0 < far.get_xlim()[1]      # zero stays on the axis
     plt.close(far.figure)
+
+
+def test_answers_counted_in_the_engine_give_the_figures_of_the_rows():
+    import datetime as dt
+
+    rng = np.random.default_rng(8)
+    n = 900
+    fb = pd.DataFrame({"account_id": [f"A{i % 200}" for i in range(n)], "channel": rng.choice(["web", "app", "store"], n),
+                       "score": rng.integers(0, 11, n).astype(float), "score_max": 10.0,
+                       "timestamp": pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+                       + pd.to_timedelta(rng.integers(0, 86400, n), unit="s")})
+    fb.loc[:40, "timestamp"] = pd.NaT  # undated answers
+    fb.loc[41:60, "score"] = np.nan  # rows without a score are counted, never scored
+    counts = S.score_counts(fb, by=["channel"], timezone="Asia/Seoul")
+    assert S.answer_count(counts) == n and len(counts) < n
+    rows = fb[S.nps_scale_rows(fb)]
+    c = counts[S.nps_scale_rows(counts)]
+    assert S.nps(c["score"], weights=c["answers"]) == S.nps(rows["score"])
+    for by in ("channel", "month"):
+        assert S.satisfaction_by(counts, by, timezone="Asia/Seoul").equals(S.satisfaction_by(fb, by, timezone="Asia/Seoul")), by
+    end, since = dt.date(2025, 6, 1), dt.date(2024, 12, 1)
+    assert (S.nps_period_comparison(counts, end=end, timezone="Asia/Seoul")
+            == S.nps_period_comparison(fb, end=end, timezone="Asia/Seoul"))
+    assert (S.nps_change_since(counts, since=since, end=end, timezone="Asia/Seoul")
+            == S.nps_change_since(fb, since=since, end=end, timezone="Asia/Seoul"))
+    stars = pd.DataFrame({"score": [5.0, 4.0, 2.0, 5.0], "score_max": 5.0, "channel": "app"})
+    sc = S.score_counts(stars)
+    assert S.csat(sc["score"], weights=sc["answers"]) == S.csat(stars["score"])

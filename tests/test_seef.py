@@ -871,3 +871,57 @@ def test_cost_window_check_warns_when_the_customers_cost_more_than_the_window():
     warn = cost_window_check(41_443_730.0, 17_994_570.0, "KRW")
     assert "Warning" in warn and "overstated" in warn
     assert cost_window_check(None, 100.0) == "" and cost_window_check(100.0, None) == ""
+
+
+# --------------------------------------------------------------------------- at scale
+
+
+def test_lookalike_on_a_stratified_sample_scores_every_customer():
+    df, rng = _lookalike_data(n=1200, seed=4)
+    logit = 2.5 * (df["share_purchases_web"] - 0.5) * 4 + 0.6 * (df["frequency"] - 3)
+    targets = (rng.uniform(size=len(df)) < 1 / (1 + np.exp(-logit + 1.5))).to_numpy()
+    full = lookalike_model(df, targets, exclude=["clv"], n_splits=3, random_state=0)
+    assert full.n_fit == len(df)
+    same = lookalike_model(df, targets, exclude=["clv"], n_splits=3, random_state=0, fit_size=len(df))
+    assert same.scores.equals(full.scores)  # a sample as large as the table is the table
+    part = lookalike_model(df, targets, exclude=["clv"], n_splits=3, random_state=0, fit_size=400, batch_size=97)
+    assert part.n_fit == 400 and part.folds["n_test"].sum() == 400
+    assert part.folds["targets_test"].sum() == round(targets.mean() * 400)  # the sample keeps the targets' share
+    s = part.scores
+    assert len(s) == len(df) and s["score"].between(0, 1).all() and s["customer_id"].is_unique
+    assert s.loc[~s["is_target"], "rank"].tolist() == list(range(1, int((~targets).sum()) + 1))
+    assert part.auc_mean > 0.75
+    # customers outside the sample are scored like the sampled ones: high and low scores agree with the full model
+    both = s.set_index("customer_id")["score"].rank().corr(full.scores.set_index("customer_id")["score"].rank())
+    assert both > 0.9
+
+
+def test_seef_takes_tables_and_never_the_run_folder():
+    """Issue 9 item 2: only the run package knows the run folder; no SEEF function takes a RunContext or a run_dir."""
+    import ast
+    from pathlib import Path
+
+    import ecrm_lib.seef
+
+    for path in Path(ecrm_lib.seef.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith(("ecrm_lib.run", "ecrm_lib.report")), (path.name, node.module)
+            if isinstance(node, ast.FunctionDef):
+                names = {a.arg for a in node.args.args + node.args.kwonlyargs}
+                assert not names & {"ctx", "run_dir", "context"}, (path.name, node.name)
+
+
+def test_seef_notebooks_read_no_transaction_or_contact_table_into_pandas():
+    """Issue 10 item 3: notebooks 40-70 aggregate transactions and contacts in the engine."""
+    import json
+
+    from ecrm_lib.core.paths import NOTEBOOKS_DIR
+
+    for name in ("40_feedback", "50_selection", "60_evaluation", "70_expansion"):
+        cells = json.loads((NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        for table in ("transactions", "contacts", "campaigns", "feedback", "accounts"):
+            assert f'ctx.frame("{table}")' not in code, (name, table)
+        assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), name  # committed without outputs

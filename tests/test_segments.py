@@ -1,4 +1,4 @@
-"""Tests of ecrm_lib.seef.segments: RFM scores, the segment table, clusters."""
+"""Tests of ecrm_lib.seef.rfm (RFM scores, the segment table), ecrm_lib.seef.clusters and ecrm_lib.seef.scale."""
 
 from __future__ import annotations
 
@@ -267,3 +267,59 @@ def test_default_cluster_features_rfm_and_channel_mix_without_useless_columns():
     # constant purchase days and an all-missing channel drop out; contacts, value and the id are not features
     assert default_cluster_features(c) == ["recency_gap", "spend_per_purchase_day", "n_channels", "share_purchases_web"]
     assert default_cluster_features(c, extra=()) == ["recency_gap", "spend_per_purchase_day", "share_purchases_web"]
+
+
+# --------------------------------------------------------------------------- clusters at scale
+
+
+def test_stratified_sample_keeps_each_stratum_share_and_every_row_when_small():
+    from ecrm_lib.seef.scale import stratified_sample
+
+    strata = np.array(["big"] * 900 + ["mid"] * 95 + ["tiny"] * 5)
+    pos = stratified_sample(strata, 100, random_state=1)
+    assert len(pos) == 100 and len(np.unique(pos)) == 100 and (np.diff(pos) > 0).all()
+    counts = pd.Series(strata[pos]).value_counts()
+    assert counts["big"] == 90 and counts["mid"] in (9, 10) and counts["tiny"] >= 1  # a small stratum is never lost
+    assert (stratified_sample(strata, 100, random_state=1) == pos).all()  # seeded
+    assert not (stratified_sample(strata, 100, random_state=2) == pos).all()
+    assert (stratified_sample(strata, 1000) == np.arange(1000)).all()  # no larger than the sample: every row, in order
+    with pytest.raises(ValueError, match="at least 1"):
+        stratified_sample(strata, 0)
+
+
+def test_clusters_fitted_on_a_sample_assign_every_customer_like_the_full_fit():
+    df = _customers_with_groups()
+    feats = ["clv", "share_purchases_web", "frequency"]
+    full = cluster_customers(df, feats, k_min=2, k_max=5, random_state=0)
+    assert full.n_fit == len(df)
+    strata = np.repeat(["a", "b", "c"], 120)
+    part = cluster_customers(df, feats, k_min=2, k_max=5, random_state=0, fit_size=90, strata=strata)
+    assert part.n_fit == 90 and part.k == full.k == 3
+    assert part.assignments["cluster"].notna().all() and len(part.assignments) == len(df)
+    assert part.profiles["customers"].sum() == len(df)  # sizes and profiles over every customer, not the sample
+    assert (part.assignments["cluster"] == full.assignments["cluster"]).all()  # separated groups: the same clusters
+    assert (part.assignments["cluster_name"] == full.assignments["cluster_name"]).all()
+
+
+def test_fit_clusters_scores_in_batches_and_numbers_by_size():
+    from ecrm_lib.seef.clusters import fit_clusters
+
+    X, truth = _blobs(3, n_per=200)
+    X = X.iloc[np.r_[0:200, 200:300, 400:450]]  # sizes 200, 100, 50
+    rows = np.arange(0, len(X), 3)
+    labels = fit_clusters(X, 3, fit_rows=rows, random_state=0, batch_size=17)
+    assert np.bincount(labels).tolist() == [200, 100, 50]  # 0 = the largest cluster
+    assert (fit_clusters(X, 3, fit_rows=rows, random_state=0, batch_size=10_000) == labels).all()
+
+
+def test_model_threads_follow_the_machine_and_small_fits_use_one(monkeypatch):
+    import os
+
+    from ecrm_lib.seef.scale import SMALL_FIT_ROWS, model_threads
+
+    assert model_threads(SMALL_FIT_ROWS - 1) == 1
+    monkeypatch.setenv("ECRM_PARALLEL_NOTEBOOKS", "1")
+    assert model_threads(10**6) == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv("ECRM_PARALLEL_NOTEBOOKS", str(10 * (os.cpu_count() or 1)))
+    assert model_threads(10**6) == 1
+    assert model_threads(10**6, n_threads=3) == 3

@@ -16,7 +16,7 @@ from ecrm_lib.core.paths import NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
 from ecrm_lib.run.runner import run_suite
 from ecrm_lib.seef.selection import SEGMENTS_COLUMNS, TARGETS_COLUMNS
-from ecrm_lib.seef.segments import OTHER_SEGMENT, load_segment_table
+from ecrm_lib.seef.rfm import OTHER_SEGMENT, load_segment_table
 from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow

@@ -377,3 +377,21 @@ def test_plot_topics_splits_each_bar_by_tone():
     assert widths[:, 0] == pytest.approx([7 * 0.25, 7 * 0.25, 7 * 0.5])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["topic 1 (Korean)", "topic 2 (English)"]
     plt.close(ax.figure)
+
+
+def test_feedback_texts_keep_every_text_or_a_seeded_sample_in_any_row_order():
+    import ibis
+
+    n = 60
+    fb = pd.DataFrame({"account_id": [f"A{i:02d}" for i in range(n)], "channel": "web", "score": 9.0, "score_max": 10.0,
+                       "timestamp": pd.date_range("2025-01-01", periods=n, freq="D", tz="UTC").as_unit("us"),
+                       "text": [f"text number {i}" if i % 6 else "  " for i in range(n)]})
+    all_texts = T.feedback_texts(ibis.memtable(fb), sample_size=1000)
+    assert all_texts["text"].tolist() == fb.loc[fb.index % 6 != 0, "text"].tolist()  # empty texts dropped, table order kept
+    assert all_texts.attrs == {"n_texts": 50, "sampled": False}
+    s1 = T.feedback_texts(ibis.memtable(fb), sample_size=20, random_state=1)
+    s2 = T.feedback_texts(ibis.memtable(fb.sample(frac=1.0, random_state=5)), sample_size=20, random_state=1)
+    assert len(s1) == 20 and s1.attrs == {"n_texts": 50, "sampled": True}
+    assert s1["text"].tolist() == s2["text"].tolist()  # the sample does not depend on the order the engine reads rows in
+    assert set(s1["text"]) <= set(all_texts["text"])
+    assert T.feedback_texts(ibis.memtable(fb), sample_size=20, random_state=2)["text"].tolist() != s1["text"].tolist()

@@ -354,3 +354,49 @@ def test_srm_check_verdict_column():
     assert out.set_index("campaign_id")["verdict"].to_dict() == {"c1": "consistent", "c2": "mismatch", "c3": "consistent"}
     close = U.srm_check(_campaign(1424, 0, 1576, 0)).iloc[0]
     assert close["p_value"] == pytest.approx(0.00552, abs=5e-5) and close["verdict"] == "unusual" and not close["srm"]
+
+
+# ------------------------------------------------------------------ in the engine
+def _reference_history(camp: pd.DataFrame, tx: pd.DataFrame) -> pd.DataFrame:
+    """The purchase history before assignment computed row by row in pandas (the definition)."""
+    rows = []
+    for acc, at in zip(camp["account_id"], camp["assigned_at"]):
+        t = tx[(tx["account_id"] == acc) & (tx["timestamp"] < at)]
+        age = (at - t["timestamp"]).dt.total_seconds() / 86400
+        rows.append({"purchases_365d": float((age <= 365).sum()), "days_since_last": float(min(age.min(), 3650)) if len(t) else 3650.0,
+                     "spend_365d": float(t.loc[age <= 365, "amount"].sum())})
+    return pd.DataFrame(rows, index=camp.index)
+
+
+def test_campaign_rows_and_history_from_engine_tables_match_the_definition(tmp_path):
+    import ibis
+
+    rng = np.random.default_rng(3)
+    n = 300
+    accounts = [f"A{i:03d}" for i in range(120)]
+    camp = pd.DataFrame({"account_id": rng.choice(accounts, n), "campaign_id": rng.choice(["c1", "c2"], n),
+                         "arm": "treatment", "is_control": rng.uniform(size=n) < 0.3, "response": rng.integers(0, 2, n),
+                         "revenue": rng.uniform(0, 50, n).round(2),
+                         "assigned_at": pd.Timestamp("2025-03-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400 * 30, n), unit="s")})
+    camp.loc[camp["is_control"], "arm"] = "control"
+    tx = pd.DataFrame({"account_id": rng.choice(accounts, 2000), "amount": rng.uniform(1, 100, 2000).round(2),
+                       "timestamp": pd.Timestamp("2023-06-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400 * 700, 2000), unit="s")})
+    camp["assigned_at"] = camp["assigned_at"].dt.as_unit("us")
+    tx["timestamp"] = tx["timestamp"].dt.as_unit("us")
+    camp.to_parquet(tmp_path / "campaigns.parquet")
+    tx.to_parquet(tmp_path / "transactions.parquet")
+    con = ibis.duckdb.connect()
+    ct, tt = con.read_parquet(tmp_path / "campaigns.parquet"), con.read_parquet(tmp_path / "transactions.parquet")
+    rows = C.select_campaign(ct, "c1")
+    assert rows["account_id"].tolist() == camp.loc[camp["campaign_id"] == "c1", "account_id"].tolist()  # the table's order
+    with pytest.raises(ValueError, match=r"known campaigns: \['c1', 'c2'\]"):
+        C.select_campaign(ct, "c9")
+    f = M.campaign_features(rows, transactions=tt)
+    ref = _reference_history(rows, tx)
+    assert np.allclose(f[ref.columns].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
+    assert f.equals(M.campaign_features(rows, transactions=tx))  # a DataFrame goes through the same engine query
+    seg = C.segment_table(rows, accounts=pd.DataFrame({"account_id": accounts, "channel": "web"}), transactions=tt)
+    assert seg["account_id"].is_unique and (seg["account_channel"] == "web").all()
+    first = rows.drop_duplicates("account_id").set_index("account_id")
+    assert np.allclose(seg.set_index("account_id")["purchases_365d"].reindex(first.index),
+                       _reference_history(first.reset_index(), tx)["purchases_365d"].to_numpy())
