@@ -798,3 +798,15 @@ def test_engine_memory_limit_names_the_setting(tmp_path):
     with pytest.raises(EngineMemoryError) as e:
         _load(tmp_path, [_tx(p)], engine={"memory_limit": "2MB", "threads": 1})
     assert "memory_limit" in str(e.value) and "engine:" in str(e.value)
+
+
+def test_ecrm_validate_refuses_a_hostile_expression(tmp_path, capsys):
+    from ecrm_lib.run import cli
+
+    mark = tmp_path / "pwned"
+    p = _write(tmp_path, "t.csv", "cust_id,sold_at,Qty\nA,2024-01-01,1\n")
+    src = _tx(p, set_aside=[{"when": f"pd.io.common.os.system('touch {mark}') == 0", "reason": "x"}])
+    cfg = _config(tmp_path, [src])
+    assert cli.main(["validate", "--config", str(cfg.path)]) == 2
+    assert not mark.exists()
+    assert "pd.io is not part of the expression language" in capsys.readouterr().err

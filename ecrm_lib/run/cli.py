@@ -153,23 +153,26 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    """Load and validate every source (in the engine, as ``ecrm run`` does) and print what was read and set aside."""
     from ecrm_lib.core.config import load_config
     from ecrm_lib.core.dates import as_date
-    from ecrm_lib.run.runner import _load
+    from ecrm_lib.data.load import load_sources
 
     config = load_config(args.config)
-    result = _load(config, as_date(args.as_of, "as-of date", optional=True), lambda line: print(line, flush=True))
+    result = load_sources(config, as_date(args.as_of, "as-of date", optional=True),
+                          progress=lambda line: print(line, flush=True))
     print(f"Config {config.name}: data valid, as of {result.as_of}.")
-    summary = getattr(result, "summary", None)
-    if summary is not None and len(summary):
-        print(_with_pd_opts(lambda: summary.to_string(index=False)))
-    aside = getattr(result, "set_aside", None)
-    if aside is not None and len(aside) and {"source", "reason"} <= set(aside.columns):
-        counts = aside.groupby(["source", "reason"], sort=True).size().rename("rows").reset_index()
+    if len(result.summary):
+        print(_with_pd_opts(lambda: result.summary.to_string(index=False)))
+    counts = result.set_aside_counts()
+    if len(counts):
         print("\nSet aside by reason:")
-        print(_with_pd_opts(lambda: counts.to_string(index=False)))
-    elif aside is not None:
+        print(_with_pd_opts(lambda: counts[["source", "reason", "rows"]].to_string(index=False)))
+    else:
         print("\nNo rows were set aside.")
+    if len(result.adjustments):
+        print("\nCounted changes to kept rows:")
+        print(_with_pd_opts(lambda: result.adjustments[["source", "adjustment", "rows"]].to_string(index=False)))
     return 0
 
 
