@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := linkage,text,test,spark
+# `make reports` installs what a run needs (the core dependencies); `make test` adds the test and Spark extras.
+EXTRAS := test,spark
 CONFIG ?= data/default/config.yaml
 # Extra arguments for `ecrm run`, e.g. make reports RUN_ARGS="--force --as-of 2025-03-31"
 RUN_ARGS ?=
@@ -18,14 +19,18 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall whenever the dependency list changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-core
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
-reports: $(VENV)/.installed
+reports: $(VENV)/.installed-core
 	$(BIN)/ecrm run --config $(CONFIG) $(RUN_ARGS)
 
-validate: $(VENV)/.installed
+validate: $(VENV)/.installed-core
 	$(BIN)/ecrm validate --config $(CONFIG)
 
 # Whole test files go to one worker (--dist loadfile), so a file's module fixture (one suite run) runs
@@ -33,7 +38,7 @@ validate: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
-lab: $(VENV)/.installed
+lab: $(VENV)/.installed-core
 	$(BIN)/python -m ipykernel install --sys-prefix --name ecrm --display-name "Python (ecrm)"
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 

@@ -78,3 +78,14 @@ def test_pyproject_dependencies_have_lower_bounds_and_are_installed():
 def test_running_on_a_supported_python():
     spec = SpecifierSet(_pyproject()["project"]["requires-python"])
     assert spec.contains(".".join(map(str, sys.version_info[:3])))
+
+
+def test_make_reports_installs_no_test_or_spark_package():
+    make = (PROJ_ROOT / "Makefile").read_text(encoding="utf-8")
+    reports = re.search(r"^reports:\s*(\S+)", make, flags=re.M).group(1)
+    recipe = re.search(rf"^{re.escape(reports)}:.*\n((?:\t.*\n)+)", make, flags=re.M).group(1)
+    assert 'install --quiet -e .\n' in recipe and "[" not in recipe, recipe
+    core = _pyproject()["project"]["dependencies"]
+    names = {Requirement(d).name.lower() for d in core}
+    assert {"splink", "phonenumbers", "kiwipiepy", "babel", "koreanize-matplotlib"} <= names
+    assert not names & {"pytest", "pyspark", "pytest-xdist"}, "test and Spark packages are extras, not core"
