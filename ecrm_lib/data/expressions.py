@@ -219,6 +219,10 @@ def _check(node: ast.AST, e: Expression, used: dict[str, str], names: dict[str, 
         _check(node.comparators[0], e, used, names)
         return
     if isinstance(node, ast.Attribute):
+        root = _module_root(node)
+        if root is not None:
+            raise e.error(f"is not allowed: {root[0]}.{root[1]} is not part of the expression language "
+                          "(pd offers only pd.to_datetime)")
         # only .dt.<field> is an attribute without a call
         if (isinstance(node.value, ast.Attribute) and node.value.attr == "dt" and node.attr in _DT_FIELDS):
             _check(node.value.value, e, used, names)
@@ -244,8 +248,24 @@ def _check_args(node: ast.Call, name: str, count: int | tuple[int, int], keyword
             raise e.error(f"is not allowed: the keyword {k.arg!r} of {name}() must be a literal")
 
 
+def _module_root(node: ast.AST) -> tuple[str, str] | None:
+    """(``pd``/``np``, first attribute) when an attribute chain starts at a module name."""
+    chain = []
+    while isinstance(node, ast.Attribute):
+        chain.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id in ("pd", "np") and chain:
+        return node.id, chain[-1]
+    return None
+
+
 def _check_call(node: ast.Call, e: Expression, used: dict[str, str], names: dict[str, str]) -> None:
     func = node.func
+    root = _module_root(func)
+    if root is not None and not (root == ("pd", "to_datetime") and isinstance(func, ast.Attribute)
+                                 and isinstance(func.value, ast.Name)):
+        raise e.error(f"is not allowed: {root[0]}.{root[1]} is not part of the expression language "
+                      "(pd offers only pd.to_datetime)")
     if not isinstance(func, ast.Attribute):
         raise e.error(f"is not allowed: the function {_dotted(func)}() (only methods of columns and "
                       "pd.to_datetime may be called)")
