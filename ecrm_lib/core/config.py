@@ -28,7 +28,7 @@ A config looks like this (every key but ``sources`` has a default)::
         header: true              # false: give `names`
         date_format: "%Y-%m-%d %H:%M:%S"
         columns: {account_id: cust_no, timestamp: sold_at, amount: total}
-        computed: {amount: "Quantity * Price"}   # pandas expressions over source columns
+        computed: {amount: "Quantity * Price"}   # expressions over source columns (see below)
         constants: {channel: store}
         extra_columns: [age, region]   # customers only: unmapped columns to keep (default: all)
         set_aside:                # extra, counted rules: rows matching `when` are set aside
@@ -45,6 +45,34 @@ A config looks like this (every key but ``sources`` has a default)::
 
 Every row that a policy or rule removes is counted per source and reason and
 shown in the data-overview report; nothing is dropped silently.
+
+Expressions (``computed`` and ``set_aside: when``)
+--------------------------------------------------
+A small language in pandas spelling, compiled for the engine and never run as
+Python code (anything else is a ``ConfigError`` naming the source, the
+expression and what is allowed, raised before any file is read):
+
+- source column names; names with spaces or dots in backticks (```Review Text```);
+  ``__row__`` is the 1-based data-row number;
+- literals: numbers, 'text', True, False, None; a list of literals only in ``isin([...])``;
+- arithmetic ``+ - * / // % **`` and unary minus; ``+`` also joins text;
+  ``//`` and ``%`` by zero give a missing value, ``/`` by zero infinity;
+- one comparison at a time ``== != < <= > >=``; a comparison with a missing value is false;
+- conditions joined with ``&`` (and), ``|`` (or), ``~`` (not), each in brackets;
+- methods of a column: ``isna()``, ``notna()`` (also ``isnull``, ``notnull``), ``fillna(v)``,
+  ``isin([...])``, ``astype(str|int|float)``, ``abs()``, ``round(n)``, ``diff()`` and
+  ``cumsum()`` (over the file's row order);
+- text: ``.str.startswith(s)``, ``.str.endswith(s)``, ``.str.contains(p, regex=True, case=True)``
+  (``p`` a regular expression in RE2 syntax unless ``regex=False``), ``.str.strip()``,
+  ``.str.lower()``, ``.str.upper()``, ``.str.len()``, ``.str.slice(start, stop)`` (bounds >= 0);
+- dates: ``pd.to_datetime(x, format='%b')`` (missing where a value does not match; without
+  ``format``: ISO 8601), then ``.dt.year``, ``.dt.month``, ``.dt.day``.
+
+A CSV column is a number in an expression when every value is one (without
+leading zeros), otherwise text; Parquet columns keep their types. Examples:
+``Quantity * Price``, ``"Invoice.str.startswith('C')"``,
+``"StockCode.isin(['POST', 'DOT']) | StockCode.str.startswith('gift_')"``,
+``"(2008 + (pd.to_datetime(month, format='%b').dt.month.diff() < 0).cumsum()).astype(str)"``.
 """
 
 from __future__ import annotations
