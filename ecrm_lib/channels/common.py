@@ -5,7 +5,8 @@
 - :func:`window_bounds`, :func:`in_window`, :func:`covered_days`: the last
   ``months`` calendar months to the as-of date in local time, as UTC bounds
   and as a filter in the engine;
-- :func:`with_customer`, :func:`self_account_map`: rows keyed by customer;
+- :func:`with_customer`, :func:`with_customer_channel`,
+  :func:`self_account_map`: rows keyed by customer (and channel);
 - :func:`customer_channels_long`: every (customer, channel) pair through
   which the company knows a customer.
 
@@ -36,6 +37,7 @@ __all__ = [
     "in_window",
     "covered_days",
     "with_customer",
+    "with_customer_channel",
     "self_account_map",
     "customer_channels_long",
 ]
@@ -179,6 +181,25 @@ def with_customer(table, account_map=None):
     return attach_customer_id(t, as_table(account_map, "account_map") if account_map is not None else None)
 
 
+def with_customer_channel(table, account_map=None, accounts=None):
+    """``table`` (Ibis) with ``customer_id`` and a ``channel`` on every row: what the steps of the channel report share.
+
+    The customer comes through ``account_map`` (:func:`with_customer`), the
+    channel is the row's own, else its account's, else ``(unknown)``
+    (:func:`ecrm_lib.data.tables.with_channel`). Cache the result
+    (``.cache()``) when several steps read it: the joins then run once.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"account_id": ["W1", "S1"], "channel": ["web", None]})
+    >>> acc = pd.DataFrame({"account_id": ["W1", "S1"], "channel": ["web", "store"]})
+    >>> amap = pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]})
+    >>> with_customer_channel(tx, amap, acc).order_by("account_id").execute()[["customer_id", "channel"]].values.tolist()
+    [['C1', 'store'], ['C1', 'web']]
+    """
+    return with_channel(with_customer(table, account_map), as_table(accounts, "accounts"))
+
+
 def self_account_map(*tables) -> pd.DataFrame:
     """An account map in which every account is its own customer.
 
@@ -252,7 +273,7 @@ def customer_channels_long(account_map=None, accounts=None, transactions=None, c
         parts.append(d.select(customer_id=d.customer_id.cast("string"), channel=d.channel))
     if not parts:
         return None
-    out = parts[0]
+    out = parts[0].distinct()
     for p in parts[1:]:
         out = out.union(p, distinct=True)
-    return out.distinct()
+    return out

@@ -6,7 +6,8 @@
   engine);
 - :func:`conflict_summary`: conflicts per channel pair and purpose;
 - :func:`contradictory_identifiers`: customers whose accounts carry
-  different e-mails or phones (counts only, never values).
+  different e-mails or phones (normalised and counted in the engine; counts
+  only, never values).
 
 Examples
 --------
@@ -25,7 +26,7 @@ import pandas as pd
 
 from ecrm_lib.channels.common import with_customer
 from ecrm_lib.channels.identity import DEFAULT_BLOCKLIST
-from ecrm_lib.channels.normalize import normalize_email, normalize_phone
+from ecrm_lib.channels.normalize import normalize_account_table
 from ecrm_lib.data.tables import as_table, keep_direction, with_channel
 
 __all__ = ["channel_conflicts", "conflict_summary", "contradictory_identifiers"]
@@ -115,12 +116,14 @@ def conflict_summary(conflicts: pd.DataFrame, by_purpose: bool = True) -> pd.Dat
 def contradictory_identifiers(accounts, account_map, *, default_region: str = "KR", ignore_blocklisted: bool = True) -> pd.DataFrame:
     """Customers whose accounts carry different e-mails or phones (counts only, never values).
 
-    E-mails and phones are normalised first (:mod:`ecrm_lib.channels.normalize`), so
-    ``Kim@Naver.com`` and ``kim@naver.com`` agree. Placeholders of
-    :data:`ecrm_lib.channels.identity.DEFAULT_BLOCKLIST` (``noemail@none.com``) are not
-    contact data and are ignored when ``ignore_blocklisted``. The engine
-    picks the accounts of customers holding two or more; only those come
-    into pandas, because normalisation is Python code.
+    E-mails and phones are normalised first, with the rules of identity
+    resolution (:func:`ecrm_lib.channels.normalize.normalize_account_table`:
+    SQL in the engine for plain values, the Python rules for the distinct
+    rest), so ``Kim@Naver.com`` and ``kim@naver.com`` agree. Placeholders of
+    :data:`ecrm_lib.channels.identity.DEFAULT_BLOCKLIST` (``noemail@none.com``)
+    are not contact data and are ignored when ``ignore_blocklisted``. Only the
+    accounts of customers holding two or more are normalised, and only the
+    four counts leave the engine.
 
     Parameters
     ----------
@@ -128,6 +131,10 @@ def contradictory_identifiers(accounts, account_map, *, default_region: str = "K
         account_id, email, phone.
     account_map : ibis.Table or DataFrame
         account_id -> customer_id.
+    default_region : str
+        Region of phone numbers written without a country code.
+    ignore_blocklisted : bool
+        Leave placeholder e-mails out.
 
     Returns
     -------
@@ -137,28 +144,26 @@ def contradictory_identifiers(accounts, account_map, *, default_region: str = "K
         2+ different phones; with either.
     """
     acc = as_table(accounts, "accounts")
-    cols = ["account_id"] + [c for c in ("email", "phone") if c in acc.columns]
-    a = with_customer(acc.select(*cols), account_map)
+    a = with_customer(acc.select(*(["account_id"] + [c for c in ("email", "phone") if c in acc.columns])), account_map)
     sizes = a.group_by("customer_id").agg(_n=a.count())
     multi = sizes.filter(sizes._n >= 2)
-    k = int(multi.count().execute())
-    picked = a.semi_join(multi, a.customer_id == multi.customer_id).execute()
-    email = normalize_email(picked["email"].astype("string")) if "email" in picked else pd.Series(pd.NA, index=picked.index, dtype="string")
-    phone = (normalize_phone(picked["phone"].astype("string"), default_region=default_region) if "phone" in picked
-             else pd.Series(pd.NA, index=picked.index, dtype="string"))
-    if ignore_blocklisted and len(email):
+    picked = a.semi_join(multi, a.customer_id == multi.customer_id)
+    norm = normalize_account_table(picked, default_region=default_region)
+    email = norm.email
+    if ignore_blocklisted:
         bl = DEFAULT_BLOCKLIST
-        local = email.str.replace(r"@.*$", "", regex=True)
-        domain = email.str.replace(r"^.*@", "", regex=True)
-        junk = email.isin(list(bl.emails)) | local.isin(list(bl.email_local_parts)) | domain.isin(list(bl.email_domains))
-        email = email.mask(junk.fillna(False))
-    n_email = email.groupby(picked["customer_id"].to_numpy()).nunique()
-    n_phone = phone.groupby(picked["customer_id"].to_numpy()).nunique()
-    both = pd.DataFrame({"e": n_email, "p": n_phone}).fillna(0)
+        local = email.re_replace("@.*$", "")
+        domain = email.re_replace("^.*@", "")
+        junk = email.isin(list(bl.emails) or [""]) | local.isin(list(bl.email_local_parts) or [""]) | domain.isin(list(bl.email_domains) or [""])
+        email = ibis.ifelse(junk.fill_null(False), ibis.null("string"), email)
+    per = norm.mutate(_email=email).group_by("customer_id").agg(e=ibis._["_email"].nunique(), p=ibis._["phone"].nunique())
+    r = per.aggregate(k=per.count(), e2=(per.e >= 2).cast("int64").sum(), p2=(per.p >= 2).cast("int64").sum(),
+                      either=((per.e >= 2) | (per.p >= 2)).cast("int64").sum()).execute().iloc[0]
+    k = int(r["k"])
     rows = [
         ("customers with 2+ accounts", k),
-        ("with 2+ different e-mails", int((both["e"] >= 2).sum())),
-        ("with 2+ different phones", int((both["p"] >= 2).sum())),
-        ("with different e-mails or phones", int(((both["e"] >= 2) | (both["p"] >= 2)).sum())),
+        ("with 2+ different e-mails", int(r["e2"] or 0)),
+        ("with 2+ different phones", int(r["p2"] or 0)),
+        ("with different e-mails or phones", int(r["either"] or 0)),
     ]
     return pd.DataFrame({"measure": [r[0] for r in rows], "customers": [r[1] for r in rows], "share": [r[1] / k if k else float("nan") for r in rows]})

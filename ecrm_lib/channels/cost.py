@@ -99,7 +99,12 @@ def cost_table(channel_costs: pd.DataFrame | None, cost_overrides: Mapping[str, 
 
 
 def _priced(contacts, table: pd.DataFrame):
-    """Ibis: ``contacts`` with cost and cost_source from the keyed cost table."""
+    """Ibis: ``contacts`` with cost and cost_source from the keyed cost table.
+
+    The distinct (channel, purpose) pairs of the contacts are priced first
+    (a few dozen rows: the matching keys are computed on those only), then
+    joined back to every contact on the raw values.
+    """
     spec = table[table["pu"].notna().to_numpy(dtype=bool)]
     base = table[table["pu"].isna().to_numpy(dtype=bool)]
     spec_t = ibis.memtable(pd.DataFrame({"_s_ch": spec["ch"], "_s_pu": spec["pu"], "_s_cost": spec["cost"], "_s_src": spec["source"]}).astype(
@@ -107,9 +112,11 @@ def _priced(contacts, table: pd.DataFrame):
     base_t = ibis.memtable(pd.DataFrame({"_b_ch": base["ch"], "_b_cost": base["cost"], "_b_src": base["source"]}).astype(
         {"_b_ch": "string", "_b_cost": "float64", "_b_src": "string"}))
     own = contacts.channel.cast("string") if "channel" in contacts.columns else ibis.null("string")
-    purpose = contacts.purpose if "purpose" in contacts.columns else ibis.null("string")
-    c = contacts.mutate(_ch=_key(ibis.coalesce(own, ibis.literal(MISSING_CHANNEL))), _pu=_key(purpose))
-    j = c.left_join(spec_t, (c._ch == spec_t._s_ch) & (c._pu == spec_t._s_pu))
+    purpose = contacts.purpose.cast("string") if "purpose" in contacts.columns else ibis.null("string")
+    c = contacts.mutate(_raw_ch=ibis.coalesce(own, ibis.literal(MISSING_CHANNEL)), _raw_pu=purpose)
+    pairs = c.select("_raw_ch", "_raw_pu").distinct()
+    pairs = pairs.mutate(_ch=_key(pairs._raw_ch), _pu=_key(pairs._raw_pu))
+    j = pairs.left_join(spec_t, (pairs._ch == spec_t._s_ch) & (pairs._pu == spec_t._s_pu))
     j = j.left_join(base_t, j._ch == base_t._b_ch)
     use_spec = j._s_cost.notnull()
     src = ibis.cases(
@@ -119,8 +126,9 @@ def _priced(contacts, table: pd.DataFrame):
         (j._b_cost.notnull(), "channel"),
         else_="missing",
     )
-    out = j.mutate(cost=ibis.coalesce(j._s_cost, j._b_cost).cast("float64"), cost_source=src)
-    return out.drop("_ch", "_pu", "_s_ch", "_s_pu", "_s_cost", "_s_src", "_b_ch", "_b_cost", "_b_src")
+    prices = j.select(_p_ch=j._raw_ch, _p_pu=j._raw_pu, cost=ibis.coalesce(j._s_cost, j._b_cost).cast("float64"), cost_source=src)
+    out = c.left_join(prices, (c._raw_ch == prices._p_ch) & c._raw_pu.identical_to(prices._p_pu))
+    return out.drop("_raw_ch", "_raw_pu", "_p_ch", "_p_pu")
 
 
 def cost_contacts(contacts, channel_costs: pd.DataFrame | None, cost_overrides: Mapping[str, float] | None = None):

@@ -144,6 +144,7 @@ def customer_channel_features(
     parts: list[tuple[Any, list[str]]] = [(per_map, ["n_accounts"])]
 
     long = customer_channels_long(amap, acc, tx, co)
+    long = long.cache() if long is not None else None  # read three times below
     if long is not None:
         parts.append((long.group_by("customer_id").agg(n_channels=long.count()), ["n_channels"]))
     share_cols: list[str] = []

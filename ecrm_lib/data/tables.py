@@ -92,7 +92,8 @@ def with_channel(table, accounts=None, column: str = "channel"):
         A canonical table with ``account_id`` (and usually ``channel``).
     accounts : ibis.Table, optional
         The accounts table (account_id, channel); an account listed twice
-        gives its rows the first of its channels by name.
+        gives its rows the first of its channels by name. It is joined only
+        when some row has no channel of its own (one small query tells).
     column : str
         Name of the result column (replaces ``channel`` when it is that name).
 
@@ -104,7 +105,10 @@ def with_channel(table, accounts=None, column: str = "channel"):
     def own(t):
         return t["channel"].cast("string") if "channel" in t.columns else ibis.null("string")
 
-    if accounts is not None and "channel" in accounts.columns and "account_id" in table.columns:
+    fill = accounts is not None and "channel" in accounts.columns and "account_id" in table.columns
+    if fill and "channel" in table.columns:
+        fill = bool(table["channel"].isnull().any().execute())  # every row has its own channel: no join needed
+    if fill:
         acc = accounts.group_by(_acc_id=accounts.account_id.cast("string")).agg(_acc_channel=accounts.channel.cast("string").min())
         joined = table.left_join(acc, table.account_id.cast("string") == acc._acc_id).drop("_acc_id")
         ch = ibis.coalesce(own(joined), joined._acc_channel, ibis.literal(MISSING_CHANNEL))
