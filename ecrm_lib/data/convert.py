@@ -91,6 +91,10 @@ class EngineFunctions:
         def _code(x):
             """DuckDB ascii(x): the code point of the first character (0 for '')."""
 
+        @ibis.udf.scalar.builtin(name="array_extract", signature=((idt.string, idt.int64), idt.string))
+        def _char_at(x, i):
+            """DuckDB array_extract(x, i): the i-th character (-1: the last; cheaper than right(x, 1))."""
+
         @ibis.udf.scalar.builtin(name="try_strptime", signature=((idt.string, idt.string), idt.Timestamp()))
         def _strptime(x, fmt):
             """DuckDB try_strptime: naive timestamp, NULL when the text does not match."""
@@ -100,7 +104,7 @@ class EngineFunctions:
         def _strptime_tz(x, fmt):
             """DuckDB try_strptime with %z/%Z: an instant."""
 
-        self._trim, self._chars, self._code = _trim, chars, _code
+        self._trim, self._chars, self._code, self._char_at = _trim, chars, _code, _char_at
         cls = "".join(f"\\x{{{ord(c):x}}}" for c in chars)
         self._edge_re = f"^[{cls}]|[{cls}]$"
         self._strptime, self._strptime_tz = _strptime, _strptime_tz
@@ -113,10 +117,17 @@ class EngineFunctions:
         """
         import ibis
 
-        first, last = self._code(x), self._code(x.right(1))
+        return ibis.cases((self.edge_space(x), self._trim(x, self._chars)), else_=x)
+
+    def edge_space(self, x):
+        """True where a text starts or ends with white space (or a control character)."""
+        import ibis
+
+        first, last = self._code(x), self._code(self._char_at(x, -1))
         # ASCII white space (or a control character) at an end, or a non-ASCII end that is Unicode white space
-        edge = (ibis.least(first, last) <= 32) | ((ibis.greatest(first, last) >= 133) & x.re_search(self._edge_re))
-        return ibis.cases((edge, self._trim(x, self._chars)), else_=x)
+        # (a CASE: the engine evaluates both sides of AND/OR in a projection, a CASE branch only where needed)
+        unicode_end = ibis.cases(((first >= 133) | (last >= 133), x.re_search(self._edge_re)), else_=False)
+        return (first <= 32) | (last <= 32) | unicode_end
 
     def try_strptime(self, x, fmt: str):
         return self._strptime(x, fmt)
@@ -163,9 +174,15 @@ class Plan:
         self.key = key
         self.label = label
         self.fn = fn
+        #: The input is a file column with no white space at either end of any value (no trim needed).
+        self.clean = False
 
     def col(self, name: str) -> str:
         return f"__{self.key}_{name}"
+
+    def strip(self, x):
+        """Python's str.strip() of the input, skipped when the file column is clean."""
+        return x if self.clean else self.fn.trim(x)
 
     def layers(self, value) -> list[Layer]:
         """Helper columns that need no column-level facts (``value``: the input over the source table)."""
@@ -212,7 +229,7 @@ class TextPlan(Plan):
             text, whole = _text_of(value, self.kind, self.label)
             extra = {self.col("whole"): whole} if whole is not None else {}
             return [lambda m: {self.col("in"): text, **extra}]
-        return [lambda m: {self.col("in"): value}, lambda m: {self.col("s"): self.fn.trim(m[self.col("in")])}]
+        return [lambda m: {self.col("in"): value}, lambda m: {self.col("s"): self.strip(m[self.col("in")])}]
 
     def value_layers(self, stats) -> list[Layer]:
         import ibis
@@ -270,7 +287,7 @@ class NumberPlan(Plan):
         text, _ = _text_of(value, self.kind, self.label)
         return [
             lambda m: {self.col("in"): text},
-            lambda m: {self.col("t"): self.fn.trim(m[self.col("in")]).nullif("")},
+            lambda m: {self.col("t"): self.strip(m[self.col("in")]).nullif("")},
             lambda m: {self.col("fast"): ibis.cases((m[self.col("t")].contains("_"), ibis.null("float64")),
                                                     else_=m[self.col("t")].try_cast("float64"))},
         ]
@@ -366,7 +383,7 @@ class BoolPlan(Plan):
             return [lambda m: {self.col("in"): value}]
         text = value.cast("string") if self.kind != "string" else value
         return [lambda m: {self.col("in"): text},
-                lambda m: {self.col("low"): self.fn.trim(m[self.col("in")]).nullif("").lower()}]
+                lambda m: {self.col("low"): self.strip(m[self.col("in")]).nullif("").lower()}]
 
     def value_layers(self, stats) -> list[Layer]:
         import ibis
@@ -453,7 +470,7 @@ class DateTimePlan(Plan):
             if self.aware_format:
                 return {self.col("aware"): t.notnull()}
             # the regular expression only where an offset or a zone name can be (it is costly)
-            maybe = t.contains("+") | t.endswith("Z") | t.endswith("C") | t.endswith("T") | t.substr(10).contains("-")
+            maybe = t.like("%+%") | t.like("%:%-%") | t.like("%Z") | t.like("%C") | t.like("%T")
             return {self.col("aware"): t.notnull() & ibis.cases((maybe, t.re_search(_AWARE_RE)), else_=False)}
 
         def parse(m):
@@ -467,7 +484,7 @@ class DateTimePlan(Plan):
                     self.col("instant"): ibis.cases((is_aware, instant), else_=ibis.null(utc))}
 
         return [lambda m: {self.col("in"): text},
-                lambda m: {self.col("t"): self.fn.trim(m[self.col("in")]).nullif("")},
+                lambda m: {self.col("t"): self.strip(m[self.col("in")]).nullif("")},
                 aware, parse]
 
     def _fail(self, m):

@@ -91,6 +91,7 @@ class _State:
     stats1: dict[str, Any] = field(default_factory=dict)
     stats2: dict[str, Any] = field(default_factory=dict)
     fixes: dict[str, str] = field(default_factory=dict)  # plan key -> engine table of inferred dates
+    clean: set[str] = field(default_factory=set)  # text columns without white space at the ends of any value
     inferred_range: dict[str, tuple] = field(default_factory=dict)
 
 
@@ -169,6 +170,7 @@ class SourceLoad:
         m, plans, values, computed = self._plan(state, query=True)
         if state.fixes:  # inferred dates: joined by row, then planned again on the joined table
             m, plans, values, computed = self._plan(state, query=False)
+        self._state = state
         self._convert(m, plans, values, computed, state)
 
     def _missing(self, column: str, what: str) -> None:
@@ -208,10 +210,18 @@ class SourceLoad:
 
         src, spec, con = self.source, self.spec, self.con
         base = self._base(state)
+        if query:  # 0. text columns that need no trimming: one cheap pass spares it in every later one
+            text = [c for c in dict.fromkeys([*src.columns.values(), *self._refs(), *self._extras()])
+                    if c in base.columns and c != "__pos" and base[c].type().is_string()]
+            if text:
+                got = _one_row(con, base.aggregate(**{f"e{i}": self.fn.edge_space(base[c]).any()
+                                                      for i, c in enumerate(text)}))
+                state.clean = {c for i, c in enumerate(text) if not got.get(f"e{i}")}
         # 1. the columns expressions read, as numbers where they hold numbers (strict: all; lenient: most)
-        refs = sorted({c for e in self._expressions() if self.usable[id(e)] for c in e.columns})
-        refs = [c for c in refs if c != ROW_NUMBER_COLUMN and not self.staged.parquet]
+        refs = [c for c in self._refs() if c != ROW_NUMBER_COLUMN and not self.staged.parquet]
         number = {c: NumberPlan(f"v{j}", c, self.fn, "string", "float", self.config.currency) for j, c in enumerate(refs)}
+        for c, p in number.items():
+            p.clean = c in state.clean
         m1 = _apply(base, [p.layers(base[c]) for c, p in number.items()])
         if query and number:
             aggs = {}
@@ -327,6 +337,7 @@ class SourceLoad:
                 typed_value = Typed(ibis.null("string"), "string")
             plans[col] = plan_for(f"c{k}", label, cspec, typed_value.kind, self.fn, fmt=src.date_format,
                                   tz=src.timezone, currency=self.config.currency, verbatim=verbatim)
+            plans[col].clean = col in src.columns and src.columns[col] in state.clean
             values[col] = typed_value.value
         for col, p in plans.items():
             if isinstance(p, DateTimePlan) and p.key in state.fixes:
@@ -348,6 +359,18 @@ class SourceLoad:
         if not state.fixes or not query:
             m2 = _apply(m2, [p.value_layers(state.stats2) for p in plans.values()])
         return m2, plans, values, computed
+
+    def _refs(self) -> list[str]:
+        """Source columns read by the usable expressions."""
+        return sorted({c for e in self._expressions() if self.usable[id(e)] for c in e.columns})
+
+    def _extras(self) -> list[str]:
+        """Unmapped source columns kept as extra columns (customers)."""
+        if not self.spec.keep_extra:
+            return []
+        mapped = set(self.source.columns.values())
+        wanted = self.source.extra_columns if self.source.extra_columns is not None else self.staged.columns
+        return [c for c in wanted if c not in mapped and c != ROW_NUMBER_COLUMN and c in set(self.staged.columns)]
 
     def _expressions(self) -> list[Expression]:
         return [*self.parsed.computed.values(), *(e for e, _ in self.parsed.rules)]
@@ -429,7 +452,7 @@ class SourceLoad:
                 name = c if c not in out else f"{c}_source"
                 raw = self._raw(m, c)
                 if raw.kind == "string":  # CSV text as read; only a value of spaces alone becomes missing
-                    blank = raw.value.notnull() & (self.fn.trim(raw.value) == "")
+                    blank = raw.value.notnull() & ((raw.value if c in self._state.clean else self.fn.trim(raw.value)) == "")
                     self._flag(flags, f"{c}: blank values (spaces only) read as missing", blank)
                     out[name] = ibis.cases((blank, ibis.null("string")), else_=raw.value)
                 else:  # Parquet numbers and dates keep their stored type
