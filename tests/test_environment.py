@@ -89,3 +89,12 @@ def test_make_reports_installs_no_test_or_spark_package():
     names = {Requirement(d).name.lower() for d in core}
     assert {"splink", "phonenumbers", "kiwipiepy", "babel", "koreanize-matplotlib"} <= names
     assert not names & {"pytest", "pyspark", "pytest-xdist"}, "test and Spark packages are extras, not core"
+
+
+def test_ibis_creates_a_duckdb_table_from_a_dataframe():
+    # guards the sqlglot cap in pyproject.toml (ibis-project/ibis#12124: sqlglot 30.18.0 breaks this)
+    import ibis
+    import pandas as pd
+
+    con = ibis.duckdb.connect()
+    assert con.create_table("t", pd.DataFrame({"a": [1, 2]})).count().execute() == 2
