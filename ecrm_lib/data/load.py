@@ -304,11 +304,18 @@ def load_sources(
         Path(base).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ecrm-load-", dir=str(base) if base else None))
     settings = replace(config.engine, kind="duckdb")  # loading runs on the embedded engine (Spark: issue 11)
+    import ibis
+
+    fuse = ibis.options.sql.fuse_selects
     try:
         con = connect(settings, spill_dir=work / "spill")
+        # each layer of helper columns stays a subquery: computed once, and compiled without Ibis's
+        # select fusing (which copies every helper expression into each use and costs most of the compile time)
+        ibis.options.sql.fuse_selects = False
         try:
             return _Load(config, con, work, parsed, progress).run(as_of)
         finally:
+            ibis.options.sql.fuse_selects = fuse
             con.disconnect()
     except DataValidationError:
         shutil.rmtree(work, ignore_errors=True)
@@ -353,21 +360,30 @@ class _Load:
         not_yet = self._all_set_aside(as_of_date)
         self._check_failures(not_yet)
 
-        paths, rows = {}, {}
+        # table by table: write it, read back its sources' records, free their engine tables
+        paths, rows, records, unknown = {}, {}, {}, {}
         out_dir = self.work / "canonical"
         out_dir.mkdir(parents=True, exist_ok=True)
         for table in config.tables():
-            if table in not_yet:
-                continue
             srcs = [s for s in self.sources if s.source.table == table]
-            sql, columns, kinds = canonical_query(self.con, table, srcs)
-            path = out_dir / f"{table}.parquet"
-            rows[table] = write_parquet(self.con, sql, columns, kinds, path)
-            paths[table] = path
-        adjustments = [a for s in self.sources for a in s.adjustment_rows()]
-        adjustments += self._unknown_accounts(paths)
-        summary = [s.summary_row() for s in self.sources]
-        aside = [s.set_aside_rows() for s in self.sources]
+            if table not in not_yet:
+                sql, columns, kinds = canonical_query(self.con, table, srcs)
+                path = out_dir / f"{table}.parquet"
+                rows[table] = write_parquet(self.con, sql, columns, kinds, path)
+                paths[table] = path
+                if table == "accounts":
+                    self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE known_accounts AS SELECT DISTINCT account_id "
+                                     f"FROM read_parquet({sql_string(path)})")
+            for s in srcs:
+                records[s.index] = (s.adjustment_rows(), s.summary_row(), s.set_aside_rows())
+                if table in _ACCOUNT_TABLES and table in paths and "accounts" in paths:
+                    unknown[s.index] = self._unknown_accounts(s)
+                s.drop()
+        adjustments = [a for s in self.sources for a in records[s.index][0]]
+        for table in _ACCOUNT_TABLES:  # after every source's own adjustments, as before
+            adjustments += [a for s in self.sources if s.source.table == table for a in unknown.get(s.index, [])]
+        summary = [records[s.index][1] for s in self.sources]
+        aside = [records[s.index][2] for s in self.sources]
         aside = [a for a in aside if len(a)]
         set_aside = pd.concat(aside, ignore_index=True) if aside else pd.DataFrame(columns=_SET_ASIDE_COLUMNS)
         files = [s.file_row() for s in self.sources]
@@ -452,23 +468,12 @@ class _Load:
         cnt = cnt.groupby(["file", "problem"], sort=False)["n"].sum().reset_index()
         raise_failures(allf[FAILURE_COLUMNS], total=total, counts=cnt)
 
-    def _unknown_accounts(self, paths: dict[str, Path]) -> list[dict[str, Any]]:
-        if "accounts" not in paths:
+    def _unknown_accounts(self, load: SourceLoad) -> list[dict[str, Any]]:
+        """Kept rows of a source whose account_id is not in the accounts table (counted, not dropped)."""
+        n = self.con.raw_sql(
+            f"SELECT count(*) FROM {load.final} f WHERE f.__why IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM known_accounts a WHERE a.account_id = f.{sql_name('account_id')})").fetchall()[0][0]
+        if not n:
             return []
-        out = []
-        known = f"read_parquet({sql_string(paths['accounts'])})"
-        for table in _ACCOUNT_TABLES:
-            if table not in paths:
-                continue
-            for load in self.sources:
-                if load.source.table != table:
-                    continue
-                n = self.con.raw_sql(
-                    f"SELECT count(*) FROM {load.final} f WHERE f.__why IS NULL AND NOT EXISTS "
-                    f"(SELECT 1 FROM {known} a WHERE a.account_id = f.{sql_name('account_id')})").fetchall()[0][0]
-                if n:
-                    out.append({"source": load.source.name, "table": table, "file": load.file,
-                                "adjustment": "rows reference accounts not in the accounts table (kept)",
-                                "rows": int(n)})
-        return out
-
+        return [{"source": load.source.name, "table": load.source.table, "file": load.file,
+                 "adjustment": "rows reference accounts not in the accounts table (kept)", "rows": int(n)}]

@@ -48,7 +48,7 @@ from ecrm_lib.data.expressions import (
     parse_expression,
 )
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string
-from ecrm_lib.data.validate import column_checks, missing_check, show_value
+from ecrm_lib.data.validate import column_checks, show_value
 
 __all__ = ["MARK", "ROW_NUMBER_COLUMN", "ParsedExpressions", "SourceLoad", "prepare_expressions"]
 
@@ -575,6 +575,15 @@ class SourceLoad:
         if pol.duplicates == "keep":
             self.adjust.append(("exact duplicate rows kept (policy duplicates: keep)", "__dup"))
 
+    def drop(self) -> None:
+        """Free this source's engine tables (its canonical rows are written)."""
+        i = self.index
+        for view in (self.final, f"{self.staged.table}_fixed", self.staged.table):
+            self.con.raw_sql(f"DROP VIEW IF EXISTS {view}")
+        for table in (self.conv, f"dups_{i}", f"raw_{i}", f"raw_{i}_rows", f"raw_{i}_lines", f"offsets_{i}",
+                      *self._state.fixes.values(), *(f"{t}_rows" for t in self._state.fixes.values())):
+            self.con.raw_sql(f"DROP TABLE IF EXISTS {table}")
+
     # ------------------------------------------------------------------ reading back
     def _short_reason(self) -> str:
         return _SHORT_REASON if self.config.policies.short_rows == "set_aside" else MARK + "short"
@@ -634,37 +643,28 @@ class SourceLoad:
     def failures(self, limit: int) -> tuple[pd.DataFrame, int, pd.DataFrame]:
         """(first ``limit`` problems of this source, how many in all, counts per problem).
 
-        One aggregate query counts every check; only checks that fail are read back.
+        One aggregate query counts every check (SQL over ``final_<i>``); only checks that fail are read back.
         """
-        import ibis
-
-        t = self.con.table(self.final)
-        kept = t["__why"].isnull()
-        checks: list[tuple] = []  # (mask, order, column, raw, text, problem, fix, first)
+        kept = "__why IS NULL"
+        checks: list[tuple] = []  # (condition, order, column, raw, text column, problem, fix, first)
         for mark, (col, problem, fix) in self.markers.items():
             src_col = self.source.columns.get(col)
             raw = src_col if src_col and src_col != ROW_NUMBER_COLUMN else None
-            text = None if raw or col not in t.columns else col
-            checks.append((t["__why"] == mark, 0, src_col or col, raw, text, problem, fix, mark == MARK + "dup"))
+            text = None if raw or col not in self.columns else col
+            checks.append((f"__why = {sql_string(mark)}", 0, src_col or col, raw, text, problem, fix,
+                           mark == MARK + "dup"))
         for f in self.fails:
-            checks.append((kept & t[f.flag], f.order, f.column, f.raw, f.text,
-                           t[f.problem] if f.dynamic_problem else f.problem, t[f.fix] if f.dynamic_fix else f.fix,
-                           False))
+            checks.append((f"{kept} AND {sql_name(f.flag)}", f.order, f.column, f.raw, f.text,
+                           (f.problem, f.dynamic_problem), (f.fix, f.dynamic_fix), False))
         for j, c in enumerate(self.spec.columns):
-            if c.name in self.skip_checks or c.name not in t.columns:
+            if c.name in self.skip_checks or c.name not in self.columns:
                 continue
-            value = t[c.name]
-            ok = kept & (~t[self.bad[c.name]] if c.name in self.bad else ibis.literal(True))
-            found = []
-            miss = missing_check(c, value)
-            if miss is not None:
-                found.append(miss)
-            found += column_checks(c, value)
+            ok = kept + (f" AND NOT {sql_name(self.bad[c.name])}" if c.name in self.bad else "")
             src_col = self.source.columns.get(c.name)
             raw = src_col if src_col and src_col != ROW_NUMBER_COLUMN else None
-            for k, (mask, problem, fix) in enumerate(found):
-                checks.append((ok & mask, 1000 + 10 * j + k, src_col or c.name, raw, None if raw else c.name,
-                               problem, fix, False))
+            for k, (cond, problem, fix) in enumerate(column_checks(c, sql_name(c.name))):
+                checks.append((f"{ok} AND {cond}", 1000 + 10 * j + k, src_col or c.name, raw,
+                               None if raw else c.name, problem, fix, False))
         rows: list[dict[str, Any]] = list(self.missing)
         counts = [{"file": r["file"], "problem": r["problem"], "n": 1, "_src": self.index, "_pos": -1,
                    "_order": r["_order"]} for r in rows]
@@ -678,38 +678,37 @@ class SourceLoad:
             counts.append({"file": self.file, "problem": problem, "n": 1, "_src": self.index, "_pos": r.pos,
                            "_order": 0})
         total = len(rows)
-        if checks:
-            aggs = {}
-            for k, chk in enumerate(checks):
-                aggs[f"n{k}"] = chk[0].sum()
-                aggs[f"p{k}"] = t["__pos"].min(where=chk[0])
-            got = _one_row(self.con, t.aggregate(**aggs))
-            failing = [k for k in range(len(checks)) if got.get(f"n{k}")]
-            parts = []
-            for k in failing:
-                mask, order, column, raw, text, problem, fix, first = checks[k]
-                n = int(got[f"n{k}"])
-                total += n
-                if isinstance(problem, str):
-                    counts.append({"file": self.file, "problem": problem, "n": n, "_src": self.index,
-                                   "_pos": int(got[f"p{k}"]), "_order": order})
-                else:
-                    f = t.mutate(__p=problem).filter(mask)
-                    c = self.con.execute(f.group_by("__p").aggregate(n=f.count(), m=f["__pos"].min()))
-                    counts += [{"file": self.file, "problem": r["__p"], "n": int(r["n"]), "_src": self.index,
-                                "_pos": int(r["m"]), "_order": order} for r in c.to_dict("records")]
-                parts.append(t.filter(mask).select(
-                    __pos=t["__pos"].cast("int64"), _order=ibis.literal(order, type="int64"),
-                    column=ibis.literal(column), raw=ibis.literal(raw, type="string"),
-                    value=(t[text].cast("string") if text else ibis.null("string")),
-                    problem=problem if not isinstance(problem, str) else ibis.literal(problem),
-                    fix=fix if not isinstance(fix, str) else ibis.literal(fix),
-                    first=(t["__dup_first"].cast("int64") if first else ibis.null("int64"))))
-            if parts:
-                u = ibis.union(*parts) if len(parts) > 1 else parts[0]
-                rows += self._rows(self.con.execute(u.order_by(["__pos", "_order"]).limit(limit)))
-        frame = pd.DataFrame(rows, columns=[*_FAILURE_OUT])
-        return frame, total, pd.DataFrame(counts, columns=["file", "problem", "n", "_src", "_pos", "_order"])
+        if not checks:
+            return pd.DataFrame(rows, columns=_FAILURE_OUT), total, pd.DataFrame(counts, columns=_COUNT_OUT)
+        aggs = ", ".join(f"count_if({c[0]}), min(__pos) FILTER (WHERE {c[0]})" for c in checks)
+        got = self.con.raw_sql(f"SELECT {aggs} FROM {self.final}").fetchall()[0]
+        parts = []
+        for k, (cond, order, column, raw, text, problem, fix, first) in enumerate(checks):
+            n = int(got[2 * k] or 0)
+            if not n:
+                continue
+            total += n
+            p_sql = sql_name(problem[0]) if isinstance(problem, tuple) and problem[1] else sql_string(
+                problem[0] if isinstance(problem, tuple) else problem)
+            f_sql = sql_name(fix[0]) if isinstance(fix, tuple) and fix[1] else sql_string(
+                fix[0] if isinstance(fix, tuple) else fix)
+            if isinstance(problem, tuple) and problem[1]:
+                for p, m, c in self.con.raw_sql(f"SELECT {p_sql}, min(__pos), count(*) FROM {self.final} "
+                                                f"WHERE {cond} GROUP BY 1").fetchall():
+                    counts.append({"file": self.file, "problem": p, "n": int(c), "_src": self.index,
+                                   "_pos": int(m), "_order": order})
+            else:
+                counts.append({"file": self.file, "problem": problem if isinstance(problem, str) else problem[0],
+                               "n": n, "_src": self.index, "_pos": int(got[2 * k + 1]), "_order": order})
+            value = f"CAST({sql_name(text)} AS VARCHAR)" if text else "NULL"
+            parts.append(
+                f"SELECT __pos, {order} AS _order, {sql_string(column)} AS column, "
+                f"{sql_string(raw) if raw else 'NULL'} AS raw, {value} AS value, {p_sql} AS problem, "
+                f"{f_sql} AS fix, {'__dup_first' if first else 'NULL'} AS first FROM {self.final} WHERE {cond}")
+        if parts:
+            sql = " UNION ALL ".join(f"({q})" for q in parts)
+            rows += self._rows(self.con.raw_sql(f"SELECT * FROM ({sql}) ORDER BY __pos, _order LIMIT {int(limit)}").df())
+        return pd.DataFrame(rows, columns=_FAILURE_OUT), total, pd.DataFrame(counts, columns=_COUNT_OUT)
 
     def _rows(self, got: pd.DataFrame) -> list[dict[str, Any]]:
         raws = sorted({r for r in got["raw"].dropna().unique()})
@@ -750,6 +749,7 @@ class SourceLoad:
 
 
 _FAILURE_OUT = ["source", "table", "file", "line", "column", "value", "problem", "fix", "_src", "_pos", "_order"]
+_COUNT_OUT = ["file", "problem", "n", "_src", "_pos", "_order"]
 
 
 def _apply(table, layer_lists: list[list]):

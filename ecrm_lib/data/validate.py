@@ -40,6 +40,7 @@ __all__ = [
     "column_checks",
     "raise_failures",
     "show_value",
+    "unique_problem",
     "where_label",
 ]
 
@@ -55,42 +56,37 @@ _FIX_MISSING = "fill the value in the file, or add a `set_aside` rule for such r
 _FIX_UNIQUE = "each account must appear once: remove the repeated rows or give them distinct ids"
 
 
-def column_checks(spec: ColumnSpec, value) -> list[tuple[Any, str, str]]:
-    """(failing-row condition, problem, fix) of one canonical column's schema checks (NOT NULL apart)."""
-    import ibis
+def column_checks(spec: ColumnSpec, col: str) -> list[tuple[str, str, str]]:
+    """(SQL condition of the failing rows, problem, fix) of one canonical column's schema checks.
 
-    out: list[tuple[Any, str, str]] = []
+    ``col`` is the column as SQL (a quoted name). The NOT NULL check comes first
+    for non-nullable columns; each condition is false for a missing value otherwise.
+    """
+    out: list[tuple[str, str, str]] = []
+    if not spec.nullable:
+        missing = f"{col} IS NULL" + (f" OR isnan({col})" if spec.kind == "float" else "")
+        out.append((missing, f"{spec.name} is missing (required)", _FIX_MISSING))
     if spec.allowed is not None:
-        out.append((value.notnull() & ~value.isin(list(spec.allowed)),
+        allowed = ", ".join("'" + a.replace("'", "''") + "'" for a in spec.allowed)
+        out.append((f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
                     f"{spec.name}: must be one of {list(spec.allowed)}", "use one of the allowed values"))
-    number = spec.kind in ("float", "int")
-    x = value.cast("float64") if spec.kind == "int" else value
-    finite = (~x.isnan() & ~x.isinf()) if spec.kind == "float" else ibis.literal(True)
-    if spec.min_value is not None and number:
-        out.append((x.notnull() & finite & (x < spec.min_value), f"{spec.name} must be >= {_num(spec.min_value)}",
-                    "correct the value (it is below the allowed minimum)"))
-    if spec.max_value is not None and number:
-        out.append((x.notnull() & finite & (x > spec.max_value), f"{spec.name} must be <= {_num(spec.max_value)}",
-                    "correct the value (it is above the allowed maximum)"))
+    if spec.kind in ("float", "int"):
+        finite = f"{col} IS NOT NULL" + (f" AND NOT isnan({col}) AND NOT isinf({col})" if spec.kind == "float" else "")
+        if spec.min_value is not None:
+            out.append((f"{finite} AND {col} < {spec.min_value!r}", f"{spec.name} must be >= {_num(spec.min_value)}",
+                        "correct the value (it is below the allowed minimum)"))
+        if spec.max_value is not None:
+            out.append((f"{finite} AND {col} > {spec.max_value!r}", f"{spec.name} must be <= {_num(spec.max_value)}",
+                        "correct the value (it is above the allowed maximum)"))
     if spec.kind == "float":
-        out.append((x.notnull() & ~x.isnan() & x.isinf(), f"{spec.name}: must be finite",
+        out.append((f"{col} IS NOT NULL AND isinf({col})", f"{spec.name}: must be finite",
                     "correct the value or the `computed` expression (it gave infinity, e.g. a division by zero)"))
     if spec.name in CONTROL_CHECKED and spec.kind == "string":
         fix = ("remove it from the file; a line break inside an id usually comes from a quote that is "
                "not closed on its line")
-        out.append((value.notnull() & value.re_search(_CONTROL_RE),
+        out.append((f"{col} IS NOT NULL AND regexp_matches({col}, '{_CONTROL_RE}')",
                     f"{spec.name} contains a control character (line break, tab, ...)", fix))
-    return [(ibis.coalesce(c, False), p, f) for c, p, f in out]
-
-
-def missing_check(spec: ColumnSpec, value) -> tuple[Any, str, str] | None:
-    """The NOT NULL check of a non-nullable column, or None."""
-    if spec.nullable:
-        return None
-    missing = value.isnull()
-    if spec.kind == "float":
-        missing = missing | value.isnan()
-    return missing, f"{spec.name} is missing (required)", _FIX_MISSING
+    return [(f"coalesce({c}, false)", p, f) for c, p, f in out]
 
 
 def unique_problem(table: TableSpec) -> tuple[str, str]:
