@@ -8,7 +8,11 @@ test is turned into a failure, so they always run there.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pytest
@@ -38,3 +42,60 @@ def pytest_runtest_makereport(item, call):
     ):
         report.outcome = "failed"
         report.longrepr = f"shared_data test skipped in CI (ECRM_REQUIRE_SHARED_DATA=1): {report.longrepr}"
+
+
+# --------------------------------------------------------------- the shared suite run
+@dataclass(frozen=True)
+class SuiteRuns:
+    """The whole suite run once per test session on small generated data, with its earlier run.
+
+    ``config``: the generated data's config (600 persons, seed 11, ``history_as_of``);
+    ``out``: the output folder; ``latest`` / ``earlier``: the main run and the earlier run
+    (``RunOutcome``). Tests read their notebook's products, metrics and pages from it
+    instead of running the upstream chain again.
+    """
+
+    config: Path
+    out: Path
+    latest: Any
+    earlier: Any
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def suite_runs(tmp_path_factory) -> SuiteRuns:
+    """One two-run suite execution shared by every test of the session, across pytest-xdist workers.
+
+    The first worker to ask builds it under a file lock in the session's shared temporary
+    folder; the others wait and load the outcome it recorded.
+    """
+    import pickle
+
+    from ecrm_lib.data.synth import generate
+    from ecrm_lib.run.runner import run_suite
+
+    shared = tmp_path_factory.getbasetemp().parent / "ecrm-suite-runs"
+    done = shared / "outcome.pickle"
+    with _file_lock(shared / ".lock"):
+        if not done.exists():
+            generate(shared / "data", n_persons=600, seed=11)
+            outcome = run_suite(shared / "data" / "config.yaml", out_dir=shared / "reports", test_params=True,
+                                history=True, progress=None)
+            assert outcome.status == "ok", [r.status_text() for r in outcome.results]
+            assert outcome.history and outcome.history[0].status == "ok"
+            done.write_bytes(pickle.dumps(outcome))
+        outcome = pickle.loads(done.read_bytes())
+    return SuiteRuns(config=shared / "data" / "config.yaml", out=shared / "reports", latest=outcome,
+                     earlier=outcome.history[0])

@@ -1,0 +1,28 @@
+"""The session's shared two-run suite execution (``suite_runs`` in conftest): every notebook of
+both runs succeeds, and the run folders hold what the notebook tests read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecrm_lib.run.context import RunLayout
+from ecrm_lib.run.registry import load_registry
+
+pytestmark = pytest.mark.slow
+
+
+def test_both_runs_succeed_with_every_notebook(suite_runs):
+    registry = load_registry()
+    for outcome in (suite_runs.earlier, suite_runs.latest):
+        assert outcome.status == "ok"
+        assert [r.name for r in outcome.results] == registry.names()
+        layout = RunLayout(outcome.run_dir)
+        for spec in registry:
+            assert layout.html(spec.name).exists(), spec.name
+            recorded = json.loads(layout.metrics(spec.name).read_text(encoding="utf-8"))["metrics"]
+            assert set(spec.metrics) <= set(recorded), (spec.name, set(spec.metrics) - set(recorded))
+    earlier = json.loads(RunLayout(suite_runs.earlier.run_dir).manifest.read_text(encoding="utf-8"))["as_of"]
+    latest = json.loads(RunLayout(suite_runs.latest.run_dir).manifest.read_text(encoding="utf-8"))["as_of"]
+    assert earlier < latest
