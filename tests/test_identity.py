@@ -344,6 +344,26 @@ def test_family_landline_without_emails_is_stopped_by_names():
     assert resolve_identities(acc, guards=set(GUARDS) - {"name_conflict"}, **NO_PROB).account_map.set_index("account_id").loc[["S1", "M1"], "customer_id"].nunique() == 1
 
 
+def test_name_guard_represents_a_group_by_its_hangul_then_commonest_then_first_seen_name():
+    # Each e-mail group is represented by one name: Hangul before Latin, then the commonest,
+    # then the name seen first in the whole table. A phone joins a group only if that name fits.
+    rows = [
+        ("A1", "web", "Park Jihoon", "a@naver.com"), ("A2", "web", "Park Jihoon", "a@naver.com"),
+        ("A3", "app", "이서연", "a@naver.com", "02-311-1111"), ("A4", "store", "이서연", None, "02-311-1111"),
+        ("B1", "web", "박지훈", "b@naver.com", "02-322-2222"), ("B2", "web", "이서연", "b@naver.com"),
+        ("B3", "app", "이서연", "b@naver.com"), ("B4", "store", "이서연", None, "02-322-2222"),
+        ("C1", "web", "이서연", "c@naver.com", "02-333-3333"), ("C2", "web", "박지훈", "c@naver.com"),
+        ("C3", "app", "박지훈", "c@naver.com"), ("C4", "store", "이서연", None, "02-333-3333"),
+        ("D0", "mail", "최유진"), ("D1", "web", "한지민", "d@naver.com", "02-344-4444"),
+        ("D2", "web", "최유진", "d@naver.com"), ("D4", "store", "최유진", None, "02-344-4444"),
+    ]
+    res = resolve_identities(_accounts(rows), **NO_PROB)
+    assert _same(res, "A3", "A4")  # Hangul 이서연 represents the group, though Park Jihoon is commoner
+    assert _same(res, "B1", "B4")  # 이서연 twice against 박지훈 once
+    assert not _same(res, "C1", "C4")  # 박지훈 twice: the phone would join 이서연 to it
+    assert _same(res, "D1", "D4")  # a tie: 최유진 was seen first (D0)
+
+
 def test_max_component_size_holds():
     # a chain: account i shares an e-mail with i+1 (even i) or a phone (odd i); 12 accounts, one name
     rows = []
@@ -433,6 +453,9 @@ def test_golden_record_picks_the_most_frequent_then_most_recent_value():
     tie = _accounts([("A", "web", None, "first@x.com", None, None, "2020-01-01"), ("B", "web", None, "second@x.com", None, None, "2024-01-01")])
     norm = normalize_accounts(tie)
     assert golden_records(norm, ["C1", "C1"])["email"].iloc[0] == "second@x.com"  # tie: the most recent account
+    undated = _accounts([("A", "web", None, "z@x.com"), ("B", "web", None, "a@x.com"), ("C", "web", None, "a@x.com"), ("D", "web", None, "z@x.com")])
+    # a tie on count and date: the value seen first in the table (row A), not the smallest
+    assert golden_records(normalize_accounts(undated), ["C1", "C1", "C1", "C1"])["email"].iloc[0] == "z@x.com"
 
 
 def test_audit_tables_hold_no_raw_identifiers():

@@ -91,24 +91,39 @@ def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarr
     return pd.DataFrame(rows, columns=cols)
 
 
-def _guard_table(ids, links, guards: frozenset, split_info: dict) -> pd.DataFrame:
+def _stopped_identifiers(ids) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every identifier a guard stopped, most shared first: (internal: kind, reason, n_accounts; the audit table)."""
     stopped = ids.filter(ids.reason.notnull())
-    counts = stopped.group_by("reason").aggregate(stopped=stopped.count(), shared=(stopped.n_accounts >= 2).cast("int64").sum())
-    counts = {r["reason"]: r for r in counts.to_pyarrow().to_pylist()}
+    b = stopped.order_by([stopped.n_accounts.desc(), stopped.kind, stopped.id]).select("kind", "reason", "n_accounts", "value").to_pyarrow()
+    kinds, values = b.column("kind").to_pylist(), b.column("value").to_pylist()
+    table = pd.DataFrame(
+        {
+            "kind": np.asarray(kinds, dtype=object),
+            "reason": np.asarray(b.column("reason").to_pylist(), dtype=object),
+            "n_accounts": b.column("n_accounts").to_numpy().astype(np.int64),
+            "token": identifier_token(values),
+            "masked": [masked_identifier(k, v) for k, v in zip(kinds, values, strict=True)],
+        }
+    )
+    return table[["kind", "reason", "n_accounts"]], table
+
+
+def _guard_table(ids, links, stopped: pd.DataFrame, guards: frozenset, split_info: dict) -> pd.DataFrame:
     held = [links.filter(links[c].notnull()).select("row", id=links[c]) for c in ("email_id", "phone_id")]
     mem = held[0].union(held[1], distinct=False)
-    hold = mem.join(stopped.select("id", "reason"), "id")
+    s = ids.filter(ids.reason.notnull()).select("id", "reason")
+    hold = mem.join(s, "id")
     hold = hold.group_by("reason").aggregate(holding=hold.row.nunique()).to_pyarrow().to_pylist()
     hold = {r["reason"]: int(r["holding"]) for r in hold}
     rows = []
     for g in GUARDS:
-        c = counts.get(g, {})
+        mine = stopped[stopped["reason"] == g]
         rows.append(
             {
                 "guard": g,
                 "enabled": g in guards,
-                "identifiers_stopped": int(c.get("stopped") or 0),
-                "identifiers_stopped_shared": int(c.get("shared") or 0),
+                "identifiers_stopped": len(mine),
+                "identifiers_stopped_shared": int((mine["n_accounts"] >= 2).sum()),
                 "accounts_holding": hold.get(g, 0),
                 "what_it_does": GUARD_TEXT[g],
             }
@@ -125,21 +140,6 @@ def _guard_table(ids, links, guards: frozenset, split_info: dict) -> pd.DataFram
             }
         )
     return pd.DataFrame(rows)
-
-
-def _blocked_table(ids) -> pd.DataFrame:
-    stopped = ids.filter(ids.reason.notnull())
-    b = stopped.order_by([stopped.n_accounts.desc(), stopped.kind, stopped.id]).select("kind", "reason", "n_accounts", "value").to_pyarrow()
-    kinds, values = b.column("kind").to_pylist(), b.column("value").to_pylist()
-    return pd.DataFrame(
-        {
-            "kind": np.asarray(kinds, dtype=object),
-            "reason": np.asarray(b.column("reason").to_pylist(), dtype=object),
-            "n_accounts": b.column("n_accounts").to_numpy().astype(np.int64),
-            "token": identifier_token(values),
-            "masked": [masked_identifier(k, v) for k, v in zip(kinds, values)],
-        }
-    )
 
 
 def _no_identifier_table(acc, n: int) -> tuple[pd.DataFrame, int]:
@@ -190,7 +190,7 @@ def audit_tables(
     link_tbl = pd.DataFrame({"link_rule": rule_counts.index, "n_accounts": rule_counts.to_numpy(dtype=np.int64)})
     sizes_final = np.bincount(final_labels) if n else np.zeros(0, dtype=np.int64)
     sizes_det = np.bincount(det_labels) if n else np.zeros(0, dtype=np.int64)
-    n_stopped = int(ids.filter(ids.reason.notnull()).count().to_pyarrow().as_py())
+    stopped, blocked = _stopped_identifiers(ids)
     summary = pd.DataFrame(
         [
             ("accounts", n),
@@ -202,7 +202,7 @@ def audit_tables(
             ("accounts_left_single", int(rule_counts["singleton"])),
             ("accounts_without_identifier", n_without),
             ("largest_customer_accounts", int(sizes_final.max()) if n else 0),
-            ("identifiers_stopped_by_guards", n_stopped),
+            ("identifiers_stopped_by_guards", len(stopped)),
             ("components_split_for_size", int(graph.info.get("split_components", 0))),
         ],
         columns=["metric", "value"],
@@ -210,8 +210,8 @@ def audit_tables(
     prob_tbl = pd.DataFrame([(k, v) for k, v in prob_info.items()], columns=["metric", "value"])
     return {
         "summary": summary,
-        "guards": _guard_table(ids, links, guards, graph.info),
-        "blocked_identifiers": _blocked_table(ids),
+        "guards": _guard_table(ids, links, stopped, guards, graph.info),
+        "blocked_identifiers": blocked,
         "component_sizes": pd.concat([_size_hist(det_labels, "deterministic"), _size_hist(final_labels, "final")], ignore_index=True),
         "bridges": _bridges(ids, graph, edges, customer_id),
         "no_identifier": no_id_tbl,

@@ -9,6 +9,10 @@ give the same id whatever their order or the labels' numbering.
 A golden record holds, per customer, the most frequent normalised value of
 each identifying attribute, ties broken by the most recent account, then by
 the value seen first (lowest account row).
+
+Both work on a *labels* table (row, label: the customer of each account row,
+0..k-1) uploaded once; customers are grouped by that integer and get their id
+string only at the end.
 """
 
 from __future__ import annotations
@@ -20,47 +24,52 @@ import pyarrow as pa
 
 from ecrm_lib.channels.identity.workspace import Workspace, open_accounts
 
-__all__ = ["GOLDEN_FIELDS", "ID_HEX", "customer_id_table", "customer_ids", "golden_records", "golden_table"]
+__all__ = ["GOLDEN_FIELDS", "ID_HEX", "customer_ids", "customer_table", "golden_records", "golden_table", "label_table"]
 
 ID_HEX = 16
 GOLDEN_FIELDS = ("email", "phone", "name", "postcode")
+_EPOCH = ibis.timestamp("1970-01-01 00:00:00", timezone="UTC")
 
 
 def _id_expression(text, n_hex: int):
     return "C" + text.hexdigest("sha256").substr(0, n_hex)
 
 
-def customer_id_table(ws: Workspace, acc, labels: np.ndarray, *, n_hex: int = ID_HEX, step: str = "customer_ids"):
-    """Customer id per account row, as a temporary table (row, customer_id).
+def label_table(ws: Workspace, labels: np.ndarray):
+    """Upload the customer label of every account row: a temporary table row, label, alone (one-account customer)."""
+    n = len(labels)
+    sizes = np.bincount(labels) if n else np.zeros(0, dtype=np.int64)
+    return ws.upload(
+        "labels",
+        {"row": np.arange(n, dtype=np.int64), "label": labels.astype(np.int64), "alone": (sizes[labels] == 1) if n else np.zeros(0, dtype=bool)},
+    )
+
+
+def customer_table(ws: Workspace, acc, lab, *, n_hex: int = ID_HEX):
+    """Customer id of every label, as a temporary table (label, customer_id).
 
     Parameters
     ----------
     ws : Workspace
     acc : ibis.Table
         Accounts (row, account_id).
-    labels : ndarray of int64
-        Customer label per account row (rows 0..n-1).
+    lab : ibis.Table
+        :func:`label_table`.
     n_hex : int
         Hex digits kept (doubled on a collision).
     """
-    n = len(labels)
-    sizes = np.bincount(labels) if n else np.zeros(0, dtype=np.int64)
-    multi = np.flatnonzero(sizes[labels] >= 2) if n else np.zeros(0, dtype=np.int64)
-    n_customers = int((sizes > 0).sum())
-    up = ws.upload(f"{step}_labels", {"_lab_row": multi.astype(np.int64), "_lab": labels[multi].astype(np.int64)})
-    t = acc.select("row", "account_id").left_join(up, acc.row == up._lab_row)
-    grouped = t.filter(t._lab.notnull())
-    groups = grouped.group_by("_lab").aggregate(
-        _group_id=_id_expression(grouped.account_id.group_concat("\n", order_by=grouped.account_id), n_hex)
+    t = acc.select("row", "account_id").join(lab, "row")
+    alone = t.filter(t.alone).select("label", customer_id=_id_expression(t.account_id, n_hex))
+    many = t.filter(~t.alone)
+    groups = many.group_by("label").aggregate(
+        customer_id=_id_expression(many.account_id.group_concat("\n", order_by=many.account_id), n_hex)
     )
-    g2 = groups.select(_g=groups._lab, _group_id=groups._group_id)
-    t = t.left_join(g2, t._lab == g2._g)
-    out = ws.keep(step, t.select("row", customer_id=ibis.coalesce(t._group_id, _id_expression(t.account_id, n_hex))))
-    n_ids = int(out.customer_id.nunique().to_pyarrow().as_py())
-    if n_ids != n_customers:
+    out = ws.keep("customers", alone.union(groups, distinct=False))
+    stats = out.aggregate(n=out.count(), ids=out.customer_id.nunique()).to_pyarrow().to_pylist()[0]
+    if int(stats["ids"]) != int(stats["n"]):
         if n_hex >= 64:  # pragma: no cover - SHA-256 collision
             raise RuntimeError("customer id collision on the full SHA-256")
-        return customer_id_table(ws, acc, labels, n_hex=min(64, n_hex * 2), step=step)
+        return customer_table(ws, acc, lab, n_hex=min(64, n_hex * 2))
     return out
 
 
@@ -88,57 +97,60 @@ def customer_ids(account_id: pd.Series, labels: np.ndarray, n_hex: int = ID_HEX)
     True
     """
     aid = pd.Series(account_id).astype("string").reset_index(drop=True)
+    _, codes = np.unique(np.asarray(labels), return_inverse=True)
     ws = Workspace(ibis.duckdb.connect(), owns_connection=True)
     try:
         acc = ws.keep("accounts", pa.table({"row": pa.array(np.arange(len(aid), dtype=np.int64)), "account_id": pa.array(aid.array, type=pa.large_string())}))
-        _, codes = np.unique(np.asarray(labels), return_inverse=True)
-        table = customer_id_table(ws, acc, codes.astype(np.int64), n_hex=n_hex)
-        got = table.order_by("row").customer_id.to_pyarrow()
+        custs = customer_table(ws, acc, label_table(ws, codes.astype(np.int64)), n_hex=n_hex)
+        by_label = custs.order_by("label").customer_id.to_pyarrow()
     finally:
         ws.close()
-    return np.asarray(got.to_pylist(), dtype=object)
+    return np.asarray(by_label.to_pylist(), dtype=object)[codes]
 
 
-def _best_values(base, acc, field: str):
-    """Per customer: the most frequent value of ``field``; ties: most recent account, then the value seen first."""
-    first = acc.filter(acc[field].notnull()).group_by(field).aggregate(_first=acc.row.min())
+def _best_values(base, acc, field: str, first=None):
+    """Per label: the most frequent value of ``field``; ties: most recent account, then the value seen first."""
+    if first is None:
+        first = acc.filter(acc[field].notnull()).group_by(field).aggregate(_first=acc.row.min())
     v = base.filter(base[field].notnull())
-    g = v.group_by(["customer_id", field]).aggregate(_cnt=v.count(), _tmax=v.created_at.max())
+    g = v.group_by(["label", field]).aggregate(_cnt=v.count(), _tmax=v.created_at.max())
     g = g.join(first, field)
-    g = g.mutate(
-        _pick=ibis.row_number().over(
-            group_by=g.customer_id, order_by=[ibis.desc(g._cnt), g._tmax.isnull(), ibis.desc(g._tmax), g._first]
-        )
-    )
-    return g.filter(g._pick == 0).select(_cid=g.customer_id, **{field: g[field]})
+    # The largest (count, has a date, latest date, -first row): one ordered aggregate, no window.
+    key = ibis.struct({"n": g._cnt, "dated": g._tmax.notnull(), "t": g._tmax.fill_null(_EPOCH), "first": -g._first})
+    return g.group_by("label").aggregate(**{field: g[field].argmax(key)}).rename(_label="label")
 
 
-def golden_table(acc, cust) -> pd.DataFrame:
-    """Golden records from normalised accounts and their customer ids, computed on the engine.
+def golden_table(acc, lab, customers, firsts: dict | None = None) -> pd.DataFrame:
+    """Golden records from normalised accounts, their labels and the customers' ids, computed on the engine.
 
     Parameters
     ----------
     acc : ibis.Table
         Normalised accounts (row, channel, created_at, email, phone, name, postcode).
-    cust : ibis.Table
-        row, customer_id.
+    lab : ibis.Table
+        :func:`label_table`.
+    customers : ibis.Table
+        :func:`customer_table`.
+    firsts : dict, optional
+        Per field, a table (<field>, _first) of the first account row holding
+        each value, when already known (else computed here).
 
     Returns
     -------
     DataFrame
         See :func:`golden_records`.
     """
-    base = acc.join(cust, "row")
-    out = base.group_by("customer_id").aggregate(
-        first_seen=base.created_at.min(), last_seen=base.created_at.max(), n_accounts=base.count()
-    )
+    firsts = firsts or {}
+    base = acc.join(lab.select("row", "label"), "row")
+    out = base.group_by("label").aggregate(first_seen=base.created_at.min(), last_seen=base.created_at.max(), n_accounts=base.count())
+    out = out.join(customers, "label")
     for field in GOLDEN_FIELDS:
-        best = _best_values(base, acc, field)
-        out = out.left_join(best, out.customer_id == best._cid).drop("_cid")
-    ch = base.filter(base.channel.notnull()).select("customer_id", "channel").distinct()
-    chans = ch.group_by("customer_id").aggregate(channels=ch.channel.group_concat(",", order_by=ch.channel))
-    chans = chans.select(_cid=chans.customer_id, channels=chans.channels)
-    out = out.left_join(chans, out.customer_id == chans._cid).drop("_cid")
+        best = _best_values(base, acc, field, firsts.get(field))
+        out = out.left_join(best, out.label == best._label).drop("_label")
+    ch = base.filter(base.channel.notnull()).select("label", "channel").distinct()
+    chans = ch.group_by("label").aggregate(channels=ch.channel.group_concat(",", order_by=ch.channel))
+    chans = chans.select(_label=chans.label, channels=chans.channels)
+    out = out.left_join(chans, out.label == chans._label).drop("_label")
     cols = ["customer_id", *GOLDEN_FIELDS, "first_seen", "last_seen", "channels", "n_accounts"]
     res = out.select(*cols).order_by("customer_id").to_pyarrow()
     frame = pd.DataFrame({c: pd.array(res.column(c), dtype="string") for c in ("customer_id", *GOLDEN_FIELDS)})
@@ -169,12 +181,12 @@ def golden_records(norm: pd.DataFrame, customer_id) -> pd.DataFrame:
         **Personal data.**
     """
     frame = norm.reset_index(drop=True).copy()
+    ids = pd.Series(customer_id).astype("string").reset_index(drop=True)
+    codes, uniques = pd.factorize(ids)
     ws, acc, _ = open_accounts(frame)
     try:
-        cust = ws.upload(
-            "golden_customers",
-            {"row": np.arange(len(frame), dtype=np.int64), "customer_id": pa.array(pd.Series(customer_id).astype("string").array, type=pa.large_string())},
-        )
-        return golden_table(acc, cust)
+        lab = label_table(ws, codes.astype(np.int64))
+        customers = ws.upload("given_ids", {"label": np.arange(len(uniques), dtype=np.int64), "customer_id": pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())})
+        return golden_table(acc, lab, customers)
     finally:
         ws.close()

@@ -81,10 +81,11 @@ def _representative_names(acc, names, groups, touched):
     nm = names.select("name", "name_script", "first_row")
     counts = counts.join(nm, counts.name == nm.name).select(counts.comp, counts.name, counts.cnt, nm.name_script, nm.first_row)
     rank = ibis.cases((counts.name_script == "hangul", 0), (counts.name_script == "latin", 1), else_=2)
-    counts = counts.mutate(
-        _pick=ibis.row_number().over(group_by=counts.comp, order_by=[rank, ibis.desc(counts.cnt), counts.first_row])
-    )
-    return counts.filter(counts._pick == 0).select("comp", rep_name=counts.name, rep_script=counts.name_script)
+    # The smallest (script rank, -count, first row): one ordered aggregate, no window.
+    key = ibis.struct({"script": -rank, "n": counts.cnt, "first": -counts.first_row})
+    pick = ibis.struct({"name": counts.name, "script": counts.name_script}).argmax(key)
+    rep = counts.group_by("comp").aggregate(_pick=pick)
+    return rep.select("comp", rep_name=rep._pick["name"], rep_script=rep._pick["script"])
 
 
 def _mobile_table(ws, ids, phone_ids, default_region: str):

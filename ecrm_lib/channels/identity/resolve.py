@@ -38,7 +38,7 @@ from ecrm_lib.channels.identity.components import (
     attach_singletons,
     deterministic_components,
 )
-from ecrm_lib.channels.identity.golden import customer_id_table, golden_table
+from ecrm_lib.channels.identity.golden import customer_table, golden_table, label_table
 from ecrm_lib.channels.identity.guards import GUARDS, guard_reasons
 from ecrm_lib.channels.identity.identifiers import (
     DEFAULT_BLOCKLIST,
@@ -133,7 +133,16 @@ def _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_
 
 def _normalize(ws, accounts, *, default_region: str, fold_gmail: bool, strict_phone: bool):
     """Normalised accounts and the name-key table of their distinct names (with the first row of each)."""
-    acc = ws.keep("normalized", normalize_account_table(accounts, default_region=default_region, fold_gmail=fold_gmail, strict_phone=strict_phone))
+    staged = []
+
+    def keep(expr):
+        staged.append(ws.keep("normalize_sql", expr))
+        return staged[-1]
+
+    table = normalize_account_table(accounts, default_region=default_region, fold_gmail=fold_gmail, strict_phone=strict_phone, keep=keep)
+    acc = ws.keep("normalized", table)
+    for t in [accounts, *staged]:
+        ws.drop(t)  # the raw accounts and the intermediate table are no longer needed: free the engine's memory
     firsts = acc.filter(acc.name.notnull()).group_by("name").aggregate(first_row=acc.row.min()).to_pyarrow()
     keys = name_key_table(firsts.column("name").combine_chunks()) if firsts.num_rows else name_key_table(pa.array([], pa.large_string()))
     keys = keys.append_column("first_row", pc.cast(firsts.column("first_row"), pa.int64()))
@@ -166,12 +175,15 @@ def _mark_dropped(ws, ids, dropped_ids: np.ndarray):
     return ws.keep("ids_final", t.mutate(reason=reason).drop("_dropped"))
 
 
-def _account_map(acc, cust, rule: np.ndarray, prob: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
-    m = acc.select("row", "account_id").join(cust, "row").order_by("row").select("account_id", "customer_id").to_pyarrow()
+def _account_map(acc, customers, labels: np.ndarray, rule: np.ndarray, prob: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
+    """The account map in row order: account ids from the engine, each row's customer id by its label."""
+    aid = acc.order_by("row").account_id.to_pyarrow()
+    by_label = customers.order_by("label").customer_id.to_pyarrow().combine_chunks()
+    cid = pc.take(by_label, pa.array(labels))
     return pd.DataFrame(
         {
-            "account_id": m.column("account_id").to_numpy(zero_copy_only=False).astype(object),  # str, as the input frame's ids
-            "customer_id": pd.array(m.column("customer_id"), dtype="string"),
+            "account_id": pd.array(aid, dtype="str"),  # pandas' default text dtype, as before
+            "customer_id": pd.array(cid, dtype="string"),
             "link_rule": pd.array(pc.take(pa.array(list(LINK_RULES), type=pa.large_string()), pa.array(rule)), dtype="string"),
             "match_probability": prob,
             "match_weight": weight,
@@ -324,11 +336,14 @@ def resolve_identities(
             weight[attached] = w[attached]
 
         def _ids():
-            cust = customer_id_table(ws, acc, labels)
-            return cust, _account_map(acc, cust, rule, prob, weight)
+            lab = label_table(ws, labels)
+            customers = customer_table(ws, acc, lab)
+            return lab, customers, _account_map(acc, customers, labels, rule, prob, weight)
 
-        cust, account_map = st.run("customer_ids", _ids)
-        golden = st.run("golden", golden_table, acc, cust)
+        lab, customers, account_map = st.run("customer_ids", _ids)
+        firsts = {k: ids.filter(ids.kind == k).select(**{k: ids.value, "_first": ids.first_row}) for k in ("email", "phone")}
+        firsts["name"] = names.select("name", _first=names.first_row)
+        golden = st.run("golden", golden_table, acc, lab, customers, firsts)
         audit = st.run(
             "audit",
             audit_tables,

@@ -76,6 +76,13 @@ class Workspace:
         """Upload numpy arrays (one per column) as a temporary table."""
         return self.keep(step, pa.table({k: pa.array(v) for k, v in columns.items()}))
 
+    def drop(self, table) -> None:
+        """Drop a table made by :meth:`keep` before :meth:`close` (to free the engine's memory)."""
+        name = self.table_name(table)
+        if name in self._tables:
+            self.con.drop_table(name, force=True)
+            self._tables.remove(name)
+
     def table_name(self, table) -> str:
         """Physical name of a table made by :meth:`keep` (for Splink)."""
         return table.get_name().split(".")[-1]

@@ -138,13 +138,25 @@ def normalization_report(accounts: pd.DataFrame, normalized: pd.DataFrame) -> pd
 
 
 # ------------------------------------------------------------------ engine
-def _distinct_through(values, rule, batch_rows: int) -> pa.Table | None:
-    """Fetch the distinct values of an Ibis string column in batches and apply an Arrow rule.
+def _distinct_values(t, rows: dict) -> dict[str, pa.Array]:
+    """The distinct values of several columns, each on its own rows, in one query.
 
-    Returns a table raw, value, present (None when there is no value).
+    ``rows`` maps a column name to a boolean expression (the rows whose value
+    the Python rule must normalise).
     """
-    # Ibis 12's to_pyarrow_batches fails on DuckDB 2.0 (no fetch_record_batch): fetch once, work in slices.
-    distinct = values.name("raw").as_table().distinct().to_pyarrow().column(0).combine_chunks()
+    parts = [t.filter(cond).select(field=ibis.literal(c), raw=t[c]) for c, cond in rows.items()]
+    union = parts[0]
+    for p in parts[1:]:
+        union = union.union(p, distinct=False)
+    # Fetched at once (Ibis 12's to_pyarrow_batches fails on DuckDB 2.0: no fetch_record_batch);
+    # the Python rules then work through them a batch at a time.
+    got = union.distinct().to_pyarrow()
+    field = got.column("field")
+    return {c: pc.filter(got.column("raw"), pc.equal(field, c)).combine_chunks() for c in rows}
+
+
+def _through_rule(distinct: pa.Array, rule, batch_rows: int) -> pa.Table | None:
+    """raw, value (the Arrow rule), present of distinct values, a batch at a time; None without values."""
     parts = []
     for start in range(0, len(distinct), batch_rows):
         raw = pc.cast(distinct.slice(start, batch_rows), pa.large_string())
@@ -168,6 +180,7 @@ def normalize_account_table(
     fold_gmail: bool = False,
     strict_phone: bool = False,
     batch_rows: int = BATCH_ROWS,
+    keep=None,
 ):
     """The accounts table with normalised identifying attributes, computed on the engine.
 
@@ -179,7 +192,12 @@ def normalize_account_table(
     default_region, fold_gmail, strict_phone
         As in :func:`normalize_accounts`.
     batch_rows : int
-        Distinct values fetched per batch for the Python rules.
+        Distinct values normalised per batch by the Python rules.
+    keep : callable, optional
+        Materialises an intermediate table (e.g. ``Workspace.keep``): the
+        accounts with the SQL rules applied, read twice (to find the values
+        the Python rules need, then to build the result). Without it the SQL
+        rules are computed twice.
 
     Returns
     -------
@@ -194,22 +212,29 @@ def normalize_account_table(
     for c in IDENTIFYING_FIELDS:
         t = t.mutate(**{c: t[c].cast("string") if c in t.columns else ibis.null("string")})
     kr_fast = default_region.upper() == "KR"
-    safe = {c: t[c].re_search(ENGINE_SAFE).fill_null(False) for c in ("email", "phone", "postcode")}
-    sql_value = {
-        "email": email_expression(t.email, fold_gmail=fold_gmail),
-        "phone": phone_fast_expression(t.phone, strict=strict_phone) if kr_fast else ibis.null("string"),
-        "postcode": postcode_expression(t.postcode),
-    }
+    # The SQL rules, for values of printable ASCII (computed once: materialised by ``keep``).
+    t = t.mutate(
+        **{f"_safe_{c}": t[c].re_search(ENGINE_SAFE).fill_null(False) for c in ("email", "phone", "postcode")},
+        _sql_email=email_expression(t.email, fold_gmail=fold_gmail),
+        _sql_phone=phone_fast_expression(t.phone, strict=strict_phone) if kr_fast else ibis.null("string"),
+        _sql_postcode=postcode_expression(t.postcode),
+    )
+    if keep is not None:
+        t = keep(t)
+    safe = {c: t[f"_safe_{c}"] for c in ("email", "phone", "postcode")}
     rules = {
         "email": lambda u: email_rule(u, fold_gmail=fold_gmail),
         "phone": lambda u: phone_rule(u, default_region=default_region, strict=strict_phone),
         "postcode": postcode_rule,
+        "name": name_rule,
     }
-    # Values the SQL cannot decide: not printable ASCII, or (phones) not a plain Korean number.
+    # Values the SQL cannot decide: not printable ASCII, or (phones) not a plain Korean number;
+    # names always (NFKC, case folding and the Hangul rule).
     python_rows = {c: t[c].notnull() & ~safe[c] for c in ("email", "postcode")}
-    python_rows["phone"] = t.phone.notnull() & ~(safe["phone"] & sql_value["phone"].notnull())
-    mappings = {c: _distinct_through(t.filter(python_rows[c])[c], rules[c], batch_rows) for c in ("email", "phone", "postcode")}
-    mappings["name"] = _distinct_through(t.filter(t.name.notnull()).name, name_rule, batch_rows)
+    python_rows["phone"] = t.phone.notnull() & ~(safe["phone"] & t._sql_phone.notnull())
+    python_rows["name"] = t.name.notnull()
+    distinct = _distinct_values(t, python_rows)
+    mappings = {c: _through_rule(distinct[c], rules[c], batch_rows) for c in IDENTIFYING_FIELDS}
     # Name scripts of the distinct normalised names.
     scripts = None
     if mappings["name"] is not None:
@@ -220,8 +245,7 @@ def normalize_account_table(
                 "_script": pa.array(name_script(pd.Series(pd.array(normal, dtype="string"))).to_numpy(), type=pa.large_string()),
             }
         )
-    # One pass: mark the rows, join every mapping, build the columns.
-    t = t.mutate(**{f"_safe_{c}": safe[c] for c in safe}, **{f"_sql_{c}": sql_value[c] for c in sql_value})
+    # One pass: join every mapping, build the columns.
     cols = {}
     for c in IDENTIFYING_FIELDS:
         t, mapped, present = _join_mapping(t, c, mappings[c], c)
