@@ -46,7 +46,7 @@ def table_failures(con, table: str, loads: list, limit: int) -> tuple[pd.DataFra
     got = con.raw_sql(f"{dup} ORDER BY __src, __pos LIMIT {int(limit)}").df()
     by_index = {load.index: load for load in loads}
     rows: list[dict[str, Any]] = []
-    problem, fix = unique_problem(spec)
+    fix = unique_problem(spec)[1]
     counts = []
     for src, part in got.groupby("__src", sort=True):
         load = by_index[int(src)]
@@ -73,7 +73,6 @@ def table_failures(con, table: str, loads: list, limit: int) -> tuple[pd.DataFra
         for k, c in enumerate(subset):
             counts.append({"file": load.file, "problem": f"{c} repeated with different content", "n": len(pos),
                            "_src": load.index, "_pos": pos[0], "_order": 900 + k})
-    _ = problem
     total = n_rows * len(subset)
     return pd.DataFrame(rows), total, pd.DataFrame(counts)
 

@@ -94,14 +94,12 @@ from ecrm_lib.core.errors import ConfigError, DataValidationError
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.canonical import canonical_query, table_failures, write_parquet
 from ecrm_lib.data.engine import connect, engine_error
-from ecrm_lib.data.mapping import SourceLoad, prepare_expressions
+from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad, prepare_expressions
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
 from ecrm_lib.data.validate import FAILURE_COLUMNS, MAX_FAILURE_ROWS, raise_failures
 
 __all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_sources"]
 
-#: Source column name that stands for the 1-based data-row number.
-ROW_NUMBER_COLUMN = "__row__"
 
 _SET_ASIDE_COLUMNS = ["source", "table", "file", "line", "reason"]
 _ADJUSTMENT_COLUMNS = ["source", "table", "file", "adjustment", "rows"]

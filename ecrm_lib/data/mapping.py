@@ -52,6 +52,7 @@ from ecrm_lib.data.validate import column_checks, show_value
 
 __all__ = ["MARK", "ROW_NUMBER_COLUMN", "ParsedExpressions", "SourceLoad", "prepare_expressions"]
 
+#: Source column name that stands for the 1-based data-row number.
 ROW_NUMBER_COLUMN = "__row__"
 #: Reasons that start with this mark are rows under an ``error`` policy (reported, never "set aside").
 MARK = "\x00"

@@ -265,7 +265,7 @@ def _delimiter(source: SourceConfig) -> str:
 # ----------------------------------------------------------------------------- staging
 
 
-def stage_source(con, source: SourceConfig, index: int, work: Path, short_policy: str = "set_aside") -> StagedSource:
+def stage_source(con, source: SourceConfig, index: int, work: Path) -> StagedSource:
     """Read one source into the engine as table ``src_<index>``.
 
     Parameters
@@ -276,8 +276,6 @@ def stage_source(con, source: SourceConfig, index: int, work: Path, short_policy
         Position of the source in the config (names the engine tables).
     work : Path
         Folder for temporary files (transcoded copies).
-    short_policy : {"set_aside", "error"}
-        Passed on in :attr:`StagedSource.short_rows`; the loader applies it.
 
     Raises
     ------
@@ -323,8 +321,8 @@ def stage_source(con, source: SourceConfig, index: int, work: Path, short_policy
     reader = _Reader(con, source, index, path, duck_enc, names, source.skip_rows + blank_before, header_lines,
                      first_line, encoding, gz)
     if source.delimiter in _WHITESPACE:
-        return reader.stage_whitespace(n_bytes, sha, adjustments, short_policy)
-    return reader.stage_delimited(n_bytes, sha, adjustments, short_policy)
+        return reader.stage_whitespace(n_bytes, sha, adjustments)
+    return reader.stage_delimited(n_bytes, sha, adjustments)
 
 
 def _stage_parquet(con, source: SourceConfig, index: int, n_bytes: int, sha: str) -> StagedSource:
@@ -373,7 +371,7 @@ class _Reader:
         return DataSourceError(f"{self._where()} is not a readable CSV file: {msg.splitlines()[0] if msg else e}")
 
     # ------------------------------------------------------------------ delimited
-    def stage_delimited(self, n_bytes, sha, adjustments, short_policy) -> StagedSource:
+    def stage_delimited(self, n_bytes, sha, adjustments) -> StagedSource:
         src = self.source
         if not self.names:
             raise DataSourceError(f"{self._where()} has no header fields.")
@@ -444,7 +442,7 @@ class _Reader:
                             short_rows)
 
     # ------------------------------------------------------------------ whitespace
-    def stage_whitespace(self, n_bytes, sha, adjustments, short_policy) -> StagedSource:
+    def stage_whitespace(self, n_bytes, sha, adjustments) -> StagedSource:
         """Lines read whole by DuckDB, split on runs of white space in the engine (blank lines skipped)."""
         raw = f"raw_{self.index}"
         read = self._options({"line": "VARCHAR"}, False, "\x01", "", self.skip, strict_mode="false",
