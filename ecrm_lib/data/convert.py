@@ -129,6 +129,13 @@ class EngineFunctions:
         unicode_end = ibis.cases(((first >= 133) | (last >= 133), x.re_search(self._edge_re)), else_=False)
         return (first <= 32) | (last <= 32) | unicode_end
 
+    def edge_space_sql(self, col: str) -> str:
+        """:meth:`edge_space` as SQL text of this engine, for a quoted column name (one cheap pass, no compile)."""
+        first, last = f"ascii({col})", f"ascii(array_extract({col}, -1))"
+        pattern = self._edge_re.replace("'", "''")
+        return (f"({first} <= 32 OR {last} <= 32 OR CASE WHEN {first} >= 133 OR {last} >= 133 "
+                f"THEN regexp_matches({col}, '{pattern}') ELSE false END)")
+
     def try_strptime(self, x, fmt: str):
         return self._strptime(x, fmt)
 

@@ -215,9 +215,9 @@ class SourceLoad:
             text = [c for c in dict.fromkeys([*src.columns.values(), *self._refs(), *self._extras()])
                     if c in base.columns and c != "__pos" and base[c].type().is_string()]
             if text:
-                got = _one_row(con, base.aggregate(**{f"e{i}": self.fn.edge_space(base[c]).any()
-                                                      for i, c in enumerate(text)}))
-                state.clean = {c for i, c in enumerate(text) if not got.get(f"e{i}")}
+                sums = ", ".join(f"bool_or({self.fn.edge_space_sql(sql_name(c))})" for c in text)
+                got = con.raw_sql(f"SELECT {sums} FROM {base.get_name()}").fetchall()[0]
+                state.clean = {c for c, edge in zip(text, got) if not edge}
         # 1. the columns expressions read, as numbers where they hold numbers (strict: all; lenient: most)
         refs = [c for c in self._refs() if c != ROW_NUMBER_COLUMN and not self.staged.parquet]
         number = {c: NumberPlan(f"v{j}", c, self.fn, "string", "float", self.config.currency) for j, c in enumerate(refs)}
