@@ -21,6 +21,13 @@ the header line and, for the rows that are reported, their line numbers.
   as rows (no blank lines, no quoted line breaks: one count in the engine)
   the line of row *p* is arithmetic; otherwise one streaming scan of the bytes
   finds the lines of just the rows asked for. Parquet rows are ``row N``.
+
+Everything after this module sees only a :class:`StagedSource`: an engine
+table with ``__pos`` and the source's columns, its row count and a
+:class:`LineMap` that turns positions into labels. A database or Spark table
+(issue 11) is one more staging function that returns the same thing (``__pos``
+from the table's key order, labels naming the key instead of a line); mapping,
+policies and validation then run unchanged.
 """
 
 from __future__ import annotations
