@@ -354,9 +354,19 @@ def test_thread_limits_follow_the_size_of_the_work():
     with churn.native_threads(1000, 4) as n:
         assert n == 1 and all(p["num_threads"] == 1 for p in threadpool_info())
     with churn.native_threads(churn.MIN_ROWS_FOR_THREADS, 2) as n:
-        assert n == 2
-    with churn.native_threads(10**7) as n:
-        assert n == (__import__("os").cpu_count() or 1)
+        assert n == churn.free_cores(2)
+
+
+def test_free_cores_leave_room_for_other_work(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # this process only
+    assert churn.free_cores() == 8 and churn.free_cores(3) == 3
+    monkeypatch.setattr(os, "getloadavg", lambda: (6.2, 5.0, 4.0))  # five other busy processes
+    assert churn.free_cores() == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (12.0, 12.0, 12.0))  # an oversubscribed machine
+    assert churn.free_cores() == 1
 
 
 def _default_steps(default_tables, max_train=churn.DEFAULT_MAX_TRAIN):

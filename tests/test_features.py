@@ -487,3 +487,23 @@ def test_column_type_errors():
 def test_docstring_examples_run():
     result = doctest.testmod(features, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_holdout_daily_purchases_are_the_holdout_counts_by_local_day():
+    """The engine's daily sums behind the tracking chart: calibration customers only, local days, same totals."""
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "c", "c"],
+        # a buys late on 2024-03-01 UTC, which is 2024-03-02 in Seoul; c first buys in the holdout (left out)
+        "timestamp": pd.to_datetime(["2024-01-05 10:00", "2024-03-01 20:00", "2024-03-01 21:00", "2024-01-10 10:00",
+                                     "2024-03-02 10:00", "2024-03-05 10:00"], utc=True),
+        "amount": 1.0,
+    })
+    kw = dict(calibration_end="2024-02-01", observation_end="2024-03-31")
+    seoul = features.holdout_daily_purchases(tx.assign(customer_id=tx["customer_id"]), timezone="Asia/Seoul", **kw)
+    assert seoul["day"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-02"] and seoul["purchases"].tolist() == [1]
+    utc = features.holdout_daily_purchases(tx, **kw)
+    assert utc["day"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01"]
+    ch = calibration_holdout(tx, time_unit="D", **kw)
+    assert utc["purchases"].sum() == ch["frequency_holdout"].sum()
+    with pytest.raises(ValueError, match="must be after calibration_end"):
+        features.holdout_daily_purchases(tx, calibration_end="2024-02-01", observation_end="2024-01-01")

@@ -72,6 +72,7 @@ from ecrm_lib.value.predict import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_FIT_CUSTOMERS",
     "MODELS",
     "MODEL_LABELS",
     "PARAMETER_NAMES",
@@ -87,6 +88,7 @@ __all__ = [
     "initial_params",
     "predict_purchases",
     "probability_alive",
+    "sample_customers",
 ]
 
 #: Model keys accepted by :func:`fit_btyd`.
@@ -97,6 +99,9 @@ MODEL_LABELS: dict[str, str] = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgn
 
 #: Names of the time units of :data:`ecrm_lib.value.features.TIME_UNITS`.
 TIME_UNIT_NAMES: dict[str, str] = {"W": "weeks", "D": "days", "M": "months"}
+
+#: Default largest number of customers a purchase-model fit uses (:func:`fit_btyd`'s ``max_customers``).
+DEFAULT_MAX_FIT_CUSTOMERS = 200_000
 
 #: Parameter names per model, in ``lifetimes``' order.
 PARAMETER_NAMES: dict[str, tuple[str, ...]] = {
@@ -140,6 +145,8 @@ class FitResult:
         once the time limit is reached), ``message``, ``seconds``, ``used`` (bool).
     time_unit : str
         Time unit of the summary ("W" weeks, "D" days, "M" months).
+    n_population : int or None
+        Customers in the summary the fit was asked for (more than ``n_customers`` when a sample was fitted).
     """
 
     model: str
@@ -154,6 +161,7 @@ class FitResult:
     tol: float
     attempts: pd.DataFrame
     time_unit: str = "W"
+    n_population: int | None = None
 
     @property
     def label(self) -> str:
@@ -236,21 +244,62 @@ def history_arrays(summary: pd.DataFrame, cols: Sequence[str] = ("frequency", "r
 # =========================================================================== lifetimes plumbing
 
 
-def _pareto_conditional_ll(params, freq, rec, T):
-    """Pareto/NBD log-likelihood per history: lifetimes' where finite, the stable form of I elsewhere."""
-    from lifetimes import ParetoNBDFitter
-    from scipy.special import gammaln
+def _pareto_loglik(freq, rec, T):
+    """Per-history Pareto/NBD log-likelihood as a function of the parameters, for fixed (scaled) histories.
 
-    ll = ParetoNBDFitter._conditional_log_likelihood(params, freq, rec, T)
-    bad = ~np.isfinite(ll)
-    if np.any(bad):  # a cancelling difference of hypergeometric terms (very frequent buyers): I in log space
-        r, alpha, s, beta = (float(v) for v in params)
-        x, tx, age = np.asarray(freq, float)[bad], np.asarray(rec, float)[bad], np.asarray(T, float)[bad]
-        log_i = pareto_log_integral(r, alpha, s, beta, x, tx, age)
+    The formula and its floating-point steps are lifetimes' ``_conditional_log_likelihood``
+    (same values to the last bit), with its two hypergeometric functions evaluated
+    once per distinct (x, t_x) and (x, T) pair instead of once per history: at a
+    million customers there are far fewer such pairs than histories, and the
+    hypergeometric functions are most of an evaluation's cost. A history whose
+    value is not finite there (a frequent buyer whose terms cancel) is taken
+    from the stable form of I (:func:`ecrm_lib.value.predict.pareto_log_integral`).
+    """
+    from scipy.special import gammaln, hyp2f1, logsumexp
+
+    x = np.asarray(freq, dtype=float)
+    rec = np.asarray(rec, dtype=float)
+    age = np.asarray(T, dtype=float)
+
+    def pairs(y):
+        codes, keys = pd.factorize(pd.MultiIndex.from_arrays([x, y]), sort=False)
+        return keys.get_level_values(0).to_numpy(float), keys.get_level_values(1).to_numpy(float), codes
+
+    x1, y1, inv1 = pairs(rec)
+    x2, y2, inv2 = pairs(age)
+
+    def loglik(params):
+        r, alpha, s, beta = params
+        if alpha < beta:
+            min_ab, max_ab, t1, t2 = alpha, beta, r + x1, r + x2
+        else:
+            min_ab, max_ab, t1, t2 = beta, alpha, s + 1, s + 1
+        abs_ab = max_ab - min_ab
+        rsf1, rsf2 = r + s + x1, r + s + x2
+        p_1 = hyp2f1(rsf1, t1, rsf1 + 1.0, abs_ab / (max_ab + y1))[inv1]
+        p_2 = hyp2f1(rsf2, t2, rsf2 + 1.0, abs_ab / (max_ab + y2))[inv2]
+        rsf = r + s + x
+        q_1, q_2 = max_ab + rec, max_ab + age
+        sign = np.ones(len(x))
+        log_a0 = logsumexp([np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)], axis=0,
+                           b=[sign, -sign]) - rsf * np.log(q_1 * q_2)
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        ll = np.array(ll, dtype=float)
-        ll[bad] = a1 + np.logaddexp(-(r + x) * np.log(alpha + age) - s * np.log(beta + age), np.log(s) + log_i)
-    return ll
+        ll = a1 + np.logaddexp(-(r + x) * np.log(alpha + age) - s * np.log(beta + age), np.log(s) + log_a0 - np.log(rsf))
+        bad = ~np.isfinite(ll)
+        if bad.any():
+            log_i = pareto_log_integral(r, alpha, s, beta, x[bad], rec[bad], age[bad])
+            ll[bad] = a1[bad] + np.logaddexp(-(r + x[bad]) * np.log(alpha + age[bad]) - s * np.log(beta + age[bad]),
+                                             np.log(s) + log_i)
+        return ll
+
+    return loglik
+
+
+def _pareto_nll(loglik, params, weights, penalizer_coef) -> float:
+    """lifetimes' Pareto/NBD objective: -sum(w * ll) / mean(w) + penalizer * sum(params ** 2)."""
+    if np.any(np.asarray(params) <= 0.0):
+        return np.inf
+    return -(weights * loglik(params)).sum() / weights.mean() + penalizer_coef * sum(np.asarray(params) ** 2)
 
 
 @functools.cache
@@ -281,10 +330,7 @@ def _pareto_class():
 
         @staticmethod
         def _negative_log_likelihood(params, freq, rec, T, weights, penalizer_coef):
-            if np.any(np.asarray(params) <= 0.0):
-                return np.inf
-            ll = _pareto_conditional_ll(params, freq, rec, T)
-            return -(weights * ll).sum() / weights.mean() + penalizer_coef * sum(np.asarray(params) ** 2)
+            return _pareto_nll(_pareto_loglik(freq, rec, T), params, weights, penalizer_coef)
 
         def fit(self, frequency, recency, T, weights=None, *args, **kwargs):
             super().fit(frequency, recency, T, weights, *args, **kwargs)
@@ -295,9 +341,10 @@ def _pareto_class():
             p[1] *= self._scale
             p[3] *= self._scale
             pen = self.penalizer_coef
+            loglik = _pareto_loglik(f, rs, Ts)
 
             def mean_nll(log_params):
-                return self._negative_log_likelihood(np.exp(log_params), f, rs, Ts, w, pen) * np.mean(w) / np.sum(w)
+                return _pareto_nll(loglik, np.exp(log_params), w, pen) * np.mean(w) / np.sum(w)
 
             with np.errstate(all="ignore"):
                 H = numerical_hessian(mean_nll, np.log(p))
@@ -318,11 +365,13 @@ def _pareto_class():
             x0 = np.zeros(params_size) if initial_params is None else np.log(np.asarray(initial_params, dtype=float))
 
             deadline = getattr(self, "_deadline", None)
+            freq, rec, age, weights, pen = minimizing_function_args
+            loglik = _pareto_loglik(freq, rec, age)  # the distinct pairs are found once per fit
 
             def objective(log_params, *args):
                 if deadline is not None and time.monotonic() > deadline:
                     raise ConvergenceError("Pareto/NBD: the time limit of the fit was reached before the optimizer converged")
-                value = self._negative_log_likelihood(np.exp(log_params), *args)
+                value = _pareto_nll(loglik, np.exp(log_params), weights, pen)
                 return value if np.isfinite(value) else np.inf
 
             out = None
@@ -444,6 +493,8 @@ def fit_btyd(
     time_unit: str = "W",
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     cols: Sequence[str] = ("frequency", "recency", "T"),
+    max_customers: int | None = DEFAULT_MAX_FIT_CUSTOMERS,
+    seed: int = 0,
 ) -> FitResult:
     """Fit BG/NBD, Pareto/NBD or MBG/NBD by maximum likelihood, with convergence fallbacks.
 
@@ -477,11 +528,22 @@ def fit_btyd(
         None: no limit.
     cols : sequence of str
         Names of the frequency, recency and T columns.
+    max_customers : int, optional
+        Most customers the fit uses (default :data:`DEFAULT_MAX_FIT_CUSTOMERS`):
+        above it, a random sample of customers (each kept with the same
+        probability, drawn on the compressed histories with ``seed``;
+        :func:`sample_customers`), so that a fit's cost stops growing with the
+        customer base. The estimate stays unbiased; its standard errors (and the
+        CLV interval) are those of the sample. None: every customer.
+    seed : int
+        Seed of that sample.
 
     Returns
     -------
     FitResult
-        Parameters are always finite and positive.
+        Parameters are always finite and positive; ``n_customers`` is the number
+        of customers fitted (the sample when one was drawn), ``n_population``
+        the number in ``summary``.
 
     Raises
     ------
@@ -494,14 +556,44 @@ def fit_btyd(
     check_model(model)
     check_time_unit(time_unit)
     f, r, T = history_arrays(summary, cols)
+    n_population = len(f)
     if compress:
         unique, _ = compress_histories(pd.DataFrame({"frequency": f, "recency": r, "T": T}))
         f, r, T = unique["frequency"].to_numpy(np.int64), unique["recency"].to_numpy(float), unique["T"].to_numpy(float)
         w = unique["weight"].to_numpy(np.int64)
     else:
         w = np.ones(len(f), dtype=np.int64)
-    return fit_btyd_histories(model, f, r, T, w, penalizer_coef=penalizer_coef, tol=tol, fallbacks=fallbacks,
-                              warm=initial_params, compressed=compress, time_unit=time_unit, time_limit=time_limit)
+    w = sample_customers(w, max_customers, seed)
+    keep = w > 0
+    if not keep.all():
+        f, r, T, w = f[keep], r[keep], T[keep], w[keep]
+    fit = fit_btyd_histories(model, f, r, T, w, penalizer_coef=penalizer_coef, tol=tol, fallbacks=fallbacks,
+                             warm=initial_params, compressed=compress, time_unit=time_unit, time_limit=time_limit)
+    fit.n_population = n_population
+    return fit
+
+
+def sample_customers(weights: np.ndarray, max_customers: int | None, seed: int = 0) -> np.ndarray:
+    """Customers per history of a random sample of about ``max_customers`` customers (all when there are no more).
+
+    Each of the ``weights.sum()`` customers is kept with probability
+    ``max_customers / weights.sum()`` (a binomial draw per history, seeded):
+    a simple random sample of customers taken on the compressed histories.
+
+    Examples
+    --------
+    >>> sample_customers(np.array([3, 1]), None).tolist()
+    [3, 1]
+    >>> int(sample_customers(np.full(1000, 100), 20_000).sum())
+    20203
+    """
+    w = np.asarray(weights, dtype=np.int64)
+    total = int(w.sum())
+    if max_customers is None or total <= int(max_customers):
+        return w
+    if int(max_customers) < 1:
+        raise ValueError(f"max_customers must be at least 1 customer, but {max_customers!r} was passed.")
+    return np.random.default_rng(seed).binomial(w, int(max_customers) / total).astype(np.int64)
 
 
 # =========================================================================== predictions per customer

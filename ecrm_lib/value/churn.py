@@ -9,7 +9,7 @@ The churn notebook runs these steps one per cell:
    training part and a held-out validation part (``test_size``). The models
    learn from at most ``max_train`` customers of the training part, a
    stratified sample (all of them when there are fewer): the fit's cost stays
-   bounded however many customers there are, and 200,000 customers pin the
+   bounded however many customers there are, and 100,000 customers pin the
    models down far more finely than the validation can measure.
 2. *Fit and calibrate* (:func:`fit_churn_models`). Both supervised models are
    wrapped in scikit-learn's ``CalibratedClassifierCV`` (``ensemble=False``):
@@ -45,10 +45,11 @@ The churn notebook runs these steps one per cell:
    link between history and churn is the same one window later.
 
 Threads: native thread pools (OpenMP of the gradient boosting, BLAS) use
-``n_threads`` threads (default: the machine's cores) from
-:data:`MIN_ROWS_FOR_THREADS` rows on and one thread below, where thread start-up
-and contention cost more than they save (measured on a busy 2-core machine:
-4.4 s with two threads against 0.48 s with one for 200 trees on 2,500 rows).
+``n_threads`` threads (default: the machine's cores, as far as other work
+leaves them idle, :func:`free_cores`) from :data:`MIN_ROWS_FOR_THREADS` rows on
+and one thread below, where thread start-up and contention cost more than they
+save (measured on a busy 2-core machine: 4.4 s with two threads against 0.48 s
+with one for 200 trees on 2,500 rows).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ __all__ = [
     "evaluate_churn_models",
     "fit_churn_models",
     "make_model",
+    "free_cores",
     "native_threads",
     "risk_summary",
     "score_customers",
@@ -103,9 +105,9 @@ __all__ = [
 #: From this many training rows on, calibration is isotonic; below it, sigmoid (Platt).
 CALIBRATION_ISOTONIC_MIN_ROWS = 5000
 #: Default largest training sample (customers) of the supervised models.
-DEFAULT_MAX_TRAIN = 200_000
+DEFAULT_MAX_TRAIN = 100_000
 #: Default largest validation sample (customers) for the permutation drivers.
-DEFAULT_MAX_DRIVER_CUSTOMERS = 50_000
+DEFAULT_MAX_DRIVER_CUSTOMERS = 5_000
 #: Rows scored per batch.
 SCORE_BATCH_ROWS = 200_000
 #: Fewest rows from which native thread pools use more than one thread.
@@ -117,13 +119,31 @@ _MIN_PER_CLASS = 5  # churners and stayers needed in the training part
 # --------------------------------------------------------------------------- threads
 
 
+def free_cores(n_threads: int | None = None) -> int:
+    """Threads worth using now: ``n_threads`` (default the machine's cores), but no more than the cores idle.
+
+    Idle cores are the cores minus the other work waiting for them (the 1-minute
+    load average, this process counted as one), at least one. OpenMP threads
+    that outnumber the free cores spin against each other: measured on the
+    suite's 2-core machine with a load of 12, gradient boosting on 100,000
+    customers took 598 s with two threads and 54 s with one.
+    """
+    cores = os.cpu_count() or 1
+    wanted = max(1, int(n_threads or cores))
+    try:
+        idle = cores - os.getloadavg()[0] + 1.0
+    except (AttributeError, OSError):  # pragma: no cover - no load average on this platform
+        idle = cores
+    return max(1, min(wanted, int(idle)))
+
+
 @contextlib.contextmanager
 def native_threads(n_rows: int, n_threads: int | None = None):
     """Limit the native thread pools (OpenMP, BLAS) while fitting or scoring ``n_rows`` rows.
 
-    One thread below :data:`MIN_ROWS_FOR_THREADS` rows; from there ``n_threads``
-    (default ``os.cpu_count()``: the machine's cores; pass the engine's thread
-    count when several notebooks share the machine).
+    One thread below :data:`MIN_ROWS_FOR_THREADS` rows; from there
+    :func:`free_cores` (``n_threads``, default the machine's cores, as far as
+    other work leaves them idle).
     """
     # load the native libraries first: a limit only reaches libraries already loaded
     import scipy.optimize  # noqa: F401
@@ -131,7 +151,7 @@ def native_threads(n_rows: int, n_threads: int | None = None):
     import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    limit = 1 if n_rows < MIN_ROWS_FOR_THREADS else max(1, int(n_threads or os.cpu_count() or 1))
+    limit = 1 if n_rows < MIN_ROWS_FOR_THREADS else free_cores(n_threads)
     with threadpool_limits(limits=limit):
         yield limit
 

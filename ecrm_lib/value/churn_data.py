@@ -200,7 +200,7 @@ def first_purchase_day(transactions, *, customer_col: str = "customer_id", time_
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", None], "timestamp": pd.to_datetime(["2024-01-02 23:30", "2023-01-01"], utc=True)})
+    >>> tx = pd.DataFrame({"customer_id": ["a", None], "timestamp": pd.to_datetime(["2024-01-02 23:30", "2023-01-01 00:00"], utc=True)})
     >>> first_purchase_day(tx, timezone="Asia/Seoul")
     datetime.date(2024, 1, 3)
     """

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ecrm_lib.core.errors import DataValidationError
 from ecrm_lib.value.btyd import (
+    DEFAULT_MAX_FIT_CUSTOMERS,
     MODEL_LABELS,
     MODELS,
     check_model,
@@ -172,6 +173,7 @@ def fit_calibration_models(
     fallbacks: Sequence[Mapping[str, Any]] | None = DEFAULT_FALLBACKS,
     time_unit: str = "W",
     time_limit: float | None = DEFAULT_TIME_LIMIT,
+    max_customers: int | None = DEFAULT_MAX_FIT_CUSTOMERS,
 ) -> CalibrationFits:
     """Fit each purchase model on the calibration period (a model that fails is recorded, not raised).
 
@@ -181,8 +183,8 @@ def fit_calibration_models(
         From :func:`ecrm_lib.value.features.calibration_holdout`.
     models : sequence of str
         Model keys (:data:`ecrm_lib.value.btyd.MODELS`).
-    penalizer_coef, fallbacks, time_unit, time_limit
-        As for :func:`ecrm_lib.value.btyd.fit_btyd`.
+    penalizer_coef, fallbacks, time_unit, time_limit, max_customers
+        As for :func:`ecrm_lib.value.btyd.fit_btyd` (the predictions are still made for every customer).
 
     Returns
     -------
@@ -196,7 +198,7 @@ def fit_calibration_models(
     for mo in models:
         try:
             fits[mo] = fit_btyd(cal, mo, penalizer_coef=penalizer_coef, fallbacks=fallbacks, time_unit=time_unit,
-                                time_limit=time_limit)
+                                time_limit=time_limit, max_customers=max_customers)
         except ModelFitError as exc:
             failed[mo] = exc
     return CalibrationFits(fits=fits, failed=failed, models=models)

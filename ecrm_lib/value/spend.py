@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import DataValidationError, EcrmError
-from ecrm_lib.value.btyd import fitter_class, initial_params
+from ecrm_lib.value.btyd import (
+    DEFAULT_MAX_FIT_CUSTOMERS,
+    fitter_class,
+    initial_params,
+    sample_customers,
+)
 from ecrm_lib.value.fitting import (
     DEFAULT_FALLBACKS,
     DEFAULT_TOL,
@@ -82,7 +87,10 @@ class GammaGammaResult:
     penalizer_coef : float
         Penalizer of the attempt used.
     attempts : pandas.DataFrame
-        As in :class:`FitResult`.
+        As in :class:`ecrm_lib.value.btyd.FitResult`.
+    n_fitted : int or None
+        Repeat buyers the fit used: a random sample of the ``n_used`` when they
+        are more than ``max_customers`` (None: all of them).
     """
 
     fitter: Any
@@ -99,12 +107,15 @@ class GammaGammaResult:
     population_mean_spend: float
     penalizer_coef: float
     attempts: pd.DataFrame
+    n_fitted: int | None = None
 
     def checks_table(self) -> pd.DataFrame:
         """The model's checks as a two-column table (``check``, ``value``) for display."""
         rows = [
             ("customers", f"{self.n_customers:,}"),
             ("repeat buyers with positive spend (used)", f"{self.n_used:,}"),
+            *([("of them fitted (a random sample)", f"{self.n_fitted:,}")]
+              if self.n_fitted is not None and self.n_fitted < self.n_used else []),
             ("left out: no repeat purchase", f"{self.n_one_time:,}"),
             ("left out: repeat spend zero or negative", f"{self.n_nonpositive_spend:,}"),
             ("correlation of frequency and mean spend (Pearson)", f"{self.spend_frequency_corr:.3f}"),
@@ -119,7 +130,7 @@ class GammaGammaResult:
 
     def log_covariance(self) -> np.ndarray | None:
         """Covariance of the log parameters (p, q, gamma) from the observed information; None when unusable."""
-        return log_parameter_covariance(self.fitter, self.n_used)
+        return log_parameter_covariance(self.fitter, self.n_fitted if self.n_fitted is not None else self.n_used)
 
 
 def gamma_gamma_spend(params: Mapping[str, float], x: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -170,6 +181,8 @@ def fit_gamma_gamma(
     min_customers: int = 10,
     frequency_col: str = "frequency",
     monetary_col: str = "monetary_value",
+    max_customers: int | None = DEFAULT_MAX_FIT_CUSTOMERS,
+    seed: int = 0,
 ) -> GammaGammaResult:
     """Fit the Gamma-Gamma model of spend per purchase on the repeat buyers.
 
@@ -193,6 +206,12 @@ def fit_gamma_gamma(
         Fewest repeat buyers with positive spend needed to fit.
     frequency_col, monetary_col : str
         Column names.
+    max_customers : int, optional
+        Most repeat buyers the fit uses; above it a random sample of them
+        (:func:`ecrm_lib.value.btyd.sample_customers`, ``seed``), as for the
+        purchase models. The checks (correlation, counts) use every repeat buyer.
+    seed : int
+        Seed of that sample.
 
     Returns
     -------
@@ -227,6 +246,8 @@ def fit_gamma_gamma(
     with np.errstate(all="ignore"):
         corr = float(np.corrcoef(x, m)[0, 1]) if np.std(x) > 0 and np.std(m) > 0 else float("nan")
     rows = spend_rows(x, m)
+    w = sample_customers(rows["w"].to_numpy(np.int64), max_customers, seed)
+    rows = rows.assign(w=w)[w > 0]
     (fitter, params, ll), attempts = fit_gamma_gamma_rows(
         rows["x"].to_numpy(float), rows["m"].to_numpy(float), rows["w"].to_numpy(np.int64),
         penalizer_coef=penalizer_coef, tol=tol, fallbacks=fallbacks,
@@ -247,6 +268,7 @@ def fit_gamma_gamma(
         corr_threshold=float(corr_threshold),
         population_mean_spend=float(params["p"] * params["gamma"] / (params["q"] - 1)),
         penalizer_coef=float(used_row["penalizer_coef"]), attempts=attempts,
+        n_fitted=int(rows["w"].sum()) if int(rows["w"].sum()) < n_used else None,
     )
 
 
