@@ -140,35 +140,62 @@ def guard_reasons(
     if not ({"email_priority", "name_conflict"} & guards):
         return ws.keep("ids_reason", ids.mutate(reason=reason))
     ids0 = ws.keep("ids_first_guards", ids.mutate(reason=reason))
+    touch, scratch = _phones_between_groups(ws, acc, names, ids0, links)
+    name_conflict = ws.keep("name_conflict", _name_conflicts(touch, names))
+    email_conflict = _email_conflicts(ws, ids0, touch, name_conflict, default_region)
+    out = ids0.left_join(email_conflict, ids0.id == email_conflict._ec_phone).drop("_ec_phone")
+    nc = name_conflict.select(_nc_phone=name_conflict.phone_id, name_conflict=name_conflict.name_conflict)
+    out = out.left_join(nc, out.id == nc._nc_phone).drop("_nc_phone")
+    reason = out.reason
+    if "email_priority" in guards:
+        reason = ibis.coalesce(reason, ibis.ifelse(out.email_conflict.fill_null(False), "email_priority", none))
+    if "name_conflict" in guards:
+        reason = ibis.coalesce(reason, ibis.ifelse(out.name_conflict.fill_null(False), "name_conflict", none))
+    result = ws.keep("ids_reason", out.mutate(reason=reason).select(*ids.columns, "reason"))
+    for t in [ids0, touch, name_conflict, *scratch]:
+        ws.drop(t)
+    return result
+
+
+def _phones_between_groups(ws, acc, names, ids0, links):
+    """Usable phones that touch two or more e-mail groups, with each group's representative name.
+
+    An e-mail group is the accounts sharing one usable e-mail; an account
+    without one is its own group. Returns (table phone_id, comp, has_email,
+    rep_name, rep_script; scratch tables to drop afterwards).
+    """
     usable = ids0.filter(ids0.reason.isnull())
     usable_email = usable.filter(usable.kind == "email").select(_email=usable.id)
     usable_phone = usable.filter(usable.kind == "phone").select(_phone=usable.id)
-    # E-mail groups: the accounts sharing one usable e-mail; an account without one is its own group.
     lk = links.left_join(usable_email, links.email_id == usable_email._email)
     groups = ws.keep("email_groups", lk.select("row", comp=ibis.coalesce(lk._email, -(lk.row + 1)), has_email=lk._email.notnull()))
-    # Usable phones and the groups they touch; only phones touching two or more groups matter.
     held = links.join(usable_phone, links.phone_id == usable_phone._phone).select(links.row, links.phone_id)
     touch = held.join(groups, held.row == groups.row).select(held.phone_id, groups.comp, groups.has_email).distinct()
     multi = touch.group_by("phone_id").aggregate(n_groups=touch.count()).filter(lambda t: t.n_groups >= 2)
     multi = multi.select(_multi=multi.phone_id)
     touch = ws.keep("touch", touch.join(multi, touch.phone_id == multi._multi).select(touch.phone_id, touch.comp, touch.has_email))
-    rep = _representative_names(acc, names, groups, touch.select("comp").distinct())
-    rep = rep.rename(_rep_comp="comp")
+    rep = _representative_names(acc, names, groups, touch.select("comp").distinct()).rename(_rep_comp="comp")
     tn = touch.left_join(rep, touch.comp == rep._rep_comp)
-    touch = ws.keep("touch_names", tn.select(touch.phone_id, touch.comp, touch.has_email, tn.rep_name, tn.rep_script))
-    # Name conflicts: two representative names of one phone that cannot be one person's.
+    named = ws.keep("touch_names", tn.select(touch.phone_id, touch.comp, touch.has_email, tn.rep_name, tn.rep_script))
+    return named, [groups, touch]
+
+
+def _name_conflicts(touch, names):
+    """Phones two of whose groups' representative names cannot be one person's (phone_id, name_conflict)."""
     named = touch.filter(touch.rep_name.notnull()).select("phone_id", name=touch.rep_name).distinct()
     keys = names.select("name", "name_script", "name_jamo", "name_rom", "name_rom_rev")
     a = named.join(keys, named.name == keys.name).select(named.phone_id, *[keys[c] for c in keys.columns])
     b = a.rename(lambda c: f"{c}_b")
     pairs = a.join(b, [a.phone_id == b.phone_id_b, a.name < b.name_b])
-    ok = names_compatible(
-        {c: pairs[c] for c in keys.columns},
-        {c: pairs[f"{c}_b"] for c in keys.columns},
-    )
-    name_conflict = pairs.filter(~ok).select("phone_id").distinct().mutate(name_conflict=ibis.literal(True))
-    name_conflict = ws.keep("name_conflict", name_conflict)
-    # E-mail conflicts: two or more groups with an address, unless the phone looks like one person's.
+    ok = names_compatible({c: pairs[c] for c in keys.columns}, {c: pairs[f"{c}_b"] for c in keys.columns})
+    return pairs.filter(~ok).select("phone_id").distinct().mutate(name_conflict=ibis.literal(True))
+
+
+def _email_conflicts(ws, ids0, touch, name_conflict, default_region: str):
+    """Phones touching two or more groups with an address, unless they look like one person's (_ec_phone, email_conflict).
+
+    Waived when the names agree and either every such group is named or the phone is a mobile.
+    """
     em = touch.filter(touch.has_email)
     per_phone = em.group_by("phone_id").aggregate(n_mail=em.count(), unnamed=em.rep_name.isnull().cast("int64").sum())
     cand = ws.keep("email_candidates", per_phone.filter(per_phone.n_mail >= 2))
@@ -180,12 +207,4 @@ def guard_reasons(
     c = c.left_join(mb, c.phone_id == mb._mb_phone)
     c = c.select(c.phone_id, c.unnamed, c.name_conflict, c.mobile)
     waived = ~c.name_conflict.fill_null(False) & ((c.unnamed == 0) | c.mobile.fill_null(False))
-    ec = c.filter(~waived).select(_ec_phone=c.phone_id, email_conflict=ibis.literal(True))
-    out = ids0.left_join(ec, ids0.id == ec._ec_phone).drop("_ec_phone")
-    out = out.left_join(nc, out.id == nc._nc_phone).drop("_nc_phone")
-    reason = out.reason
-    if "email_priority" in guards:
-        reason = ibis.coalesce(reason, ibis.ifelse(out.email_conflict.fill_null(False), "email_priority", none))
-    if "name_conflict" in guards:
-        reason = ibis.coalesce(reason, ibis.ifelse(out.name_conflict.fill_null(False), "name_conflict", none))
-    return ws.keep("ids_reason", out.mutate(reason=reason).select(*ids.columns, "reason"))
+    return ws.keep("email_conflict", c.filter(~waived).select(_ec_phone=c.phone_id, email_conflict=ibis.literal(True)))
