@@ -288,11 +288,11 @@ def _alive_part(model, params, ends: np.ndarray, factor: np.ndarray | None, xp, 
             vals = cum[-1]
         else:
             vals = factor @ np.diff(cum, axis=0, prepend=0.0)
-        fail = ~np.isfinite(vals) | (vals < 0)
-        if fail.any():  # posterior mean rate, no drop-out in the horizon
-            rate = (r + x[fail]) / (alpha + T[fail])
-            vals = vals.copy()
-            vals[fail] = rate * (ends[-1] if factor is None else float(factor @ np.diff(ends, prepend=0.0)))
+        # the posterior mean rate without drop-out in the horizon: an upper bound, and the fallback
+        span = ends[-1] if factor is None else float(factor @ np.diff(ends, prepend=0.0))
+        bound = (r + x) / (alpha + T) * span
+        fail = ~np.isfinite(vals) | (vals < -1e-9 * bound)  # rounding may leave a tiny negative; more is a failure
+        vals = np.where(fail, bound, np.maximum(vals, 0.0))
         out[sl], bad[sl] = vals, fail
     return out, bad
 
