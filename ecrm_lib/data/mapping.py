@@ -136,6 +136,7 @@ class SourceLoad:
         self.kinds: dict[str, str] = {}  # extra column -> kind
         self.markers: dict[str, tuple[str, str, str]] = {}  # marker -> (canonical column, problem, fix)
         self.typed_extra: dict[str, Typed] = {}
+        self._tally: list[tuple[str | None, int, int]] | None = None
         self.as_of: dt.date | None = None
         self._late_sql = "false"
         self._late_reason = ""
@@ -589,19 +590,23 @@ class SourceLoad:
     def _short_reason(self) -> str:
         return _SHORT_REASON if self.config.policies.short_rows == "set_aside" else MARK + "short"
 
+    def _reasons(self) -> list[tuple[str | None, int, int]]:
+        """(reason or None for kept, rows, first row) of every reason, from one scan (kept until dropped)."""
+        if self._tally is None:
+            self._tally = [(r, int(n), int(p)) for r, n, p in self.con.raw_sql(
+                f"SELECT __why, count(*), min(__pos) FROM {self.final} GROUP BY 1").fetchall()]
+        return self._tally
+
     def kept_count(self) -> int:
-        return int(self.con.raw_sql(f"SELECT count(*) FROM {self.final} WHERE __why IS NULL").fetchall()[0][0])
+        return next((n for r, n, _ in self._reasons() if r is None), 0)
 
     def has_policy_failures(self) -> bool:
         if self.staged.short_rows and self.config.policies.short_rows == "error":
             return True
-        return bool(self.con.raw_sql(
-            f"SELECT count(*) FROM {self.final} WHERE starts_with(__why, {sql_string(MARK)})").fetchall()[0][0])
+        return any(r is not None and r.startswith(MARK) for r, _, _ in self._reasons())
 
     def reason_counts(self) -> pd.DataFrame:
-        got = self.con.raw_sql(
-            f"SELECT __why, count(*), min(__pos) FROM {self.final} WHERE __why IS NOT NULL GROUP BY 1").fetchall()
-        rows = [(r, n, p) for r, n, p in got]
+        rows = [(r, n, p) for r, n, p in self._reasons() if r is not None]
         if self.staged.short_rows:
             rows.append((self._short_reason(), len(self.staged.short_rows), self.staged.short_rows[0].pos))
         rows.sort(key=lambda r: r[2])
