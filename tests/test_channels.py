@@ -225,14 +225,19 @@ def test_internet_only_reach(small_world):
     assert not reach.internet_only_customers(long, {"traditional": ["store"]}).any()
     f = profile.customer_channel_features(amap, accounts=accounts, transactions=tx, contacts=co, channel_group={"traditional": ["store"]})
     assert not f["internet_only"].any() and len(f) == 5
-    value = integration.purchase_summary(attach_customer_id(tx, amap), "customer_id", "2025-06-30")
-    cmp_ = reach.compare_customer_groups(flag, value, ("internet only", "other")).set_index("group")
+    flags = reach.internet_only_flags(long, GROUPS)
+    cmp_ = reach.compare_customer_groups(flags, attach_customer_id(tx, amap), ("internet only", "other"), customers=amap).set_index("group")
     assert cmp_.loc["internet only", "n_customers"] == 2 and cmp_.loc["internet only", "share"] == pytest.approx(0.4)
     assert cmp_.loc["internet only", "mean_total_spend"] == pytest.approx((600 + 80) / 2)
     assert cmp_.loc["internet only", "mean_purchases"] == pytest.approx(2.0)
     assert cmp_.loc["other", "mean_total_spend"] == pytest.approx(50 / 3)     # C2 bought once, C3 and C5 never
     assert cmp_.loc["other", "buyer_share"] == pytest.approx(1 / 3)
     assert cmp_.loc["other", "mean_spend_per_purchase"] == pytest.approx(50.0)
+    # a customer of interest without any channel record counts as not flagged and as not buying
+    everyone = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4", "C5", "C9"]})
+    wider = reach.compare_customer_groups(flags, attach_customer_id(tx, amap), ("internet only", "other"), customers=everyone).set_index("group")
+    assert wider.loc["other", "n_customers"] == 4 and wider.loc["other", "mean_total_spend"] == pytest.approx(50 / 4)
+    assert wider.loc["internet only", "share"] == pytest.approx(2 / 6)
 
 
 def test_integration_summary_and_comparison(small_world):

@@ -2,7 +2,8 @@
 
 - :func:`channel_group_function`, :func:`channel_groups_of`: channel ->
   group (traditional, internet, ...) from the config's mapping or callable;
-- :func:`window_bounds`, :func:`in_window`, :func:`covered_days`: the last
+- :func:`window_bounds`, :func:`window_filter`, :func:`in_window`,
+  :func:`covered_days`: the last
   ``months`` calendar months to the as-of date in local time, as UTC bounds
   and as a filter in the engine;
 - :func:`with_customer`, :func:`with_customer_channel`,
@@ -34,6 +35,7 @@ __all__ = [
     "channel_group_function",
     "channel_groups_of",
     "window_bounds",
+    "window_filter",
     "in_window",
     "covered_days",
     "with_customer",
@@ -117,6 +119,19 @@ def _utc_literal(ts: pd.Timestamp):
     return ibis.literal(ts.to_pydatetime(), type="timestamp('UTC')")
 
 
+def window_filter(table, as_of: Any, months: int | None, timezone: str = "UTC", time_col: str = "timestamp"):
+    """Engine expression: True for rows of ``table`` whose ``time_col`` falls in the window of :func:`window_bounds`.
+
+    Missing times are outside (False).
+    """
+    start, end = window_bounds(as_of, months, timezone)
+    col = table[time_col]
+    keep = col.notnull() & (col < _utc_literal(end))
+    if start is not None:
+        keep &= col >= _utc_literal(start)
+    return keep.fill_null(False)
+
+
 def in_window(table, as_of: Any, months: int | None, timezone: str = "UTC", time_col: str = "timestamp"):
     """Rows of ``table`` whose ``time_col`` falls in the window of :func:`window_bounds` (missing times are left out).
 
@@ -131,7 +146,7 @@ def in_window(table, as_of: Any, months: int | None, timezone: str = "UTC", time
     Returns
     -------
     ibis.Table
-        A filter in the engine.
+        A filter in the engine (:func:`window_filter`).
 
     Examples
     --------
@@ -140,12 +155,7 @@ def in_window(table, as_of: Any, months: int | None, timezone: str = "UTC", time
     1
     """
     t = as_table(table)
-    start, end = window_bounds(as_of, months, timezone)
-    col = t[time_col]
-    keep = col.notnull() & (col < _utc_literal(end))
-    if start is not None:
-        keep &= col >= _utc_literal(start)
-    return t.filter(keep)
+    return t.filter(window_filter(t, as_of, months, timezone, time_col))
 
 
 def covered_days(table, as_of: Any, months: int | None, timezone: str = "UTC", time_col: str = "timestamp") -> float:

@@ -66,7 +66,7 @@ __all__ = [
 _SUMMARY_COLUMNS = ["n_purchases", "repeat_purchases", "total_spend", "mean_spend", "first_purchase", "last_purchase", "recency_days"]
 
 
-def integration_summary(account_map, accounts=None, transactions=None, contacts=None) -> dict[str, Any]:
+def integration_summary(account_map, accounts=None, transactions=None, contacts=None, *, channels_long=None) -> dict[str, Any]:
     """Accounts versus customers, and how many customers use two or more channels.
 
     Parameters
@@ -76,6 +76,9 @@ def integration_summary(account_map, accounts=None, transactions=None, contacts=
     accounts, transactions, contacts : ibis.Table or DataFrame, optional
         Canonical tables; their channels count towards "channels used"
         (see :func:`~ecrm_lib.channels.common.customer_channels_long`).
+    channels_long : ibis.Table, optional
+        That function's result for the same tables when the caller has it
+        already (e.g. cached); computed otherwise.
 
     Returns
     -------
@@ -92,7 +95,7 @@ def integration_summary(account_map, accounts=None, transactions=None, contacts=
     counts = sizes.aggregate(n_customers=sizes.count(), n_multi=(sizes.n >= 2).sum()).execute().iloc[0]
     n_acc = int(amap.account_id.nunique().execute())
     n_cust = int(counts["n_customers"])
-    long = customer_channels_long(amap, accounts, transactions, contacts)
+    long = channels_long if channels_long is not None else customer_channels_long(amap, accounts, transactions, contacts)
     multi = 0
     if long is not None:
         mapped = long.semi_join(sizes, long.customer_id == sizes.customer_id)

@@ -18,14 +18,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, customer_channels_long, in_window, self_account_map, with_customer
+from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, customer_channels_long, self_account_map, window_filter, with_customer
 from ecrm_lib.channels.cost import cost_contacts
 from ecrm_lib.channels.reach import DEFAULT_OFFICE_HOURS, has_time_of_day, offhours_flag
 from ecrm_lib.data.engine import backend_name
-from ecrm_lib.data.tables import as_table, keep_direction, with_channel
+from ecrm_lib.data.tables import as_table, direction_is, with_channel
 
 __all__ = ["channel_slug", "customer_channel_features", "feature_overview"]
 
@@ -42,17 +43,14 @@ def channel_slug(text: str) -> str:
     return s or "unknown"
 
 
-def _share_columns(t, prefix: str, count_name: str):
-    """Per customer: row count and share of rows per channel slug (``<prefix><slug>``), as an engine table."""
+def _share_aggregates(t, prefix: str) -> dict[str, Any]:
+    """Aggregates of ``t`` (grouped per customer): the share of its rows per channel slug, named ``<prefix><slug>`` (sorted)."""
     channels = t.select("channel").distinct().execute()["channel"].dropna().astype(str)
     slugs: dict[str, list[str]] = {}
     for c in channels:
         slugs.setdefault(channel_slug(c), []).append(c)
-    n = t.count()
-    aggs = {count_name: n}
-    for slug in sorted(slugs):
-        aggs[f"{prefix}{slug}"] = t.channel.isin(slugs[slug]).cast("int64").sum().cast("float64") / n.cast("float64")
-    return t.group_by("customer_id").agg(**aggs), [f"{prefix}{s}" for s in sorted(slugs)]
+    n = t.count().cast("float64")
+    return {f"{prefix}{slug}": t.channel.isin(slugs[slug]).cast("int64").sum().cast("float64") / n for slug in sorted(slugs)}
 
 
 def customer_channel_features(
@@ -68,6 +66,7 @@ def customer_channel_features(
     office_hours: Sequence[int] = DEFAULT_OFFICE_HOURS,
     as_of: Any = None,
     window_months: int | None = None,
+    channels_long=None,
 ) -> pd.DataFrame:
     """One row per customer with their channel behaviour (the ``customer_channels`` product).
 
@@ -104,6 +103,9 @@ def customer_channel_features(
         Length of the cost window in calendar months (the channel report's
         ``time_window_months``); None or 0 with an ``as_of``: every contact
         up to ``as_of``.
+    channels_long : ibis.Table, optional
+        :func:`~ecrm_lib.channels.common.customer_channels_long` of the same
+        tables when the caller has it already (e.g. cached); computed otherwise.
 
     Returns
     -------
@@ -135,58 +137,61 @@ def customer_channel_features(
     tx_c = with_channel(with_customer(tx, amap), acc) if tx is not None else None
     co_c = with_channel(with_customer(co, amap), acc) if co is not None else None
 
+    # One aggregation per source table (each scanned once), joined per customer in the engine.
     per_map = amap.group_by(customer_id=amap.customer_id.cast("string")).agg(n_accounts=amap.count())
     ids = per_map.select("customer_id")
     for t in (tx_c, co_c):
         if t is not None:
             ids = ids.union(t.select(customer_id=t.customer_id.cast("string")), distinct=True)
-    base = ids.distinct()
-    parts: list[tuple[Any, list[str]]] = [(per_map, ["n_accounts"])]
-
-    long = customer_channels_long(amap, acc, tx, co)
-    long = long.cache() if long is not None else None  # read three times below
-    if long is not None:
-        parts.append((long.group_by("customer_id").agg(n_channels=long.count()), ["n_channels"]))
-    share_cols: list[str] = []
-    for t, prefix, count_name in ((tx_c, "share_purchases_", "n_purchases"), (co_c, "share_contacts_", "n_contacts")):
-        if t is None:
-            continue
-        agg, cols = _share_columns(t.mutate(customer_id=t.customer_id.cast("string")), prefix, count_name)
-        parts.append((agg, [count_name] + cols))
-        share_cols += cols
-    if co_c is not None and channel_costs is not None:
-        window = co_c if as_of is None else in_window(co_c, as_of, window_months, timezone)
-        priced = cost_contacts(window, channel_costs, cost_overrides)
-        parts.append((priced.group_by("customer_id").agg(cost_to_serve=priced.cost.sum()), ["cost_to_serve"]))
-    if co is not None and has_time_of_day(co, timezone):
-        inbound = keep_direction(co_c, "inbound")
-        inbound = inbound.filter(inbound.timestamp.notnull())
-        off = offhours_flag(inbound.timestamp, backend_name(inbound), timezone, office_hours).cast("float64")
-        parts.append((inbound.group_by("customer_id").agg(offhours_share=off.mean()), ["offhours_share"]))
+    parts = [per_map]
+    long = channels_long if channels_long is not None else customer_channels_long(amap, acc, tx, co)
     if long is not None:
         channels = long.select("channel").distinct().execute()["channel"].dropna()
         members = [c for c, g in channel_groups_of(channels, channel_group).items() if g == "internet"]
         inside = long.channel.isin(members) if members else long.channel.isnull() & long.channel.notnull()  # a column of False
-        parts.append((long.group_by("customer_id").agg(internet_only=inside.fill_null(False).all()), ["internet_only"]))
-    seen = []
+        parts.append(long.group_by("customer_id").agg(n_channels=long.count(), internet_only=inside.fill_null(False).all()))
+    share_cols: list[str] = []
+    if tx_c is not None:
+        t = tx_c.mutate(customer_id=tx_c.customer_id.cast("string"))
+        shares = _share_aggregates(t, "share_purchases_")
+        share_cols += list(shares)
+        parts.append(t.group_by("customer_id").agg(n_purchases=t.count(), **shares, _tx_first=t.timestamp.min(), _tx_last=t.timestamp.max()))
+    has_cost = co_c is not None and channel_costs is not None
+    timed = co is not None and has_time_of_day(co, timezone)
+    if co_c is not None:
+        t = co_c.mutate(customer_id=co_c.customer_id.cast("string"))
+        shares = _share_aggregates(t, "share_contacts_")
+        share_cols += list(shares)
+        aggs: dict[str, Any] = {}
+        if has_cost:
+            priced = cost_contacts(t if as_of is None else t.filter(window_filter(t, as_of, window_months, timezone)), channel_costs, cost_overrides)
+            parts.append(priced.group_by("customer_id").agg(cost_to_serve=priced.cost.sum()))
+        if timed:
+            inbound = t.timestamp.notnull() & direction_is(t, "inbound")
+            off = offhours_flag(t.timestamp, backend_name(t), timezone, office_hours)
+            aggs["_n_inbound"] = inbound.cast("int64").sum()
+            aggs["_n_off"] = (inbound & off).cast("int64").sum()
+        parts.append(t.group_by("customer_id").agg(n_contacts=t.count(), **shares, **aggs, _co_first=t.timestamp.min(), _co_last=t.timestamp.max()))
     if acc is not None and "created_at" in acc.columns:
         a = with_customer(acc.select("account_id", "created_at"), amap)
-        seen.append(a.select(customer_id=a.customer_id.cast("string"), t=a.created_at))
-    for t in (tx_c, co_c):
-        if t is not None:
-            seen.append(t.select(customer_id=t.customer_id.cast("string"), t=t.timestamp))
-    if seen:
-        s = seen[0]
-        for other in seen[1:]:
-            s = s.union(other)
-        s = s.filter(s.t.notnull())
-        parts.append((s.group_by("customer_id").agg(first_seen=s.t.min(), last_seen=s.t.max()), ["first_seen", "last_seen"]))
+        a = a.mutate(customer_id=a.customer_id.cast("string"))
+        parts.append(a.group_by("customer_id").agg(_acc_first=a.created_at.min(), _acc_last=a.created_at.max()))
 
-    joined = base
-    for i, (part, cols) in enumerate(parts):
+    joined = ids.distinct()
+    for i, part in enumerate(parts):
         p = part.rename(**{f"_k{i}": "customer_id"})
         joined = joined.left_join(p, joined.customer_id == p[f"_k{i}"]).drop(f"_k{i}")
-    out = joined.order_by("customer_id").execute()
+    firsts = [joined[c] for c in ("_acc_first", "_tx_first", "_co_first") if c in joined.columns]
+    lasts = [joined[c] for c in ("_acc_last", "_tx_last", "_co_last") if c in joined.columns]
+    extra = {}
+    if firsts:  # LEAST and GREATEST skip missing values on DuckDB and Spark
+        extra["first_seen"] = ibis.least(*firsts) if len(firsts) > 1 else firsts[0]
+        extra["last_seen"] = ibis.greatest(*lasts) if len(lasts) > 1 else lasts[0]
+    if timed:
+        extra["offhours_share"] = ibis.ifelse(joined._n_inbound > 0, joined._n_off.cast("float64") / joined._n_inbound.cast("float64"), ibis.null("float64"))
+    final = joined.mutate(**extra)
+    # only the product's columns leave the engine (Ibis converts timestamp columns with gaps slowly)
+    out = final.select(*[c for c in final.columns if not c.startswith("_")]).order_by("customer_id").execute()
 
     out["customer_id"] = out["customer_id"].astype("string")
     out["n_accounts"] = out["n_accounts"].fillna(1).astype("int64")
@@ -195,11 +200,8 @@ def customer_channel_features(
         out[c] = out[c].fillna(0).astype("int64") if c in out else 0
     for c in share_cols:
         out[c] = out[c].astype("float64")
-    if "cost_to_serve" in out:
-        out["cost_to_serve"] = out["cost_to_serve"].astype("float64").fillna(0.0)
-    else:
-        out["cost_to_serve"] = np.nan
-    out["offhours_share"] = out["offhours_share"].astype("float64") if "offhours_share" in out else np.nan
+    out["cost_to_serve"] = out["cost_to_serve"].astype("float64").fillna(0.0) if has_cost else np.nan
+    out["offhours_share"] = out["offhours_share"].astype("float64") if timed else np.nan
     out["internet_only"] = out["internet_only"].astype("boolean").fillna(False).astype(bool) if "internet_only" in out else False
     for c in ("first_seen", "last_seen"):
         if c not in out:

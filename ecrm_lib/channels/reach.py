@@ -7,8 +7,9 @@
   :func:`ecrm_lib.data.engine.local_time`);
 - :func:`offhours_reach`, :func:`hourly_contacts`: per customer and per
   local hour;
-- :func:`internet_only_customers`, :func:`compare_customer_groups`: customers
-  known only in internet channels, and their value against the rest.
+- :func:`internet_only_flags`, :func:`internet_only_customers`,
+  :func:`compare_customer_groups`: customers known only in internet
+  channels, and their purchases against the rest (in the engine).
 
 Examples
 --------
@@ -37,6 +38,7 @@ __all__ = [
     "is_offhours",
     "offhours_reach",
     "hourly_contacts",
+    "internet_only_flags",
     "internet_only_customers",
     "compare_customer_groups",
 ]
@@ -204,8 +206,8 @@ def hourly_contacts(
     return out.astype({"group": "string", "day_type": "string"})
 
 
-def internet_only_customers(channels_long, channel_group: ChannelGroup = None, group: str = "internet") -> pd.Series:
-    """Per customer: True when every channel they are known in belongs to ``group``.
+def internet_only_flags(channels_long, channel_group: ChannelGroup = None, group: str = "internet"):
+    """Engine table: per customer, True when every channel they are known in belongs to ``group``.
 
     Parameters
     ----------
@@ -219,29 +221,37 @@ def internet_only_customers(channels_long, channel_group: ChannelGroup = None, g
 
     Returns
     -------
-    Series of bool indexed by customer_id (sorted).
+    ibis.Table
+        customer_id, internet_only (bool); one row per customer of ``channels_long``.
     """
     t = as_table(channels_long, "channels_long")
     channels = t.select(channel=t.channel.cast("string")).distinct().execute()["channel"]
     members = [c for c, g in channel_groups_of(channels.dropna(), channel_group).items() if g == group]
     inside = t.channel.cast("string").isin(members) if members else t.channel.isnull() & t.channel.notnull()  # no channel of the group: a column of False
-    g = t.group_by(customer_id=t.customer_id.cast("string")).agg(internet_only=inside.fill_null(False).all()).order_by("customer_id").execute()
+    return t.group_by(customer_id=t.customer_id.cast("string")).agg(internet_only=inside.fill_null(False).all())
+
+
+def internet_only_customers(channels_long, channel_group: ChannelGroup = None, group: str = "internet") -> pd.Series:
+    """:func:`internet_only_flags` in pandas: a Series of bool indexed by customer_id (sorted)."""
+    g = internet_only_flags(channels_long, channel_group, group).order_by("customer_id").execute()
     return pd.Series(g["internet_only"].astype(bool).to_numpy(), index=pd.Index(g["customer_id"].astype("string"), name="customer_id"), name="internet_only")
 
 
-def compare_customer_groups(flag: pd.Series, value: pd.DataFrame, labels: tuple[str, str] = ("yes", "no")) -> pd.DataFrame:
-    """Number, share and purchase value of customers with and without a flag.
+def compare_customer_groups(flags, transactions=None, labels: tuple[str, str] = ("yes", "no"), customers=None) -> pd.DataFrame:
+    """Number, share and purchase value of customers with and without a flag, computed in the engine.
 
     Parameters
     ----------
-    flag : Series of bool
-        Indexed by customer_id (every customer of interest).
-    value : DataFrame
-        :func:`~ecrm_lib.channels.integration.purchase_summary` by
-        customer_id; customers absent there have no purchase (0 purchases, 0
-        spend).
+    flags : ibis.Table or DataFrame
+        customer_id and one boolean column (the flag; missing counts as False).
+    transactions : ibis.Table or DataFrame, optional
+        Purchases with customer_id and amount; customers without one have no
+        purchase (0 purchases, 0 spend). None: nobody has purchases.
     labels : (str, str)
         Names of the flagged and the other group.
+    customers : ibis.Table or DataFrame, optional
+        customer_id of every customer of interest (default: those of
+        ``flags``); customers absent from ``flags`` are not flagged.
 
     Returns
     -------
@@ -250,24 +260,45 @@ def compare_customer_groups(flag: pd.Series, value: pd.DataFrame, labels: tuple[
         mean_purchases, mean_total_spend (currency, every customer counted),
         mean_spend_per_purchase (currency, buyers only), repeat_buyer_share (0-1).
     """
-    v = value.reindex(flag.index)
-    npur = v["n_purchases"].fillna(0).astype("float64")
-    spend = v["total_spend"].fillna(0.0).astype("float64")
+    f = as_table(flags, "flags")
+    flag_col = next(c for c in f.columns if c != "customer_id")
+    f = f.select(customer_id=f.customer_id.cast("string"), _flag=f[flag_col].cast("boolean"))
+    if customers is not None:
+        c = as_table(customers, "customers")
+        c = c.select(customer_id=c.customer_id.cast("string")).distinct()
+        f = c.left_join(f.rename(_fid="customer_id"), c.customer_id == f.customer_id).drop("_fid")
+    f = f.mutate(_flag=f._flag.fill_null(False))
+    if transactions is not None:
+        t = as_table(transactions, "transactions")
+        per = t.group_by(_cid=t.customer_id.cast("string")).agg(_n=t.count(), _spend=t.amount.cast("float64").sum())
+        f = f.left_join(per, f.customer_id == per._cid).drop("_cid")
+        f = f.mutate(_n=f._n.fill_null(0), _spend=f._spend.fill_null(0.0))
+    else:
+        f = f.mutate(_n=ibis.literal(0), _spend=ibis.literal(0.0))
+    buyer = f._n > 0
+    g = f.group_by("_flag").agg(
+        n_customers=f.count(),
+        buyers=buyer.cast("int64").sum(),
+        mean_purchases=f._n.cast("float64").mean(),
+        mean_total_spend=f._spend.mean(),
+        mean_spend_per_purchase=ibis.ifelse(buyer, f._spend / f._n.cast("float64"), ibis.null("float64")).mean(),
+        repeat_buyer_share=(f._n >= 2).cast("float64").mean(),
+    ).execute().set_index("_flag")
+    n_all = int(g["n_customers"].sum()) if len(g) else 0
     rows = []
-    n_all = len(flag)
-    for lab, sel in ((labels[0], flag.to_numpy(dtype=bool)), (labels[1], ~flag.to_numpy(dtype=bool))):
-        k = int(sel.sum())
-        buyers = npur[sel] > 0
+    for lab, key in ((labels[0], True), (labels[1], False)):
+        r = g.loc[key] if key in g.index else None
+        k = int(r["n_customers"]) if r is not None else 0
         rows.append(
             {
                 "group": lab,
                 "n_customers": k,
                 "share": k / n_all if n_all else float("nan"),
-                "buyer_share": float(buyers.mean()) if k else float("nan"),
-                "mean_purchases": float(npur[sel].mean()) if k else float("nan"),
-                "mean_total_spend": float(spend[sel].mean()) if k else float("nan"),
-                "mean_spend_per_purchase": float(v["mean_spend"][sel][buyers].mean()) if buyers.any() else float("nan"),
-                "repeat_buyer_share": float((npur[sel] >= 2).mean()) if k else float("nan"),
+                "buyer_share": int(r["buyers"]) / k if k else float("nan"),
+                "mean_purchases": float(r["mean_purchases"]) if k else float("nan"),
+                "mean_total_spend": float(r["mean_total_spend"]) if k else float("nan"),
+                "mean_spend_per_purchase": float(r["mean_spend_per_purchase"]) if k and pd.notna(r["mean_spend_per_purchase"]) else float("nan"),
+                "repeat_buyer_share": float(r["repeat_buyer_share"]) if k else float("nan"),
             }
         )
     return pd.DataFrame(rows)

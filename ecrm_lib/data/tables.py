@@ -11,8 +11,8 @@ engine has aggregated them.
 - :func:`with_channel`: the channel of each row (its own ``channel``, else
   its account's channel, else :data:`MISSING_CHANNEL`), one definition for
   every report;
-- :func:`keep_direction`: contacts in one direction when the table records
-  directions.
+- :func:`direction_is`, :func:`keep_direction`: contacts in one direction
+  when the table records directions.
 
 Examples
 --------
@@ -32,7 +32,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING_CHANNEL", "is_ibis", "as_table", "with_channel", "keep_direction", "has_any"]
+__all__ = ["MISSING_CHANNEL", "is_ibis", "as_table", "with_channel", "direction_is", "keep_direction", "has_any"]
 
 #: Channel of a row that has none and whose account has none (or is unknown).
 MISSING_CHANNEL = "(unknown)"
@@ -121,12 +121,20 @@ def has_any(column) -> bool:
     return bool(column.notnull().any().execute())
 
 
-def keep_direction(table, direction: str | None):
-    """Rows of ``table`` in ``direction`` (e.g. "inbound"), when the table records directions.
+def direction_is(table, direction: str | None):
+    """Engine expression: True for rows in ``direction`` (e.g. "inbound"), when the table records directions.
 
-    Tables without a ``direction`` column, or whose directions are all
-    missing, are returned whole; None keeps every row.
+    Rows of a table without a ``direction`` column, or whose directions are
+    all missing, all count (a literal True); None counts every row. A row
+    with a missing direction in a table that records them does not count.
     """
     if not direction or "direction" not in table.columns or not has_any(table.direction):
+        return ibis.literal(True)
+    return (table.direction == direction).fill_null(False)
+
+
+def keep_direction(table, direction: str | None):
+    """Rows of ``table`` in ``direction`` (e.g. "inbound"), when the table records directions (see :func:`direction_is`)."""
+    if not direction or "direction" not in table.columns or not has_any(table.direction):
         return table
-    return table.filter(table.direction == direction)
+    return table.filter(direction_is(table, direction))
