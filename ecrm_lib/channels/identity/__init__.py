@@ -21,6 +21,9 @@ runs on an in-memory DuckDB):
      never link;
    - ``shared_identifier``: an identifier held by more than
      ``max_accounts_per_identifier`` accounts is treated as shared, not personal;
+   - ``email_name_conflict``: an e-mail held by accounts whose names cannot be
+     one person's (a couple's shared address) links none of them: a shared
+     address never joins two people on its own (names compared as below);
    - ``email_priority``: e-mail outranks phone: a phone that would join two or
      more accounts (or groups of accounts already joined by e-mail) holding
      different e-mails links none of them (family landline), unless they look
@@ -29,9 +32,10 @@ runs on an in-memory DuckDB):
    - ``name_conflict``: a phone that would join accounts (or e-mail groups)
      whose names cannot be one person's links none of them (family landline
      without e-mails). Names are compared after normalisation: two Hangul names
-     must be at most one edit apart on their jamo (a typo), a romanised name at
-     most two edits from the other's romanisation in either order (Jihoon /
-     Jihun); names in mixed or other scripts, and missing names, are no evidence;
+     must be at most ``max_jamo_edits`` (1) edits apart on their jamo (a typo), a
+     romanised name at most ``max_romanised_edits`` (2) edits from the other's
+     romanisation in either order (Jihoon / Jihun); names in mixed or other
+     scripts, and missing names, are no evidence;
    - ``max_component_size``: a component larger than ``max_component_size``
      accounts is split by dropping its weakest identifiers first (phones before
      e-mails, the most shared first) until every part fits; parts still too

@@ -5,6 +5,10 @@ gives every identifier the first guard that stops it (else missing):
 
 - ``blocklist``: on the :class:`~ecrm_lib.channels.identity.identifiers.Blocklist`;
 - ``shared_identifier``: held by more than ``max_accounts_per_identifier`` accounts;
+- ``email_name_conflict``: an e-mail whose accounts' names cannot be one
+  person's (a couple's shared address): it links none of them, so that an
+  address shared by two people never joins them on its own (issue 13 item 6);
+  accounts of one of them still link through their other identifiers;
 - ``email_priority``: a phone that would join two or more *e-mail groups*
   (accounts already joined by one usable e-mail) unless they look like one
   person with two addresses: their names agree and either every group is
@@ -12,10 +16,12 @@ gives every identifier the first guard that stops it (else missing):
 - ``name_conflict``: a phone that would join groups (or accounts without a
   usable e-mail) whose names cannot be one person's. Each group is
   represented by its most frequent name (Hangul first, then the name seen
-  first). Two Hangul names must be at most one edit apart on their jamo (a
-  typo); otherwise the romanised keys, in either order, at most two edits
-  (Jihoon / Jihun). Names in mixed or other scripts, and missing names, are
-  no evidence;
+  first);
+- names are compared by :func:`names_compatible`: two Hangul names must be at
+  most ``max_jamo_edits`` (default 1) edits apart on their jamo (a typo);
+  otherwise the romanised keys, in either order, at most
+  ``max_romanised_edits`` (default 2) edits (Jihoon / Jihun). Names in mixed
+  or other scripts, and missing names, are no evidence;
 - ``max_component_size`` is applied on the edge list, see
   :mod:`~ecrm_lib.channels.identity.components`.
 """
@@ -29,14 +35,15 @@ import pyarrow as pa
 from ecrm_lib.channels.identity.identifiers import Blocklist, blocklisted
 from ecrm_lib.channels.normalize import phone_is_mobile
 
-__all__ = ["GUARDS", "GUARD_TEXT", "JUNK_REASONS", "guard_reasons", "names_compatible"]
+__all__ = ["GUARDS", "GUARD_TEXT", "JUNK_REASONS", "MAX_JAMO_EDITS", "MAX_ROMANISED_EDITS", "guard_reasons", "names_compatible"]
 
-GUARDS = ("blocklist", "shared_identifier", "email_priority", "name_conflict", "max_component_size")
+GUARDS = ("blocklist", "shared_identifier", "email_name_conflict", "email_priority", "name_conflict", "max_component_size")
 
 #: What each guard does, for the audit table.
 GUARD_TEXT = {
     "blocklist": "placeholder e-mail or company phone on the blocklist: never links",
     "shared_identifier": "identifier held by more than max_accounts_per_identifier accounts: treated as shared",
+    "email_name_conflict": "e-mail held by accounts whose names cannot be one person's (a shared address): does not link them",
     "email_priority": "phone that would join accounts holding different e-mails (not one person's two addresses): does not link them",
     "name_conflict": "phone that would join accounts whose names cannot be one person's: does not link them",
     "max_component_size": "identifier dropped to split a component larger than max_component_size",
@@ -44,16 +51,23 @@ GUARD_TEXT = {
 
 #: Reasons that make an identifier no evidence at all (blanked in the probabilistic pass);
 #: an identifier dropped only to split an over-size component stays evidence.
-JUNK_REASONS = ("blocklist", "shared_identifier", "email_priority", "name_conflict")
+JUNK_REASONS = ("blocklist", "shared_identifier", "email_name_conflict", "email_priority", "name_conflict")
 
 _FAR = 1_000_000  # distance of a missing key: never compatible
 
 
-def names_compatible(a, b):
+#: Default edit distances within which two names can be one person's (see :func:`names_compatible`).
+MAX_JAMO_EDITS = 1
+MAX_ROMANISED_EDITS = 2
+
+
+def names_compatible(a, b, *, max_jamo_edits: int = MAX_JAMO_EDITS, max_romanised_edits: int = MAX_ROMANISED_EDITS):
     """Boolean expression: could names a and b (structs of a name-key table's columns) be one person's?
 
     ``a`` and ``b`` are mappings of column expressions with keys name,
-    name_script, name_jamo, name_rom, name_rom_rev.
+    name_script, name_jamo, name_rom, name_rom_rev. Two Hangul names are
+    compared on their jamo (at most ``max_jamo_edits`` edits), any other pair
+    on their romanised keys in either order (at most ``max_romanised_edits``).
     """
     unknown = (
         a["name"].isnull()
@@ -68,7 +82,7 @@ def names_compatible(a, b):
         a["name_rom"].levenshtein(b["name_rom"]).fill_null(_FAR),
         a["name_rom"].levenshtein(b["name_rom_rev"]).fill_null(_FAR),
     )
-    return unknown | ibis.ifelse(both_hangul, d_jamo <= 1, d_rom <= 2)
+    return unknown | ibis.ifelse(both_hangul, d_jamo <= max_jamo_edits, d_rom <= max_romanised_edits)
 
 
 def _representative_names(acc, names, groups, touched):
@@ -107,6 +121,8 @@ def guard_reasons(
     blocklist: Blocklist,
     max_accounts_per_identifier: int,
     default_region: str,
+    max_jamo_edits: int = MAX_JAMO_EDITS,
+    max_romanised_edits: int = MAX_ROMANISED_EDITS,
 ):
     """The identifiers with the guard that stops each (``reason``, else missing), as a temporary table.
 
@@ -125,11 +141,14 @@ def guard_reasons(
     blocklist : Blocklist
     max_accounts_per_identifier : int
     default_region : str
+    max_jamo_edits, max_romanised_edits : int
+        Name tolerance of :func:`names_compatible`.
 
     Returns
     -------
     ibis.Table
-        ids plus reason (blocklist, shared_identifier, email_priority, name_conflict or missing).
+        ids plus reason (blocklist, shared_identifier, email_name_conflict, email_priority,
+        name_conflict or missing).
     """
     none = ibis.null("string")
     reason = none
@@ -137,11 +156,21 @@ def guard_reasons(
         reason = ibis.ifelse(blocklisted(ids, blocklist, default_region), "blocklist", none)
     if "shared_identifier" in guards:
         reason = ibis.coalesce(reason, ibis.ifelse(ids.n_accounts > max_accounts_per_identifier, "shared_identifier", none))
+    tol = {"max_jamo_edits": max_jamo_edits, "max_romanised_edits": max_romanised_edits}
+    cur = ids.mutate(reason=reason)
+    if "email_name_conflict" in guards:
+        base = ws.keep("ids_base", cur)
+        enc = ws.keep("email_name_conflict", _email_name_conflicts(base, acc, names, links, **tol))
+        t = base.left_join(enc, base.id == enc._enc_email)
+        cur = t.mutate(reason=ibis.coalesce(t.reason, ibis.ifelse(t._enc_email.notnull(), "email_name_conflict", none))).select(*ids.columns, "reason")
+        cur = ws.keep("ids_email_guard", cur)
+        ws.drop(base)
+        ws.drop(enc)
     if not ({"email_priority", "name_conflict"} & guards):
-        return ws.keep("ids_reason", ids.mutate(reason=reason))
-    ids0 = ws.keep("ids_first_guards", ids.mutate(reason=reason))
+        return ws.keep("ids_reason", cur)
+    ids0 = ws.keep("ids_first_guards", cur)
     touch, scratch = _phones_between_groups(ws, acc, names, ids0, links)
-    name_conflict = ws.keep("name_conflict", _name_conflicts(touch, names))
+    name_conflict = ws.keep("name_conflict", _name_conflicts(touch, names, **tol))
     email_conflict = _email_conflicts(ws, ids0, touch, name_conflict, default_region)
     out = ids0.left_join(email_conflict, ids0.id == email_conflict._ec_phone).drop("_ec_phone")
     nc = name_conflict.select(_nc_phone=name_conflict.phone_id, name_conflict=name_conflict.name_conflict)
@@ -180,15 +209,35 @@ def _phones_between_groups(ws, acc, names, ids0, links):
     return named, [groups, touch]
 
 
-def _name_conflicts(touch, names):
+def _incompatible_pairs(named, key: str, names, **tol):
+    """Distinct ``key`` values two of whose names (``named``: key, name) cannot be one person's."""
+    keys = names.select("name", "name_script", "name_jamo", "name_rom", "name_rom_rev")
+    a = named.join(keys, named.name == keys.name).select(named[key], *[keys[c] for c in keys.columns])
+    b = a.rename(lambda c: f"{c}_b")
+    pairs = a.join(b, [a[key] == b[f"{key}_b"], a.name < b.name_b])
+    ok = names_compatible({c: pairs[c] for c in keys.columns}, {c: pairs[f"{c}_b"] for c in keys.columns}, **tol)
+    return pairs.filter(~ok).select(key).distinct()
+
+
+def _name_conflicts(touch, names, **tol):
     """Phones two of whose groups' representative names cannot be one person's (phone_id, name_conflict)."""
     named = touch.filter(touch.rep_name.notnull()).select("phone_id", name=touch.rep_name).distinct()
-    keys = names.select("name", "name_script", "name_jamo", "name_rom", "name_rom_rev")
-    a = named.join(keys, named.name == keys.name).select(named.phone_id, *[keys[c] for c in keys.columns])
-    b = a.rename(lambda c: f"{c}_b")
-    pairs = a.join(b, [a.phone_id == b.phone_id_b, a.name < b.name_b])
-    ok = names_compatible({c: pairs[c] for c in keys.columns}, {c: pairs[f"{c}_b"] for c in keys.columns})
-    return pairs.filter(~ok).select("phone_id").distinct().mutate(name_conflict=ibis.literal(True))
+    return _incompatible_pairs(named, "phone_id", names, **tol).mutate(name_conflict=ibis.literal(True))
+
+
+def _email_name_conflicts(ids, acc, names, links, **tol):
+    """Usable e-mails held by two or more accounts, two of whose names cannot be one person's (_enc_email).
+
+    Every distinct name of the e-mail's accounts is compared with every other
+    (the e-mails are held by at most ``max_accounts_per_identifier`` accounts,
+    so the pairs are few); unnamed accounts are no evidence.
+    """
+    usable = ids.filter(ids.reason.isnull() & (ids.kind == "email") & (ids.n_accounts >= 2)).select(_email=ids.id)
+    held = links.join(usable, links.email_id == usable._email).select(links.row, email_id=usable._email)
+    a = acc.select("row", "name")
+    named = held.join(a, held.row == a.row).select(held.email_id, a.name)
+    named = named.filter(named.name.notnull()).distinct()
+    return _incompatible_pairs(named, "email_id", names, **tol).select(_enc_email="email_id")
 
 
 def _email_conflicts(ws, ids0, touch, name_conflict, default_region: str):

@@ -39,7 +39,7 @@ from ecrm_lib.channels.identity.components import (
     deterministic_components,
 )
 from ecrm_lib.channels.identity.golden import customer_table, golden_table, label_table
-from ecrm_lib.channels.identity.guards import GUARDS, guard_reasons
+from ecrm_lib.channels.identity.guards import GUARDS, MAX_JAMO_EDITS, MAX_ROMANISED_EDITS, guard_reasons
 from ecrm_lib.channels.identity.identifiers import (
     DEFAULT_BLOCKLIST,
     Blocklist,
@@ -117,7 +117,7 @@ class _Stages:
         return out
 
 
-def _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_component_size) -> frozenset:
+def _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_component_size, max_jamo_edits=1, max_romanised_edits=2) -> frozenset:
     guards = frozenset(guards)
     unknown = sorted(guards - set(GUARDS))
     if unknown:
@@ -128,6 +128,9 @@ def _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_
         raise ValueError(f"max_accounts_per_identifier must be at least 2; got {max_accounts_per_identifier!r}.")
     if max_component_size is not None and max_component_size < 2:
         raise ValueError(f"max_component_size must be at least 2 or None; got {max_component_size!r}.")
+    for name, v in (("max_jamo_edits", max_jamo_edits), ("max_romanised_edits", max_romanised_edits)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ValueError(f"{name} must be a whole number of edits >= 0; got {v!r}.")
     return guards
 
 
@@ -206,6 +209,8 @@ def resolve_identities(
     max_candidate_pairs: int = 20_000_000,
     u_max_pairs: float = 2e6,
     seed: int = 42,
+    max_jamo_edits: int = MAX_JAMO_EDITS,
+    max_romanised_edits: int = MAX_ROMANISED_EDITS,
     progress: ProgressFn | None = None,
 ) -> IdentityResult:
     """Resolve channel accounts into pseudonymous customers.
@@ -248,6 +253,12 @@ def resolve_identities(
         Random pairs Splink samples to estimate u probabilities.
     seed : int, default 42
         Seed of that sampling (results are reproducible).
+    max_jamo_edits : int, default 1
+        Two Hangul names within this many edits of their jamo can be one
+        person's (guards ``email_name_conflict`` and ``name_conflict``).
+    max_romanised_edits : int, default 2
+        Other names within this many edits of their romanised keys (either
+        order) can be one person's.
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage starts and
         ``progress(stage, seconds)`` when it ends.
@@ -283,7 +294,7 @@ def resolve_identities(
     TypeError
         If ``accounts`` is neither an Ibis table nor a DataFrame.
     """
-    guards = _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_component_size)
+    guards = _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_component_size, max_jamo_edits, max_romanised_edits)
     blocklist = DEFAULT_BLOCKLIST if blocklist is None else blocklist
     size_limit = max_component_size if "max_component_size" in guards else None
     st = _Stages(progress)
@@ -303,6 +314,8 @@ def resolve_identities(
             blocklist=blocklist,
             max_accounts_per_identifier=max_accounts_per_identifier,
             default_region=default_region,
+            max_jamo_edits=max_jamo_edits,
+            max_romanised_edits=max_romanised_edits,
         )
 
         def _components():
@@ -374,5 +387,7 @@ def resolve_identities(
         "max_candidate_pairs": max_candidate_pairs,
         "u_max_pairs": u_max_pairs,
         "seed": seed,
+        "max_jamo_edits": max_jamo_edits,
+        "max_romanised_edits": max_romanised_edits,
     }
     return IdentityResult(account_map=account_map, golden=golden, audit=audit, params=params, timings=pd.DataFrame(st.rows))
