@@ -247,3 +247,27 @@ def test_outcomes_and_campaign_response_counted_in_the_engine(tmp_path):
     assert rs["group"].tolist() == ["s1", "s2"] and w["segment"].tolist() == ["s1", "s2"]
     none = loop.campaign_response(camp.assign(is_control=False), emap, earlier, dt.date(2024, 12, 30), dt.date(2025, 6, 30))
     assert none == (None, None, None, [])  # no control arm in the window: nothing measured
+
+
+def test_segment_weights_use_simultaneous_intervals_when_no_segment_responds():
+    """Issue 13 item 1: eight earlier segments, no true uplift in any. With each segment's own 95 % interval,
+    some segment's whole interval falls below zero (and it is removed) in about 1 - 0.975^8 = 18 % of
+    campaigns; the weights use simultaneous intervals, so that happens in at most about 2.5 %."""
+    rng = np.random.default_rng(7)
+    sims, n, k = 40, 400, 8
+    removed = removed_raw = 0
+    for _ in range(sims):
+        seg = np.repeat([f"s{j}" for j in range(k)], 2 * n)
+        ids = [f"a{i}" for i in range(len(seg))]
+        camp = pd.DataFrame({"account_id": ids, "campaign_id": "c", "is_control": np.tile([False] * n + [True] * n, k),
+                             "response": (rng.random(len(seg)) < 0.1).astype(int),
+                             "assigned_at": pd.Timestamp("2025-02-01", tz="UTC")})
+        emap = pd.DataFrame({"account_id": ids, "customer_id": ids})
+        earlier = pd.DataFrame({"customer_id": ids, "selected": False, "segment": seg})
+        _, rs, w, _ = loop.campaign_response(camp, emap, earlier, D(2024, 12, 30), D(2025, 6, 30))
+        assert w.attrs["family_size"] == k and w.attrs["adjusted_level"] == pytest.approx(1 - 0.05 / k)
+        removed += bool((w["action"] == "remove").any())
+        removed_raw += bool((rs["ci_high"] <= 0).any())
+        assert (w["ci_high"] - w["ci_low"] > rs.set_index("group").loc[w["segment"], "ci_high"].to_numpy()
+                - rs.set_index("group").loc[w["segment"], "ci_low"].to_numpy()).all()
+    assert removed / sims <= 0.07 and removed_raw > removed

@@ -400,3 +400,66 @@ def test_campaign_rows_and_history_from_engine_tables_match_the_definition(tmp_p
     first = rows.drop_duplicates("account_id").set_index("account_id")
     assert np.allclose(seg.set_index("account_id")["purchases_365d"].reindex(first.index),
                        _reference_history(first.reset_index(), tx)["purchases_365d"].to_numpy())
+
+
+# ------------------------------------------------------------------ several segments (issue 13 item 1)
+def _equal_uplift_segments(seed, n_per_arm=1500, segments=6, rate_c=0.05, uplift=0.03, special=None):
+    """Generated campaign: every segment has the same true uplift (or ``special = (segment, uplift)``)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(segments):
+        u = special[1] if special and special[0] == k else uplift
+        for arm, rate in (("treatment", rate_c + u), ("control", rate_c)):
+            resp = (rng.random(n_per_arm) < rate).astype(int)
+            rows.append(pd.DataFrame({"account_id": [f"s{k}{arm[0]}{i}" for i in range(n_per_arm)], "campaign_id": "c1",
+                                      "arm": arm, "is_control": arm == "control", "response": resp, "seg": f"g{k}"}))
+    df = pd.concat(rows, ignore_index=True)
+    return df.drop(columns="seg"), df[["account_id", "seg"]]
+
+
+def test_segments_with_equal_true_uplift_are_not_told_apart():
+    """On data whose true uplift is 3 points in all six segments: the adjusted intervals cover all six true
+    values together at about the stated level (the unadjusted ones do not), the heterogeneity test
+    rejects about 5 % of the time, and the sentence then names no "largest" segment."""
+    true, sims = 0.03, 120
+    cover_adj = cover_raw = top_adj = rejected = 0
+    for seed in range(sims):
+        camp, seg = _equal_uplift_segments(seed)
+        out = U.uplift_by_segment(camp, seg, "seg")
+        assert out.attrs["family_size"] == 6 and out.attrs["adjusted_level"] == pytest.approx(1 - 0.05 / 6)
+        cover_adj += bool(((out["adj_ci_low"] <= true) & (true <= out["adj_ci_high"])).all())
+        cover_raw += bool(((out["ci_low"] <= true) & (true <= out["ci_high"])).all())
+        top = out.sort_values("uplift").iloc[-1]
+        top_adj += bool(top["adj_ci_low"] <= true <= top["adj_ci_high"])
+        het = U.segment_heterogeneity(out)
+        p = float(het["p_value"].iloc[0])
+        rejected += p < U.SEGMENT_ALPHA
+        if p >= U.SEGMENT_ALPHA:
+            s = U.segment_sentence(out, het, "seg")
+            assert "does not differ clearly" in s and "largest" not in s
+    assert cover_adj / sims >= 0.92          # family-wise: at least 95 % expected
+    assert cover_raw / sims <= 0.85          # six unadjusted 95 % intervals together: about 74 %
+    assert top_adj / sims >= 0.92            # the largest segment's adjusted interval still covers the truth
+    assert rejected / sims <= 0.12           # about 5 % expected
+
+
+def test_segments_that_differ_name_the_largest_with_its_adjusted_interval():
+    camp, seg = _equal_uplift_segments(1, special=(2, 0.15))
+    out = U.uplift_by_segment(camp, seg, "seg")
+    het = U.segment_heterogeneity(out)
+    assert float(het["p_value"].iloc[0]) < 1e-6
+    s = U.segment_sentence(out, het, "seg")
+    assert "seg = g2" in s and "differs" in s
+    row = out.set_index("segment").loc["g2"]
+    assert row["adj_ci_low"] < row["ci_low"] < row["ci_high"] < row["adj_ci_high"]
+    assert row["p_holm"] <= min(1.0, 6 * row["p_value"]) and row["p_holm"] >= row["p_value"]
+
+
+def test_segment_sentence_edge_cases():
+    camp, seg = _equal_uplift_segments(3, n_per_arm=3)      # every cell below 5: all suppressed
+    out = U.uplift_by_segment(camp, seg, "seg")
+    assert out.attrs["family_size"] == 0 and out["p_holm"].isna().all()
+    assert "fewer than 5" in U.segment_sentence(out, U.segment_heterogeneity(out), "seg")
+    camp, seg = _equal_uplift_segments(3, segments=1)
+    out = U.uplift_by_segment(camp, seg, "seg")
+    assert "only one group" in U.segment_sentence(out, U.segment_heterogeneity(out), "seg")

@@ -59,6 +59,7 @@ from scipy.stats import norm
 
 from ecrm_lib.channels.common import self_account_map
 from ecrm_lib.core.intervals import newcombe_interval
+from ecrm_lib.core.multiplicity import simultaneous_level
 from ecrm_lib.data.engine import backend_name, local_date
 from ecrm_lib.seef.matching import MATCH_FEATURES, MatchResult, compare_outcomes, match_comparable
 from ecrm_lib.seef.tables import columns_of, engine_table, to_frame
@@ -486,8 +487,10 @@ def campaign_response(
     Returns
     -------
     (DataFrame or None, DataFrame or None, DataFrame or None, list of str)
-        Uplift for earlier targets and non-targets, per earlier segment, the
-        segment weights (with ``n_treatment``, ``n_control``) and the campaign
+        Uplift for earlier targets and non-targets, per earlier segment (intervals at ``level``), the
+        segment weights (with ``n_treatment``, ``n_control``; their ``ci_low``/``ci_high`` are simultaneous
+        intervals over the ``m`` segments, at level ``1 - (1 - level) / m``, in ``attrs["adjusted_level"]``,
+        because every segment's weight is decided at once) and the campaign
         ids measured; None (and an empty list) without a campaign with both
         arms in the window.
     """
@@ -513,9 +516,16 @@ def campaign_response(
     response_segments = weights = None
     if "segment" in acc:
         response_segments = response_by_earlier_group(camp, acc, "segment", level=level)
-        seg = response_segments.loc[response_segments["group"] != "unknown"].rename(columns={"group": "segment"})
+        # the weights act on every segment at once: their intervals hold together (Bonferroni, the interval form
+        # of Holm's procedure; see ecrm_lib.core.multiplicity), so that segments with the same true uplift are
+        # not removed or down-weighted by the chance of being the lowest of many
+        m = int(((response_segments["group"] != "unknown") & response_segments["uplift"].notna()).sum())
+        adj_level = simultaneous_level(level, m)
+        adjusted = (response_by_earlier_group(camp, acc, "segment", level=adj_level) if m > 1 else response_segments)
+        seg = adjusted.loc[adjusted["group"] != "unknown"].rename(columns={"group": "segment"})
         weights = feedback_weights(seg, down_weight=down_weight)
         weights = weights.merge(seg[["segment", "n_treatment", "n_control"]], on="segment", how="left")
+        weights.attrs.update(adjusted_level=adj_level, family_size=m)
     return response_targets, response_segments, weights, used
 
 

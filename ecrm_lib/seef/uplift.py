@@ -32,18 +32,22 @@ from scipy import stats
 
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.intervals import bootstrap_interval, newcombe_interval, welch_interval, wilson_interval
-from ecrm_lib.core import privacy
+from ecrm_lib.core import multiplicity, privacy
+from ecrm_lib.core.i18n import t
 from ecrm_lib.seef.campaigns import check_campaigns, segment_column_values
 
 __all__ = [
     "SRM_ALPHA",
     "SRM_NOTICE",
+    "SEGMENT_ALPHA",
     "best_arm",
     "campaign_metrics",
     "campaign_uplift",
     "srm_check",
     "srm_sentence",
     "srm_verdict",
+    "segment_heterogeneity",
+    "segment_sentence",
     "uplift_by_segment",
 ]
 
@@ -273,7 +277,17 @@ def srm_sentence(srm: pd.DataFrame, alpha: float = SRM_ALPHA, notice: float = SR
 
 def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_column: str, ci_level: float = 0.95,
                       min_cell: int = 5, campaign_id: str | None = None, max_levels: int = 8) -> pd.DataFrame:
-    """Response-rate uplift of every treatment arm over control, per segment.
+    """Response-rate uplift of every treatment arm over control, per segment, adjusted for comparing many segments.
+
+    Each row's own interval (``ci_low``, ``ci_high``, Newcombe) holds for that segment alone. Because
+    the report compares all segments and may point at one, the rows also carry **family-wise**
+    figures over every shown row (cells not suppressed) of the table:
+    ``p_value`` (pooled score test of no uplift), ``p_holm`` (Holm's step-down adjustment, see
+    :mod:`ecrm_lib.core.multiplicity` for why Holm and not Benjamini-Hochberg) and
+    ``adj_ci_low`` / ``adj_ci_high``: Newcombe intervals at the simultaneous (Bonferroni) level
+    ``1 - (1 - ci_level) / m`` for ``m`` shown rows, which cover every segment's true uplift
+    together with probability ``ci_level``. Whether segments differ at all is
+    :func:`segment_heterogeneity`.
 
     Parameters
     ----------
@@ -284,7 +298,8 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
     segment_column : str
     ci_level, min_cell : float, int
         Interval level; cells (arm x segment) with fewer than ``min_cell`` accounts in the treatment
-        arm or the control are suppressed (see :func:`ecrm_lib.core.privacy.suppress_small_cells`).
+        arm or the control are suppressed (see :func:`ecrm_lib.core.privacy.suppress_small_cells`)
+        and left out of the family.
     campaign_id : str, optional
     max_levels : int
         See :func:`segment_column_values`.
@@ -293,7 +308,9 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
     -------
     DataFrame
         ``campaign_id, arm, segment, n_treatment, n_control, rate_treatment, rate_control, uplift,
-        ci_low, ci_high, suppressed``.
+        ci_low, ci_high, p_value, p_holm, adj_ci_low, adj_ci_high, variance`` (Agresti-Caffo variance of
+        the uplift, for :func:`segment_heterogeneity`), ``suppressed``; ``attrs["family_size"]`` is ``m``
+        and ``attrs["adjusted_level"]`` the per-row level of the adjusted intervals.
     """
     if segment_column not in segments.columns:
         raise EcrmError(f"segment column {segment_column!r} not found; available: {sorted(map(str, segments.columns))}")
@@ -312,10 +329,109 @@ def uplift_by_segment(campaigns: pd.DataFrame, segments: pd.DataFrame, segment_c
             x, n = int(a["response"].sum()), len(a)
             d, lo, hi = newcombe_interval(x, n, xc, nc, ci_level)
             rows.append(dict(campaign_id=cid, arm=arm, segment=s, n_treatment=n, n_control=nc, rate_treatment=x / n,
-                             rate_control=xc / nc if nc else math.nan, uplift=d, ci_low=lo, ci_high=hi))
-    out = pd.DataFrame(rows, columns=["campaign_id", "arm", "segment", "n_treatment", "n_control", "rate_treatment",
-                                      "rate_control", "uplift", "ci_low", "ci_high"])
-    return privacy.suppress_small_cells(out, ["n_treatment", "n_control"], min_count=min_cell)
+                             rate_control=xc / nc if nc else math.nan, uplift=d, ci_low=lo, ci_high=hi,
+                             _x=(x, n, xc, nc)))
+    cols = ["campaign_id", "arm", "segment", "n_treatment", "n_control", "rate_treatment", "rate_control", "uplift",
+            "ci_low", "ci_high", "p_value", "p_holm", "adj_ci_low", "adj_ci_high", "variance"]
+    out = pd.DataFrame(rows, columns=cols + ["_x"])
+    family = ((out["n_treatment"] >= min_cell) & (out["n_control"] >= min_cell) & out["uplift"].notna()).to_numpy()
+    m = int(family.sum())
+    adj_level = multiplicity.simultaneous_level(ci_level, m)
+    p = np.full(len(out), np.nan)
+    adj = np.full((len(out), 2), np.nan)
+    var = np.full(len(out), np.nan)
+    for i, (x, n, xc, nc) in enumerate(out["_x"]):
+        if family[i]:
+            p[i] = multiplicity.two_proportion_p(x, n, xc, nc)
+            adj[i] = newcombe_interval(x, n, xc, nc, adj_level)[1:]
+            var[i] = float(multiplicity.uplift_variance(x, n, xc, nc))
+    out = out.drop(columns="_x").assign(p_value=p, p_holm=multiplicity.holm(p), adj_ci_low=adj[:, 0], adj_ci_high=adj[:, 1],
+                                        variance=var)
+    out = privacy.suppress_small_cells(out, ["n_treatment", "n_control"], min_count=min_cell)
+    out.attrs.update(family_size=m, adjusted_level=adj_level, ci_level=ci_level)
+    return out
+
+
+#: Significance level of the heterogeneity test and of Holm's family-wise claims.
+SEGMENT_ALPHA = 0.05
+
+
+def segment_heterogeneity(by_segment: pd.DataFrame) -> pd.DataFrame:
+    """Does the uplift differ between segments? Cochran's Q test per campaign and arm.
+
+    Parameters
+    ----------
+    by_segment : DataFrame
+        :func:`uplift_by_segment` output (shown rows only are tested).
+
+    Returns
+    -------
+    DataFrame
+        Per ``campaign_id`` and ``arm``: ``segments`` (tested), ``q``, ``dof``, ``p_value`` (NaN with fewer
+        than two segments).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"campaign_id": "c", "arm": "t", "uplift": [0.02, 0.03, 0.025], "variance": 1e-4,
+    ...                   "suppressed": False})
+    >>> segment_heterogeneity(t)[["segments", "dof"]].to_numpy().tolist()
+    [[3, 2]]
+    """
+    rows = []
+    shown = by_segment[~by_segment["suppressed"].astype(bool)]
+    for (cid, arm), g in shown.groupby(["campaign_id", "arm"], sort=True):
+        q, dof, p = multiplicity.cochran_q(g["uplift"], g["variance"])
+        rows.append(dict(campaign_id=cid, arm=arm, segments=int(g["uplift"].notna().sum()), q=q, dof=dof, p_value=p))
+    return pd.DataFrame(rows, columns=["campaign_id", "arm", "segments", "q", "dof", "p_value"])
+
+
+def segment_sentence(by_segment: pd.DataFrame, heterogeneity: pd.DataFrame, segment_label: str,
+                     alpha: float = SEGMENT_ALPHA, min_cell: int = 5) -> str:
+    """What the uplift by segment supports, one sentence per campaign arm (in the report language).
+
+    A segment is named as the one with the largest uplift only when Cochran's Q test finds that the
+    segments differ (p below ``alpha``); its interval is then the simultaneous one
+    (``adj_ci_low``/``adj_ci_high``), and the sentence says how many segments it was compared with
+    and how many have an uplift above zero after Holm's adjustment. Otherwise the sentence says
+    plainly that the segments do not differ clearly and names none.
+
+    Parameters
+    ----------
+    by_segment, heterogeneity : DataFrame
+        :func:`uplift_by_segment` and :func:`segment_heterogeneity` output.
+    segment_label : str
+        Name of the segment attribute.
+    alpha : float
+        Level of the heterogeneity test and of the Holm claims.
+    min_cell : int
+        Smallest count of customers written as a number.
+
+    Returns
+    -------
+    str
+    """
+    shown = by_segment[~by_segment["suppressed"].astype(bool) & by_segment["uplift"].notna()]
+    if shown.empty:
+        return t("uplift_segments.all_suppressed", col=segment_label, n=min_cell)
+    level = by_segment.attrs.get("ci_level", 0.95)
+    m = int(by_segment.attrs.get("family_size", len(shown)))
+    het = heterogeneity.set_index(["campaign_id", "arm"])
+    above = int((shown["p_holm"] < alpha).sum())
+    parts = []
+    for (cid, arm), g in shown.groupby(["campaign_id", "arm"], sort=True):
+        p = het["p_value"].get((cid, arm), math.nan)
+        if len(g) < 2 or pd.isna(p):
+            parts.append(t("uplift_segments.one_segment", arm=str(arm), col=segment_label))
+        elif p >= alpha:
+            parts.append(t("uplift_segments.no_difference", arm=str(arm), col=segment_label, k=len(g), p=_p_text(p),
+                           alpha=f"{alpha:g}", above=above, m=m))
+        else:
+            top = g.sort_values("uplift", ascending=False, kind="stable").iloc[0]
+            parts.append(t("uplift_segments.differ", arm=str(arm), col=segment_label, k=len(g), p=_p_text(p),
+                           seg=str(top["segment"]), u=float(top["uplift"]), lo=float(top["adj_ci_low"]),
+                           hi=float(top["adj_ci_high"]), m=m, level=level, n=privacy.count_text(int(top["n_treatment"]), min_cell),
+                           above=above, alpha=f"{alpha:g}"))
+    return " ".join(parts)
 
 
 

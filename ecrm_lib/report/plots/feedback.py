@@ -60,6 +60,9 @@ def plot_uplift(uplift: pd.DataFrame, ax=None):
 def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str = "segment"):
     """Uplift per segment and arm with intervals (percentage points); suppressed cells are left out.
 
+    Thick bars are each segment's own interval; thin whiskers, when the table has ``adj_ci_low`` /
+    ``adj_ci_high``, the simultaneous intervals over all segments.
+
     Parameters
     ----------
     segments : DataFrame
@@ -81,11 +84,15 @@ def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str = "s
         y = np.arange(len(segs)) + (i - (len(arms) - 1) / 2) * width
         pts = 100 * part["uplift"].to_numpy(float)
         err = np.vstack([pts - 100 * part["ci_low"].to_numpy(float), 100 * part["ci_high"].to_numpy(float) - pts])
-        ax.errorbar(pts, y, xerr=err, fmt="o", color=c, capsize=3, label=_truncate(arm, 30))
+        if "adj_ci_low" in part:  # the simultaneous interval over all segments, thin and wider
+            adj = np.vstack([pts - 100 * part["adj_ci_low"].to_numpy(float), 100 * part["adj_ci_high"].to_numpy(float) - pts])
+            ax.errorbar(pts, y, xerr=adj, fmt="none", ecolor=c, elinewidth=0.8, capsize=4, alpha=0.7)
+        ax.errorbar(pts, y, xerr=err, fmt="o", color=c, elinewidth=2.5, capsize=0, label=_truncate(arm, 30))
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(np.arange(len(segs)), [_truncate(s, 30) for s in segs])
     ax.invert_yaxis()
-    ax.set_xlabel("response-rate uplift over control (percentage points)")
+    ax.set_xlabel("response-rate uplift over control (percentage points)"
+                  + ("\n(thick: each group's interval; thin: adjusted for all groups)" if "adj_ci_low" in d else ""))
     ax.set_ylabel(_truncate(segment_label, 30))
     ax.set_title(f"Uplift by {_truncate(segment_label, 30)}")
     if len(arms) > 1:
