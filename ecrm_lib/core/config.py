@@ -33,6 +33,18 @@ A config looks like this (every key but ``sources`` has a default)::
         extra_columns: [age, region]   # customers only: unmapped columns to keep (default: all)
         set_aside:                # extra, counted rules: rows matching `when` are set aside
           - {when: "Invoice.str.startswith('C')", reason: cancelled invoice}
+      - name: crm_accounts        # a database table or read-only query instead of a file
+        table: accounts
+        database:
+          connection: crm         # a name under `connections:`, or an URL
+          table: crm.accounts     # schema.table (quoted as identifiers), or:
+          # query: "SELECT ... FROM crm.accounts WHERE ..."   (one read-only SELECT)
+          key: [account_id]       # row order and error labels; default: the primary key
+        columns: {account_id: account_no, channel: channel}
+    connections:                  # database servers (Ibis connection URLs, without a password)
+      crm:
+        url: postgres://analyst@db.example.com:5432/crm   # or mysql://user@host:3306/db
+        password_env: CRM_PASSWORD   # variable holding the password; default: ~/.pgpass, ~/.my.cnf
     language: [ko, en]            # report language(s): en (default), ko, or a list whose first is the
                                   # main one (the index opens in it; the others are linked)
     engine:                       # where the tables are processed (all keys optional)
@@ -92,7 +104,7 @@ from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
 from ecrm_lib.core.schema import TABLES
 
-__all__ = ["Policies", "SetAsideRule", "SourceConfig", "EngineSettings", "Config", "load_config", "parse_languages",
+__all__ = ["Policies", "SetAsideRule", "DatabaseSource", "SourceConfig", "EngineSettings", "Config", "load_config", "parse_languages",
            "POLICY_CHOICES"]
 
 POLICY_CHOICES = {
@@ -111,10 +123,14 @@ DEFAULT_CHANNEL_GROUPS = {
 _SOURCE_KEYS = {
     "name", "table", "path", "format", "delimiter", "encoding", "header", "names", "date_format",
     "timezone", "columns", "computed", "constants", "set_aside", "control_arms", "skip_rows", "description",
-    "extra_columns",
+    "extra_columns", "database",
 }
+#: Keys that only describe a file (not allowed with ``database:``).
+_FILE_KEYS = ("path", "format", "delimiter", "encoding", "header", "names", "skip_rows")
+_DATABASE_KEYS = {"connection", "table", "query", "key", "password_env"}
+_DIALECTS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 _CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources",
-                "engine", "language"}
+                "engine", "language", "connections"}
 _ENGINE_KEYS = {"kind", "memory_limit", "threads", "spill_dir", "spark"}
 _ENGINE_KINDS = ("duckdb", "spark")
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -137,6 +153,53 @@ class SetAsideRule:
 
     when: str
     reason: str
+
+
+@dataclass(frozen=True)
+class DatabaseSource:
+    """A database table or read-only query read as a source (a source's ``database:`` section).
+
+    Attributes
+    ----------
+    url : str
+        Ibis-style connection URL without a password (``postgres://user@host:5432/db``,
+        ``mysql://user@host:3306/db``).
+    table : str or None
+        ``schema.table`` or ``table``; None when ``query`` is given.
+    query : str or None
+        One read-only ``SELECT`` (or ``WITH``) statement.
+    key : tuple of str
+        Columns that order the rows and label them in errors (default: the primary key).
+    password_env : str or None
+        Environment variable holding the password (None: the server's password file).
+    connection : str
+        Name under the config's ``connections:`` ('' when the URL is given in the source).
+    """
+
+    url: str
+    table: str | None = None
+    query: str | None = None
+    key: tuple[str, ...] = ()
+    password_env: str | None = None
+    connection: str = ""
+
+    @property
+    def dialect(self) -> str:
+        """``postgres`` or ``mysql`` (MySQL and MariaDB)."""
+        return _DIALECTS[self.url.split("://", 1)[0].lower()]
+
+    @property
+    def table_parts(self) -> tuple[str, ...]:
+        return tuple((self.table or "").split(".", 1))
+
+    def masked_url(self) -> str:
+        """The URL as records show it: the password, when one is used, as ``***``."""
+        if not self.password_env:
+            return self.url
+        scheme, rest = self.url.split("://", 1)
+        user, at, host = rest.rpartition("@")
+        return f"{scheme}://{user}:***@{host} (password from ${self.password_env})" if at else \
+            f"{scheme}://***@{rest} (password from ${self.password_env})"
 
 
 @dataclass(frozen=True)
@@ -163,11 +226,18 @@ class SourceConfig:
     #: For tables that keep extra columns (customers): which unmapped source
     #: columns to keep; None keeps every unmapped column, () keeps none.
     extra_columns: tuple[str, ...] | None = None
+    #: A database table or query instead of a file (``path`` is then its display name).
+    database: DatabaseSource | None = None
+
+    @property
+    def file(self) -> str:
+        """What records name as the source's file: its base name, or ``table s.t`` / ``query of <name>``."""
+        return self.path.name
 
     @property
     def label(self) -> str:
         """Name shown in reports: the source name and the file's base name (never its folder)."""
-        return f"{self.name} ({self.path.name})"
+        return f"{self.name} ({self.file})"
 
 
 @dataclass(frozen=True)
@@ -265,12 +335,82 @@ def _check_keys(d: dict, allowed: set, where: str) -> None:
         raise ConfigError(f"{where}: unknown key(s) {unknown}. Allowed keys: {sorted(allowed)}.")
 
 
+def _parse_connections(raw: Any, path: Path) -> dict[str, dict[str, Any]]:
+    """The ``connections:`` section: name -> {url, password_env}."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: connections must be a mapping of names to {{url: ..., password_env: ...}}.")
+    out = {}
+    for name, spec in raw.items():
+        spec = {"url": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or "url" not in spec or set(spec) - {"url", "password_env"}:
+            raise ConfigError(f"{path}: connections.{name} must be a URL or a mapping with `url` and, optionally, "
+                              "`password_env`.")
+        out[str(name)] = spec
+    return out
+
+
+def _check_url(url: str, where: str) -> str:
+    from urllib.parse import urlsplit
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in _DIALECTS:
+        raise ConfigError(f"{where}: connection URL {url.split('@')[-1]!r} must start with postgres://, "
+                          "postgresql://, mysql:// or mariadb:// (an Ibis connection URL).")
+    try:
+        parts = urlsplit(url)
+        secret = parts.password is not None
+        _ = parts.port
+    except ValueError as e:
+        raise ConfigError(f"{where}: the connection URL is malformed ({e}).") from None
+    if secret:
+        raise ConfigError(f"{where}: the connection URL holds a password; passwords never go into the config. "
+                          "Remove it from the URL and name the environment variable that holds it with "
+                          "`password_env:`, or use the server's password file (~/.pgpass, ~/.my.cnf).")
+    return url
+
+
+def _parse_database(raw: Any, where: str, connections: dict[str, dict[str, Any]], source: dict) -> DatabaseSource:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: `database:` must be a mapping with `connection` and `table` or `query`.")
+    _check_keys(raw, _DATABASE_KEYS, f"{where}: database")
+    both = [k for k in _FILE_KEYS if k in source]
+    if both:
+        raise ConfigError(f"{where}: {both} describe a file; a source with `database:` reads a table or query instead.")
+    conn = str(raw.get("connection") or "")
+    if not conn:
+        raise ConfigError(f"{where}: database.connection is missing (a name under `connections:`, or an URL).")
+    if "://" in conn:
+        url, password_env, name = conn, raw.get("password_env"), ""
+    elif conn in connections:
+        url, password_env, name = connections[conn]["url"], connections[conn].get("password_env"), conn
+        password_env = raw.get("password_env", password_env)
+    else:
+        raise ConfigError(f"{where}: database.connection {conn!r} is neither an URL nor a name under "
+                          f"`connections:` ({sorted(connections) or 'none defined'}).")
+    url = _check_url(str(url), where)
+    table, query = raw.get("table"), raw.get("query")
+    if (table is None) == (query is None):
+        raise ConfigError(f"{where}: database needs exactly one of `table` (schema.table) or `query` (a SELECT).")
+    if query is not None:
+        query = str(query).strip().rstrip(";").strip()
+        first = query.split(None, 1)[0].upper() if query else ""
+        if first not in ("SELECT", "WITH") or ";" in query:
+            raise ConfigError(f"{where}: database.query must be one read-only SELECT (or WITH ... SELECT) "
+                              "statement without `;`.")
+    key = raw.get("key") or ()
+    key = (key,) if isinstance(key, str) else tuple(str(k) for k in key)
+    return DatabaseSource(url=url, table=None if table is None else str(table), query=query, key=key,
+                          password_env=None if password_env is None else str(password_env), connection=name)
+
+
 def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig:
     where = f"sources[{i}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with name, table, path and columns; got {raw!r}.")
     _check_keys(raw, _SOURCE_KEYS, where)
-    for key in ("name", "table", "path"):
+    for key in ("name", "table") if "database" in raw else ("name", "table", "path"):
         if key not in raw:
             raise ConfigError(f"{where}: missing key {key!r}.")
     where = f"source {raw['name']!r}"
@@ -303,13 +443,18 @@ def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig
             f"{where}: required column(s) {missing} of table {table!r} are not mapped. "
             f"Add them under `columns:` (canonical: source column), `computed:` or `constants:`."
         )
+    database = None
+    if "database" in raw:
+        database = _parse_database(raw["database"], where, defaults.get("connections", {}), raw)
+        shown = f"table {database.table}" if database.table else f"query of {raw['name']}"
+        raw = {**raw, "path": shown.replace("/", "_"), "format": "database"}
     path_text = str(raw["path"])
-    path = _expand(path_text, base, where)
+    path = _expand(path_text, base, where) if database is None else Path(path_text)
     fmt = raw.get("format")
     if fmt is None:
         suffixes = "".join(path.suffixes[-2:]).lower()
         fmt = "parquet" if suffixes.endswith(".parquet") else "csv"
-    if fmt not in ("csv", "parquet"):
+    if fmt not in ("csv", "parquet") and database is None:
         raise ConfigError(f"{where}: format {fmt!r} is not supported; use csv (also .csv.gz) or parquet.")
     names = raw.get("names")
     header = bool(raw.get("header", True))
@@ -339,6 +484,7 @@ def _parse_source(raw: dict, i: int, base: Path, defaults: dict) -> SourceConfig
         control_arms=tuple(str(a) for a in (raw.get("control_arms") or ())),
         description=str(raw.get("description", "")),
         extra_columns=None if raw.get("extra_columns") is None else tuple(str(c) for c in raw["extra_columns"]),
+        database=database,
     )
 
 
@@ -387,7 +533,7 @@ def load_config(path: str | os.PathLike) -> Config:
     sources_raw = raw.get("sources")
     if not sources_raw or not isinstance(sources_raw, list):
         raise ConfigError(f"{path}: `sources:` must be a non-empty list of source files.")
-    defaults = {"timezone": timezone}
+    defaults = {"timezone": timezone, "connections": _parse_connections(raw.get("connections"), path)}
     sources = tuple(_parse_source(s, i, path.parent, defaults) for i, s in enumerate(sources_raw))
     names = [s.name for s in sources]
     dup = sorted({n for n in names if names.count(n) > 1})

@@ -1,7 +1,8 @@
 """Loading the configured sources into validated canonical tables, in the engine.
 
 :func:`load_sources` reads every source of a :class:`~ecrm_lib.core.config.Config`
-(CSV, gzip-compressed CSV or Parquet) into an embedded DuckDB (memory limit and
+(CSV, gzip-compressed CSV, Parquet, or a PostgreSQL/MySQL table or read-only query
+through :mod:`~ecrm_lib.data.dbsource`) into an embedded DuckDB (memory limit and
 spill folder from the config's ``engine:`` section), maps its columns onto the
 canonical tables of :mod:`ecrm_lib.core.schema`, applies the config's policies
 and validates, all as engine queries: no table is held in Python. The
@@ -104,7 +105,7 @@ __all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_sources"]
 _SET_ASIDE_COLUMNS = ["source", "table", "file", "line", "reason"]
 _ADJUSTMENT_COLUMNS = ["source", "table", "file", "adjustment", "rows"]
 _SUMMARY_COLUMNS = ["source", "table", "file", "rows_read", "rows_set_aside", "rows_kept"]
-_FILES_COLUMNS = ["source", "table", "file", "path", "bytes", "sha256"]
+_FILES_COLUMNS = ["source", "table", "file", "path", "bytes", "sha256", "connection", "fingerprint", "rows"]
 _ACCOUNT_TABLES = ("transactions", "contacts", "feedback", "campaigns")
 
 
@@ -159,7 +160,10 @@ class LoadResult:
     adjustments : DataFrame
         Counted changes to kept rows: source, table, file, adjustment, rows.
     files : DataFrame
-        Every input file: source, table, file, path, bytes, sha256.
+        Every input file: source, table, file, path, bytes, sha256; for a
+        database source ``file`` is ``table s.t`` (or ``query of <source>``),
+        ``sha256`` its fingerprint (:mod:`ecrm_lib.data.dbsource`), and
+        ``connection`` (secret masked) and ``fingerprint`` (the method) are set.
     as_of : datetime.date
         Analysis date (the argument, else the config's, else the last date in
         the data in the config's time zone).
@@ -384,7 +388,7 @@ class _Load:
         aside = [records[s.index][2] for s in self.sources]
         aside = [a for a in aside if len(a)]
         set_aside = pd.concat(aside, ignore_index=True) if aside else pd.DataFrame(columns=_SET_ASIDE_COLUMNS)
-        files = [s.file_row() for s in self.sources]
+        files = [{**s.file_row(), **s.staged.origin} for s in self.sources]
         return LoadResult(
             paths=paths,
             rows=rows,

@@ -27,7 +27,8 @@ table with ``__pos`` and the source's columns, its row count and a
 :class:`LineMap` that turns positions into labels. A database or Spark table
 (issue 11) is one more staging function that returns the same thing (``__pos``
 from the table's key order, labels naming the key instead of a line); mapping,
-policies and validation then run unchanged.
+policies and validation then run unchanged. Database tables and queries
+(PostgreSQL, MySQL/MariaDB) are staged so by :mod:`ecrm_lib.data.dbsource`.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ class StagedSource:
     lines: LineMap
     adjustments: list[str] = field(default_factory=list)
     short_rows: list[ShortRow] = field(default_factory=list)
+    #: Where a database source came from, for the load records: ``connection`` (secret masked),
+    #: ``fingerprint`` (the method) and ``rows``; empty for files.
+    origin: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- files
@@ -287,8 +291,13 @@ def stage_source(con, source: SourceConfig, index: int, work: Path) -> StagedSou
     Raises
     ------
     DataSourceError
-        Missing, empty, undecodable or malformed file, or no data rows.
+        Missing, empty, undecodable or malformed file, or no data rows; for a
+        database source, a server that cannot be reached or a failing query.
     """
+    if source.database is not None:
+        from ecrm_lib.data.dbsource import stage_database
+
+        return stage_database(con, source, index)
     _check_file(source)
     n_bytes, sha, gz = _hash_file(source.path)
     if source.format == "parquet":

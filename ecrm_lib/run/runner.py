@@ -199,8 +199,17 @@ def _files_records(files: Any) -> list[dict[str, Any]]:
             "file": rec.get("file") or (Path(str(rec["path"])).name if rec.get("path") else None),
             "bytes": int(size) if size is not None and size == size else None,
             "sha256": rec.get("sha256"),
+            # a database source: the server (secret masked), its row count and how the fingerprint was made
+            **{k: _plain(rec[k]) for k in ("connection", "rows", "fingerprint") if _plain(rec.get(k)) is not None},
         })
     return out
+
+
+def _plain(value: Any) -> Any:
+    """A record's value as JSON takes it (None for a missing one)."""
+    if value is None or value != value:
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def _write_manifest(layout: RunLayout, manifest: dict[str, Any]) -> None:
