@@ -347,3 +347,64 @@ def test_postgres_query_source_with_a_key(pg_default, csv_default, tmp_path):
     assert db.files["file"].tolist() == ["query of web"]
     want = pd.read_csv(DEFAULT_CONFIG.parent / "transactions.csv", dtype=str)
     assert db.summary["rows_read"].tolist() == [int((want["channel"] == "web").sum())]
+
+
+def test_postgres_run_fingerprint_follows_the_database(pg_default):
+    from ecrm_lib.run.fingerprint import input_hashes
+
+    srv, schema, path = pg_default
+    config = load_config(path)
+    first = input_hashes(config)
+    assert [h["rows"] for h in first] == [5520, 11063, 10842, 8, 1275, 3000]
+    assert all(h["connection"] == srv.url and h["bytes"] is None for h in first)
+    assert input_hashes(config) == first
+    table = f"{srv.quote(schema)}.{srv.quote('feedback')}"
+    srv.run(f"DELETE FROM {table} WHERE response_id = 'F000001'")
+    try:
+        after = input_hashes(config)
+        changed = [h["source"] for h, g in zip(first, after) if h["sha256"] != g["sha256"]]
+        assert changed == ["feedback"] and after[4]["rows"] == 1274
+    finally:
+        srv.run(f"INSERT INTO {table} VALUES ('F000001', 'STR-001065', '2023-01-08 13:43:32', 'store', 9, 10, NULL)")
+    assert input_hashes(config) == first
+
+
+# ----------------------------------------------------------------------------- MariaDB / MySQL
+
+
+@pytest.fixture(scope="module")
+def my_default(my, tmp_path_factory):
+    """The embedded default data in a MariaDB database of its own, and its database config."""
+    schema = _schema_name()
+    tables = load_csv_into(my, DEFAULT_CONFIG, schema)
+    path = database_config(DEFAULT_CONFIG, my, schema, tmp_path_factory.mktemp("mycfg") / "config.yaml", tables)
+    yield my, schema, path
+    my.drop_schema(schema)
+
+
+def test_mariadb_tables_load_as_the_csv_files_do(my_default, csv_default):
+    srv, schema, path = my_default
+    db = load_sources(load_config(path))
+    assert db.summary.drop(columns="file").equals(csv_default.summary.drop(columns="file"))
+    for name in db.paths:
+        pd.testing.assert_frame_equal(_sorted(db.frame(name)), _sorted(csv_default.frame(name)), obj=name)
+    assert db.files["fingerprint"].eq("count + CHECKSUM TABLE").all()
+
+
+def test_mariadb_session_is_read_only_and_fingerprint_follows_the_data(my_default):
+    from ecrm_lib.data.dbsource import open_session, source_fingerprint
+
+    srv, schema, path = my_default
+    src = next(s for s in load_config(path).sources if s.name == "channel_costs")
+    table = f"{srv.quote(schema)}.{srv.quote('channel_costs')}"
+    with open_session(src) as session:
+        with pytest.raises(Exception, match="READ ONLY"):
+            session.execute(f"DELETE FROM {table}")
+    assert srv.run(f"SELECT COUNT(*) FROM {table}")[0][0] == 8
+    first = source_fingerprint(src)
+    srv.run(f"UPDATE {table} SET cost_per_contact = cost_per_contact + 1 WHERE channel = 'web'")
+    try:
+        assert source_fingerprint(src)["sha256"] != first["sha256"]
+    finally:
+        srv.run(f"UPDATE {table} SET cost_per_contact = cost_per_contact - 1 WHERE channel = 'web'")
+    assert source_fingerprint(src) == first
