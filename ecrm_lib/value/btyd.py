@@ -1,16 +1,17 @@
 """Purchase models ("buy 'til you die"): fits and per-customer predictions.
 
-Models (all fitted by maximum likelihood through ``lifetimes`` 0.11.3):
+Models, all fitted by maximum likelihood on the suite's own likelihoods
+(:mod:`ecrm_lib.value.likelihoods`, scipy; ``lifetimes``' public fitters give the
+same estimates and serve as the tests' reference):
 
 - ``"bgnbd"``: BG/NBD, Fader, Hardie & Lee (2005a), "Counting Your Customers
   the Easy Way: An Alternative to the Pareto/NBD Model", *Marketing Science*
-  24(2), 275-284 (``lifetimes.BetaGeoFitter``);
+  24(2), 275-284;
 - ``"pareto"``: Pareto/NBD, Schmittlein, Morrison & Colombo (1987),
-  *Management Science* 33(1), 1-24 (``lifetimes.ParetoNBDFitter``, optimised
-  on log parameters with a convergence check lifetimes does not make, and a
-  likelihood that stays finite for very frequent buyers);
+  *Management Science* 33(1), 1-24 (optimised on log parameters with a
+  convergence check, and a likelihood that stays finite for very frequent buyers);
 - ``"mbgnbd"``: MBG/NBD, Batislam, Denizel & Filiztekin (2007), *International
-  Journal of Research in Marketing* 24(3), 201-209 (``lifetimes.ModifiedBetaGeoFitter``).
+  Journal of Research in Marketing* 24(3), 201-209.
 
 Time is in the unit of the per-customer summary (``time_unit`` of
 :func:`ecrm_lib.value.features.rfm_summary`: weeks by default): ``recency``,
@@ -40,8 +41,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 
 from ecrm_lib.core.errors import DataValidationError
 from ecrm_lib.value.features import TIME_UNITS, compress_histories
@@ -56,14 +56,22 @@ from ecrm_lib.value.fitting import (
     DEFAULT_FALLBACKS,
     DEFAULT_TIME_LIMIT,
     DEFAULT_TOL,
+    ConvergenceError,
     NonFiniteParams,
     attempt_plan,
     format_params,
     log_parameter_covariance,
     numerical_hessian,
     params_table,
-    quiet,
     run_attempts,
+)
+from ecrm_lib.value.likelihoods import (
+    bgnbd_loglik,
+    gradient_hessian,
+    mbgnbd_loglik,
+    minimise_bfgs,
+    pareto_loglik_function,
+    penalised_objective,
 )
 from ecrm_lib.value.predict import (
     discount_schedule,
@@ -81,14 +89,17 @@ __all__ = [
     "check_model",
     "check_time_unit",
     "discounted_expected_purchases",
+    "estimate",
     "expected_purchases",
     "fit_btyd",
     "fit_btyd_histories",
     "history_arrays",
     "initial_params",
+    "log_likelihood",
     "predict_purchases",
     "probability_alive",
     "sample_customers",
+    "standard_errors",
 ]
 
 #: Model keys accepted by :func:`fit_btyd`.
@@ -120,14 +131,14 @@ class FitResult:
     ----------
     model : str
         ``"bgnbd"``, ``"pareto"`` or ``"mbgnbd"``.
-    fitter : lifetimes fitter
-        The fitted ``lifetimes`` object of the attempt used.
+    hessian : numpy.ndarray or None
+        Hessian of the mean penalised negative log-likelihood per customer in the
+        log parameters (the same in any time unit), at the estimates; None when not finite.
     params : pandas.Series
         Parameters (``alpha`` and ``beta`` per time unit of the summary), all finite.
     standard_errors : pandas.Series
-        From the Hessian of the log-likelihood (delta method on log parameters,
-        as ``lifetimes`` computes them; for Pareto/NBD a numerical Hessian, as
-        lifetimes has none).
+        From ``hessian`` (delta method on log parameters: params * sqrt(diag(inv(H)) / n));
+        NaN when the Hessian is not positive definite.
     log_likelihood : float
         Unpenalised log-likelihood of the data at ``params``, with time in the
         summary's unit (comparable with published values).
@@ -150,7 +161,7 @@ class FitResult:
     """
 
     model: str
-    fitter: Any
+    hessian: np.ndarray | None
     params: pd.Series
     standard_errors: pd.Series
     log_likelihood: float
@@ -179,7 +190,18 @@ class FitResult:
 
     def log_covariance(self) -> np.ndarray | None:
         """Covariance of the log parameters (observed information; None when the Hessian is unusable)."""
-        return log_parameter_covariance(self.fitter, self.n_customers)
+        return log_parameter_covariance(self.hessian, self.n_customers)
+
+    def to_lifetimes(self):
+        """The estimates as a ``lifetimes`` fitter (its public ``params_`` set), for its prediction and plotting functions."""
+        import lifetimes
+
+        cls = {"bgnbd": lifetimes.BetaGeoFitter, "pareto": lifetimes.ParetoNBDFitter,
+               "mbgnbd": lifetimes.ModifiedBetaGeoFitter}[self.model]
+        fitter = cls(penalizer_coef=self.penalizer_coef)
+        fitter.params_ = self.params.copy()
+        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # what its fit() sets
+        return fitter
 
 
 # =========================================================================== checks
@@ -241,205 +263,133 @@ def history_arrays(summary: pd.DataFrame, cols: Sequence[str] = ("frequency", "r
     return f.astype(np.int64), r, T
 
 
-# =========================================================================== lifetimes plumbing
+# =========================================================================== likelihoods and optimizer
 
 
-def _pareto_loglik(freq, rec, T):
-    """Per-history Pareto/NBD log-likelihood as a function of the parameters, for fixed (scaled) histories.
+def _loglik_with_gradient(model: str):
+    return {"bgnbd": bgnbd_loglik, "mbgnbd": mbgnbd_loglik}[model]
 
-    The formula and its floating-point steps are lifetimes' ``_conditional_log_likelihood``
-    (same values to the last bit), with its two hypergeometric functions evaluated
-    once per distinct (x, t_x) and (x, T) pair instead of once per history: at a
-    million customers there are far fewer such pairs than histories, and the
-    hypergeometric functions are most of an evaluation's cost. A history whose
-    value is not finite there (a frequent buyer whose terms cancel) is taken
-    from the stable form of I (:func:`ecrm_lib.value.predict.pareto_log_integral`).
+
+def initial_params(model: str, start: str, warm: pd.Series | None, scale: float) -> np.ndarray:
+    """Starting point in the optimizer's space: log parameters, time scaled by ``scale`` (1 / max T; spend 1 / median).
+
+    "default": all log parameters 0.1 (``lifetimes``' start), Pareto/NBD all parameters 1;
+    "alternative": all parameters 1, Pareto/NBD 0.5; "warm": ``warm`` moved to the scaled unit.
     """
-    from scipy.special import gammaln, hyp2f1, logsumexp
-
-    x = np.asarray(freq, dtype=float)
-    rec = np.asarray(rec, dtype=float)
-    age = np.asarray(T, dtype=float)
-
-    def pairs(y):
-        codes, keys = pd.factorize(pd.MultiIndex.from_arrays([x, y]), sort=False)
-        return keys.get_level_values(0).to_numpy(float), keys.get_level_values(1).to_numpy(float), codes
-
-    x1, y1, inv1 = pairs(rec)
-    x2, y2, inv2 = pairs(age)
-
-    def loglik(params):
-        r, alpha, s, beta = params
-        if alpha < beta:
-            min_ab, max_ab, t1, t2 = alpha, beta, r + x1, r + x2
-        else:
-            min_ab, max_ab, t1, t2 = beta, alpha, s + 1, s + 1
-        abs_ab = max_ab - min_ab
-        rsf1, rsf2 = r + s + x1, r + s + x2
-        p_1 = hyp2f1(rsf1, t1, rsf1 + 1.0, abs_ab / (max_ab + y1))[inv1]
-        p_2 = hyp2f1(rsf2, t2, rsf2 + 1.0, abs_ab / (max_ab + y2))[inv2]
-        rsf = r + s + x
-        q_1, q_2 = max_ab + rec, max_ab + age
-        sign = np.ones(len(x))
-        log_a0 = logsumexp([np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)], axis=0,
-                           b=[sign, -sign]) - rsf * np.log(q_1 * q_2)
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        ll = a1 + np.logaddexp(-(r + x) * np.log(alpha + age) - s * np.log(beta + age), np.log(s) + log_a0 - np.log(rsf))
-        bad = ~np.isfinite(ll)
-        if bad.any():
-            log_i = pareto_log_integral(r, alpha, s, beta, x[bad], rec[bad], age[bad])
-            ll[bad] = a1[bad] + np.logaddexp(-(r + x[bad]) * np.log(alpha + age[bad]) - s * np.log(beta + age[bad]),
-                                             np.log(s) + log_i)
-        return ll
-
-    return loglik
-
-
-def _pareto_nll(loglik, params, weights, penalizer_coef) -> float:
-    """lifetimes' Pareto/NBD objective: -sum(w * ll) / mean(w) + penalizer * sum(params ** 2)."""
-    if np.any(np.asarray(params) <= 0.0):
-        return np.inf
-    return -(weights * loglik(params)).sum() / weights.mean() + penalizer_coef * sum(np.asarray(params) ** 2)
-
-
-@functools.cache
-def _pareto_class():
-    from lifetimes import ParetoNBDFitter
-    from lifetimes.utils import ConvergenceError
-    from scipy.optimize import minimize
-
-    class CheckedParetoNBDFitter(ParetoNBDFitter):
-        """``lifetimes.ParetoNBDFitter`` optimised on log parameters, with a convergence check and standard errors.
-
-        lifetimes 0.11.3 runs Nelder-Mead on the raw parameters from a random
-        start and returns whatever it reached (even after ``maxiter``). Measured
-        on the default data that lands on a worse optimum (log-likelihood 13.6
-        lower, s = 113, beta = 10,896 weeks) in 46 s. Here: L-BFGS-B on log
-        parameters (numerical gradient; ftol = tol * 1e-5) from
-        ``initial_params`` (default all 1 in lifetimes' scaled units), then
-        Nelder-Mead on log parameters from there if L-BFGS-B did not report
-        convergence; a ``ConvergenceError`` if neither did. With ``hess_inv0``
-        (a warm start with a known curvature) BFGS runs first. Same optimum as
-        lifetimes on CDNOW, better elsewhere. After the fit, a numerical
-        Hessian of the mean negative log-likelihood gives ``standard_errors_``
-        the way lifetimes computes them for BG/NBD (on CDNOW they match
-        CLVTools' r 0.0476, alpha 0.843, s 0.187, beta 6.21). The likelihood
-        of a history whose lifetimes value is not finite (a frequent buyer
-        whose hypergeometric terms cancel) is taken from the stable form.
-        """
-
-        @staticmethod
-        def _negative_log_likelihood(params, freq, rec, T, weights, penalizer_coef):
-            return _pareto_nll(_pareto_loglik(freq, rec, T), params, weights, penalizer_coef)
-
-        def fit(self, frequency, recency, T, weights=None, *args, **kwargs):
-            super().fit(frequency, recency, T, weights, *args, **kwargs)
-            f = np.asarray(self.data["frequency"])
-            w = np.asarray(self.data["weights"], dtype=float)
-            rs, Ts = np.asarray(self.data["recency"]) * self._scale, np.asarray(self.data["T"]) * self._scale
-            p = self.params_.to_numpy(dtype=float).copy()
-            p[1] *= self._scale
-            p[3] *= self._scale
-            pen = self.penalizer_coef
-            loglik = _pareto_loglik(f, rs, Ts)
-
-            def mean_nll(log_params):
-                return _pareto_nll(loglik, np.exp(log_params), w, pen) * np.mean(w) / np.sum(w)
-
-            with np.errstate(all="ignore"):
-                H = numerical_hessian(mean_nll, np.log(p))
-            self._hessian_ = H if np.isfinite(H).all() else None
-            try:
-                if self._hessian_ is None:
-                    raise np.linalg.LinAlgError("non-finite Hessian")
-                self.variance_matrix_ = self._compute_variance_matrix()
-                self.standard_errors_ = self._compute_standard_errors()
-                self.confidence_intervals_ = self._compute_confidence_intervals()
-            except np.linalg.LinAlgError:  # a singular curvature: no standard errors, the estimates stand
-                self.standard_errors_ = pd.Series(np.nan, index=self.params_.index)
-            return self
-
-        def _fit(self, minimizing_function_args, iterative_fitting, initial_params, params_size, disp,
-                 tol=1e-6, fit_method="L-BFGS-B", maxiter=2000, **kwargs):
-            hess_inv0 = kwargs.pop("hess_inv0", None)
-            x0 = np.zeros(params_size) if initial_params is None else np.log(np.asarray(initial_params, dtype=float))
-
-            deadline = getattr(self, "_deadline", None)
-            freq, rec, age, weights, pen = minimizing_function_args
-            loglik = _pareto_loglik(freq, rec, age)  # the distinct pairs are found once per fit
-
-            def objective(log_params, *args):
-                if deadline is not None and time.monotonic() > deadline:
-                    raise ConvergenceError("Pareto/NBD: the time limit of the fit was reached before the optimizer converged")
-                value = _pareto_nll(loglik, np.exp(log_params), weights, pen)
-                return value if np.isfinite(value) else np.inf
-
-            out = None
-            if hess_inv0 is not None:
-                f0 = objective(x0, *minimizing_function_args)
-                out = minimize(objective, x0=x0, method="BFGS", args=minimizing_function_args,
-                               options={"maxiter": maxiter, "gtol": tol * max(1.0, abs(f0)), "hess_inv0": hess_inv0})
-            if out is None or not (out.success and np.isfinite(out.fun)):
-                # the objective is flat along beta: a tight ftol (tol * 1e-5) is needed to reach the optimum's 4th digit
-                start = out.x if out is not None and np.isfinite(out.fun) else x0
-                out = minimize(objective, x0=start, method="L-BFGS-B", args=minimizing_function_args,
-                               options={"maxiter": maxiter, "ftol": tol * 1e-5, "gtol": tol})
-            if not (out.success and np.isfinite(out.fun)):
-                out = minimize(objective, x0=out.x if np.isfinite(out.fun) else x0, method="Nelder-Mead", tol=tol,
-                               args=minimizing_function_args, options={"maxiter": maxiter, "disp": disp})
-            if not out.success or not np.isfinite(out.fun):
-                raise ConvergenceError(f"Pareto/NBD: the optimizer stopped without converging ({out.message})")
-            return np.exp(out.x), out.fun
-
-    return CheckedParetoNBDFitter
-
-
-def fitter_class(model: str):
-    """The ``lifetimes`` fitter class of a model key (Pareto/NBD: the checked subclass)."""
-    if model == "pareto":
-        return _pareto_class()
-    from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter
-
-    return {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter, "gamma_gamma": GammaGammaFitter}[model]
-
-
-def initial_params(model: str, start: str, warm: pd.Series | None, scale: float):
-    """Starting point in the optimizer's space (lifetimes scales time by 1 / max T; Gamma-Gamma spend by 1 / median)."""
+    k = len(PARAMETER_NAMES[model])
     if start == "warm" and warm is not None:
         p = warm.to_numpy(dtype=float).copy()
         if model == "gamma_gamma":
             p[2] = p[2] * scale  # gamma in scaled currency
-            return np.log(p)
-        p[1] = p[1] * scale  # alpha per scaled time
-        if model == "pareto":
-            p[3] = p[3] * scale
-            return p
+        else:
+            p[1] = p[1] * scale  # alpha per scaled time
+            if model == "pareto":
+                p[3] = p[3] * scale
         return np.log(p)
     if start == "alternative":
-        return np.full(4, 0.5) if model == "pareto" else np.zeros(3 if model == "gamma_gamma" else 4)
-    return None if model != "pareto" else np.ones(4)  # "default": lifetimes' own (0.1 in log space); Pareto: ones
+        return np.full(k, np.log(0.5)) if model == "pareto" else np.zeros(k)
+    return np.zeros(k) if model == "pareto" else np.full(k, 0.1)
 
 
-def _btyd_log_likelihood(model: str, params: np.ndarray, f, r, T, w) -> float:
-    """Unpenalised log-likelihood with time in the data's unit.
-
-    Evaluated where the optimizer worked, in lifetimes' scaled time (t * c with
-    c = 1 / max T, rates alpha / c), then moved to the data's unit: each of a
-    customer's x repeat purchase times is a density in time, so
-    LL(unit) = LL(scaled) + sum(w * x) * log(c).
-    """
-    cls = fitter_class(model)
-    c = 1.0 / float(np.max(T))
+def _scaled_params(model: str, params, c: float) -> np.ndarray:
+    """Parameters for time multiplied by ``c``: the rates alpha (and Pareto/NBD's beta) multiplied by ``c``."""
     p = np.asarray(params, dtype=float).copy()
     p[1] = p[1] * c
     if model == "pareto":
         p[3] = p[3] * c
-    with quiet():
-        if model == "pareto":  # the Pareto/NBD objective is -sum(w * ll) / mean(w), on raw parameters
-            scaled = -cls._negative_log_likelihood(p, f, r * c, T * c, w, 0.0) * np.mean(w)
-        else:  # BG/NBD and MBG/NBD: -sum(w * ll) / sum(w), on log parameters
-            scaled = -cls._negative_log_likelihood(np.log(p), f, r * c, T * c, w, 0.0) * np.sum(w)
-    return float(scaled + np.sum(w * f) * math.log(c))
+    return p
+
+
+def _fit_pareto(f, rs, Ts, w, *, penalizer_coef, tol, x0, hess_inv0=None, deadline=None, maxiter=2000):
+    """Pareto/NBD on scaled histories: log parameters and the Hessian of the mean objective (or None).
+
+    lifetimes 0.11.3 runs Nelder-Mead on the raw parameters from a random start and
+    returns whatever it reached (even after ``maxiter``); measured on the default data
+    that lands on a worse optimum (log-likelihood 13.6 lower, s = 113, beta = 10,896
+    weeks) in 46 s. Here: L-BFGS-B on log parameters (numerical gradient;
+    ftol = tol * 1e-5, the objective is flat along beta) from ``x0``, then Nelder-Mead
+    from there if L-BFGS-B did not report convergence; a ConvergenceError if neither
+    did. With ``hess_inv0`` (a warm start with a known curvature) BFGS runs first.
+    The objective is lifetimes' ``-sum(w * ll) / mean(w) + penalizer * sum(params ** 2)``.
+    """
+    loglik = pareto_loglik_function(f, rs, Ts, pareto_log_integral)
+    mean_w = float(np.mean(w))
+
+    def nll(params):
+        if np.any(params <= 0.0):
+            return np.inf
+        return -(w * loglik(params)).sum() / mean_w + penalizer_coef * float(np.sum(params ** 2))
+
+    def objective(log_params):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ConvergenceError("Pareto/NBD: the time limit of the fit was reached before the optimizer converged")
+        value = nll(np.exp(log_params))
+        return value if np.isfinite(value) else np.inf
+
+    out = None
+    if hess_inv0 is not None:
+        f0 = objective(x0)
+        out = minimize(objective, x0=x0, method="BFGS",
+                       options={"maxiter": maxiter, "gtol": tol * max(1.0, abs(f0)), "hess_inv0": hess_inv0})
+    if out is None or not (out.success and np.isfinite(out.fun)):
+        start = out.x if out is not None and np.isfinite(out.fun) else x0
+        out = minimize(objective, x0=start, method="L-BFGS-B", options={"maxiter": maxiter, "ftol": tol * 1e-5, "gtol": tol})
+    if not (out.success and np.isfinite(out.fun)):
+        out = minimize(objective, x0=out.x if np.isfinite(out.fun) else x0, method="Nelder-Mead", tol=tol,
+                       options={"maxiter": maxiter})
+    if not out.success or not np.isfinite(out.fun):
+        raise ConvergenceError(f"Pareto/NBD: the optimizer stopped without converging ({out.message})")
+    H = numerical_hessian(lambda lp: nll(np.exp(lp)) * mean_w / np.sum(w), out.x)
+    return out.x, (H if np.isfinite(H).all() else None)
+
+
+def estimate(model: str, f, r, T, w, *, penalizer_coef: float, tol: float, x0, hess_inv0=None,
+             deadline: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Maximum-likelihood parameters of a purchase model (in the histories' unit) and the Hessian.
+
+    Time is scaled by c = 1 / max T for the optimizer (as ``lifetimes`` does); ``x0`` and the
+    penalty are in that scaled space. The Hessian is that of the mean penalised objective per
+    customer in the log parameters (the same in any time unit), None when not finite.
+
+    Raises
+    ------
+    ConvergenceError
+        The optimizer did not report convergence.
+    """
+    c = 1.0 / float(np.max(T))
+    rs, Ts = np.asarray(r, dtype=float) * c, np.asarray(T, dtype=float) * c
+    if model == "pareto":
+        log_p, H = _fit_pareto(f, rs, Ts, np.asarray(w, dtype=float), penalizer_coef=penalizer_coef, tol=tol,
+                               x0=x0, hess_inv0=hess_inv0, deadline=deadline)
+    else:
+        objective = penalised_objective(_loglik_with_gradient(model), (f, rs, Ts), w, penalizer_coef)
+        out = minimise_bfgs(objective, x0, tol=tol, hess_inv0=hess_inv0)
+        if not out.success:
+            raise ConvergenceError(f"{MODEL_LABELS[model]}: the optimizer stopped without converging ({out.message}). "
+                                   "Try a larger penalizer_coef.")
+        log_p = out.x
+        H = gradient_hessian(objective, log_p)
+        H = H if np.isfinite(H).all() else None
+    return _scaled_params(model, np.exp(log_p), 1.0 / c), H
+
+
+def log_likelihood(model: str, params, f, r, T, w) -> float:
+    """Unpenalised log-likelihood of weighted histories at ``params``, with time in the histories' unit."""
+    p = np.asarray(params, dtype=float)
+    with np.errstate(all="ignore"):
+        if model == "pareto":
+            ll = pareto_loglik_function(f, r, T, pareto_log_integral)(p)
+        else:
+            ll = _loglik_with_gradient(model)(np.log(p), f, r, T)
+    return float(np.sum(np.asarray(w, dtype=float) * ll))
+
+
+def standard_errors(params: pd.Series, hessian: np.ndarray | None, n_customers: float) -> pd.Series:
+    """Delta-method standard errors: params * sqrt(diag(inv(H)) / n) (NaN when the Hessian is unusable)."""
+    cov = log_parameter_covariance(hessian, n_customers)
+    if cov is None:
+        return pd.Series(np.nan, index=params.index)
+    return params * np.sqrt(np.clip(np.diag(cov), 0, None))
 
 
 # =========================================================================== fit
@@ -450,32 +400,28 @@ def fit_btyd_histories(model: str, f, r, T, w, *, penalizer_coef: float = 0.0, t
                        hess_inv0=None, compressed: bool = True, time_unit: str = "W",
                        time_limit: float | None = DEFAULT_TIME_LIMIT) -> FitResult:
     """:func:`fit_btyd` on arrays of histories (``f``, ``r``, ``T``) with weights ``w`` (customers per history)."""
-    cls = fitter_class(model)
     scale = 1.0 / float(np.max(T))
-    names = PARAMETER_NAMES[model]
+    names = list(PARAMETER_NAMES[model])
     deadline = None if time_limit is None else time.monotonic() + float(time_limit)
 
     def run_one(step):
-        fitter = cls(penalizer_coef=step["penalizer_coef"])
-        fitter._deadline = deadline  # read by the Pareto/NBD optimizer; the others are fast
-        init = initial_params(model, step["start"], warm, scale)
-        extra = {"hess_inv0": hess_inv0} if step["start"] == "warm" and hess_inv0 is not None else {}
-        fitter.fit(f, r, T, weights=w, initial_params=init, tol=step["tol"], **extra)
-        params = fitter.params_.reindex(list(names)).astype(float)
+        x0 = initial_params(model, step["start"], warm, scale)
+        values, hessian = estimate(model, f, r, T, w, penalizer_coef=step["penalizer_coef"], tol=step["tol"], x0=x0,
+                                   hess_inv0=hess_inv0 if step["start"] == "warm" else None, deadline=deadline)
+        params = pd.Series(values, index=names, dtype=float)
         if not np.isfinite(params.to_numpy()).all() or (params.to_numpy() <= 0).any():
             raise NonFiniteParams(f"the optimizer returned NaN, infinite or non-positive parameters ({format_params(params)})")
-        ll = _btyd_log_likelihood(model, params.to_numpy(), f, r, T, w)
+        ll = log_likelihood(model, params.to_numpy(), f, r, T, w)
         if not np.isfinite(ll):
             raise NonFiniteParams(f"the log-likelihood at the estimates is not finite ({ll})")
-        return fitter, params, ll
+        return hessian, params, ll
 
     plan = attempt_plan(penalizer_coef, tol, fallbacks, "warm" if warm is not None else "default")
-    (fitter, params, ll), attempts = run_attempts(MODEL_LABELS[model], plan, run_one, deadline)
+    (hessian, params, ll), attempts = run_attempts(MODEL_LABELS[model], plan, run_one, deadline)
     used = attempts[attempts["used"]].iloc[0]
-    se = getattr(fitter, "standard_errors_", None)
-    se = se.reindex(list(names)).astype(float) if se is not None else pd.Series(np.nan, index=list(names))
+    se = standard_errors(params, hessian, float(np.sum(w)))
     return FitResult(
-        model=model, fitter=fitter, params=params, standard_errors=se, log_likelihood=ll,
+        model=model, hessian=hessian, params=params, standard_errors=se, log_likelihood=ll,
         n_customers=int(np.sum(w)), n_unique_rows=len(f), compressed=compressed,
         penalizer_coef=float(used["penalizer_coef"]), tol=float(used["tol"]), attempts=attempts, time_unit=time_unit,
     )

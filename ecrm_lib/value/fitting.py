@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_FALLBACKS",
     "DEFAULT_TIME_LIMIT",
     "DEFAULT_TOL",
+    "ConvergenceError",
     "ModelFitError",
     "NonFiniteParams",
     "attempt_plan",
@@ -40,7 +41,7 @@ __all__ = [
 #: What a fit tries, in order, after the requested settings fail (a
 #: ``ConvergenceError``, a numerical error, or NaN or infinite parameters).
 #: Each entry overrides the requested settings: ``start`` ("alternative":
-#: another starting point, all parameters 1 in lifetimes' scaled units, 0.5 for
+#: another starting point, all parameters 1 in the optimizer's scaled units, 0.5 for
 #: Pareto/NBD), ``penalizer_coef`` (an L2 penalty on the parameters; never
 #: lower than the requested one) and ``tol`` (optimizer tolerance). A
 #: penalizer biases the estimates towards 0: the notebook shows which attempt
@@ -56,7 +57,7 @@ DEFAULT_FALLBACKS: tuple[dict[str, Any], ...] = (
 DEFAULT_TOL = 1e-7
 
 #: Default wall-clock budget of one model fit, all attempts together (seconds). The Pareto/NBD
-#: likelihood of lifetimes (hypergeometric functions) can take 0.2 s per evaluation where its
+#: likelihood (hypergeometric functions) can take 0.2 s per evaluation where its
 #: drop-out parameters run off to the no-drop-out limit (measured on Online Retail II), and
 #: such a fit would otherwise run for minutes before failing.
 DEFAULT_TIME_LIMIT = 120.0
@@ -82,10 +83,8 @@ class NonFiniteParams(ValueError):
     """An attempt ended at NaN, infinite or non-positive parameters (it counts as failed)."""
 
 
-def _convergence_error():
-    from lifetimes.utils import ConvergenceError
-
-    return ConvergenceError
+class ConvergenceError(EcrmError, RuntimeError):
+    """The optimizer of one attempt stopped without reporting convergence (the attempt counts as failed)."""
 
 
 def format_params(params: pd.Series) -> str:
@@ -118,7 +117,7 @@ def attempt_plan(penalizer_coef: float, tol: float, fallbacks: Sequence[Mapping[
 
 @contextlib.contextmanager
 def quiet():
-    """Silence lifetimes' prints (it prints the optimizer output on failure) and numerical warnings."""
+    """Silence prints and numerical warnings of an attempt."""
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
@@ -145,7 +144,6 @@ def run_attempts(kind: str, plan: list[dict[str, Any]], run_one: Callable[[dict[
     ModelFitError
         Every attempt failed.
     """
-    conv_error = _convergence_error()
     rows, result = [], None
     for i, step in enumerate(plan, start=1):
         if deadline is not None and time.monotonic() > deadline:
@@ -157,7 +155,7 @@ def run_attempts(kind: str, plan: list[dict[str, Any]], run_one: Callable[[dict[
             with quiet():
                 out = run_one(step)
             status, message = "ok", ""
-        except (conv_error, *_FIT_ERRORS_EXTRA) as exc:
+        except (ConvergenceError, *_FIT_ERRORS_EXTRA) as exc:
             out, status = None, "failed"
             message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
         rows.append({"attempt": i, **step, "status": status, "message": message,
@@ -190,17 +188,16 @@ def numerical_hessian(fun: Callable[[np.ndarray], float], x: np.ndarray, h: floa
     return H
 
 
-def log_parameter_covariance(fitter: Any, n_customers: float) -> np.ndarray | None:
-    """Covariance of the log parameters from the observed information of a fitted ``lifetimes`` object.
+def log_parameter_covariance(hessian: np.ndarray | None, n_customers: float) -> np.ndarray | None:
+    """Covariance of the log parameters from the observed information.
 
-    ``fitter._hessian_`` is the Hessian of the mean negative log-likelihood
-    per customer in the log parameters (lifetimes' own for BG/NBD, MBG/NBD and
-    Gamma-Gamma; :mod:`ecrm_lib.value.btyd`'s numerical one for Pareto/NBD), the
-    same in any time or currency scale, so the covariance is
-    ``inv(H) / n_customers``. None when the Hessian is missing, not finite or not
-    positive definite (the estimate is then not a clear maximum).
+    ``hessian`` is the Hessian of the mean negative log-likelihood per customer in
+    the log parameters (:func:`ecrm_lib.value.btyd.estimate`), the same in any time
+    or currency scale, so the covariance is ``inv(H) / n_customers``. None when the
+    Hessian is missing, not finite or not positive definite (the estimate is then
+    not a clear maximum).
     """
-    H = getattr(fitter, "_hessian_", None)
+    H = hessian
     if H is None:
         return None
     try:

@@ -3,7 +3,8 @@
 Fader, Hardie & Lee (2005b), "RFM and CLV: Using Iso-Value Curves for Customer
 Base Analysis", *Journal of Marketing Research* 42(4), 415-430, and Fader &
 Hardie (2013), "The Gamma-Gamma Model of Monetary Value", brucehardie.com note
-025 (``lifetimes.GammaGammaFitter``). Money (``monetary_value``, spend, the
+025, on the suite's own likelihood (:func:`ecrm_lib.value.likelihoods.gamma_gamma_loglik`;
+``lifetimes.GammaGammaFitter`` gives the same estimates). Money (``monetary_value``, spend, the
 parameter ``gamma``) is in the config currency. Fitted on repeat buyers only,
 with rows sharing (frequency, mean spend) fitted once with weights.
 """
@@ -21,13 +22,14 @@ import pandas as pd
 from ecrm_lib.core.errors import DataValidationError, EcrmError
 from ecrm_lib.value.btyd import (
     DEFAULT_MAX_FIT_CUSTOMERS,
-    fitter_class,
     initial_params,
     sample_customers,
+    standard_errors,
 )
 from ecrm_lib.value.fitting import (
     DEFAULT_FALLBACKS,
     DEFAULT_TOL,
+    ConvergenceError,
     NonFiniteParams,
     attempt_plan,
     format_params,
@@ -35,6 +37,7 @@ from ecrm_lib.value.fitting import (
     params_table,
     run_attempts,
 )
+from ecrm_lib.value.likelihoods import gamma_gamma_loglik, gradient_hessian, minimise_bfgs, penalised_objective
 
 __all__ = [
     "GammaGammaError",
@@ -57,8 +60,9 @@ class GammaGammaResult:
 
     Attributes
     ----------
-    fitter : lifetimes.GammaGammaFitter
-        Fitted object; its ``params_`` (``p``, ``q``, ``v``) are in the currency.
+    hessian : numpy.ndarray or None
+        Hessian of the mean penalised negative log-likelihood per repeat buyer in the
+        log parameters (p, q, gamma) at the estimates (the same in any currency scale).
     params : pandas.Series
         ``p``, ``q``, ``gamma`` (``gamma`` in the currency; lifetimes calls it ``v``).
     standard_errors : pandas.Series
@@ -93,7 +97,7 @@ class GammaGammaResult:
         are more than ``max_customers`` (None: all of them).
     """
 
-    fitter: Any
+    hessian: np.ndarray | None
     params: pd.Series
     standard_errors: pd.Series
     log_likelihood: float
@@ -130,7 +134,7 @@ class GammaGammaResult:
 
     def log_covariance(self) -> np.ndarray | None:
         """Covariance of the log parameters (p, q, gamma) from the observed information; None when unusable."""
-        return log_parameter_covariance(self.fitter, self.n_fitted if self.n_fitted is not None else self.n_used)
+        return log_parameter_covariance(self.hessian, self.n_fitted if self.n_fitted is not None else self.n_used)
 
 
 def gamma_gamma_spend(params: Mapping[str, float], x: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -142,30 +146,31 @@ def gamma_gamma_spend(params: Mapping[str, float], x: np.ndarray, m: np.ndarray)
 def fit_gamma_gamma_rows(x, m, w, *, penalizer_coef=0.0, tol=DEFAULT_TOL, fallbacks=DEFAULT_FALLBACKS, warm=None):
     """Gamma-Gamma on (x, m, weight) rows; spend is divided by its median for the optimizer, then scaled back.
 
-    Returns ``((fitter, params, log_likelihood), attempts)``.
+    Each attempt minimises ``-sum(w * ll) / sum(w) + penalizer_coef * sum(params ** 2)`` (parameters
+    in the scaled currency) by BFGS on log parameters with the exact gradient.
+
+    Returns ``((hessian, params, log_likelihood), attempts)``.
     """
-    cls = fitter_class("gamma_gamma")
     c = float(np.median(m))  # currency scale: keeps the optimizer's start values sensible for KRW as for USD
+    x = np.asarray(x, dtype=float)
+    ms = np.asarray(m, dtype=float) / c
 
     def run_one(step):
-        fitter = cls(penalizer_coef=step["penalizer_coef"])
-        init = initial_params("gamma_gamma", step["start"], warm, 1.0 / c)
-        fitter.fit(x, m / c, weights=w, initial_params=init, tol=step["tol"])
-        raw = fitter.params_.astype(float)
-        if not np.isfinite(raw.to_numpy()).all() or (raw.to_numpy() <= 0).any():
-            raise NonFiniteParams(f"the optimizer returned NaN, infinite or non-positive parameters ({format_params(raw)})")
+        objective = penalised_objective(gamma_gamma_loglik, (x, ms), w, step["penalizer_coef"])
+        out = minimise_bfgs(objective, initial_params("gamma_gamma", step["start"], warm, 1.0 / c), tol=step["tol"])
+        if not out.success:
+            raise ConvergenceError(f"Gamma-Gamma: the optimizer stopped without converging ({out.message}).")
+        raw = np.exp(out.x)
+        if not np.isfinite(raw).all() or (raw <= 0).any():
+            raise NonFiniteParams("the optimizer returned NaN, infinite or non-positive parameters "
+                                  f"({format_params(pd.Series(raw, index=['p', 'q', 'gamma']))})")
         # back to the currency: spend/c has rate gamma/c, so gamma = c * gamma'; the Hessian in log space is unchanged
-        fitter.params_ = pd.Series({"p": raw["p"], "q": raw["q"], "v": raw["v"] * c})
-        fitter.data = fitter.data.assign(monetary_value=fitter.data["monetary_value"] * c)
-        fitter.variance_matrix_ = fitter._compute_variance_matrix()
-        fitter.standard_errors_ = fitter._compute_standard_errors()
-        fitter.confidence_intervals_ = fitter._compute_confidence_intervals()
-        params = pd.Series({"p": raw["p"], "q": raw["q"], "gamma": raw["v"] * c})
-        nll = cls._negative_log_likelihood(np.log([raw["p"], raw["q"], raw["v"]]), x, m / c, w, 0.0)
-        ll = float(-nll * np.sum(w) - np.sum(w) * math.log(c))  # density of m = density of m/c divided by c
+        hessian = gradient_hessian(objective, out.x)
+        params = pd.Series({"p": raw[0], "q": raw[1], "gamma": raw[2] * c})
+        ll = float(np.sum(w * gamma_gamma_loglik(out.x, x, ms)) - np.sum(w) * math.log(c))  # density of m = of m/c over c
         if not np.isfinite(ll):
             raise NonFiniteParams(f"the log-likelihood at the estimates is not finite ({ll})")
-        return fitter, params, ll
+        return (hessian if np.isfinite(hessian).all() else None), params, ll
 
     plan = attempt_plan(penalizer_coef, tol, fallbacks, "warm" if warm is not None else "default")
     return run_attempts("Gamma-Gamma", plan, run_one)
@@ -248,7 +253,7 @@ def fit_gamma_gamma(
     rows = spend_rows(x, m)
     w = sample_customers(rows["w"].to_numpy(np.int64), max_customers, seed)
     rows = rows.assign(w=w)[w > 0]
-    (fitter, params, ll), attempts = fit_gamma_gamma_rows(
+    (hessian, params, ll), attempts = fit_gamma_gamma_rows(
         rows["x"].to_numpy(float), rows["m"].to_numpy(float), rows["w"].to_numpy(np.int64),
         penalizer_coef=penalizer_coef, tol=tol, fallbacks=fallbacks,
     )
@@ -258,10 +263,10 @@ def fit_gamma_gamma(
             "p * gamma / (q - 1) is infinite: spend is too heavy-tailed for this model. Look for extreme amounts "
             "(wholesale orders, data errors) and filter or cap them, or use a flat mean spend."
         )
-    se = fitter.standard_errors_.rename({"v": "gamma"}).reindex(["p", "q", "gamma"]).astype(float)
+    se = standard_errors(params, hessian, float(rows["w"].sum()))
     used_row = attempts[attempts["used"]].iloc[0]
     return GammaGammaResult(
-        fitter=fitter, params=params, standard_errors=se, log_likelihood=ll,
+        hessian=hessian, params=params, standard_errors=se, log_likelihood=ll,
         n_customers=len(summary), n_used=n_used, n_one_time=int((~repeat).sum()),
         n_nonpositive_spend=int((repeat & ~(m_all > 0)).sum()),
         spend_frequency_corr=corr, corr_material=bool(np.isfinite(corr) and abs(corr) >= corr_threshold),
