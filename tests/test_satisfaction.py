@@ -244,3 +244,27 @@ def test_answers_counted_in_the_engine_give_the_figures_of_the_rows():
     stars = pd.DataFrame({"score": [5.0, 4.0, 2.0, 5.0], "score_max": 5.0, "channel": "app"})
     sc = S.score_counts(stars)
     assert S.csat(sc["score"], weights=sc["answers"]) == S.csat(stars["score"])
+
+
+@pytest.mark.parametrize("column", ["absent", "empty"])
+def test_scale_read_from_the_scores_when_score_max_is_missing(column):
+    """Issue 13 item 3: without score_max, 0-10 answers still give an NPS (before: None, and the page said the
+    feedback had no scores on a 0-10 or 1-5 scale)."""
+    rng = np.random.default_rng(0)
+    fb = pd.DataFrame({"channel": "web", "score": rng.integers(0, 11, 300).astype(float),
+                       "timestamp": pd.Timestamp("2025-03-01", tz="UTC")})
+    if column == "empty":
+        fb["score_max"] = np.nan
+    ans = S.score_counts(fb)
+    assert ans.attrs["score_max_inferred"] == 10 and "0-10" in ans.attrs["score_max_note"]
+    rows = ans[S.nps_scale_rows(ans)]
+    assert S.answer_count(rows) == 300
+    direct = S.nps(fb["score"])
+    assert S.nps(rows["score"], weights=rows["answers"])["nps"] == pytest.approx(direct["nps"])
+    stars = S.score_counts(pd.DataFrame({"channel": "web", "score": [1.0, 3, 4, 5, 5]}))
+    assert stars.attrs["score_max_inferred"] == 5 and (stars["score_max"] == 5).all()
+    odd = S.score_counts(pd.DataFrame({"channel": "web", "score": [2.5, 7.25]}))
+    assert odd.attrs["score_max_inferred"] is None and "Set score_max" in odd.attrs["score_max_note"]
+    assert odd["score_max"].isna().all()
+    given = S.score_counts(pd.DataFrame({"channel": "web", "score": [1.0, 3], "score_max": 10.0}))
+    assert given.attrs["score_max_note"] is None and (given["score_max"] == 10).all()

@@ -463,3 +463,33 @@ def test_segment_sentence_edge_cases():
     camp, seg = _equal_uplift_segments(3, segments=1)
     out = U.uplift_by_segment(camp, seg, "seg")
     assert "only one group" in U.segment_sentence(out, U.segment_heterogeneity(out), "seg")
+
+
+# ------------------------------------------------------------------ missing is not zero (issue 13 item 3)
+@pytest.mark.parametrize("revenue", ["absent", "empty"])
+def test_campaign_without_revenue_reports_revenue_as_not_available(revenue):
+    df = _campaign(200, 30, 200, 10)
+    df = df.drop(columns="revenue") if revenue == "absent" else df.assign(revenue=np.nan)
+    e = U.campaign_uplift(df)
+    treated = e[~e["is_control"]].iloc[0]
+    for col in ("revenue_uplift", "revenue_ci_low", "revenue_ci_high", "revenue_per_account"):
+        assert math.isnan(treated[col]), col   # before: a measured 0.00 with a 0.00 interval
+    assert "revenue" in e.attrs["revenue_missing_reason"]
+    assert U.campaign_metrics(e)["revenue_uplift_per_account"] is None
+    # a revenue column with some values: missing revenue is 0 (no purchase), measured as before
+    some = _campaign(200, 30, 200, 10).assign(revenue=np.r_[np.full(30, 10.0), np.full(370, np.nan)])
+    e2 = U.campaign_uplift(some)
+    assert e2.attrs["revenue_missing_reason"] is None
+    assert e2.loc[~e2["is_control"], "revenue_uplift"].iloc[0] == pytest.approx(30 * 10.0 / 200)
+
+
+def test_campaign_without_assigned_at_gives_the_right_reason_for_no_model():
+    df = _campaign(300, 40, 300, 20)
+    tx = pd.DataFrame({"account_id": df["account_id"], "amount": 10.0,
+                       "timestamp": pd.Timestamp("2025-01-01", tz="UTC")})
+    feats = M.campaign_features(df, customers=None, transactions=tx)
+    assert feats.shape[1] == 0 and "assigned_at" in feats.attrs["history_missing_reason"]
+    summary, _ = M.uplift_models_by_arm(df, feats)
+    assert "assigned_at" in summary["note"].iloc[0]     # before: "no customer attributes or purchase history"
+    assert "no purchase history" not in summary["note"].iloc[0]
+    assert "transactions" in M.campaign_features(df.assign(assigned_at=pd.Timestamp("2025-02-01", tz="UTC"))).attrs["empty_reason"]

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.i18n import t
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.tables import columns_of, engine_table, to_frame
 
@@ -48,8 +49,10 @@ __all__ = [
     "check_campaigns",
     "default_segment_column",
     "history_for_rows",
+    "history_missing_reason",
     "numeric_if_possible",
     "purchase_history_before",
+    "revenue_missing_reason",
     "rows_of_accounts",
     "segment_column_values",
     "segment_table",
@@ -67,7 +70,10 @@ NO_PURCHASE_DAYS = 3650.0
 
 
 def check_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
-    """The campaign rows with ``response`` and ``revenue`` as floats (missing revenue 0) and ``is_control`` as bool.
+    """The campaign rows with ``response`` and ``revenue`` as floats and ``is_control`` as bool.
+
+    A missing revenue is 0, unless the table has no revenue at all (:func:`revenue_missing_reason`):
+    then ``revenue`` is NaN throughout and ``attrs["revenue_missing_reason"]`` says why.
 
     Raises
     ------
@@ -80,9 +86,49 @@ def check_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
         raise EcrmError(f"campaigns table lacks column(s) {sorted(missing)}; expected the canonical campaigns table (ecrm_lib.core.schema).")
     df = campaigns.copy()
     df["response"] = df["response"].astype(float)
-    df["revenue"] = df["revenue"].astype(float).fillna(0.0) if "revenue" in df else 0.0
+    reason = revenue_missing_reason(campaigns)
+    df["revenue"] = math.nan if reason else df["revenue"].astype(float).fillna(0.0)
     df["is_control"] = df["is_control"].astype(bool)
+    df.attrs["revenue_missing_reason"] = reason
     return df
+
+
+def revenue_missing_reason(campaigns: pd.DataFrame) -> str | None:
+    """Why revenue cannot be measured for these campaign rows (in the report language), or None when it can.
+
+    A missing revenue on some rows is 0 (an account that did not buy brought none); a table without a
+    ``revenue`` column, or with no value in it at all, has no revenue to measure: the revenue figures
+    are then "not available", never a measured 0.
+
+    Examples
+    --------
+    >>> revenue_missing_reason(pd.DataFrame({"revenue": [None, 5.0]})) is None
+    True
+    >>> revenue_missing_reason(pd.DataFrame({"response": [1]}))
+    'the campaigns table has no revenue column (map one in the config to measure revenue)'
+    """
+    if "revenue" not in campaigns.columns:
+        return t("campaign_missing.no_revenue_column")
+    if len(campaigns) and campaigns["revenue"].isna().all():
+        return t("campaign_missing.revenue_empty")
+    return None
+
+
+def history_missing_reason(campaigns: pd.DataFrame, transactions=None) -> str | None:
+    """Why the purchase history before assignment cannot be computed (report language), or None when it can.
+
+    Examples
+    --------
+    >>> history_missing_reason(pd.DataFrame({"account_id": ["a"]}), pd.DataFrame())
+    'the campaigns table has no assigned_at column, so purchases before assignment cannot be told from purchases after it'
+    """
+    if transactions is None:
+        return t("campaign_missing.no_transactions")
+    if "assigned_at" not in campaigns.columns:
+        return t("campaign_missing.no_assigned_at")
+    if not campaigns["assigned_at"].notna().any():
+        return t("campaign_missing.assigned_at_empty")
+    return None
 
 
 def select_campaign(campaigns, campaign_id: str | None) -> pd.DataFrame:

@@ -60,13 +60,14 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.intervals import wilson_interval, z_value
 from ecrm_lib.core.privacy import suppress_small_cells
 from ecrm_lib.data.engine import backend_name, local_date
 from ecrm_lib.seef.campaigns import segment_column_values
 from ecrm_lib.seef.tables import engine_table, to_frame
 
-__all__ = ["score_counts", "answer_count", "nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category",
+__all__ = ["score_counts", "infer_score_max", "answer_count", "nps", "csat", "nps_scale_rows", "satisfaction_by", "nps_category",
            "attach_segment", "nps_metrics", "change_verdict", "nps_period_comparison", "nps_change_since",
            "nps_change_sentence", "nps_changes_table"]
 
@@ -90,7 +91,10 @@ def score_counts(feedback, by: Sequence[str] = ("channel",), timezone: str = "UT
         The ``by`` columns, ``day`` (local date as a naive datetime at midnight; NaT without a
         timestamp), ``score``, ``score_max`` (NaN without one) and ``answers`` (rows, int), one row
         per distinct combination, sorted by them. Rows without a score are counted too
-        (``answer_count`` is then the number of rows of the table).
+        (``answer_count`` is then the number of rows of the table). When no score has a
+        ``score_max`` (the column is absent or empty), the scale is read from the scores
+        (:func:`infer_score_max`) and filled in; ``attrs["score_max_inferred"]`` (10, 5 or None)
+        and ``attrs["score_max_note"]`` (a sentence for the report) say what was done.
     """
     t = engine_table(feedback, [*by, "timestamp", "score", "score_max"])
     cols = set(t.columns)
@@ -103,7 +107,51 @@ def score_counts(feedback, by: Sequence[str] = ("channel",), timezone: str = "UT
     out = to_frame(t.group_by(group).aggregate(answers=t.count()).order_by(group))
     out["day"] = pd.to_datetime(out["day"]).astype("datetime64[ns]")
     out["answers"] = out["answers"].astype("int64")
+    scored = out["score"].notna()
+    out.attrs.update(score_max_inferred=None, score_max_note=None)
+    if scored.any() and out.loc[scored, "score_max"].isna().all():  # no scale given for any score
+        scale, note = infer_score_max(out.loc[scored, "score"], "score_max" in cols)
+        out.attrs.update(score_max_inferred=scale, score_max_note=note)
+        if scale is not None:
+            out.loc[scored, "score_max"] = float(scale)
     return out
+
+
+def infer_score_max(scores, column_present: bool = False) -> tuple[int | None, str]:
+    """The top of the score scale read from the scores themselves, when the data gives none.
+
+    Whole numbers from 0 to 10 with a 0 or a value above 5 are a 0-10 (NPS) scale; whole numbers from
+    1 to 5 are a 1-5 (star) scale. Anything else cannot be placed on either scale.
+
+    Parameters
+    ----------
+    scores : array-like of float
+        The scores (missing values ignored).
+    column_present : bool
+        Whether the feedback table has a ``score_max`` column (empty) or none, for the note.
+
+    Returns
+    -------
+    (scale, note)
+        ``10``, ``5`` or None, and a sentence for the report (in the report language) that says
+        what was inferred from what, or why nothing could be, and how to set the scale.
+
+    Examples
+    --------
+    >>> infer_score_max([0, 7, 10, 9])[0], infer_score_max([1, 4, 5])[0], infer_score_max([2.5, 7])[0]
+    (10, 5, None)
+    """
+    v = pd.Series(scores, dtype=float).dropna()
+    why = t("satisfaction_scale.empty_column" if column_present else "satisfaction_scale.no_column")
+    if v.empty:
+        return None, why
+    whole = bool((v % 1 == 0).all())
+    lo, hi = float(v.min()), float(v.max())
+    if whole and lo >= 0 and hi <= 10 and (lo == 0 or hi > 5):
+        return 10, t("satisfaction_scale.inferred", why=why, scale="0-10", lo=f"{lo:g}", hi=f"{hi:g}")
+    if whole and lo >= 1 and hi <= 5:
+        return 5, t("satisfaction_scale.inferred", why=why, scale="1-5", lo=f"{lo:g}", hi=f"{hi:g}")
+    return None, t("satisfaction_scale.unknown", why=why, lo=f"{lo:g}", hi=f"{hi:g}")
 
 
 def answer_count(feedback: pd.DataFrame) -> int:

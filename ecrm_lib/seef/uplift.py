@@ -83,6 +83,8 @@ def campaign_uplift(
         points as a fraction), ``ci_low/ci_high`` (Newcombe), ``relative_lift`` (uplift / control rate),
         ``revenue_per_account`` (currency per assigned account), ``revenue_uplift`` and
         ``revenue_ci_low/high``. Control rows carry NaN uplift. Campaigns without a control arm get NaN uplift.
+        Without revenue in the table (:func:`ecrm_lib.seef.campaigns.revenue_missing_reason`) every revenue
+        figure is NaN, never 0, and ``attrs["revenue_missing_reason"]`` says why.
 
     Examples
     --------
@@ -101,6 +103,7 @@ def campaign_uplift(
         df = df[df["campaign_id"] == campaign_id]
         if df.empty:
             raise EcrmError(f"campaign {campaign_id!r} is not in the campaigns table; set campaign_id=None for all campaigns.")
+    no_revenue = df.attrs.get("revenue_missing_reason")
     rows = []
     for cid, g in df.groupby("campaign_id", sort=True):
         ctrl = g[g["is_control"]]
@@ -116,7 +119,9 @@ def campaign_uplift(
                            revenue_uplift=math.nan, revenue_ci_low=math.nan, revenue_ci_high=math.nan)
             else:
                 d, dl, dh = newcombe_interval(x, n, xc, nc, ci_level)
-                if revenue_ci == "welch":
+                if no_revenue:
+                    r = rl = rh = math.nan
+                elif revenue_ci == "welch":
                     r, rl, rh = welch_interval(a["revenue"].to_numpy(), ctrl["revenue"].to_numpy(), ci_level)
                 else:
                     r, rl, rh = bootstrap_interval(a["revenue"].to_numpy(), ctrl["revenue"].to_numpy(), ci_level,
@@ -127,6 +132,7 @@ def campaign_uplift(
     cols = ["campaign_id", "arm", "is_control", "n", "responders", "rate", "rate_ci_low", "rate_ci_high", "uplift",
             "ci_low", "ci_high", "relative_lift", "revenue_per_account", "revenue_uplift", "revenue_ci_low", "revenue_ci_high"]
     out = pd.DataFrame(rows, columns=cols)
+    out.attrs["revenue_missing_reason"] = no_revenue
     return out
 
 

@@ -38,10 +38,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.intervals import newcombe_interval
 from ecrm_lib.seef.campaigns import (
     check_campaigns,
     history_for_rows,
+    history_missing_reason,
     numeric_if_possible,
     purchase_history_before,
     rows_of_accounts,
@@ -81,10 +83,12 @@ def campaign_features(campaigns: pd.DataFrame, customers=None, transactions=None
     DataFrame
         Indexed like ``campaigns``; numeric feature columns, no missing values (filled with 0 and a
         ``<col>_missing`` flag for numeric customer columns with gaps). Empty columns when neither
-        source is given.
+        source is usable; ``attrs["history_missing_reason"]`` says why the purchase history is missing
+        (e.g. no ``assigned_at``) and ``attrs["empty_reason"]`` why there is no feature at all.
     """
     feats = pd.DataFrame(index=campaigns.index)
-    if transactions is not None and "assigned_at" in campaigns and campaigns["assigned_at"].notna().any():
+    no_history = history_missing_reason(campaigns, transactions)
+    if no_history is None:
         feats = history_for_rows(campaigns, purchase_history_before(campaigns, transactions))
     if customers is not None:
         rows = rows_of_accounts(customers, campaigns["account_id"])
@@ -102,6 +106,11 @@ def campaign_features(campaigns: pd.DataFrame, customers=None, transactions=None
             elif s.nunique() <= max_levels:
                 dummies = pd.get_dummies(s.astype(object).where(s.notna(), "missing").astype(str), prefix=str(c), dtype=float)
                 feats = pd.concat([feats, dummies], axis=1)
+    feats.attrs["history_missing_reason"] = no_history
+    if feats.shape[1] == 0:
+        feats.attrs["empty_reason"] = t("campaign_missing.no_features", history=no_history,
+                                        customers=t("campaign_missing.no_customers") if customers is None
+                                        else t("campaign_missing.customers_unusable"))
     return feats
 
 
@@ -305,7 +314,7 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
             if min(y[t == 1].sum(), y[t == 0].sum()) < min_responders:
                 row["note"] = f"fewer than {min_responders} responders in the arm or the control"
             elif features.shape[1] == 0:
-                row["note"] = "no customer attributes or purchase history to model"
+                row["note"] = features.attrs.get("empty_reason") or "no customer attributes or purchase history to model"
             else:
                 score = cross_fitted_uplift(features.loc[part.index], t, y, method=method, learner=learner,
                                             n_folds=n_folds, random_state=random_state)
