@@ -2,9 +2,10 @@
 
 ::
 
+    ecrm [--version] [-v | -q] COMMAND ...
     ecrm run      [--config FILE] [--as-of DATE] [--notebook NAME ...] [--out DIR] [--force] [--no-history]
                   [--params FILE.yaml] [--test-params] [--data-root DIR] [--cell-timeout S] [--jobs N]
-                  [--language LANG]
+                  [--language LANG] [--json]
     ecrm validate --config FILE [--as-of DATE] [--data-root DIR]
     ecrm generate --out DIR [--persons N] [--seed S] [--format csv|parquet] [--chunk-persons N]
     ecrm list
@@ -12,6 +13,12 @@
 Exit codes: 0 success (or nothing changed), 1 data error or failed run,
 2 configuration or parameter error (and command-line usage errors). Errors the
 suite raises on purpose print as one message without a traceback.
+
+Output: results on standard output; progress through the standard ``logging``
+module (logger ``ecrm``, lines as they come) on standard output, or on standard
+error with ``--json``, where standard output holds only one JSON object (run id,
+status, paths). ``-v`` adds debug lines, ``-q`` keeps only warnings (``-qq``
+only errors); error messages always go to standard error.
 
 ``--params FILE.yaml`` holds ``{notebook: {parameter: value}}``, e.g.::
 
@@ -22,6 +29,8 @@ suite raises on purpose print as one message without a traceback.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -32,9 +41,37 @@ from ecrm_lib.core.errors import ConfigError, EcrmError, NotebookParameterError,
 from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
 from ecrm_lib.core.yamlio import read_yaml
 
-__all__ = ["main", "build_parser", "read_params_file"]
+__all__ = ["main", "build_parser", "configure_logging", "read_params_file", "version"]
 
 _MAX_PROBLEMS = 20
+
+log = logging.getLogger("ecrm.cli")
+
+
+def version() -> str:
+    """The installed version of the suite (``ecrm_lib.__version__``, the one source the package metadata reads too)."""
+    from ecrm_lib import __version__
+
+    return __version__
+
+
+def configure_logging(verbose: int = 0, quiet: int = 0, stream=None) -> logging.Logger:
+    """Send the ``ecrm`` loggers to ``stream`` (default standard output) at the level -v / -q ask for.
+
+    INFO by default (progress lines), DEBUG with ``verbose``, WARNING with one ``quiet``,
+    ERROR with two or more. Replaces the handler an earlier call installed.
+    """
+    level = logging.DEBUG if verbose > 0 else {0: logging.INFO, 1: logging.WARNING}.get(quiet, logging.ERROR)
+    root = logging.getLogger("ecrm")
+    for h in [h for h in root.handlers if getattr(h, "_ecrm_cli", False)]:
+        root.removeHandler(h)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s" if level > logging.DEBUG else "%(levelname)s %(name)s: %(message)s"))
+    handler._ecrm_cli = True
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+    return root
 
 
 def read_params_file(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
@@ -61,13 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ecrm",
         description="Run the eCRM notebook suite and publish its HTML reports.",
+        epilog="Exit codes: 0 success or nothing changed, 1 data error or failed run, 2 configuration, parameter or usage error.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    _add_verbosity(p, 0)
+    common = argparse.ArgumentParser(add_help=False)  # -v / -q also after the command (default: the main parser's)
+    _add_verbosity(common, argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_root(sp):
         sp.add_argument("--data-root", metavar="DIR", help="folder of the shared datasets (sets ECRM_DATA_ROOT for ${DATA_ROOT} in configs)")
 
-    r = sub.add_parser("run", help="run the notebooks and publish the reports", description="Load the data once, run the notebooks with papermill, render HTML and publish <out>/<run id>; <out>/latest moves only when every notebook succeeded.")
+    r = sub.add_parser("run", parents=[common], help="run the notebooks and publish the reports", description="Load the data once, run the notebooks with papermill, render HTML and publish <out>/<run id>; <out>/latest moves only when every notebook succeeded.")
     r.add_argument("--config", default=str(DEFAULT_CONFIG), metavar="FILE", help=f"YAML config (default: {DEFAULT_CONFIG})")
     r.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD (default: the config's, else the last date in the data)")
     r.add_argument("--notebook", action="extend", nargs="+", metavar="NAME", help="run only these notebooks (and their upstreams)")
@@ -79,24 +121,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cell-timeout", type=float, metavar="S", help="per-cell time limit in seconds for notebooks without timeout_s in the registry")
     r.add_argument("--language", metavar="LANG", help="report language(s): en, ko, or ko,en (the first is the main one); default: the config's language")
     r.add_argument("--jobs", type=int, metavar="N", help="notebooks run at the same time once their upstreams are done (default: the number of cores; 1: one after another)")
+    r.add_argument("--json", action="store_true", help="print one JSON object (run id, status, paths) on standard output; progress goes to standard error")
     r.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
     data_root(r)
 
-    v = sub.add_parser("validate", help="load and validate the data without running notebooks")
+    v = sub.add_parser("validate", parents=[common], help="load and validate the data without running notebooks")
     v.add_argument("--config", required=True, metavar="FILE", help="YAML config")
     v.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
     data_root(v)
 
-    g = sub.add_parser("generate", help="write a synthetic dataset with its config.yaml")
+    g = sub.add_parser("generate", parents=[common], help="write a synthetic dataset with its config.yaml")
     g.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     g.add_argument("--persons", type=int, metavar="N", help="number of synthetic persons")
     g.add_argument("--seed", type=int, metavar="S", help="random seed")
     g.add_argument("--format", choices=("csv", "parquet"), default="csv", help="format of the data files (default: csv; the config points at them)")
     g.add_argument("--chunk-persons", type=int, metavar="N", help="most persons drawn and written at once (default: 250000; bounds memory)")
 
-    li = sub.add_parser("list", help="list the registered notebooks and their parameters")
+    li = sub.add_parser("list", parents=[common], help="list the registered notebooks and their parameters")
     li.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
     return p
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=default, help="more detail (debug lines)")
+    parser.add_argument("-q", "--quiet", action="count", default=default, help="only warnings (-qq: only errors)")
 
 
 def _print_problems(e: EcrmError) -> None:
@@ -137,19 +185,42 @@ def _cmd_run(args) -> int:
         parameters=params,
         test_params=args.test_params,
         cell_timeout=args.cell_timeout,
-        progress=lambda line: print(line, flush=True),
+        progress=log.info,
         history=not args.no_history,
         jobs=args.jobs,
         languages=args.language,
     )
+    if args.json:
+        print(json.dumps(_outcome_json(outcome), indent=2))
     if outcome.status == "failed":
         failed = ", ".join(f"{r.name} ({r.error_type})" for r in outcome.failed())
         raise RunFailedError(
             f"run {outcome.run_id} failed: {failed}. Failure pages: {outcome.index}. "
             f"The previous good report is unchanged."
         )
-    print(outcome.latest_index)
+    if not args.json:
+        print(outcome.latest_index)
     return 0
+
+
+def _outcome_json(outcome) -> dict[str, Any]:
+    """What a scheduler needs of a run: id, status, folders, pages and the notebooks' statuses."""
+    def path(p):
+        return str(p) if p is not None else None
+
+    return {
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "ok": outcome.ok,
+        "out_dir": path(outcome.out_dir),
+        "run_dir": path(outcome.run_dir),
+        "index": path(outcome.index),
+        "latest_index": path(outcome.latest_index),
+        "notebooks": [{"name": r.name, "status": r.status,
+                       "page": path(outcome.run_dir / r.html) if outcome.run_dir and r.html else None}
+                      for r in outcome.results],
+        "history": [{"run_id": h.run_id, "status": h.status, "run_dir": path(h.run_dir)} for h in outcome.history],
+    }
 
 
 def _cmd_validate(args) -> int:
@@ -159,8 +230,7 @@ def _cmd_validate(args) -> int:
     from ecrm_lib.data.load import load_sources
 
     config = load_config(args.config)
-    result = load_sources(config, as_date(args.as_of, "as-of date", optional=True),
-                          progress=lambda line: print(line, flush=True))
+    result = load_sources(config, as_date(args.as_of, "as-of date", optional=True), progress=log.info)
     print(f"Config {config.name}: data valid, as of {result.as_of}.")
     if len(result.summary):
         print(_with_pd_opts(lambda: result.summary.to_string(index=False)))
@@ -179,7 +249,7 @@ def _cmd_validate(args) -> int:
 def _cmd_generate(args) -> int:
     from ecrm_lib.data import synth
 
-    kwargs = {"format": args.format, "progress": lambda line: print(line, flush=True)}
+    kwargs = {"format": args.format, "progress": log.info}
     if args.persons is not None:
         kwargs["n_persons"] = args.persons
     if args.seed is not None:
@@ -217,16 +287,21 @@ _COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "generate": _cmd_genera
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecrm``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    json_out = bool(getattr(args, "json", False))
+    configure_logging(args.verbose, args.quiet, sys.stderr if json_out else sys.stdout)
     if getattr(args, "data_root", None):
         os.environ["ECRM_DATA_ROOT"] = str(Path(args.data_root).expanduser().resolve())
     try:
         return _COMMANDS[args.command](args)
-    except (ConfigError, NotebookParameterError) as e:
-        _print_problems(e)
-        return 2
+    except BrokenPipeError:  # the reader stopped early (``ecrm list | head``): not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes it at exit)
+        return 0
     except EcrmError as e:
         _print_problems(e)
-        return 1
+        code = 2 if isinstance(e, (ConfigError, NotebookParameterError)) else 1
+        if json_out and not isinstance(e, RunFailedError):  # a failed run has printed its outcome already
+            print(json.dumps({"run_id": None, "status": "error", "ok": False, "exit_code": code, "error": str(e)}, indent=2))
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover
