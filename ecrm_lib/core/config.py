@@ -19,6 +19,11 @@ A config looks like this (every key but ``sources`` has a default)::
     channel_groups:               # for channel-mix figures
       traditional: [store, phone, mail]
       internet: [email, web, app]
+    identity:                     # the rules that stop e-mails and phones from joining accounts
+      blocklist:                  # (all keys optional; every key and its documented default:
+        email_domains: [mycompany-test.com]   # ecrm_lib.core.identity_settings)
+        phones: ["1588-1234"]     # the company's own numbers
+      max_accounts_per_identifier: 10
     sources:
       - name: pos
         table: transactions
@@ -99,6 +104,7 @@ from typing import Any
 
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.identity_settings import IdentitySettings, parse_identity
 from ecrm_lib.core.language import LANGUAGES
 from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
@@ -129,7 +135,7 @@ _SOURCE_KEYS = {
 _FILE_KEYS = ("path", "format", "delimiter", "encoding", "header", "names", "skip_rows")
 _DATABASE_KEYS = {"connection", "table", "query", "key", "password_env"}
 _DIALECTS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
-_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "sources",
+_CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "identity", "sources",
                 "engine", "language", "connections"}
 _ENGINE_KEYS = {"kind", "memory_limit", "threads", "spill_dir", "spark"}
 _ENGINE_KINDS = ("duckdb", "spark")
@@ -285,6 +291,8 @@ class Config:
     engine: EngineSettings = EngineSettings()
     #: Report languages, the first the main one (``language: ko`` or ``language: [ko, en]``).
     languages: tuple[str, ...] = ("en",)
+    #: Identity rules (``identity:``, :mod:`ecrm_lib.core.identity_settings`); the documented defaults when absent.
+    identity: IdentitySettings = IdentitySettings()
 
     @property
     def language(self) -> str:
@@ -550,6 +558,7 @@ def load_config(path: str | os.PathLike) -> Config:
                           f"as_of {as_of.isoformat()}; they are the dates of earlier runs.")
     engine = _parse_engine(raw.get("engine"), path)
     languages = parse_languages(raw.get("language", "en"), f"{path}: language")
+    identity = parse_identity(raw.get("identity"), str(path))
     return Config(
         name=str(raw.get("name", path.stem)),
         path=path.resolve(),
@@ -564,6 +573,7 @@ def load_config(path: str | os.PathLike) -> Config:
         raw_text=text,
         engine=engine,
         languages=languages,
+        identity=identity,
     )
 
 

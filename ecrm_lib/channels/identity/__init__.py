@@ -79,7 +79,7 @@ from ecrm_lib.channels.identity.audit import pairwise_metrics
 from ecrm_lib.channels.identity.components import LINK_RULES, attach_singletons
 from ecrm_lib.channels.identity.golden import customer_ids, golden_records
 from ecrm_lib.channels.identity.guards import GUARDS
-from ecrm_lib.channels.identity.identifiers import DEFAULT_BLOCKLIST, Blocklist
+from ecrm_lib.channels.identity.identifiers import DEFAULT_BLOCKLIST, Blocklist, blocklist_from
 from ecrm_lib.channels.identity.resolve import IdentityResult, resolve_identities
 
 __all__ = [
@@ -89,6 +89,7 @@ __all__ = [
     "Blocklist",
     "IdentityResult",
     "attach_singletons",
+    "blocklist_from",
     "customer_ids",
     "golden_records",
     "pairwise_metrics",

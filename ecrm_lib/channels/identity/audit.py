@@ -20,9 +20,10 @@ from ecrm_lib.channels.identity.components import (
     component_labels,
 )
 from ecrm_lib.channels.identity.guards import GUARD_TEXT, GUARDS
+from ecrm_lib.channels.identity.identifiers import blocklist_rules
 from ecrm_lib.channels.normalize import normalization_counts
 
-__all__ = ["audit_tables", "identifier_token", "masked_identifier", "pairwise_metrics"]
+__all__ = ["STOPPED_BY_RULE_COLUMNS", "audit_tables", "stopped_by_rule_display", "identifier_token", "masked_identifier", "pairwise_metrics"]
 
 
 def identifier_token(values: Iterable[str]) -> list[str]:
@@ -91,8 +92,55 @@ def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarr
     return pd.DataFrame(rows, columns=cols)
 
 
-def _stopped_identifiers(ids) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every identifier a guard stopped, most shared first: (internal: kind, reason, n_accounts; the audit table)."""
+STOPPED_BY_RULE_COLUMNS = ["rule", "kind", "domain_or_pattern", "identifiers", "accounts_holding"]
+
+
+def _shown_prefix(kind: str, value: str) -> str:
+    """What the by-rule table shows of a stopped identifier that is not on the blocklist: ``***@domain``, ``+8210*``."""
+    return "***@" + value.rsplit("@", 1)[-1] if kind == "email" else value[:5] + "*"
+
+
+def _stopped_by_rule(kinds, values, reasons, n_accounts, blocklist, default_region: str) -> pd.DataFrame:
+    """Identifiers stopped per rule (a blocklist hit per list) and per domain or pattern, masked."""
+    if not len(kinds):
+        return pd.DataFrame(columns=STOPPED_BY_RULE_COLUMNS)
+    rule = np.asarray(reasons, dtype=object).copy()
+    shown = np.asarray([_shown_prefix(k, v) for k, v in zip(kinds, values, strict=True)], dtype=object)
+    on_list = np.flatnonzero(rule == "blocklist")
+    if len(on_list) and blocklist is not None:
+        hits = blocklist_rules([kinds[i] for i in on_list], [values[i] for i in on_list], blocklist, default_region)
+        rule[on_list] = [h[0] for h in hits]
+        shown[on_list] = [h[1] or shown[i] for h, i in zip(hits, on_list, strict=True)]
+    t = pd.DataFrame({"rule": rule, "kind": np.asarray(kinds, dtype=object), "domain_or_pattern": shown, "n": n_accounts})
+    g = t.groupby(["rule", "kind", "domain_or_pattern"], sort=False).agg(identifiers=("n", "size"), accounts_holding=("n", "sum")).reset_index()
+    order = {r: i for i, r in enumerate(GUARDS)}
+    g["_o"] = g["rule"].map(lambda r: order.get(str(r).split(":")[0], len(order)))
+    g = g.sort_values(["_o", "rule", "identifiers", "domain_or_pattern"], ascending=[True, True, False, True], kind="stable")
+    return g[STOPPED_BY_RULE_COLUMNS].reset_index(drop=True).astype({"identifiers": "int64", "accounts_holding": "int64"})
+
+
+def stopped_by_rule_display(table: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
+    """The ``stopped_by_rule`` audit table for a shareable page: rows under ``min_cell`` identifiers merged.
+
+    Within each rule and kind, domains or patterns holding fewer than ``min_cell``
+    identifiers are summed into one row ``(others)``; a rule whose total is still
+    small keeps its row, for ``show_table(count_columns=...)`` to suppress.
+    """
+    if table.empty:
+        return table.copy()
+    small = table["identifiers"] < min_cell
+    big = table[~small]
+    rest = table[small].groupby(["rule", "kind"], sort=False)[["identifiers", "accounts_holding"]].sum().reset_index()
+    rest.insert(2, "domain_or_pattern", "(others)")
+    out = pd.concat([big, rest], ignore_index=True)
+    order = {r: i for i, r in enumerate(dict.fromkeys(table["rule"]))}
+    out["_o"] = out["rule"].map(order)
+    out["_other"] = out["domain_or_pattern"] == "(others)"
+    return out.sort_values(["_o", "kind", "_other", "identifiers"], ascending=[True, True, True, False], kind="stable")[STOPPED_BY_RULE_COLUMNS].reset_index(drop=True)
+
+
+def _stopped_identifiers(ids, blocklist=None, default_region: str = "KR") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every identifier a guard stopped, most shared first: (internal: kind, reason, n_accounts; the audit table; by rule)."""
     stopped = ids.filter(ids.reason.notnull())
     b = stopped.order_by([stopped.n_accounts.desc(), stopped.kind, stopped.id]).select("kind", "reason", "n_accounts", "value").to_pyarrow()
     kinds, values = b.column("kind").to_pylist(), b.column("value").to_pylist()
@@ -105,7 +153,8 @@ def _stopped_identifiers(ids) -> tuple[pd.DataFrame, pd.DataFrame]:
             "masked": [masked_identifier(k, v) for k, v in zip(kinds, values, strict=True)],
         }
     )
-    return table[["kind", "reason", "n_accounts"]], table
+    by_rule = _stopped_by_rule(kinds, values, table["reason"].tolist(), table["n_accounts"].to_numpy(), blocklist, default_region)
+    return table[["kind", "reason", "n_accounts"]], table, by_rule
 
 
 def _guard_table(ids, links, stopped: pd.DataFrame, guards: frozenset, split_info: dict) -> pd.DataFrame:
@@ -181,6 +230,8 @@ def audit_tables(
     rules_table: pd.DataFrame,
     params_table: pd.DataFrame,
     guards: frozenset,
+    blocklist=None,
+    default_region: str = "KR",
 ) -> dict[str, pd.DataFrame]:
     """The audit tables of :class:`~ecrm_lib.channels.identity.resolve.IdentityResult` (see there)."""
     n = len(final_labels)
@@ -190,7 +241,7 @@ def audit_tables(
     link_tbl = pd.DataFrame({"link_rule": rule_counts.index, "n_accounts": rule_counts.to_numpy(dtype=np.int64)})
     sizes_final = np.bincount(final_labels) if n else np.zeros(0, dtype=np.int64)
     sizes_det = np.bincount(det_labels) if n else np.zeros(0, dtype=np.int64)
-    stopped, blocked = _stopped_identifiers(ids)
+    stopped, blocked, by_rule = _stopped_identifiers(ids, blocklist, default_region)
     summary = pd.DataFrame(
         [
             ("accounts", n),
@@ -212,6 +263,7 @@ def audit_tables(
         "summary": summary,
         "guards": _guard_table(ids, links, stopped, guards, graph.info),
         "blocked_identifiers": blocked,
+        "stopped_by_rule": by_rule,
         "component_sizes": pd.concat([_size_hist(det_labels, "deterministic"), _size_hist(final_labels, "final")], ignore_index=True),
         "bridges": _bridges(ids, graph, edges, customer_id),
         "no_identifier": no_id_tbl,

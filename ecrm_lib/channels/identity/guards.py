@@ -34,10 +34,11 @@ import pyarrow as pa
 
 from ecrm_lib.channels.identity.identifiers import Blocklist, blocklisted
 from ecrm_lib.channels.normalize import phone_is_mobile
+from ecrm_lib.core.identity_settings import IDENTITY_GUARDS
 
 __all__ = ["GUARDS", "GUARD_TEXT", "JUNK_REASONS", "MAX_JAMO_EDITS", "MAX_ROMANISED_EDITS", "guard_reasons", "names_compatible"]
 
-GUARDS = ("blocklist", "shared_identifier", "email_name_conflict", "email_priority", "name_conflict", "max_component_size")
+GUARDS = IDENTITY_GUARDS  # the names, in order; the config's identity.guards picks among them
 
 #: What each guard does, for the audit table.
 GUARD_TEXT = {

@@ -12,6 +12,7 @@ first appearance (the account row that holds them first).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -19,8 +20,9 @@ import ibis
 import pandas as pd
 
 from ecrm_lib.channels.normalize import normalize_phone
+from ecrm_lib.core.identity_settings import DEFAULT_PLACEHOLDERS, IdentitySettings
 
-__all__ = ["DEFAULT_BLOCKLIST", "KINDS", "Blocklist", "blocklisted", "identifier_tables"]
+__all__ = ["DEFAULT_BLOCKLIST", "KINDS", "Blocklist", "blocklist_from", "blocklist_rules", "blocklisted", "identifier_tables"]
 
 #: Kinds of identifier that link accounts, strongest first.
 KINDS = ("email", "phone")
@@ -66,22 +68,13 @@ class Blocklist:
         return replace(self, **{k: tuple(getattr(self, k)) + tuple(v) for k, v in lists.items()})
 
 
-DEFAULT_BLOCKLIST = Blocklist(
-    emails=("noemail@none.com", "test@test.com", "none@none.com", "no@no.com", "a@a.com", "aaa@aaa.com", "abc@abc.com", "x@x.com"),
-    email_local_parts=(
-        "noemail", "no-email", "no_email", "no.email", "nomail", "no-mail", "none", "no", "null", "nil", "na",
-        "unknown", "test", "tester", "dummy", "fake", "noreply", "no-reply", "donotreply", "do-not-reply",
-        "x", "xx", "xxx", "xxxx", "asdf", "qwerty", "email", "mail", "sample", "example",
-    ),
-    email_domains=("none.com", "test.com", "example.com", "example.net", "example.org", "noemail.com", "nomail.com", "no.com", "invalid", "test.co.kr"),
-    phones=(),
-    # 010-0000-0000, 010-1111-1111, ...; 010-1234-5678 (the textbook example); a run of one digit.
-    phone_patterns=(
-        r"^\+8210(?:" + "|".join(d * 8 for d in "0123456789") + ")$",
-        r"^\+821012345678$",
-        r"^\+82(?:" + "|".join(d + "+" for d in "0123456789") + ")$",
-    ),
-)
+#: The default blocklist (documented in :mod:`ecrm_lib.core.identity_settings`, the config's ``identity:`` section).
+DEFAULT_BLOCKLIST = Blocklist(**DEFAULT_PLACEHOLDERS)
+
+
+def blocklist_from(settings: IdentitySettings) -> Blocklist:
+    """The :class:`Blocklist` of the config's ``identity:`` section (``Config.identity``)."""
+    return Blocklist(**{k: tuple(v) for k, v in settings.blocklist.items()})
 
 
 def identifier_tables(ws, acc):
@@ -136,3 +129,44 @@ def blocklisted(ids, blocklist: Blocklist, default_region: str):
     for pattern in blocklist.phone_patterns:
         phone_bad = phone_bad | v.re_search(pattern)
     return ibis.ifelse(ids.kind == "email", email_bad, phone_bad).fill_null(False)
+
+
+def _mask_phone(value: str) -> str:
+    return value[:3] + "*" * max(len(value) - 5, 0) + value[-2:]
+
+
+def blocklist_rules(kinds: list[str], values: list[str], blocklist: Blocklist, default_region: str) -> list[tuple[str, str]]:
+    """For blocklisted identifiers: the first list that matches each, and what the report may show of it.
+
+    The same order as :func:`blocklisted` (whole address, local part, domain; company
+    number, then each pattern in turn). Shown: ``***@domain`` for a whole address,
+    ``local@*`` for a local part, ``*@domain`` for a domain, a masked company
+    number, the pattern itself.
+
+    Returns
+    -------
+    list of (rule, shown)
+        rule is ``blocklist: <list>``; ("blocklist", "") for a value no list matches.
+    """
+    emails, locals_, domains = (set(_lowered(getattr(blocklist, k))) for k in ("emails", "email_local_parts", "email_domains"))
+    company = set(normalize_phone(pd.Series(list(blocklist.phones), dtype="string"), default_region=default_region).dropna().tolist())
+    patterns = [(p, re.compile(p)) for p in blocklist.phone_patterns]
+    out = []
+    for kind, v in zip(kinds, values, strict=True):
+        if kind == "email":
+            local, domain = re.sub(r"@.*$", "", v), re.sub(r"^.*@", "", v)
+            if v in emails:
+                out.append(("blocklist: emails", "***@" + domain))
+            elif local in locals_:
+                out.append(("blocklist: email_local_parts", local + "@*"))
+            elif domain in domains:
+                out.append(("blocklist: email_domains", "*@" + domain))
+            else:
+                out.append(("blocklist", ""))
+            continue
+        if v in company:
+            out.append(("blocklist: phones", _mask_phone(v)))
+            continue
+        hit = next((p for p, rx in patterns if rx.search(v)), None)
+        out.append(("blocklist: phone_patterns", hit) if hit is not None else ("blocklist", ""))
+    return out

@@ -77,7 +77,7 @@ class IdentityResult:
         first_seen, last_seen (account creation, UTC), channels (sorted,
         comma-separated), n_accounts. **Personal data.**
     audit : dict of str to DataFrame
-        Pseudonymous audit tables: ``summary``, ``guards``, ``blocked_identifiers``,
+        Pseudonymous audit tables: ``summary``, ``guards``, ``blocked_identifiers``, ``stopped_by_rule``,
         ``component_sizes``, ``bridges``, ``no_identifier``,
         ``invalid_identifiers``, ``link_rules``, ``probabilistic``,
         ``blocking_rules``, ``model_parameters`` (see :func:`resolve_identities`).
@@ -275,6 +275,10 @@ def resolve_identities(
         - ``summary``: metric, value (accounts, customers, links by rule, ...);
         - ``guards``: per guard, identifiers stopped, accounts holding them;
         - ``blocked_identifiers``: kind, reason, n_accounts, token, masked;
+        - ``stopped_by_rule``: rule (a guard, or ``blocklist: <list>`` for the
+          blocklist list that matched), kind, domain_or_pattern (``***@domain``,
+          ``local@*``, ``*@domain``, a masked number or prefix such as ``+8210*``,
+          or the phone pattern), identifiers, accounts_holding;
         - ``component_sizes``: stage (deterministic, final), size, customers;
         - ``bridges``: for the largest customers, each identifier holding them
           together and whether removing it alone would split the customer;
@@ -372,6 +376,8 @@ def resolve_identities(
             rules_table=rules_table,
             params_table=params_table,
             guards=guards,
+            blocklist=blocklist,
+            default_region=default_region,
         )
     finally:
         ws.close()
