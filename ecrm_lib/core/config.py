@@ -59,6 +59,12 @@ A config looks like this (every key but ``sources`` has a default)::
       threads: auto               # engine threads per notebook; auto: the machine's cores
       spill_dir: null             # folder for data that does not fit in memory; default: a
                                   # folder in the run's private/ area, removed after the run
+    economics:                    # what a sale and a contact are worth (all keys optional; a key
+                                  # left out is "not available", never assumed)
+      margin: 0.30                # share of revenue kept as margin (0-1]: incremental revenue
+                                  # times margin is the value of a campaign's extra sales
+      offer_cost: 2000            # cost of the offer per contacted customer (config currency),
+                                  # added to the channel's cost per contact
 
 Every row that a policy or rule removes is counted per source and reason and
 shown in the data-overview report; nothing is dropped silently.
@@ -110,7 +116,7 @@ from ecrm_lib.core.yamlio import read_yaml
 from ecrm_lib.core.paths import lifetimes_datasets_dir, shared_data_root
 from ecrm_lib.core.schema import TABLES
 
-__all__ = ["Policies", "SetAsideRule", "DatabaseSource", "SourceConfig", "EngineSettings", "Config", "load_config", "parse_languages",
+__all__ = ["Policies", "SetAsideRule", "DatabaseSource", "SourceConfig", "EngineSettings", "Economics", "Config", "load_config", "parse_languages",
            "POLICY_CHOICES"]
 
 POLICY_CHOICES = {
@@ -136,7 +142,8 @@ _FILE_KEYS = ("path", "format", "delimiter", "encoding", "header", "names", "ski
 _DATABASE_KEYS = {"connection", "table", "query", "key", "password_env"}
 _DIALECTS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 _CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "identity", "sources",
-                "engine", "language", "connections"}
+                "engine", "language", "connections", "economics"}
+_ECONOMICS_KEYS = {"margin", "offer_cost"}
 _ENGINE_KEYS = {"kind", "memory_limit", "threads", "spill_dir", "spark"}
 _ENGINE_KINDS = ("duckdb", "spark")
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -274,6 +281,30 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class Economics:
+    """What a sale and a contact are worth (the config's ``economics:`` section).
+
+    A figure the config does not give is None: pages that need it say it is
+    not available, and nothing assumes a value for it.
+
+    Attributes
+    ----------
+    margin : float or None
+        Share of revenue kept as margin, in (0, 1].
+    offer_cost : float or None
+        Cost of the offer (discount, gift) per contacted customer, config
+        currency; added to the channel's cost per contact.
+    """
+
+    margin: float | None = None
+    offer_cost: float | None = None
+
+    def missing(self) -> list[str]:
+        """Names of the figures the config does not give (``["margin"]``, ...)."""
+        return [k for k in ("margin", "offer_cost") if getattr(self, k) is None]
+
+
+@dataclass(frozen=True)
 class Config:
     """A parsed configuration; build it with :func:`load_config`."""
 
@@ -293,6 +324,8 @@ class Config:
     languages: tuple[str, ...] = ("en",)
     #: Identity rules (``identity:``, :mod:`ecrm_lib.core.identity_settings`); the documented defaults when absent.
     identity: IdentitySettings = IdentitySettings()
+    #: Margin and offer cost (``economics:``); None where the config does not give them.
+    economics: Economics = Economics()
 
     @property
     def language(self) -> str:
@@ -559,6 +592,7 @@ def load_config(path: str | os.PathLike) -> Config:
     engine = _parse_engine(raw.get("engine"), path)
     languages = parse_languages(raw.get("language", "en"), f"{path}: language")
     identity = parse_identity(raw.get("identity"), str(path))
+    economics = _parse_economics(raw.get("economics"), path)
     return Config(
         name=str(raw.get("name", path.stem)),
         path=path.resolve(),
@@ -574,6 +608,7 @@ def load_config(path: str | os.PathLike) -> Config:
         engine=engine,
         languages=languages,
         identity=identity,
+        economics=economics,
     )
 
 
@@ -615,3 +650,29 @@ def _parse_engine(raw: Any, path: Path) -> EngineSettings:
     if not isinstance(spark, dict) or set(spark) - {"master", "conf"}:
         raise ConfigError(f"{where}.spark must be a mapping with `master` and `conf` (e.g. master: local[2]).")
     return EngineSettings(kind=kind, memory_limit=memory, threads=threads, spill_dir=spill_dir, spark=dict(spark))
+
+
+def _parse_economics(raw: Any, path: Path) -> Economics:
+    """The ``economics:`` section (absent or a key left out: not available, never assumed)."""
+    if raw is None:
+        return Economics()
+    where = f"{path}: economics"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping, e.g. economics: {{margin: 0.3, offer_cost: 2000}}.")
+    _check_keys(raw, _ECONOMICS_KEYS, where)
+    values: dict[str, float | None] = {}
+    for key in ("margin", "offer_cost"):
+        v = raw.get(key)
+        if v is None:
+            values[key] = None
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"{where}.{key} is {v!r}; write a number (or leave the key out when it is not known).")
+        values[key] = float(v)
+    if values["margin"] is not None and not 0 < values["margin"] <= 1:
+        raise ConfigError(f"{where}.margin is {values['margin']!r}; write the share of revenue kept as margin, "
+                          "above 0 and at most 1 (0.3 for 30 %).")
+    if values["offer_cost"] is not None and values["offer_cost"] < 0:
+        raise ConfigError(f"{where}.offer_cost is {values['offer_cost']!r}; write the cost of the offer per contacted "
+                          "customer in the config currency, 0 or more.")
+    return Economics(**values)

@@ -25,7 +25,7 @@ from ecrm_lib.core.language import get_language
 
 __all__ = ["NOT_AVAILABLE", "not_available", "as_number", "unit_of", "format_number", "format_count", "format_share",
            "format_money", "format_money_full", "format_value", "format_points", "format_points_interval",
-           "format_change", "format_date"]
+           "format_change", "format_date", "format_relative_change"]
 
 
 def _ko() -> bool:
@@ -85,12 +85,18 @@ def _korean_money(x: float, currency: str) -> str:
     """Money in Korean prose: 만 (10^4), 억 (10^8), 조 (10^12) units; 원 for KRW."""
     unit = "원" if currency.upper() in ("KRW", "") else f" {currency}"
     a, sign = abs(x), "-" if x < 0 else ""
+    def trim(v: float, digits: int) -> str:  # 6.20 -> 6.2, 5.0 -> 5: the digits that carry meaning
+        out = f"{v:,.{digits}f}"
+        return out.rstrip("0").rstrip(".") if "." in out else out
+
     if a >= 1e12:
         text = f"{a / 1e12:,.1f}조"
     elif a >= 1e8:
-        text = f"{a / 1e8:,.1f}억"
-    elif a >= 1e4:
+        text = f"{trim(a / 1e8, 2 if a < 1e9 else 1)}억"
+    elif a >= 1e6:
         text = f"{a / 1e4:,.0f}만"
+    elif a >= 1e4:
+        text = f"{trim(a / 1e4, 1)}만"
     else:
         return f"{sign}{a:,.0f}{unit}" if unit == "원" else f"{sign}{a:,.0f}{unit}"
     return f"{sign}{text} {unit.strip()}"
@@ -155,12 +161,15 @@ def format_money(value: Any, currency: str = "") -> str:
     '-45.6 million KRW'
     >>> format_money(12345.4, "EUR")
     '12,345 EUR'
-    >>> format_money(None, "KRW")
-    'not available'
+    >>> format_money(None, "KRW"), format_money(0.0, "KRW"), format_money(12.5, "EUR")
+    ('not available', '0 KRW', '12.50 EUR')
     >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
     ...     format_money(38_200_000, "KRW"), format_money(620_000_000, "KRW"), format_money(9_800, "KRW")
     ('3,820만 원', '6.2억 원', '9,800원')
+    >>> with using("ko"):  # the digits that tell two close amounts apart
+    ...     format_money(57_486, "KRW"), format_money(206_058_030, "KRW"), format_money(2_306_058_030, "KRW")
+    ('5.7만 원', '2.06억 원', '23.1억 원')
     """
     x = as_number(value)
     if x is None:
@@ -172,7 +181,7 @@ def format_money(value: Any, currency: str = "") -> str:
         text = f"{x / 1e9:,.2f} billion"
     elif a >= 1e6:
         text = f"{x / 1e6:,.1f} million"
-    elif a >= 100:
+    elif a >= 100 or float(x).is_integer():
         text = f"{x:,.0f}"
     else:
         text = f"{x:,.2f}"
@@ -211,6 +220,8 @@ def format_value(value: Any, unit: str, currency: str = "") -> str:
     if x is None:
         return str(value)
     u = unit.lower()
+    if u.startswith("relative change"):
+        return format_relative_change(x)
     if u.startswith("share points"):
         return format_points(x)
     if u.startswith("share"):
@@ -303,3 +314,17 @@ def format_change(change: Any, unit: str, currency: str = "") -> str:
     if float(x).is_integer():
         return f"{int(x):+,}"
     return f"{x:+,.2f}"
+
+
+def format_relative_change(value: Any, digits: int = 1) -> str:
+    """A relative change (0.1 = +10 %) as a signed percentage: ``-0.3612`` -> ``-36.1%``.
+
+    Examples
+    --------
+    >>> format_relative_change(-0.3612), format_relative_change(0.05), format_relative_change(None)
+    ('-36.1%', '+5.0%', 'not available')
+    >>> format_value(-0.3612, "relative change, -0.1 = -10 %")
+    '-36.1%'
+    """
+    x = as_number(value)
+    return not_available() if x is None else f"{100 * x:+,.{digits}f}%"

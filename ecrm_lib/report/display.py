@@ -41,7 +41,8 @@ from ecrm_lib.core.language import LANGUAGES, get_language, using
 from ecrm_lib.core.privacy import personal_columns, scrub_pii
 from ecrm_lib.report.plots.fonts import register_hangul_font
 
-__all__ = ["SUPPRESSED", "escape", "md", "show_table", "report_languages", "say", "show", "figure", "LANGUAGE_ENV"]
+__all__ = ["SUPPRESSED", "escape", "md", "show_table", "report_languages", "say", "say_built", "show", "figure",
+           "LANGUAGE_ENV"]
 
 LANGUAGE_ENV = "ECRM_LANGUAGES"
 """Environment variable with the run's report languages (``ko,en``), set by the runner for the kernels."""
@@ -95,6 +96,21 @@ def say(key: str, /, **values: Any) -> None:
     for lang in report_languages():
         with using(lang):
             _display(Markdown(t(key, **_safe_values({k: _in_language(v) for k, v in values.items()}))), lang)
+
+
+def say_built(build: Callable[[], str]) -> None:
+    """Display Markdown that a library function builds, once per report language.
+
+    For sentences made only of catalogue messages and the suite's own figures
+    (for example :func:`ecrm_lib.report.summary.revenue_headline`), which keep
+    their emphasis; text from the data must go through :func:`say` or
+    :func:`md`, which escape it. Personal data is still scrubbed.
+    """
+    from IPython.display import Markdown
+
+    for lang in report_languages():
+        with using(lang):
+            _display(Markdown(scrub_pii(build())), lang)
 
 
 def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | None = None, **kwargs: Any) -> None:

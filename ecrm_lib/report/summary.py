@@ -13,6 +13,7 @@ raises for an absent notebook or key. Trends across runs are in
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from typing import Any, Iterator, Protocol
 
 import pandas as pd
 
-from ecrm_lib.core.format import NOT_AVAILABLE, as_number, format_value, unit_of
+from ecrm_lib.core.format import (NOT_AVAILABLE, as_number, format_count, format_money, format_number,
+                                  format_relative_change, format_value, unit_of)
+from ecrm_lib.core.i18n import t
+from ecrm_lib.value import headline as revenue
 
 
 class Catalogue(Protocol):
@@ -44,6 +48,7 @@ __all__ = [
     "headline_table",
     "figures_by_key",
     "headline_paragraph",
+    "revenue_headline",
 ]
 
 AREAS = ("Customers", "Value and concentration", "Churn risk", "Channel cost and reach", "Targets", "Feedback")
@@ -68,6 +73,8 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Customers", "customer_value", "n_customers", "Customers with a purchase"),
     Headline("Customers", "customer_value", "n_repeat_customers", "Customers who bought again"),
     Headline("Customers", "channel_integration", "multichannel_share", "Customers known in 2+ channels"),
+    Headline("Customers", "data_overview", "revenue_last_12m", "Revenue in the last 12 months"),
+    Headline("Customers", "data_overview", "revenue_change_12m", "Revenue change against the 12 months before"),
     Headline("Customers", "data_overview", "total_revenue", "Revenue in the data"),
     Headline("Value and concentration", "customer_value", "total_clv", "Predicted customer value (CLV, all customers)"),
     Headline("Value and concentration", "customer_value", "top20_value_share", "Value held by the top 20 % of customers"),
@@ -302,3 +309,85 @@ def headline_paragraph(table: pd.DataFrame, actions: pd.DataFrame, to_test: pd.D
         out.append(f"{n_test} more possible action{'s rest' if n_test > 1 else ' rests'} on evidence that does not clear "
                    "its bar: listed to test, not to do.")
     return " ".join(out)
+
+
+# ------------------------------------------------------------ the revenue headline
+def revenue_headline(overview_metrics: Mapping[str, Any] | None, currency: str = "",
+                     has_transactions: bool = True) -> tuple[str, pd.DataFrame | None]:
+    """The headline that opens the data overview and the executive summary: revenue, customers and
+    purchases over the last 12 months against the 12 before, the change and its main driver.
+
+    Both pages build it from the figures the data overview recorded
+    (:data:`ecrm_lib.value.headline.HEADLINE_KEYS`), so they show the same numbers.
+
+    Parameters
+    ----------
+    overview_metrics : mapping or None
+        The data overview's metrics of this run.
+    currency : str
+        The config currency of the table's money (the sentence's money placeholders use the
+        catalogue's currency, :func:`ecrm_lib.core.i18n.set_currency`, which the run context sets).
+    has_transactions : bool
+        False when the run has no transactions table (the reason given).
+
+    Returns
+    -------
+    (str, DataFrame or None)
+        Markdown sentences in the report language (values are the suite's
+        own figures, not data text), and the table (text cells, labelled for
+        the reader: measure, the two periods, change) or None when the
+        comparison is not available. Revenue = customers x purchases per
+        customer x spend per purchase, so the three changes multiply to the
+        revenue change; the main driver is the one with the largest share of
+        it (:func:`ecrm_lib.value.headline.revenue_drivers`), and drivers that
+        moved the other way are named as offsetting it.
+    """
+    if not has_transactions:
+        return t("headline.not_available", reason=t("headline.reason_no_transactions")), None
+    periods = revenue.periods_from_metrics(dict(overview_metrics or {}))
+    if periods is None:
+        return t("headline.not_available", reason=t("headline.reason_not_recorded")), None
+    why = revenue.comparable(periods)
+    prev, last = (periods.set_index("period").loc[p] for p in ("previous", "last"))
+    if why == "not_covered":
+        return t("headline.not_available", reason=t("headline.reason_not_covered", first=prev["data_start"],
+                                                     start=prev["start"])), None
+    if why == "no_revenue":
+        return t("headline.not_available", reason=t("headline.reason_no_revenue")), None
+    d = revenue.revenue_drivers(periods)
+    text = t("headline.sentence", start=last["start"], end=overview_metrics.get("as_of") or last["start"],
+             revenue=last["revenue"], change=format_relative_change(d["revenue_change"]), revenue_prev=prev["revenue"],
+             customers=last["customers"], customers_prev=prev["customers"],
+             customers_change=format_relative_change(d["customers_change"]),
+             purchases=last["purchases"], purchases_prev=prev["purchases"],
+             purchases_change=format_relative_change(last["purchases"] / prev["purchases"] - 1 if prev["purchases"] else None))
+    main = d["main_driver"]
+    if main is None:
+        text += " " + t("headline.no_change")
+    else:
+        def words(driver: str) -> str:
+            up = float(last[driver]) > float(prev[driver])
+            return t(f"headline.driver_{driver}_{'up' if up else 'down'}") + f" ({format_relative_change(d[f'{driver}_change'])})"
+
+        text += " " + t("headline.driver", driver=words(main))
+        against = [k for k in revenue.DRIVER_WORDS if k != main and d["shares"].get(k, 0) < 0]
+        if against:
+            text += " " + t("headline.offset", drivers=", ".join(words(k) for k in against))
+    text += " " + t("headline.note")
+    rows = [
+        ("row_revenue", format_money(prev["revenue"], currency), format_money(last["revenue"], currency),
+         d["revenue_change"]),
+        ("row_customers", format_count(prev["customers"]), format_count(last["customers"]), d["customers_change"]),
+        ("row_purchases", format_count(prev["purchases"]), format_count(last["purchases"]),
+         last["purchases"] / prev["purchases"] - 1 if prev["purchases"] else None),
+        ("row_purchases_per_customer", format_number(prev["purchases_per_customer"], digits=2),
+         format_number(last["purchases_per_customer"], digits=2), d["purchases_per_customer_change"]),
+        ("row_spend_per_purchase", format_money(prev["spend_per_purchase"], currency),
+         format_money(last["spend_per_purchase"], currency), d["spend_per_purchase_change"]),
+    ]
+    table = pd.DataFrame([{
+        t("headline.col_measure"): t(f"headline.{key}"),
+        t("headline.col_previous"): a, t("headline.col_last"): b,
+        t("headline.col_change"): format_relative_change(c),
+    } for key, a, b, c in rows])
+    return text, table

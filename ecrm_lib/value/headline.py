@@ -38,10 +38,11 @@ import pandas as pd
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.data.engine import backend_name, local_date
 
-__all__ = ["PERIOD_COLUMNS", "revenue_periods", "revenue_drivers", "DRIVER_WORDS"]
+__all__ = ["PERIOD_COLUMNS", "revenue_periods", "revenue_drivers", "DRIVER_WORDS", "HEADLINE_KEYS", "headline_metrics",
+           "periods_from_metrics", "comparable"]
 
 PERIOD_COLUMNS = ["period", "start", "end", "revenue", "customers", "purchases", "purchases_per_customer",
-                  "spend_per_purchase", "transactions"]
+                  "spend_per_purchase", "transactions", "data_start"]
 """Columns of :func:`revenue_periods`."""
 
 DRIVER_WORDS = {
@@ -88,7 +89,9 @@ def revenue_periods(transactions, as_of, *, months: int = 12, timezone: str = "U
         ``customers`` (with a purchase in the period), ``purchases`` (purchase
         days), ``purchases_per_customer``, ``spend_per_purchase`` (currency),
         ``transactions`` (rows). A period without purchases has 0 revenue and
-        customers and NaN ratios.
+        customers and NaN ratios. ``data_start`` (same on both rows) is the first
+        local day with a transaction in the whole table (None without any): a
+        period that starts before it is only partly covered (:func:`comparable`).
     """
     import ibis
 
@@ -102,6 +105,8 @@ def revenue_periods(transactions, as_of, *, months: int = 12, timezone: str = "U
     day = local_date(t[time_col], backend_name(t), timezone)
     t = t.filter(t[customer_col].notnull(), t[time_col].notnull()).select(
         cid=t[customer_col], day=day, amount=t[amount_col].cast("float64"))
+    first = t.aggregate(first=t.day.min()).to_pandas()["first"].iloc[0]
+    data_start = None if first is None or pd.isna(first) else as_date(first)
     t = t.filter((t.day >= ibis.literal(start_prev.date() if hasattr(start_prev, "date") else start_prev, type="date"))
                  & (t.day <= ibis.literal(end, type="date")))
     last_start = start_last.date() if hasattr(start_last, "date") else start_last
@@ -120,7 +125,7 @@ def revenue_periods(transactions, as_of, *, months: int = 12, timezone: str = "U
                      "customers": customers, "purchases": purchases,
                      "purchases_per_customer": purchases / customers if customers else math.nan,
                      "spend_per_purchase": revenue / purchases if purchases else math.nan,
-                     "transactions": int(r["transactions"]) if r is not None else 0})
+                     "transactions": int(r["transactions"]) if r is not None else 0, "data_start": data_start})
     return pd.DataFrame(rows, columns=PERIOD_COLUMNS)
 
 
@@ -168,4 +173,81 @@ def revenue_drivers(periods: pd.DataFrame) -> dict[str, Any]:
     main = max(logs, key=lambda d: logs[d] / total)
     out["main_driver"] = main
     out["main_driver_text"] = DRIVER_WORDS[main][0 if logs[main] > 0 else 1]
+    return out
+
+
+HEADLINE_KEYS = {
+    "revenue_last_12m": ("last", "revenue"),
+    "revenue_previous_12m": ("previous", "revenue"),
+    "customers_last_12m": ("last", "customers"),
+    "customers_previous_12m": ("previous", "customers"),
+    "purchases_last_12m": ("last", "purchases"),
+    "purchases_previous_12m": ("previous", "purchases"),
+    "last_12m_start": ("last", "start"),
+    "previous_12m_start": ("previous", "start"),
+    "first_purchase_date": ("last", "data_start"),
+}
+"""Metric key -> (period, column of :func:`revenue_periods`): what the data overview records."""
+
+
+def comparable(periods: pd.DataFrame) -> str | None:
+    """None when the two periods can be compared, else why not: ``"not_covered"`` (the data starts
+    after the previous period does) or ``"no_revenue"`` (a period without purchases)."""
+    prev = periods.set_index("period").loc["previous"]
+    start = prev.get("data_start")
+    if start is None or (isinstance(start, float) and math.isnan(start)) or as_date(start) > as_date(prev["start"]):
+        return "not_covered"
+    if not (float(prev["revenue"]) > 0 and float(periods.set_index("period").loc["last", "revenue"]) > 0):
+        return "no_revenue"
+    return None
+
+
+def headline_metrics(periods: pd.DataFrame) -> dict[str, Any]:
+    """The figures the data overview records (:data:`HEADLINE_KEYS`) and the change and main driver.
+
+    Returns
+    -------
+    dict
+        :data:`HEADLINE_KEYS` values, plus ``revenue_change_12m`` (relative,
+        -0.36 = -36 %) and ``revenue_main_driver`` (a :data:`DRIVER_WORDS` key),
+        both None when :func:`comparable` says the periods cannot be compared.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [10.0, 20.0, 15.0],
+    ...     "timestamp": pd.to_datetime(["2023-07-01", "2023-10-01", "2024-08-01"], utc=True)})
+    >>> m = headline_metrics(revenue_periods(tx, "2025-06-30"))
+    >>> m["revenue_change_12m"], m["revenue_main_driver"], m["customers_previous_12m"]
+    (-0.5, 'customers', 2)
+    """
+    p = periods.set_index("period")
+    out: dict[str, Any] = {k: p.loc[period, col] for k, (period, col) in HEADLINE_KEYS.items()}
+    for k, v in out.items():
+        if k.split("_")[0] in ("customers", "purchases"):
+            out[k] = int(v)
+        elif k.startswith("revenue"):
+            out[k] = float(v)
+    if comparable(periods) is None:
+        d = revenue_drivers(periods)
+        out["revenue_change_12m"], out["revenue_main_driver"] = d["revenue_change"], d["main_driver"]
+    else:
+        out["revenue_change_12m"], out["revenue_main_driver"] = None, None
+    return out
+
+
+def periods_from_metrics(metrics: dict[str, Any]) -> pd.DataFrame | None:
+    """The :func:`revenue_periods` table rebuilt from the recorded figures (:data:`HEADLINE_KEYS`), so
+    that every page computes the change and drivers from the same numbers; None when any is missing."""
+    rows = {"previous": {"period": "previous"}, "last": {"period": "last"}}
+    for k, (period, col) in HEADLINE_KEYS.items():
+        v = metrics.get(k)
+        if v is None and col != "data_start":
+            return None
+        rows[period][col] = as_date(v) if col in ("start", "data_start") and v is not None else v
+    rows["previous"]["data_start"] = rows["last"]["data_start"]
+    out = pd.DataFrame([rows["previous"], rows["last"]])
+    for c in ("revenue", "customers", "purchases"):
+        out[c] = pd.to_numeric(out[c]).astype(float)
+    out["purchases_per_customer"] = (out["purchases"] / out["customers"]).where(out["customers"] > 0)
+    out["spend_per_purchase"] = (out["revenue"] / out["purchases"]).where(out["purchases"] > 0)
     return out

@@ -127,6 +127,19 @@ def history_text(window: Window) -> str:
             f"history_as_of: [{earlier.isoformat()}]\n")
 
 
+ECONOMICS_TEXT = (
+    "# What a sale and a contact are worth. ASSUMED figures for this synthetic retailer (the data does not\n"
+    "# hold them): a margin of 30 % of revenue (the same 0.3 the customer-value report uses for CLV), and an\n"
+    "# offer cost of 300 KRW per contacted customer (a 5,000 KRW coupon redeemed by about 6 % of those who\n"
+    "# get it, the treatment arm's response rate). Replace them with your own; a key left out reads \"not\n"
+    "# available\" on the pages, never an assumed value.\n"
+    "economics:\n"
+    "  margin: 0.30\n"
+    "  offer_cost: 300\n"
+)
+"""The config's ``economics:`` section: assumed margin and offer cost, stated as assumptions."""
+
+
 def config_text(window: Window, fmt: str, seed: int, n_persons: int, campaign_arm: str = "control") -> str:
     """The ``config.yaml`` that maps the written files (``.csv`` or ``.parquet``) onto the canonical tables."""
     ext = "parquet" if fmt == "parquet" else "csv"
@@ -150,7 +163,8 @@ def config_text(window: Window, fmt: str, seed: int, n_persons: int, campaign_ar
         "  nonpositive_amounts: set_aside\n"
         "  after_as_of: set_aside\n"
         "  missing_keys: set_aside\n"
-        "channel_groups:\n"
+        + ECONOMICS_TEXT
+        + "channel_groups:\n"
         "  traditional: [store, phone, mail]\n"
         "  internet: [email, web, app]\n"
         "sources:\n"

@@ -1,0 +1,385 @@
+"""The costed action plan at the end of the executive summary: for each action, whom (segment and
+count), through which channel, the expected incremental value with its interval, the cost, the
+expected return, the evidence level and the figure to check in the next run.
+
+Money
+-----
+- **Expected incremental value** of contacting a group with the campaign's offer::
+
+      customers x response uplift x revenue per response x margin
+
+  The response uplift (share points, with its interval) is the randomised
+  campaign's: the segment's own when the feedback report measured it with an
+  interval, else the campaign-wide one. Revenue per response is the treatment
+  arm's revenue per responding account. The margin is the config's
+  (``economics: margin``); without it the value is *not available*, never
+  assumed.
+- **Cost**: one contact with each customer through their cheapest priced
+  channel (the channel report's costs), plus the config's offer cost per
+  contacted customer (``economics: offer_cost``; without it the cost covers
+  the contacts only and the row says so).
+- **Expected return** = value - cost, with the interval of the value; **return
+  on cost** = return / cost.
+- A measured saving (the channel report's cheaper-channel what-if) is a value
+  at no extra cost; it is a yearly amount.
+
+Evidence level
+--------------
+"to do" when the evidence behind the row clears its bar (a randomised uplift
+interval wholly above 0, or a measured saving) **and** the whole interval of
+the expected return is above 0; every other row is "to test" (the evidence or
+the money is not yet clear enough). Rows that read "to do" come first, each
+group by expected return.
+
+The hook
+--------
+:func:`costed_plan` takes any table of proposed actions with the
+:data:`PROPOSED_COLUMNS` (value, value_low, value_high, cost, ...) and adds the
+return, its interval, the return on cost and the evidence level. The builders
+here (:func:`campaign_rows`, :func:`expansion_rows`, :func:`channel_shift_row`)
+make such rows from the run's products; other analyses (profit-based targeting)
+can hand theirs in the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.core.format import as_number
+
+__all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
+           "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text"]
+
+TO_DO = "to do"
+TO_TEST = "to test"
+
+PROPOSED_COLUMNS = ["action", "segment", "customers", "channel", "value", "value_low", "value_high", "cost",
+                    "evidence", "evidence_ok", "basis", "check_next"]
+"""Columns of a proposed action: ``action`` (words), ``segment`` (whom), ``customers`` (count, NaN when
+not counted), ``channel``, ``value``/``value_low``/``value_high`` (expected incremental value and its
+interval, config currency; NaN when not available), ``cost`` (config currency), ``evidence`` (kind, in
+words), ``evidence_ok`` (bool: the evidence clears its bar), ``basis`` (how the value was computed, or
+why it is not available), ``check_next`` (the figure to check in the next run)."""
+
+PLAN_COLUMNS = PROPOSED_COLUMNS + ["return", "return_low", "return_high", "return_on_cost", "level"]
+"""Columns of :func:`costed_plan`: the proposed columns plus ``return`` (value - cost), its interval,
+``return_on_cost`` (return / cost; NaN when the cost is 0 or unknown) and ``level`` ("to do" / "to test")."""
+
+MIN_GROUP = 5
+"""Smallest group shown as its own row; smaller segments are joined into "other segments"."""
+
+
+def missing_economics_text(missing: list[str]) -> str:
+    """What the plan cannot compute without the config's figures, in words (empty when nothing is missing).
+
+    >>> missing_economics_text(["margin"])
+    'not available because the config gives no margin (economics: margin), so the value of extra sales is not computed'
+    """
+    parts = []
+    if "margin" in missing:
+        parts.append("not available because the config gives no margin (economics: margin), so the value of extra "
+                     "sales is not computed")
+    if "offer_cost" in missing:
+        parts.append("the config gives no offer cost (economics: offer_cost), so costs cover the contacts only")
+    return "; ".join(parts)
+
+
+def campaign_effect(campaign_uplift: pd.DataFrame | None) -> dict[str, float] | None:
+    """The randomised campaign's effect behind the plan: the treatment arm with the largest response uplift.
+
+    Parameters
+    ----------
+    campaign_uplift : DataFrame or None
+        The feedback ``campaign_uplift`` product (``is_control``, ``n``, ``rate``,
+        ``uplift``, ``ci_low``, ``ci_high`` in share points, ``revenue_per_account``).
+
+    Returns
+    -------
+    dict or None
+        ``uplift``, ``ci_low``, ``ci_high`` (share points), ``revenue_per_response``
+        (treatment revenue per responding account, config currency) and ``n``;
+        None when there is no treatment arm with an uplift.
+
+    Examples
+    --------
+    >>> cu = pd.DataFrame({"is_control": [True, False], "n": [1576, 1424], "rate": [0.034, 0.06],
+    ...                    "uplift": [np.nan, 0.0254], "ci_low": [np.nan, 0.0103], "ci_high": [np.nan, 0.0411],
+    ...                    "revenue_per_account": [2000.0, 3847.2]})
+    >>> e = campaign_effect(cu)
+    >>> round(e["revenue_per_response"]), e["uplift"]
+    (64120, 0.0254)
+    """
+    if campaign_uplift is None or len(campaign_uplift) == 0 or "uplift" not in campaign_uplift.columns:
+        return None
+    arms = campaign_uplift.loc[~campaign_uplift["is_control"].astype(bool)].copy()
+    arms["uplift"] = pd.to_numeric(arms["uplift"], errors="coerce")
+    arms = arms.dropna(subset=["uplift"])
+    if arms.empty:
+        return None
+    best = arms.sort_values("uplift", ascending=False).iloc[0]
+    rate, per_account = as_number(best.get("rate")), as_number(best.get("revenue_per_account"))
+    per_response = per_account / rate if rate and per_account is not None else float("nan")
+    return {"uplift": float(best["uplift"]), "ci_low": as_number(best.get("ci_low")) if as_number(best.get("ci_low")) is not None else float("nan"),
+            "ci_high": as_number(best.get("ci_high")) if as_number(best.get("ci_high")) is not None else float("nan"),
+            "revenue_per_response": per_response, "n": as_number(best.get("n"))}
+
+
+def _mode(values: pd.Series) -> str:
+    """The most common channel, with its share when others are used too: ``"app (63%)"``."""
+    v = values.dropna().astype(str)
+    if not len(v):
+        return ""
+    counts = v.value_counts()
+    top = str(counts.index[0])
+    return top if counts.iloc[0] == len(values) else f"{top} ({100 * counts.iloc[0] / len(values):.0f}%)"
+
+
+def _groups(frame: pd.DataFrame, segment_col: str) -> list[tuple[str, pd.DataFrame]]:
+    """Rows of ``frame`` by segment, segments of fewer than :data:`MIN_GROUP` joined into "other segments"."""
+    seg = frame[segment_col].astype("string").fillna("no segment") if segment_col in frame.columns else pd.Series(
+        "all", index=frame.index, dtype="string")
+    sizes = seg.value_counts()
+    small = set(sizes[sizes < MIN_GROUP].index)
+    seg = seg.where(~seg.isin(small), "other segments")
+    order = seg.value_counts().index
+    return [(str(s), frame.loc[seg == s]) for s in order]
+
+
+def _value(n: float, uplift: float, low: float, high: float, per_response: float, margin: float | None):
+    if margin is None or not np.isfinite(per_response):
+        return float("nan"), float("nan"), float("nan")
+    k = n * per_response * margin
+    return k * uplift, k * low, k * high
+
+
+def _cost(costs: pd.Series, offer_cost: float | None) -> float:
+    known = pd.to_numeric(costs, errors="coerce")
+    return float(known.sum()) + (len(costs) * offer_cost if offer_cost is not None else 0.0)
+
+
+def campaign_rows(
+    targets: pd.DataFrame,
+    effect: Mapping[str, float] | None,
+    *,
+    margin: float | None,
+    offer_cost: float | None,
+    segment_weights: pd.DataFrame | None = None,
+    segment_col: str = "segment",
+    channel_col: str = "contact_channel",
+    cost_col: str = "contact_cost",
+) -> pd.DataFrame:
+    """Send the campaign's offer to the selected targets, one row per target segment.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        The selection ``targets`` product: one row per target with its segment,
+        cheapest channel and that channel's cost per contact (config currency).
+    effect : mapping or None
+        From :func:`campaign_effect`; None: no campaign was measured, so the value is not available.
+    margin, offer_cost : float or None
+        The config's ``economics`` (None: not given).
+    segment_weights : DataFrame, optional
+        The feedback ``segment_weights`` product (``segment``, ``uplift``,
+        ``ci_low``, ``ci_high``): a segment's own randomised uplift where measured.
+    segment_col, channel_col, cost_col : str
+        Columns of ``targets``.
+
+    Returns
+    -------
+    DataFrame
+        :data:`PROPOSED_COLUMNS`, one row per segment (segments of fewer than 5
+        targets joined).
+    """
+    rows = []
+    if targets is None or len(targets) == 0:
+        return pd.DataFrame(columns=PROPOSED_COLUMNS)
+    own = {}
+    if segment_weights is not None and len(segment_weights) and {"segment", "uplift", "ci_low", "ci_high"} <= set(segment_weights.columns):
+        for r in segment_weights.itertuples():
+            if all(as_number(x) is not None for x in (r.uplift, r.ci_low, r.ci_high)):
+                own[str(r.segment)] = (float(r.uplift), float(r.ci_low), float(r.ci_high))
+    for seg, part in _groups(targets, segment_col):
+        n = len(part)
+        if effect is None:
+            up = lo = hi = float("nan")
+            basis = "not available because no randomised campaign was measured in this run"
+            ok = False
+        elif seg in own:
+            up, lo, hi = own[seg]
+            basis = f"segment {seg}'s own response uplift in the last campaign"
+            ok = lo > 0
+        else:
+            up, lo, hi = effect["uplift"], effect["ci_low"], effect["ci_high"]
+            basis = "the campaign-wide response uplift (the segment's own was not measured)"
+            ok = bool(np.isfinite(lo) and lo > 0)
+        per = effect["revenue_per_response"] if effect is not None else float("nan")
+        v, vl, vh = _value(n, up, lo, hi, per, margin)
+        rows.append({"action": "Send the campaign offer to the selected targets", "segment": seg, "customers": n,
+                     "channel": _mode(part[channel_col]) if channel_col in part.columns else "",
+                     "value": v, "value_low": vl, "value_high": vh,
+                     "cost": _cost(part[cost_col] if cost_col in part.columns else pd.Series(np.nan, index=part.index), offer_cost),
+                     "evidence": "randomised test", "evidence_ok": ok, "basis": basis,
+                     "check_next": f"response uplift of segment {seg} over a randomised control group (feedback report)"})
+    return pd.DataFrame(rows, columns=PROPOSED_COLUMNS)
+
+
+def expansion_rows(
+    lookalikes: pd.DataFrame | None,
+    effect: Mapping[str, float] | None,
+    *,
+    margin: float | None,
+    offer_cost: float | None,
+) -> pd.DataFrame:
+    """Send the offer to the proposed look-alikes (expansion ``lookalikes`` product, ``expanded`` rows).
+
+    Their value uses the campaign-wide uplift, measured on other customers: the
+    evidence never clears the bar for them ("to test" until a campaign measures them).
+    """
+    if lookalikes is None or len(lookalikes) == 0 or "expanded" not in lookalikes.columns:
+        return pd.DataFrame(columns=PROPOSED_COLUMNS)
+    part = lookalikes.loc[lookalikes["expanded"].astype(bool)]
+    if part.empty:
+        return pd.DataFrame(columns=PROPOSED_COLUMNS)
+    n = len(part)
+    if effect is None:
+        v = vl = vh = float("nan")
+        basis = "not available because no randomised campaign was measured in this run"
+    else:
+        v, vl, vh = _value(n, effect["uplift"], effect["ci_low"], effect["ci_high"], effect["revenue_per_response"], margin)
+        basis = "the campaign-wide response uplift, measured on other customers"
+    row = {"action": "Send the campaign offer to the best-scored look-alikes", "segment": "look-alikes", "customers": n,
+           "channel": _mode(part["cheapest_channel"]) if "cheapest_channel" in part.columns else "",
+           "value": v, "value_low": vl, "value_high": vh,
+           "cost": _cost(part["cheapest_cost"] if "cheapest_cost" in part.columns else pd.Series(np.nan, index=part.index), offer_cost),
+           "evidence": "model prediction and another group's campaign result", "evidence_ok": False, "basis": basis,
+           "check_next": "response of the contacted look-alikes over a randomised control group of look-alikes (feedback report)"}
+    return pd.DataFrame([row], columns=PROPOSED_COLUMNS)
+
+
+def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Move the what-if's contacts to the cheaper channel: a measured yearly saving at no extra cost.
+
+    >>> r = channel_shift_row(2_400_000, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
+    ...                                   "whatif_to_channel": "app", "whatif_share": 0.3})
+    >>> r.loc[0, "segment"], r.loc[0, "channel"], float(r.loc[0, "value"]), float(r.loc[0, "cost"])
+    ('30% of order status contacts by phone', 'phone to app', 2400000.0, 0.0)
+    """
+    x = as_number(saving)
+    if x is None or x <= 0:
+        return pd.DataFrame(columns=PROPOSED_COLUMNS)
+    w = dict(whatif or {})
+    purpose, src, dst, share = (w.get("whatif_purpose"), w.get("whatif_from_channel"), w.get("whatif_to_channel"),
+                                as_number(w.get("whatif_share")))
+    whom = ((f"{100 * share:.0f}% of " if share is not None else "") + f"{str(purpose).replace('_', ' ')} contacts by {src}"
+            if purpose and src else "the what-if's contacts")
+    row = {"action": "Move contacts to the cheaper channel", "segment": whom, "customers": float("nan"),
+           "channel": f"{src} to {dst}" if src and dst else "", "value": x, "value_low": x, "value_high": x, "cost": 0.0,
+           "evidence": "measured saving", "evidence_ok": True, "basis": "the channel report's what-if saving per year",
+           "check_next": "cost to serve in the channel report's window (channel integration report)"}
+    return pd.DataFrame([row], columns=PROPOSED_COLUMNS)
+
+
+def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
+    """The plan: return, its interval, return on cost and the evidence level of each proposed action.
+
+    The hook for any analysis that proposes actions (module docstring).
+
+    Parameters
+    ----------
+    proposed : DataFrame
+        :data:`PROPOSED_COLUMNS` (``customers``, ``channel``, ``basis`` and
+        ``check_next`` may be absent; ``evidence_ok`` defaults to False).
+
+    Returns
+    -------
+    DataFrame
+        :data:`PLAN_COLUMNS`, "to do" rows first, each group by expected return
+        (largest first; rows without a return last).
+
+    Raises
+    ------
+    ValueError
+        A value, interval or cost column is missing.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"action": ["a", "b"], "segment": ["x", "y"], "value": [500.0, 900.0],
+    ...                   "value_low": [200.0, -100.0], "value_high": [800.0, 1900.0], "cost": [100.0, 300.0],
+    ...                   "evidence": ["randomised test"] * 2, "evidence_ok": [True, True]})
+    >>> costed_plan(p)[["action", "return", "return_low", "return_on_cost", "level"]].values.tolist()
+    [['a', 400.0, 100.0, 4.0, 'to do'], ['b', 600.0, -400.0, 2.0, 'to test']]
+    """
+    need = {"action", "segment", "value", "value_low", "value_high", "cost"}
+    missing = sorted(need - set(proposed.columns))
+    if missing:
+        raise ValueError(f"costed_plan needs the column(s) {missing}; the proposed actions have {list(proposed.columns)}. "
+                         f"Give every column of PROPOSED_COLUMNS ({PROPOSED_COLUMNS}).")
+    out = proposed.copy()
+    for c in PROPOSED_COLUMNS:
+        if c not in out.columns:
+            out[c] = False if c == "evidence_ok" else (np.nan if c == "customers" else "")
+    for c in ("customers", "value", "value_low", "value_high", "cost"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    out["evidence_ok"] = out["evidence_ok"].fillna(False).astype(bool)
+    out["return"] = out["value"] - out["cost"]
+    lo = np.fmin(out["value_low"], out["value_high"]) - out["cost"]
+    hi = np.fmax(out["value_low"], out["value_high"]) - out["cost"]
+    out["return_low"], out["return_high"] = lo, hi
+    out["return_on_cost"] = np.where(out["cost"] > 0, out["return"] / out["cost"].where(out["cost"] > 0), np.nan)
+    out["level"] = np.where(out["evidence_ok"] & (out["return_low"] > 0), TO_DO, TO_TEST)
+    out["_todo"] = out["level"] != TO_DO
+    out["_ret"] = -out["return"].fillna(-np.inf)
+    out = out.sort_values(["_todo", "_ret"], kind="stable")
+    return out[PLAN_COLUMNS].reset_index(drop=True)
+
+
+def _money_interval(x: float, lo: float, hi: float, currency: str) -> str:
+    from ecrm_lib.core.format import format_money, not_available
+
+    if not np.isfinite(x):
+        return not_available()
+    text = format_money(x, currency)
+    if np.isfinite(lo) and np.isfinite(hi) and not (lo == x == hi):
+        text += f" ({format_money(lo, currency)} ~ {format_money(hi, currency)})"
+    return text
+
+
+def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """The plan as the page shows it: human column labels (report language), money with its currency and
+    interval, counts as integers, the return on cost in %.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        From :func:`costed_plan`.
+    currency : str
+        The config currency.
+
+    Returns
+    -------
+    DataFrame
+        Text cells, one row per action, columns labelled for the reader.
+    """
+    from ecrm_lib.core.format import format_count, format_money, format_share, not_available
+    from ecrm_lib.core.i18n import t
+
+    rows = []
+    for _, r in plan.iterrows():
+        rows.append({
+            t("plan.col_action"): r.action,
+            t("plan.col_whom"): r.segment,
+            t("plan.col_customers"): format_count(r.customers),
+            t("plan.col_channel"): r.channel or not_available(),
+            t("plan.col_value"): _money_interval(r.value, r.value_low, r.value_high, currency),
+            t("plan.col_cost"): format_money(r.cost, currency),
+            t("plan.col_return"): _money_interval(r["return"], r.return_low, r.return_high, currency),
+            t("plan.col_return_on_cost"): format_share(r.return_on_cost, 0),
+            t("plan.col_level"): t("plan.level_to_do") if r.level == TO_DO else t("plan.level_to_test"),
+            t("plan.col_check"): r.check_next,
+        })
+    return pd.DataFrame(rows)
