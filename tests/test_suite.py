@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
+from ecrm_lib.core.format import human_label
 from ecrm_lib.run.registry import load_registry
 from ecrm_lib.run.runner import run_suite
 from ecrm_lib.data.synth import generate
@@ -120,6 +121,9 @@ COUNT_COLUMNS = {"customers", "n_customers", "accounts", "answers", "texts", "tr
                  "targets without feedback", "targets with feedback"}
 
 
+_COUNT_LABELS = {human_label(c) for c in COUNT_COLUMNS}  # show_table writes snake_case headers in words
+
+
 def _small_count_cells(html: str) -> tuple[list[str], int]:
     """(cells in a count column showing 1-4, number of count cells checked) of show_table tables."""
     soup = BeautifulSoup(html, "html.parser")
@@ -134,7 +138,7 @@ def _small_count_cells(html: str) -> tuple[list[str], int]:
         for td in table.select("tbody td"):
             m = re.search(r"\bcol(\d+)\b", " ".join(td.get("class", [])))
             name = heads.get(m.group(1)) if m else None
-            if name not in COUNT_COLUMNS:
+            if name not in COUNT_COLUMNS and name not in _COUNT_LABELS:
                 continue
             checked += 1
             text = td.get_text(strip=True).replace(",", "")
@@ -147,7 +151,7 @@ def test_small_count_checker_sees_show_table_html():
     from ecrm_lib.report.display import show_table
 
     t = pd.DataFrame({"segment": ["a", "b"], "customers": [4, 5], "mean_clv": [1.0, 2.0]})
-    assert _small_count_cells(show_table(t).to_html())[0] == ["'': customers = 4"]
+    assert _small_count_cells(show_table(t).to_html())[0] == ["'': Customers = 4"]
     assert _small_count_cells(show_table(t, count_columns="customers").to_html()) == ([], 2)
 
 

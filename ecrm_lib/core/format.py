@@ -25,7 +25,7 @@ from ecrm_lib.core.language import get_language
 
 __all__ = ["NOT_AVAILABLE", "not_available", "as_number", "unit_of", "format_number", "format_count", "format_share",
            "format_money", "format_money_full", "format_value", "format_points", "format_points_interval",
-           "format_change", "format_date", "format_relative_change"]
+           "format_change", "format_date", "format_relative_change", "format_decimal", "human_label"]
 
 
 def _ko() -> bool:
@@ -328,3 +328,49 @@ def format_relative_change(value: Any, digits: int = 1) -> str:
     """
     x = as_number(value)
     return not_available() if x is None else f"{100 * x:+,.{digits}f}%"
+
+
+def format_decimal(value: Any, digits: int = 2) -> str:
+    """A number for a table cell: thousands separators, ``digits`` decimals, never scientific notation;
+    a value below 10^-digits in size keeps two significant digits instead of reading 0.00.
+
+    Examples
+    --------
+    >>> format_decimal(1234.5678), format_decimal(0.0055), format_decimal(3e-7), format_decimal(-0.5), format_decimal(0.0)
+    ('1,234.57', '0.0055', '0.00000030', '-0.50', '0.00')
+    """
+    x = as_number(value)
+    if x is None:
+        return ""
+    if x != 0 and abs(x) < 10 ** -digits:
+        places = -math.floor(math.log10(abs(x))) + 1
+        return f"{x:.{places}f}"
+    return f"{x:,.{digits}f}"
+
+
+_ACRONYMS = {"clv": "CLV", "auc": "AUC", "nps": "NPS", "csat": "CSAT", "rfm": "RFM", "id": "ID", "ids": "IDs",
+             "roc": "ROC", "pr": "PR", "ci": "CI", "srm": "SRM", "kpi": "KPI", "url": "URL", "bgnbd": "BG/NBD",
+             "mbgnbd": "MBG/NBD", "gg": "Gamma-Gamma", "mae": "MAE", "sd": "SD", "p": "p", "vs": "vs", "pct": "%"}
+
+
+def human_label(name: Any) -> str:
+    """A column name as a reader sees it: ``share_set_aside`` -> ``Share set aside``, ``mean_clv`` ->
+    ``Mean CLV``, ``n_customers`` -> ``Customers``; a name that is not snake_case is kept.
+
+    Examples
+    --------
+    >>> [human_label(c) for c in ["share_set_aside", "mean_clv", "n_customers", "ci_low", "Channel", "n", "rows"]]
+    ['Share set aside', 'Mean CLV', 'Customers', 'CI low', 'Channel', 'Count', 'Rows']
+    """
+    text = str(name)
+    if not re.fullmatch(r"[a-z0-9_]+", text):
+        return text
+    words = [w for w in text.split("_") if w]
+    if words == ["n"]:
+        return "Count"
+    if len(words) > 1 and words[0] == "n":
+        words = words[1:]
+    words = [_ACRONYMS.get(w, w) for w in words]
+    first = words[0]
+    words[0] = first if first != first.lower() else first[:1].upper() + first[1:]
+    return " ".join(words)

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.format import format_number
+from ecrm_lib.core.format import format_decimal, format_number, human_label
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.language import LANGUAGES, get_language, using
 from ecrm_lib.core.privacy import personal_columns, scrub_pii
@@ -217,6 +217,28 @@ def _mark_suppressed(shown: pd.DataFrame, fmt: dict, small: np.ndarray, counts: 
     return shown, fmt
 
 
+_FIGURE = re.compile(r"^\s*(<\d|[+\-\u2212]?[\d.,]+\s*(%|%p|points?|[A-Z]{3}|million|billion|만|억|조|원)?)")
+
+
+def _whole(col: pd.Series) -> bool:
+    """A float column whose values are all whole numbers (counts stored as floats)."""
+    v = col.dropna()
+    return bool(len(v)) and bool(np.isfinite(v).all()) and bool((v == np.round(v)).all())
+
+
+def _numeric_looking(col: pd.Series) -> bool:
+    """Numbers (right-aligned): numeric dtypes, and text columns whose cells are formatted figures."""
+    if pd.api.types.is_bool_dtype(col):
+        return False
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
+        return True
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return False
+    cells = [str(v) for v in col if v is not None and v is not pd.NA and not (isinstance(v, float) and np.isnan(v))
+             and str(v).strip() and str(v) not in ("not available", "자료 없음", SUPPRESSED)]
+    return bool(cells) and sum(bool(_FIGURE.match(c)) for c in cells) >= 0.8 * len(cells)
+
+
 def show_table(
     df: pd.DataFrame,
     caption: str | None = None,
@@ -227,8 +249,18 @@ def show_table(
     show_index: bool | None = None,
     count_columns: str | Sequence[str] | None = None,
     min_cell: int = 5,
+    labels: bool = True,
 ):
     """A Styler that escapes cells, index labels and caption; refuses personal data; can suppress small cells.
+
+    It is the one table format of the pages (issue 15): column headers in
+    words (``mean_clv`` -> "Mean CLV", :func:`ecrm_lib.core.format.human_label`;
+    ``labels=False`` keeps them), whole-valued numbers as integers, other
+    numbers with ``precision`` decimals and never in scientific notation (tiny
+    values keep two significant digits), true/false as yes/no in the report
+    language, numbers right-aligned and text left-aligned (a text column
+    whose cells are formatted figures, such as "1.2 million KRW" or "-36.1%",
+    counts as numbers).
 
     Parameters
     ----------
@@ -260,6 +292,9 @@ def show_table(
         are labels to this rule: pass figures as numbers.
     min_cell : int
         Smallest count shown (default 5: a row of 5 customers is shown, one of 4 is not).
+    labels : bool
+        Show snake_case column names as words (default); the other options
+        always name the original columns.
 
     Returns
     -------
@@ -290,19 +325,35 @@ def show_table(
             fmt[c] = lambda v: format_number(v, "%", 1)
         elif c in money_columns:
             fmt[c] = lambda v: "" if pd.isna(v) else f"{v:,.0f}"
+        elif pd.api.types.is_bool_dtype(shown[c]):
+            fmt[c] = lambda v: "" if v is None or v is pd.NA else (t("table.yes") if v else t("table.no"))
+        elif pd.api.types.is_float_dtype(shown[c]) and _whole(shown[c]):
+            fmt[c] = lambda v: "" if pd.isna(v) else f"{v:,.0f}"
         elif pd.api.types.is_float_dtype(shown[c]):
-            fmt[c] = lambda v, p=precision: "" if pd.isna(v) else f"{v:,.{p}f}"
+            fmt[c] = lambda v, p=precision: "" if pd.isna(v) else format_decimal(v, p)
         elif pd.api.types.is_integer_dtype(shown[c]):
             fmt[c] = lambda v: "" if pd.isna(v) else f"{v:,}"
         elif not pd.api.types.is_bool_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c]):
             # pandas escapes str cells before the formatter; other objects are escaped here
             fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else (
                 scrub_pii(v) if isinstance(v, str) else escape(scrub_pii(v)))
+    right = [c for c in shown.columns if _numeric_looking(shown[c])]
     if small is not None and small[: len(shown)].any():
         counts = {scrub_pii(c) for c in ([count_columns] if isinstance(count_columns, str) else count_columns)}
         shown, fmt = _mark_suppressed(shown, fmt, small[: len(shown)], counts, min_cell)
         note += f"; cells describing fewer than {min_cell} customers are suppressed"
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    if labels:
+        styler = styler.format_index(human_label, axis=1, escape="html")
+    left = [c for c in shown.columns if c not in right]
+    if right:
+        styler = styler.set_properties(subset=right, **{"text-align": "right"})
+    if left:
+        styler = styler.set_properties(subset=left, **{"text-align": "left"})
+    styler = styler.set_table_styles([{"selector": "th.col_heading", "props": [("text-align", "left")]}], overwrite=False)
+    if right and shown.columns.is_unique:
+        styler = styler.set_table_styles({c: [{"selector": "th", "props": [("text-align", "right")]}] for c in right},
+                                         overwrite=False)
     if show_index is None:
         show_index = not isinstance(df.index, pd.RangeIndex)
     if not show_index:
