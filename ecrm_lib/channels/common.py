@@ -2,6 +2,9 @@
 
 - :func:`channel_group_function`, :func:`channel_groups_of`: channel ->
   group (traditional, internet, ...) from the config's mapping or callable;
+- :func:`channel_activity`, :func:`ungrouped_activity`: every channel in the
+  data with its group and its rows, and how much activity no group lists
+  (``ecrm validate`` and the reports warn about it);
 - :func:`window_bounds`, :func:`window_filter`, :func:`in_window`,
   :func:`covered_days`: the last
   ``months`` calendar months to the as-of date in local time, as UTC bounds
@@ -28,12 +31,17 @@ import pandas as pd
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.config import DEFAULT_CHANNEL_GROUPS
 from ecrm_lib.core.dates import as_date
+from ecrm_lib.core.i18n import t
 from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
 
 __all__ = [
     "ChannelGroup",
     "channel_group_function",
     "channel_groups_of",
+    "CHANNEL_ACTIVITY_COLUMNS",
+    "channel_activity",
+    "ungrouped_activity",
+    "ungrouped_note",
     "window_bounds",
     "window_filter",
     "in_window",
@@ -80,6 +88,99 @@ def channel_groups_of(channels: Iterable[Any], channel_group: ChannelGroup = Non
     """``{channel: group}`` for the given channel names (e.g. the distinct channels of an aggregate)."""
     grp = channel_group_function(channel_group)
     return {str(c): grp(str(c)) for c in channels}
+
+
+CHANNEL_ACTIVITY_COLUMNS = ["channel", "group", "grouped", "accounts", "transactions", "contacts"]
+
+
+def _grouped_lookup(channel_group: ChannelGroup) -> tuple[Callable[[str], str], Callable[[str], bool]]:
+    """(channel -> group, channel -> is it listed by a group); a callable lists every channel not mapped to ``other``."""
+    grp = channel_group_function(channel_group)
+    if callable(channel_group):
+        return grp, lambda c: grp(c) != "other"
+    groups = DEFAULT_CHANNEL_GROUPS if channel_group is None else channel_group
+    listed = {str(ch) for members in groups.values() for ch in members}
+    return grp, lambda c: c in listed
+
+
+def channel_activity(accounts=None, transactions=None, contacts=None, channel_group: ChannelGroup = None) -> pd.DataFrame:
+    """Every channel in the data with its group and its rows per table (counted in the engine).
+
+    Parameters
+    ----------
+    accounts, transactions, contacts : ibis.Table or DataFrame, optional
+        Canonical tables; a purchase or contact without its own channel takes its account's
+        (:func:`ecrm_lib.data.tables.with_channel`), else ``(unknown)``.
+    channel_group : callable or mapping, optional
+        As in :func:`channel_group_function`.
+
+    Returns
+    -------
+    DataFrame
+        channel, group (``other`` when no group lists it), grouped (bool: a group of the
+        config lists it), accounts, transactions, contacts (rows); grouped channels first,
+        then by rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"account_id": ["a", "b", "c"], "channel": ["web", "mobile_app", "web"]})
+    >>> channel_activity(transactions=tx, channel_group={"internet": ["web"]})[["channel", "group", "grouped", "transactions"]].values.tolist()
+    [['web', 'internet', True, 2], ['mobile_app', 'other', False, 1]]
+    """
+    acc = as_table(accounts) if accounts is not None else None
+    counts: dict[str, pd.Series] = {}
+    for name, table in (("accounts", accounts), ("transactions", transactions), ("contacts", contacts)):
+        if table is None:
+            continue
+        t = as_table(table)
+        t = with_channel(t, acc if name != "accounts" else None, column="_ch")
+        g = t.group_by("_ch").aggregate(n=t.count()).to_pyarrow()
+        counts[name] = pd.Series(g.column("n").to_numpy(), index=[str(x) for x in g.column("_ch").to_pylist()], dtype="int64")
+    channels = sorted(set().union(*[set(c.index) for c in counts.values()])) if counts else []
+    grp, listed = _grouped_lookup(channel_group)
+    out = pd.DataFrame({"channel": channels, "group": [grp(c) for c in channels], "grouped": [listed(c) for c in channels]})
+    for name in ("accounts", "transactions", "contacts"):
+        out[name] = counts[name].reindex(channels).fillna(0).astype("int64").to_numpy() if name in counts else 0
+    out["_rows"] = out[["accounts", "transactions", "contacts"]].sum(axis=1)
+    out = out.sort_values(["grouped", "_rows", "channel"], ascending=[False, False, True], kind="stable")
+    return out[CHANNEL_ACTIVITY_COLUMNS].reset_index(drop=True)
+
+
+def ungrouped_activity(activity: pd.DataFrame) -> dict[str, Any]:
+    """How much of the activity of :func:`channel_activity` is in channels no group lists.
+
+    Returns
+    -------
+    dict
+        channels (list of the ungrouped channel names, most rows first), and per table
+        (accounts, transactions, contacts) ``<table>_rows`` (ungrouped rows) and
+        ``<table>_share`` (0-1 of the table's rows; None for a table without rows).
+    """
+    un = activity[~activity["grouped"].astype(bool)]
+    order = un.assign(_n=un[["accounts", "transactions", "contacts"]].sum(axis=1)).sort_values("_n", ascending=False, kind="stable")
+    out: dict[str, Any] = {"channels": order["channel"].tolist()}
+    for name in ("accounts", "transactions", "contacts"):
+        total = int(activity[name].sum()) if name in activity else 0
+        rows = int(un[name].sum()) if name in un else 0
+        out[f"{name}_rows"] = rows
+        out[f"{name}_share"] = rows / total if total else None
+    return out
+
+
+def ungrouped_note(activity: pd.DataFrame) -> str:
+    """One sentence for a report: the channels no group lists and their share of purchases, contacts and accounts.
+
+    Built from :func:`channel_activity`; in the report language (``channel_groups.*`` messages).
+    Tables without rows are left out (not a measured zero).
+    """
+    un = ungrouped_activity(activity)
+    if not un["channels"]:
+        groups = sorted(set(activity["group"])) if len(activity) else []
+        return t("channel_groups.all_grouped", groups=", ".join(groups) or t("common.none"))
+    parts = [t(f"channel_groups.part_{name}", share=un[f"{name}_share"])
+             for name in ("transactions", "contacts", "accounts") if un[f"{name}_share"] is not None]
+    return t("channel_groups.ungrouped", channels=", ".join(un["channels"]), parts=", ".join(parts))
 
 
 def window_bounds(as_of: Any, months: int | None, timezone: str = "UTC") -> tuple[pd.Timestamp | None, pd.Timestamp]:

@@ -243,7 +243,34 @@ def _cmd_validate(args) -> int:
     if len(result.adjustments):
         print("\nCounted changes to kept rows:")
         print(_with_pd_opts(lambda: result.adjustments[["source", "adjustment", "rows"]].to_string(index=False)))
+    _print_channels(config, result)
     return 0
+
+
+def _print_channels(config, result) -> None:
+    """Every channel in the data with its group; a warning naming the channels no group lists and their share of the rows."""
+    import ibis
+
+    from ecrm_lib.channels.common import channel_activity, ungrouped_activity
+    from ecrm_lib.core.format import format_number
+
+    con = ibis.duckdb.connect()
+    tabs = {t: con.read_parquet(str(result.paths[t])) for t in ("accounts", "transactions", "contacts") if t in result.paths}
+    tabs = {t: v for t, v in tabs.items() if "channel" in v.columns or (t != "accounts" and "accounts" in tabs)}
+    if not tabs:
+        print("\nNo table with channels (accounts, transactions, contacts) was loaded.")
+        return
+    activity = channel_activity(**tabs, channel_group=config.channel_groups)
+    print("\nChannels in the data and their group (config channel_groups; rows per table):")
+    print(_with_pd_opts(lambda: activity[["channel", "group", *tabs]].to_string(index=False)))
+    un = ungrouped_activity(activity)
+    if un["channels"]:
+        shares = ", ".join(f"{format_number(un[f'{t}_share'], '%', 1)} of the {t}" for t in tabs if un[f"{t}_share"] is not None)
+        print(f"\nWarning: no channel group lists {', '.join(map(repr, un['channels']))}; the reports count "
+              f"{'it' if len(un['channels']) == 1 else 'them'} as 'other' ({shares}). Add "
+              f"{'it' if len(un['channels']) == 1 else 'them'} to a group under channel_groups in the config "
+              f"(groups: {', '.join(config.channel_groups)}).")
+    con.disconnect()
 
 
 def _cmd_generate(args) -> int:
