@@ -157,3 +157,32 @@ def test_spark_table_from_parquet(spark, edge_tx, tmp_path):
     table = spark.read_parquet(str(path))
     kw = dict(calibration_end="2024-06-30", observation_end="2024-10-20", timezone="America/New_York")
     _assert_identical(calibration_holdout(edge_tx, **kw), calibration_holdout(table, **kw))
+
+
+def test_churn_features_labels_and_daily_sums_parity(spark, edge_tx, tmp_path):
+    """The churn features and labels and the tracking chart's daily sums: the same on Spark as on DuckDB."""
+    from ecrm_lib.value import churn_data
+    from ecrm_lib.value.features import holdout_daily_purchases
+
+    rng = np.random.default_rng(7)
+    tx = edge_tx.assign(channel=rng.choice(["web", "store", None], len(edge_tx)))
+    rows = tx.sample(900, random_state=1)
+    contacts = pd.DataFrame({"customer_id": rows["customer_id"].to_numpy(), "timestamp": rows["timestamp"].to_numpy(),
+                             "channel": rng.choice(["phone", "email"], 900),
+                             "purpose": rng.choice(["Complaint about delivery", "order_status", None], 900)})
+    feedback = pd.DataFrame({"customer_id": rows["customer_id"].to_numpy()[:300], "timestamp": rows["timestamp"].to_numpy()[:300],
+                             "score": rng.integers(0, 11, 300).astype(float), "score_max": 10.0})
+    tables = {}
+    for name, df in (("tx", tx), ("contacts", contacts), ("feedback", feedback)):
+        df.to_parquet(tmp_path / f"{name}.parquet")
+        tables[name] = spark.read_parquet(str(tmp_path / f"{name}.parquet"))
+    kw = dict(as_of="2024-06-30", timezone="Asia/Seoul", internet_channels=["web"])
+    duck = churn_data.churn_features(tx, contacts=contacts, feedback=feedback, **kw)
+    on_spark = churn_data.churn_features(tables["tx"], contacts=tables["contacts"], feedback=tables["feedback"], **kw)
+    pd.testing.assert_frame_equal(duck, on_spark, check_index_type=False)
+    lab = dict(cutoff="2024-03-31", as_of="2024-09-30", timezone="America/New_York")
+    pd.testing.assert_frame_equal(churn_data.churn_labels(tx, **lab), churn_data.churn_labels(tables["tx"], **lab),
+                                  check_index_type=False)
+    assert churn_data.first_purchase_day(tx) == churn_data.first_purchase_day(tables["tx"])
+    daily = dict(calibration_end="2024-06-30", observation_end="2024-10-20", timezone="Asia/Seoul")
+    pd.testing.assert_frame_equal(holdout_daily_purchases(tx, **daily), holdout_daily_purchases(tables["tx"], **daily))
