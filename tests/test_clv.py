@@ -466,7 +466,7 @@ def test_holdout_by_frequency_and_errors(cdnow_ch, cdnow_holdout):
     assert e.loc["bgnbd", "actual_total"] == cdnow_ch["frequency_holdout"].sum()
     # BG/NBD under-predicts the CDNOW holdout total by about 12 % (a known property of these data)
     assert -15 < e.loc["bgnbd", "error_total_pct"] < -9
-    assert h.best_model == e["mae"].idxmin() == ho.choose_purchase_model(h, ["pareto"])
+    assert h.best_model == e["chosen"].idxmax() == ho.choose_purchase_model(h, ["pareto"])   # the rule of ho.choose_by_rule
     assert h.duration == pytest.approx(39.0)
     assert (e["fallback_customers"] == 0).all()
 

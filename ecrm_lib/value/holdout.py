@@ -6,14 +6,16 @@ asked for each customer's repeat purchases in the holdout period given their
 calibration history, and compared with what they did
 (:func:`holdout_validation`): mean absolute error (MAE) and RMSE per customer,
 the error of the total, and purchases by calibration frequency (Fader, Hardie
-& Lee 2005a, figure 2). :func:`choose_purchase_model` keeps the model with the
-lowest MAE. :func:`holdout_tracking` adds up actual and predicted purchases
+& Lee 2005a, figure 2). :func:`choose_purchase_model` keeps the model chosen by
+:func:`choose_by_rule`: the lowest holdout mean squared error, near-ties treated as ties
+and settled by the better calibration fit (log-likelihood). :func:`holdout_tracking` adds up actual and predicted purchases
 day by day through the holdout period, from the engine's daily counts
 (:func:`ecrm_lib.value.features.holdout_daily_purchases`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.core.i18n import t
 from ecrm_lib.value.btyd import (
     DEFAULT_MAX_FIT_CUSTOMERS,
     MODEL_LABELS,
@@ -40,11 +43,16 @@ __all__ = [
     "CalibrationFits",
     "HoldoutValidation",
     "calibration_summary",
+    "TIE_LOGLIK",
+    "TIE_MARGIN",
+    "TIE_SE",
+    "choose_by_rule",
     "choose_purchase_model",
     "fit_calibration_models",
     "holdout_skip_reason",
     "holdout_tracking",
     "holdout_validation",
+    "parameters_shown",
 ]
 
 #: Calibration columns of :func:`ecrm_lib.value.features.calibration_holdout` and their names in a summary.
@@ -110,9 +118,9 @@ class HoldoutValidation:
         (calibration), ``fallback_customers`` (customers whose prediction used a
         fallback), ``message``.
     best_model : str
-        Fitted model with the lowest MAE (``selection`` says so).
+        The model :func:`choose_by_rule` picks.
     selection : str
-        How ``best_model`` was chosen.
+        How ``best_model`` was chosen: the rule and its outcome, one sentence for the report.
     duration : float
         Length of the holdout period (time units).
     failed_attempts : dict
@@ -220,8 +228,9 @@ def holdout_validation(cal_holdout: pd.DataFrame, calibration: CalibrationFits, 
     Returns
     -------
     HoldoutValidation
-        ``best_model`` is the fitted model with the lowest mean absolute error
-        per customer (ties: the order of the models).
+        ``best_model`` is the model :func:`choose_by_rule` picks (holdout mean squared error,
+        near-ties settled by the calibration log-likelihood, then the order of the models);
+        ``errors`` carries ``mse``, ``mse_gap_se``, ``tied`` and ``chosen``.
 
     Raises
     ------
@@ -261,8 +270,7 @@ def holdout_validation(cal_holdout: pd.DataFrame, calibration: CalibrationFits, 
                                                  "fallback_customers", "message"])
     if not calibration.fits:
         raise ModelFitError("no model could be fitted on the calibration period: " + "; ".join(errors["message"].astype(str)))
-    ok = errors[errors["status"] == "ok"]
-    best = str(ok.loc[ok["mae"].idxmin(), "model"])
+    best, errors, selection = choose_by_rule(customers, errors, calibration.models)
     groups = _frequency_groups(cal_holdout["frequency_cal"].to_numpy(), max_frequency)
     series = {"actual": actual} | {mo: customers[f"pred_{mo}"].to_numpy() for mo in calibration.fits}
     parts = []
@@ -274,8 +282,108 @@ def holdout_validation(cal_holdout: pd.DataFrame, calibration: CalibrationFits, 
         parts.append(part)
     by_frequency = pd.concat(parts, ignore_index=True)
     return HoldoutValidation(fits=dict(calibration.fits), customers=customers, by_frequency=by_frequency, errors=errors,
-                             best_model=best, selection="lowest mean absolute error per customer on the holdout period",
+                             best_model=best, selection=selection,
                              duration=duration, failed_attempts=failed)
+
+
+#: Two holdout errors are tied when the larger is within this share of the smaller (1 %) ...
+TIE_MARGIN = 0.01
+#: ... or within this many standard errors of their paired per-customer difference.
+TIE_SE = 2.0
+#: Two calibration fits are tied when their log-likelihoods differ by less than this (an AIC difference
+#: below 2 for models with the same number of parameters, as BG/NBD, Pareto/NBD and MBG/NBD have).
+TIE_LOGLIK = 1.0
+
+
+def choose_by_rule(customers: pd.DataFrame, errors: pd.DataFrame, models: Sequence[str]) -> tuple[str, pd.DataFrame, str]:
+    """The purchase model for the predictions, by a stated rule that weighs holdout accuracy and fit.
+
+    The rule:
+
+    1. **Holdout accuracy** is the mean squared error (MSE) per customer of the predicted repeat
+       purchases in the holdout period. The models predict each customer's *expected* purchases, and
+       the expectation is what minimises squared error; the mean absolute error rewards predictions
+       pulled towards the median (zero purchases for most customers), so it is shown but not used
+       to choose (on data generated by BG/NBD it preferred Pareto/NBD in every sample tried).
+    2. **Near-ties are ties**: a model is tied with the most accurate one when its MSE is within
+       :data:`TIE_MARGIN` (1 %) of it, or within :data:`TIE_SE` (2) standard errors of the paired
+       per-customer difference: a gap that the holdout sample cannot tell from chance.
+    3. Among the tied models, the one that **fits the calibration data best** (highest
+       log-likelihood; the three models have four parameters each, so this is also the lowest AIC
+       and BIC) is chosen; log-likelihoods within :data:`TIE_LOGLIK` (1) are tied again, and then the
+       first of ``models`` is taken (the default order puts BG/NBD, the reference model, first).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        ``actual`` and one ``pred_<model>`` column per fitted model (:class:`HoldoutValidation`).
+    errors : DataFrame
+        One row per model with ``model``, ``status`` and ``log_likelihood``.
+    models : sequence of str
+        The models in their order of preference for full ties.
+
+    Returns
+    -------
+    (best, errors, sentence)
+        The chosen model key; ``errors`` with ``mse`` (purchases squared per customer),
+        ``mse_gap_se`` (the MSE gap to the most accurate model in standard errors of the paired
+        difference), ``tied`` (tied on holdout accuracy with the most accurate) and ``chosen``;
+        the sentence for the report that states the rule and its outcome (report language).
+    """
+    e = errors.copy()
+    ok = [m for m in models if m in set(e.loc[e["status"] == "ok", "model"])]
+    actual = customers["actual"].to_numpy(float)
+    sq = {m: (customers[f"pred_{m}"].to_numpy(float) - actual) ** 2 for m in ok}
+    mse = {m: float(v.mean()) for m, v in sq.items()}
+    leader = min(ok, key=lambda m: (mse[m], ok.index(m)))
+    gap_se, tied = {}, {}
+    for m in ok:
+        d = sq[m] - sq[leader]
+        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else math.nan
+        gap_se[m] = 0.0 if m == leader else (float(d.mean()) / se if se > 0 else math.inf)
+        tied[m] = m == leader or mse[m] <= mse[leader] * (1 + TIE_MARGIN) or gap_se[m] < TIE_SE
+    ll = e.set_index("model")["log_likelihood"].astype(float).to_dict()
+    candidates = [m for m in ok if tied[m]]
+    top_ll = max(ll[m] for m in candidates)
+    fit_tied = [m for m in candidates if ll[m] > top_ll - TIE_LOGLIK]
+    best = fit_tied[0]
+    e["mse"] = e["model"].map(mse)
+    e["mse_gap_se"] = e["model"].map(gap_se)
+    e["tied"] = e["model"].map(tied).astype("boolean")
+    e["chosen"] = e["model"] == best
+    label = MODEL_LABELS[best]
+    if len(ok) == 1:
+        sentence = t("value_choice.only", label=label)
+    elif len(candidates) == 1:
+        sentence = t("value_choice.clear", label=label, mse=mse[best], k=len(ok) - 1)
+    elif len(fit_tied) == 1:
+        sentence = t("value_choice.tie", tied=", ".join(MODEL_LABELS[m] for m in candidates), label=label, ll=ll[best])
+    else:
+        sentence = t("value_choice.tie_fit", tied=", ".join(MODEL_LABELS[m] for m in candidates),
+                     fit_tied=", ".join(MODEL_LABELS[m] for m in fit_tied), label=label)
+    return best, e, sentence
+
+
+def parameters_shown(model_fit: pd.DataFrame) -> pd.DataFrame:
+    """Every fitted model's parameters, for display: on the calibration period and on all data.
+
+    Parameters
+    ----------
+    model_fit : DataFrame
+        The ``model_fit`` product (:func:`ecrm_lib.value.clv.model_fit_table`).
+
+    Returns
+    -------
+    DataFrame
+        ``stage`` ("calibration period" or "all data"), ``model`` (label), ``parameter``, ``value``,
+        ``std_error``, ``used_for_predictions`` (bool), ``well_determined`` (standard error below the
+        estimate).
+    """
+    t_ = model_fit[["stage", "model", "parameter", "value", "std_error", "used_for_predictions"]].copy()
+    t_["stage"] = t_["stage"].map({"calibration": "calibration period", "full": "all data"}).fillna(t_["stage"])
+    t_["model"] = t_["model"].map(MODEL_LABELS).fillna(t_["model"])
+    t_["well_determined"] = t_["std_error"] < t_["value"].abs()
+    return t_.reset_index(drop=True)
 
 
 def choose_purchase_model(holdout: HoldoutValidation | None, models: Sequence[str]) -> str:
