@@ -77,6 +77,7 @@ from typing import Any
 import pandas as pd
 
 from ecrm_lib.core.format import NOT_AVAILABLE, as_number, format_money, format_points, format_points_interval
+from ecrm_lib.core.privacy import count_text
 
 __all__ = ["ACTION_EVIDENCE", "ACTION_ORDER", "NEAR_MISS_AUC", "RANKING_NOTE", "evidence_bars", "propose_actions",
            "actions_to_test"]
@@ -167,8 +168,6 @@ _TEST_COLUMNS = ["rule", "action", "figure", "why", "bar", "report", "evidence"]
 
 def _segment_figure(row: Mapping[str, Any]) -> str:
     """``"Lost: uplift -1.2 points (-5.0 to +2.7 points; 247 treated and 269 control accounts)"``."""
-    from ecrm_lib.core.privacy import count_text
-
     inner = format_points_interval(row.get("ci_low"), row.get("ci_high"))
     inner = "no interval" if inner == NOT_AVAILABLE else inner
     n1, n0 = row.get("n_treatment"), row.get("n_control")
@@ -210,16 +209,17 @@ def _evaluate_rules(
         total = as_number(_get(metrics, "customer_value", "total_clv"))
         money = share_v * total if total is not None else None
         cust = as_number(_get(metrics, "evaluation", "target_customer_share"))
-        fig = f"{int(n_t):,} target customers" + (f" ({_pct(cust)} of customers)" if cust is not None else "")
+        fig = f"{count_text(n_t)} target customers" + (f" ({_pct(cust)} of customers)" if cust is not None else "")
         fig += f" hold {_pct(share_v)} of the predicted customer value"
         if money is not None:
             fig += f" ({format_money(money, currency)})"
         net = as_number(_get(metrics, "evaluation", "target_net_value"))
         if net is not None and net < 0:
-            fig += f"; after cost to serve they are worth {format_money(net, currency)}, so keep the offers and contacts cheap"
+            fig += (f"; after cost to serve (contacts without a known cost count as zero) they are worth "
+                    f"{format_money(net, currency)}, so keep the offers and contacts cheap")
         elif net is not None:
-            fig += f"; {format_money(net, currency)} after cost to serve"
-        add("retain_targets", f"Act on the {int(n_t):,} selected target customers",
+            fig += f"; {format_money(net, currency)} after cost to serve (contacts without a known cost count as zero)"
+        add("retain_targets", f"Act on the {count_text(n_t)} selected target customers",
             fig, "evaluation.html", money, "predicted value (CLV) the targets already hold, not the gain from acting")
     # channel_shift
     saving = as_number(_get(metrics, "channel_integration", "whatif_saving"))
@@ -248,7 +248,7 @@ def _evaluate_rules(
                     "customers just below the rule's cut-offs (near-misses), not an independent discovery")
         elif auc is not None:
             fig += f"; the look-alike model ranks targets above others with an AUC of {auc:.2f}"
-        add("expansion", f"Reach the {int(n_e):,} best-scored look-alike customers", fig, "expansion.html",
+        add("expansion", f"Reach the {count_text(n_e)} best-scored look-alike customers", fig, "expansion.html",
             val_e - (cost or 0.0), "predicted value minus one contact each, which accrues whether or not they are contacted")
     # stop_segments: the segments the loop flagged, each against the bar (randomised uplift interval)
     up, ulo, uhi = (as_number(_get(metrics, "feedback", k)) for k in ("response_uplift", "response_uplift_ci_low", "response_uplift_ci_high"))

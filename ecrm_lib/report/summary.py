@@ -24,6 +24,7 @@ import pandas as pd
 from ecrm_lib.core.format import (NOT_AVAILABLE, as_number, format_count, format_money, format_number,
                                   format_relative_change, format_value, unit_of)
 from ecrm_lib.core.i18n import t
+from ecrm_lib.core.privacy import count_text
 from ecrm_lib.value import headline as revenue
 
 
@@ -84,15 +85,18 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Churn risk", "churn", "best_auc", "How well churners are spotted (ROC-AUC)"),
     Headline("Churn risk", "churn", "top_decile_lift", "Churn rate of the riskiest 10 % vs average (lift)"),
     Headline("Churn risk", "churn", "telco_churn_rate", "Contract customers who left"),
-    Headline("Channel cost and reach", "channel_integration", "cost_to_serve_total", "Cost to serve"),
-    Headline("Channel cost and reach", "channel_integration", "cost_per_customer", "Cost to serve per contacting customer"),
+    Headline("Channel cost and reach", "channel_integration", "cost_to_serve_total",
+             "Cost to serve (contacts without a known cost count as zero)"),
+    Headline("Channel cost and reach", "channel_integration", "cost_per_customer",
+             "Cost to serve per contacting customer (contacts without a known cost count as zero)"),
     Headline("Channel cost and reach", "channel_integration", "whatif_saving", "Saving of the cheaper-channel what-if"),
     Headline("Channel cost and reach", "channel_integration", "offhours_customer_share", "Contacting customers who come outside office hours"),
     Headline("Channel cost and reach", "channel_integration", "internet_only_customer_share", "Customers reached only online"),
     Headline("Targets", "selection", "n_targets", "Target customers selected"),
     Headline("Targets", "selection", "target_share", "Share of customers targeted"),
     Headline("Targets", "evaluation", "target_value_share", "Share of predicted value held by the targets"),
-    Headline("Targets", "evaluation", "target_net_value", "Targets' value after cost to serve"),
+    Headline("Targets", "evaluation", "target_net_value",
+             "Targets' value after cost to serve (contacts without a known cost count as zero)"),
     Headline("Targets", "expansion", "expansion_n", "Look-alike customers proposed"),
     Headline("Targets", "expansion", "expansion_value", "Their predicted value"),
     Headline("Targets", "expansion", "lookalike_auc", "Look-alike model quality (ROC-AUC)"),
@@ -113,6 +117,19 @@ ROUNDING_NOTE = (
     "percentage points."
 )
 """How the trend table rounds, in words for the summary page."""
+
+
+#: Units of registry metrics that count people (or their answers): shown with small-cell suppression.
+PEOPLE_UNITS = ("customers", "persons", "people", "accounts", "targets", "earlier targets", "answers")
+
+
+def _counts_people(unit: str) -> bool:
+    """Whether a registry unit counts people (:data:`PEOPLE_UNITS`), so that 1-4 is written "fewer than 5".
+
+    >>> _counts_people("customers"), _counts_people("config currency"), _counts_people("accounts")
+    (True, False, True)
+    """
+    return str(unit).strip().lower() in PEOPLE_UNITS
 
 
 def _none_reason(description: str) -> str:
@@ -224,11 +241,13 @@ def headline_table(
             n_key, of_key, words = h.coverage
             got = metrics.get(h.notebook) or {}
             n, of = as_number(got.get(n_key)), as_number(got.get(of_key))
-            label += f" ({int(n):,} of {int(of):,} {words})" if n is not None and of is not None else f" ({words}: not recorded)"
+            label += (f" ({count_text(n)} of {count_text(of)} {words})" if n is not None and of is not None
+                      else f" ({words}: not recorded)")
         rows.append({
             "area": h.area, "report": spec.title, "notebook": h.notebook, "key": h.key, "figure": label,
             "value": x if x is not None else float("nan"),
-            "value_text": format_value(value, unit, currency) if available else NOT_AVAILABLE,
+            "value_text": (NOT_AVAILABLE if not available else count_text(x) if _counts_people(unit) and x is not None
+                           and float(x).is_integer() else format_value(value, unit, currency)),
             "unit": unit, "description": description, "href": f"{h.notebook}.html",
             "available": available, "note": note,
         })
@@ -292,7 +311,8 @@ def headline_paragraph(table: pd.DataFrame, actions: pd.DataFrame, to_test: pd.D
                    + (f"; the churn score spots them with an AUC of {auc}." if auc else "."))
     cost = have.get("channel_integration.cost_to_serve_total")
     if cost:
-        out.append(f"Serving customers through the contact channels cost {cost} in the last window.")
+        out.append(f"Serving customers through the contact channels cost {cost} in the last window "
+                   "(contacts through a channel without a known cost count as zero).")
     nt, share = have.get("selection.n_targets"), have.get("evaluation.target_value_share")
     if nt:
         out.append(f"{nt} customers were selected as targets" + (f"; they hold {share} of the predicted value." if share else "."))
