@@ -81,7 +81,7 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Value and concentration", "customer_value", "top20_value_share", "Value held by the top 20 % of customers"),
     Headline("Value and concentration", "evaluation", "gini_clv", "Gini coefficient of CLV"),
     Headline("Value and concentration", "customer_value", "mean_p_alive", "Mean probability a customer is still active"),
-    Headline("Churn risk", "churn", "churn_rate_validation", "Churn rate in the held-out window"),
+    Headline("Churn risk", "churn", "churn_rate_validation", "Churn rate of the held-out customers (no purchase in the churn window)"),
     Headline("Churn risk", "churn", "best_auc", "How well churners are spotted (ROC-AUC)"),
     Headline("Churn risk", "churn", "top_decile_lift", "Churn rate of the riskiest 10 % vs average (lift)"),
     Headline("Churn risk", "churn", "telco_churn_rate", "Contract customers who left"),
@@ -307,7 +307,7 @@ def headline_paragraph(table: pd.DataFrame, actions: pd.DataFrame, to_test: pd.D
         out.append(f"{n} customers have bought.")
     churn, auc = have.get("churn.churn_rate_validation"), have.get("churn.best_auc")
     if churn:
-        out.append(f"{churn} of customers made no purchase in the last churn window"
+        out.append(f"{churn} of the customers held out to check the churn models made no purchase in the churn window"
                    + (f"; the churn score spots them with an AUC of {auc}." if auc else "."))
     cost = have.get("channel_integration.cost_to_serve_total")
     if cost:

@@ -153,7 +153,7 @@ def config_text(window: Window, fmt: str, seed: int, n_persons: int, campaign_ar
         "# Embedded default data: synthetic, written by ecrm_lib.data.synth.generate\n"
         f"# (seed {seed}, {n_persons} persons, {window.start} .. {window.end}). The truth is in truth/.\n"
         "name: default\n"
-        "description: Synthetic Korean multichannel retailer (store, call centre, catalogue, e-mail, web, app)\n"
+        "description: Synthetic Korean multichannel retailer (channels store, phone, mail, email, web and app)\n"
         "currency: KRW\n"
         "timezone: Asia/Seoul\n"
         f"as_of: {window.end.isoformat()}\n"
