@@ -59,3 +59,41 @@ def test_default_data_revenue_fell_about_a_third_because_fewer_customers_bought(
     tx = tx.loc[tx["amount"] > 0]
     d = revenue_drivers(revenue_periods(tx, cfg.as_of, timezone=cfg.timezone))
     assert -0.40 < d["revenue_change"] < -0.32 and d["main_driver_text"] == "fewer buying customers"
+
+
+def _tx(days, customers, amounts):
+    return pd.DataFrame({"customer_id": customers, "amount": amounts,
+                         "timestamp": pd.to_datetime(days).tz_localize("UTC")})
+
+
+def test_recorded_figures_rebuild_the_same_drivers_and_page_text():
+    from ecrm_lib.report.summary import revenue_headline
+    from ecrm_lib.value.headline import headline_metrics, periods_from_metrics
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    days = pd.Timestamp("2023-06-01") + pd.to_timedelta(rng.integers(0, 760, n), unit="D")
+    tx = _tx(days, rng.integers(0, 400, n).astype(str), rng.gamma(2, 5000, n).round(0))
+    periods = revenue_periods(tx, "2025-06-30")
+    m = headline_metrics(periods)
+    again = revenue_drivers(periods_from_metrics(m))
+    direct = revenue_drivers(periods)
+    assert again["revenue_change"] == pytest.approx(direct["revenue_change"]) == pytest.approx(m["revenue_change_12m"])
+    assert again["main_driver"] == direct["main_driver"] == m["revenue_main_driver"]
+    text, table = revenue_headline({**m, "as_of": "2025-06-30"}, "KRW")
+    assert text.startswith("Revenue in the last 12 months (2024-07-01 to 2025-06-30)")
+    assert table.iloc[0, 3] == f"{100 * m['revenue_change_12m']:+.1f}%"
+
+
+def test_a_partly_covered_previous_year_is_not_compared():
+    from ecrm_lib.report.summary import revenue_headline
+    from ecrm_lib.value.headline import headline_metrics
+
+    # the data starts in January 2024: the 12 months before (from 2023-07-01) are only half covered
+    tx = _tx(["2024-01-10", "2024-03-01", "2024-08-01", "2025-02-01"], ["a", "b", "a", "c"], [10.0, 20.0, 15.0, 5.0])
+    m = headline_metrics(revenue_periods(tx, "2025-06-30"))
+    assert m["revenue_change_12m"] is None and m["revenue_main_driver"] is None and m["revenue_previous_12m"] == 30.0
+    text, table = revenue_headline({**m, "as_of": "2025-06-30"}, "KRW")
+    assert table is None and "not available because the data starts on 2024-01-10" in text
+    text, table = revenue_headline({}, "KRW", has_transactions=False)
+    assert table is None and "the data has no transactions table" in text
