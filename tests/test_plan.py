@@ -146,3 +146,12 @@ def test_display_has_human_labels_money_with_currency_and_whole_counts():
     assert sorted(shown["Customers"].tolist()) == ["12", "3", "8"]
     assert all("KRW" in v for v in shown["Cost"]) and "e" not in "".join(shown["Cost"]).replace("KRW", "")
     assert set(shown["Evidence level"]) <= {"to do", "to test"}
+
+
+def test_an_offer_paid_per_response_costs_the_expected_responders(tmp_path):
+    econ = _config(tmp_path, "economics: {margin: 0.3, offer_cost: 0, offer_cost_per_response: 5000}\n").economics
+    assert econ.offer_cost_per_response == 5000 and econ.offer_cost_per_contact == 0 and econ.missing() == []
+    effect = plan.campaign_effect(CAMPAIGN)
+    rows = plan.campaign_rows(_targets(), effect, margin=econ.margin, offer_cost=econ.offer_cost,
+                              offer_cost_per_response=econ.offer_cost_per_response).set_index("segment")
+    assert rows.loc["Lost", "cost"] == pytest.approx(8 * 150 + 8 * 0.0597 * 5000)

@@ -65,6 +65,7 @@ A config looks like this (every key but ``sources`` has a default)::
                                   # times margin is the value of a campaign's extra sales
       offer_cost: 2000            # cost of the offer per contacted customer (config currency),
                                   # added to the channel's cost per contact
+      offer_cost_per_response: 0  # optional: cost per responding customer (a redeemed coupon)
 
 Every row that a policy or rule removes is counted per source and reason and
 shown in the data-overview report; nothing is dropped silently.
@@ -143,7 +144,7 @@ _DATABASE_KEYS = {"connection", "table", "query", "key", "password_env"}
 _DIALECTS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 _CONFIG_KEYS = {"name", "description", "currency", "timezone", "as_of", "history_as_of", "policies", "channel_groups", "identity", "sources",
                 "engine", "language", "connections", "economics"}
-_ECONOMICS_KEYS = {"margin", "offer_cost"}
+_ECONOMICS_KEYS = {"margin", "offer_cost", "offer_cost_per_response"}
 _ENGINE_KEYS = {"kind", "memory_limit", "threads", "spill_dir", "spark"}
 _ENGINE_KINDS = ("duckdb", "spark")
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -294,10 +295,19 @@ class Economics:
     offer_cost : float or None
         Cost of the offer (discount, gift) per contacted customer, config
         currency; added to the channel's cost per contact.
+    offer_cost_per_response : float or None
+        Cost of the offer per responding customer (a redeemed coupon), config
+        currency; optional, for offers paid only when used.
     """
 
     margin: float | None = None
     offer_cost: float | None = None
+    offer_cost_per_response: float | None = None
+
+    @property
+    def offer_cost_per_contact(self) -> float | None:
+        """The offer cost per contacted customer (``offer_cost``), under the name profit-based targeting reads."""
+        return self.offer_cost
 
     def missing(self) -> list[str]:
         """Names of the figures the config does not give (``["margin"]``, ...)."""
@@ -661,7 +671,7 @@ def _parse_economics(raw: Any, path: Path) -> Economics:
         raise ConfigError(f"{where} must be a mapping, e.g. economics: {{margin: 0.3, offer_cost: 2000}}.")
     _check_keys(raw, _ECONOMICS_KEYS, where)
     values: dict[str, float | None] = {}
-    for key in ("margin", "offer_cost"):
+    for key in ("margin", "offer_cost", "offer_cost_per_response"):
         v = raw.get(key)
         if v is None:
             values[key] = None
@@ -672,7 +682,8 @@ def _parse_economics(raw: Any, path: Path) -> Economics:
     if values["margin"] is not None and not 0 < values["margin"] <= 1:
         raise ConfigError(f"{where}.margin is {values['margin']!r}; write the share of revenue kept as margin, "
                           "above 0 and at most 1 (0.3 for 30 %).")
-    if values["offer_cost"] is not None and values["offer_cost"] < 0:
-        raise ConfigError(f"{where}.offer_cost is {values['offer_cost']!r}; write the cost of the offer per contacted "
-                          "customer in the config currency, 0 or more.")
+    for key, per in (("offer_cost", "contacted"), ("offer_cost_per_response", "responding")):
+        if values[key] is not None and values[key] < 0:
+            raise ConfigError(f"{where}.{key} is {values[key]!r}; write the cost of the offer per {per} customer in the "
+                              "config currency, 0 or more.")
     return Economics(**values)

@@ -101,7 +101,8 @@ def campaign_effect(campaign_uplift: pd.DataFrame | None) -> dict[str, float] | 
     -------
     dict or None
         ``uplift``, ``ci_low``, ``ci_high`` (share points), ``revenue_per_response``
-        (treatment revenue per responding account, config currency) and ``n``;
+        (treatment revenue per responding account, config currency), ``rate``
+        (the treatment arm's response rate) and ``n``;
         None when there is no treatment arm with an uplift.
 
     Examples
@@ -125,7 +126,8 @@ def campaign_effect(campaign_uplift: pd.DataFrame | None) -> dict[str, float] | 
     per_response = per_account / rate if rate and per_account is not None else float("nan")
     return {"uplift": float(best["uplift"]), "ci_low": as_number(best.get("ci_low")) if as_number(best.get("ci_low")) is not None else float("nan"),
             "ci_high": as_number(best.get("ci_high")) if as_number(best.get("ci_high")) is not None else float("nan"),
-            "revenue_per_response": per_response, "n": as_number(best.get("n"))}
+            "revenue_per_response": per_response, "n": as_number(best.get("n")),
+            "rate": rate if rate is not None else float("nan")}
 
 
 def _mode(values: pd.Series) -> str:
@@ -156,9 +158,15 @@ def _value(n: float, uplift: float, low: float, high: float, per_response: float
     return k * uplift, k * low, k * high
 
 
-def _cost(costs: pd.Series, offer_cost: float | None) -> float:
+def _cost(costs: pd.Series, offer_cost: float | None, per_response: float | None = None,
+          effect: Mapping[str, float] | None = None) -> float:
+    """Contacts through each customer's channel, the offer per contact, and the offer per expected responder
+    (the treatment arm's response rate) when the config gives a cost per response."""
     known = pd.to_numeric(costs, errors="coerce")
-    return float(known.sum()) + (len(costs) * offer_cost if offer_cost is not None else 0.0)
+    total = float(known.sum()) + (len(costs) * offer_cost if offer_cost is not None else 0.0)
+    if per_response and effect is not None and np.isfinite(effect.get("rate", np.nan)):
+        total += len(costs) * effect["rate"] * per_response
+    return total
 
 
 def campaign_rows(
@@ -167,6 +175,7 @@ def campaign_rows(
     *,
     margin: float | None,
     offer_cost: float | None,
+    offer_cost_per_response: float | None = None,
     segment_weights: pd.DataFrame | None = None,
     segment_col: str = "segment",
     channel_col: str = "contact_channel",
@@ -181,8 +190,9 @@ def campaign_rows(
         cheapest channel and that channel's cost per contact (config currency).
     effect : mapping or None
         From :func:`campaign_effect`; None: no campaign was measured, so the value is not available.
-    margin, offer_cost : float or None
-        The config's ``economics`` (None: not given).
+    margin, offer_cost, offer_cost_per_response : float or None
+        The config's ``economics`` (None: not given); a cost per response is
+        paid for the expected responders (treatment response rate).
     segment_weights : DataFrame, optional
         The feedback ``segment_weights`` product (``segment``, ``uplift``,
         ``ci_low``, ``ci_high``): a segment's own randomised uplift where measured.
@@ -222,7 +232,8 @@ def campaign_rows(
         rows.append({"action": "Send the campaign offer to the selected targets", "segment": seg, "customers": n,
                      "channel": _mode(part[channel_col]) if channel_col in part.columns else "",
                      "value": v, "value_low": vl, "value_high": vh,
-                     "cost": _cost(part[cost_col] if cost_col in part.columns else pd.Series(np.nan, index=part.index), offer_cost),
+                     "cost": _cost(part[cost_col] if cost_col in part.columns else pd.Series(np.nan, index=part.index),
+                                   offer_cost, offer_cost_per_response, effect),
                      "evidence": "randomised test", "evidence_ok": ok, "basis": basis,
                      "check_next": f"response uplift of segment {seg} over a randomised control group (feedback report)"})
     return pd.DataFrame(rows, columns=PROPOSED_COLUMNS)
@@ -234,6 +245,7 @@ def expansion_rows(
     *,
     margin: float | None,
     offer_cost: float | None,
+    offer_cost_per_response: float | None = None,
 ) -> pd.DataFrame:
     """Send the offer to the proposed look-alikes (expansion ``lookalikes`` product, ``expanded`` rows).
 
@@ -255,7 +267,8 @@ def expansion_rows(
     row = {"action": "Send the campaign offer to the best-scored look-alikes", "segment": "look-alikes", "customers": n,
            "channel": _mode(part["cheapest_channel"]) if "cheapest_channel" in part.columns else "",
            "value": v, "value_low": vl, "value_high": vh,
-           "cost": _cost(part["cheapest_cost"] if "cheapest_cost" in part.columns else pd.Series(np.nan, index=part.index), offer_cost),
+           "cost": _cost(part["cheapest_cost"] if "cheapest_cost" in part.columns else pd.Series(np.nan, index=part.index),
+                         offer_cost, offer_cost_per_response, effect),
            "evidence": "model prediction and another group's campaign result", "evidence_ok": False, "basis": basis,
            "check_next": "response of the contacted look-alikes over a randomised control group of look-alikes (feedback report)"}
     return pd.DataFrame([row], columns=PROPOSED_COLUMNS)
