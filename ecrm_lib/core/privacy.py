@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "scrub_pii", "suppress_small_cells", "count_text"]
+__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
 
@@ -77,6 +77,8 @@ def name_pattern(names: Any) -> re.Pattern | None:
     --------
     >>> scrub_pii("Ask for 김 민준 or Kim Minjun", names=name_pattern(["김 민준", "Kim Minjun"]))
     'Ask for [name] or [name]'
+    >>> scrub_pii("김민준님 감사합니다, not Kim Minjuns", names=name_pattern(["김민준", "Kim Minjun"]))
+    '[name]님 감사합니다, not Kim Minjuns'
     """
     import unicodedata
 
@@ -91,7 +93,35 @@ def name_pattern(names: Any) -> re.Pattern | None:
     if not variants:
         return None
     alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", flags=re.IGNORECASE)
+    # a Korean name is followed by a particle or title in the same word (김민준님, 김민준이): after a name,
+    # only a letter that is not Hangul means it was part of a longer word
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?![^\W\uac00-\ud7a3])", flags=re.IGNORECASE)
+
+
+def name_words(names: re.Pattern | None) -> frozenset[str]:
+    """The words a tokenizer can cut from the known names of a :func:`name_pattern` (lower case).
+
+    Each name as written, without spaces, each of its space-separated parts, and for a
+    Hangul name of 3-4 syllables written without a space its given name (all but the first
+    syllable: 김민준 -> 민준); parts shorter than 2 characters are left out. A word list
+    (topic words, top terms) must not show any of them.
+
+    Examples
+    --------
+    >>> sorted(name_words(name_pattern(["김민준", "Kim Minjun"])))
+    ['kim', 'kim minjun', 'kimminjun', 'minjun', '김민준', '민준']
+    """
+    if names is None:
+        return frozenset()
+    body = names.pattern.split("(?:", 1)[1].rsplit(")(?!", 1)[0]
+    out: set[str] = set()
+    for alt in re.split(r"(?<!\\)\|", body):
+        v = re.sub(r"\\(.)", r"\1", alt).strip().lower()
+        parts = [v, v.replace(" ", ""), *v.split()]
+        if " " not in v and 3 <= len(v) <= 4 and all("\uac00" <= ch <= "\ud7a3" for ch in v):
+            parts.append(v[1:])
+        out.update(x for x in parts if len(x) >= 2)
+    return frozenset(out)
 
 
 def scrub_pii(text: Any, names: re.Pattern | None = None) -> str:

@@ -47,7 +47,7 @@ from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.tables import to_frame
 from ecrm_lib.seef.tokens import LANGUAGE_NAMES, detect_script, tokenize
 from ecrm_lib.seef.tone import TONES, ToneModel, majority_tone, score_tone, tone_labels, train_tone
-from ecrm_lib.seef.topics import TopicModel, fit_topics_by_language, topic_examples
+from ecrm_lib.seef.topics import TopicModel, fit_topics_by_language, topic_examples, without_name_words
 
 __all__ = [
     "DEFAULT_TEXT_SAMPLE",
@@ -151,12 +151,16 @@ class TextTokens:
     labels: pd.Series
 
 
-def text_tokens(texts: pd.DataFrame, n_threads: int | None = None) -> TextTokens:
-    """Step 2: the script, tokens and score tone of every text of :func:`feedback_texts`."""
+def text_tokens(texts: pd.DataFrame, n_threads: int | None = None, names=None) -> TextTokens:
+    """Step 2: the script, tokens and score tone of every text of :func:`feedback_texts`.
+
+    ``names`` (a :func:`ecrm_lib.core.privacy.name_pattern`) are masked before tokenizing, so no
+    known name becomes a word of a topic or of the tone model.
+    """
     fb = texts
     values = fb["text"].astype(str).tolist()
     langs = [detect_script(t) for t in values]
-    tok_neg = tokenize(values, keep_negation=True, n_threads=n_threads)
+    tok_neg = tokenize(values, keep_negation=True, n_threads=n_threads, names=names)
     tok = [[w for w in t if w not in ("not", "않다")] for t in tok_neg]
     if "score" in fb and "score_max" in fb:
         labels = tone_labels(fb["score"], fb["score_max"])
@@ -295,7 +299,8 @@ def text_result(tt: TextTokens, scores: pd.DataFrame, model: ToneModel | None, t
     Excerpts hold their topic's top word and share its majority tone
     (:func:`ecrm_lib.seef.topics.topic_examples`); ``names`` (a
     :func:`ecrm_lib.core.privacy.name_pattern`) is masked in them, beside
-    e-mails and phone numbers.
+    e-mails and phone numbers, and removed from the topics' words and labels
+    (:func:`ecrm_lib.seef.topics.without_name_words`).
 
     Parameters
     ----------
@@ -306,6 +311,7 @@ def text_result(tt: TextTokens, scores: pd.DataFrame, model: ToneModel | None, t
         What the earlier steps skipped.
     """
     scores = scores.copy()
+    topics = without_name_words(topics, names)  # no known name among the words a page shows (issue 13 item 12)
     if topics is not None:
         scores["topic"] = topics.doc_topic["topic"].to_numpy()
     examples = (topic_examples(tt.texts, topics, max_chars=excerpt_chars, names=names, tokens=tt.tokens,
@@ -339,7 +345,7 @@ def analyse_feedback_text(feedback, n_topics: int | None = None, max_topics: int
     excerpt_chars : int
         Longest excerpt (characters).
     names : compiled pattern, optional
-        Known names to mask in excerpts.
+        Known names: masked before tokenizing and in excerpts, and kept out of the topics' words.
     sample_size : int
         See :func:`feedback_texts`.
     n_threads : int, optional
@@ -354,7 +360,7 @@ def analyse_feedback_text(feedback, n_topics: int | None = None, max_topics: int
     if isinstance(feedback, pd.DataFrame) and not texts.attrs["sampled"]:
         has = feedback["text"].notna() & (feedback["text"].astype(str).str.strip() != "")
         texts.index = feedback.index[has.to_numpy()]  # scores keep the rows of the table given
-    tt = text_tokens(texts, n_threads=n_threads)
+    tt = text_tokens(texts, n_threads=n_threads, names=names)
     scores, model, notes = tone_scores(tt, random_state=random_state)
     if texts.empty:
         return FeedbackText(scores, None, pd.DataFrame(columns=["topic", "label", "excerpt"]),

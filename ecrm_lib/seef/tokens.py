@@ -110,7 +110,7 @@ def _korean_tokens(token_lists, keep_negation: bool) -> list[list[str]]:
     return out
 
 
-def tokenize(texts: Iterable, keep_negation: bool = False, n_threads: int | None = None) -> list[list[str]]:
+def tokenize(texts: Iterable, keep_negation: bool = False, n_threads: int | None = None, names=None) -> list[list[str]]:
     """Tokens per text: Korean noun/verb/adjective lemmas (kiwipiepy), English words (regex).
 
     The script is detected per text (:func:`detect_script`), so mixed corpora work. Texts are
@@ -126,6 +126,9 @@ def tokenize(texts: Iterable, keep_negation: bool = False, n_threads: int | None
     n_threads : int, optional
         kiwipiepy workers for Korean texts (:func:`ecrm_lib.seef.scale.model_threads`;
         one for fewer than 20,000 texts).
+    names : re.Pattern, optional
+        Known names (:func:`ecrm_lib.core.privacy.name_pattern`), masked before the texts are
+        cut into words, so that no name becomes a word.
 
     Returns
     -------
@@ -136,7 +139,7 @@ def tokenize(texts: Iterable, keep_negation: bool = False, n_threads: int | None
     >>> tokenize(["배송이 정말 빨라서 좋았어요", "Delivery was late!"])
     [['배송', '빠르다', '좋다'], ['delivery', 'late']]
     """
-    texts = [scrub_pii(t) for t in texts]
+    texts = [scrub_pii(t, names=names) for t in texts]
     scripts = [detect_script(t) for t in texts]
     out: list[list[str]] = [[] for _ in texts]
     ko_idx = [i for i, s in enumerate(scripts) if s == "ko"]

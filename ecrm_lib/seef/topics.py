@@ -46,14 +46,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from ecrm_lib.core.privacy import scrub_pii
+from ecrm_lib.core.privacy import name_words, scrub_pii
 from ecrm_lib.seef.tokens import LANGUAGE_NAMES
 from ecrm_lib.seef.tone import majority_tone
 
@@ -63,6 +63,7 @@ __all__ = [
     "fit_topics",
     "fit_topics_by_language",
     "topic_examples",
+    "without_name_words",
 ]
 
 
@@ -289,6 +290,34 @@ def fit_topics_by_language(tokens: Sequence[Sequence[str]], languages: Sequence[
     model = TopicModel(offset, pd.concat(words, ignore_index=True), labels, doc_topic, selection, langs)
     return model, pd.DataFrame(rows, columns=["language", "name", "n_texts", "n_with_words", "topics", "grouping"])
 
+
+
+def without_name_words(model: TopicModel, names) -> TopicModel:
+    """The model with every top word that is a known name, or part of one, removed (issue 13 item 12).
+
+    A name that customers write into their feedback becomes a token like any other word and
+    can rank among a topic's top words; a word list on a shareable page must not show it.
+    Words are compared with :func:`ecrm_lib.core.privacy.name_words` (the names, their parts
+    and Hangul given names) and searched with the pattern itself; the remaining words keep
+    their order (ranks renumbered) and the labels are rebuilt from them. Texts keep their topics.
+
+    Parameters
+    ----------
+    model : TopicModel
+    names : re.Pattern or None
+        From :func:`ecrm_lib.core.privacy.name_pattern`; None returns the model unchanged.
+    """
+    if names is None or model is None or model.words.empty:
+        return model
+    known = name_words(names)
+    w = model.words["word"].astype(str)
+    bad = w.str.lower().isin(known) | w.map(lambda x: bool(names.search(x)))
+    if not bad.any():
+        return model
+    words = model.words[~bad.to_numpy()].copy()
+    words["rank"] = words.groupby("topic").cumcount() + 1
+    labels = {t: " / ".join(words.loc[words["topic"] == t, "word"].head(3)) for t in model.labels}
+    return replace(model, words=words.reset_index(drop=True), labels=labels)
 
 
 def topic_examples(texts: Sequence, model: TopicModel, per_topic: int = 2, max_chars: int = 60,
