@@ -10,7 +10,7 @@ RUN_ARGS ?=
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k runner"
 PYTEST_ARGS ?=
 
-.PHONY: reports test lab validate clean-reports setup
+.PHONY: reports test lab validate clean-reports setup wheel
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ test: $(VENV)/.installed
 lab: $(VENV)/.installed-core
 	$(BIN)/python -m ipykernel install --sys-prefix --name ecrm --display-name "Python (ecrm)"
 	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+# A wheel with the notebooks, registry, default data and messages inside (pip builds it in an isolated environment).
+wheel: | $(BIN)/python
+	$(BIN)/python -m pip wheel --no-deps -w dist .
 
 clean-reports:
 	rm -rf reports/*/ reports/latest reports/.staging-*

@@ -7,8 +7,10 @@
                   [--params FILE.yaml] [--test-params] [--data-root DIR] [--cell-timeout S] [--jobs N]
                   [--language LANG] [--json]
     ecrm validate --config FILE [--as-of DATE] [--data-root DIR]
+    ecrm init     --from FILE [FILE ...] [--out config.yaml] [--force]
     ecrm generate --out DIR [--persons N] [--seed S] [--format csv|parquet] [--chunk-persons N]
     ecrm list
+    ecrm lab      [--dir DIR] [--no-launch] [JUPYTER ARGS ...]
 
 Exit codes: 0 success (or nothing changed), 1 data error or failed run,
 2 configuration or parameter error (and command-line usage errors). Errors the
@@ -38,10 +40,10 @@ from typing import Any
 
 
 from ecrm_lib.core.errors import ConfigError, EcrmError, NotebookParameterError, RunFailedError
-from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
+from ecrm_lib.core.paths import DEFAULT_CONFIG, NOTEBOOKS_DIR, REPORTS_DIR
 from ecrm_lib.core.yamlio import read_yaml
 
-__all__ = ["main", "build_parser", "configure_logging", "read_params_file", "version"]
+__all__ = ["main", "build_parser", "configure_logging", "copy_notebooks", "read_params_file", "version"]
 
 _MAX_PROBLEMS = 20
 
@@ -130,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
     data_root(v)
 
+    i = sub.add_parser("init", parents=[common], help="draft a config from your data files (then: ecrm validate)",
+                       description="Read the header and a sample of each file (encoding, CP949 included, and delimiter "
+                                   "sniffed), guess its canonical table and column mapping, and write a commented config "
+                                   "saying what was guessed, how sure, and what is left to fill in.")
+    i.add_argument("--from", dest="files", required=True, nargs="+", metavar="FILE", help="CSV / text (optionally .gz) or Parquet files")
+    i.add_argument("--out", default="config.yaml", metavar="FILE", help="config to write (default: ./config.yaml); paths in it are relative to its folder")
+    i.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
     g = sub.add_parser("generate", parents=[common], help="write a synthetic dataset with its config.yaml")
     g.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     g.add_argument("--persons", type=int, metavar="N", help="number of synthetic persons")
@@ -139,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     li = sub.add_parser("list", parents=[common], help="list the registered notebooks and their parameters")
     li.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
+
+    lb = sub.add_parser("lab", parents=[common], help="copy the notebooks to a writable folder and open JupyterLab there",
+                        description="Copy the packaged notebooks and their registry into DIR (files already there are kept, "
+                                    "so your edits survive), then start JupyterLab on DIR. Every notebook runs by itself on "
+                                    "the default data (or the config in $ECRM_CONFIG).")
+    lb.add_argument("--dir", default="ecrm-notebooks", metavar="DIR", help="folder of the writable copy (default: ./ecrm-notebooks)")
+    lb.add_argument("--no-launch", action="store_true", help="only copy the notebooks; do not start JupyterLab")
+    lb.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="JUPYTER ARGS", help="passed on to jupyter lab (e.g. --no-browser --port 8890)")
     return p
 
 
@@ -292,6 +310,18 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_init(args) -> int:
+    from ecrm_lib.run.init_config import confidence_word, write_config
+
+    out, plans = write_config(args.files, args.out, force=args.force)
+    for p in plans:
+        log.info(f"{p.sniffed.path.name}: {p.table} ({confidence_word(p.table_score)} confidence), "
+                 f"{len(p.columns)} column(s) mapped" + (f", to fill in: {', '.join(p.missing)}" if p.missing else ""))
+    print(out)
+    log.info(f"Check every guess in {out}, then run: ecrm validate --config {out}")
+    return 0
+
+
 def _cmd_list(args) -> int:
     from ecrm_lib.run.registry import load_registry
 
@@ -308,7 +338,41 @@ def _cmd_list(args) -> int:
     return 0
 
 
-_COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "generate": _cmd_generate, "list": _cmd_list}
+def copy_notebooks(target: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """Copy the packaged notebooks and ``registry.yaml`` into ``target``; return (copied, kept) file names.
+
+    A file already in ``target`` is kept as it is (it may hold the user's edits).
+    """
+    import shutil
+
+    folder = Path(target).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    copied, kept = [], []
+    for src in sorted([*NOTEBOOKS_DIR.glob("*.ipynb"), NOTEBOOKS_DIR / "registry.yaml"]):
+        dest = folder / src.name
+        if dest.exists():
+            kept.append(src.name)
+            continue
+        shutil.copyfile(src, dest)
+        dest.chmod(0o644)
+        copied.append(src.name)
+    return copied, kept
+
+
+def _cmd_lab(args) -> int:
+    import subprocess
+
+    folder = Path(args.dir).expanduser().resolve()
+    copied, kept = copy_notebooks(folder)
+    log.info(f"Notebooks in {folder}: {len(copied)} copied" + (f", {len(kept)} kept as they were" if kept else "") + ".")
+    if args.no_launch:
+        print(folder)
+        return 0
+    extra = [a for a in args.jupyter_args if a != "--"]
+    return subprocess.call([sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={folder}", *extra])
+
+
+_COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "generate": _cmd_generate, "list": _cmd_list, "lab": _cmd_lab, "init": _cmd_init}
 
 
 def main(argv: list[str] | None = None) -> int:
