@@ -9,6 +9,7 @@ a second once its kernel is up). Most tests load data through a stand-in for
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -25,6 +26,8 @@ import yaml
 
 from ecrm_lib.run import cli
 from ecrm_lib.run import runner
+
+RUN_SUITE = runner.run_suite
 from ecrm_lib.core.paths import PROJ_ROOT
 from ecrm_lib.run.context import RunLayout
 from ecrm_lib.core.errors import ConfigError, DataValidationError, NotebookParameterError, RunFailedError
@@ -86,7 +89,7 @@ class FakeLoad:
 
 
 class LoadSpy:
-    """Replaces ``runner._load``; counts calls and can raise instead of loading."""
+    """A ``loader`` for ``run_suite``: counts calls and can raise instead of loading."""
 
     def __init__(self, error: Exception | None = None):
         self.calls = 0
@@ -189,15 +192,9 @@ def base(tmp_path_factory, frozen_code_state):
     root = tmp_path_factory.mktemp("base")
     cfg = write_config(root / "cfg")
     out = root / "out"
-    spy = LoadSpy()
-    mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "_load", spy)
-    try:
-        t = time.monotonic()
-        outcome = run(cfg, out)
-        outcome.seconds = time.monotonic() - t  # type: ignore[attr-defined]
-    finally:
-        mp.undo()
+    t = time.monotonic()
+    outcome = run(cfg, out, loader=LoadSpy())
+    outcome.seconds = time.monotonic() - t  # type: ignore[attr-defined]
     assert outcome.status == "ok", outcome.lines
     return {"cfg": cfg, "out": out, "outcome": outcome, "root": root}
 
@@ -210,11 +207,15 @@ def copy_of_base(base, tmp_path):
     return {"cfg": base["cfg"], "out": out, "run_id": base["outcome"].run_id}
 
 
+def use_loader(monkeypatch, loader: LoadSpy) -> LoadSpy:
+    """Every ``runner.run_suite`` call of the test (the CLI's too) loads through ``loader``."""
+    monkeypatch.setattr(runner, "run_suite", functools.partial(RUN_SUITE, loader=loader))
+    return loader
+
+
 @pytest.fixture
 def spy(monkeypatch):
-    s = LoadSpy()
-    monkeypatch.setattr(runner, "_load", s)
-    return s
+    return use_loader(monkeypatch, LoadSpy())
 
 
 # ----------------------------------------------------- a successful run
@@ -487,7 +488,7 @@ def test_first_run_failing_creates_no_latest(base, tmp_path, spy):
 
 def test_data_error_publishes_nothing(copy_of_base, monkeypatch):
     failures = pd.DataFrame([{"file": "tx.csv", "line": 3, "column": "amount", "value": "x", "problem": "not a number", "fix": "fix it"}])
-    monkeypatch.setattr(runner, "_load", LoadSpy(DataValidationError("1 problem(s) found in the input data", failures)))
+    use_loader(monkeypatch, LoadSpy(DataValidationError("1 problem(s) found in the input data", failures)))
     out = copy_of_base["out"]
     before_names = sorted(p.name for p in out.iterdir())
     before = tree_digest(out / "latest")
@@ -600,7 +601,7 @@ def test_cli_parameter_errors_exit_2(base, tmp_path, spy, capsys):
 def test_cli_run_data_error_exits_1(copy_of_base, monkeypatch, capsys):
     failures = pd.DataFrame([{"file": "tx.csv", "line": 3, "column": "amount", "value": "x",
                               "problem": "not a number", "fix": "write a number"}])
-    monkeypatch.setattr(runner, "_load", LoadSpy(DataValidationError("1 problem(s) found", failures)))
+    use_loader(monkeypatch, LoadSpy(DataValidationError("1 problem(s) found", failures)))
     rc = cli.main(["run", "--config", str(copy_of_base["cfg"]), "--out", str(copy_of_base["out"]),
                    "--registry", str(REGISTRY), "--force"])
     captured = capsys.readouterr()

@@ -237,7 +237,13 @@ def _new_run_id(out_dir: Path, started: dt.datetime, fingerprint: str) -> str:
     return run_id
 
 
-def _load(config: Config, as_of: dt.date | None, progress: Callable[..., Any]):
+def load_inputs(config: Config, as_of: dt.date | None, progress: Callable[..., Any]):
+    """The loading step of a run: every source of ``config`` into canonical tables as of ``as_of``.
+
+    The default ``loader`` of :func:`run_suite`; another loader (a test's, or a
+    front end's with its own staging) takes the same three arguments and
+    returns the same kind of result (:class:`ecrm_lib.data.load.LoadResult`).
+    """
     from ecrm_lib.data.load import load_sources  # late import: the loader is heavier than the runner
 
     return load_sources(config, as_of=as_of, progress=progress)
@@ -312,6 +318,7 @@ def run_suite(
     publish_latest: bool = True,
     jobs: int | None = None,
     languages: Iterable[str] | str | None = None,
+    loader: Callable[[Config, dt.date | None, Callable[..., Any]], Any] | None = None,
 ) -> RunOutcome:
     """Run the notebook suite on one config and publish the reports.
 
@@ -356,6 +363,10 @@ def run_suite(
         Notebooks run at the same time once their upstreams are done; default:
         the machine's cores (:func:`ecrm_lib.run.execute.default_jobs`). 1 runs
         them one after another in registry order.
+    loader : callable, optional
+        ``loader(config, as_of, progress)`` loads the sources into the run's
+        canonical tables; default :func:`load_inputs`. It is called only after
+        the config, registry and parameters have been checked.
 
     Returns
     -------
@@ -392,7 +403,7 @@ def run_suite(
             done = run_suite(config_path, as_of=h, notebooks=notebooks, out_dir=out, force=force,
                              registry_path=registry_path, parameters=parameters, test_params=test_params,
                              cell_timeout=cell_timeout, progress=progress, history=False, publish_latest=False,
-                             jobs=jobs, languages=languages)
+                             jobs=jobs, languages=languages, loader=loader)
             earlier.append(done)
             if not done.ok:
                 say(f"The earlier run as of {h.isoformat()} failed; the main run goes on without it.")
@@ -418,7 +429,7 @@ def run_suite(
         run_id = _new_run_id(out, started, fp)
         say(f"Run {run_id}: config {config.name}, {len(selected)} notebook(s); loading data ...")
         try:
-            result = _load(config, as_of_date, say)
+            result = (loader or load_inputs)(config, as_of_date, say)
         except Exception:
             say(f"Loading failed; nothing was published and {latest} is unchanged.")
             raise
