@@ -408,3 +408,87 @@ def test_mariadb_session_is_read_only_and_fingerprint_follows_the_data(my_defaul
     finally:
         srv.run(f"UPDATE {table} SET cost_per_contact = cost_per_contact - 1 WHERE channel = 'web'")
     assert source_fingerprint(src) == first
+
+
+# ----------------------------------------------------------------------------- the whole suite
+
+
+def _metrics(run_dir: Path) -> dict[str, dict]:
+    out = {}
+    for path in sorted((Path(run_dir) / "metrics").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        out[path.stem] = {k: v.get("value") for k, v in data["metrics"].items()}
+    return out
+
+
+def _differences(a: dict, b: dict) -> list[str]:
+    out = []
+    for nb in sorted(set(a) | set(b)):
+        for key in sorted(set(a.get(nb, {})) | set(b.get(nb, {}))):
+            x, y = a.get(nb, {}).get(key, "<absent>"), b.get(nb, {}).get(key, "<absent>")
+            if x != y and not (isinstance(x, float) and isinstance(y, float) and abs(x - y) <= 1e-9 * max(1, abs(x))):
+                out.append(f"{nb}.{key}: csv {x!r} != database {y!r}")
+    return out
+
+
+@pytest.mark.slow
+def test_whole_suite_from_postgres_gives_the_csv_metrics(pg, suite_runs, tmp_path):
+    """The shared two-run suite (600 generated persons) again, every source read from PostgreSQL."""
+    from ecrm_lib.run.runner import run_suite
+
+    schema = _schema_name()
+    tables = load_csv_into(pg, suite_runs.config, schema)
+    try:
+        config = database_config(suite_runs.config, pg, schema, tmp_path / "data" / "config.yaml", tables)
+        out = tmp_path / "reports"
+        outcome = run_suite(config, out_dir=out, test_params=True, history=True, progress=None)
+        assert outcome.status == "ok", [r.status_text() for r in outcome.results]
+        assert outcome.history and outcome.history[0].status == "ok"
+        for csv_run, db_run in ((suite_runs.latest, outcome), (suite_runs.earlier, outcome.history[0])):
+            want, got = _metrics(csv_run.run_dir), _metrics(db_run.run_dir)
+            assert sum(len(v) for v in got.values()) > 50
+            assert _differences(want, got) == []
+        manifest = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        files = {f["source"]: f for f in manifest["input_files"]}
+        assert files["transactions"]["file"] == f"table {schema}.transactions"
+        assert files["transactions"]["connection"] == pg.url and files["transactions"]["rows"] > 0
+        assert files["transactions"]["fingerprint"].startswith("count + sum(hashtextextended")
+        # nothing changed in the database: the run is skipped
+        again = run_suite(config, out_dir=out, test_params=True, history=True, progress=None)
+        assert again.status == "unchanged" and again.run_id == outcome.run_id
+    finally:
+        pg.drop_schema(schema)
+
+
+def test_the_postgres_example_config_reads_the_default_data(pg, csv_default, tmp_path):
+    """data/default/config.postgres.yaml (keys, a query source) on a copy of its schema."""
+    example = DEFAULT_CONFIG.parent / "config.postgres.yaml"
+    schema = _schema_name()
+    load_csv_into(pg, DEFAULT_CONFIG, schema)
+    try:
+        path = tmp_path / "config.yaml"
+        path.write_text(example.read_text(encoding="utf-8").replace("ecrm_default.", f"{schema}."), encoding="utf-8")
+        config = load_config(path)
+        assert [s.database.key for s in config.sources][:2] == [("account_id",), ("transaction_id",)]
+        db = load_sources(config)
+        for name in db.paths:
+            pd.testing.assert_frame_equal(_sorted(db.frame(name)), _sorted(csv_default.frame(name)), obj=name)
+        # keyed tables come in key order, as the files hold them
+        pd.testing.assert_frame_equal(db.frame("transactions"), csv_default.frame("transactions"))
+    finally:
+        pg.drop_schema(schema)
+
+
+def test_postgres_names_from_the_config_are_identifiers_never_sql(pg_default, tmp_path):
+    from ecrm_lib.core.errors import DataSourceError
+
+    srv, schema, _ = pg_default
+    evil = f'accounts"; DROP TABLE {schema}.accounts; --'
+    path = _write(tmp_path, {**_COSTS, "database": {"connection": srv.url, "table": f"{schema}.{evil}"}})
+    with pytest.raises(DataSourceError, match="does not exist"):
+        load_sources(load_config(path))
+    path = _write(tmp_path, {**_COSTS, "database": {"connection": srv.url, "table": f"{schema}.channel_costs",
+                                                    "key": ['channel" DESC; --']}})
+    with pytest.raises(ConfigError, match="not in table"):
+        load_sources(load_config(path))
+    assert srv.run(f"SELECT count(*) FROM {srv.quote(schema)}.{srv.quote('accounts')}")[0][0] == 5520
