@@ -5,7 +5,9 @@ Modules, in the order a report uses them:
 - ``features``: per-customer RFM summaries and the calibration/holdout split, as
   Ibis expressions on the engine (DuckDB or Spark); ``headline``: revenue and
   its drivers over the last 12 months.
-- ``fitting``: maximum-likelihood fits with recorded attempts and fallbacks.
+- ``fitting``: maximum-likelihood fits with recorded attempts and fallbacks;
+  ``likelihoods``: the models' own log-likelihoods (scipy, exact gradients) and
+  optimizer (no ``lifetimes`` internals: a change there cannot move a fit).
 - ``btyd``: the purchase models (BG/NBD, Pareto/NBD, MBG/NBD) and their
   per-customer predictions; ``predict``: the predictions' stable (log-space)
   formulas, discounting and fallbacks.
