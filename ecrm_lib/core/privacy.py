@@ -16,7 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text"]
+__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text",
+           "mask_small_counts", "mask_count_text", "mask_people_counts"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
 
@@ -234,3 +235,55 @@ def count_text(n: Any, min_cell: int = 5) -> str:
     if float(n) == 0:
         return "none"
     return f"fewer than {min_cell}" if float(n) < min_cell else f"{int(n):,}"
+
+
+def mask_small_counts(df: pd.DataFrame, columns: str | Sequence[str], min_count: int = 5) -> pd.DataFrame:
+    """Counts of 1 to ``min_count - 1`` people written ``<5`` in the given columns only, for display.
+
+    Unlike :func:`suppress_small_cells`, the rest of the row stays: use it for a count that is one
+    part of a row describing more people (responders among the customers of a campaign arm, whose
+    response rate describes the whole arm).
+
+    Examples
+    --------
+    >>> mask_small_counts(pd.DataFrame({"arm": ["a", "b", "c"], "responders": [0, 3, 12]}), "responders")["responders"].tolist()
+    ['0', '<5', '12']
+    """
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    out = df.copy()
+    for c in cols:
+        if c not in out:
+            continue
+        v = pd.to_numeric(out[c], errors="coerce")
+        out[c] = [f"<{min_count}" if pd.notna(x) and 0 < x < min_count else ("" if pd.isna(x) else f"{x:,.0f}")
+                  for x in v]
+    return out
+
+
+def mask_count_text(text_counts: Sequence[tuple[str, Any]], min_count: int = 5) -> str:
+    """``"a: 1,204, b: <5"``: labelled counts of people as text, 1-4 written ``<5``.
+
+    >>> mask_count_text([("control", 24), ("treatment", 3)])
+    'control: 24, treatment: <5'
+    """
+    return ", ".join(f"{k}: " + (f"<{min_count}" if 0 < float(v) < min_count else f"{int(v):,}") for k, v in text_counts)
+
+
+_SMALL_PEOPLE = re.compile(r"(?<![\d.,])\b([1-4])(\s+)((?:repeat\s+|treated\s+|control\s+)?(?:customers?|accounts?|buyers?|persons?|"
+                           r"people|responders?|targets?|answers?|look-?alikes?)\b)", flags=re.I)
+
+
+def mask_people_counts(text: Any, min_cell: int = 5) -> str:
+    """A sentence built elsewhere (an exception's reason, a library note) with its counts of 1-4 people written
+    "fewer than 5": the safety net for text the notebook shows but did not word itself.
+
+    Examples
+    --------
+    >>> mask_people_counts("only 1 repeat buyers have a positive spend (of 3 customers); 12 accounts and 2.5 weeks")
+    'only fewer than 5 repeat buyers have a positive spend (of fewer than 5 customers); 12 accounts and 2.5 weeks'
+    """
+    if min_cell != 5:
+        pattern = re.compile(_SMALL_PEOPLE.pattern.replace("[1-4]", f"[1-{min_cell - 1}]"), flags=re.I)
+    else:
+        pattern = _SMALL_PEOPLE
+    return pattern.sub(lambda m: f"fewer than {min_cell}{m.group(2)}{m.group(3)}", str(text))

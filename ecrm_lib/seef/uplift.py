@@ -166,7 +166,7 @@ def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None 
     DataFrame
         Per campaign: ``campaign_id, n_arms, n, chi2, dof, p_value, srm`` (True = mismatch),
         ``verdict`` (:func:`srm_verdict`), and ``observed`` / ``expected`` counts as text
-        ``arm: count`` for display.
+        ``arm: count`` for display (counts below 5 accounts written ``<5``).
     """
     df = check_campaigns(campaigns)
     rows = []
@@ -187,8 +187,8 @@ def srm_check(campaigns: pd.DataFrame, expected_shares: dict[str, float] | None 
         rows.append(dict(campaign_id=cid, n_arms=len(counts), n=int(counts.sum()), chi2=float(chi2), dof=len(counts) - 1,
                          p_value=float(p), srm=bool(p < alpha) if not math.isnan(p) else False,
                          verdict=srm_verdict(p, alpha, notice),
-                         observed=", ".join(f"{a}: {c:,}" for a, c in counts.items()),
-                         expected=", ".join(f"{a}: {e:,.0f}" for a, e in zip(counts.index, exp))))
+                         observed=privacy.mask_count_text(list(counts.items())),
+                         expected=", ".join(f"{a}: " + ("<5" if 0 < e < 5 else f"{e:,.0f}") for a, e in zip(counts.index, exp))))
     return pd.DataFrame(rows)
 
 

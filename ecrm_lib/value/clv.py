@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import count_unmapped
+from ecrm_lib.core.privacy import count_text
 from ecrm_lib.value.btyd import (
     MODEL_LABELS,
     TIME_UNIT_NAMES,
@@ -475,7 +476,13 @@ def errors_table(holdout: HoldoutValidation) -> pd.DataFrame:
 
 
 def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.date | None, n_excluded_new: int | None) -> pd.DataFrame:
-    """Who is in the analysis: a two-column table (``measure``, ``value``) for display.
+    """Who is in the analysis: a two-column table (``measure``, ``value``) for display; counts of 1-4 customers read
+    "fewer than 5".
+
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0.0, 1.0], "T": [3.0, 5.0]})
+    >>> base_table(s, time_unit="W", calibration_end=None, n_excluded_new=None)["value"].tolist()[:2]
+    ['fewer than 5', 'fewer than 5']
 
     ``calibration_end`` and ``n_excluded_new`` are None when there is no holdout comparison.
     """
@@ -483,15 +490,16 @@ def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.da
     n = len(s)
     rep = int((s["frequency"] > 0).sum())
     unit = TIME_UNIT_NAMES[time_unit]
-    rows = [
-        ("customers", f"{n:,}"),
-        ("repeat buyers (bought on 2 or more days)", f"{rep:,} ({rep / n:.1%})" if n else "0"),
+    rows = [  # counts of 1-4 customers read "fewer than 5" (core.privacy.count_text), with no share that would give them away
+        ("customers", count_text(n)),
+        ("repeat buyers (bought on 2 or more days)", f"{count_text(rep)} ({rep / n:.1%})" if n and not 0 < rep < 5 and n >= 5
+         else count_text(rep)),
         ("purchase days", f"{int(s['n_purchase_days'].sum()):,}" if "n_purchase_days" in s else "n/a"),
         ("mean repeat purchases per customer", f"{s['frequency'].mean():.2f}" if n else "n/a"),
         (f"median time since first purchase ({unit})", f"{s['T'].median():.1f}" if n else "n/a"),
         ("calibration period ends", str(calibration_end) if calibration_end is not None else "no holdout"),
         ("customers whose first purchase is in the holdout period (not in the model comparison)",
-         f"{n_excluded_new:,}" if n_excluded_new is not None else "n/a"),
+         count_text(n_excluded_new) if n_excluded_new is not None else "n/a"),
     ]
     return pd.DataFrame(rows, columns=["measure", "value"]).astype("string")
 
