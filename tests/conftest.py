@@ -59,6 +59,7 @@ class SuiteRuns:
     out: Path
     latest: Any
     earlier: Any
+    log: Path | None = None
 
 
 @contextlib.contextmanager
@@ -91,11 +92,12 @@ def suite_runs(tmp_path_factory) -> SuiteRuns:
     with _file_lock(shared / ".lock"):
         if not done.exists():
             generate(shared / "data", n_persons=600, seed=11)
-            outcome = run_suite(shared / "data" / "config.yaml", out_dir=shared / "reports", test_params=True,
-                                history=True, progress=None)
+            with open(shared / "runner.log", "w", encoding="utf-8") as log:
+                outcome = run_suite(shared / "data" / "config.yaml", out_dir=shared / "reports", test_params=True,
+                                    history=True, progress=lambda line: print(line, file=log, flush=True))
             assert outcome.status == "ok", [r.status_text() for r in outcome.results]
             assert outcome.history and outcome.history[0].status == "ok"
             done.write_bytes(pickle.dumps(outcome))
         outcome = pickle.loads(done.read_bytes())
     return SuiteRuns(config=shared / "data" / "config.yaml", out=shared / "reports", latest=outcome,
-                     earlier=outcome.history[0])
+                     earlier=outcome.history[0], log=shared / "runner.log")

@@ -4,6 +4,7 @@ both runs succeeds, and the run folders hold what the notebook tests read."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -26,3 +27,13 @@ def test_both_runs_succeed_with_every_notebook(suite_runs):
     earlier = json.loads(RunLayout(suite_runs.earlier.run_dir).manifest.read_text(encoding="utf-8"))["as_of"]
     latest = json.loads(RunLayout(suite_runs.latest.run_dir).manifest.read_text(encoding="utf-8"))["as_of"]
     assert earlier < latest
+
+
+def test_long_steps_report_progress_to_the_runner(suite_runs):
+    """Loading, fitting and scoring say where they are in the runner's output (issue 10 item 7)."""
+    log = suite_runs.log.read_text(encoding="utf-8")
+    for notebook, step in [("customer_value", "predicting the value of"), ("customer_value", "CLV intervals of"),
+                           ("churn", "fitting churn models"), ("churn", "scoring the churn risk of"),
+                           ("selection", "k-means with"), ("expansion", "look-alike model")]:
+        assert re.search(rf"^ +{notebook} \d\d:\d\d:\d\d  {step} ", log, re.M), (notebook, step)
+    assert "reading transactions" in log

@@ -34,6 +34,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
+from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.scale import SCORE_BATCH_ROWS, batches, stratified_sample, thread_limit
 
 __all__ = [
@@ -189,6 +190,7 @@ def choose_k(
     (:func:`ecrm_lib.seef.scale.stratified_sample`) for large tables, as
     :func:`cluster_customers` does.
     """
+    progress_step("choosing the number of clusters ({k_min} to {k_max}) on {n:,} customers", k_min=k_min, k_max=k_max, n=min(len(X), sample_size))
     A = np.asarray(X, dtype=float)
     n = len(A)
     if k_min < 2:
@@ -346,6 +348,7 @@ def fit_clusters(
     >>> fit_clusters(Z, 2).tolist()
     [1, 1, 0, 0, 0]
     """
+    progress_step("k-means with {k} clusters on {n:,} customers", k=k, n=len(Z))
     A = np.asarray(Z, dtype=float)
     n = len(A)
     rows = np.arange(n) if fit_rows is None else np.asarray(fit_rows, dtype=int)

@@ -34,6 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.contact import below_contact_cost
 from ecrm_lib.seef.customers import default_features, target_flags
 from ecrm_lib.seef.scale import SCORE_BATCH_ROWS, batches, stratified_sample, thread_limit
@@ -148,6 +149,7 @@ def lookalike_model(
     -------
     LookalikeResult
     """
+    progress_step("look-alike model ({model}, {folds}-fold) on {n:,} customers", model=model, folds=n_splits, n=len(customers))
     y_all = target_flags(customers, selected, id_col).astype(int)
     feats = list(features) if features is not None else default_features(customers, id_col=id_col, exclude=exclude)
     if not feats:

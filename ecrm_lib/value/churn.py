@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.value.btyd import fit_btyd, probability_alive
 from ecrm_lib.value.churn_data import ChurnDataError, ChurnTimeline
 from ecrm_lib.value.churn_measures import (
@@ -448,6 +449,7 @@ def fit_churn_models(split: ChurnSplit, models: Sequence[str] = ALL_MODELS, *, r
         Model key -> fitted ``CalibratedClassifierCV`` (:func:`make_model`); BG/NBD keys are skipped
         (see :func:`bgnbd_churn_scores`).
     """
+    progress_step("fitting churn models ({models}) on {n:,} customers", models=", ".join(models), n=len(split.X_train))
     X_tr, y_tr = split.X_train, split.y_train
     fitted: dict[str, object] = {}
     with native_threads(len(X_tr), n_threads):
@@ -639,6 +641,7 @@ def score_customers(
     notes : list of str
         What was skipped.
     """
+    progress_step("scoring the churn risk of {n:,} customers with {model}", n=len(X_now), model=best_model)
     from sklearn.base import clone
 
     notes: list[str] = []
