@@ -65,6 +65,7 @@ import pandas as pd
 
 from ecrm_lib.channels.customers import count_unmapped
 from ecrm_lib.core.privacy import count_text
+from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.value.btyd import (
     MODEL_LABELS,
     TIME_UNIT_NAMES,
@@ -158,6 +159,7 @@ def customer_value(
         purchase), ``clv`` (currency) and ``fallback`` ("" or the fallback that
         gave the customer's prediction, :mod:`ecrm_lib.value.predict`).
     """
+    progress_step("predicting the value of {n:,} customers", n=len(summary))
     if not 0 < margin <= 1:
         raise ValueError(f"margin must be a share in (0, 1] of spend, but {margin!r} was passed.")
     out = summary[["frequency", "recency", "T", "monetary_value"]].copy()
@@ -250,6 +252,7 @@ def clv_interval(
         A model's Hessian is not positive definite (its estimate is not a clear
         maximum), so the information gives no interval.
     """
+    progress_step("CLV intervals of {n:,} customers (delta method)", n=len(summary))
     from scipy.stats import norm
 
     if not 0 < level < 1:
