@@ -65,7 +65,9 @@ def test_config_rules_reach_the_resolution_and_the_report(tmp_path):
 def test_replace_default_blocklist_and_errors(tmp_path):
     s = parse_identity({"blocklist": {"emails": ["x@y.kr"]}, "replace_default_blocklist": True, "max_component_size": None}, "c")
     assert s.blocklist["emails"] == ("x@y.kr",) and s.blocklist["email_domains"] == () and s.max_component_size is None
-    for raw, match in [({"blocklist": {"faxes": ["1"]}}, "unknown list"), ({"maximum": 3}, "unknown key"),
+    s = parse_identity({"max_accounts_per_identifier": {"email": 3}}, "c")
+    assert s.max_accounts_per_identifier == {"email": 3, "phone": 10}
+    for raw, match in [({"max_accounts_per_identifier": {"fax": 3}}, "one per kind"),({"blocklist": {"faxes": ["1"]}}, "unknown list"), ({"maximum": 3}, "unknown key"),
                        ({"guards": ["blocklist", "typo"]}, "unknown guard"), ({"max_accounts_per_identifier": 1}, ">= 2"),
                        ({"max_jamo_edits": 1.5}, "whole number"), ({"blocklist": {"phone_patterns": ["("]}}, "not a regular"),
                        ({"blocklist": {"emails": "a@b.kr"}}, "list of text")]:
@@ -73,3 +75,14 @@ def test_replace_default_blocklist_and_errors(tmp_path):
             parse_identity(raw, "c")
     with pytest.raises(ConfigError, match="identity"):
         _config(tmp_path, "identity:\n  max_component_size: 1\n")
+
+
+def test_shared_identifier_limit_per_kind():
+    rows = [(f"S{i}", "store", f"고객{i}", "family@naver.com", "02-555-0001") for i in range(4)]
+    one = resolve_identities(_accounts(rows), probabilistic=False, guards=["shared_identifier"], max_accounts_per_identifier=3)
+    assert one.n_customers == 4  # both held by 4 > 3 accounts
+    per = resolve_identities(_accounts(rows), probabilistic=False, guards=["shared_identifier"],
+                             max_accounts_per_identifier={"email": 3, "phone": 4})
+    assert per.n_customers == 1 and per.audit["stopped_by_rule"][["rule", "kind"]].values.tolist() == [["shared_identifier", "email"]]
+    with pytest.raises(ValueError, match="one per kind"):
+        resolve_identities(_accounts(rows), max_accounts_per_identifier={"email": 1, "phone": 4})

@@ -12,7 +12,8 @@ defaults below are what a config without the section gets::
         phones: ["1588-1234", "02-3142-7700"] # the company's own numbers, in any format
         phone_patterns: ['^\\+8210(?:0{8})$'] # regular expressions (RE2) on the E.164 number
       replace_default_blocklist: false  # true: the lists above replace the defaults below
-      max_accounts_per_identifier: 10   # an e-mail or phone held by more accounts is shared, not personal
+      max_accounts_per_identifier: 10   # an e-mail or phone held by more accounts is shared, not personal;
+                                        # or one limit per kind: {email: 5, phone: 10}
       max_component_size: 30            # largest customer, in accounts (null: no limit)
       max_jamo_edits: 1                 # two Hangul names this close (jamo edits) can be one person's
       max_romanised_edits: 2            # other names this close (romanised, either order) can be one person's
@@ -81,14 +82,15 @@ class IdentitySettings:
     blocklist : dict of str to tuple of str
         The effective lists (:data:`BLOCKLIST_LISTS`): the defaults plus the config's, or the
         config's alone with ``replace_default_blocklist``.
-    max_accounts_per_identifier : int
+    max_accounts_per_identifier : int or dict
+        One limit, or ``{"email": n, "phone": m}``.
     max_component_size : int or None
     max_jamo_edits, max_romanised_edits : int
     guards : tuple of str
     """
 
     blocklist: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PLACEHOLDERS))
-    max_accounts_per_identifier: int = 10
+    max_accounts_per_identifier: int | dict[str, int] = 10
     max_component_size: int | None = 30
     max_jamo_edits: int = 1
     max_romanised_edits: int = 2
@@ -108,6 +110,16 @@ def _whole(raw: dict, key: str, default, lowest: int, where: str, allow_none: bo
         none = " or null" if allow_none else ""
         raise ConfigError(f"{where}: identity.{key} must be a whole number >= {lowest}{none}; got {v!r}.")
     return v
+
+
+def _limits(raw: dict, where: str) -> int | dict[str, int]:
+    v = raw.get("max_accounts_per_identifier", 10)
+    if not isinstance(v, dict):
+        return _whole(raw, "max_accounts_per_identifier", 10, 2, where)
+    if set(v) - {"email", "phone"}:
+        raise ConfigError(f"{where}: identity.max_accounts_per_identifier: give a number, or one per kind "
+                          f"{{email: n, phone: m}}; got keys {sorted(map(str, v))}.")
+    return {k: _whole({"max_accounts_per_identifier": v.get(k, 10)}, "max_accounts_per_identifier", 10, 2, where) for k in ("email", "phone")}
 
 
 def parse_identity(raw: Any, where: str) -> IdentitySettings:
@@ -154,7 +166,7 @@ def parse_identity(raw: Any, where: str) -> IdentitySettings:
         raise ConfigError(f"{where}: identity.guards: unknown guard(s) {unknown}; choose from {list(IDENTITY_GUARDS)}.")
     return IdentitySettings(
         blocklist=blocklist,
-        max_accounts_per_identifier=_whole(raw, "max_accounts_per_identifier", 10, 2, where),
+        max_accounts_per_identifier=_limits(raw, where),
         max_component_size=_whole(raw, "max_component_size", 30, 2, where, allow_none=True),
         max_jamo_edits=_whole(raw, "max_jamo_edits", 1, 0, where),
         max_romanised_edits=_whole(raw, "max_romanised_edits", 2, 0, where),

@@ -120,15 +120,16 @@ def _stopped_by_rule(kinds, values, reasons, n_accounts, blocklist, default_regi
 
 
 def stopped_by_rule_display(table: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
-    """The ``stopped_by_rule`` audit table for a shareable page: rows under ``min_cell`` identifiers merged.
+    """The ``stopped_by_rule`` audit table for a shareable page: rows of fewer than ``min_cell`` accounts merged.
 
-    Within each rule and kind, domains or patterns holding fewer than ``min_cell``
-    identifiers are summed into one row ``(others)``; a rule whose total is still
-    small keeps its row, for ``show_table(count_columns=...)`` to suppress.
+    Within each rule and kind, domains or patterns whose identifiers are held by fewer
+    than ``min_cell`` accounts (a few people) are summed into one row ``(others)``; a rule
+    whose total is still small keeps its row, for ``show_table(count_columns="accounts_holding")``
+    to suppress.
     """
     if table.empty:
         return table.copy()
-    small = table["identifiers"] < min_cell
+    small = table["accounts_holding"] < min_cell
     big = table[~small]
     rest = table[small].groupby(["rule", "kind"], sort=False)[["identifiers", "accounts_holding"]].sum().reset_index()
     rest.insert(2, "domain_or_pattern", "(others)")

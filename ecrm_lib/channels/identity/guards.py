@@ -4,7 +4,8 @@ Each guard stops identifiers from linking accounts; :func:`guard_reasons`
 gives every identifier the first guard that stops it (else missing):
 
 - ``blocklist``: on the :class:`~ecrm_lib.channels.identity.identifiers.Blocklist`;
-- ``shared_identifier``: held by more than ``max_accounts_per_identifier`` accounts;
+- ``shared_identifier``: held by more than ``max_accounts_per_identifier`` accounts
+  (one number, or one per kind: e-mail, phone);
 - ``email_name_conflict``: an e-mail whose accounts' names cannot be one
   person's (a couple's shared address): it links none of them, so that an
   address shared by two people never joins them on its own (issue 13 item 6);
@@ -120,7 +121,7 @@ def guard_reasons(
     *,
     guards: frozenset,
     blocklist: Blocklist,
-    max_accounts_per_identifier: int,
+    max_accounts_per_identifier,
     default_region: str,
     max_jamo_edits: int = MAX_JAMO_EDITS,
     max_romanised_edits: int = MAX_ROMANISED_EDITS,
@@ -140,7 +141,8 @@ def guard_reasons(
     guards : frozenset of str
         Guards to apply (``max_component_size`` is applied later).
     blocklist : Blocklist
-    max_accounts_per_identifier : int
+    max_accounts_per_identifier : int or dict
+        One limit, or ``{"email": n, "phone": m}``.
     default_region : str
     max_jamo_edits, max_romanised_edits : int
         Name tolerance of :func:`names_compatible`.
@@ -156,7 +158,9 @@ def guard_reasons(
     if "blocklist" in guards:
         reason = ibis.ifelse(blocklisted(ids, blocklist, default_region), "blocklist", none)
     if "shared_identifier" in guards:
-        reason = ibis.coalesce(reason, ibis.ifelse(ids.n_accounts > max_accounts_per_identifier, "shared_identifier", none))
+        lim = max_accounts_per_identifier if isinstance(max_accounts_per_identifier, dict) else dict.fromkeys(("email", "phone"), max_accounts_per_identifier)
+        limit = ibis.ifelse(ids.kind == "email", int(lim["email"]), int(lim["phone"]))
+        reason = ibis.coalesce(reason, ibis.ifelse(ids.n_accounts > limit, "shared_identifier", none))
     tol = {"max_jamo_edits": max_jamo_edits, "max_romanised_edits": max_romanised_edits}
     cur = ids.mutate(reason=reason)
     if "email_name_conflict" in guards:

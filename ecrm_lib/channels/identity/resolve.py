@@ -124,8 +124,10 @@ def _check_parameters(guards, match_threshold, max_accounts_per_identifier, max_
         raise ValueError(f"unknown guard(s) {unknown}; choose from {list(GUARDS)}.")
     if not 0.0 < match_threshold <= 1.0:
         raise ValueError(f"match_threshold must be a probability in (0, 1]; got {match_threshold!r}.")
-    if max_accounts_per_identifier < 2:
-        raise ValueError(f"max_accounts_per_identifier must be at least 2; got {max_accounts_per_identifier!r}.")
+    limits = max_accounts_per_identifier if isinstance(max_accounts_per_identifier, dict) else {"email": max_accounts_per_identifier, "phone": max_accounts_per_identifier}
+    if set(limits) != {"email", "phone"} or any(isinstance(v, bool) or not isinstance(v, int) or v < 2 for v in limits.values()):
+        raise ValueError(f"max_accounts_per_identifier must be a whole number of at least 2, or one per kind "
+                         f"({{'email': n, 'phone': m}}); got {max_accounts_per_identifier!r}.")
     if max_component_size is not None and max_component_size < 2:
         raise ValueError(f"max_component_size must be at least 2 or None; got {max_component_size!r}.")
     for name, v in (("max_jamo_edits", max_jamo_edits), ("max_romanised_edits", max_romanised_edits)):
@@ -198,7 +200,7 @@ def resolve_identities(
     accounts,
     *,
     blocklist: Blocklist | None = None,
-    max_accounts_per_identifier: int = 10,
+    max_accounts_per_identifier: int | dict[str, int] = 10,
     max_component_size: int | None = 30,
     match_threshold: float = 0.9,
     probabilistic: bool = True,
@@ -226,9 +228,9 @@ def resolve_identities(
     blocklist : Blocklist, optional
         Junk identifiers; default :data:`DEFAULT_BLOCKLIST`. Add the company's
         own phone numbers with ``DEFAULT_BLOCKLIST.extend(phones=[...])``.
-    max_accounts_per_identifier : int, default 10
+    max_accounts_per_identifier : int or dict, default 10
         An e-mail or phone held by more accounts than this is treated as shared
-        (guard ``shared_identifier``).
+        (guard ``shared_identifier``); ``{"email": n, "phone": m}`` sets one limit per kind.
     max_component_size : int or None, default 30
         Largest customer allowed, in accounts (guard ``max_component_size``);
         None: no limit.
