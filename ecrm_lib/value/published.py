@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.paths import lifetimes_datasets_dir
-from ecrm_lib.value.btyd import MODEL_LABELS, MODELS, FitResult, fit_btyd
+from ecrm_lib.value.btyd import MODEL_LABELS, MODELS, PARAMETER_NAMES, FitResult, fit_btyd
+from ecrm_lib.value.btyd import log_likelihood as btyd_log_likelihood
 from ecrm_lib.value.features import TIME_UNITS, calibration_holdout
 from ecrm_lib.value.spend import GammaGammaResult, fit_gamma_gamma
 
@@ -123,8 +125,9 @@ def cdnow_reproduction(path=None) -> pd.DataFrame:
     :func:`ecrm_lib.value.features.calibration_holdout` (calibration to 1997-09-30,
     weeks, same-day purchases merged), then :func:`fit_btyd` (compressed) and
     :func:`fit_gamma_gamma`. MBG/NBD has no published CDNOW estimate here: its
-    reference is ``lifetimes`` on its own shipped summary
-    (``cdnow_customers_summary.csv``), fitted live.
+    reference is ``lifetimes``' public ``ModifiedBetaGeoFitter`` on its own shipped
+    summary (``cdnow_customers_summary.csv``), fitted live (an independent likelihood
+    and optimizer), with the log-likelihood at its estimates.
 
     Returns
     -------
@@ -149,11 +152,19 @@ def cdnow_reproduction(path=None) -> pd.DataFrame:
         est[("gamma_gamma", k)] = float(v)
     pub = PUBLISHED_CDNOW.copy()
     shipped = pd.read_csv(lifetimes_datasets_dir() / "cdnow_customers_summary.csv")
-    ref = fit_btyd(shipped, "mbgnbd")
-    # the shipped summary rounds recency and T to 0.01 weeks: agreement is expected to 3 decimals, not more
-    source = "lifetimes 0.11.3 on its shipped cdnow_customers_summary.csv (no published value)"
-    mbg = [("mbgnbd", k, round(float(v), 3), 3, source) for k, v in ref.params.items()]
-    mbg.append(("mbgnbd", "log_likelihood", round(ref.log_likelihood, 1), 1, source))
+    # the independent reference: lifetimes' public fitter (its own likelihood and optimizer), and the
+    # log-likelihood of the shipped summary at its estimates; the shipped summary rounds recency and T
+    # to 0.01 weeks, so agreement is expected to 3 decimals, not more
+    from lifetimes import ModifiedBetaGeoFitter
+
+    with np.errstate(all="ignore"):
+        ref = ModifiedBetaGeoFitter().fit(shipped["frequency"], shipped["recency"], shipped["T"])
+    ref_params = ref.params_[list(PARAMETER_NAMES["mbgnbd"])].astype(float)
+    ref_ll = btyd_log_likelihood("mbgnbd", ref_params.to_numpy(), shipped["frequency"].to_numpy(float),
+                                 shipped["recency"].to_numpy(float), shipped["T"].to_numpy(float), np.ones(len(shipped)))
+    source = "lifetimes 0.11.3 ModifiedBetaGeoFitter on its shipped cdnow_customers_summary.csv (no published value)"
+    mbg = [("mbgnbd", k, round(float(v), 3), 3, source) for k, v in ref_params.items()]
+    mbg.append(("mbgnbd", "log_likelihood", round(ref_ll, 1), 1, source))
     pub = pd.concat([pub, pd.DataFrame(mbg, columns=pub.columns)], ignore_index=True)
     pub["estimate"] = [est[(mo, k)] for mo, k in zip(pub["model"], pub["parameter"])]
     pub["difference"] = pub["estimate"] - pub["published"]
