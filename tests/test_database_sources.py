@@ -492,3 +492,26 @@ def test_postgres_names_from_the_config_are_identifiers_never_sql(pg_default, tm
     with pytest.raises(ConfigError, match="not in table"):
         load_sources(load_config(path))
     assert srv.run(f"SELECT count(*) FROM {srv.quote(schema)}.{srv.quote('accounts')}")[0][0] == 5520
+
+
+def test_a_password_from_the_environment_is_masked_in_every_record(pg_default, tmp_path, monkeypatch):
+    srv, schema, _ = pg_default
+    secret = "s3cret-" + uuid.uuid4().hex[:6]
+    monkeypatch.setenv("ECRM_TEST_DB_PASSWORD", secret)
+    path = _write(tmp_path, {**_COSTS, "columns": {"channel": "channel", "purpose": "purpose",
+                                                   "cost_per_contact": "cost_per_contact"},
+                             "database": {"connection": "crm", "table": f"{schema}.channel_costs"}},
+                  connections={"crm": {"url": srv.url, "password_env": "ECRM_TEST_DB_PASSWORD"}})
+    from ecrm_lib.run.fingerprint import input_hashes
+
+    config = load_config(path)
+    db = load_sources(config)  # trust authentication: the password is sent and accepted
+    records = db.files.to_csv() + db.summary.to_csv() + json.dumps(input_hashes(config)) + path.read_text()
+    assert secret not in records
+    assert db.files["connection"].tolist() == [srv.url.replace("postgres://postgres@", "postgres://postgres:***@")
+                                               + " (password from $ECRM_TEST_DB_PASSWORD)"]
+    monkeypatch.delenv("ECRM_TEST_DB_PASSWORD")
+    from ecrm_lib.core.errors import DataSourceError
+
+    with pytest.raises(DataSourceError, match="ECRM_TEST_DB_PASSWORD .password_env., which is not set"):
+        load_sources(config)
