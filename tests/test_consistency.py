@@ -39,7 +39,8 @@ def run(suite_runs):
 
 def _blocks(soup):
     """The page's headings and paragraphs in order, as text."""
-    return [(el.name, el.get_text(" ", strip=True)) for el in soup.find_all(["h1", "h2", "h3", "p", "table"])]
+    return [(el.name, el.get_text(" ", strip=True).removesuffix("¶").strip())
+            for el in soup.find_all(["h1", "h2", "h3", "p", "table"])]
 
 
 def _headline_sentence(soup) -> str:
@@ -129,10 +130,15 @@ def test_channel_names_are_the_data_s_names(run):
     assert "call centre" not in index and "catalogue" not in index
 
 
-@pytest.mark.xfail(strict=True, reason="the churn report's P(alive) comes from its own BG/NBD fit at the churn cut-off, "
-                                       "not from the purchase model the customer-value report chose (issue 15: one model "
-                                       "for P(alive)); the churn page labels its column 'BG/NBD'")
 def test_p_alive_is_the_chosen_model_s_on_both_pages(run):
+    """The churn report's P(alive) column is BG/NBD at the as-of date (its page says so). When the customer-value
+    report chose BG/NBD too, both pages must give the same P(alive) per customer; when it chose another model
+    (Pareto/NBD on the default data) they differ, a known open item of issue 15 (one model for P(alive))."""
     cv = run["product"]("customer_value", "customer_value").set_index("customer_id")
     risk = run["product"]("churn", "churn_risk").set_index("customer_id")
-    assert np.allclose(risk["p_alive"], cv["p_alive"].reindex(risk.index), atol=1e-6, equal_nan=True)
+    chosen = run["metrics"]("customer_value")["best_model"]
+    same = np.allclose(risk["p_alive"], cv["p_alive"].reindex(risk.index), atol=1e-6, equal_nan=True)
+    if chosen != "bgnbd":
+        assert not same or chosen is None
+        pytest.xfail(f"customer value chose {chosen}, the churn report's P(alive) is BG/NBD: the pages differ (open item)")
+    assert same
