@@ -235,7 +235,8 @@ def campaign_rows(
                      "cost": _cost(part[cost_col] if cost_col in part.columns else pd.Series(np.nan, index=part.index),
                                    offer_cost, offer_cost_per_response, effect),
                      "evidence": "randomised test", "evidence_ok": ok, "basis": basis,
-                     "check_next": f"response uplift of segment {seg} over a randomised control group (feedback report)"})
+                     "check_next": ("response uplift of " + (f"segment {seg}" if seg != "other segments" else "these segments")
+                                    + " over a randomised control group (feedback report)")})
     return pd.DataFrame(rows, columns=PROPOSED_COLUMNS)
 
 
