@@ -362,12 +362,12 @@ def human_label(name: Any) -> str:
     >>> [human_label(c) for c in ["share_set_aside", "mean_clv", "n_customers", "ci_low", "Channel", "n", "rows"]]
     ['Share set aside', 'Mean CLV', 'Customers', 'CI low', 'Channel', 'Count', 'Rows']
     >>> human_label("why not available"), human_label("mean P(alive), BG/NBD"), human_label("CLV (KRW)")
-    ('Why not available', 'mean P(alive), BG/NBD', 'CLV (KRW)')
+    ('Why not available', 'Mean P(alive), BG/NBD', 'CLV (KRW)')
     """
     text = str(name)
     if not re.fullmatch(r"[a-z0-9_]+", text):
-        # words in lower case ("share of customers") start with a capital; anything else is kept
-        return text[:1].upper() + text[1:] if re.fullmatch(r"[a-z][^A-Z_]*", text) else text
+        # a label in words starts with a capital ("net value (KRW)" -> "Net value (KRW)"); the rest is kept
+        return text[:1].upper() + text[1:] if re.match(r"[a-z][a-z]* ", text) else text
     words = [w for w in text.split("_") if w]
     if words == ["n"]:
         return "Count"
