@@ -22,8 +22,9 @@ runs on an in-memory DuckDB):
    - ``shared_identifier``: an identifier held by more than
      ``max_accounts_per_identifier`` accounts is treated as shared, not personal;
    - ``email_name_conflict``: an e-mail held by accounts whose names cannot be
-     one person's (a couple's shared address) links none of them: a shared
-     address never joins two people on its own (names compared as below);
+     one person's (a couple's shared address) never joins two people on its
+     own: it links only the accounts within each group of mutually compatible
+     names (names compared as below; unnamed accounts on it are not linked by it);
    - ``email_priority``: e-mail outranks phone: a phone that would join two or
      more accounts (or groups of accounts already joined by e-mail) holding
      different e-mails links none of them (family landline), unless they look

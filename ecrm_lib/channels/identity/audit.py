@@ -60,8 +60,9 @@ def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarr
     order = np.argsort(-sizes, kind="stable")[:top]
     order = order[sizes[order] >= 3]
     acc_m, id_m = edges.row[graph.active], edges.id[graph.active]
+    origin_of = dict(zip(edges.id.tolist(), edges.origin_ids().tolist(), strict=True))
     lab_m = labels[acc_m]
-    wanted = np.unique(id_m[np.isin(lab_m, order)])
+    wanted = np.unique([origin_of[int(x)] for x in id_m[np.isin(lab_m, order)]])
     info = {}
     if len(wanted):
         sel = ids.filter(ids.id.isin([int(x) for x in wanted])).select("id", "kind", "value").to_pyarrow().to_pylist()
@@ -76,7 +77,7 @@ def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarr
             keep = il != k
             lab = component_labels(len(an) + len(inn), al[keep], len(an) + il[keep])[: len(an)]
             part = np.bincount(lab)
-            kind, value = info[int(idv)]
+            kind, value = info[origin_of[int(idv)]]
             rows.append(
                 {
                     "customer_id": customer_id[an[0]],

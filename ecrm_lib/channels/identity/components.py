@@ -54,12 +54,21 @@ class Edges:
         The identifier is a phone (weaker than an e-mail).
     n_accounts : ndarray of int64
         Accounts holding the identifier.
+    origin : ndarray of int64, optional
+        The identifier in the ``ids`` table an edge stands for, where ``id`` is a
+        name group's own id (an e-mail shared by two people links each person's
+        accounts under a separate id); None: ``id`` itself.
     """
 
     row: np.ndarray
     id: np.ndarray
     is_phone: np.ndarray
     n_accounts: np.ndarray
+    origin: np.ndarray | None = None
+
+    def origin_ids(self) -> np.ndarray:
+        """The identifier each edge stands for (an e-mail's name group links under its own id)."""
+        return self.id if self.origin is None else self.origin
 
 
 @dataclass

@@ -7,9 +7,12 @@ gives every identifier the first guard that stops it (else missing):
 - ``shared_identifier``: held by more than ``max_accounts_per_identifier`` accounts
   (one number, or one per kind: e-mail, phone);
 - ``email_name_conflict``: an e-mail whose accounts' names cannot be one
-  person's (a couple's shared address): it links none of them, so that an
-  address shared by two people never joins them on its own (issue 13 item 6);
-  accounts of one of them still link through their other identifiers;
+  person's (a couple's shared address) does not join them: an address shared
+  by two people never joins them on its own (issue 13 item 6). It still links
+  the accounts within each group of mutually compatible names
+  (:func:`email_name_groups`: his three accounts as 김민준, Kim Minjun and 김 민준
+  stay one customer); unnamed accounts and groups bridged by a name that fits
+  both (a mixed-script name) are not linked by it;
 - ``email_priority``: a phone that would join two or more *e-mail groups*
   (accounts already joined by one usable e-mail) unless they look like one
   person with two addresses: their names agree and either every group is
@@ -37,7 +40,7 @@ from ecrm_lib.channels.identity.identifiers import Blocklist, blocklisted
 from ecrm_lib.channels.normalize import phone_is_mobile
 from ecrm_lib.core.identity_settings import IDENTITY_GUARDS
 
-__all__ = ["GUARDS", "GUARD_TEXT", "JUNK_REASONS", "MAX_JAMO_EDITS", "MAX_ROMANISED_EDITS", "guard_reasons", "names_compatible"]
+__all__ = ["GUARDS", "GUARD_TEXT", "email_name_groups", "JUNK_REASONS", "MAX_JAMO_EDITS", "MAX_ROMANISED_EDITS", "guard_reasons", "names_compatible"]
 
 GUARDS = IDENTITY_GUARDS  # the names, in order; the config's identity.guards picks among them
 
@@ -45,7 +48,7 @@ GUARDS = IDENTITY_GUARDS  # the names, in order; the config's identity.guards pi
 GUARD_TEXT = {
     "blocklist": "placeholder e-mail or company phone on the blocklist: never links",
     "shared_identifier": "identifier held by more than max_accounts_per_identifier accounts: treated as shared",
-    "email_name_conflict": "e-mail held by accounts whose names cannot be one person's (a shared address): does not link them",
+    "email_name_conflict": "e-mail held by accounts whose names cannot be one person's (a shared address): links only accounts within one name group",
     "email_priority": "phone that would join accounts holding different e-mails (not one person's two addresses): does not link them",
     "name_conflict": "phone that would join accounts whose names cannot be one person's: does not link them",
     "max_component_size": "identifier dropped to split a component larger than max_component_size",
@@ -262,3 +265,58 @@ def _email_conflicts(ws, ids0, touch, name_conflict, default_region: str):
     c = c.select(c.phone_id, c.unnamed, c.name_conflict, c.mobile)
     waived = ~c.name_conflict.fill_null(False) & ((c.unnamed == 0) | c.mobile.fill_null(False))
     return ws.keep("email_conflict", c.filter(~waived).select(_ec_phone=c.phone_id, email_conflict=ibis.literal(True)))
+
+
+def email_name_groups(ids, acc, names, links, **tol) -> pd.DataFrame:
+    """For the e-mails stopped by ``email_name_conflict``: the accounts that still link, by name group.
+
+    The distinct names of an e-mail's accounts are joined when :func:`names_compatible`
+    says they can be one person's; a group whose names are all pairwise compatible links
+    its accounts (when it holds two or more), a group that holds an incompatible pair (a
+    name compatible with both people) links none. Accounts without a name are not linked
+    by the e-mail.
+
+    Returns
+    -------
+    DataFrame
+        row (account), email_id, group (0, 1, ... within the e-mail): only accounts that link.
+    """
+    cols = ["row", "email_id", "group"]
+    stopped = ids.filter(ids.reason == "email_name_conflict").select(_email=ids.id)
+    held = links.join(stopped, links.email_id == stopped._email).select(links.row, email_id=stopped._email)
+    a = acc.select("row", "name")
+    named = held.join(a, held.row == a.row).select(held.row, held.email_id, a.name)
+    named = named.filter(named.name.notnull())
+    holders = named.to_pyarrow().to_pandas()
+    if holders.empty:
+        return pd.DataFrame(columns=cols)
+    keys = names.select("name", "name_script", "name_jamo", "name_rom", "name_rom_rev")
+    dn = named.select("email_id", "name").distinct()
+    x = dn.join(keys, dn.name == keys.name).select(dn.email_id, *[keys[c] for c in keys.columns])
+    y = x.rename(lambda c: f"{c}_b")
+    pairs = x.join(y, [x.email_id == y.email_id_b, x.name < y.name_b])
+    ok = names_compatible({c: pairs[c] for c in keys.columns}, {c: pairs[f"{c}_b"] for c in keys.columns}, **tol)
+    pr = pairs.select(pairs.email_id, a=pairs.name, b=pairs.name_b, ok=ok).to_pyarrow().to_pandas()
+    out = []
+    for email_id, part in holders.groupby("email_id", sort=True):
+        nm = sorted(set(part["name"]))
+        idx = {n: i for i, n in enumerate(nm)}
+        parent = list(range(len(nm)))
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        mine = pr[pr["email_id"] == email_id]
+        for r in mine.itertuples(index=False):
+            if r.ok:
+                parent[find(idx[r.a])] = find(idx[r.b])
+        root = {n: find(idx[n]) for n in nm}
+        bad = {root[r.a] for r in mine.itertuples(index=False) if not r.ok and root[r.a] == root[r.b]}
+        g = part["name"].map(root)
+        keep = ~g.isin(bad) & (g.map(g.value_counts()) >= 2)
+        out.append(pd.DataFrame({"row": part["row"][keep].to_numpy(), "email_id": email_id, "group": g[keep].to_numpy()}))
+    res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+    return res[cols].astype("int64")

@@ -39,7 +39,7 @@ from ecrm_lib.channels.identity.components import (
     deterministic_components,
 )
 from ecrm_lib.channels.identity.golden import customer_table, golden_table, label_table
-from ecrm_lib.channels.identity.guards import GUARDS, MAX_JAMO_EDITS, MAX_ROMANISED_EDITS, guard_reasons
+from ecrm_lib.channels.identity.guards import GUARDS, MAX_JAMO_EDITS, MAX_ROMANISED_EDITS, email_name_groups, guard_reasons
 from ecrm_lib.channels.identity.identifiers import (
     DEFAULT_BLOCKLIST,
     Blocklist,
@@ -167,6 +167,25 @@ def _edge_list(ids, links) -> Edges:
         id=e.column("id").to_numpy().astype(np.int64),
         is_phone=e.column("is_phone").to_numpy(zero_copy_only=False).astype(bool),
         n_accounts=e.column("n_accounts").to_numpy().astype(np.int64),
+    )
+
+
+def _with_name_groups(edges: Edges, groups: pd.DataFrame) -> Edges:
+    """The edges plus one per account of a name group of a shared e-mail, each group under an id of its own."""
+    if groups.empty:
+        return edges
+    key = groups["email_id"].astype(np.int64) * 1_000_003 + groups["group"].astype(np.int64)
+    _, local = np.unique(key.to_numpy(), return_inverse=True)
+    start = int(max(edges.id.max(initial=-1), groups["email_id"].max())) + 1
+    gid = start + local.astype(np.int64)
+    n = np.bincount(local)[local].astype(np.int64)
+    origin = edges.origin_ids()
+    return Edges(
+        row=np.concatenate([edges.row, groups["row"].to_numpy(np.int64)]),
+        id=np.concatenate([edges.id, gid]),
+        is_phone=np.concatenate([edges.is_phone, np.zeros(len(gid), dtype=bool)]),
+        n_accounts=np.concatenate([edges.n_accounts, n]),
+        origin=np.concatenate([origin, groups["email_id"].to_numpy(np.int64)]),
     )
 
 
@@ -326,6 +345,9 @@ def resolve_identities(
 
         def _components():
             edges = _edge_list(ids, links)
+            if "email_name_conflict" in guards:
+                edges = _with_name_groups(edges, email_name_groups(ids, acc, names, links, max_jamo_edits=max_jamo_edits,
+                                                                   max_romanised_edits=max_romanised_edits))
             graph = deterministic_components(n, edges, max_component_size=size_limit)
             return edges, graph, _mark_dropped(ws, ids, graph.dropped_ids)
 
