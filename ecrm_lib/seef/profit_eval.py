@@ -24,9 +24,9 @@ customer (unbiased under randomisation). Money is in the campaign's currency.
 
 Examples
 --------
->>> t = np.array([1, 1, 0, 0]); rev = np.array([10.0, 0.0, 0.0, 0.0])
+>>> t = np.array([1, 1, 0, 0]); rev = np.array([10.0, 0.0, 4.0, 0.0])
 >>> profit_contributions(t, rev, margin=0.5, contact_cost=1.0).tolist()
-[8.0, -2.0, 0.0, 0.0]
+[8.0, -2.0, -4.0, -0.0]
 """
 
 from __future__ import annotations
@@ -133,16 +133,29 @@ def money_uplift_curve(score, contributions, max_points: int = 400) -> pd.DataFr
     return out.reset_index(drop=True)
 
 
-def choose_cutoff(score, contributions, *, threshold: float | None = None, require_sd: float = 1.0,
+def choose_cutoff(score, contributions, *, threshold: float | None = None, require_sd: float = 0.0,
                   ci_level: float = 0.95) -> dict:
-    """The cut-off on a score that maximises the incremental profit on training rows, and what it is worth.
+    """A cut-off on a score of training rows, what it earns there, and whether targeting beats contacting everyone.
 
     Use out-of-fold scores of the training rows (:attr:`ecrm_lib.seef.profit.IncrementalModel.oof`)
-    so that the curve is not the models' own fit. The recommendation is ``"target"`` only when
-    targeting at that cut-off beats contacting everyone by more than its sampling error (the lower
-    end of the ``ci_level`` interval of the advantage is above 0); else ``"everyone"`` when contacting
-    everyone has a positive expected profit, else ``"nobody"``. The cut-off is chosen on the same rows, so
-    the advantage is optimistic; the held-out comparison (:func:`split_evaluation`) is the honest one.
+    so that the comparison is not the models' own fit.
+
+    Parameters
+    ----------
+    score : array
+        E.g. the predicted incremental profit per customer (currency).
+    contributions : array
+        :func:`profit_contributions` of the same rows.
+    threshold : float, optional
+        Contact when ``score >= threshold``: 0 for a predicted profit (contact where the
+        model expects a gain), or None to take the cut-off that maximises the training curve
+        (optimistic: the maximum of a noisy curve).
+    require_sd : float
+        The recommendation is ``"target"`` when the advantage of targeting over contacting
+        everyone exceeds ``require_sd`` standard errors (0: any positive advantage); else
+        ``"everyone"`` when contacting everyone has a positive estimated profit, else ``"nobody"``.
+    ci_level : float
+        Level of the advantage's normal interval.
 
     Returns
     -------
@@ -212,7 +225,7 @@ def compare_policies(selections: Mapping[str, np.ndarray], contributions, *, n_r
 def split_evaluation(X: pd.DataFrame, treatment, response, revenue, *, margin: float, contact_cost: float,
                      offer_cost_per_response: float = 0.0, n_splits: int = 5, test_share: float = 0.5,
                      n_random: int = 20, random_state: int = 0, threshold: float | None = 0.0,
-                     require_sd: float = 1.0, **fit_kw) -> pd.DataFrame:
+                     require_sd: float = 0.0, **fit_kw) -> pd.DataFrame:
     """The profit policy chosen on training data, measured on held-out data, over random splits.
 
     Per split: :func:`ecrm_lib.seef.profit.fit_incremental_model` on the training rows, the

@@ -1,0 +1,204 @@
+"""SEEF by incremental profit (issue 16): the optimiser against brute force, the estimators against known
+effects, the truth recovery on generated data and the Hillstrom validation."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.paths import DEFAULT_DATA_DIR
+from ecrm_lib.data.synth.uplift_truth import account_uplift_truth
+from ecrm_lib.seef import profit as P
+from ecrm_lib.seef import profit_eval as E
+from ecrm_lib.seef.uplift_models import campaign_features
+
+
+# ----------------------------------------------------------------------------- the optimiser
+def _random_options(rng, n_customers=6, channels=("a", "b", "c")):
+    rows = []
+    for i in range(n_customers):
+        for ch in rng.choice(channels, rng.integers(1, len(channels) + 1), replace=False):
+            cost = float(rng.integers(1, 10))
+            rows.append(dict(customer_id=f"c{i}", channel=str(ch), cost=cost, value=cost + float(rng.normal(2, 4))))
+    o = pd.DataFrame(rows)
+    o["profit"] = o["value"] - o["cost"]
+    return o
+
+
+def _brute_force(o, feasible):
+    """Best total profit over every choice of at most one option per customer that ``feasible`` accepts."""
+    groups = [list(g.itertuples()) + [None] for _, g in o.groupby("customer_id")]
+    best = 0.0
+    for pick in itertools.product(*groups):
+        chosen = [r for r in pick if r is not None]
+        if feasible(chosen):
+            best = max(best, sum(r.profit for r in chosen))
+    return best
+
+
+def test_budget_greedy_is_within_its_bound_of_the_optimum():
+    rng = np.random.default_rng(3)
+    gaps = []
+    for _ in range(40):
+        o = _random_options(rng)
+        budget = float(rng.integers(3, 25))
+        chosen, s = P.choose_targets(o, budget=budget)
+        opt = _brute_force(o, lambda ch: sum(r.cost for r in ch) <= budget)
+        assert s["cost"] <= budget + 1e-9 and chosen["customer_id"].is_unique
+        assert s["expected_profit"] <= opt + 1e-9 <= s["bound"] + 2e-9
+        # the greedy loses at most one option's profit (the first increment that did not fit)
+        assert opt - s["expected_profit"] <= o["profit"].max() + 1e-9
+        gaps.append(opt - s["expected_profit"])
+    assert np.mean(np.array(gaps) < 1e-9) > 0.5  # optimal in most small cases
+
+
+def test_no_budget_takes_each_customers_best_positive_option():
+    o = _random_options(np.random.default_rng(5), n_customers=30)
+    chosen, s = P.choose_targets(o)
+    best = o[o["profit"] > 0].groupby("customer_id")["profit"].max()
+    assert s["expected_profit"] == pytest.approx(best.sum()) == pytest.approx(s["bound"])
+    assert len(chosen) == len(best)
+
+
+def test_contacts_per_channel_is_exact():
+    rng = np.random.default_rng(8)
+    for _ in range(15):
+        o = _random_options(rng)
+        caps = {"a": int(rng.integers(0, 3)), "b": int(rng.integers(0, 3)), "c": int(rng.integers(0, 3))}
+        chosen, s = P.choose_targets(o, contacts_per_channel=caps)
+        opt = _brute_force(o, lambda ch: all(sum(r.channel == c for r in ch) <= k for c, k in caps.items()))
+        assert s["expected_profit"] == pytest.approx(opt, abs=1e-9) == pytest.approx(s["bound"], abs=1e-9)
+        assert chosen["customer_id"].is_unique
+        assert all((chosen["channel"] == c).sum() <= k for c, k in caps.items())
+
+
+def test_profit_options_prices_reachable_channels_and_offers():
+    costs = pd.DataFrame({"channel": ["email", "phone"], "purpose": [None, None], "cost_per_contact": [150.0, 6000.0]})
+    cust = pd.DataFrame({"customer_id": ["a", "b"], "reachable_channels": ["email,phone,fax", ""],
+                         "incremental_value": [7000.0, 900.0], "p_treated": [0.1, 0.2]})
+    o = P.profit_options(cust, costs, offer_cost_per_contact=10.0, offer_cost_per_response=1000.0)
+    assert o[["customer_id", "channel"]].to_numpy().tolist() == [["a", "email"], ["a", "phone"]]  # fax unpriced, b unreachable
+    assert o["profit"].tolist() == pytest.approx([7000 - 150 - 10 - 100, 7000 - 6000 - 10 - 100])
+    o = P.profit_options(cust, costs, channels=["email"], channel_effect={"email": 0.5})
+    assert o["profit"].tolist() == pytest.approx([3500 - 150, 450 - 150])
+    with pytest.raises(EcrmError, match="reach"):
+        P.profit_options(cust.drop(columns="reachable_channels"), costs)
+
+
+def test_economics_and_value_checks():
+    assert P.economics_parameters(None) == P.ECONOMICS_DEFAULTS
+    with pytest.raises(ValueError, match="offer_cost_per_contact"):
+        P.economics_parameters({"offer_cost_per_contact": -1})
+    with pytest.raises(ValueError, match="margin"):
+        P.incremental_value([1.0], 1.5)
+    with pytest.raises(ValueError, match="future_value"):
+        P.incremental_value([1.0], 0.3, persistence=0.2)
+
+
+# ----------------------------------------------------------------------------- estimators on a known effect
+def _simulated_campaign(n=30_000, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.random(n)
+    t = rng.integers(0, 2, n)
+    tau = 0.08 * (x > 0.5)  # only half of the customers respond to the contact
+    y = (rng.random(n) < 0.03 + tau * t).astype(int)
+    revenue = y * rng.gamma(4.0, 25.0, n)  # mean 100 per responder
+    return pd.DataFrame({"x": x}), t, y, revenue, tau * 100.0
+
+
+def test_policy_gain_recovers_the_true_incremental_profit():
+    X, t, y, rev, true_rev_uplift = _simulated_campaign()
+    z = E.profit_contributions(t, rev, margin=0.5, contact_cost=2.0)
+    sel = X["x"].to_numpy() > 0.5
+    truth = np.mean(np.where(sel, 0.5 * true_rev_uplift - 2.0, 0.0))  # 0.5 * (0.5 * 8 - 2) = 1.0 per customer
+    g = E.policy_gain(sel, z)
+    assert g["ci_low"] <= truth <= g["ci_high"]
+    everyone = E.policy_gain(np.ones(len(z), bool), z)
+    assert everyone["ci_low"] <= np.mean(0.5 * true_rev_uplift - 2.0) <= everyone["ci_high"]
+    curve = E.money_uplift_curve(X["x"].to_numpy(), z, max_points=10**6)
+    top = curve.loc[curve["k"] == sel.sum(), "per_1000"]  # the top half by x are the selected rows
+    assert top.iloc[0] == pytest.approx(1000 * g["per_customer"], rel=1e-9)
+
+
+def test_incremental_model_finds_who_responds_and_the_policy_beats_the_alternatives():
+    X, t, y, rev, true_rev_uplift = _simulated_campaign()
+    m = P.fit_incremental_model(X, t, y, rev, n_folds=3, n_boot=40)
+    high = X["x"].to_numpy() > 0.5
+    assert m.oof["revenue_uplift"][high].mean() > 4 * m.oof["revenue_uplift"][~high].mean()
+    pred = m.predict(X.iloc[:100])
+    assert (pred["revenue_uplift_low"] <= pred["revenue_uplift"]).all() and (pred["revenue_uplift"] <= pred["revenue_uplift_high"]).all()
+    # over everyone the logistic models' totals match each arm's observed revenue, so the interval is about
+    # sampling; in a part of the population a misspecified model (here: linear in x for a step effect) is biased
+    total, lo, hi = m.total_value_interval(X, 0.5)
+    assert lo <= 0.5 * true_rev_uplift.sum() <= hi and lo <= total <= hi
+    r = E.split_evaluation(X, t, y, rev, margin=0.5, contact_cost=2.0, n_splits=3, n_folds=3)
+    assert (r["recommendation"] == "target").all()
+    assert r["policy_per_1000"].mean() > r["everyone_per_1000"].mean() + 300  # truth: 1,000 against 0 per 1,000
+    assert r["policy_per_1000"].mean() > r["random_per_1000"].mean() + 300
+
+
+# ----------------------------------------------------------------------------- generated data with a known effect
+@pytest.fixture(scope="module")
+def default_campaign():
+    folder = DEFAULT_DATA_DIR
+    camp = pd.read_csv(folder / "campaigns.csv", dtype={"account_id": str})
+    camp["assigned_at"] = pd.to_datetime(camp["assigned_at"], utc=True)
+    tx = pd.read_csv(folder / "transactions.csv", dtype={"account_id": str})
+    tx["timestamp"] = pd.to_datetime(tx["timestamp"], utc=True)
+    acc = pd.read_csv(folder / "accounts.csv", dtype={"account_id": str}).drop_duplicates("account_id")
+    return dict(campaigns=camp, transactions=tx, accounts=acc, costs=pd.read_csv(folder / "channel_costs.csv"),
+                truth=account_uplift_truth(folder))
+
+
+def test_account_truth_is_the_generators(default_campaign):
+    truth = default_campaign["truth"]
+    assert len(truth) == len(default_campaign["campaigns"])
+    # the effect grows with recency and frequency, as the generator's story says
+    assert truth.groupby("recent")["response_uplift"].mean().diff().iloc[-1] > 0.03
+    assert truth.groupby("freq")["response_uplift"].mean().is_monotonic_increasing
+
+
+def test_profit_selection_recovers_most_of_the_best_possible_profit(default_campaign):
+    """Default data (3,000 campaign rows, 2025 spring coupon): the customers chosen by expected incremental
+    profit under a budget of 150,000 KRW earn, by the generator's truth (margin 0.3 of the true revenue uplift
+    minus the contact's cost), at least 70 % of what the best possible choice under the same budget earns
+    (measured: 80 %), and far more than random picks of the same size (measured: 52 %)."""
+    d = default_campaign
+    camp, truth = d["campaigns"], d["truth"]
+    X = campaign_features(camp, transactions=d["transactions"])
+    m = P.fit_incremental_model(X, (camp["arm"] != "control").astype(int), camp["response"], camp["revenue"])
+    channel = camp["account_id"].map(d["accounts"].set_index("account_id")["channel"])
+    reach = channel + ",email"  # the account's own channel, and e-mail for everyone
+    cust = pd.DataFrame({"customer_id": camp["account_id"], "reachable_channels": reach,
+                         "incremental_value": P.incremental_value(m.oof["revenue_uplift"], 0.3),
+                         "p_treated": m.oof["p_treated"]})
+    options = P.profit_options(cust, d["costs"])
+    true_options = P.profit_options(cust.assign(incremental_value=0.3 * truth["revenue_uplift"].to_numpy()), d["costs"])
+    true_profit = true_options.set_index(["customer_id", "channel"])["profit"]
+    budget = 150_000.0
+    chosen, s = P.choose_targets(options, budget=budget)
+    best, sb = P.choose_targets(true_options, budget=budget)
+    realised = float(true_profit.loc[list(zip(chosen["customer_id"], chosen["channel"]))].sum())
+    assert s["cost"] <= budget and sb["expected_profit"] > 0
+    assert realised >= 0.7 * sb["expected_profit"]
+    cheapest = true_options.sort_values("cost", kind="stable").drop_duplicates("customer_id")
+    rng = np.random.default_rng(0)
+    random_pick = np.mean([cheapest["profit"].to_numpy()[rng.permutation(len(cheapest))[: len(chosen)]].sum() for _ in range(50)])
+    assert realised - random_pick >= 0.2 * sb["expected_profit"]
+
+
+# ----------------------------------------------------------------------------- Hillstrom
+HILLSTROM = "hillstrom_email/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
+
+
+def _hillstrom_arm(root, arm):
+    raw = pd.read_csv(root / HILLSTROM)
+    X = pd.get_dummies(raw[["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]], dtype=float)
+    X["log_history"] = np.log1p(raw["history"])
+    keep = raw["segment"].isin([arm, "No E-Mail"]).to_numpy()
+    d = raw[keep]
+    return X[keep].reset_index(drop=True), (d["segment"] == arm).astype(int).to_numpy(), d["conversion"].to_numpy(), d["spend"].to_numpy()
