@@ -12,7 +12,8 @@ processed, so ``ecrm_lib`` can only come from the wheel; the test checks it), an
 ``JUPYTER_PATH`` points at its ``share/jupyter`` (nbconvert's templates, which a full install
 puts under the new environment's prefix). The venv is made by this interpreter (the same base
 Python: soupsieve's selectors fail on a different 3.11 patch release). Measured on a 2-core
-machine at load 10: build 11 s, environment and install 4 s, the suite 250 s (80 s of CPU).
+machine shared by other jobs (load 10-16): build 11-47 s, environment and install 4-15 s, the
+suite 250-320 s, of which 80 s of CPU (so about a minute on an idle machine).
 """
 
 from __future__ import annotations
