@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
