@@ -88,7 +88,7 @@ def test_plan_levels_returns_and_order():
     shift = plan.channel_shift_row(2_400_000.0, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
                                                   "whatif_to_channel": "app", "whatif_share": 0.3})
     out = plan.costed_plan(pd.concat([rows, shift], ignore_index=True))
-    assert list(out.columns) == plan.PLAN_COLUMNS
+    assert list(out.columns) == plan.PLAN_COLUMNS + ["action_key"]
     assert (out["return"] == out["value"] - out["cost"]).all()
     assert (out["return_low"] <= out["return"]).all() and (out["return"] <= out["return_high"]).all()
     by = out.set_index("segment")
@@ -155,3 +155,18 @@ def test_an_offer_paid_per_response_costs_the_expected_responders(tmp_path):
     rows = plan.campaign_rows(_targets(), effect, margin=econ.margin, offer_cost=econ.offer_cost,
                               offer_cost_per_response=econ.offer_cost_per_response).set_index("segment")
     assert rows.loc["Lost", "cost"] == pytest.approx(8 * 150 + 8 * 0.0597 * 5000)
+
+
+def test_display_words_the_builders_actions_in_the_report_language():
+    from ecrm_lib.core.language import using
+
+    out = plan.costed_plan(plan.campaign_rows(_targets(), plan.campaign_effect(CAMPAIGN), margin=0.3, offer_cost=300.0))
+    with using("ko"):
+        shown = plan.plan_display(out, "KRW")
+    assert set(shown["조치"]) == {"선정한 대상 고객에게 캠페인 혜택 보내기"} and "그 밖의 세그먼트" in set(shown["대상"])
+    assert set(shown["근거 수준"]) <= {"실행", "시험"}
+    # rows another analysis hands in without a key keep their own words
+    own = plan.costed_plan(pd.DataFrame({"action": ["profit-based targeting"], "segment": ["top decile"], "value": [1.0],
+                                         "value_low": [1.0], "value_high": [1.0], "cost": [0.5]}))
+    with using("ko"):
+        assert plan.plan_display(own, "KRW")["조치"].tolist() == ["profit-based targeting"]

@@ -67,7 +67,9 @@ why it is not available), ``check_next`` (the figure to check in the next run)."
 
 PLAN_COLUMNS = PROPOSED_COLUMNS + ["return", "return_low", "return_high", "return_on_cost", "level"]
 """Columns of :func:`costed_plan`: the proposed columns plus ``return`` (value - cost), its interval,
-``return_on_cost`` (return / cost; NaN when the cost is 0 or unknown) and ``level`` ("to do" / "to test")."""
+``return_on_cost`` (return / cost; NaN when the cost is 0 or unknown) and ``level`` ("to do" / "to test").
+An optional ``action_key`` of the proposed rows (``campaign``, ``expansion``, ``channel_shift``) is kept:
+:func:`plan_display` words those actions in the report language."""
 
 MIN_GROUP = 5
 """Smallest group shown as its own row; smaller segments are joined into "other segments"."""
@@ -229,7 +231,8 @@ def campaign_rows(
             ok = bool(np.isfinite(lo) and lo > 0)
         per = effect["revenue_per_response"] if effect is not None else float("nan")
         v, vl, vh = _value(n, up, lo, hi, per, margin)
-        rows.append({"action": "Send the campaign offer to the selected targets", "segment": seg, "customers": n,
+        rows.append({"action": "Send the campaign offer to the selected targets", "action_key": "campaign", "segment": seg,
+                     "customers": n,
                      "channel": _mode(part[channel_col]) if channel_col in part.columns else "",
                      "value": v, "value_low": vl, "value_high": vh,
                      "cost": _cost(part[cost_col] if cost_col in part.columns else pd.Series(np.nan, index=part.index),
@@ -237,7 +240,7 @@ def campaign_rows(
                      "evidence": "randomised test", "evidence_ok": ok, "basis": basis,
                      "check_next": ("response uplift of " + (f"segment {seg}" if seg != "other segments" else "these segments")
                                     + " over a randomised control group (feedback report)")})
-    return pd.DataFrame(rows, columns=PROPOSED_COLUMNS)
+    return pd.DataFrame(rows, columns=PROPOSED_COLUMNS + ["action_key"])
 
 
 def expansion_rows(
@@ -265,14 +268,15 @@ def expansion_rows(
     else:
         v, vl, vh = _value(n, effect["uplift"], effect["ci_low"], effect["ci_high"], effect["revenue_per_response"], margin)
         basis = "the campaign-wide response uplift, measured on other customers"
-    row = {"action": "Send the campaign offer to the best-scored look-alikes", "segment": "look-alikes", "customers": n,
+    row = {"action": "Send the campaign offer to the best-scored look-alikes", "action_key": "expansion",
+           "segment": "look-alikes", "customers": n,
            "channel": _mode(part["cheapest_channel"]) if "cheapest_channel" in part.columns else "",
            "value": v, "value_low": vl, "value_high": vh,
            "cost": _cost(part["cheapest_cost"] if "cheapest_cost" in part.columns else pd.Series(np.nan, index=part.index),
                          offer_cost, offer_cost_per_response, effect),
            "evidence": "model prediction and another group's campaign result", "evidence_ok": False, "basis": basis,
            "check_next": "response of the contacted look-alikes over a randomised control group of look-alikes (feedback report)"}
-    return pd.DataFrame([row], columns=PROPOSED_COLUMNS)
+    return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
 
 
 def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -291,11 +295,12 @@ def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> p
                                 as_number(w.get("whatif_share")))
     whom = ((f"{100 * share:.0f}% of " if share is not None else "") + f"{str(purpose).replace('_', ' ')} contacts by {src}"
             if purpose and src else "the what-if's contacts")
-    row = {"action": "Move contacts to the cheaper channel", "segment": whom, "customers": float("nan"),
+    row = {"action": "Move contacts to the cheaper channel", "action_key": "channel_shift", "segment": whom,
+           "customers": float("nan"),
            "channel": f"{src} to {dst}" if src and dst else "", "value": x, "value_low": x, "value_high": x, "cost": 0.0,
            "evidence": "measured saving", "evidence_ok": True, "basis": "the channel report's what-if saving per year",
            "check_next": "cost to serve in the channel report's window (channel integration report)"}
-    return pd.DataFrame([row], columns=PROPOSED_COLUMNS)
+    return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
 
 
 def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
@@ -349,7 +354,8 @@ def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
     out["_todo"] = out["level"] != TO_DO
     out["_ret"] = -out["return"].fillna(-np.inf)
     out = out.sort_values(["_todo", "_ret"], kind="stable")
-    return out[PLAN_COLUMNS].reset_index(drop=True)
+    extra = ["action_key"] if "action_key" in out.columns else []
+    return out[PLAN_COLUMNS + extra].reset_index(drop=True)
 
 
 def _money_interval(x: float, lo: float, hi: float, currency: str) -> str:
@@ -382,11 +388,26 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     from ecrm_lib.core.format import format_count, format_money, format_share, not_available
     from ecrm_lib.core.i18n import t
 
+    def key(r) -> str:
+        k = r.get("action_key")
+        return k if isinstance(k, str) and k in ("campaign", "expansion", "channel_shift") else ""
+
+    def whom(r) -> str:
+        fixed = {"look-alikes": "plan.whom_lookalikes", "other segments": "plan.whom_other"}
+        return t(fixed[r.segment]) if key(r) and r.segment in fixed else r.segment
+
+    def check(r) -> str:
+        if not key(r):
+            return r.check_next
+        if key(r) == "campaign":
+            return t("plan.check_campaign", segment=whom(r))
+        return t(f"plan.check_{key(r)}")
+
     rows = []
     for _, r in plan.iterrows():
         rows.append({
-            t("plan.col_action"): r.action,
-            t("plan.col_whom"): r.segment,
+            t("plan.col_action"): t(f"plan.action_{key(r)}") if key(r) else r.action,
+            t("plan.col_whom"): whom(r),
             t("plan.col_customers"): format_count(r.customers),
             t("plan.col_channel"): r.channel or not_available(),
             t("plan.col_value"): _money_interval(r.value, r.value_low, r.value_high, currency),
@@ -394,6 +415,6 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
             t("plan.col_return"): _money_interval(r["return"], r.return_low, r.return_high, currency),
             t("plan.col_return_on_cost"): format_share(r.return_on_cost, 0),
             t("plan.col_level"): t("plan.level_to_do") if r.level == TO_DO else t("plan.level_to_test"),
-            t("plan.col_check"): r.check_next,
+            t("plan.col_check"): check(r),
         })
     return pd.DataFrame(rows)
