@@ -33,10 +33,14 @@ gives every identifier the first guard that stops it (else missing):
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ecrm_lib.channels.identity.identifiers import Blocklist, blocklisted
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 from ecrm_lib.channels.normalize import phone_is_mobile
 from ecrm_lib.core.identity_settings import IDENTITY_GUARDS
 
@@ -279,7 +283,8 @@ def email_name_groups(ids, acc, names, links, **tol) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        row (account), email_id, group (0, 1, ... within the e-mail): only accounts that link.
+        row (account), email_id, group (a name group's number, unique over all the e-mails):
+        only accounts that link.
     """
     cols = ["row", "email_id", "group"]
     stopped = ids.filter(ids.reason == "email_name_conflict").select(_email=ids.id)
@@ -297,26 +302,18 @@ def email_name_groups(ids, acc, names, links, **tol) -> pd.DataFrame:
     pairs = x.join(y, [x.email_id == y.email_id_b, x.name < y.name_b])
     ok = names_compatible({c: pairs[c] for c in keys.columns}, {c: pairs[f"{c}_b"] for c in keys.columns}, **tol)
     pr = pairs.select(pairs.email_id, a=pairs.name, b=pairs.name_b, ok=ok).to_pyarrow().to_pandas()
-    out = []
-    for email_id, part in holders.groupby("email_id", sort=True):
-        nm = sorted(set(part["name"]))
-        idx = {n: i for i, n in enumerate(nm)}
-        parent = list(range(len(nm)))
-
-        def find(i):
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        mine = pr[pr["email_id"] == email_id]
-        for r in mine.itertuples(index=False):
-            if r.ok:
-                parent[find(idx[r.a])] = find(idx[r.b])
-        root = {n: find(idx[n]) for n in nm}
-        bad = {root[r.a] for r in mine.itertuples(index=False) if not r.ok and root[r.a] == root[r.b]}
-        g = part["name"].map(root)
-        keep = ~g.isin(bad) & (g.map(g.value_counts()) >= 2)
-        out.append(pd.DataFrame({"row": part["row"][keep].to_numpy(), "email_id": email_id, "group": g[keep].to_numpy()}))
-    res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+    # nodes: (e-mail, name); edges: compatible pairs; components over every e-mail at once (pairs never cross e-mails)
+    nodes = holders[["email_id", "name"]].drop_duplicates().reset_index(drop=True)
+    nodes["node"] = np.arange(len(nodes))
+    node_of = nodes.set_index(["email_id", "name"])["node"]
+    ia = node_of.reindex(pd.MultiIndex.from_arrays([pr["email_id"], pr["a"]])).to_numpy(dtype=np.int64)
+    ib = node_of.reindex(pd.MultiIndex.from_arrays([pr["email_id"], pr["b"]])).to_numpy(dtype=np.int64)
+    okm = pr["ok"].to_numpy(dtype=bool)
+    g = coo_matrix((np.ones(int(okm.sum()), dtype=np.int8), (ia[okm], ib[okm])), shape=(len(nodes), len(nodes)))
+    comp = connected_components(g, directed=False)[1]
+    bad = np.unique(comp[ia[~okm]][comp[ia[~okm]] == comp[ib[~okm]]])
+    h = holders.merge(nodes, on=["email_id", "name"])
+    h["group"] = comp[h["node"].to_numpy()]
+    size = h.groupby("group")["row"].transform("size")
+    res = h[~h["group"].isin(bad) & (size >= 2)]
     return res[cols].astype("int64")

@@ -174,8 +174,7 @@ def _with_name_groups(edges: Edges, groups: pd.DataFrame) -> Edges:
     """The edges plus one per account of a name group of a shared e-mail, each group under an id of its own."""
     if groups.empty:
         return edges
-    key = groups["email_id"].astype(np.int64) * 1_000_003 + groups["group"].astype(np.int64)
-    _, local = np.unique(key.to_numpy(), return_inverse=True)
+    _, local = np.unique(groups["group"].to_numpy(np.int64), return_inverse=True)
     start = int(max(edges.id.max(initial=-1), groups["email_id"].max())) + 1
     gid = start + local.astype(np.int64)
     n = np.bincount(local)[local].astype(np.int64)
