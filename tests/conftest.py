@@ -87,7 +87,10 @@ def suite_runs(tmp_path_factory) -> SuiteRuns:
     from ecrm_lib.data.synth import generate
     from ecrm_lib.run.runner import run_suite
 
-    shared = tmp_path_factory.getbasetemp().parent / "ecrm-suite-runs"
+    # Under pytest-xdist each worker's base folder sits in the session's folder; without it the base
+    # folder is the session's own (its parent would be shared with every earlier session).
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ecrm-suite-runs"
     done = shared / "outcome.pickle"
     with _file_lock(shared / ".lock"):
         if not done.exists():

@@ -1,6 +1,7 @@
 """The feedback loop across two scheduled runs: the earlier run selects, the later one follows up.
 
-One generated dataset (its config has ``history_as_of``), run with ``history=True``:
+The session's shared suite execution (``suite_runs``: one generated dataset whose config has
+``history_as_of``, run with ``history=True``):
 the runner publishes the earlier run first, then the main run, whose feedback
 notebook follows up the earlier targets and whose selection applies the weights.
 The follow-up is checked against outcomes recomputed here from the raw tables.
@@ -15,20 +16,14 @@ import pytest
 
 from ecrm_lib.core.config import load_config
 from ecrm_lib.run.context import RunLayout
-from ecrm_lib.run.runner import run_suite
-from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("loop")
-    generate(root / "data", n_persons=600, seed=11)
-    cfg = root / "data" / "config.yaml"
-    out = root / "reports"
-    outcome = run_suite(cfg, out_dir=out, notebooks=["selection"], test_params=True, progress=None, history=True)
-    return cfg, outcome
+def two_runs(suite_runs):
+    """The session's shared two-run execution (600 generated persons with ``history_as_of``)."""
+    return suite_runs.config, suite_runs.latest
 
 
 def _metrics(run_dir, notebook):
