@@ -8,16 +8,28 @@ report (:mod:`~ecrm_lib.report.plots.overview`, :mod:`~ecrm_lib.report.plots.cha
 optional ``ax``, labels its axes with units, and returns the Axes. Labels that
 come from the data (channel names, reasons) are drawn into the image, so
 they cannot run as script in the HTML report.
+
+Every title, axis label, legend and note a figure writes is a catalogue
+message under ``plots.`` (:func:`label`, read when the figure is drawn, so one
+function draws English or Korean under :func:`ecrm_lib.core.language.using`);
+words of the suite's own vocabulary shown in legends go through :func:`term`;
+values from the user's data are drawn as they are.
 """
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from ecrm_lib.core.format import format_money
+from ecrm_lib.core.i18n import t, t_or
+from ecrm_lib.core.language import get_language
 from ecrm_lib.report.plots.fonts import register_hangul_font
 
-__all__ = ["PALETTE", "set_theme", "get_ax", "truncate_label"]
+__all__ = ["PALETTE", "set_theme", "get_ax", "truncate_label", "label", "term", "currency_name", "with_unit",
+           "compact_money", "money_text", "date_axis"]
 
 PALETTE = "colorblind"
 """Seaborn palette of every figure (colour-blind safe)."""
@@ -40,3 +52,98 @@ def truncate_label(label, n: int = 40) -> str:
     """``label`` as text, cut to ``n`` characters with an ellipsis."""
     label = str(label)
     return label if len(label) <= n else label[: n - 1] + "…"
+
+
+def label(key: str, /, **values) -> str:
+    """The catalogue message ``plots.<key>`` in the report language, read when the figure is drawn.
+
+    >>> from ecrm_lib.core.language import using
+    >>> label("common.channel"), label("common.n_eq", n=1234)
+    ('channel', 'n=1,234')
+    >>> with using("ko"):
+    ...     label("common.channel"), label("common.n_eq", n=1234)
+    ('채널', '1,234명')
+    """
+    return t(f"plots.{key}", **values)
+
+
+def term(word) -> str:
+    """A word of the suite's own vocabulary shown in a figure (a tone, a model, a phase, a table name) in the
+    report language; any other text (a value from the user's data) is returned as it is.
+
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     term("positive"), term("Actual"), term("my own channel")
+    ('긍정', '실제', 'my own channel')
+    """
+    text = str(word)
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return t_or(f"plots.terms.{slug}", text) if slug else text
+
+
+def currency_name(currency: str) -> str:
+    """The currency as an axis label writes it: ``KRW`` in English, ``원`` in Korean (other codes as given)."""
+    code = str(currency or "")
+    return "원" if get_language() == "ko" and code.upper() == "KRW" else code
+
+
+def with_unit(text: str, unit: str) -> str:
+    """``text (unit)``, or ``text`` alone when there is no unit.
+
+    >>> with_unit("cost per contact", "KRW"), with_unit("cost per contact", "")
+    ('cost per contact (KRW)', 'cost per contact')
+    """
+    return t("plots.common.with_unit", label=text, unit=unit) if unit else text
+
+
+def compact_money(value: float) -> str:
+    """A short amount for a bar's label or a tick: ``1.2M``, ``350k``, ``950`` in English; ``1.2억``, ``35만``,
+    ``950`` in Korean (the units a Korean reader scans).
+
+    >>> from ecrm_lib.core.language import using
+    >>> compact_money(1_234_567), compact_money(350_000), compact_money(35_000), compact_money(-950)
+    ('1.2M', '350k', '35,000', '-950')
+    >>> with using("ko"):
+    ...     compact_money(123_456_789), compact_money(350_000), compact_money(35_000), compact_money(950)
+    ('1.2억', '35만', '3.5만', '950')
+    """
+    v = float(value)
+    a = abs(v)
+    if get_language() == "ko":
+        if a >= 1e8:
+            return f"{v / 1e8:,.1f}억"
+        if a >= 1e5:
+            return f"{v / 1e4:,.0f}만"
+        if a >= 1e4:
+            return f"{v / 1e4:.1f}만"
+        return f"{v:,.0f}"
+    if a >= 1e9:
+        return f"{v / 1e9:.1f}bn"
+    if a >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if a >= 1e5:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:,.0f}"
+
+
+def money_text(value: float, currency: str = "") -> str:
+    """An amount in a sentence-like label: ``1,200 KRW`` in English, ``1,200원`` / ``3.5만 원`` in Korean."""
+    if get_language() == "ko":
+        return format_money(value, currency)
+    return f"{float(value):,.0f} {currency}".strip()
+
+
+def date_axis(axis, minticks: int = 3, maxticks: int = 10) -> None:
+    """Concise date ticks on ``axis``: matplotlib's English month names, or ``2025년``, ``03월`` in Korean."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=minticks, maxticks=maxticks)
+    if get_language() == "ko":
+        formatter = mdates.ConciseDateFormatter(
+            locator, formats=["%Y년", "%m월", "%d일", "%H:%M", "%H:%M", "%S.%f"],
+            zero_formats=["", "%Y년", "%m월", "%m월 %d일", "%H:%M", "%H:%M"],
+            offset_formats=["", "%Y년", "%Y년 %m월", "%Y년 %m월 %d일", "%Y년 %m월 %d일", "%Y년 %m월 %d일 %H:%M"])
+    else:
+        formatter = mdates.ConciseDateFormatter(locator)
+    axis.set_major_locator(locator)
+    axis.set_major_formatter(formatter)
