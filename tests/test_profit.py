@@ -202,3 +202,67 @@ def _hillstrom_arm(root, arm):
     keep = raw["segment"].isin([arm, "No E-Mail"]).to_numpy()
     d = raw[keep]
     return X[keep].reset_index(drop=True), (d["segment"] == arm).astype(int).to_numpy(), d["conversion"].to_numpy(), d["spend"].to_numpy()
+
+
+@pytest.mark.shared_data
+def test_hillstrom_womens_email_targeting_beats_mailing_everyone_and_random(shared_data):
+    """Hillstrom, women's e-mail against no e-mail; spend as revenue, 30 % margin, 0.10 USD per e-mail. Over 20
+    random half splits, the policy chosen on the training half (the two-model uplift model's predicted profit > 0,
+    targeting kept only when the training rows' out-of-fold estimate says it beats mailing everyone) earns on the
+    held-out half more per 1,000 customers than mailing everyone and than random picks of the targeted size.
+    Measured: policy 34.3, the targeted selection 43.6, everyone 28.9, random 9.9 USD per 1,000 (the split-to-split
+    standard deviation of targeted minus everyone is about 39 USD, so this is an average, not a per-split promise)."""
+    X, t, y, spend = _hillstrom_arm(shared_data, "Womens E-Mail")
+    r = E.split_evaluation(X, t, y, spend, margin=0.3, contact_cost=0.10, n_splits=20)
+    mean = r.mean(numeric_only=True)
+    assert mean["policy_per_1000"] > mean["everyone_per_1000"] > 0
+    assert mean["policy_per_1000"] > mean["random_per_1000"]
+    assert mean["targeted_per_1000"] > mean["everyone_per_1000"]
+    assert 0.3 < mean["share"] < 0.8
+    cut = E.choose_cutoff(P.incremental_value(P.fit_incremental_model(X, t, y, spend).oof["revenue_uplift"], 0.3) - 0.10,
+                          E.profit_contributions(t, spend, margin=0.3, contact_cost=0.10), threshold=0.0)
+    assert cut["recommendation"] == "target"
+
+
+@pytest.mark.shared_data
+def test_hillstrom_mens_email_recommends_mailing_everyone(shared_data):
+    """Men's e-mail: no targeting beats mailing everyone (measured over 10 splits: targeted 103, everyone 150 USD
+    per 1,000), so the suite recommends mailing everyone, on the whole campaign and in most splits."""
+    X, t, y, spend = _hillstrom_arm(shared_data, "Mens E-Mail")
+    r = E.split_evaluation(X, t, y, spend, margin=0.3, contact_cost=0.10, n_splits=10)
+    mean = r.mean(numeric_only=True)
+    assert (r["recommendation"] == "everyone").mean() >= 0.8
+    assert mean["targeted_per_1000"] < mean["everyone_per_1000"]
+    assert mean["policy_per_1000"] > mean["targeted_per_1000"]
+    cut = E.choose_cutoff(P.incremental_value(P.fit_incremental_model(X, t, y, spend).oof["revenue_uplift"], 0.3) - 0.10,
+                          E.profit_contributions(t, spend, margin=0.3, contact_cost=0.10), threshold=0.0)
+    assert cut["recommendation"] == "everyone" and cut["advantage_per_1000"] < 0
+
+
+def test_profit_selection_on_the_default_data(default_campaign):
+    """The customer-level selection (truth/persons.csv as a perfect identity map): targets through their
+    cheapest reachable channel within the budget, an interval around the expected profit, and on the
+    campaign rows (out of fold) more profit than the rule's targets, everyone and random picks."""
+    from ecrm_lib.seef.profit_select import profit_selection
+
+    d = default_campaign
+    amap = pd.read_csv(DEFAULT_DATA_DIR / "truth" / "persons.csv", dtype=str)[["account_id", "person_id"]]
+    amap = amap.rename(columns={"person_id": "customer_id"})
+    cust = (d["accounts"].merge(amap, on="account_id").groupby("customer_id")["channel"]
+            .agg(lambda s: ",".join(sorted(set(s)))).rename("reachable_channels").reset_index())
+    camp = d["campaigns"].assign(is_control=lambda c: c["arm"] == "control")
+    rule = cust["customer_id"].iloc[::3]
+    r = profit_selection(camp, d["transactions"], cust, d["costs"], as_of="2025-06-30", margin=0.3, account_map=amap,
+                         budget=100_000.0, rule_targets=rule, n_boot=10)
+    s = r.summary
+    assert 0 < s["cost"] <= 100_000 and s["customers"] == len(r.chosen) == r.chosen["customer_id"].nunique()
+    assert s["expected_profit_low"] <= s["expected_profit"] <= s["expected_profit_high"]
+    assert (r.chosen["profit"] > 0).all()
+    general = d["costs"][d["costs"]["purpose"].isna()]  # the rows for every purpose
+    best_cost = general.set_index("channel")["cost_per_contact"]
+    reach = cust.set_index("customer_id")["reachable_channels"].str.split(",")
+    # with one effect for every channel, the chosen channel is the customer's cheapest priced one
+    assert all(best_cost[ch] == min(best_cost[c] for c in reach[cid] if c in best_cost)
+               for cid, ch in zip(r.chosen["customer_id"], r.chosen["channel"]))
+    per = r.comparison.set_index("policy")["per_1000"]
+    assert per["by incremental profit"] > max(per["rule"], per["everyone"], per["random, same size"])

@@ -109,7 +109,8 @@ def economics_parameters(economics: Mapping | object | None) -> dict[str, float]
     Parameters
     ----------
     economics : mapping, object or None
-        ``offer_cost_per_contact`` (currency, paid for every contact) and
+        ``offer_cost_per_contact`` (currency, paid for every contact; ``offer_cost`` in the
+        config file, :class:`ecrm_lib.core.config.Economics`) and
         ``offer_cost_per_response`` (currency, paid for every responder among
         the contacted, e.g. a redeemed coupon). Missing keys, or no section,
         take :data:`ECONOMICS_DEFAULTS` (0).
@@ -118,10 +119,15 @@ def economics_parameters(economics: Mapping | object | None) -> dict[str, float]
     --------
     >>> economics_parameters({"offer_cost_per_response": 3000})
     {'offer_cost_per_contact': 0.0, 'offer_cost_per_response': 3000.0}
+    >>> economics_parameters({"offer_cost": 300})["offer_cost_per_contact"]
+    300.0
     """
     out = dict(ECONOMICS_DEFAULTS)
     for key in out:
-        v = economics.get(key) if isinstance(economics, Mapping) else getattr(economics, key, None)
+        if isinstance(economics, Mapping):  # the config file's own name of the cost per contact is offer_cost
+            v = economics.get(key, economics.get("offer_cost") if key == "offer_cost_per_contact" else None)
+        else:
+            v = getattr(economics, key, None)
         if v is not None:
             v = float(v)
             if not v >= 0:

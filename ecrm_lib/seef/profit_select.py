@@ -1,0 +1,186 @@
+"""Selection by incremental profit on a run's tables: the campaign history -> a model -> every customer scored
+-> targets and a channel each under a budget -> the comparison with the rule, everyone and random picks.
+
+Unit: the **customer** (the identity map's ``customer_id``), as in Selection. The campaign's
+assignment rows are accounts; each is mapped to its customer, and the features of a customer at a
+time are the purchase history of all their accounts before it
+(:func:`ecrm_lib.seef.campaigns.purchase_history_before` on the transactions keyed by customer):
+purchases and spend in the 365 days before, days since the last purchase. The campaign rows are
+described at their assignment time, every customer at the run's as-of date, so the model learned
+on the campaign scores today's customers with the same features.
+
+The comparison is on the campaign's own rows with **out-of-fold** scores (every row scored by models
+that did not see it), so it measures what each way of choosing would have earned on that campaign:
+the profit model, the rule's targets (:mod:`ecrm_lib.seef.selection`), everyone and random picks of
+the profit model's size. The contact cost of a campaign row is that of its customer's cheapest channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ecrm_lib.channels.customers import attach_customer_id
+from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.data.tables import is_ibis
+from ecrm_lib.seef.campaigns import check_campaigns, history_for_rows, purchase_history_before
+from ecrm_lib.seef.profit import choose_targets, fit_incremental_model, incremental_value, profit_options
+from ecrm_lib.seef.profit_eval import compare_policies, money_uplift_curve, profit_contributions
+
+__all__ = ["ProfitSelection", "customer_history", "profit_selection"]
+
+
+def customer_history(rows: pd.DataFrame, transactions) -> pd.DataFrame:
+    """Purchase history of each (``customer_id``, ``assigned_at``) row before that time, over all the customer's accounts.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``customer_id`` and ``assigned_at`` (UTC timestamps).
+    transactions : ibis.Table or DataFrame
+        With ``customer_id`` (:func:`ecrm_lib.channels.customers.attach_customer_id`), ``timestamp``, ``amount``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``rows``: ``purchases_365d``, ``days_since_last`` (capped at 3,650),
+        ``spend_365d`` (currency), and ``log_spend_365d`` (``log(1 + spend)``).
+    """
+    keyed = rows.rename(columns={"customer_id": "account_id"})[["account_id", "assigned_at"]]
+    if is_ibis(transactions):
+        tx = transactions.select(account_id=transactions.customer_id, timestamp=transactions.timestamp,
+                                 amount=transactions.amount)
+    else:
+        tx = transactions[["customer_id", "timestamp", "amount"]].rename(columns={"customer_id": "account_id"})
+    h = history_for_rows(keyed, purchase_history_before(keyed, tx))
+    h["log_spend_365d"] = np.log1p(h["spend_365d"].clip(lower=0))
+    return h
+
+
+@dataclass
+class ProfitSelection:
+    """What :func:`profit_selection` returns.
+
+    Attributes
+    ----------
+    campaign_id : str
+    scores : DataFrame
+        Every customer: ``customer_id``, ``response_uplift`` (share), ``revenue_uplift`` (currency),
+        ``incremental_value`` (currency, margin applied), ``p_treated``.
+    chosen : DataFrame
+        The targets: ``customer_id, channel, cost, value, profit`` (currency), highest profit first.
+    summary : dict
+        ``customers, cost, expected_profit, bound, method`` (:func:`ecrm_lib.seef.profit.choose_targets`),
+        ``budget``, ``expected_profit_low/high`` (bootstrap interval; NaN without refits).
+    comparison : DataFrame
+        On the campaign rows, out-of-fold: ``policy, share, per_1000, ci_low, ci_high`` (currency per
+        1,000 campaign customers; :func:`ecrm_lib.seef.profit_eval.compare_policies`).
+    curve : DataFrame
+        The money uplift curve of the out-of-fold predicted profit on the campaign rows.
+    n_campaign_rows : int
+    """
+
+    campaign_id: str
+    scores: pd.DataFrame
+    chosen: pd.DataFrame
+    summary: dict
+    comparison: pd.DataFrame
+    curve: pd.DataFrame
+    n_campaign_rows: int
+
+
+def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFrame, channel_costs: pd.DataFrame, *,
+                     as_of, margin: float, account_map=None, campaign_id: str | None = None,
+                     budget: float | None = None, contacts_per_channel: Mapping[str, int] | None = None,
+                     offer_cost_per_contact: float = 0.0, offer_cost_per_response: float = 0.0,
+                     rule_targets=None, n_boot: int = 30, n_folds: int = 5, random_state: int = 42,
+                     ci_level: float = 0.95) -> ProfitSelection:
+    """Choose customers and a channel each by expected incremental profit, learned from a randomised campaign.
+
+    Parameters
+    ----------
+    campaigns : DataFrame
+        Canonical campaign rows (:func:`ecrm_lib.seef.campaigns.select_campaign`).
+    transactions : ibis.Table or DataFrame
+        Canonical transactions (``account_id``, ``timestamp``, ``amount``).
+    customers : DataFrame
+        The customers to choose from: ``customer_id`` and ``reachable_channels`` (comma-separated;
+        :func:`ecrm_lib.seef.contact.contact_plan`).
+    channel_costs : DataFrame
+        ``channel, purpose, cost_per_contact`` (currency).
+    as_of : timestamp
+        The customers are described at this time (the run's as-of date, UTC).
+    margin : float
+        Share of revenue kept (0-1], the CLV model's margin.
+    account_map : ibis.Table or DataFrame, optional
+        ``account_id -> customer_id`` (None: every account is a customer).
+    campaign_id : str, optional
+        Default: the campaign assigned last.
+    budget, contacts_per_channel
+        See :func:`ecrm_lib.seef.profit.choose_targets` (none: every customer with a positive expected profit).
+    offer_cost_per_contact, offer_cost_per_response : float
+        Currency (:func:`ecrm_lib.seef.profit.economics_parameters`).
+    rule_targets : iterable of customer ids, optional
+        The rule's targets, compared on the campaign rows.
+    n_boot, n_folds, random_state, ci_level
+        Bootstrap refits (interval of the expected profit), cross-fitting folds, seed, level.
+
+    Raises
+    ------
+    EcrmError
+        No campaign with a control group, or too few responders to model.
+    """
+    camp = check_campaigns(campaigns)
+    if "assigned_at" not in camp or camp["assigned_at"].isna().all():
+        raise EcrmError("the campaigns table has no assignment times: the customers' history before assignment is not available.")
+    camp["assigned_at"] = pd.to_datetime(camp["assigned_at"], utc=True)
+    if campaign_id is None:
+        campaign_id = str(camp.groupby("campaign_id")["assigned_at"].max().sort_values(kind="stable").index[-1])
+    camp = camp[camp["campaign_id"].astype(str) == str(campaign_id)].reset_index(drop=True)
+    if camp["is_control"].all() or not camp["is_control"].any():
+        raise EcrmError(f"campaign {campaign_id!r} has no control group (or no treated rows): its incremental effect cannot be measured.")
+    camp = attach_customer_id(camp, account_map).reset_index(drop=True)
+    tx = attach_customer_id(transactions, account_map)
+    t = (~camp["is_control"]).astype(int).to_numpy()
+    X_camp = customer_history(camp[["customer_id", "assigned_at"]], tx)
+    model = fit_incremental_model(X_camp, t, camp["response"], camp["revenue"], n_folds=n_folds, n_boot=n_boot,
+                                  random_state=random_state)
+
+    who = customers[["customer_id", "reachable_channels"]].drop_duplicates("customer_id").reset_index(drop=True)
+    X_all = customer_history(who[["customer_id"]].assign(assigned_at=pd.Timestamp(as_of, tz="UTC") if pd.Timestamp(as_of).tzinfo is None
+                                                            else pd.Timestamp(as_of).tz_convert("UTC")), tx)
+    pred = model.predict(X_all)
+    scores = pd.DataFrame({"customer_id": who["customer_id"].to_numpy(), "reachable_channels": who["reachable_channels"].to_numpy(),
+                           "response_uplift": pred["response_uplift"].to_numpy(), "revenue_uplift": pred["revenue_uplift"].to_numpy(),
+                           "incremental_value": incremental_value(pred["revenue_uplift"], margin), "p_treated": pred["p_treated"].to_numpy()})
+    options = profit_options(scores, channel_costs, offer_cost_per_contact=offer_cost_per_contact,
+                             offer_cost_per_response=offer_cost_per_response)
+    chosen, summary = choose_targets(options, budget=budget, contacts_per_channel=contacts_per_channel)
+    summary["budget"] = budget
+    pos = scores.index[scores["customer_id"].isin(chosen["customer_id"])]
+    total, lo, hi = model.total_value_interval(X_all.loc[pos], margin, ci_level)
+    offers = offer_cost_per_response * (scores.loc[pos, "p_treated"].sum() if len(pos) else 0.0)
+    shift = summary["expected_profit"] - total  # the known costs (contact, offer per contact and per response)
+    summary["expected_profit_low"], summary["expected_profit_high"] = lo + shift, hi + shift
+    summary["offer_cost_expected"] = float(offers)
+
+    # out-of-fold comparison on the campaign's own rows
+    cheapest = options.sort_values("cost", kind="stable").drop_duplicates("customer_id").set_index("customer_id")["cost"]
+    row_cost = camp["customer_id"].map(cheapest).astype(float)
+    reachable = row_cost.notna().to_numpy()
+    row_cost = row_cost.fillna(0.0).to_numpy()
+    z = profit_contributions(t, camp["revenue"], margin=margin, contact_cost=row_cost, response=camp["response"],
+                             offer_cost_per_response=offer_cost_per_response)
+    score = (incremental_value(model.oof["revenue_uplift"], margin) - row_cost
+             - offer_cost_per_response * model.oof["p_treated"].to_numpy())
+    selections = {"by incremental profit": (score > 0) & reachable}
+    if rule_targets is not None:
+        selections["rule"] = camp["customer_id"].isin(set(map(str, rule_targets))).to_numpy() & reachable
+    comparison = compare_policies(selections, np.where(reachable, z, 0.0), random_state=random_state, ci_level=ci_level)
+    curve = money_uplift_curve(np.where(reachable, score, -np.inf), np.where(reachable, z, 0.0))
+    return ProfitSelection(campaign_id=str(campaign_id), scores=scores.drop(columns="reachable_channels"),
+                           chosen=chosen, summary=summary, comparison=comparison, curve=curve,
+                           n_campaign_rows=int(len(camp)))
