@@ -1,9 +1,10 @@
 """Issue 13 item 13: no count of 1-4 people on a published page, checked on a three-customer data set.
 
 The suite's generator (50 persons) is cut down to the three persons with the most purchases, every
-table filtered to their accounts; the customer-value and feedback reports (and their upstream, the
-channel report) are run and their pages scanned for counts of 1-4 people in prose and table cells:
-responders per arm, arm sizes of the sample-ratio table, customers in the analysis, answers.
+table filtered to their accounts; the suite runs (the executive summary needs every report) and the pages
+of the data overview, customer value, feedback and the executive summary are scanned for counts of 1-4
+people in prose and table cells: responders per arm, arm sizes of the sample-ratio table, customers in
+the analysis, answers. (The channel, churn, selection and expansion pages still show some; see issue 13.)
 """
 
 from __future__ import annotations
@@ -76,15 +77,16 @@ def _three_customer_data(tmp: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_no_count_of_1_to_4_people_on_the_value_and_feedback_pages(tmp_path):
+def test_no_count_of_1_to_4_people_on_the_value_feedback_overview_and_summary_pages(tmp_path):
     from ecrm_lib.run.runner import run_suite
 
     config = _three_customer_data(tmp_path)
-    outcome = run_suite(config, as_of="2025-06-30", notebooks=["customer_value", "feedback"], out_dir=tmp_path / "reports",
+    pages = ("data_overview", "customer_value", "feedback", "executive_summary")
+    outcome = run_suite(config, as_of="2025-06-30", notebooks=list(pages), out_dir=tmp_path / "reports",
                         test_params=True, history=False, progress=None)
     assert outcome.status == "ok", [r.status_text() for r in outcome.results]
     found = {}
-    for page in ("customer_value", "feedback"):
+    for page in pages:
         html = (outcome.run_dir / f"{page}.html").read_text(encoding="utf-8")
         found[page] = small_counts(html)
-    assert found == {"customer_value": [], "feedback": []}
+    assert found == dict.fromkeys(pages, [])
