@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import PALETTE, compact_money, currency_name, term, with_unit
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 
@@ -43,15 +44,8 @@ def _empty(ax, text: str):
 
 
 def _money(v: float) -> str:
-    """Compact money label: 1.2M, 35k, 950."""
-    a = abs(v)
-    if a >= 1e9:
-        return f"{v / 1e9:.1f}bn"
-    if a >= 1e6:
-        return f"{v / 1e6:.1f}M"
-    if a >= 1e5:
-        return f"{v / 1e3:.0f}k"
-    return f"{v:,.0f}"
+    """Compact money label: 1.2M, 35k, 950 (Korean: 1.2억, 35만, 950)."""
+    return compact_money(v)
 
 
 def plot_purchase_distribution(dist: pd.DataFrame, ax=None):
@@ -65,12 +59,13 @@ def plot_purchase_distribution(dist: pd.DataFrame, ax=None):
     """
     ax = _ax(ax)
     if dist.empty or dist["units"].sum() == 0:
-        return _empty(ax, "No purchases")
+        return _empty(ax, _t("channels.no_purchases"))
+    dist = dist.assign(view=dist["view"].map(term))
     sns.barplot(data=dist, x="purchases", y="share", hue="view", ax=ax, palette=sns.color_palette(PALETTE, 2))
     ax.yaxis.set_major_formatter(_PCT)
-    ax.set_xlabel("purchases per account or per customer")
-    ax.set_ylabel("share of buyers")
-    ax.set_title("Counted per customer, people buy more often than their accounts suggest")
+    ax.set_xlabel(_t("channels.purchases_x"))
+    ax.set_ylabel(_t("channels.purchases_y"))
+    ax.set_title(_t("channels.purchases_title"))
     ax.legend(title="")
     return ax
 
@@ -89,14 +84,14 @@ def plot_component_sizes(component_sizes: pd.DataFrame, ax=None, stage: str = "f
     ax = _ax(ax)
     d = component_sizes[component_sizes["stage"] == stage]
     if d.empty:
-        return _empty(ax, "No accounts")
+        return _empty(ax, _t("channels.no_accounts"))
     d = d.sort_values("size")
     ax.bar(d["size"].astype(str), d["n_customers"], color=sns.color_palette(PALETTE)[0])
     for x, y in zip(d["size"].astype(str), d["n_customers"]):
         ax.annotate(f"{int(y):,}", (x, y), ha="center", va="bottom", fontsize="small", xytext=(0, 2), textcoords="offset points")
-    ax.set_xlabel("channel accounts per customer (accounts)")
-    ax.set_ylabel("customers")
-    ax.set_title("How many accounts each customer holds across channels")
+    ax.set_xlabel(_t("channels.sizes_x"))
+    ax.set_ylabel(_t("common.customers"))
+    ax.set_title(_t("channels.sizes_title"))
     ax.margins(y=0.12)
     return ax
 
@@ -132,12 +127,12 @@ def plot_channel_mix(mix: pd.DataFrame, axes=None, max_channels: int = 10):
         _, axes = plt.subplots(n, 1, figsize=(9, 3.0 * n + 0.8), squeeze=False, layout="constrained")
         axes = list(axes[:, 0])
     if not tables:
-        _empty(axes[0], "No dated purchases or contacts")
+        _empty(axes[0], _t("channels.mix_empty"))
         return axes
     mix = mix.copy()
     mix["channel"] = mix["channel"].astype(str)
     keep = mix.groupby("channel")["n"].sum().sort_values(ascending=False).index[:max_channels]
-    mix.loc[~mix["channel"].isin(keep), "channel"] = "other channels"
+    mix.loc[~mix["channel"].isin(keep), "channel"] = _t("terms.other_channels")
     order = _channel_order(mix)
     groups = mix.drop_duplicates("channel").set_index("channel")["group"].astype(str)
     colours = dict(zip(order, sns.color_palette(PALETTE, len(order))))
@@ -146,21 +141,21 @@ def plot_channel_mix(mix: pd.DataFrame, axes=None, max_channels: int = 10):
         d = d.div(d.sum(axis=1), axis=0)
         d = d[[c for c in order if c in d.columns]]
         quarterly = mix.attrs.get("freq") == "Q"
-        labels = [f"{p.year} Q{(p.month - 1) // 3 + 1}" if quarterly else p.strftime("%Y-%m") for p in d.index]
+        labels = [_t("common.quarter", year=p.year, quarter=(p.month - 1) // 3 + 1) if quarterly else p.strftime("%Y-%m") for p in d.index]
         bottom = np.zeros(len(d))
         for ch in d.columns:
             grp = groups.get(ch, "other")
-            ax.bar(labels, d[ch].to_numpy(), bottom=bottom, color=colours[ch], label=f"{_truncate(ch, 22)} ({grp})",
+            ax.bar(labels, d[ch].to_numpy(), bottom=bottom, color=colours[ch], label=f"{_truncate(ch, 22)} ({term(grp)})",
                    hatch="//" if grp == "internet" else None, edgecolor="white", linewidth=0.5)
             bottom += d[ch].to_numpy()
         ax.yaxis.set_major_formatter(_PCT)
         ax.set_ylim(0, 1)
-        ax.set_ylabel(f"share of {table}")
+        ax.set_ylabel(_t("channels.mix_y", table=term(table)))
         ax.tick_params(axis="x", rotation=45, labelsize="small")
         ax.legend(title="", fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    axes[-1].set_xlabel("quarter (local time)" if mix.attrs.get("freq") == "Q" else "month (local time)")
+    axes[-1].set_xlabel(_t("channels.mix_x_quarter") if mix.attrs.get("freq") == "Q" else _t("channels.mix_x_month"))
     hatched = (groups == "internet").any()
-    axes[0].set_title("Channel mix per period" + (" (hatched: internet channels)" if hatched else ""))
+    axes[0].set_title(_t("channels.mix_title_hatched") if hatched else _t("channels.mix_title"))
     return axes
 
 
@@ -183,7 +178,7 @@ def plot_cost_to_serve(by_channel: pd.DataFrame, currency: str = "", axes=None):
         _, axes = plt.subplots(1, 2, figsize=(9, 4.5))
         axes = list(axes)
     if by_channel.empty:
-        _empty(axes[0], "No contacts in the window")
+        _empty(axes[0], _t("channels.cost_empty"))
         axes[1].set_axis_off()
         return axes
     d = by_channel.copy()
@@ -194,21 +189,21 @@ def plot_cost_to_serve(by_channel: pd.DataFrame, currency: str = "", axes=None):
     cpc = d["cost_per_contact"].fillna(0).to_numpy()
     axes[0].barh(y, cpc, color=colours[0])
     for yi, v, missing in zip(y, d["cost_per_contact"], d["n_missing_cost"] > 0):
-        txt = "no cost known" if pd.isna(v) else _money(v) + (" *" if missing else "")
+        txt = _t("channels.no_cost") if pd.isna(v) else _money(v) + (" *" if missing else "")
         axes[0].annotate(txt, (0 if pd.isna(v) else v, yi), va="center", fontsize="small", xytext=(3, 0), textcoords="offset points")
     axes[0].set_yticks(y, d["label"])
-    axes[0].set_xlabel(f"cost per contact ({currency})".replace(" ()", ""))
-    axes[0].set_title("Cost of one contact")
+    axes[0].set_xlabel(with_unit(_t("channels.cpc_x"), currency_name(currency)))
+    axes[0].set_title(_t("channels.cpc_title"))
     axes[1].barh(y, d["total_cost"].fillna(0).to_numpy(), color=colours[1])
     for yi, v in zip(y, d["total_cost"].fillna(0)):
         axes[1].annotate(_money(v), (v, yi), va="center", fontsize="small", xytext=(3, 0), textcoords="offset points")
     axes[1].set_yticks(y, [""] * len(y))
-    axes[1].set_xlabel(f"total cost in the window ({currency})".replace(" ()", ""))
-    axes[1].set_title("Total cost to serve")
+    axes[1].set_xlabel(with_unit(_t("channels.total_x"), currency_name(currency)))
+    axes[1].set_title(_t("channels.total_title"))
     for ax in axes:
         ax.margins(x=0.25)
         ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: _money(v)))
-    axes[0].set_ylabel("channel")
+    axes[0].set_ylabel(_t("common.channel"))
     return axes
 
 
@@ -225,20 +220,20 @@ def plot_hourly_contacts(hourly: pd.DataFrame, office_hours: Sequence[int] = (9,
     """
     ax = _ax(ax)
     if hourly.empty:
-        return _empty(ax, "No dated contacts")
-    ax.axvspan(office_hours[0] - 0.5, office_hours[1] - 0.5, color="0.9", zorder=0, label="office hours (weekdays)")
+        return _empty(ax, _t("channels.hourly_empty"))
+    ax.axvspan(office_hours[0] - 0.5, office_hours[1] - 0.5, color="0.9", zorder=0, label=_t("channels.office_hours"))
     groups = sorted(hourly["group"].astype(str).unique())
     colours = dict(zip(groups, sns.color_palette(PALETTE, len(groups))))
     for (grp, day), part in hourly.groupby([hourly["group"].astype(str), hourly["day_type"].astype(str)]):
         s = part.groupby("hour")["n"].sum().reindex(range(24), fill_value=0)
         ax.plot(s.index, s.to_numpy(), color=colours[grp], linestyle="-" if day == "weekday" else "--", marker="o", markersize=3,
-                label=f"{_truncate(grp, 20)}, {day}")
+                label=f"{_truncate(term(grp), 20)}, {term(day)}")
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlim(-0.5, 23.5)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("hour of day (local time)")
-    ax.set_ylabel("contacts started by customers")
-    ax.set_title("When customers contact us")
+    ax.set_xlabel(_t("channels.hourly_x"))
+    ax.set_ylabel(_t("channels.hourly_y"))
+    ax.set_title(_t("channels.hourly_title"))
     ax.legend(title="", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
@@ -255,7 +250,7 @@ def plot_conflicts(summary: pd.DataFrame, ax=None, top: int = 12):
         The ``top`` channel pairs with the most conflicts.
     """
     if summary.empty:
-        return _empty(_ax(ax), "No channel conflicts in the window")
+        return _empty(_ax(ax), _t("channels.conflicts_empty"))
     d = summary.copy()
     d["pair"] = [f"{_truncate(a, 14)} → {_truncate(b, 14)}" for a, b in zip(d["first_channel"], d["second_channel"])]
     d["purpose"] = d["purpose"].map(lambda p: _truncate(p, 24))
@@ -268,11 +263,11 @@ def plot_conflicts(summary: pd.DataFrame, ax=None, top: int = 12):
     for col, colour in zip(wide.columns, colours):
         ax.barh(wide.index, wide[col].to_numpy(), left=left, color=colour, label=col)
         left += wide[col].to_numpy()
-    ax.set_xlabel("conflicts (contacts)")
-    ax.set_ylabel("first channel → second channel")
-    ax.set_title("Same matter, two channels: where customers switch")
+    ax.set_xlabel(_t("channels.conflicts_x"))
+    ax.set_ylabel(_t("channels.conflicts_y"))
+    ax.set_title(_t("channels.conflicts_title"))
     ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-    ax.legend(title="purpose", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(title=_t("channels.conflicts_legend"), fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 
@@ -282,7 +277,7 @@ def _rate_bars(ax, d: pd.DataFrame, label_col: str, colour, title: str, xlabel: 
     err = np.vstack([rate - d["response_ci_low"].to_numpy(dtype=float), d["response_ci_high"].to_numpy(dtype=float) - rate])
     ax.bar(x, rate, color=colour, yerr=err, capsize=4, ecolor="0.3")
     for xi, hi, n in zip(x, d["response_ci_high"], d["n_customers"]):
-        ax.annotate(f"n={int(n):,}", (xi, hi), ha="center", va="bottom", fontsize="small", xytext=(0, 2), textcoords="offset points")
+        ax.annotate(_t("common.n_eq", n=n), (xi, hi), ha="center", va="bottom", fontsize="small", xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(x, [_truncate(v, 22).replace(" (", "\n(") for v in d[label_col].astype(str)])
     ax.yaxis.set_major_formatter(_PCT)
     ax.set_ylim(0, max(0.05, float(np.nanmax(d["response_ci_high"]))) * 1.2)
@@ -307,14 +302,14 @@ def plot_ifood_response(by_band: pd.DataFrame, by_dominant: pd.DataFrame, axes=N
         _, axes = plt.subplots(1, 2, figsize=(9, 4.5), sharey=True)
         axes = list(axes)
     colours = sns.color_palette(PALETTE)
-    _rate_bars(axes[0], by_band, "web_band", colours[0], "By share of purchases on the web", "web share of purchases")
+    _rate_bars(axes[0], by_band, "web_band", colours[0], _t("channels.band_title"), _t("channels.band_x"))
     d = by_dominant[by_dominant["dominant_channel"] != "none"]
-    _rate_bars(axes[1], d, "dominant_channel", colours[2], "By the channel used most", "dominant purchase channel")
+    _rate_bars(axes[1], d, "dominant_channel", colours[2], _t("channels.dominant_title"), _t("channels.dominant_x"))
     top = max(a.get_ylim()[1] for a in axes)
     for a in axes:
         a.set_ylim(0, top)
-    axes[0].set_ylabel("response rate, last campaign (share)")
-    axes[0].figure.suptitle("Campaign response by purchase channel (bars: 95% interval)", fontweight="bold")
+    axes[0].set_ylabel(_t("channels.response_y"))
+    axes[0].figure.suptitle(_t("channels.response_title"), fontweight="bold")
     return axes
 
 
@@ -330,17 +325,17 @@ def plot_lead_conversion(conversion: pd.DataFrame, ax=None):
     d = conversion.sort_values("conversion", ascending=True)
     ax = _ax(ax, (9, max(3.0, 0.4 * len(d) + 1.5)))
     if d.empty:
-        return _empty(ax, "No leads")
+        return _empty(ax, _t("channels.no_leads"))
     y = np.arange(len(d))
     rate = d["conversion"].to_numpy(dtype=float)
     err = np.vstack([rate - d["ci_low"].to_numpy(dtype=float), d["ci_high"].to_numpy(dtype=float) - rate])
     ax.barh(y, rate, xerr=err, color=sns.color_palette(PALETTE)[0], capsize=3, ecolor="0.3")
     for yi, hi, n in zip(y, d["ci_high"], d["n_leads"]):
-        ax.annotate(f"{int(n):,} leads", (hi, yi), va="center", fontsize="small", xytext=(4, 0), textcoords="offset points")
+        ax.annotate(_t("channels.leads_n", n=n), (hi, yi), va="center", fontsize="small", xytext=(4, 0), textcoords="offset points")
     ax.set_yticks(y, [_truncate(c, 24) for c in d["channel"].astype(str)])
     ax.xaxis.set_major_formatter(_PCT)
     ax.set_xlim(0, float(np.nanmax(d["ci_high"])) * 1.3)
-    ax.set_xlabel("leads that closed a deal (share, bars: 95% interval)")
-    ax.set_ylabel("lead origin")
-    ax.set_title("Which acquisition channels bring leads that close")
+    ax.set_xlabel(_t("channels.leads_x"))
+    ax.set_ylabel(_t("channels.leads_y"))
+    ax.set_title(_t("channels.leads_title"))
     return ax

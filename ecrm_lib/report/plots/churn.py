@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ecrm_lib.core.format import format_date
 from ecrm_lib.value.churn_measures import MODEL_LABELS
-from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import PALETTE, date_axis, term
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 
 __all__ = [
@@ -69,21 +71,18 @@ def plot_timeline(timeline: pd.DataFrame, ax=None, window_days: int | None = Non
         end = mdates.date2num(pd.Timestamp(r["end"]) + pd.Timedelta(days=1))
         ax.broken_barh([(start, end - start)], (i - 0.35, 0.7), color=colours.get(r["phase"], pal[1]),
                        hatch="//" if r["phase"] == "predicted window" else None, edgecolor="white")
-    ax.set_yticks(range(len(rows)), [str(p) for p in rows["phase"]])
+    ax.set_yticks(range(len(rows)), [term(p) for p in rows["phase"]])
     cut = timeline.loc[timeline["phase"] == "training features", "end"]
     as_of = timeline.loc[timeline["phase"] == "label window", "end"]
     for d, name in ((cut, "cut-off"), (as_of, "as of")):
         if not d.empty:
             x = mdates.date2num(pd.Timestamp(d.iloc[0]) + pd.Timedelta(days=1))
             ax.axvline(x, color="black", lw=1, ls="--")
-            ax.text(x, len(rows) - 0.45, f" {name}\n {pd.Timestamp(d.iloc[0]).date()}", va="bottom", fontsize="small")
+            ax.text(x, len(rows) - 0.45, f" {term(name)}\n {format_date(pd.Timestamp(d.iloc[0]))}", va="bottom", fontsize="small")
     ax.set_ylim(-0.6, len(rows) + 0.4)
-    locator = mdates.AutoDateLocator(maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("date")
-    w = f"{window_days}-day " if window_days else ""
-    ax.set_title(f"Churn = no purchase in a {w}window: how the models are trained, checked and applied")
+    date_axis(ax.xaxis, maxticks=10)
+    ax.set_xlabel(_t("common.date"))
+    ax.set_title(_t("churn.timeline_title_days", days=window_days) if window_days else _t("churn.timeline_title"))
     ax.grid(axis="y", visible=False)
     return ax
 
@@ -101,19 +100,19 @@ def plot_roc_curves(roc: pd.DataFrame, ax=None, metrics: pd.DataFrame | None = N
     """
     ax = _ax(ax, (6.5, 5.5))
     if roc.empty:
-        return _empty(ax, "No ROC curve: the held-out customers have one class only")
+        return _empty(ax, _t("churn.roc_empty"))
     colours = model_colours()
     auc = dict(zip(metrics["model"], metrics["roc_auc"])) if metrics is not None else {}
     for model, label in _labels(roc):
         d = roc[roc["model"] == model]
-        name = f"{label} (AUC {auc[model]:.3f})" if model in auc and pd.notna(auc[model]) else label
+        name = _t("churn.with_auc", label=term(label), auc=auc[model]) if model in auc and pd.notna(auc[model]) else term(label)
         ax.plot(d["fpr"], d["tpr"], color=colours.get(model), lw=2, label=name)
-    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="random order (AUC 0.5)")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_t("churn.roc_random"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
-    ax.set_xlabel("false positive rate (share of stayers flagged)")
-    ax.set_ylabel("true positive rate (share of churners caught)")
-    ax.set_title("ROC curves on held-out customers")
+    ax.set_xlabel(_t("churn.roc_x"))
+    ax.set_ylabel(_t("churn.roc_y"))
+    ax.set_title(_t("churn.roc_title"))
     ax.legend(loc="lower right", fontsize="small")
     return ax
 
@@ -129,18 +128,18 @@ def plot_lift(lift: pd.DataFrame, ax=None):
     """
     ax = _ax(ax)
     if lift.empty:
-        return _empty(ax, "No lift table")
+        return _empty(ax, _t("churn.lift_empty"))
     colours = model_colours()
     pairs = _labels(lift)
     width = 0.8 / len(pairs)
     for i, (model, label) in enumerate(pairs):
         d = lift[lift["model"] == model]
-        ax.bar(d["decile"] + (i - (len(pairs) - 1) / 2) * width, d["lift"], width=width, color=colours.get(model), label=label)
-    ax.axhline(1.0, color="black", lw=1, ls="--", label="random pick (lift 1)")
+        ax.bar(d["decile"] + (i - (len(pairs) - 1) / 2) * width, d["lift"], width=width, color=colours.get(model), label=term(label))
+    ax.axhline(1.0, color="black", lw=1, ls="--", label=_t("churn.lift_random"))
     ax.set_xticks(sorted(lift["decile"].unique()))
-    ax.set_xlabel("risk decile (1 = the 10 % of customers with the highest predicted risk)")
-    ax.set_ylabel("lift (churn rate / overall churn rate, ×)")
-    ax.set_title("Churners found per risk decile, relative to picking at random")
+    ax.set_xlabel(_t("churn.lift_x"))
+    ax.set_ylabel(_t("churn.lift_y"))
+    ax.set_title(_t("churn.lift_title"))
     ax.legend(fontsize="small", loc="upper right", ncols=2)
     top = float(lift["lift"].max()) if lift["lift"].notna().any() else 1.0
     ax.set_ylim(0, top * 1.3)
@@ -158,17 +157,17 @@ def plot_calibration(calibration: pd.DataFrame, ax=None):
     """
     ax = _ax(ax, (6.5, 5.5))
     if calibration.empty:
-        return _empty(ax, "No calibration table")
+        return _empty(ax, _t("churn.calibration_empty"))
     colours = model_colours()
     for model, label in _labels(calibration):
         d = calibration[calibration["model"] == model]
-        ax.plot(d["mean_predicted"], d["observed_rate"], marker="o", color=colours.get(model), label=label)
-    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
+        ax.plot(d["mean_predicted"], d["observed_rate"], marker="o", color=colours.get(model), label=term(label))
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_t("churn.calibration_perfect"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("predicted churn probability (mean per bin, 0-1)")
-    ax.set_ylabel("observed churn rate (share of customers, 0-1)")
-    ax.set_title("Calibration on held-out customers (10 equal-size bins)")
+    ax.set_xlabel(_t("churn.calibration_x"))
+    ax.set_ylabel(_t("churn.calibration_y"))
+    ax.set_title(_t("churn.calibration_title"))
     ax.legend(loc="upper left", fontsize="small")
     return ax
 
@@ -185,7 +184,7 @@ def plot_importance(importance: pd.DataFrame, ax=None, top: int = 10):
         The ``top`` features by their largest importance over the models.
     """
     if importance.empty:
-        return _empty(_ax(ax), "No drivers: no supervised model was fitted")
+        return _empty(_ax(ax), _t("churn.importance_empty"))
     best = importance.groupby("label")["importance_mean"].max().sort_values(ascending=False)
     keep = list(best.index[:top])
     d = importance[importance["label"].isin(keep)].copy()
@@ -199,13 +198,13 @@ def plot_importance(importance: pd.DataFrame, ax=None, top: int = 10):
         part = d[d["model"] == model]
         y = np.array([ypos[lab] for lab in part["label"]]) + (i - (len(models) - 1) / 2) * height
         ax.barh(y, part["importance_mean"], xerr=part["importance_std"], height=height, color=colours.get(model),
-                label=MODEL_LABELS.get(model, model), error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
+                label=term(MODEL_LABELS.get(model, model)), error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
     ax.set_yticks(range(len(keep)), [lab if len(lab) <= 48 else lab[:47] + "…" for lab in keep])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("drop in ROC-AUC when the feature is shuffled (AUC points)")
+    ax.set_xlabel(_t("churn.importance_x"))
     ax.set_ylabel("")
-    ax.set_title("What drives the predicted churn risk (held-out customers)")
+    ax.set_title(_t("churn.importance_title"))
     ax.legend(fontsize="small", loc="lower right")
     return ax
 
@@ -223,13 +222,12 @@ def plot_risk_distribution(scores: pd.DataFrame, ax=None, window_days: int | Non
     """
     ax = _ax(ax)
     if scores.empty:
-        return _empty(ax, "No customer was scored")
+        return _empty(ax, _t("churn.risk_empty"))
     ax.hist(scores["churn_probability"], bins=np.linspace(0, 1, 21), color=sns.color_palette(PALETTE)[0], edgecolor="white")
-    w = f"the next {window_days} days" if window_days else "the window"
-    ax.set_xlabel(f"predicted probability of no purchase in {w} (0-1)")
-    ax.set_ylabel("customers")
+    ax.set_xlabel(_t("churn.risk_x_days", days=window_days) if window_days else _t("churn.risk_x"))
+    ax.set_ylabel(_t("common.customers"))
     ax.set_xlim(0, 1)
-    ax.set_title("How churn risk is spread over today's customers")
+    ax.set_title(_t("churn.risk_title"))
     return ax
 
 
@@ -244,13 +242,13 @@ def plot_truth_by_decile(table: pd.DataFrame, ax=None):
     """
     ax = _ax(ax)
     if table.empty:
-        return _empty(ax, "No customer could be matched to the truth")
+        return _empty(ax, _t("churn.truth_empty"))
     ax.bar(table["risk_decile"], 100 * table["share_dead"], color=sns.color_palette(PALETTE)[3])
     ax.set_xticks(table["risk_decile"])
-    ax.set_xlabel("predicted risk decile (1 = riskiest 10 %)")
-    ax.set_ylabel("truly lapsed at as-of (% of customers)")
+    ax.set_xlabel(_t("churn.truth_x"))
+    ax.set_ylabel(_t("churn.truth_y"))
     ax.set_ylim(0, 100)
-    ax.set_title("Check against the generator's truth: who had really dropped out")
+    ax.set_title(_t("churn.truth_title"))
     return ax
 
 
@@ -265,16 +263,16 @@ def plot_churn_by_tenure(by_tenure: pd.DataFrame, ax=None):
     """
     ax = _ax(ax)
     if by_tenure.empty:
-        return _empty(ax, "No tenure column")
+        return _empty(ax, _t("churn.tenure_empty"))
     bands = list(by_tenure["tenure_band"].cat.categories) if hasattr(by_tenure["tenure_band"], "cat") else sorted(by_tenure["tenure_band"].unique())
     pos = {b: i for i, b in enumerate(bands)}
     pal = sns.color_palette(PALETTE, 8)
     for i, (contract, d) in enumerate(by_tenure.groupby("contract", sort=True)):
         ax.plot([pos[b] for b in d["tenure_band"]], 100 * d["churn_rate"], marker="o", color=pal[i % 8], label=str(contract)[:40])
     ax.set_xticks(range(len(bands)), [str(b) for b in bands])
-    ax.set_xlabel("tenure (months with the company)")
-    ax.set_ylabel("churned (% of customers)")
+    ax.set_xlabel(_t("churn.tenure_x"))
+    ax.set_ylabel(_t("churn.tenure_y"))
     ax.set_ylim(0, max(5.0, 100 * float(by_tenure["churn_rate"].max()) * 1.15))
-    ax.set_title("Churn rate by tenure and contract type")
-    ax.legend(title="contract", fontsize="small")
+    ax.set_title(_t("churn.tenure_title"))
+    ax.legend(title=_t("churn.tenure_legend"), fontsize="small")
     return ax

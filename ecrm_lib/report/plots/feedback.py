@@ -2,9 +2,9 @@
 :mod:`ecrm_lib.seef.uplift`, :mod:`ecrm_lib.seef.uplift_models`, :mod:`ecrm_lib.seef.satisfaction` or :mod:`ecrm_lib.seef.text`
 and an optional ``ax``, labels its axes with units and returns the Axes.
 
-Topic words are not drawn into figures (the plotting fonts may lack Hangul);
-figures name topics ``topic 1``, ``topic 2``, ... and the report's tables give
-their words.
+Figures name topics ``topic 1``, ``topic 2``, ... (``주제 1`` on Korean pages);
+:func:`plot_topic_words` draws each topic's top words (Korean words too: the
+plotting base registers NanumGothic), beside the report's table of them.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import PALETTE, date_axis, term
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 from ecrm_lib.seef.tokens import LANGUAGE_NAMES
 from ecrm_lib.seef.tone import TONES
 
 __all__ = ["plot_uplift", "plot_segment_uplift", "plot_qini", "plot_nps_over_time", "plot_nps_change", "plot_nps_by_group",
-           "plot_topics"]
+           "plot_topics", "plot_topic_words"]
 
 
 def _colors(n: int):
@@ -38,7 +39,7 @@ def plot_uplift(uplift: pd.DataFrame, ax=None):
     d = uplift[~uplift["is_control"].astype(bool)].copy()
     ax = _ax(ax, (9, max(2.5, 0.6 * len(d) + 1.5)))
     if d.empty:
-        ax.text(0.5, 0.5, "No treatment arm with a control group", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("feedback.uplift_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     labels = [_truncate(f"{c}: {a}", 50) if d["campaign_id"].nunique() > 1 else _truncate(a, 50)
@@ -51,13 +52,13 @@ def plot_uplift(uplift: pd.DataFrame, ax=None):
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, len(d) - 0.3)
     ax.invert_yaxis()
-    ax.set_xlabel("response-rate uplift over control (percentage points)")
+    ax.set_xlabel(_t("common.uplift_x"))
     ax.set_ylabel("")
-    ax.set_title("Campaign uplift with its confidence interval")
+    ax.set_title(_t("feedback.uplift_title"))
     return ax
 
 
-def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str = "segment"):
+def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str | None = None):
     """Uplift per segment and arm with intervals (percentage points); suppressed cells are left out.
 
     Thick bars are each segment's own interval; thin whiskers, when the table has ``adj_ci_low`` /
@@ -67,15 +68,16 @@ def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str = "s
     ----------
     segments : DataFrame
         Output of :func:`ecrm_lib.seef.uplift.uplift_by_segment`.
-    segment_label : str
-        Name of the segment attribute, for the axis.
+    segment_label : str, optional
+        Name of the segment attribute, for the axis (None: "segment" in the report language).
     """
+    segment_label = term(segment_label if segment_label is not None else "segment")
     d = segments[~segments["suppressed"]].copy()
     arms = list(dict.fromkeys(d["arm"]))
     segs = list(dict.fromkeys(sorted(d["segment"].astype(str))))
     ax = _ax(ax, (9, max(3, 0.5 * len(segs) * max(1, len(arms)) * 0.6 + 1.5)))
     if d.empty:
-        ax.text(0.5, 0.5, "Every segment is too small to show", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("feedback.segments_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     width = 0.7 / max(1, len(arms))
@@ -91,12 +93,11 @@ def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str = "s
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(np.arange(len(segs)), [_truncate(s, 30) for s in segs])
     ax.invert_yaxis()
-    ax.set_xlabel("response-rate uplift over control (percentage points)"
-                  + ("\n(thick: each group's interval; thin: adjusted for all groups)" if "adj_ci_low" in d else ""))
+    ax.set_xlabel(_t("feedback.segments_x_adjusted") if "adj_ci_low" in d else _t("common.uplift_x"))
     ax.set_ylabel(_truncate(segment_label, 30))
-    ax.set_title(f"Uplift by {_truncate(segment_label, 30)}")
+    ax.set_title(_t("feedback.segments_title", segment=_truncate(segment_label, 30)))
     if len(arms) > 1:
-        ax.legend(title="arm", loc="best", frameon=True)
+        ax.legend(title=_t("feedback.arm"), loc="best", frameon=True)
     return ax
 
 
@@ -115,11 +116,11 @@ def plot_qini(curves: pd.DataFrame, ax=None):
         part = curves[curves["label"] == label]
         ax.plot(100 * part["share"], part["qini"], color=c, lw=2, label=_truncate(label, 40))
         ax.plot(100 * part["share"], part["random"], color=c, lw=1, ls="--")
-    ax.plot([], [], color="0.4", ls="--", lw=1, label="random targeting")
+    ax.plot([], [], color="0.4", ls="--", lw=1, label=_t("feedback.qini_random"))
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xlabel("accounts targeted, highest predicted uplift first (% of accounts)")
-    ax.set_ylabel("incremental responders (accounts)")
-    ax.set_title("Qini curve on held-out predictions")
+    ax.set_xlabel(_t("feedback.qini_x"))
+    ax.set_ylabel(_t("feedback.qini_y"))
+    ax.set_title(_t("feedback.qini_title"))
     ax.legend(loc="upper left", frameon=True)
     return ax
 
@@ -138,30 +139,26 @@ def plot_nps_over_time(monthly: pd.DataFrame, periods: dict | None = None, ax=No
     ax = _ax(ax)
     d = monthly[(~monthly["suppressed"]) & (monthly["group"] != "no date")].copy()
     if d.empty:
-        ax.text(0.5, 0.5, "Too few dated answers per month", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("feedback.nps_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     x = pd.to_datetime(d["group"] + "-01")
     c, c2 = _colors(2)
-    ax.fill_between(x, d["ci_low"], d["ci_high"], color=c, alpha=0.15, label="monthly interval")
-    ax.plot(x, d["nps"], marker="o", color=c, lw=1, ms=4, label="NPS per month")
+    ax.fill_between(x, d["ci_low"], d["ci_high"], color=c, alpha=0.15, label=_t("feedback.monthly_interval"))
+    ax.plot(x, d["nps"], marker="o", color=c, lw=1, ms=4, label=_t("feedback.nps_per_month"))
     if periods and not periods.get("reason"):
         for i, key in enumerate(("previous", "recent")):
             w = periods[key]
             xs = [pd.Timestamp(w["start"]).replace(day=1), pd.Timestamp(w["end"])]
             ax.fill_between(xs, [w["ci_low"]] * 2, [w["ci_high"]] * 2, facecolor="none", edgecolor=c2, hatch="//",
-                            lw=0, label=f"{periods['months']}-month NPS and its interval" if i == 0 else None)
+                            lw=0, label=_t("feedback.period_nps", months=periods["months"]) if i == 0 else None)
             ax.plot(xs, [w["nps"]] * 2, color=c2, lw=2.5)
     ax.axhline(0, color="0.4", lw=0.8, ls="--")
     ax.set_ylim(-100, 100)
-    import matplotlib.dates as mdates
-
-    loc = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
-    ax.set_xlabel("month")
-    ax.set_ylabel("NPS (points, -100 to +100)")
-    ax.set_title("Net Promoter Score by month")
+    date_axis(ax.xaxis, minticks=3, maxticks=8)
+    ax.set_xlabel(_t("common.month"))
+    ax.set_ylabel(_t("feedback.nps_x"))
+    ax.set_title(_t("feedback.nps_title"))
     ax.legend(loc="lower left", frameon=True)
     return ax
 
@@ -183,7 +180,7 @@ def plot_nps_change(changes: pd.DataFrame, ci_level: float = 0.95, ax=None):
     d = changes.dropna(subset=["change", "ci_low", "ci_high"])
     ax = _ax(ax, (9, max(2.2, 0.6 * len(d) + 1.4)))
     if d.empty:
-        ax.text(0.5, 0.5, "No change of NPS can be measured", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("feedback.change_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     y = np.arange(len(d))
@@ -191,7 +188,7 @@ def plot_nps_change(changes: pd.DataFrame, ci_level: float = 0.95, ax=None):
     err = np.vstack([pts - d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float) - pts])
     ax.errorbar(pts, y, xerr=err, fmt="o", color=_colors(1)[0], capsize=5, markersize=8)
     for yi, (v, lo, hi) in enumerate(zip(pts, d["ci_low"], d["ci_high"])):
-        ax.annotate(f"{v:+.1f} ({lo:+.1f} to {hi:+.1f})", xy=(v, yi), xytext=(0, 9), textcoords="offset points",
+        ax.annotate(_t("feedback.change_note", change=f"{v:+.1f}", low=f"{lo:+.1f}", high=f"{hi:+.1f}"), xy=(v, yi), xytext=(0, 9), textcoords="offset points",
                     ha="center", va="bottom", fontsize=9)
     ax.axvline(0, color="0.3", lw=1, ls="--")
     lo, hi = min(0.0, float(d["ci_low"].min())), max(0.0, float(d["ci_high"].max()))
@@ -200,13 +197,13 @@ def plot_nps_change(changes: pd.DataFrame, ci_level: float = 0.95, ax=None):
     ax.set_yticks(y, [_truncate(str(c), 40) for c in d["comparison"]])
     ax.set_ylim(-0.7, len(d) - 0.3)
     ax.invert_yaxis()
-    ax.set_xlabel(f"change in NPS (points) with its {ci_level:.0%} interval; 0 = no change")
+    ax.set_xlabel(_t("feedback.change_x", level=ci_level))
     ax.set_ylabel("")
-    ax.set_title("Has NPS changed?")
+    ax.set_title(_t("feedback.change_title"))
     return ax
 
 
-def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_label: str = "channel"):
+def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_label: str | None = None):
     """NPS (or CSAT) per group as points with interval bars; suppressed groups left out.
 
     Parameters
@@ -214,12 +211,14 @@ def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_l
     groups : DataFrame
         Output of :func:`ecrm_lib.seef.satisfaction.satisfaction_by`.
     value : {"nps", "csat"}
-    group_label : str
+    group_label : str, optional
+        Name of the grouping, for the title (None: "channel" in the report language).
     """
+    group_label = _t("common.channel") if group_label is None else term(group_label)
     d = groups[~groups["suppressed"]].copy()
     ax = _ax(ax, (9, max(2.5, 0.45 * len(d) + 1.5)))
     if d.empty:
-        ax.text(0.5, 0.5, "Every group is too small to show", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("feedback.groups_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     scale = 1 if value == "nps" else 100
@@ -227,15 +226,15 @@ def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_l
     pts = scale * d[value].to_numpy(float)
     err = np.vstack([pts - scale * d["ci_low"].to_numpy(float), scale * d["ci_high"].to_numpy(float) - pts])
     ax.errorbar(pts, y, xerr=err, fmt="o", color=_colors(1)[0], capsize=4)
-    ax.set_yticks(y, [f"{_truncate(g, 25)} (n={int(n):,})" for g, n in zip(d["group"], d["n"])])
+    ax.set_yticks(y, [_t("feedback.group_tick", group=_truncate(g, 25), n=n) for g, n in zip(d["group"], d["n"])])
     ax.invert_yaxis()
     if value == "nps":
         ax.axvline(0, color="0.4", lw=0.8, ls="--")
-        ax.set_xlabel("NPS (points, -100 to +100)")
-        ax.set_title(f"Net Promoter Score by {group_label}")
+        ax.set_xlabel(_t("feedback.nps_x"))
+        ax.set_title(_t("feedback.nps_group_title", group=group_label))
     else:
-        ax.set_xlabel("CSAT: answers in the top two boxes (% of answers)")
-        ax.set_title(f"Customer satisfaction (CSAT) by {group_label}")
+        ax.set_xlabel(_t("feedback.csat_x"))
+        ax.set_title(_t("feedback.csat_group_title", group=group_label))
     ax.set_ylabel("")
     return ax
 
@@ -253,28 +252,87 @@ def plot_topics(summary: pd.DataFrame, ax=None):
     d = summary.sort_values("topic")
     ax = _ax(ax, (9, max(2.5, 0.45 * len(d) + 1.5)))
     lang = d["language"] if "language" in d else pd.Series([None] * len(d), index=d.index)
-    labels = [f"topic {int(t)}" + (f" ({LANGUAGE_NAMES.get(g, g)})" if isinstance(g, str) else "")
-              for t, g in zip(d["topic"], lang)]
+    labels = [_t("feedback.topic_language", topic=int(t), language=term(LANGUAGE_NAMES.get(g, g))) if isinstance(g, str)
+              else _t("feedback.topic", topic=int(t)) for t, g in zip(d["topic"], lang)]
     y = np.arange(len(d))
     n = d["n"].to_numpy(float)
     shares = d[[f"{t}_share" for t in TONES]].astype(float)
     colours = {"negative": _colors(4)[3], "neutral": "0.7", "positive": _colors(1)[0]}
     if shares.isna().all(axis=None):
-        ax.barh(y, n, color="0.6", label="texts (no tone measured)")
+        ax.barh(y, n, color="0.6", label=_t("feedback.no_tone"))
     else:
         left = np.zeros(len(d))
         for t in TONES:
             width = n * shares[f"{t}_share"].fillna(0).to_numpy()
-            ax.barh(y, width, left=left, color=colours[t], label=t)
+            ax.barh(y, width, left=left, color=colours[t], label=term(t))
             left += width
     for i, (total, pos) in enumerate(zip(n, shares["positive_share"])):
         if pd.notna(pos):
-            ax.text(total, i, f"  {100 * pos:.0f}% positive", va="center", fontsize=9)
+            ax.text(total, i, "  " + _t("feedback.positive_note", share=pos), va="center", fontsize=9)
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlim(0, n.max() * 1.3 if len(d) else 1)
-    ax.set_xlabel("texts (count), split by tone")
+    ax.set_xlabel(_t("feedback.topics_x"))
     ax.set_ylabel("")
-    ax.set_title("Feedback texts per topic and their tone")
+    ax.set_title(_t("feedback.topics_title"))
     ax.legend(loc="lower right", frameon=True)
     return ax
+
+
+def plot_topic_words(words: pd.DataFrame, languages: dict | None = None, top: int = 8, ncols: int = 3, axes=None):
+    """Horizontal bars per topic: its ``top`` words by their weight in the topic (small multiples).
+
+    The words are data (Korean words draw through the NanumGothic fallback of
+    the plotting base); the weights are the topic model's, comparable within a
+    panel, not across panels.
+
+    Parameters
+    ----------
+    words : DataFrame
+        :attr:`ecrm_lib.seef.topics.TopicModel.words`: ``topic``, ``rank``, ``word``, ``weight``
+        (already cleared of known names by :func:`ecrm_lib.seef.text.text_result`).
+    languages : dict, optional
+        :attr:`ecrm_lib.seef.topics.TopicModel.languages` (topic -> language code), named in each panel's title.
+    top : int
+        Words per topic, strongest first.
+    ncols : int
+        Panels per row.
+    axes : array of matplotlib Axes, optional
+        At least one per topic.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib Axes
+        One per topic (a single Axes saying so when there is no word).
+    """
+    import matplotlib.pyplot as plt
+
+    topics = sorted(words["topic"].dropna().unique()) if len(words) else []
+    if not topics:
+        ax = _ax(axes.flat[0] if axes is not None else None, (6, 1.5))
+        ax.text(0.5, 0.5, _t("feedback.words_empty"), ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return np.array([ax])
+    languages = dict(languages or {})
+    ncols = max(1, min(ncols, len(topics)))
+    nrows = -(-len(topics) // ncols)
+    if axes is None:
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 0.28 * top * nrows + 1.2 * nrows + 0.4),
+                                 squeeze=False, layout="constrained")
+        fig.suptitle(_t("feedback.words_title"), fontweight="bold")
+    flat = np.asarray(axes).ravel()
+    colours = _colors(len(topics))
+    for ax, topic, colour in zip(flat, topics, colours):
+        d = words[words["topic"] == topic].sort_values("rank").head(top)
+        y = np.arange(len(d))
+        ax.barh(y, d["weight"].to_numpy(float), color=colour)
+        ax.set_yticks(y, [_truncate(w, 18) for w in d["word"].astype(str)])
+        ax.invert_yaxis()
+        code = languages.get(topic, languages.get(int(topic)))
+        ax.set_title(_t("feedback.topic_language", topic=int(topic), language=term(LANGUAGE_NAMES.get(code, code))) if code
+                     else _t("feedback.topic", topic=int(topic)), fontsize=10)
+        ax.set_xlabel(_t("feedback.words_x"), fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in flat[len(topics):]:
+        ax.set_axis_off()
+    return flat[: len(topics)]

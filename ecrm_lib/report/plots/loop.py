@@ -8,14 +8,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import PALETTE, currency_name, term, with_unit
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 
 __all__ = ["plot_loop_comparison", "plot_segment_response"]
 
-_LABELS = {"purchased": "bought again (% of customers)", "purchases": "purchases per customer",
-           "revenue": "spend per customer"}
+_LABELS = {"purchased": "loop.purchased_y", "purchases": "loop.purchases_y", "revenue": "loop.revenue_y"}
+"""Catalogue key of each outcome's axis label."""
 
 
 def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str = ""):
@@ -37,7 +38,7 @@ def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str =
         _, axes = plt.subplots(1, max(len(d), 1), figsize=(4.2 * max(len(d), 1), 3.8), squeeze=False)
         axes = axes[0]
     if d.empty:
-        axes[0].text(0.5, 0.5, "No target had a comparable non-target", ha="center", va="center",
+        axes[0].text(0.5, 0.5, _t("loop.comparison_empty"), ha="center", va="center",
                      transform=axes[0].transAxes)
         axes[0].set_axis_off()
         return axes
@@ -51,12 +52,12 @@ def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str =
             base = r["matched_non_targets"] * scale
             ax.errorbar([1], [vals[1]], yerr=[[vals[1] - (base + lo)], [(base + hi) - vals[1]]], fmt="none",
                         color="0.2", capsize=6)
-        ax.set_xticks([0, 1], ["comparable\nnon-targets", "earlier\ntargets"])
-        unit = _LABELS.get(r["outcome"], r["outcome"])
+        ax.set_xticks([0, 1], [_t("loop.non_targets"), _t("loop.targets")])
+        unit = _t(_LABELS[r["outcome"]]) if r["outcome"] in _LABELS else str(r["outcome"])
         if r["outcome"] == "revenue" and currency:
-            unit = f"{unit} ({currency})"
+            unit = with_unit(unit, currency_name(currency))
         ax.set_ylabel(unit)
-        ax.set_title(_truncate(f"{r['outcome']}: difference {r['difference'] * scale:+,.3g}", 45))
+        ax.set_title(_truncate(_t("loop.difference", outcome=term(r["outcome"]), difference=f"{r['difference'] * scale:+,.3g}"), 45))
     return axes
 
 
@@ -72,7 +73,7 @@ def plot_segment_response(weights: pd.DataFrame, ax=None):
     d = weights.dropna(subset=["uplift"]).reset_index(drop=True)
     ax = _ax(ax, (9, max(2.8, 0.45 * len(d) + 1.5)))
     if d.empty:
-        ax.text(0.5, 0.5, "No segment could be measured", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("loop.segments_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     palette = dict(zip(["keep", "down-weight", "remove"], sns.color_palette(PALETTE, 3)))
@@ -84,11 +85,11 @@ def plot_segment_response(weights: pd.DataFrame, ax=None):
         m = (d["action"] == action).to_numpy()
         if m.any():
             ax.errorbar(pts[m], y[m], xerr=np.vstack([pts[m] - lo[m], hi[m] - pts[m]]), fmt="o", color=color,
-                        capsize=4, label=action)
+                        capsize=4, label=term(action))
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(y, [_truncate(s, 30) for s in d["segment"].astype(str)])
     ax.invert_yaxis()
-    ax.set_xlabel("response-rate uplift over control (percentage points)")
-    ax.set_title("Campaign response by segment at the earlier run, and the action for this selection")
-    ax.legend(title="next selection", loc="best", fontsize=9)
+    ax.set_xlabel(_t("common.uplift_x"))
+    ax.set_title(_t("loop.segments_title"))
+    ax.legend(title=_t("loop.segments_legend"), loc="best", fontsize=9)
     return ax

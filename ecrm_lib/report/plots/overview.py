@@ -9,12 +9,11 @@ so they cannot run as script in the HTML report.
 
 from __future__ import annotations
 
-import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, get_ax, truncate_label
+from ecrm_lib.report.plots.base import PALETTE, date_axis, get_ax, label, term, truncate_label
 
 __all__ = ["plot_set_aside", "plot_channel_coverage", "plot_monthly_activity", "plot_identifier_completeness"]
 
@@ -32,15 +31,15 @@ def plot_set_aside(by_reason: pd.DataFrame, ax=None, top: int = 12):
     """
     ax = get_ax(ax, (9, max(2.5, 0.45 * min(top, len(by_reason)) + 1)))
     if by_reason.empty:
-        ax.text(0.5, 0.5, "No rows were set aside", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, label("overview.set_aside_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     d = by_reason.head(top).copy()
     d["label"] = [truncate_label(f"{s}: {r}", 55) for s, r in zip(d["source"], d["reason"])]
     sns.barplot(data=d, y="label", x="rows", ax=ax, color=sns.color_palette(PALETTE)[3])
-    ax.set_xlabel("rows set aside")
+    ax.set_xlabel(label("overview.set_aside_x"))
     ax.set_ylabel("")
-    ax.set_title("Rows set aside by source and reason")
+    ax.set_title(label("overview.set_aside_title"))
     return ax
 
 
@@ -61,10 +60,11 @@ def plot_channel_coverage(channels: pd.DataFrame, ax=None, top: int = 10, curren
     cols = [c for c in ("accounts", "transactions", "contacts", "feedback") if c in channels and channels[c].sum() > 0]
     d = channels.head(top).melt(id_vars="channel", value_vars=cols, var_name="measure", value_name="count")
     d["channel"] = d["channel"].map(truncate_label)
+    d["measure"] = d["measure"].map(term)
     sns.barplot(data=d, x="channel", y="count", hue="measure", ax=ax)
-    ax.set_xlabel("channel")
-    ax.set_ylabel("count (rows)")
-    ax.set_title("Records per channel")
+    ax.set_xlabel(label("common.channel"))
+    ax.set_ylabel(label("overview.coverage_y"))
+    ax.set_title(label("overview.coverage_title"))
     ax.tick_params(axis="x", rotation=30)
     ax.legend(title="")
     return ax
@@ -92,7 +92,7 @@ def plot_monthly_activity(monthly: pd.DataFrame, axes=None):
         _, axes = plt.subplots(n, 1, figsize=(9, 2.4 * n + 0.6), sharex=True, squeeze=False)
         axes = list(axes[:, 0])
     if not tables:
-        axes[0].text(0.5, 0.5, "No dated records", ha="center", va="center", transform=axes[0].transAxes)
+        axes[0].text(0.5, 0.5, label("overview.monthly_empty"), ha="center", va="center", transform=axes[0].transAxes)
         axes[0].set_axis_off()
         return axes
     groups = sorted(monthly["group"].astype(str).unique())
@@ -100,15 +100,13 @@ def plot_monthly_activity(monthly: pd.DataFrame, axes=None):
     for ax, table in zip(axes, tables):
         d = monthly[monthly["table"] == table]
         for g, part in d.groupby(d["group"].astype(str)):
-            ax.plot(part["month"], part["rows"], marker="o", markersize=3, color=colours[g], label=g)
-        ax.set_ylabel(f"{table}\nper month")
+            ax.plot(part["month"], part["rows"], marker="o", markersize=3, color=colours[g], label=term(g))
+        ax.set_ylabel(label("overview.monthly_y", table=term(table)))
         ax.set_ylim(bottom=0)
         ax.legend(title="", fontsize="small", loc="upper left")
-        locator = mdates.AutoDateLocator(maxticks=10)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    axes[-1].set_xlabel("month")
-    axes[0].set_title("Records per month by channel group")
+        date_axis(ax.xaxis, maxticks=10)
+    axes[-1].set_xlabel(label("common.month"))
+    axes[0].set_title(label("overview.monthly_title"))
     return axes
 
 
@@ -124,8 +122,8 @@ def plot_identifier_completeness(completeness: pd.DataFrame, ax=None):
     d = completeness.set_index("channel").drop(columns=["accounts"])
     ax = get_ax(ax, (7, 0.5 * len(d) + 1.5))
     d.index = [truncate_label(i) for i in d.index]
-    sns.heatmap(d * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": "% of accounts"}, ax=ax)
-    ax.set_xlabel("identifier present")
-    ax.set_ylabel("channel")
-    ax.set_title("Which identifiers each channel captures (% of its accounts)")
+    sns.heatmap(d * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": label("overview.ids_colorbar")}, ax=ax)
+    ax.set_xlabel(label("overview.ids_x"))
+    ax.set_ylabel(label("common.channel"))
+    ax.set_title(label("overview.ids_title"))
     return ax

@@ -16,7 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.report.plots.base import currency_name, money_text, with_unit
 from ecrm_lib.report.plots.base import get_ax as _ax
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 from ecrm_lib.seef.clusters import feature_label
 from ecrm_lib.seef.selection import reason_counts
@@ -37,7 +39,7 @@ __all__ = [
 
 
 def _unit(currency: str) -> str:
-    return f" ({currency})" if currency else ""
+    return f" ({currency_name(currency)})" if currency else ""
 
 
 def plot_target_lorenz(values, ax=None, *, targets=None, currency: str = "", label: str = "CLV"):
@@ -57,16 +59,16 @@ def plot_target_lorenz(values, ax=None, *, targets=None, currency: str = "", lab
     """
     ax = _ax(ax, (6, 6))
     cur = lorenz_curve(values)
-    ax.plot(cur["customer_share"] * 100, cur["value_share"] * 100, label=f"all customers (Gini {gini(values):.2f})")
+    ax.plot(cur["customer_share"] * 100, cur["value_share"] * 100, label=_t("seef.all_gini", gini=gini(values)))
     if targets is not None:
         v = np.asarray(values, dtype=float)[np.asarray(targets, dtype=bool)]
         if len(v) and np.nansum(v) > 0:
             t = lorenz_curve(v)
-            ax.plot(t["customer_share"] * 100, t["value_share"] * 100, label=f"targets (Gini {gini(v):.2f})")
-    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="perfect equality")
-    ax.set_xlabel("Customers, from lowest to highest value (%)")
-    ax.set_ylabel(f"Share of total {label} (%)")
-    ax.set_title(f"Value concentration of {label}{_unit(currency)}: Gini {gini(values):.2f}")
+            ax.plot(t["customer_share"] * 100, t["value_share"] * 100, label=_t("seef.targets_gini", gini=gini(v)))
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label=_t("seef.perfect_equality"))
+    ax.set_xlabel(_t("seef.lorenz_x"))
+    ax.set_ylabel(_t("seef.share_of_total", label=label))
+    ax.set_title(_t("seef.lorenz_title", label=f"{label}{_unit(currency)}", gini=gini(values)))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.legend(loc="upper left")
@@ -85,14 +87,14 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     s = summary.iloc[::-1]
     y = np.arange(len(s))
     labels = [f"{_truncate(x)} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
-    ax.barh(y, s["customer_share"] * 100, color="C0", label="customers (%)")
+    ax.barh(y, s["customer_share"] * 100, color="C0", label=_t("seef.customers_pct"))
     ax.set_yticks(y, labels)
-    ax.set_xlabel("Share of customers (%)" + (" / share of value (%)" if "value_share" in s else ""))
-    ax.set_ylabel("Segment (customers)")
+    ax.set_xlabel(_t("seef.segments_x_value") if "value_share" in s else _t("seef.segments_x"))
+    ax.set_ylabel(_t("seef.segments_y"))
     if "value_share" in s:
-        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=f"value{_unit(currency)} (%)")
+        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=_t("seef.value_currency_pct", currency=currency_name(currency)) if currency else _t("seef.value_pct"))
         ax.legend(loc="lower right")
-    ax.set_title("Segment sizes and value")
+    ax.set_title(_t("seef.segments_title"))
     return ax
 
 
@@ -119,10 +121,10 @@ def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=No
         for j in range(M.shape[1]):
             dark = abs(M[i, j]) > 0.6 * lim  # white text on the darkest cells
             ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
-    ax.set_xlabel("Feature")
-    ax.set_ylabel("Cluster (customers)")
-    ax.figure.colorbar(im, ax=ax, label="Difference from all customers (standard deviations)")
-    ax.set_title("Cluster profiles")
+    ax.set_xlabel(_t("seef.feature"))
+    ax.set_ylabel(_t("seef.cluster_y"))
+    ax.figure.colorbar(im, ax=ax, label=_t("seef.cluster_colorbar"))
+    ax.set_title(_t("seef.cluster_title"))
     return ax
 
 
@@ -148,14 +150,14 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
     for ax, col in ((a1, "chosen"), (a2, "elbow")):
         if col in k_scores and k_scores[col].any():
             kc = int(k_scores.loc[k_scores[col], "k"].iloc[0])
-            ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=f"{'chosen' if col == 'chosen' else 'elbow'}: k = {kc}")
+            ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=_t("seef.k_chosen" if col == "chosen" else "seef.k_elbow", k=kc))
             ax.legend()
-    a1.set_xlabel("Number of clusters k")
-    a1.set_ylabel("Mean silhouette (-1 to 1, higher = better)")
-    a1.set_title("Silhouette (k is chosen here)")
-    a2.set_xlabel("Number of clusters k")
-    a2.set_ylabel("Inertia (within-cluster sum of squares)")
-    a2.set_title("Elbow (cross-check)")
+    a1.set_xlabel(_t("seef.k_x"))
+    a1.set_ylabel(_t("seef.silhouette_y"))
+    a1.set_title(_t("seef.silhouette_title"))
+    a2.set_xlabel(_t("seef.k_x"))
+    a2.set_ylabel(_t("seef.inertia_y"))
+    a2.set_title(_t("seef.elbow_title"))
     return a1, a2
 
 
@@ -171,9 +173,9 @@ def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
     n = int(targets["selected"].astype(bool).sum())
     counts = reason_counts(targets).head(top).iloc[::-1]  # kinds of reason: per-customer numbers dropped
     ax.barh([_truncate(x, 50) for x in counts["reason"]], counts["targets"].to_numpy())
-    ax.set_xlabel("Targets (customers)")
-    ax.set_ylabel("Reason")
-    ax.set_title(f"Why customers were selected ({n:,} targets)")
+    ax.set_xlabel(_t("seef.reasons_x"))
+    ax.set_ylabel(_t("seef.reasons_y"))
+    ax.set_title(_t("seef.reasons_title", n=n))
     return ax
 
 
@@ -187,13 +189,13 @@ def plot_lookalike_scores(scores: pd.DataFrame, ax=None, bins: int = 40):
     """
     ax = _ax(ax)
     edges = np.linspace(0, 1, bins + 1)
-    for flag, name in ((False, "other customers"), (True, "targets")):
+    for flag, key in ((False, "seef.other_customers_n"), (True, "seef.targets_n")):
         s = scores.loc[scores["is_target"] == flag, "score"].dropna()
         if len(s):
-            ax.hist(s, bins=edges, alpha=0.6, density=True, label=f"{name} ({len(s):,})")
-    ax.set_xlabel("Look-alike score (out-of-fold probability of being a target, 0-1)")
-    ax.set_ylabel("Density (share of group per unit score)")
-    ax.set_title("Look-alike scores")
+            ax.hist(s, bins=edges, alpha=0.6, density=True, label=_t(key, n=len(s)))
+    ax.set_xlabel(_t("seef.lookalike_x"))
+    ax.set_ylabel(_t("seef.lookalike_y"))
+    ax.set_title(_t("seef.lookalike_title"))
     ax.legend()
     return ax
 
@@ -211,17 +213,17 @@ def plot_value_concentration(curve: pd.DataFrame, point: dict | None = None, ax=
         size as a cross.
     """
     ax = _ax(ax, (7, 6))
-    ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, label=f"highest-{label} customers first")
-    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="customers picked at random")
-    title = f"How concentrated is {label}{_unit(currency)}?"
+    ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, label=_t("seef.concentration_curve", label=label))
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label=_t("seef.random_customers"))
+    title = _t("seef.concentration_title", label=f"{label}{_unit(currency)}")
     if point:
         x, y, b = point["customer_share"] * 100, point["value_share"] * 100, point["best_value_share"] * 100
-        ax.scatter([x], [y], s=80, color="C3", zorder=4, label=f"targets: {x:.0f}% of customers, {y:.0f}% of {label}")
-        ax.scatter([x], [b], s=80, marker="x", color="C2", zorder=4, label=f"top {x:.0f}% by {label}: {b:.0f}%")
+        ax.scatter([x], [y], s=80, color="C3", zorder=4, label=_t("seef.targets_point", customers=f"{x:.0f}%", value=f"{y:.0f}%", label=label))
+        ax.scatter([x], [b], s=80, marker="x", color="C2", zorder=4, label=_t("seef.best_point", customers=f"{x:.0f}%", value=f"{b:.0f}%", label=label))
         if point.get("gini") is not None and np.isfinite(point["gini"]):
-            title += f" Gini {point['gini']:.2f}"
-    ax.set_xlabel(f"Customers, from highest to lowest {label} (% of all)")
-    ax.set_ylabel(f"Share of total {label} (%)")
+            title = _t("seef.concentration_title_gini", label=f"{label}{_unit(currency)}", gini=point["gini"])
+    ax.set_xlabel(_t("seef.concentration_x", label=label))
+    ax.set_ylabel(_t("seef.share_of_total", label=label))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.set_title(title)
@@ -251,14 +253,14 @@ def plot_net_value(profit: pd.DataFrame, targets, ax=None, *, currency: str = ""
         if hi <= lo:
             lo, hi = lo - 1, hi + 1
         edges = np.linspace(lo, hi, bins + 1)
-        for m, name in ((~flag, "other customers"), (flag, "targets")):
+        for m, key in ((~flag, "seef.other_customers_n"), (flag, "seef.targets_n")):
             x = np.clip(v[m & ok], lo, hi)
             if len(x):
-                ax.hist(x, bins=edges, alpha=0.6, density=False, label=f"{name} ({len(x):,})")
-    ax.axvline(0, color="black", linewidth=1, linestyle="--", label="break-even")
-    ax.set_xlabel(f"Net value over the CLV horizon{_unit(currency)}: CLV minus expected cost to serve")
-    ax.set_ylabel("Customers")
-    ax.set_title("Who is profitable after the cost to serve?")
+                ax.hist(x, bins=edges, alpha=0.6, density=False, label=_t(key, n=len(x)))
+    ax.axvline(0, color="black", linewidth=1, linestyle="--", label=_t("seef.break_even"))
+    ax.set_xlabel(_t("seef.net_x_currency", currency=currency_name(currency)) if currency else _t("seef.net_x"))
+    ax.set_ylabel(_t("seef.customers"))
+    ax.set_title(_t("seef.net_title"))
     ax.legend()
     return ax
 
@@ -273,15 +275,15 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
     """
     ax = _ax(ax)
     t = table.sort_values("added")
-    ax.plot(t["added"], t["value"], marker="o", label="top look-alikes: predicted CLV")
+    ax.plot(t["added"], t["value"], marker="o", label=_t("seef.expansion_top"))
     if t["value_low"].notna().all() and t["value_high"].notna().all():
-        ax.fill_between(t["added"], t["value_low"], t["value_high"], alpha=0.2, label="sum of per-customer intervals")
+        ax.fill_between(t["added"], t["value_low"], t["value_high"], alpha=0.2, label=_t("seef.expansion_interval"))
     if "value_random" in t:
-        ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label="same number picked at random")
-    ax.set_xlabel("Customers added to the targets")
-    ax.set_ylabel(f"Predicted CLV of the added customers{_unit(currency)}")
+        ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label=_t("seef.expansion_random"))
+    ax.set_xlabel(_t("seef.expansion_x"))
+    ax.set_ylabel(with_unit(_t("seef.expansion_y"), currency_name(currency)))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_title("What adding look-alike customers is worth")
+    ax.set_title(_t("seef.expansion_title"))
     ax.legend(loc="upper left")
     return ax
 
@@ -301,9 +303,9 @@ def plot_contact_plan_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
     ax.set_yticks(y, [_truncate(c, 30) for c in m["channel"]])
     for yi, n, c in zip(y, m["customers"].astype(float), m["cost_per_contact"].astype(float)):
         if np.isfinite(c):
-            ax.text(n, yi, f"  {c:,.0f}{(' ' + currency) if currency else ''} per contact", va="center", fontsize=9)
-    ax.set_xlabel("Customers (cheapest channel that reaches them)")
-    ax.set_ylabel("Channel")
-    ax.set_title("Cheapest channel of the expanded customers")
+            ax.text(n, yi, "  " + _t("seef.per_contact", cost=money_text(c, currency)), va="center", fontsize=9)
+    ax.set_xlabel(_t("seef.contact_x"))
+    ax.set_ylabel(_t("seef.channel"))
+    ax.set_title(_t("seef.contact_title"))
     ax.margins(x=0.35)
     return ax

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, truncate_label
+from ecrm_lib.report.plots.base import PALETTE, currency_name, term, truncate_label
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.trends import method_label
 
 __all__ = ["plot_trends"]
@@ -33,12 +34,13 @@ def _scale(unit: str, currency: str) -> tuple[float, str]:
     """(multiplier, axis label) for a registry unit."""
     u = (unit or "").lower()
     if u.startswith("share points"):
-        return 100.0, "percentage points"
+        return 100.0, _t("summary.percentage_points")
     if u.startswith("share"):
         return 100.0, "%"
     if "currency" in u:
-        return 1e-6, f"million {currency}".strip() + (" a year" if "per year" in u else "")
-    return 1.0, (unit.split(",")[0].strip() or "value")
+        text = _t("summary.million_year" if "per year" in u else "summary.million", currency=currency_name(currency))
+        return 1e-6, " ".join(text.split())
+    return 1.0, term(unit.split(",")[0].strip() or "value")
 
 
 def plot_trends(
@@ -72,7 +74,7 @@ def plot_trends(
     metrics = list(dict.fromkeys(trends["metric"])) if len(trends) else []
     if not metrics:
         _, ax = plt.subplots(figsize=(6, 1.5))
-        ax.text(0.5, 0.5, "No headline metric has a value in any run", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("summary.empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return np.array([ax])
     ncols = max(1, min(ncols, len(metrics)))
@@ -91,14 +93,14 @@ def plot_trends(
         highs = d["high"].to_numpy(dtype=float) * mult if "high" in d else np.full(len(d), np.nan)
         has_iv = np.isfinite(lows) & np.isfinite(highs)
         if has_iv.any():
-            ax.vlines(x[has_iv], lows[has_iv], highs[has_iv], color=colour, alpha=0.5, linewidth=6, label="interval")
+            ax.vlines(x[has_iv], lows[has_iv], highs[has_iv], color=colour, alpha=0.5, linewidth=6, label=_t("common.interval"))
         methods = [mm if isinstance(mm, str) else None for mm in d["method"]] if has_methods else [None] * len(d)
         dependent = any(mm is not None for mm in methods)
         changed = False
         if not dependent:
             ax.plot(x, y, marker="o", color=colour)
         else:
-            ax.plot(x, y, marker="o", linestyle="none", color=colour, label="chosen model of each run", zorder=4)
+            ax.plot(x, y, marker="o", linestyle="none", color=colour, label=_t("summary.chosen_model"), zorder=4)
             for i in range(1, len(d)):
                 same = methods[i] == methods[i - 1] and "?" not in (methods[i] or "?")
                 changed |= not same
@@ -111,14 +113,14 @@ def plot_trends(
             if changed and len(like) >= 2:
                 lx, ly = zip(*like)
                 ax.plot(list(lx), np.array(ly, dtype=float) * mult, marker="o", markersize=9, markerfacecolor="white",
-                        linestyle="--", color=other, label=f"{method_label(code)} in every run", zorder=3)
+                        linestyle="--", color=other, label=_t("summary.every_run", method=method_label(code)), zorder=3)
             if changed:
-                ax.plot([], [], color="grey", linestyle=":", label="method changed: no change computed")
+                ax.plot([], [], color="grey", linestyle=":", label=_t("summary.method_changed"))
                 ax.margins(y=0.3)
                 ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
         ax.set_title(truncate_label(title, 45), fontsize=10)
         ax.set_ylabel(ylabel)
-        ax.set_xlabel("as-of date")
+        ax.set_xlabel(_t("summary.as_of"))
         ax.set_xticks(list(x))
         ax.set_xticklabels([t.strftime("%Y-%m-%d") for t in x], rotation=30, ha="right", fontsize=8)
         vals = np.concatenate([y, lows[has_iv], highs[has_iv], [0.0]])
@@ -127,6 +129,6 @@ def plot_trends(
         ax.set_ylim(lo - pad if lo < 0 else 0.0 if lo == 0 else lo - pad, hi + pad if hi > 0 else 0.0 if hi == 0 else hi + pad)
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_axis_off()
-    fig.suptitle("Headline figures across runs", fontweight="bold")
+    fig.suptitle(_t("summary.title"), fontweight="bold")
     fig.tight_layout()
     return axes.flat[: len(metrics)]

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE
+from ecrm_lib.report.plots.base import PALETTE, currency_name, date_axis, term, with_unit
+from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 
 __all__ = [
@@ -65,14 +66,14 @@ def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None
     x = np.arange(len(groups))
     for label in labels:
         d = by_frequency[by_frequency["label"] == label].set_index("frequency_group").reindex(groups)
-        ax.plot(x, d["mean_purchases"], marker=_MARKERS.get(label, "o"), color=colours[label], label=label,
+        ax.plot(x, d["mean_purchases"], marker=_MARKERS.get(label, "o"), color=colours[label], label=term(label),
                 linewidth=2.5 if label == "Actual" else 1.5, linestyle="-" if label == "Actual" else "--")
     counts = by_frequency[by_frequency["model"] == "actual"].set_index("frequency_group").reindex(groups)["n_customers"]
-    ax.set_xticks(x, [f"{g}\n(n={int(n):,})" if pd.notna(n) else g for g, n in zip(groups, counts)])
-    ax.set_xlabel("repeat purchases in the calibration period (customers in the group)")
-    ax.set_ylabel("mean repeat purchases per customer\nin the holdout period")
-    span = f" ({duration:g} {time_unit})" if duration else ""
-    ax.set_title(f"Predicted and actual holdout purchases{span} by past frequency")
+    ax.set_xticks(x, [_t("value.holdout_tick", group=g, n=n) if pd.notna(n) else g for g, n in zip(groups, counts)])
+    ax.set_xlabel(_t("value.holdout_x"))
+    ax.set_ylabel(_t("value.holdout_y"))
+    ax.set_title(_t("value.holdout_title_span", duration=f"{duration:g}", unit=term(time_unit)) if duration
+                 else _t("value.holdout_title"))
     ax.set_ylim(bottom=0)
     ax.legend(title="", loc="upper left")
     return ax
@@ -91,8 +92,6 @@ def plot_holdout_tracking(tracking: pd.DataFrame, ax=None):
         ``chosen``, ``cumulative_repeat_purchases``).
     ax : matplotlib Axes, optional
     """
-    import matplotlib.dates as mdates
-
     ax = _ax(ax)
     labels = list(dict.fromkeys(tracking["series"]))
     colours = _colours(labels)
@@ -100,32 +99,30 @@ def plot_holdout_tracking(tracking: pd.DataFrame, ax=None):
         d = tracking[tracking["series"] == label].sort_values("date")
         actual = label == "Actual"
         chosen = bool(d["chosen"].iloc[0]) and not actual
-        end = f": {d['cumulative_repeat_purchases'].iloc[-1]:,.0f}"
+        end = float(d["cumulative_repeat_purchases"].iloc[-1])
         ax.plot(d["date"], d["cumulative_repeat_purchases"], color=colours[label],
-                label=f"{label} (chosen){end}" if chosen else f"{label}{end}",
+                label=_t("value.series_chosen_end" if chosen else "value.series_end", label=term(label), end=end),
                 linewidth=2.5 if actual or chosen else 1.2, linestyle="-" if actual else ("--" if chosen else ":"))
     start = pd.Timestamp(tracking["date"].min())
-    locator = mdates.AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    date_axis(ax.xaxis, maxticks=8)
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel(f"date (the models saw only purchases up to {start:%Y-%m-%d})")
-    ax.set_ylabel("cumulative repeat purchases\nin the holdout (purchase days)")
-    ax.set_title("Held-out period: repeat purchases, actual and forecast")
+    ax.set_xlabel(_t("value.tracking_x", start=start))
+    ax.set_ylabel(_t("value.tracking_y"))
+    ax.set_title(_t("value.tracking_title"))
     ax.set_ylim(bottom=0)
-    ax.legend(title=f"total at {pd.Timestamp(tracking['date'].max()):%Y-%m-%d}", loc="upper left")
+    ax.legend(title=_t("value.tracking_legend", end=pd.Timestamp(tracking["date"].max())), loc="upper left")
     return ax
 
 
-def plot_activity(values: pd.DataFrame, horizon_label: str = "the next 52 weeks", axes=None):
+def plot_activity(values: pd.DataFrame, horizon_label: str | None = None, axes=None):
     """Two histograms: P(alive) and expected purchases over the horizon, share of customers.
 
     Parameters
     ----------
     values : DataFrame
         :func:`ecrm_lib.value.btyd.predict_purchases` or the ``customer_value`` product (``p_alive``, ``expected_purchases``).
-    horizon_label : str
-        e.g. "the next 52 weeks".
+    horizon_label : str, optional
+        e.g. "the next 52 weeks" (None: that, in the report language).
     axes : pair of matplotlib Axes, optional
 
     Returns
@@ -138,9 +135,9 @@ def plot_activity(values: pd.DataFrame, horizon_label: str = "the next 52 weeks"
     n = max(1, len(values))
     ax = axes[0]
     ax.hist(values["p_alive"], bins=np.linspace(0, 1, 21), weights=np.full(len(values), 1 / n), color=colour, edgecolor="white")
-    ax.set_xlabel("probability still active (P(alive))")
-    ax.set_ylabel("share of customers")
-    ax.set_title("Who is still active?")
+    ax.set_xlabel(_t("value.alive_x"))
+    ax.set_ylabel(_t("common.share_customers"))
+    ax.set_title(_t("value.alive_title"))
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax = axes[1]
     ep = values["expected_purchases"].to_numpy(dtype=float)
@@ -148,9 +145,10 @@ def plot_activity(values: pd.DataFrame, horizon_label: str = "the next 52 weeks"
     bins = np.linspace(0, top, 21)
     ax.hist(np.clip(ep, 0, top), bins=bins, weights=np.full(len(ep), 1 / n), color=sns.color_palette(PALETTE)[1],
             edgecolor="white")
-    ax.set_xlabel(f"expected purchases in {horizon_label}\n(top 1 % shown in the last bar)")
-    ax.set_ylabel("share of customers")
-    ax.set_title("How much will they buy?")
+    horizon = horizon_label if horizon_label is not None else _t("value.horizon", n=52)
+    ax.set_xlabel(_t("value.expected_x", horizon=horizon))
+    ax.set_ylabel(_t("common.share_customers"))
+    ax.set_title(_t("value.expected_title"))
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     plt.tight_layout()
     return list(axes)
@@ -178,14 +176,14 @@ def plot_top_clv(values: pd.DataFrame, currency: str = "", n: int = 20, level: f
     has_interval = d["clv_low"].notna().all() and len(d) > 0
     if has_interval:
         ax.hlines(y, d["clv_low"], d["clv_high"], color=colour, alpha=0.6, linewidth=3,
-                  label=f"{level:.0%} interval" if level else "interval")
-    ax.plot(d["clv"], y, "o", color="black", markersize=4, label="estimate")
+                  label=_t("common.level_interval", level=level) if level else _t("common.interval"))
+    ax.plot(d["clv"], y, "o", color="black", markersize=4, label=_t("value.estimate"))
     ax.set_yticks(y, [str(c)[:20] for c in d["customer_id"]], fontsize="small")
-    ax.set_xlabel(f"customer lifetime value ({currency})".replace(" ()", ""))
-    ax.set_ylabel("customer id")
+    ax.set_xlabel(with_unit(_t("value.top_x"), currency_name(currency)))
+    ax.set_ylabel(_t("value.top_y"))
     _money_axis(ax.xaxis, currency)
     ax.set_xlim(left=0)
-    ax.set_title(f"The {len(d)} most valuable customers, with the uncertainty of their value")
+    ax.set_title(_t("value.top_title", n=len(d)))
     ax.legend(loc="lower right")
     return ax
 
@@ -204,7 +202,7 @@ def plot_clv_distribution(values: pd.DataFrame, currency: str = "", ax=None):
     v = values["clv"].to_numpy(dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     if len(v) == 0:
-        ax.text(0.5, 0.5, "No positive CLV to show", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("value.clv_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     floor = max(v.min(), float(np.quantile(v, 0.005)))  # the lowest 0.5 % go into the first bar
@@ -213,10 +211,10 @@ def plot_clv_distribution(values: pd.DataFrame, currency: str = "", ax=None):
     ax.hist(np.clip(v, floor, None), bins=bins, weights=np.full(len(v), 1 / len(values)), color=sns.color_palette(PALETTE)[2], edgecolor="white")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}"))
-    ax.set_xlabel(f"customer lifetime value ({currency}, log scale)".replace(" (, ", " ("))
-    ax.set_ylabel("share of customers")
+    ax.set_xlabel(_t("value.clv_x_currency", currency=currency_name(currency)) if currency else _t("value.clv_x"))
+    ax.set_ylabel(_t("common.share_customers"))
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
-    ax.set_title("How customer value is spread")
+    ax.set_title(_t("value.clv_title"))
     return ax
 
 
@@ -233,22 +231,22 @@ def plot_lorenz(lorenz: pd.DataFrame, concentration: pd.DataFrame | None = None,
     """
     ax = _ax(ax)
     colour = sns.color_palette(PALETTE)[0]
-    ax.plot(lorenz["customer_share"], lorenz["value_share"], color=colour, linewidth=2, label="customers sorted by value")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="equal value per customer")
+    ax.plot(lorenz["customer_share"], lorenz["value_share"], color=colour, linewidth=2, label=_t("value.lorenz_sorted"))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label=_t("value.lorenz_equal"))
     if concentration is not None:
         for _, row in concentration.iterrows():
             x = 1 - row["top_share"]
             y = 1 - row["value_share"]
             ax.plot([x], [y], "o", color="black", markersize=4)
-            ax.annotate(f"top {row['top_share']:.0%}: {row['value_share']:.0%} of value", xy=(x, y), xytext=(-8, 6),
+            ax.annotate(_t("value.lorenz_point", top=row["top_share"], value=row["value_share"]), xy=(x, y), xytext=(-8, 6),
                         textcoords="offset points", ha="right", fontsize="small")
-    ax.set_xlabel("share of customers (lowest value first)")
-    ax.set_ylabel("share of predicted value")
+    ax.set_xlabel(_t("value.lorenz_x"))
+    ax.set_ylabel(_t("value.lorenz_y"))
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_title("Concentration of predicted customer value (Lorenz curve)")
+    ax.set_title(_t("value.lorenz_title"))
     ax.legend(loc="upper left")
     return ax
 
@@ -268,7 +266,7 @@ def plot_spend_vs_frequency(summary: pd.DataFrame, currency: str = "", ax=None):
     ax = _ax(ax)
     d = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     if d.empty:
-        ax.text(0.5, 0.5, "No repeat buyers with positive spend", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _t("value.spend_empty"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     groups = np.minimum(d["frequency"].to_numpy(), 10)
@@ -280,7 +278,7 @@ def plot_spend_vs_frequency(summary: pd.DataFrame, currency: str = "", ax=None):
                medianprops={"color": "black"})
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("repeat purchases (frequency)")
-    ax.set_ylabel(f"mean spend per repeat purchase\n({currency}, log scale)".replace("(, ", "("))
-    ax.set_title("Does spend per purchase change with frequency?")
+    ax.set_xlabel(_t("value.spend_x"))
+    ax.set_ylabel(_t("value.spend_y_currency", currency=currency_name(currency)) if currency else _t("value.spend_y"))
+    ax.set_title(_t("value.spend_title"))
     return ax
