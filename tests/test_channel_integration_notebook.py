@@ -13,7 +13,6 @@ from ecrm_lib.core.paths import CONFIG_DIR, NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
 from ecrm_lib.run.runner import run_suite
 from ecrm_lib.core.schema import TABLES
-from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -46,11 +45,21 @@ def _products(run_dir: Path) -> dict[str, pd.DataFrame]:
     return {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
 
 
-def test_synthetic_data_full_story(tmp_path, registry_path):
-    generate(tmp_path / "data", n_persons=300, seed=11)
-    run_dir, m, why = _run(tmp_path / "data" / "config.yaml", tmp_path / "out", registry_path)
-    accounts = pd.read_csv(tmp_path / "data" / "accounts.csv", dtype=str, keep_default_na=False)
-    persons = pd.read_csv(tmp_path / "data" / "truth" / "persons.csv", dtype=str)
+def _recorded(run_dir: Path):
+    metrics = json.loads((run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
+    declared = set(load_registry().get(NAME).metrics)
+    assert declared <= set(metrics), declared - set(metrics)
+    assert not [k for k, v in metrics.items() if v["value"] is None and not v.get("reason")]
+    return {k: v["value"] for k, v in metrics.items()}, {k: v.get("reason") for k, v in metrics.items()}
+
+
+def test_synthetic_data_full_story(suite_runs):
+    """On the session's shared suite run (600 generated persons with their truth)."""
+    run_dir = suite_runs.latest.run_dir
+    m, why = _recorded(run_dir)
+    data = suite_runs.config.parent
+    accounts = pd.read_csv(data / "accounts.csv", dtype=str, keep_default_na=False)
+    persons = pd.read_csv(data / "truth" / "persons.csv", dtype=str)
     assert m["n_accounts"] == len(accounts)
     assert m["n_true_persons"] == persons["person_id"].nunique()
     assert m["identity_f1"] >= 0.95 and m["n_customers"] < m["n_accounts"]
