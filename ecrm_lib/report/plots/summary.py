@@ -107,7 +107,7 @@ def plot_trends(
                 ax.plot(x.iloc[i - 1:i + 1], y[i - 1:i + 1], color=colour if same else "grey",
                         linestyle="-" if same else ":", label=None if same else "_method changed")
             for xi, yi, lab in zip(x, y, d["method_label"]):
-                ax.annotate(truncate_label(str(lab), 28), (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+                ax.annotate(truncate_label(term(lab), 28), (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
             code = (methods[-1] or "").split(" + ")[0]
             like = [(xi, b.get(code)) for xi, b in zip(x, d["by_method"]) if isinstance(b, dict) and b.get(code) is not None]
             if changed and len(like) >= 2:
