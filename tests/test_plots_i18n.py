@@ -282,3 +282,35 @@ def test_the_minus_sign_renders_with_the_hangul_font():
         plt.close(fig)
     assert any(t.startswith("\u2212") for t in ticks), ticks
     assert not [w for w in caught if "Glyph" in str(w.message)]
+
+
+def test_topic_words_of_korean_feedback_are_drawn_per_topic_by_weight():
+    """The feedback topics' words (Korean ones included) as a figure beside the table: one panel per topic,
+    its words in rank order with their weights, in Hangul without a missing glyph."""
+    from ecrm_lib.report.plots.feedback import plot_topic_words
+    from ecrm_lib.seef import text as T
+
+    rows = []
+    for i in range(12):
+        rows += [("할인 쿠폰 덕분에 저렴하게 샀어요.", 9.0), ("배송이 너무 늦어요. 일주일 넘게 걸렸습니다.", 1.0),
+                 ("매장 직원분이 친절하게 안내해 주셨어요.", 10.0), ("Delivery was late and the box was damaged.", 2.0)]
+    fb = pd.DataFrame(rows, columns=["text", "score"]).assign(score_max=10.0, channel="web")
+    res = T.analyse_feedback_text(fb, n_topics=3, random_state=0)
+    words = res.topics.words
+    set_theme()
+    for lang in ("ko", "en"):
+        with using(lang), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            axes = plot_topic_words(words, res.topics.languages, top=4)
+            fig = axes[0].figure
+            fig.savefig(io.BytesIO(), format="png")
+            assert len(axes) == words["topic"].nunique()
+            for ax, (topic, d) in zip(axes, words.sort_values(["topic", "rank"]).groupby("topic")):
+                d = d.head(4)
+                assert [t.get_text() for t in ax.get_yticklabels()] == d["word"].astype(str).tolist()
+                assert [p.get_width() for p in ax.patches] == pytest.approx(d["weight"].tolist())
+                assert (f"주제 {topic}" if lang == "ko" else f"topic {topic}") in ax.get_title()
+            plt.close(fig)
+        assert not [w for w in caught if "Glyph" in str(w.message)]
+    ko_words = words.loc[words["topic"].map(res.topics.languages) == "ko", "word"]
+    assert ko_words.str.contains(HANGUL).all() and len(ko_words)
