@@ -132,6 +132,20 @@ def test_bad_arguments_are_refused(tmp_path):
         generate(tmp_path, n_persons=100, start="2025-03-01", end="2025-06-30")
 
 
+def test_the_smallest_allowed_data_sets_generate(tmp_path):
+    """20-30 persons (the smallest allowed): a chunk may have no account of some kind, and zero-padding an
+    empty array of numbers failed ("zero-size array to reduction operation maximum", issue 13 brief H13c)."""
+    from ecrm_lib.data.synth.arrays import ids, zfill
+
+    assert zfill(np.array([], dtype=np.int64), 4).tolist() == [] and ids("A", np.array([], dtype=np.int64), 6).tolist() == []
+    assert main(["generate", "--out", str(tmp_path / "cli"), "--persons", "20", "--seed", "1"]) == 0
+    for n, seed in [(20, 1), (20, 2), (21, 3), (25, 4)]:
+        d = tmp_path / f"g{n}_{seed}"
+        info = generate(d, n_persons=n, seed=seed)
+        truth = pd.read_csv(d / "truth" / "persons.csv", dtype=str)
+        assert truth["person_id"].nunique() == n and info["rows"]["accounts"] == len(truth)
+
+
 def test_progress_is_reported(tmp_path):
     messages = []
     info = generate(tmp_path, n_persons=100, seed=1, progress=messages.append)

@@ -163,7 +163,7 @@ def build_accounts(rng: np.random.Generator, per: dict[str, np.ndarray], P: Synt
     # -- phones ------------------------------------------------------------
     d8 = per["phone8"][person]
     mid = (d8 // 10_000).astype(str)
-    last = np.strings.zfill((d8 % 10_000).astype(str), 4)
+    last = zfill(d8 % 10_000, 4)
     fmt = choice_rows(rng, PHONE_FORMAT_WEIGHTS, channel)
     layouts = [("010-", "-"), ("010", ""), ("+82 10 ", " "), ("+82-10-", "-"), ("(010) ", " "), ("010 ", " "), ("010.", ".")]
     phone = by_case(fmt, [

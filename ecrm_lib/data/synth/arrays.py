@@ -43,8 +43,18 @@ def seconds_of_day(rng: np.random.Generator, profile: np.ndarray) -> np.ndarray:
 
 
 def zfill(values: np.ndarray, width: int) -> np.ndarray:
-    """Integers as zero-padded text (object array)."""
-    return np.strings.zfill(np.asarray(values, dtype=np.int64).astype(str), width).astype(object)
+    """Integers as zero-padded text (object array); an empty input gives an empty array.
+
+    ``np.strings.zfill`` takes the maximum of its widths, which fails on an empty array
+    (a chunk of a small data set can have no account of a kind).
+
+    >>> zfill(np.array([7, 1234]), 3).tolist(), zfill(np.array([], dtype=np.int64), 3).tolist()
+    (['007', '1234'], [])
+    """
+    text = np.asarray(values, dtype=np.int64).astype(str)
+    if text.size == 0:
+        return np.empty(text.shape, dtype=object)
+    return np.strings.zfill(text, width).astype(object)
 
 
 def cat(*parts) -> np.ndarray:
@@ -67,8 +77,10 @@ def by_case(case: np.ndarray, builders: list[Callable[[np.ndarray], np.ndarray]]
 
 def ids(prefix: str | np.ndarray, numbers: np.ndarray, width: int) -> np.ndarray:
     """``PREFIX-000123`` ids (object array): the numbers zero-padded to at least ``width`` digits."""
-    return np.strings.add(np.strings.add(np.asarray(prefix, dtype=str), "-"),
-                          np.strings.zfill(np.asarray(numbers, dtype=np.int64).astype(str), width)).astype(object)
+    digits = zfill(numbers, width)
+    if digits.size == 0:
+        return digits
+    return np.strings.add(np.strings.add(np.asarray(prefix, dtype=str), "-"), digits.astype(str)).astype(object)
 
 
 def per_group_rank(groups: np.ndarray, order_key: np.ndarray) -> np.ndarray:

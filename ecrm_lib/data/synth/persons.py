@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.data.synth.arrays import Window, by_case, cat, probs
+from ecrm_lib.data.synth.arrays import Window, by_case, cat, probs, zfill
 from ecrm_lib.data.synth.params import SynthParams
 from ecrm_lib.data.synth.reference import (
     EMAIL_DOMAINS,
@@ -166,7 +166,7 @@ def draw_emails(rng: np.random.Generator, per: dict[str, np.ndarray],
     fr = np.array([f[2].lower() for f in FAMILY_NAMES])[per["fam"]]
     gr = np.array([g[1].lower() for g in GIVEN_NAMES])[per["giv"]]
     gi = np.array([g[1][:1].lower() for g in GIVEN_NAMES])[per["giv"]]
-    yy = np.strings.zfill((per["birth_year"] % 100).astype(str), 2)
+    yy = zfill(per["birth_year"] % 100, 2)
 
     def locals_(pattern: np.ndarray) -> np.ndarray:
         num = rng.integers(1, 10_000, size=n).astype(str)
