@@ -14,6 +14,10 @@ Feedback           ``campaigns`` (campaign rows and attributes, from the engine)
                    (uplift, sample-ratio check, by segment), ``uplift_models`` (models, Qini),
                    ``satisfaction`` (NPS, CSAT, changes), ``text`` (texts analysed, report
                    tables) over ``tokens``, ``tone`` and ``topics``
+by profit          ``profit`` (cross-fitted uplift of response and revenue, value, profit per
+                   customer and channel, targets under a budget), ``profit_eval`` (held-out
+                   gain in money, uplift curves, cut-off, split evaluation), ``profit_select``
+                   (the run's campaign -> every customer scored -> targets, compared)
 the loop           ``loop`` (earlier targets followed up, campaign response by earlier
                    segment), ``matching`` (comparable non-targets, outcome differences)
 engine plumbing    ``tables``

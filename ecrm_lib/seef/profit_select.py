@@ -13,6 +13,24 @@ The comparison is on the campaign's own rows with **out-of-fold** scores (every 
 that did not see it), so it measures what each way of choosing would have earned on that campaign:
 the profit model, the rule's targets (:mod:`ecrm_lib.seef.selection`), everyone and random picks of
 the profit model's size. The contact cost of a campaign row is that of its customer's cheapest channel.
+
+The closed loop (design, not built yet; issue 16 item 3)
+--------------------------------------------------------
+1. The plan keeps out a randomised holdout of the chosen customers on purpose (a parameter,
+   default 10 %, drawn with a seed recorded in the product): the ``profit_targets`` product lists
+   every chosen customer with ``channel``, ``predicted_profit`` (and its interval) and
+   ``holdout`` (True = not to be contacted), and the campaign system exports the contacts as a
+   campaign with ``arm`` = contacted / holdout.
+2. The next run reads that campaign (``campaigns`` rows whose ``campaign_id`` the product names),
+   measures per customer group the realised incremental profit with
+   :func:`ecrm_lib.seef.profit_eval.profit_contributions` (contacted against holdout, the costs of
+   the channels actually used) and compares it with the sum of ``predicted_profit``: realised vs
+   predicted with the realised figure's interval, overall and per predicted-profit band (a
+   calibration check: the top band should earn the most).
+3. The same rows become training data for the next model (a campaign run through several channels
+   also gives ``channel_effect`` ratios instead of the "same effect in every channel" assumption),
+   and the persistence assumption is checked by following the contacted and holdout customers'
+   purchases beyond the response window.
 """
 
 from __future__ import annotations
@@ -26,11 +44,24 @@ import pandas as pd
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.data.tables import is_ibis
-from ecrm_lib.seef.campaigns import check_campaigns, history_for_rows, purchase_history_before
-from ecrm_lib.seef.profit import choose_targets, fit_incremental_model, incremental_value, profit_options
+from ecrm_lib.seef.campaigns import (
+    check_campaigns,
+    history_for_rows,
+    purchase_history_before,
+    rows_of_accounts,
+    select_campaign,
+)
+from ecrm_lib.seef.contact import contact_plan
+from ecrm_lib.seef.profit import (
+    choose_targets,
+    economics_parameters,
+    fit_incremental_model,
+    incremental_value,
+    profit_options,
+)
 from ecrm_lib.seef.profit_eval import compare_policies, money_uplift_curve, profit_contributions
 
-__all__ = ["ProfitSelection", "customer_history", "profit_selection"]
+__all__ = ["ProfitSelection", "customer_history", "profit_selection", "profit_selection_or_reason"]
 
 
 def customer_history(rows: pd.DataFrame, transactions) -> pd.DataFrame:
@@ -134,6 +165,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
         No campaign with a control group, or too few responders to model.
     """
     camp = check_campaigns(campaigns)
+    full_map = account_map
     if "assigned_at" not in camp or camp["assigned_at"].isna().all():
         raise EcrmError("the campaigns table has no assignment times: the customers' history before assignment is not available.")
     camp["assigned_at"] = pd.to_datetime(camp["assigned_at"], utc=True)
@@ -142,8 +174,10 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     camp = camp[camp["campaign_id"].astype(str) == str(campaign_id)].reset_index(drop=True)
     if camp["is_control"].all() or not camp["is_control"].any():
         raise EcrmError(f"campaign {campaign_id!r} has no control group (or no treated rows): its incremental effect cannot be measured.")
-    camp = attach_customer_id(camp, account_map).reset_index(drop=True)
-    tx = attach_customer_id(transactions, account_map)
+    if account_map is not None and is_ibis(account_map):  # only the campaign accounts' rows leave the engine
+        account_map = rows_of_accounts(account_map, camp["account_id"], ["account_id", "customer_id"])
+    camp = attach_customer_id(camp.astype({"account_id": "string"}), account_map).reset_index(drop=True)
+    tx = attach_customer_id(transactions, full_map)
     t = (~camp["is_control"]).astype(int).to_numpy()
     X_camp = customer_history(camp[["customer_id", "assigned_at"]], tx)
     model = fit_incremental_model(X_camp, t, camp["response"], camp["revenue"], n_folds=n_folds, n_boot=n_boot,
@@ -184,3 +218,47 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     return ProfitSelection(campaign_id=str(campaign_id), scores=scores.drop(columns="reachable_channels"),
                            chosen=chosen, summary=summary, comparison=comparison, curve=curve,
                            n_campaign_rows=int(len(camp)))
+
+
+def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame, channel_costs: pd.DataFrame | None, *,
+                               as_of, economics, account_map=None, campaign_id: str | None = None,
+                               **kw) -> tuple[ProfitSelection | None, str | None]:
+    """:func:`profit_selection` for a report: the result, or None and why it is not available.
+
+    Parameters
+    ----------
+    campaigns : ibis.Table, DataFrame or None
+        The canonical campaigns table (None: the run has none).
+    customers : DataFrame
+        Per customer, with the channel share columns :func:`ecrm_lib.seef.contact.contact_plan` reads.
+    channel_costs : DataFrame or None
+    as_of : date
+        The run's as-of date; customers are described by their purchases up to its end.
+    economics : object
+        The config's ``economics`` (``margin``, ``offer_cost_per_contact``, ``offer_cost_per_response``).
+    kw
+        Passed on to :func:`profit_selection` (budget, rule_targets, n_boot, ...).
+
+    Returns
+    -------
+    (result, reason)
+        ``reason`` completes "not available because ..." when ``result`` is None.
+    """
+    margin = getattr(economics, "margin", None)
+    if campaigns is None:
+        return None, "this run has no campaigns table, so no randomised campaign measures what a contact adds"
+    if channel_costs is None:
+        return None, "this run has no channel cost table, so the cost of a contact is unknown"
+    if margin is None:
+        return None, "the config gives no margin (economics: margin), so the value of extra sales is not computed"
+    plan = contact_plan(customers, channel_costs)
+    who = pd.DataFrame({"customer_id": plan["customer_id"].astype("string").to_numpy(),
+                        "reachable_channels": plan["reachable_channels"].to_numpy()})
+    end_of_day = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    try:
+        rows = select_campaign(campaigns, campaign_id)
+        result = profit_selection(rows, transactions, who, channel_costs, as_of=end_of_day, margin=float(margin),
+                                  account_map=account_map, campaign_id=campaign_id, **economics_parameters(economics), **kw)
+    except (EcrmError, ValueError) as e:
+        return None, f"the campaign history cannot be modelled: {e}"
+    return result, None
