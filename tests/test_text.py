@@ -395,3 +395,33 @@ def test_feedback_texts_keep_every_text_or_a_seeded_sample_in_any_row_order():
     assert s1["text"].tolist() == s2["text"].tolist()  # the sample does not depend on the order the engine reads rows in
     assert set(s1["text"]) <= set(all_texts["text"])
     assert T.feedback_texts(ibis.memtable(fb), sample_size=20, random_state=2)["text"].tolist() != s1["text"].tolist()
+
+
+def test_tone_bands_use_the_scale_inferred_when_score_max_is_missing():
+    """Without score_max the tone reads the scale from the scores as the NPS/CSAT figures do (satisfaction.infer_score_max):
+    before, every text's score tone was missing (no score_max column) and the tone model had no labels to learn from."""
+    import ibis
+
+    from ecrm_lib.seef.satisfaction import score_counts
+
+    fb = pd.DataFrame({"account_id": [f"A{i}" for i in range(6)], "timestamp": pd.Timestamp("2025-03-01"),
+                       "channel": "web", "text": ["awful", "meh", "fine", "great", "so so", "love it"],
+                       "score": [0.0, 7.0, 8.0, 10.0, 5.0, 9.0]})
+    expected = TN.tone_labels(fb["score"], 10).tolist()
+    assert score_counts(ibis.memtable(fb)).attrs["score_max_inferred"] == 10
+    for table in (fb, ibis.memtable(fb), fb.assign(score_max=np.nan)):
+        texts = T.feedback_texts(table)
+        assert texts.attrs["score_max_inferred"] == 10
+        assert T.text_tokens(texts).labels.tolist() == expected == ["negative", "neutral", "neutral", "positive", "negative", "positive"]
+    # the texts are part of the table: the scale comes from every score (0-10 here), not from the texts' own 1-5 range
+    one_text = fb.assign(text=[None, None, None, None, "so so", None])  # its score 5 alone would read as 5 of 5 stars
+    texts = T.feedback_texts(one_text)
+    assert texts["score_max"].tolist() == [10.0] and T.text_tokens(texts).labels.tolist() == ["negative"]
+    assert TN.score_scale(texts["score"])[1] == 5
+    # a table read alone (no feedback_texts): its own scores, 1-5 stars
+    labels = T.text_tokens(pd.DataFrame({"text": ["bad", "ok", "good"], "score": [1.0, 3.0, 5.0]})).labels
+    assert labels.tolist() == ["negative", "neutral", "positive"]
+    # a scale in the data wins; no inference for scores that fit no scale
+    assert TN.score_scale(pd.Series([3.0]), pd.Series([10.0]))[1] is None
+    assert TN.score_scale(pd.Series([2.5, 7.0]))[1] is None and T.text_tokens(
+        pd.DataFrame({"text": ["x", "y"], "score": [2.5, 7.0]})).labels.isna().all()

@@ -46,7 +46,7 @@ from ecrm_lib.core.privacy import count_text
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.tables import to_frame
 from ecrm_lib.seef.tokens import LANGUAGE_NAMES, detect_script, tokenize
-from ecrm_lib.seef.tone import TONES, ToneModel, majority_tone, score_tone, tone_labels, train_tone
+from ecrm_lib.seef.tone import TONES, ToneModel, majority_tone, score_scale, score_tone, tone_labels, train_tone
 from ecrm_lib.seef.topics import TopicModel, fit_topics_by_language, topic_examples, without_name_words
 
 __all__ = [
@@ -95,7 +95,9 @@ def feedback_texts(feedback, *, sample_size: int = DEFAULT_TEXT_SAMPLE, random_s
         The columns of :data:`TEXT_COLUMNS` present, in the table's order
         (a sample: in the order above), with a plain 0..n-1 index;
         ``attrs["n_texts"]`` holds the number of texts in the table and
-        ``attrs["sampled"]`` whether these are a sample.
+        ``attrs["sampled"]`` whether these are a sample. When no scored row of the table has a
+        ``score_max``, the column holds the scale read from every score of the table
+        (:func:`ecrm_lib.seef.tone.score_scale`) and ``attrs["score_max_inferred"]`` says which (10, 5 or None).
     """
     if sample_size < 1:
         raise ValueError(f"sample_size must be at least 1 text, but {sample_size} was passed.")
@@ -121,7 +123,24 @@ def feedback_texts(feedback, *, sample_size: int = DEFAULT_TEXT_SAMPLE, random_s
     out = out.reset_index(drop=True)
     out.attrs["n_texts"] = n
     out.attrs["sampled"] = bool(n > sample_size)
+    everyone = _scale_scores(feedback) if "score" in out else None
+    if everyone is not None:  # no scale in the data: read from every score of the table, as the satisfaction figures read it
+        out["score_max"], out.attrs["score_max_inferred"] = score_scale(
+            out["score"], out["score_max"] if "score_max" in out else None, all_scores=everyone)
     return out
+
+
+def _scale_scores(feedback) -> pd.Series | None:
+    """The distinct scores of the whole feedback table when none of its scored rows has a ``score_max``, else None."""
+    if is_ibis(feedback):
+        t = feedback.filter(feedback.score.notnull())
+        if "score_max" in feedback.columns and int(t.filter(t.score_max.notnull()).count().to_pyarrow().as_py()):
+            return None
+        return to_frame(t.select(score=t.score.cast("float64")).distinct())["score"]
+    scored = feedback["score"].notna()
+    if "score_max" in feedback and feedback.loc[scored, "score_max"].notna().any():
+        return None
+    return pd.Series(feedback.loc[scored, "score"].astype(float).unique())
 
 
 @dataclass
@@ -162,8 +181,8 @@ def text_tokens(texts: pd.DataFrame, n_threads: int | None = None, names=None) -
     langs = [detect_script(t) for t in values]
     tok_neg = tokenize(values, keep_negation=True, n_threads=n_threads, names=names)
     tok = [[w for w in t if w not in ("not", "않다")] for t in tok_neg]
-    if "score" in fb and "score_max" in fb:
-        labels = tone_labels(fb["score"], fb["score_max"])
+    if "score" in fb:  # without any score_max, the scale inferred from the scores (tone.score_scale)
+        labels = tone_labels(fb["score"], score_scale(fb["score"], fb["score_max"] if "score_max" in fb else None)[0])
     else:
         labels = pd.Series(pd.NA, index=fb.index, dtype="string")
     return TextTokens(fb.index, values, langs, tok_neg, tok, labels)

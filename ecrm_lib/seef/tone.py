@@ -3,7 +3,9 @@
 Three classes, :data:`TONES`. Bands from a score (:func:`tone_labels`): on the
 0-10 question 0-6 negative, 7-8 neutral, 9-10 positive (the NPS bands); on 1-5
 stars 1-2 negative, 3 neutral, 4-5 positive; on other scales ``score /
-score_max`` <= 0.4 negative, >= 0.8 positive. :func:`train_tone` learns them
+score_max`` <= 0.4 negative, >= 0.8 positive. Without any ``score_max`` the scale is
+read from the scores as the satisfaction figures read it (:func:`score_scale`,
+:func:`ecrm_lib.seef.satisfaction.infer_score_max`). :func:`train_tone` learns them
 from the words (TF-IDF of tokens and token pairs, multinomial logistic
 regression) with five-fold cross-fitting, so every text with a score gets the
 tone of a model that did not see it; :func:`score_tone` reads the tone of other
@@ -37,6 +39,7 @@ __all__ = [
     "TONES",
     "ToneModel",
     "majority_tone",
+    "score_scale",
     "score_tone",
     "sentiment_labels",
     "tone_labels",
@@ -76,6 +79,56 @@ def tone_labels(scores: pd.Series, score_max: pd.Series) -> pd.Series:
         out[mask & ~neg & ~pos & s.notna() & m.notna()] = "neutral"
     out[s.isna()] = pd.NA
     return out
+
+
+def score_scale(scores, score_max=None, all_scores=None) -> tuple[pd.Series, int | None]:
+    """The top of the scale of each score: as the data gives it, or inferred when no scored row has one.
+
+    When none of the scored rows has a ``score_max`` (the column is absent or empty), the scale is
+    read from the scores by :func:`ecrm_lib.seef.satisfaction.infer_score_max`, the same rule the
+    NPS and CSAT figures follow (whole numbers 0-10 with a 0 or a value above 5: 10; whole numbers
+    1-5: 5; anything else: unknown), so the tone bands and the satisfaction figures agree.
+
+    Parameters
+    ----------
+    scores : array-like of float
+        The scores of the rows labelled (missing allowed).
+    score_max : array-like of float or scalar, optional
+        The data's ``score_max`` of the same rows (None: the column is absent).
+    all_scores : array-like of float, optional
+        Every score of the feedback table, when ``scores`` are a sample of it (the texts): the scale is
+        read from these, as the satisfaction figures read it from every answer. Default: ``scores``.
+
+    Returns
+    -------
+    (Series, int or None)
+        ``score_max`` per row (float, same index as ``scores``) and the inferred scale (10, 5) or None
+        when the data gave one or none could be inferred.
+
+    Examples
+    --------
+    >>> m, inferred = score_scale(pd.Series([10, 7, 3]))
+    >>> m.tolist(), inferred
+    ([10.0, 10.0, 10.0], 10)
+    >>> score_scale(pd.Series([4, 2]), pd.Series([5, 5]))[1], score_scale(pd.Series([4, 2]), all_scores=[0, 4, 9])[1]
+    (None, 10)
+    """
+    from ecrm_lib.seef.satisfaction import infer_score_max  # same sub-package; keeps tone importable without the engine
+
+    s = pd.Series(scores, dtype=float)
+    if score_max is None:
+        m = pd.Series(np.nan, index=s.index)
+    elif np.isscalar(score_max):
+        m = pd.Series(float(score_max), index=s.index)
+    else:
+        m = pd.Series(np.asarray(score_max, dtype=float), index=s.index)
+    scored = s.notna()
+    if not scored.any() or m[scored].notna().any():
+        return m, None
+    scale, _ = infer_score_max(s if all_scores is None else all_scores, column_present=score_max is not None)
+    if scale is not None:
+        m = m.where(~scored, float(scale))
+    return m, scale
 
 
 def sentiment_labels(scores: pd.Series, score_max: pd.Series) -> pd.Series:
