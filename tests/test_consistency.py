@@ -81,6 +81,8 @@ def test_summary_ends_with_the_costed_plan(run):
     headers = [th.get_text(strip=True) for th in last.select("thead th")]
     assert "Expected return (interval)" in headers and "Evidence level" in headers
     assert len(last.select("tbody tr")) == len(plan)
+    if plan.loc[plan["action"].str.startswith("Send the campaign"), "value"].isna().all():
+        assert "no randomised campaign was measured" in soup.get_text(" ")
     econ = run["config"].economics
     if econ.margin is None:
         assert "not available because the config gives no margin" in soup.get_text()

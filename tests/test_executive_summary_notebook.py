@@ -137,6 +137,7 @@ def test_summary_with_an_earlier_run(with_history):
                        "plan_return_to_do": 12_500_000.0, "plan_cost_to_do": 0.0}
     plan = html.split("The costed plan")[1]
     assert "not available because the config gives no margin" in plan and "12.5 million KRW" in plan
+    assert "no randomised campaign was measured in this run" in plan
     # the revenue headline opens the page; the hand-written overview figures do not hold it: not available, with why
     assert html.index("not available because the data overview did not record these figures") < html.index("What should we do?")
     table = pd.read_parquet(layout.product("executive_summary", "headline_metrics"))
