@@ -266,3 +266,21 @@ def test_profit_selection_on_the_default_data(default_campaign):
                for cid, ch in zip(r.chosen["customer_id"], r.chosen["channel"]))
     per = r.comparison.set_index("policy")["per_1000"]
     assert per["by incremental profit"] > max(per["rule"], per["everyone"], per["random, same size"])
+
+
+def test_profit_selection_says_why_it_is_not_available():
+    from ecrm_lib.core.config import Economics
+    from ecrm_lib.seef.profit_select import profit_selection_or_reason
+
+    cust = pd.DataFrame({"customer_id": ["a", "b"], "share_purchases_email": [1.0, 1.0]})
+    costs = pd.DataFrame({"channel": ["email"], "purpose": [None], "cost_per_contact": [150.0]})
+    tx = pd.DataFrame({"account_id": ["a"], "timestamp": pd.to_datetime(["2025-01-01"], utc=True), "amount": [10.0]})
+    camp = pd.DataFrame({"account_id": ["a", "b"], "campaign_id": "c", "arm": ["t", "c"], "is_control": [False, True],
+                         "response": [1, 0], "revenue": [10.0, 0.0], "assigned_at": pd.to_datetime(["2025-02-01"] * 2, utc=True)})
+    kw = dict(as_of="2025-06-30", economics=Economics(margin=0.3, offer_cost=300.0))
+    assert profit_selection_or_reason(None, tx, cust, costs, **kw) == (None, (
+        "this run has no campaigns table, so no randomised campaign measures what a contact adds"))
+    assert "no channel cost table" in profit_selection_or_reason(camp, tx, cust, None, **kw)[1]
+    assert "no margin" in profit_selection_or_reason(camp, tx, cust, costs, as_of="2025-06-30", economics=Economics())[1]
+    result, reason = profit_selection_or_reason(camp, tx, cust, costs, **kw)
+    assert result is None and reason.startswith("the campaign history cannot be modelled: too few responders")
