@@ -27,6 +27,7 @@ import os
 import re
 from pathlib import Path
 
+from ecrm_lib.core.cells import cell_text
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.language import get_language
 from ecrm_lib.core.privacy import scrub_pii
@@ -153,10 +154,21 @@ def _exporter():
     return exporter
 
 
-def _clean(nb, lang: str | None = None):
-    """A copy of ``nb`` without stderr streams, tracebacks, script outputs and outputs of other languages."""
+def _notebook_name(nb, executed_ipynb: Path) -> str:
+    """The source notebook's file stem (papermill records its input path), else the executed file's."""
+    source = ((nb.metadata.get("papermill") or {}).get("input_path")) or ""
+    return Path(source).stem if source else Path(executed_ipynb).stem
+
+
+def _clean(nb, lang: str | None = None, notebook: str | None = None):
+    """A copy of ``nb`` without stderr streams, tracebacks, script outputs and outputs of other languages;
+    Markdown cells in ``lang`` where ``ecrm_lib/messages/cells`` translates them (:mod:`ecrm_lib.core.cells`)."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
+        if cell.get("cell_type") == "markdown" and lang and notebook:
+            translated = cell_text(notebook, cell.get("id", ""), cell.get("source", ""), lang)
+            if translated is not None:
+                cell["source"] = translated
         if cell.get("cell_type") != "code":
             continue
         kept = []
@@ -243,7 +255,7 @@ def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, 
     import nbformat
 
     nb = nbformat.read(Path(executed_ipynb), as_version=4)
-    nb = _clean(nb, lang)
+    nb = _clean(nb, lang, _notebook_name(nb, Path(executed_ipynb)))
     nb.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _title_tag(body, title)
