@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text",
-           "mask_small_counts", "mask_count_text", "mask_people_counts"]
+           "count_label", "mask_small_counts", "mask_count_text", "mask_people_counts"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
 
@@ -237,6 +237,21 @@ def count_text(n: Any, min_cell: int = 5) -> str:
     return f"fewer than {min_cell}" if float(n) < min_cell else f"{int(n):,}"
 
 
+def count_label(n: Any, min_cell: int = 5) -> str:
+    """A count of people for a table cell or a figure label: ``<5`` for 1 to ``min_cell - 1``, else the count.
+
+    Zero stays ``0`` (it describes nobody); a missing count is an empty label.
+
+    Examples
+    --------
+    >>> [count_label(x) for x in (0, 3, 5, 1234.0, None)]
+    ['0', '<5', '5', '1,234', '']
+    """
+    if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
+        return ""
+    return f"<{min_cell}" if 0 < float(n) < min_cell else f"{float(n):,.0f}"
+
+
 def mask_small_counts(df: pd.DataFrame, columns: str | Sequence[str], min_count: int = 5) -> pd.DataFrame:
     """Counts of 1 to ``min_count - 1`` people written ``<5`` in the given columns only, for display.
 
@@ -255,8 +270,7 @@ def mask_small_counts(df: pd.DataFrame, columns: str | Sequence[str], min_count:
         if c not in out:
             continue
         v = pd.to_numeric(out[c], errors="coerce")
-        out[c] = [f"<{min_count}" if pd.notna(x) and 0 < x < min_count else ("" if pd.isna(x) else f"{x:,.0f}")
-                  for x in v]
+        out[c] = [count_label(x, min_count) for x in v]
     return out
 
 
@@ -266,7 +280,7 @@ def mask_count_text(text_counts: Sequence[tuple[str, Any]], min_count: int = 5) 
     >>> mask_count_text([("control", 24), ("treatment", 3)])
     'control: 24, treatment: <5'
     """
-    return ", ".join(f"{k}: " + (f"<{min_count}" if 0 < float(v) < min_count else f"{int(v):,}") for k, v in text_counts)
+    return ", ".join(f"{k}: {count_label(v, min_count)}" for k, v in text_counts)
 
 
 _SMALL_PEOPLE = re.compile(r"(?<![\d.,])\b([1-4])(\s+)((?:repeat\s+|treated\s+|control\s+)?(?:customers?|accounts?|buyers?|persons?|"

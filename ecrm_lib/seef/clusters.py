@@ -34,6 +34,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
+from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.scale import SCORE_BATCH_ROWS, batches, stratified_sample, thread_limit
 
@@ -197,7 +198,7 @@ def choose_k(
         raise ValueError(f"k_min must be at least 2, but {k_min} was passed.")
     k_max = min(k_max, n - 1)
     if k_max < k_min:
-        raise ValueError(f"{n} customers are too few for k between {k_min} and the requested maximum; need at least k_min + 1.")
+        raise ValueError(f"{count_text(n).capitalize()} customers are too few for k between {k_min} and the requested maximum; need at least k_min + 1.")
     rng = np.random.default_rng(random_state)
     sample = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
     rows = []

@@ -34,6 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.contact import below_contact_cost
 from ecrm_lib.seef.customers import default_features, target_flags
@@ -161,8 +162,8 @@ def lookalike_model(
     y = y_all[fit]
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     if min(n_pos, n_neg) < n_splits or n_splits < 2:
-        raise ValueError(f"{n_pos} targets and {n_neg} other customers are too few for {n_splits}-fold "
-                         "cross-validation; select more targets or lower n_splits (>= 2).")
+        raise ValueError(f"too few customers for {n_splits}-fold cross-validation (targets: {count_text(n_pos)}, other "
+                         f"customers: {count_text(n_neg)}); select more targets or lower n_splits (>= 2).")
     table = customers[feats]
     X = table.iloc[fit].astype(float).to_numpy()
     score = np.full(len(y_all), np.nan)

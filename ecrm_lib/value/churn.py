@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.value.btyd import fit_btyd, probability_alive
 from ecrm_lib.value.churn_data import ChurnDataError, ChurnTimeline
@@ -241,7 +242,7 @@ def make_model(kind: str, y_train, *, random_state: int = 42, preprocessor=None)
     minority = int(min((y == 1).sum(), (y == 0).sum()))
     if minority < _MIN_PER_CLASS:
         raise ChurnDataError(
-            f"the training data has {int((y == 1).sum())} churner(s) and {int((y == 0).sum())} stayer(s); at least "
+            f"the training data has {count_text(int((y == 1).sum()))} churner(s) and {count_text(int((y == 0).sum()))} stayer(s); at least "
             f"{_MIN_PER_CLASS} of each are needed to fit and calibrate a model. Use more data or another churn window."
         )
     folds = StratifiedKFold(n_splits=min(5, minority), shuffle=True, random_state=random_state)
@@ -429,7 +430,8 @@ def split_customers(
         where = f"at the cut-off {timeline.cutoff}" if timeline is not None else "at the cut-off"
         window = f"the {timeline.window_days}-day window" if timeline is not None else "the window"
         raise ChurnDataError(
-            f"{where} there are {len(y)} customers: {n_churn} churned and {n_stay} bought again in {window}; at least "
+            f"{where} there are {count_text(len(y))} customers: {count_text(n_churn)} churned and {count_text(n_stay)} bought again "
+            f"in {window}; at least "
             f"{2 * _MIN_PER_CLASS} of each are needed to train and validate. Use more data or another churn window."
         )
     idx_train, idx_val = train_test_split(X.index.to_numpy(), test_size=test_size, random_state=random_state,

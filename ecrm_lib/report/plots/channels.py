@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ecrm_lib.core.privacy import count_label
 from ecrm_lib.report.plots.base import PALETTE, compact_money, currency_name, term, with_unit
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
@@ -88,7 +89,7 @@ def plot_component_sizes(component_sizes: pd.DataFrame, ax=None, stage: str = "f
     d = d.sort_values("size")
     ax.bar(d["size"].astype(str), d["n_customers"], color=sns.color_palette(PALETTE)[0])
     for x, y in zip(d["size"].astype(str), d["n_customers"]):
-        ax.annotate(f"{int(y):,}", (x, y), ha="center", va="bottom", fontsize="small", xytext=(0, 2), textcoords="offset points")
+        ax.annotate(count_label(y), (x, y), ha="center", va="bottom", fontsize="small", xytext=(0, 2), textcoords="offset points")  # 1-4: <5
     ax.set_xlabel(_t("channels.sizes_x"))
     ax.set_ylabel(_t("common.customers"))
     ax.set_title(_t("channels.sizes_title"))
