@@ -434,7 +434,8 @@ def _differences(a: dict, b: dict) -> list[str]:
 @pytest.mark.slow
 def test_whole_suite_from_postgres_gives_the_csv_metrics(pg, suite_runs, tmp_path):
     """The shared two-run suite (600 generated persons) again, every source read from PostgreSQL."""
-    from ecrm_lib.run.runner import run_suite
+    from ecrm_lib.run.fingerprint import input_hashes
+    from ecrm_lib.run.runner import run_suite, suite_fingerprint
 
     schema = _schema_name()
     tables = load_csv_into(pg, suite_runs.config, schema)
@@ -453,9 +454,12 @@ def test_whole_suite_from_postgres_gives_the_csv_metrics(pg, suite_runs, tmp_pat
         assert files["transactions"]["file"] == f"table {schema}.transactions"
         assert files["transactions"]["connection"] == pg.url and files["transactions"]["rows"] > 0
         assert files["transactions"]["fingerprint"].startswith("count + sum(hashtextextended")
-        # nothing changed in the database: the run is skipped
-        again = run_suite(config, out_dir=out, test_params=True, history=True, progress=None)
-        assert again.status == "unchanged" and again.run_id == outcome.run_id
+        # nothing changed in the database: the recorded fingerprints are the server's now, so the run is skipped
+        recorded = [(f["source"], f["rows"], f["sha256"]) for f in manifest["input_files"]]
+        assert [(h["source"], h["rows"], h["sha256"]) for h in input_hashes(load_config(config))] == recorded
+        if suite_fingerprint(config, test_params=True) == outcome.fingerprint:  # no code change or commit since
+            again = run_suite(config, out_dir=out, test_params=True, history=True, progress=None)
+            assert again.status == "unchanged" and again.run_id == outcome.run_id
     finally:
         pg.drop_schema(schema)
 
