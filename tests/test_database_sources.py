@@ -519,3 +519,23 @@ def test_a_password_from_the_environment_is_masked_in_every_record(pg_default, t
 
     with pytest.raises(DataSourceError, match="ECRM_TEST_DB_PASSWORD .password_env., which is not set"):
         load_sources(config)
+
+
+def test_mariadb_validation_names_table_primary_key_and_column(my, tmp_path):
+    schema = _schema_name()
+    my.create_schema(schema)
+    try:
+        t = f"{my.quote(schema)}.{my.quote('Sales')}"
+        my.run(f"CREATE TABLE {t} (`Order No` varchar(10) PRIMARY KEY, cust text, paid_at datetime, total text)",
+               f"INSERT INTO {t} VALUES ('O-1', 'A', '2024-01-02 10:00:00', '100'), "
+               "('O-2', 'B', '2024-01-02 11:00:00', 'lots')")
+        path = _write(tmp_path, {"name": "pos", "table": "transactions",
+                                 "database": {"connection": my.reader_url(schema), "table": "Sales"},
+                                 "columns": {"account_id": "cust", "timestamp": "paid_at", "amount": "total",
+                                             "transaction_id": "Order No"}})
+        with pytest.raises(DataValidationError) as err:
+            load_sources(load_config(path))
+        assert "table Sales, key Order No='O-2', column 'total': value 'lots'" in str(err.value)
+        assert len(err.value.failures) == 1
+    finally:
+        my.drop_schema(schema)
