@@ -465,8 +465,8 @@ def test_whole_suite_from_postgres_gives_the_csv_metrics(pg, suite_runs, tmp_pat
 
 
 def test_the_postgres_example_config_reads_the_default_data(pg, csv_default, tmp_path):
-    """data/default/config.postgres.yaml (keys, a query source) on a copy of its schema."""
-    example = DEFAULT_CONFIG.parent / "config.postgres.yaml"
+    """data/databases/default.postgres.yaml (keys, a query source) on a copy of its schema."""
+    example = DEFAULT_CONFIG.parents[1] / "databases" / "default.postgres.yaml"
     schema = _schema_name()
     load_csv_into(pg, DEFAULT_CONFIG, schema)
     try:
