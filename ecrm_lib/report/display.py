@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.format import format_decimal, format_number, human_label
-from ecrm_lib.core.i18n import t
+from ecrm_lib.core.i18n import has, t
 from ecrm_lib.core.language import LANGUAGES, get_language, using
 from ecrm_lib.core.privacy import personal_columns, scrub_pii
 from ecrm_lib.report.plots.fonts import register_hangul_font
 
-__all__ = ["SUPPRESSED", "escape", "md", "show_table", "report_languages", "say", "say_built", "show", "figure",
+__all__ = ["SUPPRESSED", "escape", "md", "show_table", "column_label", "report_languages", "say", "say_built", "show", "figure",
            "LANGUAGE_ENV"]
 
 LANGUAGE_ENV = "ECRM_LANGUAGES"
@@ -113,7 +113,24 @@ def say_built(build: Callable[[], str]) -> None:
             _display(Markdown(scrub_pii(build())), lang)
 
 
-def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+def column_label(name: Any) -> str:
+    """A column header in the report language: the catalogue's ``columns.<name>`` when it has one (the
+    suite's own column names), else :func:`ecrm_lib.core.format.human_label` (``mean_clv`` -> "Mean CLV";
+    a column named by the user's data stays as it is).
+
+    >>> from ecrm_lib.core.language import using
+    >>> column_label("rows_read"), column_label("Region")
+    ('Rows read', 'Region')
+    >>> with using("ko"):
+    ...     column_label("rows_read")
+    '읽은 행'
+    """
+    key = f"columns.{name}"
+    return t(key) if isinstance(name, str) and has(key) else human_label(name)
+
+
+def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | None = None, *,
+         caption_values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Display a table (:func:`show_table`) once per report language.
 
     Parameters
@@ -123,6 +140,8 @@ def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | No
         tables with words in their cells).
     caption : str, optional
         Catalogue key of the caption.
+    caption_values : mapping, optional
+        Values of the caption's placeholders (escaped like :func:`say`'s).
     columns : mapping, optional
         ``{column: catalogue key}``: headers shown in the report language.
         ``percent_columns``, ``money_columns`` and ``count_columns`` in ``kwargs``
@@ -139,7 +158,8 @@ def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | No
             if "count_columns" in opts and opts["count_columns"] is not None:
                 cc = opts["count_columns"]
                 opts["count_columns"] = names.get(cc, cc) if isinstance(cc, str) else [names.get(c, c) for c in cc]
-            _display(show_table(df.rename(columns=names), caption=t(caption) if caption else None, **opts), lang)
+            text = t(caption, **_safe_values(dict(caption_values or {}))) if caption else None
+            _display(show_table(df.rename(columns=names), caption=text, **opts), lang)
 
 
 def figure(draw: Callable[[], Any]) -> None:
@@ -344,7 +364,7 @@ def show_table(
         note += f"; cells describing fewer than {min_cell} customers are suppressed"
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if labels:
-        styler = styler.format_index(human_label, axis=1, escape="html")
+        styler = styler.format_index(column_label, axis=1, escape="html")
     left = [c for c in shown.columns if c not in right]
     if right:
         styler = styler.set_properties(subset=right, **{"text-align": "right"})
