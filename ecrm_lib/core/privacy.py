@@ -225,16 +225,24 @@ def count_text(n: Any, min_cell: int = 5) -> str:
 
     Zero is written "none": it describes nobody, so it reveals nothing.
 
+    The words are the report language's (``common.none``, ``common.fewer_than``).
+
     Examples
     --------
     >>> count_text(1234), count_text(4), count_text(0), count_text(None)
     ('1,234', 'fewer than 5', 'none', 'n/a')
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     count_text(4), count_text(0)
+    ('5명 미만', '없음')
     """
+    from ecrm_lib.core.i18n import t  # the catalogue reads the language; imported here to keep privacy light
+
     if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
         return "n/a"
     if float(n) == 0:
-        return "none"
-    return f"fewer than {min_cell}" if float(n) < min_cell else f"{int(n):,}"
+        return t("common.none")
+    return t("common.fewer_than", n=min_cell) if float(n) < min_cell else f"{int(n):,}"
 
 
 def count_label(n: Any, min_cell: int = 5) -> str:
