@@ -15,7 +15,13 @@ A query that needs more memory than the limit and cannot spill fails with
 :class:`EngineMemoryError`, whose message names the setting to change.
 
 Engine-specific functions that Ibis does not offer on every backend are
-here too (:func:`local_date`, :func:`local_time`), one implementation per backend.
+here too, one implementation per backend: :func:`local_date`,
+:func:`local_time`, and the session-temporary tables and Splink database API
+of identity resolution (:func:`keep_table`, :func:`drop_kept_table`,
+:func:`splink_api`). On Spark a kept table is a local checkpoint (computed
+once, held by the executors, lineage cut) registered as a temporary view:
+Ibis's PySpark backend has no temporary tables, and a plain view would be
+computed again, with new row numbers, at each use.
 """
 
 from __future__ import annotations
@@ -34,10 +40,14 @@ __all__ = [
     "thread_count",
     "connect",
     "read_parquet",
+    "utc_timestamps",
     "backend_name",
     "local_date",
     "local_time",
     "engine_error",
+    "keep_table",
+    "drop_kept_table",
+    "splink_api",
 ]
 
 #: Share of the machine's memory that the engines of one run may use together.
@@ -132,8 +142,31 @@ def _connect_spark(settings: EngineSettings):
 
 
 def read_parquet(con, path: str | os.PathLike, name: str | None = None):
-    """A Parquet file (or folder of files) as an Ibis table of ``con``."""
-    return con.read_parquet(str(path), table_name=name) if name else con.read_parquet(str(path))
+    """A Parquet file (or folder of files) as an Ibis table of ``con``, timestamps typed as on DuckDB.
+
+    Spark reads the canonical UTC timestamps as its ``TIMESTAMP`` (an instant,
+    shown in the session's UTC), which Ibis types without a zone; they are
+    labelled UTC here (:func:`utc_timestamps`) so that every engine gives the
+    same schema and the same zone-aware values in pandas.
+    """
+    table = con.read_parquet(str(path), table_name=name) if name else con.read_parquet(str(path))
+    return utc_timestamps(table) if con.name == "pyspark" else table
+
+
+def utc_timestamps(table):
+    """Spark: timestamp columns without a zone typed as UTC instants (other engines: unchanged).
+
+    Spark's ``TIMESTAMP`` is an instant (stored as UTC, shown in the session
+    time zone, which :func:`connect` sets to UTC); Ibis types it without a
+    zone, DuckDB's ``TIMESTAMPTZ`` as ``timestamp('UTC')``. The cast changes
+    the type Ibis sees, not the values.
+    """
+    import ibis.expr.datatypes as dt
+
+    if backend_name(table) != "pyspark":
+        return table
+    casts = {c: table[c].cast(dt.Timestamp(timezone="UTC")) for c, typ in table.schema().items() if typ.is_timestamp() and typ.timezone is None}
+    return table.mutate(**casts) if casts else table
 
 
 def backend_name(table) -> str:
@@ -161,6 +194,81 @@ def engine_error(exc: BaseException, settings: EngineSettings | None = None) -> 
 
 
 # ------------------------------------------------------------------------ per-backend functions
+def keep_table(con, name: str, obj: Any):
+    """Materialise an Ibis expression or an Arrow table as a session-temporary table ``name`` of ``con``.
+
+    Parameters
+    ----------
+    con : ibis.BaseBackend
+        DuckDB or PySpark connection.
+    name : str
+        Table name (replaced when it exists).
+    obj : ibis.Table or pyarrow.Table
+
+    Returns
+    -------
+    ibis.Table
+        The table, computed once: later queries read the stored rows (so
+        row numbers and other order-dependent values stay as they were). On
+        Spark its timestamps are labelled UTC (:func:`utc_timestamps`), so it
+        may be a projection of the stored table: keep ``name`` for Splink.
+    """
+    if con.name != "pyspark":
+        return con.create_table(name, obj, temp=True, overwrite=True)
+    import ibis
+
+    session = con._session  # Ibis's PySpark backend keeps its SparkSession here (no public accessor)
+    if isinstance(obj, ibis.Table):
+        con._run_pre_execute_hooks(obj)  # registers the memtables and UDFs the expression uses
+        df = session.sql(con.compile(obj))
+    else:
+        df = session.createDataFrame(obj.to_pandas(types_mapper=None)) if obj.num_rows else session.createDataFrame(
+            [], schema=_spark_schema(obj.schema)
+        )
+        if obj.num_rows:
+            df = df.select(*[df[c].cast(t) for c, t in zip(obj.column_names, _spark_types(obj.schema))])
+    df = df.localCheckpoint(eager=True)
+    df.createOrReplaceTempView(name)
+    return utc_timestamps(con.table(name))
+
+
+def _spark_types(schema):
+    """Spark SQL types of an Arrow schema (the column types an uploaded table keeps)."""
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    return [from_arrow_type(f.type) for f in schema]
+
+
+def _spark_schema(schema):
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(f.name, t, True) for f, t in zip(schema, _spark_types(schema))])
+
+
+def drop_kept_table(con, name: str) -> None:
+    """Drop a table made by :func:`keep_table` (nothing happens when it is gone)."""
+    if con.name == "pyspark":
+        con._session.catalog.dropTempView(name)
+    else:
+        con.drop_table(name, force=True)
+
+
+def splink_api(con):
+    """Splink's database API on the same engine session as ``con`` (DuckDB or Spark).
+
+    On Spark, Splink keeps its intermediate tables with ``persist`` (no
+    checkpoint folder needed) and uses Spark's own ``levenshtein`` (no UDF
+    jar in the session).
+    """
+    if con.name == "pyspark":
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=con._session, break_lineage_method="persist", register_udfs_automatically=False)
+    from splink import DuckDBAPI
+
+    return DuckDBAPI(connection=con.con)
+
+
 def _make_functions():
     import ibis
     import ibis.expr.datatypes as dt

@@ -62,7 +62,8 @@ def customer_table(ws: Workspace, acc, lab, *, n_hex: int = ID_HEX):
     alone = t.filter(t.alone).select("label", customer_id=_id_expression(t.account_id, n_hex))
     many = t.filter(~t.alone)
     groups = many.group_by("label").aggregate(
-        customer_id=_id_expression(many.account_id.group_concat("\n", order_by=many.account_id), n_hex)
+        # sorted ids joined by newlines; collect-sort-join runs on every engine (Spark's group_concat cannot order)
+        customer_id=_id_expression(many.account_id.collect().sort().join("\n"), n_hex)
     )
     out = ws.keep("customers", alone.union(groups, distinct=False))
     stats = out.aggregate(n=out.count(), ids=out.customer_id.nunique()).to_pyarrow().to_pylist()[0]
@@ -148,7 +149,7 @@ def golden_table(acc, lab, customers, firsts: dict | None = None) -> pd.DataFram
         best = _best_values(base, acc, field, firsts.get(field))
         out = out.left_join(best, out.label == best._label).drop("_label")
     ch = base.filter(base.channel.notnull()).select("label", "channel").distinct()
-    chans = ch.group_by("label").aggregate(channels=ch.channel.group_concat(",", order_by=ch.channel))
+    chans = ch.group_by("label").aggregate(channels=ch.channel.collect().sort().join(","))  # sorted, on every engine
     chans = chans.select(_label=chans.label, channels=chans.channels)
     out = out.left_join(chans, out.label == chans._label).drop("_label")
     cols = ["customer_id", *GOLDEN_FIELDS, "first_seen", "last_seen", "channels", "n_accounts"]

@@ -7,8 +7,10 @@ resolution) and the accounts as a temporary table with one row number per
 account:
 
 - an Ibis table keeps its connection: every step runs there, and Splink runs
-  on the same connection. The steps are portable Ibis expressions; only the
-  temporary tables and Splink's database API here are DuckDB's (Spark: issue 11). Rows are numbered in the order the
+  on the same connection (DuckDB or Spark). The steps are portable Ibis
+  expressions; the temporary tables and Splink's database API come from
+  :mod:`ecrm_lib.data.engine` (:func:`~ecrm_lib.data.engine.keep_table`,
+  :func:`~ecrm_lib.data.engine.splink_api`). Rows are numbered in the order the
   engine returns them (for DuckDB over a Parquet file: the file's order); the
   row number breaks ties (the first-seen value wins) and is Splink's unique id,
   so the same file gives the same customers;
@@ -32,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.data.engine import drop_kept_table, keep_table, splink_api
 
 __all__ = ["ACCOUNT_COLUMNS", "Workspace", "check_account_ids", "open_accounts"]
 
@@ -47,29 +50,30 @@ class Workspace:
     Parameters
     ----------
     con : ibis backend
-        A DuckDB connection.
+        A DuckDB or PySpark connection.
     owns_connection : bool
         Close the connection in :meth:`close` (it was opened for this resolution).
     """
 
     def __init__(self, con, *, owns_connection: bool):
-        if con.name != "duckdb":
+        if con.name not in ("duckdb", "pyspark"):
             raise NotImplementedError(
-                f"identity resolution runs on DuckDB; these accounts are on {con.name!r}. Its steps are Ibis "
-                "expressions, but temporary tables and Splink's Spark API are not wired yet (issue 11): read the "
-                "accounts through a DuckDB connection (engine: kind: duckdb) for now."
+                f"identity resolution runs on DuckDB or Spark; these accounts are on {con.name!r}. "
+                "Read the accounts through the run's engine (RunContext.table('accounts'))."
             )
         self.con = con
         self.owns_connection = owns_connection
         self.prefix = f"ecrm_identity_{uuid.uuid4().hex[:10]}"
         self._tables: list[str] = []
+        self._names: dict = {}  # Ibis operation of a kept table -> its physical name (Spark: a projection of it)
 
     def keep(self, step: str, obj: Any):
         """Materialise an Ibis expression or an Arrow table as a temporary table; returns it."""
         name = f"{self.prefix}_{step}"
-        table = self.con.create_table(name, obj, temp=True, overwrite=True)
+        table = keep_table(self.con, name, obj)
         if name not in self._tables:
             self._tables.append(name)
+        self._names[table.op()] = name
         return table
 
     def upload(self, step: str, columns: dict[str, Any]):
@@ -80,25 +84,26 @@ class Workspace:
         """Drop a table made by :meth:`keep` before :meth:`close` (to free the engine's memory)."""
         name = self.table_name(table)
         if name in self._tables:
-            self.con.drop_table(name, force=True)
+            drop_kept_table(self.con, name)
             self._tables.remove(name)
+            self._names.pop(table.op(), None)
 
     def table_name(self, table) -> str:
         """Physical name of a table made by :meth:`keep` (for Splink)."""
-        return table.get_name().split(".")[-1]
+        name = self._names.get(table.op())
+        return name if name is not None else table.get_name().split(".")[-1]
 
     def splink_api(self):
         """Splink's database API on this connection."""
-        from splink import DuckDBAPI
-
-        return DuckDBAPI(connection=self.con.con)
+        return splink_api(self.con)
 
     def close(self) -> None:
         """Drop the temporary tables (and close a connection opened for this resolution)."""
         for name in reversed(self._tables):
             with contextlib.suppress(Exception):  # a table already gone (or a closed connection) is fine
-                self.con.drop_table(name, force=True)
+                drop_kept_table(self.con, name)
         self._tables.clear()
+        self._names.clear()
         if self.owns_connection:
             self.con.disconnect()
 
