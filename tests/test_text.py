@@ -297,6 +297,12 @@ def test_english_texts_are_kept_out_of_korean_topics():
     from ecrm_lib.core.privacy import scrub_pii
 
     assert scrub_pii(sentence) == sentence
+    from ecrm_lib.core.language import using
+
+    with using("ko"):  # the same sentence in Korean: words from the catalogue, the counts and language names as in English
+        ko = T.language_sentence(res)
+    assert "English 텍스트 10" in ko and "Korean 텍스트 68" in ko and "주제는 언어별로 따로 찾으므로" in ko
+    assert "texts in" not in ko and scrub_pii(ko) == ko
 
 
 def test_excerpts_contain_the_top_word_and_share_the_topic_tone():

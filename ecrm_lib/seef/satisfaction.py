@@ -561,26 +561,27 @@ def nps_change_sentence(result: dict, ci_level: float = 0.95) -> str:
     ...          verdict="within the noise", reason=None)
     >>> nps_change_sentence(r)
     'Since 2024-12-30 the overall NPS moved from +17.7 to +18.8: +1.1 points (95% interval -1.1 to +3.3), within the noise: the interval includes zero. The 275 answers since then are 22% of all answers.'
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     nps_change_sentence(r)
+    '2024년 12월 30일 이후 전체 NPS는 +17.7에서 +18.8로 움직였습니다. +1.1포인트 변했습니다(95% 신뢰구간 -1.1 ~ +3.3). 신뢰구간에 0이 들어 있어 잡음 범위 안의 변화입니다. 그 뒤 들어온 응답 275건은 전체 응답의 22%입니다.'
     """
-    lvl = f"{ci_level:.0%}"
     if result.get("reason"):
-        what = ("the last months against the months before" if result["kind"] == "periods"
-                else f"the NPS now against {result['since']}")
-        return f"No comparison of {what}: {result['reason']}."
+        what = (t("feedback.nps_what_periods") if result["kind"] == "periods"
+                else t("feedback.nps_what_since", since=result["since"]))
+        return t("feedback.nps_no_comparison", what=what, reason=result["reason"])
     v = result["verdict"]
-    tail = ("within the noise: the interval includes zero" if v == "within the noise"
-            else f"a {v}: the interval excludes zero")
-    change = f"{_signed(result['change'])} points ({lvl} interval {_signed(result['ci_low'])} to {_signed(result['ci_high'])}), {tail}"
+    tail = (t("feedback.nps_noise") if v == "within the noise"
+            else t("feedback.nps_clear", v=t(f"feedback.nps_{v}")))
+    change = t("feedback.nps_change", c=_signed(result["change"]), lvl=ci_level, lo=_signed(result["ci_low"]),
+               hi=_signed(result["ci_high"]), tail=tail)
     if result["kind"] == "periods":
         m, r, p = result["months"], result["recent"], result["previous"]
-        span = "month" if m == 1 else f"{m} months"
-        # dates follow "from": a date right after "(" reads as a phone number to report.scrub_pii
-        return (f"NPS over the last {span}, from {r['start']} to {r['end']} ({r['n']:,} answers), was {_signed(r['nps'])} "
-                f"against {_signed(p['nps'])} over the {span} before, from {p['start']} to {p['end']} ({p['n']:,} answers): "
-                f"a change of {change}.")
-    return (f"Since {result['since']} the overall NPS moved from {_signed(result['then']['nps'])} to "
-            f"{_signed(result['now']['nps'])}: {change}. The {result['n_new']:,} answers since then are "
-            f"{result['weight']:.0%} of all answers.")
+        span = t("feedback.nps_span_month") if m == 1 else t("feedback.nps_span_months", m=m)
+        return t("feedback.nps_periods", span=span, rs=r["start"], re=r["end"], rn=r["n"], rv=_signed(r["nps"]),
+                 pv=_signed(p["nps"]), ps=p["start"], pe=p["end"], pn=p["n"], change=change)
+    return t("feedback.nps_since", since=result["since"], then=_signed(result["then"]["nps"]), now=_signed(result["now"]["nps"]),
+             change=change, n=result["n_new"], w=result["weight"])
 
 
 def nps_changes_table(results) -> pd.DataFrame:

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import attach_customer_id
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.tables import to_frame
@@ -401,14 +402,14 @@ def language_sentence(result: FeedbackText, min_cell: int = 5) -> str:
     parts = []
     for row in langs.itertuples(index=False):
         ids = list(row.topics)
-        where = (f"topic {ids[0]}" if len(ids) == 1 else f"topics {ids[0]}-{ids[-1]}") if ids else "no topic"
-        how = {"topics": where, "one group": f"{where}, one group: too few texts for topics of their own",
-               "no topic": "no topic: no words to group"}[row.grouping]
-        parts.append(f"{count_text(row.n_texts, min_cell)} texts in {row.name} ({how})")
+        where = ((t("feedback.lang_topic", a=ids[0]) if len(ids) == 1 else t("feedback.lang_topics", a=ids[0], b=ids[-1]))
+                 if ids else t("feedback.lang_no_topic"))
+        how = {"topics": where, "one group": t("feedback.lang_one_group", where=where),
+               "no topic": t("feedback.lang_no_words")}[row.grouping]
+        parts.append(t("feedback.lang_part", n=count_text(row.n_texts, min_cell), lang=row.name, how=how))
     if len(parts) == 1:
-        return f"All {parts[0]}."
-    return ("Topics are found separately per language, so that texts in one language never join another's topic: "
-            + ", ".join(parts[:-1]) + " and " + parts[-1] + ".")
+        return t("feedback.lang_all", part=parts[0])
+    return t("feedback.lang_many", parts=", ".join(parts[:-1]), last=parts[-1])
 
 
 # ------------------------------------------------------------------ report tables, product and figures
