@@ -873,6 +873,26 @@ def test_cost_window_check_warns_when_the_customers_cost_more_than_the_window():
     assert cost_window_check(None, 100.0) == "" and cost_window_check(100.0, None) == ""
 
 
+def test_evaluation_sentences_in_korean():
+    """Issue 12: the profile, cost-window and cost-check sentences are worded in the report language."""
+    import re
+
+    from ecrm_lib.core.language import using
+    from ecrm_lib.seef.evaluation import clear_differences_text, cost_window, cost_window_check
+
+    prof = pd.DataFrame({"feature": ["m0", "m1", "m2"], "std_difference": [1.23, -0.71, 0.1]})
+    hangul = re.compile("[\uac00-\ud7a3]")
+    with using("ko"):
+        texts = [clear_differences_text(prof), clear_differences_text(prof, max_named=1), clear_differences_text(prof.iloc[2:]),
+                 cost_window(None, 6)[1], cost_window()[1], cost_window(13)[1],
+                 cost_window_check(90.0, 100.0, "KRW"), cost_window_check(100.0, 100.0), cost_window_check(200.0, 100.0)]
+    assert all(hangul.search(x) for x in texts), texts
+    assert "m0 (d = +1.23), m1 (d = -0.71)" in texts[0] and "2개" in texts[0] and "m1" not in texts[1]
+    assert "6개월" in texts[3] and "90 KRW" in texts[6] and "100 KRW" in texts[6] and "경고" in texts[8]
+    # English unchanged by the catalogue
+    assert cost_window(None, 6)[1] == "the last 6 months of the channel report"
+
+
 # --------------------------------------------------------------------------- at scale
 
 

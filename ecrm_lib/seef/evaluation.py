@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.format import format_number
+from ecrm_lib.core.i18n import t
 from ecrm_lib.seef.customers import default_features, target_flags
 from ecrm_lib.value.concentration import gini, lorenz_curve  # value concentration lives with customer value
 
@@ -234,14 +235,15 @@ def clear_differences_text(profile: pd.DataFrame, threshold: float = 0.5, *, max
     big = profile.assign(_a=d.abs()).loc[d.abs() >= threshold].sort_values("_a", ascending=False, kind="stable")
     k = len(big)
     if k == 0:
-        return f"No measure differs clearly (|d| at least {threshold:g}): the targets look much like everyone else."
+        return t("evaluation.lib.no_clear_difference", th=f"{threshold:g}")
     shown = big if max_named is None else big.head(int(max_named))
     names = ", ".join(f"{f} (d = {v:+.2f})" for f, v in zip(shown["feature"], shown["std_difference"]))
-    head = "1 measure differs clearly" if k == 1 else f"{k} measures differ clearly"
+    head = t("evaluation.lib.clear_one") if k == 1 else t("evaluation.lib.clear_many", k=k)
     if len(shown) < k:
-        return f"{head} (|d| at least {threshold:g}); the largest {len(shown)}: {names}; d > 0: higher among the targets." \
-            if len(shown) > 1 else f"{head} (|d| at least {threshold:g}); the largest: {names}; d > 0: higher among the targets."
-    return f"{head} (|d| at least {threshold:g}){', largest first' if k > 1 else ''}: {names}; d > 0: higher among the targets."
+        key = "evaluation.lib.clear_largest_n" if len(shown) > 1 else "evaluation.lib.clear_largest_one"
+        return t(key, head=head, th=f"{threshold:g}", shown=len(shown), names=names)
+    key = "evaluation.lib.clear_all_sorted" if k > 1 else "evaluation.lib.clear_all"
+    return t(key, head=head, th=f"{threshold:g}", names=names)
 
 
 def target_changes(current, previous, *, id_col: str = "customer_id") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -437,10 +439,10 @@ def cost_window(override_weeks: float | None = None, channel_window_months: floa
     if override_weeks is not None:
         if not override_weeks > 0:
             raise ValueError(f"cost_window_weeks must be a positive number of weeks, but {override_weeks!r} was passed.")
-        return float(override_weeks), "the cost_window_weeks parameter"
+        return float(override_weeks), t("evaluation.lib.window_parameter")
     if channel_window_months is None:
-        return 52.0, "an assumed 52 weeks (the window of the channel report is unknown)"
-    return months_to_weeks(channel_window_months), f"the last {channel_window_months:g} months of the channel report"
+        return 52.0, t("evaluation.lib.window_assumed")
+    return months_to_weeks(channel_window_months), t("evaluation.lib.window_channel", months=f"{channel_window_months:g}")
 
 
 def cost_window_check(window_cost: float | None, report_total: float | None, currency: str = "") -> str:
@@ -479,11 +481,9 @@ def cost_window_check(window_cost: float | None, report_total: float | None, cur
     w, r = float(window_cost), float(report_total)
     fw, fr = format_number(w, currency or None), format_number(r, currency or None)
     if w > r * (1 + 1e-9) + 0.5:
-        return (f" Warning: their cost to serve adds up to {fw}, more than the channel report's {fr} for that window, so it covers "
-                "a longer period and the expected cost to serve below is overstated.")
+        return " " + t("evaluation.lib.check_over", fw=fw, fr=fr)
     if w >= r - 0.5:
-        return f" In that window their contacts cost {fw}, the channel report's total for every contact in the window."
-    return (f" In that window their contacts cost {fw}, of the channel report's {fr} for every contact in the window "
-            "(the rest: contacts of people without a purchase, who are not evaluated here).")
+        return " " + t("evaluation.lib.check_equal", fw=fw)
+    return " " + t("evaluation.lib.check_part", fw=fw, fr=fr)
 
 
