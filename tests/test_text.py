@@ -301,7 +301,7 @@ def test_english_texts_are_kept_out_of_korean_topics():
 
     with using("ko"):  # the same sentence in Korean: words from the catalogue, the counts and language names as in English
         ko = T.language_sentence(res)
-    assert "English 텍스트 10" in ko and "Korean 텍스트 68" in ko and "주제는 언어별로 따로 찾으므로" in ko
+    assert "영어 텍스트 10" in ko and "한국어 텍스트 68" in ko and "주제는 언어별로 따로 찾으므로" in ko
     assert "texts in" not in ko and scrub_pii(ko) == ko
 
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import attach_customer_id
-from ecrm_lib.core.i18n import t
+from ecrm_lib.core.i18n import t, t_or
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.tables import to_frame
@@ -406,7 +406,8 @@ def language_sentence(result: FeedbackText, min_cell: int = 5) -> str:
                  if ids else t("feedback.lang_no_topic"))
         how = {"topics": where, "one group": t("feedback.lang_one_group", where=where),
                "no topic": t("feedback.lang_no_words")}[row.grouping]
-        parts.append(t("feedback.lang_part", n=count_text(row.n_texts, min_cell), lang=row.name, how=how))
+        parts.append(t("feedback.lang_part", n=count_text(row.n_texts, min_cell), lang=t_or(f"feedback.lang_name_{row.language}", row.name),
+                       how=how))
     if len(parts) == 1:
         return t("feedback.lang_all", part=parts[0])
     return t("feedback.lang_many", parts=", ".join(parts[:-1]), last=parts[-1])
@@ -458,7 +459,7 @@ def topic_table(result: FeedbackText) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``topic``, ``language`` (name), ``top words`` (comma-separated), ``n`` (texts),
+        ``topic``, ``language`` (name, in the report language), ``top words`` (comma-separated), ``n`` (texts),
         ``negative_share``, ``neutral_share``, ``positive_share`` (0-1) and ``tone`` (majority);
         empty when no topics were fitted.
     """
@@ -467,7 +468,7 @@ def topic_table(result: FeedbackText) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     words = result.topics.words.groupby("topic")["word"].apply(lambda w: ", ".join(map(str, w))).rename("top words").reset_index()
     out = result.by_topic.merge(words, on="topic", how="left")
-    out["language"] = out["language"].map(lambda g: LANGUAGE_NAMES.get(g, g))
+    out["language"] = out["language"].map(lambda g: t_or(f"feedback.lang_name_{g}", LANGUAGE_NAMES.get(g, g)))  # report language
     return out.reindex(columns=cols)
 
 

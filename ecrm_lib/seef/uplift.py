@@ -254,30 +254,27 @@ def srm_sentence(srm: pd.DataFrame, alpha: float = SRM_ALPHA, notice: float = SR
     ...                     "expected": ["a: 11, b: 11"]})
     >>> srm_sentence(row)
     'The arm sizes are consistent with the planned split (campaign c: a: 10, b: 12; p = 0.4; a mismatch is flagged below 0.001).'
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     srm_sentence(row)
+    '실험군 크기는 계획한 배정과 맞습니다(캠페인 c: a: 10, b: 12, p = 0.4, 불일치 경보 기준은 0.001).'
     """
     srm_verdict(0.5, alpha, notice)  # checks the thresholds
     tested = srm.dropna(subset=["p_value"]) if len(srm) else srm
     if tested.empty:
-        return "The arm sizes cannot be checked: no campaign has two or more arms."
+        return t("feedback.srm_none")
     worst = tested.sort_values("p_value", kind="stable").iloc[0]
     p = float(worst["p_value"])
     verdict = srm_verdict(p, alpha, notice)
     n_low = int((tested["p_value"] < notice).sum())
-    others = (f" {n_low} of {len(tested)} campaigns have a p-value below {notice:g}." if n_low > 1 else "")
-    who = f"campaign {worst['campaign_id']}: {worst['observed']}"
+    others = t("feedback.srm_others", k=n_low, m=len(tested), notice=f"{notice:g}") if n_low > 1 else ""
+    who = t("feedback.srm_who", c=worst["campaign_id"], obs=worst["observed"])
     if verdict == "mismatch":
-        return (f"Sample-ratio mismatch: the arm sizes ({who}, against {worst['expected']} expected) would arise from the "
-                f"planned split with probability p = {_p_text(p)}, below the alarm threshold of {alpha:g}. Something in "
-                f"the assignment or the tracking went wrong: check how customers were assigned before using its results."
-                + others)
+        return t("feedback.srm_mismatch", who=who, exp=worst["expected"], p=_p_text(p), alpha=f"{alpha:g}") + others
     if verdict == "unusual":
-        return (f"The arm sizes ({who}, against {worst['expected']} expected) are not consistent with the planned split "
-                f"at the {notice:g} level (p = {_p_text(p)}): a fair random split is this uneven only about 1 in "
-                f"{int(float(f'{1 / p:.2g}')):,} times. It does not reach the stricter alarm threshold of sample-ratio checks "
-                f"(p below {alpha:g}), so it is not flagged as a mismatch, but check how customers were assigned (for example, whether eligibility "
-                f"rules or tracking lost customers from one arm) before relying on the comparison." + others)
-    return (f"The arm sizes are consistent with the planned split ({who}; p = {_p_text(p)}; a mismatch is flagged below "
-            f"{alpha:g}).")
+        return t("feedback.srm_unusual", who=who, exp=worst["expected"], notice=f"{notice:g}", p=_p_text(p),
+                 every=int(float(f"{1 / p:.2g}")), alpha=f"{alpha:g}") + others
+    return t("feedback.srm_ok", who=who, p=_p_text(p), alpha=f"{alpha:g}")
 
 
 
