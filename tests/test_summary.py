@@ -521,3 +521,25 @@ def test_trend_chart_holds_zero_and_each_interval():
                                      ["feedback.nps"])
     (ax,) = plot_trends(negative, {"feedback.nps": ("NPS", "points")})
     assert ax.get_ylim()[0] <= -20 and ax.get_ylim()[1] >= 0 and negative["low"].isna().all()
+
+
+def test_headline_labels_have_both_languages():
+    """Issue 12: every headline figure's label is in the catalogue (English identical to the code's label), and
+    in_report_language words the table in Korean without changing the English table."""
+    from ecrm_lib.core.i18n import catalogue
+    from ecrm_lib.core.language import using
+
+    en, ko = catalogue("en"), catalogue("ko")
+    for h in summary.HEADLINES:
+        key = f"executive_summary.figure.{h.notebook}.{h.key}"
+        assert en[key] == h.label and key in ko, key
+    table = pd.DataFrame({"notebook": ["feedback", "selection"], "key": ["loop_purchase_rate_diff", "n_targets"],
+                          "figure": [summary.HEADLINES[-2].label + " (380 of 400 earlier targets compared)", "Target customers selected"],
+                          "report": [en["notebooks.feedback.title"], en["notebooks.selection.title"]],
+                          "value_text": ["-1.0 points", "not available"]})
+    assert summary.in_report_language(table).equals(table)
+    with using("ko"):
+        k = summary.in_report_language(table)
+    assert k["figure"].tolist() == [ko["executive_summary.figure.feedback.loop_purchase_rate_diff"] + " (380 of 400 earlier targets compared)",
+                                    "선정한 대상 고객"]
+    assert k["value_text"].tolist() == ["-1.0 points", "자료 없음"] and k["report"].tolist() == [ko["notebooks.feedback.title"], ko["notebooks.selection.title"]]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ecrm_lib.core.format import (NOT_AVAILABLE, as_number, format_count, format_money, format_number,
                                   format_relative_change, format_value, unit_of)
-from ecrm_lib.core.i18n import t
+from ecrm_lib.core.i18n import t, t_or
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.value import headline as revenue
 
@@ -40,6 +40,7 @@ class Catalogue(Protocol):
     def get(self, name: str) -> Any: ...
 
 __all__ = [
+    "in_report_language",
     "AREAS",
     "HEADLINES",
     "Headline",
@@ -255,6 +256,40 @@ def headline_table(
     out = pd.DataFrame(rows, columns=cols)
     out["value"] = out["value"].astype(float)
     out["available"] = out["available"].astype(bool)
+    return out
+
+
+def in_report_language(table: pd.DataFrame, headlines: Sequence[Headline] = HEADLINES) -> pd.DataFrame:
+    """The headline table's words in the report language, for display (the product keeps :func:`headline_table`'s).
+
+    Figure labels from the catalogue's ``executive_summary.figure.<notebook>.<key>`` (a coverage
+    "(n of N ...)" after the label stays as it is), report titles from ``notebooks.<name>.title``
+    and "not available" from ``common.not_available``; values, units and notes are unchanged.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> t0 = pd.DataFrame({"notebook": ["evaluation"], "key": ["gini_clv"], "figure": ["Gini coefficient of CLV"],
+    ...                    "report": ["Evaluation"], "value_text": ["not available"]})
+    >>> with using("ko"):
+    ...     in_report_language(t0)[["figure", "value_text"]].iloc[0].tolist()
+    ['CLV의 지니 계수', '자료 없음']
+    >>> in_report_language(t0)["figure"].iloc[0]
+    'Gini coefficient of CLV'
+    """
+    labels = {(h.notebook, h.key): h.label for h in headlines}
+
+    def figure(notebook: str, key: str, text: str) -> str:
+        label = labels.get((notebook, key))
+        if label is None or not str(text).startswith(label):
+            return text
+        return t_or(f"executive_summary.figure.{notebook}.{key}", label) + str(text)[len(label):]
+
+    out = table.copy()
+    out["figure"] = [figure(n, k, f) for n, k, f in zip(table["notebook"], table["key"], table["figure"])]
+    out["report"] = [t_or(f"notebooks.{n}.title", r) for n, r in zip(table["notebook"], table["report"])]
+    if "value_text" in out:
+        out["value_text"] = [t("common.not_available") if v == NOT_AVAILABLE else v for v in table["value_text"]]
     return out
 
 
