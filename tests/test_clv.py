@@ -659,7 +659,13 @@ def test_customer_keys_sentence_in_the_engine():
     amap = pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]})
     frame_text = clv.describe_customer_keys(tx, amap)
     assert clv.describe_customer_keys(ibis.memtable(tx), ibis.memtable(amap)) == frame_text
-    assert "joined the 3 accounts with purchases into 2 customers (1 account had no entry" in frame_text
+    # 1-4 accounts are people: "fewer than 5" in the sentence itself, in each report language
+    assert "joined the 3 accounts with purchases into 2 customers (fewer than 5 accounts had no entry" in frame_text
+    from ecrm_lib.core.language import using
+
+    with using("ko"):
+        ko_text = clv.describe_customer_keys(ibis.memtable(tx), ibis.memtable(amap))
+    assert "계정 3개를 고객 2명으로 합쳤습니다" in ko_text and "계정 5개 미만" in ko_text and "1" not in ko_text
 
 
 # ------------------------------------------------------------------ real data

@@ -141,7 +141,7 @@ def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | No
     caption : str, optional
         Catalogue key of the caption.
     caption_values : mapping, optional
-        Values of the caption's placeholders (escaped like :func:`say`'s).
+        Values of the caption's placeholders (escaped like :func:`say`'s; a callable is called in each language).
     columns : mapping, optional
         ``{column: catalogue key}``: headers shown in the report language.
         ``percent_columns``, ``money_columns`` and ``count_columns`` in ``kwargs``
@@ -158,7 +158,7 @@ def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | No
             if "count_columns" in opts and opts["count_columns"] is not None:
                 cc = opts["count_columns"]
                 opts["count_columns"] = names.get(cc, cc) if isinstance(cc, str) else [names.get(c, c) for c in cc]
-            text = t(caption, **_safe_values(dict(caption_values or {}))) if caption else None
+            text = t(caption, **_safe_values({k: _in_language(v) for k, v in (caption_values or {}).items()})) if caption else None
             _display(show_table(df.rename(columns=names), caption=text, **opts), lang)
 
 

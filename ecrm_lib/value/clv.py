@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import count_unmapped
+from ecrm_lib.core.i18n import t as _t
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.value.btyd import (
@@ -438,7 +439,8 @@ def attempts_table(attempts: pd.DataFrame) -> pd.DataFrame:
     if a.empty:
         return a
     a["model"] = a["model"].map(MODEL_LABELS).fillna(a["model"])
-    a["stage"] = a["stage"].map({"calibration": "calibration period", "full": "all data"}).fillna(a["stage"])
+    a["stage"] = a["stage"].map({"calibration": _t("customer_value.lib.stage_calibration"),
+                                 "full": _t("customer_value.lib.stage_full")}).fillna(a["stage"])
     a["tol"] = [f"{t:g}" for t in a["tol"]]
     a["penalizer_coef"] = [f"{p:g}" for p in a["penalizer_coef"]]
     a["seconds"] = a["seconds"].round(2)
@@ -479,8 +481,8 @@ def errors_table(holdout: HoldoutValidation) -> pd.DataFrame:
 
 
 def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.date | None, n_excluded_new: int | None) -> pd.DataFrame:
-    """Who is in the analysis: a two-column table (``measure``, ``value``) for display; counts of 1-4 customers read
-    "fewer than 5".
+    """Who is in the analysis: a two-column table (``measure``, ``value``) for display, in the report language; counts
+    of 1-4 customers read "fewer than 5".
 
     >>> import pandas as pd
     >>> s = pd.DataFrame({"frequency": [0.0, 1.0], "T": [3.0, 5.0]})
@@ -492,30 +494,31 @@ def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.da
     s = summary
     n = len(s)
     rep = int((s["frequency"] > 0).sum())
-    unit = TIME_UNIT_NAMES[time_unit]
+    unit = _t(f"customer_value.units.{time_unit}") if time_unit in TIME_UNIT_NAMES else time_unit
+    na = _t("customer_value.lib.na")
     rows = [  # counts of 1-4 customers read "fewer than 5" (core.privacy.count_text), with no share that would give them away
-        ("customers", count_text(n)),
-        ("repeat buyers (bought on 2 or more days)", f"{count_text(rep)} ({rep / n:.1%})" if n and not 0 < rep < 5 and n >= 5
+        (_t("customer_value.lib.base_customers"), count_text(n)),
+        (_t("customer_value.lib.base_repeat"), f"{count_text(rep)} ({rep / n:.1%})" if n and not 0 < rep < 5 and n >= 5
          else count_text(rep)),
-        ("purchase days", f"{int(s['n_purchase_days'].sum()):,}" if "n_purchase_days" in s else "n/a"),
-        ("mean repeat purchases per customer", f"{s['frequency'].mean():.2f}" if n else "n/a"),
-        (f"median time since first purchase ({unit})", f"{s['T'].median():.1f}" if n else "n/a"),
-        ("calibration period ends", str(calibration_end) if calibration_end is not None else "no holdout"),
-        ("customers whose first purchase is in the holdout period (not in the model comparison)",
-         count_text(n_excluded_new) if n_excluded_new is not None else "n/a"),
+        (_t("customer_value.lib.base_purchase_days"), f"{int(s['n_purchase_days'].sum()):,}" if "n_purchase_days" in s else na),
+        (_t("customer_value.lib.base_mean_repeat"), f"{s['frequency'].mean():.2f}" if n else na),
+        (_t("customer_value.lib.base_median_age", unit=unit), f"{s['T'].median():.1f}" if n else na),
+        (_t("customer_value.lib.base_calibration_end"), str(calibration_end) if calibration_end is not None
+         else _t("customer_value.lib.no_holdout")),
+        (_t("customer_value.lib.base_new_in_holdout"), count_text(n_excluded_new) if n_excluded_new is not None else na),
     ]
     return pd.DataFrame(rows, columns=["measure", "value"]).astype("string")
 
 
 def value_table(values: pd.DataFrame, interval: CLVInterval | None) -> pd.DataFrame:
-    """Total and per-customer CLV with the interval (currency): ``measure``, ``estimate``, ``low``, ``high``."""
+    """Total and per-customer CLV with the interval (currency): ``measure`` (report language), ``estimate``, ``low``, ``high``."""
     n = len(values)
     iv = interval
     rows = [
-        ("total", float(values["clv"].sum()), iv.total["low"] if iv else np.nan, iv.total["high"] if iv else np.nan),
-        ("mean per customer", float(values["clv"].mean()), iv.total["low"] / n if iv else np.nan,
+        (_t("customer_value.lib.value_total"), float(values["clv"].sum()), iv.total["low"] if iv else np.nan, iv.total["high"] if iv else np.nan),
+        (_t("customer_value.lib.value_mean"), float(values["clv"].mean()), iv.total["low"] / n if iv else np.nan,
          iv.total["high"] / n if iv else np.nan),
-        ("median customer", float(values["clv"].median()), np.nan, np.nan),
+        (_t("customer_value.lib.value_median"), float(values["clv"].median()), np.nan, np.nan),
     ]
     return pd.DataFrame(rows, columns=["measure", "estimate", "low", "high"])
 
@@ -561,7 +564,8 @@ def money_digits(gg: GammaGammaResult | None, summary: pd.DataFrame) -> int:
 
 
 def describe_customer_keys(transactions, account_map) -> str:
-    """One sentence saying who a "customer" is in the report, with the counts.
+    """One sentence saying who a "customer" is in the report, with the counts, in the report language (1-4 accounts
+    without an entry in the map read "fewer than 5").
 
     Parameters
     ----------
@@ -579,7 +583,11 @@ def describe_customer_keys(transactions, account_map) -> str:
     --------
     >>> tx = pd.DataFrame({"account_id": ["W1", "S1", "X9"], "customer_id": ["C1", "C1", "X9"]})
     >>> describe_customer_keys(tx, pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]}))
-    'people: the channel-integration report joined the 3 accounts with purchases into 2 customers (1 account had no entry in its map and counts on its own)'
+    'people: the channel-integration report joined the 3 accounts with purchases into 2 customers (fewer than 5 accounts had no entry in its map and count on their own)'
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     describe_customer_keys(tx, pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]}))
+    '사람 단위입니다. 채널 통합 보고서가 구매가 있는 계정 3개를 고객 2명으로 합쳤습니다(식별 맵에 없는 계정 5개 미만은 각각 따로 셉니다)'
     >>> describe_customer_keys(tx.assign(customer_id=tx["account_id"]), None)[:60]
     'channel accounts: no identity map from the channel-integrati'
     """
@@ -590,14 +598,11 @@ def describe_customer_keys(transactions, account_map) -> str:
                                         n_cust=transactions.customer_id.nunique()).to_pandas()
         n_acc, n_cust = int(counts["n_acc"].iloc[0]), int(counts["n_cust"].iloc[0])
     if account_map is None:
-        return ("channel accounts: no identity map from the channel-integration report was available, so each of the "
-                f"{n_acc:,} accounts with purchases counts as its own customer and a person with two accounts is counted twice")
+        return _t("customer_value.lib.keys_no_map", n_acc=n_acc)
     unmapped = count_unmapped(transactions, account_map)
     extra = ""
-    if unmapped:
-        extra = f" ({unmapped:,} account{'s' if unmapped > 1 else ''} had no entry in its map and count{'' if unmapped > 1 else 's'} on {'their' if unmapped > 1 else 'its'} own)"
+    if unmapped:  # 1-4 accounts are people: "fewer than 5" (core.privacy)
+        extra = _t("customer_value.lib.keys_unmapped_many", n=unmapped) if unmapped >= 5 else _t("customer_value.lib.keys_unmapped_few")
     if n_cust == n_acc:
-        return (f"people as the channel-integration report resolved them; it found no accounts to join, so the {n_acc:,} "
-                f"accounts with purchases are {n_cust:,} customers{extra}")
-    return (f"people: the channel-integration report joined the {n_acc:,} accounts with purchases into {n_cust:,} "
-            f"customers{extra}")
+        return _t("customer_value.lib.keys_none_joined", n_acc=n_acc, n_cust=n_cust, extra=extra)
+    return _t("customer_value.lib.keys_joined", n_acc=n_acc, n_cust=n_cust, extra=extra)

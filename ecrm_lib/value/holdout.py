@@ -380,7 +380,8 @@ def parameters_shown(model_fit: pd.DataFrame) -> pd.DataFrame:
         estimate).
     """
     t_ = model_fit[["stage", "model", "parameter", "value", "std_error", "used_for_predictions"]].copy()
-    t_["stage"] = t_["stage"].map({"calibration": "calibration period", "full": "all data"}).fillna(t_["stage"])
+    t_["stage"] = t_["stage"].map({"calibration": t("customer_value.lib.stage_calibration"),
+                                   "full": t("customer_value.lib.stage_full")}).fillna(t_["stage"])
     t_["model"] = t_["model"].map(MODEL_LABELS).fillna(t_["model"])
     t_["well_determined"] = t_["std_error"] < t_["value"].abs()
     return t_.reset_index(drop=True)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import DataValidationError, EcrmError
+from ecrm_lib.core.i18n import t
 from ecrm_lib.value.btyd import (
     DEFAULT_MAX_FIT_CUSTOMERS,
     initial_params,
@@ -114,17 +115,18 @@ class GammaGammaResult:
     n_fitted: int | None = None
 
     def checks_table(self) -> pd.DataFrame:
-        """The model's checks as a two-column table (``check``, ``value``) for display."""
+        """The model's checks as a two-column table (``check``, ``value``) for display, in the report language."""
+        yes_no = {True: t("table.yes"), False: t("table.no")}
         rows = [
-            ("customers", f"{self.n_customers:,}"),
-            ("repeat buyers with positive spend (used)", f"{self.n_used:,}"),
-            *([("of them fitted (a random sample)", f"{self.n_fitted:,}")]
+            (t("customer_value.lib.check_customers"), f"{self.n_customers:,}"),
+            (t("customer_value.lib.check_used"), f"{self.n_used:,}"),
+            *([(t("customer_value.lib.check_fitted"), f"{self.n_fitted:,}")]
               if self.n_fitted is not None and self.n_fitted < self.n_used else []),
-            ("left out: no repeat purchase", f"{self.n_one_time:,}"),
-            ("left out: repeat spend zero or negative", f"{self.n_nonpositive_spend:,}"),
-            ("correlation of frequency and mean spend (Pearson)", f"{self.spend_frequency_corr:.3f}"),
-            (f"correlation material (|r| >= {self.corr_threshold:g})", "yes" if self.corr_material else "no"),
-            ("q > 1 (mean spend finite)", "yes" if self.params["q"] > 1 else "no"),
+            (t("customer_value.lib.check_one_time"), f"{self.n_one_time:,}"),
+            (t("customer_value.lib.check_nonpositive"), f"{self.n_nonpositive_spend:,}"),
+            (t("customer_value.lib.check_corr"), f"{self.spend_frequency_corr:.3f}"),
+            (t("customer_value.lib.check_corr_material", threshold=f"{self.corr_threshold:g}"), yes_no[bool(self.corr_material)]),
+            (t("customer_value.lib.check_q"), yes_no[bool(self.params["q"] > 1)]),
         ]
         return pd.DataFrame(rows, columns=["check", "value"]).astype({"value": "string"})
 
