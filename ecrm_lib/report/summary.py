@@ -331,38 +331,39 @@ def headline_paragraph(table: pd.DataFrame, actions: pd.DataFrame, to_test: pd.D
     ...                   "value_text": ["1,200", "3.4 million KRW"], "available": [True, True]})
     >>> headline_paragraph(t, pd.DataFrame(columns=["action", "figure"]))
     '1,200 customers have bought, with a predicted value of 3.4 million KRW over the CLV horizon. The figures support no action with confidence in this run.'
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     headline_paragraph(t.assign(value_text=["1,200", "340만 원"]), pd.DataFrame(columns=["action", "figure"]))[:50]
+    '구매한 고객 수는 1,200이며, CLV 예측 기간 동안의 예측 가치는 340만 원입니다.'
     """
     have = {f"{n}.{k}": v for n, k, v, a in zip(table["notebook"], table["key"], table["value_text"], table["available"]) if a}
     out = []
     n, clv, top = have.get("customer_value.n_customers"), have.get("customer_value.total_clv"), have.get("customer_value.top20_value_share")
     if n and clv:
-        out.append(f"{n} customers have bought, with a predicted value of {clv} over the CLV horizon"
-                   + (f"; the top 20 % of them hold {top} of it." if top else "."))
+        out.append(t("executive_summary.para.bought_value_top", n=n, clv=clv, top=top) if top
+                   else t("executive_summary.para.bought_value", n=n, clv=clv))
     elif n:
-        out.append(f"{n} customers have bought.")
+        out.append(t("executive_summary.para.bought", n=n))
     churn, auc = have.get("churn.churn_rate_validation"), have.get("churn.best_auc")
     if churn:
-        out.append(f"{churn} of the customers held out to check the churn models made no purchase in the churn window"
-                   + (f"; the churn score spots them with an AUC of {auc}." if auc else "."))
+        out.append(t("executive_summary.para.churn_auc", churn=churn, auc=auc) if auc else t("executive_summary.para.churn", churn=churn))
     cost = have.get("channel_integration.cost_to_serve_total")
     if cost:
-        out.append(f"Serving customers through the contact channels cost {cost} in the last window "
-                   "(contacts through a channel without a known cost count as zero).")
+        out.append(t("executive_summary.para.cost", cost=cost))
     nt, share = have.get("selection.n_targets"), have.get("evaluation.target_value_share")
     if nt:
-        out.append(f"{nt} customers were selected as targets" + (f"; they hold {share} of the predicted value." if share else "."))
+        out.append(t("executive_summary.para.targets_share", nt=nt, share=share) if share else t("executive_summary.para.targets", nt=nt))
     nps = have.get("feedback.nps")
     if nps:
-        out.append(f"The Net Promoter Score is {nps}.")
+        out.append(t("executive_summary.para.nps", nps=nps))
     if len(actions):
         first = actions.iloc[0]
-        out.append(f"The first action the data supports: {first['action'][:1].lower() + first['action'][1:]}. {first['figure']}.")
+        out.append(t("executive_summary.para.first_action", action=first["action"][:1].lower() + first["action"][1:], figure=first["figure"]))
     else:
-        out.append("The figures support no action with confidence in this run.")
+        out.append(t("executive_summary.para.no_action"))
     n_test = 0 if to_test is None else len(to_test)
     if n_test:
-        out.append(f"{n_test} more possible action{'s rest' if n_test > 1 else ' rests'} on evidence that does not clear "
-                   "its bar: listed to test, not to do.")
+        out.append(t("executive_summary.para.to_test_many", n=n_test) if n_test > 1 else t("executive_summary.para.to_test_one"))
     return " ".join(out)
 
 
