@@ -512,9 +512,9 @@ def test_engine_table_input_is_checked():
         resolve_identities(ibis.memtable(dup.drop(columns="account_id")), **NO_PROB)
     with pytest.raises(TypeError, match="Ibis table"):
         resolve_identities(dup.to_dict("records"), **NO_PROB)
-    spark_like = SimpleNamespace(name="pyspark")
-    with pytest.raises(NotImplementedError, match="issue 11"):
-        Workspace(spark_like, owns_connection=False)
+    other = SimpleNamespace(name="sqlite")  # DuckDB and Spark only (Spark: tests/test_suite_spark.py)
+    with pytest.raises(NotImplementedError, match="DuckDB or Spark"):
+        Workspace(other, owns_connection=False)
 
 
 # ------------------------------------------------------------------ metrics

@@ -112,9 +112,9 @@ def connect(settings: EngineSettings | None = None, *, spill_dir: str | os.PathL
     import ibis
 
     settings = settings or EngineSettings()
-    if settings.kind == "spark":
-        return _connect_spark(settings)
     spill = settings.spill_dir or spill_dir
+    if settings.kind == "spark":
+        return _connect_spark(settings, spill)
     config: dict[str, Any] = {
         "memory_limit": memory_limit_text(settings, parallel),
         "threads": thread_count(settings, parallel),
@@ -125,7 +125,15 @@ def connect(settings: EngineSettings | None = None, *, spill_dir: str | os.PathL
     return ibis.duckdb.connect(**config)
 
 
-def _connect_spark(settings: EngineSettings):
+def _connect_spark(settings: EngineSettings, spill=None):
+    """A Spark session from ``settings.spark`` (master, conf) as an Ibis connection.
+
+    Defaults that the config's ``conf`` may override: no console progress bars
+    (they would fill the notebooks' logs) and, when ``spill`` is given, Spark's
+    warehouse and local scratch folders there (not in the working directory).
+    The session time zone is always UTC. Inside ``spark-submit`` the session
+    already exists and is reused (``getOrCreate``) with its own master.
+    """
     import ibis
 
     try:
@@ -135,10 +143,18 @@ def _connect_spark(settings: EngineSettings):
             "engine kind 'spark' needs pyspark: install the spark extra (pip install 'ecrm-lib[spark]')."
         ) from None
     builder = SparkSession.builder.master(str(settings.spark.get("master", "local[*]"))).appName("ecrm")
-    for k, v in (settings.spark.get("conf") or {}).items():
-        builder = builder.config(str(k), str(v))
+    conf = {"spark.ui.showConsoleProgress": "false"}
+    if spill:
+        Path(spill).mkdir(parents=True, exist_ok=True)
+        conf["spark.sql.warehouse.dir"] = str(Path(spill).resolve() / "spark-warehouse")
+        conf["spark.local.dir"] = str(Path(spill).resolve())
+    conf.update({str(k): str(v) for k, v in (settings.spark.get("conf") or {}).items()})
+    for k, v in conf.items():
+        builder = builder.config(k, v)
     builder = builder.config("spark.sql.session.timeZone", "UTC")
-    return ibis.pyspark.connect(builder.getOrCreate())
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")  # Spark's WARN lines would fill the kernel logs
+    return ibis.pyspark.connect(session)
 
 
 def read_parquet(con, path: str | os.PathLike, name: str | None = None):
