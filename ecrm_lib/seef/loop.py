@@ -58,6 +58,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ecrm_lib.channels.common import self_account_map
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.intervals import newcombe_interval
 from ecrm_lib.core.multiplicity import simultaneous_level
 from ecrm_lib.data.engine import backend_name, local_date
@@ -107,16 +108,17 @@ def missing_input_reason(earlier_as_of: dt.date | None, earlier_segments: pd.Dat
     'This is the first run fo'
     >>> missing_input_reason(dt.date(2024, 12, 30), pd.DataFrame(), True) is None
     True
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     missing_input_reason(dt.date(2024, 12, 30), None, True)[:26]
+    '이전 실행(2024년 12월 30일 기준)에는'
     """
     if earlier_as_of is None:
-        return ("This is the first run for this data (no earlier published run with an earlier as-of date), "
-                "so there are no earlier targets to follow up yet. The next scheduled run will measure "
-                "what happens to the customers this run selects.")
+        return t("feedback.loop_first_run")
     if earlier_segments is None:
-        return (f"The earlier run (as of {earlier_as_of.isoformat()}) has no selection list, so there are no earlier "
-                "targets to follow up; the next run will have one.")
+        return t("feedback.loop_no_selection", start=earlier_as_of)
     if not has_transactions:
-        return "This run has no transactions, so what the earlier targets bought since cannot be measured."
+        return t("feedback.loop_no_transactions")
     return None
 
 
