@@ -110,8 +110,8 @@ def missing_input_reason(earlier_as_of: dt.date | None, earlier_segments: pd.Dat
     True
     >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
-    ...     missing_input_reason(dt.date(2024, 12, 30), None, True)[:26]
-    '이전 실행(2024년 12월 30일 기준)에는'
+    ...     missing_input_reason(dt.date(2024, 12, 30), None, True).startswith("이전 실행(2024년 12월 30일 기준)에는 선정 목록이 없어")
+    True
     """
     if earlier_as_of is None:
         return t("feedback.loop_first_run")
