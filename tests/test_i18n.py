@@ -124,3 +124,20 @@ def test_a_notebook_displays_each_language_once_and_each_page_keeps_its_own(tmp_
     assert "first 50 of 12,345 rows" in en and "처음 50행" not in en
     assert "용어 설명" in ko and "보고서" in ko and "Glossary" in en and "&lt;5" in ko and "&lt;5" in en
     assert ko.count("<img") == 1 and en.count("<img") == 1 and '<html lang="ko"' in ko
+
+
+def test_table_caption_values_are_plain_text_escaped_once(monkeypatch):
+    """A caption is not Markdown: a data value keeps its underscores and is HTML-escaped once, in each language."""
+    import pandas as pd
+
+    from ecrm_lib.report import display as D
+
+    shown = []
+    monkeypatch.setattr(D, "_display", lambda obj, lang: shown.append((lang, obj.to_html())))
+    monkeypatch.setattr(D, "report_languages", lambda: ("ko", "en"))
+    D.show(pd.DataFrame({"a": [1]}), caption="feedback.caption_segments",
+           caption_values={"col": "purchases_365d & <b>", "min_cell": 5, "m": 2})
+    captions = {lang: re.search(r"<caption>(.*?)</caption>", html).group(1) for lang, html in shown}
+    assert captions["en"].startswith("Uplift by purchases_365d &amp; &lt;b&gt; (")
+    assert captions["ko"].startswith("purchases_365d &amp; &lt;b&gt;별 업리프트")
+    assert not any("\\_" in c or "&amp;amp;" in c for c in captions.values())

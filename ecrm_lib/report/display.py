@@ -158,7 +158,11 @@ def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | No
             if "count_columns" in opts and opts["count_columns"] is not None:
                 cc = opts["count_columns"]
                 opts["count_columns"] = names.get(cc, cc) if isinstance(cc, str) else [names.get(c, c) for c in cc]
-            text = t(caption, **_safe_values({k: _in_language(v) for k, v in (caption_values or {}).items()})) if caption else None
+            # a caption is plain text that show_table escapes as HTML: values are scrubbed, not Markdown-escaped
+            # (``_safe_values`` would show 'purchases\\_365d' and escape '&' twice)
+            vals = {k: _in_language(v) for k, v in (caption_values or {}).items()}
+            vals = {k: v if isinstance(v, (int, float)) and not isinstance(v, bool) else scrub_pii(v) for k, v in vals.items()}
+            text = t(caption, **vals) if caption else None
             _display(show_table(df.rename(columns=names), caption=text, **opts), lang)
 
 
