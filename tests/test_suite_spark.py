@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow
 
 #: Metric keys ("notebook.key") allowed to differ between the engines, with the largest relative difference.
 #: Everything else must be equal (floats to 1e-9 relative: sums of the same decimals in another order).
+#: Empty: on 300 generated persons (default parameters, 2026-12-02) all 137 metrics were equal.
 TOLERANCES: dict[str, float] = {}
 
 DEFAULT_REL = 1e-9
