@@ -776,7 +776,7 @@ def test_malformed_value_deep_in_a_file_names_its_line(tmp_path, monkeypatch):
     """The line of a row after quoted line breaks, found by the streaming scan (tiny chunks: their edges count)."""
     import ecrm_lib.data.read as read
 
-    monkeypatch.setattr(read, "_CHUNK", 7)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 7)
     rows = ['cust_id,sold_at,amount,note']
     rows += [f'A{i},2024-01-01,1,"x\n\ny"' if i % 3 == 0 else f"A{i},2024-01-01,1," for i in range(40)]
     rows[30] = "A29,2024-01-01,oops,"

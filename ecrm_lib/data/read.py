@@ -50,9 +50,10 @@ import numpy as np
 from ecrm_lib.core.config import SourceConfig
 from ecrm_lib.core.errors import ConfigError, DataSourceError
 
-__all__ = ["LineMap", "ShortRow", "StagedSource", "normalise_encoding", "sql_name", "sql_string", "stage_source"]
+__all__ = ["CHUNK_BYTES", "LineMap", "ShortRow", "StagedSource", "normalise_encoding", "sql_name", "sql_string", "stage_source"]
 
-_CHUNK = 8 << 20
+CHUNK_BYTES = 8 << 20
+"""Bytes read at a time when a file is scanned or re-encoded (a test sets it tiny to put chunk edges everywhere)."""
 _KOREAN_ALIASES = {"euc_kr"}  # codecs' canonical name for euc-kr, euc_kr, ks_c_5601-1987, ...
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "latin-1": "latin-1", "iso8859-1": "latin-1"}
 _WHITESPACE = ("whitespace", r"\s+", " ")
@@ -135,7 +136,7 @@ def _hash_file(path: Path) -> tuple[int, str, bool]:
     with open(path, "rb") as fh:
         head = fh.read(2)
         h.update(head)
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+        for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
             h.update(chunk)
     return path.stat().st_size, h.hexdigest(), head == b"\x1f\x8b"
 
@@ -164,7 +165,7 @@ def _suggest_encodings(path: Path, gz: bool, declared: str) -> list[str]:
         dec = codecs.getincrementaldecoder(enc)()
         try:
             with _open_bytes(path, gz) as fh:
-                for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
                     dec.decode(chunk)
                 dec.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -178,7 +179,7 @@ def _decoding_error(source: SourceConfig, gz: bool, encoding: str) -> DataSource
     dec = codecs.getincrementaldecoder(encoding)()
     offset, lines, tail = 0, 0, b""
     with _open_bytes(source.path, gz) as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+        for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
             try:
                 dec.decode(chunk)
             except UnicodeDecodeError as e:
@@ -212,7 +213,7 @@ def _transcode(source: SourceConfig, gz: bool, encoding: str, out: Path) -> None
     with _open_bytes(source.path, gz) as raw, open(out, "wb") as dst:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         try:
-            dst.writelines(chunk.encode("utf-8") for chunk in iter(lambda: text.read(_CHUNK // 2), ""))
+            dst.writelines(chunk.encode("utf-8") for chunk in iter(lambda: text.read(CHUNK_BYTES // 2), ""))
         except UnicodeDecodeError:
             err = _decoding_error(source, gz, encoding)
             raise err if err else DataSourceError(f"{source.path.name}: cannot decode as {encoding}") from None
@@ -321,7 +322,7 @@ def stage_source(con, source: SourceConfig, index: int, work: Path) -> StagedSou
         else:
             with gzip.open(source.path, "rb") as src, open(path, "wb") as dst:
                 try:
-                    shutil.copyfileobj(src, dst, _CHUNK)
+                    shutil.copyfileobj(src, dst, CHUNK_BYTES)
                 except (OSError, EOFError, zlib.error) as e:
                     raise DataSourceError(
                         f"{source.path.name} (source {source.name!r}) is a damaged gzip file: {e}") from None
@@ -563,7 +564,7 @@ class LineMap:
         with open(self.reader.path, "rb") as fh:
             left = offset
             while left > 0:
-                chunk = fh.read(min(_CHUNK, left))
+                chunk = fh.read(min(CHUNK_BYTES, left))
                 if not chunk:
                     break
                 count += chunk.count(b"\n")
@@ -622,7 +623,7 @@ class LineMap:
         data_row = 0
         with open(r.path, "rb") as fh:
             while True:
-                chunk = fh.read(_CHUNK)
+                chunk = fh.read(CHUNK_BYTES)
                 last = not chunk
                 if last:
                     if not carry_text:
