@@ -167,3 +167,16 @@ def test_sniffing_details(tmp_path):
     assert name_tokens("customerID") == ["customer", "id"] and name_tokens("Dt_Customer") == ["dt", "customer"]
     (tmp_path / "book.xlsx").write_bytes(b"PK")
     assert cli.main(["init", "--from", str(tmp_path / "book.xlsx"), "--out", str(tmp_path / "c.yaml")]) == 2
+
+
+def test_a_file_that_is_not_delimited_text_is_a_clear_error(tmp_path):
+    """Binary or ragged input names the file and the fix instead of a pandas traceback."""
+    import numpy as np
+
+    from ecrm_lib.core.errors import ConfigError
+    from ecrm_lib.data.sniff import sniff_file
+
+    junk = tmp_path / "export.csv"
+    junk.write_bytes(np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    with pytest.raises(ConfigError, match=r"export\.csv: not readable as a delimited text file.*save it again as CSV"):
+        sniff_file(junk)

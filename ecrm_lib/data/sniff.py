@@ -214,7 +214,15 @@ def sniff_file(path: str | Path, sample_rows: int = 2000) -> SniffedFile:
     if not header:
         kwargs.update(header=None, names=[f"col{i}" for i in range(1, len(first) + 1)])
     compression = "gzip" if suffixes and suffixes[-1] == ".gz" else None
-    sample = pd.read_csv(path, compression=compression, **kwargs).astype("string")
+    try:
+        sample = pd.read_csv(path, compression=compression, **kwargs).astype("string")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        sep_name = "white space" if delimiter == "whitespace" else repr(delimiter)
+        raise ConfigError(
+            f"{path}: not readable as a delimited text file with {encoding} and delimiter {sep_name} "
+            f"({' '.join(str(exc).split())}). Give ecrm init the CSV/text or Parquet export itself "
+            "(not a spreadsheet, archive or binary file), or save it again as CSV with one header row."
+        ) from None
     sample.columns = [str(c).lstrip("\ufeff") for c in sample.columns]
     return SniffedFile(path, "csv", encoding, delimiter, header, sample, notes)
 
