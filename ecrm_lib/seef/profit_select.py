@@ -61,7 +61,7 @@ from ecrm_lib.seef.profit import (
 )
 from ecrm_lib.seef.profit_eval import compare_policies, money_uplift_curve, profit_contributions
 
-__all__ = ["ProfitSelection", "customer_history", "profit_selection", "profit_selection_or_reason"]
+__all__ = ["ProfitSelection", "channel_summary", "customer_history", "profit_selection", "profit_selection_or_reason"]
 
 
 def customer_history(rows: pd.DataFrame, transactions) -> pd.DataFrame:
@@ -262,3 +262,24 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
     except (EcrmError, ValueError) as e:
         return None, f"the campaign history cannot be modelled: {e}"
     return result, None
+
+
+def channel_summary(chosen: pd.DataFrame) -> pd.DataFrame:
+    """The chosen targets per channel: ``channel``, ``customers``, ``cost`` and ``expected_profit`` (currency).
+
+    Parameters
+    ----------
+    chosen : DataFrame
+        :attr:`ProfitSelection.chosen` (``customer_id, channel, cost, profit``).
+
+    Examples
+    --------
+    >>> chosen = pd.DataFrame({"customer_id": ["a", "b", "c"], "channel": ["web", "app", "web"],
+    ...                        "cost": [100.0, 50.0, 100.0], "profit": [900.0, 20.0, 300.0]})
+    >>> channel_summary(chosen).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'channel': 'app', 'customers': 1, 'cost': 50.0, 'expected_profit': 20.0},
+     {'channel': 'web', 'customers': 2, 'cost': 200.0, 'expected_profit': 1200.0}]
+    """
+    return (chosen.groupby("channel", sort=True)
+            .agg(customers=("customer_id", "size"), cost=("cost", "sum"), expected_profit=("profit", "sum"))
+            .reset_index())
