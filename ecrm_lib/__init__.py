@@ -27,7 +27,8 @@ a new metric                its key, meaning and unit under the notebook's ``met
 a new source format         ``data/read.py`` (reading into the engine), ``core/config.py`` (its keys)
 a new model                 the pillar's module (e.g. ``value/btyd.py`` for a purchase model), its figure
                             in ``report/plots/<area>.py``, a test against published values
-a sentence on a page        its key in ``ecrm_lib/messages/en.yaml`` and ``ko.yaml``
+a sentence on a page        its key in ``ecrm_lib/messages/en.yaml`` and ``ko.yaml`` (or an area's own file,
+                            ``messages/en/<area>.yaml`` and ``messages/ko/<area>.yaml``)
 ==========================  ==========================================================================
 """
 

@@ -141,3 +141,21 @@ def test_table_caption_values_are_plain_text_escaped_once(monkeypatch):
     assert captions["en"].startswith("Uplift by purchases_365d &amp; &lt;b&gt; (")
     assert captions["ko"].startswith("purchases_365d &amp; &lt;b&gt;별 업리프트")
     assert not any("\\_" in c or "&amp;amp;" in c for c in captions.values())
+
+
+def test_each_area_file_has_its_twin_in_every_language_and_no_key_twice():
+    """``messages/<lang>/<area>.yaml`` holds the keys ``<area>.*``; each area file exists in every language, and a
+    key is never both in the main file and in an area file (``catalogue`` raises on that)."""
+    from importlib import resources
+
+    import yaml
+
+    root = resources.files("ecrm_lib") / "messages"
+    areas = {lang: sorted(f.name for f in (root / lang).iterdir() if f.name.endswith(".yaml")) for lang in LANGUAGES}
+    assert areas["en"] and all(a == areas["en"] for a in areas.values()), areas
+    for lang in LANGUAGES:
+        main = yaml.safe_load((root / f"{lang}.yaml").read_text(encoding="utf-8"))
+        for name in areas[lang]:
+            area = name[: -len(".yaml")]
+            assert area.split(".")[0] not in main or "." in area, (lang, area)
+            assert any(k.startswith(f"{area}.") for k in catalogue(lang)), (lang, area)

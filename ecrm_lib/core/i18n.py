@@ -106,8 +106,21 @@ def catalogue(lang: str) -> dict[str, str]:
     """Every message of a language: ``{dotted.key: template}``."""
     if lang not in LANGUAGES:
         raise EcrmError(f"no message catalogue for language {lang!r}; languages: {list(LANGUAGES)}.")
-    text = (resources.files("ecrm_lib") / "messages" / f"{lang}.yaml").read_text(encoding="utf-8")
-    return _flatten(yaml.safe_load(text) or {})
+    root = resources.files("ecrm_lib") / "messages"
+    out = _flatten(yaml.safe_load((root / f"{lang}.yaml").read_text(encoding="utf-8")) or {})
+    # One more file per area: messages/<lang>/<area>.yaml holds the keys under "<area>." (so that
+    # each notebook's messages can live in their own file).
+    folder = root / lang
+    if folder.is_dir():
+        for part in sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name):
+            area = part.name[: -len(".yaml")]
+            tree = yaml.safe_load(part.read_text(encoding="utf-8")) or {}
+            for key, text in _flatten(tree, f"{area}.").items():
+                if key in out:
+                    raise EcrmError(f"message {key!r} is in ecrm_lib/messages/{lang}.yaml and again in "
+                                    f"messages/{lang}/{part.name}; keep it in one of them.")
+                out[key] = text
+    return out
 
 
 def placeholders(template: str) -> set[tuple[str, str]]:
