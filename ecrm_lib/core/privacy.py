@@ -223,23 +223,25 @@ def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_c
 def count_text(n: Any, min_cell: int = 5) -> str:
     """A count of customers for prose, with small-cell suppression: "fewer than 5" below ``min_cell``.
 
-    Zero is written "none": it describes nobody, so it reveals nothing.
+    Zero is written "none": it describes nobody, so it reveals nothing; a missing count is
+    "not available".
 
-    The words are the report language's (``common.none``, ``common.fewer_than``).
+    The words are the report language's (``common.none``, ``common.fewer_than``,
+    ``common.not_available``).
 
     Examples
     --------
     >>> count_text(1234), count_text(4), count_text(0), count_text(None)
-    ('1,234', 'fewer than 5', 'none', 'n/a')
+    ('1,234', 'fewer than 5', 'none', 'not available')
     >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
-    ...     count_text(4), count_text(0)
-    ('5명 미만', '없음')
+    ...     count_text(4), count_text(0), count_text(None)
+    ('5명 미만', '없음', '자료 없음')
     """
     from ecrm_lib.core.i18n import t  # the catalogue reads the language; imported here to keep privacy light
 
     if n is None or n is pd.NA or (isinstance(n, float) and pd.isna(n)):
-        return "n/a"
+        return t("common.not_available")
     if float(n) == 0:
         return t("common.none")
     return t("common.fewer_than", n=min_cell) if float(n) < min_cell else f"{int(n):,}"
@@ -303,9 +305,16 @@ def mask_people_counts(text: Any, min_cell: int = 5) -> str:
     --------
     >>> mask_people_counts("only 1 repeat buyers have a positive spend (of 3 customers); 12 accounts and 2.5 weeks")
     'only fewer than 5 repeat buyers have a positive spend (of fewer than 5 customers); 12 accounts and 2.5 weeks'
+
+    Korean counts of people (``3명``) are masked the same way:
+
+    >>> mask_people_counts("반복 구매 고객 3명, 고객 12명, 2.5주")
+    '반복 구매 고객 5명 미만, 고객 12명, 2.5주'
     """
     if min_cell != 5:
         pattern = re.compile(_SMALL_PEOPLE.pattern.replace("[1-4]", f"[1-{min_cell - 1}]"), flags=re.I)
     else:
         pattern = _SMALL_PEOPLE
-    return pattern.sub(lambda m: f"fewer than {min_cell}{m.group(2)}{m.group(3)}", str(text))
+    small = "".join(str(i) for i in range(1, min_cell))
+    text = pattern.sub(lambda m: f"fewer than {min_cell}{m.group(2)}{m.group(3)}", str(text))
+    return re.sub(rf"(?<![\d.,])[{small}]\s*명(?!\s*미만)", f"{min_cell}명 미만", text)

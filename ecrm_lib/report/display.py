@@ -19,7 +19,7 @@ Rules the notebooks follow (tests check the rendered HTML):
   decile, ...) never shows a row describing fewer than 5 of them. Pass the
   column(s) holding the number of customers each row describes as
   ``show_table(..., count_columns=...)``: such rows show ``<5`` in the counts
-  and ``suppressed`` in every other value cell. :func:`ecrm_lib.core.privacy.suppress_small_cells`
+  and ``suppressed`` (``비공개`` on a Korean page) in every other value cell. :func:`ecrm_lib.core.privacy.suppress_small_cells`
   does the same in computation (missing values), for tables that are also
   plotted or written as products.
 """
@@ -41,7 +41,7 @@ from ecrm_lib.core.language import LANGUAGES, get_language, using
 from ecrm_lib.core.privacy import personal_columns, scrub_pii
 from ecrm_lib.report.plots.fonts import register_hangul_font
 
-__all__ = ["SUPPRESSED", "escape", "md", "show_table", "column_label", "report_languages", "say", "say_built", "show", "figure",
+__all__ = ["SUPPRESSED", "suppressed_marker", "escape", "md", "show_table", "column_label", "report_languages", "say", "say_built", "show", "figure",
            "LANGUAGE_ENV"]
 
 LANGUAGE_ENV = "ECRM_LANGUAGES"
@@ -206,7 +206,29 @@ def md(template: str, **values: Any):
     return Markdown(template.format(**_safe_values(values)))
 
 
-SUPPRESSED = "suppressed"  # what show_table writes in the value cells of a suppressed row
+SUPPRESSED = "suppressed"  # what show_table writes in the value cells of a suppressed row (English; common.suppressed)
+
+
+def suppressed_marker() -> str:
+    """What :func:`show_table` writes in the value cells of a suppressed row, in the report language.
+
+    >>> from ecrm_lib.core.language import using
+    >>> suppressed_marker()
+    'suppressed'
+    >>> with using("ko"):
+    ...     suppressed_marker()
+    '비공개'
+    """
+    return t("common.suppressed")
+
+
+def _not_figures() -> set[str]:
+    """Cell words that are not figures (not available, suppressed) in every report language."""
+    out = {SUPPRESSED}
+    for lang in LANGUAGES:
+        with using(lang):
+            out |= {t("common.suppressed"), t("common.not_available")}
+    return out
 
 
 def _small_rows(df: pd.DataFrame, count_columns: str | Sequence[str], min_cell: int) -> np.ndarray:
@@ -233,7 +255,7 @@ def _mark_suppressed(shown: pd.DataFrame, fmt: dict, small: np.ndarray, counts: 
                 or pd.api.types.is_timedelta64_dtype(col)):
             continue  # a label column (text, category): stays, so the reader sees which group is hidden
         f = fmt.get(c, str)
-        marker = f"<{min_cell}" if c in counts else SUPPRESSED
+        marker = f"<{min_cell}" if c in counts else suppressed_marker()
         cells = [marker if s else ("" if v is None or v is pd.NA or (not isinstance(v, bool) and pd.isna(v)) else f(v))
                  for v, s in zip(col, small)]
         shown.isetitem(j, pd.Series(cells, index=shown.index, dtype=object))
@@ -259,7 +281,7 @@ def _numeric_looking(col: pd.Series) -> bool:
     if pd.api.types.is_datetime64_any_dtype(col):
         return False
     cells = [str(v) for v in col if v is not None and v is not pd.NA and not (isinstance(v, float) and np.isnan(v))
-             and str(v).strip() and str(v) not in ("not available", "자료 없음", SUPPRESSED)]
+             and str(v).strip() and str(v) not in _not_figures()]
     return bool(cells) and sum(bool(_FIGURE.match(c)) for c in cells) >= 0.8 * len(cells)
 
 
@@ -338,7 +360,7 @@ def show_table(
     if small is not None and "suppressed" in df.columns:
         df = df.drop(columns="suppressed")
     shown = df.head(max_rows)
-    note = f" (first {max_rows} of {len(df):,} rows)" if len(df) > max_rows else ""
+    note = f" ({t('common.first_rows', shown=max_rows, total=len(df))})" if len(df) > max_rows else ""
     shown = shown.copy()
     shown.columns = [scrub_pii(c) for c in shown.columns]
     if not (pd.api.types.is_numeric_dtype(shown.index.dtype) or pd.api.types.is_datetime64_any_dtype(shown.index.dtype)):
@@ -365,7 +387,7 @@ def show_table(
     if small is not None and small[: len(shown)].any():
         counts = {scrub_pii(c) for c in ([count_columns] if isinstance(count_columns, str) else count_columns)}
         shown, fmt = _mark_suppressed(shown, fmt, small[: len(shown)], counts, min_cell)
-        note += f"; cells describing fewer than {min_cell} customers are suppressed"
+        note += "; " + t("common.suppressed_note", n=min_cell)
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if labels:
         styler = styler.format_index(column_label, axis=1, escape="html")
