@@ -27,9 +27,10 @@ import pandas as pd
 from ecrm_lib.channels.common import with_customer
 from ecrm_lib.channels.identity import DEFAULT_BLOCKLIST
 from ecrm_lib.channels.normalize import normalize_account_table
+from ecrm_lib.core.i18n import t
 from ecrm_lib.data.tables import as_table, keep_direction, with_channel
 
-__all__ = ["channel_conflicts", "conflict_summary", "contradictory_identifiers"]
+__all__ = ["channel_conflicts", "conflict_summary", "contradictory_identifiers", "contradictions_display"]
 
 _CONFLICT_COLUMNS = ["customer_id", "purpose", "first_channel", "second_channel", "first_time", "second_time", "gap_days"]
 
@@ -160,10 +161,32 @@ def contradictory_identifiers(accounts, account_map, *, default_region: str = "K
     r = per.aggregate(k=per.count(), e2=(per.e >= 2).cast("int64").sum(), p2=(per.p >= 2).cast("int64").sum(),
                       either=((per.e >= 2) | (per.p >= 2)).cast("int64").sum()).execute().iloc[0]
     k = int(r["k"])
-    rows = [
+    rows = [  # the measure names are the keys of contradictions_display's words
         ("customers with 2+ accounts", k),
         ("with 2+ different e-mails", int(r["e2"] or 0)),
         ("with 2+ different phones", int(r["p2"] or 0)),
         ("with different e-mails or phones", int(r["either"] or 0)),
     ]
     return pd.DataFrame({"measure": [r[0] for r in rows], "customers": [r[1] for r in rows], "share": [r[1] / k if k else float("nan") for r in rows]})
+
+
+_CONTRA_KEYS = {"customers with 2+ accounts": "multi_account", "with 2+ different e-mails": "emails",
+                "with 2+ different phones": "phones", "with different e-mails or phones": "either"}
+
+
+def contradictions_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`contradictory_identifiers` with its measures in the report language (call it once per language).
+
+    Examples
+    --------
+    >>> tab = pd.DataFrame({"measure": ["with 2+ different phones"], "customers": [7], "share": [0.1]})
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     contradictions_display(tab)["measure"].tolist()
+    ['서로 다른 전화번호 2개 이상']
+    >>> contradictions_display(tab)["measure"].tolist()
+    ['with 2+ different phones']
+    """
+    out = table.copy()
+    out["measure"] = [t(f"channel_integration.lib.contra.{_CONTRA_KEYS[m]}") if m in _CONTRA_KEYS else m for m in table["measure"]]
+    return out

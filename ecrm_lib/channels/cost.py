@@ -35,9 +35,12 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.common import with_customer
+from ecrm_lib.core import i18n
+from ecrm_lib.core.language import using
 from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, is_ibis
 
-__all__ = ["cost_table", "lookup_cost", "cost_contacts", "cost_summary", "customer_costs", "whatif_channel_shift"]
+__all__ = ["cost_table", "lookup_cost", "cost_contacts", "cost_summary", "customer_costs", "whatif_channel_shift", "whatif_reason",
+           "whatif_table"]
 
 _ROW = "_cost_row"
 
@@ -292,7 +295,9 @@ def whatif_channel_shift(
         per contact; NaN when a channel has no cost), saving_per_contact,
         saving_per_year (currency per year; negative when the target channel
         is dearer; NaN when a cost is missing), ok (bool), reason (why it is
-        not computable, else "").
+        not computable, in English for the run's metrics, else ""),
+        reason_key and reason_values (the same reason as a catalogue message,
+        for :func:`whatif_reason` in the report language).
     """
     if not 0.0 <= float(share) <= 1.0:
         raise ValueError(f"share must be between 0 and 1 (a share of contacts); got {share!r}.")
@@ -306,12 +311,15 @@ def whatif_channel_shift(
     cost_to = lookup_cost(channel_costs, to_channel, purpose, cost_overrides)
     per_year = n * 365.25 / days if days and days > 0 else float("nan")
     moved = per_year * float(share)
-    reason = ""
+    reason, reason_key, reason_values = "", "", {}
     if n == 0:
-        reason = f"no {purpose} contacts through {from_channel} in the window"
+        reason_key, reason_values = "channel_integration.lib.whatif_no_contacts", {"purpose": purpose, "channel": from_channel}
     elif math.isnan(cost_from) or math.isnan(cost_to):
         missing = [c for c, v in ((from_channel, cost_from), (to_channel, cost_to)) if math.isnan(v)]
-        reason = f"no cost per contact for channel(s) {missing}; add them to channel_costs or cost_overrides"
+        reason_key, reason_values = "channel_integration.lib.whatif_no_cost", {"channels": str(missing)}
+    if reason_key:
+        with using("en"):
+            reason = i18n.t(reason_key, **reason_values)
     saving_pc = cost_from - cost_to
     return {
         "purpose": purpose,
@@ -327,4 +335,43 @@ def whatif_channel_shift(
         "saving_per_year": moved * saving_pc if not reason else float("nan"),
         "ok": not reason,
         "reason": reason,
+        "reason_key": reason_key,
+        "reason_values": reason_values,
     }
+
+
+def whatif_reason(whatif: Mapping[str, Any]) -> str:
+    """Why :func:`whatif_channel_shift` could not compute a saving, in the report language ("" when it could).
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> w = {"reason_key": "channel_integration.lib.whatif_no_contacts", "reason_values": {"purpose": "returns", "channel": "phone"}}
+    >>> whatif_reason(w)
+    'no returns contacts through phone in the window'
+    >>> with using("ko"):
+    ...     whatif_reason(w)
+    '분석 기간에 phone 채널을 거친 returns 접촉이 없습니다'
+    """
+    return i18n.t(whatif["reason_key"], **whatif["reason_values"]) if whatif.get("reason_key") else ""
+
+
+def whatif_table(whatif: Mapping[str, Any]) -> pd.DataFrame:
+    """The what-if of :func:`whatif_channel_shift` as a one-row table for a page: contacts per year as whole
+    contacts (rounded), costs per contact and the saving per year in the currency (NaN when not computable).
+
+    Examples
+    --------
+    >>> w = {"purpose": "order_status", "from_channel": "phone", "to_channel": "app", "share": 0.3, "contacts_per_year": 12.4,
+    ...      "moved_per_year": 3.72, "cost_from": 6000.0, "cost_to": 200.0, "saving_per_year": 21576.0}
+    >>> tab = whatif_table(w)
+    >>> tab["contacts_per_year"].tolist(), tab["moved_per_year"].tolist(), tab["saving_per_year"].tolist()
+    ([12], [4], [21576.0])
+    """
+    row = {k: whatif[k] for k in ("purpose", "from_channel", "to_channel", "share", "contacts_per_year", "moved_per_year",
+                                  "cost_from", "cost_to", "saving_per_year")}
+    for k in ("contacts_per_year", "moved_per_year"):
+        v = float(row[k])
+        row[k] = pd.NA if math.isnan(v) else int(round(v))
+    out = pd.DataFrame([row])
+    return out.astype({"contacts_per_year": "Int64", "moved_per_year": "Int64"})

@@ -129,7 +129,7 @@ def unmapped_note(tables: Mapping[str, object]) -> str:
     Returns
     -------
     str
-        E.g. "12 accounts in the transactions and 1 account in the contacts are not in
+        In the report language (call it once per language). E.g. "12 accounts in the transactions and 1 account in the contacts are not in
         the identity map; each is kept as its own customer." (counts of distinct
         accounts per table; an account in both tables is counted in each).
 
@@ -141,13 +141,21 @@ def unmapped_note(tables: Mapping[str, object]) -> str:
     '1 account in the transactions is not in the identity map; it is kept as its own customer.'
     >>> unmapped_note({"transactions": attach_customer_id(tx[["account_id"]].head(1))})
     ''
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):  # in the report language (channel_integration.lib.unmapped_* messages)
+    ...     unmapped_note({"transactions": 12, "contacts": 1})
+    '거래의 계정 12개, 접촉의 계정 1개는 식별 맵에 없어 계정마다 고객 한 명으로 둡니다.'
     """
+    from ecrm_lib.core.i18n import t, t_or
+
     parts = [(name, int(df) if isinstance(df, (int, float)) else int(getattr(df, "attrs", {}).get("unmapped_accounts", 0) or 0))
              for name, df in tables.items() if df is not None]
     parts = [(name, n) for name, n in parts if n > 0]
     if not parts:
         return ""
-    listed = " and ".join(f"{n:,} account{'' if n == 1 else 's'} in the {name}" for name, n in parts)
+    listed = t("channel_integration.lib.unmapped_and").join(
+        t("channel_integration.lib.unmapped_part_one" if n == 1 else "channel_integration.lib.unmapped_part", n=n,
+          table=t_or(f"channel_integration.table.{name}", name)) for name, n in parts)
     if len(parts) == 1 and parts[0][1] == 1:
-        return f"{listed} is not in the identity map; it is kept as its own customer."
-    return f"{listed} are not in the identity map; each is kept as its own customer."
+        return t("channel_integration.lib.unmapped_one", listed=listed)
+    return t("channel_integration.lib.unmapped_many", listed=listed)

@@ -51,6 +51,7 @@ from ecrm_lib.channels.common import customer_channels_long, with_customer
 from ecrm_lib.channels.identity import pairwise_metrics
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.format import format_number
+from ecrm_lib.core.i18n import t
 from ecrm_lib.data.engine import backend_name, local_date
 from ecrm_lib.data.tables import as_table
 
@@ -181,6 +182,10 @@ _MEASURES = [
     ("mean total spend", "currency"),
     ("median recency", "days"),
 ]
+# the catalogue's words for each measure and unit (channel_integration.lib.measure.* / .unit.*), shown by comparison_display
+_MEASURE_KEYS = dict(zip((m for m, _ in _MEASURES), ("buying_units", "mean_purchases", "repeat_share", "mean_repeat", "mean_spend",
+                                                      "mean_total", "median_recency")))
+_UNIT_KEYS = {"accounts / customers": "units", "purchases": "purchases", "share": "share", "days": "days"}
 
 
 def integration_comparison(transactions, account_map, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
@@ -232,7 +237,9 @@ def comparison_display(comparison: pd.DataFrame, currency: str = "") -> pd.DataF
     """:func:`integration_comparison` with each value written in its own unit, for display.
 
     Shares become percentages, money whole units with the currency, counts
-    whole numbers, means two decimals; ``change`` stays a number (0-1).
+    whole numbers, means two decimals; ``change`` stays a number (0-1). The
+    measure and unit words are the report language's (call it once per
+    language); the figures are the same in every language.
 
     Examples
     --------
@@ -240,6 +247,10 @@ def comparison_display(comparison: pd.DataFrame, currency: str = "") -> pd.DataF
     ...                      "per_account": [0.5], "per_customer": [0.6], "change": [0.2]})
     >>> comparison_display(comp)[["per_account", "per_customer"]].iloc[0].tolist()
     ['50.0%', '60.0%']
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     comparison_display(comp)[["measure", "unit"]].iloc[0].tolist()
+    ['재구매 비율', '구매 고객 중 %']
     """
     out = comparison.copy()
     for col in ("per_account", "per_customer"):
@@ -254,7 +265,9 @@ def comparison_display(comparison: pd.DataFrame, currency: str = "") -> pd.DataF
             else:
                 vals.append(format_number(v, digits=2))
         out[col] = pd.Series(vals, index=out.index, dtype="string")
-    out["unit"] = out["unit"].replace({"currency": currency or "currency", "share": "% of buyers"})
+    out["measure"] = [t(f"channel_integration.lib.measure.{_MEASURE_KEYS[m]}") if m in _MEASURE_KEYS else m for m in comparison["measure"]]
+    out["unit"] = [(currency or "currency") if u == "currency" else
+                   t(f"channel_integration.lib.unit.{_UNIT_KEYS[u]}") if u in _UNIT_KEYS else u for u in comparison["unit"]]
     return out
 
 

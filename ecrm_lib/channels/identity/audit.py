@@ -22,8 +22,9 @@ from ecrm_lib.channels.identity.components import (
 from ecrm_lib.channels.identity.guards import GUARD_TEXT, GUARDS
 from ecrm_lib.channels.identity.identifiers import blocklist_rules
 from ecrm_lib.channels.normalize import normalization_counts
+from ecrm_lib.core.i18n import t, t_or
 
-__all__ = ["STOPPED_BY_RULE_COLUMNS", "audit_tables", "stopped_by_rule_display", "identifier_token", "masked_identifier", "pairwise_metrics"]
+__all__ = ["STOPPED_BY_RULE_COLUMNS", "audit_tables", "stopped_by_rule_display", "audit_words", "identifier_token", "masked_identifier", "pairwise_metrics"]
 
 
 def identifier_token(values: Iterable[str]) -> list[str]:
@@ -139,6 +140,33 @@ def stopped_by_rule_display(table: pd.DataFrame, min_cell: int = 5) -> pd.DataFr
     out["_o"] = out["rule"].map(order)
     out["_other"] = out["domain_or_pattern"] == "(others)"
     return out.sort_values(["_o", "kind", "_other", "identifiers"], ascending=[True, True, True, False], kind="stable")[STOPPED_BY_RULE_COLUMNS].reset_index(drop=True)
+
+
+def audit_words(table: pd.DataFrame) -> pd.DataFrame:
+    """An audit table (link rules, stopped identifiers, bridges) with the suite's own words in the report language.
+
+    ``link_rule`` values (email, phone, probabilistic, singleton), identifier ``kind`` (email, phone) and the
+    ``(others)`` row of :func:`stopped_by_rule_display` become ``channel_integration.lib.*`` messages; guard
+    names (the config's ``identity.guards``) and masked identifiers stay as they are. Call it once per language.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> tab = pd.DataFrame({"rule": ["shared_identifier"], "kind": ["email"], "domain_or_pattern": ["(others)"]})
+    >>> with using("ko"):
+    ...     audit_words(tab).iloc[0].tolist()
+    ['shared_identifier', '이메일', '(기타)']
+    >>> audit_words(pd.DataFrame({"link_rule": ["singleton", "email"]}))["link_rule"].tolist()
+    ['not joined', 'same e-mail']
+    """
+    out = table.copy()
+    if "link_rule" in out:
+        out["link_rule"] = [t_or(f"channel_integration.lib.rule.{v}", str(v)) for v in out["link_rule"]]
+    if "kind" in out:
+        out["kind"] = [t_or(f"channel_integration.lib.kind.{v}", str(v)) for v in out["kind"]]
+    if "domain_or_pattern" in out:
+        out["domain_or_pattern"] = [t("channel_integration.lib.others") if v == "(others)" else v for v in out["domain_or_pattern"]]
+    return out
 
 
 def _stopped_identifiers(ids, blocklist=None, default_region: str = "KR") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
