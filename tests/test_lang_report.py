@@ -14,8 +14,8 @@ from ecrm_lib.core.language import using
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
 # Latin words a Korean report keeps: method names, abbreviations, page file names and data values of these tests
-KEPT = re.compile(r"\b(CLV|P\(alive\)|AUC|ROC|NPS|RFM|KRW|BG/NBD|MBG/NBD|Pareto/NBD|NBD|Gini|Lost|About|to|Sleep|"
-                  r"phone|app|store|web|order|status|html|feedback|evaluation|expansion|churn|channel_integration)\b")
+KEPT = re.compile(r"(?<![A-Za-z])(CLV|P\(alive\)|AUC|ROC|NPS|RFM|KRW|BG/NBD|MBG/NBD|Pareto/NBD|NBD|Gini|Lost|About|to|Sleep|"
+                  r"phone|app|store|web|order|status|html|feedback|evaluation|expansion|churn|channel_integration)(?![A-Za-z])")
 
 
 def hangul_share(text: str) -> float:
@@ -43,3 +43,48 @@ def test_counts_in_korean_prose_are_masked_and_missing_counts_read_not_available
     assert count_text(None) == "not available"
     with using("ko"):
         assert count_text(None) == "자료 없음"
+
+
+METRICS = {"channel_integration": {"whatif_saving": 2_500_000.0}, "churn": {"top_decile_lift": 2.4},
+           "feedback": {"response_uplift": 0.03, "response_uplift_ci_low": 0.01, "response_uplift_ci_high": 0.05, "nps": -3,
+                        "loop_earlier_as_of": "2024-12-30"},
+           "selection": {"n_targets": 250}, "customer_value": {"total_clv": 4e7},
+           "evaluation": {"target_value_share": 0.41, "target_customer_share": 0.1, "target_net_value": -2e5},
+           "expansion": {"expansion_n": 40, "expansion_value": 3e6, "lookalike_auc": 0.95, "expansion_contact_cost": 2e5}}
+WEIGHTS = pd.DataFrame({"segment": ["Lost", "About to Sleep"], "action": ["down-weight", "remove"], "uplift": [-0.0116, -0.01],
+                        "ci_low": [-0.0497, -0.065], "ci_high": [0.027, 0.047], "n_treatment": [247, 3], "n_control": [269, 100]})
+WHATIF = {"whatif_purpose": "order_status", "whatif_from_channel": "phone", "whatif_to_channel": "app", "whatif_share": 0.3}
+
+
+def _actions():
+    from ecrm_lib.report import actions
+
+    args = dict(currency="KRW", segment_weights=WEIGHTS, whatif=WHATIF)
+    return actions.propose_actions(METRICS, max_actions=9, **args), actions.actions_to_test(METRICS, **args)
+
+
+def test_actions_and_items_to_test_read_korean_under_korean():
+    en_do, en_test = _actions()
+    with using("ko"):
+        ko_do, ko_test = _actions()
+    assert ko_do["rule"].tolist() == en_do["rule"].tolist() and ko_test["rule"].tolist() == en_test["rule"].tolist()
+    assert len(ko_do) == 6 and len(ko_test) == 2
+    english = set()
+    for frame, cols in ((en_do, ["action", "figure", "evidence", "bar", "money_basis"]),
+                        (en_test, ["action", "figure", "why", "bar", "evidence"])):
+        english |= {str(v) for c in cols for v in frame[c] if str(v)}
+    for frame, cols in ((ko_do, ["action", "figure", "evidence", "bar", "money_basis"]),
+                        (ko_test, ["action", "figure", "why", "bar", "evidence"])):
+        for c in cols:
+            for v in frame[c]:
+                if not str(v):
+                    continue
+                assert str(v) not in english, f"{c}: English text on the Korean page: {v}"
+                assert hangul_share(v) >= 0.8, f"{c}: {v}"
+    # the figures themselves are the same, in Korean units
+    assert "+3.0%p" in ko_do.loc[ko_do["rule"] == "campaign_works", "figure"].iloc[0]
+    assert "250만 원" in ko_do.loc[ko_do["rule"] == "channel_shift", "figure"].iloc[0]
+    assert "2024년 12월 30일" in ko_test["figure"].iloc[0] and "5명 미만" in " ".join(ko_test["figure"])
+    # English keeps its wording
+    assert en_do.loc[en_do["rule"] == "campaign_works", "action"].iloc[0] == "Keep running the campaign that beat its control group"
+    assert en_test["action"].tolist() == ["Stop targeting segment(s) About to Sleep", "Target segment(s) Lost less"]

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text",
+__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text", "people_text",
            "count_label", "mask_small_counts", "mask_count_text", "mask_people_counts"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
@@ -245,6 +245,23 @@ def count_text(n: Any, min_cell: int = 5) -> str:
     if float(n) == 0:
         return t("common.none")
     return t("common.fewer_than", n=min_cell) if float(n) < min_cell else f"{int(n):,}"
+
+
+def people_text(n: Any, min_cell: int = 5) -> str:
+    """A count of people for a sentence with the report language's counter: :func:`count_text`, and in
+    Korean a whole count gets 명 (``1,234명``; ``5명 미만`` and ``없음`` already read as counts of people).
+
+    >>> from ecrm_lib.core.language import using
+    >>> people_text(1234), people_text(3)
+    ('1,234', 'fewer than 5')
+    >>> with using("ko"):
+    ...     people_text(1234), people_text(3), people_text(0)
+    ('1,234명', '5명 미만', '없음')
+    """
+    from ecrm_lib.core.language import get_language
+
+    text = count_text(n, min_cell)
+    return text + "명" if get_language() == "ko" and re.fullmatch(r"[\d,]+", text) else text
 
 
 def count_label(n: Any, min_cell: int = 5) -> str:

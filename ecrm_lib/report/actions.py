@@ -76,11 +76,12 @@ from typing import Any
 
 import pandas as pd
 
-from ecrm_lib.core.format import NOT_AVAILABLE, as_number, format_money, format_points, format_points_interval
-from ecrm_lib.core.privacy import count_text
+from ecrm_lib.core.format import as_number, format_money, format_points, format_points_interval, not_available
+from ecrm_lib.core.i18n import t
+from ecrm_lib.core.privacy import count_text, people_text
 
-__all__ = ["ACTION_EVIDENCE", "ACTION_ORDER", "NEAR_MISS_AUC", "RANKING_NOTE", "evidence_bars", "propose_actions",
-           "actions_to_test"]
+__all__ = ["ACTION_EVIDENCE", "ACTION_ORDER", "NEAR_MISS_AUC", "RANKING_NOTE", "evidence_bars", "evidence_text",
+           "propose_actions", "actions_to_test"]
 
 
 # ----------------------------------------------------------------- actions
@@ -93,7 +94,20 @@ ACTION_EVIDENCE: dict[str, str] = {
     "churn_focus": "model prediction",
     "nps": "survey",
 }
-"""The kind of evidence behind each action rule."""
+"""The kind of evidence behind each action rule (English; :func:`evidence_text` words it in the report language)."""
+
+
+def evidence_text(kind: str) -> str:
+    """An evidence kind of :data:`ACTION_EVIDENCE` in the report language (``actions.evidence.*``).
+
+    >>> from ecrm_lib.core.language import using
+    >>> evidence_text("randomised test")
+    'randomised test'
+    >>> with using("ko"):
+    ...     evidence_text("randomised test")
+    '무작위 실험'
+    """
+    return t(f"actions.evidence.{kind.replace(' ', '_')}")
 
 
 ACTION_ORDER: tuple[str, ...] = tuple(ACTION_EVIDENCE)
@@ -127,8 +141,12 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%" if abs(x) >= 0.1 else f"{100 * x:.1f}%"
 
 
+def _join(names: pd.Series) -> str:
+    return ", ".join(names.astype(str))
+
+
 def evidence_bars(min_churn_lift: float = 1.5, min_lookalike_auc: float = 0.6, max_nps: float = 0.0) -> dict[str, str]:
-    """The bar each action rule's evidence must clear, in words for the page (module docstring).
+    """The bar each action rule's evidence must clear, in words for the page in the report language (module docstring).
 
     Parameters
     ----------
@@ -146,17 +164,13 @@ def evidence_bars(min_churn_lift: float = 1.5, min_lookalike_auc: float = 0.6, m
     "the campaign's response uplift over its randomised control group has its whole interval above 0"
     """
     return {
-        "stop_segments": ("stop targeting a segment when its response uplift over the randomised control group has its "
-                          "whole interval below 0; target it less when its whole interval lies below the campaign-wide "
-                          "uplift interval"),
-        "campaign_works": "the campaign's response uplift over its randomised control group has its whole interval above 0",
-        "channel_shift": "the channel report's what-if saves money (a saving above 0)",
-        "retain_targets": "targets were selected and their share of the predicted customer value is known",
-        "expansion": (f"look-alikes with a positive predicted value, from a look-alike model with a ROC-AUC of at least "
-                      f"{min_lookalike_auc:.2f}"),
-        "churn_focus": (f"the riskiest 10 % churn at least {min_churn_lift:.1f} times as often as the average customer, "
-                        "on held-out customers"),
-        "nps": f"a Net Promoter Score at or below {max_nps:+.0f}",
+        "stop_segments": t("actions.bar.stop_segments"),
+        "campaign_works": t("actions.bar.campaign_works"),
+        "channel_shift": t("actions.bar.channel_shift"),
+        "retain_targets": t("actions.bar.retain_targets"),
+        "expansion": t("actions.bar.expansion", auc=min_lookalike_auc),
+        "churn_focus": t("actions.bar.churn_focus", lift=min_churn_lift),
+        "nps": t("actions.bar.nps", nps=f"{max_nps:+.0f}"),
     }
 
 
@@ -169,11 +183,11 @@ _TEST_COLUMNS = ["rule", "action", "figure", "why", "bar", "report", "evidence"]
 def _segment_figure(row: Mapping[str, Any]) -> str:
     """``"Lost: uplift -1.2 points (-5.0 to +2.7 points; 247 treated and 269 control accounts)"``."""
     inner = format_points_interval(row.get("ci_low"), row.get("ci_high"))
-    inner = "no interval" if inner == NOT_AVAILABLE else inner
+    inner = t("actions.no_interval") if inner == not_available() else inner
     n1, n0 = row.get("n_treatment"), row.get("n_control")
     if as_number(n1) is not None and as_number(n0) is not None:
-        inner += f"; {count_text(n1)} treated and {count_text(n0)} control accounts"
-    return f"{row['segment']}: uplift {format_points(row.get('uplift'))} ({inner})"
+        inner = t("actions.segment_counts", interval=inner, treated=count_text(n1), control=count_text(n0))
+    return t("actions.segment_figure", segment=row["segment"], uplift=format_points(row.get("uplift")), interval=inner)
 
 
 def _evaluate_rules(
@@ -200,7 +214,7 @@ def _evaluate_rules(
 
     def to_test(rule, action, figure, why, report):
         totest.append({"rule": rule, "action": action, "figure": cap(figure), "why": cap(why), "bar": bars[rule],
-                       "report": report, "evidence": ACTION_EVIDENCE[rule]})
+                       "report": report, "evidence": evidence_text(ACTION_EVIDENCE[rule])})
 
     # retain_targets
     n_t = as_number(_get(metrics, "selection", "n_targets"))
@@ -209,18 +223,17 @@ def _evaluate_rules(
         total = as_number(_get(metrics, "customer_value", "total_clv"))
         money = share_v * total if total is not None else None
         cust = as_number(_get(metrics, "evaluation", "target_customer_share"))
-        fig = f"{count_text(n_t)} target customers" + (f" ({_pct(cust)} of customers)" if cust is not None else "")
-        fig += f" hold {_pct(share_v)} of the predicted customer value"
-        if money is not None:
-            fig += f" ({format_money(money, currency)})"
+        who = (t("actions.retain_who_share", n=people_text(n_t), share=_pct(cust)) if cust is not None
+               else t("actions.retain_who", n=people_text(n_t)))
+        fig = (t("actions.retain_hold_money", who=who, share=_pct(share_v), money=format_money(money, currency))
+               if money is not None else t("actions.retain_hold", who=who, share=_pct(share_v)))
         net = as_number(_get(metrics, "evaluation", "target_net_value"))
         if net is not None and net < 0:
-            fig += (f"; after cost to serve (contacts without a known cost count as zero) they are worth "
-                    f"{format_money(net, currency)}, so keep the offers and contacts cheap")
+            fig = t("actions.retain_net_negative", figure=fig, net=format_money(net, currency))
         elif net is not None:
-            fig += f"; {format_money(net, currency)} after cost to serve (contacts without a known cost count as zero)"
-        add("retain_targets", f"Act on the {count_text(n_t)} selected target customers",
-            fig, "evaluation.html", money, "predicted value (CLV) the targets already hold, not the gain from acting")
+            fig = t("actions.retain_net", figure=fig, net=format_money(net, currency))
+        add("retain_targets", t("actions.retain_action", n=people_text(n_t)),
+            fig, "evaluation.html", money, t("actions.retain_basis"))
     # channel_shift
     saving = as_number(_get(metrics, "channel_integration", "whatif_saving"))
     if saving is not None and saving > 0:
@@ -228,32 +241,31 @@ def _evaluate_rules(
         purpose, src, dst = w.get("whatif_purpose"), w.get("whatif_from_channel"), w.get("whatif_to_channel")
         share = as_number(w.get("whatif_share"))
         if purpose and src and dst:
-            what = (f"Move {_pct(share)} of " if share is not None else "Move ") + f"{str(purpose).replace('_', ' ')} contacts from {src} to {dst}"
+            words = dict(purpose=str(purpose).replace("_", " "), source=src, target=dst)
+            what = (t("actions.shift_share", share=_pct(share), **words) if share is not None
+                    else t("actions.shift_all", **words))
         else:
-            what = "Move the contacts of the channel report's what-if to the cheaper channel"
-        add("channel_shift", what, f"saves {format_money(saving, currency)} a year in cost to serve",
-            "channel_integration.html", saving, "yearly saving")
+            what = t("actions.shift_generic")
+        add("channel_shift", what, t("actions.shift_figure", saving=format_money(saving, currency)),
+            "channel_integration.html", saving, t("actions.shift_basis"))
     # expansion
     n_e = as_number(_get(metrics, "expansion", "expansion_n"))
     val_e = as_number(_get(metrics, "expansion", "expansion_value"))
     auc = as_number(_get(metrics, "expansion", "lookalike_auc"))
     if n_e and n_e > 0 and val_e is not None and val_e > 0 and (auc is None or auc >= min_lookalike_auc):
         cost = as_number(_get(metrics, "expansion", "expansion_contact_cost"))
-        fig = f"{format_money(val_e, currency)} predicted value (CLV)"
-        if cost is not None:
-            fig += f" for a contact cost of {format_money(cost, currency)}"
+        fig = (t("actions.expansion_value_cost", value=format_money(val_e, currency), cost=format_money(cost, currency))
+               if cost is not None else t("actions.expansion_value", value=format_money(val_e, currency)))
         if auc is not None and auc >= NEAR_MISS_AUC:
-            fig += (f"; the look-alike model separates targets from others with an AUC of {auc:.2f}, as expected because "
-                    "the targets are the top of a selection rule over purchase history: the look-alikes are mostly "
-                    "customers just below the rule's cut-offs (near-misses), not an independent discovery")
+            fig = t("actions.expansion_near_miss", figure=fig, auc=auc)
         elif auc is not None:
-            fig += f"; the look-alike model ranks targets above others with an AUC of {auc:.2f}"
-        add("expansion", f"Reach the {count_text(n_e)} best-scored look-alike customers", fig, "expansion.html",
-            val_e - (cost or 0.0), "predicted value minus one contact each, which accrues whether or not they are contacted")
+            fig = t("actions.expansion_auc", figure=fig, auc=auc)
+        add("expansion", t("actions.expansion_action", n=people_text(n_e)), fig, "expansion.html",
+            val_e - (cost or 0.0), t("actions.expansion_basis"))
     # stop_segments: the segments the loop flagged, each against the bar (randomised uplift interval)
     up, ulo, uhi = (as_number(_get(metrics, "feedback", k)) for k in ("response_uplift", "response_uplift_ci_low", "response_uplift_ci_high"))
     earlier = _get(metrics, "feedback", "loop_earlier_as_of")
-    when = f"the campaign after the run of {earlier}" if earlier else "the last campaign"
+    when = t("actions.when_after", date=earlier) if earlier else t("actions.when_last")
     campaign_iv = format_points_interval(ulo, uhi)
     sw = segment_weights
     has_sw = sw is not None and len(sw) > 0 and {"segment", "action"} <= set(sw.columns)
@@ -266,65 +278,58 @@ def _evaluate_rules(
         rest = flagged.drop(index=stop.index.union(less.index))
         rows = lambda d: [dict(r) for _, r in d.iterrows()]  # noqa: E731
         if len(stop):
-            add("stop_segments", f"Stop targeting segment(s) {', '.join(stop['segment'].astype(str))}",
-                "; ".join(_segment_figure(r) for r in rows(stop))
-                + f", in {when}: the whole interval is below 0, so the campaign does not raise their response",
+            add("stop_segments", t("actions.stop_action", segments=_join(stop["segment"])),
+                t("actions.stop_figure", figures="; ".join(_segment_figure(r) for r in rows(stop)), when=when),
                 "feedback.html")
         if len(less):
-            add("stop_segments", f"Target segment(s) {', '.join(less['segment'].astype(str))} less",
-                "; ".join(_segment_figure(r) for r in rows(less))
-                + f", in {when}: the whole interval lies below the campaign-wide uplift ({campaign_iv}), so these "
-                "segments respond less than the campaign does", "feedback.html")
-        for loop_action, verb in (("remove", "Stop targeting segment(s) {}"), ("down-weight", "Target segment(s) {} less")):
+            add("stop_segments", t("actions.less_action", segments=_join(less["segment"])),
+                t("actions.less_figure", figures="; ".join(_segment_figure(r) for r in rows(less)), when=when,
+                  campaign=campaign_iv), "feedback.html")
+        for loop_action, verb in (("remove", "actions.stop_action"), ("down-weight", "actions.less_action")):
             part = rest.loc[rest["action"].astype(str) == loop_action]
             if part.empty:
                 continue
-            why = ("the interval reaches 0 or above, so the campaign may raise these segments' response too"
-                   + (f", and it reaches the campaign-wide uplift ({campaign_iv}), so they may respond as well as the others"
-                      if ulo is not None else " (there is no campaign-wide interval to compare with)")
-                   + "; test it: keep a randomised control group in these segments in the next campaign, with more of "
-                   "their customers")
-            to_test("stop_segments", verb.format(", ".join(part["segment"].astype(str))),
-                    "; ".join(_segment_figure(r) for r in rows(part)) + f", in {when}", why, "feedback.html")
+            why = (t("actions.test_why_campaign", campaign=campaign_iv) if ulo is not None
+                   else t("actions.test_why_no_campaign"))
+            to_test("stop_segments", t(verb, segments=_join(part["segment"])),
+                    t("actions.test_figure", figures="; ".join(_segment_figure(r) for r in rows(part)), when=when),
+                    why, "feedback.html")
     else:
         n_down = as_number(_get(metrics, "feedback", "loop_segments_down_weighted"))
         if n_down is None:
             n_down = as_number(_get(metrics, "selection", "segments_down_weighted"))
         if n_down and n_down > 0:
-            missing = ("the feedback report's segment weights do not record the intervals" if has_sw
-                       else "the feedback report's segment weights were not found")
-            to_test("stop_segments", f"Stop or reduce targeting the {int(n_down)} segment(s) named in the feedback report",
-                    f"{int(n_down)} segment(s) down-weighted or removed by the feedback loop after {when}",
-                    f"their uplift intervals are not available because {missing}, so the evidence cannot be checked "
-                    "against the bar", "feedback.html")
+            missing = t("actions.missing_intervals") if has_sw else t("actions.missing_weights")
+            to_test("stop_segments", t("actions.down_action", n=int(n_down)),
+                    t("actions.down_figure", n=int(n_down), when=when),
+                    t("actions.down_why", missing=missing), "feedback.html")
     # churn_focus
     lift = as_number(_get(metrics, "churn", "top_decile_lift"))
     if lift is not None and lift >= min_churn_lift:
-        add("churn_focus", "Focus retention contacts on the riskiest 10 % of customers by churn score",
-            f"they churn {lift:.1f} times as often as the average customer (checked on held-out customers)", "churn.html")
+        add("churn_focus", t("actions.churn_action"), t("actions.churn_figure", lift=lift), "churn.html")
     # campaign_works: randomised evidence only (the loop's purchase-rate difference is observational, and
     # loop_response_uplift_targets is recorded without an interval)
     if up is not None and up > 0:
+        uplift = format_points(up)
         if ulo is not None and ulo > 0:
-            add("campaign_works", "Keep running the campaign that beat its control group",
-                f"response {format_points(up)} above the randomised control group"
-                + (f" (interval {campaign_iv})" if campaign_iv != NOT_AVAILABLE else ""), "feedback.html")
+            add("campaign_works", t("actions.campaign_action"),
+                t("actions.campaign_figure_interval", uplift=uplift, interval=campaign_iv)
+                if campaign_iv != not_available() else t("actions.campaign_figure", uplift=uplift), "feedback.html")
         else:
-            fig = f"response {format_points(up)} above the randomised control group"
             if ulo is None:
-                fig += " (no interval recorded)"
-                why = "without an interval the uplift cannot be told from chance"
+                fig = t("actions.campaign_figure_no_interval", uplift=uplift)
+                why = t("actions.campaign_why_no_interval")
             else:
-                fig += f" (interval {campaign_iv})" if campaign_iv != NOT_AVAILABLE else f" (interval from {format_points(ulo)})"
-                why = "the interval reaches 0, so the campaign may not raise response at all"
-            to_test("campaign_works", "Keep running the campaign", fig,
-                    why + "; test it again with a randomised control group and more customers", "feedback.html")
+                fig = (t("actions.campaign_figure_interval", uplift=uplift, interval=campaign_iv)
+                       if campaign_iv != not_available() else t("actions.campaign_figure_from", uplift=uplift,
+                                                                 low=format_points(ulo)))
+                why = t("actions.campaign_why_reaches_zero")
+            to_test("campaign_works", t("actions.campaign_test_action"), fig, why, "feedback.html")
     # nps
     nps = as_number(_get(metrics, "feedback", "nps"))
     if nps is not None and nps <= max_nps:
-        add("nps", "Work on what detractors complain about (the feedback report lists the topics)",
-            f"Net Promoter Score {nps:+.0f}: more detractors than promoters" if nps < 0 else f"Net Promoter Score {nps:+.0f}",
-            "feedback.html")
+        add("nps", t("actions.nps_action"),
+            t("actions.nps_figure_negative" if nps < 0 else "actions.nps_figure", nps=f"{nps:+.0f}"), "feedback.html")
     return todo, totest
 
 
@@ -393,7 +398,7 @@ def propose_actions(
     if not cands:
         return pd.DataFrame(columns=_ACTION_COLUMNS).astype({"rank": int, "money": float})
     df = pd.DataFrame(cands)
-    df["evidence"] = df["rule"].map(ACTION_EVIDENCE)
+    df["evidence"] = df["rule"].map(lambda r: evidence_text(ACTION_EVIDENCE[r]))
     df["money"] = df["money"].astype(float)
     df["_prio"] = df["rule"].map({r: i for i, r in enumerate(ACTION_ORDER)})
     df = df.sort_values("_prio", kind="stable").head(max_actions)
