@@ -88,3 +88,36 @@ def test_actions_and_items_to_test_read_korean_under_korean():
     # English keeps its wording
     assert en_do.loc[en_do["rule"] == "campaign_works", "action"].iloc[0] == "Keep running the campaign that beat its control group"
     assert en_test["action"].tolist() == ["Stop targeting segment(s) About to Sleep", "Target segment(s) Lost less"]
+
+
+def _trend_table():
+    from ecrm_lib.report import trends
+
+    runs = [("2024-12-30", {"customer_value": {"top20_value_share": 0.648, "best_model": "mbgnbd", "top20_value_share_pareto": 0.699},
+                            "churn": {"best_model": "logistic"}, "evaluation": {"target_value_share": 0.3}}),
+            ("2025-06-30", {"customer_value": {"top20_value_share": 0.775, "best_model": "pareto", "top20_value_share_pareto": 0.775},
+                            "churn": {"best_model": "gradient_boosting"}, "evaluation": {"target_value_share": 0.35}})]
+    # the trend rows are collected once (in the kernel's language): the table and notes must still follow the display language
+    rows = trends.collect_trends(runs, ["customer_value.top20_value_share", "evaluation.target_value_share"])
+    labels = pd.DataFrame({"notebook": ["customer_value", "evaluation"], "key": ["top20_value_share", "target_value_share"],
+                           "figure": ["상위 20 %", "대상 가치"], "unit": ["share 0-1", "share 0-1"]})
+    return rows, labels
+
+
+def test_trend_table_and_method_change_notes_read_korean_under_korean():
+    from ecrm_lib.report import trends
+
+    rows, labels = _trend_table()
+    en = trends.trend_table(rows, labels)
+    en_notes = trends.trend_notes(en)
+    with using("ko"):
+        ko = trends.trend_table(rows, labels)
+        ko_notes = trends.trend_notes(ko)
+    assert en["change"].tolist()[0] == "not computed: the method changed" and en_notes[0].startswith("\u201c상위 20 %\u201d: method changed")
+    assert ko["basis"].tolist() == en["basis"].tolist() and len(ko_notes) == len(en_notes) == 4
+    assert ko["change"].tolist() == ["계산하지 않음: 방법이 바뀜", "+7.6%p", "계산하지 않음: 방법이 바뀜"]
+    assert "이탈 모형 로지스틱 회귀 -> 그래디언트 부스팅" in ko["method"].iloc[2]
+    assert ko["earlier as of"].iloc[0] == "2024년 12월 30일"
+    for cell in list(ko["method"]) + list(ko["change"]) + ko_notes:
+        assert hangul_share(cell) >= 0.8 or cell == "+7.6%p", cell
+        assert cell not in set(en["method"]) | set(en_notes)

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.dates import as_date
-from ecrm_lib.core.format import as_number, format_change, format_value
+from ecrm_lib.core.format import as_number, format_change, format_date, format_value
+from ecrm_lib.core.i18n import has, t
 
 __all__ = ["CLV_MODELS", "CHURN_MODELS", "METHOD_LABELS", "METHOD_KINDS", "MethodDependence", "METHOD_DEPENDENT",
            "BY_MODEL_FIGURES", "BY_MODEL_METRICS", "method_label", "figures_by_model", "collect_trends",
@@ -69,11 +70,18 @@ METHOD_LABELS: dict[str, str] = {
     "logistic": "logistic regression", "gradient_boosting": "gradient boosting",
     "p_alive": "BG/NBD 1 - P(alive)", "bgnbd_window": "BG/NBD P(no purchase in window)",
 }
-"""Display names of the methods a run can choose (codes not listed are shown as they are)."""
+"""Display names of the methods a run can choose in English (codes not listed are shown as they are);
+:func:`method_label` words them in the report language (``trends.method.<code>`` where the catalogue has one)."""
 
 
 METHOD_KINDS: dict[str, str] = {"customer_value.best_model": "CLV model", "churn.best_model": "churn model"}
-"""What each method-recording metric chooses, for figures that depend on more than one method."""
+"""What each method-recording metric chooses, for figures that depend on more than one method (English;
+``trends.kind.<notebook>`` in the report language)."""
+
+
+def _kind(name: str) -> str:
+    nb = name.split(".")[0]
+    return t(f"trends.kind.{nb}") if has(f"trends.kind.{nb}") else METHOD_KINDS.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -150,10 +158,19 @@ BY_MODEL_METRICS: dict[str, str] = {
 
 
 def method_label(code: Any) -> str:
-    """The display name of a method code: ``"pareto"`` -> ``"Pareto/NBD"``; None -> "not recorded"."""
-    if code is None or (isinstance(code, float) and math.isnan(code)) or code == "":
-        return "not recorded"
-    return METHOD_LABELS.get(str(code), str(code))
+    """The display name of a method code in the report language: ``"pareto"`` -> ``"Pareto/NBD"``; None -> "not recorded".
+
+    >>> from ecrm_lib.core.language import using
+    >>> method_label("logistic"), method_label(None)
+    ('logistic regression', 'not recorded')
+    >>> with using("ko"):
+    ...     method_label("logistic"), method_label(None), method_label("pareto")
+    ('로지스틱 회귀', '기록 없음', 'Pareto/NBD')
+    """
+    if code is None or (isinstance(code, float) and math.isnan(code)) or code in ("", "?"):
+        return t("trends.not_recorded")
+    key = f"trends.method.{code}"
+    return t(key) if has(key) else METHOD_LABELS.get(str(code), str(code))
 
 
 def figures_by_model(
@@ -246,7 +263,7 @@ def _describe_methods(codes: tuple[str | None, ...] | None, dep: MethodDependenc
         return ""
     if len(codes) == 1:
         return method_label(codes[0])
-    return ", ".join(f"{METHOD_KINDS.get(n, n)} {method_label(c)}" for n, c in zip(dep.methods, codes))
+    return ", ".join(t("trends.kind_method", kind=_kind(n), method=method_label(c)) for n, c in zip(dep.methods, codes))
 
 
 def _describe_change(before: tuple[str | None, ...], after: tuple[str | None, ...], dep: MethodDependence) -> str:
@@ -255,7 +272,7 @@ def _describe_change(before: tuple[str | None, ...], after: tuple[str | None, ..
     for n, b, a in zip(dep.methods, before, after):
         if b is None or a is None or b != a:
             text = f"{method_label(b)} -> {method_label(a)}"
-            parts.append(text if len(dep.methods) == 1 else f"{METHOD_KINDS.get(n, n)} {text}")
+            parts.append(text if len(dep.methods) == 1 else t("trends.kind_method", kind=_kind(n), method=text))
     return "; ".join(parts)
 
 
@@ -412,42 +429,67 @@ def trend_table(trends: pd.DataFrame, table: pd.DataFrame, currency: str = "") -
     'method changed (MBG/NBD -> Pareto/NBD)'
     """
     info = {f"{n}.{k}": (f, u) for n, k, f, u in zip(table["notebook"], table["key"], table["figure"], table["unit"])}
+
+    def codes(row) -> tuple[str | None, ...] | None:
+        m = row.get("method")
+        if m is None or (isinstance(m, float) and math.isnan(m)):
+            return None
+        return tuple(None if c == "?" else c for c in str(m).split(" + "))
+
+    def label(row) -> str:  # the method behind a value, in the report language (collect_trends's is the kernel's)
+        dep = METHOD_DEPENDENT.get(row["metric"])
+        c = codes(row)
+        if c is None:
+            return ""
+        if dep is None or len(dep.methods) != len(c):
+            return " + ".join(method_label(x) for x in c)
+        return _describe_methods(c, dep)
+
+    def change_words(prev, last, fallback: str) -> str:
+        dep, before, after = METHOD_DEPENDENT.get(last["metric"]), codes(prev), codes(last)
+        if dep is None or before is None or after is None or len(before) != len(dep.methods) or len(after) != len(dep.methods):
+            return fallback
+        return _describe_change(before, after, dep)
+
     rows = []
     for metric, d in trends.groupby("metric", sort=False):
         if len(d) < 2:
             continue
         d = d.sort_values("as_of")
-        label, unit = info.get(metric, (metric, ""))
+        name, unit = info.get(metric, (metric, ""))
         prev, last = d.iloc[-2], d.iloc[-1]
         mchange = str(last.get("method_change", "") or "")
-        base = {"figure": label, "earlier as of": str(prev["as_of"]), "latest as of": str(last["as_of"]), "metric": metric}
+        base = {"figure": name, "earlier as of": format_date(prev["as_of"]), "latest as of": format_date(last["as_of"]),
+                "metric": metric}
         if not mchange:
             change = float(last["value"] - prev["value"])
-            rows.append({**base, "method": str(last.get("method_label", "") or ""),
+            rows.append({**base, "method": label(last),
                          "earlier": format_value(prev["value"], unit, currency),
                          "latest": format_value(last["value"], unit, currency),
                          "change": format_change(change, unit, currency), "basis": "chosen", "method_change": "",
-                         "change_value": change})
+                         "change_value": change, "method_unknown": False})
             continue
         unknown = "?" in str(prev.get("method")) or "?" in str(last.get("method"))
-        rows.append({**base, "method": (f"method not recorded ({mchange})" if unknown else f"method changed ({mchange})"),
-                     "earlier": f"{format_value(prev['value'], unit, currency)} ({prev['method_label']})",
-                     "latest": f"{format_value(last['value'], unit, currency)} ({last['method_label']})",
-                     "change": "not computed: the method " + ("was not recorded" if unknown else "changed"),
-                     "basis": "chosen", "method_change": mchange, "change_value": math.nan})
+        mchange = change_words(prev, last, mchange)
+        rows.append({**base, "method": t("trends.method_not_recorded" if unknown else "trends.method_changed", change=mchange),
+                     "earlier": t("trends.value_method", value=format_value(prev["value"], unit, currency), method=label(prev)),
+                     "latest": t("trends.value_method", value=format_value(last["value"], unit, currency), method=label(last)),
+                     "change": t("trends.not_computed_unrecorded" if unknown else "trends.not_computed_changed"),
+                     "basis": "chosen", "method_change": mchange, "change_value": math.nan, "method_unknown": unknown})
         bp, bl = dict(prev.get("by_method") or {}), dict(last.get("by_method") or {})
         candidates = [str(x).split(" + ")[0] for x in (last.get("method"), prev.get("method")) if x]
         code = next((c for c in candidates if c in bp and c in bl), None)
         if code is not None:
             change = float(bl[code] - bp[code])
-            rows.append({**base, "figure": f"{label}, {method_label(code)} in both runs",
-                         "method": f"{method_label(code)} in both runs (refitted on each run's data)",
+            rows.append({**base, "figure": t("trends.same_model_figure", figure=name, method=method_label(code)),
+                         "method": t("trends.same_model_method", method=method_label(code)),
                          "earlier": format_value(bp[code], unit, currency), "latest": format_value(bl[code], unit, currency),
                          "change": format_change(change, unit, currency), "basis": "same model",
-                         "method_change": mchange, "change_value": change})
-    cols = TREND_COLUMNS + ["metric", "basis", "method_change", "change_value"]
+                         "method_change": mchange, "change_value": change, "method_unknown": unknown})
+    cols = TREND_COLUMNS + ["metric", "basis", "method_change", "change_value", "method_unknown"]
     out = pd.DataFrame(rows, columns=cols)
     out["change_value"] = out["change_value"].astype(float)
+    out["method_unknown"] = out["method_unknown"].fillna(False).astype(bool)
     return out
 
 
@@ -484,21 +526,20 @@ def trend_notes(changes: pd.DataFrame) -> list[str]:
     out = []
     changed = changes.loc[(changes["basis"] == "chosen") & (changes["method_change"] != "")]
     for (before, after, mc), part in changed.groupby(["earlier as of", "latest as of", "method_change"], sort=False):
-        unknown = part["method"].str.startswith("method not recorded").any()
-        names = [f"\u201c{f}\u201d" for f in part["figure"]]
-        names = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        what = f"method not recorded ({mc})" if unknown else f"method changed ({mc})"
-        out.append(f"{names}: {what} between the runs of {before} and {after}, so the change is not computed "
-                   "(it would mix a change among the customers with the change of method).")
+        unknown = (part["method_unknown"].astype(bool).any() if "method_unknown" in part
+                   else part["method"].str.startswith("method not recorded").any())
+        names = [t("trends.quoted", name=f) for f in part["figure"]]
+        names = names[0] if len(names) == 1 else t("trends.and", first=", ".join(names[:-1]), last=names[-1])
+        what = t("trends.method_not_recorded" if unknown else "trends.method_changed", change=mc)
+        out.append(t("trends.note_changed", names=names, what=what, before=before, after=after))
         same = changes.loc[(changes["basis"] == "same model") & changes["metric"].isin(part["metric"])
                            & (changes["earlier as of"] == before) & (changes["latest as of"] == after)]
         label = dict(zip(part["metric"], part["figure"]))
         if len(same):
             how = same["method"].iloc[0]
-            out.append(f"Compared like with like, {how}: " + "; ".join(
-                f"\u201c{label[r['metric']]}\u201d moved from {r['earlier']} to {r['latest']} ({r['change']})"
-                for _, r in same.iterrows()) + ".")
+            out.append(t("trends.note_same", how=how, moves="; ".join(
+                t("trends.note_move", name=t("trends.quoted", name=label[r["metric"]]), earlier=r["earlier"],
+                  latest=r["latest"], change=r["change"]) for _, r in same.iterrows())))
         else:
-            out.append("The runs did not record these figures under one and the same model, so no like-for-like change "
-                       "can be shown.")
+            out.append(t("trends.note_no_same"))
     return out
