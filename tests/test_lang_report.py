@@ -121,3 +121,31 @@ def test_trend_table_and_method_change_notes_read_korean_under_korean():
     for cell in list(ko["method"]) + list(ko["change"]) + ko_notes:
         assert hangul_share(cell) >= 0.8 or cell == "+7.6%p", cell
         assert cell not in set(en["method"]) | set(en_notes)
+
+
+def test_plan_rows_and_report_status_read_korean_under_korean():
+    from types import SimpleNamespace as NS
+
+    from ecrm_lib.report import plan, summary
+
+    whatif = {"whatif_purpose": "order_status", "whatif_from_channel": "phone", "whatif_to_channel": "app", "whatif_share": 0.3}
+    en_row = plan.channel_shift_row(2_400_000, whatif)
+    with using("ko"):
+        ko_row = plan.channel_shift_row(2_400_000, whatif)
+        shown = plan.plan_display(plan.costed_plan(ko_row), "KRW")
+        missing = plan.missing_economics_text(["margin", "offer_cost"])
+        specs = [NS(name="churn", title="Churn", required_inputs=["transactions"], upstream=[]),
+                 NS(name="expansion", title="Expansion", required_inputs=[], upstream=["churn"])]
+
+        class Reg(list):
+            def get(self, name):
+                return next(x for x in self if x.name == name)
+
+        reg = Reg(specs)
+        status = summary.report_status(reg, [], lambda table: False)
+    assert en_row.loc[0, "segment"] == "30% of order status contacts by phone"
+    cells = [str(v) for v in shown.iloc[0]] + list(shown.columns) + [missing] + list(status.values())
+    assert "연락을 더 싼 채널로 옮기기" in cells and "phone 채널의 order status 연락 중 30%" in cells
+    for cell in cells:
+        assert not re.search(r"\b(of|by|to|the|and|not)\b", cell), cell
+    assert hangul_share(" ".join(cells)) >= 0.8

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.format import as_number
+from ecrm_lib.core.i18n import t
 
 __all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
            "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text"]
@@ -76,17 +77,21 @@ MIN_GROUP = 5
 
 
 def missing_economics_text(missing: list[str]) -> str:
-    """What the plan cannot compute without the config's figures, in words (empty when nothing is missing).
+    """What the plan cannot compute without the config's figures, in words in the report language (empty when
+    nothing is missing).
 
     >>> missing_economics_text(["margin"])
     'not available because the config gives no margin (economics: margin), so the value of extra sales is not computed'
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     missing_economics_text(["offer_cost"])[:20]
+    '설정 파일에 혜택 비용(economi'
     """
     parts = []
     if "margin" in missing:
-        parts.append("not available because the config gives no margin (economics: margin), so the value of extra "
-                     "sales is not computed")
+        parts.append(t("plan.missing_margin"))
     if "offer_cost" in missing:
-        parts.append("the config gives no offer cost (economics: offer_cost), so costs cover the contacts only")
+        parts.append(t("plan.missing_offer_cost"))
     return "; ".join(parts)
 
 
@@ -286,6 +291,14 @@ def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> p
     ...                                   "whatif_to_channel": "app", "whatif_share": 0.3})
     >>> r.loc[0, "segment"], r.loc[0, "channel"], float(r.loc[0, "value"]), float(r.loc[0, "cost"])
     ('30% of order status contacts by phone', 'phone to app', 2400000.0, 0.0)
+
+    Whom and the channels are worded in the report language (build the row in each language to show it):
+
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     channel_shift_row(2_400_000, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
+    ...                                   "whatif_to_channel": "app", "whatif_share": 0.3}).loc[0, ["segment", "channel"]].tolist()
+    ['phone 채널의 order status 연락 중 30%', 'phone → app']
     """
     x = as_number(saving)
     if x is None or x <= 0:
@@ -293,11 +306,12 @@ def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> p
     w = dict(whatif or {})
     purpose, src, dst, share = (w.get("whatif_purpose"), w.get("whatif_from_channel"), w.get("whatif_to_channel"),
                                 as_number(w.get("whatif_share")))
-    whom = ((f"{100 * share:.0f}% of " if share is not None else "") + f"{str(purpose).replace('_', ' ')} contacts by {src}"
-            if purpose and src else "the what-if's contacts")
+    words = dict(purpose=str(purpose).replace("_", " "), source=src)
+    whom = ((t("plan.whom_shift_share", share=f"{100 * share:.0f}%", **words) if share is not None
+             else t("plan.whom_shift", **words)) if purpose and src else t("plan.whom_shift_generic"))
     row = {"action": "Move contacts to the cheaper channel", "action_key": "channel_shift", "segment": whom,
            "customers": float("nan"),
-           "channel": f"{src} to {dst}" if src and dst else "", "value": x, "value_low": x, "value_high": x, "cost": 0.0,
+           "channel": t("plan.channel_from_to", source=src, target=dst) if src and dst else "", "value": x, "value_low": x, "value_high": x, "cost": 0.0,
            "evidence": "measured saving", "evidence_ok": True, "basis": "the channel report's what-if saving per year",
            "check_next": "cost to serve in the channel report's window (channel integration report)"}
     return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])

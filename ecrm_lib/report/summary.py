@@ -166,7 +166,19 @@ def report_status(
     Returns
     -------
     dict
-        ``{notebook: None}`` when it ran, else ``{notebook: reason}`` in plain words.
+        ``{notebook: None}`` when it ran, else ``{notebook: reason}`` in plain words in the report
+        language (report titles from ``notebooks.<name>.title``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> reg = [NS(name="churn", title="Churn", required_inputs=["transactions"], upstream=[])]
+    >>> report_status(reg, [], lambda table: False)
+    {'churn': 'the report was skipped: the data has no transactions table'}
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     report_status(reg, [], lambda table: False)
+    {'churn': '데이터에 transactions 테이블이 없어 보고서를 건너뛰었습니다'}
     """
     ran, exclude = set(ran), set(exclude)
     out: dict[str, str | None] = {}
@@ -176,14 +188,14 @@ def report_status(
         if spec.name in ran:
             out[spec.name] = None
             continue
-        missing = [t for t in spec.required_inputs if not has_table(t)]
-        blocked = [registry.get(u).title for u in spec.upstream if out.get(u) is not None]
+        missing = [name for name in spec.required_inputs if not has_table(name)]
+        blocked = [t_or(f"notebooks.{u}.title", registry.get(u).title) for u in spec.upstream if out.get(u) is not None]
         if missing:
-            out[spec.name] = f"the report was skipped: the data has no {', '.join(missing)} table"
+            out[spec.name] = t("summary.skipped_no_table", tables=", ".join(missing))
         elif blocked:
-            out[spec.name] = f"the report could not run because {', '.join(blocked)} did not"
+            out[spec.name] = t("summary.blocked", reports=", ".join(blocked))
         else:
-            out[spec.name] = "the report did not run in this run"
+            out[spec.name] = t("summary.did_not_run")
     return out
 
 
@@ -226,7 +238,7 @@ def headline_table(
         spec = registry.get(h.notebook)
         description = spec.metrics[h.key]
         unit = unit_of(description)
-        reason = status.get(h.notebook, "the report did not run in this run")
+        reason = status.get(h.notebook, t("summary.did_not_run"))
         value = (metrics.get(h.notebook) or {}).get(h.key) if reason is None else None
         available = reason is None and value is not None
         if available:
@@ -235,15 +247,16 @@ def headline_table(
             note = reason
         else:
             why = _none_reason(description)
-            note = f"not measured in this run ({why})" if why else "not measured in this run"
+            note = t("summary.not_measured_why", why=why) if why else t("summary.not_measured")
         x = as_number(value)
         label = h.label
         if h.coverage is not None and available:
             n_key, of_key, words = h.coverage
             got = metrics.get(h.notebook) or {}
             n, of = as_number(got.get(n_key)), as_number(got.get(of_key))
-            label += (f" ({count_text(n)} of {count_text(of)} {words})" if n is not None and of is not None
-                      else f" ({words}: not recorded)")
+            words = t_or(f"summary.coverage.{h.notebook}.{h.key}", words)
+            label += (t("summary.coverage_of", n=count_text(n), of=count_text(of), words=words)
+                      if n is not None and of is not None else t("summary.coverage_missing", words=words))
         rows.append({
             "area": h.area, "report": spec.title, "notebook": h.notebook, "key": h.key, "figure": label,
             "value": x if x is not None else float("nan"),
