@@ -1,0 +1,70 @@
+"""The executive summary and evaluation pages in Korean on the shared suite run (issue 12): at least 80 % Hangul
+among the visible prose letters, and none of the English sentences the library builds (actions, items to test,
+plan rows, trend notes, table notes) left on the Korean page."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import string
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from ecrm_lib.core.i18n import catalogue
+
+HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+LATIN = re.compile(r"[A-Za-z]")
+KEPT = re.compile(r"(?<![A-Za-z])(CLV|P\(alive\)|AUC|ROC|NPS|RFM|KRW|USD|BG/NBD|MBG/NBD|Pareto/NBD|Gamma-Gamma|NBD|Qini|Gini|"
+                  r"k-means|ROI|SEEF|CI|ID|id|vs|d|n|k|p|e-mail|SMS|app|web|what-if|economics|margin|offer_cost)(?![A-Za-z])")
+LIBRARY_AREAS = ("actions.", "trends.", "plan.", "summary.", "common.")
+
+
+def hangul_share_of_prose(page: str) -> float:
+    soup = BeautifulSoup(page, "html.parser")
+    for tag in soup(["script", "style", "code", "pre", "td", "svg", "img", "nav"]):
+        tag.decompose()
+    text = " ".join(el.get_text(" ", strip=True) for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "caption", "th"]))
+    text = KEPT.sub(" ", text)
+    h, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
+    return h / (h + latin) if h + latin else 0.0
+
+
+def english_fragments(min_len: int = 18) -> set[str]:
+    """The literal parts (between placeholders) of the English library messages, long enough to be a sentence's."""
+    out = set()
+    for key, template in catalogue("en").items():
+        if not key.startswith(LIBRARY_AREAS):
+            continue
+        for literal, *_ in string.Formatter().parse(template):
+            literal = literal.strip(" ;:,.()")
+            if len(literal) >= min_len and LATIN.search(literal) and " " in literal:
+                out.add(literal)
+    return out
+
+
+def english_left(page: str) -> list[str]:
+    text = htmllib.unescape(BeautifulSoup(page, "html.parser").get_text(" "))
+    text = re.sub(r"\s+", " ", text)
+    return sorted(f for f in english_fragments() if f in text)
+
+
+def check_korean_page(path: Path) -> None:
+    page = path.read_text(encoding="utf-8")
+    share = hangul_share_of_prose(page)
+    assert share >= 0.80, f"{path.name}: only {share:.0%} of the visible prose letters on the Korean page are Hangul"
+    left = english_left(page)
+    assert not left, f"{path.name}: English library sentences on the Korean page: {left[:5]}"
+
+
+def test_english_fragments_are_found_on_an_english_page():
+    """The check can fail: an English library sentence in a page is found."""
+    frag = next(iter(english_fragments()))
+    assert english_left(f"<p>Some text, {frag}, more.</p>") == [frag]
+    assert english_left("<p>한국어 문장입니다.</p>") == []
+
+
+@pytest.mark.parametrize("name", ["executive_summary", "evaluation"])
+def test_korean_page_has_no_english_library_sentence(suite_runs, name):
+    check_korean_page(Path(suite_runs.latest.run_dir) / "ko" / f"{name}.html")
