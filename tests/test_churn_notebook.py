@@ -42,7 +42,8 @@ def test_entry_matches_the_notebook(registry_path):
     reg.check_against_notebooks(["churn"])  # parameters cell and registry defaults agree
     spec = reg.get("churn")
     assert list(spec.products) == ["churn_risk"]
-    assert set(NONCONTRACT_KEYS) | {"truth_auc", "telco_auc", "telco_churn_rate"} == set(spec.metrics)
+    assert set(NONCONTRACT_KEYS) | {"purchase_model", "truth_auc", "telco_auc", "telco_churn_rate"} == set(spec.metrics)
+    assert "customer_value" in spec.upstream  # its chosen purchase model gives the churn report's P(alive)
 
 
 def test_notebook_on_small_generated_data(suite_runs, registry_path):
@@ -55,6 +56,7 @@ def test_notebook_on_small_generated_data(suite_runs, registry_path):
     assert all(metrics[k] is not None for k in NONCONTRACT_KEYS), metrics
     assert metrics["truth_auc"] is not None  # the generated folder has truth/ beside its config
     assert metrics["telco_auc"] is None and metrics["telco_churn_rate"] is None
+    assert metrics["purchase_model"] == suite_runs.view()["metrics"]("customer_value")["best_model"]
     assert 0.5 < metrics["best_auc"] <= 1 and metrics["best_model"] in ("logistic", "gradient_boosting", "bgnbd_window")
     scores = pd.read_parquet(run_dir / "products" / "churn" / "churn_risk.parquet")
     assert list(scores.columns) == ["customer_id", "churn_probability", "risk_decile", "model", "p_alive"]
@@ -68,7 +70,7 @@ def test_notebook_on_small_generated_data(suite_runs, registry_path):
 @pytest.mark.shared_data
 def test_notebook_on_telco(tmp_path, registry_path, shared_data):
     result, run_dir, metrics = _run(CONFIG_DIR / "telco_churn.yaml", tmp_path / "out", registry_path)
-    assert all(metrics[k] is None for k in NONCONTRACT_KEYS), metrics
+    assert all(metrics[k] is None for k in NONCONTRACT_KEYS + ["purchase_model"]), metrics
     assert 0.80 <= metrics["telco_auc"] <= 0.88
     assert metrics["telco_churn_rate"] == pytest.approx(1869 / 7043)
     assert pd.read_parquet(run_dir / "products" / "churn" / "churn_risk.parquet").empty  # declared, written, empty

@@ -133,14 +133,16 @@ def test_channel_names_are_the_data_s_names(run):
 
 
 def test_p_alive_is_the_chosen_model_s_on_both_pages(run):
-    """The churn report's P(alive) column is BG/NBD at the as-of date (its page says so). When the customer-value
-    report chose BG/NBD too, both pages must give the same P(alive) per customer; when it chose another model
-    (Pareto/NBD on the default data) they differ, a known open item of issue 15 (one model for P(alive))."""
+    """The churn report's P(alive) is the customer-value report's chosen model, refitted at the as-of date on the same
+    histories with the same settings: the same P(alive) per customer on both pages, whatever model was chosen, and
+    the churn page names that model."""
     cv = run["product"]("customer_value", "customer_value").set_index("customer_id")
     risk = run["product"]("churn", "churn_risk").set_index("customer_id")
     chosen = run["metrics"]("customer_value")["best_model"]
-    same = np.allclose(risk["p_alive"], cv["p_alive"].reindex(risk.index), atol=1e-6, equal_nan=True)
-    if chosen != "bgnbd":
-        assert not same or chosen is None
-        pytest.xfail(f"customer value chose {chosen}, the churn report's P(alive) is BG/NBD: the pages differ (open item)")
-    assert same
+    assert chosen in ("bgnbd", "pareto", "mbgnbd")
+    assert run["metrics"]("churn")["purchase_model"] == chosen
+    assert set(risk.index) == set(cv.index)
+    assert np.allclose(risk["p_alive"], cv["p_alive"].reindex(risk.index), atol=1e-6, rtol=0)
+    label = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}[chosen]
+    text = run["page"]("churn").get_text(" ", strip=True)
+    assert f"comes from {label} , the purchase model the Customer value report chose" in text

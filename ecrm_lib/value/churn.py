@@ -18,15 +18,17 @@ The churn notebook runs these steps one per cell:
    the model is refitted once on the whole sample. Platt (sigmoid) scaling
    below 5,000 training rows, isotonic regression from 5,000 on (isotonic
    overfits on small calibration folds). The validation part is never used for
-   fitting or calibrating. The BG/NBD comparison (:func:`bgnbd_churn_scores`)
-   is fitted on the cut-off histories of every customer (it uses no labels).
-   Two BG/NBD scores are compared: ``1 - P(alive)`` and the model's own
-   probability of no purchase in the window,
-   ``P0 = 1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``
-   (a customer alive at T with rate ``lambda`` makes no purchase in the next
+   fitting or calibrating. The purchase-model comparison is fitted on the
+   cut-off histories of every customer (it uses no labels); the model is the
+   one the customer-value report chose (BG/NBD when that report is missing,
+   :mod:`ecrm_lib.value.churn_purchase`), so that P(alive) is one figure
+   across the pages. Two of its scores are compared: ``1 - P(alive)`` and the
+   model's own probability of no purchase in the window (for BG/NBD
+   ``P0 = 1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``:
+   a customer alive at T with rate ``lambda`` makes no purchase in the next
    ``t`` with probability ``exp(-lambda t)``, and ``lambda`` given the history
    and being alive is Gamma(r + x, alpha + T); BG/NBD drops customers only
-   right after a purchase).
+   right after a purchase; Pareto/NBD in :func:`~ecrm_lib.value.churn_purchase.no_purchase_probability`).
 3. *Evaluate* (:func:`evaluate_churn_models`) on the whole validation part:
    ROC-AUC, PR-AUC, Brier score, lift by decile, calibration, and the drivers
    (permutation importance on a stratified sample of at most
@@ -34,13 +36,13 @@ The churn notebook runs these steps one per cell:
    probabilities of the labelled event (the two supervised models and the
    BG/NBD probability of no purchase in the window), the one with the highest
    validation ROC-AUC is kept; ties go to the simpler model (logistic
-   regression, then gradient boosting, then BG/NBD). ``1 - P(alive)`` is shown
+   regression, then gradient boosting, then the purchase model). ``1 - P(alive)`` is shown
    for comparison only.
 4. *Score* (:func:`score_customers`). The chosen model is refitted on the latest
    window (a stratified sample of at most ``max_train`` customers of all those
    at the cut-off: features at the cut-off, label in (cut-off, as_of]) and
-   applied, in batches, to every customer's features at ``as_of``; BG/NBD on
-   the histories up to ``as_of``. The outcome of those scores, a purchase in
+   applied, in batches, to every customer's features at ``as_of``; the purchase
+   model on the histories up to ``as_of`` (the customer-value report's final fit). The outcome of those scores, a purchase in
    (as_of, as_of + window_days], is not known yet: the scores assume that the
    link between history and churn is the same one window later.
 
@@ -63,9 +65,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
-from ecrm_lib.value.btyd import fit_btyd, probability_alive
 from ecrm_lib.value.churn_data import ChurnDataError, ChurnTimeline
 from ecrm_lib.value.churn_measures import (
     ALL_MODELS,
@@ -80,7 +82,7 @@ from ecrm_lib.value.churn_measures import (
     risk_deciles,
     roc_curve_table,
 )
-from ecrm_lib.value.fitting import ModelFitError
+from ecrm_lib.value.churn_purchase import PurchaseModel, summary_from_features
 
 __all__ = [
     "CALIBRATION_ISOTONIC_MIN_ROWS",
@@ -241,10 +243,9 @@ def make_model(kind: str, y_train, *, random_state: int = 42, preprocessor=None)
     y = np.asarray(y_train).astype(int)
     minority = int(min((y == 1).sum(), (y == 0).sum()))
     if minority < _MIN_PER_CLASS:
-        raise ChurnDataError(
-            f"the training data has {count_text(int((y == 1).sum()))} churner(s) and {count_text(int((y == 0).sum()))} stayer(s); at least "
-            f"{_MIN_PER_CLASS} of each are needed to fit and calibrate a model. Use more data or another churn window."
-        )
+        n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+        raise ChurnDataError(key="churn.error.train_too_few",
+                             values={"churners": lambda: count_text(n1), "stayers": lambda: count_text(n0), "m": _MIN_PER_CLASS})
     folds = StratifiedKFold(n_splits=min(5, minority), shuffle=True, random_state=random_state)
     method = "isotonic" if len(y) >= CALIBRATION_ISOTONIC_MIN_ROWS else "sigmoid"
     return CalibratedClassifierCV(_base_estimator(kind, random_state, preprocessor), method=method, cv=folds, ensemble=False)
@@ -274,8 +275,9 @@ def bgnbd_churn_scores(fit_rfm: pd.DataFrame, score_rfm: pd.DataFrame | None = N
 
     Notes
     -----
-    The fit is :func:`ecrm_lib.value.btyd.fit_btyd` (compressed histories, with its
-    convergence fallbacks); P(alive) is :func:`ecrm_lib.value.btyd.probability_alive`.
+    :class:`ecrm_lib.value.churn_purchase.PurchaseModel` with BG/NBD in weeks: the fit is
+    :func:`ecrm_lib.value.btyd.fit_btyd` (compressed histories, with its convergence fallbacks),
+    P(alive) :func:`ecrm_lib.value.btyd.predict_purchases`.
 
     Raises
     ------
@@ -283,24 +285,15 @@ def bgnbd_churn_scores(fit_rfm: pd.DataFrame, score_rfm: pd.DataFrame | None = N
         BG/NBD could not be fitted (every fallback failed).
     """
     score_rfm = fit_rfm if score_rfm is None else score_rfm
-    weeks = lambda d: pd.DataFrame(  # noqa: E731
-        {"frequency": d["frequency"].astype("int64"), "recency": d["recency"] / 7.0, "T": d["T"] / 7.0}, index=d.index
-    )
-    try:
-        fit = fit_btyd(weeks(fit_rfm), "bgnbd", time_unit="W")
-    except ModelFitError as exc:
-        raise ChurnDataError(f"BG/NBD could not be fitted: {exc}") from exc
-    sw = weeks(score_rfm)
-    p_alive = probability_alive(fit, sw).to_numpy(float)
-    r, alpha = float(fit.params["r"]), float(fit.params["alpha"])
-    x, T = sw["frequency"].to_numpy(float), sw["T"].to_numpy(float)
-    t = float(window_days) / 7.0
-    stay_quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    p0 = (1.0 - p_alive) + p_alive * stay_quiet
-    out = pd.DataFrame({"p_alive": p_alive, "p_no_purchase": np.clip(p0, 0.0, 1.0)}, index=score_rfm.index)
-    out.attrs["params"] = {k: float(v) for k, v in fit.params.items()}
-    out.attrs["penalizer"] = float(fit.penalizer_coef)
+    out = PurchaseModel("bgnbd", time_unit="W").scores(summary_from_features(_rfm_days_as_features(fit_rfm), "W"),
+                                                       summary_from_features(_rfm_days_as_features(score_rfm), "W"),
+                                                       window_days=window_days)
+    out.attrs.pop("model", None)
     return out
+
+
+def _rfm_days_as_features(rfm: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"frequency": rfm["frequency"], "recency_days": rfm["recency"], "tenure_days": rfm["T"]}, index=rfm.index)
 
 
 # --------------------------------------------------------------------------- steps
@@ -363,16 +356,17 @@ class ChurnSplit:
         return len(self.train) < self.n_train_part
 
     def population_table(self) -> pd.DataFrame:
-        """Customers at the cut-off, by part: ``part``, ``customers``, ``churned``, ``churn_rate`` (0-1)."""
+        """Customers at the cut-off, by part: ``part`` (in the report language), ``customers``, ``churned``, ``churn_rate`` (0-1)."""
         n_val, c_val = len(self.validation), int(self.y_validation.sum())
         rows = [
-            ("training part", self.n_train_part, self.n_churned_train_part),
-            ("held-out validation part", n_val, c_val),
-            ("all customers at the cut-off", self.n_train_part + n_val, self.n_churned_train_part + c_val),
+            ("train", self.n_train_part, self.n_churned_train_part),
+            ("validation", n_val, c_val),
+            ("all", self.n_train_part + n_val, self.n_churned_train_part + c_val),
         ]
         if self.sampled:
-            rows.insert(1, ("training sample (what the models learn from)", len(self.train), int(self.y_train.sum())))
+            rows.insert(1, ("sample", len(self.train), int(self.y_train.sum())))
         df = pd.DataFrame(rows, columns=["part", "customers", "churned"])
+        df["part"] = [t(f"churn.part.{k}") for k in df["part"]]
         df["churn_rate"] = df["churned"] / df["customers"]
         return df
 
@@ -427,13 +421,11 @@ def split_customers(
     y = labels["churned"].reindex(X.index).astype(int)
     n_churn, n_stay = int(y.sum()), int((1 - y).sum())
     if min(n_churn, n_stay) < 2 * _MIN_PER_CLASS:
-        where = f"at the cut-off {timeline.cutoff}" if timeline is not None else "at the cut-off"
-        window = f"the {timeline.window_days}-day window" if timeline is not None else "the window"
-        raise ChurnDataError(
-            f"{where} there are {count_text(len(y))} customers: {count_text(n_churn)} churned and {count_text(n_stay)} bought again "
-            f"in {window}; at least "
-            f"{2 * _MIN_PER_CLASS} of each are needed to train and validate. Use more data or another churn window."
-        )
+        n_all = len(y)
+        raise ChurnDataError(key="churn.error.split_too_few", values={
+            "cutoff": timeline.cutoff if timeline is not None else None, "w": timeline.window_days if timeline is not None else 0,
+            "n": lambda: count_text(n_all), "churned": lambda: count_text(n_churn), "stayed": lambda: count_text(n_stay),
+            "m": 2 * _MIN_PER_CLASS})
     idx_train, idx_val = train_test_split(X.index.to_numpy(), test_size=test_size, random_state=random_state,
                                           stratify=y.to_numpy())
     sample = _stratified_sample(idx_train, y, max_train, random_state)
@@ -465,10 +457,10 @@ def fit_churn_models(split: ChurnSplit, models: Sequence[str] = ALL_MODELS, *, r
     return fitted
 
 
-def _rfm_days(features: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"frequency": features["frequency"], "recency": features["recency_days"], "T": features["tenure_days"]}, index=features.index
-    )
+def _histories(features: pd.DataFrame, histories: pd.DataFrame | None, time_unit: str) -> pd.DataFrame:
+    """Purchase histories in the model's time unit, indexed by customer id as text."""
+    h = summary_from_features(features, time_unit) if histories is None else histories[["frequency", "recency", "T"]]
+    return h.set_axis(pd.Index(h.index).astype(str))
 
 
 def _predict_in_batches(est, X: pd.DataFrame, batch_rows: int = SCORE_BATCH_ROWS) -> np.ndarray:
@@ -496,11 +488,13 @@ class ChurnEvaluation:
     churn_rate_validation : float
         Share of validation customers with no purchase in the label window.
     bgnbd_params : dict
-        BG/NBD parameters fitted at the cut-off (r, alpha in weeks, a, b), empty if not fitted.
+        The purchase model's parameters fitted at the cut-off (rates per its time unit), empty if not fitted.
     n_drivers : int
         Validation customers the drivers were measured on.
-    notes : list of str
-        Plain-language notes on what was skipped or adapted.
+    notes : list of (key, values)
+        What was skipped or adapted, as catalogue messages (a callable value is worded per language).
+    purchase_model : PurchaseModel
+        The purchase model of the ``p_alive`` and ``bgnbd_window`` scores.
     """
 
     scores: dict
@@ -513,7 +507,8 @@ class ChurnEvaluation:
     churn_rate_validation: float
     bgnbd_params: dict = field(default_factory=dict)
     n_drivers: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    purchase_model: PurchaseModel = field(default_factory=PurchaseModel)
 
     def metric(self, model: str, column: str = "roc_auc") -> float | None:
         """One validation figure of one model, None when the model was not evaluated."""
@@ -538,6 +533,8 @@ def evaluate_churn_models(
     permutation_repeats: int = 10,
     max_driver_customers: int = DEFAULT_MAX_DRIVER_CUSTOMERS,
     n_threads: int | None = None,
+    purchase_model: PurchaseModel | None = None,
+    histories: pd.DataFrame | None = None,
 ) -> ChurnEvaluation:
     """Score the validation part with every model, measure each, find the drivers and choose the model.
 
@@ -558,8 +555,16 @@ def evaluate_churn_models(
         Largest stratified sample of the validation part for the drivers.
     n_threads : int, optional
         See :func:`native_threads`.
+    purchase_model : PurchaseModel, optional
+        The purchase model of the two P(alive) scores (default: BG/NBD in weeks,
+        :func:`ecrm_lib.value.churn_purchase.chosen_purchase_model` gives the customer-value report's).
+    histories : pandas.DataFrame, optional
+        ``frequency``, ``recency``, ``T`` at the cut-off in the purchase model's time unit (e.g.
+        :func:`ecrm_lib.value.features.rfm_summary`), indexed by customer id; default: from ``split.X``.
+        The model is fitted on every cut-off customer's history (it uses no labels).
     """
     models = check_models(models)
+    purchase_model = purchase_model or PurchaseModel()
     X_va, y_va = split.X_validation, split.y_validation
     scores: dict[str, np.ndarray] = {}
     notes: list[str] = []
@@ -570,15 +575,16 @@ def evaluate_churn_models(
     bgnbd_params: dict = {}
     btyd = [m for m in models if m in BTYD_MODELS]
     if btyd:
+        hist = _histories(split.X, histories, purchase_model.time_unit)
         try:
-            bg = bgnbd_churn_scores(_rfm_days(split.X), _rfm_days(X_va), window_days=window_days)
+            bg = purchase_model.scores(hist, hist.reindex(pd.Index(X_va.index).astype(str)), window_days=window_days)
             bgnbd_params = bg.attrs["params"]
             if "p_alive" in btyd:
                 scores["p_alive"] = 1.0 - bg["p_alive"].to_numpy()
             if "bgnbd_window" in btyd:
                 scores["bgnbd_window"] = bg["p_no_purchase"].to_numpy()
         except ChurnDataError as exc:
-            notes.append(f"BG/NBD could not be fitted at the cut-off ({exc}); it is left out of the comparison.")
+            notes.append(("churn.note.purchase_fit_cutoff", {"model": purchase_model.name, "why": exc.in_language}))
     ordered = {m: scores[m] for m in models if m in scores}
     probs = [m for m in ordered if m != "p_alive"]
     metrics = evaluate_scores(y_va, ordered, probabilities=probs)
@@ -598,7 +604,7 @@ def evaluate_churn_models(
     return ChurnEvaluation(
         scores=ordered, metrics=metrics, roc=roc, lift=lift, calibration=calib, importance=importance,
         best_model=choose_model(metrics), churn_rate_validation=float(y_va.mean()), bgnbd_params=bgnbd_params,
-        n_drivers=len(drivers_ids), notes=notes,
+        n_drivers=len(drivers_ids), notes=notes, purchase_model=purchase_model,
     )
 
 
@@ -612,7 +618,9 @@ def score_customers(
     random_state: int = 42,
     batch_rows: int = SCORE_BATCH_ROWS,
     n_threads: int | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
+    purchase_model: PurchaseModel | None = None,
+    histories: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, list[tuple[str, dict]]]:
     """Today's churn risk of every customer: the chosen model refitted on the latest window, applied in batches.
 
     Parameters
@@ -634,26 +642,37 @@ def score_customers(
         Customers scored per batch.
     n_threads : int, optional
         See :func:`native_threads`.
+    purchase_model : PurchaseModel, optional
+        The purchase model of ``p_alive`` (and of the window probability when that was chosen);
+        default BG/NBD in weeks.
+    histories : pandas.DataFrame, optional
+        ``frequency``, ``recency``, ``T`` at ``as_of`` in the purchase model's time unit, indexed by
+        customer id; with the customer-value report's model, settings and
+        :func:`ecrm_lib.value.features.rfm_summary` at ``as_of``, the fit is that report's final fit
+        and ``p_alive`` is its P(alive). Default: from ``X_now``.
 
     Returns
     -------
     scores : pandas.DataFrame
         The ``churn_risk`` product: ``customer_id`` (str), ``churn_probability``,
-        ``risk_decile`` (1 = riskiest tenth), ``model``, ``p_alive`` (BG/NBD at ``as_of``; NaN when it failed).
-    notes : list of str
-        What was skipped.
+        ``risk_decile`` (1 = riskiest tenth), ``model``, ``p_alive`` (the purchase model's at ``as_of``;
+        NaN when it failed).
+    notes : list of (key, values)
+        What was skipped, as catalogue messages.
     """
     progress_step("scoring the churn risk of {n:,} customers with {model}", n=len(X_now), model=best_model)
     from sklearn.base import clone
 
-    notes: list[str] = []
+    purchase_model = purchase_model or PurchaseModel()
+    notes: list[tuple[str, dict]] = []
     p_alive_now = pd.Series(np.nan, index=X_now.index)
+    hist = _histories(X_now, histories, purchase_model.time_unit)
     try:
-        bg_now = bgnbd_churn_scores(_rfm_days(X_now), window_days=window_days)
+        bg_now = purchase_model.scores(hist, window_days=window_days).reindex(pd.Index(X_now.index).astype(str))
         p_alive_now = bg_now["p_alive"]
     except ChurnDataError as exc:
         bg_now = None
-        notes.append(f"BG/NBD could not be fitted at as_of ({exc}); p_alive is missing in the scores.")
+        notes.append(("churn.note.purchase_fit_as_of", {"model": purchase_model.name, "why": exc.in_language}))
     if best_model in SUPERVISED_MODELS:
         ids = _stratified_sample(split.X.index.to_numpy(), split.y, split.max_train, random_state)
         final = clone(fitted[best_model])
@@ -662,12 +681,12 @@ def score_customers(
             final.fit(split.X.loc[ids], split.y.loc[ids])
         with native_threads(len(X_now), n_threads):
             prob = _predict_in_batches(final, X_now[split.features], batch_rows)
-    elif best_model == "bgnbd_window" and bg_now is not None:  # BG/NBD refitted on the histories up to as_of
+    elif best_model == "bgnbd_window" and bg_now is not None:  # the purchase model refitted on the histories up to as_of
         prob = bg_now["p_no_purchase"].to_numpy()
     elif bg_now is not None:
         prob = 1.0 - bg_now["p_alive"].to_numpy()
     else:
-        raise ChurnDataError("the chosen BG/NBD score could not be computed at as_of and no supervised model was asked for.")
+        raise ChurnDataError(key="churn.error.no_score_as_of", values={"model": purchase_model.name})
     product = pd.DataFrame(
         {
             "customer_id": X_now.index.astype(str),

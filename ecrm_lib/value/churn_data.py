@@ -43,8 +43,9 @@ feature day instead.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,41 @@ __all__ = [
 
 
 class ChurnDataError(EcrmError, ValueError):
-    """The data cannot support a churn model (too little history, too few churners or stayers)."""
+    """The data cannot support a churn model (too little history, too few churners or stayers).
+
+    Raised with a catalogue ``key`` and its ``values``: the message is the English sentence
+    (``str(exc)``, for logs and metrics) and :meth:`in_language` words it in the report
+    language for the page. A callable value (e.g. a count worded by
+    :func:`ecrm_lib.core.privacy.count_text`) is called in each language.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> e = ChurnDataError(key="churn.error.no_history", values={"first": "2025-01-02", "w": 180, "as_of": "2025-06-30",
+    ...                                                            "cutoff": "2025-01-01"})
+    >>> str(e).startswith("the data starts on 2025-01-02")
+    True
+    >>> with using("ko"):
+    ...     e.in_language().startswith("자료는")
+    True
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping[str, Any] | None = None):
+        self.key, self.values = key, dict(values or {})
+        if key is not None and not message:
+            from ecrm_lib.core.language import using
+
+            with using("en"):
+                message = self.in_language()
+        super().__init__(message)
+
+    def in_language(self) -> str:
+        """The message in the current report language (the English text when raised without a key)."""
+        if self.key is None:
+            return str(self)
+        from ecrm_lib.core.i18n import t
+
+        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 FEATURE_LABELS = {
@@ -173,10 +208,8 @@ def churn_timeline(as_of, window_days: int, first_date=None) -> ChurnTimeline:
     cutoff = as_of - _dt.timedelta(days=int(window_days))
     first = as_date(first_date, "first_date") if first_date is not None else None
     if first is not None and first >= cutoff:
-        raise ChurnDataError(
-            f"the data starts on {first}, but the cut-off of a {window_days}-day churn window before {as_of} is {cutoff}: "
-            "there is no history before the window to learn from. Use a shorter churn_window_days or more history."
-        )
+        raise ChurnDataError(key="churn.error.no_history",
+                             values={"first": first, "w": int(window_days), "as_of": as_of, "cutoff": cutoff})
     return ChurnTimeline(as_of, int(window_days), cutoff, first)
 
 

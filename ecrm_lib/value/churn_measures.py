@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.i18n import t, t_or
 from ecrm_lib.value.churn_data import FEATURE_LABELS, ChurnDataError
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "choose_model",
     "evaluate_scores",
     "lift_by_decile",
+    "model_label",
+    "labelled",
     "permutation_drivers",
     "risk_deciles",
     "roc_curve_table",
@@ -50,6 +53,31 @@ MODEL_LABELS = {
 }
 
 _N_GROUPS = 10
+
+
+def model_label(model: str, purchase: str = "BG/NBD") -> str:
+    """A churn model's name in the report language; ``purchase`` names the purchase model of the
+    ``p_alive`` and ``bgnbd_window`` scores (BG/NBD, Pareto/NBD or MBG/NBD).
+
+    >>> from ecrm_lib.core.language import using
+    >>> model_label("bgnbd_window", "Pareto/NBD")
+    'Pareto/NBD: P(no purchase in window)'
+    >>> with using("ko"):
+    ...     model_label("logistic")
+    '로지스틱 회귀'
+    """
+    return t_or(f"churn.model.{model}", MODEL_LABELS.get(model, model), m=purchase)
+
+
+def labelled(df: pd.DataFrame, purchase: str = "BG/NBD") -> pd.DataFrame:
+    """A copy of a table with a ``model`` column whose ``label`` column is :func:`model_label` in the report
+    language, and whose ``label`` of a suite feature (the drivers' ``feature`` column) is its catalogue name."""
+    out = df.copy()
+    if "feature" in out.columns:
+        out["label"] = [t_or(f"churn.feature.{f}", lab) for f, lab in zip(out["feature"], out["label"])]
+    elif "model" in out.columns:
+        out["label"] = [model_label(m, purchase) for m in out["model"]]
+    return out
 
 
 def evaluate_scores(y_true, scores: Mapping[str, np.ndarray], probabilities: Sequence[str] | None = None) -> pd.DataFrame:
@@ -290,7 +318,7 @@ def choose_model(metrics: pd.DataFrame) -> str:
         return str(cand.iloc[0]["model"])
     if "p_alive" in set(metrics["model"]):
         return "p_alive"
-    raise ChurnDataError("no model could be evaluated: pass at least one of " + ", ".join(ALL_MODELS) + ".")
+    raise ChurnDataError(key="churn.error.no_model", values={"models": ", ".join(ALL_MODELS)})
 
 
 # --------------------------------------------------------------------------- truth (synthetic data only)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.privacy import count_text
 from ecrm_lib.value.churn import check_models, make_model, native_threads
 from ecrm_lib.value.churn_data import ChurnDataError
 from ecrm_lib.value.churn_measures import (
@@ -82,17 +83,14 @@ def prepare_contract_table(
     """
     col = _find_column(customers, churn_column)
     if col is None:
-        raise ChurnDataError(
-            f"the customers table has no column {churn_column!r}; its columns are {list(customers.columns)}. "
-            "Set contract_churn_column to the column that says whether a customer left."
-        )
+        raise ChurnDataError(key="churn.error.no_churn_column",
+                             values={"column": churn_column, "columns": ", ".join(map(str, customers.columns))})
     label = customers[col].astype("string").str.strip().str.lower()
     y = (label == str(positive).strip().lower()).fillna(False).astype(int)
     if y.sum() == 0:
         seen = sorted(map(str, label.dropna().unique()))[:10]
-        raise ChurnDataError(
-            f"no customer has {churn_column} == {positive!r}; the values seen are {seen}. Set contract_churn_positive."
-        )
+        raise ChurnDataError(key="churn.error.no_positive",
+                             values={"column": churn_column, "positive": str(positive), "seen": ", ".join(seen)})
     X = pd.DataFrame(index=customers.index)
     numeric, categorical = [], []
     for c in customers.columns:
@@ -276,10 +274,9 @@ def run_contractual(
     sup = [m for m in check_models(models) if m in SUPERVISED_MODELS] or list(SUPERVISED_MODELS)
     X, y, numeric, categorical = prepare_contract_table(customers, churn_column=churn_column, positive=positive, id_column=id_column)
     if min(int(y.sum()), int((1 - y).sum())) < 10:
-        raise ChurnDataError(
-            f"the customers table has {int(y.sum())} churned and {int((1 - y).sum())} staying customers; at least "
-            "10 of each are needed."
-        )
+        n1, n0 = int(y.sum()), int((1 - y).sum())
+        raise ChurnDataError(key="churn.error.contract_too_few",
+                             values={"churned": lambda: count_text(n1), "stayed": lambda: count_text(n0), "m": 10})
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=random_state, stratify=y)
     fitted, scores = {}, {}
     with native_threads(len(X_tr), n_threads):

@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ecrm_lib.core.format import format_date
-from ecrm_lib.value.churn_measures import MODEL_LABELS
+from ecrm_lib.value.churn_measures import model_label
 from ecrm_lib.report.plots.base import PALETTE, date_axis, term
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
@@ -198,7 +198,7 @@ def plot_importance(importance: pd.DataFrame, ax=None, top: int = 10):
         part = d[d["model"] == model]
         y = np.array([ypos[lab] for lab in part["label"]]) + (i - (len(models) - 1) / 2) * height
         ax.barh(y, part["importance_mean"], xerr=part["importance_std"], height=height, color=colours.get(model),
-                label=term(MODEL_LABELS.get(model, model)), error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
+                label=model_label(model), error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
     ax.set_yticks(range(len(keep)), [lab if len(lab) <= 48 else lab[:47] + "…" for lab in keep])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
