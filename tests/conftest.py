@@ -49,7 +49,8 @@ def pytest_runtest_makereport(item, call):
 class SuiteRuns:
     """The whole suite run once per test session on small generated data, with its earlier run.
 
-    ``config``: the generated data's config (600 persons, seed 11, ``history_as_of``);
+    ``config``: the generated data's config (600 persons, seed 11, ``history_as_of``, report
+    languages English then Korean: the Korean pages are in the run folder's ``ko/``);
     ``out``: the output folder; ``latest`` / ``earlier``: the main run and the earlier run
     (``RunOutcome``). Tests read their notebook's products, metrics and pages from it
     instead of running the upstream chain again.
@@ -60,6 +61,26 @@ class SuiteRuns:
     latest: Any
     earlier: Any
     log: Path | None = None
+
+    def view(self, which: str = "latest") -> dict[str, Any]:
+        """One run's ``results`` (by notebook), ``dir``, ``metrics(nb)`` (values by key), ``product(nb, name)``
+        (a DataFrame) and ``data`` (the generated data's folder); ``which`` is "latest" or "earlier"."""
+        import json
+
+        import pandas as pd
+
+        outcome = getattr(self, which)
+        run_dir = Path(outcome.run_dir)
+
+        def metrics(nb: str) -> dict[str, Any]:
+            doc = json.loads((run_dir / "metrics" / f"{nb}.json").read_text(encoding="utf-8"))
+            return {k: v["value"] for k, v in doc["metrics"].items()}
+
+        def product(nb: str, name: str) -> pd.DataFrame:
+            return pd.read_parquet(run_dir / "products" / nb / f"{name}.parquet")
+
+        return {"results": {r.name: r for r in outcome.results}, "dir": run_dir, "metrics": metrics,
+                "product": product, "data": self.config.parent}
 
 
 @contextlib.contextmanager
@@ -95,6 +116,9 @@ def suite_runs(tmp_path_factory) -> SuiteRuns:
     with _file_lock(shared / ".lock"):
         if not done.exists():
             generate(shared / "data", n_persons=600, seed=11)
+            # both report languages, so that every page's Korean half is tested on the same run
+            with open(shared / "data" / "config.yaml", "a", encoding="utf-8") as f:
+                f.write("\nlanguage: [en, ko]\n")
             with open(shared / "runner.log", "w", encoding="utf-8") as log:
                 outcome = run_suite(shared / "data" / "config.yaml", out_dir=shared / "reports", test_params=True,
                                     history=True, progress=lambda line: print(line, file=log, flush=True))

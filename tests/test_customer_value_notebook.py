@@ -1,4 +1,5 @@
-"""The customer-value notebook through the suite runner: small generated data and CDNOW.
+"""The customer-value notebook: on the session's shared suite execution (small generated data) and through the
+suite runner on CDNOW.
 
 The suite's registry is copied with absolute notebook paths (so that the
 upstream can be dropped for data without accounts); only ``customer_value``
@@ -20,7 +21,6 @@ from ecrm_lib.core.paths import CONFIG_DIR
 from ecrm_lib.run.registry import DEFAULT_REGISTRY, load_registry
 from ecrm_lib.run.runner import run_suite
 from ecrm_lib.report.trends import BY_MODEL_METRICS
-from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -76,10 +76,10 @@ def test_entry_matches_notebook(tmp_path):
     assert spec.parameters["models"] == list(MODELS)
 
 
-def test_notebook_on_small_generated_data(tmp_path):
-    info = generate(tmp_path / "data", n_persons=300, seed=11)
-    outcome = _run(Path(info["config"]), tmp_path)
-    assert outcome.status == "ok"
+def test_notebook_on_small_generated_data(tmp_path, suite_runs):
+    """On the session's shared suite execution (``suite_runs`` in conftest; 600 generated persons, with truth)."""
+    outcome = suite_runs.latest
+    data = suite_runs.config.parent
     _status(outcome)
     m = _metrics(outcome)
     assert set(m) == set(load_registry(_registry(tmp_path)).get("customer_value").metrics)  # every figure recorded
@@ -101,7 +101,7 @@ def test_notebook_on_small_generated_data(tmp_path):
     html = _html_text(outcome)
     assert "Do the models reproduce the literature?" in html
     assert "Are the true parameters recovered?" in html  # the generator writes truth/truth.json
-    n_accounts = pd.read_csv(Path(info["out_dir"]) / "transactions.csv", usecols=["account_id"])["account_id"].nunique()
+    n_accounts = pd.read_csv(data / "transactions.csv", usecols=["account_id"])["account_id"].nunique()
     if "channel_integration" in [r.name for r in outcome.results]:  # upstream registered: its account map is used
         assert f"joined the {n_accounts:,} accounts with purchases into {m['n_customers']:,} customers" in html
         assert m["n_customers"] < n_accounts

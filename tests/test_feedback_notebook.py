@@ -1,5 +1,6 @@
-"""The Feedback notebook through the runner: on small generated data (with its truth), and on
-the Hillstrom and women's-reviews configs, with test parameters."""
+"""The Feedback notebook: on the session's shared suite execution over small generated data (with its truth;
+``suite_runs`` in conftest), and through the runner on the Hillstrom and women's-reviews configs, with test
+parameters."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from ecrm_lib.core.paths import CONFIG_DIR, NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
 from ecrm_lib.run.runner import run_suite
 from ecrm_lib.core.schema import TABLES
-from ecrm_lib.data.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -28,40 +28,57 @@ def registry_path() -> Path:
     return NOTEBOOKS_DIR / "registry.yaml"
 
 
-def _run(config: Path, out: Path, registry_path: Path):
-    outcome = run_suite(config, out_dir=out, registry_path=registry_path, notebooks=[NAME], test_params=True, progress=None)
-    res = {r.name: r for r in outcome.results}[NAME]
-    assert outcome.status == "ok" and res.status == "ok", (res.error_type, res.error_message)
-    metrics = json.loads((outcome.run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
+def _read(run_dir: Path, registry_path: Path):
+    """The notebook's metrics (values), products and page in a run folder, with the checks every run passes."""
+    metrics = json.loads((run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
     declared = set(load_registry(registry_path).get(NAME).metrics)
     assert declared <= set(metrics), declared - set(metrics)
-    prods = {p.stem: pd.read_parquet(p) for p in (outcome.run_dir / "products" / NAME).glob("*.parquet")}
+    prods = {p.stem: pd.read_parquet(p) for p in (run_dir / "products" / NAME).glob("*.parquet")}
     assert set(prods) == {"campaign_uplift", "feedback_scores", "loop_followup", "segment_weights"}
-    # a single run has no earlier run: the loop's products exist, empty, with their columns
-    assert prods["loop_followup"].empty and prods["segment_weights"].empty and metrics["loop_n_targets"]["value"] is None
     pii = {c for spec in TABLES.values() for c in spec.pii_columns()} | {"text"}
     for df in prods.values():
         assert not (pii & set(df.columns))
-    html = (outcome.run_dir / f"{NAME}.html").read_text(encoding="utf-8")
-    return outcome.run_dir, {k: v["value"] for k, v in metrics.items()}, prods, html
+    html = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
+    return {k: v["value"] for k, v in metrics.items()}, prods, html
 
 
-def test_synthetic_data(tmp_path, registry_path):
-    generate(tmp_path / "data", n_persons=300, seed=11)
-    run_dir, m, prods, html = _run(tmp_path / "data" / "config.yaml", tmp_path / "out", registry_path)
-    camp = pd.read_csv(tmp_path / "data" / "campaigns.csv")
-    truth = json.loads((tmp_path / "data" / "truth" / "truth.json").read_text(encoding="utf-8"))["campaign"]
+def _run(config: Path, out: Path, registry_path: Path):
+    """The notebook alone (with its upstreams) through the runner: a single run, so no earlier run."""
+    outcome = run_suite(config, out_dir=out, registry_path=registry_path, notebooks=[NAME], test_params=True, progress=None)
+    res = {r.name: r for r in outcome.results}[NAME]
+    assert outcome.status == "ok" and res.status == "ok", (res.error_type, res.error_message)
+    m, prods, html = _read(outcome.run_dir, registry_path)
+    # a single run has no earlier run: the loop's products exist, empty, with their columns
+    assert prods["loop_followup"].empty and prods["segment_weights"].empty and m["loop_n_targets"] is None
+    return outcome.run_dir, m, prods, html
+
+
+def test_the_first_run_has_empty_loop_products(suite_runs, registry_path):
+    """The shared execution's first run has no earlier run: the loop's products exist, empty, with their columns."""
+    m, prods, _ = _read(Path(suite_runs.earlier.run_dir), registry_path)
+    assert prods["loop_followup"].empty and prods["segment_weights"].empty and m["loop_n_targets"] is None
+    assert list(prods["segment_weights"].columns) and list(prods["loop_followup"].columns)
+
+
+def test_synthetic_data(suite_runs, registry_path):
+    """The shared execution's latest run (its as-of date is the data's end: every campaign row counts)."""
+    data = suite_runs.config.parent
+    res = {r.name: r for r in suite_runs.latest.results}[NAME]
+    assert res.status == "ok", (res.error_type, res.error_message)
+    m, prods, html = _read(Path(suite_runs.latest.run_dir), registry_path)
+    camp = pd.read_csv(data / "campaigns.csv")
+    truth = json.loads((data / "truth" / "truth.json").read_text(encoding="utf-8"))["campaign"]
     assert m["n_campaign_accounts"] == len(camp)
     t, c = camp[camp["arm"] == "treatment"], camp[camp["arm"] == "control"]
     assert m["response_uplift"] == pytest.approx(t["response"].mean() - c["response"].mean())
     assert m["response_uplift_ci_low"] < m["response_uplift"] < m["response_uplift_ci_high"]
     assert m["response_uplift_ci_low"] <= truth["true_uplift_response_population"] <= m["response_uplift_ci_high"]
-    fb = pd.read_csv(tmp_path / "data" / "feedback.csv")
+    fb = pd.read_csv(data / "feedback.csv")
     assert m["n_feedback"] == len(fb)
     s = fb["score"]
     assert m["nps"] == pytest.approx(100 * ((s >= 9).mean() - (s <= 6).mean()))
     assert m["nps_ci_low"] < m["nps"] < m["nps_ci_high"]
-    labels = pd.read_csv(tmp_path / "data" / "truth" / "feedback_labels.csv")
+    labels = pd.read_csv(data / "truth" / "feedback_labels.csv")
     n_other_languages = labels.loc[labels["language"].notna(), "language"].nunique() - 1
     assert 2 <= m["n_topics"] <= 4 + n_other_languages            # max_topics 4 for Korean, one group per other language
     assert m["srm_p_value"] is not None and 0 <= m["srm_p_value"] <= 1
@@ -77,7 +94,7 @@ def test_synthetic_data(tmp_path, registry_path):
     assert "texts in Korean" in html
     assert set(prods["campaign_uplift"]["arm"]) == {"treatment", "control"}
     # No raw e-mail or phone from the texts in the report; no text of the data unescaped.
-    accounts = pd.read_csv(tmp_path / "data" / "accounts.csv", dtype=str, keep_default_na=False)
+    accounts = pd.read_csv(data / "accounts.csv", dtype=str, keep_default_na=False)
     raw = {v.strip() for col in ("email", "phone") for v in accounts[col] if len(v.strip()) >= 6}
     assert not [v for v in raw if v in html]
     assert "Did the campaign beat its control group?" in html and "Net Promoter Score" in html

@@ -1,6 +1,6 @@
-"""The Selection notebook end to end through the runner (with its upstreams) on small generated
-data, then once more on the same run folder with a ``feedback/segment_weights`` product that
-removes one segment."""
+"""The Selection notebook on the session's shared suite execution (``suite_runs`` in conftest): its
+first run (no earlier campaign feedback), then once more on a copy of that run folder with a
+``feedback/segment_weights`` product that removes one segment."""
 
 from __future__ import annotations
 
@@ -14,12 +14,8 @@ import pytest
 
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
-from ecrm_lib.run.runner import run_suite
 from ecrm_lib.seef.selection import SEGMENTS_COLUMNS, TARGETS_COLUMNS
 from ecrm_lib.seef.rfm import OTHER_SEGMENT, load_segment_table
-from ecrm_lib.data.synth import generate
-
-pytestmark = pytest.mark.slow
 
 NAME = "selection"
 REGISTRY = NOTEBOOKS_DIR / "registry.yaml"
@@ -36,14 +32,11 @@ def _products(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("selection")
-    generate(tmp / "data", n_persons=300, seed=5)
-    outcome = run_suite(tmp / "data" / "config.yaml", out_dir=tmp / "out", registry_path=REGISTRY, notebooks=[NAME],
-                        test_params=True, progress=None)
-    res = {r.name: r for r in outcome.results}
+def run(suite_runs):
+    """The shared execution's first run: the first of its config, so no earlier feedback reaches the rule."""
+    res = {r.name: r for r in suite_runs.earlier.results}
     assert res[NAME].status == "ok", {n: (r.status, r.error_type, r.error_message) for n, r in res.items()}
-    return outcome.run_dir, res[NAME]
+    return Path(suite_runs.earlier.run_dir), res[NAME], suite_runs.config.parent
 
 
 def test_entry_matches_the_notebook():
@@ -54,7 +47,7 @@ def test_entry_matches_the_notebook():
 
 
 def test_products_metrics_and_report(run):
-    run_dir, result = run
+    run_dir, result, data = run
     m = _metrics(run_dir)
     assert set(load_registry(REGISTRY).get(NAME).metrics) == set(m)
     cs, tg = _products(run_dir)
@@ -84,7 +77,7 @@ def test_products_metrics_and_report(run):
     assert (cs["matched"] == (meets & ~below)).all() and len(tg) == min(int((meets & ~below).sum()), rule["max_targets"])
     assert tg["contact_cost"].notna().all() and not (tg["clv"] < tg["contact_cost"]).any()  # no target is worth less than a contact
     # the contact cost is the cheapest priced channel the customer bought or was contacted through (channel cost table)
-    costs = pd.read_csv(run_dir.parent.parent / "data" / "channel_costs.csv")
+    costs = pd.read_csv(data / "channel_costs.csv")
     general = costs.loc[costs["purpose"].isna()].set_index("channel")["cost_per_contact"].astype(float)
     chan = pd.read_parquet(run_dir / "products" / "channel_integration" / "customer_channels.parquet").set_index("customer_id")
     for cid, channel, cost in cs[["customer_id", "contact_channel", "contact_cost"]].head(40).itertuples(index=False):
@@ -98,11 +91,14 @@ def test_products_metrics_and_report(run):
     assert result.duration_s < 60, f"selection notebook took {result.duration_s:.0f} s"
 
 
-def test_feedback_product_removes_a_segment(run):
+def test_feedback_product_removes_a_segment(run, tmp_path):
     """A segment_weights product of weight 0 for a segment takes its customers off the list."""
+    import shutil
+
     import papermill as pm
 
-    run_dir, _ = run
+    run_dir = tmp_path / "reports" / Path(run[0]).name  # a copy: the shared run stays as it was
+    shutil.copytree(run[0], run_dir)
     cs0, tg0 = _products(run_dir)
     seg = tg0["segment"].value_counts().index[0]
     w = pd.DataFrame({"segment": [seg], "uplift": [-0.05], "ci_low": [-0.09], "ci_high": [-0.01], "weight": [0.0],
