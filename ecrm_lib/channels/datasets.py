@@ -17,6 +17,7 @@ customer, a few thousand rows); the Olist leads are picked in the engine
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.intervals import wilson_interval
 from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, is_ibis, with_channel
 
@@ -32,6 +34,7 @@ __all__ = [
     "is_ifood_customers",
     "ifood_channel_mix",
     "ifood_response_by",
+    "web_band_words",
     "ifood_web_share_effect",
     "ifood_customer_features",
     "is_lead_funnel",
@@ -158,6 +161,32 @@ def ifood_response_by(mix: pd.DataFrame, by: str = "web_band") -> pd.DataFrame:
     else:
         out = out.sort_values("n_customers", ascending=False, kind="stable")
     return out.rename_axis(by).reset_index()
+
+
+_BAND = re.compile(r"^(low) \(<(.+)\)$|^(mid) \((.+)-(.+)\)$|^(high) \(>=(.+)\)$")
+
+
+def web_band_words(label) -> str:
+    """A web-share band of :func:`ifood_channel_mix` ("low (<25%)", "mid (25%-50%)", "high (>=50%)") in the report
+    language (``channel_integration.lib.band_*``); any other value as it is. Call it once per language.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     [web_band_words(b) for b in ("low (<25%)", "mid (25%-50%)", "high (>=50%)", "none")]
+    ['낮음(<25%)', '중간(25%-50%)', '높음(>=50%)', 'none']
+    >>> web_band_words("mid (25%-50%)")
+    'mid (25%-50%)'
+    """
+    m = _BAND.match(str(label))
+    if not m:
+        return str(label)
+    if m.group(1):
+        return t("channel_integration.lib.band_low", lo=m.group(2))
+    if m.group(3):
+        return t("channel_integration.lib.band_mid", lo=m.group(4), hi=m.group(5))
+    return t("channel_integration.lib.band_high", hi=m.group(7))
 
 
 def ifood_web_share_effect(by_band: pd.DataFrame) -> float:
