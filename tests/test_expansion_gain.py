@@ -22,7 +22,8 @@ def _list(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 def _scores(ids, rng: np.random.Generator, *, bounds: bool = True) -> pd.DataFrame:
     p = rng.normal(0.0, 400.0, len(ids))
-    out = pd.DataFrame({"customer_id": list(ids), "incremental_value": p + 600.0, "channel": "app", "contact_cost": 100.0,
+    out = pd.DataFrame({"customer_id": list(ids), "incremental_value": p + 150.0, "channel": "app", "contact_cost": 100.0,
+                        "offer_cost": 50.0,
                         "expected_profit": p})
     if bounds:
         out["expected_profit_low"], out["expected_profit_high"] = p - 300.0, p + 300.0
@@ -62,7 +63,8 @@ def test_only_positive_gains_are_proposed_in_rank_order_and_counts_add_up(seed):
     assert cmp_.loc["gain", "customers"] == 40 and cmp_.loc["value", "customers"] == len(vb)
     assert cmp_.loc["gain", "not_positive"] == 0
     assert cmp_.loc["gain", "clv"] == pytest.approx(prop["clv"].sum())
-    assert cmp_.loc["value", "contact_cost"] == pytest.approx(vb["cheapest_cost"].sum())
+    assert cmp_.loc["value", "cost"] == pytest.approx(150.0 * len(vb))
+    assert cmp_.loc["gain", "incremental_value"] - cmp_.loc["gain", "cost"] == pytest.approx(s["gain"])
 
 
 def test_unscored_look_alikes_are_not_proposed_and_bounds_missing_give_no_interval():
@@ -82,7 +84,7 @@ def test_fewer_positive_than_asked_and_none_asked():
     ps = pd.DataFrame({"customer_id": ["a", "b"], "expected_profit": [-1.0, 3.0]})
     g = apply_gain_bar(la, ps, 10)
     assert g.summary["proposed"] == 1 and g.summary["left_out"] == 1
-    assert np.isnan(g.comparison.loc[0, "contact_cost"])  # no cost column: unknown, not zero
+    assert np.isnan(g.comparison.loc[0, "cost"])  # no cost column: unknown, not zero
     g0 = apply_gain_bar(la, ps, 0)
     assert g0.summary["proposed"] == 0 and g0.summary["left_out"] == 0 and g0.summary["gain"] == 0.0
     # applying the bar twice gives the same list (the value bar's proposal is not overwritten by the gain bar's)

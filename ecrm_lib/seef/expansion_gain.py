@@ -32,7 +32,8 @@ import pandas as pd
 
 __all__ = ["GAIN_COLUMNS", "GainBar", "apply_gain_bar", "gain_bar_reason"]
 
-GAIN_COLUMNS = ("expected_profit", "expected_profit_low", "expected_profit_high", "profit_channel", "incremental_value")
+GAIN_COLUMNS = ("expected_profit", "expected_profit_low", "expected_profit_high", "profit_channel", "incremental_value",
+                "contact_cost", "offer_cost")
 """Columns :func:`apply_gain_bar` adds to the look-alike list (currency, except the channel)."""
 
 
@@ -97,10 +98,12 @@ class GainBar:
         proposals).
     comparison : DataFrame
         One row per bar (``bar``: ``"gain"``, ``"value"``): ``customers``,
-        ``clv``, ``expected_profit``, ``expected_profit_low``,
-        ``expected_profit_high``, ``not_positive`` (customers whose expected
-        profit is 0 or less or unknown), ``contact_cost`` (one contact each
-        through the cheapest channel, currency).
+        ``clv``, ``incremental_value`` (before costs), ``cost`` (one contact
+        each through the channel of the profit scores plus the offer),
+        ``expected_profit``, ``expected_profit_low``, ``expected_profit_high``
+        (currency; a sum is NaN when one of its customers' figures is
+        unknown, the expected profit counts unknown as 0), ``not_positive``
+        (customers whose expected profit is 0 or less or unknown).
     """
 
     lookalikes: pd.DataFrame
@@ -139,8 +142,10 @@ def apply_gain_bar(lookalikes: pd.DataFrame, profit_scores: pd.DataFrame, n_expa
     profit_scores : DataFrame
         One row per customer: ``customer_id``, ``expected_profit`` (currency);
         optional ``expected_profit_low``, ``expected_profit_high``,
-        ``channel`` (the channel the profit is computed for) and
-        ``incremental_value`` (currency, before costs).
+        ``channel`` (the channel the profit is computed for),
+        ``incremental_value`` (currency, before costs), ``contact_cost`` and
+        ``offer_cost`` (currency): the ``profit_scores`` product of
+        :mod:`ecrm_lib.seef.profit_select`.
     n_expand : int
         Size of the proposed expansion (customers).
 
@@ -179,9 +184,8 @@ def apply_gain_bar(lookalikes: pd.DataFrame, profit_scores: pd.DataFrame, n_expa
     if profit_scores["customer_id"].duplicated().any():
         raise ValueError("profit_scores has a customer twice; it needs one row per customer (their best channel).")
     ps = pd.DataFrame({"customer_id": profit_scores["customer_id"].to_numpy()})
-    for col, src in (("expected_profit", "expected_profit"), ("expected_profit_low", "expected_profit_low"),
-                     ("expected_profit_high", "expected_profit_high"), ("incremental_value", "incremental_value")):
-        ps[col] = profit_scores[src].astype(float).to_numpy() if src in profit_scores.columns else np.nan
+    for col in ("expected_profit", "expected_profit_low", "expected_profit_high", "incremental_value", "contact_cost", "offer_cost"):
+        ps[col] = profit_scores[col].astype(float).to_numpy() if col in profit_scores.columns else np.nan
     ps["profit_channel"] = profit_scores["channel"].to_numpy() if "channel" in profit_scores.columns else pd.NA
     base = lookalikes.drop(columns=[c for c in (*GAIN_COLUMNS, "gain_positive") if c in lookalikes])
     if "expanded_value_bar" in base:  # a list the bar was applied to already: its value bar's proposal stays
@@ -202,11 +206,12 @@ def apply_gain_bar(lookalikes: pd.DataFrame, profit_scores: pd.DataFrame, n_expa
         pr = p["expected_profit"].astype(float)
         return {"bar": bar, "customers": len(p),
                 "clv": _sum(p["clv"]) if "clv" in p else np.nan,
+                "incremental_value": _bound(p, "incremental_value"),
+                "cost": _bound(p.assign(cost=p["contact_cost"] + p["offer_cost"].fillna(0)), "cost"),
                 "expected_profit": float(pr.fillna(0).sum()),
                 "expected_profit_low": _bound(p, "expected_profit_low"),
                 "expected_profit_high": _bound(p, "expected_profit_high"),
-                "not_positive": int((~(pr > 0)).sum()),
-                "contact_cost": _sum(p["cheapest_cost"]) if "cheapest_cost" in p else np.nan}
+                "not_positive": int((~(pr > 0)).sum())}
 
     comparison = pd.DataFrame([row("gain", part), row("value", vpart)])
     g, v = comparison.iloc[0], comparison.iloc[1]
