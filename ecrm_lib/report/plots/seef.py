@@ -189,13 +189,13 @@ def plot_lookalike_scores(scores: pd.DataFrame, ax=None, bins: int = 40):
     """
     ax = _ax(ax)
     edges = np.linspace(0, 1, bins + 1)
-    for flag, key in ((False, "seef.other_customers_n"), (True, "seef.targets_n")):
+    for flag, key in ((False, "expansion.other_customers_n"), (True, "expansion.targets_n")):
         s = scores.loc[scores["is_target"] == flag, "score"].dropna()
         if len(s):
             ax.hist(s, bins=edges, alpha=0.6, density=True, label=_t(key, n=len(s)))
-    ax.set_xlabel(_t("seef.lookalike_x"))
-    ax.set_ylabel(_t("seef.lookalike_y"))
-    ax.set_title(_t("seef.lookalike_title"))
+    ax.set_xlabel(_t("expansion.lookalike_x"))
+    ax.set_ylabel(_t("expansion.lookalike_y"))
+    ax.set_title(_t("expansion.lookalike_title"))
     ax.legend()
     return ax
 
@@ -275,15 +275,15 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
     """
     ax = _ax(ax)
     t = table.sort_values("added")
-    ax.plot(t["added"], t["value"], marker="o", label=_t("seef.expansion_top"))
+    ax.plot(t["added"], t["value"], marker="o", label=_t("expansion.value_top"))
     if t["value_low"].notna().all() and t["value_high"].notna().all():
-        ax.fill_between(t["added"], t["value_low"], t["value_high"], alpha=0.2, label=_t("seef.expansion_interval"))
+        ax.fill_between(t["added"], t["value_low"], t["value_high"], alpha=0.2, label=_t("expansion.value_interval"))
     if "value_random" in t:
-        ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label=_t("seef.expansion_random"))
-    ax.set_xlabel(_t("seef.expansion_x"))
-    ax.set_ylabel(with_unit(_t("seef.expansion_y"), currency_name(currency)))
+        ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label=_t("expansion.value_random"))
+    ax.set_xlabel(_t("expansion.value_x"))
+    ax.set_ylabel(with_unit(_t("expansion.value_y"), currency_name(currency)))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_title(_t("seef.expansion_title"))
+    ax.set_title(_t("expansion.value_title"))
     ax.legend(loc="upper left")
     return ax
 
@@ -303,9 +303,9 @@ def plot_contact_plan_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
     ax.set_yticks(y, [_truncate(c, 30) for c in m["channel"]])
     for yi, n, c in zip(y, m["customers"].astype(float), m["cost_per_contact"].astype(float)):
         if np.isfinite(c):
-            ax.text(n, yi, "  " + _t("seef.per_contact", cost=money_text(c, currency)), va="center", fontsize=9)
-    ax.set_xlabel(_t("seef.contact_x"))
-    ax.set_ylabel(_t("seef.channel"))
-    ax.set_title(_t("seef.contact_title"))
+            ax.text(n, yi, "  " + _t("expansion.per_contact", cost=money_text(c, currency)), va="center", fontsize=9)
+    ax.set_xlabel(_t("expansion.contact_x"))
+    ax.set_ylabel(_t("expansion.channel"))
+    ax.set_title(_t("expansion.contact_title"))
     ax.margins(x=0.35)
     return ax
