@@ -25,8 +25,9 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.schema import TABLES
-from ecrm_lib.data.engine import backend_name, local_time
+from ecrm_lib.data.engine import backend_name, local_date, local_time
 from ecrm_lib.data.tables import as_table, with_channel
 
 __all__ = [
@@ -38,6 +39,10 @@ __all__ = [
     "identifier_completeness",
     "date_range",
     "activity_totals",
+    "REPEAT_BUYER_DEFINITION",
+    "purchase_days",
+    "repeat_buyers",
+    "repeat_figures",
 ]
 
 _ACTIVITY_TABLES = ("transactions", "contacts", "feedback")
@@ -323,3 +328,79 @@ def identifier_completeness(accounts) -> pd.DataFrame:
         out[c] = out[c].astype("float64")
     out = out[["channel", "accounts"] + attrs + ["no_identifier"]]
     return out.sort_values("accounts", ascending=False, kind="stable").reset_index(drop=True)
+
+
+REPEAT_BUYER_DEFINITION = ("a purchase is a buying unit's purchase day (all its transactions on one local calendar day); "
+                           "a repeat buyer bought on two or more days up to the as-of date; repeat purchases are the "
+                           "purchase days after the first")
+"""The one definition of repeat buyers and repeat purchases every page uses (the purchase models' ``frequency``,
+:func:`ecrm_lib.value.features.rfm_summary`; the channel-integration comparison; the executive summary)."""
+
+
+def purchase_days(transactions, key: str = "customer_id", as_of: Any = None, timezone: str = "UTC"):
+    """Distinct local purchase days per buying unit up to ``as_of`` (an engine table: ``key``, ``purchase_days``).
+
+    Parameters
+    ----------
+    transactions : ibis.Table or DataFrame
+        ``key`` and ``timestamp`` (UTC or dates); rows with a missing key or time are left out.
+    key : str
+        The buying unit: ``"customer_id"`` (resolved customers) or ``"account_id"``.
+    as_of : date or str, optional
+        Last day counted (a local date in ``timezone``); None: every day in the table.
+    timezone : str
+        IANA zone whose calendar days define a purchase day.
+    """
+    t = as_table(transactions, "transactions")
+    t = t.filter(t[key].notnull(), t.timestamp.notnull())
+    d = t.select(unit=t[key].cast("string"), day=local_date(t.timestamp, backend_name(t), timezone))
+    if as_of is not None:
+        d = d.filter(d.day <= ibis.literal(as_date(as_of, "as_of"), type="date"))
+    return d.group_by("unit").aggregate(purchase_days=d.day.nunique()).rename({key: "unit"})
+
+
+def repeat_figures(repeat_purchases) -> dict[str, Any]:
+    """Repeat-buyer figures from each buying unit's repeat purchases (purchase days after the first).
+
+    Parameters
+    ----------
+    repeat_purchases : array-like of int
+        One value per buying unit with a purchase (e.g. ``rfm_summary(...)["frequency"]``).
+
+    Returns
+    -------
+    dict
+        ``buyers`` (units), ``repeat_buyers`` (units with a repeat purchase), ``repeat_share`` (0-1; NaN without
+        buyers), ``mean_repeat_purchases`` (purchase days after the first per buyer; NaN without buyers).
+
+    >>> repeat_figures([0, 1, 3, 0])
+    {'buyers': 4, 'repeat_buyers': 2, 'repeat_share': 0.5, 'mean_repeat_purchases': 1.0}
+    """
+    x = pd.Series(repeat_purchases, dtype="float64").dropna()
+    n = len(x)
+    k = int((x > 0).sum())
+    return {"buyers": n, "repeat_buyers": k, "repeat_share": k / n if n else float("nan"),
+            "mean_repeat_purchases": float(x.mean()) if n else float("nan")}
+
+
+def repeat_buyers(transactions, key: str = "customer_id", as_of: Any = None, timezone: str = "UTC") -> dict[str, Any]:
+    """Repeat buyers and mean repeat purchases by :data:`REPEAT_BUYER_DEFINITION`, computed in the engine.
+
+    Parameters are those of :func:`purchase_days`; returns the figures of :func:`repeat_figures`.
+    Two transactions of a unit on the same local day are one purchase, so this is at most the share of units
+    with two or more transactions.
+
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 12:00", "2024-02-01 10:00",
+    ...                                                 "2024-01-05 09:00", "2024-01-05 18:00", "2024-03-01 10:00"], utc=True)})
+    >>> repeat_buyers(tx, as_of="2024-12-31")
+    {'buyers': 3, 'repeat_buyers': 1, 'repeat_share': 0.3333333333333333, 'mean_repeat_purchases': 0.3333333333333333}
+    """
+    p = purchase_days(transactions, key, as_of, timezone)
+    agg = p.aggregate(buyers=p.count(), repeat_buyers=(p.purchase_days > 1).cast("int64").sum(),
+                      repeat_days=(p.purchase_days - 1).sum()).execute().iloc[0]
+    n = int(agg["buyers"])
+    k = int(agg["repeat_buyers"]) if n else 0
+    return {"buyers": n, "repeat_buyers": k, "repeat_share": k / n if n else float("nan"),
+            "mean_repeat_purchases": float(agg["repeat_days"]) / n if n else float("nan")}

@@ -67,6 +67,7 @@ from ecrm_lib.channels.customers import count_unmapped
 from ecrm_lib.core.i18n import t as _t
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
+from ecrm_lib.data.overview import repeat_figures
 from ecrm_lib.value.btyd import (
     MODEL_LABELS,
     TIME_UNIT_NAMES,
@@ -492,8 +493,8 @@ def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.da
     ``calibration_end`` and ``n_excluded_new`` are None when there is no holdout comparison.
     """
     s = summary
-    n = len(s)
-    rep = int((s["frequency"] > 0).sum())
+    rf = repeat_figures(s["frequency"])  # the suite's one definition (data.overview.REPEAT_BUYER_DEFINITION)
+    n, rep = rf["buyers"], rf["repeat_buyers"]
     unit = _t(f"customer_value.units.{time_unit}") if time_unit in TIME_UNIT_NAMES else time_unit
     na = _t("customer_value.lib.na")
     rows = [  # counts of 1-4 customers read "fewer than 5" (core.privacy.count_text), with no share that would give them away
@@ -501,7 +502,7 @@ def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.da
         (_t("customer_value.lib.base_repeat"), f"{count_text(rep)} ({rep / n:.1%})" if n and not 0 < rep < 5 and n >= 5
          else count_text(rep)),
         (_t("customer_value.lib.base_purchase_days"), f"{int(s['n_purchase_days'].sum()):,}" if "n_purchase_days" in s else na),
-        (_t("customer_value.lib.base_mean_repeat"), f"{s['frequency'].mean():.2f}" if n else na),
+        (_t("customer_value.lib.base_mean_repeat"), f"{rf['mean_repeat_purchases']:.2f}" if n else na),
         (_t("customer_value.lib.base_median_age", unit=unit), f"{s['T'].median():.1f}" if n else na),
         (_t("customer_value.lib.base_calibration_end"), str(calibration_end) if calibration_end is not None
          else _t("customer_value.lib.no_holdout")),
@@ -541,7 +542,7 @@ def value_metrics(summary: pd.DataFrame, *, best_model: str, holdout: HoldoutVal
     best_err = holdout.errors.set_index("model").loc[best_model] if holdout is not None else None
     out = {
         "n_customers": len(summary),
-        "n_repeat_customers": int((summary["frequency"] > 0).sum()),
+        "n_repeat_customers": repeat_figures(summary["frequency"])["repeat_buyers"],
         "best_model": best_model,
         "holdout_error_total_pct": float(best_err["error_total_pct"]) if best_err is not None else None,
         "holdout_mae": float(best_err["mae"]) if best_err is not None else None,
