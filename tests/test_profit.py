@@ -278,9 +278,68 @@ def test_profit_selection_says_why_it_is_not_available():
     camp = pd.DataFrame({"account_id": ["a", "b"], "campaign_id": "c", "arm": ["t", "c"], "is_control": [False, True],
                          "response": [1, 0], "revenue": [10.0, 0.0], "assigned_at": pd.to_datetime(["2025-02-01"] * 2, utc=True)})
     kw = dict(as_of="2025-06-30", economics=Economics(margin=0.3, offer_cost=300.0))
-    assert profit_selection_or_reason(None, tx, cust, costs, **kw) == (None, (
-        "this run has no campaigns table, so no randomised campaign measures what a contact adds"))
-    assert "no channel cost table" in profit_selection_or_reason(camp, tx, cust, None, **kw)[1]
-    assert "no margin" in profit_selection_or_reason(camp, tx, cust, costs, as_of="2025-06-30", economics=Economics())[1]
+    from ecrm_lib.core.language import using
+
+    none, why = profit_selection_or_reason(None, tx, cust, costs, **kw)
+    assert none is None and str(why) == "this run has no campaigns table, so no randomised campaign measures what a contact adds"
+    with using("ko"):
+        assert "캠페인 테이블이 없어" in str(why) and "캠페인 테이블이 없어" in why()  # worded in each report language
+    assert "no channel cost table" in str(profit_selection_or_reason(camp, tx, cust, None, **kw)[1])
+    assert "no margin" in str(profit_selection_or_reason(camp, tx, cust, costs, as_of="2025-06-30", economics=Economics())[1])
     result, reason = profit_selection_or_reason(camp, tx, cust, costs, **kw)
-    assert result is None and reason.startswith("the campaign history cannot be modelled: too few responders")
+    assert result is None and str(reason).startswith("the campaign history cannot be modelled: too few responders")
+
+
+def test_holdout_is_a_random_share_within_channel_and_profit_band():
+    from ecrm_lib.seef.profit_select import draw_holdout
+
+    rng = np.random.default_rng(3)
+    chosen = pd.DataFrame({"channel": rng.choice(["email", "app", "phone"], 2_000), "profit": rng.gamma(2.0, 500.0, 2_000)})
+    h = draw_holdout(chosen, 0.1, seed=7)
+    assert abs(h.mean() - 0.1) < 0.01
+    assert (draw_holdout(chosen, 0.1, seed=7) == h).all() and not (draw_holdout(chosen, 0.1, seed=8) == h).all()
+    for _, g in chosen.assign(h=h).groupby("channel"):  # each channel keeps its share, and holdout matches on profit
+        assert abs(g["h"].mean() - 0.1) < 0.03
+        assert abs(g.loc[g["h"], "profit"].median() / g["profit"].median() - 1) < 0.25
+    assert not draw_holdout(chosen, 0.0).any()
+    with pytest.raises(ValueError, match="holdout share"):
+        draw_holdout(chosen, 1.0)
+
+
+def test_profit_products_on_the_default_data(default_campaign):
+    """The products later steps read: every customer's expected profit through the cheapest priced channel
+    (value - contact cost - offer cost, with the bootstrap interval around it), and the chosen customers with
+    the holdout among them."""
+    from ecrm_lib.seef.profit_select import (PROFIT_SCORES_COLUMNS, PROFIT_TARGETS_COLUMNS, empty_profit_products,
+                                             profit_scores, profit_selection, profit_targets)
+
+    d = default_campaign
+    amap = pd.read_csv(DEFAULT_DATA_DIR / "truth" / "persons.csv", dtype=str)[["account_id", "person_id"]]
+    amap = amap.rename(columns={"person_id": "customer_id"})
+    cust = (d["accounts"].merge(amap, on="account_id").groupby("customer_id")["channel"]
+            .agg(lambda s: ",".join(sorted(set(s)))).rename("reachable_channels").reset_index())
+    cust.loc[cust.index[:3], "reachable_channels"] = "carrier-pigeon"  # no priced channel reaches them
+    camp = d["campaigns"].assign(is_control=lambda c: c["arm"] == "control")
+    r = profit_selection(camp, d["transactions"], cust, d["costs"], as_of="2025-06-30", margin=0.3, account_map=amap,
+                         offer_cost_per_contact=200.0, offer_cost_per_response=1_000.0, n_boot=8)
+    sc = profit_scores(r)
+    assert list(sc.columns) == PROFIT_SCORES_COLUMNS and len(sc) == len(cust) and sc["customer_id"].is_unique
+    reached = sc["channel"].notna()
+    assert (~reached).sum() == 3 and sc.loc[~reached, ["contact_cost", "expected_profit"]].isna().all().all()
+    s = sc[reached]
+    assert np.allclose(s["expected_profit"], s["incremental_value"] - s["contact_cost"] - s["offer_cost"])
+    assert (s["offer_cost"] > 200.0).all()  # the offer per contact plus the expected redemptions
+    assert (s["expected_profit_low"] <= s["expected_profit"] + 1e-6).mean() > 0.95
+    assert (s["expected_profit_low"] <= s["expected_profit_high"]).all()
+    general = d["costs"][d["costs"]["purpose"].isna()].set_index("channel")["cost_per_contact"]
+    reach = cust.set_index("customer_id")["reachable_channels"].str.split(",")
+    assert all(cost == min(general[c] for c in reach[cid] if c in general)
+               for cid, cost in zip(s["customer_id"].head(50), s["contact_cost"].head(50)))
+    tg = profit_targets(r, 0.1, seed=5)
+    assert list(tg.columns) == PROFIT_TARGETS_COLUMNS and len(tg) == len(r.chosen) > 0
+    assert np.allclose(tg["predicted_profit"].to_numpy(), r.chosen["profit"].to_numpy()) and (tg["predicted_profit"] > 0).all()
+    assert tg["holdout"].dtype == bool and 0 < tg["holdout"].sum() < 0.2 * len(tg)
+    # the chosen customers' profit is their scored profit through the cheapest channel (one effect for every channel)
+    assert np.allclose(tg["predicted_profit"], tg["customer_id"].map(sc.set_index("customer_id")["expected_profit"]))
+    e_sc, e_tg = empty_profit_products()
+    assert list(e_sc.columns) == PROFIT_SCORES_COLUMNS and list(e_tg.columns) == PROFIT_TARGETS_COLUMNS and not len(e_sc)

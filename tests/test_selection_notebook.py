@@ -9,6 +9,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -43,7 +44,8 @@ def test_entry_matches_the_notebook():
     reg = load_registry(REGISTRY)
     reg.check_against_notebooks([NAME])
     spec = reg.get(NAME)
-    assert list(spec.products) == ["targets", "customer_segments"]
+    assert list(spec.products) == ["targets", "customer_segments", "profit_scores", "profit_targets"]
+    assert spec.parameters["profit_holdout_share"] == 0.1
 
 
 def test_products_metrics_and_report(run):
@@ -89,6 +91,38 @@ def test_products_metrics_and_report(run):
     assert "value bar: CLV at least the cost of one contact" in html and "It removed" in html
     assert f"{len(tg):,}" in html
     assert result.duration_s < 60, f"selection notebook took {result.duration_s:.0f} s"
+
+
+def test_profit_products(run):
+    """Issue 16: the products SEEF 3 and the next run read. The generated data has a randomised campaign, so every
+    customer is scored, the profit selection chooses some, and a random tenth of them is kept out on purpose."""
+    from ecrm_lib.seef.profit_select import PROFIT_SCORES_COLUMNS, PROFIT_TARGETS_COLUMNS
+
+    run_dir = run[0]
+    m = _metrics(run_dir)
+    d = run_dir / "products" / NAME
+    sc, tg = pd.read_parquet(d / "profit_scores.parquet"), pd.read_parquet(d / "profit_targets.parquet")
+    cs, _ = _products(run_dir)
+    assert list(sc.columns) == PROFIT_SCORES_COLUMNS and list(tg.columns) == PROFIT_TARGETS_COLUMNS
+    assert sc["customer_id"].is_unique and set(sc["customer_id"]) == set(cs["customer_id"])  # every customer
+    reached = sc["channel"].notna()
+    assert reached.mean() > 0.9
+    s = sc[reached]
+    assert np.allclose(s["expected_profit"], s["incremental_value"] - s["contact_cost"] - s["offer_cost"])
+    assert np.allclose(s["expected_profit_low"], s["incremental_value_low"] - s["contact_cost"] - s["offer_cost"])
+    assert (s["expected_profit_low"] <= s["expected_profit_high"]).all() and s["expected_profit_low"].notna().all()
+    # the cheapest priced channel: the one customer_segments names (same cost table, same reach)
+    cheapest = cs.set_index("customer_id")["contact_cost"]
+    assert np.allclose(s["contact_cost"], s["customer_id"].map(cheapest).astype(float))
+    # the chosen: a subset of the scored customers with positive expected profit, through their cheapest channel
+    assert m["profit_n_targets"] == len(tg) > 20 and tg["customer_id"].is_unique
+    assert set(tg["customer_id"]) <= set(sc.loc[sc["expected_profit"] > 0, "customer_id"])
+    assert (tg["predicted_profit"] > 0).all() and m["profit_expected_gain"] == pytest.approx(tg["predicted_profit"].sum())
+    assert (tg["predicted_profit_low"] <= tg["predicted_profit"]).mean() > 0.9
+    # the holdout: a randomised share of 10 % of the chosen (within sampling error), nobody outside them
+    share, n = float(tg["holdout"].mean()), len(tg)
+    assert tg["holdout"].dtype == bool and abs(share - 0.10) <= 3 * math.sqrt(0.09 / n)
+    assert m["profit_n_holdout"] == int(tg["holdout"].sum()) > 0 and m["profit_holdout_seed"] == 42
 
 
 def test_feedback_product_removes_a_segment(run, tmp_path):

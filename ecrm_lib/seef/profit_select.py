@@ -14,19 +14,40 @@ that did not see it), so it measures what each way of choosing would have earned
 the profit model, the rule's targets (:mod:`ecrm_lib.seef.selection`), everyone and random picks of
 the profit model's size. The contact cost of a campaign row is that of its customer's cheapest channel.
 
-The closed loop (design, not built yet; issue 16 item 3)
---------------------------------------------------------
-1. The plan keeps out a randomised holdout of the chosen customers on purpose (a parameter,
-   default 10 %, drawn with a seed recorded in the product): the ``profit_targets`` product lists
-   every chosen customer with ``channel``, ``predicted_profit`` (and its interval) and
-   ``holdout`` (True = not to be contacted), and the campaign system exports the contacts as a
-   campaign with ``arm`` = contacted / holdout.
-2. The next run reads that campaign (``campaigns`` rows whose ``campaign_id`` the product names),
-   measures per customer group the realised incremental profit with
-   :func:`ecrm_lib.seef.profit_eval.profit_contributions` (contacted against holdout, the costs of
-   the channels actually used) and compares it with the sum of ``predicted_profit``: realised vs
-   predicted with the realised figure's interval, overall and per predicted-profit band (a
-   calibration check: the top band should earn the most).
+Products (what later steps and the next run read)
+-------------------------------------------------
+- ``profit_scores`` (:func:`profit_scores`, columns :data:`PROFIT_SCORES_COLUMNS`): every customer:
+  ``incremental_value`` (currency, margin applied) with its bootstrap interval
+  (``incremental_value_low/high``), and for the customer's cheapest priced channel ``channel``,
+  ``contact_cost`` (currency per contact), ``offer_cost`` (currency: the offer per contact plus the
+  offer per response times the response probability when contacted) and ``expected_profit`` =
+  ``incremental_value - contact_cost - offer_cost`` (currency) with ``expected_profit_low/high``
+  (the value's interval minus the same known costs). A customer no priced channel reaches has
+  ``channel``, the costs and the profit missing. SEEF 3 (Expansion) proposes look-alikes only where
+  ``expected_profit > 0``.
+- ``profit_targets`` (:func:`profit_targets`, columns :data:`PROFIT_TARGETS_COLUMNS`): the customers
+  chosen under the budget, one channel each: ``channel``, ``cost`` (contact and offer, currency),
+  ``predicted_profit`` with ``predicted_profit_low/high`` (currency), and ``holdout`` (True = kept
+  out of the contact on purpose).
+
+Without a campaign history both are written empty with their columns (:func:`empty_profit_products`).
+
+The closed loop (issue 16 item 3)
+---------------------------------
+1. Built: the plan keeps out a randomised holdout of the chosen customers on purpose
+   (:func:`draw_holdout`: a share, default :data:`DEFAULT_HOLDOUT_SHARE` = 10 %, drawn within each
+   channel in blocks of similar predicted profit, so that contacted and holdout customers match on
+   channel and predicted profit; the seed is a parameter of the report and recorded as a metric).
+   The ``profit_targets`` product lists every chosen customer with ``holdout``; the campaign system
+   contacts only ``holdout == False`` and exports the contacts as a campaign with ``arm`` =
+   contacted / holdout.
+2. Next run (not built yet): it reads that campaign (``campaigns`` rows whose accounts belong to
+   the product's customers, assigned after the plan's as-of date), measures the realised
+   incremental profit with :func:`ecrm_lib.seef.profit_eval.profit_contributions` (contacted
+   against holdout, the costs of the channels actually used) and compares it with the sum of
+   ``predicted_profit`` of the contacted: realised vs predicted with the realised figure's
+   interval, overall and per predicted-profit band (a calibration check: the top band should earn
+   the most).
 3. The same rows become training data for the next model (a campaign run through several channels
    also gives ``channel_effect`` ratios instead of the "same effect in every channel" assumption),
    and the persistence assumption is checked by following the contacted and holdout customers'
@@ -36,13 +57,14 @@ The closed loop (design, not built yet; issue 16 item 3)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core import i18n
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.campaigns import (
     check_campaigns,
@@ -51,7 +73,7 @@ from ecrm_lib.seef.campaigns import (
     rows_of_accounts,
     select_campaign,
 )
-from ecrm_lib.seef.contact import contact_plan
+from ecrm_lib.seef.contact import channel_cost_table, contact_plan
 from ecrm_lib.seef.profit import (
     choose_targets,
     economics_parameters,
@@ -61,7 +83,20 @@ from ecrm_lib.seef.profit import (
 )
 from ecrm_lib.seef.profit_eval import compare_policies, money_uplift_curve, profit_contributions
 
-__all__ = ["ProfitSelection", "channel_summary", "customer_history", "profit_selection", "profit_selection_or_reason"]
+__all__ = ["DEFAULT_HOLDOUT_SHARE", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS", "NotAvailable", "ProfitSelection",
+           "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
+           "profit_selection_or_reason", "profit_targets"]
+
+#: Share of the chosen customers the plan keeps out of the contact on purpose (the loop's holdout).
+DEFAULT_HOLDOUT_SHARE = 0.10
+
+#: Columns of the ``profit_scores`` product (see the module docstring; money in the config currency).
+PROFIT_SCORES_COLUMNS = ["customer_id", "incremental_value", "incremental_value_low", "incremental_value_high", "channel",
+                         "contact_cost", "offer_cost", "expected_profit", "expected_profit_low", "expected_profit_high"]
+
+#: Columns of the ``profit_targets`` product (see the module docstring; money in the config currency).
+PROFIT_TARGETS_COLUMNS = ["customer_id", "channel", "cost", "predicted_profit", "predicted_profit_low",
+                          "predicted_profit_high", "holdout"]
 
 
 def customer_history(rows: pd.DataFrame, transactions) -> pd.DataFrame:
@@ -91,6 +126,28 @@ def customer_history(rows: pd.DataFrame, transactions) -> pd.DataFrame:
     return h
 
 
+@dataclass(frozen=True)
+class NotAvailable:
+    """Why the selection by incremental profit is not available: a catalogue message (``selection.profit_na.*``)
+    worded in the language current when it is read, by ``str()`` or by calling it (so that a report shows it in
+    each of its languages).
+
+    >>> from ecrm_lib.core.language import using
+    >>> r = NotAvailable("selection.profit_na.no_costs")
+    >>> str(r)
+    'this run has no channel cost table, so the cost of a contact is unknown'
+    """
+
+    key: str
+    values: Mapping = field(default_factory=dict)
+
+    def __call__(self) -> str:
+        return i18n.t(self.key, **dict(self.values))
+
+    def __str__(self) -> str:
+        return self()
+
+
 @dataclass
 class ProfitSelection:
     """What :func:`profit_selection` returns.
@@ -100,7 +157,10 @@ class ProfitSelection:
     campaign_id : str
     scores : DataFrame
         Every customer: ``customer_id``, ``response_uplift`` (share), ``revenue_uplift`` (currency),
-        ``incremental_value`` (currency, margin applied), ``p_treated``.
+        ``incremental_value`` (currency, margin applied) and ``incremental_value_low/high`` (bootstrap
+        interval; NaN without refits), ``p_treated``; through the cheapest priced channel ``channel``,
+        ``contact_cost``, ``offer_cost`` and ``expected_profit(_low/_high)`` (currency; missing when no
+        priced channel reaches the customer). :func:`profit_scores` is the product.
     chosen : DataFrame
         The targets: ``customer_id, channel, cost, value, profit`` (currency), highest profit first.
     summary : dict
@@ -186,12 +246,16 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     who = customers[["customer_id", "reachable_channels"]].drop_duplicates("customer_id").reset_index(drop=True)
     X_all = customer_history(who[["customer_id"]].assign(assigned_at=pd.Timestamp(as_of, tz="UTC") if pd.Timestamp(as_of).tzinfo is None
                                                             else pd.Timestamp(as_of).tz_convert("UTC")), tx)
-    pred = model.predict(X_all)
+    pred = model.predict(X_all, ci_level)
+    bounds = {f"incremental_value_{b}": (incremental_value(pred[f"revenue_uplift_{b}"], margin) if f"revenue_uplift_{b}" in pred
+                                         else np.full(len(pred), np.nan)) for b in ("low", "high")}
     scores = pd.DataFrame({"customer_id": who["customer_id"].to_numpy(), "reachable_channels": who["reachable_channels"].to_numpy(),
                            "response_uplift": pred["response_uplift"].to_numpy(), "revenue_uplift": pred["revenue_uplift"].to_numpy(),
-                           "incremental_value": incremental_value(pred["revenue_uplift"], margin), "p_treated": pred["p_treated"].to_numpy()})
+                           "incremental_value": incremental_value(pred["revenue_uplift"], margin), **bounds,
+                           "p_treated": pred["p_treated"].to_numpy()})
     options = profit_options(scores, channel_costs, offer_cost_per_contact=offer_cost_per_contact,
                              offer_cost_per_response=offer_cost_per_response)
+    scores = _with_cheapest_channel(scores, options, channel_costs, offer_cost_per_contact, offer_cost_per_response)
     chosen, summary = choose_targets(options, budget=budget, contacts_per_channel=contacts_per_channel)
     summary["budget"] = budget
     pos = scores.index[scores["customer_id"].isin(chosen["customer_id"])]
@@ -220,6 +284,112 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
                            n_campaign_rows=int(len(camp)))
 
 
+def _with_cheapest_channel(scores: pd.DataFrame, options: pd.DataFrame, channel_costs: pd.DataFrame,
+                           offer_cost_per_contact: float, offer_cost_per_response: float) -> pd.DataFrame:
+    """``scores`` with the cheapest priced channel of each customer, its contact cost, the offer cost and the
+    expected profit through it (with its interval); missing for customers no priced channel reaches."""
+    cheapest = options.sort_values(["cost", "channel"], kind="stable").drop_duplicates("customer_id").set_index("customer_id")
+    price = channel_cost_table(channel_costs)
+    out = scores.copy()
+    out["channel"] = out["customer_id"].map(cheapest["channel"]).astype("string")
+    reached = out["channel"].notna().to_numpy()
+    out["contact_cost"] = out["channel"].map(price).astype(float)
+    out["offer_cost"] = np.where(reached, offer_cost_per_contact + offer_cost_per_response * out["p_treated"].astype(float), np.nan)
+    for suffix in ("", "_low", "_high"):
+        out[f"expected_profit{suffix}"] = out[f"incremental_value{suffix}"] - out["contact_cost"] - out["offer_cost"]
+    return out
+
+
+def profit_scores(result: ProfitSelection) -> pd.DataFrame:
+    """The ``profit_scores`` product: every customer scored, columns :data:`PROFIT_SCORES_COLUMNS` (module docstring).
+
+    ``expected_profit = incremental_value - contact_cost - offer_cost`` through the customer's cheapest priced
+    channel (currency); the ``_low``/``_high`` columns are the bootstrap interval (missing without refits).
+    """
+    out = result.scores[PROFIT_SCORES_COLUMNS].copy()
+    out["customer_id"] = out["customer_id"].astype("string")
+    out["channel"] = out["channel"].astype("string")
+    return out.reset_index(drop=True)
+
+
+def draw_holdout(chosen: pd.DataFrame, share: float = DEFAULT_HOLDOUT_SHARE, seed: int = 42, *,
+                 profit_col: str = "profit", channel_col: str = "channel") -> np.ndarray:
+    """Which chosen customers the plan keeps out of the contact on purpose (True), at random.
+
+    Within each channel the customers are ordered by predicted profit and cut into consecutive blocks
+    of about ``1 / share`` customers; in each block ``share`` of its customers (rounded at random, so
+    that the expected count is exact) are drawn as holdout. Contacted and holdout customers then match
+    on channel and predicted profit, which is what the next run's realised-vs-predicted check needs.
+
+    Parameters
+    ----------
+    chosen : DataFrame
+        The chosen customers (``profit_col`` in currency, ``channel_col``).
+    share : float
+        Holdout share, [0, 1).
+    seed : int
+        Seed of the draw (record it: the next run reads the draw from the product, the seed lets
+        anyone repeat it).
+
+    Returns
+    -------
+    ndarray of bool
+        Aligned with the rows of ``chosen``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"channel": ["email"] * 50 + ["app"] * 30, "profit": np.linspace(1, 100, 80)})
+    >>> h = draw_holdout(c, 0.1, seed=1)
+    >>> int(h.sum()), int(h[:50].sum()), int(h[50:].sum())
+    (8, 5, 3)
+    """
+    if not 0 <= share < 1:
+        raise ValueError(f"the holdout share must be in [0, 1) (e.g. 0.1 for 10 %), but {share!r} was passed.")
+    out = np.zeros(len(chosen), dtype=bool)
+    if share == 0 or not len(chosen):
+        return out
+    rng = np.random.default_rng(seed)
+    block = max(1, int(round(1 / share)))
+    chans = chosen[channel_col].astype("string").fillna("").to_numpy()
+    profit = chosen[profit_col].astype(float).to_numpy()
+    for ch in sorted(set(chans)):
+        pos = np.flatnonzero(chans == ch)
+        pos = pos[np.argsort(-profit[pos], kind="stable")]
+        for start in range(0, len(pos), block):
+            part = pos[start:start + block]
+            want = share * len(part)
+            k = int(np.floor(want)) + int(rng.random() < want - np.floor(want))
+            out[rng.choice(part, size=k, replace=False)] = True
+    return out
+
+
+def profit_targets(result: ProfitSelection, holdout_share: float = DEFAULT_HOLDOUT_SHARE, seed: int = 42) -> pd.DataFrame:
+    """The ``profit_targets`` product: the chosen customers, columns :data:`PROFIT_TARGETS_COLUMNS` (module docstring).
+
+    ``predicted_profit`` is the chosen option's expected profit (currency); ``predicted_profit_low/high`` its
+    bootstrap interval (the value's interval minus the option's known cost; missing without refits);
+    ``holdout`` from :func:`draw_holdout` with ``holdout_share`` and ``seed``.
+    """
+    ch = result.chosen
+    iv = result.scores.drop_duplicates("customer_id").set_index("customer_id")
+    out = pd.DataFrame({"customer_id": ch["customer_id"].astype("string").to_numpy(),
+                        "channel": ch["channel"].astype("string").to_numpy(),
+                        "cost": ch["cost"].astype(float).to_numpy(),
+                        "predicted_profit": ch["profit"].astype(float).to_numpy()})
+    for b in ("low", "high"):
+        out[f"predicted_profit_{b}"] = (out["customer_id"].map(iv[f"incremental_value_{b}"]).astype(float) - out["cost"]).to_numpy()
+    out["holdout"] = draw_holdout(out, holdout_share, seed, profit_col="predicted_profit")
+    return out[PROFIT_TARGETS_COLUMNS]
+
+
+def empty_profit_products() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``profit_scores`` and ``profit_targets`` with their columns and no rows (no campaign history)."""
+    def empty(cols):
+        return pd.DataFrame({c: pd.Series(dtype="string" if c in ("customer_id", "channel") else
+                                          bool if c == "holdout" else float) for c in cols})
+    return empty(PROFIT_SCORES_COLUMNS), empty(PROFIT_TARGETS_COLUMNS)
+
+
 def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame, channel_costs: pd.DataFrame | None, *,
                                as_of, economics, account_map=None, campaign_id: str | None = None,
                                **kw) -> tuple[ProfitSelection | None, str | None]:
@@ -242,15 +412,16 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
     Returns
     -------
     (result, reason)
-        ``reason`` completes "not available because ..." when ``result`` is None.
+        ``reason`` (:class:`NotAvailable`; ``str(reason)`` in the current language) completes
+        "not available because ..." when ``result`` is None.
     """
     margin = getattr(economics, "margin", None)
     if campaigns is None:
-        return None, "this run has no campaigns table, so no randomised campaign measures what a contact adds"
+        return None, NotAvailable("selection.profit_na.no_campaigns")
     if channel_costs is None:
-        return None, "this run has no channel cost table, so the cost of a contact is unknown"
+        return None, NotAvailable("selection.profit_na.no_costs")
     if margin is None:
-        return None, "the config gives no margin (economics: margin), so the value of extra sales is not computed"
+        return None, NotAvailable("selection.profit_na.no_margin")
     plan = contact_plan(customers, channel_costs)
     who = pd.DataFrame({"customer_id": plan["customer_id"].astype("string").to_numpy(),
                         "reachable_channels": plan["reachable_channels"].to_numpy()})
@@ -260,7 +431,7 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
         result = profit_selection(rows, transactions, who, channel_costs, as_of=end_of_day, margin=float(margin),
                                   account_map=account_map, campaign_id=campaign_id, **economics_parameters(economics), **kw)
     except (EcrmError, ValueError) as e:
-        return None, f"the campaign history cannot be modelled: {e}"
+        return None, NotAvailable("selection.profit_na.cannot_model", {"error": str(e)})
     return result, None
 
 
