@@ -74,6 +74,8 @@ def test_entry_matches_notebook(tmp_path):
     assert set(spec.metrics) >= set(BY_MODEL_METRICS)  # per-model figures for like-for-like trends
     reg.check_against_notebooks(["customer_value"])
     assert spec.parameters["models"] == list(MODELS)
+    # one source for the margin: the config's economics: margin (None = "from the config"; issue 15)
+    assert spec.parameters["margin"] is None
 
 
 def test_notebook_on_small_generated_data(tmp_path, suite_runs):
@@ -109,6 +111,12 @@ def test_notebook_on_small_generated_data(tmp_path, suite_runs):
         assert "counts as its own customer" in html and m["n_customers"] == n_accounts
     assert "Traceback" not in html
     assert "no fallback was needed" in html  # every prediction from the models' own (log-space) formulas
+    # the margin is the config's, and the page says where it came from
+    from ecrm_lib.core.config import load_config
+
+    assert load_config(suite_runs.config).economics.margin == pytest.approx(0.3)
+    assert "of each purchase's spend, the config's margin (economics: margin, in config.yaml)" in html
+    assert "margin parameter" not in html
 
 
 def test_notebook_on_cdnow(tmp_path):
@@ -133,4 +141,6 @@ def test_notebook_on_cdnow(tmp_path):
     assert m["holdout_error_total_pct"] is not None and m["holdout_mae"] > 0
     html = _html_text(outcome)
     assert "no known truth" in html
+    # cdnow.yaml gives no margin: value is revenue, and the page says so (never an assumed margin)
+    assert "The config gives no margin (economics: margin), so value below is <strong>revenue</strong>" in html
     assert "13 of 13" in html and "5 of 5" in html  # every published value reproduced, MBG/NBD as lifetimes

@@ -86,6 +86,8 @@ from ecrm_lib.value.spend import GammaGammaResult, expected_spend, gamma_gamma_s
 
 __all__ = [
     "PRODUCT_COLUMNS",
+    "MARGIN_SOURCES",
+    "resolve_margin",
     "CLVInterval",
     "ValueModels",
     "customer_value",
@@ -556,6 +558,48 @@ def value_metrics(summary: pd.DataFrame, *, best_model: str, holdout: HoldoutVal
     for k in ("r", "alpha", "a", "b"):
         out[f"bgnbd_{k}"] = float(bgnbd_fit.params[k]) if bgnbd_fit is not None else None
     return out
+
+
+MARGIN_SOURCES = ("config", "parameter", "revenue")
+"""Where the margin of CLV comes from: the config's ``economics: margin``; the notebook's ``margin`` parameter
+(set by hand, overriding the config); or nowhere, when value counts revenue (margin 1)."""
+
+
+def resolve_margin(margin: float | None, economics: Any = None) -> tuple[float, str]:
+    """The margin CLV uses and where it came from (one of :data:`MARGIN_SOURCES`).
+
+    Parameters
+    ----------
+    margin : float or None
+        The notebook's parameter: None takes the config's; a share in (0, 1] overrides it.
+    economics : object, optional
+        The config's ``economics`` (:class:`ecrm_lib.core.config.Economics`: ``margin`` or None).
+
+    Returns
+    -------
+    (float, str)
+        The share of spend kept as margin, and ``"config"``, ``"parameter"`` or ``"revenue"`` (neither gives
+        a margin: value counts revenue, margin 1, and the page says so; never an assumed margin).
+
+    >>> from ecrm_lib.core.config import Economics
+    >>> resolve_margin(None, Economics(margin=0.3)), resolve_margin(0.25, Economics(margin=0.3))
+    ((0.3, 'config'), (0.25, 'parameter'))
+    >>> resolve_margin(None, Economics()), resolve_margin(None, None)
+    ((1.0, 'revenue'), (1.0, 'revenue'))
+    >>> resolve_margin(1.5, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: margin must be a share of spend in (0, 1] or None (the config's economics: margin); got 1.5
+    """
+    if margin is not None:
+        m = float(margin)
+        if not 0 < m <= 1:
+            raise ValueError(f"margin must be a share of spend in (0, 1] or None (the config's economics: margin); got {margin!r}")
+        return m, "parameter"
+    configured = getattr(economics, "margin", None)
+    if configured is not None:
+        return float(configured), "config"
+    return 1.0, "revenue"
 
 
 def money_digits(gg: GammaGammaResult | None, summary: pd.DataFrame) -> int:
