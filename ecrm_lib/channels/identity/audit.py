@@ -22,7 +22,7 @@ from ecrm_lib.channels.identity.components import (
 from ecrm_lib.channels.identity.guards import GUARD_TEXT, GUARDS
 from ecrm_lib.channels.identity.identifiers import blocklist_rules
 from ecrm_lib.channels.normalize import normalization_counts
-from ecrm_lib.core.i18n import t, t_or
+from ecrm_lib.core import i18n
 
 __all__ = ["STOPPED_BY_RULE_COLUMNS", "audit_tables", "stopped_by_rule_display", "audit_words", "identifier_token", "masked_identifier", "pairwise_metrics"]
 
@@ -161,11 +161,11 @@ def audit_words(table: pd.DataFrame) -> pd.DataFrame:
     """
     out = table.copy()
     if "link_rule" in out:
-        out["link_rule"] = [t_or(f"channel_integration.lib.rule.{v}", str(v)) for v in out["link_rule"]]
+        out["link_rule"] = [i18n.t_or(f"channel_integration.lib.rule.{v}", str(v)) for v in out["link_rule"]]
     if "kind" in out:
-        out["kind"] = [t_or(f"channel_integration.lib.kind.{v}", str(v)) for v in out["kind"]]
+        out["kind"] = [i18n.t_or(f"channel_integration.lib.kind.{v}", str(v)) for v in out["kind"]]
     if "domain_or_pattern" in out:
-        out["domain_or_pattern"] = [t("channel_integration.lib.others") if v == "(others)" else v for v in out["domain_or_pattern"]]
+        out["domain_or_pattern"] = [i18n.t("channel_integration.lib.others") if v == "(others)" else v for v in out["domain_or_pattern"]]
     return out
 
 
