@@ -144,6 +144,9 @@ def test_changes_since_an_earlier_run_go_through_the_accounts(run, tmp_path):
     earlier = out / "20000101T000000Z-earlier"
     for d in (current, earlier):
         shutil.copytree(src, d)
+        info = json.loads((d / "run.json").read_text(encoding="utf-8"))  # the copies' runs are the ones beside them
+        info.update(runs_dir=str(out), previous_run=None)
+        (d / "run.json").write_text(json.dumps(info), encoding="utf-8")
     manifest = json.loads((earlier / "manifest.json").read_text(encoding="utf-8"))
     manifest.update(run_id=earlier.name, as_of=(dt.date.fromisoformat(manifest["as_of"]) - dt.timedelta(days=182)).isoformat())
     (earlier / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
