@@ -2,7 +2,11 @@
 
 :func:`set_theme` sets the style (white grid, colour-blind :data:`PALETTE`);
 :func:`get_ax` gives an Axes to draw on; :func:`truncate_label` shortens a
-label from the data. The figures live beside this module, one module per
+label from the data. The axis helpers (:func:`count_axis`, :func:`number_axis`, :func:`money_axis`,
+:func:`share_axis`, :func:`points_axis`, :func:`zero_based`, :func:`heatmap_annotations`) give every
+figure the same reader's format (issue 15): counts as whole numbers with thousands separators, money
+and other numbers without scientific notation or offsets, shares in %, differences as signed points,
+value axes from zero. The figures live beside this module, one module per
 report (:mod:`~ecrm_lib.report.plots.overview`, :mod:`~ecrm_lib.report.plots.channels`,
 ...): each function takes a tidy DataFrame from a compute module and an
 optional ``ax``, labels its axes with units, and returns the Axes. Labels that
@@ -29,7 +33,8 @@ from ecrm_lib.core.language import get_language
 from ecrm_lib.report.plots.fonts import register_hangul_font
 
 __all__ = ["PALETTE", "set_theme", "get_ax", "truncate_label", "label", "term", "currency_name", "with_unit",
-           "compact_money", "money_text", "date_axis"]
+           "compact_money", "money_text", "date_axis", "count_axis", "number_axis", "money_axis", "share_axis",
+           "points_axis", "zero_based", "heatmap_annotations"]
 
 PALETTE = "colorblind"
 """Seaborn palette of every figure (colour-blind safe)."""
@@ -147,3 +152,110 @@ def date_axis(axis, minticks: int = 3, maxticks: int = 10) -> None:
         formatter = mdates.ConciseDateFormatter(locator)
     axis.set_major_locator(locator)
     axis.set_major_formatter(formatter)
+
+
+# ------------------------------------------------------------------ axes formatted for a reader
+def _plain(decimals: int | None):
+    def fmt(v, _pos=None):
+        if decimals is None:
+            a = abs(v)
+            d = 0 if a >= 100 or float(v).is_integer() else (1 if a >= 10 else 2)
+        else:
+            d = decimals
+        text = f"{v:,.{d}f}"
+        return "0" if text.strip("-0.,") == "" else text
+    return fmt
+
+
+def count_axis(axis) -> None:
+    """Whole-number ticks with thousands separators on ``axis`` (``ax.xaxis`` or ``ax.yaxis``): counts of
+    customers, purchases, rows. No fractional tick is drawn between two integers.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.set_ylim(0, 12000); count_axis(ax.yaxis); fig.canvas.draw()
+    >>> [t.get_text() for t in ax.get_yticklabels()][-1]
+    '12,000'
+    >>> plt.close(fig)
+    """
+    import matplotlib.ticker as mticker
+
+    axis.set_major_locator(mticker.MaxNLocator(integer=True, min_n_ticks=3))
+    axis.set_major_formatter(mticker.FuncFormatter(_plain(0)))
+
+
+def number_axis(axis, decimals: int | None = None) -> None:
+    """Plain numbers on ``axis``: thousands separators, no scientific notation and no offset (``1e6`` or
+    ``+1.775e1`` never appears); ``decimals`` fixed, or None for as few as the tick size needs."""
+    import matplotlib.ticker as mticker
+
+    axis.set_major_formatter(mticker.FuncFormatter(_plain(decimals)))
+
+
+def money_axis(axis, compact: bool = False) -> None:
+    """Money ticks: whole units with thousands separators (``1,250,000``), or with ``compact`` the short form of
+    :func:`compact_money` (``1.2M`` in English, ``125만`` in Korean); the axis label names the currency."""
+    import matplotlib.ticker as mticker
+
+    axis.set_major_formatter(mticker.FuncFormatter((lambda v, _: compact_money(v)) if compact else _plain(0)))
+
+
+def share_axis(axis, decimals: int = 0, scale: float = 1.0) -> None:
+    """Shares as percentages on ``axis`` (``scale`` 1: values 0-1; 100: values already in %)."""
+    import matplotlib.ticker as mticker
+
+    axis.set_major_formatter(mticker.PercentFormatter(scale, decimals=decimals))
+
+
+def points_axis(axis, decimals: int | None = None) -> None:
+    """Differences as signed numbers (``+2``, ``0``, ``-1.5``): percentage points or NPS points; the axis
+    label names the unit.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.set_xlim(-4, 4); points_axis(ax.xaxis); fig.canvas.draw()
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['-4', '-3', '-2', '-1', '0', '+1', '+2', '+3', '+4']
+    >>> plt.close(fig)
+    """
+    import matplotlib.ticker as mticker
+
+    plain = _plain(decimals)
+
+    def fmt(v, _pos=None):
+        text = plain(v)
+        return text if text == "0" or text.startswith("-") else "+" + text
+
+    axis.set_major_formatter(mticker.FuncFormatter(fmt))
+
+
+def zero_based(ax, which: str = "y") -> None:
+    """Start the value axis (``"x"`` or ``"y"``) at zero when every value drawn is zero or more (a bar's length
+    and a count's height read from zero); an axis with negative values is left as it is."""
+    lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
+    data_min = ax.dataLim.y0 if which == "y" else ax.dataLim.x0
+    if lo > hi or not data_min >= 0:  # an inverted axis, or values below zero: left as it is
+        return
+    if which == "y":
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_xlim(left=0)
+
+
+def heatmap_annotations(values, kind: str = "share"):
+    """Text for each cell of a heatmap, as a reader writes it: shares as whole percentages (``45%``), counts as
+    whole numbers with separators (``1,204``); empty for a missing cell. Pass it as ``annot=`` with ``fmt=""``.
+
+    >>> import pandas as pd
+    >>> heatmap_annotations(pd.DataFrame({"a": [0.456, None], "b": [1.0, 0.004]})).tolist()
+    [['46%', '100%'], ['', '0%']]
+    """
+    import numpy as np
+    import pandas as pd
+
+    v = pd.DataFrame(values).astype("float64")
+    if kind == "share":
+        text = v.map(lambda x: "" if pd.isna(x) else f"{100 * x:.0f}%")
+    elif kind == "count":
+        text = v.map(lambda x: "" if pd.isna(x) else f"{x:,.0f}")
+    else:
+        raise ValueError(f"kind must be 'share' or 'count'; got {kind!r}")
+    return np.asarray(text, dtype=object)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, date_axis, term
+from ecrm_lib.report.plots.base import PALETTE, count_axis, date_axis, number_axis, points_axis, share_axis, term, zero_based
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
@@ -53,6 +53,7 @@ def plot_uplift(uplift: pd.DataFrame, ax=None):
     ax.set_ylim(-0.7, len(d) - 0.3)
     ax.invert_yaxis()
     ax.set_xlabel(_t("common.uplift_x"))
+    points_axis(ax.xaxis)
     ax.set_ylabel("")
     ax.set_title(_t("feedback.uplift_title"))
     return ax
@@ -94,6 +95,7 @@ def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str | No
     ax.set_yticks(np.arange(len(segs)), [_truncate(s, 30) for s in segs])
     ax.invert_yaxis()
     ax.set_xlabel(_t("feedback.segments_x_adjusted") if "adj_ci_low" in d else _t("common.uplift_x"))
+    points_axis(ax.xaxis)
     ax.set_ylabel(_truncate(segment_label, 30))
     ax.set_title(_t("feedback.segments_title", segment=_truncate(segment_label, 30)))
     if len(arms) > 1:
@@ -120,6 +122,8 @@ def plot_qini(curves: pd.DataFrame, ax=None):
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xlabel(_t("feedback.qini_x"))
     ax.set_ylabel(_t("feedback.qini_y"))
+    share_axis(ax.xaxis, scale=100)
+    number_axis(ax.yaxis)
     ax.set_title(_t("feedback.qini_title"))
     ax.legend(loc="upper left", frameon=True)
     return ax
@@ -154,7 +158,8 @@ def plot_nps_over_time(monthly: pd.DataFrame, periods: dict | None = None, ax=No
                             lw=0, label=_t("feedback.period_nps", months=periods["months"]) if i == 0 else None)
             ax.plot(xs, [w["nps"]] * 2, color=c2, lw=2.5)
     ax.axhline(0, color="0.4", lw=0.8, ls="--")
-    ax.set_ylim(-100, 100)
+    ax.set_ylim(-100, 100)  # the NPS scale's whole range: a month's swing reads against it
+    points_axis(ax.yaxis)
     date_axis(ax.xaxis, minticks=3, maxticks=8)
     ax.set_xlabel(_t("common.month"))
     ax.set_ylabel(_t("feedback.nps_x"))
@@ -194,6 +199,7 @@ def plot_nps_change(changes: pd.DataFrame, ci_level: float = 0.95, ax=None):
     lo, hi = min(0.0, float(d["ci_low"].min())), max(0.0, float(d["ci_high"].max()))
     pad = max(1.0, 0.15 * (hi - lo))
     ax.set_xlim(lo - pad, hi + pad)
+    points_axis(ax.xaxis)
     ax.set_yticks(y, [_truncate(str(c), 40) for c in d["comparison"]])
     ax.set_ylim(-0.7, len(d) - 0.3)
     ax.invert_yaxis()
@@ -230,10 +236,12 @@ def plot_nps_by_group(groups: pd.DataFrame, ax=None, value: str = "nps", group_l
     ax.invert_yaxis()
     if value == "nps":
         ax.axvline(0, color="0.4", lw=0.8, ls="--")
+        points_axis(ax.xaxis)
         ax.set_xlabel(_t("feedback.nps_x"))
         ax.set_title(_t("feedback.nps_group_title", group=group_label))
     else:
         ax.set_xlabel(_t("feedback.csat_x"))
+        share_axis(ax.xaxis, scale=100)
         ax.set_title(_t("feedback.csat_group_title", group=group_label))
     ax.set_ylabel("")
     return ax
@@ -272,6 +280,7 @@ def plot_topics(summary: pd.DataFrame, ax=None):
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlim(0, n.max() * 1.3 if len(d) else 1)
+    count_axis(ax.xaxis)
     ax.set_xlabel(_t("feedback.topics_x"))
     ax.set_ylabel("")
     ax.set_title(_t("feedback.topics_title"))
@@ -332,6 +341,8 @@ def plot_topic_words(words: pd.DataFrame, languages: dict | None = None, top: in
         ax.set_title(_t("feedback.topic_language", topic=int(topic), language=term(LANGUAGE_NAMES.get(code, code))) if code
                      else _t("feedback.topic", topic=int(topic)), fontsize=10)
         ax.set_xlabel(_t("feedback.words_x"), fontsize=8)
+        number_axis(ax.xaxis)
+        ax.set_xlim(left=0)
         ax.tick_params(axis="x", labelsize=7)
     for ax in flat[len(topics):]:
         ax.set_axis_off()

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, currency_name, term, with_unit
+from ecrm_lib.report.plots.base import (PALETTE, currency_name, money_axis, number_axis, points_axis, share_axis, term,
+                                        with_unit, zero_based)
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
@@ -57,7 +58,16 @@ def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str =
         if r["outcome"] == "revenue" and currency:
             unit = with_unit(unit, currency_name(currency))
         ax.set_ylabel(unit)
-        ax.set_title(_truncate(_t("loop.difference", outcome=term(r["outcome"]), difference=f"{r['difference'] * scale:+,.3g}"), 45))
+        if r["outcome"] == "purchased":
+            share_axis(ax.yaxis, scale=100)
+        elif r["outcome"] == "revenue":
+            money_axis(ax.yaxis)
+        else:
+            number_axis(ax.yaxis)
+        zero_based(ax, "y")
+        # the difference in the panel's unit, signed, with no scientific notation: points, purchases, money
+        digits = 1 if r["outcome"] == "purchased" else (0 if r["outcome"] == "revenue" else 2)
+        ax.set_title(_truncate(_t("loop.difference", outcome=term(r["outcome"]), difference=f"{r['difference'] * scale:+,.{digits}f}"), 45))
     return axes
 
 
@@ -90,6 +100,7 @@ def plot_segment_response(weights: pd.DataFrame, ax=None):
     ax.set_yticks(y, [_truncate(s, 30) for s in d["segment"].astype(str)])
     ax.invert_yaxis()
     ax.set_xlabel(_t("common.uplift_x"))
+    points_axis(ax.xaxis)
     ax.set_title(_t("loop.segments_title"))
     ax.legend(title=_t("loop.segments_legend"), loc="best", fontsize=9)
     return ax

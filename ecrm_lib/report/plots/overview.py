@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, date_axis, get_ax, label, term, truncate_label
+from ecrm_lib.report.plots.base import (PALETTE, count_axis, date_axis, get_ax, heatmap_annotations, label, term,
+                                        truncate_label, zero_based)
 
 __all__ = ["plot_set_aside", "plot_channel_coverage", "plot_monthly_activity", "plot_identifier_completeness"]
 
@@ -38,6 +39,8 @@ def plot_set_aside(by_reason: pd.DataFrame, ax=None, top: int = 12):
     d["label"] = [truncate_label(f"{s}: {r}", 55) for s, r in zip(d["source"], d["reason"])]
     sns.barplot(data=d, y="label", x="rows", ax=ax, color=sns.color_palette(PALETTE)[3])
     ax.set_xlabel(label("overview.set_aside_x"))
+    count_axis(ax.xaxis)
+    zero_based(ax, "x")
     ax.set_ylabel("")
     ax.set_title(label("overview.set_aside_title"))
     return ax
@@ -64,6 +67,8 @@ def plot_channel_coverage(channels: pd.DataFrame, ax=None, top: int = 10, curren
     sns.barplot(data=d, x="channel", y="count", hue="measure", ax=ax)
     ax.set_xlabel(label("common.channel"))
     ax.set_ylabel(label("overview.coverage_y"))
+    count_axis(ax.yaxis)
+    zero_based(ax, "y")
     ax.set_title(label("overview.coverage_title"))
     ax.tick_params(axis="x", rotation=30)
     ax.legend(title="")
@@ -102,6 +107,7 @@ def plot_monthly_activity(monthly: pd.DataFrame, axes=None):
         for g, part in d.groupby(d["group"].astype(str)):
             ax.plot(part["month"], part["rows"], marker="o", markersize=3, color=colours[g], label=term(g))
         ax.set_ylabel(label("overview.monthly_y", table=term(table)))
+        count_axis(ax.yaxis)
         ax.set_ylim(bottom=0)
         ax.legend(title="", fontsize="small", loc="upper left")
         date_axis(ax.xaxis, maxticks=10)
@@ -122,7 +128,9 @@ def plot_identifier_completeness(completeness: pd.DataFrame, ax=None):
     d = completeness.set_index("channel").drop(columns=["accounts"])
     ax = get_ax(ax, (7, 0.5 * len(d) + 1.5))
     d.index = [truncate_label(i) for i in d.index]
-    sns.heatmap(d * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": label("overview.ids_colorbar")}, ax=ax)
+    # each cell reads as a percentage ("45%"), in a size that stays legible (seaborn picks a dark or light text per cell)
+    sns.heatmap(d * 100, annot=heatmap_annotations(d, "share"), fmt="", annot_kws={"fontsize": 10}, cmap="Blues", vmin=0,
+                vmax=100, cbar_kws={"label": label("overview.ids_colorbar"), "format": "%.0f%%"}, linewidths=0.5, ax=ax)
     ax.set_xlabel(label("overview.ids_x"))
     ax.set_ylabel(label("common.channel"))
     ax.set_title(label("overview.ids_title"))

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, currency_name, date_axis, term, with_unit
+from ecrm_lib.report.plots.base import (PALETTE, count_axis, currency_name, date_axis, money_axis, number_axis, share_axis,
+                                        term, with_unit, zero_based)
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 
@@ -39,10 +40,6 @@ def _colours(labels):
     out = {"Actual": "black"}
     out.update(dict(zip(_MODEL_ORDER + others, pal)))
     return out
-
-
-def _money_axis(axis, currency: str):
-    axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None = None, time_unit: str = "weeks", ax=None):
@@ -72,6 +69,7 @@ def plot_holdout_by_frequency(by_frequency: pd.DataFrame, duration: float | None
     ax.set_xticks(x, [_t("value.holdout_tick", group=g, n=n) if pd.notna(n) else g for g, n in zip(groups, counts)])
     ax.set_xlabel(_t("value.holdout_x"))
     ax.set_ylabel(_t("value.holdout_y"))
+    number_axis(ax.yaxis)
     ax.set_title(_t("value.holdout_title_span", duration=f"{duration:g}", unit=term(time_unit)) if duration
                  else _t("value.holdout_title"))
     ax.set_ylim(bottom=0)
@@ -105,7 +103,7 @@ def plot_holdout_tracking(tracking: pd.DataFrame, ax=None):
                 linewidth=2.5 if actual or chosen else 1.2, linestyle="-" if actual else ("--" if chosen else ":"))
     start = pd.Timestamp(tracking["date"].min())
     date_axis(ax.xaxis, maxticks=8)
-    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    count_axis(ax.yaxis)
     ax.set_xlabel(_t("value.tracking_x", start=start))
     ax.set_ylabel(_t("value.tracking_y"))
     ax.set_title(_t("value.tracking_title"))
@@ -138,7 +136,9 @@ def plot_activity(values: pd.DataFrame, horizon_label: str | None = None, axes=N
     ax.set_xlabel(_t("value.alive_x"))
     ax.set_ylabel(_t("common.share_customers"))
     ax.set_title(_t("value.alive_title"))
-    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    share_axis(ax.yaxis)
+    share_axis(ax.xaxis)
+    zero_based(ax, "y")
     ax = axes[1]
     ep = values["expected_purchases"].to_numpy(dtype=float)
     top = max(1.0, float(np.quantile(ep, 0.99))) if len(ep) else 1.0
@@ -149,7 +149,9 @@ def plot_activity(values: pd.DataFrame, horizon_label: str | None = None, axes=N
     ax.set_xlabel(_t("value.expected_x", horizon=horizon))
     ax.set_ylabel(_t("common.share_customers"))
     ax.set_title(_t("value.expected_title"))
-    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    share_axis(ax.yaxis)
+    number_axis(ax.xaxis)
+    zero_based(ax, "y")
     plt.tight_layout()
     return list(axes)
 
@@ -181,7 +183,7 @@ def plot_top_clv(values: pd.DataFrame, currency: str = "", n: int = 20, level: f
     ax.set_yticks(y, [str(c)[:20] for c in d["customer_id"]], fontsize="small")
     ax.set_xlabel(with_unit(_t("value.top_x"), currency_name(currency)))
     ax.set_ylabel(_t("value.top_y"))
-    _money_axis(ax.xaxis, currency)
+    money_axis(ax.xaxis)
     ax.set_xlim(left=0)
     ax.set_title(_t("value.top_title", n=len(d)))
     ax.legend(loc="lower right")
@@ -213,7 +215,8 @@ def plot_clv_distribution(values: pd.DataFrame, currency: str = "", ax=None):
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}"))
     ax.set_xlabel(_t("value.clv_x_currency", currency=currency_name(currency)) if currency else _t("value.clv_x"))
     ax.set_ylabel(_t("common.share_customers"))
-    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    share_axis(ax.yaxis)
+    zero_based(ax, "y")
     ax.set_title(_t("value.clv_title"))
     return ax
 
