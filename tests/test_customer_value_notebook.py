@@ -9,6 +9,7 @@ and its upstream run.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -103,6 +104,16 @@ def test_notebook_on_small_generated_data(tmp_path, suite_runs):
     html = _html_text(outcome)
     assert "Do the models reproduce the literature?" in html
     assert "Are the true parameters recovered?" in html  # the generator writes truth/truth.json
+    # method detail in an appendix at the end: its heading is the last second-level one, before it the questions
+    heads = re.findall(r"<h([23])[^>]*>(.*?)<", html)
+    h2 = [text for level, text in heads if level == "2"]
+    assert h2[-1] == "Appendix: method" and len(h2) >= 6
+    after = [text for level, text in heads[[text for _, text in heads].index("Appendix: method") + 1:]]
+    assert after == ["Model parameters and fit attempts", "Do the models reproduce the literature?",
+                     "Are the true parameters recovered?"]
+    appendix = html[html.index("Appendix: method"):]
+    for caption in ("Each model fitted on the calibration period", "Spend model (Gamma-Gamma", "Every fit attempt"):
+        assert caption in appendix and caption not in html[:html.index("Appendix: method")], caption
     n_accounts = pd.read_csv(data / "transactions.csv", usecols=["account_id"])["account_id"].nunique()
     if "channel_integration" in [r.name for r in outcome.results]:  # upstream registered: its account map is used
         assert f"joined the {n_accounts:,} accounts with purchases into {m['n_customers']:,} customers" in html
@@ -141,6 +152,7 @@ def test_notebook_on_cdnow(tmp_path):
     assert m["holdout_error_total_pct"] is not None and m["holdout_mae"] > 0
     html = _html_text(outcome)
     assert "no known truth" in html
+    assert "Are the true parameters recovered?" not in html  # a section that does not apply is one line, not a heading
     # cdnow.yaml gives no margin: value is revenue, and the page says so (never an assumed margin)
     assert "The config gives no margin (economics: margin), so value below is <strong>revenue</strong>" in html
     assert "13 of 13" in html and "5 of 5" in html  # every published value reproduced, MBG/NBD as lifetimes
