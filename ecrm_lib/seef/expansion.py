@@ -4,8 +4,8 @@ Works on the per-customer table of :func:`ecrm_lib.seef.customers.customer_view`
 One function per step of the Expansion notebook:
 
 - features: :func:`rule_columns` (columns that would make the model re-learn
-  the selection rule, left out) and
-  :func:`ecrm_lib.seef.customers.default_features`;
+  the selection rule, left out), :func:`model_measures` (every measure, used
+  or left out, and why) over :func:`ecrm_lib.seef.customers.default_features`;
 - look-alike model: :func:`lookalike_model`, cross-validated on a stratified
   sample of at most ``fit_size`` customers (:data:`DEFAULT_FIT_SIZE`, 200,000),
   scoring every customer in batches;
@@ -46,6 +46,7 @@ __all__ = [
     "expansion_list",
     "expansion_value",
     "lookalike_model",
+    "model_measures",
     "rule_columns",
 ]
 
@@ -297,6 +298,42 @@ def rule_columns(rule: Mapping | None) -> list[str]:
     return out
 
 
+
+
+#: Rule used for the features when the run has no selection rule: CLV and churn risk are left out.
+FALLBACK_RULE = {"clv_min": 0, "churn_probability_min": 0}
+
+
+def model_measures(customers: pd.DataFrame, rule: Mapping | None, exclude_features: Sequence[str] = (), *,
+                   id_col: str = "customer_id") -> pd.DataFrame:
+    """The measures of the customer table, each used by the look-alike model or left out, and why.
+
+    Left out: the rule's own columns (:func:`rule_columns`; without a rule
+    those of :data:`FALLBACK_RULE`, CLV and churn risk) and the columns of
+    ``exclude_features``, when the table has them; used: the other
+    :func:`ecrm_lib.seef.customers.default_features`.
+
+    Returns
+    -------
+    DataFrame
+        ``measure`` (column name) and ``status``: ``"used"``, ``"left_rule"``
+        (defines the selection) or ``"left_param"`` (named by
+        ``exclude_features``); used measures first, in table order.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a"], "clv": [1.0], "frequency": [2], "recency": [3.0], "segment": ["x"]})
+    >>> model_measures(c, {"clv_min": 0}, ["recency"]).to_numpy().tolist()
+    [['frequency', 'used'], ['clv', 'left_rule'], ['recency', 'left_param']]
+    """
+    rule_cols = rule_columns(rule if rule else FALLBACK_RULE)
+    left = {c: "left_rule" for c in rule_cols if c in customers}
+    for c in exclude_features:
+        if c in customers and c not in left:
+            left[c] = "left_param"
+    used = default_features(customers, id_col=id_col, exclude=list(left))
+    rows = [(c, "used") for c in used] + list(left.items())
+    return pd.DataFrame(rows, columns=["measure", "status"])
 
 
 def expansion_list(
