@@ -143,7 +143,7 @@ def test_library_words_follow_the_report_language():
     from ecrm_lib.channels.identity.audit import audit_words
     from ecrm_lib.core.language import using
 
-    comp = pd.DataFrame({"measure": ["mean purchases", "mean total spend"], "unit": ["purchases", "currency"],
+    comp = pd.DataFrame({"measure": ["mean purchase days", "mean total spend"], "unit": ["purchase days", "currency"],
                          "per_account": [2.0, 1000.0], "per_customer": [3.0, 1500.0], "change": [0.5, 0.5]})
     contra = pd.DataFrame({"measure": ["customers with 2+ accounts"], "customers": [9], "share": [1.0]})
     wi = {"reason_key": "channel_integration.lib.whatif_no_cost", "reason_values": {"channels": "['chat']"}}

@@ -229,10 +229,13 @@ def test_internet_only_reach(small_world):
     cmp_ = reach.compare_customer_groups(flags, attach_customer_id(tx, amap), ("internet only", "other"), customers=amap).set_index("group")
     assert cmp_.loc["internet only", "n_customers"] == 2 and cmp_.loc["internet only", "share"] == pytest.approx(0.4)
     assert cmp_.loc["internet only", "mean_total_spend"] == pytest.approx((600 + 80) / 2)
-    assert cmp_.loc["internet only", "mean_purchases"] == pytest.approx(2.0)
+    assert cmp_.loc["internet only", "mean_purchase_days"] == pytest.approx(2.0)
     assert cmp_.loc["other", "mean_total_spend"] == pytest.approx(50 / 3)     # C2 bought once, C3 and C5 never
     assert cmp_.loc["other", "buyer_share"] == pytest.approx(1 / 3)
-    assert cmp_.loc["other", "mean_spend_per_purchase"] == pytest.approx(50.0)
+    assert cmp_.loc["other", "mean_spend_per_purchase_day"] == pytest.approx(50.0)
+    # repeat buyers among buyers: C1 bought on 3 days, C4 on 1; C2 (the other group's one buyer) on 1
+    assert cmp_.loc["internet only", "repeat_buyer_share"] == pytest.approx(0.5)
+    assert cmp_.loc["other", "repeat_buyer_share"] == 0
     # a customer of interest without any channel record counts as not flagged and as not buying
     everyone = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4", "C5", "C9"]})
     wider = reach.compare_customer_groups(flags, attach_customer_id(tx, amap), ("internet only", "other"), customers=everyone).set_index("group")
@@ -246,10 +249,10 @@ def test_integration_summary_and_comparison(small_world):
     assert (s["n_accounts"], s["n_customers"], s["n_multi_account"]) == (7, 5, 2)
     assert s["n_multichannel"] == 3 and s["multichannel_share"] == pytest.approx(0.6)   # C1, C2, C3 (e-mail + mail)
     comp = integration.integration_comparison(tx, amap, "2025-06-30").set_index("measure")
-    # per account: W1 2 purchases, A1 1, W2 1, A4 1; per customer: C1 3, C2 1, C4 1
+    # per account: W1 2 purchase days, A1 1, W2 1, A4 1; per customer: C1 3, C2 1, C4 1
     assert comp.loc["buying units", "per_account"] == 4 and comp.loc["buying units", "per_customer"] == 3
-    assert comp.loc["mean purchases", "per_account"] == pytest.approx(5 / 4)
-    assert comp.loc["mean purchases", "per_customer"] == pytest.approx(5 / 3)
+    assert comp.loc["mean purchase days", "per_account"] == pytest.approx(5 / 4)
+    assert comp.loc["mean purchase days", "per_customer"] == pytest.approx(5 / 3)
     assert comp.loc["share with a repeat purchase", "per_customer"] == pytest.approx(1 / 3)
     assert comp.loc["mean total spend", "per_customer"] == pytest.approx(730 / 3)
     assert comp.loc["median recency", "per_customer"] == (pd.Timestamp("2025-06-30") - pd.Timestamp("2025-02-02")).days
@@ -257,6 +260,73 @@ def test_integration_summary_and_comparison(small_world):
     assert dist.loc[("per customer", "3+"), "units"] == 1 and dist.loc[("per account", "1"), "units"] == 3
     shown = integration.comparison_display(comp.reset_index(), "KRW").set_index("measure")
     assert shown.loc["mean total spend", "per_customer"] == "243 KRW" and shown.loc["mean total spend", "unit"] == "KRW"
+
+
+def _same_day_world():
+    """Purchases of four accounts of two customers: same-day baskets, one account per channel buying on the same day,
+    Seoul days that are other UTC days, and a purchase after the as-of date."""
+    tx = pd.DataFrame(
+        {
+            "account_id": ["W1", "W1", "S1", "S1", "W2", "W2", "S2", "W1", "S1"],
+            # Seoul (UTC+9): W1 10 Jan twice (one day); S1 10 Jan (the customer's same day as W1) and 11 Jan 00:30
+            # (UTC 10 Jan 15:30); W2 1 Feb twice; S2 2 Feb; W1 on 1 Mar and S1 on 2 Jul, after the as-of date
+            "timestamp": _ts("2025-01-10 01:00", "2025-01-10 05:00", "2025-01-10 03:00", "2025-01-10 15:30",
+                             "2025-02-01 02:00", "2025-02-01 06:00", "2025-02-02 02:00", "2025-03-01 02:00", "2025-07-02 02:00"),
+            "amount": [10.0, 20.0, 30.0, 40.0, 5.0, 5.0, 10.0, 60.0, 1000.0],
+        }
+    ).astype({"account_id": "string"})
+    amap = pd.DataFrame({"account_id": ["W1", "S1", "W2", "S2", "X9"], "customer_id": ["C1", "C1", "C2", "C2", "C3"]})
+    return tx, amap
+
+
+def test_integration_comparison_counts_purchase_days_by_the_shared_definition():
+    """Issue 15: a purchase is a purchase day and a repeat buyer bought on 2+ days up to the as-of date, the figures of
+    data.overview.repeat_buyers (the customer-value page's); counting transactions gives other figures."""
+    from ecrm_lib.data.overview import repeat_buyers
+
+    tx, amap = _same_day_world()
+    as_of, tz = "2025-06-30", "Asia/Seoul"
+    comp = integration.integration_comparison(tx, amap, as_of, tz).set_index("measure")
+    # per customer (Seoul days to 30 June): C1 10 Jan, 11 Jan, 1 Mar = 3 days (5 transactions); C2 1 Feb, 2 Feb = 2 days (3)
+    assert comp.loc["buying units", "per_customer"] == 2
+    assert comp.loc["mean purchase days", "per_customer"] == pytest.approx(2.5)
+    assert comp.loc["share with a repeat purchase", "per_customer"] == 1.0
+    assert comp.loc["mean repeat purchases", "per_customer"] == pytest.approx(1.5)
+    assert comp.loc["mean spend per purchase day", "per_customer"] == pytest.approx(((10 + 20 + 30 + 40 + 60) / 3 + 20 / 2) / 2)
+    assert comp.loc["mean total spend", "per_customer"] == pytest.approx((160 + 20) / 2)   # the July purchase is after as_of
+    # per account: W1 10 Jan, 1 Mar (2); S1 10 Jan, 11 Jan (2); W2 1 Feb (1); S2 2 Feb (1)
+    assert comp.loc["buying units", "per_account"] == 4
+    assert comp.loc["share with a repeat purchase", "per_account"] == pytest.approx(0.5)
+    assert comp.loc["mean repeat purchases", "per_account"] == pytest.approx(0.5)
+    keyed = attach_customer_id(tx, amap)
+    for key, col in (("customer_id", "per_customer"), ("account_id", "per_account")):
+        shared = repeat_buyers(keyed, key, as_of=as_of, timezone=tz)
+        assert comp.loc["share with a repeat purchase", col] == pytest.approx(shared["repeat_share"])
+        assert comp.loc["mean repeat purchases", col] == pytest.approx(shared["mean_repeat_purchases"])
+        assert comp.loc["buying units", col] == shared["buyers"]
+    # in UTC, S1's second purchase falls on 10 Jan, the day C1 already bought on: C1 has 2 days
+    utc = integration.integration_comparison(tx, amap, as_of, "UTC").set_index("measure")
+    assert utc.loc["mean purchase days", "per_customer"] == pytest.approx(2.0)
+    # the distribution of purchase days, up to the as-of date
+    dist = integration.purchase_count_distribution(tx, amap, top=3, as_of=as_of, timezone=tz).set_index(["view", "purchases"])
+    assert dist.loc[("per customer", "3+"), "units"] == 1 and dist.loc[("per customer", "2"), "units"] == 1
+    assert dist.loc[("per account", "2"), "units"] == 2 and dist.loc[("per account", "1"), "units"] == 2
+    summary = integration.purchase_summary(keyed, "customer_id", as_of, tz)
+    assert summary["purchase_days"].to_dict() == {"C1": 3, "C2": 2} and summary["n_transactions"].to_dict() == {"C1": 5, "C2": 3}
+    assert summary["repeat_purchases"].to_dict() == {"C1": 2, "C2": 1}
+
+
+def test_internet_only_comparison_counts_purchase_days():
+    tx, amap = _same_day_world()
+    flags = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "internet_only": [True, False, False]})
+    cmp_ = reach.compare_customer_groups(flags, attach_customer_id(tx, amap), ("web", "rest"), as_of="2025-06-30",
+                                         timezone="Asia/Seoul").set_index("group")
+    assert cmp_.loc["web", "mean_purchase_days"] == 3 and cmp_.loc["web", "repeat_buyer_share"] == 1.0
+    assert cmp_.loc["web", "mean_total_spend"] == pytest.approx(160.0)
+    # C2 bought on 2 days, C3 never: one repeat buyer of one buyer, 1 purchase day per customer of the group
+    assert cmp_.loc["rest", "repeat_buyer_share"] == 1.0 and cmp_.loc["rest", "buyer_share"] == 0.5
+    assert cmp_.loc["rest", "mean_purchase_days"] == pytest.approx(1.0)
+    assert cmp_.loc["rest", "mean_spend_per_purchase_day"] == pytest.approx(10.0)
 
 
 def test_channel_mix_uses_local_quarters():

@@ -12,7 +12,10 @@
 - :func:`with_customer`, :func:`with_customer_channel`,
   :func:`self_account_map`: rows keyed by customer (and channel);
 - :func:`customer_channels_long`: every (customer, channel) pair through
-  which the company knows a customer.
+  which the company knows a customer;
+- :func:`unit_purchases`: purchase days (the suite's one definition of a
+  purchase, :data:`ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`), spend and
+  first and last purchase day per buying unit, up to the as-of date.
 
 Tables are Ibis tables on the run's engine or pandas DataFrames (turned into
 ``ibis.memtable``, see :func:`ecrm_lib.data.tables.as_table`); what leaves
@@ -32,6 +35,8 @@ from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.config import DEFAULT_CHANNEL_GROUPS
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.i18n import t
+from ecrm_lib.data.engine import backend_name, local_date
+from ecrm_lib.data.overview import purchase_days
 from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
 
 __all__ = [
@@ -50,6 +55,7 @@ __all__ = [
     "with_customer_channel",
     "self_account_map",
     "customer_channels_long",
+    "unit_purchases",
 ]
 
 ChannelGroup = Callable[[str], str] | Mapping[str, Sequence[str]] | None
@@ -278,6 +284,50 @@ def covered_days(table, as_of: Any, months: int | None, timezone: str = "UTC", t
     first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
     begin = first if start is None else max(start, first)
     return float((end - begin) / pd.Timedelta(days=1))
+
+
+def unit_purchases(transactions, key: str = "customer_id", as_of: Any = None, timezone: str = "UTC"):
+    """Per buying unit: purchase days, transactions, spend and first and last purchase day (an engine table).
+
+    A purchase is a purchase day: the count comes from :func:`ecrm_lib.data.overview.purchase_days`
+    (:data:`~ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`, the purchase models' ``frequency`` + 1), so the
+    channel pages count repeat buyers as the customer-value page does. Spend and days cover the same rows.
+
+    Parameters
+    ----------
+    transactions : ibis.Table or DataFrame
+        ``key``, ``timestamp`` (UTC) and ``amount``; rows with a missing key or time are left out.
+    key : str
+        The buying unit: ``"customer_id"`` or ``"account_id"``.
+    as_of : date or str, optional
+        Last local day counted; None: every day in the table.
+    timezone : str
+        IANA zone whose calendar days are the purchase days.
+
+    Returns
+    -------
+    ibis.Table
+        ``unit`` (string), ``purchase_days``, ``n_transactions``, ``total_spend`` (currency), ``first_purchase`` and
+        ``last_purchase`` (local dates); one row per unit with a purchase.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"], "amount": [10.0, 5.0, 20.0, 7.0],
+    ...                    "timestamp": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 18:00", "2025-02-01 10:00",
+    ...                                                 "2025-03-01 10:00"], utc=True)})
+    >>> unit_purchases(tx, as_of="2025-02-15").execute()[["unit", "purchase_days", "n_transactions", "total_spend"]].values.tolist()
+    [['a', 2, 3, 35.0]]
+    """
+    t = as_table(transactions, "transactions")
+    t = t.filter(t[key].notnull(), t.timestamp.notnull())
+    d = t.select(unit=t[key].cast("string"), day=local_date(t.timestamp, backend_name(t), timezone), amount=t.amount.cast("float64"))
+    if as_of is not None:
+        d = d.filter(d.day <= ibis.literal(as_date(as_of, "as_of"), type="date"))
+    g = d.group_by("unit").agg(n_transactions=d.count(), total_spend=d.amount.sum(), first_purchase=d.day.min(), last_purchase=d.day.max())
+    p = purchase_days(t, key, as_of, timezone)
+    p = p.select(_unit=p[key], purchase_days=p.purchase_days)
+    g = g.join(p, g.unit == p._unit).drop("_unit")
+    return g.select("unit", "purchase_days", "n_transactions", "total_spend", "first_purchase", "last_purchase")
 
 
 def with_customer(table, account_map=None):

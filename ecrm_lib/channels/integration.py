@@ -3,12 +3,18 @@
 Once :func:`ecrm_lib.channels.identity.resolve_identities` has mapped every
 account to a pseudonymous ``customer_id`` (its ``account_map``), this module
 answers how many accounts are really one customer, and how purchase
-frequency, spend and recency look per account versus per customer:
+frequency, spend and recency look per account versus per customer. A
+purchase is a buying unit's purchase day and a repeat buyer bought on two or
+more days up to the as-of date: the suite's one definition
+(:data:`ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`, counted by
+:func:`ecrm_lib.data.overview.purchase_days` and
+:func:`ecrm_lib.data.overview.repeat_buyers`), so the per-customer figures
+are the customer-value page's.
 
 - :func:`integration_summary`: accounts, customers, customers known in two
   or more channels, accounts the map misses;
-- :func:`purchase_summary`: purchases, spend and recency per account or per
-  customer;
+- :func:`purchase_summary`: purchase days, spend and recency per account or
+  per customer;
 - :func:`integration_comparison`, :func:`comparison_display`,
   :func:`purchase_count_distribution`: the same purchase figures counted per
   account and per customer;
@@ -32,12 +38,12 @@ Nothing returned here holds a name, e-mail or phone number.
 Examples
 --------
 >>> import pandas as pd
->>> tx = pd.DataFrame({"account_id": ["W1", "S1", "W1"], "amount": [10.0, 20.0, 30.0],
-...                    "timestamp": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"], utc=True)})
+>>> tx = pd.DataFrame({"account_id": ["W1", "S1", "W1", "S1"], "amount": [10.0, 20.0, 30.0, 5.0],
+...                    "timestamp": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-03-01"], utc=True)})
 >>> amap = pd.DataFrame({"account_id": ["W1", "S1"], "customer_id": ["C1", "C1"]})
 >>> comp = integration_comparison(tx, amap, "2025-06-30").set_index("measure")
->>> comp.loc["mean purchases", ["per_account", "per_customer"]].tolist()
-[1.5, 3.0]
+>>> comp.loc["mean purchase days", ["per_account", "per_customer"]].tolist()   # W1 and S1 both bought on 1 March: one day of C1
+[2.0, 3.0]
 """
 
 from __future__ import annotations
@@ -47,12 +53,12 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from ecrm_lib.channels.common import customer_channels_long, with_customer
+from ecrm_lib.channels.common import customer_channels_long, unit_purchases, with_customer
 from ecrm_lib.channels.identity import pairwise_metrics
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.format import format_number
 from ecrm_lib.core.i18n import t
-from ecrm_lib.data.engine import backend_name, local_date
+from ecrm_lib.data.overview import repeat_buyers
 from ecrm_lib.data.tables import as_table
 
 __all__ = [
@@ -64,7 +70,8 @@ __all__ = [
     "identity_accuracy",
 ]
 
-_SUMMARY_COLUMNS = ["n_purchases", "repeat_purchases", "total_spend", "mean_spend", "first_purchase", "last_purchase", "recency_days"]
+_SUMMARY_COLUMNS = ["purchase_days", "repeat_purchases", "n_transactions", "total_spend", "mean_spend", "first_purchase",
+                    "last_purchase", "recency_days"]
 
 
 def integration_summary(account_map, accounts=None, transactions=None, contacts=None, *, channels_long=None) -> dict[str, Any]:
@@ -124,17 +131,14 @@ def integration_summary(account_map, accounts=None, transactions=None, contacts=
 
 
 def _unit_summary(transactions, key: str, as_of: Any, timezone: str):
-    """Per ``key``: n_purchases, total_spend, first and last local purchase date, recency_days (an engine table)."""
-    t = as_table(transactions, "transactions")
-    day = local_date(t.timestamp, backend_name(t), timezone)
-    d = t.select(key=t[key].cast("string"), day=day, amount=t.amount.cast("float64"))
-    g = d.group_by("key").agg(n_purchases=d.count(), total_spend=d.amount.sum(), first_purchase=d.day.min(), last_purchase=d.day.max())
+    """:func:`~ecrm_lib.channels.common.unit_purchases` up to ``as_of`` with recency_days (an engine table, ``unit``)."""
+    g = unit_purchases(transactions, key, as_of, timezone)
     asof = ibis.date(as_date(as_of, "as_of").isoformat())
     return g.mutate(recency_days=asof.delta(g.last_purchase, unit="day"))
 
 
 def purchase_summary(transactions, key: str, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
-    """Per key (account or customer): purchases, spend and recency.
+    """Per key (account or customer): purchase days, spend and recency up to ``as_of``.
 
     Parameters
     ----------
@@ -143,53 +147,63 @@ def purchase_summary(transactions, key: str, as_of: Any, timezone: str = "UTC") 
     key : str
         Column to group by: ``"account_id"`` or ``"customer_id"``.
     as_of : date or str
-        Analysis date (recency is counted from it).
+        Analysis date: the last local day counted, and recency is counted from it.
     timezone : str
-        Calendar dates are local dates in this zone.
+        Calendar dates (and so purchase days) are local dates in this zone.
 
     Returns
     -------
     DataFrame
-        Indexed by ``key`` (sorted): n_purchases, repeat_purchases
-        (n_purchases - 1), total_spend and mean_spend (currency),
-        first_purchase, last_purchase (local dates as Timestamps),
-        recency_days (as_of minus the last local purchase date, days).
+        Indexed by ``key`` (sorted): purchase_days (a purchase is a purchase
+        day, :data:`~ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`),
+        repeat_purchases (purchase_days - 1), n_transactions, total_spend and
+        mean_spend (per purchase day; currency), first_purchase,
+        last_purchase (local dates as Timestamps), recency_days (as_of minus
+        the last local purchase date, days).
     """
-    s = _unit_summary(transactions, key, as_of, timezone).order_by("key").execute()
+    s = _unit_summary(transactions, key, as_of, timezone).order_by("unit").execute()
     if s.empty:
         return pd.DataFrame(columns=_SUMMARY_COLUMNS, index=pd.Index([], name=key, dtype="string"))
     out = pd.DataFrame(
         {
-            "n_purchases": s["n_purchases"].astype("int64").to_numpy(),
+            "purchase_days": s["purchase_days"].astype("int64").to_numpy(),
+            "n_transactions": s["n_transactions"].astype("int64").to_numpy(),
             "total_spend": s["total_spend"].astype("float64").to_numpy(),
             "first_purchase": pd.to_datetime(s["first_purchase"]).to_numpy(),
             "last_purchase": pd.to_datetime(s["last_purchase"]).to_numpy(),
             "recency_days": s["recency_days"].astype("int64").to_numpy(),
         },
-        index=pd.Index(s["key"].astype("string"), name=key),
+        index=pd.Index(s["unit"].astype("string"), name=key),
     )
-    out.insert(1, "repeat_purchases", out["n_purchases"] - 1)
-    out.insert(3, "mean_spend", out["total_spend"] / out["n_purchases"])
+    out["repeat_purchases"] = out["purchase_days"] - 1
+    out["mean_spend"] = out["total_spend"] / out["purchase_days"]
     return out[_SUMMARY_COLUMNS]
 
 
+# A purchase is a purchase day (data.overview.REPEAT_BUYER_DEFINITION): "mean repeat purchases" are purchase days after
+# the first, as on the customer-value page, whose wording the two repeat rows keep.
 _MEASURES = [
     ("buying units", "accounts / customers"),
-    ("mean purchases", "purchases"),
+    ("mean purchase days", "purchase days"),
     ("share with a repeat purchase", "share"),
-    ("mean repeat purchases", "purchases"),
-    ("mean spend per purchase", "currency"),
+    ("mean repeat purchases", "purchase days"),
+    ("mean spend per purchase day", "currency"),
     ("mean total spend", "currency"),
     ("median recency", "days"),
 ]
 # the catalogue's words for each measure and unit (channel_integration.lib.measure.* / .unit.*), shown by comparison_display
 _MEASURE_KEYS = dict(zip((m for m, _ in _MEASURES), ("buying_units", "mean_purchases", "repeat_share", "mean_repeat", "mean_spend",
                                                       "mean_total", "median_recency")))
-_UNIT_KEYS = {"accounts / customers": "units", "purchases": "purchases", "share": "share", "days": "days"}
+_UNIT_KEYS = {"accounts / customers": "units", "purchase days": "purchase_days", "share": "share", "days": "days"}
 
 
 def integration_comparison(transactions, account_map, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
-    """Purchase frequency, spend and recency per ACCOUNT versus per resolved CUSTOMER.
+    """Purchase frequency, spend and recency per ACCOUNT versus per resolved CUSTOMER, up to ``as_of``.
+
+    A purchase is a buying unit's purchase day and a repeat buyer bought on two or more days
+    (:data:`ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`): the share with a repeat purchase and the
+    mean repeat purchases are :func:`ecrm_lib.data.overview.repeat_buyers` per account and per customer,
+    so the per-customer column shows the customer-value page's figures.
 
     Parameters
     ----------
@@ -198,17 +212,18 @@ def integration_comparison(transactions, account_map, as_of: Any, timezone: str 
     account_map : ibis.Table, DataFrame or None
         account_id -> customer_id; None: every account is its own customer.
     as_of : date or str
-        Analysis date for recency.
+        Analysis date: the last local day counted, and recency is counted from it.
     timezone : str
-        Local time zone for dates.
+        Local time zone whose calendar days are the purchase days.
 
     Returns
     -------
     DataFrame
         One row per measure: measure, unit, per_account, per_customer,
         change (per_customer / per_account - 1). Measures: buying units
-        (accounts or customers with a purchase), mean purchases, share with a
-        repeat purchase, mean repeat purchases, mean spend per purchase (mean
+        (accounts or customers with a purchase), mean purchase days, share
+        with a repeat purchase (0-1 of buying units), mean repeat purchases
+        (purchase days after the first), mean spend per purchase day (mean
         over units of their own mean, currency), mean total spend (currency),
         median recency (days).
     """
@@ -218,14 +233,16 @@ def integration_comparison(transactions, account_map, as_of: Any, timezone: str 
         s = _unit_summary(tx, key, as_of, timezone)
         agg = s.aggregate(
             units=s.count(),
-            mean_purchases=s.n_purchases.mean(),
-            repeat_share=(s.n_purchases > 1).cast("float64").mean(),
-            mean_repeat=(s.n_purchases - 1).mean(),
-            mean_spend=(s.total_spend / s.n_purchases).mean(),
+            mean_days=s.purchase_days.mean(),
+            mean_spend=(s.total_spend / s.purchase_days).mean(),
             mean_total=s.total_spend.mean(),
             median_recency=s.recency_days.median(),
         ).execute().iloc[0]
-        views.append([float(v) if int(agg["units"]) else float("nan") for v in agg.to_numpy()])
+        rep = repeat_buyers(tx, key, as_of=as_of, timezone=timezone)  # the suite's one definition, counted in the engine
+        n = int(agg["units"])
+        values = [n, agg["mean_days"], rep["repeat_share"], rep["mean_repeat_purchases"], agg["mean_spend"], agg["mean_total"],
+                  agg["median_recency"]]
+        views.append([float(v) if n else float("nan") for v in values])
     rows = []
     for i, (measure, unit) in enumerate(_MEASURES):
         a, c = views[0][i], views[1][i]
@@ -271,21 +288,35 @@ def comparison_display(comparison: pd.DataFrame, currency: str = "") -> pd.DataF
     return out
 
 
-def purchase_count_distribution(transactions, account_map, top: int = 5) -> pd.DataFrame:
-    """Share of buying accounts and of buying customers with 1, 2, ..., ``top``+ purchases.
+def purchase_count_distribution(transactions, account_map, top: int = 5, as_of: Any = None, timezone: str = "UTC") -> pd.DataFrame:
+    """Share of buying accounts and of buying customers with 1, 2, ..., ``top``+ purchase days.
+
+    A purchase is a purchase day (:data:`ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`), counted by
+    :func:`~ecrm_lib.channels.common.unit_purchases`.
+
+    Parameters
+    ----------
+    transactions, account_map : ibis.Table or DataFrame
+        As for :func:`integration_comparison`.
+    top : int
+        Units with ``top`` or more purchase days share the last bar.
+    as_of : date or str, optional
+        Last local day counted (None: every day of the table).
+    timezone : str
+        Local time zone whose calendar days are the purchase days.
 
     Returns
     -------
     DataFrame
-        view ("per account", "per customer"), purchases (label "1".."top+"),
+        view ("per account", "per customer"), purchases (purchase days, label "1".."top+"),
         units, share (0-1 within the view).
     """
     tx = with_customer(transactions, account_map)
     labels = [str(i) for i in range(1, top)] + [f"{top}+"]
     out = []
     for view, key in (("per account", "account_id"), ("per customer", "customer_id")):
-        n = tx.group_by(k=tx[key]).agg(n=tx.count())
-        capped = n.mutate(c=ibis.least(n.n, top))
+        n = unit_purchases(tx, key, as_of, timezone)
+        capped = n.mutate(c=ibis.least(n.purchase_days, top))
         counts = capped.group_by("c").agg(units=capped.count()).execute()
         units = pd.Series(counts["units"].to_numpy(), index=counts["c"].astype(int).to_numpy()).reindex(range(1, top + 1), fill_value=0)
         total = int(units.sum())

@@ -9,7 +9,8 @@
   local hour;
 - :func:`internet_only_flags`, :func:`internet_only_customers`,
   :func:`compare_customer_groups`: customers known only in internet
-  channels, and their purchases against the rest (in the engine).
+  channels, and their purchases against the rest (in the engine; a purchase
+  is a purchase day, :data:`ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`).
 
 Examples
 --------
@@ -27,7 +28,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, with_customer
+from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, unit_purchases, with_customer
 from ecrm_lib.data.engine import backend_name, local_time
 from ecrm_lib.data.tables import as_table, keep_direction, with_channel
 
@@ -237,28 +238,40 @@ def internet_only_customers(channels_long, channel_group: ChannelGroup = None, g
     return pd.Series(g["internet_only"].astype(bool).to_numpy(), index=pd.Index(g["customer_id"].astype("string"), name="customer_id"), name="internet_only")
 
 
-def compare_customer_groups(flags, transactions=None, labels: tuple[str, str] = ("yes", "no"), customers=None) -> pd.DataFrame:
+def compare_customer_groups(flags, transactions=None, labels: tuple[str, str] = ("yes", "no"), customers=None, *,
+                            as_of=None, timezone: str = "UTC") -> pd.DataFrame:
     """Number, share and purchase value of customers with and without a flag, computed in the engine.
+
+    Purchases are purchase days and a repeat buyer bought on two or more days up to ``as_of``
+    (:data:`ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`, counted by
+    :func:`~ecrm_lib.channels.common.unit_purchases`): the repeat-buyer share is the customer-value
+    page's quantity, within each group.
 
     Parameters
     ----------
     flags : ibis.Table or DataFrame
         customer_id and one boolean column (the flag; missing counts as False).
     transactions : ibis.Table or DataFrame, optional
-        Purchases with customer_id and amount; customers without one have no
-        purchase (0 purchases, 0 spend). None: nobody has purchases.
+        Purchases with customer_id, timestamp and amount; customers without one
+        have no purchase (0 purchase days, 0 spend). None: nobody has purchases.
     labels : (str, str)
         Names of the flagged and the other group.
     customers : ibis.Table or DataFrame, optional
         customer_id of every customer of interest (default: those of
         ``flags``); customers absent from ``flags`` are not flagged.
+    as_of : date or str, optional
+        Last local day of purchases counted (None: every day of ``transactions``).
+    timezone : str
+        Local time zone whose calendar days are the purchase days.
 
     Returns
     -------
     DataFrame
         group, n_customers, share (of all customers, 0-1), buyer_share (0-1),
-        mean_purchases, mean_total_spend (currency, every customer counted),
-        mean_spend_per_purchase (currency, buyers only), repeat_buyer_share (0-1).
+        mean_purchase_days (every customer counted), mean_total_spend
+        (currency, every customer counted), mean_spend_per_purchase_day
+        (currency, buyers only), repeat_buyer_share (buyers with 2+ purchase
+        days over buyers, 0-1; NaN without buyers).
     """
     f = as_table(flags, "flags")
     flag_col = next(c for c in f.columns if c != "customer_id")
@@ -269,8 +282,8 @@ def compare_customer_groups(flags, transactions=None, labels: tuple[str, str] = 
         f = c.left_join(f.rename(_fid="customer_id"), c.customer_id == f.customer_id).drop("_fid")
     f = f.mutate(_flag=f._flag.fill_null(False))
     if transactions is not None:
-        t = as_table(transactions, "transactions")
-        per = t.group_by(_cid=t.customer_id.cast("string")).agg(_n=t.count(), _spend=t.amount.cast("float64").sum())
+        per = unit_purchases(as_table(transactions, "transactions"), "customer_id", as_of, timezone)
+        per = per.select(_cid=per.unit, _n=per.purchase_days, _spend=per.total_spend)
         f = f.left_join(per, f.customer_id == per._cid).drop("_cid")
         f = f.mutate(_n=f._n.fill_null(0), _spend=f._spend.fill_null(0.0))
     else:
@@ -279,26 +292,27 @@ def compare_customer_groups(flags, transactions=None, labels: tuple[str, str] = 
     g = f.group_by("_flag").agg(
         n_customers=f.count(),
         buyers=buyer.cast("int64").sum(),
-        mean_purchases=f._n.cast("float64").mean(),
+        repeat_buyers=(f._n >= 2).cast("int64").sum(),
+        mean_purchase_days=f._n.cast("float64").mean(),
         mean_total_spend=f._spend.mean(),
-        mean_spend_per_purchase=ibis.ifelse(buyer, f._spend / f._n.cast("float64"), ibis.null("float64")).mean(),
-        repeat_buyer_share=(f._n >= 2).cast("float64").mean(),
+        mean_spend_per_purchase_day=ibis.ifelse(buyer, f._spend / f._n.cast("float64"), ibis.null("float64")).mean(),
     ).execute().set_index("_flag")
     n_all = int(g["n_customers"].sum()) if len(g) else 0
     rows = []
     for lab, key in ((labels[0], True), (labels[1], False)):
         r = g.loc[key] if key in g.index else None
         k = int(r["n_customers"]) if r is not None else 0
+        b = int(r["buyers"]) if k else 0
         rows.append(
             {
                 "group": lab,
                 "n_customers": k,
                 "share": k / n_all if n_all else float("nan"),
-                "buyer_share": int(r["buyers"]) / k if k else float("nan"),
-                "mean_purchases": float(r["mean_purchases"]) if k else float("nan"),
+                "buyer_share": b / k if k else float("nan"),
+                "mean_purchase_days": float(r["mean_purchase_days"]) if k else float("nan"),
                 "mean_total_spend": float(r["mean_total_spend"]) if k else float("nan"),
-                "mean_spend_per_purchase": float(r["mean_spend_per_purchase"]) if k and pd.notna(r["mean_spend_per_purchase"]) else float("nan"),
-                "repeat_buyer_share": float(r["repeat_buyer_share"]) if k else float("nan"),
+                "mean_spend_per_purchase_day": float(r["mean_spend_per_purchase_day"]) if b else float("nan"),
+                "repeat_buyer_share": int(r["repeat_buyers"]) / b if b else float("nan"),
             }
         )
     return pd.DataFrame(rows)
