@@ -10,7 +10,8 @@ One function per step of the Evaluation notebook:
   (the Lorenz curve and Gini come from :mod:`ecrm_lib.value.concentration`);
 - profitability: :func:`cost_window` (the weeks the cost to serve covers),
   :func:`cost_window_check`, :func:`profitability`, :func:`profitability_summary`;
-- profile: :func:`profile_features`, :func:`compare_groups`, :func:`clear_differences_text`;
+- profile: :func:`profile_features`, :func:`compare_groups`, :func:`clear_differences_text`
+  (measures named by :func:`feature_label`);
 - changes since the previous run: :func:`previous_targets_today`, :func:`target_changes`.
 
 Examples
@@ -23,13 +24,14 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.format import format_number
-from ecrm_lib.core.i18n import t
+from ecrm_lib.core.i18n import has, t
 from ecrm_lib.seef.customers import default_features, target_flags
 from ecrm_lib.value.concentration import gini, lorenz_curve  # value concentration lives with customer value
 
@@ -39,6 +41,7 @@ __all__ = [
     "concentration_curve",
     "cost_window",
     "cost_window_check",
+    "feature_label",
     "months_to_weeks",
     "previous_targets_today",
     "profile_features",
@@ -203,6 +206,32 @@ def compare_groups(
     return out
 
 
+_CHANNEL_SHARE = re.compile(r"share_(purchases|contacts)_(.+)")
+
+
+def feature_label(name: object) -> str:
+    """A profile measure's name as the page shows it, in the report language (``evaluation.feature.*``).
+
+    The English page keeps the suite's column names (``f_score``, ``share_purchases_web``: what a reader
+    finds in the products); the Korean page words them. Channel shares keep the channel's name (data).
+    A measure the catalogue does not know stays as it is.
+
+    >>> from ecrm_lib.core.language import using
+    >>> feature_label("f_score"), feature_label("share_contacts_web")
+    ('f_score', 'share_contacts_web')
+    >>> with using("ko"):
+    ...     feature_label("f_score"), feature_label("share_contacts_web"), feature_label("my_column")
+    ('F 점수(구매 빈도, 1-5)', 'web 채널 접촉 비중', 'my_column')
+    """
+    text = str(name)
+    if has(f"evaluation.feature.{text}"):
+        return t(f"evaluation.feature.{text}")
+    m = _CHANNEL_SHARE.fullmatch(text)
+    if m:
+        return t(f"evaluation.feature.share_{m.group(1)}_channel", channel=m.group(2))
+    return text
+
+
 def clear_differences_text(profile: pd.DataFrame, threshold: float = 0.5, *, max_named: int | None = None) -> str:
     """The sentence naming the clear differences of a profile: every measure with |d| at least ``threshold``.
 
@@ -237,7 +266,7 @@ def clear_differences_text(profile: pd.DataFrame, threshold: float = 0.5, *, max
     if k == 0:
         return t("evaluation.lib.no_clear_difference", th=f"{threshold:g}")
     shown = big if max_named is None else big.head(int(max_named))
-    names = ", ".join(f"{f} (d = {v:+.2f})" for f, v in zip(shown["feature"], shown["std_difference"]))
+    names = ", ".join(f"{feature_label(f)} (d = {v:+.2f})" for f, v in zip(shown["feature"], shown["std_difference"]))
     head = t("evaluation.lib.clear_one") if k == 1 else t("evaluation.lib.clear_many", k=k)
     if len(shown) < k:
         key = "evaluation.lib.clear_largest_n" if len(shown) > 1 else "evaluation.lib.clear_largest_one"
