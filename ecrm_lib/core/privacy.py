@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "suppress_small_cells", "count_text", "people_text",
+__all__ = ["PII_COLUMNS", "personal_columns", "name_pattern", "name_words", "scrub_pii", "scrub_shown", "MASKS", "suppress_small_cells", "count_text", "people_text",
            "count_label", "mask_small_counts", "mask_count_text", "mask_people_counts"]
 
 PII_COLUMNS = frozenset({"name", "email", "phone"})
@@ -46,8 +46,10 @@ def personal_columns(columns: Any) -> list[str]:
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+\s*@\s*[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 
-# Phone-like: optional +, then 8 or more digits that may be split by spaces, dots, dashes or brackets.
-_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s.\-()]*\d){7,}(?![\w])")
+# Phone-like: optional +, then 8 or more digits that may be split by spaces, dots, dashes or brackets; not
+# inside a longer Latin word or number, but masked when a Korean particle follows or a word precedes it
+# ("010-1234-5678로", "번호010-1234-5678": Hangul is a word character to ``\w``).
+_PHONE = re.compile(r"(?<![0-9A-Za-z_])\+?\(?\d(?:[\s.\-()]*\d){7,}(?![0-9A-Za-z_])")
 
 
 # A run that starts like a calendar date (2025-06-30, 2025/06/30 14) is a date, not a phone.
@@ -145,6 +147,8 @@ def scrub_pii(text: Any, names: re.Pattern | None = None) -> str:
     --------
     >>> scrub_pii("call 010-1234-5678 or mail Kim.M@Example.com")
     'call [phone] or mail [email]'
+    >>> scrub_pii("010-1234-5678로 전화 주세요 (주문번호A12345678, 2025-06-30 14:00)")
+    '[phone]로 전화 주세요 (주문번호A12345678, 2025-06-30 14:00)'
     """
     if text is None or (isinstance(text, float) and pd.isna(text)) or text is pd.NA:
         return ""
@@ -154,6 +158,32 @@ def scrub_pii(text: Any, names: re.Pattern | None = None) -> str:
     if names is not None:
         text = names.sub("[name]", text)
     return _PHONE.sub(_mask_phone, text)
+
+
+MASKS = {"[email]": "email", "[phone]": "phone", "[name]": "name"}
+"""The tokens :func:`scrub_pii` writes (language-neutral: products, tokenised texts and logs keep them) and
+their catalogue keys (``common.masked.<key>``) for pages."""
+
+_MASK = re.compile("|".join(re.escape(k) for k in MASKS))
+
+
+def scrub_shown(text: Any, names: re.Pattern | None = None) -> str:
+    """:func:`scrub_pii` for a page: the masks read in the report language (``[이메일]``, ``[전화번호]``,
+    ``[이름]`` on a Korean page; English unchanged). Text already scrubbed (a product) is worded the same way.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> scrub_shown("call 010-1234-5678 or mail Kim.M@Example.com")
+    'call [phone] or mail [email]'
+    >>> with using("ko"):
+    ...     scrub_shown("010-1234-5678로 연락 주세요, 메일은 Kim.M@Example.com"), scrub_shown("이미 가린 [phone]")
+    ('[전화번호]로 연락 주세요, 메일은 [이메일]', '이미 가린 [전화번호]')
+    """
+    from ecrm_lib.core.i18n import t  # the catalogue reads the language; imported here to keep privacy light
+
+    out = scrub_pii(text, names)
+    return _MASK.sub(lambda m: t(f"common.masked.{MASKS[m.group(0)]}"), out) if "[" in out else out
 
 
 def suppress_small_cells(df: pd.DataFrame, count_col: str | Sequence[str], min_count: int = 5,

@@ -87,11 +87,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import re
+
 import pandas as pd
 
 from ecrm_lib.core.config import Config
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.errors import ConfigError, DataValidationError
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.canonical import canonical_query, table_failures, write_parquet
 from ecrm_lib.data.engine import connect, engine_error
@@ -99,7 +102,7 @@ from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad, prepare_express
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
 from ecrm_lib.data.validate import FAILURE_COLUMNS, MAX_FAILURE_ROWS, raise_failures
 
-__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_sources"]
+__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_sources", "record_text", "records_in_language"]
 
 
 _SET_ASIDE_COLUMNS = ["source", "table", "file", "line", "reason"]
@@ -107,6 +110,82 @@ _ADJUSTMENT_COLUMNS = ["source", "table", "file", "adjustment", "rows"]
 _SUMMARY_COLUMNS = ["source", "table", "file", "rows_read", "rows_set_aside", "rows_kept"]
 _FILES_COLUMNS = ["source", "table", "file", "path", "bytes", "sha256", "connection", "fingerprint", "rows"]
 _ACCOUNT_TABLES = ("transactions", "contacts", "feedback", "campaigns")
+
+# The load's own words for a set-aside reason or an adjustment, as recorded (English, in load/*.csv and the
+# products) -> the catalogue message (load.reason.* / load.adjustment.*) that words it on a page.
+_RECORD_WORDS = [
+    # only the canonical tables' keys: a config rule's own reason ("missing receipt") stays the user's
+    (re.compile(r"missing (?P<keys>%s)" % "|".join(sorted({re.escape(" / ".join(s.key)) for s in TABLES.values() if s.key}))),
+     "load.reason.missing_key"),
+    (re.compile(r"amount <= 0"), "load.reason.nonpositive"),
+    (re.compile(r"after the as-of date (?P<date>\d{4}-\d{2}-\d{2})"), "load.reason.after_as_of"),
+    (re.compile(r"exact duplicate of an earlier row"), "load.reason.duplicate"),
+    (re.compile(r"fewer fields than the header"), "load.reason.short_row"),
+    (re.compile(r"amount <= 0 kept \(policy nonpositive_amounts: keep\)"), "load.adjustment.nonpositive_kept"),
+    (re.compile(r"exact duplicate rows kept \(policy duplicates: keep\)"), "load.adjustment.duplicates_kept"),
+    (re.compile(r"file read as cp949, the superset of the declared (?P<enc>.+)"), "load.adjustment.cp949"),
+    (re.compile(r"(?P<col>.+): numbers stored as floats written as whole numbers \(12346\.0 -> 12346\)"), "load.adjustment.whole"),
+    (re.compile(r"(?P<col>.+): blank values \(spaces only\) read as missing"), "load.adjustment.blank_spaces"),
+    (re.compile(r"(?P<col>.+): blank values read as missing"), "load.adjustment.blank"),
+    (re.compile(r"(?P<col>.+): leading/trailing spaces removed"), "load.adjustment.trimmed"),
+    (re.compile(r"(?P<col>.+): values lower-cased \(allowed values are (?P<allowed>\[.*\])\)"), "load.adjustment.lowered"),
+    (re.compile(r"(?P<col>.+): currency symbols or thousands separators removed"), "load.adjustment.currency"),
+    (re.compile(r"(?P<col>.+): local times that do not exist in (?P<tz>\S+) \(clock change\) moved forward"),
+     "load.adjustment.nonexistent"),
+    (re.compile(r"(?P<col>.+): ambiguous local times in (?P<tz>\S+) \(clock change\) read as summer time"),
+     "load.adjustment.ambiguous"),
+    (re.compile(r"(?P<col>.+): timestamps without a time zone read as (?P<tz>\S+) \(the column mixes both\)"),
+     "load.adjustment.naive"),
+    (re.compile(r"(?P<col>.+): dates not in ISO 8601 read by inference \(set date_format to be sure\)"),
+     "load.adjustment.inferred"),
+]
+
+_COLUMN_FROM = re.compile(r"(\S+) \(from (.+)\)")
+
+
+def record_text(text: object) -> str:
+    """A set-aside reason or an adjustment of the load as a page shows it, in the report language.
+
+    The load records its reasons and adjustments in English (``load/set_aside.csv``,
+    ``load/adjustments.csv``: data for tools); the ones the load itself writes (a missing key,
+    ``amount <= 0``, after the as-of date, exact duplicate, fewer fields than the header, the
+    column conversions) are worded through the catalogue (``load.reason.*``, ``load.adjustment.*``).
+    A reason the config's ``set_aside`` rules give is the user's and stays as written.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> record_text("after the as-of date 2025-06-30"), record_text("test purchase")
+    ('after the as-of date 2025-06-30', 'test purchase')
+    >>> with using("ko"):
+    ...     record_text("after the as-of date 2025-06-30"), record_text("missing account_id"), record_text("test purchase")
+    ('기준일(2025년 6월 30일) 이후의 기록', '필수 값 account_id 없음', 'test purchase')
+    >>> with using("ko"):
+    ...     record_text("channel (from ch): leading/trailing spaces removed")
+    'channel(원본 열 ch): 앞뒤 공백을 없앰'
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return ""
+    s = str(text)
+    for pattern, key in _RECORD_WORDS:
+        m = pattern.fullmatch(s)
+        if m:
+            values = m.groupdict()
+            if "col" in values:  # "amount (from amt)": the canonical column and the source's
+                src = _COLUMN_FROM.fullmatch(values["col"])
+                values["col"] = t("load.column_from", col=src.group(1), source=src.group(2)) if src else values["col"]
+            return t(key, **values)
+    return s
+
+
+def records_in_language(table: pd.DataFrame, columns: tuple[str, ...] = ("reason", "adjustment")) -> pd.DataFrame:
+    """A copy of a table of set-aside reasons or adjustments with those columns worded by :func:`record_text`
+    (for display inside the per-language loop: ``show(lambda: records_in_language(by_reason))``)."""
+    out = table.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(record_text)
+    return out
 
 
 # ----------------------------------------------------------------------------- result

@@ -78,6 +78,7 @@ import pandas as pd
 
 from ecrm_lib.core.format import as_number, format_money, format_points, format_points_interval, not_available
 from ecrm_lib.core.i18n import t
+from ecrm_lib.seef.rfm import segment_label
 from ecrm_lib.core.privacy import count_text, people_text
 
 __all__ = ["ACTION_EVIDENCE", "ACTION_ORDER", "NEAR_MISS_AUC", "RANKING_NOTE", "evidence_bars", "evidence_text",
@@ -142,7 +143,8 @@ def _pct(x: float) -> str:
 
 
 def _join(names: pd.Series) -> str:
-    return ", ".join(names.astype(str))
+    """Segment names joined, each as a page shows it (a shipped RFM segment in the report language)."""
+    return ", ".join(segment_label(n) for n in names.astype(str))
 
 
 def evidence_bars(min_churn_lift: float = 1.5, min_lookalike_auc: float = 0.6, max_nps: float = 0.0) -> dict[str, str]:
@@ -187,7 +189,7 @@ def _segment_figure(row: Mapping[str, Any]) -> str:
     n1, n0 = row.get("n_treatment"), row.get("n_control")
     if as_number(n1) is not None and as_number(n0) is not None:
         inner = t("actions.segment_counts", interval=inner, treated=count_text(n1), control=count_text(n0))
-    return t("actions.segment_figure", segment=row["segment"], uplift=format_points(row.get("uplift")), interval=inner)
+    return t("actions.segment_figure", segment=segment_label(str(row["segment"])), uplift=format_points(row.get("uplift")), interval=inner)
 
 
 def _evaluate_rules(

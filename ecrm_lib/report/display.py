@@ -8,7 +8,8 @@ Rules the notebooks follow (tests check the rendered HTML):
 - prose built from data goes through :func:`md`, which escapes the values it
   substitutes (``IPython.display.Markdown(f"...")`` would not);
 - free text from the data (feedback, error messages) goes through
-  :func:`ecrm_lib.core.privacy.scrub_pii` first, which masks e-mail addresses and phone numbers;
+  :func:`ecrm_lib.core.privacy.scrub_pii` first, which masks e-mail addresses and phone numbers
+  (on a page through :func:`~ecrm_lib.core.privacy.scrub_shown`: the masks in the report language);
 - personal-data columns (name, email, phone) are never displayed:
   :func:`show_table` refuses them;
 - every page exists in each report language: :func:`say`, :func:`show` and
@@ -38,7 +39,7 @@ import pandas as pd
 from ecrm_lib.core.format import format_decimal, format_number, human_label
 from ecrm_lib.core.i18n import has, t
 from ecrm_lib.core.language import LANGUAGES, get_language, using
-from ecrm_lib.core.privacy import personal_columns, scrub_pii
+from ecrm_lib.core.privacy import personal_columns, scrub_shown
 from ecrm_lib.report.plots.fonts import register_hangul_font
 
 __all__ = ["SUPPRESSED", "suppressed_marker", "escape", "md", "show_table", "column_label", "report_languages", "say", "say_built", "show", "figure",
@@ -60,7 +61,7 @@ def _safe_values(values: Mapping[str, Any]) -> dict[str, Any]:
             safe[k] = v
         else:
             # Escape HTML and the Markdown characters that could build links or images.
-            text = escape(scrub_pii(v))
+            text = escape(scrub_shown(v))
             safe[k] = re.sub(r"([\[\]()!`*_])", r"\\\1", text)
     return safe
 
@@ -110,7 +111,7 @@ def say_built(build: Callable[[], str]) -> None:
 
     for lang in report_languages():
         with using(lang):
-            _display(Markdown(scrub_pii(build())), lang)
+            _display(Markdown(scrub_shown(build())), lang)
 
 
 def column_label(name: Any) -> str:
@@ -161,7 +162,7 @@ def show(table: Any, caption: str | None = None, columns: Mapping[str, str] | No
             # a caption is plain text that show_table escapes as HTML: values are scrubbed, not Markdown-escaped
             # (``_safe_values`` would show 'purchases\\_365d' and escape '&' twice)
             vals = {k: _in_language(v) for k, v in (caption_values or {}).items()}
-            vals = {k: v if isinstance(v, (int, float)) and not isinstance(v, bool) else scrub_pii(v) for k, v in vals.items()}
+            vals = {k: v if isinstance(v, (int, float)) and not isinstance(v, bool) else scrub_shown(v) for k, v in vals.items()}
             text = t(caption, **vals) if caption else None
             _display(show_table(df.rename(columns=names), caption=text, **opts), lang)
 
@@ -362,9 +363,9 @@ def show_table(
     shown = df.head(max_rows)
     note = f" ({t('common.first_rows', shown=max_rows, total=len(df))})" if len(df) > max_rows else ""
     shown = shown.copy()
-    shown.columns = [scrub_pii(c) for c in shown.columns]
+    shown.columns = [scrub_shown(c) for c in shown.columns]
     if not (pd.api.types.is_numeric_dtype(shown.index.dtype) or pd.api.types.is_datetime64_any_dtype(shown.index.dtype)):
-        shown.index = [scrub_pii(i) for i in shown.index]
+        shown.index = [scrub_shown(i) for i in shown.index]
     fmt = {}
     for c in shown.columns:
         if c in percent_columns:
@@ -382,10 +383,10 @@ def show_table(
         elif not pd.api.types.is_bool_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c]):
             # pandas escapes str cells before the formatter; other objects are escaped here
             fmt[c] = lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else (
-                scrub_pii(v) if isinstance(v, str) else escape(scrub_pii(v)))
+                scrub_shown(v) if isinstance(v, str) else escape(scrub_shown(v)))
     right = [c for c in shown.columns if _numeric_looking(shown[c])]
     if small is not None and small[: len(shown)].any():
-        counts = {scrub_pii(c) for c in ([count_columns] if isinstance(count_columns, str) else count_columns)}
+        counts = {scrub_shown(c) for c in ([count_columns] if isinstance(count_columns, str) else count_columns)}
         shown, fmt = _mark_suppressed(shown, fmt, small[: len(shown)], counts, min_cell)
         note += "; " + t("common.suppressed_note", n=min_cell)
     styler = shown.style.format(fmt, escape="html", na_rep="").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
@@ -406,5 +407,5 @@ def show_table(
         styler = styler.hide(axis="index")
     if caption is not None or note:
         text = (caption or "") + note
-        styler = styler.set_caption(escape(scrub_pii(text[2:] if text.startswith("; ") else text)))
+        styler = styler.set_caption(escape(scrub_shown(text[2:] if text.startswith("; ") else text)))
     return styler

@@ -51,6 +51,7 @@ import pandas as pd
 
 from ecrm_lib.core.format import as_number
 from ecrm_lib.core.i18n import t
+from ecrm_lib.seef.rfm import segment_label
 
 __all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
            "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text"]
@@ -407,8 +408,12 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
         return k if isinstance(k, str) and k in ("campaign", "expansion", "channel_shift") else ""
 
     def whom(r) -> str:
-        fixed = {"look-alikes": "plan.whom_lookalikes", "other segments": "plan.whom_other"}
-        return t(fixed[r.segment]) if key(r) and r.segment in fixed else r.segment
+        fixed = {"look-alikes": "plan.whom_lookalikes", "other segments": "plan.whom_other",
+                 "no segment": "plan.whom_no_segment", "all": "plan.whom_all"}
+        if key(r) and r.segment in fixed:
+            return t(fixed[r.segment])
+        # a campaign row's segment: a shipped RFM segment's name in the report language, the user's as written
+        return segment_label(r.segment) if key(r) == "campaign" else r.segment
 
     def check(r) -> str:
         if not key(r):

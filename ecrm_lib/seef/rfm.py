@@ -43,16 +43,21 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.i18n import t
 from ecrm_lib.core.paths import DATA_DIR
 
 __all__ = [
     "DEFAULT_SEGMENT_TABLE",
     "OTHER_SEGMENT",
     "SEGMENT_COLUMNS",
+    "SHIPPED_SEGMENTS",
     "assign_segments",
     "load_segment_table",
     "rfm_scores",
     "score_quintiles",
+    "segment_description",
+    "segment_label",
+    "segment_labels",
     "segment_summary",
     "segment_table_gaps",
     "validate_segment_table",
@@ -62,6 +67,93 @@ DEFAULT_SEGMENT_TABLE = DATA_DIR / "segments" / "rfm_segments.csv"
 OTHER_SEGMENT = "Other"
 SEGMENT_COLUMNS = ["segment", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max", "priority", "description"]
 _BOUNDS = ["r_min", "r_max", "f_min", "f_max", "m_min", "m_max"]
+
+SHIPPED_SEGMENTS = {
+    "Champions": "champions",
+    "Can't Lose Them": "cant_lose_them",
+    "At Risk": "at_risk",
+    "Potential Loyalist": "potential_loyalist",
+    "Loyal": "loyal",
+    "New Customers": "new_customers",
+    "Promising": "promising",
+    "Need Attention": "need_attention",
+    "About to Sleep": "about_to_sleep",
+    "Hibernating": "hibernating",
+    "Lost": "lost",
+    OTHER_SEGMENT: "other",
+}
+"""The names of the shipped segment table (:data:`DEFAULT_SEGMENT_TABLE`) and the fallback ``Other``,
+with their catalogue keys (``rfm.segment.<key>``, ``rfm.description.<key>``). The data (products, the
+segment column) keeps these English names; pages show them in the report language
+(:func:`segment_label`). A segment the user names in their own table is data and stays as written."""
+
+
+# =========================================================================== names as shown
+
+
+def segment_label(name: object) -> str:
+    """A segment's name as a page shows it: a name of the shipped table (:data:`SHIPPED_SEGMENTS`) in the
+    report language, any other name (the user's own segments, clusters, "look-alikes") as it is.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> segment_label("Hibernating"), segment_label("VIP Seoul")
+    ('Hibernating', 'VIP Seoul')
+    >>> with using("ko"):
+    ...     segment_label("Hibernating"), segment_label("Can't Lose Them"), segment_label("VIP Seoul")
+    ('휴면 고객', '놓치면 안 되는 고객', 'VIP Seoul')
+    """
+    key = SHIPPED_SEGMENTS.get(name) if isinstance(name, str) else None
+    if key:
+        return t(f"rfm.segment.{key}")
+    return "" if name is None or (not isinstance(name, str) and pd.isna(name)) else str(name)
+
+
+def segment_description(name: object, description: object = None) -> str:
+    """A segment's description as a page shows it: the catalogue's (report language) for a shipped segment
+    whose description is the shipped one or empty, else ``description`` as written (the user's words).
+
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     segment_description("Lost", "Longest gap since the last purchase and few purchases")
+    '마지막 구매 후 가장 오래 지났고 구매 횟수도 적은 고객'
+    >>> segment_description("Lost", "Our own words")
+    'Our own words'
+    """
+    key = SHIPPED_SEGMENTS.get(name) if isinstance(name, str) else None
+    text = "" if description is None or (not isinstance(description, str) and pd.isna(description)) else str(description)
+    if key is None:
+        return text
+    from ecrm_lib.core.language import using
+
+    with using("en"):
+        shipped = t(f"rfm.description.{key}")
+    return t(f"rfm.description.{key}") if text.strip() in ("", shipped) else text
+
+
+def segment_labels(table: pd.DataFrame, columns: str | list[str] = "segment") -> pd.DataFrame:
+    """A copy of ``table`` whose segment column(s) show the names in the report language (:func:`segment_label`;
+    a ``description`` column through :func:`segment_description`). For display only: call it inside the
+    per-language display (``show(lambda: segment_labels(df))``); products keep the names as assigned.
+
+    >>> from ecrm_lib.core.language import using
+    >>> df = pd.DataFrame({"segment": ["Loyal", "Other", "Gold"], "customers": [10, 3, 7]})
+    >>> with using("ko"):
+    ...     segment_labels(df)["segment"].tolist()
+    ['충성 고객', '기타', 'Gold']
+    """
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    out = table.copy()
+    names = out[cols[0]] if cols and cols[0] in out.columns else None
+    if "description" in out.columns and names is not None:
+        out["description"] = [segment_description(n, d) for n, d in zip(names, out["description"])]
+    for c in cols:
+        if c in out.columns:
+            out[c] = out[c].map(segment_label)
+        elif c == getattr(out.index, "name", None):
+            out.index = out.index.map(segment_label)
+    return out
 
 
 # =========================================================================== RFM scores
