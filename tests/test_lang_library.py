@@ -186,3 +186,29 @@ def test_profile_measures_are_worded_in_korean_and_unchanged_in_english():
     assert "f_score" not in sentence and "F 점수" in sentence
     with using("ko"):
         assert ev.feature_label("share_contacts_email") == "email 채널 접촉 비중"  # the channel's name is data
+
+
+# ---------------------------------------------------------------- "not measured" notes of the headline figures
+def test_not_measured_reasons_are_the_registry_s_in_english_and_korean_on_korean_pages():
+    from ecrm_lib.report import summary
+    from ecrm_lib.run.registry import load_registry
+
+    registry = load_registry()
+    cat = catalogue("en")
+    figures = [(h.notebook, h.key) for h in summary.HEADLINES
+               if h.notebook in registry and h.key in registry.get(h.notebook).metrics]
+    with_reason = {(nb, k): summary._none_reason(registry.get(nb).metrics[k]) for nb, k in figures}
+    with_reason = {nk: why for nk, why in with_reason.items() if why}
+    assert len(with_reason) >= 5
+    for (nb, k), why in with_reason.items():
+        # the English message is the registry's own words: a registry edit without the catalogue fails here
+        assert cat.get(f"summary.none_reason.{nb}.{k}") == why, (nb, k, why)
+    metrics = {nb: {k: None for n2, k in figures if n2 == nb} for nb, _ in figures}
+    status = {nb: None for nb, _ in figures}
+    en = summary.headline_table(metrics, registry, status, currency="KRW").set_index(["notebook", "key"])
+    with using("ko"):
+        ko = summary.headline_table(metrics, registry, status, currency="KRW").set_index(["notebook", "key"])
+    for nk, why in with_reason.items():
+        assert why in en.loc[nk, "note"]
+        assert why not in ko.loc[nk, "note"] and HANGUL.search(ko.loc[nk, "note"]) and "등록부" not in ko.loc[nk, "note"]
+        assert not re.search(r"[A-Za-z]{3,}", ko.loc[nk, "note"]), ko.loc[nk, "note"]

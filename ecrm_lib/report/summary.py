@@ -246,7 +246,10 @@ def headline_table(
         elif reason is not None:
             note = reason
         else:
+            # the registry's words on when the figure is empty, in the report language for the suite's own
+            # headline figures (summary.none_reason.*); a notebook the user registered keeps their words
             why = _none_reason(description)
+            why = t_or(f"summary.none_reason.{h.notebook}.{h.key}", why) if why else ""
             note = t("summary.not_measured_why", why=why) if why else t("summary.not_measured")
         x = as_number(value)
         label = h.label
