@@ -56,7 +56,8 @@ def _integers_with_separators(texts):
 
 def _signed(texts):
     for t in texts:
-        assert t == "0" or t[0] in "+-", t
+        assert t.strip("0.") == "" or t[0] in "+-", t
+    assert len({len(t.split(".")[1]) if "." in t else 0 for t in texts}) == 1, texts  # the same decimals on every tick
 
 
 # --------------------------------------------------------------------------------------- overview
@@ -85,6 +86,7 @@ def test_identifier_heatmap_cells_read_as_percentages():
     ax = oplots.plot_identifier_completeness(ids)
     cells = [t.get_text() for t in ax.texts]
     assert cells == ["100%", "0%", "50%", "46%", "99%", "25%"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["name", "e-mail", "phone"]  # words, not column names
     assert all(t.get_fontsize() >= 9 for t in ax.texts)
 
 
@@ -98,6 +100,8 @@ def test_customer_value_axes():
     ax = vplots.plot_holdout_by_frequency(by_frequency, 26, "weeks")
     _plain(ax)
     assert ax.get_ylim()[0] == 0
+    ticks = _ticks(ax, "y")  # the same decimals on every tick ("0.0, 0.5, 1.0", not "0, 0.50, 1")
+    assert len({len(t.split(".")[1]) if "." in t else 0 for t in ticks}) == 1, ticks
     dates = pd.date_range("2025-01-01", periods=30, freq="D")
     tracking = pd.concat([pd.DataFrame({"date": dates, "series": s, "model": m, "chosen": c,
                                         "cumulative_repeat_purchases": np.linspace(0, 1500 * f, 30)})

@@ -163,7 +163,7 @@ def _plain(decimals: int | None):
         else:
             d = decimals
         text = f"{v:,.{d}f}"
-        return "0" if text.strip("-0.,") == "" else text
+        return text[1:] if text.startswith("-") and text.strip("-0.,") == "" else text  # no "-0"
     return fmt
 
 
@@ -183,12 +183,43 @@ def count_axis(axis) -> None:
     axis.set_major_formatter(mticker.FuncFormatter(_plain(0)))
 
 
+def _step_decimals(locs) -> int:
+    """Decimals the step between ticks needs (0.5 -> 1, 0.25 -> 2, 5 -> 0), so that every tick has the same."""
+    import math
+
+    import numpy as np
+
+    locs = np.sort(np.asarray(locs, dtype=float))
+    steps = np.diff(locs)
+    steps = steps[steps > 0]
+    if not len(steps):
+        return 0
+    step = float(steps.min())
+    for d in range(0, 6):
+        if abs(round(step * 10 ** d) - step * 10 ** d) < 1e-6 * max(1.0, step * 10 ** d):
+            return d
+    return max(0, -math.floor(math.log10(step)) + 1)
+
+
 def number_axis(axis, decimals: int | None = None) -> None:
     """Plain numbers on ``axis``: thousands separators, no scientific notation and no offset (``1e6`` or
-    ``+1.775e1`` never appears); ``decimals`` fixed, or None for as few as the tick size needs."""
+    ``+1.775e1`` never appears); ``decimals`` fixed, or None for the same number on every tick, as few as the
+    step between ticks needs (``0``, ``0.5``, ``1.0``, ``1.5``).
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.set_ylim(0, 4.4); number_axis(ax.yaxis); fig.canvas.draw()
+    >>> [t.get_text() for t in ax.get_yticklabels()][:3]
+    ['0.0', '0.5', '1.0']
+    >>> plt.close(fig)
+    """
     import matplotlib.ticker as mticker
 
-    axis.set_major_formatter(mticker.FuncFormatter(_plain(decimals)))
+    class _Plain(mticker.Formatter):
+        def __call__(self, v, pos=None):
+            d = decimals if decimals is not None else _step_decimals(self.locs)
+            return _plain(d)(v)
+
+    axis.set_major_formatter(_Plain())
 
 
 def money_axis(axis, compact: bool = False) -> None:
@@ -218,13 +249,12 @@ def points_axis(axis, decimals: int | None = None) -> None:
     """
     import matplotlib.ticker as mticker
 
-    plain = _plain(decimals)
+    class _Signed(mticker.Formatter):
+        def __call__(self, v, pos=None):
+            text = _plain(decimals if decimals is not None else _step_decimals(self.locs))(v)
+            return text if text.strip("0.,") == "" or text.startswith("-") else "+" + text
 
-    def fmt(v, _pos=None):
-        text = plain(v)
-        return text if text == "0" or text.startswith("-") else "+" + text
-
-    axis.set_major_formatter(mticker.FuncFormatter(fmt))
+    axis.set_major_formatter(_Signed())
 
 
 def zero_based(ax, which: str = "y") -> None:

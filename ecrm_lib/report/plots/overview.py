@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from ecrm_lib.core.i18n import t_or
 from ecrm_lib.report.plots.base import (PALETTE, count_axis, date_axis, get_ax, heatmap_annotations, label, term,
                                         truncate_label, zero_based)
 
@@ -128,6 +129,7 @@ def plot_identifier_completeness(completeness: pd.DataFrame, ax=None):
     d = completeness.set_index("channel").drop(columns=["accounts"])
     ax = get_ax(ax, (7, 0.5 * len(d) + 1.5))
     d.index = [truncate_label(i) for i in d.index]
+    d.columns = [t_or(f"plots.overview.ids.{c}", str(c)) for c in d.columns]  # the suite's identifiers in words
     # each cell reads as a percentage ("45%"), in a size that stays legible (seaborn picks a dark or light text per cell)
     sns.heatmap(d * 100, annot=heatmap_annotations(d, "share"), fmt="", annot_kws={"fontsize": 10}, cmap="Blues", vmin=0,
                 vmax=100, cbar_kws={"label": label("overview.ids_colorbar"), "format": "%.0f%%"}, linewidths=0.5, ax=ax)
