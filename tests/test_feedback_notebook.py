@@ -42,6 +42,13 @@ def _read(run_dir: Path, registry_path: Path):
     return {k: v["value"] for k, v in metrics.items()}, prods, html
 
 
+def _h2(html: str) -> list[str]:
+    """The page's second-level headings, in order."""
+    import re
+
+    return [re.sub(r"<[^>]+>|¶", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html, flags=re.S)]
+
+
 def _run(config: Path, out: Path, registry_path: Path):
     """The notebook alone (with its upstreams) through the runner: a single run, so no earlier run."""
     outcome = run_suite(config, out_dir=out, registry_path=registry_path, notebooks=[NAME], test_params=True, progress=None)
@@ -55,9 +62,14 @@ def _run(config: Path, out: Path, registry_path: Path):
 
 def test_the_first_run_has_empty_loop_products(suite_runs, registry_path):
     """The shared execution's first run has no earlier run: the loop's products exist, empty, with their columns."""
-    m, prods, _ = _read(Path(suite_runs.earlier.run_dir), registry_path)
+    m, prods, html = _read(Path(suite_runs.earlier.run_dir), registry_path)
     assert prods["loop_followup"].empty and prods["segment_weights"].empty and m["loop_n_targets"] is None
     assert list(prods["segment_weights"].columns) and list(prods["loop_followup"].columns)
+    # a section that does not apply is one line, not headings with prose (issue 15)
+    assert "The loop, what happened to the customers an earlier run selected:" in html and "This is the first run" in html
+    for heading in ("The loop: what happened", "Targets against comparable customers", "Which earlier segments responded"):
+        assert heading not in html, heading
+    assert _h2(html)[-1] == "Appendix: method"
 
 
 def test_synthetic_data(suite_runs, registry_path):
@@ -98,6 +110,14 @@ def test_synthetic_data(suite_runs, registry_path):
     raw = {v.strip() for col in ("email", "phone") for v in accounts[col] if len(v.strip()) >= 6}
     assert not [v for v in raw if v in html]
     assert "Did the campaign beat its control group?" in html and "Net Promoter Score" in html
+    # the loop applies here (an earlier run): its headings are said; the text-model detail is in the appendix at the end
+    assert "The loop: what happened to the customers the previous run selected?" in html
+    assert "Targets against comparable customers" in html and "The loop, what happened" not in html
+    h2 = _h2(html)
+    assert h2[-1] == "Appendix: method" and h2.index("The loop: what happened to the customers the previous run selected?") == len(h2) - 2
+    appendix = html.index("Appendix: method")
+    assert html.index("How the tone is read") > appendix and html.index("AUC of") > appendix
+    assert "five-fold cross-fitting" not in html[:appendix]
 
 
 @pytest.mark.shared_data
