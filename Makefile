@@ -33,10 +33,11 @@ reports: $(VENV)/.installed-core
 validate: $(VENV)/.installed-core
 	$(BIN)/ecrm validate --config $(CONFIG)
 
-# Whole test files go to one worker (--dist loadfile), so a file's module fixture (one suite run) runs
-# once; --dist loadgroup no longer groups on pytest 9.2 (pytest-dev/pytest-xdist#1386).
+# Whole test files go to one worker (--dist loadfile), so a file's module fixture runs once; --dist loadgroup
+# no longer groups on pytest 9.2 (pytest-dev/pytest-xdist#1386). --no-loadscope-reorder keeps the order
+# tests/conftest.py gives (the slowest files first).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 lab: $(VENV)/.installed-core
 	$(BIN)/python -m ipykernel install --sys-prefix --name ecrm --display-name "Python (ecrm)"

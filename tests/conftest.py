@@ -44,6 +44,26 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"shared_data test skipped in CI (ECRM_REQUIRE_SHARED_DATA=1): {report.longrepr}"
 
 
+# --------------------------------------------------------------- order of the test files
+#: Test files that take longest on their own (seconds measured on 2 cores, quiet machine, 2026-12-02), run first
+#: so that the two pytest-xdist workers end together (longest first; `make test` passes --no-loadscope-reorder
+#: so that xdist keeps this order). The shared suite execution builds in the background meanwhile; files that
+#: read it come after these.
+SLOWEST_FIRST = (
+    "test_suite_spark.py",          # identity resolution on Spark, 117 s
+    "test_notebooks_by_hand.py",    # every notebook by hand, 95 s
+    "test_wheel.py",                # the installed wheel runs the default suite, 82 s
+    "test_small_cells.py",          # the suite on 50 persons, 66 s
+    "test_suite.py",                # the suite on hostile data, 64 s
+    "test_database_sources.py",     # the suite from PostgreSQL (reads the shared execution)
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(str(item.fspath)).name, len(rank)))  # stable: same order otherwise
+
+
 # --------------------------------------------------------------- the shared suite run
 @dataclass(frozen=True)
 class SuiteRuns:
@@ -96,25 +116,31 @@ def _file_lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-@pytest.fixture(scope="session")
-def suite_runs(tmp_path_factory) -> SuiteRuns:
-    """One two-run suite execution shared by every test of the session, across pytest-xdist workers.
+def shared_run_folder(tmp_path_factory) -> Path:
+    """The session's folder of the shared suite execution (one for all pytest-xdist workers)."""
+    # Under pytest-xdist each worker's base folder sits in the session's folder; without it the base
+    # folder is the session's own (its parent would be shared with every earlier session).
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ecrm-suite-runs"
 
-    The first worker to ask builds it under a file lock in the session's shared temporary
-    folder; the others wait and load the outcome it recorded.
+
+def build_shared_run(shared: Path) -> None:
+    """Build the shared two-run execution in ``shared`` unless it is built (or failed) already.
+
+    Under a file lock: whoever comes first builds, the others wait. The outcome is pickled to
+    ``outcome.pickle``; a failure leaves its traceback in ``failed.txt`` so that nobody builds it twice.
     """
     import pickle
+    import traceback
 
     from ecrm_lib.data.synth import generate
     from ecrm_lib.run.runner import run_suite
 
-    # Under pytest-xdist each worker's base folder sits in the session's folder; without it the base
-    # folder is the session's own (its parent would be shared with every earlier session).
-    base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ecrm-suite-runs"
-    done = shared / "outcome.pickle"
+    done, failed = shared / "outcome.pickle", shared / "failed.txt"
     with _file_lock(shared / ".lock"):
-        if not done.exists():
+        if done.exists() or failed.exists():
+            return
+        try:
             generate(shared / "data", n_persons=600, seed=11)
             # both report languages, so that every page's Korean half is tested on the same run
             with open(shared / "data" / "config.yaml", "a", encoding="utf-8") as f:
@@ -125,6 +151,49 @@ def suite_runs(tmp_path_factory) -> SuiteRuns:
             assert outcome.status == "ok", [r.status_text() for r in outcome.results]
             assert outcome.history and outcome.history[0].status == "ok"
             done.write_bytes(pickle.dumps(outcome))
-        outcome = pickle.loads(done.read_bytes())
+        except BaseException:
+            failed.write_text(traceback.format_exc(), encoding="utf-8")
+            raise
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_run_starts_early(request, tmp_path_factory):
+    """Start building the shared execution in the background as the session starts, when any collected test
+    uses ``suite_runs``: the workers run other tests meanwhile instead of one of them waiting for it."""
+    import subprocess
+    import sys
+
+    if not any("suite_runs" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        yield
+        return
+    shared = shared_run_folder(tmp_path_factory)
+    shared.mkdir(parents=True, exist_ok=True)
+    try:  # one builder per session, whichever worker gets here first
+        os.close(os.open(shared / ".started", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        yield
+        return
+    code = "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import conftest; conftest.build_shared_run(Path(sys.argv[2]))"
+    with open(shared / "builder.log", "w", encoding="utf-8") as log:
+        builder = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), str(shared)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    yield
+    builder.wait()  # a test of another worker may still need it
+
+
+@pytest.fixture(scope="session")
+def suite_runs(tmp_path_factory) -> SuiteRuns:
+    """One two-run suite execution shared by every test of the session, across pytest-xdist workers.
+
+    Built once, in the background from the session's start (``_shared_run_starts_early``) or by the
+    first test that needs it; the others wait for it under a file lock and load the outcome it recorded.
+    """
+    import pickle
+
+    shared = shared_run_folder(tmp_path_factory)
+    build_shared_run(shared)
+    if (shared / "failed.txt").exists():
+        pytest.fail(f"the shared suite execution failed:\n{(shared / 'failed.txt').read_text(encoding='utf-8')}")
+    outcome = pickle.loads((shared / "outcome.pickle").read_bytes())
     return SuiteRuns(config=shared / "data" / "config.yaml", out=shared / "reports", latest=outcome,
                      earlier=outcome.history[0], log=shared / "runner.log")
