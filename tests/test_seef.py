@@ -41,7 +41,7 @@ def test_selection_and_reasons(small):
     assert reasons["a"] == "churn probability 0.90 (at least 0.50); segment At Risk"
     assert reasons["c"] == "churn probability 0.70 (at least 0.50); segment Can't Lose Them"
     assert reasons["b"] == "" and reasons["e"] == ""
-    assert list(t.columns) == ["customer_id", "matched", "selected", "rank", "reasons", "below_contact_cost"]
+    assert list(t.columns) == ["customer_id", "matched", "selected", "rank", "reasons", "below_contact_cost", "reason_kinds"]
     assert not t["below_contact_cost"].any()  # no contact cost in the table: the default value bar holds nobody back
     # ranks by CLV (missing counts as 0)
     assert dict(zip(t["customer_id"], t["rank"].astype("float"))) == pytest.approx(

@@ -34,6 +34,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
+from ecrm_lib.core import i18n
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.scale import SCORE_BATCH_ROWS, batches, stratified_sample, thread_limit
@@ -216,16 +217,22 @@ def choose_k(
     return out
 
 
-def _feature_words(feature: str, high: bool, words: Mapping[str, tuple[str, str]]) -> str:
+def _feature_words(feature: str, high: bool, words: Mapping[str, tuple[str, str]], own: Mapping | None = None) -> str:
+    """The words of a feature clearly above (``high``) or below the average, in the current report language.
+
+    Words the caller gives (``own``) are used as they are; the suite's words (:data:`FEATURE_WORDS`, share
+    columns, other features) come from the catalogue (``selection.cluster_word.*``)."""
+    side = "high" if high else "low"
+    if own and feature in own:
+        return own[feature][0 if high else 1]
     if feature in words:
-        return words[feature][0 if high else 1]
+        key = f"selection.cluster_word.{feature}_{side}"
+        return i18n.t(key) if i18n.has(key) else words[feature][0 if high else 1]
     for prefix, what in (("share_purchases_", "buys"), ("share_contacts_", "contacted")):
         if feature.startswith(prefix):
             ch = feature[len(prefix):].replace("_", " ")
-            return f"{ch}-first" if high and what == "buys" else (
-                f"{what} by {ch}" if high else f"little {ch}")
-    name = feature.replace("_", " ")
-    return f"high {name}" if high else f"low {name}"
+            return i18n.t(f"selection.cluster_word.{what}_{side}", ch=ch)
+    return i18n.t(f"selection.cluster_word.other_{side}", name=feature.replace("_", " "))
 
 
 def profile_clusters(
@@ -269,7 +276,8 @@ def profile_clusters(
 
 
 def name_clusters(profiles: pd.DataFrame, words: Mapping[str, tuple[str, str]] | None = None, *, parts: int = 2) -> list[str]:
-    """Plain-word names from the distinguishing features (e.g. ``"high value, web-first"``).
+    """Plain-word names from the distinguishing features (e.g. ``"high value, web-first"``), in the current
+    report language (catalogue ``selection.cluster_word.*``; ``words`` given by the caller are used as they are).
 
     A name joins the words of the first ``parts`` distinguishing features;
     when two clusters would get the same name, further distinguishing
@@ -278,12 +286,14 @@ def name_clusters(profiles: pd.DataFrame, words: Mapping[str, tuple[str, str]] |
     with no distinguishing feature is ``"average customers"``.
     Deterministic: the same profiles always give the same names.
     """
+    own = words
     words = FEATURE_WORDS if words is None else {**FEATURE_WORDS, **words}
-    phrases = [list(dict.fromkeys(_feature_words(f, d > 0, words) for f, d in dist)) for dist in profiles["distinguishing"]]
+    phrases = [list(dict.fromkeys(_feature_words(f, d > 0, words, own) for f, d in dist)) for dist in profiles["distinguishing"]]
     used = [min(parts, len(p)) for p in phrases]
+    sep, average = i18n.t("selection.cluster_word.separator"), i18n.t("selection.cluster_word.average")
 
     def label(i):
-        return ", ".join(phrases[i][:used[i]]) if used[i] else "average customers"
+        return sep.join(phrases[i][:used[i]]) if used[i] else average
 
     while True:
         names = [label(i) for i in range(len(phrases))]
@@ -537,30 +547,26 @@ def default_cluster_features(
     return [c for c in dict.fromkeys([*rfm, *extra, *shares]) if usable(c)]
 
 
-_LABELS = {
-    "recency_gap": "weeks since last purchase",
-    "n_purchase_days": "purchase days",
-    "spend_per_purchase_day": "spend per purchase day{cur}",
-    "n_channels": "channels used",
-    "online_share": "share of purchases online",
-    "cost_to_serve": "cost to serve{cur}",
-    "clv": "CLV{cur}",
-}
+#: Features the catalogue names (``selection.feature.<name>``, with the currency as ``{cur}``).
+LABELLED_FEATURES = ("recency_gap", "n_purchase_days", "spend_per_purchase_day", "n_channels", "online_share", "cost_to_serve", "clv")
 
 
 def feature_label(feature: str, currency: str = "") -> str:
-    """A feature name in plain words with its unit, for tables and charts.
+    """A feature name in plain words with its unit, for tables and charts, in the current report language.
 
     Examples
     --------
     >>> feature_label("spend_per_purchase_day", "KRW"), feature_label("share_purchases_web"), feature_label("x_y")
     ('spend per purchase day (KRW)', 'share of purchases: web', 'x y')
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     feature_label("n_purchase_days"), feature_label("share_purchases_web")
+    ('구매일 수', '구매 비중: web')
     """
-    cur = f" ({currency})" if currency else ""
-    if feature in _LABELS:
-        return _LABELS[feature].format(cur=cur)
-    for prefix, words in (("share_purchases_", "share of purchases"), ("share_contacts_", "share of contacts")):
+    cur = i18n.t("selection.feature.unit", cur=currency) if currency else ""
+    if feature in LABELLED_FEATURES:
+        return i18n.t(f"selection.feature.{feature}", cur=cur)
+    for prefix, what in (("share_purchases_", "share_purchases"), ("share_contacts_", "share_contacts")):
         if feature.startswith(prefix):
-            return f"{words}: {feature[len(prefix):].replace('_', ' ')}"
+            return i18n.t(f"selection.feature.{what}", ch=feature[len(prefix):].replace("_", " "))
     return feature.replace("_", " ")
-

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core import i18n
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.core.privacy import suppress_small_cells
 
@@ -128,16 +129,14 @@ def below_contact_cost(clv, contact_cost, bar: float | None) -> np.ndarray:
 
 
 def value_bar_text(bar: float | None) -> str:
-    """The bar in words, for reasons and report prose.
+    """The bar in words, for reasons and report prose, in the current report language (``selection.value_bar.*``).
 
     >>> value_bar_text(1.0), value_bar_text(2.5), value_bar_text(None)
     ('the cost of one contact', '2.5 times the cost of one contact', 'off')
     """
     if bar is None:
-        return "off"
-    return "the cost of one contact" if bar == 1 else f"{bar:g} times the cost of one contact"
-
-
+        return i18n.t("selection.value_bar.off")
+    return i18n.t("selection.value_bar.one") if bar == 1 else i18n.t("selection.value_bar.times", x=f"{bar:g}")
 
 
 def cheapest_channel(

@@ -165,7 +165,8 @@ class ProfitSelection:
         The targets: ``customer_id, channel, cost, value, profit`` (currency), highest profit first.
     summary : dict
         ``customers, cost, expected_profit, bound, method`` (:func:`ecrm_lib.seef.profit.choose_targets`),
-        ``budget``, ``expected_profit_low/high`` (bootstrap interval; NaN without refits).
+        ``budget``, ``expected_profit_low/high`` (bootstrap interval; NaN without refits), ``n_folds`` and
+        ``n_boot`` (cross-fitting folds and bootstrap refits fitted), ``learner``.
     comparison : DataFrame
         On the campaign rows, out-of-fold: ``policy, share, per_1000, ci_low, ci_high`` (currency per
         1,000 campaign customers; :func:`ecrm_lib.seef.profit_eval.compare_policies`).
@@ -258,6 +259,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     scores = _with_cheapest_channel(scores, options, channel_costs, offer_cost_per_contact, offer_cost_per_response)
     chosen, summary = choose_targets(options, budget=budget, contacts_per_channel=contacts_per_channel)
     summary["budget"] = budget
+    summary["n_folds"], summary["n_boot"], summary["learner"] = len(model.fold_models), len(model.boot_models), model.learner
     pos = scores.index[scores["customer_id"].isin(chosen["customer_id"])]
     total, lo, hi = model.total_value_interval(X_all.loc[pos], margin, ci_level)
     offers = offer_cost_per_response * (scores.loc[pos, "p_treated"].sum() if len(pos) else 0.0)

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.core import i18n
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.core.privacy import suppress_small_cells
 from ecrm_lib.seef.clusters import DEFAULT_FIT_SIZE, ClusterResult, cluster_customers, default_cluster_features
@@ -196,7 +197,9 @@ def select_targets(
         ``"; "``-separated; empty when no criterion holds; for a matched
         customer beyond the cap, or one held back by the value bar, it says
         so); ``below_contact_cost`` (the criteria hold but the CLV is below
-        the value bar: left out). Only the id of each customer, no other column.
+        the value bar: left out); ``reason_kinds`` (a target's reasons without its own
+        figures, for :func:`reason_counts`). Only the id of each customer, no other column.
+        Reasons are worded in the current report language (``selection.reason.*``).
 
     Raises
     ------
@@ -216,14 +219,16 @@ def select_targets(
     n = len(customers)
     conds: list[np.ndarray] = []
     makers: list = []  # per criterion: positions -> reason texts (built for matched rows only)
+    kinds: list[str] = []  # per criterion: the reason without the customer's own figure (for counting)
 
-    def add(mask, maker):
+    def add(mask, maker, kind=None):
         conds.append(np.asarray(mask, dtype=bool))
         makers.append(maker if callable(maker) else (lambda pos, t=maker: np.full(len(pos), t, dtype=object)))
+        kinds.append(kind if kind is not None else (maker if isinstance(maker, str) else ""))
 
-    def values(prefix: str, col: pd.Series, fmt, suffix: str):
+    def values(key: str, col: pd.Series, fmt, **fixed):
         arr = col.to_numpy()
-        return lambda pos: np.array([f"{prefix}{fmt(x)}{suffix}" for x in arr[pos]], dtype=object)
+        return lambda pos: np.array([i18n.t(f"selection.reason.{key}", v=fmt(x), **fixed) for x in arr[pos]], dtype=object)
 
     if "clv_tier_min" in rule:
         clv = _need(customers, clv_col, "clv_tier_min").astype(float)
@@ -231,22 +236,25 @@ def select_targets(
         valid = clv.dropna().sort_values(ascending=False)
         k = min(len(valid), max(1, math.ceil(share * len(valid) - 1e-9))) if len(valid) else 0
         thr = valid.iloc[k - 1] if k else np.inf
-        add((clv >= thr).fillna(False), f"CLV in the top {share * 100:g}% (at least {_fmt_money(thr)})")
+        add((clv >= thr).fillna(False), i18n.t("selection.reason.clv_tier", pct=f"{share * 100:g}", min=_fmt_money(thr)))
     if "clv_min" in rule:
         clv = _need(customers, clv_col, "clv_min").astype(float)
-        add((clv >= float(rule["clv_min"])).fillna(False),
-            values("CLV ", clv, _fmt_money, f" (at least {_fmt_money(float(rule['clv_min']))})"))
+        lo = _fmt_money(float(rule["clv_min"]))
+        add((clv >= float(rule["clv_min"])).fillna(False), values("clv_min", clv, _fmt_money, min=lo),
+            i18n.t("selection.reason.clv_min_kind", min=lo))
     if "churn_probability_min" in rule:
         p = _need(customers, churn_col, "churn_probability_min").astype(float)
         thr = float(rule["churn_probability_min"])
-        add((p >= thr).fillna(False), values("churn probability ", p, lambda x: f"{x:.2f}", f" (at least {thr:.2f})"))
+        add((p >= thr).fillna(False), values("churn_probability", p, lambda x: f"{x:.2f}", min=f"{thr:.2f}"),
+            i18n.t("selection.reason.churn_probability_kind", min=f"{thr:.2f}"))
     if "churn_decile_max" in rule:
         d = _need(customers, decile_col, "churn_decile_max").astype(float)
         dm = int(rule["churn_decile_max"])
-        add((d <= dm).fillna(False), values("churn risk decile ", d, lambda x: f"{x:.0f}", f" (1 = riskiest, at most {dm})"))
+        add((d <= dm).fillna(False), values("churn_decile", d, lambda x: f"{x:.0f}", max=dm),
+            i18n.t("selection.reason.churn_decile_kind", max=dm))
     if "segments" in rule:
         seg = _need(customers, segment_col, "segments").astype("string")
-        add(seg.isin(list(rule["segments"])).fillna(False).to_numpy(), values("segment ", seg, str, ""))
+        add(seg.isin(list(rule["segments"])).fillna(False).to_numpy(), values("segment", seg, str), "")
     if "clusters" in rule:
         wanted = list(rule["clusters"])
         nums = [w for w in wanted if not isinstance(w, str)]
@@ -257,7 +265,7 @@ def select_targets(
         if names:
             mask |= _need(customers, cluster_name_col, "clusters").astype("string").isin(names).fillna(False).to_numpy()
         shown = customers[cluster_name_col] if cluster_name_col in customers else customers[cluster_col]
-        add(mask, values("cluster ", shown.astype("string"), str, ""))
+        add(mask, values("cluster", shown.astype("string"), str), "")
     if not conds:
         raise ConfigError("the rule has no selection criterion; give at least one of "
                           "clv_tier_min, clv_min, churn_probability_min, churn_decile_max, segments, clusters.")
@@ -276,19 +284,23 @@ def select_targets(
         clv_all = _need(customers, clv_col, VALUE_BAR_KEY).astype(float)
         below = matched & below_contact_cost(clv_all.to_numpy(), cost.to_numpy(), bar)
     text = np.full(n, "", dtype=object)
+    kind_text = np.full(n, "", dtype=object)
     pos_all = np.flatnonzero(matched)
-    for mask, maker in zip(conds, makers):
+    for mask, maker, kind in zip(conds, makers, kinds):
         pos = pos_all[mask[pos_all]]  # matched rows that meet this criterion
         if len(pos):
             t = maker(pos)
             text[pos] = np.where(text[pos] == "", t, text[pos] + "; " + t)
+            kt = t if kind == "" else np.full(len(pos), kind, dtype=object)  # segments and clusters: their name is the kind
+            kind_text[pos] = np.where(kind_text[pos] == "", kt, kind_text[pos] + "; " + kt)
     if below.any():
         via = (customers[contact_channel_col].astype("string").to_numpy() if contact_channel_col in customers
                else np.full(n, pd.NA, dtype=object))
         for i in np.flatnonzero(below):
-            ch = "" if pd.isna(via[i]) else f" through {via[i]}"
-            text[i] += (f"; CLV {_fmt_money(clv_all.iloc[i])} below {value_bar_text(bar)} "
-                        f"({_fmt_money(cost.iloc[i])}{ch}), not selected")
+            cost_words = (i18n.t("selection.reason.cost_through", cost=_fmt_money(cost.iloc[i]), ch=via[i]) if not pd.isna(via[i])
+                          else _fmt_money(cost.iloc[i]))
+            text[i] += "; " + i18n.t("selection.reason.below_bar", v=_fmt_money(clv_all.iloc[i]), bar=value_bar_text(bar),
+                                     cost=cost_words)
         matched &= ~below
     # rank the matched customers
     score = (customers[clv_col].astype(float).fillna(0.0) if clv_col in customers else pd.Series(0.0, index=customers.index)) * weights
@@ -301,7 +313,7 @@ def select_targets(
     if mt is not None:
         beyond = (rank > int(mt)).fillna(False).to_numpy()
         selected &= ~beyond
-        text[beyond] = text[beyond] + f"; beyond max_targets={int(mt)}, not selected"
+        text[beyond] = text[beyond] + "; " + i18n.t("selection.reason.beyond_cap", cap=int(mt))
     return pd.DataFrame({
         "customer_id": ids.to_numpy(),
         "matched": matched,
@@ -309,13 +321,14 @@ def select_targets(
         "rank": rank.array,
         "reasons": pd.array(text, dtype="string"),
         "below_contact_cost": below,
+        "reason_kinds": pd.array(np.where(selected, kind_text, ""), dtype="string"),
     })
 
 
 
 
 def describe_rule(rule: Mapping) -> pd.DataFrame:
-    """The rule as a readable table: one row per key, with what it means.
+    """The rule as a readable table: one row per key, with what it means (in the current report language).
 
     Examples
     --------
@@ -331,7 +344,7 @@ def describe_rule(rule: Mapping) -> pd.DataFrame:
             shown = ", ".join(str(v) for v in value)
         else:
             shown = str(value)
-        rows.append({"criterion": key, "value": shown, "meaning": RULE_KEYS[key]})
+        rows.append({"criterion": key, "value": shown, "meaning": i18n.t(f"selection.rule_key.{key}")})
     return pd.DataFrame(rows, columns=["criterion", "value", "meaning"])
 
 
@@ -401,9 +414,10 @@ def feedback_changes(
 def reason_counts(selection: pd.DataFrame) -> pd.DataFrame:
     """How many targets each kind of reason applies to (a target may have several).
 
-    Reasons are split at ``"; "``; the per-customer numbers (a customer's CLV,
-    churn probability or decile) are dropped so that reasons of one kind are
-    counted together, while thresholds stay.
+    Counts the ``reason_kinds`` of :func:`select_targets` (the reasons without a customer's
+    own CLV, churn probability or decile, so that reasons of one kind are counted together,
+    while thresholds stay); a table without them has its English ``reasons`` split at ``"; "``
+    and the per-customer numbers dropped.
 
     Parameters
     ----------
@@ -422,10 +436,14 @@ def reason_counts(selection: pd.DataFrame) -> pd.DataFrame:
     >>> reason_counts(s).to_numpy().tolist()
     [['CLV (at least 300)', 2], ['segment Lost', 1]]
     """
-    sel = selection.loc[selection["selected"].astype(bool), "reasons"].astype("string")
-    parts = sel.str.split("; ").explode().dropna()
-    parts = parts[parts.str.len() > 0]
-    kinds = parts.str.replace(r"^(CLV|churn probability|churn risk decile) [\d.,]+ ", r"\1 ", regex=True)
+    chosen = selection.loc[selection["selected"].astype(bool)]
+    if "reason_kinds" in chosen:
+        parts = chosen["reason_kinds"].astype("string").str.split("; ").explode().dropna()
+        kinds = parts[parts.str.len() > 0]
+    else:  # a selection from before reason kinds (English reasons): drop the customer's own figure
+        parts = chosen["reasons"].astype("string").str.split("; ").explode().dropna()
+        parts = parts[parts.str.len() > 0]
+        kinds = parts.str.replace(r"^(CLV|churn probability|churn risk decile) [\d.,]+ ", r"\1 ", regex=True)
     counts = kinds.value_counts()
     out = pd.DataFrame({"reason": counts.index.astype(str), "targets": counts.to_numpy().astype("int64")})
     return out.sort_values(["targets", "reason"], ascending=[False, True], kind="stable").reset_index(drop=True)
@@ -546,7 +564,8 @@ class SelectionResult:
     value_bar : dict
         What the value bar (:func:`ecrm_lib.seef.contact.value_bar`) did: ``bar`` (contacts; None
         when the rule switches it off), ``applied`` (bool), ``why_not`` (why
-        it was not applied; None when it was), ``removed`` (customers who
+        it was not applied, in the current language; None when it was; ``why_not_key`` is its
+        catalogue key, to word it in each report language), ``removed`` (customers who
         meet the criteria but are worth less than the bar: left out),
         ``displaced`` (targets the rule would have picked without the bar
         that are not targets now), ``targets_without_bar`` (the list's size
@@ -635,7 +654,7 @@ def add_clusters(customers: pd.DataFrame, clusters: ClusterResult | None) -> pd.
         return customers.merge(clusters.assignments, on="customer_id", how="left")
     out = customers.copy()
     out["cluster"] = 0
-    out["cluster_name"] = pd.array(["all customers"] * len(out), dtype="string")
+    out["cluster_name"] = pd.array([i18n.t("selection.cluster_word.everyone")] * len(out), dtype="string")
     return out
 
 
@@ -718,10 +737,11 @@ def value_bar_summary(customers: pd.DataFrame, rule: Mapping, selection: pd.Data
         info["unchecked"] = int((sel & (np.isnan(clv) | np.isnan(cost))).sum())
         info["targets_below"] = int((sel & below_contact_cost(clv, cost, 1.0)).sum())
     if bar is None:
-        info["why_not"] = f"the rule switches it off ({VALUE_BAR_KEY} = null)"
+        info["why_not_key"] = "selection.bar_na.off"
     elif not known:
-        info["why_not"] = ("the run has no channel cost table, so the cost of a contact is unknown" if not have_costs else
-                           "no customer is reachable through a priced channel, so the cost of a contact is unknown")
+        info["why_not_key"] = "selection.bar_na.no_costs" if not have_costs else "selection.bar_na.unreachable"
+    if info.get("why_not_key"):
+        info["why_not"] = i18n.t(info["why_not_key"])
     else:
         without = select_targets(c, {**rule, VALUE_BAR_KEY: None})["selected"].to_numpy(bool)
         info.update(applied=True, removed=int(selection["below_contact_cost"].sum()), displaced=int((without & ~sel).sum()),
