@@ -139,9 +139,9 @@ def test_shared_definition_on_the_run_s_transactions_is_the_customer_value_page_
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="channels.integration.integration_comparison counts transactions, not purchase "
-                   "days (owner of channels/: use data.overview.purchase_days / repeat_buyers)")
 def test_channel_integration_page_shows_the_shared_figures(pages, shared_figures):
+    """The channel-integration comparison's per-customer repeat figures (it counted transactions before: 70.7 % and
+    2.59 against 70.5 % and 2.56 on the default data)."""
     f = shared_figures
     shown = {}
     for head, cells in _table_rows(pages["page"]("channel_integration"), "measure"):
