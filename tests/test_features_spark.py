@@ -1,8 +1,10 @@
 """DuckDB / PySpark parity of ecrm_lib.value.features.
 
-The same Ibis expressions run on embedded DuckDB and on a local-mode Spark
-session; every customer and every column must come back identical (spend
-columns too: amounts are summed as exact decimals).
+The same Ibis expressions run on embedded DuckDB and on Spark, twice: on a
+local-mode Spark session in the test's process (a notebook opened by hand) and
+on a client of a local Spark Connect server (a notebook of ``ecrm run``);
+every customer and every column must come back identical (spend columns too:
+amounts are summed as exact decimals).
 
 PySpark is the ``spark`` extra (``pip install -e ".[spark]"``) and needs Java 17.
 Without pyspark these tests skip locally, but fail in CI (``CI`` set), where
@@ -31,38 +33,53 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-@pytest.fixture(scope="session")
-def spark():
-    """One local Spark session (about 8 s to start) wrapped in an Ibis connection."""
+def _no_spark(msg: str):
+    if _in_ci():
+        pytest.fail(f"DuckDB/Spark parity must run in CI, but {msg}", pytrace=False)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session", params=["classic", "connect"])
+def spark(request, tmp_path_factory):
+    """An Ibis connection to Spark, once per kind of session (one JVM at a time):
+
+    - ``classic``: a local Spark session in this process (about 8 s to start), what a notebook
+      opened by hand uses;
+    - ``connect``: a client of a local Spark Connect server (:mod:`ecrm_lib.run.spark_server`),
+      what every notebook of ``ecrm run`` uses.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
-        msg = (
-            f"pyspark is not importable ({exc}): install the spark extra with "
-            "`.venv/bin/pip install -e '.[spark]'` (Java 17 must be on PATH)"
-        )
-        if _in_ci():
-            pytest.fail(f"DuckDB/Spark parity must run in CI, but {msg}", pytrace=False)
-        pytest.skip(msg)
+        _no_spark(f"pyspark is not importable ({exc}): install the spark extra with "
+                  "`.venv/bin/pip install -e '.[spark]'` (Java 17 must be on PATH)")
+    conf = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false"}
+    if request.param == "connect":
+        from ecrm_lib.core.config import EngineSettings
+        from ecrm_lib.run.spark_server import SparkConnectServer, SparkServerError
+
+        root = tmp_path_factory.mktemp("features_connect")
+        server = SparkConnectServer(EngineSettings(kind="spark", spark={"master": "local[1]", "conf": conf}),
+                                    work_dir=root / "spill", log_path=root / "spark-connect.log")
+        try:
+            session = SparkSession.builder.remote(server.start()).getOrCreate()
+        except (SparkServerError, ImportError) as exc:
+            server.stop()
+            _no_spark(f"a local Spark Connect server could not start or be reached: {exc}")
+        yield ibis.pyspark.connect(session)
+        session.stop()
+        server.stop()
+        return
     try:
-        session = (
-            SparkSession.builder.master("local[1]")
-            .appName("ecrm-features-parity")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .getOrCreate()
-        )
+        builder = SparkSession.builder.master("local[1]").appName("ecrm-features-parity")
+        for k, v in conf.items():
+            builder = builder.config(k, v)
+        session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
     except Exception as exc:  # no Java, no free port, ...
-        msg = (
-            f"pyspark is installed but a local Spark session could not start: {exc!r}. "
-            "Spark 4.0 needs Java 17 ('java' on PATH or JAVA_HOME set)."
-        )
-        if _in_ci():
-            pytest.fail(f"DuckDB/Spark parity must run in CI, but {msg}", pytrace=False)
-        pytest.skip(msg)
+        _no_spark(f"pyspark is installed but a local Spark session could not start: {exc!r}. "
+                  "Spark 4.0 needs Java 17 ('java' on PATH or JAVA_HOME set).")
     yield ibis.pyspark.connect(session)
     session.stop()
 

@@ -59,6 +59,11 @@ A config looks like this (every key but ``sources`` has a default)::
       threads: auto               # engine threads per notebook; auto: the machine's cores
       spill_dir: null             # folder for data that does not fit in memory; default: a
                                   # folder in the run's private/ area, removed after the run
+      spark:                      # kind: spark only
+        master: local[2]          # local[N], spark://host:7077, yarn: `ecrm run` starts one Spark
+                                  # Connect server for the run on it (its driver)
+        # remote: sc://host:15002 # or use a running Spark Connect server (a cluster's)
+        conf: {spark.sql.shuffle.partitions: 8}
     economics:                    # what a sale and a contact are worth (all keys optional; a key
                                   # left out is "not available", never assumed)
       margin: 0.30                # share of revenue kept as margin (0-1]: incremental revenue
@@ -270,8 +275,13 @@ class EngineSettings:
         Where DuckDB writes what does not fit in memory; None: the run's
         ``private/spill/`` folder.
     spark : dict
-        Spark settings: ``master`` (e.g. ``local[2]``, ``spark://host:7077``)
-        and ``conf`` (``{key: value}``).
+        Spark settings: ``master`` (e.g. ``local[2]``, ``spark://host:7077``),
+        ``remote`` (``sc://host:port``: an existing Spark Connect server, a
+        cluster's, that every notebook connects to) and ``conf``
+        (``{key: value}``). Without ``remote``, ``ecrm run`` starts one Spark
+        Connect server for the run with ``master`` and ``conf``
+        (:mod:`ecrm_lib.run.spark_server`); a notebook opened by hand starts
+        its own Spark session.
     """
 
     kind: str = "duckdb"
@@ -657,8 +667,15 @@ def _parse_engine(raw: Any, path: Path) -> EngineSettings:
     spill = raw.get("spill_dir")
     spill_dir = _expand(str(spill), path.parent, f"{where}.spill_dir") if spill else None
     spark = raw.get("spark") or {}
-    if not isinstance(spark, dict) or set(spark) - {"master", "conf"}:
-        raise ConfigError(f"{where}.spark must be a mapping with `master` and `conf` (e.g. master: local[2]).")
+    if not isinstance(spark, dict) or set(spark) - {"master", "remote", "conf"}:
+        raise ConfigError(f"{where}.spark must be a mapping with `master`, `remote` and `conf` "
+                          "(e.g. master: local[2], or remote: sc://spark-connect.example.com:15002).")
+    remote = spark.get("remote")
+    if remote is not None and not (isinstance(remote, str) and remote.startswith("sc://") and len(remote) > 5):
+        raise ConfigError(f"{where}.spark.remote is {remote!r}; write a Spark Connect URL such as "
+                          "sc://spark-connect.example.com:15002.")
+    if not isinstance(spark.get("conf") or {}, dict):
+        raise ConfigError(f"{where}.spark.conf must be a mapping of Spark settings, e.g. {{spark.sql.shuffle.partitions: 4}}.")
     return EngineSettings(kind=kind, memory_limit=memory, threads=threads, spill_dir=spill_dir, spark=dict(spark))
 
 

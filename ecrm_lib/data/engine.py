@@ -8,8 +8,12 @@ config's ``engine:`` section (:class:`~ecrm_lib.core.config.EngineSettings`):
 - DuckDB runs out of core: it holds at most ``memory_limit`` in memory and
   writes the rest to ``spill_dir``. ``memory_limit: auto`` gives each notebook
   that runs at the same time an equal part of 60 % of the machine's memory.
-- Spark: ``kind: spark`` with ``spark: {master: ..., conf: {...}}``; the
-  session time zone is UTC (timestamps are stored in UTC).
+- Spark: ``kind: spark`` with ``spark: {master: ..., remote: ..., conf: {...}}``;
+  the session time zone is UTC (timestamps are stored in UTC). A notebook
+  connects to a Spark Connect server when the config names one
+  (``remote: sc://host:port``) or when ``ecrm run`` started one for the run
+  and put its URL in ``$ECRM_SPARK_REMOTE`` (:data:`REMOTE_ENV`); otherwise
+  (a notebook opened by hand) it starts its own Spark session with ``master``.
 
 A query that needs more memory than the limit and cannot spill fails with
 :class:`EngineMemoryError`, whose message names the setting to change.
@@ -19,9 +23,11 @@ here too, one implementation per backend: :func:`local_date`,
 :func:`local_time`, and the session-temporary tables and Splink database API
 of identity resolution (:func:`keep_table`, :func:`drop_kept_table`,
 :func:`splink_api`). On Spark a kept table is a local checkpoint (computed
-once, held by the executors, lineage cut) registered as a temporary view:
-Ibis's PySpark backend has no temporary tables, and a plain view would be
-computed again, with new row numbers, at each use.
+once, held by the executors, lineage cut; Spark Connect has it too since
+Spark 4.0) registered as a temporary view: Ibis's PySpark backend has no
+temporary tables, and a plain view would be computed again, with new row
+numbers, at each use. Temporary views belong to one Spark (Connect) session,
+so notebooks sharing a server do not see each other's.
 """
 
 from __future__ import annotations
@@ -48,7 +54,16 @@ __all__ = [
     "keep_table",
     "drop_kept_table",
     "splink_api",
+    "spark_remote",
+    "REMOTE_ENV",
+    "SESSION_SETTINGS",
 ]
+
+#: Environment variable through which ``ecrm run`` gives its notebooks' kernels the URL of the run's Spark Connect server.
+REMOTE_ENV = "ECRM_SPARK_REMOTE"
+
+#: Spark settings every session of the suite has, whatever the config says (timestamps are stored in UTC).
+SESSION_SETTINGS = {"spark.sql.session.timeZone": "UTC"}
 
 #: Share of the machine's memory that the engines of one run may use together.
 AUTO_MEMORY_SHARE = 0.6
@@ -125,14 +140,36 @@ def connect(settings: EngineSettings | None = None, *, spill_dir: str | os.PathL
     return ibis.duckdb.connect(**config)
 
 
-def _connect_spark(settings: EngineSettings, spill=None):
-    """A Spark session from ``settings.spark`` (master, conf) as an Ibis connection.
+def spark_remote(settings: EngineSettings) -> str | None:
+    """The Spark Connect URL a notebook connects to, or None to start its own Spark session.
 
-    Defaults that the config's ``conf`` may override: no console progress bars
-    (they would fill the notebooks' logs) and, when ``spill`` is given, Spark's
-    warehouse and local scratch folders there (not in the working directory).
-    The session time zone is always UTC. Inside ``spark-submit`` the session
-    already exists and is reused (``getOrCreate``) with its own master.
+    The config's ``spark: remote:`` wins; else the URL of the server that
+    ``ecrm run`` started for the run (``$ECRM_SPARK_REMOTE``); else None.
+
+    Examples
+    --------
+    >>> spark_remote(EngineSettings(kind="spark", spark={"remote": "sc://cluster:15002"}))
+    'sc://cluster:15002'
+    """
+    if settings.kind != "spark":
+        return None
+    return settings.spark.get("remote") or os.environ.get(REMOTE_ENV) or None
+
+
+def _connect_spark(settings: EngineSettings, spill=None):
+    """A Spark session as an Ibis connection: a Spark Connect client, or a session of its own.
+
+    With a Spark Connect URL (:func:`spark_remote`) the session is a client of
+    that server: the server holds the engine settings (``ecrm run`` started it
+    with the config's ``master`` and ``conf``); of the config's ``conf``, the
+    ``spark.sql.*`` keys are set on a cluster's server (``remote:``) for this
+    session. Without one, this process starts its own Spark session from
+    ``settings.spark`` (master, conf) with these defaults, which the config's
+    ``conf`` may override: no console progress bars (they would fill the
+    notebooks' logs) and, when ``spill`` is given, Spark's warehouse and local
+    scratch folders there (not in the working directory). Inside
+    ``spark-submit`` that session already exists and is reused
+    (``getOrCreate``) with its own master. The session time zone is always UTC.
     """
     import ibis
 
@@ -142,6 +179,21 @@ def _connect_spark(settings: EngineSettings, spill=None):
         raise EcrmError(
             "engine kind 'spark' needs pyspark: install the spark extra (pip install 'ecrm-lib[spark]')."
         ) from None
+    remote = spark_remote(settings)
+    if remote:
+        try:
+            session = SparkSession.builder.remote(remote).getOrCreate()
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise EcrmError(
+                f"connecting to the Spark Connect server {remote} needs pyspark's connect client ({exc}): "
+                "install the spark extra (pip install 'ecrm-lib[spark]')."
+            ) from None
+        own = {} if settings.spark.get("remote") is None else {
+            str(k): str(v) for k, v in (settings.spark.get("conf") or {}).items() if str(k).startswith("spark.sql.")
+        }
+        for k, v in {**own, **SESSION_SETTINGS}.items():
+            session.conf.set(k, v)
+        return ibis.pyspark.connect(session)
     builder = SparkSession.builder.master(str(settings.spark.get("master", "local[*]"))).appName("ecrm")
     conf = {"spark.ui.showConsoleProgress": "false"}
     if spill:
@@ -149,9 +201,9 @@ def _connect_spark(settings: EngineSettings, spill=None):
         conf["spark.sql.warehouse.dir"] = str(Path(spill).resolve() / "spark-warehouse")
         conf["spark.local.dir"] = str(Path(spill).resolve())
     conf.update({str(k): str(v) for k, v in (settings.spark.get("conf") or {}).items()})
+    conf.update(SESSION_SETTINGS)
     for k, v in conf.items():
         builder = builder.config(k, v)
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")  # Spark's WARN lines would fill the kernel logs
     return ibis.pyspark.connect(session)

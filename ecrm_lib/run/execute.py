@@ -484,6 +484,7 @@ def run_notebooks(
     progress: Callable[..., Any] | None = None,
     jobs: int = 1,
     languages: tuple[str, ...] = ("en",),
+    env: dict[str, str] | None = None,
 ) -> list[NotebookResult]:
     """Run the selected notebooks, each once its upstreams are done, up to ``jobs`` at the same time.
 
@@ -505,6 +506,9 @@ def run_notebooks(
     languages : tuple of str
         Report languages (the first is the main one); the kernels get them as
         ``$ECRM_LANGUAGES`` and each page is rendered in each.
+    env : dict, optional
+        More environment variables for the kernels (the run's Spark Connect
+        server: ``$ECRM_SPARK_REMOTE``, :data:`ecrm_lib.data.engine.REMOTE_ENV`).
 
     Returns
     -------
@@ -530,7 +534,7 @@ def run_notebooks(
         return all(u in results or u not in specs for u in specs[name].upstream)
 
     pending = list(names)
-    env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs), "ECRM_LANGUAGES": ",".join(languages)}
+    env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs), "ECRM_LANGUAGES": ",".join(languages), **(env or {})}
     watcher = _ProgressWatcher(layout, names, say)
     watcher.start()
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:

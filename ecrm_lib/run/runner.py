@@ -55,12 +55,14 @@ from ecrm_lib.core.config import Config, load_config, parse_languages
 from ecrm_lib.core.dates import as_date, iso_time
 from ecrm_lib.core.errors import ConfigError, RunFailedError
 from ecrm_lib.core.paths import REPORTS_DIR
+from ecrm_lib.data.engine import REMOTE_ENV
 from ecrm_lib.report.glossary import render_glossary_page
 from ecrm_lib.run.context import RunLayout, prepare_run_folder, published_runs
 from ecrm_lib.run.execute import NotebookResult, default_jobs, for_each_language, language_links, run_notebooks
 from ecrm_lib.run.fingerprint import code_hash, git_state, hash_file, input_hashes, package_versions, run_fingerprint
 from ecrm_lib.run.index_page import write_index
 from ecrm_lib.run.registry import NotebookSpec, Registry, load_registry
+from ecrm_lib.run.spark_server import run_server
 
 __all__ = [
     "NotebookResult",
@@ -428,20 +430,31 @@ def run_suite(
 
         run_id = _new_run_id(out, started, fp)
         say(f"Run {run_id}: config {config.name}, {len(selected)} notebook(s); loading data ...")
-        try:
-            result = (loader or load_inputs)(config, as_of_date, say)
-        except Exception:
-            say(f"Loading failed; nothing was published and {latest} is unchanged.")
-            raise
         staging = out / f".staging-{run_id}"
-        every = registry.resolve_parameters(None, parameters, test_params)
-        layout = prepare_run_folder(staging, config, result, previous_run=previous_dir, runs_dir=out,
-                                    parameters={**every, **params}, registry=registry.path)
-        run_as_of = as_date(result.as_of, "as-of date")
-
-        langs = parse_languages(languages, "--language") if languages else config.languages
-        results = run_notebooks(selected, params, config, layout, cell_timeout, say, jobs=jobs or default_jobs(),
-                                languages=langs)
+        loaded = False
+        try:
+            # Spark without `remote:`: one Spark Connect server for the whole run, started while the data loads
+            # and stopped when the notebooks are done (also on a failure or Ctrl-C)
+            with run_server(config.engine, staging, name=f"ecrm-{run_id}") as server:
+                result = (loader or load_inputs)(config, as_of_date, say)
+                loaded = True
+                every = registry.resolve_parameters(None, parameters, test_params)
+                layout = prepare_run_folder(staging, config, result, previous_run=previous_dir, runs_dir=out,
+                                            parameters={**every, **params}, registry=registry.path)
+                run_as_of = as_date(result.as_of, "as-of date")
+                kernel_env = {}
+                if server is not None:
+                    kernel_env[REMOTE_ENV] = server.wait_ready()
+                    say(f"Spark Connect server of the run ready at {server.url} "
+                        f"({time.monotonic() - (server.started_s or t0):.0f} s after its start).")
+                langs = parse_languages(languages, "--language") if languages else config.languages
+                results = run_notebooks(selected, params, config, layout, cell_timeout, say,
+                                        jobs=jobs or default_jobs(), languages=langs, env=kernel_env)
+        except Exception:
+            if not loaded:
+                shutil.rmtree(staging, ignore_errors=True)  # only the Spark server's scratch and log were there
+                say(f"Loading failed; nothing was published and {latest} is unchanged.")
+            raise
         shutil.rmtree(layout.root / "private" / "spill", ignore_errors=True)  # engines' overflow, not a result
 
         status = "failed" if any(r.status == "failed" for r in results) else "ok"
