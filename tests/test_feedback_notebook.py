@@ -118,6 +118,13 @@ def test_synthetic_data(suite_runs, registry_path):
     appendix = html.index("Appendix: method")
     assert html.index("How the tone is read") > appendix and html.index("AUC of") > appendix
     assert "five-fold cross-fitting" not in html[:appendix]
+    # the suite's own column and method names are words in the report language (issue 12), not identifiers
+    ko = (Path(suite_runs.latest.run_dir) / "ko" / f"{NAME}.html").read_text(encoding="utf-8")
+    for page in (html, ko):
+        assert "purchases_365d" not in page and "two-model" not in page.replace("two-model (T-learner)", "")
+    if "purchases in the year before assignment" in html:
+        assert "배정 전 1년 동안의 구매 수" in ko
+    assert "두 모형(T-learner)" in ko
 
 
 @pytest.mark.shared_data

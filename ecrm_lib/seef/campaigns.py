@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import EcrmError
-from ecrm_lib.core.i18n import t
+from ecrm_lib.core.i18n import t, t_or
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.tables import columns_of, engine_table, to_frame
 
@@ -55,6 +55,7 @@ __all__ = [
     "revenue_missing_reason",
     "rows_of_accounts",
     "segment_column_values",
+    "segment_label",
     "segment_table",
     "select_campaign",
 ]
@@ -324,3 +325,17 @@ def default_segment_column(segments: pd.DataFrame) -> str | None:
         if c != "account_id" and 2 <= segments[c].nunique() <= 12:
             return str(c)
     return None
+
+
+def segment_label(column: str) -> str:
+    """The name of a segment attribute as a reader reads it, in the report language: the suite's own history
+    columns (:data:`HISTORY_COLUMNS`) and channel columns in words; a column of the user's data as it is.
+
+    >>> from ecrm_lib.core.language import using
+    >>> segment_label("purchases_365d"), segment_label("Department Name")
+    ('purchases in the year before assignment', 'Department Name')
+    >>> with using("ko"):
+    ...     segment_label("purchases_365d")
+    '배정 전 1년 동안의 구매 수'
+    """
+    return t_or(f"feedback.segment_columns.{column}", str(column))
