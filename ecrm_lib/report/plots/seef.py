@@ -282,6 +282,10 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
         ax.plot(t["added"], t["value_random"], marker="s", linestyle="--", color="grey", label=_t("expansion.value_random"))
     ax.set_xlabel(_t("expansion.value_x"))
     ax.set_ylabel(with_unit(_t("expansion.value_y"), currency_name(currency)))
+    lows = pd.concat([t[c] for c in ("value", "value_low", "value_random") if c in t]).astype(float)
+    if len(lows.dropna()) and lows.min() >= 0:
+        ax.set_ylim(bottom=0)  # amounts from zero, so that the gap to the random pick reads at its true size
+        ax.set_xlim(left=0)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_title(_t("expansion.value_title"))
     ax.legend(loc="upper left")
