@@ -87,14 +87,14 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     s = summary.iloc[::-1]
     y = np.arange(len(s))
     labels = [f"{_truncate(x)} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
-    ax.barh(y, s["customer_share"] * 100, color="C0", label=_t("seef.customers_pct"))
+    ax.barh(y, s["customer_share"] * 100, color="C0", label=_t("selection.customers_pct"))
     ax.set_yticks(y, labels)
-    ax.set_xlabel(_t("seef.segments_x_value") if "value_share" in s else _t("seef.segments_x"))
-    ax.set_ylabel(_t("seef.segments_y"))
+    ax.set_xlabel(_t("selection.segments_x_value") if "value_share" in s else _t("selection.segments_x"))
+    ax.set_ylabel(_t("selection.segments_y"))
     if "value_share" in s:
-        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=_t("seef.value_currency_pct", currency=currency_name(currency)) if currency else _t("seef.value_pct"))
+        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=_t("selection.value_currency_pct", currency=currency_name(currency)) if currency else _t("selection.value_pct"))
         ax.legend(loc="lower right")
-    ax.set_title(_t("seef.segments_title"))
+    ax.set_title(_t("selection.segments_title"))
     return ax
 
 
@@ -121,10 +121,10 @@ def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=No
         for j in range(M.shape[1]):
             dark = abs(M[i, j]) > 0.6 * lim  # white text on the darkest cells
             ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
-    ax.set_xlabel(_t("seef.feature"))
-    ax.set_ylabel(_t("seef.cluster_y"))
-    ax.figure.colorbar(im, ax=ax, label=_t("seef.cluster_colorbar"))
-    ax.set_title(_t("seef.cluster_title"))
+    ax.set_xlabel(_t("selection.feature"))
+    ax.set_ylabel(_t("selection.cluster_y"))
+    ax.figure.colorbar(im, ax=ax, label=_t("selection.cluster_colorbar"))
+    ax.set_title(_t("selection.cluster_title"))
     return ax
 
 
@@ -150,14 +150,14 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
     for ax, col in ((a1, "chosen"), (a2, "elbow")):
         if col in k_scores and k_scores[col].any():
             kc = int(k_scores.loc[k_scores[col], "k"].iloc[0])
-            ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=_t("seef.k_chosen" if col == "chosen" else "seef.k_elbow", k=kc))
+            ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=_t("selection.k_chosen" if col == "chosen" else "selection.k_elbow", k=kc))
             ax.legend()
-    a1.set_xlabel(_t("seef.k_x"))
-    a1.set_ylabel(_t("seef.silhouette_y"))
-    a1.set_title(_t("seef.silhouette_title"))
-    a2.set_xlabel(_t("seef.k_x"))
-    a2.set_ylabel(_t("seef.inertia_y"))
-    a2.set_title(_t("seef.elbow_title"))
+    a1.set_xlabel(_t("selection.k_x"))
+    a1.set_ylabel(_t("selection.silhouette_y"))
+    a1.set_title(_t("selection.silhouette_title"))
+    a2.set_xlabel(_t("selection.k_x"))
+    a2.set_ylabel(_t("selection.inertia_y"))
+    a2.set_title(_t("selection.elbow_title"))
     return a1, a2
 
 
@@ -173,9 +173,9 @@ def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
     n = int(targets["selected"].astype(bool).sum())
     counts = reason_counts(targets).head(top).iloc[::-1]  # kinds of reason: per-customer numbers dropped
     ax.barh([_truncate(x, 50) for x in counts["reason"]], counts["targets"].to_numpy())
-    ax.set_xlabel(_t("seef.reasons_x"))
-    ax.set_ylabel(_t("seef.reasons_y"))
-    ax.set_title(_t("seef.reasons_title", n=n))
+    ax.set_xlabel(_t("selection.reasons_x"))
+    ax.set_ylabel(_t("selection.reasons_y"))
+    ax.set_title(_t("selection.reasons_title", n=n))
     return ax
 
 
