@@ -51,6 +51,24 @@ def test_entry_matches_the_notebook():
     assert list(reg.get("expansion").products) == ["lookalikes"]
 
 
+def test_notebook_speaks_through_the_catalogue_only():
+    """Issue 12: every sentence, caption and header through say/show/figure and expansion.* messages; no English
+    built in the notebook (md, show_table, display, print, f-strings other than catalogue keys)."""
+    import json
+    import re
+
+    from ecrm_lib.core.i18n import catalogue
+
+    nb = json.loads((NOTEBOOKS_DIR / "70_expansion.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert not re.search(r"\bmd\(|show_table\(|\bdisplay\(|\bprint\(|plt\.show", code)
+    assert re.findall(r'\bf"([^"]*)"', code) and all(re.fullmatch(r"expansion\.[a-z_.]+\{\w+\}", f) for f in re.findall(r'\bf"([^"]*)"', code))
+    keys = set(re.findall(r'"(expansion\.[a-z_.]+)"', code))
+    for lang in ("en", "ko"):
+        missing = [k for k in keys if k not in catalogue(lang) and not k.endswith(".")]
+        assert not missing, (lang, missing)
+
+
 def test_expansion_scores_only_non_targets_and_prices_their_cheapest_channel(run):
     m = run["metrics"]("expansion")
     assert set(m) == set(load_registry(REGISTRY).get("expansion").metrics)
