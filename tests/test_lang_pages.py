@@ -68,3 +68,13 @@ def test_english_fragments_are_found_on_an_english_page():
 @pytest.mark.parametrize("name", ["executive_summary", "evaluation"])
 def test_korean_page_has_no_english_library_sentence(suite_runs, name):
     check_korean_page(Path(suite_runs.latest.run_dir) / "ko" / f"{name}.html")
+
+
+def test_korean_evaluation_page_names_the_profile_measures_in_korean(suite_runs):
+    """The profile table's measures and the sentence naming the clear differences are worded (not column names)."""
+    page = (Path(suite_runs.latest.run_dir) / "ko" / "evaluation.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", htmllib.unescape(BeautifulSoup(page, "html.parser").get_text(" ")))
+    assert "(d = " in text, "the profile sentence is missing from the Korean evaluation page"
+    assert not re.search(r"\b[a-z]+_[a-z_]+ \(d = ", text), re.findall(r"\b[a-z]+_[a-z_]+ \(d = ", text)[:5]
+    cells = {td.get_text(strip=True) for td in BeautifulSoup(page, "html.parser").find_all("td")}
+    assert not cells & {"f_score", "monetary_value", "churn_probability", "p_alive", "n_contacts"}
