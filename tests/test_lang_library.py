@@ -212,3 +212,14 @@ def test_not_measured_reasons_are_the_registry_s_in_english_and_korean_on_korean
         assert why in en.loc[nk, "note"]
         assert why not in ko.loc[nk, "note"] and HANGUL.search(ko.loc[nk, "note"]) and "등록부" not in ko.loc[nk, "note"]
         assert not re.search(r"[A-Za-z]{3,}", ko.loc[nk, "note"]), ko.loc[nk, "note"]
+
+
+def test_failure_page_masks_in_the_page_language(tmp_path):
+    from ecrm_lib.report.render import render_failure_page
+
+    message = "bad value '010-1234-5678' for kim@example.com"
+    with using("ko"):
+        ko = render_failure_page(tmp_path / "ko.html", "선정", "ValueError", message).read_text(encoding="utf-8")
+    en = render_failure_page(tmp_path / "en.html", "Selection", "ValueError", message).read_text(encoding="utf-8")
+    assert "[전화번호]" in ko and "[이메일]" in ko and "010-1234" not in ko and "example.com" not in ko
+    assert "[phone]" in en and "[email]" in en

@@ -17,7 +17,7 @@ tables and figures and the page opens offline:
 
 :func:`render_failure_page` and :func:`render_message_page` build the pages of
 a failed or skipped step. Every text that comes from data, config or an error
-goes through :func:`ecrm_lib.report.display.escape` (and :func:`~ecrm_lib.core.privacy.scrub_pii`).
+goes through :func:`ecrm_lib.report.display.escape` (and :func:`~ecrm_lib.core.privacy.scrub_shown`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from ecrm_lib.core.cells import cell_text
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.language import get_language
-from ecrm_lib.core.privacy import scrub_pii
+from ecrm_lib.core.privacy import scrub_shown
 from ecrm_lib.report.display import escape
 
 __all__ = [
@@ -285,8 +285,8 @@ def _failure_banner(title: str, error_type: str, message: str, executed_name: st
     return (
         '<div class="banner" role="alert">'
         f"<h2>{escape(t('failure.heading', title=title))}</h2>"
-        f"<p><strong>{escape(t('failure.error'))}</strong> <code>{escape(scrub_pii(error_type))}</code></p>"
-        f"<pre>{escape(scrub_pii(message))}</pre>"
+        f"<p><strong>{escape(t('failure.error'))}</strong> <code>{escape(scrub_shown(error_type))}</code></p>"
+        f"<pre>{escape(scrub_shown(message))}</pre>"
         f"<p><strong>{escape(t('failure.what_to_do'))}</strong> {where} {t('failure.partial')}</p>"
         "</div>"
     )
