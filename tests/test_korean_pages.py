@@ -17,8 +17,6 @@ LATIN = re.compile(r"[A-Za-z]")
 # Words that stay Latin on a Korean page: method names and abbreviations a Korean report writes in Latin letters.
 KEPT = re.compile(r"(?<![A-Za-z])(CLV|P\(alive\)|AUC|NPS|RFM|KRW|USD|BG/NBD|MBG/NBD|Pareto/NBD|Gamma-Gamma|NBD|Qini|Gini|"
                   r"k-means|ROI|SEEF|CI|ID|id|vs|d|n|k|p|e-mail|SMS|app|web)(?![A-Za-z])")
-# Pages still in English-only prose; each leaves this list when its notebook is converted (issue 12).
-NOT_YET_CONVERTED = {"selection", "expansion"}
 
 
 def visible_prose(html: str) -> str:
@@ -48,8 +46,6 @@ def test_korean_page_reads_as_korean(suite_runs, name):
     ko = run_dir / "ko" / f"{name}.html"
     assert ko.exists(), f"no Korean page {ko}"
     share = hangul_share(visible_prose(ko.read_text(encoding="utf-8")))
-    if name in NOT_YET_CONVERTED:
-        pytest.xfail(f"{name}: Korean prose {share:.0%} (page not yet converted to the catalogue)")
     assert share >= 0.80, f"{name}: only {share:.0%} of the visible prose letters on the Korean page are Hangul"
     # Markdown does not close emphasis between punctuation and a Hangul letter ("**30%**를"): the stars would show
     prose = visible_prose(ko.read_text(encoding="utf-8"))
