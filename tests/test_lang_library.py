@@ -223,3 +223,15 @@ def test_failure_page_masks_in_the_page_language(tmp_path):
     en = render_failure_page(tmp_path / "en.html", "Selection", "ValueError", message).read_text(encoding="utf-8")
     assert "[전화번호]" in ko and "[이메일]" in ko and "010-1234" not in ko and "example.com" not in ko
     assert "[phone]" in en and "[email]" in en
+
+
+def test_glossary_maps_the_shown_segment_names_to_the_table_s(tmp_path):
+    from ecrm_lib.report.glossary import render_glossary_page
+
+    with using("ko"):
+        (tmp_path / "ko").mkdir()
+        ko = render_glossary_page(tmp_path / "ko").read_text(encoding="utf-8")
+    (tmp_path / "en").mkdir()
+    en = render_glossary_page(tmp_path / "en").read_text(encoding="utf-8")
+    assert "<td><strong>휴면 고객</strong></td><td>Hibernating</td>" in ko and "<td><strong>기타</strong></td><td>Other</td>" in ko
+    assert "<td><strong>Hibernating</strong></td><td>Last purchase long ago" in en and "Name in the segment table" not in en
