@@ -93,12 +93,35 @@ def test_products_metrics_and_report(run):
     assert result.duration_s < 60, f"selection notebook took {result.duration_s:.0f} s"
 
 
-def test_profit_products(run):
+@pytest.fixture(scope="module")
+def latest(suite_runs):
+    """The shared execution's main run: its as-of date is after the generated data's randomised campaign."""
+    res = {r.name: r for r in suite_runs.latest.results}
+    assert res[NAME].status == "ok", (res[NAME].error_type, res[NAME].error_message)
+    return Path(suite_runs.latest.run_dir), res[NAME], suite_runs.config.parent
+
+
+def test_profit_products_without_a_campaign_are_empty_and_the_page_says_why(run):
+    """The first run's as-of date is before the generated campaign: both profit products are written with their
+    columns and no rows, the metrics carry the reason, and the page says why in one line."""
+    from ecrm_lib.seef.profit_select import PROFIT_SCORES_COLUMNS, PROFIT_TARGETS_COLUMNS
+
+    run_dir = run[0]
+    d = run_dir / "products" / NAME
+    sc, tg = pd.read_parquet(d / "profit_scores.parquet"), pd.read_parquet(d / "profit_targets.parquet")
+    assert list(sc.columns) == PROFIT_SCORES_COLUMNS and list(tg.columns) == PROFIT_TARGETS_COLUMNS and not len(sc) and not len(tg)
+    raw = json.loads((run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
+    assert raw["profit_n_targets"]["value"] is None and "no campaigns table" in raw["profit_n_targets"]["reason"]
+    html = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
+    assert "By incremental profit:</strong> not available because this run has no campaigns table" in html
+
+
+def test_profit_products(latest):
     """Issue 16: the products SEEF 3 and the next run read. The generated data has a randomised campaign, so every
     customer is scored, the profit selection chooses some, and a random tenth of them is kept out on purpose."""
     from ecrm_lib.seef.profit_select import PROFIT_SCORES_COLUMNS, PROFIT_TARGETS_COLUMNS
 
-    run_dir = run[0]
+    run_dir = latest[0]
     m = _metrics(run_dir)
     d = run_dir / "products" / NAME
     sc, tg = pd.read_parquet(d / "profit_scores.parquet"), pd.read_parquet(d / "profit_targets.parquet")
