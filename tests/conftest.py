@@ -31,6 +31,19 @@ def shared_data():
     return root
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():
+    """Every test starts in English and leaves the report language and currency as it found them: opening a run
+    context in the test's own process (``RunContext.open``) sets the run's, which must not leak into the next test."""
+    from ecrm_lib.core.i18n import get_currency, set_currency
+    from ecrm_lib.core.language import using
+
+    currency = get_currency()
+    with using("en"):
+        yield
+    set_currency(currency)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
