@@ -116,7 +116,7 @@ def test_synthetic_data(suite_runs, registry_path):
     h2 = _h2(html)
     assert h2[-1] == "Appendix: method" and h2.index("The loop: what happened to the customers the previous run selected?") == len(h2) - 2
     appendix = html.index("Appendix: method")
-    assert html.index("How the tone is read") > appendix and html.index("AUC of") > appendix
+    assert html.index(">How the tone is read<") > appendix and html.index("AUC of") > appendix
     assert "five-fold cross-fitting" not in html[:appendix]
     # the suite's own column and method names are words in the report language (issue 12), not identifiers
     ko = (Path(suite_runs.latest.run_dir) / "ko" / f"{NAME}.html").read_text(encoding="utf-8")
@@ -137,6 +137,11 @@ def test_hillstrom(tmp_path, registry_path, shared_data):
     assert m["srm_p_value"] > 0.001 and m["qini_coefficient"] is not None
     assert m["nps"] is None and m["n_feedback"] is None and m["sentiment_auc"] is None
     assert "no feedback table" in html
+    # the satisfaction and text part does not apply: one line, not headings with prose (issue 15)
+    assert "Satisfaction and what customers write:" in html and "Did the campaign beat its control group?" in html
+    for heading in ("How likely are customers to recommend us?", "What do customers write about?", "Is satisfaction changing",
+                    "How positive is the tone", "Appendix: method"):
+        assert heading not in html, heading
 
 
 @pytest.mark.shared_data
@@ -148,6 +153,12 @@ def test_womens_reviews(tmp_path, registry_path, shared_data):
     assert m["sentiment_auc"] > 0.9
     assert 2 <= m["n_topics"] <= 4
     assert "CSAT" in html and "no campaigns table" in html and "CSAT by division" in html
+    # the campaign part does not apply: one line, not four headings with prose (issue 15)
+    assert "Campaign results:" in html and "How likely are customers to recommend us?" in html
+    for heading in ("Did the campaign beat its control group?", "Were the groups split as planned?",
+                    "Which customers responded most", "Could a model pick"):
+        assert heading not in html, heading
+    assert _h2(html)[-1] == "Appendix: method"
     assert len(prods["feedback_scores"]) == 23486 - 844
 
 
