@@ -101,3 +101,75 @@ def test_method_detail_in_the_appendix_and_sections_that_do_not_apply_in_one_lin
     first = BeautifulSoup(earlier, "html.parser")
     assert "What the previous campaign taught us" not in [h.get_text(" ", strip=True).rstrip(" ¶") for h in first.find_all("h2")]
     assert "What the previous campaign taught us: not available yet" in first.get_text(" ", strip=True)
+
+
+def _seen_text(html: str) -> str:
+    """All text a reader sees on a page, table cells included (not code, scripts, styles or the language links)."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "code", "pre", "svg", "nav"]):
+        tag.decompose()
+    return soup.get_text(" ", strip=True)
+
+
+def _shipped_names() -> list[str]:
+    from ecrm_lib.seef.rfm import OTHER_SEGMENT, load_segment_table
+
+    return [*load_segment_table()["segment"], OTHER_SEGMENT]
+
+
+def test_shipped_segment_names_on_the_korean_page_are_korean(pages):
+    """Issue 12: the shipped RFM segments (tables, sentences) are named in Korean on the Korean page; the English
+    page keeps the names of the segment table (the products' names)."""
+    from ecrm_lib.seef.rfm import segment_label
+
+    ko, en, _ = pages
+    ko_text, en_text = _seen_text(ko), _seen_text(en)
+    names = _shipped_names()
+    found = {n: re.findall(rf"(?<![A-Za-z']){re.escape(n)}(?![A-Za-z])", ko_text) for n in names}
+    assert not any(found.values()), {n: len(v) for n, v in found.items() if v}
+    table = [str(n) for n in names[:-1]]
+    assert all(n in en_text for n in table), [n for n in table if n not in en_text]  # the appendix lists every row
+    with using("ko"):
+        assert all(segment_label(n) in ko_text for n in table), [segment_label(n) for n in table if segment_label(n) not in ko_text]
+    # the overview's top segment sentence names it in Korean
+    soup = BeautifulSoup(ko, "html.parser")
+    top = [p.get_text(" ", strip=True) for p in soup.find_all("p") if "예측 가치가 가장 큰 세그먼트는" in p.get_text()]
+    assert top and not re.search(r"[A-Za-z]{3,}", top[0].split("세그먼트는", 1)[1].split("입니다")[0]), top
+
+
+def test_segment_names_in_the_selection_words_follow_the_report_language():
+    """Every selection word that names a segment (rule, reasons, the rule table, feedback changes, the segment
+    figure) shows a shipped segment in the report language and the user's own segment as written."""
+    import matplotlib.pyplot as plt
+
+    from ecrm_lib.report.plots.seef import plot_segments
+    from ecrm_lib.seef.selection import describe_rule, select_targets
+    from ecrm_lib.seef.selection_text import changed_segments, feedback_table, rule_words
+
+    rule = {"segments": ["Hibernating", "VIP Seoul"], "segment_weights": {"Lost": 0.0}, "combine": "any"}
+    c = pd.DataFrame({"customer_id": list("abcd"), "clv": [5.0, 4.0, 3.0, 2.0],
+                      "segment": ["Hibernating", "VIP Seoul", "Lost", "Loyal"]})
+    changes = pd.DataFrame({"segment": ["Lost", "VIP Seoul", "Loyal"], "weight": [0.0, 0.5, 1.0],
+                            "action": ["remove", "down-weight", "unchanged"], "targets_without": [1, 1, 0],
+                            "targets_with": [0, 1, 0], "moved_in": [0, 0, 0], "moved_out": [1, 0, 0]})
+    summary = pd.DataFrame({"segment": ["Champions", "VIP Seoul"], "customers": [30, 12], "customer_share": [0.7, 0.3]})
+    words = {}
+    for lang in ("en", "ko"):
+        with using(lang):
+            reasons = select_targets(c, rule).set_index("customer_id")["reasons"]
+            ax = plot_segments(summary)
+            words[lang] = {"rule": rule_words(rule), "a": reasons["a"], "b": reasons["b"],
+                           "table": " | ".join(describe_rule(rule)["value"]), "changed": changed_segments(changes),
+                           "feedback": list(feedback_table(changes)["segment"]),
+                           "figure": [x.get_text() for x in ax.get_yticklabels()]}
+            plt.close(ax.figure)
+    en, ko = words["en"], words["ko"]
+    assert "Hibernating" in en["rule"] and "Hibernating" in en["a"] and "Hibernating" in en["table"] and "Lost: 0" in en["table"]
+    assert en["changed"] == "Lost (removed), VIP Seoul (down-weighted)" and en["feedback"] == ["Lost", "VIP Seoul", "Loyal"]
+    assert en["figure"] == ["VIP Seoul (12)", "Champions (30)"]
+    for text in (ko["rule"], ko["a"], ko["table"], ko["changed"], *ko["feedback"], *ko["figure"]):
+        assert not re.search(r"Hibernating|Lost|Loyal|Champions", text), text
+    assert "휴면 고객" in ko["rule"] and "휴면 고객" in ko["a"] and "휴면 고객" in ko["table"] and "이탈 고객: 0" in ko["table"]
+    assert ko["changed"].startswith("이탈 고객 (") and ko["feedback"] == ["이탈 고객", "VIP Seoul", "충성 고객"]
+    assert ko["figure"][1].startswith("최우수 고객") and ko["figure"][0] == "VIP Seoul (12)"
+    assert all("VIP Seoul" in x for x in (ko["rule"], ko["b"], ko["table"], ko["changed"]))  # the user's own name as written

@@ -54,7 +54,7 @@ from ecrm_lib.core.privacy import suppress_small_cells
 from ecrm_lib.seef.clusters import DEFAULT_FIT_SIZE, ClusterResult, cluster_customers, default_cluster_features
 from ecrm_lib.seef.contact import VALUE_BAR_KEY, below_contact_cost, contact_plan, value_bar, value_bar_text
 from ecrm_lib.seef.customers import CustomerTable, assemble_customers, check_pseudonymous
-from ecrm_lib.seef.rfm import assign_segments, load_segment_table, rfm_scores
+from ecrm_lib.seef.rfm import assign_segments, load_segment_table, rfm_scores, segment_label
 from ecrm_lib.seef.weights import apply_feedback
 
 __all__ = [
@@ -254,7 +254,7 @@ def select_targets(
             i18n.t("selection.reason.churn_decile_kind", max=dm))
     if "segments" in rule:
         seg = _need(customers, segment_col, "segments").astype("string")
-        add(seg.isin(list(rule["segments"])).fillna(False).to_numpy(), values("segment", seg, str), "")
+        add(seg.isin(list(rule["segments"])).fillna(False).to_numpy(), values("segment", seg, segment_label), "")  # shipped names worded
     if "clusters" in rule:
         wanted = list(rule["clusters"])
         nums = [w for w in wanted if not isinstance(w, str)]
@@ -339,9 +339,9 @@ def describe_rule(rule: Mapping) -> pd.DataFrame:
     rows = []
     for key, value in rule.items():
         if key == "segment_weights" and value:
-            shown = ", ".join(f"{k}: {float(v):g}" for k, v in value.items())
+            shown = ", ".join(f"{segment_label(k)}: {float(v):g}" for k, v in value.items())  # shipped segment names worded
         elif isinstance(value, (list, tuple)):
-            shown = ", ".join(str(v) for v in value)
+            shown = ", ".join(segment_label(v) if key == "segments" else str(v) for v in value)
         else:
             shown = str(value)
         rows.append({"criterion": key, "value": shown, "meaning": i18n.t(f"selection.rule_key.{key}")})

@@ -22,8 +22,9 @@ import pandas as pd
 
 from ecrm_lib.core import i18n
 from ecrm_lib.seef.contact import VALUE_BAR_KEY, value_bar, value_bar_text
+from ecrm_lib.seef.rfm import segment_label, segment_labels
 
-__all__ = ["choice_method", "feedback_table", "policy_name", "rule_words", "weight_action"]
+__all__ = ["changed_segments", "choice_method", "feedback_table", "policy_name", "rule_words", "segment_names", "weight_action"]
 
 
 def _tier_words(value) -> str:
@@ -49,7 +50,7 @@ def rule_words(rule: Mapping) -> str:
     if "churn_decile_max" in rule:
         crit.append(t("selection.rule_words.churn_decile_max", d=int(rule["churn_decile_max"])))
     if rule.get("segments"):
-        crit.append(t("selection.rule_words.segments", names=", ".join(map(str, rule["segments"]))))
+        crit.append(t("selection.rule_words.segments", names=segment_names(rule["segments"])))
     if rule.get("clusters"):
         crit.append(t("selection.rule_words.clusters", names=", ".join(map(str, rule["clusters"]))))
     joiner = t("selection.rule_words.or" if rule.get("combine", "all") == "any" else "selection.rule_words.and")
@@ -78,7 +79,8 @@ def weight_action(action: str) -> str:
 def feedback_table(changes: pd.DataFrame, weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """What the previous run's feedback changed, per segment, for display: ``segment``, ``uplift``, ``ci_low``,
     ``ci_high`` (from ``weights``, shares; missing for segments without feedback), ``weight``, ``action`` (worded),
-    ``targets_without``, ``targets_with``, ``moved_in``, ``moved_out``.
+    ``targets_without``, ``targets_with``, ``moved_in``, ``moved_out``; a shipped segment's name in the current report
+    language (:func:`ecrm_lib.seef.rfm.segment_label`), a name of the user's own segment table as written.
 
     Parameters
     ----------
@@ -96,8 +98,43 @@ def feedback_table(changes: pd.DataFrame, weights: pd.DataFrame | None = None) -
         for c in ("uplift", "ci_low", "ci_high"):
             out[c] = float("nan")
     out["action"] = out["action"].map(weight_action)
+    out = segment_labels(out)  # shipped segment names in the report language (the weights matched on the names as assigned)
     return out[["segment", "uplift", "ci_low", "ci_high", "weight", "action", "targets_without", "targets_with",
                 "moved_in", "moved_out"]]
+
+
+def segment_names(names) -> str:
+    """Segment names joined by commas, each as a page shows it (:func:`ecrm_lib.seef.rfm.segment_label`: a shipped
+    segment's name in the current report language, the user's own as written).
+
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     segment_names(["Hibernating", "VIP Seoul"])
+    '휴면 고객, VIP Seoul'
+    """
+    return ", ".join(segment_label(n) for n in names)
+
+
+def changed_segments(changes: pd.DataFrame) -> str:
+    """The segments the feedback down-weighted or removed (``weight`` below 1), each with its action, in the current
+    report language, e.g. ``"Hibernating (removed), Lost (down-weighted)"``; ``"-"`` when none.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        :func:`ecrm_lib.seef.selection.feedback_changes` (``segment``, ``weight``, ``action``).
+
+    >>> from ecrm_lib.core.language import using
+    >>> ch = pd.DataFrame({"segment": ["Lost", "Gold", "Loyal"], "weight": [0.0, 0.5, 1.0],
+    ...                    "action": ["remove", "down-weight", "keep"]})
+    >>> changed_segments(ch)
+    'Lost (removed), Gold (down-weighted)'
+    >>> with using("ko"):
+    ...     changed_segments(ch).startswith("이탈 고객 (")
+    True
+    """
+    down = changes[changes["weight"].astype(float) < 1]
+    return ", ".join(f"{segment_label(s)} ({weight_action(a)})" for s, a in zip(down["segment"], down["action"])) or "-"
 
 
 _POLICIES = {"by incremental profit": "by_incremental_profit", "rule": "rule", "everyone": "everyone",

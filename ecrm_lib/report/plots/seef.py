@@ -21,6 +21,7 @@ from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 from ecrm_lib.seef.clusters import feature_label
+from ecrm_lib.seef.rfm import segment_label
 from ecrm_lib.seef.selection import reason_counts
 from ecrm_lib.value.concentration import gini, lorenz_curve
 
@@ -78,6 +79,9 @@ def plot_target_lorenz(values, ax=None, *, targets=None, currency: str = "", lab
 def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     """Segment sizes (bars, customers) and, when present, value share (dots, %).
 
+    A shipped segment's name is drawn in the report language (:func:`ecrm_lib.seef.rfm.segment_label`), a name of
+    the user's own segment table as written.
+
     Parameters
     ----------
     summary : DataFrame
@@ -86,7 +90,7 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     ax = _ax(ax, (9, 5))
     s = summary.iloc[::-1]
     y = np.arange(len(s))
-    labels = [f"{_truncate(x)} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
+    labels = [f"{_truncate(segment_label(x))} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
     ax.barh(y, s["customer_share"] * 100, color="C0", label=_t("selection.customers_pct"))
     ax.set_yticks(y, labels)
     ax.set_xlabel(_t("selection.segments_x_value") if "value_share" in s else _t("selection.segments_x"))
