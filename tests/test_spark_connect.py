@@ -170,7 +170,7 @@ def server(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_engine_on_a_connect_session_gives_duckdbs_values(server, tmp_path, monkeypatch):
+def test_engine_on_a_connect_session_gives_duckdbs_values(server, tmp_path, monkeypatch, recwarn):
     import ibis
 
     from ecrm_lib.data.engine import connect, drop_kept_table, keep_table, local_date, read_parquet
@@ -209,6 +209,11 @@ def test_engine_on_a_connect_session_gives_duckdbs_values(server, tmp_path, monk
     assert len(out["pyspark"]) >= 3
     with pytest.raises(Exception):  # dropped: gone from this session
         con._session.sql("SELECT * FROM uploaded").collect()
+    # an in-memory table joined on the engine (Ibis uploads it): no Connect warning in the notebook's output
+    codes = ibis.memtable({"k": [1, 2, 3], "label": ["a", "b", "c"]})
+    t = tables["pyspark"]
+    assert t.join(codes, "k").count().execute() == int(df["k"].isin([1, 2, 3]).sum())
+    assert not [w for w in recwarn if "verifySchema" in str(w.message)]
 
 
 @pytest.mark.slow

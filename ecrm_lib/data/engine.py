@@ -33,6 +33,7 @@ so notebooks sharing a server do not see each other's.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,9 @@ def _connect_spark(settings: EngineSettings, spill=None):
         }
         for k, v in {**own, **SESSION_SETTINGS}.items():
             session.conf.set(k, v)
+        # Ibis uploads in-memory tables with verifySchema=False, which a Connect session ignores (it does not
+        # check them either) with a warning per upload that would fill the notebooks' outputs
+        warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
         return ibis.pyspark.connect(session)
     builder = SparkSession.builder.master(str(settings.spark.get("master", "local[*]"))).appName("ecrm")
     conf = {"spark.ui.showConsoleProgress": "false"}
@@ -326,7 +330,10 @@ def splink_api(con):
 
     On Spark, Splink keeps its intermediate tables with ``persist`` (no
     checkpoint folder needed) and uses Spark's own ``levenshtein`` (no UDF
-    jar in the session).
+    jar in the session). Splink 5's ``SparkAPI`` needs nothing of a classic
+    session with these settings, so it runs on a Spark Connect client as it
+    does on a session of its own (``tests/test_suite_spark.py`` checks that
+    it gives DuckDB's clusters and match weights on a Connect client).
     """
     if con.name == "pyspark":
         from splink import SparkAPI
