@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 
 from ecrm_lib.core.i18n import t_or
+from ecrm_lib.data.load import record_text
 from ecrm_lib.report.plots.base import (PALETTE, count_axis, date_axis, get_ax, heatmap_annotations, label, term,
                                         truncate_label, zero_based)
 
@@ -26,7 +27,8 @@ def plot_set_aside(by_reason: pd.DataFrame, ax=None, top: int = 12):
     Parameters
     ----------
     by_reason : DataFrame
-        Output of :func:`ecrm_lib.data.overview.set_aside_by_reason`.
+        Output of :func:`ecrm_lib.data.overview.set_aside_by_reason`; its ``reason`` as the load records
+        it (English), labelled in the report language by :func:`ecrm_lib.data.load.record_text`.
     ax : matplotlib Axes, optional
     top : int
         Show the ``top`` largest (source, reason) pairs.
@@ -37,7 +39,8 @@ def plot_set_aside(by_reason: pd.DataFrame, ax=None, top: int = 12):
         ax.set_axis_off()
         return ax
     d = by_reason.head(top).copy()
-    d["label"] = [truncate_label(f"{s}: {r}", 55) for s, r in zip(d["source"], d["reason"])]
+    # the load's own reasons in the report language (record_text); a config rule's reason as written
+    d["label"] = [truncate_label(f"{s}: {record_text(r)}", 55) for s, r in zip(d["source"], d["reason"])]
     sns.barplot(data=d, y="label", x="rows", ax=ax, color=sns.color_palette(PALETTE)[3])
     ax.set_xlabel(label("overview.set_aside_x"))
     count_axis(ax.xaxis)
