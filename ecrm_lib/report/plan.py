@@ -23,6 +23,26 @@ Money
 - A measured saving (the channel report's cheaper-channel what-if) is a value
   at no extra cost; it is a yearly amount.
 
+Profit-based rows (issue 16)
+----------------------------
+Where the Selection report chose customers by expected incremental profit
+(``profit_targets`` product, with its uplift model learned on a randomised
+campaign), the plan's targeting row is :func:`profit_rows` instead of
+:func:`campaign_rows`: whom = the chosen customers *not* in the holdout (the
+holdout is kept out of the contact on purpose, for the next run's
+realised-vs-predicted check), their channel mix, cost = their contact and
+offer cost, value = predicted profit + cost (the model's expected incremental
+value) with the sum of the customers' bootstrap bounds as a cautious interval.
+Its evidence clears the bar when the cross-fitted (out-of-fold) comparison on
+the campaign's own customers earned more per 1,000 customers with the profit
+choice than 0, than contacting everyone and than the rule
+(:func:`profit_evidence`). Where Expansion chose its look-alikes by the gain
+bar (``expansion_bar == "gain"``), :func:`expansion_rows` values them by their
+expected gain after cost (``expansion_expected_gain`` and its interval), less
+any look-alike already in the profit-selected row (never counted twice).
+:func:`build_plan` assembles the rows, :func:`plan_notes` says why a
+profit-based row is not there.
+
 Evidence level
 --------------
 "to do" when the evidence behind the row clears its bar (a randomised uplift
@@ -54,7 +74,8 @@ from ecrm_lib.core.i18n import t
 from ecrm_lib.seef.rfm import segment_label
 
 __all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
-           "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text"]
+           "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text", "profit_evidence", "profit_rows",
+           "build_plan", "plan_notes"]
 
 TO_DO = "to do"
 TO_TEST = "to test"
@@ -249,6 +270,120 @@ def campaign_rows(
     return pd.DataFrame(rows, columns=PROPOSED_COLUMNS + ["action_key"])
 
 
+def _mix(values: pd.Series) -> str:
+    """Every channel with its share of the customers, largest first: ``"email 60%, app 40%"`` (one channel: its name)."""
+    v = values.dropna().astype(str)
+    if not len(v):
+        return ""
+    counts = v.value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return ", ".join(f"{ch} {100 * k / len(v):.0f}%" for ch, k in counts.items())
+
+
+def _finite(x: Any) -> float:
+    v = as_number(x)
+    return float(v) if v is not None and np.isfinite(v) else float("nan")
+
+
+def profit_evidence(selection_metrics: Mapping[str, Any] | None) -> tuple[bool, dict[str, float]]:
+    """Whether the profit model's choice cleared its bar in the cross-fitted comparison on the campaign's customers.
+
+    The bar: the out-of-fold incremental profit per 1,000 campaign customers of the profit choice
+    (``profit_campaign_per_1000``) is above 0, above contacting everyone (``everyone_campaign_per_1000``)
+    and above the rule's targets (``rule_campaign_per_1000``, when measured). A comparison that was not
+    measured does not clear it.
+
+    Parameters
+    ----------
+    selection_metrics : mapping or None
+        The Selection report's metrics (config currency per 1,000 customers).
+
+    Returns
+    -------
+    (bool, dict)
+        Whether the bar is cleared, and ``profit``, ``everyone``, ``rule`` per 1,000 (NaN when not measured).
+
+    Examples
+    --------
+    >>> profit_evidence({"profit_campaign_per_1000": 52.0, "everyone_campaign_per_1000": 22.0, "rule_campaign_per_1000": 10.0})[0]
+    True
+    >>> profit_evidence({"profit_campaign_per_1000": 18.0, "everyone_campaign_per_1000": 22.0})[0]  # mailing everyone earns more
+    False
+    >>> profit_evidence({})[0]
+    False
+    """
+    m = dict(selection_metrics or {})
+    f = {k: _finite(m.get(f"{k}_campaign_per_1000")) for k in ("profit", "everyone", "rule")}
+    ok = bool(np.isfinite(f["profit"]) and f["profit"] > 0 and np.isfinite(f["everyone"]) and f["profit"] > f["everyone"]
+              and (not np.isfinite(f["rule"]) or f["profit"] > f["rule"]))
+    return ok, f
+
+
+def _interval_sum(part: pd.DataFrame, col: str, add: pd.Series) -> float:
+    """Sum of ``col + add`` over the rows; NaN when any row lacks ``col`` (no bound for the total then)."""
+    if col not in part.columns:
+        return float("nan")
+    x = pd.to_numeric(part[col], errors="coerce").astype(float)
+    return float((x + add).sum()) if len(x) and x.notna().all() else float("nan")
+
+
+def profit_rows(profit_targets: pd.DataFrame | None, selection_metrics: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Contact the customers Selection chose by expected incremental profit (``profit_targets``), less the holdout.
+
+    Parameters
+    ----------
+    profit_targets : DataFrame or None
+        The selection ``profit_targets`` product: ``customer_id``, ``channel``, ``cost`` (contact and
+        offer, config currency), ``predicted_profit`` with ``predicted_profit_low/high`` (config
+        currency), ``holdout`` (True: kept out of the contact on purpose).
+    selection_metrics : mapping, optional
+        The Selection report's metrics, for the evidence (:func:`profit_evidence`).
+
+    Returns
+    -------
+    DataFrame
+        One row (:data:`PROPOSED_COLUMNS` and ``action_key`` = ``"profit"``): the contacted customers'
+        count and channel mix; value = sum of predicted profit + cost (the expected incremental value)
+        with the sum of the customers' bounds; cost = their contact and offer cost. No rows when the
+        product is missing or empty, or every chosen customer is in the holdout.
+
+    Examples
+    --------
+    >>> pt = pd.DataFrame({"customer_id": list("abcdef"), "channel": ["email"] * 4 + ["app"] * 2,
+    ...                    "cost": [400.0] * 6, "predicted_profit": [900.0, 500.0, 300.0, 100.0, 700.0, 50.0],
+    ...                    "predicted_profit_low": [100.0] * 6, "predicted_profit_high": [2000.0] * 6,
+    ...                    "holdout": [False, False, False, True, False, False]})
+    >>> r = profit_rows(pt).iloc[0]
+    >>> int(r["customers"]), r["channel"], float(r["cost"]), float(r["value"] - r["cost"])
+    (5, 'email 60%, app 40%', 2000.0, 2450.0)
+    """
+    cols = {"customer_id", "channel", "cost", "predicted_profit"}
+    if profit_targets is None or len(profit_targets) == 0 or not cols <= set(profit_targets.columns):
+        return pd.DataFrame(columns=PROPOSED_COLUMNS + ["action_key"])
+    hold = profit_targets["holdout"].fillna(False).astype(bool) if "holdout" in profit_targets.columns else False
+    part = profit_targets.loc[~hold] if "holdout" in profit_targets.columns else profit_targets
+    if part.empty:
+        return pd.DataFrame(columns=PROPOSED_COLUMNS + ["action_key"])
+    cost = pd.to_numeric(part["cost"], errors="coerce").astype(float)
+    ok, _ = profit_evidence(selection_metrics)
+    n_hold = int(hold.sum()) if "holdout" in profit_targets.columns else 0
+    row = {"action": "Contact the customers chosen by expected incremental profit", "action_key": "profit",
+           "segment": "chosen by incremental profit", "customers": len(part), "channel": _mix(part["channel"]),
+           "value": float((pd.to_numeric(part["predicted_profit"], errors="coerce").astype(float) + cost).sum()),
+           "value_low": _interval_sum(part, "predicted_profit_low", cost),
+           "value_high": _interval_sum(part, "predicted_profit_high", cost),
+           "cost": float(cost.sum()),
+           "evidence": "uplift model of a randomised campaign, cross-fitted comparison", "evidence_ok": ok,
+           "basis": "the Selection report's predicted incremental profit per customer (profit_targets) plus its cost",
+           "check_next": f"realised against predicted incremental profit of the contacted customers over the holdout of {n_hold}"}
+    return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
+
+
+def _gain_bar(expansion_metrics: Mapping[str, Any] | None) -> bool:
+    return str((expansion_metrics or {}).get("expansion_bar")) == "gain"
+
+
 def expansion_rows(
     lookalikes: pd.DataFrame | None,
     effect: Mapping[str, float] | None,
@@ -256,18 +391,59 @@ def expansion_rows(
     margin: float | None,
     offer_cost: float | None,
     offer_cost_per_response: float | None = None,
+    expansion_metrics: Mapping[str, Any] | None = None,
+    selection_metrics: Mapping[str, Any] | None = None,
+    exclude: Any = None,
 ) -> pd.DataFrame:
     """Send the offer to the proposed look-alikes (expansion ``lookalikes`` product, ``expanded`` rows).
 
-    Their value uses the campaign-wide uplift, measured on other customers: the
-    evidence never clears the bar for them ("to test" until a campaign measures them).
+    Two ways, by the bar that chose them (``expansion_metrics["expansion_bar"]``):
+
+    - ``"gain"`` (campaign history): valued by their expected gain after contact and offer cost
+      (the product's ``expected_profit`` and its bounds per customer, whose sums are the metrics
+      ``expansion_expected_gain(_low/_high)``); cost = their ``contact_cost + offer_cost``, value =
+      gain + cost. The evidence is that of the profit model (:func:`profit_evidence`). Look-alikes in
+      ``exclude`` (the customers of the profit-selected row) are left out: never counted twice.
+    - otherwise: the campaign-wide uplift, measured on other customers: the evidence never clears the
+      bar for them ("to test" until a campaign measures them).
+
+    Parameters
+    ----------
+    lookalikes : DataFrame or None
+    effect : mapping or None
+        From :func:`campaign_effect`.
+    margin, offer_cost, offer_cost_per_response : float or None
+        The config's economics.
+    expansion_metrics, selection_metrics : mapping, optional
+        The two reports' metrics.
+    exclude : iterable of customer ids, optional
+        Customers already in another row of the plan.
     """
+    empty = pd.DataFrame(columns=PROPOSED_COLUMNS + ["action_key"])
     if lookalikes is None or len(lookalikes) == 0 or "expanded" not in lookalikes.columns:
-        return pd.DataFrame(columns=PROPOSED_COLUMNS)
+        return empty
     part = lookalikes.loc[lookalikes["expanded"].astype(bool)]
+    if exclude is not None and "customer_id" in part.columns:
+        part = part.loc[~part["customer_id"].astype(str).isin(set(map(str, exclude)))]
     if part.empty:
-        return pd.DataFrame(columns=PROPOSED_COLUMNS)
+        return empty
     n = len(part)
+    gain_cols = {"expected_profit", "contact_cost", "offer_cost"}
+    if _gain_bar(expansion_metrics) and gain_cols <= set(part.columns):
+        cost_each = (pd.to_numeric(part["contact_cost"], errors="coerce").astype(float)
+                     + pd.to_numeric(part["offer_cost"], errors="coerce").astype(float).fillna(0.0))
+        ok, _ = profit_evidence(selection_metrics)
+        row = {"action": "Send the campaign offer to the look-alikes with a positive expected gain", "action_key": "expansion_gain",
+               "segment": "look-alikes", "customers": n,
+               "channel": _mix(part["profit_channel"] if "profit_channel" in part.columns else part.get("cheapest_channel", pd.Series(dtype=str))),
+               "value": float((pd.to_numeric(part["expected_profit"], errors="coerce").astype(float) + cost_each).sum()),
+               "value_low": _interval_sum(part, "expected_profit_low", cost_each),
+               "value_high": _interval_sum(part, "expected_profit_high", cost_each),
+               "cost": float(cost_each.sum()),
+               "evidence": "uplift model of a randomised campaign, cross-fitted comparison", "evidence_ok": ok,
+               "basis": "the look-alikes' expected gain after cost (Expansion's gain bar, selection profit_scores)",
+               "check_next": "realised against predicted incremental profit of the contacted look-alikes over a randomised holdout"}
+        return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
     if effect is None:
         v = vl = vh = float("nan")
         basis = "not available because no randomised campaign was measured in this run"
@@ -373,6 +549,110 @@ def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
     return out[PLAN_COLUMNS + extra].reset_index(drop=True)
 
 
+def build_plan(
+    *,
+    targets: pd.DataFrame | None,
+    lookalikes: pd.DataFrame | None,
+    profit_targets: pd.DataFrame | None,
+    effect: Mapping[str, float] | None,
+    margin: float | None,
+    offer_cost: float | None,
+    offer_cost_per_response: float | None = None,
+    segment_weights: pd.DataFrame | None = None,
+    metrics: Mapping[str, Mapping[str, Any]] | None = None,
+    whatif: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The run's costed plan (:func:`costed_plan`) from its products and metrics, words in the current language.
+
+    The targeting row is :func:`profit_rows` where Selection chose customers by incremental profit,
+    else :func:`campaign_rows` over the rule's targets (one row per segment); then the look-alikes
+    (:func:`expansion_rows`; those already chosen by profit, holdout included, are left out so that
+    nobody is counted twice and the holdout stays uncontacted) and the channel what-if's saving
+    (:func:`channel_shift_row`).
+
+    Parameters
+    ----------
+    targets, lookalikes, profit_targets : DataFrame or None
+        The selection ``targets``, expansion ``lookalikes`` and selection ``profit_targets`` products.
+    effect : mapping or None
+        :func:`campaign_effect` of the feedback ``campaign_uplift`` product.
+    margin, offer_cost, offer_cost_per_response : float or None
+        The config's economics.
+    segment_weights : DataFrame, optional
+        The feedback ``segment_weights`` product.
+    metrics : mapping, optional
+        ``{notebook: {key: value}}`` of this run (selection, expansion, channel_integration are read).
+    whatif : mapping, optional
+        The channel report's what-if parameters.
+    """
+    m = dict(metrics or {})
+    sel, exp = m.get("selection") or {}, m.get("expansion") or {}
+    prof = profit_rows(profit_targets, sel)
+    if len(prof):
+        first, chosen = prof, profit_targets["customer_id"]
+    else:
+        first, chosen = campaign_rows(targets, effect, margin=margin, offer_cost=offer_cost,
+                                      offer_cost_per_response=offer_cost_per_response, segment_weights=segment_weights), None
+    parts = [first,
+             expansion_rows(lookalikes, effect, margin=margin, offer_cost=offer_cost, offer_cost_per_response=offer_cost_per_response,
+                            expansion_metrics=exp, selection_metrics=sel, exclude=chosen),
+             channel_shift_row((m.get("channel_integration") or {}).get("whatif_saving"), whatif)]
+    parts = [p for p in parts if len(p)]
+    return costed_plan(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PROPOSED_COLUMNS))
+
+
+def plan_notes(costed: pd.DataFrame, *, profit_targets: pd.DataFrame | None = None, lookalikes: pd.DataFrame | None = None,
+               metrics: Mapping[str, Mapping[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """What the page says about the plan's profit-based rows: how they were valued, or why they are not there.
+
+    Parameters
+    ----------
+    costed : DataFrame
+        :func:`build_plan`'s plan.
+    profit_targets, lookalikes : DataFrame or None
+        The selection ``profit_targets`` and expansion ``lookalikes`` products.
+    metrics : mapping, optional
+        ``{notebook: {key: value}}`` of this run.
+
+    Returns
+    -------
+    list of (str, dict)
+        Catalogue keys (``plan.*``) and their values for :func:`ecrm_lib.report.display.say`
+        (counts of people as callables worded per language by :func:`ecrm_lib.core.privacy.people_text`).
+    """
+    from ecrm_lib.core.privacy import people_text
+
+    m = dict(metrics or {})
+    sel, exp = m.get("selection") or {}, m.get("expansion") or {}
+    keys = set(costed["action_key"].dropna()) if "action_key" in costed.columns else set()
+    notes: list[tuple[str, dict[str, Any]]] = []
+    if "profit" in keys:
+        ok, f = profit_evidence(sel)
+        n_hold = int(profit_targets["holdout"].fillna(False).astype(bool).sum()) if (
+            profit_targets is not None and "holdout" in profit_targets.columns) else 0
+        notes.append(("plan.profit_row", {"h": (lambda: people_text(n_hold))}))
+        if np.isfinite(f["profit"]) and np.isfinite(f["everyone"]):
+            rule = (lambda: t("plan.profit_vs_rule", r=f["rule"])) if np.isfinite(f["rule"]) else ""
+            verdict = ("plan.profit_clears" if ok else "plan.profit_everyone" if f["everyone"] >= f["profit"]
+                       else "plan.profit_not_clear")
+            notes.append(("plan.profit_evidence", {"p": f["profit"], "e": f["everyone"], "rule": rule,
+                                                   "verdict": (lambda: t(verdict))}))
+        else:
+            notes.append(("plan.profit_no_comparison", {}))
+    elif (sel.get("profit_n_targets") is None) and (costed is not None and "campaign" in keys):
+        notes.append(("plan.profit_not_available", {}))
+    if lookalikes is not None and len(lookalikes) and "expanded" in lookalikes.columns:
+        expanded = lookalikes.loc[lookalikes["expanded"].astype(bool)]
+        if _gain_bar(exp) and "profit" in keys and profit_targets is not None and "customer_id" in expanded.columns:
+            k = int(expanded["customer_id"].astype(str).isin(set(profit_targets["customer_id"].astype(str))).sum())
+            if k:
+                notes.append(("plan.expansion_in_profit", {"k": (lambda: people_text(k)),
+                                                           "n": (lambda: people_text(len(expanded)))}))
+        elif not _gain_bar(exp) and len(expanded):
+            notes.append(("plan.expansion_no_gain", {}))
+    return notes
+
+
 def _money_interval(x: float, lo: float, hi: float, currency: str) -> str:
     from ecrm_lib.core.format import format_money, not_available
 
@@ -402,14 +682,15 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     """
     from ecrm_lib.core.format import format_count, format_money, format_share, not_available
     from ecrm_lib.core.i18n import t
+    from ecrm_lib.core.privacy import count_label
 
     def key(r) -> str:
         k = r.get("action_key")
-        return k if isinstance(k, str) and k in ("campaign", "expansion", "channel_shift") else ""
+        return k if isinstance(k, str) and k in ("campaign", "expansion", "expansion_gain", "channel_shift", "profit") else ""
 
     def whom(r) -> str:
         fixed = {"look-alikes": "plan.whom_lookalikes", "other segments": "plan.whom_other",
-                 "no segment": "plan.whom_no_segment", "all": "plan.whom_all"}
+                 "no segment": "plan.whom_no_segment", "all": "plan.whom_all", "chosen by incremental profit": "plan.whom_profit"}
         if key(r) and r.segment in fixed:
             return t(fixed[r.segment])
         # a campaign row's segment: a shipped RFM segment's name in the report language, the user's as written
@@ -427,7 +708,8 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
         rows.append({
             t("plan.col_action"): t(f"plan.action_{key(r)}") if key(r) else r.action,
             t("plan.col_whom"): whom(r),
-            t("plan.col_customers"): format_count(r.customers),
+            t("plan.col_customers"): (count_label(r.customers) if 0 < (as_number(r.customers) or 0) < MIN_GROUP
+                                      else format_count(r.customers)),  # a count of 1-4 people reads <5
             t("plan.col_channel"): r.channel or not_available(),
             t("plan.col_value"): _money_interval(r.value, r.value_low, r.value_high, currency),
             t("plan.col_cost"): format_money(r.cost, currency),
