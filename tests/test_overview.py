@@ -86,6 +86,18 @@ def test_channel_coverage_uses_account_channel_when_row_has_none(tables):
     assert ch.loc["web", "group"] == "internet"
 
 
+def test_channel_coverage_is_empty_without_any_channel(tables):
+    """No row with a channel of its own or its account's: no channels (the page's one line), not a '(unknown)' channel."""
+    tx = tables["transactions"].assign(channel=pd.array([None] * 3, dtype="string"))
+    assert overview.channel_coverage({"transactions": tx}, channel_group=group).empty
+    accounts = tables["accounts"].assign(channel=pd.array([None] * 4, dtype="string"))
+    assert overview.channel_coverage({"accounts": accounts, "transactions": tx}).empty
+    assert overview.channel_coverage({}).empty
+    # one known channel is enough: rows without one stay counted under (unknown)
+    some = overview.channel_coverage({"transactions": tx.assign(channel=pd.array(["web", None, None], dtype="string"))})
+    assert some.set_index("channel")["transactions"].to_dict() == {"(unknown)": 2, "web": 1}
+
+
 def test_monthly_activity_uses_local_calendar_months(tables):
     # 2025-01-31 23:30 UTC is 2025-02-01 08:30 in Seoul: February there, January in UTC.
     seoul = overview.monthly_activity(tables, timezone="Asia/Seoul")

@@ -28,7 +28,7 @@ import pandas as pd
 from ecrm_lib.core.dates import as_date
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.engine import backend_name, local_date, local_time
-from ecrm_lib.data.tables import as_table, with_channel
+from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
 
 __all__ = [
     "source_summary",
@@ -202,8 +202,21 @@ def channel_coverage(tables: Mapping[str, Any], channel_group: Callable[[str], s
     DataFrame
         One row per channel seen in any table, columns channel, [group],
         accounts, transactions, revenue (config currency), contacts,
-        feedback; sorted by accounts then transactions, descending.
+        feedback; sorted by accounts then transactions, descending. Empty
+        (with these columns) when no row of any table has a channel, of its
+        own or its account's: the data has no channels (the page says so in
+        one line), not one channel named ``(unknown)``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"account_id": ["a", "b"], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+    ...                    "amount": [10.0, 20.0], "channel": [None, None]})
+    >>> channel_coverage({"transactions": tx}).empty
+    True
+    >>> sorted(channel_coverage({"transactions": tx.assign(channel=["web", None])})["channel"])
+    ['(unknown)', 'web']
     """
+    empty = pd.DataFrame(columns=["channel", "accounts", "transactions", "revenue", "contacts", "feedback"])
     t = _tables(tables)
     accounts = t.get("accounts")
     parts = []
@@ -217,9 +230,11 @@ def channel_coverage(tables: Mapping[str, Any], channel_group: Callable[[str], s
             d = with_channel(t[name], accounts)
             parts.append(d.group_by("channel").agg(**{name: d.count()}).execute().set_index("channel"))
     if not parts:
-        return pd.DataFrame(columns=["channel", "accounts", "transactions", "revenue", "contacts", "feedback"])
+        return empty
     out = pd.concat(parts, axis=1)
     out.index = out.index.astype("string")
+    if not (out.index.notna() & (out.index != MISSING_CHANNEL)).any():  # no row has a channel: the data has none
+        return empty
     out = out.rename_axis("channel").reset_index()
     for c in ("accounts", "transactions", "contacts", "feedback"):
         out[c] = out[c].fillna(0).astype("int64") if c in out else 0
