@@ -4,6 +4,7 @@ first run (no earlier campaign feedback), then once more on a copy of that run f
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -177,3 +178,6 @@ def test_feedback_product_removes_a_segment(run, tmp_path):
     assert m["n_targets"] == len(tg)
     text = out.read_text(encoding="utf-8")
     assert re.search(r"moved into\s+the list", text) or "moved into" in text
+    # the English page names the removed segment as the data does (display escapes it and the Markdown brackets)
+    said = " ".join("".join(o.get("data", {}).get("text/markdown", "")) for c in json.loads(text)["cells"] for o in c.get("outputs", []))
+    assert re.search(re.escape(html.escape(seg, quote=True)) + r" \\?\(removed", said), said[-600:]
