@@ -127,6 +127,42 @@ def test_synthetic_data(suite_runs, registry_path):
     assert "두 모형(T-learner)" in ko
 
 
+def _table_after(page: str, caption: str) -> str:
+    """The visible text of the first table whose caption starts with ``caption`` (entities decoded)."""
+    import html as html_lib
+    import re
+
+    start = page.index(caption)
+    table = page[page.rindex("<table", 0, start):page.index("</table>", start)]
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", table)))
+
+
+def test_loop_weights_name_segments_in_the_page_language(suite_runs):
+    """The loop's segment-weights table (issue 12): shipped RFM segment names and the actions in the page's language
+    (Korean: 휴면 고객, 유지 ...; English as assigned), its segment header a word; the product keeps the names as assigned."""
+    from ecrm_lib.core.language import using
+    from ecrm_lib.seef.rfm import SHIPPED_SEGMENTS, segment_label
+    from ecrm_lib.seef.selection_text import weight_action
+
+    run_dir = Path(suite_runs.latest.run_dir)
+    weights = pd.read_parquet(run_dir / "products" / NAME / "segment_weights.parquet")
+    assert len(weights), "the shared run's latest run has a campaign since the earlier run: the loop weighs its segments"
+    shipped = [s for s in weights["segment"].astype(str) if s in SHIPPED_SEGMENTS]
+    assert shipped, weights["segment"].tolist()                        # the product: names as assigned (English)
+    en = _table_after((run_dir / f"{NAME}.html").read_text(encoding="utf-8"), "Weights for this run's selection")
+    ko = _table_after((run_dir / "ko" / f"{NAME}.html").read_text(encoding="utf-8"), "이전 실행의 세그먼트별 이번 선정 가중치")
+    assert "Segment (earlier run)" in en and "세그먼트(이전 실행)" in ko
+    with using("ko"):
+        for name in shipped:
+            assert name in en, name
+            assert segment_label(name) in ko and segment_label(name) != name, name
+            assert not any(f" {n} " in f" {ko} " for n in SHIPPED_SEGMENTS if n != segment_label(n)), ko
+        for action in weights["action"].astype(str).unique():
+            assert weight_action(action) in ko, action
+    for english in ("keep", "down-weight", "remove", "uplift +", "interval above 0"):
+        assert english not in ko, english
+
+
 @pytest.mark.shared_data
 def test_hillstrom(tmp_path, registry_path, shared_data):
     run_dir, m, prods, html = _run(CONFIG_DIR / "hillstrom.yaml", tmp_path / "out", registry_path)
