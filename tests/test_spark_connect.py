@@ -217,6 +217,23 @@ def test_engine_on_a_connect_session_gives_duckdbs_values(server, tmp_path, monk
 
 
 @pytest.mark.slow
+def test_a_notebook_releases_its_session_and_the_server_serves_on(server, monkeypatch):
+    from ecrm_lib.data.engine import connect, release_spark_sessions
+
+    monkeypatch.setenv(REMOTE_ENV, server.url)
+    con = connect(EngineSettings(kind="spark"))
+    con._session.range(5).persist().createOrReplaceTempView("held")
+    assert con._session.sql("SELECT count(*) AS n FROM held").collect()[0]["n"] == 5
+    release_spark_sessions()  # what the kernel's exit does: the server frees the session's views and caches
+    assert con._session.is_stopped
+    again = connect(EngineSettings(kind="spark"))  # the next notebook
+    assert again._session is not con._session and not again._session.is_stopped
+    assert again.sql("SELECT 2 AS x").execute()["x"].tolist() == [2]
+    with pytest.raises(Exception):
+        again._session.sql("SELECT * FROM held").collect()
+
+
+@pytest.mark.slow
 def test_notebooks_sharing_a_server_do_not_see_each_others_tables(server):
     from pyspark.sql import SparkSession
 

@@ -32,6 +32,7 @@ so notebooks sharing a server do not see each other's.
 
 from __future__ import annotations
 
+import atexit
 import os
 import warnings
 from pathlib import Path
@@ -58,6 +59,7 @@ __all__ = [
     "spark_remote",
     "REMOTE_ENV",
     "SESSION_SETTINGS",
+    "release_spark_sessions",
 ]
 
 #: Environment variable through which ``ecrm run`` gives its notebooks' kernels the URL of the run's Spark Connect server.
@@ -194,6 +196,9 @@ def _connect_spark(settings: EngineSettings, spill=None):
         }
         for k, v in {**own, **SESSION_SETTINGS}.items():
             session.conf.set(k, v)
+        if not _CONNECT_SESSIONS:
+            atexit.register(release_spark_sessions)
+        _CONNECT_SESSIONS.append((session, remote))
         # Ibis uploads in-memory tables with verifySchema=False, which a Connect session ignores (it does not
         # check them either) with a warning per upload that would fill the notebooks' outputs
         warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
@@ -211,6 +216,51 @@ def _connect_spark(settings: EngineSettings, spill=None):
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")  # Spark's WARN lines would fill the kernel logs
     return ibis.pyspark.connect(session)
+
+
+_CONNECT_SESSIONS: list = []
+
+#: Seconds a process's exit waits for the Spark Connect server to release a session.
+RELEASE_TIMEOUT_S = 5.0
+
+
+def release_spark_sessions() -> None:
+    """End this process's Spark Connect sessions (called when the process exits: a notebook's kernel).
+
+    The server then frees what the session held (temporary views, cached and
+    persisted tables such as Splink's, checkpoints) at once, instead of when
+    the session times out: the next notebooks of the run need that memory.
+    The server itself keeps running.
+    """
+    import threading
+
+    def stop(session) -> None:
+        try:
+            session.stop()
+        except Exception:  # noqa: BLE001 - the server may be gone already
+            pass
+
+    while _CONNECT_SESSIONS:
+        session, url = _CONNECT_SESSIONS.pop()
+        if not _reachable(url):
+            continue  # the server is gone (end of the run), and its sessions with it
+        # a server that stops answering would make the client retry for minutes: never hold up the exit for it
+        worker = threading.Thread(target=stop, args=(session,), daemon=True)
+        worker.start()
+        worker.join(RELEASE_TIMEOUT_S)
+
+
+def _reachable(url: str) -> bool:
+    """True when the host and port of a ``sc://host:port/...`` URL accept a connection within half a second."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 15002), timeout=0.5):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def read_parquet(con, path: str | os.PathLike, name: str | None = None):
