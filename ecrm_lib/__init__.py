@@ -12,7 +12,8 @@ The house, one sub-package per concern; imports flow one way, from the ground up
               (channels -> value -> seef, each -> data, core)
     report    what a reader sees: safe display, figures (report.plots), pages, glossary, the
               executive summary's headlines, trends and actions              (-> pillars)
-    run       the run folder (RunContext), the notebook registry, executing and publishing, the CLI
+    run       the run folder (RunContext), the notebook registry, executing and publishing, the
+              run's Spark Connect server (run.spark_server), the CLI
 
 Notebooks (``notebooks/``) sit on top and call down. Only ``run`` knows the run
 folder: library functions take tables (Ibis or pandas) and plain parameters.

@@ -58,23 +58,31 @@ def pytest_runtest_makereport(item, call):
 
 
 # --------------------------------------------------------------- order of the test files
-#: Test files that take longest on their own (seconds measured on 2 cores, quiet machine, 2026-12-02), run first
-#: so that the two pytest-xdist workers end together (longest first; `make test` passes --no-loadscope-reorder
-#: so that xdist keeps this order). The shared suite execution builds in the background meanwhile; files that
-#: read it come after these.
+#: Test files that take longest (seconds measured on 2 cores, 2026-12-02), run first so that the two pytest-xdist
+#: workers end together (longest first; `make test` passes --no-loadscope-reorder so that xdist keeps this order).
+#: The shared suite execution builds in the background meanwhile (about 3 min); the files at the end of the list
+#: wait for it, and every other file that reads it comes after them.
 SLOWEST_FIRST = (
-    "test_suite_spark.py",          # identity resolution on Spark, 117 s
-    "test_notebooks_by_hand.py",    # every notebook by hand, 95 s
-    "test_wheel.py",                # the installed wheel runs the default suite, 82 s
-    "test_small_cells.py",          # the suite on 50 persons, 66 s
-    "test_suite.py",                # the suite on hostile data, 64 s
-    "test_database_sources.py",     # the suite from PostgreSQL (reads the shared execution)
+    "test_notebooks_by_hand.py",    # every notebook by hand, 95-133 s
+    "test_feedback_notebook.py",    # women's reviews and Hillstrom through the runner, 85-136 s + 30 s
+    "test_churn_chosen_model.py",   # the churn report under Pareto/NBD and MBG/NBD, 106 s
+    "test_small_cells.py",          # the suite on 50 persons, 66-75 s
+    "test_suite.py",                # the suite on hostile data, 64-75 s
+    "test_wheel.py",                # the installed wheel runs the suite, 40 s
+    "test_features_spark.py",       # summaries on a classic and a Connect Spark session, 120 s
+    "test_spark_connect.py",        # the run's Spark Connect server, 80 s
+    "test_database_sources.py",     # the shared first run again from PostgreSQL, 112 s
+    "test_suite_spark.py",          # the shared latest run again on Spark, about 250 s
 )
 
 
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(Path(str(item.fspath)).name, len(rank)))  # stable: same order otherwise
+
+    def key(item):  # stable: the same order otherwise; in a file, the tests that wait for the shared execution last
+        return rank.get(Path(str(item.fspath)).name, len(rank)), "suite_runs" in getattr(item, "fixturenames", ())
+
+    items.sort(key=key)
 
 
 # --------------------------------------------------------------- the shared suite run

@@ -10,25 +10,15 @@ import re
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from korean_text import HANGUL, KEPT_WORDS, hangul_share, visible_prose, without
 
 from ecrm_lib.core.i18n import catalogue
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
 
 NAME = "channel_integration"
 NOTEBOOK = NOTEBOOKS_DIR / "10_channel_integration.ipynb"
-HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-LATIN = re.compile(r"[A-Za-z]")
-# Latin words a Korean report keeps: abbreviations, method names, the currency code, the config's own names
-KEPT = re.compile(r"\b(CLV|KRW|USD|EUR|ID|F1|iFood|Olist|Splink|SMS|app|web|internet|traditional|noemail|identity|"
-                  r"Asia/Seoul|default)\b")
-
-
-def _prose(html: str) -> list[str]:
-    """Visible prose: headings, paragraphs, list items, captions and table headers; no code, cells, figures or links bar."""
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "code", "pre", "td", "svg", "img", "nav"]):
-        tag.decompose()
-    return [el.get_text(" ", strip=True) for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "caption", "th"])]
+# Latin words this page keeps besides korean_text's: the method, data sets and the config's own names
+PAGE_WORDS = ("iFood", "Olist", "Splink", "internet", "traditional", "noemail", "identity", "Asia/Seoul", "default")
 
 
 def _data_values(data_dir) -> set[str]:
@@ -44,14 +34,7 @@ def _data_values(data_dir) -> set[str]:
 
 
 def _strip(text: str, values: set[str]) -> str:
-    for v in sorted(values, key=len, reverse=True):
-        text = re.sub(rf"(?<![A-Za-z_]){re.escape(v)}(?![A-Za-z_])", " ", text)
-    return KEPT.sub(" ", text)
-
-
-def _hangul_share(text: str) -> float:
-    h, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
-    return h / (h + latin) if h + latin else 0.0
+    return without(text, [*values, *KEPT_WORDS, *PAGE_WORDS])
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +55,16 @@ def pages(suite_runs, tmp_path_factory):
 def test_korean_page_reads_as_korean_without_an_english_sentence(pages, suite_runs):
     ko, en = pages
     values = _data_values(suite_runs.config.parent)
-    prose = [_strip(p, values) for p in _prose(ko)]
-    share = _hangul_share(" ".join(prose))
+    prose = [_strip(p, values) for p in visible_prose(ko)]
+    share = hangul_share(" ".join(prose))
     assert share >= 0.80, f"only {share:.0%} of the visible prose letters on the Korean page are Hangul"
     # no English sentence: no run of three Latin words (numbers, data values and kept abbreviations stripped)
     english = [p for p in prose if re.search(r"[A-Za-z]{2,}[\s,;:]+[A-Za-z]{2,}[\s,;:]+[A-Za-z]{2,}", p)]
     assert not english, english[:3]
-    assert "**" not in " ".join(_prose(ko)), "an emphasis mark was not closed on the Korean page"
+    assert "**" not in " ".join(visible_prose(ko)), "an emphasis mark was not closed on the Korean page"
     assert "부록: 방법" in ko and "계정 묶기" in ko
     # the English page stays English, with the same figures
-    assert _hangul_share(" ".join(_strip(p, values) for p in _prose(en))) < 0.05
+    assert hangul_share(" ".join(_strip(p, values) for p in visible_prose(en))) < 0.05
     assert "F1 of" in en
     f1 = json.loads((suite_runs.latest.run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]["identity_f1"]["value"]
     assert f"F1은 {f1:.3f}" in BeautifulSoup(ko, "html.parser").get_text(" ")

@@ -10,17 +10,15 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from korean_text import KEPT_WORDS, hangul_share, visible_prose, without
 
 from ecrm_lib.core.i18n import catalogue
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
 
 NAME = "churn"
 NOTEBOOK = NOTEBOOKS_DIR / "30_churn.ipynb"
-HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-LATIN = re.compile(r"[A-Za-z]")
-# Latin words a Korean report keeps: measures, model and method names, the product's and the data set's names
-KEPT = re.compile(r"(ROC-AUC|PR-AUC|AUC|P\(alive\)|BG/NBD|MBG/NBD|Pareto/NBD|Brier score|Platt|isotonic regression|"
-                  r"churn_risk|KRW|default)")
+# Latin words this page keeps besides korean_text's: method names, the product's and the data set's names
+PAGE_WORDS = ("Brier score", "Platt", "isotonic regression", "churn_risk", "default")
 
 
 def _code_cells():
@@ -46,21 +44,13 @@ def pages(suite_runs):
     return (run_dir / "ko" / f"{NAME}.html").read_text(encoding="utf-8"), (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
 
 
-def _prose(html: str) -> list[str]:
-    """Visible prose: headings, paragraphs, list items, captions and table headers; no code, cells, figures or navigation."""
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "code", "pre", "td", "svg", "img", "nav"]):
-        tag.decompose()
-    return [el.get_text(" ", strip=True) for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "caption", "th"])]
-
-
 @pytest.mark.slow
 def test_korean_page_reads_as_korean_without_an_english_sentence(pages, suite_runs):
     ko, _ = pages
-    prose = [KEPT.sub(" ", p) for p in _prose(ko)]
+    prose = [without(p, [*KEPT_WORDS, *PAGE_WORDS]) for p in visible_prose(ko)]
     text = " ".join(prose)
-    h, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
-    assert h / (h + latin) >= 0.80, f"only {h / (h + latin):.0%} of the visible prose letters on the Korean page are Hangul"
+    share = hangul_share(text)
+    assert share >= 0.80, f"only {share:.0%} of the visible prose letters on the Korean page are Hangul"
     english = [p for p in prose if re.search(r"[A-Za-z]{2,}[\s,;:]+[A-Za-z]{2,}[\s,;:]+[A-Za-z]{2,}", p)]
     assert not english, english[:3]
     assert "**" not in text  # Markdown emphasis rendered, not shown (Korean particles after a figure)

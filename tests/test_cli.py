@@ -108,3 +108,14 @@ def test_readme_documents_the_cli():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for needle in ("ecrm --version", "-v", "-q", "--json", "Exit codes", "ecrm init"):
         assert needle in readme, needle
+
+
+def test_generate_writes_the_report_languages_it_is_given(tmp_path):
+    from ecrm_lib.core.config import load_config
+
+    assert cli.main(["generate", "--out", str(tmp_path / "ko"), "--persons", "100", "--language", "ko,en"]) == 0
+    assert cli.main(["generate", "--out", str(tmp_path / "plain"), "--persons", "100"]) == 0
+    assert load_config(tmp_path / "ko" / "config.yaml").languages == ("ko", "en")
+    assert load_config(tmp_path / "plain" / "config.yaml").languages == ("en",)  # no language: English reports
+    assert cli.main(["generate", "--out", str(tmp_path / "bad"), "--persons", "100", "--language", "xx"]) != 0
+    assert not (tmp_path / "bad" / "config.yaml").exists()  # refused before anything is written

@@ -81,8 +81,15 @@ def test_summary_ends_with_the_costed_plan(run):
     headers = [th.get_text(strip=True) for th in last.select("thead th")]
     assert "Expected return (interval)" in headers and "Evidence level" in headers
     assert len(last.select("tbody tr")) == len(plan)
-    if plan.loc[plan["action"].str.startswith("Send the campaign"), "value"].isna().all():
+    campaign = plan.loc[plan["action_key"] == "campaign", "value"]
+    if len(campaign) and campaign.isna().all():
         assert "no randomised campaign was measured" in soup.get_text(" ")
+    # issue 16: where Selection chose customers by incremental profit, the plan contacts them (less the holdout)
+    chosen = run["product"]("selection", "profit_targets")
+    if len(chosen):
+        row = plan.loc[plan["action_key"] == "profit"]
+        assert len(row) == 1 and "campaign" not in set(plan["action_key"])
+        assert int(row["customers"].iloc[0]) == int((~chosen["holdout"].astype(bool)).sum())
     econ = run["config"].economics
     if econ.margin is None:
         assert "not available because the config gives no margin" in soup.get_text()

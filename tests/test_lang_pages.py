@@ -12,23 +12,17 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from korean_text import LATIN, hangul_share, visible_prose
+
 from ecrm_lib.core.i18n import catalogue
 
-HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-LATIN = re.compile(r"[A-Za-z]")
-KEPT = re.compile(r"(?<![A-Za-z])(CLV|P\(alive\)|AUC|ROC|NPS|RFM|KRW|USD|BG/NBD|MBG/NBD|Pareto/NBD|Gamma-Gamma|NBD|Qini|Gini|"
-                  r"k-means|ROI|SEEF|CI|ID|id|vs|d|n|k|p|e-mail|SMS|app|web|what-if|economics|margin|offer_cost)(?![A-Za-z])")
+# Words of the config these pages show as they are (besides the kept abbreviations of korean_text).
+PAGE_WORDS = ("what-if", "economics", "margin", "offer_cost")
 LIBRARY_AREAS = ("actions.", "trends.", "plan.", "summary.", "common.")
 
 
 def hangul_share_of_prose(page: str) -> float:
-    soup = BeautifulSoup(page, "html.parser")
-    for tag in soup(["script", "style", "code", "pre", "td", "svg", "img", "nav"]):
-        tag.decompose()
-    text = " ".join(el.get_text(" ", strip=True) for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "caption", "th"]))
-    text = KEPT.sub(" ", text)
-    h, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
-    return h / (h + latin) if h + latin else 0.0
+    return hangul_share(" ".join(visible_prose(page)), PAGE_WORDS)
 
 
 def english_fragments(min_len: int = 18) -> set[str]:

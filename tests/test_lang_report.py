@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import re
 
+import korean_text
 import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.language import using
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-LATIN = re.compile(r"[A-Za-z]")
-# Latin words a Korean report keeps: method names, abbreviations, page file names and data values of these tests
-KEPT = re.compile(r"(?<![A-Za-z])(CLV|P\(alive\)|AUC|ROC|NPS|RFM|KRW|BG/NBD|MBG/NBD|Pareto/NBD|NBD|Gini|Lost|About|to|Sleep|"
-                  r"phone|app|store|web|order|status|html|feedback|evaluation|expansion|churn|channel_integration)(?![A-Za-z])")
+# Data values and page names these tests show as they are (besides the kept abbreviations of korean_text)
+DATA_WORDS = ("Lost", "About", "to", "Sleep", "phone", "app", "store", "web", "order", "status", "html", "feedback",
+              "evaluation", "expansion", "churn", "channel_integration")
 
 
 def hangul_share(text: str) -> float:
-    text = KEPT.sub(" ", str(text))
-    h, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
-    return h / (h + latin) if h + latin else 0.0
+    return korean_text.hangul_share(text, DATA_WORDS)
 
 
 def test_table_notes_and_suppressed_cells_in_korean():

@@ -5,15 +5,13 @@ resolution on Spark (here ``local[2]``): ``ecrm run`` starts one Spark Connect
 server for the run and every notebook is its client
 (:mod:`ecrm_lib.run.spark_server`); loading still runs on embedded DuckDB and
 writes the canonical Parquet tables that Spark reads (see
-``ecrm_lib.data.load``). These tests run the same data on both engines and
-compare:
-
-- identity resolution alone (account map, golden records, Splink's match
-  weights) on 300 generated persons, on a client of a Spark Connect server
-  as in a run;
-- the whole suite (every notebook, the registry's test parameters, no
-  earlier run) on 300 generated persons: every recorded metric, equal or
-  within the tolerance :data:`TOLERANCES` gives for it.
+``ecrm_lib.data.load``). The test runs the session's shared suite execution
+(``suite_runs`` in conftest: 600 generated persons, on DuckDB) again on Spark:
+its latest run, every notebook with the registry's test parameters, beside a
+copy of the shared earlier run (so the feedback loop and the trends read the
+same history), and compares every recorded metric (equal, or within the
+tolerance :data:`TOLERANCES` gives for it) and identity resolution's account
+map (customers, link rules, Splink's match probabilities and weights).
 
 PySpark is the ``spark`` extra and needs Java 17. Without them these tests
 skip with the reason locally and fail in CI (``CI`` set), where they must run.
@@ -62,11 +60,11 @@ def _need_spark() -> None:
         pytest.skip(msg)
 
 
-def _spark_config(config: Path, out: Path) -> Path:
-    """A copy of a generated config whose engine is local Spark (two cores, four shuffle partitions)."""
+def _spark_config(config: Path, out: Path, name: str = "default_spark") -> Path:
+    """A copy of a generated config whose engine is local Spark (two cores, four shuffle partitions), named ``name``."""
     text = config.read_text(encoding="utf-8")
     assert "\nengine:" not in text
-    text = text.replace("\nname: default\n", "\nname: default_spark\n")
+    text = text.replace("\nname: default\n", f"\nname: {name}\n")
     text += (
         "engine:\n  kind: spark\n  spark:\n    master: local[2]\n    conf:\n"
         "      spark.sql.shuffle.partitions: 4\n      spark.ui.enabled: 'false'\n"
@@ -97,64 +95,38 @@ def _differences(duck: dict, spark: dict) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def data300(tmp_path_factory) -> Path:
-    from ecrm_lib.data.synth import generate
-
-    root = tmp_path_factory.mktemp("spark300")
-    generate(root / "data", n_persons=300, seed=11)
-    return root / "data" / "config.yaml"
-
-
-def test_identity_resolution_on_spark_equals_duckdb(data300, tmp_path, monkeypatch):
-    _need_spark()
-    import ibis
-
-    from ecrm_lib.channels.identity import resolve_identities
-    from ecrm_lib.core.config import load_config
-    from ecrm_lib.data.engine import REMOTE_ENV, connect, read_parquet
-    from ecrm_lib.data.load import load_sources
-    from ecrm_lib.run.spark_server import run_server
-
-    config = load_config(_spark_config(data300, data300.parent / "config_spark.yaml"))  # beside the data files
-    loaded = load_sources(config, work_dir=tmp_path / "load")
-    path = loaded.paths["accounts"]
-    duck = resolve_identities(ibis.duckdb.connect().read_parquet(str(path)))
-    with run_server(config.engine, tmp_path / "run") as server:  # as `ecrm run` does: Splink on a Connect session
-        monkeypatch.setenv(REMOTE_ENV, server.wait_ready())
-        spark_con = connect(config.engine)
-        assert type(spark_con._session).__module__.startswith("pyspark.sql.connect")
-        spark = resolve_identities(read_parquet(spark_con, path, name="accounts"))
-    a = duck.account_map.sort_values("account_id").reset_index(drop=True)
-    b = spark.account_map.sort_values("account_id").reset_index(drop=True)
-    assert len(a) > 300 and a["customer_id"].nunique() < len(a)  # accounts were linked
-    pd.testing.assert_frame_equal(a.drop(columns="match_weight"), b.drop(columns="match_weight"))
-    np.testing.assert_allclose(a["match_weight"].to_numpy(float), b["match_weight"].to_numpy(float), rtol=1e-9, atol=1e-12)
-    pd.testing.assert_frame_equal(
-        duck.golden.sort_values("customer_id").reset_index(drop=True),
-        spark.golden.sort_values("customer_id").reset_index(drop=True),
-    )
-
-
-# The whole-suite comparison runs in `make test`: with one Spark Connect server per run it took 4.4 min on 2 cores
-# shared with other work (2026-12-02, load average about 3; both runs, DuckDB's and Spark's), and 11 min when the
-# machine was busier (load average about 9: the Spark run 7.5 min, 22 min before with a JVM per notebook; the
-# DuckDB run 3.8 min). Spark costs 0.4-0.6 s a query on small data (DuckDB 7 ms), and identity resolution alone
-# makes about 360 of them.
-def test_whole_suite_on_spark_gives_the_duckdb_metrics(data300, tmp_path):
-    """Every notebook on local[2] Spark; every metric as on DuckDB (within TOLERANCES)."""
+# The comparison runs in `make test`: with one Spark Connect server per run, the whole suite on 300 persons took
+# 4.4 min on 2 cores shared with other work (2026-12-02, load average about 3; that included a DuckDB run of its
+# own, which the shared execution now replaces), and 11 min when the machine was busier (load average about 9: the
+# Spark run 7.5 min, 22 min before with a JVM per notebook). Spark costs 0.4-0.6 s a query on small data (DuckDB
+# 7 ms), and identity resolution alone makes about 360 of them.
+def test_whole_suite_on_spark_gives_the_duckdb_metrics(suite_runs, tmp_path):
+    """Every notebook on local[2] Spark; every metric and the account map as on DuckDB (within TOLERANCES)."""
     _need_spark()
     from ecrm_lib.run.runner import run_suite
-
-    duck = run_suite(data300, out_dir=tmp_path / "duckdb", test_params=True, history=False, progress=None)
-    assert duck.status == "ok", [r.status_text() for r in duck.results]
-    config = _spark_config(data300, data300.parent / "config_spark.yaml")
-    spark = run_suite(config, out_dir=tmp_path / "spark", test_params=True, history=False, progress=None)
-    assert spark.status == "ok", [r.status_text() for r in spark.results]
     from ecrm_lib.run.spark_server import running_servers
 
+    duck = Path(suite_runs.latest.run_dir)
+    earlier = Path(suite_runs.earlier.run_dir)
+    out = tmp_path / "spark"
+    shutil.copytree(earlier, out / earlier.name)  # the history the latest run follows up, as DuckDB computed it
+    as_of = json.loads((duck / "manifest.json").read_text(encoding="utf-8"))["as_of"]
+    # same name as the DuckDB config, so that the Spark run finds the copied earlier run as its own history
+    config = _spark_config(suite_runs.config, suite_runs.config.parent / f"config_spark_{os.getpid()}.yaml", name="default")
+    try:  # beside the shared data files (the config's paths are relative to its folder); removed afterwards
+        spark = run_suite(config, as_of=as_of, out_dir=out, test_params=True, history=False, progress=None)
+    finally:
+        config.unlink()
+    assert spark.status == "ok", [r.status_text() for r in spark.results]
     assert running_servers() == []  # the run's server was stopped
     assert (spark.run_dir / "private" / "logs" / "spark-connect.log").is_file()  # the notebooks ran on it
-    want, got = _metrics(duck.run_dir), _metrics(spark.run_dir)
-    assert len(want) > 50
+    want, got = _metrics(duck), _metrics(spark.run_dir)
+    assert len(want) > 50 and got.get("evaluation.targets_entered") is not None  # the loop saw the earlier run
     assert _differences(want, got) == []
+    # identity resolution on Spark (Splink's Spark API on the Connect session): the same account map
+    a, b = (pd.read_parquet(d / "products" / "channel_integration" / "account_map.parquet").sort_values("account_id")
+            .reset_index(drop=True) for d in (duck, spark.run_dir))
+    assert len(a) > 600 and a["customer_id"].nunique() < len(a)  # accounts were linked
+    weights = ["match_probability", "match_weight"]
+    pd.testing.assert_frame_equal(a.drop(columns=weights), b.drop(columns=weights))
+    np.testing.assert_allclose(a[weights].to_numpy(float), b[weights].to_numpy(float), rtol=1e-9, atol=1e-12)

@@ -26,7 +26,7 @@ import pytest
 
 from ecrm_lib.core.config import load_config
 from ecrm_lib.core.paths import DEFAULT_DATA_DIR
-from ecrm_lib.data.synth import CHANNELS, PLACEHOLDER_EMAILS, SynthParams, generate, read_truth
+from ecrm_lib.data.synth import CHANNELS, DEFAULT_DATA_LANGUAGES, PLACEHOLDER_EMAILS, SynthParams, generate, read_truth
 from ecrm_lib.data.synth.chunks import chunk_sizes
 from ecrm_lib.data.synth.persons import TakenIdentifiers
 from ecrm_lib.data.synth.truth import add_up
@@ -110,11 +110,11 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
 def test_committed_default_data_equals_a_fresh_generation(tmp_path):
     committed = _hashes(DEFAULT_DATA_DIR)
     assert committed, f"no committed default data in {DEFAULT_DATA_DIR}"
-    generate(tmp_path)
+    generate(tmp_path, languages=DEFAULT_DATA_LANGUAGES)
     fresh = _hashes(tmp_path)
     assert set(fresh) == set(committed), "file sets differ: regenerate data/default with ecrm_lib.data.synth.generate"
     stale = sorted(k for k in fresh if fresh[k] != committed[k])
-    assert not stale, f"data/default is stale for {stale}: regenerate it with generate('data/default')"
+    assert not stale, f"data/default is stale for {stale}: regenerate it with generate('data/default', languages=DEFAULT_DATA_LANGUAGES)"
 
 
 def test_default_data_is_small_enough():

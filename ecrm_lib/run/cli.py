@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, metavar="S", help="random seed")
     g.add_argument("--format", choices=("csv", "parquet"), default="csv", help="format of the data files (default: csv; the config points at them)")
     g.add_argument("--chunk-persons", type=int, metavar="N", help="most persons drawn and written at once (default: 250000; bounds memory)")
+    g.add_argument("--language", metavar="LANG", help="report language(s) the config names: en, ko, or ko,en (default: none, English reports)")
 
     li = sub.add_parser("list", parents=[common], help="list the registered notebooks and their parameters")
     li.add_argument("--registry", metavar="FILE", help=argparse.SUPPRESS)
@@ -292,6 +293,7 @@ def _print_channels(config, result) -> None:
 
 
 def _cmd_generate(args) -> int:
+    from ecrm_lib.core.config import parse_languages
     from ecrm_lib.data import synth
 
     kwargs = {"format": args.format, "progress": log.info}
@@ -301,6 +303,8 @@ def _cmd_generate(args) -> int:
         kwargs["seed"] = args.seed
     if args.chunk_persons is not None:
         kwargs["chunk_persons"] = args.chunk_persons
+    if args.language:
+        kwargs["languages"] = parse_languages(args.language, "ecrm generate --language")
     out = Path(args.out)
     try:
         synth.generate(out, **kwargs)

@@ -82,7 +82,7 @@ True
 'weeks'
 """
 
-from ecrm_lib.data.synth.chunks import DEFAULT_CHUNK_PERSONS, generate
+from ecrm_lib.data.synth.chunks import DEFAULT_CHUNK_PERSONS, DEFAULT_DATA_LANGUAGES, generate
 from ecrm_lib.data.synth.feedback import SENTIMENTS, TOPICS
 from ecrm_lib.data.synth.params import SynthParams
 from ecrm_lib.data.synth.reference import (
@@ -100,6 +100,7 @@ __all__ = [
     "generate",
     "read_truth",
     "DEFAULT_CHUNK_PERSONS",
+    "DEFAULT_DATA_LANGUAGES",
     "CHANNELS",
     "PURPOSES",
     "TOPICS",

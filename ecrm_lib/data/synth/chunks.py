@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ from ecrm_lib.data.synth.truth import add_up, truth_document, write_truth
 __all__ = ["generate", "chunk_sizes", "DEFAULT_CHUNK_PERSONS"]
 
 DEFAULT_CHUNK_PERSONS = 250_000  # about 1 GB of working memory per chunk
+#: Report languages of the embedded default data's config (a Korean retailer: Korean pages first, English beside them).
+DEFAULT_DATA_LANGUAGES = ("ko", "en")
 _STREAMS = ("persons", "btyd", "accounts", "transactions", "contacts", "feedback", "campaign", "population", "created")
 _DATA_TABLES = ("accounts", "transactions", "contacts", "channel_costs", "feedback", "campaigns")
 _TRUTH_TABLES = ("persons", "person_latents", "feedback_labels")
@@ -260,6 +262,7 @@ def generate(
     params: SynthParams | None = None,
     progress: Callable[[str], Any] | None = None,
     chunk_persons: int = DEFAULT_CHUNK_PERSONS,
+    languages: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Write a synthetic eCRM dataset with its config and its truth.
 
@@ -290,6 +293,10 @@ def generate(
         memory stays near that of one chunk (about 1 GB per 250,000 persons).
         A generation of at most ``chunk_persons`` persons is one chunk and
         gives the same files whatever the value.
+    languages : sequence of str, optional
+        Report languages the config names (``language:``; the first is the main
+        one). None leaves the key out: the reports are in English. The embedded
+        default data is generated with :data:`DEFAULT_DATA_LANGUAGES`.
 
     Returns
     -------
@@ -361,7 +368,7 @@ def generate(
         writers[t].close()
     rows = {t: writers[t].rows for t in _DATA_TABLES}
     cfg = out / "config.yaml"
-    cfg.write_text(config_text(window, format, seed, n), encoding="utf-8")
+    cfg.write_text(config_text(window, format, seed, n, languages=languages), encoding="utf-8")
     totals["rows"] = rows
     everyone = {key: np.concatenate([part[key] for part in latents]) for key in latents[0]}
     truth = truth_document(seed=seed, n=n, window=window, fmt=format, P=P, totals=totals, latents=everyone,

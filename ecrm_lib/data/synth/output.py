@@ -4,6 +4,7 @@ rounding of floats for stable files, and the dataset's ``config.yaml``."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +141,26 @@ ECONOMICS_TEXT = (
 """The config's ``economics:`` section: assumed margin and offer cost, stated as assumptions."""
 
 
-def config_text(window: Window, fmt: str, seed: int, n_persons: int, campaign_arm: str = "control") -> str:
-    """The ``config.yaml`` that maps the written files (``.csv`` or ``.parquet``) onto the canonical tables."""
+def language_text(languages: Sequence[str] | None) -> str:
+    """The config's ``language:`` line (with its comment), or nothing.
+
+    >>> print(language_text(["ko", "en"]), end="")
+    # Report languages: Korean pages first (beside the index), English ones in en/; each page links the other.
+    language: [ko, en]
+    """
+    if not languages:
+        return ""
+    main = {"ko": "Korean", "en": "English"}
+    first, *others = list(languages)
+    comment = (f"# Report languages: {main.get(first, first)} pages first (beside the index)"
+               + "".join(f", {main.get(o, o)} ones in {o}/" for o in others) + "; each page links the other.\n")
+    return comment + f"language: [{', '.join(languages)}]\n"
+
+
+def config_text(window: Window, fmt: str, seed: int, n_persons: int, campaign_arm: str = "control",
+                languages: Sequence[str] | None = None) -> str:
+    """The ``config.yaml`` that maps the written files (``.csv`` or ``.parquet``) onto the canonical tables
+    (with ``language:`` when ``languages`` are given)."""
     ext = "parquet" if fmt == "parquet" else "csv"
     date_fmt = "" if fmt == "parquet" else '    date_format: "%Y-%m-%d %H:%M:%S"\n'
     def src(name, table, cols, extra=""):
@@ -156,7 +175,8 @@ def config_text(window: Window, fmt: str, seed: int, n_persons: int, campaign_ar
         "description: Synthetic Korean multichannel retailer (channels store, phone, mail, email, web and app)\n"
         "currency: KRW\n"
         "timezone: Asia/Seoul\n"
-        f"as_of: {window.end.isoformat()}\n"
+        + language_text(languages)
+        + f"as_of: {window.end.isoformat()}\n"
         + history_text(window)
         + "policies:\n"
         "  duplicates: drop\n"
