@@ -39,6 +39,13 @@ TOLERANCES: dict[str, float] = {}
 
 DEFAULT_REL = 1e-9
 
+#: Splink's match weights (log2 Bayes factors) and probabilities may differ this much between the engines while the
+#: links and customers are the same: its u-estimation compares a random sample of pairs, and DuckDB and Spark draw
+#: different samples. Measured on the shared execution's 600 persons (2026-12-02): 21 of 1,170 accounts differ, by at
+#: most 0.075 in weight and 1.1e-4 in probability (on 300 persons none did).
+MATCH_WEIGHT_ATOL = 0.1
+MATCH_PROBABILITY_ATOL = 1e-3
+
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
@@ -128,5 +135,6 @@ def test_whole_suite_on_spark_gives_the_duckdb_metrics(suite_runs, tmp_path):
             .reset_index(drop=True) for d in (duck, spark.run_dir))
     assert len(a) > 600 and a["customer_id"].nunique() < len(a)  # accounts were linked
     weights = ["match_probability", "match_weight"]
-    pd.testing.assert_frame_equal(a.drop(columns=weights), b.drop(columns=weights))
-    np.testing.assert_allclose(a[weights].to_numpy(float), b[weights].to_numpy(float), rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(a.drop(columns=weights), b.drop(columns=weights))  # the same links and customers
+    np.testing.assert_allclose(a["match_weight"], b["match_weight"], rtol=0, atol=MATCH_WEIGHT_ATOL)
+    np.testing.assert_allclose(a["match_probability"], b["match_probability"], rtol=0, atol=MATCH_PROBABILITY_ATOL)
