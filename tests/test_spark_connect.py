@@ -16,7 +16,6 @@ for the slow tests; without them they skip locally and fail in CI.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,31 +27,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from spark_check import need_spark
 
 from ecrm_lib.core.config import EngineSettings, load_config
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.data.engine import REMOTE_ENV, spark_remote
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _need_spark() -> None:
-    """Skip (locally) or fail (CI) without pyspark's Connect client or Java."""
-    try:
-        import grpc  # noqa: F401  (pyspark[connect])
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        msg = f"pyspark with its Connect client is not importable ({exc}): `.venv/bin/pip install -e '.[spark]'`"
-        if _in_ci():
-            pytest.fail(f"the Spark Connect tests must run in CI, but {msg}", pytrace=False)
-        pytest.skip(msg)
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        msg = "Spark needs Java 17: no `java` on PATH and JAVA_HOME is not set"
-        if _in_ci():
-            pytest.fail(f"the Spark Connect tests must run in CI, but {msg}", pytrace=False)
-        pytest.skip(msg)
+    need_spark("the Spark Connect tests", connect=True)
 
 
 def _alive(pid: int) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from spark_check import need_spark
 
 pytestmark = pytest.mark.slow
 
@@ -47,24 +48,8 @@ MATCH_WEIGHT_ATOL = 0.1
 MATCH_PROBABILITY_ATOL = 1e-3
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _need_spark() -> None:
-    """Skip (locally) or fail (CI) when pyspark or Java is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        msg = f"pyspark is not importable ({exc}): install the spark extra (`.venv/bin/pip install -e '.[spark]'`)"
-        if _in_ci():
-            pytest.fail(f"the Spark suite test must run in CI, but {msg}", pytrace=False)
-        pytest.skip(msg)
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        msg = "Spark needs Java 17: no `java` on PATH and JAVA_HOME is not set"
-        if _in_ci():
-            pytest.fail(f"the Spark suite test must run in CI, but {msg}", pytrace=False)
-        pytest.skip(msg)
+    need_spark("the Spark suite test", connect=False)
 
 
 def _spark_config(config: Path, out: Path, name: str = "default_spark") -> Path:
