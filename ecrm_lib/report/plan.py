@@ -368,15 +368,25 @@ def profit_rows(profit_targets: pd.DataFrame | None, selection_metrics: Mapping[
     cost = pd.to_numeric(part["cost"], errors="coerce").astype(float)
     ok, _ = profit_evidence(selection_metrics)
     n_hold = int(hold.sum()) if "holdout" in profit_targets.columns else 0
-    row = {"action": "Contact the customers chosen by expected incremental profit", "action_key": "profit",
-           "segment": "chosen by incremental profit", "customers": len(part), "channel": _mix(part["channel"]),
-           "value": float((pd.to_numeric(part["predicted_profit"], errors="coerce").astype(float) + cost).sum()),
-           "value_low": _interval_sum(part, "predicted_profit_low", cost),
-           "value_high": _interval_sum(part, "predicted_profit_high", cost),
+    return _profit_row(part, "predicted_profit", cost, ok, part["channel"], action_key="profit",
+                       action="Contact the customers chosen by expected incremental profit",
+                       segment="chosen by incremental profit",
+                       basis="the Selection report's predicted incremental profit per customer (profit_targets) plus its cost",
+                       check_next=f"realised against predicted incremental profit of the contacted customers over the holdout of {n_hold}")
+
+
+def _profit_row(part: pd.DataFrame, profit_col: str, cost: pd.Series, evidence_ok: bool, channels: pd.Series, *,
+                action_key: str, action: str, segment: str, basis: str, check_next: str) -> pd.DataFrame:
+    """One proposed action valued from per-customer expected profit (``profit_col`` and its ``_low``/``_high``):
+    value = profit + cost, summed over ``part``; the bounds summed likewise (cautious, wide)."""
+    row = {"action": action, "action_key": action_key, "segment": segment, "customers": len(part),
+           "channel": _mix(channels),
+           "value": float((pd.to_numeric(part[profit_col], errors="coerce").astype(float) + cost).sum()),
+           "value_low": _interval_sum(part, f"{profit_col}_low", cost),
+           "value_high": _interval_sum(part, f"{profit_col}_high", cost),
            "cost": float(cost.sum()),
-           "evidence": "uplift model of a randomised campaign, cross-fitted comparison", "evidence_ok": ok,
-           "basis": "the Selection report's predicted incremental profit per customer (profit_targets) plus its cost",
-           "check_next": f"realised against predicted incremental profit of the contacted customers over the holdout of {n_hold}"}
+           "evidence": "uplift model of a randomised campaign, cross-fitted comparison", "evidence_ok": evidence_ok,
+           "basis": basis, "check_next": check_next}
     return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
 
 
@@ -433,17 +443,12 @@ def expansion_rows(
         cost_each = (pd.to_numeric(part["contact_cost"], errors="coerce").astype(float)
                      + pd.to_numeric(part["offer_cost"], errors="coerce").astype(float).fillna(0.0))
         ok, _ = profit_evidence(selection_metrics)
-        row = {"action": "Send the campaign offer to the look-alikes with a positive expected gain", "action_key": "expansion_gain",
-               "segment": "look-alikes", "customers": n,
-               "channel": _mix(part["profit_channel"] if "profit_channel" in part.columns else part.get("cheapest_channel", pd.Series(dtype=str))),
-               "value": float((pd.to_numeric(part["expected_profit"], errors="coerce").astype(float) + cost_each).sum()),
-               "value_low": _interval_sum(part, "expected_profit_low", cost_each),
-               "value_high": _interval_sum(part, "expected_profit_high", cost_each),
-               "cost": float(cost_each.sum()),
-               "evidence": "uplift model of a randomised campaign, cross-fitted comparison", "evidence_ok": ok,
-               "basis": "the look-alikes' expected gain after cost (Expansion's gain bar, selection profit_scores)",
-               "check_next": "realised against predicted incremental profit of the contacted look-alikes over a randomised holdout"}
-        return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
+        channels = part["profit_channel"] if "profit_channel" in part.columns else part.get("cheapest_channel", pd.Series(dtype=str))
+        return _profit_row(part, "expected_profit", cost_each, ok, channels, action_key="expansion_gain",
+                           action="Send the campaign offer to the look-alikes with a positive expected gain",
+                           segment="look-alikes",
+                           basis="the look-alikes' expected gain after cost (Expansion's gain bar, selection profit_scores)",
+                           check_next="realised against predicted incremental profit of the contacted look-alikes over a randomised holdout")
     if effect is None:
         v = vl = vh = float("nan")
         basis = "not available because no randomised campaign was measured in this run"
