@@ -141,6 +141,11 @@ def shared_run_folder(tmp_path_factory) -> Path:
     """The session's folder of the shared suite execution (one for all pytest-xdist workers)."""
     # Under pytest-xdist each worker's base folder sits in the session's folder; without it the base
     # folder is the session's own (its parent would be shared with every earlier session).
+    # $ECRM_TEST_SHARED_RUN names a folder kept across sessions (built once, then reused): for a developer who
+    # re-runs a few tests while changing code the shared run does not depend on; delete it after such a change.
+    kept = os.environ.get("ECRM_TEST_SHARED_RUN")
+    if kept:
+        return Path(kept)
     base = tmp_path_factory.getbasetemp()
     return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ecrm-suite-runs"
 
@@ -189,7 +194,7 @@ def _shared_run_starts_early(request, tmp_path_factory):
         return
     shared = shared_run_folder(tmp_path_factory)
     shared.mkdir(parents=True, exist_ok=True)
-    try:  # one builder per session, whichever worker gets here first
+    try:  # one builder per session (or per kept folder), whichever worker gets here first
         os.close(os.open(shared / ".started", os.O_CREAT | os.O_EXCL))
     except FileExistsError:
         yield
