@@ -63,12 +63,11 @@ def pytest_runtest_makereport(item, call):
 #: The shared suite execution builds in the background meanwhile (about 3 min); the files at the end of the list
 #: wait for it, and every other file that reads it comes after them.
 SLOWEST_FIRST = (
-    "test_notebooks_by_hand.py",    # every notebook by hand, 95-133 s
     "test_feedback_notebook.py",    # women's reviews and Hillstrom through the runner, 85-136 s + 30 s
     "test_churn_chosen_model.py",   # the churn report under Pareto/NBD and MBG/NBD, 106 s
     "test_small_cells.py",          # the suite on 50 persons, 66-75 s
     "test_suite.py",                # the suite on hostile data, 64-75 s
-    "test_wheel.py",                # the installed wheel runs the suite, 40 s
+    "test_wheel.py",                # the installed wheel: every notebook by hand, ecrm run on one, 100-130 s
     "test_features_spark.py",       # summaries on a classic and a Connect Spark session, 120 s
     "test_spark_connect.py",        # the run's Spark Connect server, 80 s
     "test_database_sources.py",     # the shared first run again from PostgreSQL, 112 s
