@@ -6,6 +6,11 @@ Shared by the purchase models (:mod:`ecrm_lib.value.btyd`) and the spend model
 :data:`DEFAULT_FALLBACKS`; the first attempt that converges to finite, positive
 parameters is used, and every attempt is recorded (:func:`run_attempts`). When
 all fail, :class:`ModelFitError` says what each attempt did.
+
+What a reader sees is worded through the message catalogue (``fit.*``): the
+error's :meth:`ModelFitError.in_language` (its ``str()`` stays the detailed
+English text for logs), and an attempts table through :func:`attempts_in_language`
+(status, starting point and why an attempt failed, from the exception's kind).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.i18n import t
+from ecrm_lib.core.language import using
 
 __all__ = [
     "DEFAULT_FALLBACKS",
@@ -29,7 +36,10 @@ __all__ = [
     "ConvergenceError",
     "ModelFitError",
     "NonFiniteParams",
+    "REASONS",
     "attempt_plan",
+    "attempt_reason",
+    "attempts_in_language",
     "format_params",
     "log_parameter_covariance",
     "numerical_hessian",
@@ -68,15 +78,42 @@ _FIT_ERRORS_EXTRA = (FloatingPointError, OverflowError, ZeroDivisionError, np.li
 class ModelFitError(EcrmError, RuntimeError):
     """Every attempt of a model fit failed (the message lists each attempt and why).
 
+    ``str(exc)`` is the detailed English message (for logs and metrics); :meth:`in_language`
+    words it for a page in the report language when it was raised with a catalogue ``key``
+    and its ``values`` (a callable value is called in each language), as :func:`run_attempts` does.
+
     Attributes
     ----------
     attempts : pandas.DataFrame
         One row per attempt (see :attr:`ecrm_lib.value.btyd.FitResult.attempts`).
+
+    Examples
+    --------
+    >>> e = ModelFitError("BG/NBD could not be fitted: details", key="fit.failed",
+    ...                   values={"model": "BG/NBD", "n": 5, "reasons": "x"})
+    >>> str(e)
+    'BG/NBD could not be fitted: details'
+    >>> e.in_language().startswith("BG/NBD could not be fitted: all 5 attempts failed (x)")
+    True
+    >>> with using("ko"):
+    ...     e.in_language().startswith("BG/NBD을(를) 적합하지 못했습니다")
+    True
     """
 
-    def __init__(self, message: str, attempts: pd.DataFrame | None = None):
+    def __init__(self, message: str = "", attempts: pd.DataFrame | None = None, *, key: str | None = None,
+                 values: Mapping[str, Any] | None = None):
+        self.key, self.values = key, dict(values or {})
+        if key is not None and not message:
+            with using("en"):
+                message = self.in_language()
         super().__init__(message)
         self.attempts = attempts
+
+    def in_language(self) -> str:
+        """The message in the current report language (``str(self)`` when raised without a key)."""
+        if self.key is None:
+            return str(self)
+        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 class NonFiniteParams(ValueError):
@@ -85,6 +122,73 @@ class NonFiniteParams(ValueError):
 
 class ConvergenceError(EcrmError, RuntimeError):
     """The optimizer of one attempt stopped without reporting convergence (the attempt counts as failed)."""
+
+
+#: Why an attempt failed, as a code of the catalogue's ``fit.reason.*`` (language-neutral), by the exception's kind.
+REASONS: dict[str, str] = {
+    "ConvergenceError": "no_convergence",
+    "NonFiniteParams": "invalid_params",
+    "FloatingPointError": "numerical",
+    "OverflowError": "numerical",
+    "ZeroDivisionError": "numerical",
+    "LinAlgError": "numerical",
+    "ValueError": "error",
+}
+
+
+def attempt_reason(status: str, message: str) -> str:
+    """The reason code of one attempt (:data:`REASONS`, ``time_limit`` for an attempt the time limit skipped,
+    ``""`` for one that succeeded), read from the attempts table's ``status`` and ``message``.
+
+    >>> attempt_reason("failed", "ConvergenceError: Pareto/NBD: the optimizer stopped"), attempt_reason("ok", "")
+    ('no_convergence', '')
+    >>> attempt_reason("skipped", "time limit of the fit reached"), attempt_reason("failed", "KeyError: x")
+    ('time_limit', 'error')
+    """
+    if status == "ok":
+        return ""
+    if status == "skipped":
+        return "time_limit"
+    kind = str(message).split(":", 1)[0].strip()
+    return REASONS.get(kind, "error")
+
+
+def _reasons_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The failed attempts' reasons with their counts, in the current report language."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        code = attempt_reason(r["status"], r["message"])
+        if code:
+            counts[code] = counts.get(code, 0) + 1
+    return ", ".join(t("fit.reason_count", reason=t(f"fit.reason.{c}"), n=n) for c, n in counts.items())
+
+
+def attempts_in_language(attempts: pd.DataFrame) -> pd.DataFrame:
+    """An attempts table for display: ``status`` and ``start`` in the report language, and ``message`` the
+    reason an attempt failed (``fit.reason.*``) instead of the optimizer's English text (kept in the product
+    and the logs). Other columns as they are.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"attempt": [1, 2], "start": ["default", "alternative"], "status": ["failed", "ok"],
+    ...                   "message": ["ConvergenceError: the optimizer stopped", ""]})
+    >>> attempts_in_language(a)[["start", "status", "message"]].to_numpy().tolist()
+    [['default', 'failed', 'the optimizer did not converge'], ['alternative', 'ok', '']]
+    >>> with using("ko"):
+    ...     attempts_in_language(a)[["start", "status", "message"]].to_numpy().tolist()
+    [['기본값', '실패', '최적화가 수렴하지 않음'], ['다른 시작점', '성공', '']]
+    """
+    a = attempts.copy()
+    if a.empty:
+        return a
+    if {"status", "message"} <= set(a.columns):
+        codes = [attempt_reason(s, m) for s, m in zip(a["status"].astype(str), a["message"].fillna("").astype(str))]
+        a["message"] = [t(f"fit.reason.{c}") if c else "" for c in codes]
+    if "status" in a.columns:
+        a["status"] = [t(f"fit.status.{s}") if s in ("ok", "failed", "skipped") else s for s in a["status"].astype(str)]
+    if "start" in a.columns:
+        a["start"] = [t(f"fit.start.{s}") if s in ("default", "alternative") else s for s in a["start"].astype(str)]
+    return a
 
 
 def format_params(params: pd.Series) -> str:
@@ -171,7 +275,7 @@ def run_attempts(kind: str, plan: list[dict[str, Any]], run_one: Callable[[dict[
         raise ModelFitError(
             f"{kind} could not be fitted: every attempt failed ({lines}). Check the data (very large frequencies, "
             "almost no repeat buyers, a calibration period too short) or pass a larger penalizer_coef.",
-            attempts,
+            attempts, key="fit.failed", values={"model": kind, "n": len(rows), "reasons": lambda: _reasons_text(rows)},
         )
     return result, attempts
 
