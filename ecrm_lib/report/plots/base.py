@@ -3,7 +3,8 @@
 :func:`set_theme` sets the style (white grid, colour-blind :data:`PALETTE`);
 :func:`get_ax` gives an Axes to draw on; :func:`truncate_label` shortens a
 label from the data. The axis helpers (:func:`count_axis`, :func:`number_axis`, :func:`money_axis`,
-:func:`share_axis`, :func:`points_axis`, :func:`zero_based`, :func:`heatmap_annotations`) give every
+:func:`share_axis`, :func:`points_axis`, :func:`zero_based`, :func:`heatmap_annotations`,
+:func:`compact_money_axis`) give every
 figure the same reader's format (issue 15): counts as whole numbers with thousands separators, money
 and other numbers without scientific notation or offsets, shares in %, differences as signed points,
 value axes from zero. The figures live beside this module, one module per
@@ -34,7 +35,7 @@ from ecrm_lib.report.plots.fonts import register_hangul_font
 
 __all__ = ["PALETTE", "set_theme", "get_ax", "truncate_label", "label", "term", "currency_name", "with_unit",
            "compact_money", "money_text", "date_axis", "count_axis", "number_axis", "money_axis", "share_axis",
-           "points_axis", "zero_based", "heatmap_annotations"]
+           "points_axis", "zero_based", "heatmap_annotations", "compact_money_axis"]
 
 PALETTE = "colorblind"
 """Seaborn palette of every figure (colour-blind safe)."""
@@ -289,3 +290,49 @@ def heatmap_annotations(values, kind: str = "share"):
     else:
         raise ValueError(f"kind must be 'share' or 'count'; got {kind!r}")
     return np.asarray(text, dtype=object)
+
+
+def compact_money_axis(axis) -> None:
+    """Money ticks in one short unit for the whole axis: ``0``, ``50k``, ``100k``, ``150k`` or ``0``, ``2.5M``,
+    ``5.0M`` in English; ``0``, ``5만``, ``10만`` or ``0.5억``, ``1.0억`` in Korean (the units a Korean reader
+    scans; below 10만 whole numbers). The unit follows the largest tick and every tick has the same decimals (the step's), so that an
+    axis never mixes ``50,000`` with ``100k`` as :func:`compact_money` (one unit per value) would; the axis
+    label names the currency.
+
+    >>> import matplotlib.pyplot as plt
+    >>> from ecrm_lib.core.language import using
+    >>> fig, ax = plt.subplots(); compact_money_axis(ax.xaxis); fmt = ax.xaxis.get_major_formatter()
+    >>> fmt.format_ticks([0, 50_000, 100_000, 150_000]), fmt.format_ticks([0, 2_500_000, 5_000_000])
+    (['0', '50k', '100k', '150k'], ['0', '2.5M', '5.0M'])
+    >>> with using("ko"):
+    ...     fmt.format_ticks([0, 50_000, 100_000, 150_000]), fmt.format_ticks([0, 50_000_000, 100_000_000])
+    (['0', '5만', '10만', '15만'], ['0', '0.5억', '1.0억'])
+    >>> fmt.format_ticks([0, 2_000, 4_000])
+    ['0', '2,000', '4,000']
+    >>> with using("ko"):
+    ...     fmt.format_ticks([0, 5_000, 10_000, 15_000])
+    ['0', '5,000', '10,000', '15,000']
+    >>> plt.close(fig)
+    """
+    import matplotlib.ticker as mticker
+    import numpy as np
+
+    class _Compact(mticker.Formatter):
+        ticks: list = []
+
+        def set_locs(self, locs):
+            self.ticks = list(locs)
+
+        def __call__(self, v, pos=None):
+            locs = np.asarray(self.ticks or [v], dtype=float)
+            big = float(np.nanmax(np.abs(locs)))
+            if get_language() == "ko":
+                units = ((1e8, 1e8, "억"), (1e5, 1e4, "만"))  # 만 from 10만 up: 0.25만 reads worse than 2,500
+            else:
+                units = ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
+            div, suffix = next(((d, s) for at, d, s in units if big >= at), (1.0, ""))
+            if abs(v) < 1e-9 * max(big, 1.0):
+                return "0"
+            return _plain(_step_decimals(locs / div))(v / div) + suffix
+
+    axis.set_major_formatter(_Compact())

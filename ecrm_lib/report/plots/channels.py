@@ -6,6 +6,10 @@ title, and returns the Axes. Style and palette come from
 :func:`ecrm_lib.report.plots.base.set_theme` (colour-blind palette). Labels from the data
 (channel names, purposes) are drawn into the image and shortened, so they
 cannot run as script in the HTML report.
+
+Formatted for a reader (issue 15, :mod:`ecrm_lib.report.plots.base`): counts of customers, contacts and
+conflicts in whole numbers with thousands separators, shares and rates in %, money in one short unit per axis
+with the currency in the axis label, bars from zero; a count of 1-4 people beside a bar reads ``<5``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from ecrm_lib.core.privacy import count_label
-from ecrm_lib.report.plots.base import PALETTE, compact_money, currency_name, term, with_unit
+from ecrm_lib.report.plots.base import (PALETTE, compact_money, compact_money_axis, count_axis, currency_name, share_axis, term,
+                                        with_unit, zero_based)
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
@@ -34,8 +38,6 @@ __all__ = [
     "plot_ifood_response",
     "plot_lead_conversion",
 ]
-
-_PCT = mticker.PercentFormatter(1.0, decimals=0)
 
 
 def _empty(ax, text: str):
@@ -63,7 +65,8 @@ def plot_purchase_distribution(dist: pd.DataFrame, ax=None):
         return _empty(ax, _t("channels.no_purchases"))
     dist = dist.assign(view=dist["view"].map(term))
     sns.barplot(data=dist, x="purchases", y="share", hue="view", ax=ax, palette=sns.color_palette(PALETTE, 2))
-    ax.yaxis.set_major_formatter(_PCT)
+    share_axis(ax.yaxis)
+    zero_based(ax)
     ax.set_xlabel(_t("channels.purchases_x"))
     ax.set_ylabel(_t("channels.purchases_y"))
     ax.set_title(_t("channels.purchases_title"))
@@ -94,6 +97,8 @@ def plot_component_sizes(component_sizes: pd.DataFrame, ax=None, stage: str = "f
     ax.set_ylabel(_t("common.customers"))
     ax.set_title(_t("channels.sizes_title"))
     ax.margins(y=0.12)
+    count_axis(ax.yaxis)
+    zero_based(ax)
     return ax
 
 
@@ -149,7 +154,7 @@ def plot_channel_mix(mix: pd.DataFrame, axes=None, max_channels: int = 10):
             ax.bar(labels, d[ch].to_numpy(), bottom=bottom, color=colours[ch], label=f"{_truncate(ch, 22)} ({term(grp)})",
                    hatch="//" if grp == "internet" else None, edgecolor="white", linewidth=0.5)
             bottom += d[ch].to_numpy()
-        ax.yaxis.set_major_formatter(_PCT)
+        share_axis(ax.yaxis)
         ax.set_ylim(0, 1)
         ax.set_ylabel(_t("channels.mix_y", table=term(table)))
         ax.tick_params(axis="x", rotation=45, labelsize="small")
@@ -203,7 +208,8 @@ def plot_cost_to_serve(by_channel: pd.DataFrame, currency: str = "", axes=None):
     axes[1].set_title(_t("channels.total_title"))
     for ax in axes:
         ax.margins(x=0.25)
-        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: _money(v)))
+        compact_money_axis(ax.xaxis)  # one unit per axis (50k, 100k; 5만, 10만), the currency in the label
+        zero_based(ax, "x")
     axes[0].set_ylabel(_t("common.channel"))
     return axes
 
@@ -232,6 +238,7 @@ def plot_hourly_contacts(hourly: pd.DataFrame, office_hours: Sequence[int] = (9,
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlim(-0.5, 23.5)
     ax.set_ylim(bottom=0)
+    count_axis(ax.yaxis)
     ax.set_xlabel(_t("channels.hourly_x"))
     ax.set_ylabel(_t("channels.hourly_y"))
     ax.set_title(_t("channels.hourly_title"))
@@ -267,7 +274,8 @@ def plot_conflicts(summary: pd.DataFrame, ax=None, top: int = 12):
     ax.set_xlabel(_t("channels.conflicts_x"))
     ax.set_ylabel(_t("channels.conflicts_y"))
     ax.set_title(_t("channels.conflicts_title"))
-    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    count_axis(ax.xaxis)
+    zero_based(ax, "x")
     ax.legend(title=_t("channels.conflicts_legend"), fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
@@ -277,10 +285,11 @@ def _rate_bars(ax, d: pd.DataFrame, label_col: str, colour, title: str, xlabel: 
     rate = d["response_rate"].to_numpy(dtype=float)
     err = np.vstack([rate - d["response_ci_low"].to_numpy(dtype=float), d["response_ci_high"].to_numpy(dtype=float) - rate])
     ax.bar(x, rate, color=colour, yerr=err, capsize=4, ecolor="0.3")
-    for xi, hi, n in zip(x, d["response_ci_high"], d["n_customers"]):
-        ax.annotate(_t("common.n_eq", n=n), (xi, hi), ha="center", va="bottom", fontsize="small", xytext=(0, 2), textcoords="offset points")
+    for xi, hi, n in zip(x, d["response_ci_high"], d["n_customers"]):  # customers: 1-4 read <5
+        ax.annotate(_t("channels.n_people", n=count_label(n)), (xi, hi), ha="center", va="bottom", fontsize="small", xytext=(0, 2),
+                    textcoords="offset points")
     ax.set_xticks(x, [_truncate(v, 22).replace(" (", "\n(") for v in d[label_col].astype(str)])
-    ax.yaxis.set_major_formatter(_PCT)
+    share_axis(ax.yaxis)
     ax.set_ylim(0, max(0.05, float(np.nanmax(d["response_ci_high"]))) * 1.2)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
@@ -309,7 +318,7 @@ def plot_ifood_response(by_band: pd.DataFrame, by_dominant: pd.DataFrame, axes=N
     top = max(a.get_ylim()[1] for a in axes)
     for a in axes:
         a.set_ylim(0, top)
-    axes[0].set_ylabel(_t("channels.response_y"))
+    axes[0].set_ylabel(_t("channels.response_y_pct"))
     axes[0].figure.suptitle(_t("channels.response_title"), fontweight="bold")
     return axes
 
@@ -331,12 +340,13 @@ def plot_lead_conversion(conversion: pd.DataFrame, ax=None):
     rate = d["conversion"].to_numpy(dtype=float)
     err = np.vstack([rate - d["ci_low"].to_numpy(dtype=float), d["ci_high"].to_numpy(dtype=float) - rate])
     ax.barh(y, rate, xerr=err, color=sns.color_palette(PALETTE)[0], capsize=3, ecolor="0.3")
-    for yi, hi, n in zip(y, d["ci_high"], d["n_leads"]):
-        ax.annotate(_t("channels.leads_n", n=n), (hi, yi), va="center", fontsize="small", xytext=(4, 0), textcoords="offset points")
+    for yi, hi, n in zip(y, d["ci_high"], d["n_leads"]):  # leads are people: 1-4 read <5
+        ax.annotate(_t("channels.leads_text", n=count_label(n)), (hi, yi), va="center", fontsize="small", xytext=(4, 0),
+                    textcoords="offset points")
     ax.set_yticks(y, [_truncate(c, 24) for c in d["channel"].astype(str)])
-    ax.xaxis.set_major_formatter(_PCT)
+    share_axis(ax.xaxis)
     ax.set_xlim(0, float(np.nanmax(d["ci_high"])) * 1.3)
-    ax.set_xlabel(_t("channels.leads_x"))
+    ax.set_xlabel(_t("channels.leads_x_pct"))
     ax.set_ylabel(_t("channels.leads_y"))
     ax.set_title(_t("channels.leads_title"))
     return ax

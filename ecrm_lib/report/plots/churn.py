@@ -1,6 +1,10 @@
 """Figures for the churn notebook. Each function takes a tidy DataFrame from
 :mod:`ecrm_lib.value.churn`, :mod:`ecrm_lib.value.churn_measures` or :mod:`ecrm_lib.value.contract_churn` and an optional ``ax``, labels its axes with units, and
 returns the Axes. Call :func:`ecrm_lib.report.plots.base.set_theme` first for the suite's style.
+
+Formatted for a reader (issue 15, :mod:`ecrm_lib.report.plots.base`): probabilities and rates in % (the page's
+prose writes them so), customers as whole numbers, lift as a plain multiple from zero, the drop in ROC-AUC as
+signed AUC points (0.01 of AUC = 1 point).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import seaborn as sns
 
 from ecrm_lib.core.format import format_date
 from ecrm_lib.value.churn_measures import model_label
-from ecrm_lib.report.plots.base import PALETTE, date_axis, term
+from ecrm_lib.report.plots.base import PALETTE, count_axis, date_axis, number_axis, points_axis, share_axis, term
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 
@@ -110,8 +114,10 @@ def plot_roc_curves(roc: pd.DataFrame, ax=None, metrics: pd.DataFrame | None = N
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_t("churn.roc_random"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
-    ax.set_xlabel(_t("churn.roc_x"))
-    ax.set_ylabel(_t("churn.roc_y"))
+    share_axis(ax.xaxis)
+    share_axis(ax.yaxis)
+    ax.set_xlabel(_t("churn.roc_x_pct"))
+    ax.set_ylabel(_t("churn.roc_y_pct"))
     ax.set_title(_t("churn.roc_title"))
     ax.legend(loc="lower right", fontsize="small")
     return ax
@@ -142,7 +148,8 @@ def plot_lift(lift: pd.DataFrame, ax=None):
     ax.set_title(_t("churn.lift_title"))
     ax.legend(fontsize="small", loc="upper right", ncols=2)
     top = float(lift["lift"].max()) if lift["lift"].notna().any() else 1.0
-    ax.set_ylim(0, top * 1.3)
+    ax.set_ylim(0, max(top, 1.0) * 1.3)
+    number_axis(ax.yaxis)
     return ax
 
 
@@ -165,8 +172,10 @@ def plot_calibration(calibration: pd.DataFrame, ax=None):
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_t("churn.calibration_perfect"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel(_t("churn.calibration_x"))
-    ax.set_ylabel(_t("churn.calibration_y"))
+    share_axis(ax.xaxis)
+    share_axis(ax.yaxis)
+    ax.set_xlabel(_t("churn.calibration_x_pct"))
+    ax.set_ylabel(_t("churn.calibration_y_pct"))
     ax.set_title(_t("churn.calibration_title"))
     ax.legend(loc="upper left", fontsize="small")
     return ax
@@ -197,12 +206,13 @@ def plot_importance(importance: pd.DataFrame, ax=None, top: int = 10):
     for i, model in enumerate(models):
         part = d[d["model"] == model]
         y = np.array([ypos[lab] for lab in part["label"]]) + (i - (len(models) - 1) / 2) * height
-        ax.barh(y, part["importance_mean"], xerr=part["importance_std"], height=height, color=colours.get(model),
+        ax.barh(y, 100 * part["importance_mean"], xerr=100 * part["importance_std"], height=height, color=colours.get(model),
                 label=model_label(model), error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
     ax.set_yticks(range(len(keep)), [lab if len(lab) <= 48 else lab[:47] + "…" for lab in keep])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel(_t("churn.importance_x"))
+    points_axis(ax.xaxis)
+    ax.set_xlabel(_t("churn.importance_x_points"))
     ax.set_ylabel("")
     ax.set_title(_t("churn.importance_title"))
     ax.legend(fontsize="small", loc="lower right")
@@ -224,9 +234,11 @@ def plot_risk_distribution(scores: pd.DataFrame, ax=None, window_days: int | Non
     if scores.empty:
         return _empty(ax, _t("churn.risk_empty"))
     ax.hist(scores["churn_probability"], bins=np.linspace(0, 1, 21), color=sns.color_palette(PALETTE)[0], edgecolor="white")
-    ax.set_xlabel(_t("churn.risk_x_days", days=window_days) if window_days else _t("churn.risk_x"))
+    ax.set_xlabel(_t("churn.risk_x_days_pct", days=window_days) if window_days else _t("churn.risk_x_pct"))
     ax.set_ylabel(_t("common.customers"))
     ax.set_xlim(0, 1)
+    share_axis(ax.xaxis)
+    count_axis(ax.yaxis)
     ax.set_title(_t("churn.risk_title"))
     return ax
 
@@ -243,11 +255,12 @@ def plot_truth_by_decile(table: pd.DataFrame, ax=None):
     ax = _ax(ax)
     if table.empty:
         return _empty(ax, _t("churn.truth_empty"))
-    ax.bar(table["risk_decile"], 100 * table["share_dead"], color=sns.color_palette(PALETTE)[3])
+    ax.bar(table["risk_decile"], table["share_dead"], color=sns.color_palette(PALETTE)[3])
     ax.set_xticks(table["risk_decile"])
     ax.set_xlabel(_t("churn.truth_x"))
     ax.set_ylabel(_t("churn.truth_y"))
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 1)
+    share_axis(ax.yaxis)
     ax.set_title(_t("churn.truth_title"))
     return ax
 
@@ -268,11 +281,12 @@ def plot_churn_by_tenure(by_tenure: pd.DataFrame, ax=None):
     pos = {b: i for i, b in enumerate(bands)}
     pal = sns.color_palette(PALETTE, 8)
     for i, (contract, d) in enumerate(by_tenure.groupby("contract", sort=True)):
-        ax.plot([pos[b] for b in d["tenure_band"]], 100 * d["churn_rate"], marker="o", color=pal[i % 8], label=str(contract)[:40])
+        ax.plot([pos[b] for b in d["tenure_band"]], d["churn_rate"], marker="o", color=pal[i % 8], label=str(contract)[:40])
     ax.set_xticks(range(len(bands)), [str(b) for b in bands])
     ax.set_xlabel(_t("churn.tenure_x"))
     ax.set_ylabel(_t("churn.tenure_y"))
-    ax.set_ylim(0, max(5.0, 100 * float(by_tenure["churn_rate"].max()) * 1.15))
+    ax.set_ylim(0, max(0.05, float(by_tenure["churn_rate"].max()) * 1.15))
+    share_axis(ax.yaxis)
     ax.set_title(_t("churn.tenure_title"))
     ax.legend(title=_t("churn.tenure_legend"), fontsize="small")
     return ax

@@ -6,6 +6,12 @@ Each function takes a tidy DataFrame from :mod:`ecrm_lib.seef.rfm`,
 returns the Axes (:func:`plot_k_selection` returns two). Labels that come
 from the data (segment names, reasons) are drawn into the image, so they
 cannot run as script in an HTML report.
+
+Formatted for a reader (issue 15, :mod:`ecrm_lib.report.plots.base`): shares in %, counts of customers as whole
+numbers (1-4 people beside a bar or a row read ``<5``), money in one short unit per axis with the currency in the
+label, standardised differences signed, bars and counts from zero. The selection figures read ``plots.selection.*``,
+the evaluation figures (:func:`plot_target_lorenz`, :func:`plot_value_concentration`, :func:`plot_net_value`)
+``plots.evaluation.*`` and the expansion figures ``plots.expansion.*``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.report.plots.base import currency_name, money_text, with_unit
+from ecrm_lib.core.privacy import count_label
+from ecrm_lib.report.plots.base import (compact_money_axis, count_axis, currency_name, money_text, number_axis, points_axis, share_axis,
+                                        with_unit, zero_based)
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import truncate_label as _truncate
@@ -60,18 +68,20 @@ def plot_target_lorenz(values, ax=None, *, targets=None, currency: str = "", lab
     """
     ax = _ax(ax, (6, 6))
     cur = lorenz_curve(values)
-    ax.plot(cur["customer_share"] * 100, cur["value_share"] * 100, label=_t("seef.all_gini", gini=gini(values)))
+    ax.plot(cur["customer_share"] * 100, cur["value_share"] * 100, label=_t("evaluation.all_gini", gini=gini(values)))
     if targets is not None:
         v = np.asarray(values, dtype=float)[np.asarray(targets, dtype=bool)]
         if len(v) and np.nansum(v) > 0:
             t = lorenz_curve(v)
-            ax.plot(t["customer_share"] * 100, t["value_share"] * 100, label=_t("seef.targets_gini", gini=gini(v)))
-    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label=_t("seef.perfect_equality"))
-    ax.set_xlabel(_t("seef.lorenz_x"))
-    ax.set_ylabel(_t("seef.share_of_total", label=label))
-    ax.set_title(_t("seef.lorenz_title", label=f"{label}{_unit(currency)}", gini=gini(values)))
+            ax.plot(t["customer_share"] * 100, t["value_share"] * 100, label=_t("evaluation.targets_gini", gini=gini(v)))
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label=_t("evaluation.perfect_equality"))
+    ax.set_xlabel(_t("evaluation.lorenz_x"))
+    ax.set_ylabel(_t("evaluation.share_of_total", label=label))
+    ax.set_title(_t("evaluation.lorenz_title", label=f"{label}{_unit(currency)}", gini=gini(values)))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
+    share_axis(ax.xaxis, scale=100)
+    share_axis(ax.yaxis, scale=100)
     ax.legend(loc="upper left")
     return ax
 
@@ -90,7 +100,7 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     ax = _ax(ax, (9, 5))
     s = summary.iloc[::-1]
     y = np.arange(len(s))
-    labels = [f"{_truncate(segment_label(x))} ({int(n):,})" for x, n in zip(s["segment"], s["customers"])]
+    labels = [f"{_truncate(segment_label(x))} ({count_label(n)})" for x, n in zip(s["segment"], s["customers"])]  # 1-4: <5
     ax.barh(y, s["customer_share"] * 100, color="C0", label=_t("selection.customers_pct"))
     ax.set_yticks(y, labels)
     ax.set_xlabel(_t("selection.segments_x_value") if "value_share" in s else _t("selection.segments_x"))
@@ -99,6 +109,8 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
         ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=_t("selection.value_currency_pct", currency=currency_name(currency)) if currency else _t("selection.value_pct"))
         ax.legend(loc="lower right")
     ax.set_title(_t("selection.segments_title"))
+    share_axis(ax.xaxis, scale=100)
+    zero_based(ax, "x")
     return ax
 
 
@@ -114,20 +126,27 @@ def plot_cluster_profiles(profiles: pd.DataFrame, features: Sequence[str], ax=No
     """
     features = list(features)
     ax = _ax(ax, (1.2 * len(features) + 4, 0.6 * len(profiles) + 2))
-    M = profiles[[f"diff_{f}" for f in features]].to_numpy(dtype=float)
-    lim = max(1.0, float(np.nanmax(np.abs(M)))) if M.size else 1.0
+    M = profiles[[f"diff_{f}" for f in features]].to_numpy(dtype=float, copy=True)
+    few = profiles["customers"].astype(float).between(1, 4).to_numpy()  # no profile of 1-4 people: the row stays blank
+    M[few, :] = np.nan
+    lim = max(1.0, float(np.nanmax(np.abs(M)))) if np.isfinite(M).any() else 1.0
     im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_xticks(range(len(features)), [_truncate(feature_label(f), 28) for f in features], rotation=30, ha="right")
     names = profiles["cluster_name"] if "cluster_name" in profiles else profiles["cluster"].astype(str)
-    ylabels = [f"{_truncate(n, 36)} ({int(k):,})" for n, k in zip(names, profiles["customers"])]
+    ylabels = [f"{_truncate(n, 36)} ({count_label(k)})" for n, k in zip(names, profiles["customers"])]  # 1-4: <5
     ax.set_yticks(range(len(profiles)), ylabels)
     for i in range(M.shape[0]):
         for j in range(M.shape[1]):
+            if not np.isfinite(M[i, j]):
+                continue
             dark = abs(M[i, j]) > 0.6 * lim  # white text on the darkest cells
-            ax.text(j, i, f"{M[i, j]:+.1f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+            text = "0.0" if round(M[i, j], 1) == 0 else f"{M[i, j]:+.1f}"  # signed, never "+0.0" or "-0.0"
+            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white" if dark else "black")
+    ax.grid(False)  # no grid line through a cell's number
     ax.set_xlabel(_t("selection.feature"))
     ax.set_ylabel(_t("selection.cluster_y"))
-    ax.figure.colorbar(im, ax=ax, label=_t("selection.cluster_colorbar"))
+    bar = ax.figure.colorbar(im, ax=ax, label=_t("selection.cluster_colorbar"))
+    points_axis(bar.ax.yaxis)  # standard deviations above (+) or below (-) all customers
     ax.set_title(_t("selection.cluster_title"))
     return ax
 
@@ -156,6 +175,11 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
             kc = int(k_scores.loc[k_scores[col], "k"].iloc[0])
             ax.axvline(kc, color="grey", linestyle="--", linewidth=1, label=_t("selection.k_chosen" if col == "chosen" else "selection.k_elbow", k=kc))
             ax.legend()
+    for ax in (a1, a2):
+        ax.set_xticks(list(k))  # whole numbers of clusters only
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    number_axis(a1.yaxis)
+    number_axis(a2.yaxis)  # inertia without "1e6" or an offset
     a1.set_xlabel(_t("selection.k_x"))
     a1.set_ylabel(_t("selection.silhouette_y"))
     a1.set_title(_t("selection.silhouette_title"))
@@ -180,6 +204,8 @@ def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
     ax.set_xlabel(_t("selection.reasons_x"))
     ax.set_ylabel(_t("selection.reasons_y"))
     ax.set_title(_t("selection.reasons_title", n=n))
+    count_axis(ax.xaxis)
+    zero_based(ax, "x")
     return ax
 
 
@@ -217,19 +243,21 @@ def plot_value_concentration(curve: pd.DataFrame, point: dict | None = None, ax=
         size as a cross.
     """
     ax = _ax(ax, (7, 6))
-    ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, label=_t("seef.concentration_curve", label=label))
-    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label=_t("seef.random_customers"))
-    title = _t("seef.concentration_title", label=f"{label}{_unit(currency)}")
+    ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, label=_t("evaluation.concentration_curve", label=label))
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label=_t("evaluation.random_customers"))
+    title = _t("evaluation.concentration_title", label=f"{label}{_unit(currency)}")
     if point:
         x, y, b = point["customer_share"] * 100, point["value_share"] * 100, point["best_value_share"] * 100
-        ax.scatter([x], [y], s=80, color="C3", zorder=4, label=_t("seef.targets_point", customers=f"{x:.0f}%", value=f"{y:.0f}%", label=label))
-        ax.scatter([x], [b], s=80, marker="x", color="C2", zorder=4, label=_t("seef.best_point", customers=f"{x:.0f}%", value=f"{b:.0f}%", label=label))
+        ax.scatter([x], [y], s=80, color="C3", zorder=4, label=_t("evaluation.targets_point", customers=f"{x:.0f}%", value=f"{y:.0f}%", label=label))
+        ax.scatter([x], [b], s=80, marker="x", color="C2", zorder=4, label=_t("evaluation.best_point", customers=f"{x:.0f}%", value=f"{b:.0f}%", label=label))
         if point.get("gini") is not None and np.isfinite(point["gini"]):
-            title = _t("seef.concentration_title_gini", label=f"{label}{_unit(currency)}", gini=point["gini"])
-    ax.set_xlabel(_t("seef.concentration_x", label=label))
-    ax.set_ylabel(_t("seef.share_of_total", label=label))
+            title = _t("evaluation.concentration_title_gini", label=f"{label}{_unit(currency)}", gini=point["gini"])
+    ax.set_xlabel(_t("evaluation.concentration_x", label=label))
+    ax.set_ylabel(_t("evaluation.share_of_total", label=label))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
+    share_axis(ax.xaxis, scale=100)
+    share_axis(ax.yaxis, scale=100)
     ax.set_title(title)
     ax.legend(loc="lower right")
     return ax
@@ -257,14 +285,17 @@ def plot_net_value(profit: pd.DataFrame, targets, ax=None, *, currency: str = ""
         if hi <= lo:
             lo, hi = lo - 1, hi + 1
         edges = np.linspace(lo, hi, bins + 1)
-        for m, key in ((~flag, "seef.other_customers_n"), (flag, "seef.targets_n")):
+        for m, key in ((~flag, "evaluation.other_customers_n"), (flag, "evaluation.targets_n")):
             x = np.clip(v[m & ok], lo, hi)
             if len(x):
-                ax.hist(x, bins=edges, alpha=0.6, density=False, label=_t(key, n=len(x)))
-    ax.axvline(0, color="black", linewidth=1, linestyle="--", label=_t("seef.break_even"))
-    ax.set_xlabel(_t("seef.net_x_currency", currency=currency_name(currency)) if currency else _t("seef.net_x"))
-    ax.set_ylabel(_t("seef.customers"))
-    ax.set_title(_t("seef.net_title"))
+                ax.hist(x, bins=edges, alpha=0.6, density=False, label=_t(key, n=count_label(len(x))))  # 1-4: <5
+    ax.axvline(0, color="black", linewidth=1, linestyle="--", label=_t("evaluation.break_even"))
+    ax.set_xlabel(_t("evaluation.net_x_currency", currency=currency_name(currency)) if currency else _t("evaluation.net_x"))
+    ax.set_ylabel(_t("evaluation.customers"))
+    ax.set_title(_t("evaluation.net_title"))
+    compact_money_axis(ax.xaxis)  # net value spans losses and gains: the axis holds zero (break-even), not starts there
+    count_axis(ax.yaxis)
+    zero_based(ax)
     ax.legend()
     return ax
 

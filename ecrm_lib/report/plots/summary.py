@@ -11,6 +11,10 @@ has each point labelled with its method; two runs whose method differs are
 not joined by a line (a dotted grey line marks the method change), and where
 the runs recorded the figure under the latest run's model too, that
 like-for-like series is drawn dashed.
+
+Ticks are formatted for a reader (issue 15, :mod:`ecrm_lib.report.plots.base`): shares in %, share points
+signed, money in millions of the currency without scientific notation, counts (customers, contacts, ...) as whole
+numbers with thousands separators.
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ecrm_lib.report.plots.base import PALETTE, currency_name, term, truncate_label
+from ecrm_lib.report.plots.base import PALETTE, count_axis, currency_name, number_axis, points_axis, share_axis, term, truncate_label
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.trends import method_label
 
 __all__ = ["plot_trends"]
+
+
+#: Registry units that count things (whole numbers on the axis).
+_COUNT_UNITS = ("customers", "accounts", "contacts", "transactions", "purchases", "answers", "rows", "segments", "clusters", "leads")
 
 
 def _scale(unit: str, currency: str) -> tuple[float, str]:
@@ -40,7 +48,24 @@ def _scale(unit: str, currency: str) -> tuple[float, str]:
     if "currency" in u:
         text = _t("summary.million_year" if "per year" in u else "summary.million", currency=currency_name(currency))
         return 1e-6, " ".join(text.split())
-    return 1.0, term(unit.split(",")[0].strip() or "value")
+    word = unit.split(",")[0].strip()
+    if word.lower() == "customers":
+        return 1.0, _t("common.customers")  # the page's word for customers (Korean 고객 수)
+    return 1.0, term(word or "value")
+
+
+def _format_axis(axis, unit: str) -> None:
+    """Ticks of a trend panel in the reader's format of its unit (after :func:`_scale`)."""
+    u = (unit or "").lower()
+    word = u.split(",")[0].strip()
+    if u.startswith("share points"):
+        points_axis(axis)
+    elif u.startswith("share"):
+        share_axis(axis, scale=100)
+    elif word in _COUNT_UNITS:
+        count_axis(axis)
+    else:
+        number_axis(axis)
 
 
 def plot_trends(
@@ -127,6 +152,7 @@ def plot_trends(
         lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
         pad = 0.08 * (hi - lo) if hi > lo else 1.0
         ax.set_ylim(lo - pad if lo < 0 else 0.0 if lo == 0 else lo - pad, hi + pad if hi > 0 else 0.0 if hi == 0 else hi + pad)
+        _format_axis(ax.yaxis, unit)
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_axis_off()
     fig.suptitle(_t("summary.title"), fontweight="bold")
