@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ecrm_lib.core.format import format_money, format_points
+
 from ecrm_lib.report.plots.base import (PALETTE, currency_name, money_axis, number_axis, points_axis, share_axis, term,
                                         with_unit, zero_based)
 from ecrm_lib.report.plots.base import label as _t
@@ -35,8 +37,9 @@ def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str =
     import matplotlib.pyplot as plt
 
     d = comparison.dropna(subset=["targets"]).reset_index(drop=True)
+    fig = None
     if axes is None:
-        _, axes = plt.subplots(1, max(len(d), 1), figsize=(4.2 * max(len(d), 1), 3.8), squeeze=False)
+        fig, axes = plt.subplots(1, max(len(d), 1), figsize=(4.6 * max(len(d), 1), 3.8), squeeze=False)
         axes = axes[0]
     if d.empty:
         axes[0].text(0.5, 0.5, _t("loop.comparison_empty"), ha="center", va="center",
@@ -65,10 +68,24 @@ def plot_loop_comparison(comparison: pd.DataFrame, axes=None, *, currency: str =
         else:
             number_axis(ax.yaxis)
         zero_based(ax, "y")
-        # the difference in the panel's unit, signed, with no scientific notation: points, purchases, money
-        digits = 1 if r["outcome"] == "purchased" else (0 if r["outcome"] == "revenue" else 2)
-        ax.set_title(_truncate(_t("loop.difference", outcome=term(r["outcome"]), difference=f"{r['difference'] * scale:+,.{digits}f}"), 45))
+        ax.set_title(_truncate(_t("loop.difference", outcome=term(r["outcome"]), difference=_difference(r["outcome"], r["difference"], currency)), 45))
+    if fig is not None:
+        fig.tight_layout()  # each panel's axis label clear of the panel to its left
     return axes
+
+
+def _difference(outcome: str, value: float, currency: str) -> str:
+    """The difference in its panel's unit, signed, with no scientific notation: points of the share that bought again,
+    purchases per customer, money per customer (in the report language).
+
+    >>> _difference("purchased", -0.098, "KRW"), _difference("purchases", 0.1234, ""), _difference("revenue", 22345.0, "KRW")
+    ('-9.8 points', '+0.12', '+22,345 KRW')
+    """
+    if outcome == "purchased":
+        return format_points(value)
+    if outcome == "revenue":
+        return ("+" if value > 0 else "") + format_money(value, currency)
+    return f"{value:+,.2f}"
 
 
 def plot_segment_response(weights: pd.DataFrame, ax=None):
