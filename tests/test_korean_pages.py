@@ -4,9 +4,13 @@ folder and Korean pages in its ``ko/`` subfolder."""
 
 from __future__ import annotations
 
-import pytest
-from korean_text import hangul_share, visible_prose
+import re
 
+import pytest
+from bs4 import BeautifulSoup
+from korean_text import HANGUL, KEPT_WORDS, LATIN, hangul_share, visible_prose, without
+
+from ecrm_lib.core.i18n import catalogue
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
 
@@ -35,13 +39,6 @@ def test_index_links_both_languages(suite_runs):
 # for falls back to its English words), a code of the suite's own vocabulary in a cell ("non-targets", "two_model"),
 # or an English catalogue sentence (a library message built in English). These tests look for each, on the Korean
 # pages of both runs of the shared execution.
-import re  # noqa: E402
-
-from bs4 import BeautifulSoup  # noqa: E402
-from korean_text import HANGUL, KEPT_WORDS, LATIN, without  # noqa: E402
-
-from ecrm_lib.core.i18n import catalogue  # noqa: E402
-
 #: table headers a Korean page keeps in Latin letters besides korean_text's kept words (the number of clusters, a z score)
 HEADER_WORDS = ("K", "z")
 #: catalogue areas whose last key segment is a code the suite shows in words (a cell showing the code is a leak)
