@@ -45,9 +45,23 @@ def _lookalikes():
         "contact_cost": [60.0] * 5, "offer_cost": [300.0] * 5})
 
 
-GOOD = {"profit_campaign_per_1000": 52_000.0, "everyone_campaign_per_1000": 22_000.0, "rule_campaign_per_1000": 9_000.0,
-        "profit_n_targets": 12}
-EVERYONE_BETTER = {**GOOD, "everyone_campaign_per_1000": 60_000.0}
+def _comparison(profit, everyone, rule, d_everyone, d_rule):
+    """Selection metrics of a comparison: ``(point, low, high)`` per way of choosing and per difference
+    (currency per 1,000 campaign customers)."""
+    out = {"profit_n_targets": 12}
+    for key, (x, lo, hi) in (("profit_campaign_per_1000", profit), ("everyone_campaign_per_1000", everyone),
+                             ("rule_campaign_per_1000", rule), ("profit_over_everyone_per_1000", d_everyone),
+                             ("profit_over_rule_per_1000", d_rule)):
+        out.update({key: x, f"{key}_ci_low": lo, f"{key}_ci_high": hi})
+    return out
+
+
+GOOD = _comparison((52_000.0, 12_000.0, 90_000.0), (22_000.0, -8_000.0, 50_000.0), (9_000.0, -20_000.0, 40_000.0),
+                   (30_000.0, 4_000.0, 56_000.0), (43_000.0, 10_000.0, 80_000.0))
+EVERYONE_BETTER = _comparison((52_000.0, 12_000.0, 90_000.0), (60_000.0, 25_000.0, 95_000.0), (9_000.0, -20_000.0, 40_000.0),
+                              (-8_000.0, -30_000.0, 14_000.0), (43_000.0, 10_000.0, 80_000.0))
+#: points as in GOOD (above everyone and the rule), but the paired interval over everyone reaches below 0: chance
+NOT_SURE = {**GOOD, "profit_over_everyone_per_1000_ci_low": -2_000.0}
 
 
 def _metrics(sel=GOOD, bar="gain"):
@@ -89,11 +103,33 @@ def test_when_contacting_everyone_earned_as_much_the_profit_row_is_to_test_and_t
     row = costed.set_index("action_key").loc["profit"]
     assert not row["evidence_ok"] and row["level"] == plan.TO_TEST and row["return_low"] > 0  # the money clears, the evidence not
     notes = dict(plan.plan_notes(costed, profit_targets=_profit_targets(), lookalikes=_lookalikes(), metrics=_metrics(EVERYONE_BETTER)))
-    assert notes["plan.profit_evidence"]["verdict"]() == t("plan.profit_everyone")
-    for missing in ({}, {"profit_campaign_per_1000": 52_000.0}, {"profit_campaign_per_1000": -1.0, "everyone_campaign_per_1000": -5.0}):
+    assert notes["plan.profit.evidence_ci"]["verdict"]() == t("plan.profit.verdict.everyone")
+    assert "contact everyone rather than a targeted group" in notes["plan.profit.evidence_ci"]["verdict"]()
+    # points alone (no interval), or nothing measured, never clear the bar
+    points = {k: v for k, v in GOOD.items() if "_ci_" not in k}
+    for missing in ({}, points, {"profit_campaign_per_1000": -1.0, "everyone_campaign_per_1000": -5.0}):
         assert not plan.profit_evidence(missing)[0]
-    # beating everyone but not the rule does not clear the bar either
-    assert not plan.profit_evidence({**GOOD, "rule_campaign_per_1000": 53_000.0})[0]
+    notes = dict(plan.plan_notes(_build(_metrics(points)), profit_targets=_profit_targets(), metrics=_metrics(points)))
+    assert "plan.profit_no_comparison" in notes
+    # beating everyone but not surely the rule does not clear the bar either
+    assert not plan.profit_evidence({**GOOD, "profit_over_rule_per_1000_ci_low": -1.0})[0]
+
+
+def test_the_bar_is_the_interval_not_the_point():
+    """The same points (profit 52,000 against 22,000 for everyone and 9,000 for the rule, per 1,000) clear the bar
+    only when the paired interval of the difference over everyone lies wholly above 0."""
+    assert plan.profit_evidence(GOOD)[0] and not plan.profit_evidence(NOT_SURE)[0]
+    assert not plan.profit_evidence({**GOOD, "profit_campaign_per_1000_ci_low": -500.0})[0]  # may earn nothing at all
+    costed = _build(_metrics(NOT_SURE))
+    row = costed.set_index("action_key").loc["profit"]
+    assert not row["evidence_ok"] and row["level"] == plan.TO_TEST and row["return_low"] > 0
+    notes = dict(plan.plan_notes(costed, profit_targets=_profit_targets(), lookalikes=_lookalikes(), metrics=_metrics(NOT_SURE)))
+    ev = notes["plan.profit.evidence_ci"]
+    text = t("plan.profit.evidence_ci", **{k: (v() if callable(v) else v) for k, v in ev.items()})
+    assert "a difference of 30,000 KRW against contacting everyone (interval -2,000 KRW to 56,000 KRW)" in text
+    assert ev["verdict"]() == t("plan.profit.verdict.test") and "could be chance" in ev["verdict"]()
+    ok = dict(plan.plan_notes(_build(_metrics()), profit_targets=_profit_targets(), metrics=_metrics()))
+    assert ok["plan.profit.evidence_ci"]["verdict"]() == t("plan.profit.verdict.target")
 
 
 def test_the_expansion_row_is_valued_by_its_expected_gain_and_leaves_out_the_profit_selected_customers():

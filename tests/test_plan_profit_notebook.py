@@ -42,7 +42,11 @@ LOOKALIKES = pd.DataFrame({
 })
 SELECTION = {**NOW["selection"], "profit_n_targets": 40, "profit_expected_gain": 50_000.0,
              "profit_campaign_per_1000": 52_000.0, "everyone_campaign_per_1000": 22_000.0,
-             "rule_campaign_per_1000": 9_000.0, "profit_n_holdout": 4}
+             "rule_campaign_per_1000": 9_000.0, "profit_n_holdout": 4,
+             "profit_campaign_per_1000_ci_low": 12_000.0, "profit_campaign_per_1000_ci_high": 90_000.0,
+             "profit_over_everyone_per_1000": 30_000.0, "profit_over_everyone_per_1000_ci_low": 4_000.0,
+             "profit_over_everyone_per_1000_ci_high": 56_000.0, "profit_over_rule_per_1000": 43_000.0,
+             "profit_over_rule_per_1000_ci_low": 10_000.0, "profit_over_rule_per_1000_ci_high": 80_000.0}
 EXPANSION = {"expansion_bar": "gain", "expansion_n": 6, "expansion_expected_gain": 3900.0,
              "expansion_expected_gain_low": 600.0, "expansion_expected_gain_high": 12000.0, "lookalike_auc": 0.7}
 

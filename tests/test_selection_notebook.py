@@ -149,6 +149,39 @@ def test_profit_products(latest):
     assert m["profit_n_holdout"] == int(tg["holdout"].sum()) > 0 and m["profit_holdout_seed"] == 42
 
 
+def test_profit_comparison_has_intervals_a_verdict_and_the_money_uplift_curve(latest):
+    """Issue 16 item 2: on the campaign's own customers (out of fold), every way of choosing is recorded with its 95 %
+    bootstrap interval, the profit choice's advantage over everyone and the rule with their paired intervals, and
+    the verdict the plan's bar reads; the page shows the table, the money uplift curve and the verdict in words."""
+    from ecrm_lib.core.i18n import t
+    from ecrm_lib.core.language import using
+    from ecrm_lib.report.plan import profit_evidence
+    from ecrm_lib.seef.profit_eval import VERDICTS
+
+    run_dir = latest[0]
+    m = _metrics(run_dir)
+    for way in ("profit", "everyone", "rule", "random"):
+        x, lo, hi = (m[f"{way}_campaign_per_1000{s}"] for s in ("", "_ci_low", "_ci_high"))
+        assert lo < x < hi, way
+    for way in ("everyone", "rule"):
+        d, lo, hi = (m[f"profit_over_{way}_per_1000{s}"] for s in ("", "_ci_low", "_ci_high"))
+        assert d == pytest.approx(m["profit_campaign_per_1000"] - m[f"{way}_campaign_per_1000"]) and lo < d < hi
+    # the verdict recorded is the one the executive summary's plan reads from the same metrics
+    ok, figures = profit_evidence(m)
+    assert m["profit_verdict"] in VERDICTS and m["profit_verdict"] == figures["verdict"] and ok == (m["profit_verdict"] == "target")
+    page = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
+    part = page.split("By incremental profit", 1)[1].split("What this report hands on")[0]
+    assert "resamples of the campaign&#x27;s customers" in part or "resamples of the campaign's customers" in part
+    assert "The money uplift curve." in part and "<img" in part  # the figure, with its reading
+    lead, verdict = (t(f"selection.profit_verdict{k}.{m['profit_verdict']}") for k in ("_lead", ""))
+    assert f"<strong>{html.escape(lead, quote=True)}:</strong> {html.escape(verdict[:40], quote=True)}" in part
+    assert "**" not in part  # no Markdown left unrendered
+    with using("ko"):  # the shared run reports in English and Korean
+        head = "<strong>" + t("selection.profit_verdict_lead." + m["profit_verdict"]) + ":</strong>"
+    ko = (run_dir / "ko" / f"{NAME}.html").read_text(encoding="utf-8")
+    assert head in ko and "금액 기준 업리프트 곡선" in ko
+
+
 def test_feedback_product_removes_a_segment(run, tmp_path):
     """A segment_weights product of weight 0 for a segment takes its customers off the list."""
     import shutil

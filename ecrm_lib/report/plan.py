@@ -33,10 +33,13 @@ holdout is kept out of the contact on purpose, for the next run's
 realised-vs-predicted check), their channel mix, cost = their contact and
 offer cost, value = predicted profit + cost (the model's expected incremental
 value) with the sum of the customers' bootstrap bounds as a cautious interval.
-Its evidence clears the bar when the cross-fitted (out-of-fold) comparison on
-the campaign's own customers earned more per 1,000 customers with the profit
-choice than 0, than contacting everyone and than the rule
-(:func:`profit_evidence`). Where Expansion chose its look-alikes by the gain
+Its evidence clears the bar when, in the cross-fitted (out-of-fold) comparison
+on the campaign's own customers, the 95 % interval of what the profit choice
+earned per 1,000 customers lies wholly above 0, and so do the paired intervals
+of what it earned more than contacting everyone and than the rule's targets
+(bootstrap over the campaign's customers; :func:`profit_evidence`). Where
+contacting everyone earned at least as much, the page says to contact
+everyone rather than a targeted group, and the row stays "to test". Where Expansion chose its look-alikes by the gain
 bar (``expansion_bar == "gain"``), :func:`expansion_rows` values them by their
 expected gain after cost (``expansion_expected_gain`` and its interval), less
 any look-alike already in the profit-selected row (never counted twice).
@@ -74,7 +77,8 @@ from ecrm_lib.core.i18n import t
 from ecrm_lib.seef.rfm import segment_label
 
 __all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
-           "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text", "profit_evidence", "profit_rows",
+           "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text", "PROFIT_EVIDENCE_METRICS",
+           "profit_evidence", "profit_rows",
            "build_plan", "plan_notes"]
 
 TO_DO = "to do"
@@ -286,38 +290,57 @@ def _finite(x: Any) -> float:
     return float(v) if v is not None and np.isfinite(v) else float("nan")
 
 
+#: The Selection report's metrics behind :func:`profit_evidence`: figure of
+#: :func:`ecrm_lib.seef.profit_eval.comparison_figures` -> metric key (config currency per 1,000 campaign customers).
+PROFIT_EVIDENCE_METRICS = {
+    **{f"{way}{s}": f"{way}_campaign_per_1000{s.replace('_', '_ci_')}"
+       for way in ("profit", "everyone", "rule", "random") for s in ("", "_low", "_high")},
+    **{f"over_{way}{s}": f"profit_over_{way}_per_1000{s.replace('_', '_ci_')}"
+       for way in ("everyone", "rule") for s in ("", "_low", "_high")},
+}
+
+
 def profit_evidence(selection_metrics: Mapping[str, Any] | None) -> tuple[bool, dict[str, float]]:
     """Whether the profit model's choice cleared its bar in the cross-fitted comparison on the campaign's customers.
 
-    The bar: the out-of-fold incremental profit per 1,000 campaign customers of the profit choice
-    (``profit_campaign_per_1000``) is above 0, above contacting everyone (``everyone_campaign_per_1000``)
-    and above the rule's targets (``rule_campaign_per_1000``, when measured). A comparison that was not
-    measured does not clear it.
+    The bar (:func:`ecrm_lib.seef.profit_eval.targeting_verdict` returns ``"target"``): on the campaign's
+    own customers, scored out of fold, the 95 % interval of the profit choice's incremental profit
+    (``profit_campaign_per_1000_ci_low``) lies wholly above 0, and so do the paired intervals of what it
+    earned more than contacting everyone (``profit_over_everyone_per_1000_ci_low``) and, when the rule
+    was measured, than the rule's targets (``profit_over_rule_per_1000_ci_low``). The intervals are a
+    bootstrap over the campaign's customers (:func:`ecrm_lib.seef.profit_eval.bootstrap_policies`). A
+    comparison that was not measured, or has no interval, does not clear it.
 
     Parameters
     ----------
     selection_metrics : mapping or None
-        The Selection report's metrics (config currency per 1,000 customers).
+        The Selection report's metrics (config currency per 1,000 customers; :data:`PROFIT_EVIDENCE_METRICS`).
 
     Returns
     -------
     (bool, dict)
-        Whether the bar is cleared, and ``profit``, ``everyone``, ``rule`` per 1,000 (NaN when not measured).
+        Whether the bar is cleared, and the figures (``profit``, ``everyone``, ``rule``, ``random`` and
+        ``over_everyone``, ``over_rule``, each with ``_low``/``_high``; NaN when not measured) with
+        ``verdict`` (``target``, ``everyone``, ``nobody``, ``test``).
 
     Examples
     --------
-    >>> profit_evidence({"profit_campaign_per_1000": 52.0, "everyone_campaign_per_1000": 22.0, "rule_campaign_per_1000": 10.0})[0]
+    >>> good = {"profit_campaign_per_1000": 52.0, "profit_campaign_per_1000_ci_low": 12.0,
+    ...         "everyone_campaign_per_1000": 22.0, "everyone_campaign_per_1000_ci_low": -8.0,
+    ...         "profit_over_everyone_per_1000_ci_low": 3.0}
+    >>> profit_evidence(good)[0]
     True
-    >>> profit_evidence({"profit_campaign_per_1000": 18.0, "everyone_campaign_per_1000": 22.0})[0]  # mailing everyone earns more
+    >>> profit_evidence({**good, "profit_over_everyone_per_1000_ci_low": -4.0})[0]  # could be chance
     False
-    >>> profit_evidence({})[0]
+    >>> profit_evidence({"profit_campaign_per_1000": 52.0, "everyone_campaign_per_1000": 22.0})[0]  # no interval
     False
     """
+    from ecrm_lib.seef.profit_eval import targeting_verdict
+
     m = dict(selection_metrics or {})
-    f = {k: _finite(m.get(f"{k}_campaign_per_1000")) for k in ("profit", "everyone", "rule")}
-    ok = bool(np.isfinite(f["profit"]) and f["profit"] > 0 and np.isfinite(f["everyone"]) and f["profit"] > f["everyone"]
-              and (not np.isfinite(f["rule"]) or f["profit"] > f["rule"]))
-    return ok, f
+    f: dict[str, Any] = {k: _finite(m.get(key)) for k, key in PROFIT_EVIDENCE_METRICS.items()}
+    f["verdict"] = targeting_verdict(f)
+    return f["verdict"] == "target", f
 
 
 def _interval_sum(part: pd.DataFrame, col: str, add: pd.Series) -> float:
@@ -636,12 +659,14 @@ def plan_notes(costed: pd.DataFrame, *, profit_targets: pd.DataFrame | None = No
         n_hold = int(profit_targets["holdout"].fillna(False).astype(bool).sum()) if (
             profit_targets is not None and "holdout" in profit_targets.columns) else 0
         notes.append(("plan.profit_row", {"h": (lambda: people_text(n_hold))}))
-        if np.isfinite(f["profit"]) and np.isfinite(f["everyone"]):
-            rule = (lambda: t("plan.profit_vs_rule", r=f["rule"])) if np.isfinite(f["rule"]) else ""
-            verdict = ("plan.profit_clears" if ok else "plan.profit_everyone" if f["everyone"] >= f["profit"]
-                       else "plan.profit_not_clear")
-            notes.append(("plan.profit_evidence", {"p": f["profit"], "e": f["everyone"], "rule": rule,
-                                                   "verdict": (lambda: t(verdict))}))
+        need = ("profit", "profit_low", "profit_high", "over_everyone", "over_everyone_low", "over_everyone_high")
+        if all(np.isfinite(f[k]) for k in need):
+            rule = ((lambda: t("plan.profit.vs_rule_ci", r=f["over_rule"], rl=f["over_rule_low"], rh=f["over_rule_high"]))
+                    if np.isfinite(f["rule"]) and np.isfinite(f["over_rule_low"]) else "")
+            notes.append(("plan.profit.evidence_ci", {"p": f["profit"], "pl": f["profit_low"], "ph": f["profit_high"],
+                                                      "d": f["over_everyone"], "dl": f["over_everyone_low"],
+                                                      "dh": f["over_everyone_high"], "rule": rule,
+                                                      "verdict": (lambda: t(f"plan.profit.verdict.{f['verdict']}"))}))
         else:
             notes.append(("plan.profit_no_comparison", {}))
     elif (sel.get("profit_n_targets") is None) and (costed is not None and "campaign" in keys):

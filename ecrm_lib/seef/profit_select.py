@@ -13,6 +13,9 @@ The comparison is on the campaign's own rows with **out-of-fold** scores (every 
 that did not see it), so it measures what each way of choosing would have earned on that campaign:
 the profit model, the rule's targets (:mod:`ecrm_lib.seef.selection`), everyone and random picks of
 the profit model's size. The contact cost of a campaign row is that of its customer's cheapest channel.
+Its intervals are a bootstrap over the campaign's customers
+(:func:`ecrm_lib.seef.profit_eval.bootstrap_policies`: which and why in its module docstring), with
+the paired interval of what the profit model's choice earns more than each alternative.
 
 Products (what later steps and the next run read)
 -------------------------------------------------
@@ -81,7 +84,7 @@ from ecrm_lib.seef.profit import (
     incremental_value,
     profit_options,
 )
-from ecrm_lib.seef.profit_eval import compare_policies, money_uplift_curve, profit_contributions
+from ecrm_lib.seef.profit_eval import bootstrap_policies, money_uplift_curve, profit_contributions
 
 __all__ = ["DEFAULT_HOLDOUT_SHARE", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS", "NotAvailable", "ProfitSelection",
            "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
@@ -166,10 +169,13 @@ class ProfitSelection:
     summary : dict
         ``customers, cost, expected_profit, bound, method`` (:func:`ecrm_lib.seef.profit.choose_targets`),
         ``budget``, ``expected_profit_low/high`` (bootstrap interval; NaN without refits), ``n_folds`` and
-        ``n_boot`` (cross-fitting folds and bootstrap refits fitted), ``learner``.
+        ``n_boot`` (cross-fitting folds and bootstrap refits fitted), ``learner``, ``n_boot_compare`` (resamples
+        of the campaign's customers behind the comparison's intervals).
     comparison : DataFrame
-        On the campaign rows, out-of-fold: ``policy, share, per_1000, ci_low, ci_high`` (currency per
-        1,000 campaign customers; :func:`ecrm_lib.seef.profit_eval.compare_policies`).
+        On the campaign rows, out-of-fold: ``policy, share, per_1000, ci_low, ci_high`` and the profit
+        choice's ``advantage_per_1000`` over each other way with ``advantage_low/high`` (currency per
+        1,000 campaign customers, bootstrap over the customers; :func:`ecrm_lib.seef.profit_eval.bootstrap_policies`).
+        Policies: ``by incremental profit``, ``rule`` (when given), ``everyone``, ``random, same size``.
     curve : DataFrame
         The money uplift curve of the out-of-fold predicted profit on the campaign rows.
     n_campaign_rows : int
@@ -189,7 +195,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
                      budget: float | None = None, contacts_per_channel: Mapping[str, int] | None = None,
                      offer_cost_per_contact: float = 0.0, offer_cost_per_response: float = 0.0,
                      rule_targets=None, n_boot: int = 30, n_folds: int = 5, random_state: int = 42,
-                     ci_level: float = 0.95) -> ProfitSelection:
+                     ci_level: float = 0.95, n_boot_compare: int = 1000) -> ProfitSelection:
     """Choose customers and a channel each by expected incremental profit, learned from a randomised campaign.
 
     Parameters
@@ -219,6 +225,8 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
         The rule's targets, compared on the campaign rows.
     n_boot, n_folds, random_state, ci_level
         Bootstrap refits (interval of the expected profit), cross-fitting folds, seed, level.
+    n_boot_compare : int
+        Resamples of the campaign's customers for the intervals of the comparison (no refits: cheap).
 
     Raises
     ------
@@ -260,6 +268,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     chosen, summary = choose_targets(options, budget=budget, contacts_per_channel=contacts_per_channel)
     summary["budget"] = budget
     summary["n_folds"], summary["n_boot"], summary["learner"] = len(model.fold_models), len(model.boot_models), model.learner
+    summary["n_boot_compare"] = int(n_boot_compare)
     pos = scores.index[scores["customer_id"].isin(chosen["customer_id"])]
     total, lo, hi = model.total_value_interval(X_all.loc[pos], margin, ci_level)
     offers = offer_cost_per_response * (scores.loc[pos, "p_treated"].sum() if len(pos) else 0.0)
@@ -279,7 +288,10 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     selections = {"by incremental profit": (score > 0) & reachable}
     if rule_targets is not None:
         selections["rule"] = camp["customer_id"].isin(set(map(str, rule_targets))).to_numpy() & reachable
-    comparison = compare_policies(selections, np.where(reachable, z, 0.0), random_state=random_state, ci_level=ci_level)
+    comparison = bootstrap_policies(selections, t, camp["revenue"], margin=margin, contact_cost=row_cost,
+                                    response=camp["response"], offer_cost_per_response=offer_cost_per_response,
+                                    eligible=reachable, groups=camp["customer_id"].astype(str).to_numpy(),
+                                    n_boot=n_boot_compare, ci_level=ci_level, random_state=random_state)
     curve = money_uplift_curve(np.where(reachable, score, -np.inf), np.where(reachable, z, 0.0))
     return ProfitSelection(campaign_id=str(campaign_id), scores=scores.drop(columns="reachable_channels"),
                            chosen=chosen, summary=summary, comparison=comparison, curve=curve,
