@@ -1,7 +1,7 @@
 """The channel profile of every customer: the ``customer_channels`` product.
 
 - :func:`customer_channel_features`: one row per customer with accounts,
-  channels, purchases and contacts per channel, cost to serve in the
+  channels, purchase days, purchases and contacts per channel, cost to serve in the
   analysis window, share of contacts outside office hours, internet-only
   reach and first and last dates; every part is an aggregate in the engine,
   joined there, and only the per-customer result comes into pandas;
@@ -26,6 +26,7 @@ from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, customer_c
 from ecrm_lib.channels.cost import cost_contacts
 from ecrm_lib.channels.reach import DEFAULT_OFFICE_HOURS, has_time_of_day, offhours_flag
 from ecrm_lib.data.engine import backend_name
+from ecrm_lib.data.overview import purchase_days
 from ecrm_lib.data.tables import as_table, direction_is, with_channel
 
 __all__ = ["channel_slug", "customer_channel_features", "feature_overview"]
@@ -71,7 +72,14 @@ def customer_channel_features(
     """One row per customer with their channel behaviour (the ``customer_channels`` product).
 
     Counts, shares and dates are computed over every record given (the
-    loader has already set aside rows after the as-of date). The one window
+    loader has already set aside rows after the as-of date). ``n_purchases``
+    counts purchase days, as every page does
+    (:data:`~ecrm_lib.data.overview.REPEAT_BUYER_DEFINITION`: all of a
+    customer's transactions on one local calendar day in ``timezone`` are one
+    purchase; :func:`~ecrm_lib.data.overview.purchase_days`), so that it
+    equals the customer-value page's purchases; the channel shares
+    ``share_purchases_<channel>`` are shares of the customer's transactions
+    (a purchase day can span two channels). The one window
     quantity, ``cost_to_serve``, covers the analysis window only: the
     contacts of the last ``window_months`` calendar months to ``as_of``
     (:func:`~ecrm_lib.channels.common.in_window`, local dates in
@@ -113,10 +121,11 @@ def customer_channel_features(
         Sorted by customer_id: customer_id; n_accounts; n_channels (channels
         the customer is known in, see
         :func:`~ecrm_lib.channels.common.customer_channels_long`);
-        n_purchases; n_contacts (both directions, every record);
-        share_purchases_<channel> and share_contacts_<channel> (0-1 per
-        channel, :func:`channel_slug` names, sorted; NaN when the customer
-        has none); cost_to_serve (currency, priced contacts in the cost
+        n_purchases (purchase days: distinct local dates with a transaction,
+        up to ``as_of`` when given); n_contacts (both directions, every record);
+        share_purchases_<channel> (0-1 of the customer's transactions) and
+        share_contacts_<channel> (0-1 of their contacts) per channel
+        (:func:`channel_slug` names, sorted; NaN when the customer has none); cost_to_serve (currency, priced contacts in the cost
         window; 0 for a customer without one; NaN without a cost table);
         offhours_share (inbound contacts outside office hours, 0-1; NaN
         without inbound contacts or when contact times are dates only);
@@ -155,7 +164,9 @@ def customer_channel_features(
         t = tx_c.mutate(customer_id=tx_c.customer_id.cast("string"))
         shares = _share_aggregates(t, "share_purchases_")
         share_cols += list(shares)
-        parts.append(t.group_by("customer_id").agg(n_purchases=t.count(), **shares, _tx_first=t.timestamp.min(), _tx_last=t.timestamp.max()))
+        parts.append(t.group_by("customer_id").agg(**shares, _tx_first=t.timestamp.min(), _tx_last=t.timestamp.max()))
+        days = purchase_days(t, "customer_id", as_of, timezone)  # the one definition of a purchase (REPEAT_BUYER_DEFINITION)
+        parts.append(days.select("customer_id", n_purchases=days.purchase_days))
     has_cost = co_c is not None and channel_costs is not None
     timed = co is not None and has_time_of_day(co, timezone)
     if co_c is not None:

@@ -550,6 +550,10 @@ def default_cluster_features(
 #: Features the catalogue names (``selection.feature.<name>``, with the currency as ``{cur}``).
 LABELLED_FEATURES = ("recency_gap", "n_purchase_days", "spend_per_purchase_day", "n_channels", "online_share", "cost_to_serve", "clv")
 
+#: Columns that hold the same quantity as a labelled feature: the channel profile's ``n_purchases``
+#: (:func:`ecrm_lib.channels.profile.customer_channel_features`) counts purchase days, as ``n_purchase_days`` does.
+SAME_AS = {"n_purchases": "n_purchase_days"}
+
 
 def feature_label(feature: str, currency: str = "") -> str:
     """A feature name in plain words with its unit, for tables and charts, in the current report language.
@@ -562,8 +566,11 @@ def feature_label(feature: str, currency: str = "") -> str:
     >>> with using("ko"):
     ...     feature_label("n_purchase_days"), feature_label("share_purchases_web")
     ('구매일 수', '구매 비중: web')
+    >>> feature_label("n_purchases")  # the channel profile's count of purchase days
+    'purchase days'
     """
     cur = i18n.t("selection.feature.unit", cur=currency) if currency else ""
+    feature = SAME_AS.get(feature, feature)
     if feature in LABELLED_FEATURES:
         return i18n.t(f"selection.feature.{feature}", cur=cur)
     for prefix, what in (("share_purchases_", "share_purchases"), ("share_contacts_", "share_contacts")):
