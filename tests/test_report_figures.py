@@ -243,6 +243,7 @@ def test_selection_figures_count_whole_customers_and_hide_small_cells():
     for ax in (a1, a2):
         _plain(ax)  # inertia in millions without "1e6" beside the axis
         assert _whole(_ticks(ax, "x")) == [2, 3, 4, 5]
+        assert ax.get_ylim()[0] == 0  # a silhouette of 0.35 against 0.30 is drawn at its size
     assert max(_whole(_ticks(a2, "y"))) >= 1_000_000
 
 

@@ -178,6 +178,8 @@ def plot_k_selection(k_scores: pd.DataFrame, axes=None):
     for ax in (a1, a2):
         ax.set_xticks(list(k))  # whole numbers of clusters only
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    for ax in (a1, a2):  # from zero (silhouette: when no k scores below it), so that a small difference looks small
+        zero_based(ax)
     number_axis(a1.yaxis)
     number_axis(a2.yaxis)  # inertia without "1e6" or an offset
     a1.set_xlabel(_t("selection.k_x"))
