@@ -287,6 +287,19 @@ def test_evaluation_curves_in_percent_and_net_value_in_money_units():
             plt.close(ax.figure)
 
 
+# --------------------------------------------------------------------------------------- expansion (customer counts)
+def test_expansion_customer_counts_are_whole_numbers():
+    mix = pd.DataFrame({"channel": ["app", "store"], "customers": [1800, 45], "cost_per_contact": [50.0, 12_000.0],
+                        "suppressed": [False, False]})
+    ax = S.plot_contact_plan_mix(mix, currency="KRW")
+    _plain(ax)
+    assert max(_whole(_ticks(ax, "x"))) >= 1000 and ax.get_xlim()[0] == 0
+    table = pd.DataFrame({"added": [1, 2, 3], "value": [4e5, 7e5, 9e5], "value_low": [3e5, 6e5, 8e5], "value_high": [5e5, 8e5, 1e6],
+                          "value_random": [2e5, 4e5, 6e5]})
+    ax = S.plot_expansion_value(table, currency="KRW")
+    assert _whole(_ticks(ax, "x"))  # no half customer between 1 and 2
+
+
 # --------------------------------------------------------------------------------------- executive summary
 def test_trend_panels_in_the_unit_of_each_figure():
     rows = collect_trends([("2024-12-30", {"customer_value": {"top20_value_share": 0.52, "total_clv": 1.2e9},

@@ -324,6 +324,7 @@ def plot_expansion_value(table: pd.DataFrame, ax=None, *, currency: str = ""):
         ax.set_ylim(bottom=0)  # amounts from zero, so that the gap to the random pick reads at its true size
         ax.set_xlim(left=0)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    count_axis(ax.xaxis)  # customers added: whole numbers
     ax.set_title(_t("expansion.value_title"))
     ax.legend(loc="upper left")
     return ax
@@ -349,4 +350,6 @@ def plot_contact_plan_mix(mix: pd.DataFrame, ax=None, *, currency: str = ""):
     ax.set_ylabel(_t("expansion.channel"))
     ax.set_title(_t("expansion.contact_title"))
     ax.margins(x=0.35)
+    count_axis(ax.xaxis)
+    zero_based(ax, "x")
     return ax
