@@ -4,14 +4,18 @@ once, instead of headings followed by "skipped" lines."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from korean_text import hangul_share, visible_prose
 
 from ecrm_lib.core.i18n import catalogue
 from ecrm_lib.core.paths import CONFIG_DIR
+
+from test_churn_notebook import NONCONTRACT_KEYS
 
 #: the purchase-based sections' headings (said only when the section applies)
 SECTIONS = ("h_timeline", "h_population", "h_compare", "h_lift", "h_drivers", "h_risk", "h_appendix", "h_calibration")
@@ -42,6 +46,14 @@ def test_telco_purchase_sections_are_one_line_in_each_language(tmp_path, shared_
     result = {r.name: r for r in outcome.results}["churn"]
     assert result.status == "ok", (result.error_type, result.error_message)
     run_dir = tmp_path / "out" / "latest"
+    # the contract-churn figures (one Telco run serves this test and the notebook's metrics; see test_churn_notebook)
+    metrics = {k: v["value"] for k, v in json.loads((run_dir / "metrics" / "churn.json").read_text(encoding="utf-8"))["metrics"].items()}
+    assert all(metrics[k] is None for k in NONCONTRACT_KEYS + ["purchase_model"]), metrics
+    assert 0.80 <= metrics["telco_auc"] <= 0.88
+    assert metrics["telco_churn_rate"] == pytest.approx(1869 / 7043)
+    assert pd.read_parquet(run_dir / "products" / "churn" / "churn_risk.parquet").empty  # declared, written, empty
+    assert "Month-to-month" in (run_dir / "en" / "churn.html").read_text(encoding="utf-8")
+    assert result.duration_s < 150, f"churn notebook took {result.duration_s:.0f} s on Telco (both languages)"
     pages = {"ko": (run_dir / "churn.html").read_text(encoding="utf-8"), "en": (run_dir / "en" / "churn.html").read_text(encoding="utf-8")}
     for lang, html in pages.items():
         heads = _headings(html)
