@@ -12,7 +12,6 @@ import pytest
 
 from ecrm_lib.core.paths import CONFIG_DIR, NOTEBOOKS_DIR
 from ecrm_lib.run.registry import load_registry
-from ecrm_lib.run.runner import run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -25,15 +24,6 @@ NONCONTRACT_KEYS = ["n_customers_scored", "churn_rate_validation", "auc_logistic
 def registry_path() -> Path:
     """The repository's registry (its entry for this notebook is what the suite runs)."""
     return NOTEBOOKS_DIR / "registry.yaml"
-
-
-def _run(config: Path, out: Path, registry_path: Path):
-    outcome = run_suite(config, out_dir=out, registry_path=registry_path, notebooks=["churn"], test_params=True, progress=None)
-    result = {r.name: r for r in outcome.results}["churn"]
-    assert result.status == "ok", (result.error_type, result.error_message)
-    run_dir = out / "latest"
-    metrics = {k: v["value"] for k, v in json.loads((run_dir / "metrics" / "churn.json").read_text(encoding="utf-8"))["metrics"].items()}
-    return result, run_dir, metrics
 
 
 def test_entry_matches_the_notebook(registry_path):
