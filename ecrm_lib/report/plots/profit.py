@@ -88,7 +88,8 @@ def plot_money_uplift_curve(curve: pd.DataFrame, comparison: pd.DataFrame | None
         ax.errorbar([r.share], [r.per_1000], yerr=err, fmt=marker, color=colour, markersize=8, capsize=4,
                     zorder=4, label=name)
         values.append([r.per_1000])
-    ax.set_xlim(0, 1)
+    ax.set_xticks(np.linspace(0, 1, 6))  # 0 % to 100 % in steps of 20 %
+    ax.set_xlim(-0.015, 1.015)  # the markers at the ends drawn whole
     share_axis(ax.xaxis)
     _money_ticks(ax.yaxis, np.concatenate([np.asarray(v, float) for v in values]))
     ax.set_xlabel(_t("profit.curve_x"))
