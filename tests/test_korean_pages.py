@@ -44,13 +44,11 @@ HEADER_WORDS = ("K", "z")
 #: catalogue areas whose last key segment is a code the suite shows in words (a cell showing the code is a leak)
 CODE_AREAS = ("feedback.loop_status.", "feedback.loop_group.", "feedback.loop_outcome.", "feedback.loop_feature.",
               "feedback.methods.", "feedback.weight_reason.", "fit.status.", "fit.start.", "selection.feedback_action.",
-              "evaluation.feature.")
+              "evaluation.feature.", "channel_integration.lib.stop_rule.")
 #: codes other areas still show (reported to their owners): page -> codes
 KNOWN_CODES = {
     "selection": {"targets"},              # the products table names the product file selection/targets (an identifier)
     "customer_value": {"default", "ok"},   # the fit attempts table: value.clv.attempts_table to use fitting.attempts_in_language
-    "channel_integration": {"cost_to_serve", "internet_only", "n_accounts", "n_channels", "n_contacts", "n_purchases",
-                            "offhours_share"},  # the customer profile table's feature names (channels.profile)
 }
 
 

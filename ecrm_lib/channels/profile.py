@@ -5,7 +5,9 @@
   analysis window, share of contacts outside office hours, internet-only
   reach and first and last dates; every part is an aggregate in the engine,
   joined there, and only the per-customer result comes into pandas;
-- :func:`feature_overview`: mean, median and share missing of each column.
+- :func:`feature_overview`: mean, median and share missing of each column;
+- :func:`feature_overview_display` and :func:`profile_column_words`: that overview for a page, each
+  column named in the report language and each figure in its unit (the product keeps its columns).
 
 Later notebooks read the product (selection, evaluation, expansion); the
 iFood adapter :func:`ecrm_lib.channels.datasets.ifood_customer_features`
@@ -25,11 +27,13 @@ import pandas as pd
 from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, customer_channels_long, self_account_map, window_filter, with_customer
 from ecrm_lib.channels.cost import cost_contacts
 from ecrm_lib.channels.reach import DEFAULT_OFFICE_HOURS, has_time_of_day, offhours_flag
+from ecrm_lib.core.format import format_number
+from ecrm_lib.core.i18n import has, t
 from ecrm_lib.data.engine import backend_name
 from ecrm_lib.data.overview import purchase_days
 from ecrm_lib.data.tables import as_table, direction_is, with_channel
 
-__all__ = ["channel_slug", "customer_channel_features", "feature_overview"]
+__all__ = ["channel_slug", "customer_channel_features", "feature_overview", "feature_overview_display", "profile_column_words"]
 
 
 def channel_slug(text: str) -> str:
@@ -240,3 +244,94 @@ def feature_overview(features: pd.DataFrame) -> pd.DataFrame:
         s = s.astype("float64")
         rows.append({"column": c, "mean": s.mean(), "median": s.median(), "missing_share": float(s.isna().mean()) if len(s) else float("nan")})
     return pd.DataFrame(rows, columns=["column", "mean", "median", "missing_share"])
+
+
+#: Per-channel share columns of the profile: prefix -> message of ``channel_integration.lib.profile``.
+_SHARE_PREFIXES = {"share_purchases_": "share_purchases", "share_contacts_": "share_contacts"}
+#: Profile columns shown as a share of customers or contacts (0-1, shown in %) and in money.
+_SHARE_COLUMNS, _MONEY_COLUMNS = ("offhours_share", "internet_only"), ("cost_to_serve",)
+
+
+def profile_column_words(column: str, currency: str = "") -> str:
+    """A column of the ``customer_channels`` product in words of the report language, with its unit.
+
+    Words come from ``channel_integration.lib.profile.*``; a per-channel share names its channel as the
+    product does (``share_purchases_call_centre`` -> "share of purchases: call centre"); a column the
+    suite does not know is shown with spaces for underscores.
+
+    Parameters
+    ----------
+    column : str
+        A column of :func:`customer_channel_features`.
+    currency : str, optional
+        Currency of ``cost_to_serve`` (e.g. ``"KRW"``), named after it; nothing when empty.
+
+    Examples
+    --------
+    >>> profile_column_words("n_purchases"), profile_column_words("cost_to_serve", "KRW")
+    ('purchase days', 'cost to serve (KRW)')
+    >>> profile_column_words("share_purchases_call_centre"), profile_column_words("my_score")
+    ('share of purchases: call centre', 'my score')
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     profile_column_words("n_purchases"), profile_column_words("share_contacts_web")
+    ('구매일 수', '접촉 비중: web')
+    """
+    cur = t("channel_integration.lib.profile.unit", cur=currency) if currency else ""
+    key = f"channel_integration.lib.profile.{column}"
+    if column not in _SHARE_PREFIXES.values() and has(key):
+        return t(key, cur=cur)
+    for prefix, what in _SHARE_PREFIXES.items():
+        if column.startswith(prefix):
+            return t(f"channel_integration.lib.profile.{what}", ch=column[len(prefix):].replace("_", " "))
+    return column.replace("_", " ")
+
+
+def feature_overview_display(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """:func:`feature_overview` for a page: columns in words, mean and median written in their units.
+
+    Shares (per-channel shares, ``offhours_share``, ``internet_only`` as the share of customers) become
+    percentages with one decimal, ``cost_to_serve`` whole units of money (the currency is in the column's
+    words), counts two decimals; ``missing_share`` stays a number (0-1) for ``show(percent_columns=...)``.
+    The words are the report language's (call it once per language); the figures are the same in every
+    language.
+
+    Parameters
+    ----------
+    overview : DataFrame
+        Output of :func:`feature_overview` (column, mean, median, missing_share).
+    currency : str, optional
+        Currency of the money columns.
+
+    Returns
+    -------
+    DataFrame
+        The same rows and columns; ``column``, ``mean`` and ``median`` as text.
+
+    Examples
+    --------
+    >>> ov = pd.DataFrame({"column": ["n_purchases", "share_purchases_web", "cost_to_serve", "internet_only"],
+    ...                    "mean": [3.341, 0.25, 2419.57, 0.255], "median": [2.0, 0.0, 0.0, 0.0], "missing_share": [0.0] * 4})
+    >>> shown = feature_overview_display(ov, "KRW")
+    >>> shown["column"].tolist()
+    ['purchase days', 'share of purchases: web', 'cost to serve (KRW)', 'internet-only customers']
+    >>> shown["mean"].tolist()
+    ['3.34', '25.0%', '2,420', '25.5%']
+    """
+    missing = {"column", "mean", "median", "missing_share"} - set(overview.columns)
+    if missing:
+        raise ValueError(f"feature_overview_display needs the table of feature_overview; it lacks {sorted(missing)}")
+    out = overview.copy()
+    names = [str(c) for c in overview["column"]]
+    for col in ("mean", "median"):
+        vals = []
+        for name, v in zip(names, overview[col], strict=True):
+            if name in _SHARE_COLUMNS or name.startswith(tuple(_SHARE_PREFIXES)):
+                vals.append(format_number(v, "%", 1))
+            elif name in _MONEY_COLUMNS:
+                vals.append(format_number(v))
+            else:
+                vals.append(format_number(v, digits=2))
+        out[col] = pd.Series(vals, index=out.index, dtype="string")
+    out["column"] = pd.Series([profile_column_words(n, currency) for n in names], index=out.index, dtype="string")
+    return out

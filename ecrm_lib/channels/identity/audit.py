@@ -142,24 +142,41 @@ def stopped_by_rule_display(table: pd.DataFrame, min_cell: int = 5) -> pd.DataFr
     return out.sort_values(["_o", "kind", "_other", "identifiers"], ascending=[True, True, True, False], kind="stable")[STOPPED_BY_RULE_COLUMNS].reset_index(drop=True)
 
 
+def _rule_words(rule: object) -> str:
+    """Why an identifier was stopped, in the report language (a guard, or ``blocklist: <list>``)."""
+    text = str(rule)
+    if text.startswith("blocklist:"):
+        which = text.split(":", 1)[1].strip()
+        return i18n.t("channel_integration.lib.stop_rule.blocklist_list",
+                      list=i18n.t_or(f"channel_integration.lib.blocklist.{which}", which))
+    return i18n.t_or(f"channel_integration.lib.stop_rule.{text}", text)
+
+
 def audit_words(table: pd.DataFrame) -> pd.DataFrame:
     """An audit table (link rules, stopped identifiers, bridges) with the suite's own words in the report language.
 
-    ``link_rule`` values (email, phone, probabilistic, singleton), identifier ``kind`` (email, phone) and the
-    ``(others)`` row of :func:`stopped_by_rule_display` become ``channel_integration.lib.*`` messages; guard
-    names (the config's ``identity.guards``) and masked identifiers stay as they are. Call it once per language.
+    ``link_rule`` values (email, phone, probabilistic, singleton), identifier ``kind`` (email, phone), the
+    stopping ``rule`` (a guard of :data:`GUARDS`, or ``blocklist: <list>`` of
+    :func:`~ecrm_lib.channels.identity.identifiers.blocklist_rules`) and the ``(others)`` row of
+    :func:`stopped_by_rule_display` become ``channel_integration.lib.*`` messages; masked identifiers
+    stay as they are, and so does a code the catalogue does not know. Call it once per language.
 
     Examples
     --------
     >>> from ecrm_lib.core.language import using
-    >>> tab = pd.DataFrame({"rule": ["shared_identifier"], "kind": ["email"], "domain_or_pattern": ["(others)"]})
+    >>> tab = pd.DataFrame({"rule": ["shared_identifier", "blocklist: emails"], "kind": ["email", "email"],
+    ...                     "domain_or_pattern": ["(others)", "***@test.com"]})
     >>> with using("ko"):
-    ...     audit_words(tab).iloc[0].tolist()
-    ['shared_identifier', '이메일', '(기타)']
+    ...     audit_words(tab).values.tolist()
+    [['여러 계정이 함께 쓰는 식별자', '이메일', '(기타)'], ['차단 목록: 이메일 주소', '이메일', '***@test.com']]
     >>> audit_words(pd.DataFrame({"link_rule": ["singleton", "email"]}))["link_rule"].tolist()
     ['not joined', 'same e-mail']
+    >>> audit_words(tab)["rule"].tolist()
+    ['shared by many accounts', 'on the blocklist: e-mail addresses']
     """
     out = table.copy()
+    if "rule" in out:
+        out["rule"] = [_rule_words(v) for v in out["rule"]]
     if "link_rule" in out:
         out["link_rule"] = [i18n.t_or(f"channel_integration.lib.rule.{v}", str(v)) for v in out["link_rule"]]
     if "kind" in out:
