@@ -168,6 +168,30 @@ def _plain(decimals: int | None):
     return fmt
 
 
+def _tick_formatter(fmt):
+    """A matplotlib Formatter that writes each tick with ``fmt(value, ticks)``, ``ticks`` being every tick of
+    the axis (given through ``set_locs`` before the labels are drawn; empty for a value shown alone), so that
+    all ticks share one format. Matplotlib 3.11 deprecates reading ``Formatter.locs``: the ticks are kept here.
+
+    >>> fmt = _tick_formatter(lambda v, ticks: f"{v} of {len(ticks)}")
+    >>> fmt.format_ticks([1, 2]), fmt(3)
+    (['1 of 2', '2 of 2'], '3 of 2')
+    """
+    import matplotlib.ticker as mticker
+
+    class _Ticks(mticker.Formatter):
+        def __init__(self):
+            self.ticks: list = []
+
+        def set_locs(self, locs):
+            self.ticks = list(locs)
+
+        def __call__(self, v, pos=None):
+            return fmt(v, self.ticks)
+
+    return _Ticks()
+
+
 def count_axis(axis) -> None:
     """Whole-number ticks with thousands separators on ``axis`` (``ax.xaxis`` or ``ax.yaxis``): counts of
     customers, purchases, rows. No fractional tick is drawn between two integers.
@@ -213,14 +237,7 @@ def number_axis(axis, decimals: int | None = None) -> None:
     ['0.0', '0.5', '1.0']
     >>> plt.close(fig)
     """
-    import matplotlib.ticker as mticker
-
-    class _Plain(mticker.Formatter):
-        def __call__(self, v, pos=None):
-            d = decimals if decimals is not None else _step_decimals(self.locs)
-            return _plain(d)(v)
-
-    axis.set_major_formatter(_Plain())
+    axis.set_major_formatter(_tick_formatter(lambda v, ticks: _plain(decimals if decimals is not None else _step_decimals(ticks))(v)))
 
 
 def money_axis(axis, compact: bool = False) -> None:
@@ -248,14 +265,11 @@ def points_axis(axis, decimals: int | None = None) -> None:
     ['-4', '-3', '-2', '-1', '0', '+1', '+2', '+3', '+4']
     >>> plt.close(fig)
     """
-    import matplotlib.ticker as mticker
+    def signed(v, ticks):
+        text = _plain(decimals if decimals is not None else _step_decimals(ticks))(v)
+        return text if text.strip("0.,") == "" or text.startswith("-") else "+" + text
 
-    class _Signed(mticker.Formatter):
-        def __call__(self, v, pos=None):
-            text = _plain(decimals if decimals is not None else _step_decimals(self.locs))(v)
-            return text if text.strip("0.,") == "" or text.startswith("-") else "+" + text
-
-    axis.set_major_formatter(_Signed())
+    axis.set_major_formatter(_tick_formatter(signed))
 
 
 def zero_based(ax, which: str = "y") -> None:
@@ -314,25 +328,18 @@ def compact_money_axis(axis) -> None:
     ['0', '5,000', '10,000', '15,000']
     >>> plt.close(fig)
     """
-    import matplotlib.ticker as mticker
     import numpy as np
 
-    class _Compact(mticker.Formatter):
-        ticks: list = []
+    def compact(v, ticks):
+        locs = np.asarray(ticks or [v], dtype=float)
+        big = float(np.nanmax(np.abs(locs)))
+        if get_language() == "ko":
+            units = ((1e8, 1e8, "억"), (1e5, 1e4, "만"))  # 만 from 10만 up: 0.25만 reads worse than 2,500
+        else:
+            units = ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
+        div, suffix = next(((d, s) for at, d, s in units if big >= at), (1.0, ""))
+        if abs(v) < 1e-9 * max(big, 1.0):
+            return "0"
+        return _plain(_step_decimals(locs / div))(v / div) + suffix
 
-        def set_locs(self, locs):
-            self.ticks = list(locs)
-
-        def __call__(self, v, pos=None):
-            locs = np.asarray(self.ticks or [v], dtype=float)
-            big = float(np.nanmax(np.abs(locs)))
-            if get_language() == "ko":
-                units = ((1e8, 1e8, "억"), (1e5, 1e4, "만"))  # 만 from 10만 up: 0.25만 reads worse than 2,500
-            else:
-                units = ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
-            div, suffix = next(((d, s) for at, d, s in units if big >= at), (1.0, ""))
-            if abs(v) < 1e-9 * max(big, 1.0):
-                return "0"
-            return _plain(_step_decimals(locs / div))(v / div) + suffix
-
-    axis.set_major_formatter(_Compact())
+    axis.set_major_formatter(_tick_formatter(compact))
