@@ -53,6 +53,7 @@ def _cases() -> dict:
     from ecrm_lib.report.plots import feedback as F
     from ecrm_lib.report.plots import loop as L
     from ecrm_lib.report.plots import overview as O
+    from ecrm_lib.report.plots import profit as P
     from ecrm_lib.report.plots import seef as S
     from ecrm_lib.report.plots import summary as M
     from ecrm_lib.report.plots import value as V
@@ -182,6 +183,13 @@ def _cases() -> dict:
         "loop.plot_segment_response": lambda: L.plot_segment_response(pd.DataFrame(
             {"segment": ["segaa", "segbb", "cmpr"], "uplift": [0.03, 0.0, -0.02], "ci_low": [0.01, -0.02, -0.04], "ci_high": [0.05, 0.02, -0.005],
              "action": ["keep", "down-weight", "remove"]})),
+        "profit.plot_money_uplift_curve": lambda: P.plot_money_uplift_curve(
+            pd.DataFrame({"share": np.linspace(0, 1, 11), "per_1000": 90_000 * np.sin(np.linspace(0, 1, 11) * 3) - 20_000 * np.linspace(0, 1, 11),
+                          "random": np.linspace(0, 1, 11) * (90_000 * np.sin(3) - 20_000)}),
+            pd.DataFrame({"policy": ["by incremental profit", "rule", "everyone", "random, same size", "cmpq"],
+                          "share": [0.5, 0.3, 1.0, 0.5, 0.2], "per_1000": [80_000.0, 40_000.0, -7_300.0, -3_650.0, 10_000.0],
+                          "ci_low": [30_000.0, -5_000.0, -60_000.0, -40_000.0, np.nan], "ci_high": [130_000.0, 85_000.0, 45_000.0, 33_000.0, np.nan]}),
+            currency="KRW"),
         "summary.plot_trends": lambda: M.plot_trends(
             collect_trends([("2024-12-30", {"feedback": {"nps": -8}, "customer_value": {"total_clv": 1.2e9}}),
                             ("2025-06-30", {"feedback": {"nps": 12}, "customer_value": {"total_clv": 1.4e9}})],
