@@ -73,7 +73,7 @@ def _write_metrics(root: Path, metrics: dict) -> None:
             k: {"value": v, "unit": None, "description": k} for k, v in values.items()}}), encoding="utf-8")
 
 
-def _run_summary(tmp: Path, earlier: bool):
+def _run_summary(tmp: Path, earlier: bool, languages: tuple[str, ...] = ("en",)):
     data = tmp / "data"
     data.mkdir(parents=True)
     (data / "tx.csv").write_text(TX, encoding="utf-8")
@@ -101,7 +101,7 @@ def _run_summary(tmp: Path, earlier: bool):
     spec = dataclasses.replace(reg.get("executive_summary"), upstream=())  # its upstreams' figures are on disk
     params = reg.resolve_parameters(["executive_summary"], test_params=True)["executive_summary"]
     t = time.monotonic()
-    (result,) = run_notebooks([spec], {"executive_summary": params}, config, layout)
+    (result,) = run_notebooks([spec], {"executive_summary": params}, config, layout, languages=languages)
     result.duration_s = time.monotonic() - t
     assert result.status == "ok", (result.error_type, result.error_message)
     metrics = {k: v["value"] for k, v in json.loads(layout.metrics("executive_summary").read_text())["metrics"].items()}
@@ -180,7 +180,30 @@ def test_summary_with_an_earlier_run(with_history):
     assert result.duration_s < 60, f"summary notebook took {result.duration_s:.0f} s"
 
 
-def test_summary_without_history(tmp_path):
-    result, layout, metrics, html = _run_summary(tmp_path, earlier=False)
+def _page(path: Path) -> str:
+    return re.sub(r"<style[^>]*>.*?</style>", "", path.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_summary_without_history_in_korean_and_english(tmp_path):
+    """A run whose main language is Korean (the default data's): the products stay language-neutral, each page words
+    them in its own language (issue 12)."""
+    result, layout, metrics, ko = _run_summary(tmp_path, earlier=False, languages=("ko", "en"))
+    en = _page(layout.html("executive_summary", "en"))
     assert metrics["n_earlier_runs"] == 0
-    assert "no trends yet" in html
+    assert "no trends yet" in en and "no trends yet" not in ko
+    # the action_plan product: the channel-shift row in codes (purpose, channels, share), no Korean in any cell
+    costed = pd.read_parquet(layout.product("executive_summary", "action_plan"))
+    shift = costed.loc[costed["action_key"] == "channel_shift"].iloc[0]
+    assert (shift["segment"], shift["channel"]) == ("order_status", "phone -> app")
+    assert (shift.get("shift_source"), shift.get("shift_target")) == ("phone", "app")
+    assert shift["shift_share"] == pytest.approx(0.3)
+    hangul = re.compile("[\uac00-\ud7a3]")
+    cells = [str(x) for c in costed.columns if costed[c].dtype == object or str(costed[c].dtype) == "str" for x in costed[c]]
+    assert cells and not [x for x in cells if hangul.search(x)]
+    # each page's plan table words the row in its language (whom and the channels), never the product's codes
+    en_plan = en.split("The costed plan")[1]
+    assert "phone 채널의 order status 연락 중 30%" in ko and "phone → app" in ko
+    assert "30% of order status contacts by phone" in en_plan and "phone to app" in en_plan
+    for page in (ko, en):
+        assert "order_status" not in page and "phone -&gt; app" not in page
+    assert "contacts by phone" not in ko and "phone 채널" not in en

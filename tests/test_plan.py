@@ -88,7 +88,7 @@ def test_plan_levels_returns_and_order():
     shift = plan.channel_shift_row(2_400_000.0, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
                                                   "whatif_to_channel": "app", "whatif_share": 0.3})
     out = plan.costed_plan(pd.concat([rows, shift], ignore_index=True))
-    assert list(out.columns) == plan.PLAN_COLUMNS + ["action_key"]
+    assert list(out.columns) == plan.PLAN_COLUMNS + ["action_key"] + plan.SHIFT_COLUMNS
     assert (out["return"] == out["value"] - out["cost"]).all()
     assert (out["return_low"] <= out["return"]).all() and (out["return"] <= out["return_high"]).all()
     by = out.set_index("segment")
@@ -100,7 +100,7 @@ def test_plan_levels_returns_and_order():
     assert by.loc["Lost", "return_low"] > 0 and by.loc["Lost", "level"] == plan.TO_DO
     with_offer = plan.costed_plan(plan.campaign_rows(_targets(), effect, margin=0.3, offer_cost=300.0)).set_index("segment")
     assert with_offer.loc["Lost", "return_low"] < 0 and with_offer.loc["Lost", "level"] == plan.TO_TEST
-    assert by.loc["30% of order status contacts by phone", "level"] == plan.TO_DO
+    assert by.loc["order_status", "level"] == plan.TO_DO
     # "to do" rows first, each group by expected return
     levels = out["level"].tolist()
     assert levels == sorted(levels, key=lambda x: x != plan.TO_DO)

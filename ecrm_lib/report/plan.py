@@ -78,6 +78,7 @@ from ecrm_lib.seef.rfm import segment_label
 
 __all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
            "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text", "PROFIT_EVIDENCE_METRICS",
+           "SHIFT_COLUMNS", "SHIFT_GENERIC",
            "profit_evidence", "profit_rows",
            "build_plan", "plan_notes"]
 
@@ -95,8 +96,16 @@ why it is not available), ``check_next`` (the figure to check in the next run)."
 PLAN_COLUMNS = PROPOSED_COLUMNS + ["return", "return_low", "return_high", "return_on_cost", "level"]
 """Columns of :func:`costed_plan`: the proposed columns plus ``return`` (value - cost), its interval,
 ``return_on_cost`` (return / cost; NaN when the cost is 0 or unknown) and ``level`` ("to do" / "to test").
-An optional ``action_key`` of the proposed rows (``campaign``, ``expansion``, ``channel_shift``) is kept:
-:func:`plan_display` words those actions in the report language."""
+An optional ``action_key`` of the proposed rows (``campaign``, ``expansion``, ``channel_shift``) is kept, and so
+are the :data:`SHIFT_COLUMNS`: :func:`plan_display` words those actions in the report language."""
+
+SHIFT_COLUMNS = ["shift_share", "shift_source", "shift_target"]
+"""Optional columns of a channel-shift row (:func:`channel_shift_row`): the share of the purpose's contacts moved
+(0-1, NaN when the what-if names none) and the channels they move from and to, as the data codes them (empty
+on other rows). With ``segment`` (the purpose's code) they keep the product free of any report language."""
+
+SHIFT_GENERIC = "what-if contacts"
+"""``segment`` of a channel-shift row whose what-if names no purpose or channel."""
 
 MIN_GROUP = 5
 """Smallest group shown as its own row; smaller segments are joined into "other segments"."""
@@ -157,10 +166,8 @@ def campaign_effect(campaign_uplift: pd.DataFrame | None) -> dict[str, float] | 
     best = arms.sort_values("uplift", ascending=False).iloc[0]
     rate, per_account = as_number(best.get("rate")), as_number(best.get("revenue_per_account"))
     per_response = per_account / rate if rate and per_account is not None else float("nan")
-    return {"uplift": float(best["uplift"]), "ci_low": as_number(best.get("ci_low")) if as_number(best.get("ci_low")) is not None else float("nan"),
-            "ci_high": as_number(best.get("ci_high")) if as_number(best.get("ci_high")) is not None else float("nan"),
-            "revenue_per_response": per_response, "n": as_number(best.get("n")),
-            "rate": rate if rate is not None else float("nan")}
+    return {"uplift": float(best["uplift"]), "ci_low": _finite(best.get("ci_low")), "ci_high": _finite(best.get("ci_high")),
+            "revenue_per_response": per_response, "n": as_number(best.get("n")), "rate": rate if rate is not None else float("nan")}
 
 
 def _mode(values: pd.Series) -> str:
@@ -492,34 +499,74 @@ def expansion_rows(
 def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Move the what-if's contacts to the cheaper channel: a measured yearly saving at no extra cost.
 
+    The row is language-neutral, like every product: ``segment`` is the what-if's contact purpose as
+    the data codes it (``"what-if contacts"`` when the what-if names none), ``channel`` reads
+    ``"phone -> app"``, and :data:`SHIFT_COLUMNS` keep the share moved (0-1) and the two channels;
+    :func:`plan_display` words them in the report language.
+
+    Parameters
+    ----------
+    saving : float
+        The channel report's what-if saving (config currency per year); no row unless it is above 0.
+    whatif : mapping, optional
+        The channel report's what-if parameters (``whatif_purpose``, ``whatif_from_channel``,
+        ``whatif_to_channel``, ``whatif_share`` as a share 0-1).
+
+    Examples
+    --------
     >>> r = channel_shift_row(2_400_000, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
     ...                                   "whatif_to_channel": "app", "whatif_share": 0.3})
-    >>> r.loc[0, "segment"], r.loc[0, "channel"], float(r.loc[0, "value"]), float(r.loc[0, "cost"])
-    ('30% of order status contacts by phone', 'phone to app', 2400000.0, 0.0)
+    >>> r.loc[0, ["segment", "channel", "shift_source", "shift_target"]].tolist(), float(r.loc[0, "shift_share"])
+    (['order_status', 'phone -> app', 'phone', 'app'], 0.3)
+    >>> float(r.loc[0, "value"]), float(r.loc[0, "cost"])
+    (2400000.0, 0.0)
 
-    Whom and the channels are worded in the report language (build the row in each language to show it):
+    The page words it (whom, channels) in its language:
 
     >>> from ecrm_lib.core.language import using
+    >>> plan_display(costed_plan(r)).iloc[0, [1, 3]].tolist()
+    ['30% of order status contacts by phone', 'phone to app']
     >>> with using("ko"):
-    ...     channel_shift_row(2_400_000, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
-    ...                                   "whatif_to_channel": "app", "whatif_share": 0.3}).loc[0, ["segment", "channel"]].tolist()
+    ...     plan_display(costed_plan(r)).iloc[0, [1, 3]].tolist()
     ['phone 채널의 order status 연락 중 30%', 'phone → app']
     """
     x = as_number(saving)
     if x is None or x <= 0:
         return pd.DataFrame(columns=PROPOSED_COLUMNS)
     w = dict(whatif or {})
-    purpose, src, dst, share = (w.get("whatif_purpose"), w.get("whatif_from_channel"), w.get("whatif_to_channel"),
-                                as_number(w.get("whatif_share")))
-    words = dict(purpose=str(purpose).replace("_", " "), source=src)
-    whom = ((t("plan.whom_shift_share", share=f"{100 * share:.0f}%", **words) if share is not None
-             else t("plan.whom_shift", **words)) if purpose and src else t("plan.whom_shift_generic"))
-    row = {"action": "Move contacts to the cheaper channel", "action_key": "channel_shift", "segment": whom,
-           "customers": float("nan"),
-           "channel": t("plan.channel_from_to", source=src, target=dst) if src and dst else "", "value": x, "value_low": x, "value_high": x, "cost": 0.0,
+    purpose, src, dst = (_code(w.get(k)) for k in ("whatif_purpose", "whatif_from_channel", "whatif_to_channel"))
+    share = as_number(w.get("whatif_share"))
+    row = {"action": "Move contacts to the cheaper channel", "action_key": "channel_shift",
+           "segment": purpose or SHIFT_GENERIC, "customers": float("nan"),
+           "channel": f"{src} -> {dst}" if src and dst else "", "value": x, "value_low": x, "value_high": x, "cost": 0.0,
            "evidence": "measured saving", "evidence_ok": True, "basis": "the channel report's what-if saving per year",
-           "check_next": "cost to serve in the channel report's window (channel integration report)"}
-    return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"])
+           "check_next": "cost to serve in the channel report's window (channel integration report)",
+           "shift_share": float(share) if share is not None else float("nan"), "shift_source": src or None,
+           "shift_target": dst or None}
+    return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"] + SHIFT_COLUMNS)
+
+
+def _code(value: Any) -> str:
+    """A code of the data (purpose, channel) as text; "" when missing."""
+    return "" if value is None or (not isinstance(value, str) and bool(pd.isna(value))) else str(value).strip()
+
+
+def _shift_whom(r: Any) -> str:
+    """Whom a channel-shift row moves, in the report language (:func:`channel_shift_row`'s neutral columns)."""
+    purpose, src = _code(r.get("segment")), _code(r.get("shift_source"))
+    if not purpose or purpose == SHIFT_GENERIC or not src:
+        return t("plan.whom_shift_generic")
+    words = dict(purpose=purpose.replace("_", " "), source=src)
+    share = as_number(r.get("shift_share"))
+    if share is not None and np.isfinite(share):
+        return t("plan.whom_shift_share", share=f"{100 * share:.0f}%", **words)
+    return t("plan.whom_shift", **words)
+
+
+def _shift_channel(r: Any) -> str:
+    """A channel-shift row's channels (from -> to) in the report language; the product's cell when they are missing."""
+    src, dst = _code(r.get("shift_source")), _code(r.get("shift_target"))
+    return t("plan.channel_from_to", source=src, target=dst) if src and dst else _code(r.get("channel"))
 
 
 def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
@@ -573,7 +620,7 @@ def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
     out["_todo"] = out["level"] != TO_DO
     out["_ret"] = -out["return"].fillna(-np.inf)
     out = out.sort_values(["_todo", "_ret"], kind="stable")
-    extra = ["action_key"] if "action_key" in out.columns else []
+    extra = [c for c in ["action_key"] + SHIFT_COLUMNS if c in out.columns]
     return out[PLAN_COLUMNS + extra].reset_index(drop=True)
 
 
@@ -723,6 +770,8 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
                  "no segment": "plan.whom_no_segment", "all": "plan.whom_all", "chosen by incremental profit": "plan.whom_profit"}
         if key(r) and r.segment in fixed:
             return t(fixed[r.segment])
+        if key(r) == "channel_shift":
+            return _shift_whom(r)
         # a campaign row's segment: a shipped RFM segment's name in the report language, the user's as written
         return segment_label(r.segment) if key(r) == "campaign" else r.segment
 
@@ -740,7 +789,7 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
             t("plan.col_whom"): whom(r),
             t("plan.col_customers"): (count_label(r.customers) if 0 < (as_number(r.customers) or 0) < MIN_GROUP
                                       else format_count(r.customers)),  # a count of 1-4 people reads <5
-            t("plan.col_channel"): r.channel or not_available(),
+            t("plan.col_channel"): (_shift_channel(r) if key(r) == "channel_shift" else r.channel) or not_available(),
             t("plan.col_value"): _money_interval(r.value, r.value_low, r.value_high, currency),
             t("plan.col_cost"): format_money(r.cost, currency),
             t("plan.col_return"): _money_interval(r["return"], r.return_low, r.return_high, currency),

@@ -10,12 +10,11 @@
   contacted in the order of a score (a Qini curve in money);
 - :func:`choose_cutoff`: the cut-off on a score chosen on training data (its
   out-of-fold scores), and whether targeting beats contacting everyone there;
-- :func:`compare_policies`: a set of selections side by side (the profit
-  model's, the rule's, everyone, random picks of the same size), with normal
-  intervals;
-- :func:`bootstrap_policies`: the same comparison with bootstrap intervals over
-  the campaign's customers, and the interval of what the first selection earns
-  more than each alternative (paired: the same resampled customers);
+- :func:`bootstrap_policies`: a set of selections side by side (the profit
+  model's, the rule's, everyone, random picks of the same size), with bootstrap
+  intervals over the campaign's customers, and the interval of what the first
+  selection earns more than each alternative (paired: the same resampled
+  customers);
 - :func:`comparison_figures` and :func:`targeting_verdict`: the comparison's
   headline figures, and what they support (target, contact everyone, contact
   nobody, or test first), the bar the executive summary's plan uses too;
@@ -70,7 +69,6 @@ __all__ = [
     "VERDICTS",
     "bootstrap_policies",
     "comparison_figures",
-    "compare_policies",
     "money_uplift_curve",
     "policy_gain",
     "profit_contributions",
@@ -219,43 +217,6 @@ def choose_cutoff(score, contributions, *, threshold: float | None = None, requi
     return dict(threshold=float(threshold), share=share, per_1000=1000 * float(np.where(s >= threshold, z, 0.0).mean()),
                 everyone_per_1000=1000 * everyone, advantage_per_1000=1000 * adv,
                 advantage_low=1000 * (adv - h), advantage_high=1000 * (adv + h), recommendation=rec)
-
-
-def compare_policies(selections: Mapping[str, np.ndarray], contributions, *, n_random: int = 50,
-                     random_state: int = 0, ci_level: float = 0.95) -> pd.DataFrame:
-    """Incremental profit of several selections on the same held-out rows, with everyone and random picks.
-
-    Parameters
-    ----------
-    selections : mapping
-        Name -> boolean array (rows contacted), e.g. ``{"by incremental profit": ..., "rule": ...}``.
-    contributions : array
-        :func:`profit_contributions` of the rows.
-    n_random : int
-        Random picks of the size of the first selection; their mean gain is reported (and the 2.5 and 97.5
-        percentiles over the picks as the interval).
-
-    Returns
-    -------
-    DataFrame
-        ``policy, share, per_1000, ci_low, ci_high`` (currency per 1,000 customers).
-    """
-    z = np.asarray(contributions, float)
-    rows = []
-    for name, sel in selections.items():
-        g = policy_gain(sel, z, ci_level)
-        rows.append(dict(policy=name, share=g["share"], per_1000=g["per_1000"], ci_low=1000 * g["ci_low"],
-                         ci_high=1000 * g["ci_high"]))
-    g = policy_gain(np.ones(len(z), bool), z, ci_level)
-    rows.append(dict(policy="everyone", share=1.0, per_1000=g["per_1000"], ci_low=1000 * g["ci_low"], ci_high=1000 * g["ci_high"]))
-    if selections and n_random > 0:
-        first = np.asarray(next(iter(selections.values())), bool)
-        rng = np.random.default_rng(random_state)
-        draws = np.array([1000 * z[rng.permutation(len(z))[: first.sum()]].sum() / len(z) for _ in range(n_random)])
-        a = (1 - ci_level) / 2
-        rows.append(dict(policy="random, same size", share=float(first.mean()), per_1000=float(draws.mean()),
-                         ci_low=float(np.quantile(draws, a)), ci_high=float(np.quantile(draws, 1 - a))))
-    return pd.DataFrame(rows, columns=["policy", "share", "per_1000", "ci_low", "ci_high"])
 
 
 def bootstrap_policies(selections: Mapping[str, np.ndarray], treatment, revenue, *, margin: float, contact_cost=0.0,

@@ -144,7 +144,8 @@ _METHODS = {"best channel per customer": "best_channel", "none positive": "none_
 
 
 def policy_name(policy: str) -> str:
-    """A way of choosing of :func:`ecrm_lib.seef.profit_eval.compare_policies` in the current report language.
+    """A way of choosing (the ``policy`` column of :func:`ecrm_lib.seef.profit_eval.bootstrap_policies`) in the current
+    report language; a name the suite does not know is shown as written.
 
     >>> policy_name("random, same size"), policy_name("my own list")
     ('random picks, same size', 'my own list')
