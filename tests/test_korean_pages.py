@@ -48,7 +48,6 @@ CODE_AREAS = ("feedback.loop_status.", "feedback.loop_group.", "feedback.loop_ou
 #: codes other areas still show (reported to their owners): page -> codes
 KNOWN_CODES = {
     "selection": {"targets"},              # the products table names the product file selection/targets (an identifier)
-    "customer_value": {"default", "ok"},   # the fit attempts table: value.clv.attempts_table to use fitting.attempts_in_language
 }
 
 

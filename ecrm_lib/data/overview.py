@@ -26,6 +26,7 @@ import ibis
 import pandas as pd
 
 from ecrm_lib.core.dates import as_date
+from ecrm_lib.core.i18n import t_or
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.engine import backend_name, local_date, local_time
 from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
@@ -33,6 +34,7 @@ from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
 __all__ = [
     "source_summary",
     "set_aside_by_reason",
+    "tables_in_language",
     "table_coverage",
     "channel_coverage",
     "monthly_activity",
@@ -65,6 +67,27 @@ def source_summary(summary: pd.DataFrame) -> pd.DataFrame:
     read = out["rows_read"].astype("float64")
     out["share_set_aside"] = (out["rows_set_aside"] / read.where(read > 0)).fillna(0.0)
     return out.reset_index(drop=True)
+
+
+def tables_in_language(frame: pd.DataFrame, column: str = "table") -> pd.DataFrame:
+    """A copy of ``frame`` for display with the suite's table names in ``column`` worded in the report language
+    (``data_overview.table.<name>``; a name the catalogue does not know stays as it is).
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> f = pd.DataFrame({"table": ["accounts", "channel_costs", "my_table"], "rows": [3, 2, 1]})
+    >>> tables_in_language(f)["table"].tolist()
+    ['accounts', 'channel costs', 'my_table']
+    >>> with using("ko"):
+    ...     tables_in_language(f)["table"].tolist()
+    ['계정', '채널 비용', 'my_table']
+    """
+    out = frame.copy()
+    if column in out.columns:
+        out[column] = [t_or(f"data_overview.table.{name}", str(name)) if isinstance(name, str) else name
+                       for name in out[column]]
+    return out
 
 
 def set_aside_by_reason(set_aside: pd.DataFrame) -> pd.DataFrame:

@@ -49,6 +49,7 @@ __all__ = [
     "check_campaigns",
     "default_segment_column",
     "history_for_rows",
+    "history_missing_key",
     "history_missing_reason",
     "numeric_if_possible",
     "purchase_history_before",
@@ -115,6 +116,21 @@ def revenue_missing_reason(campaigns: pd.DataFrame) -> str | None:
     return None
 
 
+def history_missing_key(campaigns: pd.DataFrame, transactions=None) -> str | None:
+    """The catalogue key of why the purchase history before assignment cannot be computed, or None when it can.
+
+    >>> history_missing_key(pd.DataFrame({"account_id": ["a"]}), None)
+    'campaign_missing.no_transactions'
+    """
+    if transactions is None:
+        return "campaign_missing.no_transactions"
+    if "assigned_at" not in campaigns.columns:
+        return "campaign_missing.no_assigned_at"
+    if not campaigns["assigned_at"].notna().any():
+        return "campaign_missing.assigned_at_empty"
+    return None
+
+
 def history_missing_reason(campaigns: pd.DataFrame, transactions=None) -> str | None:
     """Why the purchase history before assignment cannot be computed (report language), or None when it can.
 
@@ -123,13 +139,8 @@ def history_missing_reason(campaigns: pd.DataFrame, transactions=None) -> str | 
     >>> history_missing_reason(pd.DataFrame({"account_id": ["a"]}), pd.DataFrame())
     'the campaigns table has no assigned_at column, so purchases before assignment cannot be told from purchases after it'
     """
-    if transactions is None:
-        return t("campaign_missing.no_transactions")
-    if "assigned_at" not in campaigns.columns:
-        return t("campaign_missing.no_assigned_at")
-    if not campaigns["assigned_at"].notna().any():
-        return t("campaign_missing.assigned_at_empty")
-    return None
+    key = history_missing_key(campaigns, transactions)
+    return t(key) if key else None
 
 
 def select_campaign(campaigns, campaign_id: str | None) -> pd.DataFrame:
@@ -248,9 +259,19 @@ def segment_column_values(values: pd.Series, max_levels: int = 8, n_bins: int = 
     """Turn an attribute into segment labels: categories as text, numbers with many values as quantile bands.
 
     Numeric columns with more than ``max_levels`` distinct values are cut into ``n_bins``
-    quantile bands labelled ``1) 0 to 2``, ``2) 3 to 27`` for whole numbers, ``2) over 64.66 to 158.1``
-    otherwise (numbered so that they sort in order); categorical columns keep their ``max_levels - 1`` most
-    frequent levels and pool the rest as ``other``. Missing values become ``missing``.
+    quantile bands, numbered so that they sort in order and written without words so that they read
+    the same on a page in any language (the labels are data values: products and every page keep them):
+    ``1) 0–2``, ``2) 3–27`` for whole numbers (both ends included), ``1) [1.5, 64.66]``,
+    ``2) (64.66, 158.1]`` otherwise (a band holds the values above its lower bound up to its upper
+    one). Categorical columns keep their ``max_levels - 1`` most frequent levels and pool the rest as
+    ``other``. Missing values become ``missing``.
+
+    Examples
+    --------
+    >>> sorted(segment_column_values(pd.Series(range(100)), n_bins=4).unique())
+    ['1) 0–24', '2) 25–49', '3) 50–74', '4) 75–99']
+    >>> sorted(segment_column_values(pd.Series([x / 4 for x in range(1, 41)]), n_bins=2).unique())
+    ['1) [0.25, 5.125]', '2) (5.125, 10]']
     """
     s = numeric_if_possible(values)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > max_levels:
@@ -261,7 +282,8 @@ def segment_column_values(values: pd.Series, max_levels: int = 8, n_bins: int = 
         for i, iv in enumerate(bands.cat.categories):
             lo = v.min() if i == 0 else (math.floor(iv.left) + 1 if integer else iv.left)
             hi = math.floor(iv.right) if integer else iv.right
-            names[iv] = f"{i + 1}) {lo:,.4g} to {hi:,.4g}" if integer or i == 0 else f"{i + 1}) over {iv.left:,.4g} to {hi:,.4g}"
+            names[iv] = (f"{i + 1}) {lo:,.4g}–{hi:,.4g}" if integer else f"{i + 1}) [{lo:,.4g}, {hi:,.4g}]" if i == 0
+                         else f"{i + 1}) ({iv.left:,.4g}, {hi:,.4g}]")
         return bands.astype(object).map(lambda iv: names.get(iv, "missing")).astype(str)
     s = s.astype(object).where(s.notna(), "missing").astype(str)
     top = s.value_counts().index[: max_levels - 1]

@@ -41,6 +41,7 @@ __all__ = [
     "concentration_curve",
     "cost_window",
     "cost_window_check",
+    "exact_money",
     "feature_label",
     "months_to_weeks",
     "previous_targets_today",
@@ -474,6 +475,29 @@ def cost_window(override_weeks: float | None = None, channel_window_months: floa
     return months_to_weeks(channel_window_months), t("evaluation.lib.window_channel", months=f"{channel_window_months:g}")
 
 
+def exact_money(amount: float, currency: str = "") -> str:
+    """An amount to the unit with thousands separators, in the page's words for the currency.
+
+    For a sentence that compares two amounts which can differ in their last digits (the rounded
+    ``{x:money}`` of prose would show them equal).
+
+    Examples
+    --------
+    >>> exact_money(1461420.0, "KRW"), exact_money(12.0, "EUR"), exact_money(7.0)
+    ('1,461,420 KRW', '12 EUR', '7')
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     exact_money(1461420.0, "KRW"), exact_money(12.0, "EUR")
+    ('1,461,420원', '12 EUR')
+    """
+    x = format_number(float(amount))
+    if not currency:
+        return x
+    if currency.upper() == "KRW":
+        return t("evaluation.lib.amount_krw", x=x)
+    return t("evaluation.lib.amount", x=x, currency=currency)
+
+
 def cost_window_check(window_cost: float | None, report_total: float | None, currency: str = "") -> str:
     """A sentence comparing the evaluated customers' cost to serve in the cost window with the channel report's total for it.
 
@@ -504,11 +528,18 @@ def cost_window_check(window_cost: float | None, report_total: float | None, cur
     In that window their contacts cost 100, the channel report's total for every contact in the window.
     >>> cost_window_check(41443730.0, 17994570.0, "KRW")[:61]
     ' Warning: their cost to serve adds up to 41,443,730 KRW, more'
+
+    On a Korean page an amount in KRW reads in 원:
+
+    >>> from ecrm_lib.core.language import using
+    >>> with using("ko"):
+    ...     print(cost_window_check(1461420.0, 1461420.0, "KRW").strip())
+    이 기간에 이 고객들과의 접촉 비용은 1,461,420원이며, 채널 보고서가 집계한 기간 내 전체 접촉 비용과 같습니다.
     """
     if window_cost is None or report_total is None or pd.isna(window_cost) or pd.isna(report_total):
         return ""
     w, r = float(window_cost), float(report_total)
-    fw, fr = format_number(w, currency or None), format_number(r, currency or None)
+    fw, fr = exact_money(w, currency), exact_money(r, currency)
     if w > r * (1 + 1e-9) + 0.5:
         return " " + t("evaluation.lib.check_over", fw=fw, fr=fr)
     if w >= r - 0.5:

@@ -34,6 +34,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ecrm_lib.core.errors import EcrmError
+from ecrm_lib.core.i18n import t
+from ecrm_lib.core.language import using
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.contact import below_contact_cost
@@ -42,6 +45,7 @@ from ecrm_lib.seef.scale import SCORE_BATCH_ROWS, batches, stratified_sample, th
 
 __all__ = [
     "DEFAULT_FIT_SIZE",
+    "LookalikeError",
     "LookalikeResult",
     "expansion_list",
     "expansion_value",
@@ -52,6 +56,36 @@ __all__ = [
 
 #: Customers the look-alike model is cross-validated on at most (a sample stratified on target or not).
 DEFAULT_FIT_SIZE = 200_000
+
+
+class LookalikeError(EcrmError, ValueError):
+    """The look-alike model cannot be trained on these customers (no usable feature, too few targets).
+
+    Raised with a catalogue ``key`` and its ``values``: ``str(exc)`` is the English sentence (logs) and
+    :meth:`in_language` words it in the report language for a page (a callable value is called in each).
+
+    Examples
+    --------
+    >>> e = LookalikeError(key="expansion.lib.no_features")
+    >>> str(e)[:27]
+    'no usable feature columns; '
+    >>> with using("ko"):
+    ...     e.in_language()[:15]
+    '모형에 쓸 수 있는 측정값이'
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping | None = None):
+        self.key, self.values = key, dict(values or {})
+        if key is not None and not message:
+            with using("en"):
+                message = self.in_language()
+        super().__init__(message)
+
+    def in_language(self) -> str:
+        """The message in the current report language (``str(self)`` when raised without a key)."""
+        if self.key is None:
+            return str(self)
+        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 @dataclass
@@ -155,7 +189,7 @@ def lookalike_model(
     y_all = target_flags(customers, selected, id_col).astype(int)
     feats = list(features) if features is not None else default_features(customers, id_col=id_col, exclude=exclude)
     if not feats:
-        raise ValueError("no usable feature columns; pass features= with numeric per-customer columns.")
+        raise LookalikeError(key="expansion.lib.no_features")
     bad = [f for f in feats if f == id_col or f not in customers]
     if bad:
         raise ValueError(f"features {bad} are the id or not in the table; use behaviour columns only.")
@@ -163,8 +197,8 @@ def lookalike_model(
     y = y_all[fit]
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     if min(n_pos, n_neg) < n_splits or n_splits < 2:
-        raise ValueError(f"too few customers for {n_splits}-fold cross-validation (targets: {count_text(n_pos)}, other "
-                         f"customers: {count_text(n_neg)}); select more targets or lower n_splits (>= 2).")
+        raise LookalikeError(key="expansion.lib.too_few", values={"k": n_splits, "targets": lambda: count_text(n_pos),
+                                                                   "others": lambda: count_text(n_neg)})
     table = customers[feats]
     X = table.iloc[fit].astype(float).to_numpy()
     score = np.full(len(y_all), np.nan)

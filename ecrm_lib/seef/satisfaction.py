@@ -62,6 +62,7 @@ import pandas as pd
 
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.intervals import wilson_interval, z_value
+from ecrm_lib.core.language import using
 from ecrm_lib.core.privacy import suppress_small_cells
 from ecrm_lib.data.engine import backend_name, local_date
 from ecrm_lib.seef.campaigns import segment_column_values
@@ -410,6 +411,15 @@ def _change(value: float, se: float, ci_level: float) -> dict:
     return dict(change=value, se=se, ci_low=lo, ci_high=hi, verdict=change_verdict(lo, hi))
 
 
+def _no_comparison(out: dict, key: str, **values) -> dict:
+    """``out`` with why there is no comparison: ``reason_key`` and ``reason_values`` (``feedback.nps_reason.*``,
+    worded for a page by :func:`nps_change_sentence`) and ``reason``, the English sentence (logs, metrics)."""
+    out.update(reason_key=f"feedback.nps_reason.{key}", reason_values=values)
+    with using("en"):
+        out["reason"] = t(out["reason_key"], **values)
+    return out
+
+
 def nps_period_comparison(feedback: pd.DataFrame, end, months: int | None = None, ci_level: float = 0.95,
                           timezone: str | None = None, min_answers: int = 30) -> dict:
     """NPS of the last ``months`` months against the ``months`` before, with the interval of the change.
@@ -437,8 +447,8 @@ def nps_period_comparison(feedback: pd.DataFrame, end, months: int | None = None
         (dates, inclusive; ``start`` is the first answer's date when the data begin inside the
         window), ``n``, ``nps``, ``se``, ``ci_low``, ``ci_high`` in points), ``change`` (recent -
         previous, points), ``se``, ``ci_low``, ``ci_high``, ``verdict``
-        (:func:`change_verdict`), and ``reason`` (None, or why there is no comparison: then the
-        change figures are NaN).
+        (:func:`change_verdict`), and ``reason`` (None, or why there is no comparison in English:
+        then the change figures are NaN, and ``reason_key`` and ``reason_values`` word it for a page).
 
     Examples
     --------
@@ -455,16 +465,14 @@ def nps_period_comparison(feedback: pd.DataFrame, end, months: int | None = None
     out = dict(kind="periods", months=months, recent=None, previous=None, reason=None,
                **dict.fromkeys(("change", "se", "ci_low", "ci_high"), math.nan), verdict="not available")
     if fb.empty:
-        out["reason"] = "no dated answers on the 0-10 scale"
-        return out
+        return _no_comparison(out, "no_dated")
     first = day.min()
     if months is None:
         span = (end_day.year - first.year) * 12 + (end_day.month - first.month) + (1 if end_day.day >= first.day else 0)
         months = 12 if span >= 24 else span // 2
         out["months"] = months
     if months < 1:
-        out["reason"] = "the dated answers cover less than two months"
-        return out
+        return _no_comparison(out, "short")
     # windows of whole months counted back from the day after `end` (to 30 June: 1 July to 30 June)
     rec_start = end_day + pd.Timedelta(days=1) - pd.DateOffset(months=months)
     prev_start = rec_start - pd.DateOffset(months=months)
@@ -474,9 +482,7 @@ def nps_period_comparison(feedback: pd.DataFrame, end, months: int | None = None
                                 end=(rec_start - pd.Timedelta(days=1)).date())
     small = [w for w in ("recent", "previous") if out[w]["n"] < min_answers]
     if small:
-        out["reason"] = (f"the {' and the '.join(small)} {months}-month window{'s have' if len(small) > 1 else ' has'} "
-                         f"fewer than {min_answers} answers")
-        return out
+        return _no_comparison(out, "few_both" if len(small) > 1 else f"few_{small[0]}", months=months, min=min_answers)
     a, b = out["previous"], out["recent"]
     out.update(_change(b["nps"] - a["nps"], math.hypot(a["se"], b["se"]), ci_level))
     return out
@@ -509,7 +515,8 @@ def nps_change_since(feedback: pd.DataFrame, since, end=None, ci_level: float = 
         ``kind`` ("since"), ``since`` (date), ``then`` and ``now`` (``n``, ``nps``, ``se``,
         ``ci_low``, ``ci_high``; points), ``n_new`` (answers dated after ``since``), ``weight``
         (``n_new / now n``), ``change``, ``se``, ``ci_low``, ``ci_high`` (points), ``verdict``,
-        ``reason`` (None, or why the change is not available).
+        ``reason`` (None, or why the change is not available, in English; ``reason_key`` and
+        ``reason_values`` word it for a page).
 
     Examples
     --------
@@ -536,9 +543,8 @@ def nps_change_since(feedback: pd.DataFrame, since, end=None, ci_level: float = 
                weight=new["n"] / now["n"] if now["n"] else math.nan, reason=None,
                **dict.fromkeys(("change", "se", "ci_low", "ci_high"), math.nan), verdict="not available")
     if then["n"] < min_answers or new["n"] < min_answers:
-        when = "up to" if then["n"] < min_answers else "after"
-        out["reason"] = f"fewer than {min_answers} answers are dated {when} {since_day.date()}"
-        return out
+        return _no_comparison(out, "few_up_to" if then["n"] < min_answers else "few_after", min=min_answers,
+                              date=since_day.date())
     w = out["weight"]
     out.update(_change(now["nps"] - then["nps"], w * math.hypot(new["se"], then["se"]), ci_level))
     return out
@@ -564,12 +570,13 @@ def nps_change_sentence(result: dict, ci_level: float = 0.95) -> str:
     >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
     ...     nps_change_sentence(r)
-    '2024년 12월 30일 이후 전체 NPS는 +17.7에서 +18.8로 움직였습니다. +1.1포인트 변했습니다(95% 신뢰구간 -1.1 ~ +3.3). 신뢰구간에 0이 들어 있어 잡음 범위 안의 변화입니다. 그 뒤 들어온 응답 275건은 전체 응답의 22%입니다.'
+    '전체 NPS는 2024년 12월 30일 기준 +17.7, 지금은 +18.8입니다. +1.1포인트 변했습니다(95% 신뢰구간 -1.1 ~ +3.3). 신뢰구간에 0이 들어 있어 잡음 범위 안의 변화입니다. 그 뒤 들어온 응답 275건은 전체 응답의 22%입니다.'
     """
     if result.get("reason"):
         what = (t("feedback.nps_what_periods") if result["kind"] == "periods"
                 else t("feedback.nps_what_since", since=result["since"]))
-        return t("feedback.nps_no_comparison", what=what, reason=result["reason"])
+        reason = t(result["reason_key"], **result["reason_values"]) if result.get("reason_key") else result["reason"]
+        return t("feedback.nps_no_comparison", what=what, reason=reason)
     v = result["verdict"]
     tail = (t("feedback.nps_noise") if v == "within the noise"
             else t("feedback.nps_clear", v=t(f"feedback.nps_{v}")))
@@ -590,15 +597,28 @@ def nps_changes_table(results) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``comparison`` (label), ``change``, ``ci_low``, ``ci_high`` (points), ``verdict``.
+        ``comparison`` (label in the report language: call it once per language, inside the figure's drawing),
+        ``change``, ``ci_low``, ``ci_high`` (points), ``verdict``.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> rs = [dict(kind="periods", months=12, change=3.5, ci_low=-17.3, ci_high=24.3, verdict="within the noise"),
+    ...       dict(kind="since", since=pd.Timestamp("2024-12-30").date(), change=1.0, ci_low=-4.4, ci_high=6.4,
+    ...            verdict="within the noise"), None]
+    >>> nps_changes_table(rs)["comparison"].tolist()
+    ['last 12 months vs the 12 before', 'overall NPS now vs as of 2024-12-30']
+    >>> with using("ko"):
+    ...     nps_changes_table(rs)["comparison"].tolist()
+    ['최근 12개월 대 그 전 12개월', '지금의 전체 NPS 대 2024년 12월 30일 기준']
     """
     rows = []
     for r in results:
         if r is None or r.get("reason"):
             continue
         if r["kind"] == "periods":
-            label = f"last {r['months']} months vs the {r['months']} before"
+            label = t("feedback.nps_change_periods", m=r["months"])
         else:
-            label = f"overall NPS now vs as of {r['since']}"
+            label = t("feedback.nps_change_since", since=r["since"])
         rows.append(dict(comparison=label, change=r["change"], ci_low=r["ci_low"], ci_high=r["ci_high"], verdict=r["verdict"]))
     return pd.DataFrame(rows, columns=["comparison", "change", "ci_low", "ci_high", "verdict"])

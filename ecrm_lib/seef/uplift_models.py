@@ -43,7 +43,7 @@ from ecrm_lib.core.intervals import newcombe_interval
 from ecrm_lib.seef.campaigns import (
     check_campaigns,
     history_for_rows,
-    history_missing_reason,
+    history_missing_key,
     numeric_if_possible,
     purchase_history_before,
     rows_of_accounts,
@@ -55,6 +55,7 @@ __all__ = [
     "qini_coefficient",
     "qini_curve",
     "uplift_deciles",
+    "notes_in_language",
     "uplift_models_by_arm",
 ]
 
@@ -84,10 +85,13 @@ def campaign_features(campaigns: pd.DataFrame, customers=None, transactions=None
         Indexed like ``campaigns``; numeric feature columns, no missing values (filled with 0 and a
         ``<col>_missing`` flag for numeric customer columns with gaps). Empty columns when neither
         source is usable; ``attrs["history_missing_reason"]`` says why the purchase history is missing
-        (e.g. no ``assigned_at``) and ``attrs["empty_reason"]`` why there is no feature at all.
+        (e.g. no ``assigned_at``) and ``attrs["empty_reason"]`` why there is no feature at all (both in the
+        report language), ``attrs["empty_reason_in_language"]`` a function that words the latter in the
+        current language (for a page in each language).
     """
     feats = pd.DataFrame(index=campaigns.index)
-    no_history = history_missing_reason(campaigns, transactions)
+    history_key = history_missing_key(campaigns, transactions)
+    no_history = t(history_key) if history_key else None
     if no_history is None:
         feats = history_for_rows(campaigns, purchase_history_before(campaigns, transactions))
     if customers is not None:
@@ -108,9 +112,13 @@ def campaign_features(campaigns: pd.DataFrame, customers=None, transactions=None
                 feats = pd.concat([feats, dummies], axis=1)
     feats.attrs["history_missing_reason"] = no_history
     if feats.shape[1] == 0:
-        feats.attrs["empty_reason"] = t("campaign_missing.no_features", history=no_history,
-                                        customers=t("campaign_missing.no_customers") if customers is None
-                                        else t("campaign_missing.customers_unusable"))
+        customers_key = "campaign_missing.no_customers" if customers is None else "campaign_missing.customers_unusable"
+
+        def empty_reason() -> str:
+            return t("campaign_missing.no_features", history=t(history_key) if history_key else "", customers=t(customers_key))
+
+        feats.attrs["empty_reason"] = empty_reason()
+        feats.attrs["empty_reason_in_language"] = empty_reason
     return feats
 
 
@@ -298,34 +306,67 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
     Returns
     -------
     (summary, curves)
-        ``summary``: ``campaign_id, arm, method, n, responders, qini_coefficient, note``;
+        ``summary``: ``campaign_id, arm, method, n, responders, qini_coefficient, note`` (why an arm has
+        no model, in the report language; :func:`notes_in_language` words it again in another);
         ``curves``: the Qini curves (:func:`qini_curve`) with ``campaign_id, arm, label``.
     """
     df = check_campaigns(campaigns)
-    summary, curves = [], []
+    summary, curves, notes = [], [], []
+
+    def few() -> str:  # worded in each language
+        return t("feedback.note_few_responders", n=min_responders)
+
+    no_features = features.attrs.get("empty_reason_in_language") or (lambda: t("feedback.note_no_features"))
     for cid, g in df.groupby("campaign_id", sort=True):
         ctrl = g[g["is_control"]]
         for arm, a in g[~g["is_control"]].groupby("arm", sort=True):
             part = pd.concat([a, ctrl])
-            t = (~part["is_control"]).astype(int).to_numpy()
+            treated = (~part["is_control"]).astype(int).to_numpy()
             y = part["response"].astype(int).to_numpy()
             row = dict(campaign_id=cid, arm=arm, method=method, n=len(part), responders=int(y.sum()),
                        qini_coefficient=math.nan, note="")
-            if min(y[t == 1].sum(), y[t == 0].sum()) < min_responders:
-                row["note"] = f"fewer than {min_responders} responders in the arm or the control"
+            note = None
+            if min(y[treated == 1].sum(), y[treated == 0].sum()) < min_responders:
+                note = few
             elif features.shape[1] == 0:
-                row["note"] = features.attrs.get("empty_reason") or "no customer attributes or purchase history to model"
+                note = no_features
             else:
-                score = cross_fitted_uplift(features.loc[part.index], t, y, method=method, learner=learner,
+                score = cross_fitted_uplift(features.loc[part.index], treated, y, method=method, learner=learner,
                                             n_folds=n_folds, random_state=random_state)
-                row["qini_coefficient"] = qini_coefficient(y, t, score)
-                c = qini_curve(y, t, score)
+                row["qini_coefficient"] = qini_coefficient(y, treated, score)
+                c = qini_curve(y, treated, score)
                 if len(c) > 400:  # thin the curve for plotting; keep the end point
                     c = c.iloc[np.unique(np.r_[np.linspace(0, len(c) - 1, 400).astype(int), len(c) - 1])]
                 curves.append(c.assign(campaign_id=cid, arm=arm, label=str(arm)))
+            row["note"] = note() if note else ""
             summary.append(row)
+            notes.append(note)
     curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=["k", "share", "n_treated", "n_control", "y_treated", "y_control", "qini", "random", "campaign_id", "arm", "label"])
-    return pd.DataFrame(summary, columns=["campaign_id", "arm", "method", "n", "responders", "qini_coefficient", "note"]), curves_df
+    out = pd.DataFrame(summary, columns=["campaign_id", "arm", "method", "n", "responders", "qini_coefficient", "note"])
+    out.attrs["note_in_language"] = notes
+    return out, curves_df
+
+
+def notes_in_language(summary: pd.DataFrame) -> pd.Series:
+    """The ``note`` column of :func:`uplift_models_by_arm`'s summary worded in the current report language (for a
+    table or sentence shown in each language); the note as it is for a summary without its wording.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> c = pd.DataFrame({"campaign_id": "c", "account_id": [f"a{i}" for i in range(8)], "arm": ["t"] * 4 + ["control"] * 4,
+    ...                   "is_control": [False] * 4 + [True] * 4, "response": [1, 0, 0, 0, 1, 0, 0, 0]})
+    >>> summary, _ = uplift_models_by_arm(c, pd.DataFrame({"x": range(8)}, dtype=float))
+    >>> summary["note"].tolist()
+    ['fewer than 10 responders in the arm or the control']
+    >>> with using("ko"):
+    ...     notes_in_language(summary).tolist()
+    ['실험군이나 대조군의 반응 고객이 10명 미만입니다']
+    """
+    words = summary.attrs.get("note_in_language")
+    if words is None or len(words) != len(summary):
+        return summary["note"].copy()
+    return pd.Series([w() if w else "" for w in words], index=summary.index, name="note")
 
 

@@ -202,7 +202,7 @@ class PurchaseModel:
             fit = fit_btyd(fit_summary, self.model, penalizer_coef=self.penalizer_coef, time_unit=self.time_unit,
                            max_customers=self.max_customers)
         except ModelFitError as exc:
-            raise ChurnDataError(key="churn.error.purchase_fit", values={"model": self.name, "why": str(exc)}) from exc
+            raise ChurnDataError(key="churn.error.purchase_fit", values={"model": self.name, "why": exc.in_language}) from exc
         if len(score_summary) == 0:
             p_alive = np.array([], dtype=float)
         else:

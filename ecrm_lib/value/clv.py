@@ -56,6 +56,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.channels.customers import count_unmapped
+from ecrm_lib.core.format import format_date
 from ecrm_lib.core.i18n import t as _t
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
@@ -79,7 +81,7 @@ from ecrm_lib.value.btyd import (
 )
 from ecrm_lib.value.concentration import top_share, value_concentration
 from ecrm_lib.value.features import compress_histories
-from ecrm_lib.value.fitting import ModelFitError
+from ecrm_lib.value.fitting import ModelFitError, attempts_in_language
 from ecrm_lib.value.holdout import CalibrationFits, HoldoutValidation
 from ecrm_lib.value.predict import discount_schedule, predict_histories
 from ecrm_lib.value.spend import GammaGammaResult, expected_spend, gamma_gamma_spend
@@ -99,6 +101,8 @@ __all__ = [
     "fallback_fits",
     "parameters_table",
     "errors_table",
+    "literature_table",
+    "spend_parameters_table",
     "base_table",
     "value_table",
     "fallback_table",
@@ -264,8 +268,7 @@ def clv_interval(
     cov_b, cov_g = btyd.log_covariance(), gg.log_covariance()
     for cov, label in ((cov_b, btyd.label), (cov_g, "Gamma-Gamma")):
         if cov is None:
-            raise ModelFitError(f"the {label} likelihood has no positive definite curvature at its estimate, so its "
-                                "parameters' uncertainty (and the CLV interval) cannot be computed.")
+            raise ModelFitError(key="fit.no_curvature", values={"model": label})
     f, r, T = history_arrays(summary)
     unique, inverse = compress_histories(pd.DataFrame({"frequency": f, "recency": r, "T": T}))
     fu, ru, Tu = unique["frequency"].to_numpy(float), unique["recency"].to_numpy(float), unique["T"].to_numpy(float)
@@ -437,8 +440,22 @@ def model_fit_table(holdout: HoldoutValidation | None, full: Mapping[str, Any], 
 
 
 def attempts_table(attempts: pd.DataFrame) -> pd.DataFrame:
-    """Every fit attempt for display: stage, model, attempt, settings, status, message, seconds, used."""
-    a = attempts.copy()
+    """Every fit attempt for display: stage, model, attempt, settings, status, message, seconds, used.
+
+    Words in the report language: the stage, the start, the status and, for a failed attempt, why it failed
+    (:func:`ecrm_lib.value.fitting.attempts_in_language`; the optimizer's English text stays in the product).
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> a = pd.DataFrame({"stage": ["full"], "model": ["gamma_gamma"], "attempt": [1], "start": ["default"],
+    ...                   "penalizer_coef": [0.0], "tol": [1e-7], "status": ["failed"],
+    ...                   "message": ["ConvergenceError: the optimizer stopped"], "seconds": [0.01], "used": [False]})
+    >>> with using("ko"):
+    ...     attempts_table(a)[["stage", "model", "start", "status", "message"]].iloc[0].tolist()
+    ['전체 자료', 'Gamma-Gamma', '기본값', '실패', '최적화가 수렴하지 않음']
+    """
+    a = attempts_in_language(attempts)
     if a.empty:
         return a
     a["model"] = a["model"].map(MODEL_LABELS).fillna(a["model"])
@@ -448,6 +465,49 @@ def attempts_table(attempts: pd.DataFrame) -> pd.DataFrame:
     a["penalizer_coef"] = [f"{p:g}" for p in a["penalizer_coef"]]
     a["seconds"] = a["seconds"].round(2)
     return a[["stage", "model", "attempt", "start", "penalizer_coef", "tol", "status", "message", "seconds", "used"]]
+
+
+def spend_parameters_table(gg: GammaGammaResult) -> pd.DataFrame:
+    """The spend model's parameters for display: ``model`` (its label), ``parameter``, ``value``, ``std_error``."""
+    p = gg.params_table()
+    p["model"] = p["model"].map(MODEL_LABELS).fillna(p["model"])
+    return p
+
+
+#: The English ending of :func:`ecrm_lib.value.published.cdnow_reproduction`'s source of a reference that is not
+#: a published value ("<fitter> on its shipped <file> (no published value)"), worded through the catalogue.
+_REFERENCE_SOURCE = re.compile(r"^(?P<fitter>.+) on its shipped (?P<file>\S+) \(no published value\)$")
+
+
+def literature_table(reproduction: pd.DataFrame) -> pd.DataFrame:
+    """The CDNOW reproduction for display, in the report language: ``model`` (label), ``parameter``,
+    ``published_or_reference``, ``estimate``, ``reproduced``, ``source`` (citations stay as published; the
+    log-likelihood and the note on a reference without a published value are worded).
+
+    Parameters
+    ----------
+    reproduction : pandas.DataFrame
+        From :func:`ecrm_lib.value.published.cdnow_reproduction`.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> lit = pd.DataFrame({"model": ["mbgnbd"], "label": ["MBG/NBD"], "parameter": ["log_likelihood"],
+    ...                     "published": [-9582.1], "estimate": [-9582.14], "reproduced": [True],
+    ...                     "source": ["lifetimes 0.11.3 ModifiedBetaGeoFitter on its shipped x.csv (no published value)"]})
+    >>> with using("ko"):
+    ...     literature_table(lit)[["parameter", "source"]].iloc[0].tolist()
+    ['로그 우도', 'lifetimes 0.11.3 ModifiedBetaGeoFitter를 패키지에 포함된 x.csv에 적용한 값(발표값 없음)']
+    """
+    t_ = reproduction[["label", "parameter", "published", "estimate", "reproduced", "source"]].copy()
+    t_["parameter"] = [_t("customer_value.lib.log_likelihood") if p == "log_likelihood" else p for p in t_["parameter"]]
+
+    def source(text: str) -> str:
+        m = _REFERENCE_SOURCE.match(str(text))
+        return _t("customer_value.lib.reference_source", fitter=m["fitter"], file=m["file"]) if m else text
+
+    t_["source"] = [source(s) for s in t_["source"]]
+    return t_.rename(columns={"label": "model", "published": "published_or_reference"}).reset_index(drop=True)
 
 
 def fallback_fits(attempts: pd.DataFrame) -> pd.DataFrame:
@@ -472,8 +532,9 @@ def parameters_table(model_fit: pd.DataFrame) -> pd.DataFrame:
 
 
 def errors_table(holdout: HoldoutValidation) -> pd.DataFrame:
-    """The holdout comparison for display (model label, errors, totals), best model first."""
-    e = holdout.errors.copy()
+    """The holdout comparison for display (model label, errors, totals), best model first; the status and the
+    message in the report language (:meth:`ecrm_lib.value.holdout.HoldoutValidation.errors_in_language`)."""
+    e = holdout.errors_in_language()
     e["best"] = e["model"] == holdout.best_model
     e = e.sort_values(["best", "mae"], ascending=[False, True]).reset_index(drop=True)
     return e[["label", "status", "mae", "rmse", "actual_total", "predicted_total", "error_total_pct",
@@ -506,7 +567,7 @@ def base_table(summary: pd.DataFrame, *, time_unit: str, calibration_end: _dt.da
         (_t("customer_value.lib.base_purchase_days"), f"{int(s['n_purchase_days'].sum()):,}" if "n_purchase_days" in s else na),
         (_t("customer_value.lib.base_mean_repeat"), f"{rf['mean_repeat_purchases']:.2f}" if n else na),
         (_t("customer_value.lib.base_median_age", unit=unit), f"{s['T'].median():.1f}" if n else na),
-        (_t("customer_value.lib.base_calibration_end"), str(calibration_end) if calibration_end is not None
+        (_t("customer_value.lib.base_calibration_end"), format_date(calibration_end) if calibration_end is not None
          else _t("customer_value.lib.no_holdout")),
         (_t("customer_value.lib.base_new_in_holdout"), count_text(n_excluded_new) if n_excluded_new is not None else na),
     ]

@@ -52,6 +52,7 @@ __all__ = [
     "holdout_skip_reason",
     "holdout_tracking",
     "holdout_validation",
+    "fit_message",
     "parameters_shown",
 ]
 
@@ -78,19 +79,38 @@ class CalibrationFits:
     models: list
 
     def table(self) -> pd.DataFrame:
-        """One row per model for display: ``model`` (label), ``status``, the parameters, ``log_likelihood``, ``attempts``, ``message``."""
+        """One row per model for display: ``model`` (label), ``status``, the parameters, ``log_likelihood``, ``attempts``,
+        ``message``; the status and the message in the report language (:func:`fit_message`)."""
         rows = []
         for mo in self.models:
             if mo in self.fits:
                 fit = self.fits[mo]
                 params = ", ".join(f"{k} {v:.4g}" for k, v in fit.params.items())
-                rows.append((MODEL_LABELS[mo], "ok", params, fit.log_likelihood, len(fit.attempts),
-                             "fallback used" if fit.fallback_used else ""))
+                rows.append((MODEL_LABELS[mo], t("fit.status.ok"), params, fit.log_likelihood, len(fit.attempts),
+                             fit_message(fit)))
             else:
                 exc = self.failed[mo]
                 n = len(exc.attempts) if getattr(exc, "attempts", None) is not None else 0
-                rows.append((MODEL_LABELS[mo], "failed", "", np.nan, n, " ".join(str(exc).split())[:300]))
+                rows.append((MODEL_LABELS[mo], t("fit.status.failed"), "", np.nan, n, fit_message(exc)))
         return pd.DataFrame(rows, columns=["model", "status", "parameters", "log_likelihood", "attempts", "message"])
+
+
+def fit_message(outcome: Any) -> str:
+    """What a table says about one fit, in the report language: why it failed (a :class:`ModelFitError`, worded
+    by its ``in_language``, at most 300 characters), "fallback used" for a fit from a fallback attempt, else "".
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> e = ModelFitError(key="fit.failed", values={"model": "BG/NBD", "n": 5, "reasons": "x"})
+    >>> with using("ko"):
+    ...     fit_message(e)[:22]
+    'BG/NBD을(를) 적합하지 못했습니다.'
+    """
+    if isinstance(outcome, BaseException):
+        text = outcome.in_language() if hasattr(outcome, "in_language") else str(outcome)
+        return " ".join(text.split())[:300]
+    return t("fit.fallback_used") if getattr(outcome, "fallback_used", False) else ""
 
 
 @dataclass
@@ -125,6 +145,8 @@ class HoldoutValidation:
         Length of the holdout period (time units).
     failed_attempts : dict
         Model key -> attempts table of the models that could not be used.
+    failed : dict
+        Model key -> the :class:`ecrm_lib.value.fitting.ModelFitError` of a model that could not be fitted.
     """
 
     fits: dict
@@ -135,6 +157,17 @@ class HoldoutValidation:
     selection: str
     duration: float
     failed_attempts: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+
+    def errors_in_language(self) -> pd.DataFrame:
+        """``errors`` for display: ``status`` and ``message`` in the report language (the product keeps the codes
+        and the English messages); the other columns as they are."""
+        e = self.errors.copy()
+        e["message"] = [fit_message(self.failed[mo]) if mo in self.failed and st == "failed"
+                        else fit_message(self.fits[mo]) if mo in self.fits else msg
+                        for mo, st, msg in zip(e["model"], e["status"].astype(str), e["message"])]
+        e["status"] = [t(f"fit.status.{s}") if s in ("ok", "failed", "skipped") else s for s in e["status"].astype(str)]
+        return e
 
 
 def _frequency_groups(freq: np.ndarray, max_frequency: int) -> pd.Categorical:
@@ -145,6 +178,9 @@ def _frequency_groups(freq: np.ndarray, max_frequency: int) -> pd.Categorical:
 
 def holdout_skip_reason(cal_holdout: pd.DataFrame, calibration_end, min_customers: int = 20) -> str | None:
     """Why the holdout comparison cannot be made (too few customers, repeat buyers or holdout purchases), or None.
+
+    The reason is worded in the report language, with its counts as they are (a page masks counts of 1-4
+    people with :func:`ecrm_lib.core.privacy.mask_people_counts`).
 
     Examples
     --------
@@ -157,9 +193,7 @@ def holdout_skip_reason(cal_holdout: pd.DataFrame, calibration_end, min_customer
     hold = int(cal_holdout["frequency_holdout"].sum()) if n else 0
     if n >= min_customers and rep > 0 and hold > 0:
         return None
-    return (f"the calibration period (to {calibration_end}) has {n} customers, {rep} repeat buyers and {hold} holdout "
-            f"purchases: too few to judge the models (at least {min_customers} customers, one repeat buyer and one "
-            "holdout purchase are needed); choose a shorter holdout_weeks")
+    return t("customer_value.lib.holdout_too_small", end=calibration_end, n=n, rep=rep, hold=hold, min=min_customers)
 
 
 def calibration_summary(cal_holdout: pd.DataFrame) -> pd.DataFrame:
@@ -269,7 +303,9 @@ def holdout_validation(cal_holdout: pd.DataFrame, calibration: CalibrationFits, 
                                                  "predicted_total", "error_total_pct", "log_likelihood",
                                                  "fallback_customers", "message"])
     if not calibration.fits:
-        raise ModelFitError("no model could be fitted on the calibration period: " + "; ".join(errors["message"].astype(str)))
+        failures = list(calibration.failed.values())
+        raise ModelFitError(key="fit.none_on_calibration",
+                            values={"why": lambda: "; ".join(fit_message(exc) for exc in failures)})
     best, errors, selection = choose_by_rule(customers, errors, calibration.models)
     groups = _frequency_groups(cal_holdout["frequency_cal"].to_numpy(), max_frequency)
     series = {"actual": actual} | {mo: customers[f"pred_{mo}"].to_numpy() for mo in calibration.fits}
@@ -283,7 +319,7 @@ def holdout_validation(cal_holdout: pd.DataFrame, calibration: CalibrationFits, 
     by_frequency = pd.concat(parts, ignore_index=True)
     return HoldoutValidation(fits=dict(calibration.fits), customers=customers, by_frequency=by_frequency, errors=errors,
                              best_model=best, selection=selection,
-                             duration=duration, failed_attempts=failed)
+                             duration=duration, failed_attempts=failed, failed=dict(calibration.failed))
 
 
 #: Two holdout errors are tied when the larger is within this share of the smaller (1 %) ...

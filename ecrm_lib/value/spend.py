@@ -21,6 +21,7 @@ import pandas as pd
 
 from ecrm_lib.core.errors import DataValidationError, EcrmError
 from ecrm_lib.core.i18n import t
+from ecrm_lib.core.language import using
 from ecrm_lib.value.btyd import (
     DEFAULT_MAX_FIT_CUSTOMERS,
     initial_params,
@@ -52,7 +53,35 @@ __all__ = [
 
 
 class GammaGammaError(EcrmError, ValueError):
-    """The Gamma-Gamma spend model cannot be used on these data (too few repeat buyers, or q <= 1)."""
+    """The Gamma-Gamma spend model cannot be used on these data (too few repeat buyers, or q <= 1).
+
+    Raised with a catalogue ``key`` and its ``values``: ``str(exc)`` is the English sentence (for logs
+    and tests) and :meth:`in_language` words it in the report language for a page (counts as they
+    are: a page masks small counts with :func:`ecrm_lib.core.privacy.mask_people_counts`).
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> e = GammaGammaError(key="customer_value.lib.gg_q", values={"q": 0.8})
+    >>> str(e)[:42]
+    'the Gamma-Gamma estimate q = 0.800 is not '
+    >>> with using("ko"):
+    ...     e.in_language()[:30]
+    '감마-감마 모형의 q 추정값은 0.800이며 1보다 크'
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping[str, Any] | None = None):
+        self.key, self.values = key, dict(values or {})
+        if key is not None and not message:
+            with using("en"):
+                message = self.in_language()
+        super().__init__(message)
+
+    def in_language(self) -> str:
+        """The message in the current report language (``str(self)`` when raised without a key)."""
+        if self.key is None:
+            return str(self)
+        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 @dataclass
@@ -245,10 +274,8 @@ def fit_gamma_gamma(
     used = repeat & (m_all > 0)
     n_used = int(used.sum())
     if n_used < min_customers:
-        raise GammaGammaError(
-            f"only {n_used} repeat buyers have a positive mean repeat spend (of {len(summary)} customers); the "
-            f"Gamma-Gamma model needs at least {min_customers}. A longer period or more customers are needed."
-        )
+        raise GammaGammaError(key="customer_value.lib.gg_too_few",
+                              values={"n": n_used, "total": len(summary), "min": min_customers})
     x, m = x_all[used], m_all[used]
     with np.errstate(all="ignore"):
         corr = float(np.corrcoef(x, m)[0, 1]) if np.std(x) > 0 and np.std(m) > 0 else float("nan")
@@ -260,11 +287,7 @@ def fit_gamma_gamma(
         penalizer_coef=penalizer_coef, tol=tol, fallbacks=fallbacks,
     )
     if params["q"] <= 1:
-        raise GammaGammaError(
-            f"the Gamma-Gamma estimate q = {params['q']:.3f} is not above 1, so the mean spend per purchase "
-            "p * gamma / (q - 1) is infinite: spend is too heavy-tailed for this model. Look for extreme amounts "
-            "(wholesale orders, data errors) and filter or cap them, or use a flat mean spend."
-        )
+        raise GammaGammaError(key="customer_value.lib.gg_q", values={"q": float(params["q"])})
     se = standard_errors(params, hessian, float(rows["w"].sum()))
     used_row = attempts[attempts["used"]].iloc[0]
     return GammaGammaResult(
