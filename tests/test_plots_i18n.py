@@ -255,6 +255,20 @@ def test_figure_is_english_or_korean_by_the_report_language_without_missing_glyp
             english_in_korean.append(text)
     assert not english_in_korean, english_in_korean
     assert en != ko
+    # one unit per label: "value (KRW) (%)" reads as neither an amount nor a share
+    assert not [t for t in en + ko if re.search(r"\([^()]*\)\s*\(%\)", t)], (en, ko)
+
+
+def test_segment_value_dots_read_as_a_share_of_value():
+    from ecrm_lib.report.plots import seef as S
+
+    summary = pd.DataFrame({"segment": ["segaa", "segbb"], "customers": [300, 120], "customer_share": [0.7, 0.3], "value_share": [0.4, 0.6]})
+    set_theme()
+    for lang, want in (("en", ["share of customers (%)", "share of value (%)"]), ("ko", ["고객 비중 (%)", "가치 비중 (%)"])):
+        with using(lang):
+            ax = S.plot_segments(summary, currency="KRW")
+            assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == sorted(want)
+            plt.close(ax.figure)
 
 
 def test_helpers_draw_units_and_amounts_in_the_report_language():

@@ -96,6 +96,8 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     ----------
     summary : DataFrame
         From :func:`ecrm_lib.seef.rfm.segment_summary`.
+    currency : str, optional
+        The value's currency; the dots are a share of the segments' total value (%), so no label names it.
     """
     ax = _ax(ax, (9, 5))
     s = summary.iloc[::-1]
@@ -106,7 +108,7 @@ def plot_segments(summary: pd.DataFrame, ax=None, *, currency: str = ""):
     ax.set_xlabel(_t("selection.segments_x_value") if "value_share" in s else _t("selection.segments_x"))
     ax.set_ylabel(_t("selection.segments_y"))
     if "value_share" in s:
-        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=_t("selection.value_currency_pct", currency=currency_name(currency)) if currency else _t("selection.value_pct"))
+        ax.scatter(s["value_share"].fillna(0) * 100, y, color="C3", zorder=3, label=_t("selection.value_pct"))  # a share: no currency
         ax.legend(loc="lower right")
     ax.set_title(_t("selection.segments_title"))
     share_axis(ax.xaxis, scale=100)
