@@ -94,6 +94,33 @@ def test_method_detail_is_in_the_appendix_and_sections_that_do_not_apply_are_one
         assert sum("iFood" in p.get_text() for p in soup.find_all("p")) == 1
 
 
+def _table(soup, caption_key: str, lang: str):
+    """The rows (lists of cell texts) of the page's table whose caption starts like the catalogue's caption."""
+    start = re.split(r"[({]", catalogue(lang)[caption_key])[0].strip()
+    for table in soup.find_all("table"):
+        caption = table.find("caption")
+        if caption is not None and caption.get_text(" ", strip=True).startswith(start):
+            return [[c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])] for tr in table.select("tbody tr")]
+    raise AssertionError(f"no table captioned {start!r}")
+
+
+@pytest.mark.slow
+def test_profile_columns_and_stop_rules_are_words_on_both_pages(pages):
+    """The channel profile's summary names its columns and the stopped-identifier table its rules in the page's
+    language, not as the product's codes (n_accounts, share_purchases_web, email_priority, blocklist: emails)."""
+    code = re.compile(r"\b[a-z]+_[a-z_]+\b|^blocklist:")
+    for html, lang in zip(pages, ("ko", "en")):
+        soup = BeautifulSoup(html, "html.parser")
+        for key in ("channel_integration.caption_feat", "channel_integration.caption_stopped"):
+            first = [row[0] for row in _table(soup, key, lang)]
+            assert first and not [w for w in first if code.search(w)], (lang, key, first)
+            if lang == "ko":
+                assert all(HANGUL.search(w) for w in first), (key, first)
+        profile_rows = {row[0]: row[1:] for row in _table(soup, "channel_integration.caption_feat", lang)}
+        assert ("구매일 수" if lang == "ko" else "purchase days") in profile_rows
+        assert all(v.endswith("%") for k, v in ((k, r[0]) for k, r in profile_rows.items()) if k.startswith(("구매 비중", "share of purchases")))
+
+
 def test_notebook_shows_nothing_outside_the_catalogue():
     """Every reader-visible output of the notebook goes through say/show/figure (no md(), show_table(), print or
     plt.show() in a code cell), and no heading cell sits on a section that may not apply."""
