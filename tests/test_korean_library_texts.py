@@ -213,3 +213,13 @@ def test_uplift_model_notes_in_korean():
     for n in notes:
         _korean(n, "responders", "purchase history")
     assert few.loc[0, "note"] == "fewer than 20 responders in the arm or the control"
+
+
+def test_inferred_score_scale_note_in_korean():
+    from ecrm_lib.seef import satisfaction as S
+
+    ans = S.score_counts(pd.DataFrame({"channel": "web", "score": [0.0, 7, 10, 9]}))
+    assert "0-10" in ans.attrs["score_max_note"]
+    with using("ko"):
+        text = ans.attrs["score_max_note_in_language"]()
+    _korean(text, "scale", "scores")

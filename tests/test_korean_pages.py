@@ -12,6 +12,7 @@ from korean_text import HANGUL, KEPT_WORDS, LATIN, hangul_share, visible_prose, 
 
 from ecrm_lib.core.i18n import catalogue
 from ecrm_lib.core.paths import NOTEBOOKS_DIR
+from ecrm_lib.core.schema import TABLE_ORDER
 from ecrm_lib.run.registry import load_registry
 
 @pytest.mark.parametrize("name", [spec.name for spec in load_registry(NOTEBOOKS_DIR / "registry.yaml").notebooks])
@@ -122,8 +123,31 @@ def test_no_english_catalogue_sentence_on_a_korean_page(suite_runs, which):
     assert not bad, bad
 
 
+def _table_names_shown(soup) -> list[str]:
+    """Cells of every column headed like ``columns.table`` (Korean) that name a canonical table as the engine does."""
+    header, out = catalogue("ko")["columns.table"], []
+    for table in soup.find_all("table"):
+        heads = [th.get_text(" ", strip=True) for th in table.select("thead th")]
+        if header not in heads:
+            continue
+        i = heads.index(header)
+        for tr in table.select("tbody tr"):
+            cells = tr.find_all(["th", "td"])
+            if i < len(cells) and cells[i].get_text(" ", strip=True) in TABLE_ORDER:
+                out.append(cells[i].get_text(" ", strip=True))
+    return out
+
+
+@pytest.mark.parametrize("which", ["latest", "earlier"])
+def test_suite_table_names_are_worded_on_korean_pages(suite_runs, which):
+    """A column headed "테이블" names the suite's tables in words (data_overview.table.*: 계정, 거래), not as the engine
+    calls them ("accounts", "transactions"); a source's own name (the config's) may still read like one."""
+    bad = [(name, cell) for name, soup in _korean_pages(suite_runs, which) for cell in _table_names_shown(soup)]
+    assert not bad, sorted(set(bad))
+
+
 def test_the_leak_checks_catch_what_they_look_for():
-    """The three checks above fail on a page with an English header, a code in a cell or an English sentence."""
+    """The checks above fail on a page with an English header, a code in a cell, an English sentence or a table name."""
     html = ("<table><thead><tr><th>Campaigns</th><th>고객 수</th><th>CLV</th></tr></thead>"
             "<tbody><tr><th>non-targets</th><td>two_model</td><td>store</td></tr></tbody></table>"
             f"<p>{catalogue('en')['churn.problem_no_transactions']}</p>")
@@ -133,3 +157,6 @@ def test_the_leak_checks_catch_what_they_look_for():
     assert headers == ["Campaigns"]
     assert [c.get_text() for c in soup.select("td, tbody th") if c.get_text() in _codes()] == ["non-targets", "two_model"]
     assert any(f in soup.get_text(" ") for f in _english_fragments())
+    tables = BeautifulSoup("<table><thead><tr><th>원천</th><th>테이블</th></tr></thead><tbody><tr><td>transactions</td>"
+                           "<td>transactions</td></tr><tr><td>accounts</td><td>계정</td></tr></tbody></table>", "html.parser")
+    assert _table_names_shown(tables) == ["transactions"]

@@ -95,7 +95,9 @@ def score_counts(feedback, by: Sequence[str] = ("channel",), timezone: str = "UT
         (``answer_count`` is then the number of rows of the table). When no score has a
         ``score_max`` (the column is absent or empty), the scale is read from the scores
         (:func:`infer_score_max`) and filled in; ``attrs["score_max_inferred"]`` (10, 5 or None)
-        and ``attrs["score_max_note"]`` (a sentence for the report) say what was done.
+        and ``attrs["score_max_note"]`` (a sentence for the report, in the report language) say what was done;
+        ``attrs["score_max_note_in_language"]`` words that sentence again in the current language (for a page
+        in each language; None when there is no note).
     """
     t = engine_table(feedback, [*by, "timestamp", "score", "score_max"])
     cols = set(t.columns)
@@ -109,10 +111,12 @@ def score_counts(feedback, by: Sequence[str] = ("channel",), timezone: str = "UT
     out["day"] = pd.to_datetime(out["day"]).astype("datetime64[ns]")
     out["answers"] = out["answers"].astype("int64")
     scored = out["score"].notna()
-    out.attrs.update(score_max_inferred=None, score_max_note=None)
+    out.attrs.update(score_max_inferred=None, score_max_note=None, score_max_note_in_language=None)
     if scored.any() and out.loc[scored, "score_max"].isna().all():  # no scale given for any score
-        scale, note = infer_score_max(out.loc[scored, "score"], "score_max" in cols)
-        out.attrs.update(score_max_inferred=scale, score_max_note=note)
+        scores, column_present = out.loc[scored, "score"].copy(), "score_max" in cols
+        scale, note = infer_score_max(scores, column_present)
+        out.attrs.update(score_max_inferred=scale, score_max_note=note,
+                         score_max_note_in_language=lambda: infer_score_max(scores, column_present)[1])
         if scale is not None:
             out.loc[scored, "score_max"] = float(scale)
     return out
