@@ -888,7 +888,7 @@ def test_evaluation_sentences_in_korean():
                  cost_window_check(90.0, 100.0, "KRW"), cost_window_check(100.0, 100.0), cost_window_check(200.0, 100.0)]
     assert all(hangul.search(x) for x in texts), texts
     assert "m0 (d = +1.23), m1 (d = -0.71)" in texts[0] and "2개" in texts[0] and "m1" not in texts[1]
-    assert "6개월" in texts[3] and "90 KRW" in texts[6] and "100 KRW" in texts[6] and "경고" in texts[8]
+    assert "6개월" in texts[3] and "90원" in texts[6] and "100원" in texts[6] and "경고" in texts[8]
     # English unchanged by the catalogue
     assert cost_window(None, 6)[1] == "the last 6 months of the channel report"
 
