@@ -80,12 +80,14 @@ def test_synthetic_data(suite_runs, registry_path):
     m, prods, html = _read(Path(suite_runs.latest.run_dir), registry_path)
     camp = pd.read_csv(data / "campaigns.csv")
     assert m["n_campaign_accounts"] == len(camp)
-    # two campaigns (the earlier one and the main one): the headline is the treatment arm with the largest uplift
-    rates = camp.groupby(["campaign_id", "arm"])["response"].mean().unstack()
-    uplift = rates["treatment"] - rates["control"]
-    sections = json.loads((data / "truth" / "truth.json").read_text(encoding="utf-8"))
-    truth = next(sections[k] for k in ("campaign", "earlier_campaign") if sections[k]["campaign_id"] == uplift.idxmax())
-    assert len(uplift) == 2 and m["response_uplift"] == pytest.approx(uplift.max())
+    # two campaigns (the earlier one and the main one): the headline is the one assigned last, the main one
+    truth = json.loads((data / "truth" / "truth.json").read_text(encoding="utf-8"))["campaign"]
+    assert camp["campaign_id"].nunique() == 2 and camp["assigned_at"].max() == truth["assigned_at_local"]
+    main = camp[camp["campaign_id"] == truth["campaign_id"]]
+    t, c = main[main["arm"] == "treatment"], main[main["arm"] == "control"]
+    assert m["response_uplift"] == pytest.approx(t["response"].mean() - c["response"].mean())
+    assert prods["campaign_uplift"].groupby("campaign_id")["assigned_last"].all().to_dict() == {
+        cid: cid == truth["campaign_id"] for cid in camp["campaign_id"].unique()}
     assert m["response_uplift_ci_low"] < m["response_uplift"] < m["response_uplift_ci_high"]
     assert m["response_uplift_ci_low"] <= truth["true_uplift_response_population"] <= m["response_uplift_ci_high"]
     fb = pd.read_csv(data / "feedback.csv")
