@@ -194,3 +194,22 @@ def test_the_second_run_measures_the_first_runs_profit_selection(suite_runs):
     assert en.count("<img") > 0 and "True expected" in en and "참 기댓값" in ko
     earlier_en = RunLayout(earlier_dir).html("feedback").read_text(encoding="utf-8")
     assert "realised against predicted:</strong> not available because this is the first run" in earlier_en
+
+
+def test_segment_uplift_figure_with_two_campaigns_sharing_arm_names():
+    """The default data has two campaigns whose arms share names: the figure of uplift by segment drew one series per
+    arm and failed on the duplicated segments ("cannot reindex on an axis with duplicate labels"); it now draws one
+    series per campaign and arm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecrm_lib.report.plots.feedback import plot_segment_uplift
+
+    rows = [dict(campaign_id=c, arm="treatment", segment=s, uplift=u, ci_low=u - 0.02, ci_high=u + 0.02, suppressed=False)
+            for c, base in (("2024-autumn-coupon", 0.03), ("2025-spring-coupon", 0.02)) for s, u in (("a", base), ("b", base + 0.01))]
+    ax = plot_segment_uplift(pd.DataFrame(rows))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["2024-autumn-coupon · treatment", "2025-spring-coupon · treatment"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    plt.close(ax.figure)

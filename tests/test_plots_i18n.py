@@ -182,6 +182,10 @@ def _cases() -> dict:
         "loop.plot_segment_response": lambda: L.plot_segment_response(pd.DataFrame(
             {"segment": ["segaa", "segbb", "cmpr"], "uplift": [0.03, 0.0, -0.02], "ci_low": [0.01, -0.02, -0.04], "ci_high": [0.05, 0.02, -0.005],
              "action": ["keep", "down-weight", "remove"]})),
+        "loop.plot_realised_vs_predicted": lambda: L.plot_realised_vs_predicted(pd.DataFrame(
+            {"band": [0, 1, 2, 3], "predicted": [405.0, 138.0, 369.0, 708.0], "realised": [-29.0, -385.0, 284.0, 19.0],
+             "ci_low": [-509.0, -1226.0, -591.0, -804.0], "ci_high": [451.0, 457.0, 1158.0, 842.0],
+             "true_expected": [116.0, -76.0, 132.0, 294.0]}), currency="KRW"),
         "summary.plot_trends": lambda: M.plot_trends(
             collect_trends([("2024-12-30", {"feedback": {"nps": -8}, "customer_value": {"total_clv": 1.2e9}}),
                             ("2025-06-30", {"feedback": {"nps": 12}, "customer_value": {"total_clv": 1.4e9}})],
