@@ -34,7 +34,7 @@ def _read(run_dir: Path, registry_path: Path):
     declared = set(load_registry(registry_path).get(NAME).metrics)
     assert declared <= set(metrics), declared - set(metrics)
     prods = {p.stem: pd.read_parquet(p) for p in (run_dir / "products" / NAME).glob("*.parquet")}
-    assert set(prods) == {"campaign_uplift", "feedback_scores", "loop_followup", "segment_weights"}
+    assert set(prods) == {"campaign_uplift", "feedback_scores", "loop_followup", "segment_weights", "loop_profit"}
     pii = {c for spec in TABLES.values() for c in spec.pii_columns()} | {"text"}
     for df in prods.values():
         assert not (pii & set(df.columns))
@@ -79,10 +79,15 @@ def test_synthetic_data(suite_runs, registry_path):
     assert res.status == "ok", (res.error_type, res.error_message)
     m, prods, html = _read(Path(suite_runs.latest.run_dir), registry_path)
     camp = pd.read_csv(data / "campaigns.csv")
-    truth = json.loads((data / "truth" / "truth.json").read_text(encoding="utf-8"))["campaign"]
     assert m["n_campaign_accounts"] == len(camp)
-    t, c = camp[camp["arm"] == "treatment"], camp[camp["arm"] == "control"]
+    # two campaigns (the earlier one and the main one): the headline is the one assigned last, the main one
+    truth = json.loads((data / "truth" / "truth.json").read_text(encoding="utf-8"))["campaign"]
+    assert camp["campaign_id"].nunique() == 2 and camp["assigned_at"].max() == truth["assigned_at_local"]
+    main = camp[camp["campaign_id"] == truth["campaign_id"]]
+    t, c = main[main["arm"] == "treatment"], main[main["arm"] == "control"]
     assert m["response_uplift"] == pytest.approx(t["response"].mean() - c["response"].mean())
+    assert prods["campaign_uplift"].groupby("campaign_id")["assigned_last"].all().to_dict() == {
+        cid: cid == truth["campaign_id"] for cid in camp["campaign_id"].unique()}
     assert m["response_uplift_ci_low"] < m["response_uplift"] < m["response_uplift_ci_high"]
     assert m["response_uplift_ci_low"] <= truth["true_uplift_response_population"] <= m["response_uplift_ci_high"]
     fb = pd.read_csv(data / "feedback.csv")

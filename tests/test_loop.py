@@ -186,7 +186,8 @@ def test_response_by_group_covers_the_generators_true_uplift_on_the_default_data
     before = tx[tx["day"] < a_day]
     last = before.groupby("person_id")["day"].max()
     freq = before[before["day"] >= a_day - 365].groupby("person_id").size().clip(upper=p["campaign_freq_cap"])
-    camp = res.tables["campaigns"].merge(persons, on="account_id")
+    camp = res.tables["campaigns"]
+    camp = camp[camp["campaign_id"] == camp_truth["campaign_id"]].merge(persons, on="account_id")
     recent = (a_day - camp["person_id"].map(last)).le(p["campaign_recent_days"]).fillna(False)
     n_year = camp["person_id"].map(freq).fillna(0)
     camp["tau"] = p["uplift_intercept"] + p["uplift_recent"] * recent + p["uplift_per_purchase"] * n_year

@@ -42,7 +42,7 @@ def test_the_earlier_run_is_published_first(two_runs):
     assert len(outcome.history) == 1 and outcome.history[0].status == "ok"
     earlier = json.loads(RunLayout(outcome.history[0].run_dir).manifest.read_text())
     assert earlier["as_of"] == config.history_as_of[0].isoformat()
-    # the earlier run has no campaign yet (it is dated after that as-of): no follow-up there, a plain sentence
+    # the earlier run has no run before it (its campaign history is the earlier campaign only): no follow-up there, a plain sentence
     m0 = _metrics(outcome.history[0].run_dir, "feedback")
     assert m0["loop_earlier_as_of"] is None and m0["loop_n_targets"] is None
 

@@ -190,6 +190,10 @@ def _cases() -> dict:
                           "share": [0.5, 0.3, 1.0, 0.5, 0.2], "per_1000": [80_000.0, 40_000.0, -7_300.0, -3_650.0, 10_000.0],
                           "ci_low": [30_000.0, -5_000.0, -60_000.0, -40_000.0, np.nan], "ci_high": [130_000.0, 85_000.0, 45_000.0, 33_000.0, np.nan]}),
             currency="KRW"),
+        "loop.plot_realised_vs_predicted": lambda: L.plot_realised_vs_predicted(pd.DataFrame(
+            {"band": [0, 1, 2, 3], "predicted": [405.0, 138.0, 369.0, 708.0], "realised": [-29.0, -385.0, 284.0, 19.0],
+             "ci_low": [-509.0, -1226.0, -591.0, -804.0], "ci_high": [451.0, 457.0, 1158.0, 842.0],
+             "true_expected": [116.0, -76.0, 132.0, 294.0]}), currency="KRW"),
         "summary.plot_trends": lambda: M.plot_trends(
             collect_trends([("2024-12-30", {"feedback": {"nps": -8}, "customer_value": {"total_clv": 1.2e9}}),
                             ("2025-06-30", {"feedback": {"nps": 12}, "customer_value": {"total_clv": 1.4e9}})],

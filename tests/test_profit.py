@@ -146,12 +146,14 @@ def test_incremental_model_finds_who_responds_and_the_policy_beats_the_alternati
 def default_campaign():
     folder = DEFAULT_DATA_DIR
     camp = pd.read_csv(folder / "campaigns.csv", dtype={"account_id": str})
+    main = (camp["campaign_id"] == "2025-spring-coupon").to_numpy()  # the main campaign (the earlier one is 2024-autumn-coupon)
+    camp = camp[main].reset_index(drop=True)
     camp["assigned_at"] = pd.to_datetime(camp["assigned_at"], utc=True)
     tx = pd.read_csv(folder / "transactions.csv", dtype={"account_id": str})
     tx["timestamp"] = pd.to_datetime(tx["timestamp"], utc=True)
     acc = pd.read_csv(folder / "accounts.csv", dtype={"account_id": str}).drop_duplicates("account_id")
     return dict(campaigns=camp, transactions=tx, accounts=acc, costs=pd.read_csv(folder / "channel_costs.csv"),
-                truth=account_uplift_truth(folder))
+                truth=account_uplift_truth(folder)[main].reset_index(drop=True))
 
 
 def test_account_truth_is_the_generators(default_campaign):

@@ -102,19 +102,21 @@ def latest(suite_runs):
     return Path(suite_runs.latest.run_dir), res[NAME], suite_runs.config.parent
 
 
-def test_profit_products_without_a_campaign_are_empty_and_the_page_says_why(run):
-    """The first run's as-of date is before the generated campaign: both profit products are written with their
-    columns and no rows, the metrics carry the reason, and the page says why in one line."""
+def test_the_first_run_selects_by_profit_from_the_earlier_campaign(run):
+    """The first run's as-of date is before the generated main campaign and after the earlier one: its campaign history
+    is the earlier campaign alone, and it selects by incremental profit from it (the next run measures that selection;
+    the sentence for a run without a campaigns table is tested in test_profit and test_selection_korean)."""
     from ecrm_lib.seef.profit_select import PROFIT_SCORES_COLUMNS, PROFIT_TARGETS_COLUMNS
 
-    run_dir = run[0]
+    run_dir, _, data = run
+    earlier_id = json.loads((data / "truth" / "truth.json").read_text(encoding="utf-8"))["earlier_campaign"]["campaign_id"]
     d = run_dir / "products" / NAME
     sc, tg = pd.read_parquet(d / "profit_scores.parquet"), pd.read_parquet(d / "profit_targets.parquet")
-    assert list(sc.columns) == PROFIT_SCORES_COLUMNS and list(tg.columns) == PROFIT_TARGETS_COLUMNS and not len(sc) and not len(tg)
+    assert list(sc.columns) == PROFIT_SCORES_COLUMNS and list(tg.columns) == PROFIT_TARGETS_COLUMNS and len(sc) and len(tg)
     raw = json.loads((run_dir / "metrics" / f"{NAME}.json").read_text(encoding="utf-8"))["metrics"]
-    assert raw["profit_n_targets"]["value"] is None and "no campaigns table" in raw["profit_n_targets"]["reason"]
+    assert raw["profit_n_targets"]["value"] == len(tg) and raw["profit_n_holdout"]["value"] == int(tg["holdout"].sum())
     html = (run_dir / f"{NAME}.html").read_text(encoding="utf-8")
-    assert "By incremental profit:</strong> not available because this run has no campaigns table" in html
+    assert f"Learned from campaign <strong>{earlier_id}</strong>" in html
 
 
 def test_profit_products(latest):

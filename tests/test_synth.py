@@ -174,9 +174,10 @@ def test_every_account_once_in_truth_and_every_row_references_an_account(data, r
     latents = pd.read_csv(small / "truth" / "person_latents.csv", dtype={"person_id": str})
     assert set(latents["person_id"]) == set(truth["person_id"])
     assert latents["person_id"].is_unique
-    # the campaign uses each eligible person's primary account, once
+    # each campaign (the earlier one, then the main one) uses each eligible person's primary account, once
     cam = _read(small, "campaigns").merge(truth, on="account_id")
-    assert (cam["is_primary"] == "1").all() and cam["person_id"].is_unique
+    assert (cam["is_primary"] == "1").all() and not cam.duplicated(["campaign_id", "person_id"]).any()
+    assert cam["campaign_id"].drop_duplicates().tolist() == ["2024-autumn-coupon", "2025-spring-coupon"]
     assert "is_control" not in cam.columns
     assert set(cam["arm"]) == {"treatment", "control"}
 
@@ -240,7 +241,7 @@ def test_data_loads_through_the_loader_with_the_counts_of_the_truth(small):
     reasons = result.set_aside[result.set_aside["table"] == "transactions"]["reason"].value_counts()
     assert reasons.sum() == b["rows_with_amount_below_zero"] + b["duplicate_rows"] - b["duplicate_rows_of_refunds"]
     cam = result.tables["campaigns"]
-    assert cam["is_control"].sum() == truth["campaign"]["control_accounts"]
+    assert cam["is_control"].sum() == truth["campaign"]["control_accounts"] + truth["earlier_campaign"]["control_accounts"]
 
 
 def test_parquet_output_holds_the_same_rows(tmp_path):
@@ -451,11 +452,14 @@ def test_refunds_and_duplicates_match_the_truth(data, request):
 
 
 @pytest.mark.parametrize("data", ["large", "chunked"])
-def test_campaign_matches_its_truth(data, request):
+@pytest.mark.parametrize("section", ["campaign", "earlier_campaign"])
+def test_campaign_matches_its_truth(data, section, request):
     large = request.getfixturevalue(data)
     truth = read_truth(large)
-    c, P = truth["campaign"], truth["params"]
+    c, P = truth[section], truth["params"]
     cam = _read(large, "campaigns")
+    cam = cam[cam["campaign_id"] == c["campaign_id"]].reset_index(drop=True)
+    assert len(cam) == c["eligible_persons"] and (cam["assigned_at"] == c["assigned_at_local"]).all()
     cam["response"] = cam["response"].astype(int)
     cam["revenue"] = cam["revenue"].astype(float)
     treat, ctrl = cam[cam["arm"] == "treatment"], cam[cam["arm"] == "control"]
@@ -559,7 +563,7 @@ def test_adding_persons_appends_chunks_and_leaves_earlier_persons_unchanged(tmp_
     generate(tmp_path / "three", n_persons=600, seed=8, chunk_persons=200, params=FAST)
     two, three = tmp_path / "two", tmp_path / "three"
     for name in ("accounts.csv", "transactions.csv", "contacts.csv", "feedback.csv", "campaigns.csv",
-                 "truth/persons.csv", "truth/person_latents.csv", "truth/feedback_labels.csv"):
+                 "truth/persons.csv", "truth/person_latents.csv", "truth/feedback_labels.csv", "truth/campaign_effects.csv"):
         a = (two / name).read_text(encoding="utf-8").splitlines()
         b = (three / name).read_text(encoding="utf-8").splitlines()
         assert len(b) > len(a) and b[: len(a)] == a, name
@@ -625,3 +629,61 @@ def test_chunked_parquet_and_the_command_line(tmp_path, capsys):
     tx = pd.read_parquet(out / "transactions.parquet")
     assert str(tx["timestamp"].dtype).startswith("datetime64") and str(tx["amount"].dtype) == "int64"
     assert main(["generate", "--out", str(tmp_path / "bad"), "--persons", "5"]) == 2
+
+
+# ---------------------------------------------------------------------------
+# the earlier campaign
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunk_persons", [10**6, 100])
+def test_the_earlier_campaign_changes_no_other_generated_row(tmp_path, chunk_persons):
+    """The earlier campaign draws from its own stream: without it (``earlier_campaign_days_before_end=None``)
+    every other file is byte-identical, campaigns.csv holds exactly the main campaign's rows, and the truth
+    differs only by the earlier campaign's section, its parameter and the campaign row count; in one chunk
+    and in three."""
+    with_it, without = tmp_path / "with", tmp_path / "without"
+    generate(with_it, n_persons=300, seed=7, chunk_persons=chunk_persons, params=FAST)
+    generate(without, n_persons=300, seed=7, chunk_persons=chunk_persons,
+             params=SynthParams(population_mc_persons=2000, earlier_campaign_days_before_end=None))
+    a, b = _hashes(with_it), _hashes(without)
+    assert set(a) - set(b) == set() and set(b) - set(a) == set()
+    assert sorted(k for k in a if a[k] != b[k]) == ["campaigns.csv", "truth/campaign_effects.csv", "truth/truth.json"]
+    for name in ("campaigns.csv", "truth/campaign_effects.csv"):
+        rows = (with_it / name).read_text(encoding="utf-8").splitlines()
+        later = [r for r in rows if "2024-autumn-coupon" not in r]
+        assert later == (without / name).read_text(encoding="utf-8").splitlines(), name
+        assert len(rows) - len(later) == read_truth(with_it)["earlier_campaign"]["eligible_persons"] > 250
+    ta, tb = read_truth(with_it), read_truth(without)
+    assert tb["earlier_campaign"] is None and ta["earlier_campaign"]["campaign_id"] == "2024-autumn-coupon"
+    assert ta["earlier_campaign"]["assigned_at_local"] == "2024-09-04 09:00:00" < "2024-12-30"  # before history_as_of
+    strip = lambda t: {k: v for k, v in t.items() if k not in ("earlier_campaign", "params", "counts")}  # noqa: E731
+    assert strip(ta) == strip(tb) and ta["campaign"] == tb["campaign"]
+    assert {k: v for k, v in ta["counts"].items() if k != "campaigns_rows"} == {k: v for k, v in tb["counts"].items() if k != "campaigns_rows"}
+
+
+def test_the_earlier_campaign_is_left_out_of_a_short_window_and_must_come_first(tmp_path):
+    from ecrm_lib.data.synth.arrays import Window
+    from ecrm_lib.data.synth.campaign import earlier_campaign_day
+
+    info = generate(tmp_path / "short", n_persons=100, seed=1, start="2024-10-01", end="2025-06-30", params=FAST)
+    assert info["truth"]["earlier_campaign"] is None
+    assert set(_read(tmp_path / "short", "campaigns")["campaign_id"]) == {"2025-spring-coupon"}
+    with pytest.raises(ValueError, match="earlier_campaign_days_before_end"):
+        earlier_campaign_day(Window(dt.date(2023, 1, 1), dt.date(2025, 6, 30)), SynthParams(earlier_campaign_days_before_end=100))
+
+
+def test_campaign_effects_truth_file_is_the_recomputed_effect(small):
+    """truth/campaign_effects.csv (written by the generator) equals the effect recomputed from the data files and the
+    documented model (ecrm_lib.data.synth.uplift_truth), row by row, for both campaigns."""
+    from ecrm_lib.data.synth.uplift_truth import account_uplift_truth
+
+    written = pd.read_csv(small / "truth" / "campaign_effects.csv", dtype={"account_id": str})
+    again = account_uplift_truth(small)
+    camp = _read(small, "campaigns")
+    assert written["account_id"].tolist() == again["account_id"].tolist() == camp["account_id"].tolist()
+    assert written["campaign_id"].tolist() == camp["campaign_id"].tolist()
+    for col in ("p_control", "p_treated", "response_uplift", "mean_spend", "revenue_uplift"):
+        np.testing.assert_allclose(written[col], again[col], rtol=1e-6, err_msg=col)
+    # the two campaigns describe the same persons at different days: their effects differ
+    by = written.groupby("campaign_id")["response_uplift"].mean()
+    assert len(by) == 2 and by.iloc[0] != by.iloc[1]

@@ -43,6 +43,7 @@ __all__ = [
     "best_arm",
     "campaign_metrics",
     "campaign_uplift",
+    "latest_campaign",
     "srm_check",
     "srm_sentence",
     "srm_verdict",
@@ -444,13 +445,30 @@ def _num(x) -> float | None:
     return None if x is None or x is pd.NA or pd.isna(x) else float(x)
 
 
-def best_arm(effects: pd.DataFrame) -> pd.Series | None:
+def latest_campaign(campaigns: pd.DataFrame) -> str | None:
+    """The campaign assigned last (by its latest assignment time): the one a page's headline describes when
+    there are several; None without assignment times.
+
+    >>> c = pd.DataFrame({"campaign_id": ["old", "new", "old"],
+    ...                   "assigned_at": pd.to_datetime(["2024-09-04", "2025-03-18", "2024-09-05"])})
+    >>> latest_campaign(c), latest_campaign(c.drop(columns="assigned_at"))
+    ('new', None)
+    """
+    if campaigns is None or "assigned_at" not in campaigns or "campaign_id" not in campaigns:
+        return None
+    last = campaigns.dropna(subset=["assigned_at"]).groupby("campaign_id")["assigned_at"].max()
+    return str(last.sort_values(kind="stable").index[-1]) if len(last) else None
+
+
+def best_arm(effects: pd.DataFrame, campaign_id: str | None = None) -> pd.Series | None:
     """The treatment arm with the largest response-rate uplift over its control.
 
     Parameters
     ----------
     effects : DataFrame
         :func:`campaign_uplift` output.
+    campaign_id : str, optional
+        Only this campaign's arms (e.g. :func:`latest_campaign`); None: every campaign's.
 
     Returns
     -------
@@ -467,11 +485,13 @@ def best_arm(effects: pd.DataFrame) -> pd.Series | None:
     True
     """
     treated = effects[~effects["is_control"].astype(bool) & effects["uplift"].notna()]
+    if campaign_id is not None:
+        treated = treated[treated["campaign_id"].astype(str) == str(campaign_id)]
     return treated.sort_values("uplift", ascending=False, kind="stable").iloc[0] if len(treated) else None
 
 
 def campaign_metrics(effects: pd.DataFrame | None, qini_summary: pd.DataFrame | None = None,
-                     srm: pd.DataFrame | None = None, n_accounts: int | None = None) -> dict:
+                     srm: pd.DataFrame | None = None, n_accounts: int | None = None, campaign_id: str | None = None) -> dict:
     """The feedback notebook's campaign headline figures, for ``RunContext.record_metric``.
 
     Parameters
@@ -484,6 +504,8 @@ def campaign_metrics(effects: pd.DataFrame | None, qini_summary: pd.DataFrame | 
         :func:`srm_check` output.
     n_accounts : int, optional
         Accounts assigned to the reported campaign(s).
+    campaign_id : str, optional
+        The campaign whose best arm the figures describe (:func:`latest_campaign`); None: the best arm of any.
 
     Returns
     -------
@@ -514,7 +536,7 @@ def campaign_metrics(effects: pd.DataFrame | None, qini_summary: pd.DataFrame | 
     out["n_campaign_accounts"] = None if n_accounts is None else int(n_accounts)
     if srm is not None and len(srm):
         out["srm_p_value"] = _num(srm["p_value"].min())
-    best = best_arm(effects)
+    best = best_arm(effects, campaign_id)
     if best is None:
         return out
     out.update(response_uplift=_num(best["uplift"]), response_uplift_ci_low=_num(best["ci_low"]),

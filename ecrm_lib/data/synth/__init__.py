@@ -43,7 +43,10 @@ The generative story, one person at a time (all draws vectorised):
 - **Campaign.** One randomised coupon campaign on eligible persons' primary
   accounts, 50/50 treatment/control, with a heterogeneous true effect that is
   larger for recent and frequent buyers; the truth holds the sample and
-  population average effects.
+  population average effects, and every row's true effect
+  (``truth/campaign_effects.csv``). An earlier run of the same coupon (300
+  days before the end, on its own random stream) gives a run at the config's
+  ``history_as_of`` a campaign history of its own.
 
 Timestamps are naive local times (Asia/Seoul) written ``YYYY-MM-DD HH:MM:SS`` (Parquet: naive timestamps).
 Only generators spawned from ``numpy.random.SeedSequence(seed)`` are used,

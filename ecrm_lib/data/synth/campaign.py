@@ -1,10 +1,15 @@
-"""The randomised coupon campaign: assignment day, each chunk's sample (arm, response, revenue), the
-true effect on an independent Monte-Carlo population, and the campaign's truth.
+"""The randomised coupon campaigns: assignment days, each chunk's sample (arm, response, revenue), the
+true effect on an independent Monte-Carlo population, and each campaign's truth.
 
-One campaign runs on eligible persons' primary accounts, 50/50 treatment/control, with a heterogeneous
-true effect that is larger for recent and frequent buyers. A chunk's sample returns sums (not means),
-so that :func:`campaign_truth` gives the same values whether the persons were drawn in one chunk or
-in many.
+A campaign runs on eligible persons' primary accounts, 50/50 treatment/control, with a heterogeneous
+true effect that is larger for recent and frequent buyers. The main campaign sits
+``campaign_days_before_end`` days before the end of the window; an **earlier campaign** of the same
+coupon (same effect model) sits ``earlier_campaign_days_before_end`` days before it (default 300, so
+that a run at the config's ``history_as_of``, 26 weeks before the end, has a campaign history to
+select by incremental profit from, and the main run can measure that selection on the main campaign).
+The earlier campaign draws from its own random stream, so adding it changes no other generated row.
+A chunk's sample returns sums (not means), so that :func:`campaign_truth` gives the same values
+whether the persons were drawn in one chunk or in many.
 """
 
 from __future__ import annotations
@@ -19,27 +24,71 @@ from ecrm_lib.data.synth.arrays import Window, round_to
 from ecrm_lib.data.synth.params import SynthParams
 from ecrm_lib.data.synth.persons import draw_btyd_latents, simulate_btyd
 
-__all__ = ["campaign_day", "campaign_covariates", "draw_campaign", "campaign_population", "campaign_truth"]
+__all__ = ["campaign_day", "earlier_campaign_day", "campaign_covariates", "draw_campaign", "campaign_population",
+           "campaign_truth"]
 
 
-def campaign_day(window: Window, P: SynthParams) -> tuple[int, dt.date, str]:
+def campaign_day(window: Window, P: SynthParams, days_before_end: int | None = None) -> tuple[int, dt.date, str]:
     """The assignment day (days after the window start), its date and the campaign id.
+
+    Parameters
+    ----------
+    window : Window
+    P : SynthParams
+    days_before_end : int, optional
+        Days between assignment and the end of the window (default: ``P.campaign_days_before_end``).
 
     Raises
     ------
     ValueError
         The window is too short to hold the campaign and the tenure it asks for.
     """
-    a_day = window.days - P.campaign_days_before_end
+    before = P.campaign_days_before_end if days_before_end is None else int(days_before_end)
+    a_day = window.days - before
     if a_day <= P.campaign_min_tenure_days:
         raise ValueError(
             f"the window {window.start}..{window.end} is too short for the campaign: it needs more than "
-            f"{P.campaign_days_before_end + P.campaign_min_tenure_days} days; pass an earlier start."
+            f"{before + P.campaign_min_tenure_days} days; pass an earlier start."
         )
+    return _campaign_id(window, a_day)
+
+
+def _campaign_id(window: Window, a_day: int) -> tuple[int, dt.date, str]:
     a_date = window.start + dt.timedelta(days=int(a_day))
     season = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
               6: "summer", 7: "summer", 8: "summer"}.get(a_date.month, "autumn")
     return a_day, a_date, f"{a_date.year}-{season}-coupon"
+
+
+def earlier_campaign_day(window: Window, P: SynthParams) -> tuple[int, dt.date, str] | None:
+    """The earlier campaign's assignment day, date and id, or None when there is none.
+
+    None when ``P.earlier_campaign_days_before_end`` is None, or when the window is too short to
+    hold it with the tenure it asks for (a short generated window keeps its one campaign).
+
+    Raises
+    ------
+    ValueError
+        The earlier campaign would not come before the main one.
+
+    Examples
+    --------
+    >>> w = Window(dt.date(2023, 1, 1), dt.date(2025, 6, 30))
+    >>> earlier_campaign_day(w, SynthParams())
+    (612, datetime.date(2024, 9, 4), '2024-autumn-coupon')
+    >>> earlier_campaign_day(Window(dt.date(2025, 1, 1), dt.date(2025, 6, 30)), SynthParams()) is None
+    True
+    """
+    before = P.earlier_campaign_days_before_end
+    if before is None:
+        return None
+    if before <= P.campaign_days_before_end:
+        raise ValueError(f"earlier_campaign_days_before_end ({before}) must be larger than campaign_days_before_end "
+                         f"({P.campaign_days_before_end}): the earlier campaign comes first; or set it to None.")
+    a_day = window.days - int(before)
+    if a_day <= P.campaign_min_tenure_days:
+        return None
+    return _campaign_id(window, a_day)
 
 
 def campaign_covariates(purchase_person: np.ndarray, purchase_day: np.ndarray, n: int, t0: np.ndarray,
@@ -86,22 +135,30 @@ def draw_campaign(rng: np.random.Generator, per: dict, acc: dict, purchases: dic
         "y_treatment": int(y[treat].sum()), "y_control": int(y[~treat].sum()),
         "revenue_treatment": int(revenue[treat].sum()), "revenue_control": int(revenue[~treat].sum()),
     }
-    return {"row": acc["prim_row"][who], "treat": treat, "y": y, "revenue": revenue, "sums": sums}
+    return {"row": acc["prim_row"][who], "treat": treat, "y": y, "revenue": revenue, "sums": sums,
+            "p0": p0, "p1": p1, "mean_spend": mean_spend}
 
 
-def campaign_population(rng: np.random.Generator, P: SynthParams, window: Window, a_day: int) -> dict[str, Any]:
+def campaign_population(rng: np.random.Generator, P: SynthParams, window: Window, a_day: int,
+                        *more_days: int) -> dict[str, Any] | list[dict[str, Any]]:
     """The campaign's true effect and base rate on an independent Monte-Carlo population of
-    ``P.population_mc_persons`` persons drawn by the same process."""
+    ``P.population_mc_persons`` persons drawn by the same process.
+
+    With ``more_days`` (other campaigns' assignment days), one dict per day in a list, all on the
+    same population (one draw: the first day's figures do not depend on the others)."""
     m = P.population_mc_persons
     lat = draw_btyd_latents(rng, m, P, window)
     sim = simulate_btyd(rng, lat, window)
     pp = np.concatenate([np.arange(m), sim["owner"]])
     pd_ = np.minimum(np.floor(np.concatenate([lat["t0"], sim["t"]])).astype(np.int64), window.days - 1)
-    pop = campaign_covariates(pp, pd_, m, lat["t0"], a_day, P)
-    pop_tau = pop["tau"][pop["eligible"]]
-    return {"persons": int(m), "eligible": int(pop_tau.size), "tau": float(pop_tau.mean()),
-            "tau_se": float(pop_tau.std(ddof=1) / math.sqrt(pop_tau.size)),
-            "p0": float(pop["p0"][pop["eligible"]].mean())}
+    out = []
+    for day in (a_day, *more_days):
+        pop = campaign_covariates(pp, pd_, m, lat["t0"], day, P)
+        pop_tau = pop["tau"][pop["eligible"]]
+        out.append({"persons": int(m), "eligible": int(pop_tau.size), "tau": float(pop_tau.mean()),
+                    "tau_se": float(pop_tau.std(ddof=1) / math.sqrt(pop_tau.size)),
+                    "p0": float(pop["p0"][pop["eligible"]].mean())})
+    return out if more_days else out[0]
 
 
 def campaign_truth(cid: str, a_date: dt.date, P: SynthParams, sums: dict[str, Any],

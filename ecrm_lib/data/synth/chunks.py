@@ -12,6 +12,11 @@ always used (the seed's first nine child streams), so the default data and any o
 dataset keep their bytes. With several chunks, chunk ``i`` draws from child ``9 + i`` of the seed's
 ``numpy.random.SeedSequence``; the Monte-Carlo population of the campaign's truth always uses the same
 stream. Rows are sorted within each chunk as in a single-chunk generation, and chunks follow each other.
+
+The earlier campaign (:func:`~ecrm_lib.data.synth.campaign.earlier_campaign_day`) draws from a tenth
+stream of the chunk, the child with spawn key ``(9,)`` of the seed (``(9 + i, 9)`` for chunk ``i`` of
+several), which no other draw uses: adding it changes no other row of any file. Its rows come first in
+``campaigns.csv`` (within each chunk), before those of the main campaign.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ecrm_lib.data.synth.campaign import (
     campaign_population,
     campaign_truth,
     draw_campaign,
+    earlier_campaign_day,
 )
 from ecrm_lib.data.synth.feedback import SENTIMENTS, TOPICS, draw_feedback
 from ecrm_lib.data.synth.output import (
@@ -64,7 +70,7 @@ DEFAULT_CHUNK_PERSONS = 250_000  # about 1 GB of working memory per chunk
 DEFAULT_DATA_LANGUAGES = ("ko", "en")
 _STREAMS = ("persons", "btyd", "accounts", "transactions", "contacts", "feedback", "campaign", "population", "created")
 _DATA_TABLES = ("accounts", "transactions", "contacts", "channel_costs", "feedback", "campaigns")
-_TRUTH_TABLES = ("persons", "person_latents", "feedback_labels")
+_TRUTH_TABLES = ("persons", "person_latents", "feedback_labels", "campaign_effects")
 
 
 def chunk_sizes(n_persons: int, chunk_persons: int) -> list[int]:
@@ -84,11 +90,15 @@ def chunk_sizes(n_persons: int, chunk_persons: int) -> list[int]:
 
 def _streams(seed: int, index: int | None) -> dict[str, np.random.Generator]:
     """The random streams of a chunk: the seed's first nine children (``index`` None: one chunk, and the
-    population stream), else the nine children of the seed's child ``9 + index``."""
+    population stream), else the nine children of the seed's child ``9 + index``; and ``earlier_campaign``,
+    the tenth child of the same root (spawn key ``(9,)``, or ``(9 + index, 9)``), used by nothing else."""
     root = np.random.SeedSequence(seed)
     if index is not None:
         root = np.random.SeedSequence(seed, spawn_key=(len(_STREAMS) + index,))
-    return {name: np.random.default_rng(s) for name, s in zip(_STREAMS, root.spawn(len(_STREAMS)))}
+    streams = {name: np.random.default_rng(s) for name, s in zip(_STREAMS, root.spawn(len(_STREAMS)))}
+    streams["earlier_campaign"] = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(*root.spawn_key, len(_STREAMS))))
+    return streams
 
 
 class _Offsets:
@@ -111,8 +121,11 @@ class _Offsets:
 
 
 def _chunk(rngs: dict[str, np.random.Generator], n: int, P: SynthParams, window: Window, a_day: int, cid: str,
-           at: _Offsets, writers: dict[str, TableWriter], say: Callable[[str], None]) -> dict[str, Any]:
-    """Draw ``n`` persons and everything they do, append their rows to the writers; returns their counts."""
+           at: _Offsets, writers: dict[str, TableWriter], say: Callable[[str], None],
+           earlier: tuple[int, str] | None = None) -> dict[str, Any]:
+    """Draw ``n`` persons and everything they do, append their rows to the writers; returns their counts.
+
+    ``earlier``: the earlier campaign's assignment day and id (None: no earlier campaign)."""
     say(f"persons: drawing {n:,} persons and their latent values")
     per = draw_persons(rngs["persons"], n, P, window, at.taken)
     say("purchases: simulating BG/NBD repeat purchases (weeks)")
@@ -128,6 +141,8 @@ def _chunk(rngs: dict[str, np.random.Generator], n: int, P: SynthParams, window:
     fb = draw_feedback(rngs["feedback"], per, acc, trx["purchases"], con["complaints"], P, window)
     say("campaign: randomised assignment and responses")
     cam = draw_campaign(rngs["campaign"], per, acc, trx["purchases"], P, a_day)
+    cam_early = (draw_campaign(rngs["earlier_campaign"], per, acc, trx["purchases"], P, earlier[0])
+                 if earlier is not None else None)
 
     # account creation: before the first activity on the account
     say("accounts: creation times")
@@ -185,12 +200,19 @@ def _chunk(rngs: dict[str, np.random.Generator], n: int, P: SynthParams, window:
         "channel": ch_names[acc["channel"][fb["row"]]], "score": fb["score"], "score_max": 10, "text": fb["text"],
     }).iloc[f_order])
 
-    a_secs = a_day * SECONDS_PER_DAY + 9 * 3600
-    writers["campaigns"].write(frame({
-        "account_id": acc_id[cam["row"]], "campaign_id": cid, "arm": np.where(cam["treat"], "treatment", "control"),
-        "response": cam["y"].astype(np.int64), "revenue": cam["revenue"].astype(np.int64),
-        "assigned_at": timestamps(window.start, np.full(cam["row"].size, a_secs)),
-    }).iloc[np.argsort(rank_acc[cam["row"]], kind="stable")])
+    for c, c_day, c_id in ([(cam_early, *earlier)] if earlier is not None else []) + [(cam, a_day, cid)]:
+        a_secs = c_day * SECONDS_PER_DAY + 9 * 3600
+        c_order = np.argsort(rank_acc[c["row"]], kind="stable")
+        writers["campaigns"].write(frame({
+            "account_id": acc_id[c["row"]], "campaign_id": c_id, "arm": np.where(c["treat"], "treatment", "control"),
+            "response": c["y"].astype(np.int64), "revenue": c["revenue"].astype(np.int64),
+            "assigned_at": timestamps(window.start, np.full(c["row"].size, a_secs)),
+        }).iloc[c_order])
+        writers["campaign_effects"].write(frame({  # the true effect of each campaign row, in the same order
+            "account_id": acc_id[c["row"]], "campaign_id": c_id, "p_control": round_sig(c["p0"]),
+            "p_treated": round_sig(c["p1"]), "response_uplift": round_sig(c["p1"] - c["p0"]),
+            "mean_spend": round_sig(c["mean_spend"]), "revenue_uplift": round_sig((c["p1"] - c["p0"]) * c["mean_spend"]),
+        }).iloc[c_order])
 
     # ---- truth rows --------------------------------------------------------
     pid = ("P" + pd.Series(zfill(np.arange(1, n + 1) + at.persons, at.person_width))).to_numpy(dtype=object)
@@ -245,6 +267,7 @@ def _chunk(rngs: dict[str, np.random.Generator], n: int, P: SynthParams, window:
             "night_owls": int(con["night_owl"].sum()),
             "persons_in_households": int((hh >= 0).sum()),
             "campaign": cam["sums"],
+            **({"earlier_campaign": cam_early["sums"]} if cam_early is not None else {}),
         },
         "latents": {"lam": per["lam"], "pdrop": per["pdrop"], "mean_spend": mean_spend,
                     "satisfaction": per["satisfaction"], "T_weeks": T_weeks, "n_rep": sim["n_rep"], "alive": sim["alive"]},
@@ -279,7 +302,9 @@ def generate(
     start, end : str (YYYY-MM-DD) or date
         First and last day of the observation window (local dates, both
         included). ``end`` becomes the config's ``as_of``. The window must be
-        longer than about 140 days (the campaign sits 105 days before the end).
+        longer than about 140 days (the campaign sits 105 days before the end;
+        the earlier campaign, 300 days before the end, is left out of a
+        window too short for it).
     format : {"csv", "parquet"}, default "csv"
         Format of the data files (the truth files are always CSV and JSON);
         the config points at the files in this format.
@@ -316,7 +341,10 @@ def generate(
     ``channel_costs``, ``feedback``, ``campaigns`` (``.csv`` or ``.parquet``),
     ``config.yaml``, and ``truth/persons.csv`` (account_id, person_id,
     is_primary, link_basis, trap), ``truth/person_latents.csv``,
-    ``truth/feedback_labels.csv`` and ``truth/truth.json``. ``config.yaml``
+    ``truth/feedback_labels.csv``, ``truth/campaign_effects.csv`` (one row
+    per row of ``campaigns``, in its order: account_id, campaign_id,
+    p_control, p_treated, response_uplift as shares, mean_spend and
+    revenue_uplift in KRW) and ``truth/truth.json``. ``config.yaml``
     and ``truth.json`` are removed first and written last, so their presence
     marks a complete dataset.
 
@@ -339,6 +367,7 @@ def generate(
     if window.days < 2:
         raise ValueError(f"end {window.end} must come after start {window.start}.")
     a_day, a_date, cid = campaign_day(window, P)
+    early = earlier_campaign_day(window, P)
     out = Path(out_dir)
     (out / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
     for done_marker in (out / "config.yaml", out / TRUTH_DIR / "truth.json"):  # written last: present = complete
@@ -355,11 +384,14 @@ def generate(
         first = at.persons + 1
         prefix = f"chunk {i + 1}/{len(sizes)} (persons {first:,}-{first + size - 1:,}): " if several else ""
         result = _chunk(_streams(seed, i if several else None), size, P, window, a_day, cid, at, writers,
-                        lambda message, prefix=prefix: _say(progress, prefix + message))
+                        lambda message, prefix=prefix: _say(progress, prefix + message),
+                        earlier=None if early is None else (early[0], early[2]))
         totals = add_up(totals, result["counts"])
         latents.append(result["latents"])
     _say(progress, "campaign: true uplift on a Monte-Carlo population")
-    population = campaign_population(_streams(seed, None)["population"], P, window, a_day)
+    populations = campaign_population(_streams(seed, None)["population"], P, window, a_day,
+                                      *([early[0]] if early is not None else []))
+    population, population_early = (populations[0], populations[1]) if early is not None else (populations, None)
     costs = pd.DataFrame(CHANNEL_COSTS, columns=["channel", "purpose", "cost_per_contact"]).replace({"purpose": {"": None}})
     writers["channel_costs"].write(costs)
 
@@ -372,7 +404,9 @@ def generate(
     totals["rows"] = rows
     everyone = {key: np.concatenate([part[key] for part in latents]) for key in latents[0]}
     truth = truth_document(seed=seed, n=n, window=window, fmt=format, P=P, totals=totals, latents=everyone,
-                           campaign=campaign_truth(cid, a_date, P, totals["campaign"], population))
+                           campaign=campaign_truth(cid, a_date, P, totals["campaign"], population),
+                           earlier_campaign=(campaign_truth(early[2], early[1], P, totals["earlier_campaign"], population_early)
+                                             if early is not None else None))
     write_truth(out, truth)
     _say(progress, f"done: {totals['accounts']:,} accounts, {rows['transactions']:,} transaction rows, {rows['contacts']:,} contacts")
     return {"out_dir": str(out), "config": str(cfg), "files": {t: str(p) for t, p in files.items()}, "rows": rows, "truth": truth}

@@ -83,6 +83,9 @@ class SynthParams:
     feedback_missing_time_share: float = 0.05  # of store-channel answers (paper forms)
     # campaign
     campaign_days_before_end: int = 105
+    # an earlier run of the same coupon (same effect), on its own random stream; None: no earlier campaign. It is
+    # left out when the window cannot hold it (see ecrm_lib.data.synth.campaign.earlier_campaign_day)
+    earlier_campaign_days_before_end: int | None = 300
     campaign_min_tenure_days: int = 30
     campaign_treatment_share: float = 0.5
     campaign_recent_days: int = 90

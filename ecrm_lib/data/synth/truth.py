@@ -75,7 +75,8 @@ def clean_json(obj: Any) -> Any:
 
 
 def truth_document(*, seed: int, n: int, window, fmt: str, P: SynthParams, totals: dict[str, Any],
-                   latents: dict[str, np.ndarray], campaign: dict[str, Any]) -> dict[str, Any]:
+                   latents: dict[str, np.ndarray], campaign: dict[str, Any],
+                   earlier_campaign: dict[str, Any] | None = None) -> dict[str, Any]:
     """The content of ``truth.json``.
 
     Parameters
@@ -90,6 +91,8 @@ def truth_document(*, seed: int, n: int, window, fmt: str, P: SynthParams, total
         Every person's ``lam``, ``pdrop``, ``mean_spend``, ``satisfaction``, ``T_weeks``, ``n_rep``, ``alive``.
     campaign : dict
         The campaign section (:func:`ecrm_lib.data.synth.campaign.campaign_truth`).
+    earlier_campaign : dict, optional
+        The same for the earlier campaign (written as ``earlier_campaign``, null when there is none).
     """
     gg_mean = P.gg_p * P.gg_gamma / (P.gg_q - 1.0)
     ident = totals["identity"]
@@ -155,6 +158,7 @@ def truth_document(*, seed: int, n: int, window, fmt: str, P: SynthParams, total
         "contacts": totals["contacts"],
         "feedback": fb,
         "campaign": campaign,
+        "earlier_campaign": earlier_campaign,
     })
 
 

@@ -8,7 +8,11 @@ the person of each account from ``truth/persons.csv``, the person's mean spend p
 from ``truth/person_latents.csv`` and the parameters from ``truth/truth.json``. The same function of
 the generator turns them into probabilities. :func:`account_uplift_truth` checks itself against the
 sample figures of ``truth.json`` (their mean must agree to 1e-6 relative), so a generator change
-that breaks the recomputation fails loudly instead of giving a wrong truth.
+that breaks the recomputation fails loudly instead of giving a wrong truth. Each campaign of the file
+(the main one and, when generated, the earlier one) is recomputed at its own assignment day and checked
+against its own section of ``truth.json`` (``campaign``, ``earlier_campaign``). The generator also
+writes these values (``truth/campaign_effects.csv``); this recomputation checks that file and the
+generator's story against each other.
 
 Purchase days are whole days after the window start (the generator writes a purchase at a local hour
 of its day).
@@ -42,7 +46,8 @@ def account_uplift_truth(folder: str | Path) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per row of ``campaigns.csv`` (same order): ``account_id``, ``person_id``,
+        One row per row of ``campaigns.csv`` (same order; each campaign at its assignment day):
+        ``account_id``, ``person_id``,
         ``recent`` (bool), ``freq`` (purchases in the 365 days before assignment, capped),
         ``p_control``, ``p_treated`` (shares), ``response_uplift`` (share), ``mean_spend``
         (currency per purchase), ``revenue_uplift`` (``response_uplift * mean_spend``, currency).
@@ -64,22 +69,30 @@ def account_uplift_truth(folder: str | Path) -> pd.DataFrame:
     tx = tx[tx["amount"] > 0].merge(persons[["account_id", "person_id"]], on="account_id")
     start = pd.Timestamp(truth["start"])
     day = (pd.to_datetime(tx["timestamp"]).dt.normalize() - start).dt.days.to_numpy()
-    a_day = int((pd.to_datetime(camp["assigned_at"]).dt.normalize().iloc[0] - start).days)
     camp = camp.merge(persons[["account_id", "person_id"]], on="account_id", how="left")
     if camp["person_id"].isna().any():
         raise EcrmError("a campaign account has no person in truth/persons.csv: not a generated dataset?")
     ids, code = np.unique(np.r_[camp["person_id"].to_numpy(str), tx["person_id"].to_numpy(str)], return_inverse=True)
     person_of_row, person_of_tx = code[: len(camp)], code[len(camp):]
-    cov = campaign_covariates(person_of_tx, day, len(ids), np.zeros(len(ids)), a_day, P)
+    a_days = (pd.to_datetime(camp["assigned_at"]).dt.normalize() - start).dt.days.to_numpy()
+    cols = {k: np.zeros(len(camp)) for k in ("recent", "freq", "p0", "p1", "tau")}
+    for a_day in np.unique(a_days):  # each campaign at its own assignment day
+        rows = a_days == a_day
+        cov = campaign_covariates(person_of_tx, day, len(ids), np.zeros(len(ids)), int(a_day), P)
+        for k in cols:
+            cols[k][rows] = cov[k][person_of_row[rows]]
     spend = camp["person_id"].map(latents.set_index("person_id")["mean_spend"]).astype(float).to_numpy()
     out = pd.DataFrame({"account_id": camp["account_id"], "person_id": camp["person_id"],
-                        "recent": cov["recent"][person_of_row], "freq": cov["freq"][person_of_row],
-                        "p_control": cov["p0"][person_of_row], "p_treated": cov["p1"][person_of_row],
-                        "response_uplift": cov["tau"][person_of_row], "mean_spend": spend})
+                        "recent": cols["recent"].astype(bool), "freq": cols["freq"].astype(np.int64),
+                        "p_control": cols["p0"], "p_treated": cols["p1"],
+                        "response_uplift": cols["tau"], "mean_spend": spend})
     out["revenue_uplift"] = out["response_uplift"] * out["mean_spend"]
-    c = truth["campaign"]
-    for col, key in (("response_uplift", "true_uplift_response_sample"), ("revenue_uplift", "true_uplift_revenue_per_account_sample")):
-        if not np.isclose(out[col].mean(), c[key], rtol=1e-6):
-            raise EcrmError(f"the recomputed {col} ({out[col].mean():.6g}) differs from truth.json's {key} "
-                            f"({c[key]:.6g}): the generator's campaign changed; update {__name__}.")
+    sections = [truth[k] for k in ("campaign", "earlier_campaign") if truth.get(k)]
+    for c in sections:
+        mine = (camp["campaign_id"].astype(str) == str(c["campaign_id"])).to_numpy()
+        for col, key in (("response_uplift", "true_uplift_response_sample"), ("revenue_uplift", "true_uplift_revenue_per_account_sample")):
+            if not mine.any() or not np.isclose(out.loc[mine, col].mean(), c[key], rtol=1e-6):
+                got = f"{out.loc[mine, col].mean():.6g}" if mine.any() else "no rows"
+                raise EcrmError(f"the recomputed {col} of campaign {c['campaign_id']!r} ({got}) differs from truth.json's {key} "
+                                f"({c[key]:.6g}): the generator's campaign changed; update {__name__}.")
     return out

@@ -68,12 +68,15 @@ def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str | No
     Parameters
     ----------
     segments : DataFrame
-        Output of :func:`ecrm_lib.seef.uplift.uplift_by_segment`.
+        Output of :func:`ecrm_lib.seef.uplift.uplift_by_segment` (with several campaigns, one series per
+        campaign and arm, labelled ``campaign · arm``).
     segment_label : str, optional
         Name of the segment attribute, for the axis (None: "segment" in the report language).
     """
     segment_label = term(segment_label if segment_label is not None else "segment")
     d = segments[~segments["suppressed"]].copy()
+    if "campaign_id" in d and d["campaign_id"].nunique() > 1:  # one series per campaign and arm (arms share names)
+        d["arm"] = d["campaign_id"].astype(str) + " · " + d["arm"].astype(str)
     arms = list(dict.fromkeys(d["arm"]))
     segs = list(dict.fromkeys(sorted(d["segment"].astype(str))))
     ax = _ax(ax, (9, max(3, 0.5 * len(segs) * max(1, len(arms)) * 0.6 + 1.5)))
@@ -90,7 +93,7 @@ def plot_segment_uplift(segments: pd.DataFrame, ax=None, segment_label: str | No
         if "adj_ci_low" in part:  # the simultaneous interval over all segments, thin and wider
             adj = np.vstack([pts - 100 * part["adj_ci_low"].to_numpy(float), 100 * part["adj_ci_high"].to_numpy(float) - pts])
             ax.errorbar(pts, y, xerr=adj, fmt="none", ecolor=c, elinewidth=0.8, capsize=4, alpha=0.7)
-        ax.errorbar(pts, y, xerr=err, fmt="o", color=c, elinewidth=2.5, capsize=0, label=_truncate(arm, 30))
+        ax.errorbar(pts, y, xerr=err, fmt="o", color=c, elinewidth=2.5, capsize=0, label=_truncate(arm, 40))
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(np.arange(len(segs)), [_truncate(s, 30) for s in segs])
     ax.invert_yaxis()

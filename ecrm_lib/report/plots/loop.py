@@ -1,5 +1,5 @@
-"""Plots of the feedback loop (:mod:`ecrm_lib.seef.loop`). Each function takes a table
-of that module and an optional ``ax``, labels its axes with units and returns the Axes.
+"""Plots of the feedback loop (:mod:`ecrm_lib.seef.loop`, :mod:`ecrm_lib.seef.loop_profit`). Each function takes
+a table of those modules and an optional ``ax``, labels its axes with units and returns the Axes.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ import pandas as pd
 import seaborn as sns
 
 from ecrm_lib.core.format import format_money, format_points
-
+from ecrm_lib.core.i18n import t
 from ecrm_lib.report.plots.base import (PALETTE, currency_name, money_axis, number_axis, points_axis, share_axis, term,
                                         with_unit, zero_based)
 from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import get_ax as _ax
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 
-__all__ = ["plot_loop_comparison", "plot_segment_response"]
+__all__ = ["plot_loop_comparison", "plot_realised_vs_predicted", "plot_segment_response"]
 
 _LABELS = {"purchased": "loop.purchased_y", "purchases": "loop.purchases_y", "revenue": "loop.revenue_y"}
 """Catalogue key of each outcome's axis label."""
@@ -120,4 +120,54 @@ def plot_segment_response(weights: pd.DataFrame, ax=None):
     points_axis(ax.xaxis)
     ax.set_title(_t("loop.segments_title"))
     ax.legend(title=_t("loop.segments_legend"), loc="best", fontsize=9)
+    return ax
+
+
+def plot_realised_vs_predicted(table: pd.DataFrame, ax=None, *, currency: str = ""):
+    """Predicted and realised incremental profit per customer, for every customer measured and per band of
+    predicted profit, the realised figure with its interval (and the true expected profit when known).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm_lib.seef.loop_profit.realised_vs_predicted` (``band`` 0 = all; ``predicted``,
+        ``realised``, ``ci_low``, ``ci_high``, ``true_expected``; currency per customer).
+    ax : Axes, optional
+    currency : str
+        Unit of the value axis.
+
+    Examples
+    --------
+    >>> tab = pd.DataFrame({"band": [0, 1, 2], "predicted": [10.0, 5.0, 15.0], "realised": [8.0, 2.0, 14.0],
+    ...                     "ci_low": [4.0, -3.0, 7.0], "ci_high": [12.0, 7.0, 21.0], "true_expected": [9.0, 4.0, 14.0]})
+    >>> ax = plot_realised_vs_predicted(tab, currency="KRW")
+    >>> [x.get_text() for x in ax.get_xticklabels()], ax.get_ylabel()
+    (['all', '1', '2'], 'incremental profit per customer (KRW)')
+    """
+    d = table.reset_index(drop=True)
+    ax = _ax(ax, (8, 4.2))
+    if d.empty or d["realised"].isna().all():
+        ax.text(0.5, 0.5, t("loop.plot.empty"), ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    colors = sns.color_palette(PALETTE, 3)
+    x = np.arange(len(d), dtype=float)
+    ax.bar(x, d["predicted"].to_numpy(float), width=0.55, color=colors[0], alpha=0.45, label=t("loop.plot.predicted"))
+    real = d["realised"].to_numpy(float)
+    lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
+    ok = np.isfinite(real)
+    err = np.vstack([real - np.where(np.isfinite(lo), lo, real), np.where(np.isfinite(hi), hi, real) - real])
+    ax.errorbar(x[ok], real[ok], yerr=err[:, ok], fmt="o", color=colors[1], capsize=6, ms=7, label=t("loop.plot.realised"))
+    if "true_expected" in d and d["true_expected"].notna().any():
+        ax.scatter(x, d["true_expected"].to_numpy(float), marker="D", s=36, color=colors[2], zorder=3,
+                   label=t("loop.plot.truth"))
+    ax.axhline(0, color="0.3", lw=1, ls="--")
+    if (d["band"] == 0).any() and len(d) > 1:  # every customer measured, apart from the bands
+        ax.axvline(0.5, color="0.6", lw=1)
+    ax.set_xticks(x, [t("loop.band_all") if int(b) == 0 else str(int(b)) for b in d["band"]])
+    ax.set_xlabel(t("loop.plot.x"))
+    ax.set_ylabel(with_unit(t("loop.plot.y"), currency_name(currency)))
+    money_axis(ax.yaxis)
+    ax.set_title(_truncate(t("loop.plot.title"), 80))
+    ax.legend(loc="best", fontsize=9)
     return ax
