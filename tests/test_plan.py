@@ -171,3 +171,15 @@ def test_display_words_the_builders_actions_in_the_report_language():
                                          "value_low": [1.0], "value_high": [1.0], "cost": [0.5]}))
     with using("ko"):
         assert plan.plan_display(own, "KRW")["조치"].tolist() == ["profit-based targeting"]
+
+
+def test_campaign_effect_takes_the_campaign_assigned_last():
+    """With two campaigns, the plan's effect is the latest campaign's best arm, not the larger uplift of an older one."""
+    two = pd.DataFrame({"campaign_id": ["old", "old", "new", "new"], "is_control": [True, False, True, False],
+                        "n": [1000, 1000, 1500, 1500], "rate": [0.03, 0.09, 0.03, 0.05],
+                        "uplift": [np.nan, 0.06, np.nan, 0.02], "ci_low": [np.nan, 0.04, np.nan, 0.005],
+                        "ci_high": [np.nan, 0.08, np.nan, 0.035], "revenue_per_account": [1000.0, 3000.0, 1000.0, 2000.0],
+                        "assigned_last": [False, False, True, True]})
+    effect = plan.campaign_effect(two)
+    assert effect["uplift"] == 0.02 and effect["n"] == 1500
+    assert plan.campaign_effect(two.drop(columns="assigned_last"))["uplift"] == 0.06  # a product from before the column

@@ -131,7 +131,8 @@ def missing_economics_text(missing: list[str]) -> str:
 
 
 def campaign_effect(campaign_uplift: pd.DataFrame | None) -> dict[str, float] | None:
-    """The randomised campaign's effect behind the plan: the treatment arm with the largest response uplift.
+    """The randomised campaign's effect behind the plan: the treatment arm with the largest response uplift of the
+    campaign assigned last (``assigned_last``, when the product has it: an older campaign does not speak for today).
 
     Parameters
     ----------
@@ -159,6 +160,8 @@ def campaign_effect(campaign_uplift: pd.DataFrame | None) -> dict[str, float] | 
     if campaign_uplift is None or len(campaign_uplift) == 0 or "uplift" not in campaign_uplift.columns:
         return None
     arms = campaign_uplift.loc[~campaign_uplift["is_control"].astype(bool)].copy()
+    if "assigned_last" in arms.columns:
+        arms = arms.loc[arms["assigned_last"].astype(bool)]
     arms["uplift"] = pd.to_numeric(arms["uplift"], errors="coerce")
     arms = arms.dropna(subset=["uplift"])
     if arms.empty:

@@ -44,14 +44,14 @@ The closed loop (issue 16 item 3)
    The ``profit_targets`` product lists every chosen customer with ``holdout``; the campaign system
    contacts only ``holdout == False`` and exports the contacts as a campaign with ``arm`` =
    contacted / holdout.
-2. Next run (not built yet): it reads that campaign (``campaigns`` rows whose accounts belong to
-   the product's customers, assigned after the plan's as-of date), measures the realised
-   incremental profit with :func:`ecrm_lib.seef.profit_eval.profit_contributions` (contacted
-   against holdout, the costs of the channels actually used) and compares it with the sum of
-   ``predicted_profit`` of the contacted: realised vs predicted with the realised figure's
-   interval, overall and per predicted-profit band (a calibration check: the top band should earn
-   the most).
-3. The same rows become training data for the next model (a campaign run through several channels
+2. Next run (built: :mod:`ecrm_lib.seef.loop_profit`, shown on the feedback page): it finds the
+   chosen customers again through the two runs' account maps, takes the randomised campaign
+   assigned since the plan's as-of date that reached most of them, and measures treated against
+   control (or holdout): realised incremental profit per customer (margin x revenue uplift minus
+   the contact price and offer cost) with a Welch interval, against the mean predicted profit,
+   overall and per band of predicted profit (a calibration check: the top band should earn the
+   most), with the generator's true expected profit beside it on generated data.
+3. Not built yet: the same rows become training data for the next model (a campaign run through several channels
    also gives ``channel_effect`` ratios instead of the "same effect in every channel" assumption),
    and the persistence assumption is checked by following the contacted and holdout customers'
    purchases beyond the response window.
