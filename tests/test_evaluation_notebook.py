@@ -122,7 +122,7 @@ def test_profile_sentence_names_every_clear_difference(run):
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", (run["dir"] / "evaluation.html").read_text(encoding="utf-8")))
     sentence = re.search(r"(\d+ measures? differs? clearly|No measure differs clearly)[^\n]*", text).group(0)
     assert sentence.startswith(f"{len(clear)} measure" if clear else "No measure")
-    assert [f for f in prof["feature"] if f"{f} (d = " in sentence] == clear
+    assert [f for f in prof["feature"] if f"{ev.feature_label(f)} (d = " in sentence] == clear
 
 
 def test_runs_within_budget(run):

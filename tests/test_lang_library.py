@@ -165,7 +165,7 @@ FEATURES = ["r_score", "f_score", "m_score", "clv", "churn_probability", "risk_d
             "share_purchases_app", "share_contacts_email", "cost_to_serve", "offhours_share", "internet_only"]
 
 
-def test_profile_measures_are_worded_in_korean_and_unchanged_in_english():
+def test_profile_measures_are_worded_in_each_language():
     from ecrm_lib.seef import evaluation as ev
     from ecrm_lib.seef.customers import default_features
 
@@ -174,9 +174,10 @@ def test_profile_measures_are_worded_in_korean_and_unchanged_in_english():
     customers.insert(0, "customer_id", [f"c{i}" for i in range(40)])
     customers.loc[:9, "f_score"] += 3.0  # a clear difference for the sentence
     assert set(ev.profile_features(customers)) == set(FEATURES) == set(default_features(customers))
-    assert [ev.feature_label(f) for f in FEATURES] == FEATURES
+    for f in FEATURES:  # no snake_case for an English reader either (issue 15); channel names are data
+        assert "_" not in ev.feature_label(f), (f, ev.feature_label(f))
     prof = ev.compare_groups(customers, [f"c{i}" for i in range(10)], FEATURES)
-    assert "f_score (d = " in ev.clear_differences_text(prof)
+    assert "F score (purchase frequency, 1-5) (d = " in ev.clear_differences_text(prof)
     with using("ko"):
         for f in FEATURES:
             label = ev.feature_label(f)

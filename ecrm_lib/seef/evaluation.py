@@ -213,13 +213,12 @@ _CHANNEL_SHARE = re.compile(r"share_(purchases|contacts)_(.+)")
 def feature_label(name: object) -> str:
     """A profile measure's name as the page shows it, in the report language (``evaluation.feature.*``).
 
-    The English page keeps the suite's column names (``f_score``, ``share_purchases_web``: what a reader
-    finds in the products); the Korean page words them. Channel shares keep the channel's name (data).
-    A measure the catalogue does not know stays as it is.
+    Both pages word the suite's column names (no snake_case for a reader, issue 15); channel shares keep
+    the channel's name (data). A measure the catalogue does not know (a user's own column) stays as it is.
 
     >>> from ecrm_lib.core.language import using
     >>> feature_label("f_score"), feature_label("share_contacts_web")
-    ('f_score', 'share_contacts_web')
+    ('F score (purchase frequency, 1-5)', 'share of contacts: web')
     >>> with using("ko"):
     ...     feature_label("f_score"), feature_label("share_contacts_web"), feature_label("my_column")
     ('F 점수(구매 빈도, 1-5)', 'web 채널 접촉 비중', 'my_column')
@@ -255,7 +254,7 @@ def clear_differences_text(profile: pd.DataFrame, threshold: float = 0.5, *, max
     --------
     >>> p = pd.DataFrame({"feature": ["f", "clv", "T"], "std_difference": [1.234, -0.61, 0.2]})
     >>> clear_differences_text(p)
-    '2 measures differ clearly (|d| at least 0.5), largest first: f (d = +1.23), clv (d = -0.61); d > 0: higher among the targets.'
+    '2 measures differ clearly (|d| at least 0.5), largest first: f (d = +1.23), CLV (d = -0.61); d > 0: higher among the targets.'
     >>> clear_differences_text(p, max_named=1)
     '2 measures differ clearly (|d| at least 0.5); the largest: f (d = +1.23); d > 0: higher among the targets.'
     >>> clear_differences_text(p, threshold=2)
