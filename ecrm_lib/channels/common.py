@@ -34,7 +34,7 @@ import pandas as pd
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.config import DEFAULT_CHANNEL_GROUPS
 from ecrm_lib.core.dates import as_date
-from ecrm_lib.core.i18n import t
+from ecrm_lib.core.i18n import t, t_or
 from ecrm_lib.data.engine import backend_name, local_date
 from ecrm_lib.data.overview import purchase_days
 from ecrm_lib.data.tables import MISSING_CHANNEL, as_table, with_channel
@@ -47,6 +47,7 @@ __all__ = [
     "channel_activity",
     "ungrouped_activity",
     "ungrouped_note",
+    "group_name",
     "window_bounds",
     "window_filter",
     "in_window",
@@ -174,16 +175,38 @@ def ungrouped_activity(activity: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+SUITE_GROUPS = frozenset(DEFAULT_CHANNEL_GROUPS) | {"other"}
+"""The group names the suite itself gives (the default groups and ``other``); a report words them."""
+
+
+def group_name(group: Any) -> str:
+    """A channel group's name for a report: the suite's own groups (:data:`SUITE_GROUPS`) in the report
+    language, as the figures word them (``plots.terms.*``); a group the user named is shown as written.
+
+    Examples
+    --------
+    >>> from ecrm_lib.core.language import using
+    >>> group_name("internet"), group_name("my shops")
+    ('internet', 'my shops')
+    >>> with using("ko"):
+    ...     [group_name(g) for g in ("internet", "traditional", "other", "my shops")]
+    ['인터넷', '전통 채널', '기타', 'my shops']
+    """
+    name = str(group)
+    return t_or(f"plots.terms.{name}", name) if name in SUITE_GROUPS else name
+
+
 def ungrouped_note(activity: pd.DataFrame) -> str:
     """One sentence for a report: the channels no group lists and their share of purchases, contacts and accounts.
 
-    Built from :func:`channel_activity`; in the report language (``channel_groups.*`` messages).
+    Built from :func:`channel_activity`; in the report language (``channel_groups.*`` messages, the suite's
+    group names by :func:`group_name`; channel names and a user's own group names as written).
     Tables without rows are left out (not a measured zero).
     """
     un = ungrouped_activity(activity)
     if not un["channels"]:
         groups = sorted(set(activity["group"])) if len(activity) else []
-        return t("channel_groups.all_grouped", groups=", ".join(groups) or t("common.none"))
+        return t("channel_groups.all_grouped", groups=", ".join(group_name(g) for g in groups) or t("common.none"))
     parts = [t(f"channel_groups.part_{name}", share=un[f"{name}_share"])
              for name in ("transactions", "contacts", "accounts") if un[f"{name}_share"] is not None]
     return t("channel_groups.ungrouped", channels=", ".join(un["channels"]), parts=", ".join(parts))
