@@ -42,15 +42,16 @@ from __future__ import annotations
 import functools
 import string
 from importlib import resources
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from ecrm_lib.core import format as fmt
 from ecrm_lib.core.errors import EcrmError
-from ecrm_lib.core.language import LANGUAGES, get_language
+from ecrm_lib.core.language import LANGUAGES, get_language, using
 
-__all__ = ["TYPES", "t", "t_or", "has", "catalogue", "placeholders", "set_currency", "get_currency"]
+__all__ = ["TYPES", "WordedError", "t", "t_or", "has", "catalogue", "placeholders", "set_currency", "get_currency"]
 
 _currency = ["KRW"]
 
@@ -162,3 +163,37 @@ def t_or(key: str, default: str, /, **values: Any) -> str:
     """:func:`t` when the catalogue has ``key``, else ``default`` (for names the user defined, e.g. a
     notebook of their own registry, which the catalogue cannot know)."""
     return t(key, **values) if has(key) else default
+
+
+class WordedError(EcrmError):
+    """An error that a page shows in its report language.
+
+    Raised with a catalogue ``key`` and its ``values``: ``str(exc)`` is the English sentence (for logs,
+    metrics and tests) and :meth:`in_language` words it in the current report language for a page. A
+    callable value (e.g. a count worded by :func:`ecrm_lib.core.privacy.count_text`) is called in each
+    language. Raised with a plain message instead, both give that message.
+
+    Examples
+    --------
+    >>> e = WordedError(key="fit.failed", values={"model": "BG/NBD", "n": 5, "reasons": "x"})
+    >>> str(e).startswith("BG/NBD could not be fitted")
+    True
+    >>> with using("ko"):
+    ...     e.in_language().startswith("BG/NBD을(를) 적합하지 못했습니다")
+    True
+    >>> WordedError("plain").in_language()
+    'plain'
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping[str, Any] | None = None):
+        self.key, self.values = key, dict(values or {})
+        if key is not None and not message:
+            with using("en"):
+                message = self.in_language()
+        super().__init__(message)
+
+    def in_language(self) -> str:
+        """The message in the current report language (``str(self)`` when raised without a key)."""
+        if self.key is None:
+            return str(self)
+        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})

@@ -34,9 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ecrm_lib.core.errors import EcrmError
-from ecrm_lib.core.i18n import t
-from ecrm_lib.core.language import using
+from ecrm_lib.core.i18n import WordedError
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
 from ecrm_lib.seef.contact import below_contact_cost
@@ -58,7 +56,7 @@ __all__ = [
 DEFAULT_FIT_SIZE = 200_000
 
 
-class LookalikeError(EcrmError, ValueError):
+class LookalikeError(WordedError, ValueError):
     """The look-alike model cannot be trained on these customers (no usable feature, too few targets).
 
     Raised with a catalogue ``key`` and its ``values``: ``str(exc)`` is the English sentence (logs) and
@@ -69,23 +67,12 @@ class LookalikeError(EcrmError, ValueError):
     >>> e = LookalikeError(key="expansion.lib.no_features")
     >>> str(e)[:27]
     'no usable feature columns; '
+    >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
     ...     e.in_language()[:15]
     '모형에 쓸 수 있는 측정값이'
     """
 
-    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping | None = None):
-        self.key, self.values = key, dict(values or {})
-        if key is not None and not message:
-            with using("en"):
-                message = self.in_language()
-        super().__init__(message)
-
-    def in_language(self) -> str:
-        """The message in the current report language (``str(self)`` when raised without a key)."""
-        if self.key is None:
-            return str(self)
-        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 @dataclass

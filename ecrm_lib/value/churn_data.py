@@ -43,15 +43,15 @@ feature day instead.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.dates import as_date
-from ecrm_lib.core.errors import DataValidationError, EcrmError
+from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.core.i18n import WordedError
 from ecrm_lib.data.engine import local_date
 from ecrm_lib.value.features import (
     as_engine_table,
@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 
-class ChurnDataError(EcrmError, ValueError):
+class ChurnDataError(WordedError, ValueError):
     """The data cannot support a churn model (too little history, too few churners or stayers).
 
     Raised with a catalogue ``key`` and its ``values``: the message is the English sentence
@@ -94,22 +94,6 @@ class ChurnDataError(EcrmError, ValueError):
     True
     """
 
-    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping[str, Any] | None = None):
-        self.key, self.values = key, dict(values or {})
-        if key is not None and not message:
-            from ecrm_lib.core.language import using
-
-            with using("en"):
-                message = self.in_language()
-        super().__init__(message)
-
-    def in_language(self) -> str:
-        """The message in the current report language (the English text when raised without a key)."""
-        if self.key is None:
-            return str(self)
-        from ecrm_lib.core.i18n import t
-
-        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 FEATURE_LABELS = {

@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import EcrmError
-from ecrm_lib.core.i18n import t
-from ecrm_lib.core.language import using
+from ecrm_lib.core.i18n import WordedError, t
 
 __all__ = [
     "DEFAULT_FALLBACKS",
@@ -75,7 +74,7 @@ DEFAULT_TIME_LIMIT = 120.0
 _FIT_ERRORS_EXTRA = (FloatingPointError, OverflowError, ZeroDivisionError, np.linalg.LinAlgError, ValueError)
 
 
-class ModelFitError(EcrmError, RuntimeError):
+class ModelFitError(WordedError, RuntimeError):
     """Every attempt of a model fit failed (the message lists each attempt and why).
 
     ``str(exc)`` is the detailed English message (for logs and metrics); :meth:`in_language`
@@ -95,6 +94,7 @@ class ModelFitError(EcrmError, RuntimeError):
     'BG/NBD could not be fitted: details'
     >>> e.in_language().startswith("BG/NBD could not be fitted: all 5 attempts failed (x)")
     True
+    >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
     ...     e.in_language().startswith("BG/NBD을(를) 적합하지 못했습니다")
     True
@@ -102,18 +102,8 @@ class ModelFitError(EcrmError, RuntimeError):
 
     def __init__(self, message: str = "", attempts: pd.DataFrame | None = None, *, key: str | None = None,
                  values: Mapping[str, Any] | None = None):
-        self.key, self.values = key, dict(values or {})
-        if key is not None and not message:
-            with using("en"):
-                message = self.in_language()
-        super().__init__(message)
+        super().__init__(message, key=key, values=values)
         self.attempts = attempts
-
-    def in_language(self) -> str:
-        """The message in the current report language (``str(self)`` when raised without a key)."""
-        if self.key is None:
-            return str(self)
-        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 class NonFiniteParams(ValueError):
@@ -174,6 +164,7 @@ def attempts_in_language(attempts: pd.DataFrame) -> pd.DataFrame:
     ...                   "message": ["ConvergenceError: the optimizer stopped", ""]})
     >>> attempts_in_language(a)[["start", "status", "message"]].to_numpy().tolist()
     [['default', 'failed', 'the optimizer did not converge'], ['alternative', 'ok', '']]
+    >>> from ecrm_lib.core.language import using
     >>> with using("ko"):
     ...     attempts_in_language(a)[["start", "status", "message"]].to_numpy().tolist()
     [['기본값', '실패', '최적화가 수렴하지 않음'], ['다른 시작점', '성공', '']]

@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecrm_lib.core.errors import DataValidationError, EcrmError
-from ecrm_lib.core.i18n import t
-from ecrm_lib.core.language import using
+from ecrm_lib.core.errors import DataValidationError
+from ecrm_lib.core.i18n import WordedError, t
 from ecrm_lib.value.btyd import (
     DEFAULT_MAX_FIT_CUSTOMERS,
     initial_params,
@@ -52,7 +51,7 @@ __all__ = [
 ]
 
 
-class GammaGammaError(EcrmError, ValueError):
+class GammaGammaError(WordedError, ValueError):
     """The Gamma-Gamma spend model cannot be used on these data (too few repeat buyers, or q <= 1).
 
     Raised with a catalogue ``key`` and its ``values``: ``str(exc)`` is the English sentence (for logs
@@ -70,18 +69,6 @@ class GammaGammaError(EcrmError, ValueError):
     '감마-감마 모형의 q 추정값은 0.800이며 1보다 크'
     """
 
-    def __init__(self, message: str = "", *, key: str | None = None, values: Mapping[str, Any] | None = None):
-        self.key, self.values = key, dict(values or {})
-        if key is not None and not message:
-            with using("en"):
-                message = self.in_language()
-        super().__init__(message)
-
-    def in_language(self) -> str:
-        """The message in the current report language (``str(self)`` when raised without a key)."""
-        if self.key is None:
-            return str(self)
-        return t(self.key, **{k: (v() if callable(v) else v) for k, v in self.values.items()})
 
 
 @dataclass
