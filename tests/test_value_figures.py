@@ -15,35 +15,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from figure_checks import SCI, plain, ticks  # noqa: E402
 
 from ecrm_lib.report.plots import feedback as fplots  # noqa: E402
 from ecrm_lib.report.plots import loop as lplots  # noqa: E402
 from ecrm_lib.report.plots import overview as oplots  # noqa: E402
 from ecrm_lib.report.plots import value as vplots  # noqa: E402
 
-SCI = re.compile(r"\de[+-−]?\d|×10|1e\d")
 
 
 @pytest.fixture(autouse=True)
 def _close():
     yield
     plt.close("all")
-
-
-def _ticks(ax, which: str) -> list[str]:
-    ax.figure.canvas.draw()
-    labels = ax.get_xticklabels() if which == "x" else ax.get_yticklabels()
-    return [t.get_text() for t in labels if t.get_text()]
-
-
-def _plain(ax):
-    """No tick label in scientific notation and no offset or multiplier beside an axis."""
-    ax.figure.canvas.draw()
-    for which, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-        for text in _ticks(ax, which):
-            assert not SCI.search(text), (which, text)
-        offset = axis.get_offset_text().get_text()
-        assert not SCI.search(offset) and not offset.startswith(("+", "−", "-")), (which, offset)
 
 
 def _integers_with_separators(texts):
@@ -64,19 +48,19 @@ def _signed(texts):
 def test_overview_counts_are_whole_numbers_from_zero():
     by_reason = pd.DataFrame({"source": ["tx", "tx"], "reason": ["bad amount", "no date"], "rows": [12500, 3]})
     ax = oplots.plot_set_aside(by_reason)
-    _plain(ax)
-    assert max(_integers_with_separators(_ticks(ax, "x"))) >= 10000 and ax.get_xlim()[0] == 0
+    plain(ax, offset_allowed=True)
+    assert max(_integers_with_separators(ticks(ax, "x"))) >= 10000 and ax.get_xlim()[0] == 0
     channels = pd.DataFrame({"channel": ["store", "web"], "accounts": [2500, 1200], "transactions": [11000, 4000],
                              "contacts": [300, 5000], "feedback": [10, 5]})
     ax = oplots.plot_channel_coverage(channels)
-    _plain(ax)
-    assert max(_integers_with_separators(_ticks(ax, "y"))) >= 10000 and ax.get_ylim()[0] == 0
+    plain(ax, offset_allowed=True)
+    assert max(_integers_with_separators(ticks(ax, "y"))) >= 10000 and ax.get_ylim()[0] == 0
     months = pd.date_range("2024-01-01", periods=6, freq="MS")
     monthly = pd.DataFrame({"table": ["transactions"] * 6, "group": ["internet"] * 6, "month": months,
                             "rows": [1, 2, 3, 2, 1, 2]})
     axes = oplots.plot_monthly_activity(monthly)
-    _plain(axes[0])
-    _integers_with_separators(_ticks(axes[0], "y"))  # 1.5 rows is never a tick
+    plain(axes[0], offset_allowed=True)
+    _integers_with_separators(ticks(axes[0], "y"))  # 1.5 rows is never a tick
     assert axes[0].get_ylim()[0] == 0
 
 
@@ -98,31 +82,31 @@ def test_customer_value_axes():
                                  "n_customers": [900, 400, 300] * 2})
     by_frequency["frequency_group"] = pd.Categorical(by_frequency["frequency_group"], categories=["0", "1", "2+"])
     ax = vplots.plot_holdout_by_frequency(by_frequency, 26, "weeks")
-    _plain(ax)
+    plain(ax, offset_allowed=True)
     assert ax.get_ylim()[0] == 0
-    ticks = _ticks(ax, "y")  # the same decimals on every tick ("0.0, 0.5, 1.0", not "0, 0.50, 1")
-    assert len({len(t.split(".")[1]) if "." in t else 0 for t in ticks}) == 1, ticks
+    labels = ticks(ax, "y")  # the same decimals on every tick ("0.0, 0.5, 1.0", not "0, 0.50, 1")
+    assert len({len(t.split(".")[1]) if "." in t else 0 for t in labels}) == 1, labels
     dates = pd.date_range("2025-01-01", periods=30, freq="D")
     tracking = pd.concat([pd.DataFrame({"date": dates, "series": s, "model": m, "chosen": c,
                                         "cumulative_repeat_purchases": np.linspace(0, 1500 * f, 30)})
                           for s, m, c, f in [("Actual", "actual", True, 1.0), ("BG/NBD", "bgnbd", True, 0.97)]])
     ax = vplots.plot_holdout_tracking(tracking)
-    _plain(ax)
-    assert max(_integers_with_separators(_ticks(ax, "y"))) >= 1000 and ax.get_ylim()[0] == 0
+    plain(ax, offset_allowed=True)
+    assert max(_integers_with_separators(ticks(ax, "y"))) >= 1000 and ax.get_ylim()[0] == 0
     rng = np.random.default_rng(0)
     preds = pd.DataFrame({"p_alive": rng.uniform(0, 1, 200), "expected_purchases": rng.gamma(1, 1.5, 200)})
     axes = vplots.plot_activity(preds, "the next 52 weeks")
     for ax in axes:
-        _plain(ax)
-        assert ax.get_ylim()[0] == 0 and all(t.endswith("%") for t in _ticks(ax, "y"))
-    assert all(t.endswith("%") for t in _ticks(axes[0], "x"))  # P(alive) in % like the page's prose
+        plain(ax, offset_allowed=True)
+        assert ax.get_ylim()[0] == 0 and all(t.endswith("%") for t in ticks(ax, "y"))
+    assert all(t.endswith("%") for t in ticks(axes[0], "x"))  # P(alive) in % like the page's prose
     top = pd.DataFrame({"customer_id": [f"c{i}" for i in range(20)], "clv": np.linspace(1e6, 4e6, 20)})
     top["clv_low"], top["clv_high"] = 0.8 * top["clv"], 1.3 * top["clv"]
     ax = vplots.plot_top_clv(top, "KRW", level=0.9)
-    _plain(ax)
-    assert max(_integers_with_separators(_ticks(ax, "x"))) >= 1_000_000 and ax.get_xlim()[0] == 0
+    plain(ax, offset_allowed=True)
+    assert max(_integers_with_separators(ticks(ax, "x"))) >= 1_000_000 and ax.get_xlim()[0] == 0
     ax = vplots.plot_clv_distribution(pd.DataFrame({"clv": rng.lognormal(11, 1, 300)}), "KRW")
-    _plain(ax)
+    plain(ax, offset_allowed=True)
     assert ax.get_ylim()[0] == 0
 
 
@@ -131,25 +115,25 @@ def test_feedback_differences_are_signed_points():
     uplift = pd.DataFrame({"is_control": [True, False], "campaign_id": ["c1", "c1"], "arm": ["control", "coupon"],
                            "uplift": [0.0, 0.021], "ci_low": [0.0, -0.01], "ci_high": [0.0, 0.052]})
     ax = fplots.plot_uplift(uplift)
-    _plain(ax)
-    _signed(_ticks(ax, "x"))
+    plain(ax, offset_allowed=True)
+    _signed(ticks(ax, "x"))
     changes = pd.DataFrame({"comparison": ["last 12 months vs the 12 before"], "change": [1.08], "ci_low": [-3.4],
                             "ci_high": [5.6]})
     ax = fplots.plot_nps_change(changes)
-    _plain(ax)
-    _signed(_ticks(ax, "x"))
+    plain(ax, offset_allowed=True)
+    _signed(ticks(ax, "x"))
     lo, hi = ax.get_xlim()
     assert lo < -3.4 and hi > 5.6  # the whole interval and zero, never an axis around the change alone
     summary = pd.DataFrame({"topic": [0, 1], "n": [1200, 35], "negative_share": [0.2, 0.5], "neutral_share": [0.3, 0.2],
                             "positive_share": [0.5, 0.3]})
     ax = fplots.plot_topics(summary)
-    _plain(ax)
-    assert max(_integers_with_separators(_ticks(ax, "x"))) >= 1000 and ax.get_xlim()[0] == 0
+    plain(ax, offset_allowed=True)
+    assert max(_integers_with_separators(ticks(ax, "x"))) >= 1000 and ax.get_xlim()[0] == 0
     curves = pd.DataFrame({"label": ["coupon"] * 3, "share": [0.0, 0.5, 1.0], "qini": [0.0, 1500.0, 2100.0],
                            "random": [0.0, 1050.0, 2100.0]})
     ax = fplots.plot_qini(curves)
-    _plain(ax)
-    assert all(t.endswith("%") for t in _ticks(ax, "x"))
+    plain(ax, offset_allowed=True)
+    assert all(t.endswith("%") for t in ticks(ax, "x"))
 
 
 def test_loop_panels_from_zero_without_scientific_notation():
@@ -158,13 +142,13 @@ def test_loop_panels_from_zero_without_scientific_notation():
                                "ci_low": [0.01, 5_000.0], "ci_high": [0.07, 40_000.0]})
     axes = lplots.plot_loop_comparison(comparison, currency="KRW")
     for ax in axes:
-        _plain(ax)
+        plain(ax, offset_allowed=True)
         assert ax.get_ylim()[0] == 0
         assert not SCI.search(ax.get_title())
-    assert all(t.endswith("%") for t in _ticks(axes[0], "y"))
+    assert all(t.endswith("%") for t in ticks(axes[0], "y"))
     assert "+22,345" in axes[1].get_title()
-    assert max(_integers_with_separators(_ticks(axes[1], "y"))) >= 100_000
+    assert max(_integers_with_separators(ticks(axes[1], "y"))) >= 100_000
     weights = pd.DataFrame({"segment": ["a", "b"], "uplift": [0.02, -0.01], "ci_low": [-0.01, -0.03],
                             "ci_high": [0.05, 0.01], "action": ["keep", "remove"]})
     ax = lplots.plot_segment_response(weights)
-    _signed(_ticks(ax, "x"))
+    _signed(ticks(ax, "x"))
