@@ -160,3 +160,23 @@ def test_the_leak_checks_catch_what_they_look_for():
     tables = BeautifulSoup("<table><thead><tr><th>원천</th><th>테이블</th></tr></thead><tbody><tr><td>transactions</td>"
                            "<td>transactions</td></tr><tr><td>accounts</td><td>계정</td></tr></tbody></table>", "html.parser")
     assert _table_names_shown(tables) == ["transactions"]
+
+
+def _group_lists(text: str) -> list[str]:
+    """The group lists of every channel_groups.all_grouped sentence (Korean) in ``text``."""
+    before, after = catalogue("ko")["channel_groups.all_grouped"].split("{groups}")
+    return re.findall(re.escape(before) + r"(.*?)" + re.escape(after), text)
+
+
+@pytest.mark.parametrize("which", ["latest", "earlier"])
+def test_channel_groups_are_worded_on_korean_pages(suite_runs, which):
+    """The sentence listing the channel groups (data overview, channel integration) names the suite's groups in
+    Korean (인터넷, 전통 채널), not by their codes ("internet, traditional")."""
+    from ecrm_lib.channels.common import SUITE_GROUPS
+
+    lists = [(name, groups) for name, soup in _korean_pages(suite_runs, which)
+             for groups in _group_lists(soup.get_text(" ", strip=True))]
+    assert lists, "no Korean page lists the channel groups"
+    bad = [(name, groups) for name, groups in lists if set(groups.split(", ")) & SUITE_GROUPS]
+    assert not bad, bad
+    assert _group_lists(catalogue("ko")["channel_groups.all_grouped"].format(groups="internet, traditional")) == ["internet, traditional"]
