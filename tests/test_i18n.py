@@ -124,6 +124,9 @@ def test_a_notebook_displays_each_language_once_and_each_page_keeps_its_own(tmp_
     assert "first 50 of 12,345 rows" in en and "처음 50행" not in en
     assert "용어 설명" in ko and "보고서" in ko and "Glossary" in en and "&lt;5" in ko and "&lt;5" in en
     assert ko.count("<img") == 1 and en.count("<img") == 1 and '<html lang="ko"' in ko
+    # the figure's alternative text in the page's language (nbconvert writes the same English sentence everywhere)
+    assert 'alt="보고서 &quot;x&quot;의 그림"' in ko and 'alt="Figure of the report &quot;x&quot;"' in en
+    assert "No description has been provided" not in ko + en
 
 
 def test_table_caption_values_are_plain_text_escaped_once(monkeypatch):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ecrm_lib.core.cells import cell_text
 from ecrm_lib.core.i18n import t
-from ecrm_lib.core.language import get_language
+from ecrm_lib.core.language import get_language, using
 from ecrm_lib.core.privacy import scrub_shown
 from ecrm_lib.report.display import escape
 
@@ -259,6 +259,10 @@ def render_html(executed_ipynb: str | os.PathLike, out_html: str | os.PathLike, 
     nb.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _title_tag(body, title)
+    # nbconvert gives every figure the same English alternative text; a screen reader reads it in the page's language
+    with using(lang or get_language()):
+        alt = escape(t("nav.figure", title=title))
+    body = body.replace('alt="No description has been provided for this image"', f'alt="{alt}"')
     if lang:
         body = re.sub(r"<html([^>]*?)\blang=\"[^\"]*\"", rf'<html\1lang="{lang}"', body, count=1)
     nav = nav_html(languages=languages)
