@@ -355,7 +355,7 @@ def test_postgres_run_fingerprint_follows_the_database(pg_default):
     srv, schema, path = pg_default
     config = load_config(path)
     first = input_hashes(config)
-    assert [h["rows"] for h in first] == [5520, 11063, 10842, 8, 1275, 3000]
+    assert [h["rows"] for h in first] == [5520, 11063, 10842, 8, 1275, 6000]
     assert all(h["connection"] == srv.url and h["bytes"] is None for h in first)
     assert input_hashes(config) == first
     table = f"{srv.quote(schema)}.{srv.quote('feedback')}"

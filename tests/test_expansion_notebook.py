@@ -102,7 +102,10 @@ def test_expansion_scores_only_non_targets_and_prices_their_cheapest_channel(run
     # the rule's own columns never reach the model: the appendix lists them as left out
     html = (run["dir"] / "expansion.html").read_text(encoding="utf-8")
     measures = _table(html, "Measures of the customer table").set_index("Measure")["In the model"]
-    assert measures["clv"] == measures["churn_probability"] == "left out: defines the selection"
+    # measures are worded on the page (CLV, churn probability), as the evaluation page words them
+    from ecrm_lib.seef.evaluation import feature_label
+
+    assert measures[feature_label("clv")] == measures[feature_label("churn_probability")] == "left out: defines the selection"
     assert (measures == "used").sum() >= 5 and "customer_id" not in measures.index
     assert html.index("Appendix: method") < html.index("Measures of the customer table")
     assert html.index("Appendix: method") < html.index("one row per fold")

@@ -38,8 +38,8 @@ the fitted model.
 Examples
 --------
 >>> tm = fit_topics([["price", "high"], ["price", "cheap"], ["delivery", "fast"], ["delivery", "slow"]] * 3, n_topics=2)
->>> sorted(tm.labels.values())
-['delivery / slow / fast', 'price / high / cheap']
+>>> sorted(sorted(label.split(" / ")) for label in tm.labels.values())  # tied words may come in either order
+[['delivery', 'fast', 'slow'], ['cheap', 'high', 'price']]
 """
 
 from __future__ import annotations
