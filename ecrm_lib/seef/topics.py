@@ -39,7 +39,7 @@ Examples
 --------
 >>> tm = fit_topics([["price", "high"], ["price", "cheap"], ["delivery", "fast"], ["delivery", "slow"]] * 3, n_topics=2)
 >>> sorted(sorted(label.split(" / ")) for label in tm.labels.values())  # tied words may come in either order
-[['delivery', 'fast', 'slow'], ['cheap', 'high', 'price']]
+[['cheap', 'high', 'price'], ['delivery', 'fast', 'slow']]
 """
 
 from __future__ import annotations
