@@ -8,6 +8,8 @@ may follow it directly (write "(AUC 0.74)" or "...은 0.74입니다"; the copula
 
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from ecrm_lib.core.i18n import catalogue
@@ -58,5 +60,7 @@ def test_korean_particles_suit_the_formatted_value_before_them():
 
 def test_the_known_exceptions_are_still_exceptions():
     """A known exception that was fixed leaves the list (so that it cannot break again unnoticed)."""
+    if not KNOWN:
+        pytest.skip("no known exceptions: every ko message is checked by the test above")
     still = {k for k, _ in wrong_particles(catalogue("ko"))}
     assert KNOWN <= still, sorted(KNOWN - still)

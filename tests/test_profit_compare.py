@@ -205,3 +205,20 @@ def test_large_amounts_read_short_and_korean_pages_in_korean_units():
 def test_the_curve_needs_its_columns():
     with pytest.raises(ValueError, match="needs the curve's column"):
         plot_money_uplift_curve(pd.DataFrame({"share": [0.0, 1.0]}))
+
+
+def test_random_line_reaches_everyone_reachable_at_the_reachable_share():
+    """With unreachable customers, the curve's random line matches the comparison's random picks among the reachable:
+    at share s it is s / reach of the profit of contacting everyone reachable (the review found it drawn as s x)."""
+    from ecrm_lib.seef.profit_eval import money_uplift_curve, reachable_random_line
+
+    rng = np.random.default_rng(3)
+    reachable = rng.random(400) < 0.6
+    score = np.where(reachable, rng.normal(size=400), -np.inf)
+    z = np.where(reachable, rng.normal(5.0, 20.0, size=400), 0.0)
+    curve = money_uplift_curve(score, z, max_points=401)
+    line = reachable_random_line(curve, reachable.mean())
+    end = curve["per_1000"].iloc[-1]
+    at = curve["share"].sub(reachable.mean() / 2).abs().idxmin()
+    assert line.iloc[at] == pytest.approx(end * curve["share"].iloc[at] / reachable.mean())
+    assert np.allclose(line[curve["share"] >= reachable.mean()], end)

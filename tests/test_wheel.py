@@ -15,8 +15,8 @@ processed, so ``ecrm_lib`` can only come from the wheel; the test checks it), an
 ``JUPYTER_PATH`` points at its ``share/jupyter`` (nbconvert's templates, which a full install
 puts under the new environment's prefix). The venv is made by this interpreter (the same base
 Python: soupsieve's selectors fail on a different 3.11 patch release). ``ecrm run`` from the wheel runs
-the notebooks ``ecrm run`` alone exercises (the data overview and the executive summary, with their
-upstreams), since every notebook runs from the wheel by hand anyway.
+one notebook (the data overview, in both languages, published with its index), since every notebook runs
+from the wheel by hand anyway.
 """
 
 from __future__ import annotations

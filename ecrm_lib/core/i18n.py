@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import functools
 import string
-from importlib import resources
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 import yaml

@@ -384,11 +384,16 @@ def band_verdict(table: pd.DataFrame) -> str | None:
 
 
 def prediction_verdict(predicted: float, ci_low: float, ci_high: float) -> str:
-    """Where the prediction lies against the realised figure's interval: ``"within"``, ``"above"`` or ``"below"``.
+    """Where the prediction lies against the realised figure's interval: ``"within"``, ``"above"`` or ``"below"``;
+    ``"unknown"`` when the interval is missing (too few customers in an arm).
 
     >>> prediction_verdict(10.0, 4.0, 12.0), prediction_verdict(13.0, 4.0, 12.0), prediction_verdict(1.0, 4.0, 12.0)
     ('within', 'above', 'below')
+    >>> prediction_verdict(10.0, float("nan"), float("nan"))
+    'unknown'
     """
+    if pd.isna(ci_low) or pd.isna(ci_high) or pd.isna(predicted):
+        return "unknown"
     if predicted > ci_high:
         return "above"
     if predicted < ci_low:
@@ -474,9 +479,10 @@ def loop_profit(targets: pd.DataFrame, earlier_map: pd.DataFrame, current_map: p
             {"account_id": "string", "campaign_id": "string"}).rename(
             columns={"revenue_uplift": "true_revenue_uplift", "p_treated": "true_p_treated"})
         rows = rows.merge(tr.drop_duplicates(["account_id", "campaign_id"]), on=["account_id", "campaign_id"], how="left")
-        if rows["true_revenue_uplift"].isna().any():  # a truth that does not cover the rows is no truth for them
-            rows = rows.drop(columns=["true_revenue_uplift", "true_p_treated"])
     found, counts, cid = targets_in_campaign(targets, bridge, current_map, rows, campaign_id)
+    if "true_revenue_uplift" in found and found["true_revenue_uplift"].isna().any():
+        # a truth that does not cover the measured campaign's rows is no truth for them (other campaigns do not count)
+        found = found.drop(columns=[c for c in ("true_revenue_uplift", "true_p_treated") if c in found])
     if cid is None or found.empty:
         return None, NotAvailable("loop.na.no_campaign_since", {"start": start})
     price = channel_cost_table(channel_costs) if channel_costs is not None else pd.Series(dtype=float)

@@ -65,6 +65,7 @@ from ecrm_lib.seef.profit import fit_incremental_model, incremental_value
 
 __all__ = [
     "choose_cutoff",
+    "reachable_random_line",
     "BOOTSTRAP_COLUMNS",
     "VERDICTS",
     "bootstrap_policies",
@@ -138,6 +139,24 @@ def policy_gain(selected, contributions, ci_level: float = 0.95) -> dict[str, fl
     se = float(z.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     h = z_value(ci_level) * se
     return dict(share=float(s.mean()), per_customer=mean, ci_low=mean - h, ci_high=mean + h, per_1000=1000 * mean)
+
+
+def reachable_random_line(curve: pd.DataFrame, reachable_share: float) -> pd.Series:
+    """The money uplift curve's ``random`` line when only ``reachable_share`` (0-1) of the customers can be contacted.
+
+    Random picks are drawn among the reachable (as the comparison's "random, same size" is), so the line rises to
+    the profit of contacting everyone reachable by the share ``reachable_share`` and stays there (currency per
+    1,000 customers, as ``per_1000``); the unreachable sit at the curve's end with no contribution.
+
+    >>> c = pd.DataFrame({"share": [0.0, 0.25, 0.5, 1.0], "per_1000": [0.0, 60.0, 80.0, 80.0]})
+    >>> reachable_random_line(c, 0.5).tolist()
+    [0.0, 40.0, 80.0, 80.0]
+    """
+    reach = float(reachable_share)
+    end = float(curve["per_1000"].iloc[-1])
+    if not 0.0 < reach <= 1.0:
+        return curve["share"] * end
+    return np.minimum(curve["share"] / reach, 1.0) * end
 
 
 def money_uplift_curve(score, contributions, max_points: int = 400) -> pd.DataFrame:

@@ -84,7 +84,7 @@ from ecrm_lib.seef.profit import (
     incremental_value,
     profit_options,
 )
-from ecrm_lib.seef.profit_eval import bootstrap_policies, money_uplift_curve, profit_contributions
+from ecrm_lib.seef.profit_eval import bootstrap_policies, money_uplift_curve, profit_contributions, reachable_random_line
 
 __all__ = ["DEFAULT_HOLDOUT_SHARE", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS", "NotAvailable", "ProfitSelection",
            "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
@@ -293,6 +293,8 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
                                     eligible=reachable, groups=camp["customer_id"].astype(str).to_numpy(),
                                     n_boot=n_boot_compare, ci_level=ci_level, random_state=random_state)
     curve = money_uplift_curve(np.where(reachable, score, -np.inf), np.where(reachable, z, 0.0))
+    if len(reachable):  # random picks among the reachable, as the comparison's "random, same size"
+        curve["random"] = reachable_random_line(curve, float(np.mean(reachable)))
     return ProfitSelection(campaign_id=str(campaign_id), scores=scores.drop(columns="reachable_channels"),
                            chosen=chosen, summary=summary, comparison=comparison, curve=curve,
                            n_campaign_rows=int(len(camp)))

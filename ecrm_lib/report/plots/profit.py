@@ -71,7 +71,7 @@ def plot_money_uplift_curve(curve: pd.DataFrame, comparison: pd.DataFrame | None
     need = {"share", "per_1000", "random"}
     if missing := sorted(need - set(curve.columns)):
         raise ValueError(f"plot_money_uplift_curve needs the curve's column(s) {missing} "
-                         "(ecrm_lib.seef.profit_eval.money_uplift_curve); it has {list(curve.columns)}.")
+                         f"(ecrm_lib.seef.profit_eval.money_uplift_curve); it has {list(curve.columns)}.")
     ax = _ax(ax, (9, 5))
     ax.plot(curve["share"], curve["per_1000"], color="C0", linewidth=1.8, label=_t("profit.curve"))
     ax.plot(curve["share"], curve["random"], color="grey", linestyle="--", linewidth=1, label=_t("profit.random_line"))
