@@ -110,7 +110,8 @@ def test_whole_suite_on_spark_gives_the_duckdb_metrics(suite_runs, tmp_path):
     finally:
         config.unlink()
     assert spark.status == "ok", [r.status_text() for r in spark.results]
-    assert running_servers() == []  # the run's server was stopped
+    # the run's server was stopped (another test file's session-scoped server may live on in this worker process)
+    assert [s for s in running_servers() if Path(s.work_dir).is_relative_to(out.resolve())] == []
     assert (spark.run_dir / "private" / "logs" / "spark-connect.log").is_file()  # the notebooks ran on it
     want, got = _metrics(duck), _metrics(spark.run_dir)
     assert len(want) > 50 and got.get("evaluation.targets_entered") is not None  # the loop saw the earlier run
