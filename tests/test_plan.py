@@ -12,6 +12,7 @@ from ecrm_lib.core.config import Economics, load_config
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.core.paths import DEFAULT_CONFIG
 from ecrm_lib.report import plan
+from ecrm_lib.report.plan_shift import SHIFT_COLUMNS
 
 MINIMAL = """\
 name: t
@@ -88,7 +89,7 @@ def test_plan_levels_returns_and_order():
     shift = plan.channel_shift_row(2_400_000.0, {"whatif_purpose": "order_status", "whatif_from_channel": "phone",
                                                   "whatif_to_channel": "app", "whatif_share": 0.3})
     out = plan.costed_plan(pd.concat([rows, shift], ignore_index=True))
-    assert list(out.columns) == plan.PLAN_COLUMNS + ["action_key"] + plan.SHIFT_COLUMNS
+    assert list(out.columns) == plan.PLAN_COLUMNS + ["action_key"] + SHIFT_COLUMNS
     assert (out["return"] == out["value"] - out["cost"]).all()
     assert (out["return_low"] <= out["return"]).all() and (out["return"] <= out["return_high"]).all()
     by = out.set_index("segment")

@@ -74,11 +74,12 @@ import pandas as pd
 
 from ecrm_lib.core.format import as_number
 from ecrm_lib.core.i18n import t
+from ecrm_lib.report.plan_shift import SHIFT_COLUMNS, SHIFT_GENERIC, data_code, shift_channel, shift_whom
 from ecrm_lib.seef.rfm import segment_label
 
 __all__ = ["PROPOSED_COLUMNS", "PLAN_COLUMNS", "TO_DO", "TO_TEST", "campaign_effect", "campaign_rows", "plan_display",
            "expansion_rows", "channel_shift_row", "costed_plan", "missing_economics_text", "PROFIT_EVIDENCE_METRICS",
-           "SHIFT_COLUMNS", "SHIFT_GENERIC",
+           
            "profit_evidence", "profit_rows",
            "build_plan", "plan_notes"]
 
@@ -97,15 +98,7 @@ PLAN_COLUMNS = PROPOSED_COLUMNS + ["return", "return_low", "return_high", "retur
 """Columns of :func:`costed_plan`: the proposed columns plus ``return`` (value - cost), its interval,
 ``return_on_cost`` (return / cost; NaN when the cost is 0 or unknown) and ``level`` ("to do" / "to test").
 An optional ``action_key`` of the proposed rows (``campaign``, ``expansion``, ``channel_shift``) is kept, and so
-are the :data:`SHIFT_COLUMNS`: :func:`plan_display` words those actions in the report language."""
-
-SHIFT_COLUMNS = ["shift_share", "shift_source", "shift_target"]
-"""Optional columns of a channel-shift row (:func:`channel_shift_row`): the share of the purpose's contacts moved
-(0-1, NaN when the what-if names none) and the channels they move from and to, as the data codes them (empty
-on other rows). With ``segment`` (the purpose's code) they keep the product free of any report language."""
-
-SHIFT_GENERIC = "what-if contacts"
-"""``segment`` of a channel-shift row whose what-if names no purpose or channel."""
+are the :data:`~ecrm_lib.report.plan_shift.SHIFT_COLUMNS`: :func:`plan_display` words those actions in the report language."""
 
 MIN_GROUP = 5
 """Smallest group shown as its own row; smaller segments are joined into "other segments"."""
@@ -537,7 +530,7 @@ def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> p
     if x is None or x <= 0:
         return pd.DataFrame(columns=PROPOSED_COLUMNS)
     w = dict(whatif or {})
-    purpose, src, dst = (_code(w.get(k)) for k in ("whatif_purpose", "whatif_from_channel", "whatif_to_channel"))
+    purpose, src, dst = (data_code(w.get(k)) for k in ("whatif_purpose", "whatif_from_channel", "whatif_to_channel"))
     share = as_number(w.get("whatif_share"))
     row = {"action": "Move contacts to the cheaper channel", "action_key": "channel_shift",
            "segment": purpose or SHIFT_GENERIC, "customers": float("nan"),
@@ -547,29 +540,6 @@ def channel_shift_row(saving: Any, whatif: Mapping[str, Any] | None = None) -> p
            "shift_share": float(share) if share is not None else float("nan"), "shift_source": src or None,
            "shift_target": dst or None}
     return pd.DataFrame([row], columns=PROPOSED_COLUMNS + ["action_key"] + SHIFT_COLUMNS)
-
-
-def _code(value: Any) -> str:
-    """A code of the data (purpose, channel) as text; "" when missing."""
-    return "" if value is None or (not isinstance(value, str) and bool(pd.isna(value))) else str(value).strip()
-
-
-def _shift_whom(r: Any) -> str:
-    """Whom a channel-shift row moves, in the report language (:func:`channel_shift_row`'s neutral columns)."""
-    purpose, src = _code(r.get("segment")), _code(r.get("shift_source"))
-    if not purpose or purpose == SHIFT_GENERIC or not src:
-        return t("plan.whom_shift_generic")
-    words = dict(purpose=purpose.replace("_", " "), source=src)
-    share = as_number(r.get("shift_share"))
-    if share is not None and np.isfinite(share):
-        return t("plan.whom_shift_share", share=f"{100 * share:.0f}%", **words)
-    return t("plan.whom_shift", **words)
-
-
-def _shift_channel(r: Any) -> str:
-    """A channel-shift row's channels (from -> to) in the report language; the product's cell when they are missing."""
-    src, dst = _code(r.get("shift_source")), _code(r.get("shift_target"))
-    return t("plan.channel_from_to", source=src, target=dst) if src and dst else _code(r.get("channel"))
 
 
 def costed_plan(proposed: pd.DataFrame) -> pd.DataFrame:
@@ -774,7 +744,7 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
         if key(r) and r.segment in fixed:
             return t(fixed[r.segment])
         if key(r) == "channel_shift":
-            return _shift_whom(r)
+            return shift_whom(r)
         # a campaign row's segment: a shipped RFM segment's name in the report language, the user's as written
         return segment_label(r.segment) if key(r) == "campaign" else r.segment
 
@@ -792,7 +762,7 @@ def plan_display(plan: pd.DataFrame, currency: str = "") -> pd.DataFrame:
             t("plan.col_whom"): whom(r),
             t("plan.col_customers"): (count_label(r.customers) if 0 < (as_number(r.customers) or 0) < MIN_GROUP
                                       else format_count(r.customers)),  # a count of 1-4 people reads <5
-            t("plan.col_channel"): (_shift_channel(r) if key(r) == "channel_shift" else r.channel) or not_available(),
+            t("plan.col_channel"): (shift_channel(r) if key(r) == "channel_shift" else r.channel) or not_available(),
             t("plan.col_value"): _money_interval(r.value, r.value_low, r.value_high, currency),
             t("plan.col_cost"): format_money(r.cost, currency),
             t("plan.col_return"): _money_interval(r["return"], r.return_low, r.return_high, currency),
