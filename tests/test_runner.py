@@ -756,9 +756,9 @@ def test_show_first_entry_heads_the_index_but_runs_in_order(tmp_path, spy):
 
 def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
     # notebook code and outputs (personal data) never cross a TCP port; ipykernel's plain-TCP warning is gone
-    from ecrm_lib.run import execute
+    from ecrm_lib.run import kernels
 
-    manager = execute._kernel_manager(tmp_path / "kernel.log")
+    manager = kernels.kernel_manager_class(tmp_path / "kernel.log")
     if os.name == "posix":
         assert manager().transport == "ipc"
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", notebooks=["control"])
@@ -780,6 +780,9 @@ def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path
     (b0, b1), (c0, c1), (d0, _) = span("basic"), span("control"), span("downstream")
     assert b0 < c1 and c0 < b1, "basic and control did not overlap"
     assert d0 >= c1, "downstream started before its upstream control ended"
+    # once basic was done a core was idle: downstream's kernel started (and imported its modules) while control ran
+    started = json.loads(RunLayout(outcome.run_dir).metrics("downstream").read_text(encoding="utf-8"))
+    assert dt.datetime.fromtimestamp(started["metrics"]["kernel_started"]["value"], dt.timezone.utc) < c1
     # the effective parameters of every notebook reach the others through the run folder
     from ecrm_lib.run.context import RunContext
 

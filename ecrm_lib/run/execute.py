@@ -33,6 +33,7 @@ from ecrm_lib.core.privacy import scrub_pii
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.report.display import escape
 from ecrm_lib.report.render import render_failure_page, render_html, render_message_page
+from ecrm_lib.run import kernels
 from ecrm_lib.run.context import RunLayout
 from ecrm_lib.run.registry import RUN_DIR_PARAMETER, NotebookSpec
 
@@ -202,68 +203,40 @@ def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
     return name, _clean_message(str(e))
 
 
-def _kernel_manager(log_path: Path, env: dict[str, str] | None = None):
-    """The kernel manager class of one notebook's kernel.
-
-    - On POSIX the kernel talks over Unix sockets (IPC) instead of TCP: notebook
-      code and outputs (which may hold personal data) never cross a TCP port, even
-      on localhost, and ipykernel 7 does not warn about plain-text TCP. The socket
-      files live in Jupyter's runtime folder, one unique prefix per kernel.
-    - The kernel process writes its own stdout and stderr (not the notebook's
-      outputs, which reach the notebook) to ``log_path`` instead of the runner's
-      terminal: a kernel interrupted at a cell timeout or shut down under load
-      prints tracebacks ("Socket operation on non-socket", "KeyboardInterrupt
-      caught in kernel") that are not the user's business; the runner reports
-      each failure once.
-    - ``env`` adds variables to this kernel's environment only (e.g. its progress
-      file), whatever other notebooks start at the same time.
-    """
-    import uuid
-
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    class EcrmKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            if os.name == "posix":
-                runtime = Path(jupyter_runtime_dir())
-                runtime.mkdir(parents=True, exist_ok=True)
-                kwargs.setdefault("transport", "ipc")
-                kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
-            super().__init__(**kwargs)
-
-        async def start_kernel(self, **kw):
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            if env:
-                kw["env"] = {**os.environ, **kw.get("env", {}), **env}
-            with open(log_path, "ab") as log:  # the kernel keeps its own copy of the file handle
-                kw.setdefault("stdout", log)
-                kw.setdefault("stderr", log)
-                return await super().start_kernel(**kw)
-
-    return EcrmKernelManager
-
-
-def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None) -> None:
+def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None,
+             km: Any = None) -> None:
+    """Run the notebook with papermill in ``km`` (a kernel started for it by :func:`start_notebook_kernel`), or in
+    a kernel started here and stopped afterwards."""
     import papermill
 
     out = layout.executed(spec.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    manager = _kernel_manager(layout.kernel_log(spec.name), {progress.ENV_VAR: str(layout.progress_file(spec.name))})
+    own = km is None
     with _kernel_env():
-        papermill.execute_notebook(
-            str(spec.path),
-            str(out),
-            parameters={**parameters, RUN_DIR_PARAMETER: str(layout.root)},
-            kernel_name="python3",
-            # the kernel starts in the run folder; papermill's cwd= would os.chdir the whole
-            # process, which notebooks running in parallel threads would undo for each other
-            resources={"metadata": {"path": str(layout.root)}},
-            execution_timeout=timeout,
-            progress_bar=False,
-            log_output=False,
-            kernel_manager_class=manager,
-        )
+        if own:
+            km = start_notebook_kernel(spec, layout)
+        try:
+            papermill.execute_notebook(
+                str(spec.path),
+                str(out),
+                parameters={**parameters, RUN_DIR_PARAMETER: str(layout.root)},
+                kernel_name="python3",
+                execution_timeout=timeout,
+                progress_bar=False,
+                log_output=False,
+                km=km,
+            )
+        finally:
+            if own:
+                kernels.stop_kernel(km)
+
+
+def start_notebook_kernel(spec: NotebookSpec, layout: RunLayout):
+    """Start the kernel ``spec``'s notebook runs in: in the run folder (not papermill's ``cwd=``, which would
+    ``os.chdir`` the whole process under notebooks running in parallel threads), with its own progress file,
+    importing the notebook's modules as it starts (:mod:`ecrm_lib.run.kernels`)."""
+    return kernels.start_kernel(spec.path, layout.kernel_log(spec.name), layout.root,
+                                {progress.ENV_VAR: str(layout.progress_file(spec.name))})
 
 
 def _recorded_metrics(layout: RunLayout, name: str) -> list[str]:
@@ -358,7 +331,7 @@ def _skip(spec: NotebookSpec, layout: RunLayout, config: Config, params: dict[st
 
 
 def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any],
-                 timeout: float | None = None, languages: tuple[str, ...] = ("en",)) -> NotebookResult:
+                 timeout: float | None = None, languages: tuple[str, ...] = ("en",), km: Any = None) -> NotebookResult:
     """Execute one notebook on a prepared run folder and render its page.
 
     Parameters
@@ -374,6 +347,9 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
     languages : tuple of str
         Report languages; the page is rendered once per language (the main one
         beside the index, the others in a subfolder per language).
+    km : jupyter_client kernel manager, optional
+        A kernel already started for this notebook in this thread (:func:`start_notebook_kernel`; the
+        caller stops it); by default one is started here. Its start is then not in ``duration_s``.
 
     Returns
     -------
@@ -386,7 +362,7 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
     timeout = spec.timeout_s or timeout
     t = time.monotonic()
     try:
-        _execute(spec, layout, parameters, timeout)
+        _execute(spec, layout, parameters, timeout, km)
     except Exception as e:  # any failure of one notebook must not stop the run
         res.status = "failed"
         res.error_type, res.error_message = _describe_error(e, timeout)
@@ -534,26 +510,62 @@ def run_notebooks(
         return all(u in results or u not in specs for u in specs[name].upstream)
 
     pending = list(names)
+    running: set[str] = set()
+    early: dict[str, kernels.EarlyKernel] = {}     # kernels started before their notebook may run
+    futures: dict[concurrent.futures.Future, str] = {}
+
+    def submit_early(name: str) -> None:
+        gate = early[name] = kernels.EarlyKernel(name)
+        spec = specs[name]
+        futures[pool.submit(gate.wait_then, lambda: start_notebook_kernel(spec, layout),
+                            lambda km: run_notebook(spec, layout, params[name], cell_timeout, languages, km=km))] = name
+
+    def worth_starting_early(name: str) -> bool:
+        # every upstream not finished yet is running (so this one will be ready when they end), none failed
+        ups = [u for u in specs[name].upstream if u in specs]
+        return (name not in early and not ready(name) and all(u in running or u in results for u in ups)
+                and not any(results[u].blocks_downstream for u in ups if u in results))
+
     env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs), "ECRM_LANGUAGES": ",".join(languages), **(env or {})}
     watcher = _ProgressWatcher(layout, names, say)
     watcher.start()
-    with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        running: dict[concurrent.futures.Future, str] = {}
-        while pending or running:
-            for name in [n for n in pending if ready(n)]:
-                if len(running) >= jobs:
-                    break
-                pending.remove(name)
-                skipped = _skip(specs[name], layout, config, params[name], results, languages)
-                if skipped is not None:
-                    finish(skipped)
-                    continue
-                running[pool.submit(run_notebook, specs[name], layout, params[name], cell_timeout, languages)] = name
-            if not running:
-                continue  # skips made more notebooks ready
-            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-            for f in done:
-                running.pop(f)
-                finish(f.result())
+    # ``jobs`` notebooks run at once; up to ``jobs`` more threads hold kernels started early (an idle core starts the
+    # kernel of a notebook whose upstreams are running, so that it runs as soon as they end)
+    with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=2 * jobs) as pool:
+        try:
+            while pending or futures:
+                for name in [n for n in pending if ready(n)]:
+                    if len(running) >= jobs:
+                        break
+                    pending.remove(name)
+                    skipped = _skip(specs[name], layout, config, params[name], results, languages)
+                    if skipped is not None:
+                        if name in early:
+                            early.pop(name).cancel()
+                        finish(skipped)
+                        continue
+                    running.add(name)
+                    if name in early:
+                        early.pop(name).release()
+                    else:
+                        futures[pool.submit(run_notebook, specs[name], layout, params[name], cell_timeout,
+                                            languages)] = name
+                if jobs > 1:
+                    for name in [n for n in pending if worth_starting_early(n)]:
+                        if len(running) + len(early) >= jobs:
+                            break
+                        submit_early(name)
+                if not futures:
+                    continue  # skips made more notebooks ready
+                done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+                for f in done:
+                    name = futures.pop(f)
+                    res = f.result()
+                    if res is not None:  # None: an early kernel that was not used
+                        running.discard(name)
+                        finish(res)
+        finally:
+            for gate in early.values():  # the run stops (an error, an interrupt): no kernel waits for ever
+                gate.cancel()
     watcher.stop()
     return [results[n] for n in names]
