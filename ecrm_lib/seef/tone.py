@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -207,16 +207,33 @@ class ToneModel:
             index=list(self.classes), columns=list(self.classes), fill_value=0)
 
 
+def _classifier(C: float):
+    # newton-cg reaches the optimum in 4 iterations where lbfgs stopped at tol 1e-3 after 23-44 (22,642 reviews:
+    # 2.2 s against 4 s a fit, held-out AUC 0.9730 against lbfgs' 0.9712 short of the optimum)
+    return LogisticRegression(C=C, max_iter=2000, tol=1e-3, class_weight="balanced", solver="newton-cg")
+
+
 def _pipeline(C: float, min_df: int):
-    return make_pipeline(TfidfVectorizer(analyzer=_ngrams, min_df=min_df, sublinear_tf=True),
-                         # tol 1e-3: 2.5x faster than the default on 22,000 reviews (held-out AUC 0.971 against 0.973)
-                         LogisticRegression(C=C, max_iter=2000, tol=1e-3, class_weight="balanced"))
+    return make_pipeline(TfidfVectorizer(analyzer=_ngrams, min_df=min_df, sublinear_tf=True), _classifier(C))
 
 
-def _proba_frame(pipe, docs) -> pd.DataFrame:
-    p = pipe.predict_proba(docs)
-    cls = list(pipe.classes_)
-    out = pd.DataFrame({f"p_{t}": (p[:, cls.index(t)] if t in cls else np.zeros(len(docs))) for t in TONES})
+def _fold_features(counts, tr, te, min_df: int):
+    """TF-IDF of a fold from the counts of every text, as ``TfidfVectorizer(min_df=min_df, sublinear_tf=True)``
+    fitted on the training texts gives them: its vocabulary is the terms in at least ``min_df`` training texts
+    (in the same sorted order), its IDF the training texts'; the held-out texts never shape either."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    train = counts[tr]
+    cols = np.flatnonzero(np.asarray((train > 0).sum(axis=0)).ravel() >= min_df)
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(train[:, cols])
+    return tfidf.transform(train[:, cols]), tfidf.transform(counts[te][:, cols])
+
+
+def _proba_frame(model, docs) -> pd.DataFrame:
+    """Predicted tone and class probabilities of ``docs`` (token lists for a pipeline, a matrix for a classifier)."""
+    p = model.predict_proba(docs)
+    cls = list(model.classes_)
+    out = pd.DataFrame({f"p_{t}": (p[:, cls.index(t)] if t in cls else np.zeros(p.shape[0])) for t in TONES})
     out.insert(0, "predicted", np.asarray(cls, dtype=object)[p.argmax(axis=1)])
     return out
 
@@ -250,10 +267,12 @@ def train_tone(tokens: Sequence[Sequence[str]], tones: Sequence, n_folds: int = 
     y = lab.iloc[keep].to_numpy(dtype=object)
     docs = [list(tokens[i]) for i in keep]
     k = max(2, min(n_folds, min(int((y == c).sum()) for c in classes)))
+    # the texts are counted once; each fold's vocabulary and IDF come from its training texts (_fold_features)
+    counts = CountVectorizer(analyzer=_ngrams).fit_transform(docs)
     parts = []
     for tr, te in StratifiedKFold(k, shuffle=True, random_state=random_state).split(np.zeros(len(y)), y):
-        pipe = _pipeline(C, min_df).fit([docs[i] for i in tr], y[tr])
-        parts.append(_proba_frame(pipe, [docs[i] for i in te]).set_index(keep[te]))
+        x_tr, x_te = _fold_features(counts, tr, te, min_df)
+        parts.append(_proba_frame(_classifier(C).fit(x_tr, y[tr]), x_te).set_index(keep[te]))
     held = pd.concat(parts).sort_index()
     held.insert(0, "tone", lab.iloc[held.index].to_numpy(dtype=object))
     pn = held[held["tone"].isin(["positive", "negative"])]
