@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -331,7 +332,8 @@ def _skip(spec: NotebookSpec, layout: RunLayout, config: Config, params: dict[st
 
 
 def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any],
-                 timeout: float | None = None, languages: tuple[str, ...] = ("en",), km: Any = None) -> NotebookResult:
+                 timeout: float | None = None, languages: tuple[str, ...] = ("en",), km: Any = None,
+                 on_executed: Callable[[NotebookResult], Any] | None = None) -> NotebookResult:
     """Execute one notebook on a prepared run folder and render its page.
 
     Parameters
@@ -350,6 +352,9 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
     km : jupyter_client kernel manager, optional
         A kernel already started for this notebook in this thread (:func:`start_notebook_kernel`; the
         caller stops it); by default one is started here. Its start is then not in ``duration_s``.
+    on_executed : callable, optional
+        Called with the result once the notebook ran and its declared metrics and products were checked,
+        before its pages are rendered (the scheduler starts its downstream notebooks then).
 
     Returns
     -------
@@ -387,6 +392,8 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
             res.status = "failed"
             res.error_type = "MissingOutputs"
             res.error_message = _clean_message("; ".join(problems) + ".")
+    if on_executed is not None:
+        on_executed(res)
     executed = layout.executed(spec.name)
     if res.status == "ok":
         try:
@@ -506,63 +513,82 @@ def run_notebooks(
             done_count[0] += 1
             say(_progress_line(done_count[0], len(names), res))
 
-    def ready(name: str) -> bool:
-        return all(u in results or u not in specs for u in specs[name].upstream)
-
     pending = list(names)
-    running: set[str] = set()
+    running: set[str] = set()                      # notebooks executing (not those only rendering their pages)
+    executed: dict[str, NotebookResult] = {}       # ran and checked (their pages may still be rendering)
     early: dict[str, kernels.EarlyKernel] = {}     # kernels started before their notebook may run
-    futures: dict[concurrent.futures.Future, str] = {}
+    events: queue.Queue = queue.Queue()            # ("executed" | "done", name, result, error) from the workers
+    open_tasks: set[str] = set()                   # submitted and not done yet (early kernels included)
 
-    def submit_early(name: str) -> None:
-        gate = early[name] = kernels.EarlyKernel(name)
+    def ready(name: str) -> bool:
+        return all(u in executed or u not in specs for u in specs[name].upstream)
+
+    def task(name: str, gate: kernels.EarlyKernel | None = None) -> None:
         spec = specs[name]
-        futures[pool.submit(gate.wait_then, lambda: start_notebook_kernel(spec, layout),
-                            lambda km: run_notebook(spec, layout, params[name], cell_timeout, languages, km=km))] = name
+
+        def run(km=None):
+            return run_notebook(spec, layout, params[name], cell_timeout, languages, km=km,
+                                on_executed=lambda r: events.put(("executed", name, r, None)))
+
+        try:
+            res = gate.wait_then(lambda: start_notebook_kernel(spec, layout), run) if gate else run()
+            events.put(("done", name, res, None))
+        except BaseException as e:  # noqa: BLE001 - raised again in the scheduler's thread
+            events.put(("done", name, None, e))
 
     def worth_starting_early(name: str) -> bool:
-        # every upstream not finished yet is running (so this one will be ready when they end), none failed
+        # every upstream not executed yet is running (so this one will be ready when they end), none failed
         ups = [u for u in specs[name].upstream if u in specs]
-        return (name not in early and not ready(name) and all(u in running or u in results for u in ups)
-                and not any(results[u].blocks_downstream for u in ups if u in results))
+        return (name not in early and not ready(name) and all(u in running or u in executed for u in ups)
+                and not any(executed[u].blocks_downstream for u in ups if u in executed))
 
     env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs), "ECRM_LANGUAGES": ",".join(languages), **(env or {})}
     watcher = _ProgressWatcher(layout, names, say)
     watcher.start()
     # ``jobs`` notebooks run at once; up to ``jobs`` more threads hold kernels started early (an idle core starts the
-    # kernel of a notebook whose upstreams are running, so that it runs as soon as they end)
-    with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=2 * jobs) as pool:
+    # kernel of a notebook whose upstreams are running, so that it runs as soon as they end), and a notebook's pages
+    # render while its downstream notebooks already run
+    with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=3 * jobs) as pool:
         try:
-            while pending or futures:
+            while pending or open_tasks:
                 for name in [n for n in pending if ready(n)]:
                     if len(running) >= jobs:
                         break
                     pending.remove(name)
-                    skipped = _skip(specs[name], layout, config, params[name], results, languages)
+                    skipped = _skip(specs[name], layout, config, params[name], executed, languages)
                     if skipped is not None:
                         if name in early:
                             early.pop(name).cancel()
+                        executed[name] = skipped
                         finish(skipped)
                         continue
                     running.add(name)
                     if name in early:
                         early.pop(name).release()
                     else:
-                        futures[pool.submit(run_notebook, specs[name], layout, params[name], cell_timeout,
-                                            languages)] = name
+                        open_tasks.add(name)
+                        pool.submit(task, name)
                 if jobs > 1:
                     for name in [n for n in pending if worth_starting_early(n)]:
                         if len(running) + len(early) >= jobs:
                             break
-                        submit_early(name)
-                if not futures:
+                        early[name] = kernels.EarlyKernel(name)
+                        open_tasks.add(name)
+                        pool.submit(task, name, early[name])
+                if not open_tasks:
                     continue  # skips made more notebooks ready
-                done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
-                for f in done:
-                    name = futures.pop(f)
-                    res = f.result()
-                    if res is not None:  # None: an early kernel that was not used
-                        running.discard(name)
+                kind, name, res, error = events.get()
+                if error is not None:
+                    raise error
+                if kind == "executed":
+                    running.discard(name)
+                    if res.status == "ok":  # a failure's downstream is skipped once its own line is out ("done")
+                        executed[name] = res
+                else:
+                    open_tasks.discard(name)
+                    running.discard(name)
+                    if res is not None:  # None: an early kernel that was not used (or a task that raised)
+                        executed.setdefault(name, res)
                         finish(res)
         finally:
             for gate in early.values():  # the run stops (an error, an interrupt): no kernel waits for ever
