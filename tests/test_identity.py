@@ -743,3 +743,24 @@ def test_shared_household_addresses_precision_and_recall(default_data):
     assert merged_before == info["couples_sharing_email"]  # every shared address merged its couple
     assert merged_after <= 3 and after["precision"] >= 0.999 > before["precision"]
     assert after["recall"] >= before["recall"]  # each person's own accounts still link through the address
+
+
+def test_resolution_reports_its_stages_to_the_run_progress(tmp_path, monkeypatch):
+    """Issue 10 item 7: under ``ecrm run`` each stage's start and end reach the runner's output (the kernel's progress
+    file), worded, with the number of accounts; a caller's own ``progress`` replaces those lines."""
+    from ecrm_lib.channels.identity.resolve import STAGE_WORDS
+    from ecrm_lib.core import progress
+    from ecrm_lib.core.paths import PROJ_ROOT
+
+    monkeypatch.setenv(progress.ENV_VAR, str(tmp_path / "progress.txt"))
+    accounts = pd.read_csv(PROJ_ROOT / "data" / "default" / "accounts.csv", dtype=str).head(300)
+    result = resolve_identities(accounts)
+    text = (tmp_path / "progress.txt").read_text(encoding="utf-8")
+    assert "identity resolution of 300 accounts" in text
+    for stage in result.timings["stage"]:
+        assert f"identity resolution: {STAGE_WORDS[stage]} ..." in text, stage
+        assert f"identity resolution: {STAGE_WORDS[stage]} done in " in text, stage
+    seen = []
+    (tmp_path / "progress.txt").unlink()
+    resolve_identities(accounts, progress=lambda stage, s: seen.append(stage))
+    assert not (tmp_path / "progress.txt").exists() and set(seen) == set(result.timings["stage"])

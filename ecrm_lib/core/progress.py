@@ -4,7 +4,7 @@ Library functions call :func:`step` at the start of a long step (loading,
 identity resolution, fitting, scoring); a notebook may too. Under ``ecrm run``
 each notebook's kernel has ``$ECRM_PROGRESS_FILE`` set to a file in the run
 folder, and the runner prints new lines of every running notebook as they come
-(``  channel_integration 12:03:05  resolving identities of 1,878,901 accounts``).
+(``    channel_integration 12:03:05  identity resolution of 1,878,901 accounts``).
 In a notebook opened by hand the lines go to the ``ecrm.progress`` logger only,
 so the report's pages stay free of them.
 

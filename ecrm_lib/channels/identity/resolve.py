@@ -53,6 +53,7 @@ from ecrm_lib.channels.identity.probabilistic import (
 from ecrm_lib.channels.identity.workspace import open_accounts
 from ecrm_lib.channels.normalize import normalize_account_table
 from ecrm_lib.channels.normalize.names import name_key_table
+from ecrm_lib.core.progress import step as progress_step
 
 __all__ = ["IdentityResult", "ProgressFn", "resolve_identities"]
 
@@ -98,11 +99,35 @@ class IdentityResult:
         return int(self.account_map["customer_id"].nunique())
 
 
+#: What each stage does, in the progress lines a run prints (:func:`report_stage`).
+STAGE_WORDS = {
+    "accounts": "reading the accounts",
+    "normalize": "normalising e-mails, phones and names",
+    "identifiers": "collecting identifiers and the accounts they link",
+    "guards": "over-merge guards (shared identifiers, name conflicts)",
+    "components": "deterministic links and connected components",
+    "probabilistic": "probabilistic matching (Splink)",
+    "customer_ids": "assigning customer ids",
+    "golden": "golden records",
+    "audit": "audit tables",
+}
+
+
+def report_stage(stage: str, seconds: float | None) -> None:
+    """The default ``progress`` of :func:`resolve_identities`: one line per stage as it starts and ends, to the run's
+    progress (:func:`ecrm_lib.core.progress.step`: printed by ``ecrm run`` while the notebook runs)."""
+    what = STAGE_WORDS.get(stage, stage)
+    if seconds is None:
+        progress_step("identity resolution: {what} ...", what=what)
+    else:
+        progress_step("identity resolution: {what} done in {s:.1f} s", what=what, s=seconds)
+
+
 class _Stages:
     """Runs the stages, timing each and telling ``progress`` when it starts and ends."""
 
     def __init__(self, progress: ProgressFn | None):
-        self.progress = progress
+        self.progress = progress if progress is not None else report_stage
         self.rows: list[dict] = []
 
     def run(self, stage: str, fn, *args, **kwargs):
@@ -281,7 +306,7 @@ def resolve_identities(
         order) can be one person's.
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage starts and
-        ``progress(stage, seconds)`` when it ends.
+        ``progress(stage, seconds)`` when it ends; by default :func:`report_stage` (the run's progress lines).
 
     Returns
     -------
@@ -323,6 +348,8 @@ def resolve_identities(
     size_limit = max_component_size if "max_component_size" in guards else None
     st = _Stages(progress)
     ws, raw, n = st.run("accounts", open_accounts, accounts)
+    if progress is None:
+        progress_step("identity resolution of {n:,} accounts", n=n)
     try:
         acc, names = st.run("normalize", _normalize, ws, raw, default_region=default_region, fold_gmail=fold_gmail, strict_phone=strict_phone)
         ids, links = st.run("identifiers", identifier_tables, ws, acc)
