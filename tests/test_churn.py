@@ -535,3 +535,32 @@ def test_telco_pipeline_reaches_published_auc(shared_data):
         assert r.importance[r.importance["model"] == m]["feature"].iloc[0] in {"tenure", "Contract"}
     t = r.by_tenure.set_index(["tenure_band", "contract"])["churn_rate"]
     assert t[("0-6", "Month-to-month")] > 0.45 > 0.05 > t[("49-72", "Two year")]
+
+
+def test_permutation_drops_equal_scikit_learns_permutation_importance():
+    """The drivers' AUC drops score each feature's shuffles stacked in one call; the figures must be scikit-learn's
+    permutation_importance(scoring="roc_auc") exactly: a model with decision_function, a calibrated one with
+    predict_proba only, and a text column kept as its dtype through a one-hot encoder."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import make_column_transformer
+    from sklearn.inspection import permutation_importance
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from ecrm_lib.value.churn_measures import permutation_auc_drops
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "plan": pd.Series(rng.choice(["x", "y", "z"], n), dtype="category")})
+    y = ((X["a"] + 0.5 * (X["plan"] == "z") + rng.normal(scale=1.0, size=n)) > 0.3).astype(int).to_numpy()
+    prep = make_column_transformer((StandardScaler(), ["a", "b"]), (OneHotEncoder(), ["plan"]))
+    plain = make_pipeline(prep, LogisticRegression()).fit(X, y)
+    calibrated = CalibratedClassifierCV(make_pipeline(prep, LogisticRegression()), cv=3, ensemble=False).fit(X, y)
+    assert hasattr(plain, "decision_function") and not hasattr(calibrated, "decision_function")
+    for model in (plain, calibrated):
+        ref = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=4, random_state=7)
+        mean, std = permutation_auc_drops(model, X, y, n_repeats=4, random_state=7)
+        np.testing.assert_allclose(mean, ref.importances_mean, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(std, ref.importances_std, rtol=0, atol=1e-12)
+        assert mean[0] > 0.05 and str(X["plan"].dtype) == "category"   # a real driver; the input untouched

