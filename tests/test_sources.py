@@ -810,3 +810,19 @@ def test_ecrm_validate_refuses_a_hostile_expression(tmp_path, capsys):
     assert cli.main(["validate", "--config", str(cfg.path)]) == 2
     assert not mark.exists()
     assert "pd.io is not part of the expression language" in capsys.readouterr().err
+
+
+def test_engine_takes_every_core_and_shares_the_memory_between_parallel_notebooks(tmp_path):
+    """threads: auto gives each notebook's DuckDB the machine's cores (the critical path is mostly one notebook at a
+    time); memory_limit: auto splits 60 % of the memory between the notebooks that run at once."""
+    import os
+
+    from ecrm_lib.core.config import EngineSettings
+    from ecrm_lib.data.engine import connect, memory_limit_text
+
+    con = connect(EngineSettings(), spill_dir=tmp_path / "spill", parallel=2)
+    threads = con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+    assert int(threads) == (os.cpu_count() or 1)
+    assert memory_limit_text(EngineSettings(), 2) != memory_limit_text(EngineSettings(), 1)
+    con = connect(EngineSettings(threads=1), parallel=1)
+    assert int(con.raw_sql("SELECT current_setting('threads')").fetchone()[0]) == 1

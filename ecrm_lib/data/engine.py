@@ -7,7 +7,8 @@ config's ``engine:`` section (:class:`~ecrm_lib.core.config.EngineSettings`):
 
 - DuckDB runs out of core: it holds at most ``memory_limit`` in memory and
   writes the rest to ``spill_dir``. ``memory_limit: auto`` gives each notebook
-  that runs at the same time an equal part of 60 % of the machine's memory.
+  that runs at the same time an equal part of 60 % of the machine's memory;
+  ``threads: auto`` gives each the machine's cores.
 - Spark: ``kind: spark`` with ``spark: {master: ..., remote: ..., conf: {...}}``;
   the session time zone is UTC (timestamps are stored in UTC). A notebook
   connects to a Spark Connect server when the config names one
@@ -105,7 +106,9 @@ def memory_limit_text(settings: EngineSettings, parallel: int = 1) -> str:
 
 
 def thread_count(settings: EngineSettings, parallel: int = 1) -> int:
-    """Engine threads per notebook: the configured number, else the cores shared by the parallel notebooks."""
+    """The configured number of threads, else the machine's cores shared by ``parallel`` notebooks (the engine
+    asks for ``parallel=1``: every core; the models' native thread pools for their share,
+    :func:`ecrm_lib.seef.scale.model_threads`)."""
     if settings.threads != "auto":
         return int(settings.threads)
     return max(1, (os.cpu_count() or 1) // max(1, int(parallel)))
@@ -135,7 +138,11 @@ def connect(settings: EngineSettings | None = None, *, spill_dir: str | os.PathL
         return _connect_spark(settings, spill)
     config: dict[str, Any] = {
         "memory_limit": memory_limit_text(settings, parallel),
-        "threads": thread_count(settings, parallel),
+        # every core, whatever else runs: the suite's critical path is mostly one notebook at a time (a share per
+        # parallel notebook left one of two cores idle through the long queries of a 10M-person run), and DuckDB's
+        # workers wait on a queue rather than spin, so two notebooks' threads on the same cores cost little; memory
+        # is not elastic and stays shared (memory_limit_text)
+        "threads": thread_count(settings),
     }
     if spill:
         Path(spill).mkdir(parents=True, exist_ok=True)

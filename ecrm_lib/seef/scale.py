@@ -118,8 +118,8 @@ def model_threads(n_rows: int, n_threads: int | None = None) -> int:
     One below :data:`SMALL_FIT_ROWS`; else ``n_threads`` when given, else the
     machine's cores divided by the notebooks running at the same time (the
     ``ECRM_PARALLEL_NOTEBOOKS`` environment variable that ``ecrm run --jobs``
-    sets; 1 when run by hand), as for the engine
-    (:func:`ecrm_lib.data.engine.thread_count`).
+    sets; 1 when run by hand; :func:`ecrm_lib.data.engine.thread_count`): OpenMP threads spin when they outnumber
+    the free cores, where the engine's threads wait (it takes every core).
 
     Examples
     --------
