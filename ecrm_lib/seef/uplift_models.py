@@ -55,6 +55,7 @@ __all__ = [
     "qini_coefficient",
     "qini_curve",
     "uplift_deciles",
+    "headline_qini",
     "notes_in_language",
     "uplift_models_by_arm",
 ]
@@ -317,6 +318,7 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
         return t("feedback.note_few_responders", n=min_responders)
 
     no_features = features.attrs.get("empty_reason_in_language") or (lambda: t("feedback.note_no_features"))
+    several = df["campaign_id"].nunique() > 1  # then a curve's label names its campaign (two arms may share a name)
     for cid, g in df.groupby("campaign_id", sort=True):
         ctrl = g[g["is_control"]]
         for arm, a in g[~g["is_control"]].groupby("arm", sort=True):
@@ -337,7 +339,7 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
                 c = qini_curve(y, treated, score)
                 if len(c) > 400:  # thin the curve for plotting; keep the end point
                     c = c.iloc[np.unique(np.r_[np.linspace(0, len(c) - 1, 400).astype(int), len(c) - 1])]
-                curves.append(c.assign(campaign_id=cid, arm=arm, label=str(arm)))
+                curves.append(c.assign(campaign_id=cid, arm=arm, label=f"{cid}: {arm}" if several else str(arm)))
             row["note"] = note() if note else ""
             summary.append(row)
             notes.append(note)
@@ -346,6 +348,21 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
     out = pd.DataFrame(summary, columns=["campaign_id", "arm", "method", "n", "responders", "qini_coefficient", "note"])
     out.attrs["note_in_language"] = notes
     return out, curves_df
+
+
+def headline_qini(summary: pd.DataFrame, campaign_id: str | None = None) -> pd.Series | None:
+    """The row of :func:`uplift_models_by_arm`'s summary a page's sentence describes: the arm with the highest Qini
+    coefficient of ``campaign_id`` (the headline campaign, e.g. :func:`ecrm_lib.seef.uplift.latest_campaign`; None:
+    of every campaign), as the ``qini_coefficient`` metric reads it; None when no arm of it has a coefficient.
+
+    >>> s = pd.DataFrame({"campaign_id": ["old", "new"], "arm": ["treatment"] * 2, "qini_coefficient": [0.11, 0.04]})
+    >>> float(headline_qini(s, "new")["qini_coefficient"]), float(headline_qini(s)["qini_coefficient"]), headline_qini(s, "none")
+    (0.04, 0.11, None)
+    """
+    rows = summary.dropna(subset=["qini_coefficient"])
+    if campaign_id is not None:
+        rows = rows[rows["campaign_id"].astype(str) == str(campaign_id)]
+    return rows.sort_values("qini_coefficient", ascending=False, kind="stable").iloc[0] if len(rows) else None
 
 
 def notes_in_language(summary: pd.DataFrame) -> pd.Series:
