@@ -122,7 +122,7 @@ def _run_qini_cell(camp, features) -> Page:
     models = types.SimpleNamespace(campaign_features=lambda c, **kw: features, uplift_models_by_arm=uplift_models.uplift_models_by_arm,
                                    notes_in_language=uplift_models.notes_in_language, headline_qini=uplift_models.headline_qini)
     ns = dict(page.names(), uplift_models=models, has_campaigns=True, camp=camp, uplift_model="two_model", random_state=42,
-              headline_cid=None,
+              headline_cid=None, best=None,
               min_cell=5, tables={"customers": None, "transactions": None},
               fplots=types.SimpleNamespace(plot_qini=lambda *a, **k: None))
     exec(_cell("uplift_models_by_arm"), ns)

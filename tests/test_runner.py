@@ -764,6 +764,11 @@ def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", notebooks=["control"])
     assert outcome.status == "ok"
     assert "without encryption" not in capfd.readouterr().err
+    # the kernel's clients were closed with it: no heartbeat thread pings a dead kernel after the run
+    import threading
+
+    time.sleep(1.5)
+    assert not [t for t in threading.enumerate() if type(t).__name__ == "HBChannel" and t.is_alive()]
 
 
 def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path, spy):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -206,14 +207,13 @@ def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
 def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None,
              km: Any = None) -> None:
     """Run the notebook with papermill in ``km`` (a kernel started for it by :func:`start_notebook_kernel`), or in
-    a kernel started here and stopped afterwards."""
+    a kernel started here; the kernel is stopped afterwards either way."""
     import papermill
 
     out = layout.executed(spec.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    own = km is None
     with _kernel_env():
-        if own:
+        if km is None:
             km = start_notebook_kernel(spec, layout)
         try:
             papermill.execute_notebook(
@@ -226,9 +226,8 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
                 log_output=False,
                 km=km,
             )
-        finally:
-            if own:
-                kernels.stop_kernel(km)
+        finally:  # stopped before the downstream notebooks start, an early kernel too (its data freed)
+            kernels.stop_kernel(km)
 
 
 def start_notebook_kernel(spec: NotebookSpec, layout: RunLayout):
@@ -391,8 +390,8 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
             res.status = "failed"
             res.error_type = "MissingOutputs"
             res.error_message = _clean_message("; ".join(problems) + ".")
-    if on_executed is not None:
-        on_executed(res)
+    if on_executed is not None:  # a copy: a page that then fails to render fails this notebook, not its downstream
+        on_executed(dataclasses.replace(res))
     executed = layout.executed(spec.name)
     if res.status == "ok":
         try:

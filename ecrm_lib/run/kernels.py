@@ -107,6 +107,14 @@ def kernel_manager_class(log_path: Path, env: dict[str, str] | None = None):
                 kwargs.setdefault("transport", "ipc")
                 kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
             super().__init__(**kwargs)
+            self.ecrm_clients: list = []
+
+        def client(self, **kwargs):
+            # papermill's client does not own a kernel handed to it (km=), so it never closes its channels:
+            # stop_kernel closes them (their heartbeat thread would ping the dead kernel until the process ends)
+            kc = super().client(**kwargs)
+            self.ecrm_clients.append(kc)
+            return kc
 
         async def start_kernel(self, **kw):
             log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,17 +136,29 @@ def start_kernel(notebook: Path, log_path: Path, cwd: Path, env: dict[str, str] 
 
     manager = kernel_manager_class(log_path, {**(env or {}), WARM_ENV: ",".join(notebook_modules(notebook))})
     km = manager(kernel_name="python3")
-    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[f"--IPKernelApp.exec_lines={_WARM_LINE}"])
+    # no IPython history file (nbclient's own default): notebook code stays out of ~/.ipython and parallel
+    # kernels do not contend for its lock
+    args = [f"--IPKernelApp.exec_lines={_WARM_LINE}", "--HistoryManager.hist_file=:memory:"]
+    try:
+        run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=args)
+    except BaseException:
+        stop_kernel(km)
+        raise
     return km
 
 
 def stop_kernel(km: Any) -> None:
-    """Shut a started kernel down (at once; that also removes its connection files); never raises."""
+    """Close its clients' channels and shut a started kernel down (asked to exit, so its exit handlers run: the
+    engine's temporary folders go, a Spark Connect session is released; killed after jupyter_client's wait); that
+    also removes its connection files. Never raises; a second call does nothing."""
     from jupyter_core.utils import run_sync
 
     try:
+        for kc in getattr(km, "ecrm_clients", []):
+            kc.stop_channels()
+        km.ecrm_clients = []
         if km.has_kernel:
-            run_sync(km.shutdown_kernel)(now=True)
+            run_sync(km.shutdown_kernel)(now=False)
     except Exception:  # noqa: BLE001 - the kernel is gone or going; nothing to report
         pass
 

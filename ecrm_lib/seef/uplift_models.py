@@ -350,10 +350,11 @@ def uplift_models_by_arm(campaigns: pd.DataFrame, features: pd.DataFrame, method
     return out, curves_df
 
 
-def headline_qini(summary: pd.DataFrame, campaign_id: str | None = None) -> pd.Series | None:
-    """The row of :func:`uplift_models_by_arm`'s summary a page's sentence describes: the arm with the highest Qini
-    coefficient of ``campaign_id`` (the headline campaign, e.g. :func:`ecrm_lib.seef.uplift.latest_campaign`; None:
-    of every campaign), as the ``qini_coefficient`` metric reads it; None when no arm of it has a coefficient.
+def headline_qini(summary: pd.DataFrame, campaign_id: str | None = None, arm: str | None = None) -> pd.Series | None:
+    """The row of :func:`uplift_models_by_arm`'s summary a page's sentence describes: of ``campaign_id`` (the
+    headline campaign, e.g. :func:`ecrm_lib.seef.uplift.latest_campaign`; None: every campaign) and ``arm`` (the
+    headline arm, :func:`ecrm_lib.seef.uplift.best_arm`, as the ``qini_coefficient`` metric; None: any arm), the
+    row with the highest Qini coefficient; None when no such row has a coefficient.
 
     >>> s = pd.DataFrame({"campaign_id": ["old", "new"], "arm": ["treatment"] * 2, "qini_coefficient": [0.11, 0.04]})
     >>> float(headline_qini(s, "new")["qini_coefficient"]), float(headline_qini(s)["qini_coefficient"]), headline_qini(s, "none")
@@ -362,6 +363,8 @@ def headline_qini(summary: pd.DataFrame, campaign_id: str | None = None) -> pd.S
     rows = summary.dropna(subset=["qini_coefficient"])
     if campaign_id is not None:
         rows = rows[rows["campaign_id"].astype(str) == str(campaign_id)]
+    if arm is not None:
+        rows = rows[rows["arm"].astype(str) == str(arm)]
     return rows.sort_values("qini_coefficient", ascending=False, kind="stable").iloc[0] if len(rows) else None
 
 
