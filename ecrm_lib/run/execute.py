@@ -348,8 +348,9 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
         Report languages; the page is rendered once per language (the main one
         beside the index, the others in a subfolder per language).
     km : jupyter_client kernel manager, optional
-        A kernel already started for this notebook in this thread (:func:`start_notebook_kernel`; the
-        caller stops it); by default one is started here. Its start is then not in ``duration_s``.
+        A kernel already started for this notebook in this thread (:func:`start_notebook_kernel`); by
+        default one is started here. Either way it is stopped once the notebook ran; a kernel handed in
+        was started earlier, so its start is not in ``duration_s``.
     on_executed : callable, optional
         Called with the result once the notebook ran and its declared metrics and products were checked,
         before its pages are rendered (the scheduler starts its downstream notebooks then).

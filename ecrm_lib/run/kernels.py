@@ -153,10 +153,13 @@ def stop_kernel(km: Any) -> None:
     also removes its connection files. Never raises; a second call does nothing."""
     from jupyter_core.utils import run_sync
 
-    try:
-        for kc in getattr(km, "ecrm_clients", []):
+    for kc in getattr(km, "ecrm_clients", []):
+        try:
             kc.stop_channels()
-        km.ecrm_clients = []
+        except Exception:  # noqa: BLE001 - a client already closed; the kernel must still be shut down
+            pass
+    km.ecrm_clients = []
+    try:
         if km.has_kernel:
             run_sync(km.shutdown_kernel)(now=False)
     except Exception:  # noqa: BLE001 - the kernel is gone or going; nothing to report
