@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spark_check import SMALL_DATA_CONF, TEST_JVM_OPTIONS
+
 from ecrm_lib.value.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout, rfm_summary
 from ecrm_lib.core.paths import lifetimes_datasets_dir
 
@@ -53,9 +55,12 @@ def spark(request, tmp_path_factory):
     except ImportError as exc:
         _no_spark(f"pyspark is not importable ({exc}): install the spark extra with "
                   "`.venv/bin/pip install -e '.[spark]'` (Java 17 must be on PATH)")
+    # the classic session keeps Spark's code generation on (the other Spark tests interpret expressions:
+    # spark_check.SMALL_DATA_CONF); both JVMs compile with C1 only
     conf = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
-            "spark.ui.showConsoleProgress": "false"}
+            "spark.ui.showConsoleProgress": "false", "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS}
     if request.param == "connect":
+        conf = {**SMALL_DATA_CONF, **conf}
         from ecrm_lib.core.config import EngineSettings
         from ecrm_lib.run.spark_server import SparkConnectServer, SparkServerError
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from spark_check import need_spark
+from spark_check import need_spark, spark_engine_yaml
 
 pytestmark = pytest.mark.slow
 
@@ -53,14 +53,12 @@ def _need_spark() -> None:
 
 
 def _spark_config(config: Path, out: Path, name: str = "default_spark") -> Path:
-    """A copy of a generated config whose engine is local Spark (two cores, four shuffle partitions), named ``name``."""
+    """A copy of a generated config whose engine is local Spark (two cores, the small-data settings of
+    ``spark_check.SMALL_DATA_CONF``), named ``name``."""
     text = config.read_text(encoding="utf-8")
     assert "\nengine:" not in text
     text = text.replace("\nname: default\n", f"\nname: {name}\n")
-    text += (
-        "engine:\n  kind: spark\n  spark:\n    master: local[2]\n    conf:\n"
-        "      spark.sql.shuffle.partitions: 4\n      spark.ui.enabled: 'false'\n"
-    )
+    text += spark_engine_yaml("local[2]")
     out.write_text(text, encoding="utf-8")
     return out
 
