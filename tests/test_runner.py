@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -788,11 +789,53 @@ def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path
     # once basic was done a core was idle: downstream's kernel started (and imported its modules) while control ran
     started = json.loads(RunLayout(outcome.run_dir).metrics("downstream").read_text(encoding="utf-8"))
     assert dt.datetime.fromtimestamp(started["metrics"]["kernel_started"]["value"], dt.timezone.utc) < c1
+    # forked from the run's fork server, which had imported the notebooks' modules (ecrm_lib.run.kernel_fork)
+    assert started["metrics"]["kernel_forked"]["value"] == 1
     # the effective parameters of every notebook reach the others through the run folder
     from ecrm_lib.run.context import RunContext
 
     ctx = RunContext(outcome.run_dir, "downstream")
     assert ctx.parameter("control", "sleep_s") == 4.0 and ctx.parameter("basic", "n") == 3
+
+
+def test_kernels_start_the_usual_way_when_forking_is_off(tmp_path, spy, monkeypatch):
+    monkeypatch.setenv("ECRM_FORK_KERNELS", "0")
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2, notebooks=["downstream"])
+    assert outcome.status == "ok", outcome.lines
+    metrics = json.loads(RunLayout(outcome.run_dir).metrics("downstream").read_text(encoding="utf-8"))["metrics"]
+    assert metrics["kernel_forked"]["value"] == 0 and metrics["seen"]["value"] == 1
+
+
+def test_no_kernel_outlives_a_killed_runner(tmp_path):
+    """The runner killed (SIGKILL, no clean-up) while a forked kernel runs a cell: the fork server and every kernel
+    go too (the server by its parent-death signal, the kernels by ipykernel's parent poller)."""
+    import signal
+
+    import psutil
+
+    cfg = write_config(tmp_path / "cfg")
+    code = ("import sys; from pathlib import Path; from ecrm_lib.run.runner import run_suite; "
+            "run_suite(Path(sys.argv[1]), out_dir=Path(sys.argv[2]), registry_path=Path(sys.argv[3]), jobs=2, "
+            "progress=None, parameters={'control': {'mode': 'sleep', 'sleep_s': 120.0}})")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(cfg), str(tmp_path / "out"), str(REGISTRY)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        runner_proc, deadline, forked = psutil.Process(proc.pid), time.monotonic() + 90, []
+        while time.monotonic() < deadline and not forked:  # the control notebook's kernel, forked by the server
+            time.sleep(0.5)
+            family = runner_proc.children(recursive=True)
+            servers = [p for p in family if "ecrm_lib.run.kernel_fork" in " ".join(p.cmdline()) and p.ppid() == proc.pid]
+            forked = [p for p in family if servers and p.ppid() == servers[0].pid]
+        assert forked, "no kernel was forked"
+        family = runner_proc.children(recursive=True)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        gone, alive = psutil.wait_procs(family, timeout=30)
+        assert alive == [], [" ".join(p.cmdline())[:120] for p in alive]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_one_job_runs_in_registry_order(tmp_path, spy):

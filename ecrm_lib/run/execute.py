@@ -34,7 +34,7 @@ from ecrm_lib.core.privacy import scrub_pii
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.report.display import escape
 from ecrm_lib.report.render import render_failure_page, render_html, render_message_page
-from ecrm_lib.run import kernels
+from ecrm_lib.run import kernel_fork, kernels
 from ecrm_lib.run.context import RunLayout
 from ecrm_lib.run.registry import RUN_DIR_PARAMETER, NotebookSpec
 
@@ -230,12 +230,13 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
             kernels.stop_kernel(km)
 
 
-def start_notebook_kernel(spec: NotebookSpec, layout: RunLayout):
+def start_notebook_kernel(spec: NotebookSpec, layout: RunLayout, fork_server=None):
     """Start the kernel ``spec``'s notebook runs in: in the run folder (not papermill's ``cwd=``, which would
     ``os.chdir`` the whole process under notebooks running in parallel threads), with its own progress file,
-    importing the notebook's modules as it starts (:mod:`ecrm_lib.run.kernels`)."""
+    importing the notebook's modules as it starts, or forked from ``fork_server`` which has imported them
+    (:mod:`ecrm_lib.run.kernels`, :mod:`ecrm_lib.run.kernel_fork`)."""
     return kernels.start_kernel(spec.path, layout.kernel_log(spec.name), layout.root,
-                                {progress.ENV_VAR: str(layout.progress_file(spec.name))})
+                                {progress.ENV_VAR: str(layout.progress_file(spec.name))}, fork_server=fork_server)
 
 
 def _recorded_metrics(layout: RunLayout, name: str) -> list[str]:
@@ -526,11 +527,13 @@ def run_notebooks(
         spec = specs[name]
 
         def run(km=None):
+            if km is None and forks is not None:
+                km = start_forked(spec)
             return run_notebook(spec, layout, params[name], cell_timeout, languages, km=km,
                                 on_executed=lambda r: events.put(("executed", name, r, None)))
 
         try:
-            res = gate.wait_then(lambda: start_notebook_kernel(spec, layout), run) if gate else run()
+            res = gate.wait_then(lambda: start_notebook_kernel(spec, layout, forks), run) if gate else run()
             events.put(("done", name, res, None))
         except BaseException as e:  # noqa: BLE001 - raised again in the scheduler's thread
             events.put(("done", name, None, e))
@@ -541,13 +544,23 @@ def run_notebooks(
         return (name not in early and not ready(name) and all(u in running or u in executed for u in ups)
                 and not any(executed[u].blocks_downstream for u in ups if u in executed))
 
+    def start_forked(spec: NotebookSpec):
+        try:
+            return start_notebook_kernel(spec, layout, forks)
+        except Exception:  # noqa: BLE001 - forking is an optimisation: run_notebook starts the kernel the usual way
+            return None
+
     env_parallel = {"ECRM_PARALLEL_NOTEBOOKS": str(jobs), "ECRM_LANGUAGES": ",".join(languages), **(env or {})}
     watcher = _ProgressWatcher(layout, names, say)
     watcher.start()
+    forks = None
     # ``jobs`` notebooks run at once; up to ``jobs`` more threads hold kernels started early (an idle core starts the
     # kernel of a notebook whose upstreams are running, so that it runs as soon as they end), and a notebook's pages
     # render while its downstream notebooks already run
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=3 * jobs) as pool:
+        # two notebooks or more: their kernels are forked from one process that imports their modules once
+        if len(names) > 1 and kernel_fork.forking_enabled():
+            forks = kernel_fork.ForkServer(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
         try:
             while pending or open_tasks:
                 for name in [n for n in pending if ready(n)]:
@@ -592,5 +605,7 @@ def run_notebooks(
         finally:
             for gate in early.values():  # the run stops (an error, an interrupt): no kernel waits for ever
                 gate.cancel()
+            if forks is not None:
+                forks.close()  # its kernels live on until their notebooks end (each has its own session)
     watcher.stop()
     return [results[n] for n in names]

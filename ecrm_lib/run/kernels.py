@@ -80,7 +80,7 @@ def notebook_modules(path: Path) -> list[str]:
     return list(out)
 
 
-def kernel_manager_class(log_path: Path, env: dict[str, str] | None = None):
+def kernel_manager_class(log_path: Path, env: dict[str, str] | None = None, fork_server=None):
     """The kernel manager class of one notebook's kernel.
 
     - On POSIX the kernel talks over Unix sockets (IPC) instead of TCP: notebook
@@ -95,6 +95,9 @@ def kernel_manager_class(log_path: Path, env: dict[str, str] | None = None):
       each failure once.
     - ``env`` adds variables to this kernel's environment only (e.g. its progress
       file), whatever other notebooks start at the same time.
+    - With ``fork_server`` (a :class:`~ecrm_lib.run.kernel_fork.ForkServer`) the
+      kernel is forked from it, its modules already imported; where that fails it
+      starts the usual way.
     """
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
@@ -108,6 +111,16 @@ def kernel_manager_class(log_path: Path, env: dict[str, str] | None = None):
                 kwargs.setdefault("ip", str(runtime / f"ecrm-{uuid.uuid4().hex[:12]}"))
             super().__init__(**kwargs)
             self.ecrm_clients: list = []
+
+        async def _async_pre_start_kernel(self, **kw):
+            if fork_server is not None and self.provisioner is None:
+                from ecrm_lib.run.kernel_fork import provisioner_class
+
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                provisioner = provisioner_class()(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+                provisioner.fork_server, provisioner.log_path = fork_server, str(log_path)
+                self.provisioner = provisioner
+            return await super()._async_pre_start_kernel(**kw)
 
         def client(self, **kwargs):
             # papermill's client does not own a kernel handed to it (km=), so it never closes its channels:
@@ -128,13 +141,14 @@ def kernel_manager_class(log_path: Path, env: dict[str, str] | None = None):
     return EcrmKernelManager
 
 
-def start_kernel(notebook: Path, log_path: Path, cwd: Path, env: dict[str, str] | None = None):
-    """Start a kernel for ``notebook`` in ``cwd`` that imports the notebook's modules as it starts; returns its
-    (started) kernel manager, to hand to papermill as ``km`` in the same thread (its event loop is this thread's).
-    Stop it with :func:`stop_kernel`."""
+def start_kernel(notebook: Path, log_path: Path, cwd: Path, env: dict[str, str] | None = None, fork_server=None):
+    """Start a kernel for ``notebook`` in ``cwd`` that imports the notebook's modules as it starts (forked from
+    ``fork_server``, which has imported them, when given); returns its (started) kernel manager, to hand to
+    papermill as ``km`` in the same thread (its event loop is this thread's). Stop it with :func:`stop_kernel`."""
     from jupyter_core.utils import run_sync
 
-    manager = kernel_manager_class(log_path, {**(env or {}), WARM_ENV: ",".join(notebook_modules(notebook))})
+    manager = kernel_manager_class(log_path, {**(env or {}), WARM_ENV: ",".join(notebook_modules(notebook))},
+                                   fork_server=fork_server)
     km = manager(kernel_name="python3")
     # no IPython history file (nbclient's own default): notebook code stays out of ~/.ipython and parallel
     # kernels do not contend for its lock

@@ -1,0 +1,320 @@
+"""Kernels forked from a process that has already imported the notebooks' modules.
+
+Every notebook runs in a fresh Jupyter kernel, and a fresh kernel spends about
+3 s of CPU importing pandas, matplotlib, seaborn, SciPy, scikit-learn, Ibis and
+the library before its first cell does any work: 27 s of CPU for a run of nine
+notebooks, whatever the data's size. :class:`ForkServer` is started once per
+run (``python -m ecrm_lib.run.kernel_fork``); it imports the modules the run's
+notebooks import (:func:`ecrm_lib.run.kernels.notebook_modules`) and then
+forks one child per kernel on request. The child is an ordinary ipykernel
+process (its own session, process group and environment, the notebook's
+working folder, stdout and stderr in the kernel's log) that starts with those
+modules already in memory, shared copy-on-write with the server.
+
+The server forks from a single thread and never runs any of the imported code
+beyond importing it (the thread pools of OpenBLAS and Arrow's allocator are
+made fork-safe by their libraries; nothing of OpenMP, DuckDB or Spark has run).
+A child's modules were imported with the server's environment, which is the
+run's kernel environment; each child then gets its own (its progress file).
+
+jupyter_client starts kernels through a provisioner: :class:`ForkProvisioner`
+is its local provisioner with the launch replaced (the kernel manager of
+:func:`ecrm_lib.run.kernels.kernel_manager_class` uses it when given a server).
+It signals, polls and kills the forked kernel by process id (a Linux pidfd
+where there is one, so a reused process id is never mistaken for the kernel).
+When the server cannot start or answer, kernels start the usual way; setting
+``ECRM_FORK_KERNELS=0`` turns forking off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ENV_SWITCH", "ForkServer", "ForkProvisioner", "forking_enabled"]
+
+#: Environment variable that turns forked kernels off when set to 0 (or "false", "no").
+ENV_SWITCH = "ECRM_FORK_KERNELS"
+#: Seconds the server may take to import the modules before kernels start the usual way.
+START_TIMEOUT_S = 120.0
+
+
+def forking_enabled() -> bool:
+    """True where kernels may be forked: POSIX with ``os.fork``, and ``$ECRM_FORK_KERNELS`` not 0/false/no.
+
+    >>> import os; os.environ[ENV_SWITCH] = "0"; forking_enabled()
+    False
+    >>> del os.environ[ENV_SWITCH]
+    """
+    if os.environ.get(ENV_SWITCH, "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return os.name == "posix" and hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+class ForkServer:
+    """A process that has imported ``modules`` and forks kernels on request; :meth:`close` stops it.
+
+    Parameters
+    ----------
+    modules : list of str
+        Modules to import before serving (a module that fails to import is left out; the notebook's own
+        import reports it).
+    env : dict, optional
+        The server's environment (default: this process's), which its children's imports see.
+    """
+
+    def __init__(self, modules: list[str], env: dict[str, str] | None = None):
+        self._dir = tempfile.mkdtemp(prefix="ecrm-fork-")
+        self.address = str(Path(self._dir) / "server.sock")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, self.address, ",".join(modules)],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        self._ready: bool | None = None
+        self._lock = threading.Lock()
+
+    def ready(self, timeout: float = START_TIMEOUT_S) -> bool:
+        """True once the server has imported its modules and listens (the first call waits up to ``timeout`` s;
+        the threads that start kernels meanwhile wait with it)."""
+        with self._lock:
+            if self._ready is None:
+                out = self.process.stdout
+                ok = bool(select.select([out], [], [], timeout)[0]) and out.readline().strip() == b"ready"
+                self._ready = ok and self.process.poll() is None
+        return bool(self._ready) and self.process.poll() is None
+
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str, log_path: str | None) -> int:
+        """Fork a kernel: ``argv`` are ipykernel's arguments (``-f CONNECTION_FILE ...``); returns its process id.
+
+        Raises OSError (or ValueError) when the server does not answer; the caller then starts the kernel the usual way.
+        """
+        request = {"argv": argv, "env": env, "cwd": cwd, "log": log_path}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(self.address)
+            s.sendall(json.dumps(request).encode() + b"\n")
+            answer = s.makefile("rb").readline()
+        return int(json.loads(answer)["pid"])
+
+    def close(self) -> None:
+        """Stop the server (its kernels are not affected: each has its own session). A second call does nothing."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        for p in (Path(self.address), Path(self._dir)):
+            try:
+                p.unlink() if p.is_file() or p.is_socket() else p.rmdir()
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the server gets SIGTERM when the process that started it dies (as the run's Spark server does)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class _Forked:
+    """The part of ``subprocess.Popen`` jupyter_client's local provisioner uses, for a kernel that is not our child."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._fd = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            if self._fd is not None:
+                gone = bool(select.select([self._fd], [], [], 0)[0])
+            else:
+                try:
+                    os.kill(self.pid, 0)
+                    gone = False
+                except ProcessLookupError:
+                    gone = True
+                except PermissionError:
+                    gone = False
+            if gone:
+                self.returncode = 0  # the server reaps it: its exit status is not known here
+                self._close()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.05)
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            if self._fd is not None and hasattr(signal, "pidfd_send_signal"):
+                signal.pidfd_send_signal(self._fd, sig)
+            else:
+                os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def provisioner_class():
+    """:class:`ForkProvisioner`, defined on first use (jupyter_client is imported only where kernels start)."""
+    global ForkProvisioner
+    if ForkProvisioner is None:
+        from jupyter_client.provisioning import LocalProvisioner
+
+        class _ForkProvisioner(LocalProvisioner):
+            """jupyter_client's local provisioner, launching the kernel by forking it from ``self.fork_server``."""
+
+            fork_server: ForkServer | None = None
+            log_path: str | None = None
+
+            async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+                server = self.fork_server
+                argv = _kernel_argv(cmd)
+                if server is None or argv is None or not server.ready():
+                    return await super().launch_kernel(cmd, **kwargs)
+                try:
+                    pid = server.fork(argv, dict(kwargs.get("env") or os.environ), str(kwargs.get("cwd") or os.getcwd()),
+                                      self.log_path)
+                except (OSError, ValueError, KeyError):
+                    return await super().launch_kernel(cmd, **kwargs)
+                self.process = _Forked(pid)
+                self.pid = self.pgid = pid  # the child leads its own session and process group
+                self.cwd = kwargs.get("cwd") or os.getcwd()
+                return self.connection_info
+
+        ForkProvisioner = _ForkProvisioner
+    return ForkProvisioner
+
+
+ForkProvisioner = None  # the class, once provisioner_class() has defined it
+
+
+def _kernel_argv(cmd: list[str]) -> list[str] | None:
+    """ipykernel's own arguments from a kernel command ``[python, -m, ipykernel_launcher, ...]``, else None.
+
+    >>> _kernel_argv(["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "k.json"])
+    ['-f', 'k.json']
+    >>> _kernel_argv(["julia", "kernel.jl"]) is None
+    True
+    """
+    if len(cmd) >= 3 and cmd[1] == "-m" and cmd[2] in ("ipykernel_launcher", "ipykernel"):
+        return list(cmd[3:])
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- the server
+def _serve(address: str, modules: str) -> None:  # pragma: no cover - runs in the server process
+    import importlib
+
+    # as ipykernel_launcher does: the server's working folder is not on the path (a kernel adds its own)
+    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]
+    for name in modules.split(","):
+        if name.strip():
+            try:
+                importlib.import_module(name.strip())
+            except Exception:  # noqa: BLE001 - the notebook's own import reports it
+                pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system: no zombies
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(16)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        conn, _ = listener.accept()
+        try:
+            request = json.loads(conn.makefile("rb").readline())
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                conn.close()
+                _become_kernel(request)  # never returns
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        except Exception:  # noqa: BLE001 - a bad request: the client falls back to a usual start
+            pass
+        finally:
+            conn.close()
+
+
+def _become_kernel(request: dict) -> None:  # pragma: no cover - runs in a forked child
+    code = 1
+    try:
+        os.setsid()
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        # the kernel's own output goes to its log (never to the server's pipe, which nobody reads)
+        out = os.open(request.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # ipykernel's parent poller: the kernel exits when the server goes (the server goes with the runner), as
+        # a kernel jupyter_client starts exits with the process that started it
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0
+    except BaseException:  # noqa: BLE001
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")
