@@ -64,7 +64,6 @@ def pytest_runtest_makereport(item, call):
 #: wait for it, and every other file that reads it comes after them.
 SLOWEST_FIRST = (
     "test_feedback_notebook.py",    # women's reviews and Hillstrom through the runner, 85-136 s + 30 s
-    "test_churn_chosen_model.py",   # the churn report under Pareto/NBD and MBG/NBD, 106 s
     "test_small_cells.py",          # the suite on 50 persons, 66-75 s
     "test_suite.py",                # the suite on hostile data, 64-75 s
     "test_wheel.py",                # the installed wheel: every notebook by hand, ecrm run on one, 100-130 s

@@ -1,5 +1,7 @@
 """The whole suite end to end: every registry notebook through papermill on a
-small generated dataset, rendered, published; reports safe to share.
+small generated dataset, rendered, published; reports safe to share; the
+churn report's P(alive) from the purchase model the customer-value report
+chose (here restricted to Pareto/NBD).
 
 The dataset is made hostile on purpose: script and event-handler markup in
 names, channel names, contact purposes and feedback text, so that any place
@@ -54,10 +56,17 @@ def small_data(tmp_path_factory):
     return _hostile_copy(root / "clean", root / "hostile")
 
 
+#: The purchase model the customer-value report is restricted to in this run. The shared suite execution's data
+#: choose BG/NBD; here Pareto/NBD, so that the churn report's P(alive) is checked against another model's
+#: (``test_churn_p_alive_is_the_customer_value_model_s``) without a run of its own.
+CUSTOMER_VALUE_MODEL, MODEL_LABEL = "pareto", "Pareto/NBD"
+
+
 @pytest.fixture(scope="module")
 def run(small_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    outcome = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None)
+    outcome = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None,
+                        parameters={"customer_value": {"models": [CUSTOMER_VALUE_MODEL]}})
     return outcome, out
 
 
@@ -107,9 +116,31 @@ def test_reports_show_no_raw_email_or_phone(run, small_data):
         assert not leaked, f"{f.name} shows raw identifiers, e.g. {leaked[:3]}"
 
 
+def test_churn_p_alive_is_the_customer_value_model_s(run):
+    """One P(alive) across pages whatever purchase model the customer-value report chose (issue 15): with the
+    customer-value report restricted to Pareto/NBD, the churn report's P(alive) is the customer-value report's per
+    customer. MBG/NBD goes through the same notebook code (the model's name is a parameter of it); that its churn
+    scores give the customer-value report's P(alive) is checked for all three models on CDNOW in
+    ``test_churn_purchase.py``."""
+    import numpy as np
+
+    outcome, _ = run
+    latest = outcome.run_dir
+    metrics = json.loads((latest / "metrics" / "churn.json").read_text(encoding="utf-8"))["metrics"]
+    assert metrics["purchase_model"]["value"] == CUSTOMER_VALUE_MODEL
+    cv = pd.read_parquet(latest / "products" / "customer_value" / "customer_value.parquet").set_index("customer_id")
+    risk = pd.read_parquet(latest / "products" / "churn" / "churn_risk.parquet").set_index("customer_id")
+    assert set(cv["model"]) == {CUSTOMER_VALUE_MODEL} and set(risk.index) == set(cv.index)
+    assert np.allclose(risk["p_alive"], cv["p_alive"].reindex(risk.index), atol=1e-6, rtol=0)
+    html = (latest / "churn.html").read_text(encoding="utf-8")
+    assert f"<strong>{MODEL_LABEL}</strong>, the purchase model the Customer value report chose" in html
+    assert f"{MODEL_LABEL}: P(no purchase in window)" in html and f"{MODEL_LABEL}: 1 - P(alive)" in html
+
+
 def test_identical_rerun_is_skipped(run, small_data):
     outcome, out = run
-    again = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None)
+    again = run_suite(small_data, out_dir=out, test_params=True, progress=lambda *a, **k: None,
+                      parameters={"customer_value": {"models": [CUSTOMER_VALUE_MODEL]}})
     assert again.status == "unchanged"
     assert (out / "latest").resolve() == outcome.run_dir.resolve()
 
