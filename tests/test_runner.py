@@ -824,8 +824,16 @@ def test_no_kernel_outlives_a_killed_runner(tmp_path):
         while time.monotonic() < deadline and not forked:  # the control notebook's kernel, forked by the server
             time.sleep(0.5)
             family = runner_proc.children(recursive=True)
-            servers = [p for p in family if "ecrm_lib.run.kernel_fork" in " ".join(p.cmdline()) and p.ppid() == proc.pid]
-            forked = [p for p in family if servers and p.ppid() == servers[0].pid]
+
+            def parent(p):  # None for a process that ended meanwhile (basic's kernel ends while this polls)
+                try:
+                    return p.ppid(), " ".join(p.cmdline())
+                except psutil.Error:
+                    return None, ""
+
+            info = {p.pid: parent(p) for p in family}
+            servers = [p for p in family if "ecrm_lib.run.kernel_fork" in info[p.pid][1] and info[p.pid][0] == proc.pid]
+            forked = [p for p in family if servers and info[p.pid][0] == servers[0].pid]
         assert forked, "no kernel was forked"
         family = runner_proc.children(recursive=True)
         proc.send_signal(signal.SIGKILL)
@@ -914,3 +922,35 @@ def test_two_report_languages_publish_linked_pages(tmp_path, spy):
     assert "its input data is missing" in (root / "en" / "needs_contacts.html").read_text(encoding="utf-8")
     # the language is part of what a run depends on
     assert runner.suite_fingerprint(write_config(tmp_path / "cfg"), registry_path=REGISTRY) != outcome.fingerprint
+
+
+def test_forked_kernels_draw_their_own_random_state_and_run_their_exit_handlers(tmp_path):
+    """Two kernels forked from one server: numpy's global random state is each kernel's own (not a copy of the
+    server's), and a kernel asked to exit runs the exit handlers its code registered (the engine's temporary folders,
+    a Spark Connect session's release), as a kernel started the usual way does."""
+    from jupyter_core.utils import run_sync
+
+    from ecrm_lib.run import kernel_fork, kernels
+
+    notebook = FIXTURES / "basic.ipynb"
+    with kernel_fork.ForkServer(["numpy", "numpy.random"]) as server:
+        drawn = []
+        for i in range(2):
+            km = kernels.start_kernel(notebook, tmp_path / f"k{i}.log", tmp_path, fork_server=server)
+            try:
+                assert isinstance(km.provisioner.process, kernel_fork._Forked)  # forked, not started the usual way
+                kc = km.client()
+                kc.start_channels()
+                kc.wait_for_ready(timeout=60)
+                mark = tmp_path / f"exited-{i}"
+                code = ("import atexit, pathlib, numpy as np\n"
+                        f"atexit.register(pathlib.Path({str(mark)!r}).write_text, 'ran')\n"
+                        "print(repr(np.random.random()))")
+                out = []
+                run_sync(kc.execute_interactive)(code, timeout=60,
+                                                 output_hook=lambda m: out.append(m["content"].get("text", "")))
+                drawn.append("".join(out).strip())
+            finally:
+                kernels.stop_kernel(km)
+            assert mark.read_text() == "ran"
+    assert drawn[0] and drawn[0] != drawn[1]

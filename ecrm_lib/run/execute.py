@@ -560,7 +560,10 @@ def run_notebooks(
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=3 * jobs) as pool:
         # two notebooks or more: their kernels are forked from one process that imports their modules once
         if len(names) > 1 and kernel_fork.forking_enabled():
-            forks = kernel_fork.ForkServer(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
+            try:
+                forks = kernel_fork.ForkServer(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
+            except Exception:  # noqa: BLE001 - an optimisation: the kernels then start the usual way
+                forks = None
         try:
             while pending or open_tasks:
                 for name in [n for n in pending if ready(n)]:
@@ -606,6 +609,6 @@ def run_notebooks(
             for gate in early.values():  # the run stops (an error, an interrupt): no kernel waits for ever
                 gate.cancel()
             if forks is not None:
-                forks.close()  # its kernels live on until their notebooks end (each has its own session)
+                forks.close()  # every notebook is done (or the run stops): a kernel still running goes with it
     watcher.stop()
     return [results[n] for n in names]

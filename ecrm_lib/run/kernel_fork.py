@@ -20,10 +20,21 @@ run's kernel environment; each child then gets its own (its progress file).
 jupyter_client starts kernels through a provisioner: :class:`ForkProvisioner`
 is its local provisioner with the launch replaced (the kernel manager of
 :func:`ecrm_lib.run.kernels.kernel_manager_class` uses it when given a server).
-It signals, polls and kills the forked kernel by process id (a Linux pidfd
-where there is one, so a reused process id is never mistaken for the kernel).
-When the server cannot start or answer, kernels start the usual way; setting
-``ECRM_FORK_KERNELS=0`` turns forking off.
+It signals the kernel's process group as jupyter_client does (the child leads
+its own), and polls it through a Linux pidfd where there is one, so that a
+reused process id is never mistaken for the kernel.
+
+A forked kernel lives as long as the server: it exits when the server goes
+(ipykernel's parent poller, and the parent-death signal), and the server exits
+with the process that started it (the runner). So :meth:`ForkServer.close`
+ends any kernel still running; the runner closes it once every notebook is
+done. When the server cannot start or answer, kernels start the usual way;
+setting ``ECRM_FORK_KERNELS=0`` turns forking off.
+
+The forked kernels of a run share one seed of Python's string hashing (a
+separately started kernel draws its own), so the order of a set of strings is
+the same in each; numpy's global random state is not shared: each child draws
+a new one from the operating system, as a new process would.
 """
 
 from __future__ import annotations
@@ -50,7 +61,7 @@ START_TIMEOUT_S = 120.0
 
 
 def forking_enabled() -> bool:
-    """True where kernels may be forked: POSIX with ``os.fork``, and ``$ECRM_FORK_KERNELS`` not 0/false/no.
+    """True where kernels may be forked: Linux, and ``$ECRM_FORK_KERNELS`` not 0, false, no or off.
 
     >>> import os; os.environ[ENV_SWITCH] = "0"; forking_enabled()
     False
@@ -76,11 +87,16 @@ class ForkServer:
     def __init__(self, modules: list[str], env: dict[str, str] | None = None):
         self._dir = tempfile.mkdtemp(prefix="ecrm-fork-")
         self.address = str(Path(self._dir) / "server.sock")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, self.address, ",".join(modules)],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
+        try:
+            # its own session: a Ctrl-C at the terminal reaches the runner, which stops the run, not the server
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, self.address, ",".join(modules), str(os.getpid())],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.rmdir(self._dir)
+            raise
         self._ready: bool | None = None
         self._lock = threading.Lock()
 
@@ -88,9 +104,13 @@ class ForkServer:
         """True once the server has imported its modules and listens (the first call waits up to ``timeout`` s;
         the threads that start kernels meanwhile wait with it)."""
         with self._lock:
-            if self._ready is None:
-                out = self.process.stdout
-                ok = bool(select.select([out], [], [], timeout)[0]) and out.readline().strip() == b"ready"
+            if self._ready is None:  # lines a module prints as it is imported come first: read up to the marker
+                out, deadline, ok = self.process.stdout, time.monotonic() + timeout, False
+                while not ok and select.select([out], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                    line = out.readline()
+                    if not line:
+                        break
+                    ok = line.strip() == _READY
                 self._ready = ok and self.process.poll() is None
         return bool(self._ready) and self.process.poll() is None
 
@@ -108,7 +128,8 @@ class ForkServer:
         return int(json.loads(answer)["pid"])
 
     def close(self) -> None:
-        """Stop the server (its kernels are not affected: each has its own session). A second call does nothing."""
+        """Stop the server; a kernel forked from it that still runs exits within about a second (see the module's
+        description). A second call does nothing."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -131,14 +152,21 @@ class ForkServer:
         self.close()
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the server gets SIGTERM when the process that started it dies (as the run's Spark server does)."""
+#: What the server prints once it listens.
+_READY = b"ecrm-fork-server-ready"
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the server and in its children
+    """Linux: this process gets SIGTERM when its parent dies (as the run's Spark server does); it exits now if
+    ``parent`` is gone already."""
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class _Forked:
@@ -213,7 +241,7 @@ def provisioner_class():
             async def launch_kernel(self, cmd: list[str], **kwargs: Any):
                 server = self.fork_server
                 argv = _kernel_argv(cmd)
-                if server is None or argv is None or not server.ready():
+                if server is None or argv is None or not _same_python(cmd[0]) or not server.ready():
                     return await super().launch_kernel(cmd, **kwargs)
                 try:
                     pid = server.fork(argv, dict(kwargs.get("env") or os.environ), str(kwargs.get("cwd") or os.getcwd()),
@@ -232,6 +260,14 @@ def provisioner_class():
 ForkProvisioner = None  # the class, once provisioner_class() has defined it
 
 
+def _same_python(executable: str) -> bool:
+    """True when a kernel command's interpreter is the one the server runs (a kernelspec may name another)."""
+    try:
+        return os.path.samefile(executable, sys.executable)
+    except OSError:
+        return False
+
+
 def _kernel_argv(cmd: list[str]) -> list[str] | None:
     """ipykernel's own arguments from a kernel command ``[python, -m, ipykernel_launcher, ...]``, else None.
 
@@ -246,8 +282,10 @@ def _kernel_argv(cmd: list[str]) -> list[str] | None:
 
 
 # ----------------------------------------------------------------------------------------------- the server
-def _serve(address: str, modules: str) -> None:  # pragma: no cover - runs in the server process
+def _serve(address: str, modules: str, runner: int) -> None:  # pragma: no cover - runs in the server process
     import importlib
+
+    _die_with_parent(runner)  # here rather than in a preexec_fn: the runner has threads
 
     # as ipykernel_launcher does: the server's working folder is not on the path (a kernel adds its own)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
@@ -262,17 +300,19 @@ def _serve(address: str, modules: str) -> None:  # pragma: no cover - runs in th
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(16)
-    sys.stdout.write("ready\n")
+    sys.stdout.buffer.write(_READY + b"\n")
     sys.stdout.flush()
+    server = os.getpid()
     while True:
         conn, _ = listener.accept()
         try:
+            conn.settimeout(10)  # a client that connects and says nothing does not hold up the others
             request = json.loads(conn.makefile("rb").readline())
             pid = os.fork()
             if pid == 0:
                 listener.close()
                 conn.close()
-                _become_kernel(request)  # never returns
+                _become_kernel(request, server)  # never returns
             conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         except Exception:  # noqa: BLE001 - a bad request: the client falls back to a usual start
             pass
@@ -280,28 +320,39 @@ def _serve(address: str, modules: str) -> None:  # pragma: no cover - runs in th
             conn.close()
 
 
-def _become_kernel(request: dict) -> None:  # pragma: no cover - runs in a forked child
+def _become_kernel(request: dict, server: int) -> None:  # pragma: no cover - runs in a forked child
     code = 1
     try:
+        _die_with_parent(server)
         os.setsid()
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
         # the kernel's own output goes to its log (never to the server's pipe, which nobody reads)
         out = os.open(request.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(out, 1)
         os.dup2(out, 2)
+        os.close(null)
+        os.close(out)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         # ipykernel's parent poller: the kernel exits when the server goes (the server goes with the runner), as
         # a kernel jupyter_client starts exits with the process that started it
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        os.environ["JPY_PARENT_PID"] = str(server)
+        if "numpy.random" in sys.modules:  # its global state was copied from the server: draw a new one
+            sys.modules["numpy.random"].seed()
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
         code = 0
+        # as the interpreter does when a process ends (os._exit below would skip it): the exit handlers the
+        # notebook registered run (the engine's temporary folders, a Spark Connect session's release)
+        import atexit
+
+        atexit._run_exitfuncs()
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 0
     except BaseException:  # noqa: BLE001
@@ -317,4 +368,4 @@ def _become_kernel(request: dict) -> None:  # pragma: no cover - runs in a forke
 
 
 if __name__ == "__main__":  # pragma: no cover
-    _serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")
+    _serve(sys.argv[1], sys.argv[2], int(sys.argv[3]))
