@@ -52,9 +52,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_SWITCH", "ForkServer", "ForkProvisioner", "forking_enabled"]
+__all__ = ["ENV_SWITCH", "PRCTL", "ForkServer", "ForkProvisioner", "forking_enabled"]
 
-#: Environment variable that turns forked kernels off when set to 0 (or "false", "no").
+#: Environment variable that turns forked kernels off when set to 0 (or "false", "no", "off").
 ENV_SWITCH = "ECRM_FORK_KERNELS"
 #: Seconds the server may take to import the modules before kernels start the usual way.
 START_TIMEOUT_S = 120.0
@@ -156,15 +156,27 @@ class ForkServer:
 _READY = b"ecrm-fork-server-ready"
 
 
-def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the server and in its children
-    """Linux: this process gets SIGTERM when its parent dies (as the run's Spark server does); it exits now if
-    ``parent`` is gone already."""
+def _prctl():
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - unusual libc
+        return None
+
+
+#: libc's ``prctl`` on Linux (None elsewhere), looked up once: ``PRCTL(1, signal.SIGTERM)`` (PR_SET_PDEATHSIG) has
+#: the calling process signalled when its parent dies (the fork server, its kernels, the run's Spark server).
+PRCTL = _prctl()
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the server and in its children
+    """Linux: this process gets SIGTERM when its parent dies (as the run's Spark server does); it exits now if
+    ``parent`` is gone already."""
+    if PRCTL is not None:
+        PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(1)
 
@@ -283,19 +295,14 @@ def _kernel_argv(cmd: list[str]) -> list[str] | None:
 
 # ----------------------------------------------------------------------------------------------- the server
 def _serve(address: str, modules: str, runner: int) -> None:  # pragma: no cover - runs in the server process
-    import importlib
-
     _die_with_parent(runner)  # here rather than in a preexec_fn: the runner has threads
 
     # as ipykernel_launcher does: the server's working folder is not on the path (a kernel adds its own)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]
-    for name in modules.split(","):
-        if name.strip():
-            try:
-                importlib.import_module(name.strip())
-            except Exception:  # noqa: BLE001 - the notebook's own import reports it
-                pass
+    from ecrm_lib.run.kernels import warm_imports
+
+    warm_imports(modules)  # each on its own; one that fails is left to the notebook's own import
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system: no zombies
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)

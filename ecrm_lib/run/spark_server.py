@@ -42,7 +42,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -51,6 +50,7 @@ from pathlib import Path
 from ecrm_lib.core.config import EngineSettings
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.data.engine import SESSION_SETTINGS
+from ecrm_lib.run.kernel_fork import PRCTL
 
 __all__ = [
     "SERVER_CLASS",
@@ -131,21 +131,7 @@ def _listening(port: int) -> bool:
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Linux: SIGTERM to this process when its parent dies (kept across exec, so the JVM has it)."""
-    _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _prctl():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # pragma: no cover - unusual libc
-        return None
-
-
-_PRCTL = _prctl()
+    PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class SparkConnectServer:
@@ -223,7 +209,7 @@ class SparkConnectServer:
             self.process = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(self.work_dir),
                 start_new_session=True,  # its own process group: stop() ends the JVM and any helper it started
-                preexec_fn=_die_with_parent if _PRCTL is not None else None,
+                preexec_fn=_die_with_parent if PRCTL is not None else None,
             )
         self.started_s = time.monotonic()
         with _LIVE_LOCK:
