@@ -17,7 +17,7 @@ What it does
    (``--jobs J`` is passed on) as a child process and samples, every 0.5 s, the resident
    memory of the runner and of every process below it (papermill kernels, DuckDB threads
    live inside them), with psutil when it is installed, else from /proc.
-3. Reads the run's ``manifest.json``: status and seconds of each notebook.
+3. Reads the run's ``manifest.json``: status, seconds and kernel peak memory of each notebook.
 4. Measures the floor in a fresh process: DuckDB alone (``ibis.duckdb``) reads the same
    transaction file and computes the per-customer summary
    (``ecrm_lib.value.features.rfm_summary``, customer = account, as of the config's date
@@ -25,6 +25,8 @@ What it does
 
 How to read the output
 ----------------------
+- ``kernel peak MiB`` per notebook is the manifest's ``peak_memory_mb``: the largest resident memory of its
+  kernel (Linux ``VmHWM``), about 300 MiB of shared imported modules included.
 - ``seconds`` per notebook are the manifest's: the notebook's own wall time, kernel start
   included. With ``--jobs`` above 1 notebooks overlap, so they add up to more than the run.
 - ``before the first notebook`` is the loading of the sources into the run's canonical
@@ -292,7 +294,7 @@ def run_suite(data: Path, jobs: int | None, keep: bool, verbose: bool) -> dict[s
     res["manifest_duration_s"] = manifest.get("duration_s") if manifest else None
     res["status"] = manifest.get("status") if manifest else "no manifest"
     res["notebooks"] = {name: {"status": nb.get("status"), "seconds": nb.get("duration_s"),
-                               "error": (nb.get("error") or {}).get("type")}
+                               "peak_mib": nb.get("peak_memory_mb"), "error": (nb.get("error") or {}).get("type")}
                         for name, nb in (manifest or {}).get("notebooks", {}).items()}
     res["out"] = str(out)
     if not keep:
@@ -326,10 +328,11 @@ def report(args, data: Path, truth: dict[str, Any], gen: dict | None, run: dict,
     width = max([len(n) for n in run["notebooks"]] + [8])
     status = {name: nb["status"] + (f" ({nb['error']})" if nb.get("error") else "") for name, nb in run["notebooks"].items()}
     sw = max([len(v) for v in status.values()] + [6])
-    print(f"{'notebook':<{width}}  {'status':<{sw}} {'seconds':>9}")
+    print(f"{'notebook':<{width}}  {'status':<{sw}} {'seconds':>9} {'kernel peak MiB':>16}")
     for name, nb in run["notebooks"].items():
         seconds = nb["seconds"] if nb["seconds"] is not None else float("nan")
-        print(f"{name:<{width}}  {status[name]:<{sw}} {seconds:>9.1f}")
+        peak = f"{nb['peak_mib']:,.0f}" if nb.get("peak_mib") is not None else "-"
+        print(f"{name:<{width}}  {status[name]:<{sw}} {seconds:>9.1f} {peak:>16}")
     print()
     rows = [
         ("run status", f"{run['status']} (exit code {run['exit_code']})"),

@@ -772,6 +772,19 @@ def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
     assert not [t for t in threading.enumerate() if type(t).__name__ == "HBChannel" and t.is_alive()]
 
 
+def test_manifest_and_progress_give_each_kernel_s_peak_memory(tmp_path, spy):
+    # control writes 400 MiB and frees them; basic allocates nothing: the peak (Linux VmHWM) keeps control's
+    if not Path("/proc/self/status").exists():
+        pytest.skip("kernel peak memory is read from /proc (Linux)")
+    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2, notebooks=["basic", "control"],
+                  parameters={"control": {"mode": "allocate", "allocate_mib": 400}})
+    assert outcome.status == "ok", outcome.lines
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))["notebooks"]
+    basic, control = manifest["basic"]["peak_memory_mb"], manifest["control"]["peak_memory_mb"]
+    assert 20 < basic < 2000 and control >= 400 and control > basic + 350, (basic, control)
+    assert any(re.search(r"control \.\.\. ok \([\d.]+ s, [\d,]+ MiB\)", line) for line in outcome.lines), outcome.lines
+
+
 def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path, spy):
     # control sleeps 4 s; basic does not depend on it and runs meanwhile; downstream waits for control
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2,

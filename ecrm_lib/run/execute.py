@@ -75,6 +75,9 @@ class NotebookResult:
         Product tables it wrote.
     metrics_keys : list of str
         Metric keys it recorded.
+    peak_memory_mb : float or None
+        Largest resident memory of its kernel in MiB (:func:`ecrm_lib.run.kernels.peak_memory_mb`; None when
+        skipped or where it cannot be read).
     """
 
     name: str
@@ -89,6 +92,7 @@ class NotebookResult:
     html: str | None = None
     products: list[str] = field(default_factory=list)
     metrics_keys: list[str] = field(default_factory=list)
+    peak_memory_mb: float | None = None
     #: Skipped only because its own input tables are absent (not because of a failure).
     missing_inputs: list[str] = field(default_factory=list)
 
@@ -205,9 +209,10 @@ def _describe_error(e: BaseException, timeout: float | None) -> tuple[str, str]:
 
 
 def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], timeout: float | None,
-             km: Any = None) -> None:
+             km: Any = None, memory: list | None = None) -> None:
     """Run the notebook with papermill in ``km`` (a kernel started for it by :func:`start_notebook_kernel`), or in
-    a kernel started here; the kernel is stopped afterwards either way."""
+    a kernel started here; the kernel is stopped afterwards either way, its peak memory (MiB) appended to
+    ``memory`` before (a failed notebook's too)."""
     import papermill
 
     out = layout.executed(spec.name)
@@ -227,6 +232,8 @@ def _execute(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, Any], 
                 km=km,
             )
         finally:  # stopped before the downstream notebooks start, an early kernel too (its data freed)
+            if memory is not None:
+                memory.append(kernels.peak_memory_mb(km))
             kernels.stop_kernel(km)
 
 
@@ -366,12 +373,14 @@ def run_notebook(spec: NotebookSpec, layout: RunLayout, parameters: dict[str, An
     res.html = layout.html(spec.name).name
     timeout = spec.timeout_s or timeout
     t = time.monotonic()
+    memory: list = []
     try:
-        _execute(spec, layout, parameters, timeout, km)
+        _execute(spec, layout, parameters, timeout, km, memory)
     except Exception as e:  # any failure of one notebook must not stop the run
         res.status = "failed"
         res.error_type, res.error_message = _describe_error(e, timeout)
     res.duration_s = time.monotonic() - t
+    res.peak_memory_mb = memory[0] if memory else None
     res.metrics_keys = _recorded_metrics(layout, spec.name)
     res.products = _written_products(layout, spec.name)
     if res.status == "ok":
@@ -451,10 +460,11 @@ class _ProgressWatcher(threading.Thread):
 
 
 def _progress_line(i: int, n: int, res: NotebookResult) -> str:
+    took = f"{res.duration_s:.1f} s" + ("" if res.peak_memory_mb is None else f", {res.peak_memory_mb:,.0f} MiB")
     if res.status == "ok":
-        return f"[{i}/{n}] {res.name} ... ok ({res.duration_s:.1f} s)"
+        return f"[{i}/{n}] {res.name} ... ok ({took})"
     if res.status == "failed":
-        return f"[{i}/{n}] {res.name} ... FAILED ({res.duration_s:.1f} s): {res.error_type}: {res.error_message}"
+        return f"[{i}/{n}] {res.name} ... FAILED ({took}): {res.error_type}: {res.error_message}"
     return f"[{i}/{n}] {res.name} ... skipped ({res.reason})"
 
 

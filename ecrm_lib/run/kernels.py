@@ -24,8 +24,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["kernel_manager_class", "notebook_modules", "start_kernel", "stop_kernel", "warm_imports", "EarlyKernel",
-           "WARM_ENV"]
+__all__ = ["kernel_manager_class", "notebook_modules", "peak_memory_mb", "start_kernel", "stop_kernel", "warm_imports",
+           "EarlyKernel", "WARM_ENV"]
 
 #: Environment variable with the comma-separated modules a kernel imports as it starts.
 WARM_ENV = "ECRM_WARM_IMPORTS"
@@ -159,6 +159,27 @@ def start_kernel(notebook: Path, log_path: Path, cwd: Path, env: dict[str, str] 
         stop_kernel(km)
         raise
     return km
+
+
+def peak_memory_mb(km: Any) -> float | None:
+    """The largest resident memory of a started kernel's process so far, in MiB (Linux's ``VmHWM``), or None
+    where it cannot be read (another system, a kernel already gone).
+
+    It counts the pages the kernel shares with other processes too: a kernel forked from the run's fork server
+    starts with its imported modules resident (about 300 MiB), and so does one started the usual way once it
+    imported them. DuckDB's memory lives in the kernel and is counted; a Spark server's is not (its own process).
+    """
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{int(pid)}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def stop_kernel(km: Any) -> None:

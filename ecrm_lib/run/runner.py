@@ -492,6 +492,7 @@ def run_suite(
                     "title": r.title,
                     "status": r.status,
                     "duration_s": round(r.duration_s, 3),
+                    "peak_memory_mb": None if r.peak_memory_mb is None else round(r.peak_memory_mb, 1),
                     "parameters": r.parameters,
                     "error": {"type": r.error_type, "message": r.error_message} if r.status == "failed" else None,
                     "skipped_reason": r.reason,
