@@ -595,6 +595,18 @@ def test_default_data_map_and_golden_are_complete(default_data, default_resolved
     assert full.golden["customer_id"].is_unique and set(full.golden["customer_id"]) == set(full.account_map["customer_id"])
 
 
+def test_default_data_contradictions_counted_in_the_resolution_equal_the_stand_alone_count(default_data, default_resolved):
+    # the channel page reads them from the resolution's audit (no second normalisation of the accounts)
+    from ecrm_lib.channels import conflicts
+
+    accounts, _ = default_data
+    for res in default_resolved:
+        got = res.audit["contradictions"]
+        pd.testing.assert_frame_equal(got, conflicts.contradictory_identifiers(accounts, res.account_map))
+        multi, emails, phones, either = got["customers"]
+        assert multi > 100 and 0 < emails <= either and 0 < phones <= either <= multi, got
+
+
 def test_default_data_guards_beat_raw_email_join(default_data):
     accounts, truth = default_data
     raw = accounts["email"].astype("string")

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ecrm_lib.channels.common import with_customer
 from ecrm_lib.channels.identity import DEFAULT_BLOCKLIST
+from ecrm_lib.channels.identity.audit import CONTRADICTION_MEASURES, contradiction_counts
 from ecrm_lib.channels.normalize import normalize_account_table
 from ecrm_lib.core.i18n import t
 from ecrm_lib.data.tables import as_table, keep_direction, with_channel
@@ -124,7 +125,11 @@ def contradictory_identifiers(accounts, account_map, *, default_region: str = "K
     :data:`ecrm_lib.channels.identity.DEFAULT_BLOCKLIST` (``noemail@none.com``)
     are not contact data and are ignored when ``ignore_blocklisted``. Only the
     accounts of customers holding two or more are normalised, and only the
-    four counts leave the engine.
+    four counts leave the engine. Identity resolution counts the same on the
+    accounts it has normalised already (its audit table ``contradictions``,
+    with the run's own normalisation rules and blocklist): use that after
+    :func:`~ecrm_lib.channels.identity.resolve_identities`, this for an
+    account map made elsewhere.
 
     Parameters
     ----------
@@ -148,30 +153,12 @@ def contradictory_identifiers(accounts, account_map, *, default_region: str = "K
     a = with_customer(acc.select(*(["account_id"] + [c for c in ("email", "phone") if c in acc.columns])), account_map)
     sizes = a.group_by("customer_id").agg(_n=a.count())
     multi = sizes.filter(sizes._n >= 2)
-    picked = a.semi_join(multi, a.customer_id == multi.customer_id)
+    picked = a.semi_join(multi, a.customer_id == multi.customer_id)  # only their accounts are normalised
     norm = normalize_account_table(picked, default_region=default_region)
-    email = norm.email
-    if ignore_blocklisted:
-        bl = DEFAULT_BLOCKLIST
-        local = email.re_replace("@.*$", "")
-        domain = email.re_replace("^.*@", "")
-        junk = email.isin(list(bl.emails) or [""]) | local.isin(list(bl.email_local_parts) or [""]) | domain.isin(list(bl.email_domains) or [""])
-        email = ibis.ifelse(junk.fill_null(False), ibis.null("string"), email)
-    per = norm.mutate(_email=email).group_by("customer_id").agg(e=ibis._["_email"].nunique(), p=ibis._["phone"].nunique())
-    r = per.aggregate(k=per.count(), e2=(per.e >= 2).cast("int64").sum(), p2=(per.p >= 2).cast("int64").sum(),
-                      either=((per.e >= 2) | (per.p >= 2)).cast("int64").sum()).execute().iloc[0]
-    k = int(r["k"])
-    rows = [  # the measure names are the keys of contradictions_display's words
-        ("customers with 2+ accounts", k),
-        ("with 2+ different e-mails", int(r["e2"] or 0)),
-        ("with 2+ different phones", int(r["p2"] or 0)),
-        ("with different e-mails or phones", int(r["either"] or 0)),
-    ]
-    return pd.DataFrame({"measure": [r[0] for r in rows], "customers": [r[1] for r in rows], "share": [r[1] / k if k else float("nan") for r in rows]})
+    return contradiction_counts(norm, "customer_id", DEFAULT_BLOCKLIST if ignore_blocklisted else None)
 
 
-_CONTRA_KEYS = {"customers with 2+ accounts": "multi_account", "with 2+ different e-mails": "emails",
-                "with 2+ different phones": "phones", "with different e-mails or phones": "either"}
+_CONTRA_KEYS = dict(zip(CONTRADICTION_MEASURES, ("multi_account", "emails", "phones", "either")))
 
 
 def contradictions_display(table: pd.DataFrame) -> pd.DataFrame:

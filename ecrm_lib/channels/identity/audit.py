@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -24,7 +25,7 @@ from ecrm_lib.channels.identity.identifiers import blocklist_rules
 from ecrm_lib.channels.normalize import normalization_counts
 from ecrm_lib.core import i18n
 
-__all__ = ["STOPPED_BY_RULE_COLUMNS", "audit_tables", "stopped_by_rule_display", "audit_words", "identifier_token", "masked_identifier", "pairwise_metrics"]
+__all__ = ["CONTRADICTION_MEASURES", "STOPPED_BY_RULE_COLUMNS", "audit_tables", "contradiction_counts", "stopped_by_rule_display", "audit_words", "identifier_token", "masked_identifier", "pairwise_metrics"]
 
 
 def identifier_token(values: Iterable[str]) -> list[str]:
@@ -37,6 +38,57 @@ def masked_identifier(kind: str, value: str) -> str:
     if kind == "email":
         return "***@" + value.rsplit("@", 1)[-1]
     return value[:3] + "*" * max(len(value) - 5, 0) + value[-2:]
+
+
+#: The measures of :func:`contradiction_counts`, in order (the keys of the channel page's words for them).
+CONTRADICTION_MEASURES = ("customers with 2+ accounts", "with 2+ different e-mails", "with 2+ different phones",
+                          "with different e-mails or phones")
+
+
+def contradiction_counts(rows, by: str = "customer_id", blocklist=None) -> pd.DataFrame:
+    """Customers whose accounts carry different e-mails or phones, counted in the engine (counts only, never values).
+
+    Parameters
+    ----------
+    rows : ibis.Table
+        One row per account: ``by`` (its customer), ``email`` and ``phone``, already normalised
+        (:func:`ecrm_lib.channels.normalize.normalize_account_table`), so ``Kim@Naver.com`` and
+        ``kim@naver.com`` agree.
+    by : str
+        The column naming the customer.
+    blocklist : Blocklist, optional
+        Its e-mails, local parts and domains (``noemail@none.com``) are placeholders, not contact data: left
+        out. None: every e-mail counts.
+
+    Returns
+    -------
+    DataFrame
+        measure (:data:`CONTRADICTION_MEASURES`), customers, share (of customers with 2+ accounts, 0-1).
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"customer_id": ["a", "a", "b", "b", "c"], "email": ["x@m.kr", "y@m.kr", "z@m.kr", None, "w@m.kr"],
+    ...                    "phone": ["+821011", "+821011", "+821022", "+821033", None]})
+    >>> contradiction_counts(t)["customers"].tolist()
+    [2, 1, 1, 2]
+    """
+    sizes = rows.group_by(by).agg(_n=rows.count())
+    multi = sizes.filter(sizes._n >= 2)
+    picked = rows.semi_join(multi, rows[by] == multi[by])
+    email = picked.email
+    if blocklist is not None:
+        local = email.re_replace("@.*$", "")
+        domain = email.re_replace("^.*@", "")
+        junk = (email.isin(list(blocklist.emails) or [""]) | local.isin(list(blocklist.email_local_parts) or [""])
+                | domain.isin(list(blocklist.email_domains) or [""]))
+        email = ibis.ifelse(junk.fill_null(False), ibis.null("string"), email)
+    per = picked.mutate(_email=email).group_by(by).agg(e=ibis._["_email"].nunique(), p=ibis._["phone"].nunique())
+    r = per.aggregate(k=per.count(), e2=(per.e >= 2).cast("int64").sum(), p2=(per.p >= 2).cast("int64").sum(),
+                      either=((per.e >= 2) | (per.p >= 2)).cast("int64").sum()).execute().iloc[0]
+    k = int(r["k"])
+    counts = [k, int(r["e2"] or 0), int(r["p2"] or 0), int(r["either"] or 0)]
+    return pd.DataFrame({"measure": list(CONTRADICTION_MEASURES), "customers": counts,
+                         "share": [c / k if k else float("nan") for c in counts]})
 
 
 def _size_hist(labels: np.ndarray, stage: str) -> pd.DataFrame:

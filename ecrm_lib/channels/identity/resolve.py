@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecrm_lib.channels.identity.audit import audit_tables
+from ecrm_lib.channels.identity.audit import audit_tables, contradiction_counts
 from ecrm_lib.channels.identity.components import (
     LINK_RULES,
     RULE_CODE,
@@ -80,7 +80,7 @@ class IdentityResult:
     audit : dict of str to DataFrame
         Pseudonymous audit tables: ``summary``, ``guards``, ``blocked_identifiers``, ``stopped_by_rule``,
         ``component_sizes``, ``bridges``, ``no_identifier``,
-        ``invalid_identifiers``, ``link_rules``, ``probabilistic``,
+        ``invalid_identifiers``, ``link_rules``, ``contradictions``, ``probabilistic``,
         ``blocking_rules``, ``model_parameters`` (see :func:`resolve_identities`).
     params : dict
         The parameters used.
@@ -110,6 +110,7 @@ STAGE_WORDS = {
     "customer_ids": "assigning customer ids",
     "golden": "golden records",
     "audit": "audit tables",
+    "contradictions": "customers whose accounts hold different e-mails or phones",
 }
 
 
@@ -330,6 +331,9 @@ def resolve_identities(
         - ``no_identifier``: per channel, accounts without a usable e-mail or phone;
         - ``invalid_identifiers``: per field, values present, valid, rejected;
         - ``link_rules``: accounts per link rule;
+        - ``contradictions``: customers with 2+ accounts, and those among them whose accounts hold 2+ different
+          e-mails, 2+ different phones, or either (blocklisted e-mails left out; counts and shares only;
+          :func:`ecrm_lib.channels.identity.audit.contradiction_counts`);
         - ``probabilistic``, ``blocking_rules``, ``model_parameters``: what the
           Splink pass did (candidate pairs per rule, m, u and match weight per
           comparison level).
@@ -429,6 +433,9 @@ def resolve_identities(
             blocklist=blocklist,
             default_region=default_region,
         )
+        # on the accounts normalised above: the channel page's count of contradictory identifiers needs no second pass
+        audit["contradictions"] = st.run("contradictions", contradiction_counts, acc.join(lab.select("row", "label"), "row"),
+                                         "label", blocklist)
     finally:
         ws.close()
     params = {
