@@ -229,7 +229,7 @@ def test_successful_run_publishes_and_latest_points_at_it(base):
     by = {r.name: r for r in outcome.results}
     assert [r.name for r in outcome.results] == ["basic", "control", "downstream", "needs_contacts"]
     assert [by[n].status for n in ("basic", "control", "downstream")] == ["ok"] * 3
-    assert any(re.fullmatch(r"\[\d/4\] basic \.\.\. ok \(\d+\.\d s\)", line) for line in outcome.lines)
+    assert any(re.fullmatch(r"\[\d/4\] basic \.\.\. ok \(\d+\.\d s(?:, [\d,]+ MiB)?\)", line) for line in outcome.lines)
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", outcome.run_id)
     assert outcome.run_id.endswith(outcome.fingerprint[:8])
 
