@@ -33,7 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ecrm_lib.core.yamlio import parse_yaml
 
 __all__ = ["SOURCE_LANGUAGE", "digest", "translations", "cell_text", "untranslated", "skeleton"]
 
@@ -57,7 +57,7 @@ def translations(notebook: str, lang: str) -> dict[str, dict[str, str]]:
     path = resources.files("ecrm_lib") / "messages" / "cells" / lang / f"{notebook}.yaml"
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = parse_yaml(path.read_text(encoding="utf-8")) or {}
     return {str(k): {"en": str(v.get("en", "")), "text": str(v.get("text", ""))} for k, v in data.items()}
 
 

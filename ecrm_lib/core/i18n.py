@@ -45,11 +45,10 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from ecrm_lib.core import format as fmt
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.language import LANGUAGES, get_language, using
+from ecrm_lib.core.yamlio import parse_yaml
 
 __all__ = ["TYPES", "WordedError", "t", "t_or", "has", "catalogue", "placeholders", "set_currency", "get_currency"]
 
@@ -108,14 +107,14 @@ def catalogue(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise EcrmError(f"no message catalogue for language {lang!r}; languages: {list(LANGUAGES)}.")
     root = resources.files("ecrm_lib") / "messages"
-    out = _flatten(yaml.safe_load((root / f"{lang}.yaml").read_text(encoding="utf-8")) or {})
+    out = _flatten(parse_yaml((root / f"{lang}.yaml").read_text(encoding="utf-8")) or {})
     # One more file per area: messages/<lang>/<area>.yaml holds the keys under "<area>." (so that
     # each notebook's messages can live in their own file).
     folder = root / lang
     if folder.is_dir():
         for part in sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name):
             area = part.name[: -len(".yaml")]
-            tree = yaml.safe_load(part.read_text(encoding="utf-8")) or {}
+            tree = parse_yaml(part.read_text(encoding="utf-8")) or {}
             for key, text in _flatten(tree, f"{area}.").items():
                 if key in out:
                     raise EcrmError(f"message {key!r} is in ecrm_lib/messages/{lang}.yaml and again in "

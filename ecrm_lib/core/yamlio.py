@@ -1,7 +1,9 @@
 """The one YAML reader of the suite (configs, the notebook registry, parameter files).
 
-YAML is read with :func:`yaml.safe_load` only: no tags that build Python
-objects. A syntax error names the file, line and column.
+YAML is read with PyYAML's safe loader only: no tags that build Python
+objects. Its C version (libyaml, in PyYAML's wheels) is used where present:
+the same documents, about ten times faster (the message catalogues every
+notebook kernel reads). A syntax error names the file, line and column.
 """
 
 from __future__ import annotations
@@ -14,7 +16,19 @@ import yaml
 
 from ecrm_lib.core.errors import EcrmError
 
-__all__ = ["read_yaml"]
+__all__ = ["parse_yaml", "read_yaml"]
+
+#: PyYAML's safe loader, in C where PyYAML was built with libyaml.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """The YAML document in ``text`` (None when empty), read with the safe loader; raises :class:`yaml.YAMLError`.
+
+    >>> parse_yaml("a: [1, 2]\\nb: 한국어")
+    {'a': [1, 2], 'b': '한국어'}
+    """
+    return yaml.load(text, Loader=_SAFE_LOADER)
 
 
 def read_yaml(path: str | os.PathLike, what: str, error: type[EcrmError] = EcrmError, fix: str = "") -> tuple[Any, str]:
@@ -56,7 +70,7 @@ def read_yaml(path: str | os.PathLike, what: str, error: type[EcrmError] = EcrmE
         raise error(f"{what} {path} does not exist." + (f" {fix}" if fix else ""))
     text = path.read_text(encoding="utf-8")
     try:
-        return yaml.safe_load(text), text
+        return parse_yaml(text), text
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
