@@ -811,6 +811,35 @@ def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path
     assert ctx.parameter("control", "sleep_s") == 4.0 and ctx.parameter("basic", "n") == 3
 
 
+def test_a_second_run_in_the_process_forks_from_the_first_run_s_server_unless_the_library_changed(tmp_path, spy):
+    import psutil
+
+    def parent(outcome):
+        metrics = json.loads(RunLayout(outcome.run_dir).metrics("downstream").read_text(encoding="utf-8"))["metrics"]
+        assert outcome.status == "ok" and metrics["kernel_forked"]["value"] == 1, outcome.lines
+        return metrics["kernel_parent"]["value"]
+
+    cfg = write_config(tmp_path / "cfg")
+    first = parent(run(cfg, tmp_path / "out1", jobs=2, notebooks=["downstream"]))
+    assert psutil.Process(first).is_running()  # kept between runs, idle
+    assert parent(run(cfg, tmp_path / "out2", jobs=2, notebooks=["downstream"])) == first
+    # a library file changed since the server imported it (here only its modification time): a new server
+    from ecrm_lib.run import kernel_fork
+
+    source = Path(kernel_fork.__file__)
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    try:
+        third = parent(run(cfg, tmp_path / "out3", jobs=2, notebooks=["downstream"]))
+    finally:
+        os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert third != first
+    try:  # the replaced server is closed (and reaped already, or soon)
+        psutil.Process(first).wait(timeout=15)
+    except psutil.NoSuchProcess:
+        pass
+
+
 def test_kernels_start_the_usual_way_when_forking_is_off(tmp_path, spy, monkeypatch):
     monkeypatch.setenv("ECRM_FORK_KERNELS", "0")
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2, notebooks=["downstream"])

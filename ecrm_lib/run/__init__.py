@@ -1,1 +1,1 @@
-"""Running the suite: the run folder (context), the notebook registry, the runner (execute; the notebooks' kernels in kernels, forked from one process per run in kernel_fork) and the command line (cli; init_config drafts a config for ``ecrm init``)."""
+"""Running the suite: the run folder (context), the notebook registry, the runner (execute; the notebooks' kernels in kernels, forked from one process that imported their modules in kernel_fork) and the command line (cli; init_config drafts a config for ``ecrm init``)."""

@@ -568,12 +568,13 @@ def run_notebooks(
     # kernel of a notebook whose upstreams are running, so that it runs as soon as they end), and a notebook's pages
     # render while its downstream notebooks already run
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=3 * jobs) as pool:
-        # two notebooks or more: their kernels are forked from one process that imports their modules once
-        if len(names) > 1 and kernel_fork.forking_enabled():
-            try:
-                forks = kernel_fork.ForkServer(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
+        # the kernels are forked from one process that imports their modules once (and is kept for the next run)
+        if names and kernel_fork.forking_enabled():
+            try:  # the server of an earlier run in this process when it fits (kernel_fork.acquire)
+                forks = kernel_fork.acquire(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
             except Exception:  # noqa: BLE001 - an optimisation: the kernels then start the usual way
                 forks = None
+        stopped = True  # until every notebook is done
         try:
             while pending or open_tasks:
                 for name in [n for n in pending if ready(n)]:
@@ -615,10 +616,11 @@ def run_notebooks(
                     if res is not None:  # None: an early kernel that was not used (or a task that raised)
                         executed.setdefault(name, res)
                         finish(res)
+            stopped = False
         finally:
             for gate in early.values():  # the run stops (an error, an interrupt): no kernel waits for ever
                 gate.cancel()
-            if forks is not None:
-                forks.close()  # every notebook is done (or the run stops): a kernel still running goes with it
+            if forks is not None:  # kept for the next run; closed if the run stopped (a kernel still running goes with it)
+                kernel_fork.release(forks, failed=stopped)
     watcher.stop()
     return [results[n] for n in names]

@@ -4,7 +4,7 @@ Every notebook runs in a fresh Jupyter kernel, and a fresh kernel spends about
 3 s of CPU importing pandas, matplotlib, seaborn, SciPy, scikit-learn, Ibis and
 the library before its first cell does any work: 27 s of CPU for a run of nine
 notebooks, whatever the data's size. :class:`ForkServer` is started once per
-run (``python -m ecrm_lib.run.kernel_fork``); it imports the modules the run's
+run, or kept from an earlier run (``python -m ecrm_lib.run.kernel_fork``); it imports the modules the run's
 notebooks import (:func:`ecrm_lib.run.kernels.notebook_modules`) and then
 forks one child per kernel on request. The child is an ordinary ipykernel
 process (its own session, process group and environment, the notebook's
@@ -27,9 +27,17 @@ reused process id is never mistaken for the kernel.
 A forked kernel lives as long as the server: it exits when the server goes
 (ipykernel's parent poller, and the parent-death signal), and the server exits
 with the process that started it (the runner). So :meth:`ForkServer.close`
-ends any kernel still running; the runner closes it once every notebook is
-done. When the server cannot start or answer, kernels start the usual way;
-setting ``ECRM_FORK_KERNELS=0`` turns forking off.
+ends any kernel still running. When the server cannot start or answer, kernels
+start the usual way; setting ``ECRM_FORK_KERNELS=0`` turns forking off.
+
+A process that runs the suite several times (a test session, a parameter sweep
+from a notebook) keeps its server between runs: :func:`acquire` hands a run the
+server of the run before when that one has imported every module the run needs
+with the same environment and the same library source (the files of
+``ecrm_lib``, by size and modification time: a run after an edit gets a new
+server), else a new one; :func:`release` gives it back, and closes it when the
+run failed (a kernel still running goes with it) or when a newer server
+replaced it. The kept server is closed when the process exits.
 
 The forked kernels of a run share one seed of Python's string hashing (a
 separately started kernel draws its own), so the order of a set of strings is
@@ -39,6 +47,8 @@ a new one from the operating system, as a new process would.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
 import select
@@ -52,7 +62,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_SWITCH", "PRCTL", "ForkServer", "ForkProvisioner", "forking_enabled"]
+__all__ = ["ENV_SWITCH", "PRCTL", "ForkServer", "ForkProvisioner", "acquire", "forking_enabled", "release"]
 
 #: Environment variable that turns forked kernels off when set to 0 (or "false", "no", "off").
 ENV_SWITCH = "ECRM_FORK_KERNELS"
@@ -150,6 +160,78 @@ class ForkServer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ----------------------------------------------------------------------------------------- the kept server
+_KEPT_LOCK = threading.Lock()
+_kept: dict[str, Any] = {"server": None, "key": None, "modules": frozenset()}
+_users: dict[ForkServer, int] = {}
+
+
+def _library_stamp() -> tuple:
+    """Size and modification time of every source file of ``ecrm_lib``: a server that imported older code is not
+    reused (about 150 ``stat`` calls)."""
+    root = Path(__file__).resolve().parents[1]
+    return tuple(sorted((str(f.relative_to(root)), st.st_size, st.st_mtime_ns) for f in root.rglob("*.py")
+                        for st in [f.stat()]))
+
+
+def _key(env: dict[str, str]) -> str:
+    """What a server's imports depend on: the interpreter, the environment (without the suite's own ``ECRM_``
+    variables, which its modules read only when a kernel runs, and pytest's name of the current test), the library."""
+    key = (sys.executable, sorted((k, v) for k, v in env.items() if not k.startswith(("ECRM_", "PYTEST_"))), _library_stamp())
+    return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
+
+
+def acquire(modules: list[str]) -> ForkServer:
+    """A fork server that has imported ``modules`` in this process's environment: the one kept from an earlier run
+    when it has them (and the environment and library source are the same), else a new one (with the kept one's
+    modules too, when only modules were missing); hand it back with :func:`release`. Raises what
+    :class:`ForkServer` raises."""
+    key = _key(dict(os.environ))
+    with _KEPT_LOCK:
+        server = _kept["server"]
+        if not (server is not None and _kept["key"] == key and set(modules) <= _kept["modules"]
+                and server.process.poll() is None):
+            wanted = list(dict.fromkeys([*modules, *(_kept["modules"] if _kept["key"] == key else ())]))
+            server = ForkServer(wanted)
+            _retire(_kept["server"])
+            _kept.update(server=server, key=key, modules=frozenset(wanted))
+            _users[server] = 0
+        _users[server] += 1
+        return server
+
+
+def release(server: ForkServer, failed: bool = False) -> None:
+    """Give back a server from :func:`acquire`. ``failed``: the run stopped early, so the server is not kept (it is
+    closed once no other run uses it, and a kernel still running goes with it)."""
+    with _KEPT_LOCK:
+        _users[server] = _users.get(server, 1) - 1
+        if failed or server.process.poll() is not None:  # stopped early, or the server is gone: not handed out again
+            _retire(server)
+        elif _users[server] <= 0 and server is not _kept["server"]:  # a newer server replaced it while this run used it
+            _users.pop(server, None)
+            server.close()
+
+
+def _retire(server: ForkServer | None) -> None:
+    """No longer handed out; closed now when no run uses it, else by the last :func:`release`. Call under the lock."""
+    if server is None:
+        return
+    if server is _kept["server"]:
+        _kept.update(server=None, key=None, modules=frozenset())
+    if _users.get(server, 0) <= 0:
+        _users.pop(server, None)
+        server.close()
+
+
+@atexit.register
+def _close_kept() -> None:
+    with _KEPT_LOCK:
+        for server in list(_users):
+            server.close()
+        _users.clear()
+        _kept.update(server=None, key=None, modules=frozenset())
 
 
 #: What the server prints once it listens.
