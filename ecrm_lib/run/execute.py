@@ -568,14 +568,14 @@ def run_notebooks(
     # kernel of a notebook whose upstreams are running, so that it runs as soon as they end), and a notebook's pages
     # render while its downstream notebooks already run
     with _kernel_env(env_parallel), concurrent.futures.ThreadPoolExecutor(max_workers=3 * jobs) as pool:
-        # the kernels are forked from one process that imports their modules once (and is kept for the next run)
-        if names and kernel_fork.forking_enabled():
-            try:  # the server of an earlier run in this process when it fits (kernel_fork.acquire)
-                forks = kernel_fork.acquire(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
-            except Exception:  # noqa: BLE001 - an optimisation: the kernels then start the usual way
-                forks = None
         stopped = True  # until every notebook is done
         try:
+            # the kernels are forked from one process that imports their modules once (and is kept for the next run)
+            if names and kernel_fork.forking_enabled():
+                try:  # the server of an earlier run in this process when it fits (kernel_fork.acquire)
+                    forks = kernel_fork.acquire(list(dict.fromkeys(m for s in selected for m in kernels.notebook_modules(s.path))))
+                except Exception:  # noqa: BLE001 - an optimisation: the kernels then start the usual way
+                    forks = None
             while pending or open_tasks:
                 for name in [n for n in pending if ready(n)]:
                     if len(running) >= jobs:
@@ -620,7 +620,8 @@ def run_notebooks(
         finally:
             for gate in early.values():  # the run stops (an error, an interrupt): no kernel waits for ever
                 gate.cancel()
-            if forks is not None:  # kept for the next run; closed if the run stopped (a kernel still running goes with it)
+            if forks is not None:  # kept for the next run; closed if the run stopped (and no other run uses it: a kernel
+                # still running then goes with it)
                 kernel_fork.release(forks, failed=stopped)
     watcher.stop()
     return [results[n] for n in names]

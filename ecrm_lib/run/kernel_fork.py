@@ -26,16 +26,17 @@ reused process id is never mistaken for the kernel.
 
 A forked kernel lives as long as the server: it exits when the server goes
 (ipykernel's parent poller, and the parent-death signal), and the server exits
-with the process that started it (the runner). So :meth:`ForkServer.close`
+with the thread that started it (the runner's main thread; Linux's parent-death
+signal follows the thread). So :meth:`ForkServer.close`
 ends any kernel still running. When the server cannot start or answer, kernels
 start the usual way; setting ``ECRM_FORK_KERNELS=0`` turns forking off.
 
 A process that runs the suite several times (a test session, a parameter sweep
 from a notebook) keeps its server between runs: :func:`acquire` hands a run the
 server of the run before when that one has imported every module the run needs
-with the same environment and the same library source (the files of
+with the same working folder, environment and library source (the files of
 ``ecrm_lib``, by size and modification time: a run after an edit gets a new
-server), else a new one; :func:`release` gives it back, and closes it when the
+server), else a new one (kept only when the main thread started it); :func:`release` gives it back, and closes it when the
 run failed (a kernel still running goes with it) or when a newer server
 replaced it. The kept server is closed when the process exits.
 
@@ -130,12 +131,20 @@ class ForkServer:
         Raises OSError (or ValueError) when the server does not answer; the caller then starts the kernel the usual way.
         """
         request = {"argv": argv, "env": env, "cwd": cwd, "log": log_path}
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(30)
-            s.connect(self.address)
-            s.sendall(json.dumps(request).encode() + b"\n")
-            answer = s.makefile("rb").readline()
-        return int(json.loads(answer)["pid"])
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(30)
+                s.connect(self.address)
+                s.sendall(json.dumps(request).encode() + b"\n")
+                answer = s.makefile("rb").readline()
+            return int(json.loads(answer)["pid"])
+        except (OSError, ValueError, KeyError):
+            self._ready = False  # not handed out again (acquire, release): later kernels start the usual way at once
+            raise
+
+    def usable(self) -> bool:
+        """False once the server has exited, did not start in time or failed to fork (it is then not reused)."""
+        return self._ready is not False and self.process.poll() is None
 
     def close(self) -> None:
         """Stop the server; a kernel forked from it that still runs exits within about a second (see the module's
@@ -177,22 +186,34 @@ def _library_stamp() -> tuple:
 
 
 def _key(env: dict[str, str]) -> str:
-    """What a server's imports depend on: the interpreter, the environment (without the suite's own ``ECRM_``
-    variables, which its modules read only when a kernel runs, and pytest's name of the current test), the library."""
-    key = (sys.executable, sorted((k, v) for k, v in env.items() if not k.startswith(("ECRM_", "PYTEST_"))), _library_stamp())
+    """What a server's imports depend on: the interpreter, the working folder, the environment (without the suite's
+    own ``ECRM_`` variables, which its modules read only when a kernel runs, and pytest's name of the current test),
+    the library."""
+    key = (sys.executable, os.getcwd(), sorted((k, v) for k, v in env.items() if not k.startswith(("ECRM_", "PYTEST_"))),
+           _library_stamp())
     return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
 
 
 def acquire(modules: list[str]) -> ForkServer:
     """A fork server that has imported ``modules`` in this process's environment: the one kept from an earlier run
-    when it has them (and the environment and library source are the same), else a new one (with the kept one's
-    modules too, when only modules were missing); hand it back with :func:`release`. Raises what
-    :class:`ForkServer` raises."""
+    when it has them (and the working folder, environment and library source are the same), else a new one (with
+    the kept one's modules too, when only modules were missing); hand it back with :func:`release`. Only a server
+    started from the main thread is kept. Raises what :class:`ForkServer` raises.
+
+    A kernel forked from a kept server starts with every module the process's earlier runs needed already imported
+    (not bound in its namespace: a notebook that forgot an import still fails); ``ECRM_FORK_KERNELS=0`` gives each
+    kernel a fresh start."""
+    if threading.current_thread() is not threading.main_thread():
+        # the server's parent-death signal follows the thread that starts it: one started by a thread that ends
+        # before the process does would die with it, so it serves this run only (closed by release)
+        server = ForkServer(modules)
+        with _KEPT_LOCK:
+            _users[server] = 1
+        return server
     key = _key(dict(os.environ))
     with _KEPT_LOCK:
         server = _kept["server"]
-        if not (server is not None and _kept["key"] == key and set(modules) <= _kept["modules"]
-                and server.process.poll() is None):
+        if not (server is not None and _kept["key"] == key and set(modules) <= _kept["modules"] and server.usable()):
             wanted = list(dict.fromkeys([*modules, *(_kept["modules"] if _kept["key"] == key else ())]))
             server = ForkServer(wanted)
             _retire(_kept["server"])
@@ -207,7 +228,7 @@ def release(server: ForkServer, failed: bool = False) -> None:
     closed once no other run uses it, and a kernel still running goes with it)."""
     with _KEPT_LOCK:
         _users[server] = _users.get(server, 1) - 1
-        if failed or server.process.poll() is not None:  # stopped early, or the server is gone: not handed out again
+        if failed or not server.usable():  # stopped early, or the server is gone or broken: not handed out again
             _retire(server)
         elif _users[server] <= 0 and server is not _kept["server"]:  # a newer server replaced it while this run used it
             _users.pop(server, None)
