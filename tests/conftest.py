@@ -71,6 +71,9 @@ SLOWEST_FIRST = (
     "test_spark_connect.py",        # the run's Spark Connect server, 80 s
     "test_database_sources.py",     # the shared first run again from PostgreSQL, 112 s
     "test_suite_spark.py",          # the shared latest run again on Spark, about 250 s
+    "test_runner.py",               # many small runs of the fixture notebooks, 70-80 s (at the end it was the tail)
+    "test_identity.py",             # 30 s
+    "test_profit.py",               # 20 s
 )
 
 
