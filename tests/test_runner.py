@@ -774,15 +774,16 @@ def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
 
 
 def test_manifest_and_progress_give_each_kernel_s_peak_memory(tmp_path, spy):
-    # control writes 400 MiB and frees them; basic allocates nothing: the peak (Linux VmHWM) keeps control's
+    # control writes 1,000 MiB and frees them; basic allocates nothing: the peak (Linux VmHWM) keeps control's. A
+    # kernel's own part is 200-300 MiB, basic's a little more than control's (it reads data).
     if not Path("/proc/self/status").exists():
         pytest.skip("kernel peak memory is read from /proc (Linux)")
     outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2, notebooks=["basic", "control"],
-                  parameters={"control": {"mode": "allocate", "allocate_mib": 400}})
+                  parameters={"control": {"mode": "allocate", "allocate_mib": 1000}})
     assert outcome.status == "ok", outcome.lines
     manifest = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))["notebooks"]
     basic, control = manifest["basic"]["peak_memory_mb"], manifest["control"]["peak_memory_mb"]
-    assert 20 < basic < 2000 and control >= 400 and control > basic + 350, (basic, control)
+    assert 20 < basic < 900 and control >= 1000 and control > basic + 500, (basic, control)
     assert any(re.search(r"control \.\.\. ok \([\d.]+ s, [\d,]+ MiB\)", line) for line in outcome.lines), outcome.lines
 
 
