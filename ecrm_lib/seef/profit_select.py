@@ -85,6 +85,8 @@ from ecrm_lib.seef.profit import (
     profit_options,
 )
 from ecrm_lib.seef.profit_eval import bootstrap_policies, money_uplift_curve, profit_contributions, reachable_random_line
+from ecrm_lib.seef.tables import to_frame
+from ecrm_lib.seef.uplift import latest_campaign
 
 __all__ = ["DEFAULT_HOLDOUT_SHARE", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS", "NotAvailable", "ProfitSelection",
            "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
@@ -442,6 +444,10 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
     who = pd.DataFrame({"customer_id": plan["customer_id"].astype("string").to_numpy(),
                         "reachable_channels": plan["reachable_channels"].to_numpy()})
     end_of_day = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    if campaign_id is None and is_ibis(campaigns) and {"campaign_id", "assigned_at"} <= set(campaigns.columns):
+        # the campaign assigned last, found in the engine: only its rows come into pandas, not every campaign's
+        last = to_frame(campaigns.group_by("campaign_id").aggregate(assigned_at=campaigns.assigned_at.max()))
+        campaign_id = latest_campaign(last)
     try:
         rows = select_campaign(campaigns, campaign_id)
         result = profit_selection(rows, transactions, who, channel_costs, as_of=end_of_day, margin=float(margin),
