@@ -4,8 +4,9 @@ Every notebook runs in a fresh Jupyter kernel, and a fresh kernel spends about
 3 s of CPU importing pandas, matplotlib, seaborn, SciPy, scikit-learn, Ibis and
 the library before its first cell does any work: 27 s of CPU for a run of nine
 notebooks, whatever the data's size. :class:`ForkServer` is started once per
-run, or kept from an earlier run (``python -m ecrm_lib.run.kernel_fork``); it imports the modules the run's
-notebooks import (:func:`ecrm_lib.run.kernels.notebook_modules`) and then
+run, or kept from an earlier run (``python -m ecrm_lib.run.kernel_fork``); it
+imports the modules the run's notebooks import
+(:func:`ecrm_lib.run.kernels.notebook_modules`) and then
 forks one child per kernel on request. The child is an ordinary ipykernel
 process (its own session, process group and environment, the notebook's
 working folder, stdout and stderr in the kernel's log) that starts with those
@@ -27,18 +28,19 @@ reused process id is never mistaken for the kernel.
 A forked kernel lives as long as the server: it exits when the server goes
 (ipykernel's parent poller, and the parent-death signal), and the server exits
 with the thread that started it (the runner's main thread; Linux's parent-death
-signal follows the thread). So :meth:`ForkServer.close`
-ends any kernel still running. When the server cannot start or answer, kernels
-start the usual way; setting ``ECRM_FORK_KERNELS=0`` turns forking off.
+signal follows the thread). So :meth:`ForkServer.close` ends any kernel still
+running. When the server cannot start or answer, kernels start the usual way;
+setting ``ECRM_FORK_KERNELS=0`` turns forking off.
 
 A process that runs the suite several times (a test session, a parameter sweep
 from a notebook) keeps its server between runs: :func:`acquire` hands a run the
 server of the run before when that one has imported every module the run needs
 with the same working folder, environment and library source (the files of
 ``ecrm_lib``, by size and modification time: a run after an edit gets a new
-server), else a new one (kept only when the main thread started it); :func:`release` gives it back, and closes it when the
-run failed (a kernel still running goes with it) or when a newer server
-replaced it. The kept server is closed when the process exits.
+server), else a new one (kept only when the main thread started it);
+:func:`release` gives it back, and closes it when the run failed (a kernel
+still running goes with it) or when a newer server replaced it. The kept
+server is closed when the process exits.
 
 The forked kernels of a run share one seed of Python's string hashing (a
 separately started kernel draws its own), so the order of a set of strings is
