@@ -153,7 +153,9 @@ def contradictory_identifiers(accounts, account_map, *, default_region: str = "K
     a = with_customer(acc.select(*(["account_id"] + [c for c in ("email", "phone") if c in acc.columns])), account_map)
     sizes = a.group_by("customer_id").agg(_n=a.count())
     multi = sizes.filter(sizes._n >= 2)
-    picked = a.semi_join(multi, a.customer_id == multi.customer_id)  # only their accounts are normalised
+    # only their accounts are normalised (the costly part); contradiction_counts filters the same customers again,
+    # which it must do for identity resolution's input and which costs one engine aggregation here
+    picked = a.semi_join(multi, a.customer_id == multi.customer_id)
     norm = normalize_account_table(picked, default_region=default_region)
     return contradiction_counts(norm, "customer_id", DEFAULT_BLOCKLIST if ignore_blocklisted else None)
 
