@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -474,6 +475,15 @@ def test_truth_status_follows_the_account_map():
     assert mapped.loc["C1", "person_id"] == "P1" and mapped.loc["C1", "dead"] == 1  # two of its three accounts
     assert mapped.loc["A4", "dead"] == 0  # unmapped accounts keep their own id
     assert cm.truth_status(None, latents) is None
+    # a tie between two persons goes to the first in id order; a person without a latent row is not counted dead
+    tie = pd.DataFrame({"account_id": ["B1", "B2", "B3"], "person_id": ["P9", "P2", "P4"]})
+    tied = cm.truth_status(tie, latents, pd.DataFrame({"account_id": ["B1", "B2"], "customer_id": ["C2", "C2"]}))
+    assert tied.to_dict("records") == [{"customer_id": "B3", "person_id": "P4", "dead": 0},
+                                       {"customer_id": "C2", "person_id": "P2", "dead": 0}]
+    # tables in the engine (the truth files through RunContext.truth_table, the identity map as a product table)
+    as_text = lambda df: ibis.memtable(df.astype(str))  # noqa: E731
+    in_engine = cm.truth_status(as_text(persons), as_text(latents), as_text(amap))
+    pd.testing.assert_frame_equal(in_engine, mapped.reset_index())
 
 
 # --------------------------------------------------------------------------- contractual

@@ -42,6 +42,18 @@ def test_interactive_open_loads_config_into_a_clean_scratch_folder(tmp_path, mon
     assert str(ctx2.as_of) == "2025-01-03"
 
 
+def test_truth_table_reads_the_truth_in_the_engine_as_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(context_mod, "REPORTS_DIR", tmp_path / "reports")
+    ctx = RunContext.open(None, notebook="churn", config=_write(tmp_path, with_contacts=False))
+    assert ctx.truth_table("persons.csv") is None  # a company's own data has no truth
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "persons.csv").write_text("account_id,person_id\n007,12\nA2,12\n", encoding="utf-8")
+    t = ctx.truth_table("persons.csv")
+    assert all(t.schema()[c].is_string() for c in t.columns)
+    assert t.order_by("account_id").to_pandas()["account_id"].tolist() == ["007", "A2"]  # ids keep their zeros
+    assert t.count().execute() == 2 and ctx.truth("persons.csv", dtype=str)["account_id"].tolist() == ["007", "A2"]
+
+
 def test_products_refuse_personal_data_and_metrics_are_json(tmp_path, monkeypatch):
     monkeypatch.setattr(context_mod, "REPORTS_DIR", tmp_path / "reports")
     ctx = RunContext.open(None, notebook="data_overview", config=_write(tmp_path, with_contacts=False))

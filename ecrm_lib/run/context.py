@@ -278,6 +278,23 @@ class RunContext:
             return json.loads(path.read_text(encoding="utf-8"))
         return pd.read_csv(path, **read_csv)
 
+    def truth_table(self, name: str):
+        """A CSV file of the known truth (``truth/<name>``) as a table in the run's engine, every column text; None
+        when there is none (a company's own data).
+
+        For the per-account truth of a large generated dataset (``persons.csv``), which would not fit in pandas
+        next to a notebook's own tables: join and count it in the engine, bring the per-customer result out.
+        """
+        if self.config.path is None:
+            return None
+        path = Path(self.config.path).parent / "truth" / name
+        if not path.is_file():
+            return None
+        con = self.engine
+        if con.name == "pyspark":
+            return con.read_csv(str(path), inferSchema=False)
+        return con.read_csv(str(path), all_varchar=True)
+
     # ------------------------------------------------------ other notebooks, other runs
     def parameters(self, notebook: str | None = None) -> dict[str, Any]:
         """Effective parameters of a notebook of this run (default: this one).

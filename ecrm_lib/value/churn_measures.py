@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.i18n import t, t_or
+from ecrm_lib.data.tables import as_table
 from ecrm_lib.value.churn_data import FEATURE_LABELS, ChurnDataError
 
 __all__ = [
@@ -369,18 +370,21 @@ def choose_model(metrics: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- truth (synthetic data only)
 
 
-def truth_status(persons: pd.DataFrame | None, latents: pd.DataFrame | None,
-                 account_map: pd.DataFrame | None = None) -> pd.DataFrame | None:
-    """Whether each customer's person is truly dead at the end, from a synthetic dataset's truth.
+def truth_status(persons, latents, account_map=None) -> pd.DataFrame | None:
+    """Whether each customer's person is truly dead at the end, from a synthetic dataset's truth, computed in the engine.
+
+    The tables are per account (tens of millions of rows at scale): they are
+    joined and counted in the engine, and only the per-customer result comes
+    into pandas.
 
     Parameters
     ----------
-    persons : pandas.DataFrame or None
+    persons : ibis.Table, pandas.DataFrame or None
         The truth's ``persons.csv`` (``account_id``, ``person_id``), e.g.
-        ``ctx.truth("persons.csv", dtype=str, usecols=["account_id", "person_id"])``.
-    latents : pandas.DataFrame or None
+        ``ctx.truth_table("persons.csv")``.
+    latents : ibis.Table, pandas.DataFrame or None
         The truth's ``person_latents.csv`` (``person_id``, ``alive_at_end``).
-    account_map : pandas.DataFrame, optional
+    account_map : ibis.Table or pandas.DataFrame, optional
         ``account_id`` -> ``customer_id`` from identity resolution; without it
         each account is its own customer.
 
@@ -389,24 +393,32 @@ def truth_status(persons: pd.DataFrame | None, latents: pd.DataFrame | None,
     pandas.DataFrame or None
         ``customer_id``, ``person_id`` (the person holding most of the
         customer's accounts; ties: the first in id order) and ``dead`` (int
-        0/1: the person dropped out before the end). None when either truth table is missing.
+        0/1: the person dropped out before the end), sorted by customer. None
+        when either truth table is missing.
     """
+    import ibis
+
     if persons is None or latents is None:
         return None
-    persons = persons[["account_id", "person_id"]].astype(str)
-    latents = latents[["person_id", "alive_at_end"]].assign(person_id=lambda d: d["person_id"].astype(str))
+    text = lambda col: col.cast("string")  # noqa: E731 - ids compare as text whatever the reader made of them
+    p = as_table(persons, "persons")
+    p = p.select(account_id=text(p.account_id), person_id=text(p.person_id))
     if account_map is not None:
-        amap = account_map[["account_id", "customer_id"]].astype(str)
-        persons = persons.merge(amap, on="account_id", how="left")
-        persons["customer_id"] = persons["customer_id"].fillna(persons["account_id"])
+        m = as_table(account_map, "account_map")
+        m = m.select(_acc=text(m.account_id), _cid=text(m.customer_id))
+        p = p.left_join(m, p.account_id == m._acc).select(
+            customer_id=ibis.coalesce(m._cid, p.account_id), person_id=p.person_id)
     else:
-        persons = persons.assign(customer_id=persons["account_id"])
-    counts = persons.groupby(["customer_id", "person_id"]).size().rename("k").reset_index()
-    counts = counts.sort_values(["customer_id", "k", "person_id"], ascending=[True, False, True], kind="stable")
-    top = counts.drop_duplicates("customer_id")[["customer_id", "person_id"]]
-    top = top.merge(latents, on="person_id", how="left")
-    top["dead"] = (pd.to_numeric(top["alive_at_end"]) == 0).astype("int64")
-    return top[["customer_id", "person_id", "dead"]].reset_index(drop=True)
+        p = p.select(customer_id=p.account_id, person_id=p.person_id)
+    counts = p.group_by(["customer_id", "person_id"]).aggregate(k=p.person_id.count())
+    first = ibis.row_number().over(group_by=counts.customer_id, order_by=[counts.k.desc(), counts.person_id])
+    top = counts.mutate(_rank=first).filter(lambda t: t._rank == 0)
+    lat = as_table(latents, "person_latents")
+    lat = lat.select(_pid=text(lat.person_id), alive=lat.alive_at_end.cast("string").try_cast("float64"))
+    out = top.left_join(lat, top.person_id == lat._pid).select(
+        top.customer_id, top.person_id, dead=(lat.alive == 0).fill_null(False).cast("int64"))
+    df = out.order_by("customer_id").to_pyarrow().to_pandas()
+    return df.astype({"customer_id": str, "person_id": str}).reset_index(drop=True)
 
 
 def truth_check(scores: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
