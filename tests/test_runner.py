@@ -27,6 +27,7 @@ import yaml
 
 from ecrm_lib.run import cli
 from ecrm_lib.run import runner
+from ecrm_lib.run import execute as execute_mod
 
 RUN_SUITE = runner.run_suite
 from ecrm_lib.core.paths import PROJ_ROOT
@@ -785,6 +786,35 @@ def test_manifest_and_progress_give_each_kernel_s_peak_memory(tmp_path, spy):
     basic, control = manifest["basic"]["peak_memory_mb"], manifest["control"]["peak_memory_mb"]
     assert 20 < basic < 900 and control >= 1000 and control > basic + 500, (basic, control)
     assert any(re.search(r"control \.\.\. ok \([\d.]+ s, [\d,]+ MiB\)", line) for line in outcome.lines), outcome.lines
+
+
+def test_notebooks_whose_expected_peaks_pass_the_memory_budget_run_one_after_the_other(tmp_path, spy):
+    # the first run records the peaks (control 1,000 MiB and more, basic 200-900) and its input rows; in the second,
+    # on the same rows, control and basic together would pass a budget of 1,100 MiB: jobs=2, yet one waits
+    if not Path("/proc/self/status").exists():
+        pytest.skip("kernel peak memory is read from /proc (Linux)")
+    cfg, out = write_config(tmp_path / "cfg"), tmp_path / "out"
+    first = run(cfg, out, jobs=2, notebooks=["basic", "control"], parameters={"control": {"mode": "allocate", "allocate_mib": 1000}})
+    assert first.status == "ok", first.lines
+    recorded = json.loads((first.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert recorded["input_rows"] > 0
+    second = run(cfg, out, jobs=2, notebooks=["basic", "control"], force=True, memory_budget_mb=1100,
+                 parameters={"control": {"mode": "sleep", "sleep_s": 3.0}})
+    assert second.status == "ok", second.lines
+    assert any(re.search(r"control waits for basic: its expected peak of [\d,]+ MiB beside their [\d,]+ MiB would pass "
+                         r"the run's memory budget of 1,100 MiB", line) for line in second.lines), second.lines
+
+    def span(name):
+        meta = json.loads(RunLayout(second.run_dir).executed(name).read_text(encoding="utf-8"))["metadata"]["papermill"]
+        return dt.datetime.fromisoformat(meta["start_time"]), dt.datetime.fromisoformat(meta["end_time"])
+
+    (b0, b1), (c0, c1) = span("basic"), span("control")
+    assert c0 >= b1, "control ran beside basic although both would not fit in the budget"
+    # the scaling: peaks above a kernel's base grow with the input rows
+    peaks = execute_mod.expected_peaks(recorded, 2 * recorded["input_rows"])
+    control = recorded["notebooks"]["control"]["peak_memory_mb"]
+    assert peaks["control"] == pytest.approx(2 * control - execute_mod.KERNEL_BASE_MB)
+    assert execute_mod.expected_peaks({"notebooks": recorded["notebooks"]}, 10) == {}  # no rows recorded: no estimate
 
 
 def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path, spy):

@@ -58,7 +58,8 @@ from ecrm_lib.core.paths import REPORTS_DIR
 from ecrm_lib.data.engine import REMOTE_ENV
 from ecrm_lib.report.glossary import render_glossary_page
 from ecrm_lib.run.context import RunLayout, prepare_run_folder, published_runs
-from ecrm_lib.run.execute import NotebookResult, default_jobs, for_each_language, language_links, run_notebooks
+from ecrm_lib.run.execute import (NotebookResult, default_jobs, default_memory_budget_mb, expected_peaks,
+                                  for_each_language, language_links, run_notebooks)
 from ecrm_lib.run.fingerprint import code_hash, git_state, hash_file, input_hashes, package_versions, run_fingerprint
 from ecrm_lib.run.index_page import write_index
 from ecrm_lib.run.registry import NotebookSpec, Registry, load_registry
@@ -239,6 +240,14 @@ def _new_run_id(out_dir: Path, started: dt.datetime, fingerprint: str) -> str:
     return run_id
 
 
+def _input_rows(result: Any) -> int | None:
+    """Rows kept in the run's canonical tables (all sources), from the load's summary; None when it has none."""
+    summary = getattr(result, "summary", None)
+    if summary is None or "rows_kept" not in getattr(summary, "columns", ()):
+        return None
+    return int(summary["rows_kept"].fillna(0).sum())
+
+
 def load_inputs(config: Config, as_of: dt.date | None, progress: Callable[..., Any]):
     """The loading step of a run: every source of ``config`` into canonical tables as of ``as_of``.
 
@@ -321,6 +330,7 @@ def run_suite(
     jobs: int | None = None,
     languages: Iterable[str] | str | None = None,
     loader: Callable[[Config, dt.date | None, Callable[..., Any]], Any] | None = None,
+    memory_budget_mb: float | None = None,
 ) -> RunOutcome:
     """Run the notebook suite on one config and publish the reports.
 
@@ -369,6 +379,11 @@ def run_suite(
         ``loader(config, as_of, progress)`` loads the sources into the run's
         canonical tables; default :func:`load_inputs`. It is called only after
         the config, registry and parameters have been checked.
+    memory_budget_mb : float, optional
+        MiB that notebooks running at the same time may expect to use together; default:
+        :data:`~ecrm_lib.run.execute.MEMORY_BUDGET_SHARE` of the memory available when the notebooks start.
+        A notebook's expected peak is its peak in the previous published run, scaled by the input rows
+        (:func:`~ecrm_lib.run.execute.expected_peaks`); without a previous run only ``jobs`` applies.
 
     Returns
     -------
@@ -405,7 +420,7 @@ def run_suite(
             done = run_suite(config_path, as_of=h, notebooks=notebooks, out_dir=out, force=force,
                              registry_path=registry_path, parameters=parameters, test_params=test_params,
                              cell_timeout=cell_timeout, progress=progress, history=False, publish_latest=False,
-                             jobs=jobs, languages=languages, loader=loader)
+                             jobs=jobs, languages=languages, loader=loader, memory_budget_mb=memory_budget_mb)
             earlier.append(done)
             if not done.ok:
                 say(f"The earlier run as of {h.isoformat()} failed; the main run goes on without it.")
@@ -448,8 +463,12 @@ def run_suite(
                     say(f"Spark Connect server of the run ready at {server.url} "
                         f"({time.monotonic() - (server.started_s or t0):.0f} s after its start).")
                 langs = parse_languages(languages, "--language") if languages else config.languages
+                input_rows = _input_rows(result)
+                expected = expected_peaks(previous, input_rows)
+                budget = (memory_budget_mb if memory_budget_mb is not None else default_memory_budget_mb()) if expected else None
                 results = run_notebooks(selected, params, config, layout, cell_timeout, say,
-                                        jobs=jobs or default_jobs(), languages=langs, env=kernel_env)
+                                        jobs=jobs or default_jobs(), languages=langs, env=kernel_env,
+                                        expected_mb=expected, memory_budget=budget)
         except Exception:
             if not loaded:
                 shutil.rmtree(staging, ignore_errors=True)  # only the Spark server's scratch and log were there
@@ -487,6 +506,8 @@ def run_suite(
             "as_of_requested": as_of_date.isoformat() if as_of_date else None,
             "registry": str(registry.path),
             "previous_run": previous_id,
+            # rows kept in the canonical tables: the next run scales this run's kernel peaks by its own
+            "input_rows": input_rows,
             "notebooks": {
                 r.name: {
                     "title": r.title,
