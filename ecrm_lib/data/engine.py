@@ -8,7 +8,9 @@ config's ``engine:`` section (:class:`~ecrm_lib.core.config.EngineSettings`):
 - DuckDB runs out of core: it holds at most ``memory_limit`` in memory and
   writes the rest to ``spill_dir``. ``memory_limit: auto`` gives each notebook
   that runs at the same time an equal part of 60 % of the machine's memory;
-  ``threads: auto`` gives each the machine's cores.
+  ``threads: auto`` gives each the machine's cores. jemalloc's background
+  threads give the memory of a finished query back to the system, so that a
+  notebook's pandas tables can use it.
 - Spark: ``kind: spark`` with ``spark: {master: ..., remote: ..., conf: {...}}``;
   the session time zone is UTC (timestamps are stored in UTC). A notebook
   connects to a Spark Connect server when the config names one
