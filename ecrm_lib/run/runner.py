@@ -465,7 +465,9 @@ def run_suite(
                 langs = parse_languages(languages, "--language") if languages else config.languages
                 input_rows = _input_rows(result)
                 expected = expected_peaks(previous, input_rows)
-                budget = (memory_budget_mb if memory_budget_mb is not None else default_memory_budget_mb()) if expected else None
+                budget = None
+                if expected:  # peaks of an earlier run to go by
+                    budget = memory_budget_mb if memory_budget_mb is not None else default_memory_budget_mb()
                 results = run_notebooks(selected, params, config, layout, cell_timeout, say,
                                         jobs=jobs or default_jobs(), languages=langs, env=kernel_env,
                                         expected_mb=expected, memory_budget=budget)
