@@ -284,6 +284,26 @@ def test_profit_selection_on_the_default_data(default_campaign):
     assert per["by incremental profit"] > max(per["rule"], per["everyone"], per["random, same size"])
 
 
+def test_a_large_campaign_is_modelled_on_a_stratified_sample_of_its_rows(default_campaign):
+    """max_campaign_rows: the folds, refits and the out-of-fold comparison use a sample of the campaign's rows,
+    drawn within arm and response in their proportions; the campaign's own size is still reported."""
+    from ecrm_lib.seef.profit_select import profit_selection
+
+    d = default_campaign
+    cust = (d["accounts"].groupby("account_id")["channel"].agg(lambda s: ",".join(sorted(set(s))))
+            .rename("reachable_channels").reset_index().rename(columns={"account_id": "customer_id"}))
+    camp = d["campaigns"].assign(is_control=lambda c: c["arm"] == "control")
+    kw = dict(as_of="2025-06-30", margin=0.3, n_boot=0, n_boot_compare=50)
+    full = profit_selection(camp, d["transactions"], cust, d["costs"], **kw)
+    part = profit_selection(camp, d["transactions"], cust, d["costs"], max_campaign_rows=1000, **kw)
+    assert full.n_campaign_rows == full.n_model_rows == part.n_campaign_rows == len(camp) > 1000
+    assert part.n_model_rows == 1000
+    # every customer is still scored, by a model fitted on fewer rows
+    assert len(part.scores) == len(full.scores)
+    assert part.scores["incremental_value"].ne(full.scores["incremental_value"]).any()
+    assert set(part.comparison["policy"]) == set(full.comparison["policy"])
+
+
 def test_profit_selection_says_why_it_is_not_available():
     from ecrm_lib.core.config import Economics
     from ecrm_lib.seef.profit_select import profit_selection_or_reason

@@ -85,11 +85,12 @@ from ecrm_lib.seef.profit import (
     profit_options,
 )
 from ecrm_lib.seef.profit_eval import bootstrap_policies, money_uplift_curve, profit_contributions, reachable_random_line
+from ecrm_lib.seef.scale import stratified_sample
 from ecrm_lib.seef.tables import to_frame
 from ecrm_lib.seef.uplift import latest_campaign
 
-__all__ = ["DEFAULT_HOLDOUT_SHARE", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS", "NotAvailable", "ProfitSelection",
-           "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
+__all__ = ["DEFAULT_HOLDOUT_SHARE", "DEFAULT_MAX_CAMPAIGN_ROWS", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS",
+           "NotAvailable", "ProfitSelection", "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
            "profit_selection_or_reason", "profit_targets"]
 
 #: Share of the chosen customers the plan keeps out of the contact on purpose (the loop's holdout).
@@ -153,6 +154,11 @@ class NotAvailable:
         return self()
 
 
+#: Campaign rows the profit model learns from at most (a stratified sample above it): its 5 folds and 30 bootstrap
+#: refits of two logistic regressions then cost the same on a campaign of any size.
+DEFAULT_MAX_CAMPAIGN_ROWS = 200_000
+
+
 @dataclass
 class ProfitSelection:
     """What :func:`profit_selection` returns.
@@ -181,6 +187,10 @@ class ProfitSelection:
     curve : DataFrame
         The money uplift curve of the out-of-fold predicted profit on the campaign rows.
     n_campaign_rows : int
+        Rows of the campaign (accounts assigned).
+    n_model_rows : int
+        Rows the model learned from and the comparison is measured on: all of them, or a sample
+        (``max_campaign_rows``).
     """
 
     campaign_id: str
@@ -190,6 +200,7 @@ class ProfitSelection:
     comparison: pd.DataFrame
     curve: pd.DataFrame
     n_campaign_rows: int
+    n_model_rows: int = 0
 
 
 def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFrame, channel_costs: pd.DataFrame, *,
@@ -197,7 +208,8 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
                      budget: float | None = None, contacts_per_channel: Mapping[str, int] | None = None,
                      offer_cost_per_contact: float = 0.0, offer_cost_per_response: float = 0.0,
                      rule_targets=None, n_boot: int = 30, n_folds: int = 5, random_state: int = 42,
-                     ci_level: float = 0.95, n_boot_compare: int = 1000) -> ProfitSelection:
+                     ci_level: float = 0.95, n_boot_compare: int = 1000,
+                     max_campaign_rows: int | None = DEFAULT_MAX_CAMPAIGN_ROWS) -> ProfitSelection:
     """Choose customers and a channel each by expected incremental profit, learned from a randomised campaign.
 
     Parameters
@@ -229,6 +241,10 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
         Bootstrap refits (interval of the expected profit), cross-fitting folds, seed, level.
     n_boot_compare : int
         Resamples of the campaign's customers for the intervals of the comparison (no refits: cheap).
+    max_campaign_rows : int or None
+        Campaign rows the model learns from and the comparison is measured on, at most: a larger campaign
+        is sampled, stratified on arm and response (:func:`ecrm_lib.seef.scale.stratified_sample`, seeded
+        by ``random_state``); the folds and the bootstrap refits then cost the same at any size. None: every row.
 
     Raises
     ------
@@ -245,6 +261,10 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     camp = camp[camp["campaign_id"].astype(str) == str(campaign_id)].reset_index(drop=True)
     if camp["is_control"].all() or not camp["is_control"].any():
         raise EcrmError(f"campaign {campaign_id!r} has no control group (or no treated rows): its incremental effect cannot be measured.")
+    n_campaign_rows = len(camp)
+    if max_campaign_rows is not None and len(camp) > int(max_campaign_rows):
+        strata = camp["is_control"].astype("string") + "/" + camp["response"].astype("string")
+        camp = camp.iloc[stratified_sample(strata, int(max_campaign_rows), random_state)].reset_index(drop=True)
     if account_map is not None and is_ibis(account_map):  # only the campaign accounts' rows leave the engine
         account_map = rows_of_accounts(account_map, camp["account_id"], ["account_id", "customer_id"])
     camp = attach_customer_id(camp.astype({"account_id": "string"}), account_map).reset_index(drop=True)
@@ -299,7 +319,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
         curve["random"] = reachable_random_line(curve, float(np.mean(reachable)))
     return ProfitSelection(campaign_id=str(campaign_id), scores=scores.drop(columns="reachable_channels"),
                            chosen=chosen, summary=summary, comparison=comparison, curve=curve,
-                           n_campaign_rows=int(len(camp)))
+                           n_campaign_rows=int(n_campaign_rows), n_model_rows=int(len(camp)))
 
 
 def _with_cheapest_channel(scores: pd.DataFrame, options: pd.DataFrame, channel_costs: pd.DataFrame,

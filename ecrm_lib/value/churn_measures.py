@@ -412,7 +412,7 @@ def truth_status(persons, latents, account_map=None) -> pd.DataFrame | None:
         p = p.select(customer_id=p.account_id, person_id=p.person_id)
     counts = p.group_by(["customer_id", "person_id"]).aggregate(k=p.person_id.count())
     first = ibis.row_number().over(group_by=counts.customer_id, order_by=[counts.k.desc(), counts.person_id])
-    top = counts.mutate(_rank=first).filter(lambda t: t._rank == 0)
+    top = counts.mutate(_rank=first).filter(lambda r: r._rank == 0)
     lat = as_table(latents, "person_latents")
     lat = lat.select(_pid=text(lat.person_id), alive=lat.alive_at_end.cast("string").try_cast("float64"))
     out = top.left_join(lat, top.person_id == lat._pid).select(
