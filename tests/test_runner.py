@@ -774,30 +774,23 @@ def test_kernels_talk_over_unix_sockets_not_tcp(tmp_path, spy, capfd):
     assert not [t for t in threading.enumerate() if type(t).__name__ == "HBChannel" and t.is_alive()]
 
 
-def test_manifest_and_progress_give_each_kernel_s_peak_memory(tmp_path, spy):
+def test_manifest_and_progress_give_each_kernel_s_peak_memory_and_the_next_run_keeps_to_a_memory_budget(tmp_path, spy):
     # control writes 1,000 MiB and frees them; basic allocates nothing: the peak (Linux VmHWM) keeps control's. A
     # kernel's own part is 200-300 MiB, basic's a little more than control's (it reads data).
     if not Path("/proc/self/status").exists():
         pytest.skip("kernel peak memory is read from /proc (Linux)")
-    outcome = run(write_config(tmp_path / "cfg"), tmp_path / "out", jobs=2, notebooks=["basic", "control"],
+    cfg, out = write_config(tmp_path / "cfg"), tmp_path / "out"
+    outcome = run(cfg, out, jobs=2, notebooks=["basic", "control"],
                   parameters={"control": {"mode": "allocate", "allocate_mib": 1000}})
     assert outcome.status == "ok", outcome.lines
-    manifest = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))["notebooks"]
+    recorded = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = recorded["notebooks"]
     basic, control = manifest["basic"]["peak_memory_mb"], manifest["control"]["peak_memory_mb"]
     assert 20 < basic < 900 and control >= 1000 and control > basic + 500, (basic, control)
     assert any(re.search(r"control \.\.\. ok \([\d.]+ s, [\d,]+ MiB\)", line) for line in outcome.lines), outcome.lines
-
-
-def test_notebooks_whose_expected_peaks_pass_the_memory_budget_run_one_after_the_other(tmp_path, spy):
-    # the first run records the peaks (control 1,000 MiB and more, basic 200-900) and its input rows; in the second,
-    # on the same rows, control and basic together would pass a budget of 1,100 MiB: jobs=2, yet one waits
-    if not Path("/proc/self/status").exists():
-        pytest.skip("kernel peak memory is read from /proc (Linux)")
-    cfg, out = write_config(tmp_path / "cfg"), tmp_path / "out"
-    first = run(cfg, out, jobs=2, notebooks=["basic", "control"], parameters={"control": {"mode": "allocate", "allocate_mib": 1000}})
-    assert first.status == "ok", first.lines
-    recorded = json.loads((first.run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert recorded["input_rows"] > 0
+    # the next run on the same rows: control's and basic's peaks together would pass a budget of 1,100 MiB, so with
+    # jobs=2 control waits for basic (control now sleeps 3 s: the spans show whether they overlapped)
     second = run(cfg, out, jobs=2, notebooks=["basic", "control"], force=True, memory_budget_mb=1100,
                  parameters={"control": {"mode": "sleep", "sleep_s": 3.0}})
     assert second.status == "ok", second.lines
@@ -810,11 +803,10 @@ def test_notebooks_whose_expected_peaks_pass_the_memory_budget_run_one_after_the
 
     (_, b1), (c0, _) = span("basic"), span("control")
     assert c0 >= b1, "control ran beside basic although both would not fit in the budget"
-    # the scaling: peaks above a kernel's base grow with the input rows
+    # the estimate: a peak's part above a kernel's base grows with the input rows; no rows recorded, no estimate
     peaks = execute_mod.expected_peaks(recorded, 2 * recorded["input_rows"])
-    control = recorded["notebooks"]["control"]["peak_memory_mb"]
     assert peaks["control"] == pytest.approx(2 * control - execute_mod.KERNEL_BASE_MB)
-    assert execute_mod.expected_peaks({"notebooks": recorded["notebooks"]}, 10) == {}  # no rows recorded: no estimate
+    assert execute_mod.expected_peaks({"notebooks": manifest}, 10) == {}
 
 
 def test_independent_notebooks_run_at_the_same_time_and_upstreams_first(tmp_path, spy):
