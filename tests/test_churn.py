@@ -475,9 +475,12 @@ def test_truth_status_follows_the_account_map():
     assert mapped.loc["C1", "person_id"] == "P1" and mapped.loc["C1", "dead"] == 1  # two of its three accounts
     assert mapped.loc["A4", "dead"] == 0  # unmapped accounts keep their own id
     assert cm.truth_status(None, latents) is None
-    # a tie between two persons goes to the first in id order; a person without a latent row is not counted dead
+    # a tie between two persons goes to the first in id order (P2, alive, over P9, dead); a person without a
+    # latent row is not counted dead; true/false flags read as 1/0
     tie = pd.DataFrame({"account_id": ["B1", "B2", "B3"], "person_id": ["P9", "P2", "P4"]})
-    tied = cm.truth_status(tie, latents, pd.DataFrame({"account_id": ["B1", "B2"], "customer_id": ["C2", "C2"]}))
+    lat9 = pd.concat([latents, pd.DataFrame({"person_id": ["P9"], "alive_at_end": [0]})], ignore_index=True)
+    tied = cm.truth_status(tie, lat9, pd.DataFrame({"account_id": ["B1", "B2"], "customer_id": ["C2", "C2"]}))
+    assert cm.truth_status(tie[tie["person_id"] == "P9"], lat9.astype({"alive_at_end": bool}))["dead"].tolist() == [1]
     assert tied.to_dict("records") == [{"customer_id": "B3", "person_id": "P4", "dead": 0},
                                        {"customer_id": "C2", "person_id": "P2", "dead": 0}]
     # tables in the engine (the truth files through RunContext.truth_table, the identity map as a product table)

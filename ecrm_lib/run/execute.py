@@ -319,7 +319,8 @@ KERNEL_BASE_MB = 300.0
 MEMORY_BUDGET_SHARE = 0.8
 
 
-def expected_peaks(previous: dict[str, Any] | None, input_rows: int | None) -> dict[str, float]:
+def expected_peaks(previous: dict[str, Any] | None, input_rows: int | None,
+                   notebooks: list[str] | None = None) -> dict[str, float]:
     """Each notebook's expected kernel peak (MiB) for ``input_rows``, from an earlier run's manifest.
 
     A notebook's peak above :data:`KERNEL_BASE_MB` is taken to grow in
@@ -332,6 +333,8 @@ def expected_peaks(previous: dict[str, Any] | None, input_rows: int | None) -> d
         An earlier run's ``manifest.json`` (its ``input_rows`` and each notebook's ``peak_memory_mb``).
     input_rows : int or None
         Rows kept in this run's canonical tables (all tables).
+    notebooks : list of str, optional
+        This run's notebooks: one the earlier run has no peak for is expected at the largest of the others.
 
     Returns
     -------
@@ -352,6 +355,8 @@ def expected_peaks(previous: dict[str, Any] | None, input_rows: int | None) -> d
         peak = (rec or {}).get("peak_memory_mb")
         if peak:
             out[name] = KERNEL_BASE_MB + max(0.0, float(peak) - KERNEL_BASE_MB) * scale
+    if out:
+        out.update({n: max(out.values()) for n in (notebooks or []) if n not in out})
     return out
 
 
@@ -542,9 +547,11 @@ def run_notebooks(
     """Run the selected notebooks, each once its upstreams are done, up to ``jobs`` at the same time.
 
     With ``expected_mb`` and ``memory_budget``, a notebook starts beside
-    others only while their expected peaks and its own add up to at most the
-    budget; one that does not fit waits (said once in the progress), and a
-    notebook always starts when nothing else runs.
+    others only while their expected peaks (a kernel started early counts
+    :data:`KERNEL_BASE_MB`) and its own add up to at most the budget; one
+    that does not fit waits (said once in the progress) and no notebook
+    after it in registry order starts before it; a notebook always starts
+    when nothing else runs.
 
     Parameters
     ----------
@@ -611,7 +618,8 @@ def run_notebooks(
         # nothing running: always (a notebook larger than the budget runs alone)
         if not running or memory_budget is None or not expected:
             return True
-        beside = sum(expected.get(r, KERNEL_BASE_MB) for r in running)
+        beside = (sum(expected.get(r, KERNEL_BASE_MB) for r in running)
+                  + KERNEL_BASE_MB * sum(1 for e in early if e not in running and e != name))
         need = expected.get(name, KERNEL_BASE_MB)
         if beside + need <= memory_budget:
             return True
@@ -671,7 +679,7 @@ def run_notebooks(
                         break
                     skipped = _skip(specs[name], layout, config, params[name], executed, languages)
                     if skipped is None and not fits(name):
-                        continue  # a smaller notebook may fit; this one starts when others end
+                        break  # it starts when others end; none after it overtakes it (a large one would wait for ever)
                     pending.remove(name)
                     if skipped is not None:
                         if name in early:

@@ -464,7 +464,9 @@ def run_suite(
                         f"({time.monotonic() - (server.started_s or t0):.0f} s after its start).")
                 langs = parse_languages(languages, "--language") if languages else config.languages
                 input_rows = _input_rows(result)
-                expected = expected_peaks(previous, input_rows)
+                # the peaks of the latest good run of the same config (another config's data says nothing)
+                same = previous is not None and (previous.get("config") or {}).get("name") == config.name
+                expected = expected_peaks(previous if same else None, input_rows, [s.name for s in selected])
                 budget = None
                 if expected:  # peaks of an earlier run to go by
                     budget = memory_budget_mb if memory_budget_mb is not None else default_memory_budget_mb()

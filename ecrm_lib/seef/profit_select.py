@@ -90,8 +90,8 @@ from ecrm_lib.seef.tables import to_frame
 from ecrm_lib.seef.uplift import latest_campaign
 
 __all__ = ["DEFAULT_HOLDOUT_SHARE", "DEFAULT_MAX_CAMPAIGN_ROWS", "PROFIT_SCORES_COLUMNS", "PROFIT_TARGETS_COLUMNS",
-           "NotAvailable", "ProfitSelection", "channel_summary", "customer_history", "draw_holdout", "empty_profit_products", "profit_scores", "profit_selection",
-           "profit_selection_or_reason", "profit_targets"]
+           "NotAvailable", "ProfitSelection", "channel_summary", "customer_history", "draw_holdout", "empty_profit_products",
+           "profit_scores", "profit_selection", "profit_selection_or_reason", "profit_targets"]
 
 #: Share of the chosen customers the plan keeps out of the contact on purpose (the loop's holdout).
 DEFAULT_HOLDOUT_SHARE = 0.10
@@ -200,7 +200,7 @@ class ProfitSelection:
     comparison: pd.DataFrame
     curve: pd.DataFrame
     n_campaign_rows: int
-    n_model_rows: int = 0
+    n_model_rows: int
 
 
 def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFrame, channel_costs: pd.DataFrame, *,
@@ -262,6 +262,9 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     if camp["is_control"].all() or not camp["is_control"].any():
         raise EcrmError(f"campaign {campaign_id!r} has no control group (or no treated rows): its incremental effect cannot be measured.")
     n_campaign_rows = len(camp)
+    if max_campaign_rows is not None and int(max_campaign_rows) < 100:
+        raise ValueError(f"max_campaign_rows must be at least 100 campaign rows (or None for every row), "
+                         f"but {max_campaign_rows!r} was passed.")
     if max_campaign_rows is not None and len(camp) > int(max_campaign_rows):
         strata = camp["is_control"].astype("string") + "/" + camp["response"].astype("string")
         camp = camp.iloc[stratified_sample(strata, int(max_campaign_rows), random_state)].reset_index(drop=True)

@@ -410,11 +410,15 @@ def truth_status(persons, latents, account_map=None) -> pd.DataFrame | None:
             customer_id=ibis.coalesce(m._cid, p.account_id), person_id=p.person_id)
     else:
         p = p.select(customer_id=p.account_id, person_id=p.person_id)
-    counts = p.group_by(["customer_id", "person_id"]).aggregate(k=p.person_id.count())
+    counts = p.group_by(["customer_id", "person_id"]).aggregate(k=p.count())
     first = ibis.row_number().over(group_by=counts.customer_id, order_by=[counts.k.desc(), counts.person_id])
     top = counts.mutate(_rank=first).filter(lambda r: r._rank == 0)
     lat = as_table(latents, "person_latents")
-    lat = lat.select(_pid=text(lat.person_id), alive=lat.alive_at_end.cast("string").try_cast("float64"))
+    flag = lat.alive_at_end
+    # 0/1 or true/false as the reader typed them; text (a truth file read as text) as a number where it is one
+    typed = flag.type().is_numeric() or flag.type().is_boolean()
+    alive = flag.cast("float64") if typed else flag.cast("string").try_cast("float64")
+    lat = lat.select(_pid=text(lat.person_id), alive=alive)
     out = top.left_join(lat, top.person_id == lat._pid).select(
         top.customer_id, top.person_id, dead=(lat.alive == 0).fill_null(False).cast("int64"))
     df = out.order_by("customer_id").to_pyarrow().to_pandas()
