@@ -302,6 +302,8 @@ def test_a_large_campaign_is_modelled_on_a_stratified_sample_of_its_rows(default
     assert len(part.scores) == len(full.scores)
     assert part.scores["incremental_value"].ne(full.scores["incremental_value"]).any()
     assert set(part.comparison["policy"]) == set(full.comparison["policy"])
+    with pytest.raises(ValueError, match="profit_max_campaign_rows"):
+        profit_selection(camp, d["transactions"], cust, d["costs"], max_campaign_rows=10, **kw)
 
 
 def test_profit_selection_says_why_it_is_not_available():

@@ -251,20 +251,20 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     EcrmError
         No campaign with a control group, or too few responders to model.
     """
+    if max_campaign_rows is not None and int(max_campaign_rows) < 100:
+        raise ValueError(f"max_campaign_rows (the selection report's parameter profit_max_campaign_rows) must be at least "
+                         f"100 campaign rows, or None for every row, but {max_campaign_rows!r} was passed.")
     camp = check_campaigns(campaigns)
     full_map = account_map
     if "assigned_at" not in camp or camp["assigned_at"].isna().all():
         raise EcrmError("the campaigns table has no assignment times: the customers' history before assignment is not available.")
     camp["assigned_at"] = pd.to_datetime(camp["assigned_at"], utc=True)
     if campaign_id is None:
-        campaign_id = str(camp.groupby("campaign_id")["assigned_at"].max().sort_values(kind="stable").index[-1])
+        campaign_id = latest_campaign(camp)
     camp = camp[camp["campaign_id"].astype(str) == str(campaign_id)].reset_index(drop=True)
     if camp["is_control"].all() or not camp["is_control"].any():
         raise EcrmError(f"campaign {campaign_id!r} has no control group (or no treated rows): its incremental effect cannot be measured.")
     n_campaign_rows = len(camp)
-    if max_campaign_rows is not None and int(max_campaign_rows) < 100:
-        raise ValueError(f"max_campaign_rows must be at least 100 campaign rows (or None for every row), "
-                         f"but {max_campaign_rows!r} was passed.")
     if max_campaign_rows is not None and len(camp) > int(max_campaign_rows):
         strata = camp["is_control"].astype("string") + "/" + camp["response"].astype("string")
         camp = camp.iloc[stratified_sample(strata, int(max_campaign_rows), random_state)].reset_index(drop=True)
