@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_suite.py --persons 3000              # the default size
     .venv/bin/python benchmarks/bench_suite.py --persons 200000 --format parquet --jobs 2
     .venv/bin/python benchmarks/bench_suite.py --data /tmp/gen/p1m-parquet  # a dataset generated elsewhere
+    .venv/bin/python benchmarks/bench_suite.py --data /tmp/gen/p10m-parquet --out /tmp/b10  # after a 1M run into /tmp/b10
 
 What it does
 ------------
@@ -17,6 +18,11 @@ What it does
    (``--jobs J`` is passed on) as a child process and samples, every 0.5 s, the resident
    memory of the runner and of every process below it (papermill kernels, DuckDB threads
    live inside them), with psutil when it is installed, else from /proc.
+   With ``--out DIR`` the run goes into ``DIR`` and stays there; a good run of the same
+   config already in ``DIR`` (a smaller size of the same generator) gives the runner the
+   kernels' peaks it scales by the input rows, so that notebooks that would not fit in
+   memory together do not run at the same time (the README's memory rule). In a new
+   temporary folder there is no earlier run, and only ``--jobs`` applies.
 3. Reads the run's ``manifest.json``: status, seconds and kernel peak memory of each notebook.
 4. Measures the floor in a fresh process: DuckDB alone (``ibis.duckdb``) reads the same
    transaction file and computes the per-customer summary
@@ -262,7 +268,7 @@ def _git() -> str:
 
 
 def _manifest(out: Path) -> dict[str, Any] | None:
-    found = [p for p in out.glob("*/manifest.json") if not p.parent.is_symlink()]
+    found = [p for p in out.glob("*/manifest.json") if not p.parent.is_symlink() and not p.parent.name.startswith(".")]
     if not found:
         return None
     return json.loads(max(found, key=lambda p: p.stat().st_mtime).read_text(encoding="utf-8"))
@@ -280,8 +286,12 @@ def _phases(lines: list[tuple[float, str]], manifest: dict[str, Any] | None, wal
     return {"before_first_notebook_s": before, "after_last_notebook_s": wall - done[-1][0]}
 
 
-def run_suite(data: Path, jobs: int | None, keep: bool, verbose: bool) -> dict[str, Any]:
-    out = Path(tempfile.mkdtemp(prefix="ecrm-bench-"))
+def run_suite(data: Path, jobs: int | None, keep: bool, verbose: bool, out: Path | None = None) -> dict[str, Any]:
+    if out is not None:  # the user's folder: kept, and an earlier good run of the same config there sets the memory rule
+        out.mkdir(parents=True, exist_ok=True)
+        keep = True
+    else:
+        out = Path(tempfile.mkdtemp(prefix="ecrm-bench-"))
     cmd = [sys.executable, "-m", "ecrm_lib.run.cli", "run", "--config", str(data / "config.yaml"), "--no-history",
            "--force", "--out", str(out)]
     if jobs:
@@ -363,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="use this generated folder instead of generating (its config.yaml and truth/)")
     p.add_argument("--regenerate", action="store_true", help="generate again even if the cache holds the dataset")
     p.add_argument("--keep", action="store_true", help="keep the run's output folder")
+    p.add_argument("--out", help="output folder of the run (kept; default: a new temporary folder). A good run of the "
+                                 "same config already there gives the runner its kernels' peaks, scaled by the input "
+                                 "rows, for the memory rule: run a smaller size into it first")
     p.add_argument("--verbose", action="store_true", help="echo the runner's output lines as they come")
     p.add_argument("--json", help="also write every figure to this JSON file")
     p.add_argument("--floor-only", metavar="DATA", help=argparse.SUPPRESS)
@@ -372,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data, truth, gen = ensure_data(args)
     load_start = os.getloadavg()[0]
-    run = run_suite(data, args.jobs, args.keep, args.verbose)
+    run = run_suite(data, args.jobs, args.keep, args.verbose, Path(args.out).expanduser() if args.out else None)
     floor = measure_floor(data)
     load = (load_start, os.getloadavg()[0])
     report(args, data, truth, gen, run, floor, load)

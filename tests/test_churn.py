@@ -439,9 +439,21 @@ def test_a_smaller_training_sample_still_learns(default_result):
     split = default_result[1]
     small = churn.split_customers(split.X, pd.DataFrame({"churned": split.y}), max_train=600)
     assert small.sampled and len(small.train) == 600 and np.array_equal(small.validation, split.validation)
-    ev = churn.evaluate_churn_models(small, churn.fit_churn_models(small, ["logistic"]), ["logistic"], window_days=180,
-                                     permutation_repeats=1)
+    fitted = churn.fit_churn_models(small, ["logistic"])
+    ev = churn.evaluate_churn_models(small, fitted, ["logistic"], window_days=180, permutation_repeats=1)
     assert ev.metric("logistic") > 0.70
+    # the rest of the training part is dropped; the refit sample is drawn from every cut-off customer
+    kept = set(small.train) | set(small.validation) | set(small.refit)
+    assert len(small.X) == len(kept) < len(split.X) and set(small.X.index) == kept
+    assert list(small.X.index) == [i for i in split.X.index if i in kept] and len(small.y) == len(split.X)
+    assert len(small.refit) == 600 and not set(small.refit) <= set(small.train) | set(small.validation)
+    # scoring through the trimmed split is scoring through one that kept every row
+    whole = churn.ChurnSplit(X=split.X, y=split.y, train=small.train, validation=small.validation, n_train_part=small.n_train_part,
+                             n_churned_train_part=small.n_churned_train_part, max_train=600, refit=small.refit)
+    X_now = split.X.iloc[::3]
+    a, _ = churn.score_customers(small, fitted, "logistic", X_now, window_days=180)
+    b, _ = churn.score_customers(whole, fitted, "logistic", X_now, window_days=180)
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_default_scores_against_the_truth(default_result):

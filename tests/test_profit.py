@@ -306,6 +306,34 @@ def test_a_large_campaign_is_modelled_on_a_stratified_sample_of_its_rows(default
         profit_selection(camp, d["transactions"], cust, d["costs"], max_campaign_rows=10, **kw)
 
 
+def test_a_large_campaign_in_the_engine_is_sampled_there(default_campaign):
+    """An Ibis campaigns table: the campaign assigned last is found and sampled in the engine, within arm and
+    response; only the sample comes into pandas, the campaign's own size is still reported, and a second run
+    learns from the same rows."""
+    import ibis
+
+    from ecrm_lib.core.config import Economics
+    from ecrm_lib.seef.profit_select import profit_selection_or_reason
+
+    d = default_campaign
+    every = pd.read_csv(DEFAULT_DATA_DIR / "campaigns.csv", dtype={"account_id": str})  # both campaigns
+    every["assigned_at"] = pd.to_datetime(every["assigned_at"], utc=True)
+    every["is_control"] = every["arm"] == "control"
+    table = ibis.duckdb.connect().create_table("campaigns", every)
+    cust = (d["accounts"].groupby("account_id")["channel"].agg(lambda s: ",".join(sorted(set(s))))
+            .rename("reachable_channels").reset_index().rename(columns={"account_id": "customer_id"}))
+    for ch in ("web", "app", "email", "sms", "store", "phone"):
+        cust[f"share_purchases_{ch}"] = cust["reachable_channels"].str.contains(ch).astype(float)
+    kw = dict(as_of="2025-06-30", economics=Economics(margin=0.3), n_boot=0, n_boot_compare=50, max_campaign_rows=1000)
+    a, why = profit_selection_or_reason(table, d["transactions"], cust, d["costs"], **kw)
+    assert why is None, str(why)
+    assert a.campaign_id == "2025-spring-coupon" and a.n_campaign_rows == len(d["campaigns"]) > 1000 and a.n_model_rows == 1000
+    b, _ = profit_selection_or_reason(table, d["transactions"], cust, d["costs"], **kw)
+    pd.testing.assert_frame_equal(a.scores, b.scores)
+    whole, _ = profit_selection_or_reason(table, d["transactions"], cust, d["costs"], **{**kw, "max_campaign_rows": None})
+    assert whole.n_model_rows == whole.n_campaign_rows == a.n_campaign_rows
+
+
 def test_profit_selection_says_why_it_is_not_available():
     from ecrm_lib.core.config import Economics
     from ecrm_lib.seef.profit_select import profit_selection_or_reason

@@ -287,6 +287,32 @@ def test_stratified_sample_keeps_each_stratum_share_and_every_row_when_small():
         stratified_sample(strata, 0)
 
 
+def test_stratified_sample_in_the_engine_draws_the_same_shares_and_is_repeatable():
+    import ibis
+
+    from ecrm_lib.seef.scale import stratified_sample, stratified_sample_table
+
+    strata = np.array(["big"] * 900 + ["mid"] * 95 + ["tiny"] * 5)
+    df = pd.DataFrame({"id": [f"a{i:04d}" for i in range(1000)], "group": strata, "flag": np.arange(1000) % 2 == 0})
+    df.loc[:2, "group"] = None  # a missing value is a stratum of its own
+    table = ibis.duckdb.connect().create_table("rows", df)
+    sample, n = stratified_sample_table(table, ["group"], 100, "id", random_state=1)
+    got = sample.to_pandas()
+    assert n == 1000 and len(got) == 100 and got["id"].is_unique and got["id"].is_monotonic_increasing
+    # the same number per stratum as the numpy sample (the same quotas), not the same rows
+    labels = df["group"].fillna("<missing>")
+    expected = labels.iloc[stratified_sample(labels, 100, random_state=1)].value_counts()
+    assert got["group"].fillna("<missing>").value_counts().sort_index().equals(expected.sort_index())
+    assert set(stratified_sample_table(table, ["group"], 100, "id", random_state=1)[0].to_pandas()["id"]) == set(got["id"])
+    assert set(stratified_sample_table(table, ["group"], 100, "id", random_state=2)[0].to_pandas()["id"]) != set(got["id"])
+    two, _ = stratified_sample_table(table, ["group", "flag"], 100, "id")
+    assert len(two.to_pandas()) == 100
+    whole, n = stratified_sample_table(table, ["group"], 1000, "id")
+    assert whole is table and n == 1000  # no larger than the sample: the table as it is
+    with pytest.raises(ValueError, match="at least 1"):
+        stratified_sample_table(table, ["group"], 0, "id")
+
+
 def test_clusters_fitted_on_a_sample_assign_every_customer_like_the_full_fit():
     df = _customers_with_groups()
     feats = ["clv", "share_purchases_web", "frequency"]

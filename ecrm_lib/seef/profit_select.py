@@ -70,6 +70,7 @@ from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core import i18n
 from ecrm_lib.data.tables import is_ibis
 from ecrm_lib.seef.campaigns import (
+    CAMPAIGN_COLUMNS,
     check_campaigns,
     history_for_rows,
     purchase_history_before,
@@ -85,7 +86,7 @@ from ecrm_lib.seef.profit import (
     profit_options,
 )
 from ecrm_lib.seef.profit_eval import bootstrap_policies, money_uplift_curve, profit_contributions, reachable_random_line
-from ecrm_lib.seef.scale import stratified_sample
+from ecrm_lib.seef.scale import stratified_sample, stratified_sample_table
 from ecrm_lib.seef.tables import to_frame
 from ecrm_lib.seef.uplift import latest_campaign
 
@@ -209,7 +210,8 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
                      offer_cost_per_contact: float = 0.0, offer_cost_per_response: float = 0.0,
                      rule_targets=None, n_boot: int = 30, n_folds: int = 5, random_state: int = 42,
                      ci_level: float = 0.95, n_boot_compare: int = 1000,
-                     max_campaign_rows: int | None = DEFAULT_MAX_CAMPAIGN_ROWS) -> ProfitSelection:
+                     max_campaign_rows: int | None = DEFAULT_MAX_CAMPAIGN_ROWS,
+                     campaign_rows: int | None = None) -> ProfitSelection:
     """Choose customers and a channel each by expected incremental profit, learned from a randomised campaign.
 
     Parameters
@@ -245,6 +247,9 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
         Campaign rows the model learns from and the comparison is measured on, at most: a larger campaign
         is sampled, stratified on arm and response (:func:`ecrm_lib.seef.scale.stratified_sample`, seeded
         by ``random_state``); the folds and the bootstrap refits then cost the same at any size. None: every row.
+    campaign_rows : int, optional
+        Rows of the whole campaign when ``campaigns`` is a sample of it already drawn in the engine
+        (:func:`profit_selection_or_reason`); default: the rows of ``campaign_id`` in ``campaigns``.
 
     Raises
     ------
@@ -264,7 +269,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     camp = camp[camp["campaign_id"].astype(str) == str(campaign_id)].reset_index(drop=True)
     if camp["is_control"].all() or not camp["is_control"].any():
         raise EcrmError(f"campaign {campaign_id!r} has no control group (or no treated rows): its incremental effect cannot be measured.")
-    n_campaign_rows = len(camp)
+    n_campaign_rows = len(camp) if campaign_rows is None else int(campaign_rows)
     if max_campaign_rows is not None and len(camp) > int(max_campaign_rows):
         strata = camp["is_control"].astype("string") + "/" + camp["response"].astype("string")
         camp = camp.iloc[stratified_sample(strata, int(max_campaign_rows), random_state)].reset_index(drop=True)
@@ -471,8 +476,17 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
         # the campaign assigned last, found in the engine: only its rows come into pandas, not every campaign's
         last = to_frame(campaigns.group_by("campaign_id").aggregate(assigned_at=campaigns.assigned_at.max()))
         campaign_id = latest_campaign(last)
+    max_rows = kw.get("max_campaign_rows", DEFAULT_MAX_CAMPAIGN_ROWS)
     try:
-        rows = select_campaign(campaigns, campaign_id)
+        if campaign_id is not None and max_rows is not None and is_ibis(campaigns) and "account_id" in campaigns.columns:
+            # a large campaign is sampled in the engine (arm x response): only the sample comes into pandas
+            one = campaigns.select([c for c in CAMPAIGN_COLUMNS if c in campaigns.columns])
+            one = one.filter(one.campaign_id == campaign_id)
+            sample, kw["campaign_rows"] = stratified_sample_table(one, ["is_control", "response"], int(max_rows), "account_id",
+                                                                  kw.get("random_state", 42))
+            rows = to_frame(sample) if kw["campaign_rows"] else select_campaign(campaigns, campaign_id)  # none: says which exist
+        else:
+            rows = select_campaign(campaigns, campaign_id)
         result = profit_selection(rows, transactions, who, channel_costs, as_of=end_of_day, margin=float(margin),
                                   account_map=account_map, campaign_id=campaign_id, **economics_parameters(economics), **kw)
     except (EcrmError, ValueError) as e:

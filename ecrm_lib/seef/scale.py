@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,7 @@ __all__ = [
     "batches",
     "model_threads",
     "stratified_sample",
+    "stratified_sample_table",
     "thread_limit",
 ]
 
@@ -91,18 +92,73 @@ def stratified_sample(strata, size: int, random_state: int = 0) -> np.ndarray:
     if n <= size:
         return np.arange(n)
     codes, uniques = pd.factorize(labels, sort=True)
-    counts = np.bincount(codes, minlength=len(uniques))
-    quota = counts / n * size
+    take = _quotas(np.bincount(codes, minlength=len(uniques)), size)
+    rng = np.random.default_rng(random_state)
+    picked = [rng.choice(np.flatnonzero(codes == k), size=int(take[k]), replace=False) for k in range(len(uniques))]
+    return np.sort(np.concatenate(picked))
+
+
+def _quotas(counts: np.ndarray, size: int) -> np.ndarray:
+    """Rows to draw from each stratum: ``size`` times its share, largest remainders first, at least one, at most all."""
+    quota = counts / counts.sum() * size
     take = np.maximum(np.floor(quota).astype(int), 1)
     left = size - int(take.sum())
     if left > 0:  # largest remainders first (ties: the stratum first in sorted order)
         order = np.argsort(-(quota - np.floor(quota)), kind="stable")
         for k in order[:left]:
             take[k] += 1
-    take = np.minimum(take, counts)
-    rng = np.random.default_rng(random_state)
-    picked = [rng.choice(np.flatnonzero(codes == k), size=int(take[k]), replace=False) for k in range(len(uniques))]
-    return np.sort(np.concatenate(picked))
+    return np.minimum(take, counts)
+
+
+def stratified_sample_table(table, strata: Sequence[str], size: int, key: str, random_state: int = 0):
+    """A stratified random sample of an Ibis table's rows, drawn in the engine; ``(sample, rows)``.
+
+    The engine counts the rows per stratum (the distinct values of the
+    ``strata`` columns, a missing value a stratum of its own) and keeps, of
+    each, the rows first in a seeded hash order of ``key``, as many as
+    :func:`stratified_sample` gives the stratum (its share of ``size``,
+    largest remainder, at least one). Only the sample leaves the engine when
+    the caller collects it, so a campaign of ten million rows never comes
+    into pandas whole. The rows are a different random draw from the one
+    :func:`stratified_sample` makes with the same seed (a hash order in the
+    engine, not numpy's generator); it is repeatable on the same engine.
+
+    Parameters
+    ----------
+    table : ibis.Table
+    strata : sequence of str
+        Columns whose value combinations are the strata.
+    size : int
+        Rows in the sample (>= 1).
+    key : str
+        A column that tells the rows apart (e.g. ``account_id``); ties in the hash order go by it.
+    random_state : int
+        Seed of the hash order.
+
+    Returns
+    -------
+    (ibis.Table, int)
+        The sample (``table`` itself when it has no more than ``size`` rows; else the columns of
+        ``table``, ordered by ``key``, so that what is fitted on it is repeatable) and the number
+        of rows of ``table``.
+    """
+    import ibis
+
+    size = int(size)
+    if size < 1:
+        raise ValueError(f"the sample size must be at least 1 row, but {size} was passed.")
+    label = ibis.literal("/").join([table[c].cast("string").fill_null("<missing>") for c in strata])
+    marked = table.mutate(_stratum=label)
+    counts = marked.group_by("_stratum").aggregate(_n=marked.count()).order_by("_stratum").to_pandas()
+    n = int(counts["_n"].sum())
+    if n <= size:
+        return table, n
+    quota = ibis.memtable(pd.DataFrame({"_q_stratum": counts["_stratum"].astype(str),
+                                        "_take": _quotas(counts["_n"].to_numpy(), size).astype("int64")}))
+    order = (marked[key].cast("string") + ibis.literal(f"#{int(random_state)}")).hash()
+    ranked = marked.mutate(_rank=ibis.row_number().over(group_by=marked._stratum, order_by=[order, marked[key]]))
+    kept = ranked.join(quota, ranked._stratum == quota._q_stratum).filter(lambda r: r._rank < r._take)
+    return kept.select(*table.columns).order_by(key), n
 
 
 def batches(n: int, batch_size: int = SCORE_BATCH_ROWS) -> Iterator[slice]:

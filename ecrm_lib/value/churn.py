@@ -306,9 +306,13 @@ class ChurnSplit:
     Attributes
     ----------
     X : pandas.DataFrame
-        Features at the cut-off of every customer who had bought by then (index: customer id).
+        Features at the cut-off (index: customer id) of the customers the steps use: the training
+        sample, the validation part and the refit sample. That is every customer who had bought by
+        then unless the training part was sampled; then the rest of the training part is dropped,
+        so that a large population's features are not held twice (at ten million customers the
+        dropped rows are about 6.7 million, about 1 GB).
     y : pandas.Series
-        1 = no purchase in the label window (int), aligned with ``X``.
+        1 = no purchase in the label window (int), for every customer who had bought by the cut-off.
     train : numpy.ndarray
         Ids of the training sample the models learn from.
     validation : numpy.ndarray
@@ -319,6 +323,9 @@ class ChurnSplit:
         Churners among them.
     max_train : int
         The largest training sample asked for.
+    refit : numpy.ndarray
+        Ids of the sample the chosen model is refitted on before scoring (:func:`score_customers`):
+        at most ``max_train`` of all cut-off customers, stratified by the label.
     """
 
     X: pd.DataFrame
@@ -328,6 +335,7 @@ class ChurnSplit:
     n_train_part: int
     n_churned_train_part: int
     max_train: int
+    refit: np.ndarray
 
     @property
     def features(self) -> list[str]:
@@ -401,7 +409,7 @@ def split_customers(
     test_size : float
         Share of the customers held out for validation (0-1, exclusive).
     random_state : int
-        Seed of the split and of the sample.
+        Seed of the split and of the two samples (training, refit).
     max_train : int
         Largest training sample (customers); the training part is sampled down to it, stratified by the label.
     timeline : ChurnTimeline, optional
@@ -429,8 +437,11 @@ def split_customers(
     idx_train, idx_val = train_test_split(X.index.to_numpy(), test_size=test_size, random_state=random_state,
                                           stratify=y.to_numpy())
     sample = _stratified_sample(idx_train, y, max_train, random_state)
+    refit = _stratified_sample(X.index.to_numpy(), y, max_train, random_state)
+    if len(sample) < len(idx_train):  # keep only the rows the later steps read (order of X kept)
+        X = X[X.index.isin(np.concatenate([sample, idx_val, refit]))]
     return ChurnSplit(X=X, y=y, train=sample, validation=idx_val, n_train_part=len(idx_train),
-                      n_churned_train_part=int(y.loc[idx_train].sum()), max_train=int(max_train))
+                      n_churned_train_part=int(y.loc[idx_train].sum()), max_train=int(max_train), refit=refit)
 
 
 def fit_churn_models(split: ChurnSplit, models: Sequence[str] = ALL_MODELS, *, random_state: int = 42,
@@ -560,8 +571,9 @@ def evaluate_churn_models(
         :func:`ecrm_lib.value.churn_purchase.chosen_purchase_model` gives the customer-value report's).
     histories : pandas.DataFrame, optional
         ``frequency``, ``recency``, ``T`` at the cut-off in the purchase model's time unit (e.g.
-        :func:`ecrm_lib.value.features.rfm_summary`), indexed by customer id; default: from ``split.X``.
-        The model is fitted on every cut-off customer's history (it uses no labels).
+        :func:`ecrm_lib.value.features.rfm_summary`), indexed by customer id; default: from ``split.X``
+        (every cut-off customer unless the training part was sampled: pass the histories to fit on all).
+        The model is fitted on every customer's history given (it uses no labels).
     """
     models = check_models(models)
     purchase_model = purchase_model or PurchaseModel()
@@ -626,10 +638,10 @@ def score_customers(
     Parameters
     ----------
     split : ChurnSplit
-        Its ``X`` and ``y`` (every customer at the cut-off and the label) are the latest window.
+        Its ``X`` and ``y`` at the cut-off and the label are the latest window.
     fitted : mapping
-        :func:`fit_churn_models` (the chosen supervised model is cloned and refitted on a stratified
-        sample of at most ``split.max_train`` customers of the latest window).
+        :func:`fit_churn_models` (the chosen supervised model is cloned and refitted on
+        ``split.refit``: a stratified sample of at most ``split.max_train`` customers of the latest window).
     best_model : str
         :attr:`ChurnEvaluation.best_model`.
     X_now : pandas.DataFrame
@@ -637,7 +649,7 @@ def score_customers(
     window_days : int
         The churn window (days).
     random_state : int
-        Seed of the sample and of the tie-breaks of the deciles.
+        Seed of the tie-breaks of the deciles (the refit sample was drawn by :func:`split_customers`).
     batch_rows : int
         Customers scored per batch.
     n_threads : int, optional
@@ -674,7 +686,7 @@ def score_customers(
         bg_now = None
         notes.append(("churn.note.purchase_fit_as_of", {"model": purchase_model.name, "why": exc.in_language}))
     if best_model in SUPERVISED_MODELS:
-        ids = _stratified_sample(split.X.index.to_numpy(), split.y, split.max_train, random_state)
+        ids = split.refit
         final = clone(fitted[best_model])
         with native_threads(len(ids), n_threads), warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)

@@ -464,21 +464,22 @@ def churn_features(
     if internet_channels is not None:
         ch = _channel_features(transactions, day, customer_col=customer_col, time_col=time_col, timezone=timezone,
                                internet_channels=internet_channels)
-        if ch is not None:
-            out["n_purchase_channels"] = ch["n_purchase_channels"].reindex(out.index).fillna(0.0)
-            out["internet_purchase_share"] = ch["internet_purchase_share"].reindex(out.index).fillna(0.0)
+        if ch is not None:  # one reindex per table: aligning a million text ids costs about 0.8 s each time
+            ch = ch.reindex(out.index)
+            out["n_purchase_channels"] = ch["n_purchase_channels"].fillna(0.0)
+            out["internet_purchase_share"] = ch["internet_purchase_share"].fillna(0.0)
     if contacts is not None:
         for c in (customer_col, "timestamp"):
             if not _schema_has(contacts, c):
                 raise DataValidationError(f"contacts has no column {c!r}; attach {customer_col} with attach_customer_id first.")
-        co = _contact_features(contacts, day, customer_col=customer_col, timezone=timezone)
+        co = _contact_features(contacts, day, customer_col=customer_col, timezone=timezone).reindex(out.index)
         for c in ("n_contacts", "n_contacts_90d", "n_complaints", "n_contact_channels"):
-            out[c] = co[c].reindex(out.index).fillna(0.0)
+            out[c] = co[c].fillna(0.0)
     if feedback is not None:
-        fb = _feedback_features(feedback, day, customer_col=customer_col, timezone=timezone)
-        out["n_feedback"] = fb["n_feedback"].reindex(out.index).fillna(0.0)
-        out["last_score"] = fb["last_score"].reindex(out.index)
-        out["mean_score"] = fb["mean_score"].reindex(out.index)
-        out["any_detractor"] = fb["any_detractor"].reindex(out.index).fillna(0.0)
+        fb = _feedback_features(feedback, day, customer_col=customer_col, timezone=timezone).reindex(out.index)
+        out["n_feedback"] = fb["n_feedback"].fillna(0.0)
+        out["last_score"] = fb["last_score"]
+        out["mean_score"] = fb["mean_score"]
+        out["any_detractor"] = fb["any_detractor"].fillna(0.0)
     return out.astype(float)
 
