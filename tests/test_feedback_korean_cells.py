@@ -117,16 +117,32 @@ def _campaign(arms: dict[str, tuple[int, int]], seed: int = 3) -> tuple[pd.DataF
     return camp, pd.DataFrame(rng.normal(size=(len(camp), 2)), columns=["x1", "x2"], index=camp.index)
 
 
-def _run_qini_cell(camp, features) -> Page:
+def _run_qini_cell(camp, features, max_rows=None) -> Page:
     page = Page()
-    models = types.SimpleNamespace(campaign_features=lambda c, **kw: features, uplift_models_by_arm=uplift_models.uplift_models_by_arm,
-                                   notes_in_language=uplift_models.notes_in_language, headline_qini=uplift_models.headline_qini)
+    models = types.SimpleNamespace(campaign_features=lambda c, **kw: features.loc[c.index], uplift_models_by_arm=uplift_models.uplift_models_by_arm,
+                                   notes_in_language=uplift_models.notes_in_language, headline_qini=uplift_models.headline_qini,
+                                   model_rows=uplift_models.model_rows)
     ns = dict(page.names(), uplift_models=models, has_campaigns=True, camp=camp, uplift_model="two_model", random_state=42,
+              uplift_max_rows=max_rows,
               headline_cid=None, best=None,
               min_cell=5, tables={"customers": None, "transactions": None},
               fplots=types.SimpleNamespace(plot_qini=lambda *a, **k: None))
     exec(_cell("uplift_models_by_arm"), ns)
     return page
+
+
+def test_models_on_a_sample_of_a_large_campaign_say_so():
+    """Above uplift_max_rows the models learn from a stratified sample, and the page says of how many rows."""
+    camp, features = _campaign({"A": (300, 60), "control": (300, 30)})
+    page = _run_qini_cell(camp, features, max_rows=200)
+    said = [values for key, values in page.said if key == "feedback.model_sample"]
+    assert said == [{"n": 600, "k": 200}]
+    assert not [key for key, _ in _run_qini_cell(camp, features).said if key == "feedback.model_sample"]  # every row: nothing to say
+    part = uplift_models.model_rows(camp, 200)
+    assert part.groupby("arm")["response"].agg(["size", "sum"]).to_dict() == {"size": {"A": 100, "control": 100},
+                                                                             "sum": {"A": 20, "control": 10}}
+    with pytest.raises(ValueError, match="uplift_max_rows"):
+        uplift_models.model_rows(camp, 50)
 
 
 def test_no_uplift_model_reason_is_korean():

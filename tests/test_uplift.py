@@ -110,6 +110,15 @@ def test_campaign_uplift_revenue_bootstrap_and_unknown_campaign():
     assert row["revenue_ci_low"] < 5.0 < row["revenue_ci_high"]
     with pytest.raises(Exception, match="not in the campaigns table"):
         U.campaign_uplift(df, campaign_id="nope")
+    # above bootstrap_max_rows accounts (arm and control together) the interval is Welch's, and the table says so
+    assert row["revenue_ci_method"] == "bootstrap"
+    big = U.campaign_uplift(df, revenue_ci="bootstrap", bootstrap_samples=200, bootstrap_max_rows=199)
+    welch = U.campaign_uplift(df, revenue_ci="welch")
+    for col in ("revenue_uplift", "revenue_ci_low", "revenue_ci_high", "revenue_ci_method"):
+        assert big.loc[~big["is_control"], col].iloc[0] == welch.loc[~welch["is_control"], col].iloc[0], col
+    assert big.loc[~big["is_control"], "revenue_ci_method"].iloc[0] == "welch" and big.loc[big["is_control"], "revenue_ci_method"].isna().all()
+    kept = U.campaign_uplift(df, revenue_ci="bootstrap", bootstrap_samples=200, bootstrap_max_rows=200)
+    assert kept.loc[~kept["is_control"], "revenue_ci_low"].iloc[0] == row["revenue_ci_low"]
 
 
 def test_srm_check():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import pandas as pd  # noqa: F401  (the examples use pd)
+import pandas as pd
 
 __all__ = ["attach_customer_id", "count_unmapped", "unmapped_note"]
 
@@ -48,7 +48,8 @@ def attach_customer_id(df, account_map=None):
         A canonical table with ``account_id``.
     account_map : DataFrame or ibis.Table, optional
         ``account_id`` -> ``customer_id`` (one row per account). None: every
-        account is its own customer.
+        account is its own customer. With a DataFrame ``df`` and an Ibis map,
+        only the map's rows of ``df``'s accounts are read from the engine.
 
     Returns
     -------
@@ -80,6 +81,12 @@ def attach_customer_id(df, account_map=None):
         return joined.mutate(customer_id=joined._map_customer.fill_null(joined.account_id).cast("string")).drop(
             "_map_account", "_map_customer")
     out = df.copy()
+    if _is_ibis(account_map):  # only the map's rows of these accounts leave the engine, not one row per account
+        import ibis
+
+        ids = ibis.memtable(pd.DataFrame({"_acc": pd.Series(pd.unique(out["account_id"].astype("string")), dtype="string")}))
+        amap = account_map.select("account_id", "customer_id")
+        account_map = amap.semi_join(ids, amap.account_id.cast("string") == ids._acc).to_pandas()
     if account_map is None:
         out["customer_id"] = out["account_id"].astype("string")
         out.attrs["unmapped_accounts"] = 0

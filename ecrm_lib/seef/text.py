@@ -472,8 +472,7 @@ def topic_table(result: FeedbackText) -> pd.DataFrame:
     return out.reindex(columns=cols)
 
 
-def feedback_scores(feedback: pd.DataFrame | None, scores: pd.DataFrame | None,
-                    account_map: pd.DataFrame | None = None) -> pd.DataFrame:
+def feedback_scores(feedback: pd.DataFrame | None, scores: pd.DataFrame | None, account_map=None) -> pd.DataFrame:
     """The ``feedback/feedback_scores`` product: one row per scored text, pseudonymous ids only.
 
     Parameters
@@ -482,9 +481,10 @@ def feedback_scores(feedback: pd.DataFrame | None, scores: pd.DataFrame | None,
         The canonical ``feedback`` table (``account_id``, ``channel``); None: an empty product.
     scores : DataFrame or None
         :attr:`FeedbackText.scores` (index: rows of ``feedback``; ``sentiment``, ``tone``, ``topic``).
-    account_map : DataFrame, optional
-        ``account_id`` -> ``customer_id`` (the channel-integration product); None: every account is
-        its own customer (see :func:`ecrm_lib.channels.customers.attach_customer_id`).
+    account_map : DataFrame or ibis.Table, optional
+        ``account_id`` -> ``customer_id`` (the channel-integration product; as an Ibis table only the
+        rows of the scored texts' accounts are read); None: every account is its own customer (see
+        :func:`ecrm_lib.channels.customers.attach_customer_id`).
 
     Returns
     -------

@@ -48,6 +48,7 @@ from ecrm_lib.seef.campaigns import (
     purchase_history_before,
     rows_of_accounts,
 )
+from ecrm_lib.seef.scale import stratified_sample
 
 __all__ = [
     "campaign_features",
@@ -56,9 +57,56 @@ __all__ = [
     "qini_curve",
     "uplift_deciles",
     "headline_qini",
+    "model_rows",
     "notes_in_language",
     "uplift_models_by_arm",
+    "DEFAULT_MAX_MODEL_ROWS",
 ]
+
+#: Assignment rows the uplift models learn from at most (:func:`model_rows`): cross-fitting five folds per arm on
+#: 500,000 rows took about 8 s here; on every row of a ten-million-customer campaign it would take minutes and GBs.
+DEFAULT_MAX_MODEL_ROWS = 500_000
+
+
+def model_rows(campaigns: pd.DataFrame, max_rows: int | None = DEFAULT_MAX_MODEL_ROWS, random_state: int = 42) -> pd.DataFrame:
+    """The assignment rows the uplift models learn from: every row, or a stratified sample of ``max_rows``.
+
+    The sample keeps each campaign's, arm's and response's share of the rows
+    (:func:`ecrm_lib.seef.scale.stratified_sample`), so every arm keeps its control and its responders.
+
+    Parameters
+    ----------
+    campaigns : DataFrame
+        Assignment rows (``campaign_id``, ``arm``, ``response``; :func:`ecrm_lib.seef.campaigns.select_campaign`).
+    max_rows : int or None
+        Rows at most (at least 100); None: every row.
+    random_state : int
+        Seed of the sample.
+
+    Returns
+    -------
+    DataFrame
+        The rows kept, with their index (features from :func:`campaign_features` line up with them);
+        ``attrs["rows"]`` is the number of rows of ``campaigns``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"campaign_id": "c", "arm": ["t", "ctl"] * 500, "response": [1, 0, 0, 0] * 250})
+    >>> part = model_rows(c, 100)
+    >>> len(part), part.attrs["rows"], part.groupby("arm")["response"].sum().to_dict()
+    (100, 1000, {'ctl': 0, 't': 25})
+    """
+    if max_rows is not None and int(max_rows) < 100:
+        raise ValueError(f"max_rows (the feedback report's parameter uplift_max_rows) must be at least 100 assignment rows, "
+                         f"or None for every row, but {max_rows!r} was passed.")
+    out = campaigns
+    if max_rows is not None and len(campaigns) > int(max_rows):
+        strata = (campaigns["campaign_id"].astype("string") + "/" + campaigns["arm"].astype("string") + "/"
+                  + campaigns["response"].astype("string"))
+        out = campaigns.iloc[stratified_sample(strata, int(max_rows), random_state)]
+    out = out.copy(deep=False) if out is campaigns else out  # the caller's frame keeps its attrs
+    out.attrs["rows"] = len(campaigns)
+    return out
 
 
 def campaign_features(campaigns: pd.DataFrame, customers=None, transactions=None, max_levels: int = 12) -> pd.DataFrame:
