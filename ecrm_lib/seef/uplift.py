@@ -40,9 +40,9 @@ __all__ = [
     "SRM_ALPHA",
     "SRM_NOTICE",
     "SEGMENT_ALPHA",
+    "BOOTSTRAP_MAX_ROWS",
     "best_arm",
     "campaign_metrics",
-    "BOOTSTRAP_MAX_ROWS",
     "campaign_uplift",
     "latest_campaign",
     "srm_check",
@@ -95,7 +95,9 @@ def campaign_uplift(
         ``rate`` (share), ``rate_ci_low/high`` (Wilson), ``uplift`` (rate minus the control rate, share
         points as a fraction), ``ci_low/ci_high`` (Newcombe), ``relative_lift`` (uplift / control rate),
         ``revenue_per_account`` (currency per assigned account), ``revenue_uplift`` and
-        ``revenue_ci_low/high``, ``revenue_ci_method`` (``welch`` or ``bootstrap``: the interval used). Control rows carry NaN uplift. Campaigns without a control arm get NaN uplift.
+        ``revenue_ci_low/high``, ``revenue_ci_method`` (``welch`` or ``bootstrap``: the interval used;
+        None on control rows and without revenue). Control rows carry NaN uplift. Campaigns without a
+        control arm get NaN uplift.
         Without revenue in the table (:func:`ecrm_lib.seef.campaigns.revenue_missing_reason`) every revenue
         figure is NaN, never 0, and ``attrs["revenue_missing_reason"]`` says why.
 

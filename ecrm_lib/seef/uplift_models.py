@@ -51,6 +51,7 @@ from ecrm_lib.seef.campaigns import (
 from ecrm_lib.seef.scale import stratified_sample
 
 __all__ = [
+    "DEFAULT_MAX_MODEL_ROWS",
     "campaign_features",
     "cross_fitted_uplift",
     "qini_coefficient",
@@ -60,7 +61,6 @@ __all__ = [
     "model_rows",
     "notes_in_language",
     "uplift_models_by_arm",
-    "DEFAULT_MAX_MODEL_ROWS",
 ]
 
 #: Assignment rows the uplift models learn from at most (:func:`model_rows`): cross-fitting five folds per arm on
