@@ -814,7 +814,7 @@ def test_ecrm_validate_refuses_a_hostile_expression(tmp_path, capsys):
 
 def test_engine_takes_every_core_and_shares_the_memory_between_parallel_notebooks(tmp_path):
     """threads: auto gives each notebook's DuckDB the machine's cores (the critical path is mostly one notebook at a
-    time); memory_limit: auto splits 60 % of the memory between the notebooks that run at once."""
+    time); memory_limit: auto splits 15 % of the memory between the notebooks that run at once."""
     import os
 
     from ecrm_lib.core.config import EngineSettings

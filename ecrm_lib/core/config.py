@@ -54,8 +54,8 @@ A config looks like this (every key but ``sources`` has a default)::
                                   # main one (the index opens in it; the others are linked)
     engine:                       # where the tables are processed (all keys optional)
       kind: duckdb                # duckdb (embedded, default) | spark
-      memory_limit: auto          # e.g. 8GB; auto: 60 % of this machine's memory, shared by the
-                                  # notebooks that run at the same time
+      memory_limit: auto          # e.g. 8GB; auto: 15 % of this machine's memory, shared by the
+                                  # notebooks that run at the same time (the engine spills past it)
       threads: auto               # engine threads per notebook; auto: the machine's cores
       spill_dir: null             # folder for data that does not fit in memory; default: a
                                   # folder in the run's private/ area, removed after the run
