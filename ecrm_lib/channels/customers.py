@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import pandas as pd
+import pandas as pd  # noqa: F401  (the examples use pd)
+
+from ecrm_lib.data.tables import rows_of_accounts
 
 __all__ = ["attach_customer_id", "count_unmapped", "unmapped_note"]
 
@@ -82,11 +84,7 @@ def attach_customer_id(df, account_map=None):
             "_map_account", "_map_customer")
     out = df.copy()
     if _is_ibis(account_map):  # only the map's rows of these accounts leave the engine, not one row per account
-        import ibis
-
-        ids = ibis.memtable(pd.DataFrame({"_acc": pd.Series(pd.unique(out["account_id"].astype("string")), dtype="string")}))
-        amap = account_map.select("account_id", "customer_id")
-        account_map = amap.semi_join(ids, amap.account_id.cast("string") == ids._acc).to_pandas()
+        account_map = rows_of_accounts(account_map, out["account_id"], ["account_id", "customer_id"])
     if account_map is None:
         out["customer_id"] = out["account_id"].astype("string")
         out.attrs["unmapped_accounts"] = 0

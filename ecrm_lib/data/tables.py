@@ -32,7 +32,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING_CHANNEL", "is_ibis", "as_table", "with_channel", "direction_is", "keep_direction", "has_any"]
+__all__ = ["MISSING_CHANNEL", "is_ibis", "rows_of_accounts", "as_table", "with_channel", "direction_is", "keep_direction", "has_any"]
 
 #: Channel of a row that has none and whose account has none (or is unknown).
 MISSING_CHANNEL = "(unknown)"
@@ -41,6 +41,21 @@ MISSING_CHANNEL = "(unknown)"
 def is_ibis(obj: Any) -> bool:
     """True for an Ibis table expression."""
     return isinstance(obj, ibis.Table)
+
+
+def rows_of_accounts(table, account_ids, columns=None) -> pd.DataFrame:
+    """The rows of a per-account table (Ibis or DataFrame) for the given accounts, the first row of each, ids as text.
+
+    An Ibis table is semi-joined with the ids in the engine; only those rows come into pandas.
+    """
+    if is_ibis(table):
+        ids = ibis.memtable(pd.DataFrame({"_acc": pd.Series(pd.unique(pd.Series(account_ids).astype("string")), dtype="string")}))
+        t = table if columns is None else table.select([c for c in columns if c in table.columns])
+        rows = t.semi_join(ids, t.account_id.cast("string") == ids._acc).to_pyarrow().to_pandas(date_as_object=False)
+    else:
+        rows = table if columns is None else table[[c for c in columns if c in table.columns]]
+    rows = rows.drop_duplicates("account_id")
+    return rows.astype({"account_id": "string"})
 
 
 def _engine_frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -33,13 +33,12 @@ from __future__ import annotations
 
 import math
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.i18n import t, t_or
-from ecrm_lib.data.tables import is_ibis
+from ecrm_lib.data.tables import is_ibis, rows_of_accounts
 from ecrm_lib.seef.tables import columns_of, engine_table, to_frame
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "numeric_if_possible",
     "purchase_history_before",
     "revenue_missing_reason",
-    "rows_of_accounts",
     "segment_column_values",
     "segment_label",
     "segment_table",
@@ -288,21 +286,6 @@ def segment_column_values(values: pd.Series, max_levels: int = 8, n_bins: int = 
     s = s.astype(object).where(s.notna(), "missing").astype(str)
     top = s.value_counts().index[: max_levels - 1]
     return s.where(s.isin(top) | (s.nunique() <= max_levels), "other")
-
-
-def rows_of_accounts(table, account_ids, columns=None) -> pd.DataFrame:
-    """The rows of a per-account table (Ibis or DataFrame) for the given accounts, the first row of each, ids as text.
-
-    An Ibis table is semi-joined with the ids in the engine; only those rows come into pandas.
-    """
-    if is_ibis(table):
-        ids = ibis.memtable(pd.DataFrame({"_acc": pd.Series(pd.unique(pd.Series(account_ids).astype("string")), dtype="string")}))
-        t = table if columns is None else table.select([c for c in columns if c in table.columns])
-        rows = to_frame(t.semi_join(ids, t.account_id == ids._acc))
-    else:
-        rows = table if columns is None else table[[c for c in columns if c in table.columns]]
-    rows = rows.drop_duplicates("account_id")
-    return rows.astype({"account_id": "string"})
 
 
 def segment_table(campaigns: pd.DataFrame, customers=None, accounts=None, transactions=None) -> pd.DataFrame:

@@ -68,13 +68,12 @@ import pandas as pd
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core import i18n
-from ecrm_lib.data.tables import is_ibis
+from ecrm_lib.data.tables import is_ibis, rows_of_accounts
 from ecrm_lib.seef.campaigns import (
     CAMPAIGN_COLUMNS,
     check_campaigns,
     history_for_rows,
     purchase_history_before,
-    rows_of_accounts,
     select_campaign,
 )
 from ecrm_lib.seef.contact import channel_cost_table, contact_plan

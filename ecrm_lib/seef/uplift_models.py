@@ -40,13 +40,13 @@ from sklearn.preprocessing import StandardScaler
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.intervals import newcombe_interval
+from ecrm_lib.data.tables import rows_of_accounts
 from ecrm_lib.seef.campaigns import (
     check_campaigns,
     history_for_rows,
     history_missing_key,
     numeric_if_possible,
     purchase_history_before,
-    rows_of_accounts,
 )
 from ecrm_lib.seef.scale import stratified_sample
 
