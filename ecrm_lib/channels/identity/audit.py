@@ -98,12 +98,12 @@ def _size_hist(labels: np.ndarray, stage: str) -> pd.DataFrame:
     return pd.DataFrame({"stage": stage, "size": v.astype(np.int64), "n_customers": c.astype(np.int64), "n_accounts": (v * c).astype(np.int64)})
 
 
-def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarray, top: int = 10) -> pd.DataFrame:
+def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id, top: int = 10) -> pd.DataFrame:
     """For the largest deterministic components: the identifiers that hold each together.
 
-    ``splits_component`` is True when removing the identifier alone cuts the
-    component in two or more parts; ``largest_part_without`` is the size of the
-    largest part left without it.
+    ``customer_id`` is each account row's customer id (a Series or an array, read by position for ``top`` rows
+    only). ``splits_component`` is True when removing the identifier alone cuts the component in two or more
+    parts; ``largest_part_without`` is the size of the largest part left without it.
     """
     cols = ["customer_id", "component_size", "kind", "token", "masked", "n_accounts_in_component", "splits_component", "largest_part_without"]
     labels = graph.labels
@@ -112,28 +112,31 @@ def _bridges(ids, graph: DeterministicGraph, edges: Edges, customer_id: np.ndarr
     sizes = np.bincount(labels)
     order = np.argsort(-sizes, kind="stable")[:top]
     order = order[sizes[order] >= 3]
-    acc_m, id_m = edges.row[graph.active], edges.id[graph.active]
-    origin_of = dict(zip(edges.id.tolist(), edges.origin_ids().tolist(), strict=True))
+    # only the edges of the largest components: no structure over all edges (tens of millions at 10M accounts)
+    active = np.flatnonzero(graph.active)
+    active = active[np.isin(labels[edges.row[active]], order)]
+    acc_m, id_m, origin_m = edges.row[active], edges.id[active], edges.origin_ids()[active]
     lab_m = labels[acc_m]
-    wanted = np.unique([origin_of[int(x)] for x in id_m[np.isin(lab_m, order)]])
+    wanted = np.unique(origin_m)
     info = {}
     if len(wanted):
         sel = ids.filter(ids.id.isin([int(x) for x in wanted])).select("id", "kind", "value").to_pyarrow().to_pylist()
         info = {r["id"]: (r["kind"], r["value"]) for r in sel}
+    ids_of_row = customer_id.iloc if isinstance(customer_id, pd.Series) else customer_id
     rows = []
     for comp in order:
         sel = lab_m == comp
-        a, i = acc_m[sel], id_m[sel]
+        a, i, o = acc_m[sel], id_m[sel], origin_m[sel]
         an, al = np.unique(a, return_inverse=True)
-        inn, il = np.unique(i, return_inverse=True)
-        for k, idv in enumerate(inn):
+        inn, first, il = np.unique(i, return_index=True, return_inverse=True)
+        for k in range(len(inn)):
             keep = il != k
             lab = component_labels(len(an) + len(inn), al[keep], len(an) + il[keep])[: len(an)]
             part = np.bincount(lab)
-            kind, value = info[origin_of[int(idv)]]
+            kind, value = info[int(o[first[k]])]  # an edge id stands for one identifier (its origin)
             rows.append(
                 {
-                    "customer_id": customer_id[an[0]],
+                    "customer_id": ids_of_row[int(an[0])],
                     "component_size": int(sizes[comp]),
                     "kind": kind,
                     "token": identifier_token([value])[0],
@@ -323,7 +326,7 @@ def audit_tables(
     edges: Edges,
     graph: DeterministicGraph,
     final_labels: np.ndarray,
-    customer_id: np.ndarray,
+    customer_id,
     rule: np.ndarray,
     prob_info: dict,
     rules_table: pd.DataFrame,

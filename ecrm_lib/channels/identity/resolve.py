@@ -424,7 +424,7 @@ def resolve_identities(
             edges=edges,
             graph=graph,
             final_labels=labels,
-            customer_id=account_map["customer_id"].to_numpy(dtype=object),
+            customer_id=account_map["customer_id"],  # read by position for the largest customers only
             rule=rule,
             prob_info=prob_info,
             rules_table=rules_table,
