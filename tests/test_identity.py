@@ -473,6 +473,25 @@ def test_audit_tables_hold_no_raw_identifiers():
             assert value not in text, (name, value)
 
 
+def test_bridges_name_each_identifier_holding_a_large_customer_together():
+    # a chain a -e-mail x- b -phone- c -e-mail y- d, one person's name throughout; E1/E2 form a customer of two
+    # (below the three accounts a bridge table looks at)
+    rows = [("A", "web", "김민준", "x.mj@naver.com"), ("B", "app", "김민준", "x.mj@naver.com", "010-2345-6789"),
+            ("C", "store", "김민준", "y.mj@daum.net", "010-2345-6789"), ("D", "mail", "김민준", "y.mj@daum.net"),
+            ("E1", "web", "이서연", "sy@naver.com"), ("E2", "app", "이서연", "sy@naver.com")]
+    res = resolve_identities(_accounts(rows), **NO_PROB)
+    cid = dict(zip(res.account_map["account_id"], res.account_map["customer_id"], strict=True))
+    assert len({cid[a] for a in "ABCD"}) == 1 and cid["E1"] == cid["E2"] != cid["A"]
+    b = res.audit["bridges"].sort_values(["kind", "masked"]).reset_index(drop=True)
+    assert b["customer_id"].tolist() == [cid["A"]] * 3 and b["component_size"].tolist() == [4, 4, 4]
+    assert b["kind"].tolist() == ["email", "email", "phone"]
+    assert b["masked"].tolist()[:2] == ["***@daum.net", "***@naver.com"]
+    assert b["n_accounts_in_component"].tolist() == [2, 2, 2]
+    assert b["splits_component"].tolist() == [True, True, True]
+    # without an end e-mail one account falls off (3 left); without the phone in the middle, two halves of 2
+    assert b["largest_part_without"].tolist() == [3, 3, 2]
+
+
 # ------------------------------------------------------------ engine input
 _TRAPS = [
     ("W1", "web", "Kim Minjun", " Kim.MJ@Naver.COM", "+82 10 2345 6789", "06236", "2024-01-01"),
