@@ -648,6 +648,34 @@ def test_engine_tables_give_the_same_results_as_frames(engine_world):
     assert reach.offhours_reach(co_bound, timezone="Asia/Seoul")["customer_id"].tolist() == ["C3", "C4"]
 
 
+def test_feature_product_written_from_the_engine_reads_back_as_the_frame(engine_world, tmp_path, monkeypatch):
+    """The customer_channels product is written by the engine (RunContext.write_product of the table: DuckDB's
+    COPY) and reads back with the frame's values and dtypes; its overview computed in the engine is pandas'."""
+    import ibis
+
+    from ecrm_lib.data import tables
+    from ecrm_lib.data.tables import write_parquet
+
+    def no_arrow_writer(*args, **kwargs):
+        raise AssertionError("on DuckDB the engine writes the file (COPY), not pyarrow in Python")
+
+    monkeypatch.setattr(tables.pq, "write_table", no_arrow_writer)
+    bound, frames, costs = engine_world
+    kw = dict(accounts=bound["accounts"], transactions=bound["transactions"], contacts=bound["contacts"], channel_costs=costs,
+              channel_group=GROUPS, timezone="Asia/Seoul")
+    table = profile.customer_channel_table(bound["account_map"], **kw)
+    path = tmp_path / "customer_channels.parquet"
+    write_parquet(table, path)
+    back = pd.read_parquet(path)
+    frame = profile.customer_channel_features(bound["account_map"], **kw)
+    pd.testing.assert_frame_equal(back, frame)
+    assert str(back["customer_id"].dtype) == "string" and back["customer_id"].tolist() == sorted(back["customer_id"])
+    con = ibis.get_backend(bound["accounts"])
+    on_engine = profile.feature_overview(con.read_parquet(path))
+    pd.testing.assert_frame_equal(on_engine, profile.feature_overview(frame))
+    assert on_engine.set_index("column").loc["offhours_share", "missing_share"] == pytest.approx(3 / 5)
+
+
 def test_only_aggregates_or_per_customer_rows_leave_the_engine(monkeypatch, costs):
     """With 400 contacts and 200 purchases of 4 customers, no result brought into pandas has more rows than customers x channels."""
     import ibis

@@ -473,6 +473,17 @@ def test_audit_tables_hold_no_raw_identifiers():
             assert value not in text, (name, value)
 
 
+def test_golden_records_written_by_the_engine_equal_the_frame(tmp_path):
+    from ecrm_lib.data.tables import write_parquet
+
+    path = tmp_path / "golden.parquet"
+    written = resolve_identities(_accounts(_TRAPS), write_golden=lambda t: write_parquet(t, path), **NO_PROB)
+    assert written.golden is None
+    in_pandas = resolve_identities(_accounts(_TRAPS), **NO_PROB)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), in_pandas.golden)
+    pd.testing.assert_frame_equal(written.account_map, in_pandas.account_map)
+
+
 def test_bridges_name_each_identifier_holding_a_large_customer_together():
     # a chain a -e-mail x- b -phone- c -e-mail y- d, one person's name throughout; E1/E2 form a customer of two
     # (below the three accounts a bridge table looks at)

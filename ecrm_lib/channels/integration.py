@@ -325,13 +325,19 @@ def purchase_count_distribution(transactions, account_map, top: int = 5, as_of: 
     return pd.DataFrame(out)
 
 
-def identity_accuracy(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
+def identity_accuracy(account_map, truth) -> dict[str, Any]:
     """Pairwise precision, recall and F1 of the resolved customers against the truth.
 
-    Wraps :func:`ecrm_lib.channels.identity.pairwise_metrics` (one row per
-    account on both sides, in pandas) and adds ``n_true_persons`` (persons in
-    the truth file) and ``customers_per_person`` (customers found per true
+    Wraps :func:`ecrm_lib.channels.identity.pairwise_metrics` (counted in the engine) and adds
+    ``n_true_persons`` (persons in the truth file) and ``customers_per_person`` (customers found per true
     person; above 1 means persons split over customers, below 1 persons merged).
+
+    Parameters
+    ----------
+    account_map : ibis.Table or DataFrame
+        account_id, customer_id (the ``account_map`` product; ``RunContext.product_table``).
+    truth : ibis.Table or DataFrame
+        account_id, person_id (``RunContext.truth_table("persons.csv")``, on the same engine).
 
     Returns
     -------
@@ -341,7 +347,8 @@ def identity_accuracy(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[st
         customers_per_person.
     """
     m = pairwise_metrics(account_map, truth)
-    n_true = int(truth["person_id"].nunique())
+    persons = as_table(truth, "truth").person_id
+    n_true = int(persons.nunique().to_pyarrow().as_py() or 0)
     m["n_true_persons"] = n_true
     m["customers_per_person"] = m["n_customers"] / n_true if n_true else float("nan")
     return m

@@ -1,10 +1,11 @@
 """The channel profile of every customer: the ``customer_channels`` product.
 
-- :func:`customer_channel_features`: one row per customer with accounts,
+- :func:`customer_channel_table` (in the engine) and :func:`customer_channel_features` (the same in pandas):
+  one row per customer with accounts,
   channels, purchase days, purchases and contacts per channel, cost to serve in the
   analysis window, share of contacts outside office hours, internet-only
   reach and first and last dates; every part is an aggregate in the engine,
-  joined there, and only the per-customer result comes into pandas;
+  joined there; the product is written from the engine;
 - :func:`feature_overview`: mean, median and share missing of each column;
 - :func:`feature_overview_display` and :func:`profile_column_words`: that overview for a page, each
   column named in the report language and each figure in its unit (the product keeps its columns).
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
-import numpy as np
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from ecrm_lib.channels.common import ChannelGroup, channel_groups_of, customer_channels_long, self_account_map, window_filter, with_customer
@@ -31,9 +32,12 @@ from ecrm_lib.core.format import format_number
 from ecrm_lib.core.i18n import has, t
 from ecrm_lib.data.engine import backend_name
 from ecrm_lib.data.overview import purchase_days
-from ecrm_lib.data.tables import as_table, direction_is, with_channel
+from ecrm_lib.data.tables import as_table, direction_is, is_ibis, with_channel
 
-__all__ = ["channel_slug", "customer_channel_features", "feature_overview", "feature_overview_display", "profile_column_words"]
+#: Dates of the product: UTC instants.
+_UTC = dt.Timestamp(timezone="UTC")
+
+__all__ = ["channel_slug", "customer_channel_features", "customer_channel_table", "feature_overview", "feature_overview_display", "profile_column_words"]
 
 
 def channel_slug(text: str) -> str:
@@ -58,7 +62,7 @@ def _share_aggregates(t, prefix: str) -> dict[str, Any]:
     return {f"{prefix}{slug}": t.channel.isin(slugs[slug]).cast("int64").sum().cast("float64") / n for slug in sorted(slugs)}
 
 
-def customer_channel_features(
+def customer_channel_table(
     account_map=None,
     *,
     accounts=None,
@@ -72,8 +76,8 @@ def customer_channel_features(
     as_of: Any = None,
     window_months: int | None = None,
     channels_long=None,
-) -> pd.DataFrame:
-    """One row per customer with their channel behaviour (the ``customer_channels`` product).
+) -> ibis.Table:
+    """One row per customer with their channel behaviour (the ``customer_channels`` product), in the engine.
 
     Counts, shares and dates are computed over every record given (the
     loader has already set aside rows after the as-of date). ``n_purchases``
@@ -121,8 +125,9 @@ def customer_channel_features(
 
     Returns
     -------
-    DataFrame
-        Sorted by customer_id: customer_id; n_accounts; n_channels (channels
+    ibis.Table
+        On the tables' engine (a DataFrame input runs on an in-memory DuckDB), ordered by customer_id; typed as
+        the product: customer_id (text); n_accounts; n_channels (channels
         the customer is known in, see
         :func:`~ecrm_lib.channels.common.customer_channels_long`);
         n_purchases (purchase days: distinct local dates with a transaction,
@@ -205,35 +210,65 @@ def customer_channel_features(
     if timed:
         extra["offhours_share"] = ibis.ifelse(joined._n_inbound > 0, joined._n_off.cast("float64") / joined._n_inbound.cast("float64"), ibis.null("float64"))
     final = joined.mutate(**extra)
-    # only the product's columns leave the engine (Ibis converts timestamp columns with gaps slowly)
-    out = final.select(*[c for c in final.columns if not c.startswith("_")]).order_by("customer_id").execute()
-
-    out["customer_id"] = out["customer_id"].astype("string")
-    out["n_accounts"] = out["n_accounts"].fillna(1).astype("int64")
-    out["n_channels"] = out["n_channels"].fillna(0).astype("int64") if "n_channels" in out else 0
-    for c in ("n_purchases", "n_contacts"):
-        out[c] = out[c].fillna(0).astype("int64") if c in out else 0
-    for c in share_cols:
-        out[c] = out[c].astype("float64")
-    out["cost_to_serve"] = out["cost_to_serve"].astype("float64").fillna(0.0) if has_cost else np.nan
-    out["offhours_share"] = out["offhours_share"].astype("float64") if timed else np.nan
-    out["internet_only"] = out["internet_only"].astype("boolean").fillna(False).astype(bool) if "internet_only" in out else False
+    cols = {"customer_id": final.customer_id.cast("string"), "n_accounts": final.n_accounts.fill_null(1).cast("int64")}
+    for c in ("n_channels", "n_purchases", "n_contacts"):
+        cols[c] = final[c].fill_null(0).cast("int64") if c in final.columns else ibis.literal(0, "int64")
+    cols.update({c: final[c].cast("float64") for c in share_cols})
+    cols["cost_to_serve"] = final.cost_to_serve.cast("float64").fill_null(0.0) if has_cost else ibis.null("float64")
+    cols["offhours_share"] = final.offhours_share.cast("float64") if timed else ibis.null("float64")
+    cols["internet_only"] = final.internet_only.fill_null(False).cast("boolean") if "internet_only" in final.columns else ibis.literal(False)
     for c in ("first_seen", "last_seen"):
-        if c not in out:
-            out[c] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us, UTC]")
-    cols = (["customer_id", "n_accounts", "n_channels", "n_purchases", "n_contacts"] + share_cols
-            + ["cost_to_serve", "offhours_share", "internet_only", "first_seen", "last_seen"])
-    return out[cols].reset_index(drop=True)
+        cols[c] = final[c].cast(_UTC) if c in final.columns else ibis.null(_UTC)
+    return final.select(**cols).order_by("customer_id")
 
 
-def feature_overview(features: pd.DataFrame) -> pd.DataFrame:
+def customer_channel_features(account_map=None, **kwargs) -> pd.DataFrame:
+    """:func:`customer_channel_table` in pandas: one row per customer, sorted by customer_id.
+
+    Takes the same arguments. Text is pandas' ``string`` dtype, counts ``int64``, shares and costs ``float64``,
+    ``internet_only`` ``bool``, dates ``datetime64[us, UTC]`` (the dtypes the product has when read back). For a
+    large customer base write the table from the engine instead (``RunContext.write_product`` takes the table).
+    """
+    out = customer_channel_table(account_map, **kwargs).to_pyarrow().to_pandas()
+    out["customer_id"] = out["customer_id"].astype("string")
+    for c in ("first_seen", "last_seen"):
+        out[c] = out[c].astype("datetime64[us, UTC]")
+    return out
+
+
+def feature_overview(features) -> pd.DataFrame:
     """One row per numeric or boolean column of the feature product: mean, median and share missing.
+
+    Parameters
+    ----------
+    features : DataFrame or ibis.Table
+        The product (:func:`customer_channel_features`), or the same as a table in the engine
+        (:func:`customer_channel_table`, or the written product read back): then one aggregate query computes
+        every figure there (medians exact, as pandas' on DuckDB).
 
     Returns
     -------
     DataFrame
-        column, mean, median, missing_share (0-1).
+        column, mean, median, missing_share (0-1; NaN without rows).
     """
+    out = ["column", "mean", "median", "missing_share"]
+    if is_ibis(features):
+        schema = features.schema()
+        cols = [c for c, typ in schema.items() if typ.is_numeric() or typ.is_boolean()]
+        if not cols:
+            return pd.DataFrame(columns=out)
+        aggs = {"_n": features.count()}
+        for i, c in enumerate(cols):
+            x = features[c].cast("float64")
+            aggs.update({f"_mean{i}": x.mean(), f"_median{i}": x.median(), f"_missing{i}": x.isnull().cast("int64").sum()})
+        r = features.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+        n = int(r["_n"])
+
+        def num(v):
+            return float("nan") if v is None else float(v)
+
+        return pd.DataFrame([{"column": c, "mean": num(r[f"_mean{i}"]), "median": num(r[f"_median{i}"]),
+                              "missing_share": r[f"_missing{i}"] / n if n else float("nan")} for i, c in enumerate(cols)], columns=out)
     rows = []
     for c in features.columns:
         s = features[c]
@@ -243,7 +278,7 @@ def feature_overview(features: pd.DataFrame) -> pd.DataFrame:
             continue
         s = s.astype("float64")
         rows.append({"column": c, "mean": s.mean(), "median": s.median(), "missing_share": float(s.isna().mean()) if len(s) else float("nan")})
-    return pd.DataFrame(rows, columns=["column", "mean", "median", "missing_share"])
+    return pd.DataFrame(rows, columns=out)
 
 
 #: Per-channel share columns of the profile: prefix -> message of ``channel_integration.lib.profile``.

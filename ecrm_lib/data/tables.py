@@ -12,7 +12,9 @@ engine has aggregated them.
   its account's channel, else :data:`MISSING_CHANNEL`), one definition for
   every report;
 - :func:`direction_is`, :func:`keep_direction`: contacts in one direction
-  when the table records directions.
+  when the table records directions;
+- :func:`write_parquet`: a table written by the engine to one Parquet file, read back as pandas would
+  have written it (text columns read back as pandas' ``string``).
 
 Examples
 --------
@@ -31,8 +33,11 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-__all__ = ["MISSING_CHANNEL", "is_ibis", "rows_of_accounts", "as_table", "with_channel", "direction_is", "keep_direction", "has_any"]
+__all__ = ["MISSING_CHANNEL", "is_ibis", "rows_of_accounts", "as_table", "with_channel", "direction_is", "keep_direction", "has_any",
+           "write_parquet"]
 
 #: Channel of a row that has none and whose account has none (or is unknown).
 MISSING_CHANNEL = "(unknown)"
@@ -153,3 +158,38 @@ def keep_direction(table, direction: str | None):
     if not direction or "direction" not in table.columns or not has_any(table.direction):
         return table
     return table.filter(direction_is(table, direction))
+
+
+def _pandas_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` as pandas writes a frame of those columns: text as pandas' ``string`` dtype (in the file's pandas
+    metadata, so that ``pd.read_parquet`` gives it back), every other type as it is."""
+    empty = pa.table({f.name: pa.array([], f.type) for f in schema}).to_pandas()
+    for f in schema:
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            empty[f.name] = empty[f.name].astype("string")
+    return pa.Schema.from_pandas(empty, preserve_index=False)
+
+
+def write_parquet(table, path) -> None:
+    """Write an Ibis table to one Parquet file from the engine, without pandas.
+
+    DuckDB writes the file itself (``COPY ... TO``, streaming, within its memory limit); another engine (Spark)
+    brings the table to the driver as Arrow first (a per-customer table, as every result of the models does).
+    Columns keep the table's order and types, rows the table's order (``order_by`` it for a sorted file); the
+    file carries the pandas metadata of the same columns with text as pandas' ``string`` dtype, so that
+    ``pd.read_parquet`` reads it back as ``DataFrame.to_parquet`` of the table after ``astype("string")`` would.
+
+    Parameters
+    ----------
+    table : ibis.Table
+    path : path-like
+        The file (replaced when it exists; its folder must exist).
+    """
+    schema = _pandas_schema(table.schema().to_pyarrow())
+    con = ibis.get_backend(table)
+    meta = schema.metadata[b"pandas"].decode("utf-8")
+    # Ibis writes each COPY option as the repr of its value: a dict of plain text is DuckDB's struct literal
+    if con.name == "duckdb" and not any(ch in meta for ch in "'\\"):
+        con.to_parquet(table, str(path), kv_metadata={"pandas": meta})
+    else:
+        pq.write_table(table.to_pyarrow().cast(schema), str(path))

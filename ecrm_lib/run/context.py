@@ -43,6 +43,7 @@ from ecrm_lib.core.i18n import set_currency
 from ecrm_lib.core.language import set_language
 from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
 from ecrm_lib.core.privacy import personal_columns
+from ecrm_lib.data.tables import is_ibis, write_parquet
 from ecrm_lib.run.registry import Registry, load_registry
 
 __all__ = ["RunLayout", "RunContext", "published_runs"]
@@ -108,6 +109,16 @@ class RunLayout:
     def run_info(self) -> Path:
         """Small JSON the runner writes first: config path, as-of date, previous run."""
         return self.root / "run.json"
+
+
+def _write_table(df, path: Path) -> Path:
+    """A DataFrame (pandas) or an Ibis table (the engine, batch by batch) to the Parquet file ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if is_ibis(df):
+        write_parquet(df, path)
+    else:
+        df.to_parquet(path, index=False)
+    return path
 
 
 def _jsonable(value: Any) -> Any:
@@ -359,8 +370,15 @@ class RunContext:
             return {}
         return {k: v["value"] for k, v in json.loads(path.read_text(encoding="utf-8"))["metrics"].items()}
 
-    def write_product(self, name: str, df: pd.DataFrame) -> Path:
+    def write_product(self, name: str, df) -> Path:
         """Write a pseudonymous product table for later notebooks and runs.
+
+        Parameters
+        ----------
+        name : str
+        df : DataFrame or ibis.Table
+            An Ibis table is written by the engine (:func:`ecrm_lib.data.tables.write_parquet`), without
+            coming into pandas: a per-customer product of ten million rows.
 
         Raises
         ------
@@ -370,20 +388,15 @@ class RunContext:
         leaked = personal_columns(df.columns)
         if leaked:
             raise EcrmError(f"product {name!r} has personal-data column(s) {leaked}; products are shared, drop them first.")
-        path = self.layout.product(self.notebook, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        df.to_parquet(path, index=False)
-        return path
+        return _write_table(df, self.layout.product(self.notebook, name))
 
-    def write_private(self, name: str, df: pd.DataFrame) -> Path:
+    def write_private(self, name: str, df) -> Path:
         """Write a table that holds personal data (e.g. golden records) under ``private/products/``.
 
-        The private folder is never rendered into a report and is not to be shared.
+        The private folder is never rendered into a report and is not to be shared. ``df`` is a DataFrame or an
+        Ibis table (written by the engine, as in :meth:`write_product`).
         """
-        path = self.layout.private_product(self.notebook, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        df.to_parquet(path, index=False)
-        return path
+        return _write_table(df, self.layout.private_product(self.notebook, name))
 
     def product_table(self, notebook: str, name: str, previous: bool = False):
         """A product of an upstream notebook as an Ibis table on this run's engine, or None.

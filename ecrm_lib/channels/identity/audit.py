@@ -24,6 +24,7 @@ from ecrm_lib.channels.identity.guards import GUARD_TEXT, GUARDS
 from ecrm_lib.channels.identity.identifiers import blocklist_rules
 from ecrm_lib.channels.normalize import normalization_counts
 from ecrm_lib.core import i18n
+from ecrm_lib.data.tables import as_table
 
 __all__ = ["CONTRADICTION_MEASURES", "STOPPED_BY_RULE_COLUMNS", "audit_tables", "contradiction_counts", "stopped_by_rule_display", "audit_words", "identifier_token", "masked_identifier", "pairwise_metrics"]
 
@@ -377,20 +378,22 @@ def audit_tables(
     }
 
 
-def pairwise_metrics(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float | int]:
+def pairwise_metrics(account_map, truth) -> dict[str, float | int]:
     """Pairwise precision, recall and F1 of a clustering against the truth.
 
     A pair of accounts is predicted when both have the same customer_id and true
     when both have the same person_id. Counts come from cluster sizes and the
     customer x person contingency table (sum of n choose 2), never from listing
-    pairs.
+    pairs, and are counted in the engine: ten million accounts on each side
+    never come into pandas.
 
     Parameters
     ----------
-    account_map : DataFrame
-        account_id, customer_id.
-    truth : DataFrame
-        account_id, person_id.
+    account_map : ibis.Table or DataFrame
+        account_id, customer_id (a DataFrame runs on an in-memory DuckDB).
+    truth : ibis.Table or DataFrame
+        account_id, person_id (on the same engine as an Ibis ``account_map``;
+        ``RunContext.truth_table``). Ids are compared as text.
 
     Returns
     -------
@@ -409,23 +412,26 @@ def pairwise_metrics(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[str
     >>> (r["true_positive_pairs"], r["predicted_pairs"], r["true_pairs"])
     (1, 3, 2)
     """
-    for name, df, cols in (("account_map", account_map, ("account_id", "customer_id")), ("truth", truth, ("account_id", "person_id"))):
-        missing = [c for c in cols if c not in df]
+    a, t = as_table(account_map, "account_map"), as_table(truth, "truth")
+    for name, tbl, cols in (("account_map", a, ("account_id", "customer_id")), ("truth", t, ("account_id", "person_id"))):
+        missing = [c for c in cols if c not in tbl.columns]
         if missing:
             raise ValueError(f"{name} lacks column(s) {missing}; it needs {list(cols)}.")
-    if truth["account_id"].duplicated().any():
+    a = a.select(account_id=a.account_id.cast("string"), customer_id=a.customer_id.cast("string"))
+    t = t.select(account_id=t.account_id.cast("string"), person_id=t.person_id.cast("string"))
+    dup = t.aggregate(n=t.count(), ids=t.account_id.nunique()).to_pyarrow().to_pylist()[0]
+    if int(dup["ids"]) < int(dup["n"]):
         raise ValueError("truth has duplicate account_id values; give each account one person_id.")
-    a = account_map[["account_id", "customer_id"]].astype({"account_id": "string"})
-    t = truth[["account_id", "person_id"]].astype({"account_id": "string"})
-    j = a.merge(t, on="account_id", how="inner")
+    j = a.join(t, "account_id")
 
-    def c2(x) -> int:
-        x = np.asarray(x, dtype=np.int64)
-        return int(np.sum(x * (x - 1) // 2))
+    def c2(groups) -> int:  # sum over groups of n choose 2, in the engine
+        g = j.group_by(groups).aggregate(_n=j.count())
+        return g.aggregate(p=(g._n * (g._n - 1) / 2).cast("int64").sum())
 
-    tp = c2(j.groupby(["customer_id", "person_id"], sort=False).size().to_numpy())
-    pred = c2(j.groupby("customer_id", sort=False).size().to_numpy())
-    true = c2(j.groupby("person_id", sort=False).size().to_numpy())
+    r = j.aggregate(n_accounts=j.count(), n_customers=j.customer_id.nunique(), n_persons=j.person_id.nunique()).cross_join(
+        c2(["customer_id", "person_id"]).rename(tp="p")).cross_join(c2(["customer_id"]).rename(pred="p")).cross_join(
+        c2(["person_id"]).rename(true="p")).cross_join(a.aggregate(n_map=a.count())).to_pyarrow().to_pylist()[0]
+    tp, pred, true = (int(r[k] or 0) for k in ("tp", "pred", "true"))
     precision = tp / pred if pred else 1.0
     recall = tp / true if true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if (precision + recall) else 0.0
@@ -436,8 +442,8 @@ def pairwise_metrics(account_map: pd.DataFrame, truth: pd.DataFrame) -> dict[str
         "true_positive_pairs": tp,
         "predicted_pairs": pred,
         "true_pairs": true,
-        "n_customers": int(j["customer_id"].nunique()),
-        "n_persons": int(j["person_id"].nunique()),
-        "n_accounts": len(j),
-        "n_accounts_without_truth": int(len(a) - len(j)),
+        "n_customers": int(r["n_customers"]),
+        "n_persons": int(r["n_persons"]),
+        "n_accounts": int(r["n_accounts"]),
+        "n_accounts_without_truth": int(r["n_map"]) - int(r["n_accounts"]),
     }

@@ -18,17 +18,19 @@ string only at the end.
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ecrm_lib.channels.identity.workspace import Workspace, open_accounts
 
-__all__ = ["GOLDEN_FIELDS", "ID_HEX", "customer_ids", "customer_table", "golden_records", "golden_table", "label_table"]
+__all__ = ["GOLDEN_FIELDS", "ID_HEX", "customer_ids", "customer_table", "golden_expr", "golden_records", "golden_table", "label_table"]
 
 ID_HEX = 16
 GOLDEN_FIELDS = ("email", "phone", "name", "postcode")
 _EPOCH = ibis.timestamp("1970-01-01 00:00:00", timezone="UTC")
+_UTC = dt.Timestamp(timezone="UTC")
 
 
 def _id_expression(text, n_hex: int):
@@ -121,6 +123,30 @@ def _best_values(base, acc, field: str, first=None):
     return g.group_by("label").aggregate(**{field: g[field].argmax(key)}).rename(_label="label")
 
 
+def golden_expr(acc, lab, customers, firsts: dict | None = None):
+    """Golden records as an engine table (sorted by customer_id): what :func:`golden_table` brings into pandas.
+
+    Parameters as in :func:`golden_table`. Columns: customer_id, email, phone, name, postcode (text),
+    first_seen, last_seen (UTC), channels (text), n_accounts (int64). **Personal data.** The table reads the
+    resolution's temporary tables: use it (e.g. write it, ``RunContext.write_private``) before they are dropped.
+    """
+    firsts = firsts or {}
+    base = acc.join(lab.select("row", "label"), "row")
+    out = base.group_by("label").aggregate(first_seen=base.created_at.min(), last_seen=base.created_at.max(), n_accounts=base.count())
+    out = out.join(customers, "label")
+    for field in GOLDEN_FIELDS:
+        best = _best_values(base, acc, field, firsts.get(field))
+        out = out.left_join(best, out.label == best._label).drop("_label")
+    ch = base.filter(base.channel.notnull()).select("label", "channel").distinct()
+    chans = ch.group_by("label").aggregate(channels=ch.channel.collect().sort().join(","))  # sorted, on every engine
+    chans = chans.select(_label=chans.label, channels=chans.channels)
+    out = out.left_join(chans, out.label == chans._label).drop("_label")
+    typed = {c: out[c].cast("string") for c in ("customer_id", *GOLDEN_FIELDS)}
+    typed.update(first_seen=out.first_seen.cast(_UTC), last_seen=out.last_seen.cast(_UTC), channels=out.channels.cast("string"),
+                 n_accounts=out.n_accounts.cast("int64"))
+    return out.select(**typed).order_by("customer_id")
+
+
 def golden_table(acc, lab, customers, firsts: dict | None = None) -> pd.DataFrame:
     """Golden records from normalised accounts, their labels and the customers' ids, computed on the engine.
 
@@ -141,25 +167,13 @@ def golden_table(acc, lab, customers, firsts: dict | None = None) -> pd.DataFram
     DataFrame
         See :func:`golden_records`.
     """
-    firsts = firsts or {}
-    base = acc.join(lab.select("row", "label"), "row")
-    out = base.group_by("label").aggregate(first_seen=base.created_at.min(), last_seen=base.created_at.max(), n_accounts=base.count())
-    out = out.join(customers, "label")
-    for field in GOLDEN_FIELDS:
-        best = _best_values(base, acc, field, firsts.get(field))
-        out = out.left_join(best, out.label == best._label).drop("_label")
-    ch = base.filter(base.channel.notnull()).select("label", "channel").distinct()
-    chans = ch.group_by("label").aggregate(channels=ch.channel.collect().sort().join(","))  # sorted, on every engine
-    chans = chans.select(_label=chans.label, channels=chans.channels)
-    out = out.left_join(chans, out.label == chans._label).drop("_label")
-    cols = ["customer_id", *GOLDEN_FIELDS, "first_seen", "last_seen", "channels", "n_accounts"]
-    res = out.select(*cols).order_by("customer_id").to_pyarrow()
+    res = golden_expr(acc, lab, customers, firsts).to_pyarrow()
     frame = pd.DataFrame({c: pd.array(res.column(c), dtype="string") for c in ("customer_id", *GOLDEN_FIELDS)})
     for c in ("first_seen", "last_seen"):
         frame[c] = pd.Series(res.column(c).to_pandas(), dtype="datetime64[us, UTC]")
     frame["channels"] = pd.array(res.column("channels"), dtype="string")
     frame["n_accounts"] = res.column("n_accounts").to_numpy().astype(np.int64)
-    return frame[cols]
+    return frame
 
 
 def golden_records(norm: pd.DataFrame, customer_id) -> pd.DataFrame:

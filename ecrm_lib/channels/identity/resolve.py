@@ -38,7 +38,7 @@ from ecrm_lib.channels.identity.components import (
     attach_singletons,
     deterministic_components,
 )
-from ecrm_lib.channels.identity.golden import customer_table, golden_table, label_table
+from ecrm_lib.channels.identity.golden import customer_table, golden_expr, golden_table, label_table
 from ecrm_lib.channels.identity.guards import GUARDS, MAX_JAMO_EDITS, MAX_ROMANISED_EDITS, email_name_groups, guard_reasons
 from ecrm_lib.channels.identity.identifiers import (
     DEFAULT_BLOCKLIST,
@@ -72,8 +72,8 @@ class IdentityResult:
         (1.0 for deterministic links, the model's probability for probabilistic
         ones, missing for singletons), match_weight (log2 Bayes factor of a
         probabilistic link, else missing). No personal data.
-    golden : DataFrame
-        One row per customer: customer_id, email, phone, name, postcode (most
+    golden : DataFrame or None
+        None when ``resolve_identities`` wrote them (``write_golden``). Else one row per customer: customer_id, email, phone, name, postcode (most
         frequent normalised value, ties broken by the most recent account),
         first_seen, last_seen (account creation, UTC), channels (sorted,
         comma-separated), n_accounts. **Personal data.**
@@ -89,7 +89,7 @@ class IdentityResult:
     """
 
     account_map: pd.DataFrame
-    golden: pd.DataFrame
+    golden: pd.DataFrame | None
     audit: dict[str, pd.DataFrame]
     params: dict[str, Any] = field(default_factory=dict)
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -258,6 +258,7 @@ def resolve_identities(
     max_jamo_edits: int = MAX_JAMO_EDITS,
     max_romanised_edits: int = MAX_ROMANISED_EDITS,
     progress: ProgressFn | None = None,
+    write_golden: Callable[[Any], Any] | None = None,
 ) -> IdentityResult:
     """Resolve channel accounts into pseudonymous customers.
 
@@ -308,12 +309,19 @@ def resolve_identities(
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage starts and
         ``progress(stage, seconds)`` when it ends; by default :func:`report_stage` (the run's progress lines).
+    write_golden : callable, optional
+        Called with the golden records as a table in the engine
+        (:func:`~ecrm_lib.channels.identity.golden.golden_expr`), while the
+        resolution's tables exist, to write them there (e.g.
+        ``lambda t: ctx.write_private("golden_records", t)``); they then never
+        come into pandas (ten million customers' records take about 1.3 GB
+        there) and ``IdentityResult.golden`` is None.
 
     Returns
     -------
     IdentityResult
         ``account_map`` (every input account exactly once, in input order, no
-        personal data), ``golden`` (personal data), ``audit`` tables,
+        personal data), ``golden`` (personal data; None with ``write_golden``), ``audit`` tables,
         ``params``, ``timings``. The audit tables (pseudonymous: identifiers
         appear only as a 10-hex SHA-256 token and a masked form such as
         ``***@naver.com`` or ``+82*******70``):
@@ -414,7 +422,11 @@ def resolve_identities(
         lab, customers, account_map = st.run("customer_ids", _ids)
         firsts = {k: ids.filter(ids.kind == k).select(**{k: ids.value, "_first": ids.first_row}) for k in ("email", "phone")}
         firsts["name"] = names.select("name", _first=names.first_row)
-        golden = st.run("golden", golden_table, acc, lab, customers, firsts)
+        if write_golden is None:
+            golden = st.run("golden", golden_table, acc, lab, customers, firsts)
+        else:
+            st.run("golden", write_golden, golden_expr(acc, lab, customers, firsts))
+            golden = None
         audit = st.run(
             "audit",
             audit_tables,
