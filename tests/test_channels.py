@@ -738,3 +738,17 @@ def test_notebooks_never_load_transactions_or_contacts_into_pandas():
         for table in ("transactions", "contacts", "feedback", "campaigns"):
             assert f'frame("{table}")' not in code, (name, table)
         assert "ctx.table(" in code, name
+
+
+def test_isin_text_answers_as_pandas_isin_of_the_ids_as_text():
+    from ecrm_lib.data.tables import isin_text
+
+    rng = np.random.default_rng(5)
+    ids = pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, 5000)] + [None, "C00007"], dtype="string")
+    cands = [f"C{i:05d}" for i in rng.integers(0, 3000, 800)] + [None, "not an id"]
+    expected = (ids.isin(cands) & ids.notna()).to_numpy(dtype=bool)  # pandas finds a missing id among candidates with None
+    got = isin_text(ids, cands)
+    assert got.dtype == bool and len(got) == len(ids) and (got == expected).all() and 0 < got.sum() < len(ids)
+    assert not got[-2]                                              # a missing id is in no list, not even one holding None
+    # ids of another type are compared as text; an Index and a numpy array work as well as a Series
+    assert isin_text(pd.Index([1, 2, 3]), np.array(["2", "3"])).tolist() == [False, True, True]

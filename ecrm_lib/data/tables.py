@@ -13,6 +13,8 @@ engine has aggregated them.
   every report;
 - :func:`direction_is`, :func:`keep_direction`: contacts in one direction
   when the table records directions;
+- :func:`isin_text`: which ids of a column are among other ids, hashed by pyarrow (pandas' ``isin`` on text
+  turns every candidate into a Python scalar: seconds per million);
 - :func:`write_parquet`: a table written by the engine to one Parquet file, read back as pandas would
   have written it (text columns read back as pandas' ``string``).
 
@@ -34,10 +36,11 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 __all__ = ["MISSING_CHANNEL", "is_ibis", "rows_of_accounts", "as_table", "with_channel", "direction_is", "keep_direction", "has_any",
-           "write_parquet"]
+           "isin_text", "write_parquet"]
 
 #: Channel of a row that has none and whose account has none (or is unknown).
 MISSING_CHANNEL = "(unknown)"
@@ -158,6 +161,43 @@ def keep_direction(table, direction: str | None):
     if not direction or "direction" not in table.columns or not has_any(table.direction):
         return table
     return table.filter(direction_is(table, direction))
+
+
+def _arrow_text(values) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.large_string())
+    values = pd.Series(values) if not isinstance(values, pd.Series | pd.Index) else values
+    return pa.array(values.astype("string").array, type=pa.large_string())
+
+
+def isin_text(values, candidates) -> np.ndarray:
+    """For each of ``values``, whether it is among ``candidates``, compared as text; missing values are never in.
+
+    The same answer as ``values.astype("string").isin(candidates)`` (except that pandas finds a missing value
+    among candidates that hold one; here a missing id matches nothing), hashed by pyarrow: pandas' ``isin`` of text
+    builds a Python object per candidate (about 6 s for a million ids, and a Python set of ten million ids holds
+    about a gigabyte); this takes about half a second per million.
+
+    Parameters
+    ----------
+    values : Series, Index, array-like or pyarrow Array
+        Ids (text, or anything written as text).
+    candidates : Series, Index, array-like or pyarrow Array
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per value, in order.
+
+    Examples
+    --------
+    >>> isin_text(pd.Series(["a", None, "c"], dtype="string"), ["c", "d", None]).tolist()
+    [False, False, True]
+    """
+    found = pc.is_in(_arrow_text(values), value_set=pc.drop_null(_arrow_text(candidates)))
+    return np.asarray(found.fill_null(False), dtype=bool)
 
 
 def _pandas_schema(schema: pa.Schema) -> pa.Schema:

@@ -74,6 +74,7 @@ import pandas as pd
 
 from ecrm_lib.core.format import as_number
 from ecrm_lib.core.i18n import t
+from ecrm_lib.data.tables import isin_text
 from ecrm_lib.report.plan_shift import SHIFT_COLUMNS, SHIFT_GENERIC, data_code, shift_channel, shift_whom
 from ecrm_lib.seef.rfm import segment_label
 
@@ -460,7 +461,7 @@ def expansion_rows(
         return empty
     part = lookalikes.loc[lookalikes["expanded"].astype(bool)]
     if exclude is not None and "customer_id" in part.columns:
-        part = part.loc[~part["customer_id"].astype(str).isin(set(map(str, exclude)))]
+        part = part.loc[~isin_text(part["customer_id"], list(map(str, exclude)))]
     if part.empty:
         return empty
     n = len(part)
@@ -694,7 +695,7 @@ def plan_notes(costed: pd.DataFrame, *, profit_targets: pd.DataFrame | None = No
     if lookalikes is not None and len(lookalikes) and "expanded" in lookalikes.columns:
         expanded = lookalikes.loc[lookalikes["expanded"].astype(bool)]
         if _gain_bar(exp) and "profit" in keys and profit_targets is not None and "customer_id" in expanded.columns:
-            k = int(expanded["customer_id"].astype(str).isin(set(profit_targets["customer_id"].astype(str))).sum())
+            k = int(isin_text(expanded["customer_id"], profit_targets["customer_id"]).sum())
             if k:
                 notes.append(("plan.expansion_in_profit", {"k": (lambda: people_text(k)),
                                                            "n": (lambda: people_text(len(expanded)))}))

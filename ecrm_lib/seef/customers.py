@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecrm_lib.data.tables import isin_text
+
 __all__ = [
     "CustomerTable",
     "assemble_customers",
@@ -175,7 +177,7 @@ def assemble_customers(
         "total_spend": p["total_spend"].astype(float).to_numpy(),
         "spend_per_purchase_day": (p["total_spend"].astype(float) / days.where(days > 0)).to_numpy(),
     })
-    ids = set(base[id_col].dropna())
+    ids = base[id_col]
     rows = []
     for name, df in products.items():
         if df is None:
@@ -184,12 +186,12 @@ def assemble_customers(
             continue
         if id_col not in df:
             raise ValueError(f"product {name!r} has no {id_col!r} column; it has {list(df.columns)}.")
-        d = df.copy()
+        d = df.copy(deep=False)  # copy-on-write: the product is not modified
         d[id_col] = d[id_col].astype("string")
         if d[id_col].duplicated().any():
             raise ValueError(f"product {name!r} lists {int(d[id_col].duplicated().sum())} customer(s) twice; "
                              "it must have one row per customer.")
-        inside = d[id_col].isin(ids)
+        inside = pd.Series(isin_text(d[id_col], ids), index=d.index)  # pyarrow: pandas' isin of text takes seconds per million
         d = d.loc[inside]
         d = d.rename(columns={c: f"{c}_{name}" for c in d.columns if c != id_col and c in base.columns})
         base = base.merge(d, on=id_col, how="left")
@@ -223,14 +225,14 @@ def target_flags(customers: pd.DataFrame, selected, id_col: str = "customer_id")
     """
     if isinstance(selected, pd.DataFrame):
         sel = selected.loc[selected["selected"].astype(bool), "customer_id"]
-        return customers[id_col].isin(sel).to_numpy()
+        return isin_text(customers[id_col], sel)
     arr = np.asarray(selected)
     if arr.dtype == bool:
         if len(arr) != len(customers):
             raise ValueError(f"the target flags have {len(arr)} values but the customer table has {len(customers)} rows; "
                              "pass one flag per row (in row order), a list of ids, or the result of select_targets.")
         return arr
-    return customers[id_col].isin(list(selected)).to_numpy()
+    return isin_text(customers[id_col], list(selected))
 
 
 def customer_view(customer_segments: pd.DataFrame, *others: pd.DataFrame | None, id_col: str = "customer_id") -> pd.DataFrame:
@@ -256,7 +258,7 @@ def customer_view(customer_segments: pd.DataFrame, *others: pd.DataFrame | None,
             continue
         if id_col not in df:
             raise ValueError(f"a product has no {id_col!r} column; it has {list(df.columns)}.")
-        d = df.copy()
+        d = df.copy(deep=False)  # copy-on-write: the product is not modified
         d[id_col] = d[id_col].astype("string")
         keep = [id_col] + [c for c in d.columns if c not in out.columns]
         out = out.merge(d[keep].drop_duplicates(id_col), on=id_col, how="left")

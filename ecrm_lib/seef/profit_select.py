@@ -68,7 +68,7 @@ import pandas as pd
 from ecrm_lib.channels.customers import attach_customer_id
 from ecrm_lib.core.errors import EcrmError
 from ecrm_lib.core import i18n
-from ecrm_lib.data.tables import is_ibis, rows_of_accounts
+from ecrm_lib.data.tables import is_ibis, isin_text, rows_of_accounts
 from ecrm_lib.seef.campaigns import (
     CAMPAIGN_COLUMNS,
     check_campaigns,
@@ -298,7 +298,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
     summary["budget"] = budget
     summary["n_folds"], summary["n_boot"], summary["learner"] = len(model.fold_models), len(model.boot_models), model.learner
     summary["n_boot_compare"] = int(n_boot_compare)
-    pos = scores.index[scores["customer_id"].isin(chosen["customer_id"])]
+    pos = scores.index[isin_text(scores["customer_id"], chosen["customer_id"])]
     total, lo, hi = model.total_value_interval(X_all.loc[pos], margin, ci_level)
     offers = offer_cost_per_response * (scores.loc[pos, "p_treated"].sum() if len(pos) else 0.0)
     shift = summary["expected_profit"] - total  # the known costs (contact, offer per contact and per response)
@@ -316,7 +316,7 @@ def profit_selection(campaigns: pd.DataFrame, transactions, customers: pd.DataFr
              - offer_cost_per_response * model.oof["p_treated"].to_numpy())
     selections = {"by incremental profit": (score > 0) & reachable}
     if rule_targets is not None:
-        selections["rule"] = camp["customer_id"].isin(set(map(str, rule_targets))).to_numpy() & reachable
+        selections["rule"] = isin_text(camp["customer_id"], list(map(str, rule_targets))) & reachable
     comparison = bootstrap_policies(selections, t, camp["revenue"], margin=margin, contact_cost=row_cost,
                                     response=camp["response"], offer_cost_per_response=offer_cost_per_response,
                                     eligible=reachable, groups=camp["customer_id"].astype(str).to_numpy(),

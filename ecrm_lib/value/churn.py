@@ -68,6 +68,7 @@ import pandas as pd
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
+from ecrm_lib.data.tables import isin_text
 from ecrm_lib.value.churn_data import ChurnDataError, ChurnTimeline
 from ecrm_lib.value.churn_measures import (
     ALL_MODELS,
@@ -439,7 +440,7 @@ def split_customers(
     sample = _stratified_sample(idx_train, y, max_train, random_state)
     refit = _stratified_sample(X.index.to_numpy(), y, max_train, random_state)
     if len(sample) < len(idx_train):  # keep only the rows the later steps read (order of X kept)
-        X = X[X.index.isin(np.concatenate([sample, idx_val, refit]))]
+        X = X[isin_text(X.index, np.concatenate([sample, idx_val, refit]))]  # pyarrow: pandas' isin of text is slow
     return ChurnSplit(X=X, y=y, train=sample, validation=idx_val, n_train_part=len(idx_train),
                       n_churned_train_part=int(y.loc[idx_train].sum()), max_train=int(max_train), refit=refit)
 
