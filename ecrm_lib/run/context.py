@@ -112,7 +112,7 @@ class RunLayout:
 
 
 def _write_table(df, path: Path) -> Path:
-    """A DataFrame (pandas) or an Ibis table (the engine, batch by batch) to the Parquet file ``path``."""
+    """A DataFrame (written by pandas) or an Ibis table (written by the engine) to the Parquet file ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_ibis(df):
         write_parquet(df, path)

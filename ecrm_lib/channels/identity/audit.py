@@ -424,7 +424,7 @@ def pairwise_metrics(account_map, truth) -> dict[str, float | int]:
         raise ValueError("truth has duplicate account_id values; give each account one person_id.")
     j = a.join(t, "account_id")
 
-    def c2(groups) -> int:  # sum over groups of n choose 2, in the engine
+    def c2(groups):  # sum over groups of n choose 2: a one-row table in the engine
         g = j.group_by(groups).aggregate(_n=j.count())
         return g.aggregate(p=(g._n * (g._n - 1) / 2).cast("int64").sum())
 
