@@ -400,20 +400,27 @@ def profit_options(customers: pd.DataFrame, channel_costs: pd.DataFrame, *, id_c
         Channels without a price are left out (never priced at zero).
     """
     cost = channel_cost_table(channel_costs, purpose)
+    n = len(customers)
     if channels is not None:
-        reach = pd.Series([list(channels)] * len(customers), index=customers.index)
+        codes, lists = np.zeros(n, dtype=np.int64), [[str(c).lower() for c in channels]]
     elif reach_col in customers:
-        reach = customers[reach_col].astype("string").fillna("").map(
-            lambda s: [c.strip().lower() for c in str(s).split(",") if c.strip()])
+        # the few distinct channel lists are split once; each customer's row is repeated per channel with numpy
+        # (no Python list or string per customer: ten million customers would hold gigabytes of them)
+        codes, uniques = pd.factorize(customers[reach_col].astype("string").fillna(""))
+        lists = [[c.strip().lower() for c in str(u).split(",") if c.strip()] for u in uniques]
     else:
         raise EcrmError(f"profit_options needs the channels that reach each customer: a {reach_col!r} column or channels=.")
-    long = pd.DataFrame({id_col: customers[id_col].to_numpy(), "channel": reach.to_numpy(),
-                         "value": customers[value_col].astype(float).to_numpy(),
-                         "_p1": (customers[p_treated_col].astype(float).to_numpy()
-                                 if p_treated_col and p_treated_col in customers else 0.0)}).explode("channel")
-    long["channel"] = long["channel"].astype("string").str.lower()
+    width = max((len(x) for x in lists), default=0)
+    names = np.array([x + [""] * (width - len(x)) for x in lists], dtype=object).reshape(len(lists), width)
+    lens = np.array([len(x) for x in lists], dtype=np.int64)[codes] if n else np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(n), lens)  # each customer's channels in the order listed (as explode gives them)
+    slot = np.arange(len(rows)) - np.repeat(np.cumsum(lens) - lens, lens)
+    chan = pd.array(names[codes[rows], slot] if len(rows) else np.array([], dtype=object), dtype="string")
+    p1 = customers[p_treated_col].astype(float).to_numpy() if p_treated_col and p_treated_col in customers else np.zeros(n)
+    long = pd.DataFrame({id_col: customers[id_col].array.take(rows), "channel": chan,
+                         "value": customers[value_col].astype(float).to_numpy()[rows], "_p1": p1[rows]})
     long = long[long["channel"].isin(list(cost.index))].reset_index(drop=True)
-    effect = long["channel"].map(lambda c: (channel_effect or {}).get(c, 1.0)).astype(float)
+    effect = long["channel"].map(dict(channel_effect or {})).astype(float).fillna(1.0)  # a channel not listed: 1
     long["value"] = long["value"] * effect
     if offer_cost_per_response > 0 and not (p_treated_col and p_treated_col in customers):
         raise EcrmError(f"an offer cost per response needs the response probability when contacted ({p_treated_col!r}).")
