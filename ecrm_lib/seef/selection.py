@@ -230,7 +230,13 @@ def select_targets(
 
     def values(key: str, col: pd.Series, fmt, **fixed):
         arr = col.to_numpy()
-        return lambda pos: np.array([i18n.t(f"selection.reason.{key}", v=fmt(x), **fixed) for x in arr[pos]], dtype=object)
+
+        def make(pos):  # each distinct value worded once (a decile, a segment: a few words for a million rows)
+            codes, uniques = pd.factorize(arr[pos], use_na_sentinel=False)
+            words = np.array([i18n.t(f"selection.reason.{key}", v=fmt(x), **fixed) for x in uniques], dtype=object)
+            return words[codes] if len(words) else np.array([], dtype=object)
+
+        return make
 
     if "clv_tier_min" in rule:
         clv = _need(customers, clv_col, "clv_tier_min").astype(float)
@@ -298,11 +304,11 @@ def select_targets(
     if below.any():
         via = (customers[contact_channel_col].astype("string").to_numpy() if contact_channel_col in customers
                else np.full(n, pd.NA, dtype=object))
+        cost_v, clv_v, bar_words = cost.to_numpy(), clv_all.to_numpy(), value_bar_text(bar)
         for i in np.flatnonzero(below):
-            cost_words = (i18n.t("selection.reason.cost_through", cost=_fmt_money(cost.iloc[i]), ch=via[i]) if not pd.isna(via[i])
-                          else _fmt_money(cost.iloc[i]))
-            text[i] += "; " + i18n.t("selection.reason.below_bar", v=_fmt_money(clv_all.iloc[i]), bar=value_bar_text(bar),
-                                     cost=cost_words)
+            cost_words = (i18n.t("selection.reason.cost_through", cost=_fmt_money(cost_v[i]), ch=via[i]) if not pd.isna(via[i])
+                          else _fmt_money(cost_v[i]))
+            text[i] += "; " + i18n.t("selection.reason.below_bar", v=_fmt_money(clv_v[i]), bar=bar_words, cost=cost_words)
         matched &= ~below
     # rank the matched customers
     score = (customers[clv_col].astype(float).fillna(0.0) if clv_col in customers else pd.Series(0.0, index=customers.index)) * weights
