@@ -409,3 +409,32 @@ def test_profit_products_on_the_default_data(default_campaign):
     assert np.allclose(tg["predicted_profit"], tg["customer_id"].map(sc.set_index("customer_id")["expected_profit"]))
     e_sc, e_tg = empty_profit_products()
     assert list(e_sc.columns) == PROFIT_SCORES_COLUMNS and list(e_tg.columns) == PROFIT_TARGETS_COLUMNS and not len(e_sc)
+
+
+def test_profit_selection_prices_the_reachable_channels_of_the_selection_table(default_campaign):
+    """The selection's table after add_contact_cost carries each customer's reachable channels: the profit
+    selection from that table alone (no channel shares) equals the one that makes the contact plan itself."""
+    import ibis
+
+    from ecrm_lib.core.config import Economics
+    from ecrm_lib.seef.profit_select import profit_selection_or_reason
+    from ecrm_lib.seef.selection import add_contact_cost
+
+    d = default_campaign
+    table = ibis.duckdb.connect().create_table("campaigns", d["campaigns"].assign(is_control=lambda c: c["arm"] == "control"))
+    amap = pd.read_csv(DEFAULT_DATA_DIR / "truth" / "persons.csv", dtype=str)[["account_id", "person_id"]]
+    amap = amap.rename(columns={"person_id": "customer_id"})
+    reach = d["accounts"].merge(amap, on="account_id").groupby("customer_id")["channel"].agg(lambda s: set(s))
+    cust = pd.DataFrame({"customer_id": reach.index})
+    for ch in ("web", "app", "email", "sms", "store", "phone"):
+        cust[f"share_purchases_{ch}"] = [float(ch in s) for s in reach]
+    planned = add_contact_cost(cust, d["costs"])[["customer_id", "reachable_channels"]]
+    assert planned["reachable_channels"].str.contains(", ").any()  # several channels reach some customers
+    kw = dict(as_of="2025-06-30", economics=Economics(margin=0.3), account_map=amap, n_boot=0, n_boot_compare=50,
+              max_campaign_rows=1000)
+    a, why_a = profit_selection_or_reason(table, d["transactions"], cust, d["costs"], **kw)
+    b, why_b = profit_selection_or_reason(table, d["transactions"], planned, d["costs"], **kw)
+    assert why_a is None and why_b is None, (str(why_a), str(why_b))
+    pd.testing.assert_frame_equal(a.scores, b.scores)
+    pd.testing.assert_frame_equal(a.chosen, b.chosen)
+    pd.testing.assert_series_equal(pd.Series(a.summary, dtype=object), pd.Series(b.summary, dtype=object))  # NaN == NaN here

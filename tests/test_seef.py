@@ -945,3 +945,45 @@ def test_seef_notebooks_read_no_transaction_or_contact_table_into_pandas():
         for table in ("transactions", "contacts", "campaigns", "feedback", "accounts"):
             assert f'ctx.frame("{table}")' not in code, (name, table)
         assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), name  # committed without outputs
+
+
+def test_targets_in_language_words_the_targets_in_each_language_and_keeps_only_them(priced):
+    from ecrm_lib.core.language import using
+    from ecrm_lib.seef.selection import select_customers, targets_in_language
+
+    rule = {"churn_probability_min": 0.5, "max_targets": 2}
+    targets = targets_in_language(priced, rule)
+    for lang in ("en", "ko", "en"):  # each language as select_customers words it, asked for again after the other
+        with using(lang):
+            whole = select_customers(priced, rule)
+            got = targets()
+        want = whole.loc[whole["selected"]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)
+        assert got["customer_id"].tolist() == ["b", "d"]  # the cap of 2 (d first, then b), in the table's order; nobody else
+    with using("ko"):
+        ko = targets()["reasons"].tolist()
+    with using("en"):
+        en = targets()["reasons"].tolist()
+    assert ko != en and all(ko) and all(en)
+    first = targets()
+    first.loc[0, "reasons"] = "changed"
+    assert targets().loc[0, "reasons"] != "changed"  # a new frame each time: a caller's change stays its own
+
+
+def test_the_later_steps_keep_their_columns_and_share_no_memory_with_the_whole_table():
+    from ecrm_lib.seef.selection import SEGMENTS_COLUMNS, add_contact_cost, keep_later_columns
+
+    c = pd.DataFrame({"customer_id": ["a", "b"], "clv": [9000.0, 10.0], "segment": ["Lost", "Champions"],
+                      "recency_gap": [1.0, 2.0], "total_spend": [5.0, 6.0],
+                      "share_contacts_phone": [1.0, 0.0], "share_contacts_email": [0.0, 1.0]})
+    costs = pd.DataFrame({"channel": ["phone", "email"], "purpose": [None, None], "cost_per_contact": [6000.0, 150.0]})
+    before = c.copy()
+    priced = add_contact_cost(c, costs)
+    pd.testing.assert_frame_equal(c, before)  # the input is not modified
+    assert priced["contact_channel"].tolist() == ["phone", "email"] and priced["contact_cost"].tolist() == [6000.0, 150.0]
+    assert priced["reachable_channels"].tolist() == ["phone", "email"]
+    kept = keep_later_columns(priced)
+    assert list(kept.columns) == ["customer_id", "clv", "segment", "contact_channel", "contact_cost", "reachable_channels"]
+    assert set(kept.columns) <= set(SEGMENTS_COLUMNS) | {"reachable_channels"}
+    for col in ("clv", "contact_cost"):  # a real copy: the whole table's blocks can be let go
+        assert not np.shares_memory(kept[col].to_numpy(), priced[col].to_numpy())

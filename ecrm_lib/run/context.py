@@ -45,6 +45,7 @@ from ecrm_lib.core.paths import DEFAULT_CONFIG, REPORTS_DIR
 from ecrm_lib.core.privacy import personal_columns
 from ecrm_lib.data.tables import is_ibis, write_parquet
 from ecrm_lib.run.registry import Registry, load_registry
+from ecrm_lib.run.memory import release_after_each_cell
 
 __all__ = ["RunLayout", "RunContext", "published_runs"]
 
@@ -173,6 +174,7 @@ class RunContext:
         set_currency(self.currency)
         self._frames: dict[str, pd.DataFrame] = {}
         self._engine = None
+        release_after_each_cell()  # freed memory goes back to the system after each cell (ecrm_lib.run.memory)
 
     # ----------------------------------------------------------------- opening
     @classmethod

@@ -445,7 +445,10 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
     campaigns : ibis.Table, DataFrame or None
         The canonical campaigns table (None: the run has none).
     customers : DataFrame
-        Per customer, with the channel share columns :func:`ecrm_lib.seef.contact.contact_plan` reads.
+        Per customer, with ``reachable_channels`` (the channels that reach the customer, as
+        :func:`ecrm_lib.seef.contact.contact_plan` gives them: the selection's table after
+        :func:`ecrm_lib.seef.selection.add_contact_cost`) or, without it, the channel share columns
+        ``contact_plan`` reads (the plan is then made here).
     channel_costs : DataFrame or None
     as_of : date
         The run's as-of date; customers are described by their purchases up to its end.
@@ -467,9 +470,9 @@ def profit_selection_or_reason(campaigns, transactions, customers: pd.DataFrame,
         return None, NotAvailable("selection.profit_na.no_costs")
     if margin is None:
         return None, NotAvailable("selection.profit_na.no_margin")
-    plan = contact_plan(customers, channel_costs)
-    who = pd.DataFrame({"customer_id": plan["customer_id"].astype("string").to_numpy(),
-                        "reachable_channels": plan["reachable_channels"].to_numpy()})
+    plan = customers if "reachable_channels" in customers else contact_plan(customers, channel_costs)
+    who = pd.DataFrame({"customer_id": plan["customer_id"].astype("string").array,
+                        "reachable_channels": plan["reachable_channels"].astype("string").array})
     end_of_day = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     if campaign_id is None and is_ibis(campaigns) and {"campaign_id", "assigned_at"} <= set(campaigns.columns):
         # the campaign assigned last, found in the engine: only its rows come into pandas, not every campaign's

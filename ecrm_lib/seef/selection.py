@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +52,7 @@ import pandas as pd
 
 from ecrm_lib.core import i18n
 from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.language import get_language
 from ecrm_lib.seef.clusters import DEFAULT_FIT_SIZE, ClusterResult, cluster_customers, default_cluster_features
 from ecrm_lib.seef.contact import VALUE_BAR_KEY, below_contact_cost, contact_plan, value_bar, value_bar_text
 from ecrm_lib.seef.customers import CustomerTable, assemble_customers, check_pseudonymous
@@ -71,6 +72,7 @@ __all__ = [
     "can_cluster",
     "describe_rule",
     "feedback_changes",
+    "keep_later_columns",
     "prepare_customers",
     "reason_counts",
     "rule_with_feedback",
@@ -79,6 +81,7 @@ __all__ = [
     "select_customers",
     "select_targets",
     "selection_products",
+    "targets_in_language",
     "value_bar_summary",
 ]
 
@@ -584,16 +587,42 @@ def add_contact_cost(customers: pd.DataFrame, channel_costs: pd.DataFrame | None
 
     From :func:`ecrm_lib.seef.contact.contact_plan` (currency per contact);
     the value bar of the rule compares them with the CLV. Added after
-    clustering: the contact cost is no cluster feature. Without a cost
-    table (None) or customers the table is returned as it is.
+    clustering: the contact cost is no cluster feature. ``reachable_channels``
+    (every priced channel that reaches the customer, ``", "``-separated) is
+    added too: the selection by incremental profit
+    (:func:`ecrm_lib.seef.profit_select.profit_selection_or_reason`) prices each of them.
+    Without a cost table (None) or customers the table is returned as it is.
     """
     if channel_costs is None or not len(customers):
         return customers
-    out = customers.copy()
-    plan = contact_plan(out, channel_costs, purpose=purpose)
-    out["contact_channel"] = plan["cheapest_channel"].to_numpy()
-    out["contact_cost"] = plan["cheapest_cost"].to_numpy()
-    return out
+    plan = contact_plan(customers, channel_costs, purpose=purpose)
+    # assign: the table's columns are shared with the input (copy-on-write), not copied (GB at ten million customers)
+    return customers.assign(contact_channel=plan["cheapest_channel"].to_numpy(), contact_cost=plan["cheapest_cost"].to_numpy(),
+                            reachable_channels=plan["reachable_channels"].array)
+
+
+#: Columns of the per-customer table that the steps after the contact cost read, besides the products' own
+#: (:data:`SEGMENTS_COLUMNS`): the channels that reach each customer, for the selection by incremental profit.
+LATER_COLUMNS = ("reachable_channels",)
+
+
+def keep_later_columns(customers: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer table with only the columns the steps after step 4 read.
+
+    Steps 5-9 (the feedback weights, the selection, its products, the selection by incremental profit)
+    read the columns of :data:`SEGMENTS_COLUMNS` and :data:`LATER_COLUMNS`; the RFM inputs, the
+    cluster features and the other product columns are let go (at ten million customers they take
+    several GB). Columns absent from the table stay absent.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a"], "clv": [5.0], "share_contacts_phone": [1.0], "reachable_channels": ["phone"]})
+    >>> list(keep_later_columns(c).columns)
+    ['customer_id', 'clv', 'reachable_channels']
+    """
+    keep = set(SEGMENTS_COLUMNS) | set(LATER_COLUMNS)
+    # a copy: a selection of columns shares (copy-on-write) the 2-D blocks of the whole table and keeps them alive
+    return customers[[c for c in customers.columns if c in keep]].copy()
 
 
 def rule_with_feedback(customers: pd.DataFrame, rule: Mapping,
@@ -629,6 +658,37 @@ def select_customers(customers: pd.DataFrame, rule: Mapping) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": pd.array([], dtype="string"), "matched": np.array([], bool),
                          "selected": np.array([], bool), "rank": pd.array([], dtype="Int64"),
                          "reasons": pd.array([], dtype="string"), "below_contact_cost": np.array([], bool)})
+
+
+def targets_in_language(customers: pd.DataFrame, rule: Mapping) -> Callable[[], pd.DataFrame]:
+    """A callable giving the targets of :func:`select_customers`, their reasons worded in the current report language.
+
+    The reasons are worded in the language current when it is called (a report shows each of its languages);
+    the selection is made once per language and only its targets are kept (``selected`` rows), so that a page
+    that words the targets' reasons in several tables and figures does not select every customer again each time.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The per-customer table the selection is made on.
+    rule : mapping
+        The rule applied.
+
+    Returns
+    -------
+    callable
+        No arguments; returns the ``selected`` rows of :func:`select_customers` (its columns) in a new frame.
+    """
+    done: dict[str, pd.DataFrame] = {}
+
+    def targets() -> pd.DataFrame:
+        lang = get_language()
+        if lang not in done:
+            sel = select_customers(customers, rule)
+            done[lang] = sel.loc[sel["selected"].to_numpy(bool)].reset_index(drop=True)
+        return done[lang].copy()
+
+    return targets
 
 
 def value_bar_summary(customers: pd.DataFrame, rule: Mapping, selection: pd.DataFrame, have_costs: bool) -> dict:

@@ -51,10 +51,11 @@ def selection_products(customers: pd.DataFrame, selection: pd.DataFrame) -> tupl
     """
     own = ["matched", "selected", "rank", "reasons", "below_contact_cost"]
     sel = selection[[c for c in ["customer_id", *own] if c in selection]]
-    c = customers.copy()
-    c["customer_id"] = c["customer_id"].astype("string")
+    # only the product's columns are copied (the per-customer table of a large run holds many more)
+    c = customers[[x for x in SEGMENTS_COLUMNS if x in customers and x not in own]]
+    c = c.assign(customer_id=c["customer_id"].astype("string"))
     s = sel.assign(customer_id=sel["customer_id"].astype("string"))
-    out = c.drop(columns=[x for x in own if x in c]).merge(s, on="customer_id", how="left")
+    out = c.merge(s, on="customer_id", how="left")
     for col in SEGMENTS_COLUMNS:
         if col not in out:
             out[col] = np.nan
