@@ -987,3 +987,32 @@ def test_the_later_steps_keep_their_columns_and_share_no_memory_with_the_whole_t
     assert set(kept.columns) <= set(SEGMENTS_COLUMNS) | {"reachable_channels"}
     for col in ("clv", "contact_cost"):  # a real copy: the whole table's blocks can be let go
         assert not np.shares_memory(kept[col].to_numpy(), priced[col].to_numpy())
+
+
+def test_expansion_value_leaves_out_the_excluded_and_counts_unknown_value_as_nothing():
+    scores = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "t"], "is_target": [False] * 4 + [True],
+                           "score": [0.9, 0.8, 0.5, 0.2, 0.95], "rank": pd.array([1, 2, 3, 4, pd.NA], dtype="Int64")})
+    customers = pd.DataFrame({"customer_id": ["t", "a", "b", "c"], "clv": [999.0, 30.0, 20.0, np.nan]})  # d: not in the table
+    ev = expansion_value(scores, customers, [1, 2, 3], exclude=pd.Series(["b"], dtype="string"))
+    # b excluded: a, c, d in rank order; c's unknown CLV and d's missing row count 0
+    assert ev["added"].tolist() == [1, 2, 3] and ev["value"].tolist() == [30.0, 30.0, 30.0]
+    assert ev["value_random"].tolist() == [10.0, 20.0, 30.0]  # mean (30 + 0 + 0) / 3 per customer added
+    assert ev["min_score"].tolist() == [0.9, 0.5, 0.2] and ev["mean_score"].iloc[1] == pytest.approx(0.7)
+    assert np.isnan(ev["value_low"]).all()  # no bounds in the table
+
+
+def test_customer_view_takes_each_products_first_row_and_shares_the_base():
+    from ecrm_lib.seef.customers import customer_view
+
+    segs = pd.DataFrame({"customer_id": pd.array(["a", "b", "c"], dtype="string"), "rank": pd.array([1, pd.NA, 2], dtype="Int64"),
+                         "selected": [True, False, True]})
+    cv = pd.DataFrame({"customer_id": ["c", "a", "a"], "frequency": [3, 1, 7], "segment": pd.array(["x", "y", "z"], dtype="string")})
+    v = customer_view(segs, cv)
+    assert v["frequency"].tolist()[0] == 1 and v["frequency"].tolist()[2] == 3 and np.isnan(v["frequency"].iloc[1])
+    assert v["segment"].dtype == "string" and v["segment"].tolist()[::2] == ["y", "x"] and v["segment"].isna().tolist() == [False, True, False]
+    assert v["rank"].dtype == "Int64"  # the base's columns keep their type
+    every = customer_view(segs, cv.iloc[[1, 0]])  # every customer but b found: ints stay ints where all are known
+    assert every["frequency"].dtype == "float64"  # b is missing
+    full = customer_view(segs.iloc[[0, 2]], cv.iloc[[1, 0]])
+    assert full["frequency"].dtype == "int64" and full["frequency"].tolist() == [1, 3]
+    assert np.shares_memory(v["selected"].to_numpy(), segs["selected"].to_numpy())  # the base is not copied

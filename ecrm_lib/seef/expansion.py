@@ -37,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 from ecrm_lib.core.i18n import WordedError
 from ecrm_lib.core.privacy import count_text
 from ecrm_lib.core.progress import step as progress_step
+from ecrm_lib.data.tables import isin_text
 from ecrm_lib.seef.contact import below_contact_cost
 from ecrm_lib.seef.customers import default_features, target_flags
 from ecrm_lib.seef.scale import SCORE_BATCH_ROWS, batches, stratified_sample, thread_limit
@@ -258,24 +259,35 @@ def expansion_value(
     """
     ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
     if exclude is not None:
-        ranked = ranked.loc[~ranked["customer_id"].isin(list(exclude))]
-    cols = [c for c in (clv_col, low_col, high_col) if c in customers]
-    ranked = ranked.merge(customers[[id_col, *cols]].rename(columns={id_col: "customer_id"}), on="customer_id", how="left")
+        ranked = ranked.loc[~isin_text(ranked["customer_id"], exclude)]
+    # each ranked customer's row of the customer table (-1: not in it), read as arrays rather than merged
+    at = pd.Index(customers[id_col].astype("string").array).get_indexer(ranked["customer_id"].astype("string").array)
+    known = at >= 0
+
+    def amounts(col):  # per ranked customer, 0 where missing (as a sum of missing values counts nothing)
+        if col not in customers:
+            return None
+        v = np.zeros(len(at))
+        v[known] = customers[col].astype(float).to_numpy()[at[known]]
+        return np.nan_to_num(v, nan=0.0)
+
+    clv, low, high = amounts(clv_col), amounts(low_col), amounts(high_col)
+    score = ranked["score"].to_numpy(float)
     ns = [top_n] if isinstance(top_n, (int, np.integer)) else list(top_n)
-    mean_clv = float(ranked[clv_col].astype(float).fillna(0).mean()) if len(ranked) else np.nan
+    mean_clv = float(clv.mean()) if len(at) else np.nan
     rows = []
     for n in ns:
         if n < 0:
             raise ValueError(f"top_n must be >= 0, but {n} was passed.")
-        head = ranked.head(int(n))
+        k = min(int(n), len(at))
         rows.append({
-            "top_n": int(n), "added": len(head),
-            "value": float(head[clv_col].astype(float).fillna(0).sum()),
-            "value_low": float(head[low_col].astype(float).fillna(0).sum()) if low_col in head else np.nan,
-            "value_high": float(head[high_col].astype(float).fillna(0).sum()) if high_col in head else np.nan,
-            "value_random": len(head) * mean_clv,
-            "mean_score": float(head["score"].mean()) if len(head) else np.nan,
-            "min_score": float(head["score"].min()) if len(head) else np.nan,
+            "top_n": int(n), "added": k,
+            "value": float(clv[:k].sum()),
+            "value_low": float(low[:k].sum()) if low is not None else np.nan,
+            "value_high": float(high[:k].sum()) if high is not None else np.nan,
+            "value_random": k * mean_clv,
+            "mean_score": float(score[:k].mean()) if k else np.nan,
+            "min_score": float(score[:k].min()) if k else np.nan,
         })
     return pd.DataFrame(rows)
 
