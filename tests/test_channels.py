@@ -418,6 +418,10 @@ def test_feature_product_one_row_per_customer_without_personal_data(small_world,
     assert np.allclose(sums, 1.0)
     ov = profile.feature_overview(f).set_index("column")
     assert ov.loc["n_purchases", "mean"] == pytest.approx(5 / 5)
+    for c in ("n_purchases", "share_purchases_web", "internet_only", "offhours_share", "cost_to_serve"):  # as pandas counts them
+        s = f[c].astype(float)
+        assert ov.loc[c, ["mean", "median", "missing_share"]].tolist() == pytest.approx([s.mean(), s.median(), s.isna().mean()])
+    assert "customer_id" not in ov.index and "first_seen" not in ov.index  # text and times are no features to summarise
 
 
 def test_feature_cost_to_serve_covers_the_cost_window_and_adds_up_to_the_report_total(costs):

@@ -557,6 +557,9 @@ def test_pairwise_metrics_hand_worked():
     assert (r["true_positive_pairs"], r["predicted_pairs"], r["true_pairs"]) == (2, 4, 4)
     assert r["precision"] == r["recall"] == r["f1"] == 0.5
     assert (r["n_customers"], r["n_persons"]) == (2, 2)
+    more = pd.concat([t, pd.DataFrame({"account_id": ["f"], "person_id": ["P3"]})])  # a person with no account in the map
+    r = pairwise_metrics(m, more)
+    assert (r["n_persons"], r["n_true_persons"], r["true_pairs"]) == (2, 3, 4)
 
 
 def test_pairwise_metrics_match_pair_enumeration():

@@ -32,5 +32,7 @@ def test_each_cell_of_a_kernel_ends_with_a_release(monkeypatch):
         shell_mod.InteractiveShell.clear_instance()
 
 
-def test_outside_ipython_nothing_is_registered():
+def test_outside_ipython_nothing_is_registered(monkeypatch):
+    IPython = pytest.importorskip("IPython")
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # as in a plain Python process (a script, a test worker)
     assert memory.release_after_each_cell() is False

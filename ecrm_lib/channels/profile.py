@@ -252,33 +252,24 @@ def feature_overview(features) -> pd.DataFrame:
         column, mean, median, missing_share (0-1; NaN without rows).
     """
     out = ["column", "mean", "median", "missing_share"]
-    if is_ibis(features):
-        schema = features.schema()
-        cols = [c for c, typ in schema.items() if typ.is_numeric() or typ.is_boolean()]
-        if not cols:
-            return pd.DataFrame(columns=out)
-        aggs = {"_n": features.count()}
-        for i, c in enumerate(cols):
-            x = features[c].cast("float64")
-            aggs.update({f"_mean{i}": x.mean(), f"_median{i}": x.median(), f"_missing{i}": x.isnull().cast("int64").sum()})
-        r = features.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-        n = int(r["_n"])
+    if not is_ibis(features):  # a frame is summarised by the same query (DuckDB in memory)
+        features = ibis.memtable(features)
+    schema = features.schema()
+    cols = [c for c, typ in schema.items() if typ.is_numeric() or typ.is_boolean()]
+    if not cols:
+        return pd.DataFrame(columns=out)
+    aggs = {"_n": features.count()}
+    for i, c in enumerate(cols):
+        x = features[c].cast("float64")
+        aggs.update({f"_mean{i}": x.mean(), f"_median{i}": x.median(), f"_missing{i}": x.isnull().cast("int64").sum()})
+    r = features.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    n = int(r["_n"])
 
-        def num(v):
-            return float("nan") if v is None else float(v)
+    def num(v):
+        return float("nan") if v is None else float(v)
 
-        return pd.DataFrame([{"column": c, "mean": num(r[f"_mean{i}"]), "median": num(r[f"_median{i}"]),
-                              "missing_share": r[f"_missing{i}"] / n if n else float("nan")} for i, c in enumerate(cols)], columns=out)
-    rows = []
-    for c in features.columns:
-        s = features[c]
-        if pd.api.types.is_bool_dtype(s):
-            s = s.astype("float64")
-        elif not pd.api.types.is_numeric_dtype(s):
-            continue
-        s = s.astype("float64")
-        rows.append({"column": c, "mean": s.mean(), "median": s.median(), "missing_share": float(s.isna().mean()) if len(s) else float("nan")})
-    return pd.DataFrame(rows, columns=out)
+    return pd.DataFrame([{"column": c, "mean": num(r[f"_mean{i}"]), "median": num(r[f"_median{i}"]),
+                          "missing_share": r[f"_missing{i}"] / n if n else float("nan")} for i, c in enumerate(cols)], columns=out)
 
 
 #: Per-channel share columns of the profile: prefix -> message of ``channel_integration.lib.profile``.

@@ -3,15 +3,17 @@
 A notebook at ten million customers builds and drops frames of several GB. Freed memory does not
 leave the process by itself: glibc's allocator keeps freed chunks of its heaps for later allocations,
 and pyarrow's allocator (mimalloc) keeps freed pages in its pool. Measured on the selection notebook at
-one million customers (``benchmarks``' memcells method, kernel ``VmRSS`` after each cell): 1,714 MiB held
-at the end against 1,315 MiB when both were returned, that is about a quarter of what the kernel held.
+one million customers (``benchmarks/memcells.py``, the kernel's ``VmRSS`` after each cell): 1,714 MiB held
+at the end without a release, 1,392 MiB with one after each cell; one release there took 12 ms and gave
+back 290 MiB.
 
-:func:`release_unused_memory` returns both (glibc's ``malloc_trim(0)``, Arrow's ``release_unused``);
+DuckDB's own allocator (jemalloc) returns its pages by itself: :func:`ecrm_lib.data.engine.connect` starts its
+background threads. :func:`release_unused_memory` returns the other two (glibc's ``malloc_trim(0)``, Arrow's ``release_unused``);
 :func:`release_after_each_cell` has IPython call it after every cell of a kernel. The runner's
 :class:`~ecrm_lib.run.context.RunContext` registers it when a notebook opens its run. Lowering
 glibc's trim threshold instead (``MALLOC_TRIM_THRESHOLD_``, as Dask does for its workers) returned
 as much but made the selection's profit step, which allocates many small arrays, twice as slow (26 -> 50 s
-at one million customers); one trim after a cell costs milliseconds.
+at one million customers).
 """
 
 from __future__ import annotations

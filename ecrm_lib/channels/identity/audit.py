@@ -401,7 +401,7 @@ def pairwise_metrics(account_map, truth) -> dict[str, float | int]:
         precision, recall, f1 (0-1; precision is 1 when no pair is predicted,
         recall 1 when no pair is true), true_positive_pairs, predicted_pairs,
         true_pairs, n_customers, n_persons, n_accounts (accounts in both tables),
-        n_accounts_without_truth.
+        n_accounts_without_truth, n_true_persons (persons in the truth, with or without an account in the map).
 
     Examples
     --------
@@ -419,7 +419,7 @@ def pairwise_metrics(account_map, truth) -> dict[str, float | int]:
             raise ValueError(f"{name} lacks column(s) {missing}; it needs {list(cols)}.")
     a = a.select(account_id=a.account_id.cast("string"), customer_id=a.customer_id.cast("string"))
     t = t.select(account_id=t.account_id.cast("string"), person_id=t.person_id.cast("string"))
-    dup = t.aggregate(n=t.count(), ids=t.account_id.nunique()).to_pyarrow().to_pylist()[0]
+    dup = t.aggregate(n=t.count(), ids=t.account_id.nunique(), persons=t.person_id.nunique()).to_pyarrow().to_pylist()[0]
     if int(dup["ids"]) < int(dup["n"]):
         raise ValueError("truth has duplicate account_id values; give each account one person_id.")
     j = a.join(t, "account_id")
@@ -446,4 +446,5 @@ def pairwise_metrics(account_map, truth) -> dict[str, float | int]:
         "n_persons": int(r["n_persons"]),
         "n_accounts": int(r["n_accounts"]),
         "n_accounts_without_truth": int(r["n_map"]) - int(r["n_accounts"]),
+        "n_true_persons": int(dup["persons"] or 0),
     }
