@@ -345,6 +345,10 @@ def test_scores_in_batches_equal_one_batch_and_cover_everyone():
     many, _ = churn.score_customers(split, fitted, "logistic", X, window_days=180, random_state=1, batch_rows=97)
     pd.testing.assert_frame_equal(one, many)
     assert len(one) == 1200 and one["customer_id"].is_unique and one["p_alive"].between(0, 1).all()
+    # a scoring table with more columns than the model learned from: each batch gives the model its features only
+    wider, _ = churn.score_customers(split, fitted, "logistic", X.assign(segment_note="x", clv=1.0), window_days=180,
+                                     random_state=1, batch_rows=97)
+    pd.testing.assert_frame_equal(one, wider)
     m = churn.churn_metrics(split, ev, one)
     assert m["n_customers_scored"] == 1200 and m["auc_p_alive"] is None and m["best_auc"] == ev.metric("logistic")
 

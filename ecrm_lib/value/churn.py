@@ -475,10 +475,13 @@ def _histories(features: pd.DataFrame, histories: pd.DataFrame | None, time_unit
     return h.set_axis(pd.Index(h.index).astype(str))
 
 
-def _predict_in_batches(est, X: pd.DataFrame, batch_rows: int = SCORE_BATCH_ROWS) -> np.ndarray:
+def _predict_in_batches(est, X: pd.DataFrame, batch_rows: int = SCORE_BATCH_ROWS, columns=None) -> np.ndarray:
+    """``predict_proba`` of the positive class, ``batch_rows`` rows at a time; ``columns`` (the model's features) are
+    picked per batch, so that the whole table's features are never copied at once."""
     if len(X) == 0:
         return np.array([], dtype=float)
-    return np.concatenate([est.predict_proba(X.iloc[i:i + batch_rows])[:, 1] for i in range(0, len(X), batch_rows)])
+    cols = list(X.columns) if columns is None else list(columns)
+    return np.concatenate([est.predict_proba(X.iloc[i:i + batch_rows][cols])[:, 1] for i in range(0, len(X), batch_rows)])
 
 
 @dataclass
@@ -693,7 +696,7 @@ def score_customers(
             warnings.simplefilter("ignore", category=UserWarning)
             final.fit(split.X.loc[ids], split.y.loc[ids])
         with native_threads(len(X_now), n_threads):
-            prob = _predict_in_batches(final, X_now[split.features], batch_rows)
+            prob = _predict_in_batches(final, X_now, batch_rows, columns=split.features)
     elif best_model == "bgnbd_window" and bg_now is not None:  # the purchase model refitted on the histories up to as_of
         prob = bg_now["p_no_purchase"].to_numpy()
     elif bg_now is not None:
