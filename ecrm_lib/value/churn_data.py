@@ -287,9 +287,8 @@ def churn_labels(
                         index=pd.Index(out["cid"], name=customer_col))
 
 
-def _purchase_table(transactions, day, *, customer_col, time_col, amount_col, timezone):
-    """RFM, windowed counts and the exact spend sums behind the trend, per customer (cid): an engine expression and
-    its backend."""
+def _purchase_features(transactions, day, *, customer_col, time_col, amount_col, timezone) -> pd.DataFrame:
+    """RFM, windowed counts and the exact spend sums behind the trend, one query."""
     import ibis
 
     d, backend = _purchases(transactions, day, customer_col=customer_col, time_col=time_col, amount_col=amount_col,
@@ -319,15 +318,12 @@ def _purchase_table(transactions, day, *, customer_col, time_col, amount_col, ti
         total_360=money_float(g.total360),
         purchases_90d=g.n90.cast("float64"),
         purchases_180d=g.n180.cast("float64"),
-    )
-    return expr, backend
-
-
-def _purchase_features(f: pd.DataFrame) -> pd.DataFrame:
-    """The purchase features from :func:`_purchase_table`'s columns (the spend trend worked out in pandas)."""
+    ).order_by("cid")
+    f = collect_frame(backend, expr).set_index("cid")
+    f.index.name = customer_col
     # the same float arithmetic as differences of the summaries at d, d - 180 and d - 360
     recent = f["total_spend"] - f["total_180"]
-    prior = f["total_180"] - f["total_360"]
+    prior = f.pop("total_180") - f.pop("total_360")
     denom = recent.abs() + prior.abs()
     out = f[["frequency", "recency_days", "tenure_days"]].copy()
     out["days_since_last"] = f["tenure_days"] - f["recency_days"]
@@ -339,9 +335,8 @@ def _purchase_features(f: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _channel_table(transactions, day, *, customer_col, time_col, timezone, internet_channels):
-    """Channels bought through and the online share of rows with a channel, per customer (cid), an engine
-    expression; None without channels."""
+def _channel_features(transactions, day, *, customer_col, time_col, timezone, internet_channels) -> pd.DataFrame | None:
+    """Channels bought through and the online share of rows with a channel; None without channels."""
     import ibis
 
     if not _schema_has(transactions, "channel"):
@@ -358,11 +353,10 @@ def _channel_table(transactions, day, *, customer_col, time_col, timezone, inter
     g = g.select(cid=g.cid, n_purchase_channels=g.n_purchase_channels.cast("float64"),
                  internet_purchase_share=ibis.ifelse(g.n_known > 0, g.n_online.cast("float64") / g.n_known.cast("float64"),
                                                      0.0))
-    return g
+    return collect_frame(backend, g).set_index("cid")
 
 
-def _contact_table(contacts, day, *, customer_col, timezone):
-    """Contacts, recent contacts, complaints and contact channels per customer (cid), an engine expression."""
+def _contact_features(contacts, day, *, customer_col, timezone) -> pd.DataFrame:
     import ibis
 
     cols = [customer_col, "timestamp"] + [c for c in ("channel", "purpose") if _schema_has(contacts, c)]
@@ -382,11 +376,10 @@ def _contact_table(contacts, day, *, customer_col, timezone):
         n_complaints=t.complaint.cast("int64").sum().cast("float64"),
         n_contact_channels=t.channel.nunique().cast("float64"),
     )
-    return g
+    return collect_frame(backend, g).set_index("cid")
 
 
-def _feedback_table(feedback, day, *, customer_col, timezone):
-    """Answers, last and mean score (0-10) and any detractor score per customer (cid), an engine expression."""
+def _feedback_features(feedback, day, *, customer_col, timezone) -> pd.DataFrame:
     import ibis
 
     cols = [customer_col, "timestamp", "score"] + (["score_max"] if _schema_has(feedback, "score_max") else [])
@@ -402,7 +395,7 @@ def _feedback_table(feedback, day, *, customer_col, timezone):
                                     min_score=t.s.min())
     g = g.join(last, "cid").select("cid", "n_feedback", "last_score", "mean_score",
                                    any_detractor=ibis.ifelse(g.min_score <= 6.0, 1.0, 0.0))
-    return g
+    return collect_frame(backend, g).set_index("cid")
 
 
 def churn_features(
@@ -466,34 +459,27 @@ def churn_features(
     """
     timezone = check_timezone(timezone)
     day = as_date(as_of, "as_of")
-    joined, backend = _purchase_table(transactions, day, customer_col=customer_col, time_col=time_col, amount_col=amount_col,
-                                      timezone=timezone)
-    # every table's aggregate joined to the purchasers in the engine: one per-customer frame comes out (no
-    # alignment of ten million text ids in pandas, no frame per table); counts of customers absent from a table are 0
-    parts = []
+    out = _purchase_features(transactions, day, customer_col=customer_col, time_col=time_col, amount_col=amount_col,
+                             timezone=timezone)
     if internet_channels is not None:
-        ch = _channel_table(transactions, day, customer_col=customer_col, time_col=time_col, timezone=timezone,
-                            internet_channels=internet_channels)
-        if ch is not None:
-            parts.append((ch, {"n_purchase_channels": 0.0, "internet_purchase_share": 0.0}))
+        ch = _channel_features(transactions, day, customer_col=customer_col, time_col=time_col, timezone=timezone,
+                               internet_channels=internet_channels)
+        if ch is not None:  # one reindex per table: aligning a million text ids costs about 0.8 s each time
+            ch = ch.reindex(out.index)
+            out["n_purchase_channels"] = ch["n_purchase_channels"].fillna(0.0)
+            out["internet_purchase_share"] = ch["internet_purchase_share"].fillna(0.0)
     if contacts is not None:
         for c in (customer_col, "timestamp"):
             if not _schema_has(contacts, c):
                 raise DataValidationError(f"contacts has no column {c!r}; attach {customer_col} with attach_customer_id first.")
-        co = _contact_table(contacts, day, customer_col=customer_col, timezone=timezone)
-        parts.append((co, dict.fromkeys(("n_contacts", "n_contacts_90d", "n_complaints", "n_contact_channels"), 0.0)))
+        co = _contact_features(contacts, day, customer_col=customer_col, timezone=timezone).reindex(out.index)
+        for c in ("n_contacts", "n_contacts_90d", "n_complaints", "n_contact_channels"):
+            out[c] = co[c].fillna(0.0)
     if feedback is not None:
-        fb = _feedback_table(feedback, day, customer_col=customer_col, timezone=timezone)
-        parts.append((fb, {"n_feedback": 0.0, "last_score": None, "mean_score": None, "any_detractor": 0.0}))
-    for i, (part, fills) in enumerate(parts):
-        part = part.rename(**{f"_k{i}": "cid"})
-        joined = joined.left_join(part, joined.cid == part[f"_k{i}"]).drop(f"_k{i}")
-        joined = joined.mutate(**{c: joined[c].fill_null(v) for c, v in fills.items() if v is not None})
-    f = collect_frame(backend, joined.order_by("cid")).set_index("cid")
-    f.index.name = customer_col
-    out = _purchase_features(f)
-    for _, fills in parts:
-        for c in fills:
-            out[c] = f[c]
+        fb = _feedback_features(feedback, day, customer_col=customer_col, timezone=timezone).reindex(out.index)
+        out["n_feedback"] = fb["n_feedback"].fillna(0.0)
+        out["last_score"] = fb["last_score"]
+        out["mean_score"] = fb["mean_score"]
+        out["any_detractor"] = fb["any_detractor"].fillna(0.0)
     return out.astype(float)
 
