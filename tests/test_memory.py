@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import sys
+
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pytest
 
 from ecrm_lib.run import memory
 
 
-def test_release_returns_arrows_pool_to_the_system():
+def _rss_mib() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmRSS"))
+
+
+@pytest.mark.skipif(memory._malloc_trim() is None or not sys.platform.startswith("linux"), reason="glibc on Linux only")
+def test_release_gives_freed_heap_memory_back_and_keeps_what_is_in_use():
     pool = pa.default_memory_pool()
-    big = pa.array(range(2_000_000), type=pa.int64())  # 16 MB from Arrow's pool
-    assert pool.bytes_allocated() >= 16_000_000
-    del big
-    memory.release_unused_memory()  # runs glibc's malloc_trim and the pool's release without error
-    assert pool.bytes_allocated() < 16_000_000
+    kept = pa.array(range(1_000_000), type=pa.int64())
+    in_use = pool.bytes_allocated()
+    chunks = [bytes(1000) + i.to_bytes(4, "little") for i in range(200_000)]  # about 200 MB of heap chunks
+    last = chunks[-1]  # the heap's top stays in use: glibc cannot give back the freed chunks below it by itself
+    del chunks
+    held = _rss_mib()
+    memory.release_unused_memory()
+    assert held - _rss_mib() >= 100  # the freed pages went back to the system
+    assert last.endswith((199_999).to_bytes(4, "little"))
+    assert pool.bytes_allocated() == in_use and pa.compute.sum(kept).as_py() == 999_999 * 1_000_000 // 2
 
 
 def test_each_cell_of_a_kernel_ends_with_a_release(monkeypatch):
