@@ -422,6 +422,8 @@ def test_feature_product_one_row_per_customer_without_personal_data(small_world,
         s = f[c].astype(float)
         assert ov.loc[c, ["mean", "median", "missing_share"]].tolist() == pytest.approx([s.mean(), s.median(), s.isna().mean()])
     assert "customer_id" not in ov.index and "first_seen" not in ov.index  # text and times are no features to summarise
+    mixed = f.assign(note=pd.Series(["x", 1, None, 2.5, "y"][: len(f)] + [None] * (len(f) - 5), dtype=object))
+    pd.testing.assert_frame_equal(profile.feature_overview(mixed).set_index("column"), ov)  # mixed text is skipped, not an error
 
 
 def test_feature_cost_to_serve_covers_the_cost_window_and_adds_up_to_the_report_total(costs):

@@ -987,13 +987,17 @@ def test_the_later_steps_keep_their_columns_and_share_no_memory_with_the_whole_t
     assert set(kept.columns) <= set(SEGMENTS_COLUMNS) | {"reachable_channels"}
     for col in ("clv", "contact_cost"):  # a real copy: the whole table's blocks can be let go
         assert not np.shares_memory(kept[col].to_numpy(), priced[col].to_numpy())
+    with pytest.raises(ValueError, match="from step 1"):  # step 4 run again on the kept columns: said, not unreachable
+        add_contact_cost(kept, costs)
 
 
 def test_expansion_value_leaves_out_the_excluded_and_counts_unknown_value_as_nothing():
     scores = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "t"], "is_target": [False] * 4 + [True],
                            "score": [0.9, 0.8, 0.5, 0.2, 0.95], "rank": pd.array([1, 2, 3, 4, pd.NA], dtype="Int64")})
     customers = pd.DataFrame({"customer_id": ["t", "a", "b", "c"], "clv": [999.0, 30.0, 20.0, np.nan]})  # d: not in the table
-    ev = expansion_value(scores, customers, [1, 2, 3], exclude=pd.Series(["b"], dtype="string"))
+    twice = pd.concat([customers, customers.iloc[[1]].assign(clv=-5.0)])  # a's second row does not count
+    ev = expansion_value(scores, twice, [1, 2, 3], exclude={"b"})
+    pd.testing.assert_frame_equal(ev, expansion_value(scores, customers, [1, 2, 3], exclude=pd.Series(["b"], dtype="string")))
     # b excluded: a, c, d in rank order; c's unknown CLV and d's missing row count 0
     assert ev["added"].tolist() == [1, 2, 3] and ev["value"].tolist() == [30.0, 30.0, 30.0]
     assert ev["value_random"].tolist() == [10.0, 20.0, 30.0]  # mean (30 + 0 + 0) / 3 per customer added

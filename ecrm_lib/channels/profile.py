@@ -252,8 +252,10 @@ def feature_overview(features) -> pd.DataFrame:
         column, mean, median, missing_share (0-1; NaN without rows).
     """
     out = ["column", "mean", "median", "missing_share"]
-    if not is_ibis(features):  # a frame is summarised by the same query (DuckDB in memory)
-        features = ibis.memtable(features)
+    if not is_ibis(features):  # a frame's numeric and boolean columns are summarised by the same query (DuckDB in memory)
+        num = [c for c in features.columns if pd.api.types.is_bool_dtype(features[c])
+               or (pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_datetime64_any_dtype(features[c]))]
+        features = ibis.memtable(features[num].rename(columns=str))
     schema = features.schema()
     cols = [c for c, typ in schema.items() if typ.is_numeric() or typ.is_boolean()]
     if not cols:

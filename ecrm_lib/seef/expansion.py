@@ -259,16 +259,19 @@ def expansion_value(
     """
     ranked = scores.loc[scores["rank"].notna()].sort_values("rank")
     if exclude is not None:
-        ranked = ranked.loc[~isin_text(ranked["customer_id"], exclude)]
-    # each ranked customer's row of the customer table (-1: not in it), read as arrays rather than merged
-    at = pd.Index(customers[id_col].astype("string").array).get_indexer(ranked["customer_id"].astype("string").array)
+        ranked = ranked.loc[~isin_text(ranked["customer_id"], list(exclude) if isinstance(exclude, (set, frozenset)) else exclude)]
+    # each ranked customer's row of the customer table (its first row; -1: not in it), read as arrays rather than merged
+    ids = customers[id_col].astype("string")
+    first = np.flatnonzero(~ids.duplicated().to_numpy())
+    at = pd.Index(ids.array[first]).get_indexer(ranked["customer_id"].astype("string").array)
     known = at >= 0
+    rows = first[at[known]]
 
     def amounts(col):  # per ranked customer, 0 where missing (as a sum of missing values counts nothing)
         if col not in customers:
             return None
         v = np.zeros(len(at))
-        v[known] = customers[col].astype(float).to_numpy()[at[known]]
+        v[known] = customers[col].astype(float).to_numpy()[rows]
         return np.nan_to_num(v, nan=0.0)
 
     clv, low, high = amounts(clv_col), amounts(low_col), amounts(high_col)

@@ -592,7 +592,15 @@ def add_contact_cost(customers: pd.DataFrame, channel_costs: pd.DataFrame | None
     added too: the selection by incremental profit
     (:func:`ecrm_lib.seef.profit_select.profit_selection_or_reason`) prices each of them.
     Without a cost table (None) or customers the table is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        The table is :func:`keep_later_columns`' (its channel shares are gone: every customer would seem unreachable).
     """
+    if customers.attrs.get(_LATER_ONLY):
+        raise ValueError("this customer table keeps only the columns of the steps after the contact cost "
+                         "(keep_later_columns): its channel shares are gone. Re-run the notebook from step 1.")
     if channel_costs is None or not len(customers):
         return customers
     plan = contact_plan(customers, channel_costs, purpose=purpose)
@@ -604,6 +612,7 @@ def add_contact_cost(customers: pd.DataFrame, channel_costs: pd.DataFrame | None
 #: Columns of the per-customer table that the steps after the contact cost read, besides the products' own
 #: (:data:`SEGMENTS_COLUMNS`): the channels that reach each customer, for the selection by incremental profit.
 LATER_COLUMNS = ("reachable_channels",)
+_LATER_ONLY = "ecrm_later_columns_only"
 
 
 def keep_later_columns(customers: pd.DataFrame) -> pd.DataFrame:
@@ -622,7 +631,9 @@ def keep_later_columns(customers: pd.DataFrame) -> pd.DataFrame:
     """
     keep = set(SEGMENTS_COLUMNS) | set(LATER_COLUMNS)
     # a copy: a selection of columns shares (copy-on-write) the 2-D blocks of the whole table and keeps them alive
-    return customers[[c for c in customers.columns if c in keep]].copy()
+    out = customers[[c for c in customers.columns if c in keep]].copy()
+    out.attrs[_LATER_ONLY] = True  # add_contact_cost refuses it: its channel shares are gone
+    return out
 
 
 def rule_with_feedback(customers: pd.DataFrame, rule: Mapping,
