@@ -232,7 +232,15 @@ def _publish(out_dir: Path, staging: Path, run_id: str, good: bool) -> Path:
 
 
 def _new_run_id(out_dir: Path, started: dt.datetime, fingerprint: str) -> str:
-    base = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{fingerprint[:8]}"
+    """``<UTC start, to the second>-<fingerprint>``. Run ids sort in the order the runs were made: a run that starts
+    in the same second as a run already in ``out_dir`` (an earlier as-of date of ``history_as_of`` and the main run,
+    on a fast machine) takes the next second, as its fingerprint could otherwise sort before the other's."""
+    stamp = started.replace(microsecond=0)
+    taken = [p.name.removeprefix(".staging-")[:16] for p in out_dir.iterdir()] if out_dir.is_dir() else []
+    latest = max((x for x in taken if len(x) == 16 and x[8] == "T" and x[15] == "Z" and x[:8].isdigit()), default="")
+    while stamp.strftime("%Y%m%dT%H%M%SZ") <= latest:
+        stamp += dt.timedelta(seconds=1)
+    base = f"{stamp.strftime('%Y%m%dT%H%M%SZ')}-{fingerprint[:8]}"
     run_id, n = base, 1
     while (out_dir / run_id).exists() or (out_dir / f".staging-{run_id}").exists():
         n += 1
