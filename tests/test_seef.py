@@ -965,6 +965,11 @@ def test_targets_in_language_words_the_targets_in_each_language_and_keeps_only_t
     with using("en"):
         en = targets()["reasons"].tolist()
     assert ko != en and all(ko) and all(en)
+    with using("en"):  # a selection already made in the current language is used for it
+        given = targets_in_language(priced, rule, select_customers(priced, rule))
+        pd.testing.assert_frame_equal(given(), targets())
+    with using("ko"):
+        pd.testing.assert_frame_equal(given(), targets())
     first = targets()
     first.loc[0, "reasons"] = "changed"
     assert targets().loc[0, "reasons"] != "changed"  # a new frame each time: a caller's change stays its own

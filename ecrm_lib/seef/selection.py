@@ -671,7 +671,8 @@ def select_customers(customers: pd.DataFrame, rule: Mapping) -> pd.DataFrame:
                          "reasons": pd.array([], dtype="string"), "below_contact_cost": np.array([], bool)})
 
 
-def targets_in_language(customers: pd.DataFrame, rule: Mapping) -> Callable[[], pd.DataFrame]:
+def targets_in_language(customers: pd.DataFrame, rule: Mapping, selection: pd.DataFrame | None = None
+                        ) -> Callable[[], pd.DataFrame]:
     """A callable giving the targets of :func:`select_customers`, their reasons worded in the current report language.
 
     The reasons are worded in the language current when it is called (a report shows each of its languages);
@@ -684,6 +685,9 @@ def targets_in_language(customers: pd.DataFrame, rule: Mapping) -> Callable[[], 
         The per-customer table the selection is made on.
     rule : mapping
         The rule applied.
+    selection : DataFrame, optional
+        :func:`select_customers` of the same table and rule, made in the current language: used for that
+        language instead of selecting again.
 
     Returns
     -------
@@ -691,6 +695,8 @@ def targets_in_language(customers: pd.DataFrame, rule: Mapping) -> Callable[[], 
         No arguments; returns the ``selected`` rows of :func:`select_customers` (its columns) in a new frame.
     """
     done: dict[str, pd.DataFrame] = {}
+    if selection is not None:
+        done[get_language()] = selection.loc[selection["selected"].to_numpy(bool)].reset_index(drop=True)
 
     def targets() -> pd.DataFrame:
         lang = get_language()
