@@ -14,7 +14,7 @@ from ecrm_lib.seef.contact import cheapest_channel
 from ecrm_lib.seef.customers import default_features
 from ecrm_lib.seef.evaluation import compare_groups, profitability, profitability_summary, target_changes, value_share
 from ecrm_lib.seef.expansion import expansion_value, lookalike_model
-from ecrm_lib.seef.selection import select_targets
+from ecrm_lib.seef.rule import select_targets
 from ecrm_lib.seef.weights import apply_feedback, feedback_weights
 from ecrm_lib.value.concentration import gini, lorenz_curve
 
@@ -488,7 +488,8 @@ def test_selection_products_refuse_contact_data_and_empty_input_works():
 
 
 def test_segment_overview_suppresses_small_segments_and_describe_rule():
-    from ecrm_lib.seef.selection import describe_rule, segment_overview
+    from ecrm_lib.seef.rule import describe_rule
+    from ecrm_lib.seef.selection_products import segment_overview
 
     cs = pd.DataFrame({"customer_id": [f"C{i}" for i in range(23)],
                        "segment": ["Champions"] * 20 + ["Lost"] * 3,
@@ -759,7 +760,7 @@ def priced():
 
 
 def test_selection_never_proposes_a_customer_worth_less_than_a_contact(priced):
-    from ecrm_lib.seef.selection import reason_counts
+    from ecrm_lib.seef.rule import reason_counts
 
     rule = {"churn_probability_min": 0.5, "max_targets": 3}
     t = select_targets(priced, rule).set_index("customer_id")

@@ -40,7 +40,7 @@ def test_notebook_words_everything_through_the_catalogue():
 def test_the_libraries_words_follow_the_report_language():
     from ecrm_lib.seef.clusters import feature_label, name_clusters
     from ecrm_lib.seef.profit_select import NotAvailable
-    from ecrm_lib.seef.selection import describe_rule, reason_counts, select_targets
+    from ecrm_lib.seef.rule import describe_rule, reason_counts, select_targets
     from ecrm_lib.seef.selection_text import choice_method, policy_name, rule_words
 
     rule = {"clv_tier_min": "top40", "churn_decile_max": 2, "combine": "any", "max_targets": 2}
@@ -143,7 +143,7 @@ def test_segment_names_in_the_selection_words_follow_the_report_language():
     import matplotlib.pyplot as plt
 
     from ecrm_lib.report.plots.seef import plot_segments
-    from ecrm_lib.seef.selection import describe_rule, select_targets
+    from ecrm_lib.seef.rule import describe_rule, select_targets
     from ecrm_lib.seef.selection_text import changed_segments, feedback_table, rule_words
 
     rule = {"segments": ["Hibernating", "VIP Seoul"], "segment_weights": {"Lost": 0.0}, "combine": "any"}

@@ -3,7 +3,8 @@
 Where what lives:
 
 =================  ==========================================================================
-the steps          ``selection`` (rule, feedback weights applied, targets, products),
+the steps          ``selection`` (the notebook's steps: feedback weights applied, targets, products)
+                   over ``rule`` (a rule's targets and their reasons),
                    ``evaluation`` (value share, concentration, profitability, profile, changes),
                    ``expansion`` (look-alike model, ranked list, value of adding them)
 shared by them     ``customers`` (the per-customer table), ``contact`` (channel costs,

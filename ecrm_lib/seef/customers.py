@@ -12,7 +12,7 @@ clusters and target flags.
 - :func:`customer_view`: the Selection product with other products added
   (Evaluation, Expansion).
 - :func:`target_flags`: the targets as one boolean per row, from flags, ids
-  or the output of :func:`ecrm_lib.seef.selection.select_targets`.
+  or the output of :func:`ecrm_lib.seef.rule.select_targets`.
 - :func:`default_features`: the behaviour columns a model may use (no ids,
   names or contact data).
 - :func:`check_pseudonymous`: refuses ids that are e-mail addresses or phone
@@ -233,7 +233,7 @@ def target_flags(customers: pd.DataFrame, selected, id_col: str = "customer_id")
     ----------
     customers : DataFrame
         One row per customer with ``id_col``.
-    selected : bool array, collection of ids, or DataFrame of :func:`ecrm_lib.seef.selection.select_targets`
+    selected : bool array, collection of ids, or DataFrame of :func:`ecrm_lib.seef.rule.select_targets`
         One flag per row (in row order), the target ids, or the selection
         (its ``selected`` rows).
 

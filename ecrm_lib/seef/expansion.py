@@ -150,7 +150,7 @@ def lookalike_model(
     ----------
     customers : DataFrame
         One row per customer.
-    selected : bool array, collection of ids, or DataFrame of :func:`ecrm_lib.seef.selection.select_targets`
+    selected : bool array, collection of ids, or DataFrame of :func:`ecrm_lib.seef.rule.select_targets`
     features : sequence of str, optional
         Default :func:`ecrm_lib.seef.customers.default_features` (no ids or contact data).
     exclude : sequence of str

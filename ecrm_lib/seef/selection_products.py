@@ -2,7 +2,7 @@
 per-segment overview the report shows.
 
 :func:`selection_products` turns the per-customer table and a selection
-(:func:`ecrm_lib.seef.selection.select_targets`) into the two products with
+(:func:`ecrm_lib.seef.rule.select_targets`) into the two products with
 their contract columns (:data:`SEGMENTS_COLUMNS`, :data:`TARGETS_COLUMNS`);
 :func:`segment_overview` summarises ``customer_segments`` per segment with
 small cells suppressed.

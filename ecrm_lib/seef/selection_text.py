@@ -36,7 +36,7 @@ def _tier_words(value) -> str:
 def rule_words(rule: Mapping) -> str:
     """The rule as one phrase in the current report language: its criteria joined by "and"/"or", then its options.
 
-    Keys the phrase does not word (none today) are left out; :func:`ecrm_lib.seef.selection.describe_rule`
+    Keys the phrase does not word (none today) are left out; :func:`ecrm_lib.seef.rule.describe_rule`
     lists every key.
     """
     t = i18n.t
@@ -85,7 +85,7 @@ def feedback_table(changes: pd.DataFrame, weights: pd.DataFrame | None = None) -
     Parameters
     ----------
     changes : DataFrame
-        :func:`ecrm_lib.seef.selection.feedback_changes` per segment.
+        :func:`ecrm_lib.seef.rule.feedback_changes` per segment.
     weights : DataFrame, optional
         :func:`ecrm_lib.seef.weights.feedback_weights` (``segment``, ``uplift``, ``ci_low``, ``ci_high``).
     """
@@ -122,7 +122,7 @@ def changed_segments(changes: pd.DataFrame) -> str:
     Parameters
     ----------
     changes : DataFrame
-        :func:`ecrm_lib.seef.selection.feedback_changes` (``segment``, ``weight``, ``action``).
+        :func:`ecrm_lib.seef.rule.feedback_changes` (``segment``, ``weight``, ``action``).
 
     >>> from ecrm_lib.core.language import using
     >>> ch = pd.DataFrame({"segment": ["Lost", "Gold", "Loyal"], "weight": [0.0, 0.5, 1.0],

@@ -3,7 +3,7 @@
 :func:`feedback_weights` turns each segment's uplift and interval into a
 weight and an action (keep, down-weight, remove); :func:`apply_feedback`
 writes them into the next run's rule, where
-:func:`ecrm_lib.seef.selection.select_targets` excludes removed segments and
+:func:`ecrm_lib.seef.rule.select_targets` excludes removed segments and
 ranks down-weighted ones later. The loop (:mod:`ecrm_lib.seef.loop`) measures
 the uplift; the Selection step applies it.
 

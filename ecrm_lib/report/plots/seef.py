@@ -30,7 +30,7 @@ from ecrm_lib.report.plots.base import label as _t
 from ecrm_lib.report.plots.base import truncate_label as _truncate
 from ecrm_lib.seef.clusters import feature_label
 from ecrm_lib.seef.rfm import segment_label
-from ecrm_lib.seef.selection import reason_counts
+from ecrm_lib.seef.rule import reason_counts
 from ecrm_lib.value.concentration import gini, lorenz_curve
 
 __all__ = [
@@ -199,7 +199,7 @@ def plot_target_reasons(targets: pd.DataFrame, ax=None, top: int = 12):
     Parameters
     ----------
     targets : DataFrame
-        From :func:`ecrm_lib.seef.selection.select_targets`.
+        From :func:`ecrm_lib.seef.rule.select_targets`.
     """
     ax = _ax(ax)
     n = int(targets["selected"].astype(bool).sum())
