@@ -32,6 +32,8 @@ from ecrm_lib.core.paths import DEFAULT_CONFIG
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.load import load_sources
 
+pytestmark = pytest.mark.engine  # make test runs these after the other tests (README, "make test")
+
 _SQL_TYPES = {"postgres": {"float": "double precision", "int": "bigint", "datetime": "timestamp", "bool": "boolean",
                            "string": "text"},
               "mysql": {"float": "double", "int": "bigint", "datetime": "datetime", "bool": "boolean",

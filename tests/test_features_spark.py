@@ -26,7 +26,7 @@ from ecrm_lib.value.features import EXCLUDED_NEW_CUSTOMERS, calibration_holdout,
 from ecrm_lib.core.paths import lifetimes_datasets_dir
 
 # one Spark session per run: `make test` distributes whole files (`--dist loadfile`), so these tests share one worker
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 TIMEZONES = ["UTC", "Asia/Seoul", "America/New_York"]
 

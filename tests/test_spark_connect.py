@@ -33,6 +33,8 @@ from ecrm_lib.core.config import EngineSettings, load_config
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.data.engine import REMOTE_ENV, spark_remote
 
+pytestmark = pytest.mark.engine  # make test runs these after the other tests (README, "make test")
+
 
 def _need_spark() -> None:
     need_spark("the Spark Connect tests", connect=True)

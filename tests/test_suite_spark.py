@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 from spark_check import need_spark, spark_engine_yaml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 #: Metric keys ("notebook.key") allowed to differ between the engines, with the largest relative difference.
 #: Everything else must be equal (floats to 1e-9 relative: sums of the same decimals in another order).
