@@ -22,7 +22,8 @@ with the offsets of Python's ``zoneinfo`` over the data's range, written as
 plain arithmetic, so every engine gives the same instants.
 
 Engine functions that Ibis does not offer on every backend are the methods of
-:class:`EngineFunctions` (DuckDB's now; a Spark set is added with issue 11).
+:class:`~ecrm_lib.data.functions.EngineFunctions` (DuckDB's; Spark's in
+:class:`~ecrm_lib.data.functions.SparkFunctions`).
 """
 
 from __future__ import annotations
@@ -37,14 +38,13 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.schema import ColumnSpec
-from ecrm_lib.data.expressions import python_strip_chars
+from ecrm_lib.data.functions import EngineFunctions
 
 __all__ = [
     "VERBATIM_COLUMNS",
     "BoolPlan",
     "Conversion",
     "DateTimePlan",
-    "EngineFunctions",
     "NumberPlan",
     "Plan",
     "TextPlan",
@@ -72,75 +72,6 @@ _NUMBER_FIX_TEMPLATE = (
     "write plain numbers such as 1234.5 (thousands separators as in 1,234.5 and a currency symbol "
     "of {currency} are accepted; a decimal comma is not)"
 )
-
-
-class EngineFunctions:
-    """DuckDB functions the loader needs beyond portable Ibis (one object per backend)."""
-
-    def __init__(self):
-        import ibis
-        import ibis.expr.datatypes as idt
-
-        chars = python_strip_chars()
-
-        @ibis.udf.scalar.builtin(name="trim", signature=((idt.string, idt.string), idt.string))
-        def _trim(x, chars):
-            """DuckDB trim(x, characters)."""
-
-        @ibis.udf.scalar.builtin(name="ascii", signature=((idt.string,), idt.int32))
-        def _code(x):
-            """DuckDB ascii(x): the code point of the first character (0 for '')."""
-
-        @ibis.udf.scalar.builtin(name="array_extract", signature=((idt.string, idt.int64), idt.string))
-        def _char_at(x, i):
-            """DuckDB array_extract(x, i): the i-th character (-1: the last; cheaper than right(x, 1))."""
-
-        @ibis.udf.scalar.builtin(name="try_strptime", signature=((idt.string, idt.string), idt.Timestamp()))
-        def _strptime(x, fmt):
-            """DuckDB try_strptime: naive timestamp, NULL when the text does not match."""
-
-        @ibis.udf.scalar.builtin(name="try_strptime",
-                                 signature=((idt.string, idt.string), idt.Timestamp(timezone="UTC")))
-        def _strptime_tz(x, fmt):
-            """DuckDB try_strptime with %z/%Z: an instant."""
-
-        self._trim, self._chars, self._code, self._char_at = _trim, chars, _code, _char_at
-        cls = "".join(f"\\x{{{ord(c):x}}}" for c in chars)
-        self._edge_re = f"^[{cls}]|[{cls}]$"
-        self._strptime, self._strptime_tz = _strptime, _strptime_tz
-
-    def trim(self, x):
-        """Python's ``str.strip()``: every Unicode white-space character at either end.
-
-        The engine's trim with a list of characters is slow, so it runs only on
-        values that start or end with white space.
-        """
-        import ibis
-
-        return ibis.cases((self.edge_space(x), self._trim(x, self._chars)), else_=x)
-
-    def edge_space(self, x):
-        """True where a text starts or ends with white space (or a control character)."""
-        import ibis
-
-        first, last = self._code(x), self._code(self._char_at(x, -1))
-        # ASCII white space (or a control character) at an end, or a non-ASCII end that is Unicode white space
-        # (a CASE: the engine evaluates both sides of AND/OR in a projection, a CASE branch only where needed)
-        unicode_end = ibis.cases(((first >= 133) | (last >= 133), x.re_search(self._edge_re)), else_=False)
-        return (first <= 32) | (last <= 32) | unicode_end
-
-    def edge_space_sql(self, col: str) -> str:
-        """:meth:`edge_space` as SQL text of this engine, for a quoted column name (one cheap pass, no compile)."""
-        first, last = f"ascii({col})", f"ascii(array_extract({col}, -1))"
-        pattern = self._edge_re.replace("'", "''")
-        return (f"({first} <= 32 OR {last} <= 32 OR CASE WHEN {first} >= 133 OR {last} >= 133 "
-                f"THEN regexp_matches({col}, '{pattern}') ELSE false END)")
-
-    def try_strptime(self, x, fmt: str):
-        return self._strptime(x, fmt)
-
-    def try_strptime_tz(self, x, fmt: str):
-        return self._strptime_tz(x, fmt)
 
 
 @dataclass

@@ -33,7 +33,6 @@ from ecrm_lib.data.convert import (
     VERBATIM_COLUMNS,
     Conversion,
     DateTimePlan,
-    EngineFunctions,
     NumberPlan,
     convert_constant,
     kind_of,
@@ -47,6 +46,7 @@ from ecrm_lib.data.expressions import (
     compile_expression,
     parse_expression,
 )
+from ecrm_lib.data.functions import engine_functions
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string
 from ecrm_lib.data.validate import column_checks, show_value
 
@@ -124,7 +124,7 @@ class SourceLoad:
         self.index = index
         self.parsed = parsed
         self.spec = TABLES[self.source.table]
-        self.fn = EngineFunctions()
+        self.fn = engine_functions(con)
         self.conv = f"conv_{index}"
         self.final = f"final_{index}"
         self.missing: list[dict[str, Any]] = []  # missing columns (no line)
@@ -668,7 +668,7 @@ class SourceLoad:
             ok = kept + (f" AND NOT {sql_name(self.bad[c.name])}" if c.name in self.bad else "")
             src_col = self.source.columns.get(c.name)
             raw = src_col if src_col and src_col != ROW_NUMBER_COLUMN else None
-            for k, (cond, problem, fix) in enumerate(column_checks(c, sql_name(c.name))):
+            for k, (cond, problem, fix) in enumerate(column_checks(c, sql_name(c.name), self.fn)):
                 checks.append((f"{ok} AND {cond}", 1000 + 10 * j + k, src_col or c.name, raw,
                                None if raw else c.name, problem, fix, False))
         rows: list[dict[str, Any]] = list(self.missing)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ecrm_lib.core.errors import DataValidationError
 from ecrm_lib.core.schema import ColumnSpec, TableSpec
+from ecrm_lib.data.functions import EngineFunctions
 
 __all__ = [
     "CONTROL_CHECKED",
@@ -56,12 +57,14 @@ _FIX_MISSING = "fill the value in the file, or add a `set_aside` rule for such r
 _FIX_UNIQUE = "each account must appear once: remove the repeated rows or give them distinct ids"
 
 
-def column_checks(spec: ColumnSpec, col: str) -> list[tuple[str, str, str]]:
+def column_checks(spec: ColumnSpec, col: str, fn: EngineFunctions | None = None) -> list[tuple[str, str, str]]:
     """(SQL condition of the failing rows, problem, fix) of one canonical column's schema checks.
 
-    ``col`` is the column as SQL (a quoted name). The NOT NULL check comes first
+    ``col`` is the column as SQL (a quoted name); ``fn`` the engine's functions
+    (:func:`~ecrm_lib.data.functions.engine_functions`; default DuckDB's). The NOT NULL check comes first
     for non-nullable columns; each condition is false for a missing value otherwise.
     """
+    fn = fn or EngineFunctions()
     out: list[tuple[str, str, str]] = []
     if not spec.nullable:
         missing = f"{col} IS NULL" + (f" OR isnan({col})" if spec.kind == "float" else "")
@@ -71,7 +74,7 @@ def column_checks(spec: ColumnSpec, col: str) -> list[tuple[str, str, str]]:
         out.append((f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
                     f"{spec.name}: must be one of {list(spec.allowed)}", "use one of the allowed values"))
     if spec.kind in ("float", "int"):
-        finite = f"{col} IS NOT NULL" + (f" AND NOT isnan({col}) AND NOT isinf({col})" if spec.kind == "float" else "")
+        finite = f"{col} IS NOT NULL" + (f" AND NOT isnan({col}) AND NOT {fn.is_infinite_sql(col)}" if spec.kind == "float" else "")
         if spec.min_value is not None:
             out.append((f"{finite} AND {col} < {spec.min_value!r}", f"{spec.name} must be >= {_num(spec.min_value)}",
                         "correct the value (it is below the allowed minimum)"))
@@ -79,12 +82,12 @@ def column_checks(spec: ColumnSpec, col: str) -> list[tuple[str, str, str]]:
             out.append((f"{finite} AND {col} > {spec.max_value!r}", f"{spec.name} must be <= {_num(spec.max_value)}",
                         "correct the value (it is above the allowed maximum)"))
     if spec.kind == "float":
-        out.append((f"{col} IS NOT NULL AND isinf({col})", f"{spec.name}: must be finite",
+        out.append((f"{col} IS NOT NULL AND {fn.is_infinite_sql(col)}", f"{spec.name}: must be finite",
                     "correct the value or the `computed` expression (it gave infinity, e.g. a division by zero)"))
     if spec.name in CONTROL_CHECKED and spec.kind == "string":
         fix = ("remove it from the file; a line break inside an id usually comes from a quote that is "
                "not closed on its line")
-        out.append((f"{col} IS NOT NULL AND regexp_matches({col}, '{_CONTROL_RE}')",
+        out.append((f"{col} IS NOT NULL AND {fn.regexp_sql(col, _CONTROL_RE)}",
                     f"{spec.name} contains a control character (line break, tab, ...)", fix))
     return [(f"coalesce({c}, false)", p, f) for c, p, f in out]
 

@@ -1,0 +1,171 @@
+"""DuckDB / Spark parity of the loader's engine functions (ecrm_lib.data.functions).
+
+Trimming (Python's ``str.strip()``), white space at the ends, parsing with a
+strftime format, and the SQL text of the schema checks give the same answers
+on embedded DuckDB and on a local Spark session, for the values where the
+loader depends on them. Spark needs the ``spark`` extra and Java 17: without
+them these tests skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import sys
+
+import ibis
+import pandas as pd
+import pytest
+from spark_check import SMALL_DATA_CONF, need_spark
+
+from ecrm_lib.core.errors import ConfigError
+from ecrm_lib.core.schema import ColumnSpec
+from ecrm_lib.data.functions import EngineFunctions, SparkFunctions, engine_functions, strftime_to_java
+from ecrm_lib.data.validate import column_checks
+
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
+
+TEXTS = ["  a ", "\u00a0b\u3000", "c", "", None, "\td\n", "가 ", " 가", "x\u2003", "\x1cz", "in side", "\u2028e"]
+
+
+@pytest.fixture(scope="module")
+def engines():
+    """(DuckDB connection, Spark connection, Spark session): a local Spark session of one core, UTC."""
+    need_spark("the loader's Spark functions")
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master("local[1]").appName("ecrm-functions-test")
+    # the session's Python workers (a frame of this process turned into a Spark table) are this interpreter
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = {**SMALL_DATA_CONF, "spark.sql.session.timeZone": "UTC"}
+    for k, v in conf.items():
+        builder = builder.config(k, v)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    duck = ibis.duckdb.connect()
+    duck.raw_sql("SET TimeZone = 'UTC'")
+    yield duck, ibis.pyspark.connect(session), session
+    session.stop()
+
+
+def _both(engines, frame: pd.DataFrame, make) -> tuple[list, list]:
+    """``make(table, functions)`` evaluated on DuckDB and on Spark, in the frame's row order."""
+    duck, spark, _ = engines
+    out = []
+    for con in (duck, spark):
+        t = ibis.memtable(frame.assign(i=range(len(frame))))
+        fn = engine_functions(con)
+        got = con.execute(t.select("i", v=make(t, fn)).order_by("i"))
+        out.append(got["v"].tolist())
+    return out[0], out[1]
+
+
+def _same(a, b) -> bool:
+    missing = lambda x: x is None or x is pd.NaT or (isinstance(x, float) and math.isnan(x))  # noqa: E731
+    return (missing(a) and missing(b)) or a == b
+
+
+def test_engine_functions_are_picked_by_the_connection(engines):
+    duck, spark, _ = engines
+    assert type(engine_functions(duck)) is EngineFunctions
+    assert type(engine_functions(spark)) is SparkFunctions
+
+
+def test_trim_and_edge_space_agree_with_python_on_both_engines(engines):
+    frame = pd.DataFrame({"x": pd.Series(TEXTS, dtype=object)})
+    d_trim, s_trim = _both(engines, frame, lambda t, fn: fn.trim(t.x))
+    d_edge, s_edge = _both(engines, frame, lambda t, fn: fn.edge_space(t.x))
+    expected_trim = [None if x is None else x.strip() for x in TEXTS]
+    # white space or a control character at an end; the empty text counts too (its first code is 0), which only
+    # sends it through a trim that leaves it as it is
+    expected_edge = [None if x is None else x == "" or x != x.strip() or x[:1] < " " or x[-1:] < " " for x in TEXTS]
+    assert [None if pd.isna(v) else v for v in d_trim] == expected_trim
+    assert [None if pd.isna(v) else v for v in s_trim] == expected_trim
+    for x, d, s, want in zip(TEXTS, d_edge, s_edge, expected_edge):
+        if x is None:
+            continue
+        assert bool(d) == bool(s) == want, (x, d, s)
+
+
+def test_edge_space_sql_agrees_on_both_engines(engines):
+    duck, _, session = engines
+    fn_d, fn_s = EngineFunctions(), SparkFunctions()
+    rows = [(i, x) for i, x in enumerate(TEXTS)]
+    duck.raw_sql("CREATE OR REPLACE TEMP TABLE vals AS SELECT * FROM (VALUES " +
+                 ", ".join(f"({i}, {_sql_text(x)})" for i, x in rows) + ") v(i, x)")
+    session.createDataFrame(rows, "i int, x string").createOrReplaceTempView("vals")
+    d = [r[0] for r in duck.raw_sql(f"SELECT {fn_d.edge_space_sql('x')} FROM vals ORDER BY i").fetchall()]
+    s = [r[0] for r in session.sql(f"SELECT {fn_s.edge_space_sql('x')} AS e FROM vals ORDER BY i").collect()]
+    assert d == s
+    assert d[TEXTS.index("c")] is False and d[TEXTS.index("  a ")] is True and d[TEXTS.index("x\u2003")] is True
+
+
+def _sql_text(x):
+    if x is None:
+        return "NULL"
+    return "chr(" + ") || chr(".join(str(ord(c)) for c in x) + ")" if x else "''"
+
+
+FORMATS = {
+    "%Y-%m-%d": ["2024-01-05", "2024-1-5", "2024-13-01", "2024-01-05 10:00", "x"],
+    "%d/%m/%Y %H:%M": ["05/01/2024 10:30", "5/1/2024 9:05", "31/02/2024 10:00"],
+    "%Y%m%d": ["20240105", "20241231"],
+    "%Y-%m-%dT%H:%M:%S.%f": ["2024-01-05T10:30:15.5", "2024-01-05T10:30:15.123456"],
+    "%m/%d/%Y %I:%M %p": ["1/5/2024 1:00 PM", "01/05/2024 12:15 AM"],
+    "%d %b %Y": ["05 Jan 2024", "5 Dec 2023"],
+    "%y-%m-%d": ["99-01-01", "68-01-01", "24-02-29"],
+    "%Y년 %m월 %d일": ["2024년 1월 5일"],
+}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_parsing_with_a_strftime_format_agrees_on_both_engines(engines, fmt):
+    values = FORMATS[fmt]
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=object)})
+    d, s = _both(engines, frame, lambda t, fn: fn.try_strptime(t.x, fmt))
+    for x, a, b in zip(values, d, s):
+        assert _same(a, b), (fmt, x, a, b)
+    assert any(not pd.isna(a) for a in d)  # the format reads something
+
+
+def test_parsing_with_an_offset_gives_the_same_instant_on_both_engines(engines):
+    values = ["2024-01-05 10:00 +09:00", "2024-01-05 10:00 +0900", "2024-01-05 10:00 -05:00", "2024-01-05 10:00"]
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=object)})
+    d, s = _both(engines, frame, lambda t, fn: fn.try_strptime_tz(t.x, "%Y-%m-%d %H:%M %z"))
+    want = [dt.datetime(2024, 1, 5, 1), dt.datetime(2024, 1, 5, 1), dt.datetime(2024, 1, 5, 15), None]
+    for x, a, b, w in zip(values, d, s, want):
+        assert _same(a, b), (x, a, b)
+        assert (pd.isna(a) and w is None) or pd.Timestamp(a).tz_localize(None) == pd.Timestamp(w), (x, a)
+
+
+def test_schema_check_sql_finds_the_same_rows_on_both_engines(engines):
+    duck, _, session = engines
+    amount = ColumnSpec("amount", "float", "", nullable=False, min_value=0.0)
+    account = ColumnSpec("account_id", "string", "", nullable=False)
+    rows = list(zip([1.0, float("inf"), -float("inf"), float("nan"), None, -2.0],
+                    ["a1", "b\n2", "c\t3", "d\\x4", "e'5", None]))
+    frame = pd.DataFrame({"amount": pd.Series([r[0] for r in rows], dtype=float),
+                          "account_id": pd.Series([r[1] for r in rows], dtype=object)})
+    duck.con.register("checks_frame", frame)
+    duck.raw_sql("CREATE OR REPLACE TEMP TABLE checks AS SELECT * FROM checks_frame")
+    session.createDataFrame(rows, "amount double, account_id string").createOrReplaceTempView("checks")
+    for spec in (amount, account):
+        for (cond_d, problem, _), (cond_s, _, _) in zip(column_checks(spec, spec.name),
+                                                         column_checks(spec, spec.name, SparkFunctions())):
+            d = [bool(r[0]) for r in duck.raw_sql(f"SELECT {cond_d} FROM checks").fetchall()]
+            s = [bool(r[0]) for r in session.sql(f"SELECT {cond_s} AS c FROM checks").collect()]
+            assert d == s, (spec.name, problem, d, s)
+    conds = {p: c for c, p, _ in column_checks(account, "account_id", SparkFunctions())}
+    control = next(c for p, c in conds.items() if "control" in p)
+    assert [r[0] for r in session.sql(f"SELECT {control} AS c FROM checks").collect()] == \
+        [False, True, True, False, False, False]
+
+
+def test_strftime_translation_quotes_text_and_refuses_what_spark_reads_otherwise():
+    assert strftime_to_java("%Y%m%dT%H%M%S") == "yyyyMMdd'T'HHmmss"
+    assert strftime_to_java("%d o'clock %Y") == "d' o''clock 'yyyy"
+    assert strftime_to_java("%-d.%-m.%Y") == "d.M.yyyy"
+    assert strftime_to_java("[%Y]") == "'['yyyy']'"
+    with pytest.raises(ConfigError, match="%U cannot be read on Spark"):
+        strftime_to_java("%Y week %U")
