@@ -1,4 +1,4 @@
-"""DuckDB / Spark parity of the loader's engine functions (ecrm_lib.data.functions).
+"""DuckDB / Spark parity of the loader's engine functions and SQL text (ecrm_lib.data.functions, .dialect).
 
 Trimming (Python's ``str.strip()``), white space at the ends, parsing with a
 strftime format, and the SQL text of the schema checks give the same answers
@@ -21,6 +21,7 @@ from spark_check import SMALL_DATA_CONF, need_spark
 
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.core.schema import ColumnSpec
+from ecrm_lib.data.dialect import EngineSQL
 from ecrm_lib.data.functions import EngineFunctions, SparkFunctions, engine_functions, strftime_to_java
 from ecrm_lib.data.validate import column_checks
 
@@ -96,7 +97,8 @@ def test_edge_space_sql_agrees_on_both_engines(engines):
                  ", ".join(f"({i}, {_sql_text(x)})" for i, x in rows) + ") v(i, x)")
     session.createDataFrame(rows, "i int, x string").createOrReplaceTempView("vals")
     d = [r[0] for r in duck.raw_sql(f"SELECT {fn_d.edge_space_sql('x')} FROM vals ORDER BY i").fetchall()]
-    s = [r[0] for r in session.sql(f"SELECT {fn_s.edge_space_sql('x')} AS e FROM vals ORDER BY i").collect()]
+    s = [r[0] for r in session.sql(EngineSQL.spark_text(f"SELECT {fn_s.edge_space_sql('x')} AS e FROM vals ORDER BY i"))
+         .collect()]
     assert d == s
     assert d[TEXTS.index("c")] is False and d[TEXTS.index("  a ")] is True and d[TEXTS.index("x\u2003")] is True
 
@@ -154,11 +156,11 @@ def test_schema_check_sql_finds_the_same_rows_on_both_engines(engines):
         for (cond_d, problem, _), (cond_s, _, _) in zip(column_checks(spec, spec.name),
                                                          column_checks(spec, spec.name, SparkFunctions())):
             d = [bool(r[0]) for r in duck.raw_sql(f"SELECT {cond_d} FROM checks").fetchall()]
-            s = [bool(r[0]) for r in session.sql(f"SELECT {cond_s} AS c FROM checks").collect()]
+            s = [bool(r[0]) for r in session.sql(EngineSQL.spark_text(f"SELECT {cond_s} AS c FROM checks")).collect()]
             assert d == s, (spec.name, problem, d, s)
     conds = {p: c for c, p, _ in column_checks(account, "account_id", SparkFunctions())}
     control = next(c for p, c in conds.items() if "control" in p)
-    assert [r[0] for r in session.sql(f"SELECT {control} AS c FROM checks").collect()] == \
+    assert [r[0] for r in session.sql(EngineSQL.spark_text(f"SELECT {control} AS c FROM checks")).collect()] == \
         [False, True, True, False, False, False]
 
 
@@ -169,3 +171,79 @@ def test_strftime_translation_quotes_text_and_refuses_what_spark_reads_otherwise
     assert strftime_to_java("[%Y]") == "'['yyyy']'"
     with pytest.raises(ConfigError, match="%U cannot be read on Spark"):
         strftime_to_java("%Y week %U")
+
+
+# ---------------------------------------------------------------------- loading Parquet sources on Spark
+@pytest.fixture(scope="module")
+def parquet_data(tmp_path_factory):
+    """Generated data as Parquet (300 persons), and its config."""
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.synth import generate
+
+    root = tmp_path_factory.mktemp("parquet_data")
+    generate(root, n_persons=300, seed=5, format="parquet")
+    return root, load_config(root / "config.yaml")
+
+
+def _loaded(result) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(path) for name, path in sorted(result.paths.items())}
+
+
+def test_loading_parquet_sources_on_spark_gives_duckdbs_tables_and_records(engines, parquet_data):
+    from ecrm_lib.data.load import load_sources
+
+    _, spark, _ = engines
+    _, config = parquet_data
+    on_duck = load_sources(config)
+    on_spark = load_sources(config, con=spark)
+    duck_tables, spark_tables = _loaded(on_duck), _loaded(on_spark)
+    assert list(duck_tables) == list(spark_tables) and len(duck_tables) >= 4
+    for name in duck_tables:
+        pd.testing.assert_frame_equal(duck_tables[name], spark_tables[name], check_exact=True, obj=name)
+    assert on_duck.as_of == on_spark.as_of
+    for part in ("summary", "set_aside", "adjustments"):
+        pd.testing.assert_frame_equal(getattr(on_duck, part), getattr(on_spark, part), obj=part)
+    assert on_spark.summary["rows_set_aside"].sum() > 0  # the generator's quirks are set aside on both
+
+
+def test_bad_rows_of_a_parquet_source_are_reported_alike_on_spark(engines, parquet_data, tmp_path):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.core.errors import DataValidationError
+    from ecrm_lib.data.load import load_sources
+
+    _, spark, _ = engines
+    root, _ = parquet_data
+    shutil.copytree(root, tmp_path / "data")
+    path = tmp_path / "data" / "accounts.parquet"
+    accounts = pq.read_table(path).to_pandas()
+    accounts.loc[3, "account_id"] = accounts.loc[2, "account_id"]  # one id, two accounts (table check)
+    accounts.loc[7, "account_id"] = "x\ny"                          # a control character in an id (column check)
+    accounts.to_parquet(path, index=False)
+    config = load_config(tmp_path / "data" / "config.yaml")
+    errors = []
+    for con in (None, spark):
+        with pytest.raises(DataValidationError) as info:
+            load_sources(config, con=con)
+        errors.append(info.value.failures)
+    pd.testing.assert_frame_equal(errors[0], errors[1])
+    got = errors[1]
+    repeated = got[got["problem"].str.contains("repeated")]
+    assert set(repeated["line"]) == {"row 3", "row 4"} and set(repeated["file"]) == {"accounts.parquet"}
+    control = got[got["problem"].str.contains("control character")]
+    assert control[["line", "column", "value"]].to_numpy().tolist() == [["row 8", "account_id", "x\ny"]]
+
+
+def test_spark_loads_parquet_only():
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.core.paths import DEFAULT_CONFIG
+    from ecrm_lib.data.load import load_sources
+
+    class FakeSpark:
+        name = "pyspark"
+
+    with pytest.raises(ConfigError, match="loading on Spark reads Parquet files only"):
+        load_sources(load_config(DEFAULT_CONFIG), con=FakeSpark())

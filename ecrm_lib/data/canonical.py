@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ecrm_lib.core.schema import PANDAS_DTYPES, TABLES
+from ecrm_lib.data.dialect import EngineSQL
 from ecrm_lib.data.read import sql_name, sql_string
 from ecrm_lib.data.validate import show_value, unique_problem
 
@@ -40,10 +41,11 @@ def table_failures(con, table: str, loads: list, limit: int) -> tuple[pd.DataFra
                                for load in loads)
     dup = (f"SELECT __src, __pos FROM (SELECT __src, __pos, count(*) OVER (PARTITION BY {keys}) AS __n "
            f"FROM ({union})) WHERE __n > 1")
-    n_rows = int(con.raw_sql(f"SELECT count(*) FROM ({dup})").fetchall()[0][0])
+    sql = EngineSQL(con)
+    n_rows = int(sql.one(f"SELECT count(*) FROM ({dup})")[0])
     if not n_rows:
         return empty
-    got = con.raw_sql(f"{dup} ORDER BY __src, __pos LIMIT {int(limit)}").df()
+    got = sql.frame(f"{dup} ORDER BY __src, __pos LIMIT {int(limit)}")
     by_index = {load.index: load for load in loads}
     rows: list[dict[str, Any]] = []
     fix = unique_problem(spec)[1]
@@ -59,7 +61,7 @@ def table_failures(con, table: str, loads: list, limit: int) -> tuple[pd.DataFra
         if any(not s or s == "__row__" for s in raw_cols.values()):
             cols = ", ".join(sql_name(c) for c in subset)
             lst = ", ".join(str(p) for p in pos)
-            for r in con.raw_sql(f"SELECT __pos, {cols} FROM {load.final} WHERE __pos IN ({lst})").fetchall():
+            for r in sql.rows(f"SELECT __pos, {cols} FROM {load.final} WHERE __pos IN ({lst})"):
                 for c, v in zip(subset, r[1:]):
                     canon[(int(r[0]), c)] = v
         for p, label in zip(pos, labels):
@@ -112,7 +114,27 @@ def _pandas_metadata(columns: list[str], kinds: dict[str, str]) -> str:
 
 
 def write_parquet(con, sql: str, columns: list[str], kinds: dict[str, str], path: Path) -> int:
-    """Write a query's rows to ``path`` with the engine; returns the number of rows."""
+    """Write a query's rows to ``path`` with the engine; returns the number of rows.
+
+    DuckDB writes the file itself (``COPY ... TO``). Spark's rows come to this
+    process as Arrow and are written here, in the canonical types, as one
+    file (a Spark write gives a folder of parts without the pandas metadata).
+    """
+    if getattr(con, "name", "") == "pyspark":
+        return _write_from_spark(con, sql, columns, kinds, path)
     meta = _pandas_metadata(columns, kinds)
     con.raw_sql(f"COPY ({sql}) TO {sql_string(path)} (FORMAT parquet, KV_METADATA {{pandas: {sql_string(meta)}}})")
     return int(con.raw_sql(f"SELECT count(*) FROM read_parquet({sql_string(path)})").fetchall()[0][0])
+
+
+def _write_from_spark(con, sql: str, columns: list[str], kinds: dict[str, str], path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({c: pd.Series([], dtype=PANDAS_DTYPES.get(kinds[c], "string")) for c in columns})
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    got = con.raw_sql(EngineSQL.spark_text(sql)).toArrow()
+    table = pa.Table.from_arrays([got.column(i).cast(schema.field(c).type) for i, c in enumerate(columns)],
+                                 schema=schema)
+    pq.write_table(table, path)
+    return table.num_rows

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm_lib.core.schema import ColumnSpec
+from ecrm_lib.data.dialect import EngineSQL
 from ecrm_lib.data.functions import EngineFunctions
 
 __all__ = [
@@ -446,7 +447,8 @@ class DateTimePlan(Plan):
         Creates engine table ``name`` (__pos, naive, instant, inferred); returns the range of the naive values.
         """
         sub = m.filter(self._fail(m)).select(__pos=m["__pos"], k=m[self.col("t")], aware=m[self.col("aware")])
-        con.create_table(f"{name}_rows", sub, temp=True, overwrite=True)
+        sql = EngineSQL(con)
+        sql.keep(f"{name}_rows", sub)
         keys = con.execute(con.table(f"{name}_rows").select("k", "aware").distinct())
         frames = []
         for aware, part in keys.groupby("aware"):
@@ -474,13 +476,13 @@ class DateTimePlan(Plan):
                 "inferred": inferred,
             }))
         mapping = pd.concat(frames, ignore_index=True)
-        con.con.register(f"{name}_map", mapping)
+        sql.register(f"{name}_map", mapping)
         try:
-            con.raw_sql(
+            sql.run(
                 f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.__pos, m.naive, timezone('UTC', m.instant) AS instant, "
                 f"m.inferred FROM {name}_rows r JOIN {name}_map m ON r.k = m.k")
         finally:
-            con.con.unregister(f"{name}_map")
+            sql.unregister(f"{name}_map")
         self.fixes = name
         naive = mapping["naive"].dropna()
         return (naive.min().to_pydatetime() if len(naive) else None,

@@ -14,12 +14,12 @@ first / last char      ``ascii``, ``array_extract``     ``ascii``, ``substring(x
 parse with a format    ``try_strptime`` (strftime)      ``try_to_timestamp`` (the format translated by
                                                         :func:`strftime_to_java`; two-digit years as
                                                         Python reads them)
-regular expression     ``regexp_matches``               ``RLIKE`` (Java's syntax; the pattern's
-(SQL text)                                              backslashes escaped for Spark's string literals)
-infinity (SQL text)    ``isinf``                        comparison with ``double('inf')``
+infinity (SQL text)    ``isinf``                        comparison with ``CAST('inf' AS DOUBLE)``
 =====================  ===============================  =================================================
 
-:func:`engine_functions` picks the set of a connection.
+:func:`engine_functions` picks the set of a connection. SQL text (the ``*_sql`` methods) is
+written in DuckDB's dialect for every engine: :class:`~ecrm_lib.data.dialect.EngineSQL` translates
+it for Spark (``regexp_matches`` becomes ``RLIKE``, with Java's regular expressions).
 
 Examples
 --------
@@ -122,7 +122,7 @@ class EngineFunctions:
         return f"array_extract({col}, -1)"
 
     def regexp_sql(self, col: str, pattern: str) -> str:
-        """SQL text: true where the regular expression ``pattern`` (RE2 / Java syntax alike) matches in ``col``."""
+        """SQL text: true where the regular expression ``pattern`` (RE2 and Java syntax alike) matches in ``col``."""
         return f"regexp_matches({col}, '{pattern.replace(chr(39), chr(39) * 2)}')"
 
     def is_infinite_sql(self, col: str) -> str:
@@ -172,13 +172,8 @@ class SparkFunctions(EngineFunctions):
     def last_char_sql(self, col: str) -> str:
         return f"substring({col}, -1)"
 
-    def regexp_sql(self, col: str, pattern: str) -> str:
-        # Spark's string literals read backslash escapes: each backslash of the pattern is written twice
-        literal = pattern.replace("\\", "\\\\").replace("'", "\\'")
-        return f"({col} RLIKE '{literal}')"
-
     def is_infinite_sql(self, col: str) -> str:
-        return f"(abs({col}) = double('inf'))"
+        return f"(abs({col}) = CAST('inf' AS DOUBLE))"
 
 
 def engine_functions(con: Any) -> EngineFunctions:

@@ -97,6 +97,7 @@ from ecrm_lib.core.errors import ConfigError, DataValidationError
 from ecrm_lib.core.i18n import t
 from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.canonical import canonical_query, table_failures, write_parquet
+from ecrm_lib.data.dialect import EngineSQL
 from ecrm_lib.data.engine import connect, engine_error
 from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad, prepare_expressions
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
@@ -321,6 +322,7 @@ def load_sources(
     progress: Callable[[str], None] | None = None,
     *,
     work_dir: str | Path | None = None,
+    con: Any = None,
 ) -> LoadResult:
     """Read, map, police and validate every source of a config, in the engine.
 
@@ -338,6 +340,12 @@ def load_sources(
         Folder for the engine's temporary files and the canonical Parquet
         files until :meth:`LoadResult.save` (default: a new temporary folder,
         in ``engine: spill_dir`` when set).
+    con : Ibis connection, optional
+        The engine to load on (the caller's: left open). Default: a new embedded DuckDB with the config's
+        ``engine:`` limits. A PySpark connection (``ibis.pyspark.connect(session)``) loads Parquet sources
+        on Spark: their rows are numbered in file order as on DuckDB (``row N``), and the canonical tables
+        come to this process as Arrow to be written; CSV and database sources load on DuckDB only (their
+        line numbers and keys need its readers).
 
     Returns
     -------
@@ -380,16 +388,24 @@ def load_sources(
             )
     # every expression is parsed and checked before any file is read: nothing from a config runs
     parsed = [prepare_expressions(source) for source in config.sources]
+    if getattr(con, "name", "") == "pyspark":
+        other = [s.name for s in config.sources if s.database is not None or s.format != "parquet"]
+        if other:
+            raise ConfigError(f"loading on Spark reads Parquet files only; source(s) {other} are CSV or database "
+                              "sources: load them without a Spark connection (on embedded DuckDB).")
     base = Path(work_dir) if work_dir else (config.engine.spill_dir or None)
     if base is not None:
         Path(base).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ecrm-load-", dir=str(base) if base else None))
-    settings = replace(config.engine, kind="duckdb")  # loading runs on the embedded engine (Spark: issue 11)
+    # without a connection, loading runs on the embedded engine with the config's limits
+    settings = replace(config.engine, kind="duckdb" if con is None or getattr(con, "name", "") != "pyspark" else "spark")
     import ibis
 
     fuse = ibis.options.sql.fuse_selects
+    own = con is None
     try:
-        con = connect(settings, spill_dir=work / "spill")
+        if own:
+            con = connect(settings, spill_dir=work / "spill")
         # each layer of helper columns stays a subquery: computed once, and compiled without Ibis's
         # select fusing (which copies every helper expression into each use and costs most of the compile time)
         ibis.options.sql.fuse_selects = False
@@ -397,7 +413,8 @@ def load_sources(
             return _Load(config, con, work, parsed, progress).run(as_of)
         finally:
             ibis.options.sql.fuse_selects = fuse
-            con.disconnect()
+            if own:
+                con.disconnect()
     except DataValidationError:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -416,7 +433,8 @@ class _Load:
         self.work = work
         self.parsed = parsed
         self.progress = progress
-        con.raw_sql("SET TimeZone = 'UTC'")
+        self.sql = EngineSQL(con)
+        self.sql.utc()
         self.sources: list[SourceLoad] = []
 
     def say(self, text: str) -> None:
@@ -453,7 +471,7 @@ class _Load:
                 rows[table] = write_parquet(self.con, sql, columns, kinds, path)
                 paths[table] = path
                 if table == "accounts":
-                    self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE known_accounts AS SELECT DISTINCT account_id "
+                    self.sql.run(f"CREATE OR REPLACE TEMP TABLE known_accounts AS SELECT DISTINCT account_id "
                                      f"FROM read_parquet({sql_string(path)})")
             for s in srcs:
                 records[s.index] = (s.adjustment_rows(), s.summary_row(), s.set_aside_rows())
@@ -551,9 +569,9 @@ class _Load:
 
     def _unknown_accounts(self, load: SourceLoad) -> list[dict[str, Any]]:
         """Kept rows of a source whose account_id is not in the accounts table (counted, not dropped)."""
-        n = self.con.raw_sql(
+        n = self.sql.one(
             f"SELECT count(*) FROM {load.final} f WHERE f.__why IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM known_accounts a WHERE a.account_id = f.{sql_name('account_id')})").fetchall()[0][0]
+            f"(SELECT 1 FROM known_accounts a WHERE a.account_id = f.{sql_name('account_id')})")[0]
         if not n:
             return []
         return [{"source": load.source.name, "table": load.source.table, "file": load.file,

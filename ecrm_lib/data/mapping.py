@@ -38,6 +38,7 @@ from ecrm_lib.data.convert import (
     kind_of,
     plan_for,
 )
+from ecrm_lib.data.dialect import EngineSQL
 from ecrm_lib.data.expressions import (
     Expression,
     ExpressionTypeError,
@@ -125,6 +126,7 @@ class SourceLoad:
         self.parsed = parsed
         self.spec = TABLES[self.source.table]
         self.fn = engine_functions(con)
+        self.sql = EngineSQL(con)
         self.conv = f"conv_{index}"
         self.final = f"final_{index}"
         self.missing: list[dict[str, Any]] = []  # missing columns (no line)
@@ -195,7 +197,7 @@ class SourceLoad:
             picks.append(f"f{j}.naive AS {table}_naive, f{j}.instant AS {table}_instant, "
                          f"f{j}.inferred AS {table}_inferred")
         view = f"{self.staged.table}_fixed"
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT s.*, {', '.join(picks)} "
+        self.sql.run(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT s.*, {', '.join(picks)} "
                          f"FROM {self.staged.table} s {' '.join(joins)}")
         return self.con.table(view)
 
@@ -203,7 +205,12 @@ class SourceLoad:
         if column == ROW_NUMBER_COLUMN:
             return Typed((m["__pos"] + 1).cast("string"), "string")
         if self.staged.parquet:
-            return Typed(m[column], kind_of(m[column].type()))
+            import ibis.expr.datatypes as idt
+
+            v = m[column]
+            if column in self.staged.instants and v.type().is_timestamp() and v.type().timezone is None:
+                v = v.cast(idt.Timestamp(timezone="UTC"))  # the engine's naive type holds instants (Spark)
+            return Typed(v, kind_of(v.type()))
         return Typed(m[column], "string")
 
     def _plan(self, state: _State, query: bool):
@@ -217,7 +224,7 @@ class SourceLoad:
                     if c in base.columns and c != "__pos" and base[c].type().is_string()]
             if text:
                 sums = ", ".join(f"bool_or({self.fn.edge_space_sql(sql_name(c))})" for c in text)
-                got = con.raw_sql(f"SELECT {sums} FROM {base.get_name()}").fetchall()[0]
+                got = self.sql.one(f"SELECT {sums} FROM {base.get_name()}")
                 state.clean = {c for c, edge in zip(text, got) if not edge}
         # 1. the columns expressions read, as numbers where they hold numbers (strict: all; lenient: most)
         refs = [c for c in self._refs() if c != ROW_NUMBER_COLUMN and not self.staged.parquet]
@@ -494,7 +501,7 @@ class SourceLoad:
                 flags["__nonpos"] = nonpos
         reason = ibis.cases(*cases, else_=ibis.null("string")) if cases else ibis.null("string")
         table = m.select(**out, **flags, **texts, __reason=reason)
-        self.con.create_table(self.conv, table, temp=True, overwrite=True)
+        self.sql.keep(self.conv, table)
         if getattr(self, "_nonpos_keep", False):
             self.adjust.append(("amount <= 0 kept (policy nonpositive_amounts: keep)", "__nonpos"))
 
@@ -531,8 +538,7 @@ class SourceLoad:
         if col is None:
             return None
         bad = f" AND NOT {self.bad[col]}" if col in self.bad else ""
-        v = self.con.raw_sql(
-            f"SELECT max({sql_name(col)}) FROM {self.conv} WHERE __reason IS NULL{bad}").fetchall()[0][0]
+        v = self.sql.one(f"SELECT max({sql_name(col)}) FROM {self.conv} WHERE __reason IS NULL{bad}")[0]
         return None if v is None else pd.Timestamp(v)
 
     def finish(self, end_utc: pd.Timestamp, as_of: dt.date) -> None:
@@ -551,7 +557,7 @@ class SourceLoad:
         dups = f"dups_{self.index}"
         cols = ", ".join(f"s.{sql_name(c)}" for c in self.staged.columns)
         part = ", ".join(sql_name(c) for c in self.staged.columns)
-        self.con.raw_sql(f"""
+        self.sql.run(f"""
             CREATE OR REPLACE TEMP TABLE {dups} AS
             WITH k AS (
                 SELECT s.__pos, hash({cols}) AS __h FROM {self.staged.table} s JOIN {self.conv} c USING (__pos)
@@ -567,7 +573,7 @@ class SourceLoad:
                                                        "remove the repeated row from the file, or set "
                                                        "policies.duplicates to drop or keep")),
                       "keep": "NULL"}[pol.duplicates]
-        self.con.raw_sql(f"""
+        self.sql.run(f"""
             CREATE OR REPLACE TEMP VIEW {self.final} AS
             SELECT c.*, CASE WHEN c.__reason IS NOT NULL THEN c.__reason
                              WHEN {late_sql} THEN {sql_string(late_reason)}
@@ -580,11 +586,15 @@ class SourceLoad:
     def drop(self) -> None:
         """Free this source's engine tables (its canonical rows are written)."""
         i = self.index
-        for view in (self.final, f"{self.staged.table}_fixed", self.staged.table):
-            self.con.raw_sql(f"DROP VIEW IF EXISTS {view}")
-        for table in (self.conv, f"dups_{i}", f"raw_{i}", f"raw_{i}_rows", f"raw_{i}_lines", f"offsets_{i}",
-                      *self._state.fixes.values(), *(f"{t}_rows" for t in self._state.fixes.values())):
-            self.con.raw_sql(f"DROP TABLE IF EXISTS {table}")
+        # each before what it is built on (Spark's cached views are resolved again when their cache is freed)
+        self.sql.run(f"DROP VIEW IF EXISTS {self.final}")
+        for table in (f"dups_{i}", self.conv, *self._state.fixes.values(),
+                      *(f"{t}_rows" for t in self._state.fixes.values())):
+            self.sql.run(f"DROP TABLE IF EXISTS {table}")
+        for view in (f"{self.staged.table}_fixed", self.staged.table):
+            self.sql.run(f"DROP VIEW IF EXISTS {view}")
+        for table in (f"raw_{i}", f"raw_{i}_rows", f"raw_{i}_lines", f"offsets_{i}"):
+            self.sql.run(f"DROP TABLE IF EXISTS {table}")
 
     # ------------------------------------------------------------------ reading back
     def _short_reason(self) -> str:
@@ -593,8 +603,8 @@ class SourceLoad:
     def _reasons(self) -> list[tuple[str | None, int, int]]:
         """(reason or None for kept, rows, first row) of every reason, from one scan (kept until dropped)."""
         if self._tally is None:
-            self._tally = [(r, int(n), int(p)) for r, n, p in self.con.raw_sql(
-                f"SELECT __why, count(*), min(__pos) FROM {self.final} GROUP BY 1").fetchall()]
+            self._tally = [(r, int(n), int(p)) for r, n, p in self.sql.rows(
+                f"SELECT __why, count(*), min(__pos) FROM {self.final} GROUP BY 1")]
         return self._tally
 
     def kept_count(self) -> int:
@@ -625,13 +635,12 @@ class SourceLoad:
         if not self.adjust:
             return []
         sums = ", ".join(f"count_if({name} AND __why IS NULL)" for _, name in self.adjust)
-        got = self.con.raw_sql(f"SELECT {sums} FROM {self.final}").fetchall()[0]
+        got = self.sql.one(f"SELECT {sums} FROM {self.final}")
         return [{"source": self.source.name, "table": self.source.table, "file": self.file, "adjustment": text,
                  "rows": int(n)} for (text, _), n in zip(self.adjust, got) if n]
 
     def set_aside_rows(self) -> pd.DataFrame:
-        got = self.con.raw_sql(
-            f"SELECT __pos, __why FROM {self.final} WHERE __why IS NOT NULL ORDER BY __pos").df()
+        got = self.sql.frame(f"SELECT __pos, __why FROM {self.final} WHERE __why IS NOT NULL ORDER BY __pos")
         if self.staged.short_rows:
             extra = pd.DataFrame({"__pos": [r.pos for r in self.staged.short_rows],
                                   "__why": _SHORT_REASON})
@@ -687,7 +696,7 @@ class SourceLoad:
         if not checks:
             return pd.DataFrame(rows, columns=_FAILURE_OUT), total, pd.DataFrame(counts, columns=_COUNT_OUT)
         aggs = ", ".join(f"count_if({c[0]}), min(__pos) FILTER (WHERE {c[0]})" for c in checks)
-        got = self.con.raw_sql(f"SELECT {aggs} FROM {self.final}").fetchall()[0]
+        got = self.sql.one(f"SELECT {aggs} FROM {self.final}")
         parts = []
         for k, (cond, order, column, raw, text, problem, fix, first) in enumerate(checks):
             n = int(got[2 * k] or 0)
@@ -699,8 +708,8 @@ class SourceLoad:
             f_sql = sql_name(fix[0]) if isinstance(fix, tuple) and fix[1] else sql_string(
                 fix[0] if isinstance(fix, tuple) else fix)
             if isinstance(problem, tuple) and problem[1]:
-                for p, m, c in self.con.raw_sql(f"SELECT {p_sql}, min(__pos), count(*) FROM {self.final} "
-                                                f"WHERE {cond} GROUP BY 1").fetchall():
+                for p, m, c in self.sql.rows(f"SELECT {p_sql}, min(__pos), count(*) FROM {self.final} "
+                                             f"WHERE {cond} GROUP BY 1"):
                     counts.append({"file": self.file, "problem": p, "n": int(c), "_src": self.index,
                                    "_pos": int(m), "_order": order})
             else:
@@ -713,7 +722,7 @@ class SourceLoad:
                 f"{f_sql} AS fix, {'__dup_first' if first else 'NULL'} AS first FROM {self.final} WHERE {cond}")
         if parts:
             sql = " UNION ALL ".join(f"({q})" for q in parts)
-            rows += self._rows(self.con.raw_sql(f"SELECT * FROM ({sql}) ORDER BY __pos, _order LIMIT {int(limit)}").df())
+            rows += self._rows(self.sql.frame(f"SELECT * FROM ({sql}) ORDER BY __pos, _order LIMIT {int(limit)}"))
         return pd.DataFrame(rows, columns=_FAILURE_OUT), total, pd.DataFrame(counts, columns=_COUNT_OUT)
 
     def _rows(self, got: pd.DataFrame) -> list[dict[str, Any]]:

@@ -107,6 +107,9 @@ class StagedSource:
     #: Where a database source came from, for the load records: ``connection`` (secret masked),
     #: ``fingerprint`` (the method) and ``rows``; empty for files.
     origin: dict = field(default_factory=dict)
+    #: Parquet columns whose stored times are instants (UTC) where the engine's type does not say so (Spark's
+    #: ``TIMESTAMP``, which Ibis types as naive).
+    instants: frozenset = frozenset()
 
 
 # ----------------------------------------------------------------------------- files
@@ -344,6 +347,8 @@ def stage_source(con, source: SourceConfig, index: int, work: Path) -> StagedSou
 
 def _stage_parquet(con, source: SourceConfig, index: int, n_bytes: int, sha: str) -> StagedSource:
     table = f"src_{index}"
+    if getattr(con, "name", "") == "pyspark":
+        return _stage_parquet_spark(con, source, table, n_bytes, sha)
     try:
         con.raw_sql(
             f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * EXCLUDE (file_row_number), "
@@ -357,6 +362,30 @@ def _stage_parquet(con, source: SourceConfig, index: int, n_bytes: int, sha: str
     if n == 0:
         raise DataSourceError(f"{source.path.name} (source {source.name!r}) has columns but no rows.")
     return StagedSource(source, table, columns, True, int(n), n_bytes, sha, LineMap.parquet())
+
+
+def _stage_parquet_spark(con, source: SourceConfig, table: str, n_bytes: int, sha: str) -> StagedSource:
+    """A Parquet file as Spark view ``table``: its rows numbered from 0 in file order (``_metadata.row_index``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(source.path)
+    except (OSError, pa.ArrowException) as e:
+        raise DataSourceError(f"{source.path.name} (source {source.name!r}) is not a readable Parquet file: "
+                              f"{str(e).splitlines()[0]}") from None
+    if "__pos" in schema.names:
+        raise DataSourceError(f"{source.path.name} (source {source.name!r}) has a column named __pos, which the "
+                              "loader uses for row numbers; rename it in the file.")
+    path = str(source.path.resolve()).replace("`", "``")
+    con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {table} AS "
+                f"SELECT *, _metadata.row_index AS __pos FROM parquet.`{path}`")
+    n = int(con.raw_sql(f"SELECT count(*) FROM {table}").collect()[0][0])
+    if n == 0:
+        raise DataSourceError(f"{source.path.name} (source {source.name!r}) has columns but no rows.")
+    instants = frozenset(f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.tz is not None)
+    return StagedSource(source, table, list(schema.names), True, n, n_bytes, sha, LineMap.parquet(),
+                        instants=instants)
 
 
 class _Reader:
