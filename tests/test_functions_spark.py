@@ -237,6 +237,26 @@ def test_bad_rows_of_a_parquet_source_are_reported_alike_on_spark(engines, parqu
     assert control[["line", "column", "value"]].to_numpy().tolist() == [["row 8", "account_id", "x\ny"]]
 
 
+def test_ecrm_validate_of_a_spark_config_loads_on_spark(engines, parquet_data, capsys):
+    """``ecrm validate`` of a Spark config with Parquet sources loads on a Spark session from the config's master
+    (here the module's own session, which ``getOrCreate`` returns) and prints what DuckDB's load gives."""
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.load import load_sources
+    from ecrm_lib.run.cli import main
+    from spark_check import spark_engine_yaml
+
+    root, config = parquet_data
+    cfg = root / "config_spark.yaml"  # beside the data: its paths are relative to the config
+    cfg.write_text((root / "config.yaml").read_text(encoding="utf-8") + spark_engine_yaml("local[1]"), encoding="utf-8")
+    assert load_config(cfg).engine.kind == "spark"
+    assert main(["validate", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "loading on Spark (local[1])" in out and "data valid" in out, out
+    summary = load_sources(config).summary
+    for r in summary.itertuples():
+        assert f"{r.rows_read}" in out.replace(",", "") and r.file in out
+
+
 def test_spark_loads_parquet_only():
     from ecrm_lib.core.config import load_config
     from ecrm_lib.core.paths import DEFAULT_CONFIG

@@ -103,7 +103,8 @@ from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad, prepare_express
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
 from ecrm_lib.data.validate import FAILURE_COLUMNS, MAX_FAILURE_ROWS, raise_failures
 
-__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_sources", "record_text", "records_in_language"]
+__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_on_config_engine", "load_sources", "loads_on_spark",
+           "record_text", "records_in_language"]
 
 
 _SET_ASIDE_COLUMNS = ["source", "table", "file", "line", "reason"]
@@ -424,6 +425,42 @@ def load_sources(
         if err is not e:
             raise err from None
         raise
+
+
+def loads_on_spark(config: Config) -> bool:
+    """True when a config's data load on Spark: ``engine: spark`` and every source a Parquet file.
+
+    CSV and database sources need DuckDB's readers (line numbers, keys); a config with any of them loads on
+    embedded DuckDB, which writes the canonical Parquet that Spark then reads.
+    """
+    return config.engine.kind == "spark" and all(s.database is None and s.format == "parquet" for s in config.sources)
+
+
+def load_on_config_engine(config: Config, as_of: str | dt.date | None = None,
+                          progress: Callable[[str], None] | None = None, *, remote: str | None = None,
+                          work_dir: str | Path | None = None) -> LoadResult:
+    """:func:`load_sources` on the config's engine: Spark where :func:`loads_on_spark`, else embedded DuckDB.
+
+    Parameters
+    ----------
+    remote : str, optional
+        A Spark Connect URL to load on (``ecrm run`` gives its server's); default: the config's ``remote:``,
+        else a Spark session of this process from the config's ``master`` (as a notebook opened by hand).
+    """
+    if not loads_on_spark(config):
+        return load_sources(config, as_of, progress, work_dir=work_dir)
+    from ecrm_lib.data.engine import release_spark_sessions
+
+    settings = config.engine if remote is None else replace(
+        config.engine, spark={**config.engine.spark, "remote": remote})
+    if progress is not None:
+        progress(f"loading on Spark ({remote or config.engine.spark.get('remote') or config.engine.spark.get('master', 'local[*]')})")
+    con = connect(settings)
+    try:
+        return load_sources(config, as_of, progress, work_dir=work_dir, con=con)
+    finally:
+        if remote is not None or settings.spark.get("remote"):
+            release_spark_sessions()  # the server frees the load's views and caches now, not at the session's timeout
 
 
 class _Load:

@@ -246,10 +246,10 @@ def _cmd_validate(args) -> int:
     """Load and validate every source (in the engine, as ``ecrm run`` does) and print what was read and set aside."""
     from ecrm_lib.core.config import load_config
     from ecrm_lib.core.dates import as_date
-    from ecrm_lib.data.load import load_sources
+    from ecrm_lib.data.load import load_on_config_engine
 
     config = load_config(args.config)
-    result = load_sources(config, as_date(args.as_of, "as-of date", optional=True), progress=log.info)
+    result = load_on_config_engine(config, as_date(args.as_of, "as-of date", optional=True), progress=log.info)
     print(f"Config {config.name}: data valid, as of {result.as_of}.")
     if len(result.summary):
         print(_with_pd_opts(lambda: result.summary.to_string(index=False)))

@@ -256,16 +256,19 @@ def _input_rows(result: Any) -> int | None:
     return int(summary["rows_kept"].fillna(0).sum())
 
 
-def load_inputs(config: Config, as_of: dt.date | None, progress: Callable[..., Any]):
+def load_inputs(config: Config, as_of: dt.date | None, progress: Callable[..., Any], remote: str | None = None):
     """The loading step of a run: every source of ``config`` into canonical tables as of ``as_of``.
 
     The default ``loader`` of :func:`run_suite`; another loader (a test's, or a
     front end's with its own staging) takes the same three arguments and
     returns the same kind of result (:class:`ecrm_lib.data.load.LoadResult`).
+    On Spark with Parquet sources the data load on the Spark Connect server at
+    ``remote`` (the run's), else on embedded DuckDB
+    (:func:`ecrm_lib.data.load.load_on_config_engine`).
     """
-    from ecrm_lib.data.load import load_sources  # late import: the loader is heavier than the runner
+    from ecrm_lib.data.load import load_on_config_engine  # late import: the loader is heavier than the runner
 
-    return load_sources(config, as_of=as_of, progress=progress)
+    return load_on_config_engine(config, as_of, progress, remote=remote)
 
 
 # --------------------------------------------------------------------- run
@@ -459,7 +462,13 @@ def run_suite(
             # Spark without `remote:`: one Spark Connect server for the whole run, started while the data loads
             # and stopped when the notebooks are done (also on a failure or Ctrl-C)
             with run_server(config.engine, staging, name=f"ecrm-{run_id}") as server:
-                result = (loader or load_inputs)(config, as_of_date, say)
+                if loader is not None:
+                    result = loader(config, as_of_date, say)
+                else:  # Parquet sources on Spark load on the run's server, once it is up (about 20 s)
+                    from ecrm_lib.data.load import loads_on_spark
+
+                    remote = server.wait_ready() if server is not None and loads_on_spark(config) else None
+                    result = load_inputs(config, as_of_date, say, remote=remote)
                 loaded = True
                 every = registry.resolve_parameters(None, parameters, test_params)
                 layout = prepare_run_folder(staging, config, result, previous_run=previous_dir, runs_dir=out,
