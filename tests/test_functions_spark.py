@@ -237,6 +237,37 @@ def test_bad_rows_of_a_parquet_source_are_reported_alike_on_spark(engines, parqu
     assert control[["line", "column", "value"]].to_numpy().tolist() == [["row 8", "account_id", "x\ny"]]
 
 
+def test_dates_written_as_text_in_a_parquet_source_are_read_alike_on_spark(engines, parquet_data, tmp_path):
+    """Text dates: ISO 8601 parsed by the engine, other layouts inferred by pandas on the distinct values and
+    joined back by row (the one place the loader uploads a table), with and without an offset."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.load import load_sources
+
+    _, spark, _ = engines
+    root, _ = parquet_data
+    shutil.copytree(root, tmp_path / "data")
+    path = tmp_path / "data" / "accounts.parquet"
+    accounts = pq.read_table(path).to_pandas()
+    created = accounts["created_at"]
+    assert created.dt.tz is None  # local times (the config's time zone), as in the CSV files
+    text = created.dt.strftime("%Y-%m-%d %H:%M:%S").astype(object)
+    text[1::3] = created[1::3].dt.strftime("%d %B %Y %H:%M")                    # not ISO: inferred
+    text[2::3] = created[2::3].dt.tz_localize("Asia/Seoul").dt.strftime("%Y-%m-%dT%H:%M:%S%z")  # with an offset
+    accounts["created_at"] = text
+    accounts.to_parquet(path, index=False)
+    config = load_config(tmp_path / "data" / "config.yaml")
+    on_duck, on_spark = load_sources(config), load_sources(config, con=spark)
+    a, b = (pd.read_parquet(r.paths["accounts"]) for r in (on_duck, on_spark))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(on_duck.adjustments, on_spark.adjustments)
+    assert on_spark.adjustments["adjustment"].str.contains("by inference").any()
+    assert b["created_at"].notna().all() and str(b["created_at"].dt.tz) == "UTC"
+
+
 def test_ecrm_validate_of_a_spark_config_loads_on_spark(engines, parquet_data, capsys):
     """``ecrm validate`` of a Spark config with Parquet sources loads on a Spark session from the config's master
     (here the module's own session, which ``getOrCreate`` returns) and prints what DuckDB's load gives."""

@@ -3,10 +3,10 @@
 ``engine: kind: spark`` runs every engine-side aggregation and identity
 resolution on Spark (here ``local[2]``): ``ecrm run`` starts one Spark Connect
 server for the run and every notebook is its client
-(:mod:`ecrm_lib.run.spark_server`); loading still runs on embedded DuckDB and
-writes the canonical Parquet tables that Spark reads (see
-``ecrm_lib.data.load``). The test runs the session's shared suite execution
-(``suite_runs`` in conftest: 600 generated persons, on DuckDB) again on Spark:
+(:mod:`ecrm_lib.run.spark_server`); Parquet sources load on that server too
+(:func:`ecrm_lib.data.load.load_on_config_engine`). The test runs the session's
+shared suite execution (``suite_runs`` in conftest: 600 generated persons, CSV
+files, on DuckDB) again on Spark, from the same data written as Parquet:
 its latest run, every notebook with the registry's test parameters, beside a
 copy of the shared earlier run (so the feedback loop and the trends read the
 same history), and compares every recorded metric (equal, or within the
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -93,6 +92,9 @@ def _differences(duck: dict, spark: dict) -> list[str]:
 def test_whole_suite_on_spark_gives_the_duckdb_metrics(suite_runs, tmp_path):
     """Every notebook on local[2] Spark; every metric and the account map as on DuckDB (within TOLERANCES)."""
     _need_spark()
+    from ecrm_lib.core.config import load_config
+    from ecrm_lib.data.load import loads_on_spark
+    from ecrm_lib.data.synth import generate
     from ecrm_lib.run.runner import run_suite
     from ecrm_lib.run.spark_server import running_servers
 
@@ -101,13 +103,19 @@ def test_whole_suite_on_spark_gives_the_duckdb_metrics(suite_runs, tmp_path):
     out = tmp_path / "spark"
     shutil.copytree(earlier, out / earlier.name)  # the history the latest run follows up, as DuckDB computed it
     as_of = json.loads((duck / "manifest.json").read_text(encoding="utf-8"))["as_of"]
-    # same name as the DuckDB config, so that the Spark run finds the copied earlier run as its own history
-    config = _spark_config(suite_runs.config, suite_runs.config.parent / f"config_spark_{os.getpid()}.yaml", name="default")
-    try:  # beside the shared data files (the config's paths are relative to its folder); removed afterwards
-        spark = run_suite(config, as_of=as_of, out_dir=out, test_params=True, history=False, progress=None)
-    finally:
-        config.unlink()
+    # the same data as Parquet files (the generator writes the same rows in either format), so that loading runs
+    # on Spark too; same config name as the DuckDB run's, so that the Spark run finds the copied earlier run as
+    # its own history
+    twin = tmp_path / "data"
+    generate(twin, n_persons=600, seed=11, format="parquet")
+    with open(twin / "config.yaml", "a", encoding="utf-8") as f:
+        f.write("\nlanguage: [en, ko]\n")  # as the shared execution's config
+    config = _spark_config(twin / "config.yaml", twin / "config_spark.yaml", name="default")
+    assert loads_on_spark(load_config(config))
+    lines: list[str] = []
+    spark = run_suite(config, as_of=as_of, out_dir=out, test_params=True, history=False, progress=lines.append)
     assert spark.status == "ok", [r.status_text() for r in spark.results]
+    assert any(line.startswith("loading on Spark (sc://") for line in lines)  # loading ran on the run's server
     # the run's server was stopped (another test file's session-scoped server may live on in this worker process)
     assert [s for s in running_servers() if Path(s.work_dir).is_relative_to(out.resolve())] == []
     assert (spark.run_dir / "private" / "logs" / "spark-connect.log").is_file()  # the notebooks ran on it

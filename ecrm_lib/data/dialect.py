@@ -105,10 +105,10 @@ class EngineSQL:
         self.con.create_view(name, ibis.memtable(frame), overwrite=True)
 
     def unregister(self, name: str) -> None:
+        """Forget a table of :meth:`register` (on Spark it stays until the session ends: a cached view built
+        on it is resolved again whenever it is read)."""
         if not self.spark:
             self.con.con.unregister(name)
-            return
-        self.con.raw_sql(f"DROP VIEW IF EXISTS {name}")
 
     def _drop_spark(self, name: str) -> None:
         self.con.raw_sql(f"UNCACHE TABLE IF EXISTS {name}")

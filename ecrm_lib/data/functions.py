@@ -129,6 +129,10 @@ class EngineFunctions:
         """SQL text: true where a float column is infinite."""
         return f"isinf({col})"
 
+    def utc_sql(self, col: str) -> str:
+        """SQL text: a naive timestamp that holds UTC as an instant."""
+        return f"timezone('UTC', {col})"
+
     def edge_space_sql(self, col: str) -> str:
         """:meth:`edge_space` as SQL text of this engine, for a quoted column name (one cheap pass, no compile)."""
         first, last = f"ascii({col})", f"ascii({self.last_char_sql(col)})"
@@ -174,6 +178,9 @@ class SparkFunctions(EngineFunctions):
 
     def is_infinite_sql(self, col: str) -> str:
         return f"(abs({col}) = CAST('inf' AS DOUBLE))"
+
+    def utc_sql(self, col: str) -> str:
+        return col  # Spark's TIMESTAMP is an instant, read and shown in the session's time zone (UTC)
 
 
 def engine_functions(con: Any) -> EngineFunctions:
