@@ -479,8 +479,8 @@ class DateTimePlan(Plan):
         sql.register(f"{name}_map", mapping)
         try:
             sql.run(
-                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.__pos, m.naive, {self.fn.utc_sql('m.instant')} AS instant, "
-                f"m.inferred FROM {name}_rows r JOIN {name}_map m ON r.k = m.k")
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.__pos, m.naive, "
+                f"{self.fn.utc_sql('m.instant')} AS instant, m.inferred FROM {name}_rows r JOIN {name}_map m ON r.k = m.k")
         finally:
             sql.unregister(f"{name}_map")
         self.fixes = name

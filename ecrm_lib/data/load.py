@@ -103,8 +103,8 @@ from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad, prepare_express
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
 from ecrm_lib.data.validate import FAILURE_COLUMNS, MAX_FAILURE_ROWS, raise_failures
 
-__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_on_config_engine", "load_sources", "loads_on_spark",
-           "record_text", "records_in_language"]
+__all__ = ["ROW_NUMBER_COLUMN", "CanonicalTables", "LoadResult", "load_on_config_engine", "load_sources",
+           "loads_on_spark", "record_text", "records_in_language"]
 
 
 _SET_ASIDE_COLUMNS = ["source", "table", "file", "line", "reason"]
@@ -399,7 +399,7 @@ def load_sources(
         Path(base).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ecrm-load-", dir=str(base) if base else None))
     # without a connection, loading runs on the embedded engine with the config's limits
-    settings = replace(config.engine, kind="duckdb" if con is None or getattr(con, "name", "") != "pyspark" else "spark")
+    settings = replace(config.engine, kind="spark" if getattr(con, "name", "") == "pyspark" else "duckdb")
     import ibis
 
     fuse = ibis.options.sql.fuse_selects
@@ -454,7 +454,8 @@ def load_on_config_engine(config: Config, as_of: str | dt.date | None = None,
     settings = config.engine if remote is None else replace(
         config.engine, spark={**config.engine.spark, "remote": remote})
     if progress is not None:
-        progress(f"loading on Spark ({remote or config.engine.spark.get('remote') or config.engine.spark.get('master', 'local[*]')})")
+        where = remote or config.engine.spark.get("remote") or config.engine.spark.get("master", "local[*]")
+        progress(f"loading on Spark ({where})")
     con = connect(settings)
     try:
         return load_sources(config, as_of, progress, work_dir=work_dir, con=con)
@@ -509,7 +510,7 @@ class _Load:
                 paths[table] = path
                 if table == "accounts":
                     self.sql.run(f"CREATE OR REPLACE TEMP TABLE known_accounts AS SELECT DISTINCT account_id "
-                                     f"FROM read_parquet({sql_string(path)})")
+                                 f"FROM read_parquet({sql_string(path)})")
             for s in srcs:
                 records[s.index] = (s.adjustment_rows(), s.summary_row(), s.set_aside_rows())
                 if table in _ACCOUNT_TABLES and table in paths and "accounts" in paths:

@@ -198,7 +198,7 @@ class SourceLoad:
                          f"f{j}.inferred AS {table}_inferred")
         view = f"{self.staged.table}_fixed"
         self.sql.run(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT s.*, {', '.join(picks)} "
-                         f"FROM {self.staged.table} s {' '.join(joins)}")
+                     f"FROM {self.staged.table} s {' '.join(joins)}")
         return self.con.table(view)
 
     def _raw(self, m, column: str) -> Typed:
