@@ -49,15 +49,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ecrm_lib.core.config import SourceConfig
 from ecrm_lib.core.errors import ConfigError
 
 __all__ = [
     "ALLOWED_TEXT",
     "Expression",
     "ExpressionTypeError",
+    "ParsedExpressions",
     "Typed",
     "compile_expression",
     "parse_expression",
+    "prepare_expressions",
     "python_strip_chars",
 ]
 
@@ -168,6 +171,21 @@ def parse_expression(text: str, source: str, what: str) -> Expression:
     used: dict[str, str] = {}
     _check(tree.body, probe, used, names)
     return Expression(str(text), source, what, tree, used)
+
+
+@dataclass
+class ParsedExpressions:
+    """A source's expressions, parsed and checked: ``computed`` columns and ``set_aside`` rules (with reasons)."""
+
+    computed: dict[str, Expression]
+    rules: list[tuple[Expression, str]]
+
+
+def prepare_expressions(source: SourceConfig) -> ParsedExpressions:
+    """Parse and check a source's expressions (ConfigError for anything outside the language)."""
+    computed = {c: parse_expression(e, source.name, f"computed {c}") for c, e in source.computed.items()}
+    rules = [(parse_expression(r.when, source.name, "set_aside rule"), r.reason) for r in source.set_aside]
+    return ParsedExpressions(computed, rules)
 
 
 def _literal(node: ast.AST) -> bool:

@@ -99,7 +99,8 @@ from ecrm_lib.core.schema import TABLES
 from ecrm_lib.data.canonical import canonical_query, table_failures, write_parquet
 from ecrm_lib.data.dialect import EngineSQL
 from ecrm_lib.data.engine import connect, engine_error
-from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad, prepare_expressions
+from ecrm_lib.data.expressions import prepare_expressions
+from ecrm_lib.data.mapping import ROW_NUMBER_COLUMN, SourceLoad
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string, stage_source
 from ecrm_lib.data.validate import FAILURE_COLUMNS, MAX_FAILURE_ROWS, raise_failures
 

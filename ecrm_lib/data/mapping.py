@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecrm_lib.core.config import Config, SourceConfig
+from ecrm_lib.core.config import Config
 from ecrm_lib.core.errors import ConfigError
 from ecrm_lib.core.schema import TABLES, ColumnSpec
 from ecrm_lib.data.convert import (
@@ -43,34 +43,21 @@ from ecrm_lib.data.expressions import (
     Expression,
     ExpressionTypeError,
     Frame,
+    ParsedExpressions,
     Typed,
     compile_expression,
-    parse_expression,
 )
 from ecrm_lib.data.functions import engine_functions
 from ecrm_lib.data.read import StagedSource, sql_name, sql_string
 from ecrm_lib.data.validate import column_checks, show_value
 
-__all__ = ["MARK", "ROW_NUMBER_COLUMN", "ParsedExpressions", "SourceLoad", "prepare_expressions"]
+__all__ = ["MARK", "ROW_NUMBER_COLUMN", "SourceLoad"]
 
 #: Source column name that stands for the 1-based data-row number.
 ROW_NUMBER_COLUMN = "__row__"
 #: Reasons that start with this mark are rows under an ``error`` policy (reported, never "set aside").
 MARK = "\x00"
 _SHORT_REASON = "fewer fields than the header"
-
-
-@dataclass
-class ParsedExpressions:
-    computed: dict[str, Expression]
-    rules: list[tuple[Expression, str]]
-
-
-def prepare_expressions(source: SourceConfig) -> ParsedExpressions:
-    """Parse and check a source's expressions (ConfigError for anything outside the language)."""
-    computed = {c: parse_expression(e, source.name, f"computed {c}") for c, e in source.computed.items()}
-    rules = [(parse_expression(r.when, source.name, "set_aside rule"), r.reason) for r in source.set_aside]
-    return ParsedExpressions(computed, rules)
 
 
 @dataclass
