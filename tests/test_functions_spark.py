@@ -36,6 +36,9 @@ def engines():
     need_spark("the loader's Spark functions")
     from pyspark.sql import SparkSession
 
+    # a Spark Connect client made earlier in this worker (another test file) marks the process as one, and PySpark
+    # then builds only Connect sessions: this module's classic session is built, and used, without that mark
+    marks = {k: os.environ.pop(k) for k in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE") if k in os.environ}
     builder = SparkSession.builder.master("local[1]").appName("ecrm-functions-test")
     # the session's Python workers (a frame of this process turned into a Spark table) are this interpreter
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -48,6 +51,7 @@ def engines():
     duck.raw_sql("SET TimeZone = 'UTC'")
     yield duck, ibis.pyspark.connect(session), session
     session.stop()
+    os.environ.update(marks)
 
 
 def _both(engines, frame: pd.DataFrame, make) -> tuple[list, list]:

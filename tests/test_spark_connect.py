@@ -275,38 +275,6 @@ def test_run_stops_its_server_on_ctrl_c(tiny_spark_config, tmp_path, monkeypatch
 
 
 @pytest.mark.slow
-def test_parquet_sources_load_on_the_runs_server_with_duckdbs_result(tmp_path, monkeypatch):
-    """A Spark config whose sources are all Parquet loads on the run's Spark Connect server (issue 11), and its
-    canonical tables equal those of embedded DuckDB (``ecrm validate`` on Spark: tests/test_functions_spark.py)."""
-    _need_spark()
-    import ecrm_lib.run.runner as runner
-    from ecrm_lib.core.config import load_config
-    from ecrm_lib.data.load import load_sources, loads_on_spark
-    from ecrm_lib.data.synth import generate
-
-    generate(tmp_path / "data", n_persons=60, seed=8, format="parquet")
-    cfg = tmp_path / "data" / "config_spark.yaml"
-    cfg.write_text((tmp_path / "data" / "config.yaml").read_text(encoding="utf-8") + spark_engine_yaml("local[1]"),
-                   encoding="utf-8")
-    config = load_config(cfg)
-    assert loads_on_spark(config)
-    seen, lines = {}, []
-
-    def stop_after_loading(selected, params, config, layout, *args, env=None, **kw):
-        seen["canonical"] = {p.stem: pd.read_parquet(p) for p in sorted(layout.canonical_dir.glob("*.parquet"))}
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner, "run_notebooks", stop_after_loading)
-    with pytest.raises(KeyboardInterrupt):
-        runner.run_suite(cfg, out_dir=tmp_path / "out", test_params=True, progress=lines.append)
-    assert any(line.startswith("loading on Spark (sc://127.0.0.1:") for line in lines), lines
-    on_duck = load_sources(config)
-    assert sorted(seen["canonical"]) == sorted(on_duck.paths)
-    for name, path in on_duck.paths.items():
-        pd.testing.assert_frame_equal(seen["canonical"][name], pd.read_parquet(path), check_exact=True, obj=name)
-
-
-@pytest.mark.slow
 def test_failed_loading_stops_the_server_and_leaves_no_folder(tiny_spark_config, tmp_path):
     _need_spark()
     from ecrm_lib.run.runner import run_suite
