@@ -202,8 +202,14 @@ def _connect_spark(settings: EngineSettings, spill=None):
         ) from None
     remote = spark_remote(settings)
     if remote:
+        # this process's live session of that server, else a new one: PySpark's getOrCreate would return any
+        # default Connect session of the process, also one of a server that has stopped since (a second run in
+        # the same process: its loader then waited for ever on the dead server)
+        session = next((s for s, url in _CONNECT_SESSIONS if url == remote and not s.is_stopped), None)
+        if session is not None:
+            return ibis.pyspark.connect(session)
         try:
-            session = SparkSession.builder.remote(remote).getOrCreate()
+            session = SparkSession.builder.remote(remote).create()
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise EcrmError(
                 f"connecting to the Spark Connect server {remote} needs pyspark's connect client ({exc}): "
