@@ -67,10 +67,12 @@ SLOWEST_FIRST = (
     "test_small_cells.py",          # the suite on 50 persons, 66-75 s
     "test_suite.py",                # the suite on hostile data, 64-75 s
     "test_wheel.py",                # the installed wheel: every notebook by hand, ecrm run on one, 100-130 s
-    "test_features_spark.py",       # summaries on a classic and a Connect Spark session, 120 s
-    "test_spark_connect.py",        # the run's Spark Connect server, 80 s
-    "test_database_sources.py",     # the shared first run again from PostgreSQL, 112 s
-    "test_suite_spark.py",          # the shared latest run again on Spark, about 250 s
+    # the engine integration tests (marker `engine`: make test's second part), longest first (2026-12-05, CI)
+    "test_suite_spark.py",          # the shared latest run again on Spark, loading included, 115 s
+    "test_functions_spark.py",      # the loader's functions and Parquet loading on Spark, about 105 s
+    "test_features_spark.py",       # summaries on a classic and a Connect Spark session, about 50 s
+    "test_spark_connect.py",        # the run's Spark Connect server, about 45 s
+    "test_database_sources.py",     # the shared first run again from PostgreSQL, about 40 s
     "test_runner.py",               # many small runs of the fixture notebooks, 70-80 s (at the end it was the tail)
     "test_identity.py",             # 30 s
     "test_profit.py",               # 20 s

@@ -220,6 +220,26 @@ def test_a_notebook_releases_its_session_and_the_server_serves_on(server, monkey
 
 
 @pytest.mark.slow
+def test_a_connection_goes_to_the_named_server_not_to_a_stale_session_of_the_process(server):
+    """A process that holds a Connect session of a server that has gone (an earlier run's) still connects to the
+    server it names, and reuses that live session on the next call (in a child process: the stale session stays
+    out of this worker)."""
+    code = textwrap.dedent(f"""
+        from pyspark.sql import SparkSession
+        from ecrm_lib.core.config import EngineSettings
+        from ecrm_lib.data.engine import connect
+        gone = SparkSession.builder.remote("sc://127.0.0.1:9").getOrCreate()  # nothing listens on port 9
+        settings = EngineSettings(kind="spark", spark={{"remote": {server.url!r}}})
+        con = connect(settings)
+        print(con.sql("SELECT 7 AS x").execute()["x"].tolist(), connect(settings)._session is con._session)
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in (REMOTE_ENV, "SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[7] True"
+
+
+@pytest.mark.slow
 def test_notebooks_sharing_a_server_do_not_see_each_others_tables(server):
     from pyspark.sql import SparkSession
 
