@@ -68,7 +68,7 @@ def spark(request, tmp_path_factory):
         server = SparkConnectServer(EngineSettings(kind="spark", spark={"master": "local[1]", "conf": conf}),
                                     work_dir=root / "spill", log_path=root / "spark-connect.log")
         try:
-            session = SparkSession.builder.remote(server.start()).getOrCreate()
+            session = SparkSession.builder.remote(server.start()).create()  # not an earlier file's session
         except (SparkServerError, ImportError) as exc:
             server.stop()
             _no_spark(f"a local Spark Connect server could not start or be reached: {exc}")
@@ -76,6 +76,9 @@ def spark(request, tmp_path_factory):
         session.stop()
         server.stop()
         return
+    # a Spark Connect client made earlier in this worker (another test file) marks the process as one, and PySpark
+    # then builds only Connect sessions: the classic session is built, and used, without that mark
+    marks = {k: os.environ.pop(k) for k in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE") if k in os.environ}
     try:
         builder = SparkSession.builder.master("local[1]").appName("ecrm-features-parity")
         for k, v in conf.items():
@@ -87,6 +90,7 @@ def spark(request, tmp_path_factory):
                   "Spark 4.0 needs Java 17 ('java' on PATH or JAVA_HOME set).")
     yield ibis.pyspark.connect(session)
     session.stop()
+    os.environ.update(marks)
 
 
 @pytest.fixture(scope="module")

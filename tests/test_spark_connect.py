@@ -245,7 +245,7 @@ def test_notebooks_sharing_a_server_do_not_see_each_others_tables(server):
 
     code = (f"from pyspark.sql import SparkSession; s = SparkSession.builder.remote({server.url!r}).getOrCreate(); "
             "print(s.sql(\"SHOW VIEWS\").count())")
-    mine = SparkSession.builder.remote(server.url).getOrCreate()
+    mine = SparkSession.builder.remote(server.url).create()
     mine.range(3).createOrReplaceTempView("mine_only")
     # another process (a second notebook's kernel) has a session of its own on the same server
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
