@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -113,7 +114,10 @@ def test_whole_suite_on_spark_gives_the_duckdb_metrics(suite_runs, tmp_path):
     config = _spark_config(twin / "config.yaml", twin / "config_spark.yaml", name="default")
     assert loads_on_spark(load_config(config))
     lines: list[str] = []
+    marks = {k: os.environ.get(k) for k in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
     spark = run_suite(config, as_of=as_of, out_dir=out, test_params=True, history=False, progress=lines.append)
+    # the load's Connect session in this process left no Connect mark behind (a classic session can start after it)
+    assert {k: os.environ.get(k) for k in marks} == marks
     assert spark.status == "ok", [r.status_text() for r in spark.results]
     assert any(line.startswith("loading on Spark (sc://") for line in lines)  # loading ran on the run's server
     # the run's server was stopped (another test file's session-scoped server may live on in this worker process)
