@@ -319,3 +319,18 @@ def test_spark_loads_parquet_only():
 
     with pytest.raises(ConfigError, match="loading on Spark reads Parquet files only"):
         load_sources(load_config(DEFAULT_CONFIG), con=FakeSpark())
+
+
+def test_a_date_format_spark_reads_otherwise_is_refused_naming_its_source(parquet_data):
+    from dataclasses import replace
+
+    from ecrm_lib.data.load import load_sources
+
+    class FakeSpark:
+        name = "pyspark"
+
+    _, config = parquet_data
+    sources = [replace(s, date_format="%Y week %U") if s.name == "transactions" else s for s in config.sources]
+    with pytest.raises(ConfigError, match=r"source 'transactions' \(transactions.parquet\): date_format "
+                                          r"'%Y week %U': %U cannot be read on Spark"):
+        load_sources(replace(config, sources=sources), con=FakeSpark())

@@ -43,8 +43,8 @@ __all__ = ["EngineFunctions", "SparkFunctions", "engine_functions", "strftime_to
 class EngineFunctions:
     """DuckDB's functions for the loader (the base: another engine overrides what differs)."""
 
-    #: SQL name of trim with a set of characters
-    TRIM = "trim"
+    #: SQL names: trim with a set of characters; the character at a position (-1: the last); parse with a format
+    TRIM, CHAR_AT, PARSE = "trim", "array_extract", "try_strptime"
 
     def __init__(self):
         import ibis
@@ -63,24 +63,18 @@ class EngineFunctions:
         self._trim, self._chars, self._code = _trim, chars, _code
         cls = "".join(f"\\x{{{ord(c):x}}}" for c in chars)
         self._edge_re = f"^[{cls}]|[{cls}]$"
-        self._builtins()
 
-    def _builtins(self) -> None:
-        import ibis
-        import ibis.expr.datatypes as idt
-
-        @ibis.udf.scalar.builtin(name="array_extract", signature=((idt.string, idt.int64), idt.string))
+        @ibis.udf.scalar.builtin(name=self.CHAR_AT, signature=((idt.string, idt.int64), idt.string))
         def _char_at(x, i):
-            """DuckDB array_extract(x, i): the i-th character (-1: the last; cheaper than right(x, 1))."""
+            """The i-th character of x (-1: the last; DuckDB's array_extract is cheaper than right(x, 1))."""
 
-        @ibis.udf.scalar.builtin(name="try_strptime", signature=((idt.string, idt.string), idt.Timestamp()))
+        @ibis.udf.scalar.builtin(name=self.PARSE, signature=((idt.string, idt.string), idt.Timestamp()))
         def _strptime(x, fmt):
-            """DuckDB try_strptime: naive timestamp, NULL when the text does not match."""
+            """A naive timestamp parsed with a format, NULL when the text does not match."""
 
-        @ibis.udf.scalar.builtin(name="try_strptime",
-                                 signature=((idt.string, idt.string), idt.Timestamp(timezone="UTC")))
+        @ibis.udf.scalar.builtin(name=self.PARSE, signature=((idt.string, idt.string), idt.Timestamp(timezone="UTC")))
         def _strptime_tz(x, fmt):
-            """DuckDB try_strptime with %z/%Z: an instant."""
+            """The instant of a text with an offset or zone name, parsed with a format."""
 
         self._char_at, self._strptime, self._strptime_tz = _char_at, _strptime, _strptime_tz
 
@@ -119,7 +113,7 @@ class EngineFunctions:
 
     # ------------------------------------------------------------------ SQL text
     def last_char_sql(self, col: str) -> str:
-        return f"array_extract({col}, -1)"
+        return f"{self.CHAR_AT}({col}, -1)"
 
     def regexp_sql(self, col: str, pattern: str) -> str:
         """SQL text: true where the regular expression ``pattern`` (RE2 and Java syntax alike) matches in ``col``."""
@@ -143,38 +137,13 @@ class EngineFunctions:
 class SparkFunctions(EngineFunctions):
     """Spark SQL's functions for the loader (Spark 3.5 or later: ``try_to_timestamp``, ``btrim``)."""
 
-    TRIM = "btrim"
-
-    def _builtins(self) -> None:
-        import ibis
-        import ibis.expr.datatypes as idt
-
-        @ibis.udf.scalar.builtin(name="substring", signature=((idt.string, idt.int64), idt.string))
-        def _from(x, i):
-            """Spark substring(x, i): the text from position i (-1: the last character)."""
-
-        @ibis.udf.scalar.builtin(name="try_to_timestamp", signature=((idt.string, idt.string), idt.Timestamp()))
-        def _to_ts(x, fmt):
-            """Spark try_to_timestamp with a Java pattern: NULL when the text does not match."""
-
-        @ibis.udf.scalar.builtin(name="try_to_timestamp",
-                                 signature=((idt.string, idt.string), idt.Timestamp(timezone="UTC")))
-        def _to_ts_tz(x, fmt):
-            """Spark try_to_timestamp of a text with an offset or zone: the instant (session time zone UTC)."""
-
-        self._from, self._to_ts, self._to_ts_tz = _from, _to_ts, _to_ts_tz
-
-    def last_char(self, x):
-        return self._from(x, -1)
+    TRIM, CHAR_AT, PARSE = "btrim", "substring", "try_to_timestamp"  # try_to_timestamp reads Java patterns
 
     def try_strptime(self, x, fmt: str):
-        return _python_century(self._to_ts(x, strftime_to_java(fmt)), fmt)
+        return _python_century(self._strptime(x, strftime_to_java(fmt)), fmt)
 
     def try_strptime_tz(self, x, fmt: str):
-        return _python_century(self._to_ts_tz(x, strftime_to_java(fmt)), fmt)
-
-    def last_char_sql(self, col: str) -> str:
-        return f"substring({col}, -1)"
+        return _python_century(self._strptime_tz(x, strftime_to_java(fmt)), fmt)
 
     def is_infinite_sql(self, col: str) -> str:
         return f"(abs({col}) = CAST('inf' AS DOUBLE))"

@@ -396,6 +396,14 @@ def load_sources(
         if other:
             raise ConfigError(f"loading on Spark reads Parquet files only; source(s) {other} are CSV or database "
                               "sources: load them without a Spark connection (on embedded DuckDB).")
+        from ecrm_lib.data.functions import strftime_to_java
+
+        for source in config.sources:  # a format Spark would read otherwise: named with its source, before any read
+            if source.date_format:
+                try:
+                    strftime_to_java(source.date_format)
+                except ConfigError as e:
+                    raise ConfigError(f"source {source.name!r} ({source.path.name}): {e}") from None
     base = Path(work_dir) if work_dir else (config.engine.spill_dir or None)
     if base is not None:
         Path(base).mkdir(parents=True, exist_ok=True)
