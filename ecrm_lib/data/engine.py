@@ -208,6 +208,9 @@ def _connect_spark(settings: EngineSettings, spill=None):
         session = next((s for s, url in _CONNECT_SESSIONS if url == remote and not s.is_stopped), None)
         if session is not None:
             return ibis.pyspark.connect(session)
+        if not _CONNECT_SESSIONS:  # PySpark marks the process as a Connect one: put back by release_spark_sessions
+            _CONNECT_MARKS.clear()
+            _CONNECT_MARKS.update({k: os.environ.get(k) for k in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")})
         try:
             session = SparkSession.builder.remote(remote).create()
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -243,6 +246,9 @@ def _connect_spark(settings: EngineSettings, spill=None):
 
 
 _CONNECT_SESSIONS: list = []
+#: The Connect marks of the environment before this process's first session (PySpark builds no classic session in a
+#: process marked as a Connect one), put back when its sessions are released.
+_CONNECT_MARKS: dict = {}
 
 #: Seconds a process's exit waits for the Spark Connect server to release a session.
 RELEASE_TIMEOUT_S = 5.0
@@ -254,7 +260,9 @@ def release_spark_sessions() -> None:
     The server then frees what the session held (temporary views, cached and
     persisted tables such as Splink's, checkpoints) at once, instead of when
     the session times out: the next notebooks of the run need that memory.
-    The server itself keeps running.
+    The server itself keeps running. The process's environment gets back the
+    Connect marks it had before its first session (a classic session can start
+    after this, as in ``ecrm run``'s own process after loading on Spark).
     """
     import threading
 
@@ -272,6 +280,12 @@ def release_spark_sessions() -> None:
         worker = threading.Thread(target=stop, args=(session,), daemon=True)
         worker.start()
         worker.join(RELEASE_TIMEOUT_S)
+    for k, v in _CONNECT_MARKS.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    _CONNECT_MARKS.clear()
 
 
 def _reachable(url: str) -> bool:

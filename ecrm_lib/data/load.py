@@ -78,7 +78,6 @@ A load that needs more memory than ``engine: memory_limit`` fails with
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import tempfile
 import weakref
@@ -466,20 +465,14 @@ def load_on_config_engine(config: Config, as_of: str | dt.date | None = None,
     if progress is not None:
         where = remote or config.engine.spark.get("remote") or config.engine.spark.get("master", "local[*]")
         progress(f"loading on Spark ({where})")
-    # PySpark marks a process that made a Spark Connect session as a Connect process, and then builds no classic
-    # session in it: the marks are put back as they were once the load's session is released
-    marks = {k: os.environ.get(k) for k in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
     con = connect(settings)
     try:
         return load_sources(config, as_of, progress, work_dir=work_dir, con=con)
     finally:
         if remote is not None or settings.spark.get("remote"):
-            release_spark_sessions()  # the server frees the load's views and caches now, not at the session's timeout
-            for k, v in marks.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            # the server frees the load's views and caches now, not at the session's timeout, and the process's
+            # environment loses the Connect mark PySpark gave it (a classic session can start after this)
+            release_spark_sessions()
 
 
 class _Load:
